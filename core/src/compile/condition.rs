@@ -1,0 +1,183 @@
+//! Compiling conditions: each operator's value is checked and pre-parsed once.
+
+use serde_json::Value as Json;
+
+use super::{At, Names};
+use crate::condition::{Compare, Condition, Scalar, ScalarSet, Test};
+use crate::model::{RawCondition, RawOp};
+use crate::number::Number;
+use crate::semver::Version;
+use crate::snapshot::AttributePath;
+
+const MAX_REGEX_BYTES: usize = 4_096;
+
+pub(super) fn compile_conditions(raw: &[RawCondition], names: &Names<'_>) -> Result<Vec<Condition>, At> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, condition)| compile_condition(condition, names).map_err(|e| e.within(&format!(".conditions[{i}]"))))
+        .collect()
+}
+
+pub(super) fn attribute_path(name: &str) -> Result<AttributePath, At> {
+    if name.is_empty() {
+        return Err(At::new("", "an attribute name must not be empty"));
+    }
+    let segments = if name.contains('.') { name.split('.').map(Into::into).collect() } else { Vec::new() };
+    Ok(AttributePath { name: name.into(), segments })
+}
+
+fn compile_condition(raw: &RawCondition, names: &Names<'_>) -> Result<Condition, At> {
+    use RawOp as Op;
+    let is_segment_op = matches!(raw.op, Op::InSegment | Op::NotInSegment);
+    let attribute = match (&raw.attribute, is_segment_op) {
+        (Some(_), true) => return Err(At::new(".attribute", "segment conditions take no attribute")),
+        (None, true) => None,
+        (Some(name), false) => Some(attribute_path(name).map_err(|e| e.within(".attribute"))?),
+        (None, false) => return Err(At::new(".attribute", "this operator needs an attribute")),
+    };
+    let takes_case = matches!(
+        raw.op,
+        Op::Equals | Op::NotEquals | Op::In | Op::NotIn | Op::Contains | Op::StartsWith | Op::EndsWith | Op::Matches
+    );
+    if raw.case_insensitive && !takes_case {
+        return Err(At::new(".case_insensitive", "this operator does not compare text"));
+    }
+    let ci = raw.case_insensitive;
+    let value = raw.value.as_ref();
+    let needs = |what: &str| At::new(".value", format!("this operator needs {what}"));
+    let fold = |text: &str| -> Box<str> {
+        if ci {
+            text.to_lowercase().into()
+        } else {
+            text.into()
+        }
+    };
+
+    let test = match raw.op {
+        Op::Exists | Op::Missing => {
+            if value.is_some() {
+                return Err(At::new(".value", "`exists` and `missing` take no value"));
+            }
+            if raw.op == Op::Exists {
+                Test::Exists
+            } else {
+                Test::Missing
+            }
+        }
+        Op::Equals | Op::NotEquals => {
+            let scalar = value.and_then(|v| scalar(v, ci)).ok_or_else(|| needs("a string, number or bool"))?;
+            Test::Equals { value: scalar, case_insensitive: ci }
+        }
+        Op::In | Op::NotIn => {
+            let items = value.and_then(Json::as_array).ok_or_else(|| needs("an array of strings, numbers or bools"))?;
+            Test::In { set: Box::new(scalar_set(items, ci)?), case_insensitive: ci }
+        }
+        Op::Contains | Op::StartsWith | Op::EndsWith => {
+            let text = fold(value.and_then(Json::as_str).ok_or_else(|| needs("a string"))?);
+            match raw.op {
+                Op::Contains => Test::Contains { text, case_insensitive: ci },
+                Op::StartsWith => Test::StartsWith { text, case_insensitive: ci },
+                _ => Test::EndsWith { text, case_insensitive: ci },
+            }
+        }
+        Op::Matches => {
+            let pattern = value.and_then(Json::as_str).ok_or_else(|| needs("a regex string"))?;
+            Test::Matches(Box::new(regex(pattern, ci)?))
+        }
+        Op::Lt | Op::Lte | Op::Gt | Op::Gte => {
+            let number = value.and_then(number).ok_or_else(|| needs("a number"))?;
+            Test::Numeric(compare_of(raw.op), number)
+        }
+        Op::SemverEq | Op::SemverLt | Op::SemverLte | Op::SemverGt | Op::SemverGte => {
+            let text = value.and_then(Json::as_str).ok_or_else(|| needs("a semver string"))?;
+            let version = Version::parse(text)
+                .ok_or_else(|| At::new(".value", format!("`{text}` is not a semantic version like 1.2.3")))?;
+            Test::Semver(compare_of(raw.op), Box::new(version))
+        }
+        Op::Before | Op::After => {
+            let text = value.and_then(Json::as_str).ok_or_else(|| needs("an RFC 3339 time"))?;
+            let at = crate::parse_rfc3339(text).map_err(|e| At::new(".value", e.to_string()))?;
+            if raw.op == Op::Before {
+                Test::Before(at)
+            } else {
+                Test::After(at)
+            }
+        }
+        Op::InSegment | Op::NotInSegment => Test::InSegment(segment_refs(value, names)?),
+    };
+    let negative_op = matches!(raw.op, Op::NotEquals | Op::NotIn | Op::NotInSegment);
+    Ok(Condition { attribute, test, invert: negative_op != raw.negate })
+}
+
+fn compare_of(op: RawOp) -> Compare {
+    match op {
+        RawOp::Lt | RawOp::SemverLt => Compare::Lt,
+        RawOp::Lte | RawOp::SemverLte => Compare::Lte,
+        RawOp::Gt | RawOp::SemverGt => Compare::Gt,
+        RawOp::Gte | RawOp::SemverGte => Compare::Gte,
+        _ => Compare::Eq,
+    }
+}
+
+fn number(value: &Json) -> Option<Number> {
+    let n = value.as_number()?;
+    n.as_i64().map(Number::Int).or_else(|| n.as_f64().map(Number::Float))
+}
+
+fn scalar(value: &Json, ci: bool) -> Option<Scalar> {
+    match value {
+        Json::String(s) if ci => Some(Scalar::String(s.to_lowercase().into())),
+        Json::String(s) => Some(Scalar::String(s.as_str().into())),
+        Json::Bool(b) => Some(Scalar::Bool(*b)),
+        Json::Number(_) => number(value).map(Scalar::Number),
+        _ => None,
+    }
+}
+
+fn scalar_set(items: &[Json], ci: bool) -> Result<ScalarSet, At> {
+    let mut set = ScalarSet::default();
+    for (i, item) in items.iter().enumerate() {
+        match scalar(item, ci) {
+            Some(Scalar::String(s)) => {
+                set.strings.insert(s);
+            }
+            Some(Scalar::Bool(b)) => set.bools[usize::from(b)] = true,
+            Some(Scalar::Number(n)) => match (n.as_exact_int(), n) {
+                (Some(int), _) => {
+                    set.ints.insert(int);
+                }
+                (None, Number::Float(f)) => set.floats.push(f),
+                (None, Number::Int(int)) => {
+                    set.ints.insert(int);
+                }
+            },
+            None => return Err(At::new(format!(".value[{i}]"), "must be a string, number or bool")),
+        }
+    }
+    Ok(set)
+}
+
+fn regex(pattern: &str, ci: bool) -> Result<regex_lite::Regex, At> {
+    if pattern.len() > MAX_REGEX_BYTES {
+        return Err(At::new(".value", format!("a regex may be at most {MAX_REGEX_BYTES} bytes")));
+    }
+    regex_lite::RegexBuilder::new(pattern)
+        .case_insensitive(ci)
+        .build()
+        .map_err(|e| At::new(".value", format!("invalid regex: {e}")))
+}
+
+fn segment_refs(value: Option<&Json>, names: &Names<'_>) -> Result<Vec<usize>, At> {
+    let keys: Vec<&str> = match value {
+        Some(Json::String(key)) => vec![key.as_str()],
+        Some(Json::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(Json::as_str)
+            .collect::<Option<_>>()
+            .ok_or_else(|| At::new(".value", "segment keys must be strings"))?,
+        _ => return Err(At::new(".value", "needs a segment key or a non-empty array of segment keys")),
+    };
+    keys.iter()
+        .map(|key| names.segments.get(key).copied().ok_or_else(|| At::new(".value", format!("no segment `{key}`"))))
+        .collect()
+}

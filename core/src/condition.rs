@@ -1,0 +1,184 @@
+//! Compiled conditions and how one context value is tested against them.
+
+use regex_lite::Regex;
+use rustc_hash::FxHashSet;
+
+use crate::number::Number;
+use crate::semver::Version;
+use crate::snapshot::AttributePath;
+use crate::Value;
+
+#[derive(Debug)]
+pub(crate) struct Condition {
+    /// `None` for segment tests, which read the whole context.
+    pub(crate) attribute: Option<AttributePath>,
+    pub(crate) test: Test,
+    /// The operator's own `not_` plus `negate`, folded into one flip.
+    pub(crate) invert: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compare {
+    Eq,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+}
+
+impl Compare {
+    fn accepts(self, ordering: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        matches!(
+            (self, ordering),
+            (Compare::Eq, Equal)
+                | (Compare::Lt, Less)
+                | (Compare::Lte, Less | Equal)
+                | (Compare::Gt, Greater)
+                | (Compare::Gte, Greater | Equal)
+        )
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum Scalar {
+    String(Box<str>),
+    Number(Number),
+    Bool(bool),
+}
+
+/// An `in` list, split by kind so that a 100,000-entry list is one hash lookup.
+#[derive(Debug, Default)]
+pub(crate) struct ScalarSet {
+    pub(crate) strings: FxHashSet<Box<str>>,
+    pub(crate) ints: FxHashSet<i64>,
+    pub(crate) floats: Vec<f64>,
+    pub(crate) bools: [bool; 2],
+}
+
+#[derive(Debug)]
+pub(crate) enum Test {
+    /// String values of a case-insensitive test are stored lower-cased.
+    Equals {
+        value: Scalar,
+        case_insensitive: bool,
+    },
+    In {
+        set: Box<ScalarSet>,
+        case_insensitive: bool,
+    },
+    Contains {
+        text: Box<str>,
+        case_insensitive: bool,
+    },
+    StartsWith {
+        text: Box<str>,
+        case_insensitive: bool,
+    },
+    EndsWith {
+        text: Box<str>,
+        case_insensitive: bool,
+    },
+    Matches(Box<Regex>),
+    Numeric(Compare, Number),
+    Semver(Compare, Box<Version>),
+    Before(i64),
+    After(i64),
+    Exists,
+    Missing,
+    InSegment(Vec<usize>),
+}
+
+impl Test {
+    /// Tests one value. `None` means the value is not comparable: wrong type or null.
+    pub(crate) fn test_value(&self, value: &Value) -> Option<bool> {
+        match self {
+            Test::Equals { value: expected, case_insensitive } => equals(expected, value, *case_insensitive),
+            Test::In { set, case_insensitive } => contained(set, value, *case_insensitive),
+            Test::Contains { text, case_insensitive } => {
+                with_text(value, *case_insensitive, |s| s.contains(text.as_ref()))
+            }
+            Test::StartsWith { text, case_insensitive } => {
+                with_text(value, *case_insensitive, |s| s.starts_with(text.as_ref()))
+            }
+            Test::EndsWith { text, case_insensitive } => {
+                with_text(value, *case_insensitive, |s| s.ends_with(text.as_ref()))
+            }
+            Test::Matches(regex) => as_str(value).map(|s| regex.is_match(s)),
+            Test::Numeric(compare, expected) => {
+                as_number(value).and_then(|n| n.compare(*expected)).map(|o| compare.accepts(o))
+            }
+            Test::Semver(compare, expected) => {
+                let version = Version::parse(as_str(value)?)?;
+                Some(compare.accepts(version.cmp(expected)))
+            }
+            Test::Before(at) => as_millis(value).map(|t| t < *at),
+            Test::After(at) => as_millis(value).map(|t| t > *at),
+            // Presence and segment tests never reach a single value.
+            Test::Exists | Test::Missing | Test::InSegment(_) => None,
+        }
+    }
+}
+
+fn as_str(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn as_number(value: &Value) -> Option<Number> {
+    match value {
+        Value::Int(i) => Some(Number::Int(*i)),
+        Value::Float(f) if !f.is_nan() => Some(Number::Float(*f)),
+        _ => None,
+    }
+}
+
+/// An RFC 3339 string, or seconds since the epoch, as Unix milliseconds.
+fn as_millis(value: &Value) -> Option<i64> {
+    match value {
+        Value::String(s) => crate::time::parse_rfc3339(s).ok(),
+        Value::Int(seconds) => seconds.checked_mul(1_000),
+        Value::Float(seconds) => {
+            let millis = (seconds * 1_000.0).trunc();
+            #[allow(clippy::cast_possible_truncation)]
+            (millis.is_finite() && (-9.2e18..9.2e18).contains(&millis)).then_some(millis as i64)
+        }
+        _ => None,
+    }
+}
+
+fn with_text(value: &Value, case_insensitive: bool, test: impl Fn(&str) -> bool) -> Option<bool> {
+    let text = as_str(value)?;
+    Some(if case_insensitive { test(&text.to_lowercase()) } else { test(text) })
+}
+
+fn equals(expected: &Scalar, value: &Value, case_insensitive: bool) -> Option<bool> {
+    match (expected, value) {
+        (Scalar::String(e), Value::String(s)) if case_insensitive => Some(s.to_lowercase() == e.as_ref()),
+        (Scalar::String(e), Value::String(s)) => Some(e == s),
+        (Scalar::Bool(e), Value::Bool(b)) => Some(e == b),
+        (Scalar::Number(e), _) => as_number(value).and_then(|n| n.compare(*e)).map(|o| o == std::cmp::Ordering::Equal),
+        _ => None,
+    }
+}
+
+fn contained(set: &ScalarSet, value: &Value, case_insensitive: bool) -> Option<bool> {
+    match value {
+        Value::String(_) if set.strings.is_empty() => None,
+        Value::String(s) if case_insensitive => Some(set.strings.contains(s.to_lowercase().as_str())),
+        Value::String(s) => Some(set.strings.contains(s.as_ref())),
+        Value::Bool(_) if set.bools == [false, false] => None,
+        Value::Bool(b) => Some(set.bools[usize::from(*b)]),
+        Value::Int(_) | Value::Float(_) if set.ints.is_empty() && set.floats.is_empty() => None,
+        Value::Int(_) | Value::Float(_) => {
+            let number = as_number(value)?;
+            if let Some(int) = number.as_exact_int() {
+                return Some(set.ints.contains(&int));
+            }
+            Some(set.floats.iter().any(|f| number.compare(Number::Float(*f)) == Some(std::cmp::Ordering::Equal)))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,212 @@
+//! The evaluation context: who is asking, in a form built once and read many times.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::Error;
+
+/// A context attribute value. Integers stay exact; see `docs/SPEC.md` section 5.1.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// JSON null: an attribute that is present but unset; conditions treat it as missing.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer in the signed 64-bit range.
+    Int(i64),
+    /// Any other number.
+    Float(f64),
+    /// A string.
+    String(Box<str>),
+    /// An array; conditions hold when they hold for any element.
+    List(Vec<Value>),
+    /// A nested object, reached with dotted attribute paths.
+    Object(BTreeMap<Box<str>, Value>),
+}
+
+/// An evaluation context: an optional targeting key plus attributes.
+///
+/// Build it once and evaluate many flags with it: nothing is converted per evaluation.
+///
+/// ```
+/// use pennon_core::{Context, Value};
+/// let ctx = Context::new(Some("user-1")).with("plan", Value::String("pro".into()));
+/// assert_eq!(ctx.targeting_key(), Some("user-1"));
+/// let parsed = Context::from_json(r#"{"targetingKey": "user-1", "plan": "pro"}"#).unwrap();
+/// assert_eq!(parsed, ctx);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Context {
+    /// Always a [`Value::String`]: kept as a value so conditions can address it.
+    targeting_key: Option<Value>,
+    attributes: BTreeMap<Box<str>, Value>,
+    problem: Option<Box<str>>,
+}
+
+impl Context {
+    /// A context with this targeting key and no attributes.
+    pub fn new(targeting_key: Option<&str>) -> Context {
+        Context { targeting_key: targeting_key.map(|key| Value::String(key.into())), ..Context::default() }
+    }
+
+    /// Adds or replaces an attribute. The name `targetingKey` is the targeting key.
+    #[must_use]
+    pub fn with(mut self, name: &str, value: Value) -> Context {
+        self.insert(name, value);
+        self
+    }
+
+    /// Adds or replaces an attribute in place.
+    pub fn insert(&mut self, name: &str, value: Value) {
+        if name == "targetingKey" {
+            match value {
+                key @ Value::String(_) => self.targeting_key = Some(key),
+                Value::Null => self.targeting_key = None,
+                other => {
+                    self.problem = Some(format!("`targetingKey` must be a string, found {}", other.type_name()).into());
+                }
+            }
+        } else {
+            self.attributes.insert(name.into(), value);
+        }
+    }
+
+    /// Reads an OFREP-style JSON object: `targetingKey` plus attributes.
+    ///
+    /// Text that is not a JSON object is an `Err`. A `targetingKey` that is not a string
+    /// is kept as a problem: every evaluation with this context then reports
+    /// `PARSE_ERROR`, as OpenFeature expects for a malformed context.
+    pub fn from_json(text: &str) -> Result<Context, Error> {
+        let value: Value = serde_json::from_str(text).map_err(|e| Error::InvalidContext(e.to_string()))?;
+        Context::from_value(value)
+    }
+
+    /// Builds a context from an already parsed [`Value::Object`].
+    pub fn from_value(value: Value) -> Result<Context, Error> {
+        let Value::Object(members) = value else {
+            return Err(Error::InvalidContext(format!("expected a JSON object, found {}", value.type_name())));
+        };
+        let mut context = Context::default();
+        for (name, value) in members {
+            context.insert(&name, value);
+        }
+        Ok(context)
+    }
+
+    /// The targeting key, if any.
+    pub fn targeting_key(&self) -> Option<&str> {
+        match &self.targeting_key {
+            Some(Value::String(key)) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// Looks up an attribute path (`docs/SPEC.md` section 3.3): `targetingKey`, then an
+    /// exact top-level name, then the dotted segments through nested objects.
+    pub(crate) fn lookup(&self, path: &crate::snapshot::AttributePath) -> Option<&Value> {
+        if &*path.name == "targetingKey" {
+            return self.targeting_key.as_ref();
+        }
+        if let Some(value) = self.attributes.get(&path.name) {
+            return Some(value);
+        }
+        let (first, rest) = path.segments.split_first()?;
+        let mut current = self.attributes.get(first)?;
+        for segment in rest {
+            match current {
+                Value::Object(members) => current = members.get(segment)?,
+                _ => return None,
+            }
+        }
+        Some(current)
+    }
+
+    /// The value a rollout hashes when it names no `bucket_by`.
+    pub(crate) fn targeting_key_value(&self) -> Option<&Value> {
+        self.targeting_key.as_ref()
+    }
+
+    /// Why this context cannot be evaluated, if it cannot.
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
+    }
+
+    /// A top-level attribute by exact name.
+    pub fn attribute(&self, name: &str) -> Option<&Value> {
+        self.attributes.get(name)
+    }
+}
+
+impl Value {
+    /// A short name of the value's type, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a bool",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::String(_) => "a string",
+            Value::List(_) => "an array",
+            Value::Object(_) => "an object",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.into()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v.into()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut members = BTreeMap::new();
+        while let Some((name, value)) = map.next_entry::<String, Value>()? {
+            if members.insert(name.clone().into_boxed_str(), value).is_some() {
+                return Err(de::Error::custom(format!("duplicate member `{name}`")));
+            }
+        }
+        Ok(Value::Object(members))
+    }
+}

@@ -1,0 +1,250 @@
+//! Evaluation (`docs/SPEC.md` section 5): a pure function of snapshot, context and
+//! `now`. It reads only compiled data, so the common path parses and allocates nothing.
+
+pub(crate) mod bucket;
+
+use crate::condition::{Condition, Test};
+use crate::result::{Bucket, ErrorCode, EvalError, Evaluation, Explanation, Matched, Reason};
+use crate::snapshot::{Flag, Rollout, Serve};
+use crate::{Context, FlagType, Snapshot, Value};
+use bucket::Weights;
+
+impl Snapshot {
+    /// Evaluates flag `key` for `context` at `now` (Unix milliseconds).
+    ///
+    /// ```
+    /// # let key = pennon_core::SigningKey::from_seed([1; 32]);
+    /// # let payload = br#"{"schema":1,"environment":"prod","version":3,
+    /// #   "issued_at":"2026-01-01T00:00:00Z","expires_at":"2027-01-01T00:00:00Z",
+    /// #   "flags":{"dark-mode":{"type":"boolean","enabled":true,
+    /// #     "variants":{"on":true,"off":false},"off_variant":"off",
+    /// #     "fallthrough":{"variant":"off"},
+    /// #     "rules":[{"id":"staff","conditions":[{"attribute":"email","op":"ends_with","value":"@acme.com"}],
+    /// #               "serve":{"variant":"on"}}]}}}"#;
+    /// # let envelope = pennon_core::sign_envelope(payload, &[&key]).unwrap();
+    /// use pennon_core::{Context, Loaded, Reason, TrustPolicy, Value};
+    /// let policy = TrustPolicy::new("prod", vec![key.public_key().clone()]).unwrap();
+    /// let now = pennon_core::parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+    /// let Loaded::Updated(snapshot) = policy.load(&envelope, None, now).unwrap() else { unreachable!() };
+    ///
+    /// let ctx = Context::new(Some("u1")).with("email", Value::String("ann@acme.com".into()));
+    /// let result = snapshot.evaluate("dark-mode", &ctx, now);
+    /// assert_eq!(result.variant, Some("on"));
+    /// assert_eq!(result.reason, Reason::TargetingMatch);
+    /// ```
+    pub fn evaluate(&self, key: &str, context: &Context, now: i64) -> Evaluation<'_> {
+        self.evaluate_inner(key, None, context, now)
+    }
+
+    /// Like [`Snapshot::evaluate`], but a flag of another type is a `TYPE_MISMATCH`.
+    pub fn evaluate_as(&self, key: &str, expected: FlagType, context: &Context, now: i64) -> Evaluation<'_> {
+        self.evaluate_inner(key, Some(expected), context, now)
+    }
+
+    /// Evaluates every flag, in ascending key order.
+    pub fn evaluate_all<'s>(
+        &'s self,
+        context: &'s Context,
+        now: i64,
+    ) -> impl Iterator<Item = (&'s str, Evaluation<'s>)> + 's {
+        let evaluator = Evaluator { snapshot: self, context, now };
+        (0..self.flags.len()).map(move |i| (self.flags[i].key.as_ref(), evaluator.checked(i, None)))
+    }
+
+    fn evaluate_inner(&self, key: &str, expected: Option<FlagType>, context: &Context, now: i64) -> Evaluation<'_> {
+        match self.index.get(key) {
+            Some(&i) => Evaluator { snapshot: self, context, now }.checked(i, expected),
+            None => failure(
+                self,
+                None,
+                ErrorCode::FlagNotFound,
+                format!("flag `{key}` is not in snapshot version {}", self.version),
+            ),
+        }
+    }
+}
+
+fn failure<'s>(snapshot: &'s Snapshot, flag: Option<&'s Flag>, code: ErrorCode, message: String) -> Evaluation<'s> {
+    Evaluation {
+        value: None,
+        variant: None,
+        reason: Reason::Error,
+        error: Some(EvalError { code, message }),
+        explanation: Explanation {
+            snapshot_version: snapshot.version,
+            matched: Matched::Error,
+            segment: None,
+            bucket: None,
+        },
+        metadata: flag.map(|flag| &flag.metadata),
+    }
+}
+
+struct Evaluator<'s, 'c> {
+    snapshot: &'s Snapshot,
+    context: &'c Context,
+    now: i64,
+}
+
+impl<'s> Evaluator<'s, '_> {
+    /// Steps 2 and 3 of the order, then the flag itself.
+    fn checked(&self, index: usize, expected: Option<FlagType>) -> Evaluation<'s> {
+        let flag = &self.snapshot.flags[index];
+        if let Some(expected) = expected.filter(|&expected| expected != flag.kind) {
+            let message = format!("flag `{}` is {}, not {}", flag.key, flag.kind.as_str(), expected.as_str());
+            return failure(self.snapshot, Some(flag), ErrorCode::TypeMismatch, message);
+        }
+        if let Some(problem) = self.context.problem() {
+            let message = format!("cannot evaluate flag `{}`: {problem}", flag.key);
+            return failure(self.snapshot, Some(flag), ErrorCode::ParseError, message);
+        }
+        self.flag(flag)
+    }
+
+    fn served(&self, flag: &'s Flag, variant: usize, reason: Reason, explanation: Explanation<'s>) -> Evaluation<'s> {
+        let variant = &flag.variants[variant];
+        Evaluation {
+            value: Some(&variant.value),
+            variant: Some(&variant.name),
+            reason,
+            error: None,
+            explanation,
+            metadata: Some(&flag.metadata),
+        }
+    }
+
+    fn explain(&self, matched: Matched<'s>) -> Explanation<'s> {
+        Explanation { snapshot_version: self.snapshot.version, matched, segment: None, bucket: None }
+    }
+
+    fn flag(&self, flag: &'s Flag) -> Evaluation<'s> {
+        if !flag.enabled {
+            return self.served(flag, flag.off_variant, Reason::Disabled, self.explain(Matched::Disabled));
+        }
+        for prerequisite in &flag.prerequisites {
+            let required = &self.snapshot.flags[prerequisite.flag];
+            let outcome = self.flag(required);
+            if let Some(error) = outcome.error {
+                let message = format!("prerequisite `{}` of flag `{}`: {}", required.key, flag.key, error.message);
+                return failure(self.snapshot, Some(flag), error.code, message);
+            }
+            if outcome.variant != Some(&*prerequisite.variant) {
+                let matched = Matched::PrerequisiteFailed { flag: &required.key };
+                return self.served(flag, flag.off_variant, Reason::Default, self.explain(matched));
+            }
+        }
+        if let Some(key) = self.context.targeting_key() {
+            if let Some(&variant) = flag.targets.get(key) {
+                return self.served(flag, variant, Reason::TargetingMatch, self.explain(Matched::Target));
+            }
+        }
+        for (index, rule) in flag.rules.iter().enumerate() {
+            let mut segment = None;
+            if rule.conditions.iter().all(|condition| self.holds(condition, &mut segment)) {
+                let mut explanation = self.explain(Matched::Rule { id: &rule.id, index });
+                explanation.segment = segment;
+                return self.serve(flag, &rule.serve, Reason::TargetingMatch, explanation);
+            }
+        }
+        let fixed_reason = if flag.is_static() { Reason::Static } else { Reason::Default };
+        self.serve(flag, &flag.fallthrough, fixed_reason, self.explain(Matched::Fallthrough))
+    }
+
+    fn serve(&self, flag: &'s Flag, serve: &'s Serve, fixed: Reason, explanation: Explanation<'s>) -> Evaluation<'s> {
+        match serve {
+            Serve::Variant(variant) => self.served(flag, *variant, fixed, explanation),
+            Serve::Rollout(rollout) => self.rollout(flag, rollout, explanation),
+        }
+    }
+
+    fn rollout(&self, flag: &'s Flag, rollout: &'s Rollout, mut explanation: Explanation<'s>) -> Evaluation<'s> {
+        let weights = Weights::at(rollout, self.now);
+        if let Some(only) = weights.sole_variant() {
+            return self.served(flag, rollout.variants[only], Reason::Split, explanation);
+        }
+        let (attribute, value) = match &rollout.bucket_by {
+            Some(path) => (&*path.name, self.context.lookup(path)),
+            None => ("targetingKey", self.context.targeting_key_value()),
+        };
+        let mut digits = [0u8; 20];
+        let bytes = match value {
+            Some(Value::String(text)) => text.as_bytes(),
+            Some(Value::Int(int)) => bucket::decimal(*int, &mut digits),
+            None | Some(Value::Null) => {
+                let message = format!("flag `{}` splits by `{attribute}`, which the context lacks", flag.key);
+                return failure(self.snapshot, Some(flag), ErrorCode::TargetingKeyMissing, message);
+            }
+            Some(other) => {
+                let message = format!(
+                    "flag `{}` splits by `{attribute}`, which must be a string or an integer, not {}",
+                    flag.key,
+                    other.type_name()
+                );
+                return failure(self.snapshot, Some(flag), ErrorCode::General, message);
+            }
+        };
+        let total = weights.total();
+        let position = bucket::bucket_position(bucket::bucket_hash(&rollout.salt, bytes), total);
+        let Some(chosen) = weights.pick(position) else {
+            let message = format!("flag `{}`: bucket {position} of {total} fell outside the weights", flag.key);
+            return failure(self.snapshot, Some(flag), ErrorCode::General, message);
+        };
+        explanation.bucket = Some(Bucket { value: position, total_weight: total, salt: &rollout.salt, attribute });
+        self.served(flag, rollout.variants[chosen], Reason::Split, explanation)
+    }
+
+    fn holds(&self, condition: &'s Condition, segment_hit: &mut Option<&'s str>) -> bool {
+        let present =
+            || condition.attribute.as_ref().and_then(|path| self.context.lookup(path)).filter(|v| **v != Value::Null);
+        match &condition.test {
+            Test::InSegment(segments) => {
+                let found = segments.iter().find(|&&segment| self.in_segment(segment));
+                if let (Some(&segment), false) = (found, condition.invert) {
+                    segment_hit.get_or_insert(&self.snapshot.segments[segment].key);
+                }
+                found.is_some() != condition.invert
+            }
+            Test::Exists => present().is_some() != condition.invert,
+            Test::Missing => present().is_none() != condition.invert,
+            test => {
+                let outcome = match present() {
+                    None => None,
+                    Some(Value::List(items)) => any_of(items.iter().map(|item| test.test_value(item))),
+                    Some(value) => test.test_value(value),
+                };
+                // Not comparable never holds, whatever the inversion says.
+                outcome.is_some_and(|holds| holds != condition.invert)
+            }
+        }
+    }
+
+    /// Recursion through nested segments is bounded: compile proved the graph acyclic and
+    /// at most `max_chain` deep.
+    fn in_segment(&self, index: usize) -> bool {
+        let segment = &self.snapshot.segments[index];
+        if let Some(key) = self.context.targeting_key() {
+            if segment.excluded.contains(key) {
+                return false;
+            }
+            if segment.included.contains(key) {
+                return true;
+            }
+        }
+        let mut ignored = None;
+        segment.rules.iter().any(|rule| rule.conditions.iter().all(|condition| self.holds(condition, &mut ignored)))
+    }
+}
+
+/// Any-of over an array attribute: true if any element holds, false if some element
+/// was comparable, `None` if none was.
+fn any_of(outcomes: impl Iterator<Item = Option<bool>>) -> Option<bool> {
+    let mut comparable = false;
+    for outcome in outcomes {
+        match outcome {
+            Some(true) => return Some(true),
+            Some(false) => comparable = true,
+            None => {}
+        }
+    }
+    comparable.then_some(false)
+}

@@ -1,0 +1,259 @@
+//! The compiled, immutable snapshot that evaluation reads.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::condition::Condition;
+
+/// The type of a flag's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlagType {
+    /// `true` or `false`.
+    Boolean,
+    /// A string.
+    String,
+    /// A signed 64-bit integer.
+    Integer,
+    /// A 64-bit float.
+    Float,
+    /// A JSON object or array.
+    Object,
+}
+
+impl FlagType {
+    /// The name used in payloads: `boolean`, `string`, `integer`, `float`, `object`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagType::Boolean => "boolean",
+            FlagType::String => "string",
+            FlagType::Integer => "integer",
+            FlagType::Float => "float",
+            FlagType::Object => "object",
+        }
+    }
+
+    /// Reads a payload type name.
+    pub fn parse(name: &str) -> Option<FlagType> {
+        Some(match name {
+            "boolean" => FlagType::Boolean,
+            "string" => FlagType::String,
+            "integer" => FlagType::Integer,
+            "float" => FlagType::Float,
+            "object" => FlagType::Object,
+            _ => return None,
+        })
+    }
+}
+
+/// A variant's value, already checked against the flag's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlagValue {
+    /// A boolean flag's value.
+    Bool(bool),
+    /// A string flag's value.
+    String(Box<str>),
+    /// An integer flag's value.
+    Int(i64),
+    /// A float flag's value.
+    Float(f64),
+    /// An object flag's value: a JSON object or array.
+    Object(serde_json::Value),
+}
+
+impl FlagValue {
+    /// The value as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            FlagValue::Bool(b) => (*b).into(),
+            FlagValue::String(s) => s.as_ref().into(),
+            FlagValue::Int(i) => (*i).into(),
+            FlagValue::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+            FlagValue::Object(v) => v.clone(),
+        }
+    }
+}
+
+/// A metadata value, as OpenFeature flag metadata allows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetadataValue {
+    /// A bool.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    String(Box<str>),
+}
+
+/// What a flag says about itself. None of it changes evaluation.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FlagMetadata {
+    /// Free text.
+    pub description: Option<Box<str>>,
+    /// The owning team or person.
+    pub owner: Option<Box<str>>,
+    /// Labels.
+    pub tags: Vec<Box<str>>,
+    /// Whether the flag is meant to be removed once rolled out.
+    pub temporary: Option<bool>,
+    /// When the flag is due for removal, Unix milliseconds.
+    pub expires_at: Option<i64>,
+    /// The free-form metadata map, sorted by key.
+    pub custom: Vec<(Box<str>, MetadataValue)>,
+}
+
+/// An attribute reference, pre-split so evaluation does no string work.
+#[derive(Debug, Clone)]
+pub(crate) struct AttributePath {
+    pub(crate) name: Box<str>,
+    /// The dotted segments; empty when the name has no dot.
+    pub(crate) segments: Vec<Box<str>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Variant {
+    pub(crate) name: Box<str>,
+    pub(crate) value: FlagValue,
+}
+
+#[derive(Debug)]
+pub(crate) enum Serve {
+    Variant(usize),
+    Rollout(Rollout),
+}
+
+#[derive(Debug)]
+pub(crate) struct Rollout {
+    pub(crate) variants: Vec<usize>,
+    pub(crate) weights: Vec<u32>,
+    pub(crate) bucket_by: Option<AttributePath>,
+    pub(crate) salt: Box<str>,
+    pub(crate) schedule: Option<Schedule>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Schedule {
+    /// Ascending by time.
+    Steps(Vec<(i64, Vec<u32>)>),
+    Ramp {
+        start: i64,
+        end: i64,
+        weights: Vec<u32>,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub(crate) id: Box<str>,
+    pub(crate) conditions: Vec<Condition>,
+    pub(crate) serve: Serve,
+}
+
+#[derive(Debug)]
+pub(crate) struct Prerequisite {
+    pub(crate) flag: usize,
+    pub(crate) variant: Box<str>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Flag {
+    pub(crate) key: Box<str>,
+    pub(crate) kind: FlagType,
+    pub(crate) enabled: bool,
+    pub(crate) variants: Vec<Variant>,
+    pub(crate) off_variant: usize,
+    pub(crate) fallthrough: Serve,
+    pub(crate) targets: FxHashMap<Box<str>, usize>,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) prerequisites: Vec<Prerequisite>,
+    pub(crate) metadata: FlagMetadata,
+}
+
+impl Flag {
+    /// A flag with nothing to decide serves its fallthrough as `STATIC`.
+    pub(crate) fn is_static(&self) -> bool {
+        self.prerequisites.is_empty() && self.targets.is_empty() && self.rules.is_empty()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct SegmentRule {
+    pub(crate) conditions: Vec<Condition>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub(crate) key: Box<str>,
+    pub(crate) included: FxHashSet<Box<str>>,
+    pub(crate) excluded: FxHashSet<Box<str>>,
+    pub(crate) rules: Vec<SegmentRule>,
+}
+
+/// A verified, compiled snapshot: immutable, cheap to share behind an `Arc`.
+///
+/// Get one from [`crate::TrustPolicy::load`]; evaluate with [`Snapshot::evaluate`].
+#[derive(Debug)]
+pub struct Snapshot {
+    pub(crate) version: u64,
+    pub(crate) environment: Box<str>,
+    pub(crate) issued_at: i64,
+    pub(crate) expires_at: i64,
+    pub(crate) payload_sha256: [u8; 32],
+    pub(crate) flags: Vec<Flag>,
+    pub(crate) index: FxHashMap<Box<str>, usize>,
+    pub(crate) segments: Vec<Segment>,
+}
+
+impl Snapshot {
+    /// The publish version.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+    /// The environment it is for.
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+    /// When it was signed, Unix milliseconds.
+    pub fn issued_at(&self) -> i64 {
+        self.issued_at
+    }
+    /// When it goes stale, Unix milliseconds.
+    pub fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+    /// SHA-256 of the exact payload bytes: the snapshot's identity, fit for an ETag.
+    pub fn payload_sha256(&self) -> [u8; 32] {
+        self.payload_sha256
+    }
+    /// What a client holds, for the rollback check of the next load.
+    pub fn held(&self) -> crate::Held {
+        crate::Held { version: self.version, payload_sha256: Some(self.payload_sha256) }
+    }
+    /// Flag keys in ascending order.
+    pub fn flag_keys(&self) -> impl Iterator<Item = &str> {
+        self.flags.iter().map(|flag| flag.key.as_ref())
+    }
+    /// The number of flags.
+    pub fn len(&self) -> usize {
+        self.flags.len()
+    }
+    /// Whether the snapshot has no flags.
+    pub fn is_empty(&self) -> bool {
+        self.flags.is_empty()
+    }
+    /// A flag's type, if the flag exists.
+    pub fn flag_type(&self, key: &str) -> Option<FlagType> {
+        self.flag(key).map(|flag| flag.kind)
+    }
+    /// A flag's descriptive metadata, if the flag exists.
+    pub fn flag_metadata(&self, key: &str) -> Option<&FlagMetadata> {
+        self.flag(key).map(|flag| &flag.metadata)
+    }
+    /// The names of a flag's variants, in ascending order.
+    pub fn variant_names(&self, key: &str) -> Option<impl Iterator<Item = &str>> {
+        self.flag(key).map(|flag| flag.variants.iter().map(|v| v.name.as_ref()))
+    }
+    pub(crate) fn flag(&self, key: &str) -> Option<&Flag> {
+        self.index.get(key).map(|&i| &self.flags[i])
+    }
+}

@@ -1,0 +1,209 @@
+//! Verify first, parse after (`docs/SPEC.md` section 2.3).
+
+use sha2::{Digest, Sha256};
+
+use crate::envelope::{decode_base64, pae, Envelope, MAX_SIGNATURES, PAYLOAD_TYPE};
+use crate::model::{RawHeader, RawPayload};
+use crate::{Error, Limits, PublicKey, Snapshot};
+
+/// The default size cap: 16 MiB.
+pub const DEFAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+/// Highest version a payload may carry: 2^53 - 1, so JavaScript reads it exactly.
+const MAX_VERSION: u64 = (1 << 53) - 1;
+
+/// What a client trusts: keys, a threshold, its environment, and size bounds.
+#[derive(Debug, Clone)]
+pub struct TrustPolicy {
+    keys: Vec<PublicKey>,
+    threshold: usize,
+    environment: String,
+    max_bytes: usize,
+    grace_ms: i64,
+    limits: Limits,
+}
+
+/// What a client already serves, for rollback protection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    /// The version held (or the minimum version acceptable).
+    pub version: u64,
+    /// SHA-256 of the held payload; without it an equal version counts as unchanged.
+    pub payload_sha256: Option<[u8; 32]>,
+}
+
+/// A successful load.
+#[derive(Debug)]
+pub enum Loaded {
+    /// A newer snapshot, verified and compiled.
+    Updated(Snapshot),
+    /// The same version and content as held: keep serving what you have.
+    Unchanged,
+}
+
+impl TrustPolicy {
+    /// A policy for `environment` trusting `keys`, with threshold 1 and default limits.
+    pub fn new(environment: impl Into<String>, keys: Vec<PublicKey>) -> Result<TrustPolicy, Error> {
+        let environment = environment.into();
+        if keys.is_empty() {
+            return Err(Error::InvalidPolicy("at least one trusted key is required: there is no unsigned mode".into()));
+        }
+        if environment.is_empty() {
+            return Err(Error::InvalidPolicy("the environment must not be empty".into()));
+        }
+        let mut unique: Vec<PublicKey> = Vec::with_capacity(keys.len());
+        for key in keys {
+            if !unique.iter().any(|k| k.key_id() == key.key_id()) {
+                unique.push(key);
+            }
+        }
+        Ok(TrustPolicy {
+            keys: unique,
+            threshold: 1,
+            environment,
+            max_bytes: DEFAULT_MAX_BYTES,
+            grace_ms: 0,
+            limits: Limits::default(),
+        })
+    }
+
+    /// Requires valid signatures by at least `threshold` distinct trusted keys.
+    pub fn with_threshold(mut self, threshold: usize) -> Result<TrustPolicy, Error> {
+        if threshold == 0 || threshold > self.keys.len() {
+            return Err(Error::InvalidPolicy(format!(
+                "the threshold must be 1 to the number of distinct trusted keys ({}), not {threshold}",
+                self.keys.len()
+            )));
+        }
+        self.threshold = threshold;
+        Ok(self)
+    }
+
+    /// Sets the size cap in bytes.
+    #[must_use]
+    pub fn with_max_bytes(mut self, max_bytes: usize) -> TrustPolicy {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Accepts snapshots up to `grace_ms` past their `expires_at`.
+    #[must_use]
+    pub fn with_grace_ms(mut self, grace_ms: i64) -> TrustPolicy {
+        self.grace_ms = grace_ms.max(0);
+        self
+    }
+
+    /// Replaces the structural limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> TrustPolicy {
+        self.limits = limits;
+        self
+    }
+
+    /// The environment this policy accepts.
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    /// Checks signatures and returns the verified payload bytes, parsing nothing else.
+    pub fn verify(&self, envelope: &[u8]) -> Result<Vec<u8>, Error> {
+        if envelope.len() > self.max_bytes {
+            return Err(Error::TooLarge { size: envelope.len(), max: self.max_bytes });
+        }
+        let envelope: Envelope = serde_json::from_slice(envelope)
+            .map_err(|e| Error::MalformedEnvelope(format!("not a DSSE envelope: {e}")))?;
+        if envelope.signatures.len() > MAX_SIGNATURES {
+            return Err(Error::MalformedEnvelope(format!("more than {MAX_SIGNATURES} signatures")));
+        }
+        let payload = decode_base64(&envelope.payload)
+            .ok_or_else(|| Error::MalformedEnvelope("`payload` is not valid base64".into()))?;
+        let mut signatures = Vec::with_capacity(envelope.signatures.len());
+        for (i, signature) in envelope.signatures.iter().enumerate() {
+            let bytes = decode_base64(&signature.sig)
+                .ok_or_else(|| Error::MalformedEnvelope(format!("`signatures[{i}].sig` is not valid base64")))?;
+            let bytes: [u8; 64] = bytes.try_into().map_err(|bytes: Vec<u8>| {
+                Error::MalformedEnvelope(format!("`signatures[{i}].sig` is {} bytes, expected 64", bytes.len()))
+            })?;
+            signatures.push((signature.keyid.as_str(), bytes));
+        }
+        if envelope.payload_type != PAYLOAD_TYPE {
+            return Err(Error::WrongPayloadType { expected: PAYLOAD_TYPE, found: envelope.payload_type });
+        }
+        self.check_signatures(&signatures, &payload)?;
+        Ok(payload)
+    }
+
+    fn check_signatures(&self, signatures: &[(&str, [u8; 64])], payload: &[u8]) -> Result<(), Error> {
+        let message = pae(PAYLOAD_TYPE, payload);
+        let mut valid: Vec<&str> = Vec::new();
+        let mut failed_trusted = None;
+        for (key_id, signature) in signatures {
+            let Some(key) = self.keys.iter().find(|k| k.key_id() == *key_id) else { continue };
+            if valid.contains(&key.key_id()) {
+                continue;
+            }
+            if key.verify(&message, signature) {
+                valid.push(key.key_id());
+            } else {
+                failed_trusted.get_or_insert(key.key_id());
+            }
+        }
+        if valid.len() >= self.threshold {
+            return Ok(());
+        }
+        match (valid.len(), failed_trusted) {
+            (0, None) => {
+                Err(Error::UnknownKey { key_ids: signatures.iter().map(|(id, _)| (*id).to_owned()).collect() })
+            }
+            (0, Some(key_id)) => Err(Error::BadSignature { key_id: key_id.to_owned() }),
+            (count, _) => Err(Error::BelowThreshold { valid: count, required: self.threshold }),
+        }
+    }
+
+    /// Verifies, checks and compiles an envelope: the whole of section 2.3.
+    ///
+    /// `held` is what the caller serves now (from [`Snapshot::held`]), or a minimum
+    /// version; `now` is Unix milliseconds. A refusal leaves the caller's snapshot as is.
+    pub fn load(&self, envelope: &[u8], held: Option<Held>, now: i64) -> Result<Loaded, Error> {
+        let payload = self.verify(envelope)?;
+        crate::limits::check_depth(&payload, self.limits.max_depth)?;
+        let header: RawHeader =
+            serde_json::from_slice(&payload).map_err(|e| Error::MalformedPayload(format!("header: {e}")))?;
+        if header.schema != 1 {
+            return Err(Error::UnsupportedSchema { found: header.schema });
+        }
+        if header.environment != self.environment {
+            return Err(Error::WrongEnvironment { expected: self.environment.clone(), found: header.environment });
+        }
+        if header.version == 0 || header.version > MAX_VERSION {
+            return Err(Error::MalformedPayload(format!("`version` must be 1 to {MAX_VERSION}")));
+        }
+        let sha: [u8; 32] = Sha256::digest(&payload).into();
+        if let Some(held) = held {
+            if header.version < held.version {
+                return Err(Error::Rollback { held: held.version, offered: header.version });
+            }
+            if header.version == held.version {
+                return match held.payload_sha256 {
+                    Some(held_sha) if held_sha != sha => Err(Error::VersionConflict { version: held.version }),
+                    _ => Ok(Loaded::Unchanged),
+                };
+            }
+        }
+        let time = |text: &str, name: &str| {
+            crate::parse_rfc3339(text).map_err(|e| Error::MalformedPayload(format!("`{name}`: {e}")))
+        };
+        let expires_at = time(&header.expires_at, "expires_at")?;
+        time(&header.issued_at, "issued_at")?;
+        if now > expires_at.saturating_add(self.grace_ms) {
+            return Err(Error::Expired {
+                expires_at: crate::format_rfc3339(expires_at),
+                grace_seconds: self.grace_ms / 1_000,
+                now: crate::format_rfc3339(now),
+            });
+        }
+        let raw: RawPayload = serde_json::from_slice(&payload).map_err(|e| Error::MalformedPayload(e.to_string()))?;
+        crate::limits::check(&raw, &self.limits)?;
+        crate::compile::compile(raw, sha, &self.limits).map(Loaded::Updated)
+    }
+}
