@@ -112,8 +112,11 @@ impl TrustPolicy {
         }
         let envelope: Envelope = serde_json::from_slice(envelope)
             .map_err(|e| Error::MalformedEnvelope(format!("not a DSSE envelope: {e}")))?;
-        if envelope.signatures.len() > MAX_SIGNATURES {
-            return Err(Error::MalformedEnvelope(format!("more than {MAX_SIGNATURES} signatures")));
+        if envelope.signatures.is_empty() || envelope.signatures.len() > MAX_SIGNATURES {
+            return Err(Error::MalformedEnvelope(format!(
+                "an envelope carries 1 to {MAX_SIGNATURES} signatures, this one {}",
+                envelope.signatures.len()
+            )));
         }
         let payload = decode_base64(&envelope.payload)
             .ok_or_else(|| Error::MalformedEnvelope("`payload` is not valid base64".into()))?;

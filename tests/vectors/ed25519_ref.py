@@ -147,7 +147,7 @@ def verify_strict(pub, message, signature):
 
 
 def self_test():
-    """RFC 8032 section 7.1, TEST 1."""
+    """RFC 8032 section 7.1, TESTs 1 and 2."""
     seed = bytes.fromhex(
         "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
     pub = public_key(seed)
@@ -159,6 +159,14 @@ def self_test():
         "b8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"), sig.hex()
     assert verify_strict(pub, b"", sig)
     assert not verify_strict(pub, b"x", sig)
+    # RFC 8032 section 7.1, TEST 2 (one-byte message 0x72).
+    seed = bytes.fromhex(
+        "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb")
+    assert public_key(seed).hex() == (
+        "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")
+    assert sign(seed, b"\x72").hex() == (
+        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+        "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00")
 
 
 if __name__ == "__main__":

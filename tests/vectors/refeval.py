@@ -70,10 +70,10 @@ def time_ms(v):
         v = context_number(v)
         if isinstance(v, int):
             return v * 1000
-        scaled = Fraction(v) * 1000
-        if Fraction(v * 1000.0) != scaled:
-            raise AssertionError("vector uses an epoch float whose f64 product is inexact: %r" % v)
-        return int(scaled)  # int() of a Fraction truncates toward zero
+        exact_ms = int(Fraction(v) * 1000)  # int() truncates toward zero
+        if exact_ms != int(v * 1000.0):
+            raise AssertionError("epoch float %r: exact and f64 millisecond values differ" % v)
+        return exact_ms
     return None
 
 

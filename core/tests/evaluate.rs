@@ -1,0 +1,178 @@
+//! Evaluation details the vectors do not show: explanations, metadata, JSON output,
+//! and that no input can make evaluation panic.
+
+#![allow(clippy::cast_possible_truncation)]
+
+mod common;
+
+use common::{boolean_flag, now, snapshot, time};
+use pennon_core::{Context, ErrorCode, FlagType, Matched, Reason, Value};
+use proptest::prelude::*;
+use serde_json::json;
+
+fn context(text: &str) -> Context {
+    Context::from_json(text).expect("context JSON")
+}
+
+#[test]
+fn a_rule_match_explains_rule_and_segment() {
+    let flag = boolean_flag(json!({"rules": [
+        {"id": "not-me", "conditions": [{"attribute": "plan", "op": "equals", "value": "free"}], "serve": {"variant": "off"}},
+        {"id": "beta-users", "conditions": [{"op": "in_segment", "value": ["staff", "beta"]}], "serve": {"variant": "on"}}
+    ]}));
+    let segments = json!({"staff": {"included": ["ann"]}, "beta": {"included": ["bob"]}});
+    let snapshot = snapshot(json!({"f": flag}), segments);
+    let result = snapshot.evaluate("f", &context(r#"{"targetingKey": "bob", "plan": "pro"}"#), now());
+    assert_eq!((result.variant, result.reason), (Some("on"), Reason::TargetingMatch));
+    assert_eq!(result.explanation.matched, Matched::Rule { id: "beta-users", index: 1 });
+    assert_eq!(result.explanation.segment, Some("beta"));
+    assert_eq!(result.explanation.snapshot_version, 1);
+}
+
+#[test]
+fn a_split_explains_the_bucket() {
+    let rollout = json!({"rollout": {"variants": [{"variant": "on", "weight": 30}, {"variant": "off", "weight": 70}]}});
+    let snapshot = snapshot(json!({"new-checkout": boolean_flag(json!({"fallthrough": rollout}))}), json!({}));
+    let result = snapshot.evaluate("new-checkout", &Context::new(Some("user-42")), now());
+    // The worked example of docs/SPEC.md section 5.6: position 29 of 100.
+    assert_eq!((result.variant, result.reason), (Some("on"), Reason::Split));
+    let bucket = result.explanation.bucket.expect("a bucket");
+    assert_eq!(
+        (bucket.value, bucket.total_weight, bucket.salt, bucket.attribute),
+        (29, 100, "new-checkout", "targetingKey")
+    );
+    let anonymous = snapshot.evaluate("new-checkout", &Context::new(None), now());
+    assert_eq!(anonymous.error.map(|e| e.code), Some(ErrorCode::TargetingKeyMissing));
+}
+
+#[test]
+fn json_output_uses_ofrep_names() {
+    let flag = boolean_flag(json!({"description": "New checkout", "owner": "payments", "tags": ["web", "q4"],
+        "temporary": true, "expires_at": "2026-12-31T00:00:00Z", "metadata": {"jira": "PAY-1", "cost": 3}}));
+    let snapshot = snapshot(json!({"f": flag}), json!({}));
+    let out = snapshot.evaluate("f", &Context::default(), now()).to_json("f");
+    assert_eq!(
+        out,
+        json!({"key": "f", "value": false, "variant": "off", "reason": "STATIC",
+            "metadata": {"description": "New checkout", "owner": "payments", "tags": "web,q4", "temporary": true,
+                "expiresAt": "2026-12-31T00:00:00Z", "jira": "PAY-1", "cost": 3},
+            "explanation": {"snapshotVersion": 1, "matched": "fallthrough"}})
+    );
+    let missing = snapshot.evaluate("nope", &Context::default(), now()).to_json("nope");
+    assert_eq!(missing["errorCode"], "FLAG_NOT_FOUND");
+    assert!(missing["errorDetails"].as_str().is_some_and(|m| m.contains("`nope`")));
+    assert!(missing.get("value").is_none());
+}
+
+#[test]
+fn typed_evaluation_reports_mismatches() {
+    let snapshot = snapshot(json!({"f": boolean_flag(json!({}))}), json!({}));
+    let result = snapshot.evaluate_as("f", FlagType::String, &Context::default(), now());
+    assert_eq!(result.reason, Reason::Error);
+    assert_eq!(result.error.expect("error").message, "flag `f` is boolean, not string");
+    assert_eq!(snapshot.evaluate_as("f", FlagType::Boolean, &Context::default(), now()).variant, Some("off"));
+}
+
+#[test]
+fn evaluate_all_walks_flags_in_key_order() {
+    let flags = json!({"b": boolean_flag(json!({})), "a": boolean_flag(json!({"enabled": false})), "c": boolean_flag(json!({}))});
+    let snapshot = snapshot(flags, json!({}));
+    let ctx = Context::default();
+    let all: Vec<_> = snapshot.evaluate_all(&ctx, now()).map(|(key, result)| (key, result.reason)).collect();
+    assert_eq!(all, [("a", Reason::Disabled), ("b", Reason::Static), ("c", Reason::Static)]);
+}
+
+#[test]
+fn a_ramp_moves_users_in_over_time_and_never_out() {
+    let rollout = json!({"rollout": {
+        "variants": [{"variant": "on", "weight": 0}, {"variant": "off", "weight": 1000}],
+        "schedule": {"ramp": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-11T00:00:00Z", "weights": [1000, 0]}}
+    }});
+    let snapshot = snapshot(json!({"f": boolean_flag(json!({"fallthrough": rollout}))}), json!({}));
+    let users: Vec<Context> = (0..500).map(|i| Context::new(Some(&format!("user-{i}")))).collect();
+    let mut previously_on = vec![false; users.len()];
+    for day in 0..=11 {
+        let at = time("2026-01-01T00:00:00Z") + day * 86_400_000;
+        let mut on = 0;
+        for (i, user) in users.iter().enumerate() {
+            let is_on = snapshot.evaluate("f", user, at).variant == Some("on");
+            assert!(is_on || !previously_on[i], "user-{i} left the ramp on day {day}");
+            previously_on[i] = is_on;
+            on += usize::from(is_on);
+        }
+        let expected = users.len() * day.min(10) as usize / 10;
+        assert!(on.abs_diff(expected) <= 40, "day {day}: {on} of 500 on, expected about {expected}");
+    }
+}
+
+#[test]
+fn contexts_built_in_code_match_parsed_ones() {
+    let built = Context::new(Some("u"))
+        .with("user", Value::Object([("tier".into(), Value::Int(3))].into_iter().collect()))
+        .with("tags", Value::List(vec![Value::String("a".into())]));
+    assert_eq!(built, context(r#"{"targetingKey": "u", "user": {"tier": 3}, "tags": ["a"]}"#));
+    let malformed = context(r#"{"targetingKey": 42}"#);
+    assert!(malformed.problem().is_some_and(|p| p.contains("must be a string")));
+    assert!(Context::from_json("[1, 2]").is_err());
+    assert!(Context::from_json(&format!("{}{}", "[".repeat(10_000), "]".repeat(10_000))).is_err());
+}
+
+fn arbitrary_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(Into::into),
+        any::<i64>().prop_map(Into::into),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Into::into),
+        ".{0,12}".prop_map(Into::into),
+        Just("1.2.3-beta".into()),
+        Just("2026-05-01T00:00:00Z".into()),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Into::into),
+            proptest::collection::btree_map("[a-z.]{1,6}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    /// Whatever the context holds, every flag evaluates to a result, never a panic.
+    #[test]
+    fn any_context_evaluates_without_panicking(
+        attributes in proptest::collection::btree_map(
+            prop_oneof![Just("targetingKey".to_string()), Just("email".to_string()), Just("user".to_string()),
+                        Just("version".to_string()), Just("user.tier".to_string()), "[a-z]{1,5}"],
+            arbitrary_value(), 0..6),
+        now in any::<i64>(),
+    ) {
+        let snapshot = rich_snapshot();
+        let text = serde_json::to_string(&attributes).expect("serialises");
+        let ctx = Context::from_json(&text).expect("objects parse");
+        for (_, result) in snapshot.evaluate_all(&ctx, now) {
+            prop_assert_eq!(result.error.is_some(), result.reason == Reason::Error);
+            prop_assert_eq!(result.value.is_some(), result.variant.is_some());
+        }
+    }
+}
+
+fn rich_snapshot() -> &'static pennon_core::Snapshot {
+    static SNAPSHOT: std::sync::OnceLock<pennon_core::Snapshot> = std::sync::OnceLock::new();
+    SNAPSHOT.get_or_init(|| {
+        let condition = |attribute: &str, op: &str, value: serde_json::Value| json!({"attribute": attribute, "op": op, "value": value});
+        let rules = json!([
+            {"id": "a", "conditions": [condition("email", "ends_with", json!("@acme.com")), condition("user.tier", "gte", json!(2))], "serve": {"variant": "on"}},
+            {"id": "b", "conditions": [condition("version", "semver_gte", json!("1.2.0"))], "serve": {"rollout": {"variants": [{"variant": "on", "weight": 1}, {"variant": "off", "weight": 1}], "bucket_by": "user.id"}}},
+            {"id": "c", "conditions": [condition("user", "before", json!("2026-01-01T00:00:00Z")), {"op": "in_segment", "value": "s"}], "serve": {"variant": "on"}},
+            {"id": "d", "conditions": [condition("email", "matches", json!("^[a-z]+$")), condition("x", "in", json!(["a", 1, true, 2.5]))], "serve": {"variant": "on"}},
+        ]);
+        let ramp = json!({"rollout": {"variants": [{"variant": "on", "weight": 5}, {"variant": "off", "weight": 5}],
+            "schedule": {"ramp": {"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z", "weights": [10, 0]}}}});
+        let flags = json!({
+            "rich": boolean_flag(json!({"rules": rules, "fallthrough": ramp, "targets": [{"variant": "on", "keys": ["vip"]}]})),
+            "dependent": boolean_flag(json!({"prerequisites": [{"flag": "rich", "variant": "on"}], "fallthrough": {"variant": "on"}})),
+        });
+        let segments = json!({"s": {"excluded": ["x"], "rules": [{"id": "r", "conditions": [condition("email", "contains", json!("@"))]}]}});
+        snapshot(flags, segments)
+    })
+}
