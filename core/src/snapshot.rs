@@ -227,7 +227,7 @@ impl Snapshot {
     }
     /// What a client holds, for the rollback check of the next load.
     pub fn held(&self) -> crate::Held {
-        crate::Held { version: self.version, payload_sha256: Some(self.payload_sha256) }
+        crate::Held { version: self.version, payload_sha256: self.payload_sha256 }
     }
     /// Flag keys in ascending order.
     pub fn flag_keys(&self) -> impl Iterator<Item = &str> {

@@ -10,7 +10,7 @@ use crate::{Error, Limits, PublicKey, Snapshot};
 pub const DEFAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// Highest version a payload may carry: 2^53 - 1, so JavaScript reads it exactly.
-const MAX_VERSION: u64 = (1 << 53) - 1;
+pub const MAX_VERSION: u64 = (1 << 53) - 1;
 
 /// What a client trusts: keys, a threshold, its environment, and size bounds.
 #[derive(Debug, Clone)]
@@ -23,13 +23,22 @@ pub struct TrustPolicy {
     limits: Limits,
 }
 
-/// What a client already serves, for rollback protection.
+/// What a client already serves, for rollback and equivocation checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Held {
-    /// The version held (or the minimum version acceptable).
+    /// The version held.
     pub version: u64,
-    /// SHA-256 of the held payload; without it an equal version counts as unchanged.
-    pub payload_sha256: Option<[u8; 32]>,
+    /// SHA-256 of the held payload bytes.
+    pub payload_sha256: [u8; 32],
+}
+
+/// How a load relates the offered version to what the caller has.
+#[derive(Clone, Copy)]
+enum Baseline {
+    /// A snapshot is served: lower is a rollback, equal is unchanged or a conflict.
+    Held(Held),
+    /// Nothing is served, but versions below this one are refused.
+    Minimum(u64),
 }
 
 /// A successful load.
@@ -165,9 +174,24 @@ impl TrustPolicy {
 
     /// Verifies, checks and compiles an envelope: the whole of section 2.3.
     ///
-    /// `held` is what the caller serves now (from [`Snapshot::held`]), or a minimum
-    /// version; `now` is Unix milliseconds. A refusal leaves the caller's snapshot as is.
+    /// `held` is what the caller serves now (from [`Snapshot::held`]); `now` is Unix
+    /// milliseconds. A refusal leaves the caller's snapshot as is.
     pub fn load(&self, envelope: &[u8], held: Option<Held>, now: i64) -> Result<Loaded, Error> {
+        self.load_against(envelope, held.map_or(Baseline::Minimum(0), Baseline::Held), now)
+    }
+
+    /// Loads an envelope when nothing is served yet, refusing versions below
+    /// `min_version`: for a cold start from a cache that remembers the last version
+    /// seen, or for tools. An equal version loads in full.
+    pub fn load_fresh(&self, envelope: &[u8], min_version: u64, now: i64) -> Result<Snapshot, Error> {
+        match self.load_against(envelope, Baseline::Minimum(min_version), now)? {
+            Loaded::Updated(snapshot) => Ok(snapshot),
+            // A minimum baseline never yields `Unchanged`; keep the match total anyway.
+            Loaded::Unchanged => Err(Error::Rollback { held: min_version, offered: min_version }),
+        }
+    }
+
+    fn load_against(&self, envelope: &[u8], baseline: Baseline, now: i64) -> Result<Loaded, Error> {
         let payload = self.verify(envelope)?;
         crate::limits::check_depth(&payload, self.limits.max_depth)?;
         let header: RawHeader =
@@ -182,16 +206,21 @@ impl TrustPolicy {
             return Err(Error::MalformedPayload(format!("`version` must be 1 to {MAX_VERSION}")));
         }
         let sha: [u8; 32] = Sha256::digest(&payload).into();
-        if let Some(held) = held {
-            if header.version < held.version {
+        match baseline {
+            Baseline::Held(held) if header.version < held.version => {
                 return Err(Error::Rollback { held: held.version, offered: header.version });
             }
-            if header.version == held.version {
-                return match held.payload_sha256 {
-                    Some(held_sha) if held_sha != sha => Err(Error::VersionConflict { version: held.version }),
-                    _ => Ok(Loaded::Unchanged),
+            Baseline::Held(held) if header.version == held.version => {
+                return if held.payload_sha256 == sha {
+                    Ok(Loaded::Unchanged)
+                } else {
+                    Err(Error::VersionConflict { version: held.version })
                 };
             }
+            Baseline::Minimum(min) if header.version < min => {
+                return Err(Error::Rollback { held: min, offered: header.version });
+            }
+            _ => {}
         }
         let time = |text: &str, name: &str| {
             crate::parse_rfc3339(text).map_err(|e| Error::MalformedPayload(format!("`{name}`: {e}")))

@@ -147,13 +147,11 @@ fn policy_of(trust: &Json) -> Result<TrustPolicy, pennon_core::Error> {
 
 fn held_of(trust: &Json) -> Option<Held> {
     let held = trust.get("held")?;
-    let sha = held.get("payload_sha256").and_then(Json::as_str).map(|hex| {
-        let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).expect("hex");
-        }
-        out
-    });
+    let hex = str_field(held, "payload_sha256");
+    let mut sha = [0u8; 32];
+    for (i, byte) in sha.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).expect("hex");
+    }
     Some(Held { version: held["version"].as_u64().expect("held version"), payload_sha256: sha })
 }
 

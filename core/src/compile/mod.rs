@@ -64,6 +64,9 @@ pub fn compile_payload(payload: &[u8], limits: &Limits) -> Result<Snapshot, Erro
     if raw.schema != 1 {
         return Err(Error::UnsupportedSchema { found: raw.schema });
     }
+    if raw.version == 0 || raw.version > crate::verify::MAX_VERSION {
+        return Err(Error::MalformedPayload(format!("`version` must be 1 to {}", crate::verify::MAX_VERSION)));
+    }
     crate::limits::check(&raw, limits)?;
     compile(raw, Sha256::digest(payload).into(), limits)
 }

@@ -1,0 +1,93 @@
+//! Reading what commands are given: files, keys, times and evaluation contexts.
+//!
+//! Every problem here is a usage error (exit 2) whose message names the argument or
+//! the path, and for files the operating system's error.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pennon_core::{Context, PublicKey, SigningKey};
+
+use super::Failure;
+
+const PUBLIC_PREFIX: &str = "ed25519:";
+const PRIVATE_PREFIX: &str = "ed25519-private:";
+
+/// Reads a whole file; `what` says what it should hold, for the message.
+pub(crate) fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {what} `{}`: {e}", path.display())))
+}
+
+/// Reads a whole file that must be UTF-8 text.
+pub(crate) fn read_text(path: &Path, what: &str) -> Result<String, Failure> {
+    String::from_utf8(read_file(path, what)?)
+        .map_err(|_| Failure::Usage(format!("{what} `{}` is not UTF-8 text", path.display())))
+}
+
+/// Reads a private key file (`ed25519-private:<base64>`).
+pub(crate) fn read_signing_key(path: &Path) -> Result<SigningKey, Failure> {
+    let text = read_text(path, "private key file")?;
+    if text.trim_start().starts_with(PUBLIC_PREFIX) {
+        return Err(Failure::Usage(format!(
+            "`{}` holds a public key; signing needs the private key file (`.key`)",
+            path.display()
+        )));
+    }
+    SigningKey::parse(&text).map_err(|e| Failure::Usage(format!("`{}`: {e}", path.display())))
+}
+
+/// Reads a `--trusted-key` value: the key text `ed25519:<base64>`, or a file holding it.
+pub(crate) fn read_trusted_key(value: &str) -> Result<PublicKey, Failure> {
+    let trimmed = value.trim();
+    if trimmed.starts_with(PRIVATE_PREFIX) {
+        // Never echo it: it is a secret given in the wrong place.
+        return Err(Failure::Usage(
+            "--trusted-key was given a private key; pass the public key (`ed25519:...` or the `.pub` file)".into(),
+        ));
+    }
+    if trimmed.starts_with(PUBLIC_PREFIX) {
+        return PublicKey::parse(trimmed).map_err(|e| Failure::Usage(format!("--trusted-key `{trimmed}`: {e}")));
+    }
+    let path = Path::new(value);
+    let text = read_text(path, "trusted key file")?;
+    if text.trim_start().starts_with(PRIVATE_PREFIX) {
+        return Err(Failure::Usage(format!(
+            "`{}` holds a private key; trust the public key file (`.pub`) instead",
+            path.display()
+        )));
+    }
+    PublicKey::parse(&text).map_err(|e| Failure::Usage(format!("trusted key file `{}`: {e}", path.display())))
+}
+
+/// The time to check and evaluate at: `--now` when given, else the system clock.
+pub(crate) fn now(arg: Option<&str>) -> Result<i64, Failure> {
+    match arg {
+        Some(text) => pennon_core::parse_rfc3339(text).map_err(|e| Failure::Usage(format!("--now: {e}"))),
+        None => Ok(system_now()),
+    }
+}
+
+/// The system clock in Unix milliseconds. The core never reads a clock; the CLI may.
+pub(crate) fn system_now() -> i64 {
+    let millis = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(after) => millis(after),
+        Err(before) => -millis(before.duration()),
+    }
+}
+
+/// Reads `--context`: inline JSON, or `@path` for a file holding it.
+///
+/// A context whose `targetingKey` is not a string would make every evaluation a
+/// `PARSE_ERROR`; the CLI refuses it up front instead, as a usage error.
+pub(crate) fn read_context(arg: &str) -> Result<Context, Failure> {
+    let (text, source) = match arg.strip_prefix('@') {
+        Some(path) => (read_text(Path::new(path), "context file")?, format!("--context file `{path}`")),
+        None => (arg.to_owned(), "--context".to_owned()),
+    };
+    let context = Context::from_json(&text).map_err(|e| Failure::Usage(format!("{source}: {e}")))?;
+    match context.problem() {
+        Some(problem) => Err(Failure::Usage(format!("{source}: {problem}"))),
+        None => Ok(context),
+    }
+}
