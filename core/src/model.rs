@@ -30,9 +30,9 @@ pub(crate) struct RawPayload {
     pub(crate) issued_at: String,
     pub(crate) expires_at: String,
     #[serde(deserialize_with = "unique_map")]
-    pub(crate) flags: BTreeMap<String, RawFlag>,
+    pub(crate) flags: BTreeMap<String, Fingerprinted<RawFlag>>,
     #[serde(default, deserialize_with = "unique_map")]
-    pub(crate) segments: BTreeMap<String, RawSegment>,
+    pub(crate) segments: BTreeMap<String, Fingerprinted<RawSegment>>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -204,6 +204,32 @@ pub(crate) struct RawSegment {
     pub(crate) excluded: Vec<String>,
     #[serde(default)]
     pub(crate) rules: Vec<RawSegmentRule>,
+}
+
+/// A parsed value plus a fingerprint of its exact JSON text, so that a host can tell
+/// which flags a new snapshot changed without comparing compiled structures.
+pub(crate) struct Fingerprinted<T> {
+    pub(crate) value: T,
+    pub(crate) fingerprint: u64,
+}
+
+impl<T> std::ops::Deref for Fingerprinted<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Fingerprinted<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Fingerprinted<T>, D::Error> {
+        use std::hash::{Hash, Hasher};
+        let raw: Box<serde_json::value::RawValue> = Deserialize::deserialize(deserializer)?;
+        let mut hasher = rustc_hash::FxHasher::default();
+        raw.get().hash(&mut hasher);
+        let value = serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
+        Ok(Fingerprinted { value, fingerprint: hasher.finish() })
+    }
 }
 
 /// A JSON value whose objects, at any depth, have no duplicate keys.

@@ -167,6 +167,8 @@ pub(crate) struct Flag {
     pub(crate) rules: Vec<Rule>,
     pub(crate) prerequisites: Vec<Prerequisite>,
     pub(crate) metadata: FlagMetadata,
+    /// Hash of the flag's JSON text, for change detection.
+    pub(crate) fingerprint: u64,
 }
 
 impl Flag {
@@ -187,6 +189,8 @@ pub(crate) struct Segment {
     pub(crate) included: FxHashSet<Box<str>>,
     pub(crate) excluded: FxHashSet<Box<str>>,
     pub(crate) rules: Vec<SegmentRule>,
+    /// Hash of the segment's JSON text, for change detection.
+    pub(crate) fingerprint: u64,
 }
 
 /// A verified, compiled snapshot: immutable, cheap to share behind an `Arc`.

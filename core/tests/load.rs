@@ -72,7 +72,10 @@ fn rollback_unchanged_and_equivocation() {
 
 #[test]
 fn a_minimum_version_refuses_older_and_fully_loads_equal() {
-    assert_eq!(policy().load_fresh(&signed(4), 5, now()).expect_err("rollback"), Error::Rollback { held: 5, offered: 4 });
+    assert_eq!(
+        policy().load_fresh(&signed(4), 5, now()).expect_err("rollback"),
+        Error::Rollback { held: 5, offered: 4 }
+    );
     assert_eq!(policy().load_fresh(&signed(5), 5, now()).map(|s| s.version()), Ok(5));
     // An equal version is still checked in full: an expired one is refused.
     let later = time("2028-01-01T00:00:00Z");

@@ -15,7 +15,7 @@ const MAX_KEY_BYTES: usize = 256;
 /// Variant name to index, for resolving references within a flag.
 pub(super) type VariantIndex<'a> = BTreeMap<&'a str, usize>;
 
-pub(super) fn compile_flag(key: &str, raw: &RawFlag, names: &Names<'_>) -> Result<Flag, At> {
+pub(super) fn compile_flag(key: &str, raw: &RawFlag, fingerprint: u64, names: &Names<'_>) -> Result<Flag, At> {
     if key.is_empty() || key.len() > MAX_KEY_BYTES {
         return Err(At::new("", format!("a flag key must be 1 to {MAX_KEY_BYTES} bytes")));
     }
@@ -84,6 +84,7 @@ pub(super) fn compile_flag(key: &str, raw: &RawFlag, names: &Names<'_>) -> Resul
         rules,
         prerequisites,
         metadata: compile_metadata(raw)?,
+        fingerprint,
     })
 }
 

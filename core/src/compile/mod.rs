@@ -88,7 +88,8 @@ pub(crate) fn compile(raw: RawPayload, payload_sha256: [u8; 32], limits: &Limits
         .segments
         .iter()
         .map(|(key, segment)| {
-            compile_segment(key, segment, &names).map_err(|e| e.within(&format!("segments[{}]", quote(key))))
+            compile_segment(key, segment, segment.fingerprint, &names)
+                .map_err(|e| e.within(&format!("segments[{}]", quote(key))))
         })
         .collect::<Result<Vec<_>, At>>()
         .map_err(At::into_error)?;
@@ -96,7 +97,8 @@ pub(crate) fn compile(raw: RawPayload, payload_sha256: [u8; 32], limits: &Limits
         .flags
         .iter()
         .map(|(key, flag)| {
-            flag::compile_flag(key, flag, &names).map_err(|e| e.within(&format!("flags[{}]", quote(key))))
+            flag::compile_flag(key, flag, flag.fingerprint, &names)
+                .map_err(|e| e.within(&format!("flags[{}]", quote(key))))
         })
         .collect::<Result<Vec<_>, At>>()
         .map_err(At::into_error)?;
@@ -120,7 +122,7 @@ fn parse_time(text: &str, path: &str) -> Result<i64, Error> {
     crate::parse_rfc3339(text).map_err(|e| At::new(path, e.to_string()).into_error())
 }
 
-fn compile_segment(key: &str, raw: &RawSegment, names: &Names<'_>) -> Result<Segment, At> {
+fn compile_segment(key: &str, raw: &RawSegment, fingerprint: u64, names: &Names<'_>) -> Result<Segment, At> {
     let mut seen = BTreeMap::new();
     let mut rules = Vec::with_capacity(raw.rules.len());
     for (i, rule) in raw.rules.iter().enumerate() {
@@ -136,5 +138,6 @@ fn compile_segment(key: &str, raw: &RawSegment, names: &Names<'_>) -> Result<Seg
         included: raw.included.iter().map(|k| k.as_str().into()).collect(),
         excluded: raw.excluded.iter().map(|k| k.as_str().into()).collect(),
         rules,
+        fingerprint,
     })
 }
