@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use pennon_core::{
     bucket_hash, bucket_position, parse_rfc3339, Context, FlagType, Held, Loaded, PublicKey, Snapshot, TrustPolicy,
 };
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use serde_json::{json, Value as Json};
 
 fn vectors_dir() -> PathBuf {
@@ -32,7 +34,7 @@ fn str_field<'a>(value: &'a Json, name: &str) -> &'a str {
 fn load_vector_snapshot(file: &Json, path: &Path) -> Snapshot {
     let envelope = serde_json::to_vec(&file["envelope"]).expect("envelope serialises");
     let payload_b64 = str_field(&file["envelope"], "payload");
-    let payload = base64_decode(payload_b64);
+    let payload = STANDARD.decode(payload_b64).expect("vector payloads are standard base64");
     let signed: Json = serde_json::from_slice(&payload).expect("signed payload is JSON");
     assert_eq!(signed, file["payload"], "{}: `payload` differs from what the envelope signs", path.display());
     let policy = TrustPolicy::new("test", vec![test_key(1)]).expect("policy");
@@ -41,23 +43,6 @@ fn load_vector_snapshot(file: &Json, path: &Path) -> Snapshot {
         Ok(Loaded::Updated(snapshot)) => snapshot,
         other => panic!("{}: envelope refused: {other:?}", path.display()),
     }
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    // The vectors are written with the standard alphabet and padding.
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let (mut buffer, mut bits) = (0u32, 0);
-    for byte in text.bytes().filter(|&b| b != b'=') {
-        let index = ALPHABET.iter().position(|&a| a == byte).expect("standard base64") as u32;
-        buffer = (buffer << 6) | index;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    out
 }
 
 /// One case's outcome in the vectors' shape.
