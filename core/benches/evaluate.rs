@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench -p pennon-core --bench evaluate
 //! cargo bench -p pennon-core --bench evaluate -- --warm-up-time 1 --measurement-time 3
+//! PENNON_BENCH_CLOCK=cpu cargo bench -p pennon-core --bench evaluate   # thread CPU time
 //! ```
 //!
 //! The cases are defined in `fixtures.rs`; `bench/` runs the same cases beside peers.
@@ -13,8 +14,10 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use pennon_alloc_count::{Counters, CountingAlloc};
+use criterion::measurement::{Measurement, WallTime};
+use criterion::Criterion;
+use pennon_bench_support::alloc::{self, Counters, CountingAlloc};
+use pennon_bench_support::clock::{self, ThreadCpuTime};
 use sha2::{Digest, Sha256};
 
 mod fixtures;
@@ -24,7 +27,7 @@ mod fixtures;
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
-fn evaluation(c: &mut Criterion) {
+fn evaluation<M: Measurement>(c: &mut Criterion<M>) {
     let snapshot = fixtures::load(&fixtures::envelope(&fixtures::cases_payload()));
     let context = fixtures::context(&fixtures::user());
     let now = fixtures::now();
@@ -43,7 +46,7 @@ fn evaluation(c: &mut Criterion) {
     }
 }
 
-fn floors(c: &mut Criterion) {
+fn floors<M: Measurement>(c: &mut Criterion<M>) {
     let user = fixtures::user();
     let input = fixtures::bucketing_input(fixtures::ROLLOUT50, user.key.as_bytes());
     let mut group = c.benchmark_group("floor");
@@ -54,16 +57,16 @@ fn floors(c: &mut Criterion) {
     group.finish();
 }
 
-fn load(c: &mut Criterion) {
+fn load<M: Measurement>(c: &mut Criterion<M>) {
     let envelope = fixtures::envelope(&fixtures::load_payload());
     let policy = fixtures::policy();
     let now = fixtures::now();
 
-    pennon_alloc_count::reset_peak();
+    alloc::reset_peak();
     let before = Counters::now();
     let snapshot = fixtures::load(&envelope);
     let retained = Counters::now().live_since(&before);
-    let peak = pennon_alloc_count::peak_live().saturating_sub(before.live());
+    let peak = alloc::peak_live().saturating_sub(before.live());
     assert_eq!(snapshot.len(), fixtures::FLAG_COUNT);
     println!(
         "e_load_10k/pennon: envelope {:.2} MB; retained heap {:.2} MB while the snapshot lives; \
@@ -85,9 +88,22 @@ fn mb(bytes: f64) -> f64 {
     bytes / 1_000_000.0
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    targets = evaluation, floors, load
+fn run<M: Measurement>(measurement: M) {
+    let mut c = Criterion::default()
+        .with_measurement(measurement)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    evaluation(&mut c);
+    floors(&mut c);
+    load(&mut c);
 }
-criterion_main!(benches);
+
+fn main() {
+    if clock::cpu_requested() {
+        run(ThreadCpuTime);
+    } else {
+        run(WallTime);
+    }
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -216,12 +216,14 @@ pub fn user() -> User {
     }
 }
 
-/// `count` varied users, the same on every run: about half match the email, two thirds
-/// the country and three quarters the version, including prerelease versions on both
-/// sides of [`MIN_APP_VERSION`] and look-alike emails that must not match.
+/// `count` varied users, the same on every run: three quarters match the email, four
+/// fifths the country and seven tenths the version (about 40% match all three), with
+/// prerelease versions on both sides of [`MIN_APP_VERSION`] and look-alike emails that
+/// must not match.
 pub fn users(count: usize) -> Vec<User> {
     const EMAILS: [&str; 6] = ["@example.com", "@example.org", "@mail.example.com", "@EXAMPLE.COM", "@example.co", ""];
-    const VERSIONS: [&str; 8] = ["3.9.9", "4.1.12", "4.2.0-rc.1", "4.2.0", "4.2.1-beta", "4.10.0", "5.0.0", "12.0.3"];
+    const VERSIONS: [&str; 10] =
+        ["3.9.9", "4.1.12", "4.2.0-rc.1", "4.2.0", "4.2.1-beta", "4.10.0", "5.0.0", "5.3.1", "6.0.0", "12.0.3"];
     const PLANS: [&str; 3] = ["free", "pro", "enterprise"];
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move |bound: usize| {
@@ -234,8 +236,8 @@ pub fn users(count: usize) -> Vec<User> {
     };
     (0..count)
         .map(|i| {
-            let email_index = if next(2) == 0 { 0 } else { 1 + next(EMAILS.len() - 1) };
-            let country = if next(3) < 2 {
+            let email_index = if next(4) > 0 { 0 } else { 1 + next(EMAILS.len() - 1) };
+            let country = if next(5) > 0 {
                 COUNTRIES[next(COUNTRIES.len())]
             } else {
                 OTHER_COUNTRIES[next(OTHER_COUNTRIES.len())]

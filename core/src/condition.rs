@@ -2,6 +2,7 @@
 
 use regex_lite::Regex;
 use rustc_hash::FxHashSet;
+use smol_str::SmolStr;
 
 use crate::number::Number;
 use crate::semver::Version;
@@ -47,10 +48,47 @@ pub(crate) enum Scalar {
     Bool(bool),
 }
 
+/// Strings of an `in` list. Short strings are stored inline ([`SmolStr`]), and a short
+/// list is a sorted slice: a 20-country list is one allocation and a binary search,
+/// where a hash set would cost three times the memory for no speed.
+#[derive(Debug)]
+pub(crate) enum StringSet {
+    Sorted(Box<[SmolStr]>),
+    Hashed(FxHashSet<SmolStr>),
+}
+
+impl StringSet {
+    /// Lists longer than this are hashed.
+    const SORTED_MAX: usize = 32;
+
+    pub(crate) fn new(mut items: Vec<SmolStr>) -> StringSet {
+        if items.len() > StringSet::SORTED_MAX {
+            return StringSet::Hashed(items.into_iter().collect());
+        }
+        items.sort_unstable();
+        items.dedup();
+        StringSet::Sorted(items.into_boxed_slice())
+    }
+
+    pub(crate) fn contains(&self, text: &str) -> bool {
+        match self {
+            StringSet::Sorted(items) => items.binary_search_by(|item| item.as_str().cmp(text)).is_ok(),
+            StringSet::Hashed(items) => items.contains(text),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            StringSet::Sorted(items) => items.is_empty(),
+            StringSet::Hashed(items) => items.is_empty(),
+        }
+    }
+}
+
 /// An `in` list, split by kind so that a 100,000-entry list is one hash lookup.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ScalarSet {
-    pub(crate) strings: FxHashSet<Box<str>>,
+    pub(crate) strings: StringSet,
     pub(crate) ints: FxHashSet<i64>,
     pub(crate) floats: Vec<f64>,
     pub(crate) bools: [bool; 2],

@@ -1,6 +1,7 @@
 //! The compiled, immutable snapshot that evaluation reads.
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use smol_str::SmolStr;
 
 use crate::condition::Condition;
 
@@ -119,7 +120,8 @@ pub(crate) struct Variant {
 #[derive(Debug)]
 pub(crate) enum Serve {
     Variant(usize),
-    Rollout(Rollout),
+    /// Boxed: most serves are fixed variants, and a rollout is five times their size.
+    Rollout(Box<Rollout>),
 }
 
 #[derive(Debug)]
@@ -127,7 +129,8 @@ pub(crate) struct Rollout {
     pub(crate) variants: Vec<usize>,
     pub(crate) weights: Vec<u32>,
     pub(crate) bucket_by: Option<AttributePath>,
-    pub(crate) salt: Box<str>,
+    /// `None` means the flag key, the default, so it is not stored twice.
+    pub(crate) salt: Option<Box<str>>,
     pub(crate) schedule: Option<Schedule>,
 }
 
@@ -163,15 +166,30 @@ pub(crate) struct Flag {
     pub(crate) variants: Vec<Variant>,
     pub(crate) off_variant: usize,
     pub(crate) fallthrough: Serve,
-    pub(crate) targets: FxHashMap<Box<str>, usize>,
+    pub(crate) targets: FxHashMap<SmolStr, usize>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) prerequisites: Vec<Prerequisite>,
-    pub(crate) metadata: FlagMetadata,
+    /// `None` for the many flags that describe nothing.
+    pub(crate) metadata: Option<Box<FlagMetadata>>,
     /// Hash of the flag's JSON text, for change detection.
     pub(crate) fingerprint: u64,
 }
 
+/// What flags without metadata share.
+static NO_METADATA: FlagMetadata = FlagMetadata {
+    description: None,
+    owner: None,
+    tags: Vec::new(),
+    temporary: None,
+    expires_at: None,
+    custom: Vec::new(),
+};
+
 impl Flag {
+    pub(crate) fn metadata(&self) -> &FlagMetadata {
+        self.metadata.as_deref().unwrap_or(&NO_METADATA)
+    }
+
     /// A flag with nothing to decide serves its fallthrough as `STATIC`.
     pub(crate) fn is_static(&self) -> bool {
         self.prerequisites.is_empty() && self.targets.is_empty() && self.rules.is_empty()
@@ -186,8 +204,8 @@ pub(crate) struct SegmentRule {
 #[derive(Debug)]
 pub(crate) struct Segment {
     pub(crate) key: Box<str>,
-    pub(crate) included: FxHashSet<Box<str>>,
-    pub(crate) excluded: FxHashSet<Box<str>>,
+    pub(crate) included: FxHashSet<SmolStr>,
+    pub(crate) excluded: FxHashSet<SmolStr>,
     pub(crate) rules: Vec<SegmentRule>,
     /// Hash of the segment's JSON text, for change detection.
     pub(crate) fingerprint: u64,
@@ -251,7 +269,7 @@ impl Snapshot {
     }
     /// A flag's descriptive metadata, if the flag exists.
     pub fn flag_metadata(&self, key: &str) -> Option<&FlagMetadata> {
-        self.flag(key).map(|flag| &flag.metadata)
+        self.flag(key).map(Flag::metadata)
     }
     /// The names of a flag's variants, in ascending order.
     pub fn variant_names(&self, key: &str) -> Option<impl Iterator<Item = &str>> {

@@ -6,11 +6,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use pennon_core::{
     bucket_hash, bucket_position, parse_rfc3339, Context, FlagType, Held, Loaded, PublicKey, Snapshot, TrustPolicy,
 };
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use serde_json::{json, Value as Json};
 
 fn vectors_dir() -> PathBuf {

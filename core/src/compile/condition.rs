@@ -1,9 +1,10 @@
 //! Compiling conditions: each operator's value is checked and pre-parsed once.
 
 use serde_json::Value as Json;
+use smol_str::SmolStr;
 
 use super::{At, Names};
-use crate::condition::{Compare, Condition, Scalar, ScalarSet, Test};
+use crate::condition::{Compare, Condition, Scalar, ScalarSet, StringSet, Test};
 use crate::model::{RawCondition, RawOp};
 use crate::number::Number;
 use crate::semver::Version;
@@ -135,12 +136,20 @@ fn scalar(value: &Json, ci: bool) -> Option<Scalar> {
 }
 
 fn scalar_set(items: &[Json], ci: bool) -> Result<ScalarSet, At> {
-    let mut set = ScalarSet::default();
+    let mut strings = Vec::new();
+    let mut set = ScalarSet {
+        strings: StringSet::Sorted(Box::default()),
+        ints: Default::default(),
+        floats: Vec::new(),
+        bools: [false; 2],
+    };
     for (i, item) in items.iter().enumerate() {
+        if let Json::String(text) = item {
+            strings.push(if ci { SmolStr::new(text.to_lowercase()) } else { SmolStr::new(text) });
+            continue;
+        }
         match scalar(item, ci) {
-            Some(Scalar::String(s)) => {
-                set.strings.insert(s);
-            }
+            Some(Scalar::String(s)) => strings.push(SmolStr::new(s)),
             Some(Scalar::Bool(b)) => set.bools[usize::from(b)] = true,
             Some(Scalar::Number(n)) => match (n.as_exact_int(), n) {
                 (Some(int), _) => {
@@ -154,6 +163,7 @@ fn scalar_set(items: &[Json], ci: bool) -> Result<ScalarSet, At> {
             None => return Err(At::new(format!(".value[{i}]"), "must be a string, number or bool")),
         }
     }
+    set.strings = StringSet::new(strings);
     Ok(set)
 }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
+use smol_str::SmolStr;
 
 use super::condition::compile_conditions;
 use super::rollout::compile_rollout;
@@ -96,20 +97,20 @@ fn compile_serve(flag_key: &str, raw: &RawServe, index: &VariantIndex<'_>) -> Re
     match (&raw.variant, &raw.rollout) {
         (Some(variant), None) => Ok(Serve::Variant(lookup_variant(index, variant).map_err(|e| e.within(".variant"))?)),
         (None, Some(rollout)) => {
-            Ok(Serve::Rollout(compile_rollout(flag_key, rollout, index).map_err(|e| e.within(".rollout"))?))
+            Ok(Serve::Rollout(Box::new(compile_rollout(flag_key, rollout, index).map_err(|e| e.within(".rollout"))?)))
         }
         _ => Err(At::new("", "a serve needs exactly one of `variant` and `rollout`")),
     }
 }
 
-fn compile_targets(raw: &RawFlag, index: &VariantIndex<'_>) -> Result<FxHashMap<Box<str>, usize>, At> {
+fn compile_targets(raw: &RawFlag, index: &VariantIndex<'_>) -> Result<FxHashMap<SmolStr, usize>, At> {
     let total = raw.targets.iter().map(|t| t.keys.len()).sum();
     let mut targets = FxHashMap::with_capacity_and_hasher(total, Default::default());
     for (i, target) in raw.targets.iter().enumerate() {
         let variant =
             lookup_variant(index, &target.variant).map_err(|e| e.within(&format!(".targets[{i}].variant")))?;
         for key in &target.keys {
-            if targets.insert(key.as_str().into(), variant).is_some() {
+            if targets.insert(SmolStr::new(key), variant).is_some() {
                 return Err(At::new(
                     format!(".targets[{i}].keys"),
                     format!("targeting key `{key}` is listed more than once"),
@@ -120,7 +121,7 @@ fn compile_targets(raw: &RawFlag, index: &VariantIndex<'_>) -> Result<FxHashMap<
     Ok(targets)
 }
 
-fn compile_metadata(raw: &RawFlag) -> Result<FlagMetadata, At> {
+fn compile_metadata(raw: &RawFlag) -> Result<Option<Box<FlagMetadata>>, At> {
     let expires_at = match &raw.expires_at {
         Some(text) => Some(crate::parse_rfc3339(text).map_err(|e| At::new(".expires_at", e.to_string()))?),
         None => None,
@@ -140,14 +141,15 @@ fn compile_metadata(raw: &RawFlag) -> Result<FlagMetadata, At> {
             (key.as_str().into(), value)
         })
         .collect();
-    Ok(FlagMetadata {
+    let metadata = FlagMetadata {
         description: raw.description.as_deref().map(Into::into),
         owner: raw.owner.as_deref().map(Into::into),
         tags: raw.tags.iter().map(|t| t.as_str().into()).collect(),
         temporary: raw.temporary,
         expires_at,
         custom,
-    })
+    };
+    Ok((metadata != FlagMetadata::default()).then(|| Box::new(metadata)))
 }
 
 fn flag_type(raw: RawFlagType) -> FlagType {

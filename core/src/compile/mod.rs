@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
+use smol_str::SmolStr;
 
 use crate::model::{RawPayload, RawSegment};
 use crate::snapshot::{Segment, SegmentRule};
@@ -135,8 +136,8 @@ fn compile_segment(key: &str, raw: &RawSegment, fingerprint: u64, names: &Names<
     }
     Ok(Segment {
         key: key.into(),
-        included: raw.included.iter().map(|k| k.as_str().into()).collect(),
-        excluded: raw.excluded.iter().map(|k| k.as_str().into()).collect(),
+        included: raw.included.iter().map(SmolStr::new).collect(),
+        excluded: raw.excluded.iter().map(SmolStr::new).collect(),
         rules,
         fingerprint,
     })

@@ -34,7 +34,13 @@ pub(super) fn compile_rollout(flag_key: &str, raw: &RawRollout, index: &VariantI
         Some(schedule) => Some(compile_schedule(schedule, weights.len(), total).map_err(|e| e.within(".schedule"))?),
         None => None,
     };
-    Ok(Rollout { variants, weights, bucket_by, salt: raw.salt.as_deref().unwrap_or(flag_key).into(), schedule })
+    Ok(Rollout {
+        variants,
+        weights,
+        bucket_by,
+        salt: raw.salt.as_deref().filter(|salt| *salt != flag_key).map(Into::into),
+        schedule,
+    })
 }
 
 /// The sum of the weights, which must be 1 to `u32::MAX`.

@@ -76,7 +76,7 @@ fn failure<'s>(snapshot: &'s Snapshot, flag: Option<&'s Flag>, code: ErrorCode, 
             segment: None,
             bucket: None,
         },
-        metadata: flag.map(|flag| &flag.metadata),
+        metadata: flag.map(Flag::metadata),
     }
 }
 
@@ -109,7 +109,7 @@ impl<'s> Evaluator<'s, '_> {
             reason,
             error: None,
             explanation,
-            metadata: Some(&flag.metadata),
+            metadata: Some(flag.metadata()),
         }
     }
 
@@ -184,12 +184,13 @@ impl<'s> Evaluator<'s, '_> {
             }
         };
         let total = weights.total();
-        let position = bucket::bucket_position(bucket::bucket_hash(&rollout.salt, bytes), total);
+        let salt = rollout.salt.as_deref().unwrap_or(&flag.key);
+        let position = bucket::bucket_position(bucket::bucket_hash(salt, bytes), total);
         let Some(chosen) = weights.pick(position) else {
             let message = format!("flag `{}`: bucket {position} of {total} fell outside the weights", flag.key);
             return failure(self.snapshot, Some(flag), ErrorCode::General, message);
         };
-        explanation.bucket = Some(Bucket { value: position, total_weight: total, salt: &rollout.salt, attribute });
+        explanation.bucket = Some(Bucket { value: position, total_weight: total, salt, attribute });
         self.served(flag, rollout.variants[chosen], Reason::Split, explanation)
     }
 
