@@ -146,10 +146,7 @@ impl Test {
             Test::Numeric(compare, expected) => {
                 as_number(value).and_then(|n| n.compare(*expected)).map(|o| compare.accepts(o))
             }
-            Test::Semver(compare, expected) => {
-                let version = Version::parse(as_str(value)?)?;
-                Some(compare.accepts(version.cmp(expected)))
-            }
+            Test::Semver(compare, expected) => expected.compare_text(as_str(value)?).map(|o| compare.accepts(o)),
             Test::Before(at) => as_millis(value).map(|t| t < *at),
             Test::After(at) => as_millis(value).map(|t| t > *at),
             // Presence and segment tests never reach a single value.

@@ -133,7 +133,7 @@ impl<'s> Evaluator<'s, '_> {
                 return self.served(flag, flag.off_variant, Reason::Default, self.explain(matched));
             }
         }
-        if let Some(key) = self.context.targeting_key() {
+        if let (Some(key), false) = (self.context.targeting_key(), flag.targets.is_empty()) {
             if let Some(&variant) = flag.targets.get(key) {
                 return self.served(flag, variant, Reason::TargetingMatch, self.explain(Matched::Target));
             }
