@@ -224,7 +224,8 @@ impl<T> std::ops::Deref for Fingerprinted<T> {
 impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Fingerprinted<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Fingerprinted<T>, D::Error> {
         use std::hash::{Hash, Hasher};
-        let raw: Box<serde_json::value::RawValue> = Deserialize::deserialize(deserializer)?;
+        // Borrowed: payloads are parsed from byte slices, so the flag's text is not copied.
+        let raw: &'de serde_json::value::RawValue = Deserialize::deserialize(deserializer)?;
         let mut hasher = rustc_hash::FxHasher::default();
         raw.get().hash(&mut hasher);
         let value = serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
