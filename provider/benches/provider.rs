@@ -1,0 +1,210 @@
+//! `cargo bench -p pennon-provider`: `get_bool_details` and `get_string_details`
+//! through the OpenFeature client, with a realistic context, for:
+//!
+//! - `pennon`: this provider;
+//! - `sdk-noop`: the SDK's own `NoOpProvider` (it answers with an error, so this is
+//!   the SDK's error path);
+//! - `sdk-constant`: a provider returning a fixed value, variant and reason without
+//!   looking at the context (the SDK's success path: its own overhead);
+//! - `flagd-file` (with `--features bench-flagd`): flagd's provider in in-process file
+//!   mode on the equivalent flags;
+//!
+//! and, for reference, the provider called directly and `pennon-core` alone.
+
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use open_feature::provider::{FeatureProvider, NoOpProvider, ProviderMetadata, ResolutionDetails};
+use open_feature::{Client, EvaluationContext, EvaluationReason, EvaluationResult, OpenFeature, StructValue};
+use pennon_core::{Context, SigningKey, Value};
+use pennon_provider::PennonProvider;
+use serde_json::json;
+
+/// `new-checkout`: staff by email, else pro users in NZ/AU, else a 50/50 split.
+/// `banner-text`: `new` from app version 2.0.0 on. The context takes the second rule
+/// of the first and the rule of the second.
+fn pennon_flags() -> serde_json::Value {
+    json!({
+        "new-checkout": {"type": "boolean", "enabled": true, "variants": {"on": true, "off": false},
+            "off_variant": "off",
+            "rules": [
+                {"id": "staff", "serve": {"variant": "on"},
+                 "conditions": [{"attribute": "email", "op": "ends_with", "value": "@acme.com"}]},
+                {"id": "pro-anz", "serve": {"variant": "on"},
+                 "conditions": [{"attribute": "plan", "op": "equals", "value": "pro"},
+                                {"attribute": "country", "op": "in", "value": ["NZ", "AU"]}]}],
+            "fallthrough": {"rollout": {"variants": [{"variant": "on", "weight": 50}, {"variant": "off", "weight": 50}]}}},
+        "banner-text": {"type": "string", "enabled": true, "variants": {"new": "new", "old": "old"},
+            "off_variant": "old",
+            "rules": [{"id": "v2", "serve": {"variant": "new"},
+                       "conditions": [{"attribute": "app_version", "op": "semver_gte", "value": "2.0.0"}]}],
+            "fallthrough": {"variant": "old"}},
+    })
+}
+
+fn context() -> EvaluationContext {
+    EvaluationContext::default()
+        .with_targeting_key("user-123456")
+        .with_custom_field("email", "ann@example.com")
+        .with_custom_field("plan", "pro")
+        .with_custom_field("country", "NZ")
+        .with_custom_field("app_version", "2.3.1")
+        .with_custom_field("age", 34)
+        .with_custom_field("beta", false)
+}
+
+fn envelope() -> Vec<u8> {
+    let payload = json!({"schema": 1, "environment": "bench", "version": 1, "issued_at": "2026-01-01T00:00:00Z",
+                         "expires_at": "2099-01-01T00:00:00Z", "flags": pennon_flags()});
+    let key = SigningKey::from_seed([42; 32]);
+    pennon_core::sign_envelope(&serde_json::to_vec(&payload).unwrap(), &[&key]).unwrap()
+}
+
+fn pennon() -> PennonProvider {
+    PennonProvider::builder()
+        .trusted_key(SigningKey::from_seed([42; 32]).public_key().clone())
+        .environment("bench")
+        .inline(envelope())
+        .build()
+        .unwrap()
+}
+
+/// Answers every flag with a fixed value, variant and reason: the SDK's success path.
+struct Constant(ProviderMetadata);
+
+fn constant<T>(value: T) -> EvaluationResult<ResolutionDetails<T>> {
+    Ok(ResolutionDetails {
+        value,
+        variant: Some("on".into()),
+        reason: Some(EvaluationReason::Static),
+        flag_metadata: None,
+    })
+}
+
+#[open_feature::async_trait]
+impl FeatureProvider for Constant {
+    fn metadata(&self) -> &ProviderMetadata {
+        &self.0
+    }
+    async fn resolve_bool_value(&self, _: &str, _: &EvaluationContext) -> EvaluationResult<ResolutionDetails<bool>> {
+        constant(true)
+    }
+    async fn resolve_int_value(&self, _: &str, _: &EvaluationContext) -> EvaluationResult<ResolutionDetails<i64>> {
+        constant(1)
+    }
+    async fn resolve_float_value(&self, _: &str, _: &EvaluationContext) -> EvaluationResult<ResolutionDetails<f64>> {
+        constant(1.0)
+    }
+    async fn resolve_string_value(
+        &self,
+        _: &str,
+        _: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<String>> {
+        constant("new".to_owned())
+    }
+    async fn resolve_struct_value(
+        &self,
+        _: &str,
+        _: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<StructValue>> {
+        constant(StructValue::default())
+    }
+}
+
+#[cfg(feature = "bench-flagd")]
+async fn flagd(dir: &std::path::Path) -> open_feature_flagd::FlagdProvider {
+    let flags = json!({"flags": {
+        "new-checkout": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+            "targeting": {"if": [
+                {"ends_with": [{"var": "email"}, "@acme.com"]}, "on",
+                {"and": [{"==": [{"var": "plan"}, "pro"]}, {"in": [{"var": "country"}, ["NZ", "AU"]]}]}, "on",
+                {"fractional": [["on", 50], ["off", 50]]}]}},
+        "banner-text": {"state": "ENABLED", "variants": {"new": "new", "old": "old"}, "defaultVariant": "old",
+            "targeting": {"if": [{"sem_ver": [{"var": "app_version"}, ">=", "2.0.0"]}, "new", "old"]}},
+    }});
+    let path = dir.join("flags.json");
+    std::fs::write(&path, serde_json::to_vec(&flags).unwrap()).unwrap();
+    let options = open_feature_flagd::FlagdOptions {
+        resolver_type: open_feature_flagd::ResolverType::File,
+        source_configuration: Some(path.to_string_lossy().into_owned()),
+        ..Default::default()
+    };
+    open_feature_flagd::FlagdProvider::new(options).await.unwrap()
+}
+
+async fn client_for(provider: impl FeatureProvider) -> (OpenFeature, Client) {
+    let mut api = OpenFeature::default();
+    api.set_provider(provider).await;
+    let client = api.create_client();
+    (api, client)
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let ctx = context();
+    let handle_keeper;
+    let mut clients = Vec::new();
+    {
+        let provider = pennon();
+        handle_keeper = provider.handle();
+        clients.push(("pennon", runtime.block_on(client_for(provider))));
+    }
+    clients.push(("sdk-noop", runtime.block_on(client_for(NoOpProvider::default()))));
+    clients.push(("sdk-constant", runtime.block_on(client_for(Constant(ProviderMetadata::new("constant"))))));
+    #[cfg(feature = "bench-flagd")]
+    let flagd_dir = tempfile::tempdir().unwrap();
+    #[cfg(feature = "bench-flagd")]
+    clients.push(("flagd-file", runtime.block_on(async { client_for(flagd(flagd_dir.path()).await).await })));
+
+    for (name, (_, client)) in &clients {
+        let bool_details = runtime.block_on(client.get_bool_details("new-checkout", Some(&ctx), None));
+        let string_details = runtime.block_on(client.get_string_details("banner-text", Some(&ctx), None));
+        let (checkout, banner) = (bool_details.map(|d| d.value), string_details.map(|d| d.value));
+        println!("{name}: {:?} / {:?}", checkout.map_err(|e| e.code), banner.map_err(|e| e.code));
+    }
+
+    for (method, flag) in [("get_bool_details", "new-checkout"), ("get_string_details", "banner-text")] {
+        let mut group = c.benchmark_group(method);
+        for (name, (_, client)) in &clients {
+            group.bench_function(*name, |b| {
+                b.to_async(&runtime).iter(|| async {
+                    if method == "get_bool_details" {
+                        let _ = black_box(client.get_bool_details(black_box(flag), Some(&ctx), None).await);
+                    } else {
+                        let _ = black_box(client.get_string_details(black_box(flag), Some(&ctx), None).await);
+                    }
+                });
+            });
+        }
+        group.finish();
+    }
+
+    // Reference points below the SDK: the provider called directly, and the core alone.
+    let mut provider = pennon();
+    runtime.block_on(provider.initialize(&EvaluationContext::default()));
+    let mut group = c.benchmark_group("below_the_sdk");
+    group.bench_function("provider.resolve_bool_value", |b| {
+        b.to_async(&runtime).iter(|| async { black_box(provider.resolve_bool_value("new-checkout", &ctx).await) });
+    });
+    let empty = EvaluationContext::default().with_targeting_key("user-123456");
+    group.bench_function("provider.resolve_bool_value, targeting key only", |b| {
+        b.to_async(&runtime).iter(|| async { black_box(provider.resolve_bool_value("new-checkout", &empty).await) });
+    });
+    group.bench_function("convert_context", |b| b.iter(|| black_box(pennon_provider::convert_context(&ctx))));
+    let snapshot = handle_keeper.snapshot().unwrap();
+    let core_ctx = Context::new(Some("user-123456"))
+        .with("email", Value::String("ann@example.com".into()))
+        .with("plan", Value::String("pro".into()))
+        .with("country", Value::String("NZ".into()))
+        .with("app_version", Value::String("2.3.1".into()))
+        .with("age", Value::Int(34))
+        .with("beta", Value::Bool(false));
+    let now = pennon_core::parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+    group.bench_function("core.evaluate", |b| b.iter(|| black_box(snapshot.evaluate("new-checkout", &core_ctx, now))));
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,309 @@
+//! [`PennonProviderBuilder`]: keys, environment, sources and timings.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pennon_core::{PublicKey, TrustPolicy, DEFAULT_MAX_BYTES};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::config::{defaults, system_now, Clock, Config, SourceSpec};
+use crate::{BuildError, PennonProvider};
+
+/// Configures a [`PennonProvider`]. Get one with [`PennonProvider::builder`].
+///
+/// Trusted keys, the environment and at least one source are required; everything else
+/// has a default suited to a service polling a control plane.
+#[must_use]
+pub struct PennonProviderBuilder {
+    keys: Vec<PublicKey>,
+    environment: Option<String>,
+    threshold: usize,
+    grace: Duration,
+    max_bytes: usize,
+    sources: Vec<SourceSpec>,
+    urls: Vec<String>,
+    notification_url: Option<String>,
+    headers: Vec<(String, String)>,
+    cache_dir: Option<PathBuf>,
+    poll_interval: Duration,
+    file_poll_interval: Duration,
+    jitter: f64,
+    backoff: (Duration, Duration),
+    request_timeout: Duration,
+    init_timeout: Duration,
+    stale_after: Duration,
+    stream_idle_timeout: Duration,
+    exposure_capacity: usize,
+    clock: Option<Clock>,
+}
+
+impl Default for PennonProviderBuilder {
+    fn default() -> Self {
+        PennonProviderBuilder {
+            keys: Vec::new(),
+            environment: None,
+            threshold: 1,
+            grace: Duration::ZERO,
+            max_bytes: DEFAULT_MAX_BYTES,
+            sources: Vec::new(),
+            urls: Vec::new(),
+            notification_url: None,
+            headers: Vec::new(),
+            cache_dir: None,
+            poll_interval: defaults::POLL_INTERVAL,
+            file_poll_interval: defaults::FILE_POLL_INTERVAL,
+            jitter: defaults::JITTER,
+            backoff: (defaults::BACKOFF_INITIAL, defaults::BACKOFF_MAX),
+            request_timeout: defaults::REQUEST_TIMEOUT,
+            init_timeout: defaults::INIT_TIMEOUT,
+            stale_after: defaults::STALE_AFTER,
+            stream_idle_timeout: defaults::STREAM_IDLE_TIMEOUT,
+            exposure_capacity: 0,
+            clock: None,
+        }
+    }
+}
+
+impl PennonProviderBuilder {
+    /// Trusts snapshots signed by `key`. Required (at least one key).
+    pub fn trusted_key(mut self, key: PublicKey) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Trusts every key given, for example the old and new key during a rotation.
+    pub fn trusted_keys(mut self, keys: impl IntoIterator<Item = PublicKey>) -> Self {
+        self.keys.extend(keys);
+        self
+    }
+
+    /// The environment snapshots must be signed for. Required.
+    pub fn environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// Requires valid signatures by this many distinct trusted keys (default 1).
+    pub fn threshold(mut self, threshold: usize) -> Self {
+        self.threshold = threshold;
+        self
+    }
+
+    /// Accepts and serves snapshots up to `grace` past their `expires_at` (default 0).
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// The largest envelope accepted, in bytes, from any source or the cache (default
+    /// 16 MiB). HTTP bodies are read in chunks and abandoned past it.
+    pub fn max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// A source: envelope bytes loaded once at initialization (bootstrap or tests).
+    pub fn inline(mut self, envelope: impl Into<Vec<u8>>) -> Self {
+        self.sources.push(SourceSpec::Inline(envelope.into().into()));
+        self
+    }
+
+    /// A source: an envelope file (as written by `pennon sign`), polled for changes.
+    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.sources.push(SourceSpec::File(path.into()));
+        self
+    }
+
+    /// A source: an HTTP(S) URL serving the envelope, polled with `If-None-Match`.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.urls.push(url.into());
+        self
+    }
+
+    /// A server-sent-events URL announcing new versions; an announcement makes every
+    /// source fetch at once. The stream reconnects with backoff when it drops or goes
+    /// quiet for longer than [`Self::stream_idle_timeout`].
+    pub fn notification_url(mut self, url: impl Into<String>) -> Self {
+        self.notification_url = Some(url.into());
+        self
+    }
+
+    /// Sends this header with every HTTP request (for example an SDK key).
+    pub fn http_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Keeps the last verified envelope in this directory, written atomically, and serves
+    /// it (verified again) when no source answers at start.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Time between HTTP polls after a success (default 30 s), shortened by jitter.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Time between checks of a file source (default 1 s).
+    pub fn file_poll_interval(mut self, interval: Duration) -> Self {
+        self.file_poll_interval = interval;
+        self
+    }
+
+    /// Shortens every wait by a random fraction up to `fraction` (0 to 1, default 0.2),
+    /// so a fleet does not poll in lockstep.
+    pub fn jitter(mut self, fraction: f64) -> Self {
+        self.jitter = fraction;
+        self
+    }
+
+    /// Exponential backoff after failures: `initial`, doubling, capped at `max`
+    /// (defaults 1 s and 60 s), with jitter.
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.backoff = (initial, max);
+        self
+    }
+
+    /// Timeout of one snapshot request, body included (default 10 s); also the connect
+    /// timeout of the notification stream.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long `initialize` waits for a first snapshot (default 5 s).
+    pub fn init_timeout(mut self, timeout: Duration) -> Self {
+        self.init_timeout = timeout;
+        self
+    }
+
+    /// Reports `STALE` once syncing has failed for this long (default 5 min).
+    pub fn stale_after(mut self, after: Duration) -> Self {
+        self.stale_after = after;
+        self
+    }
+
+    /// Reconnects a notification stream silent for this long (default 90 s). Servers
+    /// send heartbeats more often than that.
+    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.stream_idle_timeout = timeout;
+        self
+    }
+
+    /// Queues up to `capacity` exposures (successful evaluations) for
+    /// [`crate::ProviderHandle::drain_exposures`]; beyond it they are dropped and counted.
+    /// Default 0: no exposures are recorded.
+    pub fn exposure_queue(mut self, capacity: usize) -> Self {
+        self.exposure_capacity = capacity;
+        self
+    }
+
+    /// The wall clock, in Unix milliseconds, used for evaluation, expiry and staleness
+    /// (default: the system clock). For tests and hosts with their own time source.
+    pub fn clock(mut self, clock: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Checks the configuration and builds the provider. Nothing runs until
+    /// `initialize` (which `OpenFeature::set_provider` calls).
+    pub fn build(self) -> Result<PennonProvider, BuildError> {
+        let environment = self.environment.ok_or(BuildError::MissingEnvironment)?;
+        if self.keys.is_empty() {
+            return Err(BuildError::MissingKeys);
+        }
+        let grace_ms = i64::try_from(self.grace.as_millis()).unwrap_or(i64::MAX);
+        let policy = TrustPolicy::new(environment.clone(), self.keys)
+            .and_then(|policy| policy.with_threshold(self.threshold))
+            .map_err(BuildError::Policy)?
+            .with_max_bytes(self.max_bytes)
+            .with_grace_ms(grace_ms);
+        let mut sources = self.sources;
+        for url in &self.urls {
+            sources.push(SourceSpec::Http(parse_url(url)?));
+        }
+        if sources.is_empty() {
+            return Err(BuildError::NoSource);
+        }
+        let notification_url = self.notification_url.as_deref().map(parse_url).transpose()?;
+        if !(0.0..=1.0).contains(&self.jitter) {
+            return Err(BuildError::InvalidSetting(format!("jitter must be 0 to 1, not {}", self.jitter)));
+        }
+        let positive = [
+            ("poll_interval", self.poll_interval),
+            ("file_poll_interval", self.file_poll_interval),
+            ("backoff initial", self.backoff.0),
+            ("request_timeout", self.request_timeout),
+            ("stream_idle_timeout", self.stream_idle_timeout),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, value)| value.is_zero()) {
+            return Err(BuildError::InvalidSetting(format!("{name} must be longer than zero")));
+        }
+        if self.backoff.1 < self.backoff.0 {
+            return Err(BuildError::InvalidSetting("backoff max must not be below backoff initial".into()));
+        }
+        let headers = header_map(&self.headers)?;
+        let user_agent = concat!("pennon-provider/", env!("CARGO_PKG_VERSION"));
+        let http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .default_headers(headers.clone())
+            .connect_timeout(self.request_timeout)
+            .timeout(self.request_timeout)
+            .build()
+            .map_err(BuildError::Http)?;
+        let stream_http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .default_headers(headers)
+            .connect_timeout(self.request_timeout)
+            .build()
+            .map_err(BuildError::Http)?;
+        let config = Config {
+            policy,
+            environment,
+            grace_ms,
+            max_bytes: self.max_bytes,
+            sources,
+            notification_url,
+            cache_dir: self.cache_dir,
+            poll_interval: self.poll_interval,
+            file_poll_interval: self.file_poll_interval,
+            jitter: self.jitter,
+            backoff_initial: self.backoff.0,
+            backoff_max: self.backoff.1,
+            request_timeout: self.request_timeout,
+            init_timeout: self.init_timeout,
+            stale_after: self.stale_after,
+            stream_idle_timeout: self.stream_idle_timeout,
+            exposure_capacity: self.exposure_capacity,
+            clock: self.clock.unwrap_or_else(|| Arc::new(system_now)),
+            http,
+            stream_http,
+        };
+        Ok(PennonProvider::from_config(config))
+    }
+}
+
+fn parse_url(text: &str) -> Result<reqwest::Url, BuildError> {
+    let invalid = |reason: String| BuildError::InvalidUrl { url: text.to_owned(), reason };
+    let url = reqwest::Url::parse(text).map_err(|e| invalid(e.to_string()))?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        other => Err(invalid(format!("the scheme must be http or https, not {other}"))),
+    }
+}
+
+fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, BuildError> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let invalid = |reason: String| BuildError::InvalidHeader { name: name.clone(), reason };
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|e| invalid(e.to_string()))?;
+        let mut value = HeaderValue::from_str(value).map_err(|e| invalid(e.to_string()))?;
+        value.set_sensitive(true);
+        map.append(header, value);
+    }
+    Ok(map)
+}

@@ -1,0 +1,123 @@
+//! The last-known-good cache: the envelope bytes of the newest verified snapshot.
+//!
+//! Written atomically (temp file, fsync, rename, fsync of the directory), so a crash
+//! leaves either the old file or the new one, never half of one. Whatever is on disk is
+//! verified again before it is served: the cache is a convenience, not a trust root.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// One environment's cache file.
+pub(crate) struct Cache {
+    dir: PathBuf,
+    path: PathBuf,
+    /// The newest version written by this process; older ones are never written over it.
+    written: Mutex<u64>,
+}
+
+impl Cache {
+    pub(crate) fn new(dir: PathBuf, environment: &str) -> Cache {
+        let path = dir.join(file_name(environment));
+        Cache { dir, path, written: Mutex::new(0) }
+    }
+
+    /// Where the envelope is kept.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the cached envelope; `Ok(None)` when there is none yet.
+    pub(crate) fn read(&self, max_bytes: usize) -> io::Result<Option<Vec<u8>>> {
+        let file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut bytes = Vec::new();
+        // One byte over the cap is enough for the trust policy to refuse it as too large.
+        let limit = u64::try_from(max_bytes).unwrap_or(u64::MAX).saturating_add(1);
+        file.take(limit).read_to_end(&mut bytes)?;
+        Ok(Some(bytes))
+    }
+
+    /// Writes `envelope` (verified, version `version`) unless a newer one was written.
+    /// Returns whether it wrote.
+    pub(crate) fn store(&self, version: u64, envelope: &[u8]) -> io::Result<bool> {
+        let mut written = self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if version <= *written {
+            return Ok(false);
+        }
+        fs::create_dir_all(&self.dir)?;
+        let temp = self.dir.join(temp_name(&self.path));
+        let result = write_synced(&temp, envelope).and_then(|()| fs::rename(&temp, &self.path));
+        if let Err(e) = result {
+            let _ = fs::remove_file(&temp);
+            return Err(e);
+        }
+        sync_dir(&self.dir)?;
+        *written = version;
+        Ok(true)
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Makes the rename durable. Directories cannot be opened for syncing on every
+/// platform; where they cannot, the rename is still atomic.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    if cfg!(unix) {
+        File::open(dir)?.sync_all()
+    } else {
+        Ok(())
+    }
+}
+
+/// A name unique to this process and write: a crashed writer leaves a stray temp file,
+/// never a torn cache file.
+fn temp_name(path: &Path) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    format!(".{name}.{}.{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// `pennon-<environment>.envelope.json`, or `pennon-hex.<hex>.envelope.json` when the
+/// environment holds anything but ASCII letters, digits, `-` and `_`: any environment
+/// name gives a safe file name, and the two forms cannot collide (the first has no `.`).
+fn file_name(environment: &str) -> String {
+    let plain = environment.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if plain {
+        format!("pennon-{environment}.envelope.json")
+    } else {
+        let hex: String = environment.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("pennon-hex.{hex}.envelope.json")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_names_become_safe_file_names() {
+        assert_eq!(file_name("prod-eu_1"), "pennon-prod-eu_1.envelope.json");
+        assert_eq!(file_name("../etc"), "pennon-hex.2e2e2f657463.envelope.json");
+    }
+
+    #[test]
+    fn an_older_version_never_overwrites_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("nested"), "prod");
+        assert!(cache.store(2, b"two").unwrap());
+        assert!(!cache.store(1, b"one").unwrap());
+        assert_eq!(cache.read(100).unwrap().unwrap(), b"two");
+        let leftovers: Vec<_> = fs::read_dir(dir.path().join("nested")).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temp file is left behind");
+    }
+}

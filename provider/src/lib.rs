@@ -1,0 +1,71 @@
+//! Pennon's OpenFeature provider for Rust services.
+//!
+//! [`PennonProvider`] implements [`open_feature::provider::FeatureProvider`] over
+//! signed Pennon snapshots. It fetches them (inline bytes, a polled file, HTTP(S) with
+//! ETags, an optional server-sent-events stream that says when to fetch), verifies
+//! every one with [`pennon_core::TrustPolicy`], keeps the last good one on disk, and
+//! evaluates flags with [`pennon_core::Snapshot::evaluate_as`].
+//!
+//! Why it is built this way:
+//!
+//! - **The core stays pure.** All I/O, timers and clocks live here; `pennon-core` only
+//!   verifies bytes and evaluates. The provider passes `now` in, so a test (or a host
+//!   with its own time source) can set it with [`PennonProviderBuilder::clock`].
+//! - **Signed or nothing.** Trusted keys and the environment are required by the
+//!   builder. A refused snapshot (tampered, foreign key, rollback, other environment,
+//!   expired) never replaces what is served, and never reaches the cache.
+//! - **Lock-free reads.** The compiled snapshot sits behind an [`arc_swap`] pointer:
+//!   an evaluation loads it without a lock, and a new version is swapped in whole, so an
+//!   evaluation never sees half of one version and half of another.
+//! - **Degrade, don't fail.** When sources fail, the last good snapshot keeps serving and
+//!   the status turns `STALE` after a configured time; a cold start with every source
+//!   down serves the verified last-known-good cache.
+//! - **Observable.** A [`ProviderHandle`] reports the status, streams
+//!   [`ProviderEvent`]s (the Rust SDK has no event API yet), and exposes lock-free
+//!   evaluation counters and a bounded exposure queue for telemetry.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use open_feature::OpenFeature;
+//! use pennon_provider::PennonProvider;
+//!
+//! let key = pennon_core::PublicKey::parse("ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")?;
+//! let provider = PennonProvider::builder()
+//!     .trusted_key(key)
+//!     .environment("production")
+//!     .url("https://flags.example.com/v1/snapshots/production")
+//!     .notification_url("https://flags.example.com/v1/stream/production")
+//!     .cache_dir("/var/cache/pennon")
+//!     .build()?;
+//! let handle = provider.handle();
+//! let mut api = OpenFeature::singleton_mut().await;
+//! api.set_provider(provider).await; // waits for the first snapshot, up to the init timeout
+//! let client = api.create_client();
+//! let dark_mode = client.get_bool_value("dark-mode", None, None).await.unwrap_or(false);
+//! # let _ = (handle, dark_mode);
+//! # Ok(()) }
+//! ```
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod builder;
+mod cache;
+mod config;
+mod context;
+mod error;
+mod events;
+mod handle;
+mod provider;
+mod served;
+mod state;
+mod sync;
+mod telemetry;
+mod value;
+
+pub use builder::PennonProviderBuilder;
+pub use context::convert_context;
+pub use error::BuildError;
+pub use events::{ProviderEvent, ProviderState, Status};
+pub use handle::{Offered, ProviderHandle};
+pub use provider::{PennonProvider, PROVIDER_NAME};
+pub use telemetry::{EvaluationCount, EvaluationCounts, Exposure};

@@ -1,0 +1,152 @@
+//! [`PennonProvider`]: the `FeatureProvider` implementation and its hot path.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use open_feature::provider::{FeatureProvider, ProviderMetadata, ProviderStatus, ResolutionDetails};
+use open_feature::{EvaluationContext, EvaluationError, EvaluationErrorCode, EvaluationResult, StructValue};
+use pennon_core::FlagType;
+
+use crate::config::Config;
+use crate::state::Shared;
+use crate::telemetry::Ctx;
+use crate::value::{self, Extract};
+use crate::{PennonProviderBuilder, ProviderHandle, Status};
+
+/// The name in [`ProviderMetadata`] (spec 2.1.1).
+pub const PROVIDER_NAME: &str = "pennon";
+
+/// An OpenFeature provider serving signed Pennon snapshots.
+///
+/// Build it with [`PennonProvider::builder`], keep a [`ProviderHandle`] from
+/// [`PennonProvider::handle`] for status, events and telemetry, then give the provider
+/// to `OpenFeature::set_provider`, which calls `initialize`. Background tasks stop
+/// when the provider is dropped (for example by `OpenFeature::shutdown`) or when
+/// [`ProviderHandle::shutdown`] is called.
+pub struct PennonProvider {
+    shared: Arc<Shared>,
+    metadata: ProviderMetadata,
+}
+
+impl std::fmt::Debug for PennonProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PennonProvider")
+            .field("environment", &self.shared.config.environment)
+            .field("status", &self.shared.status())
+            .field("version", &self.shared.served_version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PennonProvider {
+    /// Starts a configuration: trusted keys, environment and a source are required.
+    pub fn builder() -> PennonProviderBuilder {
+        PennonProviderBuilder::default()
+    }
+
+    pub(crate) fn from_config(config: Config) -> PennonProvider {
+        PennonProvider { shared: Arc::new(Shared::new(config)), metadata: ProviderMetadata::new(PROVIDER_NAME) }
+    }
+
+    /// A handle for status, events, telemetry and shutdown. It stays valid after the
+    /// provider is handed to OpenFeature, and does not keep background tasks alive.
+    pub fn handle(&self) -> ProviderHandle {
+        ProviderHandle::new(self.shared.clone())
+    }
+
+    /// Evaluates `key` as `kind`: one lock-free load of the served snapshot, the
+    /// context conversion, the core's evaluation, two atomic counter updates.
+    fn resolve<T>(
+        &self,
+        key: &str,
+        context: &EvaluationContext,
+        kind: FlagType,
+        extract: Extract<T>,
+    ) -> EvaluationResult<ResolutionDetails<T>> {
+        let guard = self.shared.served.load();
+        let Some(served) = guard.as_deref() else { return Err(self.not_ready()) };
+        let pennon_context = crate::convert_context(context)?;
+        let now = self.shared.config.now();
+        let evaluation = served.snapshot.evaluate_as(key, kind, &pennon_context, now);
+        let entry = served.flags.get(key);
+        let ctx = Ctx { targeting_key: pennon_context.targeting_key(), now };
+        self.shared.telemetry.record(served, entry, &evaluation, ctx);
+        value::resolution(key, entry, evaluation, extract)
+    }
+
+    /// Spec 2.4 / 1.7.6: resolving before a snapshot is loaded is `PROVIDER_NOT_READY`.
+    fn not_ready(&self) -> EvaluationError {
+        let why = match self.shared.status() {
+            Status::Error => "nothing could be loaded; see the provider's ERROR event or logs",
+            _ => "no snapshot is loaded yet; wait for initialize",
+        };
+        EvaluationError {
+            code: EvaluationErrorCode::ProviderNotReady,
+            message: Some(format!("the Pennon provider is not ready: {why}")),
+        }
+    }
+}
+
+impl Drop for PennonProvider {
+    fn drop(&mut self) {
+        crate::sync::stop(&self.shared);
+    }
+}
+
+#[async_trait]
+impl FeatureProvider for PennonProvider {
+    /// Starts syncing and waits for the first snapshot, up to the init timeout (spec
+    /// 2.4.1). Afterwards the status is `READY` (or `STALE`), or `ERROR` when nothing
+    /// could be loaded; syncing goes on either way.
+    async fn initialize(&mut self, _context: &EvaluationContext) {
+        crate::sync::initialize(&self.shared).await;
+    }
+
+    fn status(&self) -> ProviderStatus {
+        self.shared.status().to_open_feature()
+    }
+
+    fn metadata(&self) -> &ProviderMetadata {
+        &self.metadata
+    }
+
+    async fn resolve_bool_value(
+        &self,
+        flag_key: &str,
+        evaluation_context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<bool>> {
+        self.resolve(flag_key, evaluation_context, FlagType::Boolean, value::bool_of)
+    }
+
+    async fn resolve_int_value(
+        &self,
+        flag_key: &str,
+        evaluation_context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<i64>> {
+        self.resolve(flag_key, evaluation_context, FlagType::Integer, value::int_of)
+    }
+
+    async fn resolve_float_value(
+        &self,
+        flag_key: &str,
+        evaluation_context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<f64>> {
+        self.resolve(flag_key, evaluation_context, FlagType::Float, value::float_of)
+    }
+
+    async fn resolve_string_value(
+        &self,
+        flag_key: &str,
+        evaluation_context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<String>> {
+        self.resolve(flag_key, evaluation_context, FlagType::String, value::string_of)
+    }
+
+    async fn resolve_struct_value(
+        &self,
+        flag_key: &str,
+        evaluation_context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<StructValue>> {
+        self.resolve(flag_key, evaluation_context, FlagType::Object, value::struct_of)
+    }
+}

@@ -1,0 +1,97 @@
+//! What evaluations read: a snapshot plus per-flag data prepared once per swap.
+
+use std::sync::Arc;
+
+use open_feature::{FlagMetadata, FlagMetadataValue};
+use pennon_core::{MetadataValue, Snapshot};
+use rustc_hash::FxHashMap;
+
+use crate::telemetry::{FlagCounterSet, Telemetry};
+
+/// A served snapshot version. Swapped whole behind an `ArcSwap`, so everything an
+/// evaluation reads comes from one version.
+pub(crate) struct Served {
+    pub(crate) snapshot: Arc<Snapshot>,
+    pub(crate) flags: FxHashMap<Box<str>, FlagEntry>,
+}
+
+/// Per-flag data built at swap time so evaluations do no string work beyond what the
+/// OpenFeature types force.
+pub(crate) struct FlagEntry {
+    /// Snapshot version, environment, `flagSetId` and the flag's own metadata. Cloned
+    /// into every result (the SDK's `FlagMetadata` is an owned map).
+    pub(crate) metadata: FlagMetadata,
+    /// Evaluation counters, shared across versions.
+    pub(crate) counters: FlagCounterSet,
+}
+
+impl Served {
+    pub(crate) fn new(snapshot: Arc<Snapshot>, telemetry: &Telemetry) -> Served {
+        let mut flags = FxHashMap::default();
+        for key in snapshot.flag_keys() {
+            let names = snapshot.variant_names(key).into_iter().flatten();
+            let counters = telemetry.counters_for(key, names);
+            flags.insert(key.into(), FlagEntry { metadata: metadata(&snapshot, key), counters });
+        }
+        Served { snapshot, flags }
+    }
+}
+
+/// Metadata keys the provider sets; a flag's own metadata cannot override them.
+pub(crate) mod keys {
+    /// The served snapshot version (integer).
+    pub(crate) const SNAPSHOT_VERSION: &str = "snapshotVersion";
+    /// The snapshot's environment.
+    pub(crate) const ENVIRONMENT: &str = "environment";
+    /// OpenFeature's flag set id: the environment, one snapshot per environment.
+    pub(crate) const FLAG_SET_ID: &str = "flagSetId";
+    /// The id of the rule that matched, when one did.
+    pub(crate) const RULE_ID: &str = "ruleId";
+}
+
+fn metadata(snapshot: &Snapshot, key: &str) -> FlagMetadata {
+    let mut out = FlagMetadata::default();
+    if let Some(meta) = snapshot.flag_metadata(key) {
+        for (name, value) in &meta.custom {
+            let value = match value {
+                MetadataValue::Bool(b) => FlagMetadataValue::Bool(*b),
+                MetadataValue::Int(i) => FlagMetadataValue::Int(*i),
+                MetadataValue::Float(f) => FlagMetadataValue::Float(*f),
+                MetadataValue::String(s) => FlagMetadataValue::String(s.to_string()),
+            };
+            out.add_value(name.as_ref(), value);
+        }
+        // The same names as the core's OFREP-style JSON (`Evaluation::to_json`).
+        if let Some(description) = &meta.description {
+            out.add_value("description", description.as_ref());
+        }
+        if let Some(owner) = &meta.owner {
+            out.add_value("owner", owner.as_ref());
+        }
+        if !meta.tags.is_empty() {
+            out.add_value("tags", meta.tags.join(","));
+        }
+        if let Some(temporary) = meta.temporary {
+            out.add_value("temporary", temporary);
+        }
+        if let Some(expires_at) = meta.expires_at {
+            out.add_value("expiresAt", pennon_core::format_rfc3339(expires_at));
+        }
+    }
+    // Versions are at most 2^53 - 1 (SPEC 3.1), so they fit an i64.
+    out.add_value(keys::SNAPSHOT_VERSION, i64::try_from(snapshot.version()).unwrap_or(i64::MAX));
+    out.add_value(keys::ENVIRONMENT, snapshot.environment());
+    out.add_value(keys::FLAG_SET_ID, snapshot.environment());
+    // Room for `ruleId`: a result clones this map and may add it without a rehash.
+    out.values.reserve(1);
+    out
+}
+
+/// Flags whose evaluation may differ between `old` and `new`, ascending: every flag
+/// when nothing was served before.
+pub(crate) fn changed_flags(old: Option<&Snapshot>, new: &Snapshot) -> Vec<String> {
+    match old {
+        Some(old) => new.changed_flags(old),
+        None => new.flag_keys().map(str::to_owned).collect(),
+    }
+}

@@ -1,0 +1,394 @@
+//! Shared state: what is served, the status machine and its events, and the one place
+//! where offered envelopes are verified and swapped in.
+
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use pennon_core::{Held, Loaded, Snapshot};
+use tokio::sync::{broadcast, watch, Notify};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+use crate::cache::Cache;
+use crate::config::Config;
+use crate::served::{changed_flags, Served};
+use crate::telemetry::Telemetry;
+use crate::{Offered, ProviderEvent, ProviderState, Status};
+
+/// Events buffered per subscriber before the slowest one starts to lag.
+const EVENT_CAPACITY: usize = 256;
+
+/// Everything the provider, its handles and its background tasks share.
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    /// The hot path: one atomic load per evaluation.
+    pub(crate) served: ArcSwapOption<Served>,
+    pub(crate) telemetry: Telemetry,
+    pub(crate) cache: Option<Cache>,
+    sync: Mutex<SyncState>,
+    /// Serializes loads, so each one checks rollback against what the last one served.
+    /// Taken only on blocking threads.
+    load: Mutex<()>,
+    /// Bumped by `reset`: a load that started before a shutdown is discarded.
+    epoch: AtomicU64,
+    status: AtomicU8,
+    state: watch::Sender<ProviderState>,
+    events: broadcast::Sender<ProviderEvent>,
+    /// Bumped by notifications; pollers fetch when it changes.
+    pub(crate) announce: watch::Sender<u64>,
+    /// Wakes the status monitor before its deadline.
+    pub(crate) wake: Notify,
+    /// Cancels the background tasks of the current run; `None` when not started.
+    pub(crate) workers: Mutex<Option<CancellationToken>>,
+    /// How many background tasks are alive.
+    pub(crate) tasks: watch::Sender<usize>,
+}
+
+/// Sync bookkeeping. Locked by loads and status changes, never by evaluations.
+#[derive(Default)]
+struct SyncState {
+    /// The verified last-known-good snapshot, not served until no source answers.
+    fallback: Option<Arc<Snapshot>>,
+    /// Rollback floor before anything is served: the cache's version.
+    floor: Option<Held>,
+    /// Since when syncing has failed without any success in between.
+    failing_since: Option<Instant>,
+    /// The latest failure of each failing source.
+    problems: Vec<(Arc<str>, String)>,
+    /// Why the cache cannot help, for the initialization error.
+    cache_problem: Option<String>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn describe(version: Option<u64>) -> String {
+    version.map_or_else(|| "nothing yet".to_owned(), |v| format!("version {v}"))
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> Shared {
+        let cache = config.cache_dir.clone().map(|dir| Cache::new(dir, &config.environment));
+        let telemetry = Telemetry::new(config.exposure_capacity);
+        let initial = ProviderState { status: Status::NotReady, version: None, message: None };
+        Shared {
+            config,
+            served: ArcSwapOption::empty(),
+            telemetry,
+            cache,
+            sync: Mutex::default(),
+            load: Mutex::new(()),
+            epoch: AtomicU64::new(0),
+            status: AtomicU8::new(Status::NotReady.to_u8()),
+            state: watch::channel(initial).0,
+            events: broadcast::channel(EVENT_CAPACITY).0,
+            announce: watch::channel(0).0,
+            wake: Notify::new(),
+            workers: Mutex::new(None),
+            tasks: watch::channel(0).0,
+        }
+    }
+
+    pub(crate) fn served_version(&self) -> Option<u64> {
+        self.served.load().as_ref().map(|served| served.snapshot.version())
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<ProviderEvent> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn watch_state(&self) -> watch::Receiver<ProviderState> {
+        self.state.subscribe()
+    }
+
+    /// The status; a snapshot that expired since the last check reads as `Stale` at once.
+    pub(crate) fn status(&self) -> Status {
+        let status = Status::from_u8(self.status.load(Ordering::Acquire));
+        if status == Status::Ready {
+            if let Some(served) = self.served.load().as_ref() {
+                if self.config.now() > served.snapshot.expires_at().saturating_add(self.config.grace_ms) {
+                    self.wake.notify_one();
+                    return Status::Stale;
+                }
+            }
+        }
+        status
+    }
+
+    /// Verifies `envelope` from `source` and serves it if it is newer. Blocking (CPU).
+    ///
+    /// Loads are serialized by `load`, and verification and compilation run outside the
+    /// `sync` lock, which async code takes: a large snapshot never stalls a runtime
+    /// thread. `served` is only replaced under `sync`.
+    pub(crate) fn offer(&self, source: &str, envelope: &[u8]) -> Result<Offered, pennon_core::Error> {
+        let _load = lock(&self.load);
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let served = self.served.load_full();
+        let held = served.as_ref().map(|served| served.snapshot.held()).or(lock(&self.sync).floor);
+        let loaded = self.config.policy.load(envelope, held, self.config.now());
+        let served_version = served.as_ref().map(|served| served.snapshot.version());
+        let prepared = match loaded {
+            Ok(Loaded::Updated(snapshot)) => {
+                let snapshot = Arc::new(snapshot);
+                let changed_flags = changed_flags(served.as_ref().map(|served| served.snapshot.as_ref()), &snapshot);
+                Ok(Some((Arc::new(Served::new(snapshot, &self.telemetry)), changed_flags)))
+            }
+            Ok(Loaded::Unchanged) => Ok(None),
+            Err(error) => Err(error),
+        };
+        let mut sync = lock(&self.sync);
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            // Shut down meanwhile: whatever this was, it is no longer wanted.
+            return Ok(Offered::Unchanged { version: held.map_or(0, |held| held.version) });
+        }
+        let outcome = match prepared {
+            Ok(Some((next, changed_flags))) => {
+                // Not `served_version`: the cache may have been promoted meanwhile.
+                let old_version = self.served_version();
+                let new_version = next.snapshot.version();
+                self.served.store(Some(next));
+                sync.fallback = None;
+                info!(
+                    source,
+                    version = new_version,
+                    old_version,
+                    changed = changed_flags.len(),
+                    "serving snapshot version {new_version} from {source} (was {})",
+                    describe(old_version)
+                );
+                self.emit(ProviderEvent::ConfigurationChanged { changed_flags, old_version, new_version });
+                Offered::Updated { old_version, new_version }
+            }
+            Ok(None) => {
+                let version = held.map_or(0, |held| held.version);
+                if self.served.load().is_none() {
+                    self.serve_fallback(&mut sync, &format!("{source} offers the same version"));
+                }
+                debug!(source, version, "{source} offers version {version} again: unchanged");
+                Offered::Unchanged { version }
+            }
+            Err(error) => {
+                if note_failure(&mut sync, source, format!("snapshot refused: {error}")) {
+                    warn!(source, reason = %error, kind = error.kind(), served_version,
+                        "refused snapshot from {source}: {error}; still serving {}", describe(served_version));
+                } else {
+                    debug!(source, reason = %error, kind = error.kind(), served_version, "refused again: {error}");
+                }
+                self.refresh_locked(&mut sync);
+                return Err(error);
+            }
+        };
+        note_success(&mut sync, source);
+        self.refresh_locked(&mut sync);
+        Ok(outcome)
+    }
+
+    /// [`Shared::offer`], then writes an accepted update to the cache. Blocking.
+    pub(crate) fn offer_and_cache(&self, source: &str, envelope: &[u8]) -> Result<Offered, pennon_core::Error> {
+        let outcome = self.offer(source, envelope)?;
+        if let (Offered::Updated { new_version, .. }, Some(cache)) = (&outcome, &self.cache) {
+            match cache.store(*new_version, envelope) {
+                Ok(true) => debug!(version = new_version, "wrote last-known-good cache {}", cache.path().display()),
+                Ok(false) => {}
+                Err(e) => warn!(source, version = new_version, reason = %e,
+                    "cannot write last-known-good cache {}: {e}; serving version {new_version} without it",
+                    cache.path().display()),
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// A source answered without a new snapshot (HTTP 304, an unchanged file).
+    pub(crate) fn record_success(&self, source: &str) {
+        let mut sync = lock(&self.sync);
+        note_success(&mut sync, source);
+        self.refresh_locked(&mut sync);
+    }
+
+    /// A source could not be read. Logs it and counts towards `STALE`.
+    /// A failure repeating the source's previous one is logged at debug level only.
+    pub(crate) fn record_failure(&self, source: &str, reason: String) {
+        let served_version = self.served_version();
+        let mut sync = lock(&self.sync);
+        if note_failure(&mut sync, source, reason.clone()) {
+            warn!(source, reason = %reason, served_version,
+                "sync from {source} failed: {reason}; still serving {}", describe(served_version));
+        } else {
+            debug!(source, reason = %reason, served_version, "sync from {source} failed again: {reason}");
+        }
+        self.refresh_locked(&mut sync);
+    }
+
+    /// Reads and verifies the cache at start. Its snapshot becomes the fallback and
+    /// its version the rollback floor. Blocking.
+    pub(crate) fn load_cache(&self) {
+        let Some(cache) = &self.cache else { return };
+        let path = cache.path().display();
+        let problem = match cache.read(self.config.max_bytes) {
+            Ok(None) => format!("no last-known-good cache at {path} yet"),
+            Err(e) => {
+                warn!(source = %path, reason = %e, "cannot read last-known-good cache {path}: {e}; ignoring it");
+                format!("cannot read last-known-good cache {path}: {e}")
+            }
+            Ok(Some(bytes)) => match self.config.policy.load(&bytes, None, self.config.now()) {
+                Ok(Loaded::Updated(snapshot)) => {
+                    let version = snapshot.version();
+                    info!(source = %path, version, "last-known-good cache {path} holds verified version {version}");
+                    let mut sync = lock(&self.sync);
+                    sync.floor = Some(snapshot.held());
+                    sync.fallback = Some(Arc::new(snapshot));
+                    return;
+                }
+                Ok(Loaded::Unchanged) => format!("last-known-good cache {path} held nothing new"),
+                Err(e) => {
+                    error!(source = %path, reason = %e, kind = e.kind(),
+                        "ignoring corrupt or tampered last-known-good cache {path}: {e}; it will not be served, \
+                         and the next verified snapshot replaces it");
+                    format!("last-known-good cache {path} refused: {e}")
+                }
+            },
+        };
+        lock(&self.sync).cache_problem = Some(problem);
+    }
+
+    /// Serves the verified cache if nothing is served yet. Returns whether it did.
+    pub(crate) fn promote_fallback(&self, why: &str) -> bool {
+        let mut sync = lock(&self.sync);
+        self.served.load().is_none() && self.serve_fallback(&mut sync, why)
+    }
+
+    fn serve_fallback(&self, sync: &mut SyncState, why: &str) -> bool {
+        let Some(snapshot) = sync.fallback.take() else { return false };
+        let version = snapshot.version();
+        let changed_flags = snapshot.flag_keys().map(str::to_owned).collect();
+        self.served.store(Some(Arc::new(Served::new(snapshot, &self.telemetry))));
+        let path = self.cache.as_ref().map(|cache| cache.path().display().to_string()).unwrap_or_default();
+        info!(source = %path, version, "serving last-known-good cache {path}, version {version}: {why}");
+        self.emit(ProviderEvent::ConfigurationChanged { changed_flags, old_version: None, new_version: version });
+        self.refresh_locked(sync);
+        true
+    }
+
+    /// Initialization found nothing to serve: `ERROR`, with what every source said.
+    pub(crate) fn fail_initialization(&self) {
+        let sync = lock(&self.sync);
+        let mut reasons: Vec<String> = sync.problems.iter().map(|(source, why)| format!("{source}: {why}")).collect();
+        if reasons.is_empty() {
+            reasons.push("no source answered".to_owned());
+        }
+        reasons.extend(sync.cache_problem.clone());
+        let timeout = self.config.init_timeout;
+        let message = format!("no snapshot could be loaded within {timeout:?}: {}", reasons.join("; "));
+        error!(reason = %message, "provider initialization failed: {message}; syncing goes on");
+        self.transition(Status::Error, Some(message), None);
+    }
+
+    /// Back to `NOT_READY` with nothing served (after shutdown, spec 2.5.2).
+    pub(crate) fn reset(&self) {
+        let mut sync = lock(&self.sync);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        *sync = SyncState::default();
+        self.served.store(None);
+        self.transition(Status::NotReady, None, None);
+    }
+
+    /// Re-derives the status (expiry, failing sync); returns when to look again.
+    pub(crate) fn refresh(&self) -> Option<Instant> {
+        let mut sync = lock(&self.sync);
+        self.refresh_locked(&mut sync)
+    }
+
+    fn refresh_locked(&self, sync: &mut SyncState) -> Option<Instant> {
+        let served = self.served.load();
+        let served = served.as_ref()?;
+        let snapshot = &served.snapshot;
+        let now = self.config.now();
+        let expiry = snapshot.expires_at().saturating_add(self.config.grace_ms);
+        let version = snapshot.version();
+        if now > expiry {
+            let grace = self.config.grace_ms / 1000;
+            let expired = pennon_core::format_rfc3339(snapshot.expires_at());
+            let reason = format!("snapshot version {version} expired at {expired} (grace {grace} s)");
+            self.transition(Status::Stale, Some(reason), Some(version));
+            return None;
+        }
+        let until_expiry = Duration::from_millis(u64::try_from(expiry - now).unwrap_or(u64::MAX).saturating_add(1));
+        let expiry_deadline = Instant::now().checked_add(until_expiry);
+        let stale_after = self.config.stale_after;
+        match sync.failing_since {
+            Some(since) if since.elapsed() >= stale_after => {
+                let last = sync.problems.iter().map(|(source, why)| format!("{source}: {why}")).collect::<Vec<_>>();
+                let reason = format!(
+                    "syncing has failed for longer than {stale_after:?}, serving version {version}; {}",
+                    last.join("; ")
+                );
+                self.transition(Status::Stale, Some(reason), Some(version));
+                expiry_deadline
+            }
+            failing => {
+                self.transition(Status::Ready, None, Some(version));
+                let stale_deadline = failing.and_then(|since| since.checked_add(stale_after));
+                match (expiry_deadline, stale_deadline) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+        }
+    }
+
+    fn transition(&self, next: Status, message: Option<String>, version: Option<u64>) {
+        let previous = Status::from_u8(self.status.swap(next.to_u8(), Ordering::AcqRel));
+        let state = ProviderState { status: next, version, message: message.clone() };
+        self.state.send_if_modified(|current| {
+            let changed = *current != state;
+            *current = state;
+            changed
+        });
+        if previous == next {
+            return;
+        }
+        match (previous, next) {
+            (_, Status::Stale) => {
+                let reason = message.unwrap_or_default();
+                warn!(reason = %reason, served_version = version, "provider is STALE: {reason}");
+                self.emit(ProviderEvent::Stale { reason });
+            }
+            (Status::Stale | Status::Error, Status::Ready) => {
+                let version = version.unwrap_or_default();
+                info!(version, "provider recovered: READY, serving version {version}");
+                self.emit(ProviderEvent::Recovered { version });
+            }
+            (_, Status::Error) => self.emit(ProviderEvent::Error { message: message.unwrap_or_default() }),
+            _ => {}
+        }
+    }
+
+    fn emit(&self, event: ProviderEvent) {
+        // No subscriber is not an error.
+        let _ = self.events.send(event);
+    }
+}
+
+fn note_success(sync: &mut SyncState, source: &str) {
+    sync.failing_since = None;
+    sync.problems.retain(|(known, _)| **known != *source);
+}
+
+/// Records a failure; returns whether it is news (not the source's previous failure).
+fn note_failure(sync: &mut SyncState, source: &str, reason: String) -> bool {
+    sync.failing_since.get_or_insert_with(Instant::now);
+    match sync.problems.iter_mut().find(|(known, _)| **known == *source) {
+        Some(problem) if problem.1 == reason => false,
+        Some(problem) => {
+            problem.1 = reason;
+            true
+        }
+        None => {
+            sync.problems.push((source.into(), reason));
+            true
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The HTTP(S) source: conditional polling with ETags, backoff, and a size cap.
+
+use std::sync::Arc;
+
+use reqwest::header::{HeaderValue, ACCEPT, ETAG, IF_NONE_MATCH};
+use reqwest::{Response, StatusCode, Url};
+use tracing::debug;
+
+use super::{blocking, jittered, Backoff, FirstAttempt};
+use crate::state::Shared;
+
+/// Polls `url` until cancelled: after a success, every `poll_interval` (jittered);
+/// after a failure, with exponential backoff; at once when a notification arrives.
+pub(crate) async fn poll(shared: Arc<Shared>, url: Url, mut first: FirstAttempt) {
+    let config = &shared.config;
+    let source: Arc<str> = url.as_str().into();
+    let mut etag: Option<HeaderValue> = None;
+    let mut backoff = Backoff::new(config.backoff_initial, config.backoff_max, config.jitter);
+    let mut announcements = shared.announce.subscribe();
+    loop {
+        let ok = fetch(&shared, &url, &source, &mut etag).await;
+        first.done();
+        let delay = if ok {
+            backoff.reset();
+            jittered(config.poll_interval, config.jitter)
+        } else {
+            backoff.next_delay()
+        };
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            changed = announcements.changed() => {
+                if changed.is_ok() {
+                    debug!(source = %source, "a new version was announced: fetching {source} now");
+                }
+            }
+        }
+    }
+}
+
+/// One conditional GET. Returns whether the source answered usefully (a verified
+/// snapshot, the same one again, or 304).
+async fn fetch(shared: &Arc<Shared>, url: &Url, source: &Arc<str>, etag: &mut Option<HeaderValue>) -> bool {
+    let mut request = shared.config.http.get(url.clone()).header(ACCEPT, "application/json");
+    if let Some(tag) = etag.as_ref() {
+        request = request.header(IF_NONE_MATCH, tag.clone());
+    }
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(e) => {
+            shared.record_failure(source, describe(&e, shared.config.request_timeout));
+            return false;
+        }
+    };
+    let status = response.status();
+    if status == StatusCode::NOT_MODIFIED {
+        debug!(source = %source, "{source}: 304 Not Modified, keeping version {:?}", shared.served_version());
+        shared.record_success(source);
+        return true;
+    }
+    if !status.is_success() {
+        shared.record_failure(source, format!("HTTP status {status}"));
+        return false;
+    }
+    let new_etag = response.headers().get(ETAG).cloned();
+    let body = match read_capped(response, shared.config.max_bytes, shared.config.request_timeout).await {
+        Ok(body) => body,
+        Err(reason) => {
+            shared.record_failure(source, reason);
+            return false;
+        }
+    };
+    let label = source.clone();
+    let accepted = blocking(shared, move |shared| shared.offer_and_cache(&label, &body).is_ok()).await.unwrap_or(false);
+    if accepted {
+        // Only the tag of a body that verified: a refused body is fetched whole again.
+        *etag = new_etag;
+    }
+    accepted
+}
+
+/// Reads the body chunk by chunk and stops as soon as it passes `cap` bytes.
+async fn read_capped(mut response: Response, cap: usize, timeout: std::time::Duration) -> Result<Vec<u8>, String> {
+    let cap_u64 = u64::try_from(cap).unwrap_or(u64::MAX);
+    if let Some(length) = response.content_length().filter(|&length| length > cap_u64) {
+        return Err(format!("the response is {length} bytes, over the cap of {cap} bytes; not reading it"));
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len().saturating_add(chunk.len()) > cap {
+                    return Err(format!("the response passed the cap of {cap} bytes; stopped reading"));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                return Err(format!("reading the body failed after {} bytes: {}", body.len(), describe(&e, timeout)))
+            }
+        }
+    }
+}
+
+/// A reqwest error with its causes, and the timeout named when it was one.
+pub(crate) fn describe(error: &reqwest::Error, timeout: std::time::Duration) -> String {
+    let mut text = if error.is_timeout() {
+        format!("timed out after {timeout:?}")
+    } else if error.is_connect() {
+        "cannot connect".to_owned()
+    } else {
+        error.to_string()
+    };
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}

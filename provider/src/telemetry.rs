@@ -1,0 +1,194 @@
+//! Telemetry hook points: evaluation counters and a bounded exposure queue.
+//!
+//! Counters are plain atomics reached through the served snapshot's per-flag table, so
+//! counting takes no lock. They outlive snapshot swaps: a flag's counter is the same
+//! atomic in every version that has the flag. Shipping counts and exposures to the
+//! control plane is left to the host (a later issue): [`EvaluationCounts`] and
+//! [`Exposure`] are shaped as the batches such a shipper would send.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crossbeam_queue::ArrayQueue;
+use pennon_core::{Evaluation, Reason};
+use rustc_hash::FxHashMap;
+
+use crate::served::{FlagEntry, Served};
+
+/// How many times one flag served one variant (or failed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvaluationCount {
+    /// The flag key.
+    pub flag: Arc<str>,
+    /// The variant served; `None` counts evaluations that ended in an error.
+    pub variant: Option<Arc<str>>,
+    /// The number of evaluations.
+    pub count: u64,
+}
+
+/// A reading of every counter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvaluationCounts {
+    /// Non-zero counts, by flag then variant (errors last).
+    pub counts: Vec<EvaluationCount>,
+    /// Evaluations of keys no served snapshot has (`FLAG_NOT_FOUND`).
+    pub flag_not_found: u64,
+}
+
+/// One successful evaluation, as an experiment analysis needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exposure {
+    /// The flag key.
+    pub flag: Arc<str>,
+    /// The variant served.
+    pub variant: Arc<str>,
+    /// Why it was served.
+    pub reason: Reason,
+    /// The context's targeting key, if it had one.
+    pub targeting_key: Option<String>,
+    /// The snapshot version evaluated.
+    pub snapshot_version: u64,
+    /// When, Unix milliseconds (the provider's clock).
+    pub timestamp_ms: i64,
+}
+
+/// One flag's counters as a served snapshot holds them: found without a lock.
+pub(crate) struct FlagCounterSet {
+    /// The flag key, shared with exposures.
+    pub(crate) key: Arc<str>,
+    /// Each variant's name (shared with exposures) and counter.
+    pub(crate) variants: Box<[(Arc<str>, Arc<AtomicU64>)]>,
+    /// Evaluations of the flag that ended in an error.
+    pub(crate) errors: Arc<AtomicU64>,
+}
+
+#[derive(Default)]
+struct FlagCounters {
+    variants: FxHashMap<Arc<str>, Arc<AtomicU64>>,
+    errors: Arc<AtomicU64>,
+}
+
+/// Counters and exposures, shared by every snapshot version.
+pub(crate) struct Telemetry {
+    /// Every counter handed out, so swaps reuse them and readers find them. Locked only
+    /// by swaps and readers, never by evaluations.
+    registry: Mutex<FxHashMap<Arc<str>, FlagCounters>>,
+    flag_not_found: AtomicU64,
+    exposures: Option<ArrayQueue<Exposure>>,
+    dropped: AtomicU64,
+}
+
+impl Telemetry {
+    pub(crate) fn new(exposure_capacity: usize) -> Telemetry {
+        Telemetry {
+            registry: Mutex::default(),
+            flag_not_found: AtomicU64::new(0),
+            exposures: (exposure_capacity > 0).then(|| ArrayQueue::new(exposure_capacity)),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    fn registry(&self) -> MutexGuard<'_, FxHashMap<Arc<str>, FlagCounters>> {
+        // A poisoned registry still holds valid atomics.
+        self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The counters of `flag` and its variants, created on first sight.
+    pub(crate) fn counters_for<'a>(&self, flag: &str, variants: impl Iterator<Item = &'a str>) -> FlagCounterSet {
+        let mut registry = self.registry();
+        let key = registry.get_key_value(flag).map_or_else(|| Arc::from(flag), |(key, _)| key.clone());
+        let counters = registry.entry(key.clone()).or_default();
+        let variants = variants
+            .map(|name| match counters.variants.get_key_value(name) {
+                Some((name, counter)) => (name.clone(), counter.clone()),
+                None => {
+                    let name: Arc<str> = name.into();
+                    let counter = Arc::new(AtomicU64::new(0));
+                    counters.variants.insert(name.clone(), counter.clone());
+                    (name, counter)
+                }
+            })
+            .collect();
+        FlagCounterSet { key, variants, errors: counters.errors.clone() }
+    }
+
+    /// Counts one evaluation and queues its exposure. The hot path: atomics only.
+    pub(crate) fn record(&self, served: &Served, entry: Option<&FlagEntry>, evaluation: &Evaluation<'_>, ctx: Ctx<'_>) {
+        let Some(entry) = entry.map(|entry| &entry.counters) else {
+            self.flag_not_found.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let served_variant = evaluation.variant.filter(|_| evaluation.error.is_none());
+        let Some((variant, counter)) =
+            served_variant.and_then(|name| entry.variants.iter().find(|(known, _)| **known == *name))
+        else {
+            entry.errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(queue) = &self.exposures {
+            let exposure = Exposure {
+                flag: entry.key.clone(),
+                variant: variant.clone(),
+                reason: evaluation.reason,
+                targeting_key: ctx.targeting_key.map(str::to_owned),
+                snapshot_version: served.snapshot.version(),
+                timestamp_ms: ctx.now,
+            };
+            if queue.push(exposure).is_err() {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Reads every counter; with `reset`, sets each to zero in the same atomic step and
+    /// forgets flags that `current` no longer has.
+    pub(crate) fn counts(&self, reset: bool, current: Option<&Served>) -> EvaluationCounts {
+        let read = |counter: &AtomicU64| {
+            if reset {
+                counter.swap(0, Ordering::Relaxed)
+            } else {
+                counter.load(Ordering::Relaxed)
+            }
+        };
+        let mut registry = self.registry();
+        let mut counts = Vec::new();
+        for (flag, counters) in registry.iter() {
+            let mut variants: Vec<_> = counters.variants.iter().collect();
+            variants.sort_by(|a, b| a.0.cmp(b.0));
+            for (variant, counter) in variants {
+                let count = read(counter);
+                if count > 0 {
+                    counts.push(EvaluationCount { flag: flag.clone(), variant: Some(variant.clone()), count });
+                }
+            }
+            let errors = read(&counters.errors);
+            if errors > 0 {
+                counts.push(EvaluationCount { flag: flag.clone(), variant: None, count: errors });
+            }
+        }
+        if reset {
+            registry.retain(|flag, _| current.is_some_and(|served| served.flags.contains_key(&**flag)));
+        }
+        counts.sort_by(|a, b| a.flag.cmp(&b.flag));
+        EvaluationCounts { counts, flag_not_found: read(&self.flag_not_found) }
+    }
+
+    /// Takes up to `max` queued exposures, oldest first.
+    pub(crate) fn drain_exposures(&self, max: usize) -> Vec<Exposure> {
+        let Some(queue) = &self.exposures else { return Vec::new() };
+        std::iter::from_fn(|| queue.pop()).take(max).collect()
+    }
+
+    /// Exposures dropped because the queue was full, since the start.
+    pub(crate) fn exposures_dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// What telemetry needs from the evaluation context and the clock.
+#[derive(Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub(crate) targeting_key: Option<&'a str>,
+    pub(crate) now: i64,
+}

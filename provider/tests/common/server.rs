@@ -1,0 +1,267 @@
+//! A small HTTP/1.1 server on 127.0.0.1 whose faults the test controls.
+//!
+//! `GET /snapshot` serves the published envelope with an ETag (304 on a matching
+//! `If-None-Match`) or misbehaves as `Mode` says; `GET /events` is a server-sent-events
+//! stream fed by [`TestServer::notify`]. One request per connection.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, watch};
+
+/// How `/snapshot` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The envelope, with `Content-Length`.
+    Serve,
+    /// The envelope, chunked, with no `Content-Length`.
+    ServeChunked,
+    /// This status code and a short body.
+    Status(u16),
+    /// Accepts the request and never answers.
+    Hang,
+    /// Announces the whole length, sends half the body, closes.
+    Truncate,
+    /// Sends the body one byte every 50 ms.
+    Slow,
+}
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub path: String,
+    pub if_none_match: Option<String>,
+    /// Every header line, as sent.
+    pub headers: Vec<String>,
+    /// The status sent, 0 when no status line was sent.
+    pub status: u16,
+    /// The publication the answer was about.
+    pub generation: u64,
+}
+
+struct State {
+    envelope: Vec<u8>,
+    generation: u64,
+    mode: Mode,
+    requests: Vec<Request>,
+}
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    events: broadcast::Sender<String>,
+    /// Bumped to close every open stream.
+    close_streams: watch::Sender<u64>,
+    /// Streams opened so far.
+    streams: Arc<watch::Sender<usize>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state =
+            Arc::new(Mutex::new(State { envelope: Vec::new(), generation: 0, mode: Mode::Serve, requests: vec![] }));
+        let (events, _) = broadcast::channel(64);
+        let (close_streams, _) = watch::channel(0);
+        let streams = Arc::new(watch::channel(0).0);
+        let conn = Conn {
+            state: state.clone(),
+            events: events.clone(),
+            close: close_streams.subscribe(),
+            streams: streams.clone(),
+        };
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else { return };
+                tokio::spawn(conn.clone().handle(socket));
+            }
+        });
+        TestServer { addr, state, events, close_streams, streams, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Serves `envelope` from now on, under a new ETag. Returns its generation.
+    pub fn publish(&self, envelope: &[u8]) -> u64 {
+        let mut state = self.state.lock().unwrap();
+        state.envelope = envelope.to_vec();
+        state.generation += 1;
+        state.generation
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.state.lock().unwrap().mode = mode;
+    }
+
+    /// Sends one event (`data: ...`) to every open stream.
+    pub fn notify(&self, data: &str) {
+        let _ = self.events.send(data.to_owned());
+    }
+
+    /// Closes every open stream.
+    pub fn drop_streams(&self) {
+        self.close_streams.send_modify(|n| *n += 1);
+    }
+
+    /// Waits until at least `n` streams were opened in total (5 s at most).
+    pub async fn wait_streams(&self, n: usize) {
+        let mut streams = self.streams.subscribe();
+        let waited = tokio::time::timeout(Duration::from_secs(5), streams.wait_for(|&opened| opened >= n)).await;
+        assert!(waited.is_ok(), "expected {n} stream connection(s) within 5 s, saw {}", *self.streams.borrow());
+    }
+
+    pub fn requests(&self, path: &str) -> Vec<Request> {
+        self.state.lock().unwrap().requests.iter().filter(|r| r.path == path).cloned().collect()
+    }
+
+    /// Waits until `count` snapshot requests have been answered about `generation`.
+    pub async fn wait_requests(&self, generation: u64, count: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let seen =
+                self.requests("/snapshot").iter().filter(|r| r.generation == generation && r.status != 0).count();
+            if seen >= count {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "expected {count} requests about generation {generation}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Conn {
+    state: Arc<Mutex<State>>,
+    events: broadcast::Sender<String>,
+    close: watch::Receiver<u64>,
+    streams: Arc<watch::Sender<usize>>,
+}
+
+impl Conn {
+    async fn handle(mut self, socket: TcpStream) {
+        let mut reader = BufReader::new(socket);
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" || line == "\n" {
+                break;
+            }
+            head.push(line.trim_end().to_owned());
+        }
+        let path = head.first().and_then(|l| l.split_whitespace().nth(1)).unwrap_or("/").to_owned();
+        let if_none_match = head.iter().find_map(|h| {
+            let (name, value) = h.split_once(':')?;
+            name.eq_ignore_ascii_case("if-none-match").then(|| value.trim().to_owned())
+        });
+        let mut socket = reader.into_inner();
+        if path == "/events" {
+            self.stream(socket).await;
+            return;
+        }
+        let (mode, envelope, generation) = {
+            let state = self.state.lock().unwrap();
+            (state.mode, state.envelope.clone(), state.generation)
+        };
+        let etag = format!("\"g{generation}\"");
+        let status = match (path.as_str(), mode) {
+            ("/snapshot", Mode::Hang) => 0,
+            ("/snapshot", Mode::Status(code)) => code,
+            ("/snapshot", _) if if_none_match.as_deref() == Some(etag.as_str()) => 304,
+            ("/snapshot", _) => 200,
+            _ => 404,
+        };
+        let headers = head.iter().skip(1).cloned().collect();
+        let request = Request { path: path.clone(), if_none_match, headers, status, generation };
+        self.state.lock().unwrap().requests.push(request);
+        let head = |status: u16, extra: &str| {
+            format!("HTTP/1.1 {status} X\r\nConnection: close\r\nETag: {etag}\r\n{extra}\r\n").into_bytes()
+        };
+        let _ = match (status, mode) {
+            (0, _) => {
+                std::future::pending::<()>().await;
+                Ok(())
+            }
+            (304, _) => socket.write_all(&head(304, "")).await,
+            (200, Mode::ServeChunked) => {
+                let mut out = head(200, "Transfer-Encoding: chunked\r\n");
+                for chunk in envelope.chunks(1024) {
+                    out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                    out.extend_from_slice(chunk);
+                    out.extend_from_slice(b"\r\n");
+                }
+                out.extend_from_slice(b"0\r\n\r\n");
+                socket.write_all(&out).await
+            }
+            (200, Mode::Truncate) => {
+                let mut out = head(200, &format!("Content-Length: {}\r\n", envelope.len()));
+                out.extend_from_slice(&envelope[..envelope.len() / 2]);
+                socket.write_all(&out).await
+            }
+            (200, Mode::Slow) => {
+                let _ = socket.write_all(&head(200, &format!("Content-Length: {}\r\n", envelope.len()))).await;
+                for byte in &envelope {
+                    if socket.write_all(&[*byte]).await.is_err() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Ok(())
+            }
+            (200, _) => {
+                let mut out = head(200, &format!("Content-Length: {}\r\n", envelope.len()));
+                out.extend_from_slice(&envelope);
+                socket.write_all(&out).await
+            }
+            (code, _) => {
+                let mut out = head(code, "Content-Length: 5\r\n");
+                out.extend_from_slice(b"oops\n");
+                socket.write_all(&out).await
+            }
+        };
+        let _ = socket.shutdown().await;
+    }
+
+    async fn stream(&mut self, mut socket: TcpStream) {
+        let mut events = self.events.subscribe();
+        self.close.borrow_and_update();
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        self.state.lock().unwrap().requests.push(Request {
+            path: "/events".into(),
+            if_none_match: None,
+            headers: vec![],
+            status: 200,
+            generation: 0,
+        });
+        self.streams.send_modify(|n| *n += 1);
+        loop {
+            tokio::select! {
+                event = events.recv() => {
+                    let Ok(data) = event else { return };
+                    if socket.write_all(format!("data: {data}\n\n").as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+                _ = self.close.changed() => return,
+            }
+        }
+    }
+}

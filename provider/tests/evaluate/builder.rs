@@ -1,0 +1,47 @@
+//! The builder refuses incomplete or inconsistent configurations, saying what to do.
+
+use std::time::Duration;
+
+use pennon_provider::{BuildError, Offered, PennonProvider};
+
+use crate::common::{envelope, key, payload, sign};
+
+#[test]
+fn keys_environment_and_a_source_are_required() {
+    let key = key(1).public_key().clone();
+    let no_env = PennonProvider::builder().trusted_key(key.clone()).inline(envelope(1)).build();
+    assert!(matches!(no_env, Err(BuildError::MissingEnvironment)));
+    let no_keys = PennonProvider::builder().environment("test").inline(envelope(1)).build();
+    let message = no_keys.unwrap_err().to_string();
+    assert!(message.contains("there is no unsigned mode"), "{message}");
+    let no_source = PennonProvider::builder().trusted_key(key.clone()).environment("test").build();
+    assert!(matches!(no_source, Err(BuildError::NoSource)));
+
+    let base = || PennonProvider::builder().trusted_key(key.clone()).environment("test");
+    assert!(matches!(base().url("ftp://example.com/s").build(), Err(BuildError::InvalidUrl { .. })));
+    assert!(matches!(base().url("not a url").build(), Err(BuildError::InvalidUrl { .. })));
+    assert!(matches!(base().inline(vec![]).threshold(2).build(), Err(BuildError::Policy(_))));
+    assert!(matches!(base().inline(vec![]).jitter(1.5).build(), Err(BuildError::InvalidSetting(_))));
+    let zero = base().inline(vec![]).poll_interval(Duration::ZERO).build();
+    assert!(matches!(zero, Err(BuildError::InvalidSetting(_))));
+    let header = base().inline(vec![]).http_header("bad header", "x").build();
+    assert!(matches!(header, Err(BuildError::InvalidHeader { .. })));
+}
+
+/// With two trusted keys and a threshold of two, one signature is not enough.
+#[test]
+fn the_threshold_requires_distinct_trusted_signatures() {
+    let provider = PennonProvider::builder()
+        .trusted_keys([key(1).public_key().clone(), key(2).public_key().clone()])
+        .threshold(2)
+        .environment("test")
+        .inline(vec![])
+        .build()
+        .unwrap();
+    let handle = provider.handle();
+    let bytes = payload("test", 1, "2099-01-01T00:00:00Z", crate::common::flags(1));
+    let error = handle.offer(&sign(&bytes, &[&key(1)])).unwrap_err();
+    assert_eq!(error.kind(), "below_threshold");
+    let accepted = handle.offer(&sign(&bytes, &[&key(1), &key(2)])).unwrap();
+    assert_eq!(accepted, Offered::Updated { old_version: None, new_version: 1 });
+}

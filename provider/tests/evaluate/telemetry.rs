@@ -1,0 +1,101 @@
+//! Telemetry hook points and change events.
+
+use std::sync::Arc;
+
+use open_feature::provider::FeatureProvider;
+use open_feature::EvaluationContext;
+use pennon_core::Reason;
+use pennon_provider::{EvaluationCount, ProviderEvent};
+use serde_json::json;
+
+use crate::common::{builder, envelope, key, payload, sign};
+
+fn count(flag: &str, variant: Option<&str>, count: u64) -> EvaluationCount {
+    EvaluationCount { flag: Arc::from(flag), variant: variant.map(Arc::from), count }
+}
+
+#[tokio::test]
+async fn counters_count_per_flag_and_variant_and_reset_on_take() {
+    let mut provider = builder().inline(envelope(1)).build().unwrap();
+    provider.initialize(&EvaluationContext::default()).await;
+    let handle = provider.handle();
+    let staff = EvaluationContext::default().with_custom_field("email", "ann@acme.com");
+    let guest = EvaluationContext::default();
+    for _ in 0..3 {
+        provider.resolve_bool_value("new-checkout", &staff).await.unwrap();
+    }
+    provider.resolve_bool_value("new-checkout", &guest).await.unwrap();
+    provider.resolve_int_value("new-checkout", &guest).await.unwrap_err(); // TYPE_MISMATCH
+    provider.resolve_bool_value("nope", &guest).await.unwrap_err(); // FLAG_NOT_FOUND
+
+    let expected = vec![
+        count("new-checkout", Some("off"), 1),
+        count("new-checkout", Some("on"), 3),
+        count("new-checkout", None, 1),
+    ];
+    let read = handle.evaluation_counts();
+    assert_eq!((read.counts, read.flag_not_found), (expected.clone(), 1));
+    let taken = handle.take_evaluation_counts();
+    assert_eq!((taken.counts, taken.flag_not_found), (expected, 1), "take returns what was counted");
+    let after = handle.evaluation_counts();
+    assert!(after.counts.is_empty() && after.flag_not_found == 0, "and resets it");
+
+    // Counters outlive swaps: the same flag and variant count on in version 2.
+    handle.offer(&envelope(2)).unwrap();
+    provider.resolve_bool_value("new-checkout", &staff).await.unwrap();
+    assert_eq!(handle.evaluation_counts().counts, vec![count("new-checkout", Some("on"), 1)]);
+}
+
+#[tokio::test]
+async fn the_exposure_queue_is_bounded_and_counts_drops() {
+    let mut provider = builder().inline(envelope(1)).exposure_queue(2).clock(|| 1_000).build().unwrap();
+    provider.initialize(&EvaluationContext::default()).await;
+    let handle = provider.handle();
+    let ctx = EvaluationContext::default().with_targeting_key("user-7").with_custom_field("email", "ann@acme.com");
+    for _ in 0..5 {
+        provider.resolve_bool_value("new-checkout", &ctx).await.unwrap();
+    }
+    provider.resolve_bool_value("nope", &ctx).await.unwrap_err(); // errors are not exposures
+
+    let exposures = handle.drain_exposures(10);
+    assert_eq!(exposures.len(), 2);
+    let first = &exposures[0];
+    assert_eq!((&*first.flag, &*first.variant, first.reason), ("new-checkout", "on", Reason::TargetingMatch));
+    assert_eq!(
+        (first.targeting_key.as_deref(), first.snapshot_version, first.timestamp_ms),
+        (Some("user-7"), 1, 1_000)
+    );
+    assert_eq!(handle.exposures_dropped(), 3);
+    assert!(handle.drain_exposures(10).is_empty());
+}
+
+/// `ConfigurationChanged` lists added, removed, re-described and re-targeted flags, and
+/// leaves out the flag that did not change.
+#[tokio::test]
+async fn configuration_changed_lists_the_changed_flags() {
+    let flag = |description: &str, email: &str| {
+        json!({"type": "boolean", "enabled": true, "variants": {"on": true, "off": false}, "off_variant": "off",
+               "fallthrough": {"variant": "off"}, "description": description,
+               "rules": [{"id": "r", "serve": {"variant": "on"},
+                          "conditions": [{"attribute": "email", "op": "ends_with", "value": email}]}]})
+    };
+    let v1 = json!({"same": flag("s", "@a.com"), "described": flag("old", "@a.com"), "removed": flag("r", "@a.com"),
+                    "rules-only": flag("x", "@a.com")});
+    let v2 = json!({"same": flag("s", "@a.com"), "described": flag("new", "@a.com"), "added": flag("n", "@a.com"),
+                    "rules-only": flag("x", "@b.com")});
+    let mut provider =
+        builder().inline(sign(&payload("test", 1, "2099-01-01T00:00:00Z", v1), &[&key(1)])).build().unwrap();
+    provider.initialize(&EvaluationContext::default()).await;
+    let handle = provider.handle();
+    let mut events = handle.subscribe();
+
+    handle.offer(&sign(&payload("test", 2, "2099-01-01T00:00:00Z", v2), &[&key(1)])).unwrap();
+
+    let event = events.try_recv().unwrap();
+    let expected = ProviderEvent::ConfigurationChanged {
+        changed_flags: vec!["added".into(), "described".into(), "removed".into(), "rules-only".into()],
+        old_version: Some(1),
+        new_version: 2,
+    };
+    assert_eq!(event, expected);
+}

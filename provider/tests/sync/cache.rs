@@ -1,0 +1,107 @@
+//! The last-known-good cache on cold starts.
+
+use std::path::Path;
+use std::time::Duration;
+
+use open_feature::EvaluationErrorCode;
+use pennon_provider::{ProviderEvent, Status};
+
+use crate::common::server::TestServer;
+use crate::common::{builder, capture_logs, envelope, flags, key, logs, open_feature, payload, sign};
+
+/// A URL on 127.0.0.1 where nothing listens: connections are refused.
+async fn dead_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}/snapshot")
+}
+
+/// Runs a provider against a live server until `version` is cached in `dir`.
+async fn fill_cache(dir: &Path, version: u64) {
+    let server = TestServer::start().await;
+    let generation = server.publish(&envelope(version));
+    let provider = builder().url(server.url("/snapshot")).cache_dir(dir).build().unwrap();
+    let (mut api, _client) = open_feature(provider).await;
+    server.wait_requests(generation, 2).await; // the cache is written before the next poll
+    api.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_start_with_the_server_down_is_ready_from_a_good_cache() {
+    capture_logs();
+    let dir = tempfile::tempdir().unwrap();
+    fill_cache(dir.path(), 5).await;
+    let cache_file = dir.path().join("pennon-test.envelope.json");
+    assert_eq!(std::fs::read(&cache_file).unwrap(), envelope(5));
+
+    let provider = builder().url(dead_url().await).cache_dir(dir.path()).build().unwrap();
+    let handle = provider.handle();
+    let (_api, client) = open_feature(provider).await;
+
+    assert_eq!(handle.status(), Status::Ready);
+    assert_eq!(handle.version(), Some(5));
+    assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v5");
+    let expected = format!("serving last-known-good cache {}, version 5: no source answered", cache_file.display());
+    assert!(logs().contains(&expected), "the log says the cache is served: {expected}");
+}
+
+/// A corrupt or tampered cache is never served: with the server down the provider is
+/// ERROR (spec 2.4.2.1: initialize fails), and says precisely why (spec 5.1.4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_start_with_the_server_down_and_a_corrupt_cache_is_error() {
+    capture_logs();
+    let tampered = {
+        let mut good: serde_json::Value = serde_json::from_slice(&envelope(5)).unwrap();
+        let evil = sign(&payload("test", 5, "2099-01-01T00:00:00Z", flags(666)), &[&key(1)]);
+        good["payload"] = serde_json::from_slice::<serde_json::Value>(&evil).unwrap()["payload"].clone();
+        serde_json::to_vec(&good).unwrap()
+    };
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("garbage", b"{\"payloadType\": \"appl".to_vec(), "envelope check failed"),
+        ("tampered", tampered, "signature check failed"),
+        ("truncated", envelope(5)[..100].to_vec(), "envelope check failed"),
+    ];
+    for (name, bytes, reason) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_file = dir.path().join("pennon-test.envelope.json");
+        std::fs::write(&cache_file, &bytes).unwrap();
+        let url = dead_url().await;
+        let provider =
+            builder().url(&url).cache_dir(dir.path()).init_timeout(Duration::from_millis(300)).build().unwrap();
+        let handle = provider.handle();
+        let mut events = handle.subscribe();
+        let (_api, client) = open_feature(provider).await;
+
+        assert_eq!(handle.status(), Status::Error, "{name}");
+        assert_eq!(handle.version(), None, "{name}: nothing is served");
+        let message = handle.state().message.unwrap();
+        let cache_reason = format!("last-known-good cache {} refused: {reason}", cache_file.display());
+        assert!(message.contains(&cache_reason), "{name}: {message}");
+        assert!(message.contains(&format!("{url}: cannot connect")), "{name}: names the source: {message}");
+        let event = events.recv().await.unwrap();
+        assert_eq!(event, ProviderEvent::Error { message }, "{name}");
+        let log = format!("ignoring corrupt or tampered last-known-good cache {}: {reason}", cache_file.display());
+        assert!(logs().contains(&log), "{name}: a clear log line: {log}");
+        let error = client.get_string_value("banner", None, None).await.unwrap_err();
+        assert_eq!(error.code, EvaluationErrorCode::ProviderNotReady, "{name}");
+        assert_eq!(std::fs::read(&cache_file).unwrap(), bytes, "{name}: the cache file is left for inspection");
+    }
+}
+
+/// The cache's version is the rollback floor from the start: an older snapshot from a
+/// source (a replayed or stale mirror) is refused and the newer cache is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_newer_than_the_source_refuses_the_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    fill_cache(dir.path(), 7).await;
+    let server = TestServer::start().await;
+    server.publish(&envelope(6));
+
+    let provider = builder().url(server.url("/snapshot")).cache_dir(dir.path()).build().unwrap();
+    let handle = provider.handle();
+    let (_api, client) = open_feature(provider).await;
+
+    assert_eq!(handle.version(), Some(7));
+    assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v7");
+}

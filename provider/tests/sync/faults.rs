@@ -1,0 +1,156 @@
+//! Real faults: the last good snapshot keeps serving, STALE comes after the threshold,
+//! and refused snapshots change nothing served or cached.
+
+use std::time::Duration;
+
+use pennon_provider::{ProviderEvent, Status};
+use serde_json::json;
+
+use crate::common::server::{Mode, TestServer};
+use crate::common::{
+    builder, capture_logs, envelope, flags, key, logs, next_event, open_feature, payload, sign, wait_version,
+};
+
+/// Serves version 1, then switches the server to `mode` and publishes version 2: the
+/// provider must keep serving version 1, turn STALE after `stale_after`, say why, and
+/// recover once the server serves again.
+async fn survives(mode: Mode, expected_reason: &str) {
+    let server = TestServer::start().await;
+    server.publish(&envelope(1));
+    let provider = builder()
+        .url(server.url("/snapshot"))
+        .request_timeout(Duration::from_millis(300))
+        .stale_after(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let handle = provider.handle();
+    let mut events = handle.subscribe();
+    let (_api, client) = open_feature(provider).await;
+
+    server.set_mode(mode);
+    server.publish(&envelope(2));
+    let ProviderEvent::Stale { reason } =
+        next_event(&mut events, "stale", |e| matches!(e, ProviderEvent::Stale { .. })).await
+    else {
+        unreachable!()
+    };
+
+    assert!(reason.contains(expected_reason), "STALE says why ({expected_reason}): {reason}");
+    assert!(reason.contains(&server.url("/snapshot")), "STALE names the source: {reason}");
+    assert_eq!(handle.status(), Status::Stale);
+    assert_eq!(handle.version(), Some(1));
+    let details = client.get_string_details("banner", None, None).await.unwrap();
+    assert_eq!(details.value, "v1", "the last good snapshot keeps serving");
+
+    server.set_mode(Mode::Serve);
+    next_event(&mut events, "recovered", |e| matches!(e, ProviderEvent::Recovered { version: 2 })).await;
+    assert_eq!(handle.status(), Status::Ready);
+    assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_500_keeps_the_last_good_snapshot_then_stale() {
+    survives(Mode::Status(500), "HTTP status 500").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_server_times_out_and_keeps_the_last_good_snapshot() {
+    survives(Mode::Hang, "timed out after 300ms").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_body_keeps_the_last_good_snapshot() {
+    survives(Mode::Truncate, "reading the body failed").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_very_slow_server_keeps_the_last_good_snapshot() {
+    survives(Mode::Slow, "timed out after 300ms").await;
+}
+
+/// The size cap holds whether the server declares the length or streams chunks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_over_the_size_cap_is_not_read() {
+    let big_flags = json!({"big": {"type": "string", "enabled": true, "variants": {"a": "x".repeat(50_000)},
+                                   "off_variant": "a", "fallthrough": {"variant": "a"}}});
+    let big = sign(&payload("test", 2, "2099-01-01T00:00:00Z", big_flags), &[&key(1)]);
+    for (mode, expected) in
+        [(Mode::Serve, "over the cap of 20000 bytes"), (Mode::ServeChunked, "passed the cap of 20000 bytes")]
+    {
+        let server = TestServer::start().await;
+        server.publish(&envelope(1));
+        let provider = builder()
+            .url(server.url("/snapshot"))
+            .max_bytes(20_000)
+            .stale_after(Duration::from_millis(200))
+            .build()
+            .unwrap();
+        let handle = provider.handle();
+        let mut events = handle.subscribe();
+        let (_api, _client) = open_feature(provider).await;
+
+        server.set_mode(mode);
+        server.publish(&big);
+        let ProviderEvent::Stale { reason } =
+            next_event(&mut events, "stale", |e| matches!(e, ProviderEvent::Stale { .. })).await
+        else {
+            unreachable!()
+        };
+        assert!(reason.contains(expected), "{mode:?}: {reason}");
+        assert_eq!(handle.version(), Some(1));
+    }
+}
+
+/// Tampered, wrong key, rollback, other environment: each refused, each logged with the
+/// source and the reason, and neither what is served nor what is cached changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_snapshots_change_nothing_served_or_cached() {
+    capture_logs();
+    let cache = tempfile::tempdir().unwrap();
+    let server = TestServer::start().await;
+    let generation = server.publish(&envelope(3));
+    let provider = builder().url(server.url("/snapshot")).cache_dir(cache.path()).build().unwrap();
+    let handle = provider.handle();
+    let (_api, client) = open_feature(provider).await;
+    server.wait_requests(generation, 2).await; // the cache is written before the next poll
+    let cache_file = cache.path().join("pennon-test.envelope.json");
+    assert_eq!(std::fs::read(&cache_file).unwrap(), envelope(3));
+
+    let tampered = {
+        let mut envelope: serde_json::Value = serde_json::from_slice(&envelope(4)).unwrap();
+        let other = sign(&payload("test", 4, "2099-01-01T00:00:00Z", flags(40)), &[&key(1)]);
+        let other: serde_json::Value = serde_json::from_slice(&other).unwrap();
+        envelope["payload"] = other["payload"].clone(); // signature of one payload, bytes of another
+        serde_json::to_vec(&envelope).unwrap()
+    };
+    let cases = [
+        ("tampered", tampered, "signature check failed: the signature by trusted key"),
+        (
+            "wrong key",
+            sign(&payload("test", 4, "2099-01-01T00:00:00Z", flags(4)), &[&key(2)]),
+            "signature check failed: no signature is by a trusted key",
+        ),
+        ("rollback", envelope(2), "rollback check failed: offered version 2 is older than held version 3"),
+        (
+            "other environment",
+            sign(&payload("prod", 4, "2099-01-01T00:00:00Z", flags(4)), &[&key(1)]),
+            "environment check failed",
+        ),
+    ];
+    for (name, bytes, reason) in cases {
+        let generation = server.publish(&bytes);
+        // The poller fetches again only after it has judged the previous answer.
+        server.wait_requests(generation, 2).await;
+        assert_eq!(handle.version(), Some(3), "{name}: the served version is unchanged");
+        assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v3", "{name}");
+        assert_eq!(std::fs::read(&cache_file).unwrap(), envelope(3), "{name}: the cache is unchanged");
+        let expected = format!("refused snapshot from {}: {reason}", server.url("/snapshot"));
+        assert!(logs().contains(&expected), "{name}: the log names source and reason: {expected}");
+        assert!(logs().contains("still serving version 3"), "{name}: the log names the version");
+    }
+
+    let generation = server.publish(&envelope(4));
+    wait_version(&handle, 4).await;
+    server.wait_requests(generation, 2).await; // the cache is written before the next poll
+    assert_eq!(std::fs::read(&cache_file).unwrap(), envelope(4), "a verified update is cached");
+}
