@@ -1,0 +1,226 @@
+// Pennon's JavaScript benchmark (not a timed test): medians of batched runs.
+//
+//   node bench/bench.mjs            (after wasm/build.sh and `npm run build`)
+//
+// Pennon is measured through the built package; in the same run the same two flags
+// (a targeting rule `email ends_with @acme.com`, and a 50/50 rollout on the targeting
+// key) are evaluated with Flipt's wasm client, the pure-JS flagd evaluator and
+// GrowthBook. Goals (issue 4): <= 1 us per prepared evaluation, >= 5x Flipt, faster
+// than both pure-JS engines on rollout and targeting, cold start < 20 ms.
+
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { FliptClient } from "@flipt-io/flipt-client-js";
+import { FlagdCore } from "@openfeature/flagd-core";
+import { GrowthBookClient } from "@growthbook/growthbook";
+import { OpenFeature } from "@openfeature/web-sdk";
+import { Engine, PreparedContext, init } from "pennon";
+import { PennonWebProvider } from "pennon/web";
+import { envelope, payload, publicKey } from "../test/node/sign.mjs";
+
+const NOW = Date.parse("2026-06-01T00:00:00Z");
+const KEY = publicKey(1);
+const USER = { targetingKey: "user-4711", email: "ann@acme.com", plan: "pro" };
+let sink = 0;
+
+/** Median ns per call over `batches` batches of `iterations` calls. */
+function median(fn, iterations, batches = 21) {
+  for (let i = 0; i < Math.min(iterations, 20_000); i++) fn(i);
+  const samples = [];
+  for (let b = 0; b < batches; b++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) fn(i);
+    samples.push(Number(process.hrtime.bigint() - start) / iterations);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[samples.length >> 1];
+}
+
+/** Median ms of `runs` awaited runs of `fn`. */
+async function medianMs(fn, runs = 15) {
+  const samples = [];
+  for (let r = 0; r < runs; r++) {
+    const start = performance.now();
+    await fn(r);
+    samples.push(performance.now() - start);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[samples.length >> 1];
+}
+
+// ---- equivalent flag sets: flag-000 (targeting), flag-001 (rollout), alternating ----
+const kinds = (n) => Array.from({ length: n }, (_, i) => [`flag-${String(i).padStart(3, "0")}`, i % 2 ? "rollout" : "targeting"]);
+const TARGETING = "flag-000";
+const ROLLOUT = "flag-001";
+
+function pennonFlags(n) {
+  const variants = { on: true, off: false };
+  return Object.fromEntries(kinds(n).map(([key, kind]) => [key, kind === "targeting"
+    ? { type: "boolean", enabled: true, variants, off_variant: "off", fallthrough: { variant: "off" },
+        rules: [{ id: "staff", conditions: [{ attribute: "email", op: "ends_with", value: "@acme.com" }], serve: { variant: "on" } }] }
+    : { type: "boolean", enabled: true, variants, off_variant: "off",
+        fallthrough: { rollout: { variants: [{ variant: "on", weight: 50 }, { variant: "off", weight: 50 }] } } }]));
+}
+
+function flagdFlags(n) {
+  const variants = { on: true, off: false };
+  return JSON.stringify({ flags: Object.fromEntries(kinds(n).map(([key, kind]) => [key, {
+    state: "ENABLED", variants, defaultVariant: "off",
+    targeting: kind === "targeting"
+      ? { if: [{ ends_with: [{ var: "email" }, "@acme.com"] }, "on", "off"] }
+      : { fractional: [["on", 50], ["off", 50]] },
+  }])) });
+}
+
+function growthbookFeatures(n) {
+  return Object.fromEntries(kinds(n).map(([key, kind]) => [key, kind === "targeting"
+    ? { defaultValue: false, rules: [{ condition: { email: { $regex: "@acme\\.com$" } }, force: true }] }
+    : { defaultValue: false, rules: [{ force: true, coverage: 0.5, hashAttribute: "id" }] }]));
+}
+
+function fliptDocument(n) {
+  const staff = { key: "staff", matchType: "ALL_SEGMENT_MATCH_TYPE", constraints: [
+    { type: "STRING_CONSTRAINT_COMPARISON_TYPE", property: "email", operator: "suffix", value: "@acme.com" }] };
+  return { namespace: { key: "default" }, flags: kinds(n).map(([key, kind]) => ({
+    key, name: key, type: "BOOLEAN_FLAG_TYPE", enabled: false, rules: [],
+    rollouts: kind === "targeting"
+      ? [{ segment: { value: true, segmentOperator: "OR_SEGMENT_OPERATOR", segments: [staff] } }]
+      : [{ threshold: { percentage: 50, value: true } }],
+  })) };
+}
+
+const fliptFetcher = (doc) => async () => ({
+  ok: true, status: 200, statusText: "OK", headers: { get: () => null }, json: async () => doc,
+});
+
+// ---- setup ----
+await init();
+const snapshot100 = envelope(payload(1, pennonFlags(100)));
+const snapshot1000 = envelope(payload(1, pennonFlags(1000)));
+const engine = new Engine({ keys: [KEY], environment: "test" });
+engine.load(snapshot100, NOW);
+const prepared = new PreparedContext(USER);
+
+const flagd = new FlagdCore();
+flagd.setConfigurations(flagdFlags(100));
+const growthbook = new GrowthBookClient().initSync({ payload: { features: growthbookFeatures(100) } });
+const gbAttributes = (u) => ({ attributes: { id: u.targetingKey, email: u.email, plan: u.plan } });
+const gbScoped = growthbook.createScopedInstance(gbAttributes(USER));
+const flipt = await FliptClient.init({ namespace: "default", fetcher: fliptFetcher(fliptDocument(100)), updateInterval: 86_400 });
+const fliptContext = { email: USER.email, plan: USER.plan };
+
+// Every engine agrees on the targeting flag for this user.
+const checks = [
+  engine.evaluatePrepared(TARGETING, prepared, NOW).value,
+  flagd.resolveBooleanEvaluation(TARGETING, false, USER).value,
+  gbScoped.isOn(TARGETING),
+  flipt.evaluateBoolean({ flagKey: TARGETING, entityId: USER.targetingKey, context: fliptContext }).enabled,
+];
+if (!checks.every((v) => v === true)) throw new Error(`engines disagree on ${TARGETING}: ${checks}`);
+
+const fresh = (i) => ({ targetingKey: `user-${i & 1023}`, email: i & 1 ? "ann@acme.com" : "bob@example.com", plan: "pro" });
+const users = Array.from({ length: 1024 }, (_, i) => fresh(i));
+const N = 100_000;
+const rows = [];
+const row = (what, pennon, peers = {}) => rows.push({ what, pennon, ...peers });
+
+for (const [label, flag] of [["targeting", TARGETING], ["rollout", ROLLOUT]]) {
+  row(`prepared context, ${label} (ns)`,
+    median(() => (sink += engine.evaluatePrepared(flag, prepared, NOW).variant.length), N),
+    {
+      flipt: median(() => (sink += flipt.evaluateBoolean({ flagKey: flag, entityId: USER.targetingKey, context: fliptContext }).enabled), N / 10),
+      flagd: median(() => (sink += flagd.resolveBooleanEvaluation(flag, false, USER).value), N),
+      growthbook: median(() => (sink += gbScoped.isOn(flag)), N),
+    });
+  row(`fresh context object, ${label} (ns)`,
+    median((i) => (sink += engine.evaluate(flag, fresh(i), NOW).variant.length), N),
+    {
+      flipt: median((i) => { const u = users[i & 1023]; sink += flipt.evaluateBoolean({ flagKey: flag, entityId: u.targetingKey, context: { email: u.email, plan: u.plan } }).enabled; }, N / 10),
+      flagd: median((i) => (sink += flagd.resolveBooleanEvaluation(flag, false, fresh(i)).value), N),
+      growthbook: median((i) => (sink += growthbook.isOn(flag, gbAttributes(users[i & 1023]))), N),
+    });
+}
+row("evaluateAll, 100 flags (us)",
+  median(() => (sink += engine.evaluateAllPrepared(prepared, NOW).length), 2_000) / 1000,
+  {
+    flipt: median(() => (sink += flipt.evaluateBatch(kinds(100).map(([flagKey]) => ({ flagKey, entityId: USER.targetingKey, context: fliptContext }))).responses.length), 200) / 1000,
+    flagd: median(() => (sink += flagd.resolveAll(USER).length), 2_000) / 1000,
+    growthbook: median(() => { for (const [key] of kinds(100)) sink += gbScoped.evalFeature(key).on; }, 2_000) / 1000,
+  });
+
+// Cold start: a fresh module instance (cache-busted glue), instantiate the compiled
+// module, build an engine, verify and compile a 1,000-flag snapshot.
+const wasmBytes = readFileSync(new URL("../dist/pennon.wasm", import.meta.url));
+const compiled = await WebAssembly.compile(wasmBytes);
+const glue = new URL("../dist/wasm/pennon_wasm.js", import.meta.url);
+const coldPrecompiled = await medianMs(async (r) => {
+  const m = await import(`${glue}?cold=${r}`);
+  m.initSync({ module: compiled });
+  new m.Engine({ keys: [KEY], environment: "test" }).load(snapshot1000, NOW);
+});
+const coldFromBytes = await medianMs(async (r) => {
+  const m = await import(`${glue}?bytes=${r}`);
+  m.initSync({ module: await WebAssembly.compile(wasmBytes) });
+  new m.Engine({ keys: [KEY], environment: "test" }).load(snapshot1000, NOW);
+});
+const loadOnly = await medianMs(() => newEngineLoad());
+// A fresh process: nothing compiled yet (V8 compiles wasm functions lazily, on first call).
+const snapshotFile = `${tmpdir()}/pennon-bench-1000.json`;
+writeFileSync(snapshotFile, snapshot1000);
+const child = `
+  const { readFileSync } = await import("node:fs");
+  const glue = await import(${JSON.stringify(glue.href)});
+  const bytes = readFileSync(new URL(${JSON.stringify(new URL("../dist/pennon.wasm", import.meta.url).href)}));
+  const envelope = new Uint8Array(readFileSync(${JSON.stringify(snapshotFile)}));
+  const start = performance.now();
+  glue.initSync({ module: new WebAssembly.Module(bytes) });
+  new glue.Engine({ keys: [${JSON.stringify(KEY)}], environment: "test" }).load(envelope, ${NOW});
+  console.log(performance.now() - start);`;
+const runChild = () => Number(execFileSync(process.execPath, ["--input-type=module", "-e", child], { encoding: "utf8" }).trim());
+const coldProcess = Array.from({ length: 7 }, runChild).sort((a, b) => a - b)[3];
+function newEngineLoad() {
+  new Engine({ keys: [KEY], environment: "test" }).load(snapshot1000, NOW);
+}
+row("cold start, 1,000 flags, module compiled before (ms)", coldPrecompiled, {
+  flipt: await medianMs(async () => {
+    const c = await FliptClient.init({ namespace: "default", fetcher: fliptFetcher(fliptDocument(1000)), updateInterval: 86_400 });
+    c.close?.();
+  }, 5),
+  flagd: await medianMs(() => new FlagdCore().setConfigurations(flagdFlags(1000))),
+  growthbook: await medianMs(() => new GrowthBookClient().initSync({ payload: { features: growthbookFeatures(1000) } })),
+});
+row("cold start incl. WebAssembly.compile in the run (ms)", coldFromBytes);
+row("cold start in a fresh process: compile, instantiate, load (ms)", coldProcess);
+row("verify + compile 1,000 flags only (ms)", loadOnly);
+
+// Web provider: a flag read after the context was evaluated.
+const provider = new PennonWebProvider({ keys: [KEY], environment: "test", envelope: snapshot100, clock: () => NOW });
+await OpenFeature.setContext(USER);
+await OpenFeature.setProviderAndWait(provider);
+const client = OpenFeature.getClient();
+row("web provider read: provider.resolveBooleanEvaluation (ns)", median(() => (sink += provider.resolveBooleanEvaluation(TARGETING, false).value), N));
+row("web provider read: OpenFeature client.getBooleanValue (ns)", median(() => (sink += client.getBooleanValue(TARGETING, false)), N));
+await OpenFeature.close();
+flipt.close?.();
+
+// ---- report ----
+const fmt = (v) => (v === undefined ? "" : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+console.log(`Node ${process.version}; medians of 21 batches; checksum ${sink % 997}`);
+console.log(["measure".padEnd(58), "pennon", "flipt", "flagd", "growthbook"].map((s) => s.padStart(10)).join(""));
+for (const r of rows) {
+  console.log([r.what.padEnd(58), fmt(r.pennon), fmt(r.flipt), fmt(r.flagd), fmt(r.growthbook)].map((s) => s.padStart(10)).join(""));
+}
+console.log("\nratios (peer time / pennon time; > 1 means pennon is faster):");
+for (const r of rows.filter((r) => r.flipt !== undefined)) {
+  const ratio = (peer) => (peer === undefined ? "-" : `${(peer / r.pennon).toFixed(1)}x`);
+  console.log(`  ${r.what.padEnd(56)} flipt ${ratio(r.flipt).padStart(7)}  flagd ${ratio(r.flagd).padStart(7)}  growthbook ${ratio(r.growthbook).padStart(7)}`);
+}
+const prep = rows.filter((r) => r.what.startsWith("prepared"));
+console.log("\ngoals:");
+console.log(`  prepared evaluation <= 1 us: ${prep.map((r) => fmt(r.pennon) + " ns").join(", ")} -> ${prep.every((r) => r.pennon <= 1000) ? "met" : "NOT met"}`);
+console.log(`  >= 5x faster than Flipt: ${prep.map((r) => (r.flipt / r.pennon).toFixed(1) + "x").join(", ")} -> ${prep.every((r) => r.flipt / r.pennon >= 5) ? "met" : "NOT met"}`);
+const pureJs = rows.filter((r) => r.what.includes("context"));
+console.log(`  faster than flagd and GrowthBook (rollout, targeting): ${pureJs.every((r) => r.pennon < r.flagd && r.pennon < r.growthbook) ? "met" : "NOT met"} (${pureJs.map((r) => `${r.what.split(" (")[0]}: ${(r.flagd / r.pennon).toFixed(1)}x/${(r.growthbook / r.pennon).toFixed(1)}x`).join("; ")})`);
+console.log(`  cold start < 20 ms: ${fmt(coldPrecompiled)} ms (module compiled before), ${fmt(coldFromBytes)} ms (compiled in the run), ${fmt(coldProcess)} ms (fresh process) -> ${coldPrecompiled < 20 ? "met" : "NOT met"} (module compiled before)`);
+process.exit(0);

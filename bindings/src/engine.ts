@@ -1,0 +1,130 @@
+/**
+ * Loading the Pennon WebAssembly module, and the engine it exports.
+ *
+ * The package never compiles base64 at run time: edge runtimes forbid compiling
+ * WebAssembly from bytes they did not ship. Pass a precompiled `WebAssembly.Module`
+ * (an imported `.wasm` file in Workers), the bytes, a URL, or (in Node) a file path.
+ * Without one, each platform uses its default: the package's own `pennon.wasm`
+ * (Node reads it from disk, browsers fetch it next to this file, workerd imports it).
+ */
+
+import glueInit, { initSync as glueInitSync, Engine as RawEngine, PreparedContext } from "./wasm/pennon_wasm.js";
+import { defaultWasm, resolveWasm } from "#platform";
+import { Unpacker } from "./unpack.js";
+
+export { PreparedContext, bucketHash, bucketPosition } from "./wasm/pennon_wasm.js";
+export type {
+  Bucket,
+  EngineOptions,
+  ErrorCode,
+  ErrorKind,
+  EvaluationContext,
+  Explanation,
+  FlagType,
+  FlagValue,
+  PennonError,
+  Reason,
+  Resolution,
+} from "./wasm/pennon_wasm.js";
+
+import type { ErrorKind, EvaluationContext, FlagType, PennonError, Resolution } from "./wasm/pennon_wasm.js";
+
+/** Where the WebAssembly module comes from. A `string` is a URL, or a path in Node. */
+export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response;
+
+let ready: Promise<void> | undefined;
+let initialized = false;
+let memory: WebAssembly.Memory | undefined;
+
+/** Whether the module is instantiated, so engines can be built. */
+export function isInitialized(): boolean {
+  return initialized;
+}
+
+/**
+ * Instantiates the module synchronously from a `WebAssembly.Module` (or bytes, where
+ * the runtime allows compiling them). Later calls do nothing.
+ */
+export function initSync(module: WebAssembly.Module | BufferSource): void {
+  if (initialized) return;
+  memory = glueInitSync({ module }).memory;
+  initialized = true;
+}
+
+/** Instantiates the module once; concurrent and later calls share the first. */
+export function init(source?: WasmSource | Promise<WasmSource>): Promise<void> {
+  if (initialized) return Promise.resolve();
+  ready ??= (async () => {
+    const given = (await source) ?? defaultWasm();
+    if (given === undefined) {
+      throw new Error("pennon: no WebAssembly module: pass `wasm` (a WebAssembly.Module, bytes or URL)");
+    }
+    memory = (await glueInit({ module_or_path: await resolveWasm(given) })).memory;
+    initialized = true;
+  })().catch((error: unknown) => {
+    ready = undefined;
+    throw error;
+  });
+  return ready;
+}
+
+/** Whether `error` is a Pennon refusal, optionally of one kind. */
+export function isPennonError(error: unknown, kind?: ErrorKind): error is PennonError {
+  if (!(error instanceof Error) || typeof (error as Partial<PennonError>).kind !== "string") return false;
+  return kind === undefined || (error as PennonError).kind === kind;
+}
+
+/**
+ * The Pennon engine: a trust policy plus the snapshot it last accepted. Methods and
+ * types are those of the WebAssembly export (see its `.d.ts`); this class adds a fast
+ * path for the common results: they are read from a scratch buffer instead of going
+ * through JSON, with snapshot strings decoded once per load.
+ */
+export class Engine extends RawEngine {
+  #unpacker: Unpacker | undefined;
+  #keys: string[] | undefined;
+
+  #reader(): Unpacker {
+    if (memory === undefined) throw new Error("pennon: the WebAssembly module is not initialized");
+    return (this.#unpacker ??= new Unpacker(memory, this.scratchAddress()));
+  }
+
+  override load(bytes: Uint8Array, nowMs: number): boolean {
+    const updated = super.load(bytes, nowMs);
+    if (updated) {
+      this.#unpacker?.clear();
+      this.#keys = undefined;
+    }
+    return updated;
+  }
+
+  override evaluatePrepared(flagKey: string, context: PreparedContext, nowMs: number, expectedType?: FlagType | null): Resolution {
+    if (!this.evaluatePacked(flagKey, context, nowMs, expectedType)) return super.evaluatePrepared(flagKey, context, nowMs, expectedType);
+    return this.#reader().read(flagKey) ?? this.#remember(super.evaluatePrepared(flagKey, context, nowMs, expectedType));
+  }
+
+  override evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
+    if (!this.evaluatePackedObject(flagKey, context, nowMs, expectedType)) return super.evaluate(flagKey, context, nowMs, expectedType);
+    return this.#reader().read(flagKey) ?? this.#remember(super.evaluate(flagKey, context, nowMs, expectedType));
+  }
+
+  override evaluateAllPrepared(context: PreparedContext, nowMs: number): Resolution[] {
+    this.#keys ??= this.flagKeys();
+    return this.#keys.map((key) => this.evaluatePrepared(key, context, nowMs));
+  }
+
+  override evaluateAll(context: EvaluationContext, nowMs: number): Resolution[] {
+    const prepared = new PreparedContext(context);
+    try {
+      return this.evaluateAllPrepared(prepared, nowMs);
+    } finally {
+      prepared.free();
+    }
+  }
+
+  /** A JSON-path result after a metadata cache miss: its metadata is cached now. */
+  #remember(result: Resolution): Resolution {
+    result.metadata = this.#reader().rememberMetadata(result.metadata);
+    return result;
+  }
+}

@@ -1,0 +1,18 @@
+/// <reference types="node" />
+/** Node: the default module is read from the package's `pennon.wasm` on disk. */
+
+import { readFile } from "node:fs/promises";
+import type { WasmSource } from "../engine.js";
+
+/** The package's own `pennon.wasm`. */
+export function defaultWasm(): WasmSource | undefined {
+  return new URL("../pennon.wasm", import.meta.url);
+}
+
+/** Reads `file:` URLs and plain paths (`wasmBinaryPath`); passes the rest through. */
+export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
+  if (source instanceof URL ? source.protocol === "file:" : typeof source === "string" && !/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
+    return new Uint8Array(await readFile(source as URL | string));
+  }
+  return source;
+}

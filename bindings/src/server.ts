@@ -1,0 +1,101 @@
+/**
+ * `pennon/server`: an OpenFeature server-SDK provider for Node and edge runtimes.
+ * Resolvers are async per the SDK, but evaluate synchronously in the engine: each call
+ * converts its context once and evaluates one flag.
+ */
+
+import {
+  OpenFeatureEventEmitter,
+  ProviderEvents,
+  type EvaluationContext,
+  type JsonValue,
+  type Provider,
+  type ResolutionDetails,
+} from "@openfeature/server-sdk";
+import { isPennonError } from "./engine.js";
+import { details, expectedType, failed, type Kind } from "./resolve.js";
+import { Sync, type PennonOptions, type SyncEvent, type SyncOutcome } from "./sync.js";
+import type { Telemetry } from "./telemetry.js";
+
+export * from "./index.js";
+export type { PennonOptions, SyncOutcome } from "./sync.js";
+
+/** The OpenFeature server provider over the Pennon engine. */
+export class PennonServerProvider implements Provider {
+  readonly metadata = { name: "pennon" } as const;
+  readonly runsOn = "server";
+  readonly events = new OpenFeatureEventEmitter();
+  readonly #sync: Sync;
+
+  constructor(options: PennonOptions) {
+    this.#sync = new Sync(options, (event) => this.#on(event));
+  }
+
+  /** Evaluation counters and exposures. */
+  get telemetry(): Telemetry {
+    return this.#sync.telemetry;
+  }
+
+  /** Polls now (in Workers, call it from a request, e.g. under `ctx.waitUntil`). */
+  refresh(): Promise<SyncOutcome> {
+    return this.#sync.refresh();
+  }
+
+  /** Loads envelope bytes pushed by the host; throws the engine's refusal. */
+  load(bytes: Uint8Array): boolean {
+    return this.#sync.offer(bytes);
+  }
+
+  async initialize(): Promise<void> {
+    await this.#sync.start();
+  }
+
+  async onClose(): Promise<void> {
+    this.#sync.stop();
+  }
+
+  async resolveBooleanEvaluation(key: string, fallback: boolean, context: EvaluationContext): Promise<ResolutionDetails<boolean>> {
+    return this.#resolve(key, "boolean", fallback, context);
+  }
+
+  async resolveStringEvaluation(key: string, fallback: string, context: EvaluationContext): Promise<ResolutionDetails<string>> {
+    return this.#resolve(key, "string", fallback, context);
+  }
+
+  async resolveNumberEvaluation(key: string, fallback: number, context: EvaluationContext): Promise<ResolutionDetails<number>> {
+    return this.#resolve(key, "number", fallback, context);
+  }
+
+  async resolveObjectEvaluation<T extends JsonValue>(key: string, fallback: T, context: EvaluationContext): Promise<ResolutionDetails<T>> {
+    return this.#resolve(key, "object", fallback, context);
+  }
+
+  #resolve<T>(key: string, kind: Kind, fallback: T, context: EvaluationContext): ResolutionDetails<T> {
+    if (!this.#sync.loaded) return failed(fallback, "PROVIDER_NOT_READY", "pennon: no snapshot is loaded yet");
+    const engine = this.#sync.engine;
+    const now = this.#sync.now();
+    try {
+      const result = engine.evaluate(key, context, now, expectedType(kind, engine.flagType(key)));
+      const targetingKey = typeof context.targetingKey === "string" ? context.targetingKey : undefined;
+      this.#sync.telemetry.record(result, targetingKey, now);
+      return details(result, fallback);
+    } catch (error) {
+      // Only a context the engine cannot read throws here (`invalid_context`).
+      const message = isPennonError(error) ? error.message : String(error);
+      return failed(fallback, "PARSE_ERROR", message);
+    }
+  }
+
+  #on(event: SyncEvent): void {
+    switch (event.type) {
+      case "changed":
+        return this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: event.flagsChanged });
+      case "ready":
+        return this.events.emit(ProviderEvents.Ready);
+      case "stale":
+        return this.events.emit(ProviderEvents.Stale, { message: event.message });
+      case "error":
+        return this.events.emit(ProviderEvents.Error, { message: event.message });
+    }
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * What both providers share: one engine, the sources that feed it (inline bytes, a
+ * stored envelope, an HTTP URL polled with ETags), staleness and events. Everything
+ * here uses only web-platform APIs (`fetch`, timers, `TextEncoder`/`TextDecoder`), so it
+ * runs in browsers, Node and workerd alike.
+ */
+
+import { Engine, init, isPennonError, type WasmSource } from "./engine.js";
+import { Telemetry } from "./telemetry.js";
+
+/** Options common to the web and server providers. */
+export interface PennonOptions {
+  /** Trusted public keys, `ed25519:<base64>`. */
+  keys: string[];
+  /** The environment snapshots must be signed for. */
+  environment: string;
+  /** Distinct trusted keys that must sign (default 1). */
+  threshold?: number;
+  /** Serve snapshots up to this long past `expires_at`, milliseconds (default 0). */
+  graceMs?: number;
+  /** Largest envelope accepted, bytes (default 16 MiB). */
+  maxBytes?: number;
+  /** Envelope bytes (or text) to load at initialization: a bootstrap, or tests. */
+  envelope?: Uint8Array | ArrayBuffer | string;
+  /** An HTTP(S) URL serving the envelope, polled with `If-None-Match`. */
+  url?: string | URL;
+  /** Headers sent with every request (for example an SDK key). */
+  headers?: Record<string, string>;
+  /** Time between polls after a success, ms (default 30,000; 0: no polling). */
+  pollIntervalMs?: number;
+  /** Shortens each wait by a random fraction up to this (default 0.2). */
+  jitter?: number;
+  /** Backoff after failures: first wait, doubling up to `backoffMaxMs` (1 s, 60 s). */
+  backoffInitialMs?: number;
+  /** Longest backoff wait, ms (default 60,000). */
+  backoffMaxMs?: number;
+  /** Timeout of one request, body included, ms (default 10,000). */
+  requestTimeoutMs?: number;
+  /** How long `initialize` waits for the first fetch, ms (default 5,000). */
+  initTimeoutMs?: number;
+  /** Report STALE once syncing has failed for this long, ms (default 300,000). */
+  staleAfterMs?: number;
+  /** Queue up to this many exposures for `telemetry.drainExposures` (default 0). */
+  exposureCapacity?: number;
+  /** The WebAssembly module: a `WebAssembly.Module` (an imported `.wasm`), bytes, a
+   *  URL, or a file path in Node (`wasmBinaryPath`). Default: the package's own. */
+  wasm?: WasmSource | Promise<WasmSource>;
+  /** The clock, Unix milliseconds (default `Date.now`). */
+  clock?: () => number;
+  /** The `fetch` to use (default the global one). */
+  fetch?: typeof fetch;
+  /** Where warnings go (default `console`). */
+  logger?: Pick<Console, "warn">;
+}
+
+/** What the host hears from a `Sync`. */
+export type SyncEvent =
+  | { type: "changed"; flagsChanged: string[]; version: number }
+  | { type: "ready" }
+  | { type: "stale"; message: string }
+  | { type: "error"; message: string };
+
+/** How one attempt to sync ended. */
+export type SyncOutcome = "updated" | "unchanged" | "failed";
+
+/** The engine plus its sources, timers and status. */
+export class Sync {
+  /** Counters and exposures of every evaluation the provider reports. */
+  readonly telemetry: Telemetry;
+  /** Where the provider stands; `stale` still serves the held snapshot. */
+  status: "not_ready" | "ready" | "stale" | "error" = "not_ready";
+  #engine: Engine | undefined;
+  #etag: string | undefined;
+  #failingSince: number | undefined;
+  #failures = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+  readonly #options: PennonOptions;
+  readonly #listener: (event: SyncEvent) => void;
+  readonly #stored: { load(): string | undefined; save(text: string): void } | undefined;
+
+  constructor(
+    options: PennonOptions,
+    listener: (event: SyncEvent) => void,
+    stored?: { load(): string | undefined; save(text: string): void },
+  ) {
+    this.#options = options;
+    this.#listener = listener;
+    this.#stored = stored;
+    this.telemetry = new Telemetry(options.exposureCapacity);
+  }
+
+  /** The engine; throws before `start` has built it. */
+  get engine(): Engine {
+    if (this.#engine === undefined) throw new Error("pennon: the provider is not initialized");
+    return this.#engine;
+  }
+
+  /** Whether a snapshot is served. */
+  get loaded(): boolean {
+    return this.#engine?.version() !== undefined;
+  }
+
+  /** The clock. */
+  now(): number {
+    return (this.#options.clock ?? Date.now)();
+  }
+
+  /** Instantiates the module, loads the stored, inline and fetched snapshots, polls. */
+  async start(): Promise<void> {
+    const o = this.#options;
+    this.#stopped = false;
+    await init(o.wasm);
+    this.#engine ??= new Engine({
+      keys: o.keys,
+      environment: o.environment,
+      threshold: o.threshold,
+      graceMs: o.graceMs,
+      maxBytes: o.maxBytes,
+    });
+    const stored = this.#stored?.load();
+    if (stored !== undefined) this.#tryOffer(new TextEncoder().encode(stored), "stored envelope");
+    if (o.envelope !== undefined) {
+      const bytes = typeof o.envelope === "string" ? new TextEncoder().encode(o.envelope) : new Uint8Array(o.envelope);
+      this.#tryOffer(bytes, "inline envelope");
+    }
+    if (o.url !== undefined) {
+      const timeout = o.initTimeoutMs ?? 5_000;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<SyncOutcome>((resolve) => (timer = setTimeout(() => resolve("failed"), timeout)));
+      await Promise.race([this.refresh(), expired]).finally(() => clearTimeout(timer));
+    }
+    this.#schedule();
+    if (!this.loaded) {
+      // Polling goes on: the first snapshot that loads makes the provider ready.
+      this.status = "error";
+      throw new Error("pennon: no snapshot could be loaded (see the warnings above)");
+    }
+    this.#updateStatus(false);
+    // The SDK announces READY when `initialize` resolves; STALE must come after it.
+    if (this.status === "stale") setTimeout(() => this.#updateStatus(true, true), 0);
+  }
+
+  /** Stops polling. The engine and its snapshot stay usable. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Loads envelope bytes; throws the engine's refusal. Returns whether it updated. */
+  offer(bytes: Uint8Array): boolean {
+    const engine = this.engine;
+    const before = engine.version();
+    if (!engine.load(bytes, this.now())) return false;
+    const flagsChanged = engine.changedFlags();
+    try {
+      this.#stored?.save(new TextDecoder().decode(bytes));
+    } catch (error) {
+      this.#warn(`cannot store the envelope: ${String(error)}`);
+    }
+    if (before !== undefined) this.#listener({ type: "changed", flagsChanged, version: engine.version()! });
+    return true;
+  }
+
+  /** Fetches the URL once now (with `If-None-Match`) and loads what it serves. */
+  async refresh(): Promise<SyncOutcome> {
+    const o = this.#options;
+    if (o.url === undefined) return "unchanged";
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), o.requestTimeoutMs ?? 10_000);
+    let outcome: SyncOutcome = "failed";
+    try {
+      const headers: Record<string, string> = { ...o.headers };
+      if (this.#etag !== undefined && this.loaded) headers["If-None-Match"] = this.#etag;
+      const response = await (o.fetch ?? fetch)(o.url, { headers, signal: controller.signal });
+      if (response.status === 304) {
+        outcome = "unchanged";
+      } else if (!response.ok) {
+        this.#warn(`GET ${String(o.url)}: HTTP ${response.status}`);
+      } else {
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        outcome = this.offer(bytes) ? "updated" : "unchanged";
+        this.#etag = response.headers.get("ETag") ?? undefined;
+      }
+    } catch (error) {
+      this.#warn(`GET ${String(o.url)}: ${isPennonError(error) ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (outcome === "failed") {
+      this.#failingSince ??= this.now();
+      this.#failures++;
+    } else {
+      this.#failingSince = undefined;
+      this.#failures = 0;
+    }
+    this.#updateStatus(true);
+    return outcome;
+  }
+
+  #tryOffer(bytes: Uint8Array, source: string): void {
+    try {
+      this.offer(bytes);
+    } catch (error) {
+      this.#warn(`${source} refused: ${isPennonError(error) ? error.message : String(error)}`);
+    }
+  }
+
+  /** Recomputes the status from expiry and sync failures; emits transitions. */
+  #updateStatus(emit: boolean, force = false): void {
+    if (!this.loaded) return;
+    const engine = this.engine;
+    const now = this.now();
+    const staleAfter = this.#options.staleAfterMs ?? 300_000;
+    let message: string | undefined;
+    if (now > engine.expiresAt()! + (this.#options.graceMs ?? 0)) {
+      message = `snapshot version ${engine.version()} expired at ${new Date(engine.expiresAt()!).toISOString()}`;
+    } else if (this.#failingSince !== undefined && now - this.#failingSince >= staleAfter) {
+      message = `syncing has failed for ${now - this.#failingSince} ms; serving version ${engine.version()}`;
+    }
+    const next = message === undefined ? "ready" : "stale";
+    const previous = this.status;
+    this.status = next;
+    if (!emit || (previous === next && !force)) return;
+    if (next === "stale") this.#listener({ type: "stale", message: message! });
+    else this.#listener({ type: "ready" });
+  }
+
+  #schedule(): void {
+    const o = this.#options;
+    const interval = o.pollIntervalMs ?? 30_000;
+    if (this.#stopped || o.url === undefined || interval <= 0) return;
+    const backoff = Math.min(o.backoffMaxMs ?? 60_000, (o.backoffInitialMs ?? 1_000) * 2 ** Math.max(0, this.#failures - 1));
+    const base = this.#failures > 0 ? backoff : interval;
+    const wait = base * (1 - Math.random() * Math.min(1, Math.max(0, o.jitter ?? 0.2)));
+    this.#timer = setTimeout(() => {
+      void this.refresh().then((outcome) => {
+        this.#onPoll?.(outcome);
+        this.#schedule();
+      });
+    }, wait);
+    // Node: a poll timer alone must not keep the process alive.
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Called after every scheduled poll (the web provider re-evaluates then). */
+  set onPoll(callback: ((outcome: SyncOutcome) => void) | undefined) {
+    this.#onPoll = callback;
+  }
+  #onPoll: ((outcome: SyncOutcome) => void) | undefined;
+
+  #warn(message: string): void {
+    (this.#options.logger ?? console).warn(`pennon: ${message}`);
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * `pennon/web`: an OpenFeature web-SDK provider. Reads are synchronous map lookups:
+ * every flag is evaluated once for the static context on `initialize`, on
+ * `onContextChange`, after each poll and when a new snapshot loads.
+ */
+
+import {
+  OpenFeatureEventEmitter,
+  ProviderEvents,
+  type EvaluationContext,
+  type JsonValue,
+  type Provider,
+  type ResolutionDetails,
+} from "@openfeature/web-sdk";
+import type { FlagType, Resolution } from "./engine.js";
+import { details, failed, fits, mismatch, type Kind } from "./resolve.js";
+import { Sync, type PennonOptions, type SyncEvent } from "./sync.js";
+import type { Telemetry } from "./telemetry.js";
+
+export * from "./index.js";
+export type { PennonOptions, SyncOutcome } from "./sync.js";
+
+/** Options of the web provider. */
+export interface PennonWebOptions extends PennonOptions {
+  /** Keep the last good envelope here and load it (verified again) at start:
+   *  `true` for `globalThis.localStorage`, or any `Storage`. Default: off. */
+  storage?: boolean | Pick<Storage, "getItem" | "setItem">;
+  /** The storage key (default `pennon:<environment>`). */
+  storageKey?: string;
+}
+
+interface Cached {
+  result: Resolution;
+  type: FlagType;
+}
+
+/** The OpenFeature web provider over the Pennon engine. */
+export class PennonWebProvider implements Provider {
+  readonly metadata = { name: "pennon" } as const;
+  readonly runsOn = "client";
+  readonly events = new OpenFeatureEventEmitter();
+  readonly #sync: Sync;
+  #context: EvaluationContext = {};
+  #cache = new Map<string, Cached>();
+  #types = { version: -1, byKey: new Map<string, FlagType>() };
+
+  constructor(options: PennonWebOptions) {
+    const storage = options.storage === true ? globalThis.localStorage : options.storage || undefined;
+    const key = options.storageKey ?? `pennon:${options.environment}`;
+    const stored = storage && {
+      load: () => storage.getItem(key) ?? undefined,
+      save: (text: string) => storage.setItem(key, text),
+    };
+    this.#sync = new Sync(options, (event) => this.#on(event), stored);
+    this.#sync.onPoll = () => this.#refreshCache([]);
+  }
+
+  /** Evaluation counters and exposures. */
+  get telemetry(): Telemetry {
+    return this.#sync.telemetry;
+  }
+
+  /** Polls now; resolves once the answer is loaded (or refused). */
+  refresh(): Promise<"updated" | "unchanged" | "failed"> {
+    return this.#sync.refresh().then((outcome) => {
+      if (outcome !== "updated") this.#refreshCache([]);
+      return outcome;
+    });
+  }
+
+  async initialize(context?: EvaluationContext): Promise<void> {
+    this.#context = context ?? {};
+    await this.#sync.start();
+    this.#cache = this.#evaluate();
+  }
+
+  onContextChange(_oldContext: EvaluationContext, newContext: EvaluationContext): void {
+    this.#context = newContext;
+    this.#cache = this.#evaluate();
+  }
+
+  async onClose(): Promise<void> {
+    this.#sync.stop();
+  }
+
+  resolveBooleanEvaluation(flagKey: string, defaultValue: boolean): ResolutionDetails<boolean> {
+    return this.#read(flagKey, "boolean", defaultValue);
+  }
+
+  resolveStringEvaluation(flagKey: string, defaultValue: string): ResolutionDetails<string> {
+    return this.#read(flagKey, "string", defaultValue);
+  }
+
+  resolveNumberEvaluation(flagKey: string, defaultValue: number): ResolutionDetails<number> {
+    return this.#read(flagKey, "number", defaultValue);
+  }
+
+  resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T): ResolutionDetails<T> {
+    return this.#read(flagKey, "object", defaultValue);
+  }
+
+  #read<T>(flagKey: string, kind: Kind, defaultValue: T): ResolutionDetails<T> {
+    const cached = this.#cache.get(flagKey);
+    if (cached === undefined) {
+      if (!this.#sync.loaded) return failed(defaultValue, "PROVIDER_NOT_READY", "pennon: no snapshot is loaded yet");
+      this.#sync.telemetry.record(notFound(flagKey), undefined, this.#sync.now());
+      return failed(defaultValue, "FLAG_NOT_FOUND", `flag \`${flagKey}\` is not in snapshot version ${this.#sync.engine.version()}`);
+    }
+    if (!fits(kind, cached.type)) return failed(defaultValue, "TYPE_MISMATCH", mismatch(flagKey, cached.type, kind));
+    this.#sync.telemetry.record(cached.result, targetingKey(this.#context), this.#sync.now());
+    return details(cached.result, defaultValue);
+  }
+
+  /** Every flag for the current context; a context the engine refuses is a PARSE_ERROR. */
+  #evaluate(): Map<string, Cached> {
+    const engine = this.#sync.engine;
+    const cache = new Map<string, Cached>();
+    let results: Resolution[];
+    try {
+      results = engine.evaluateAll(this.#context, this.#sync.now());
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      results = engine.flagKeys().map((key) => parseError(key, message, engine.version()!));
+    }
+    const version = engine.version()!;
+    if (this.#types.version !== version) this.#types = { version, byKey: new Map() };
+    const types = this.#types.byKey;
+    for (const result of results) {
+      let type = types.get(result.key);
+      if (type === undefined) types.set(result.key, (type = engine.flagType(result.key)!));
+      cache.set(result.key, { result, type });
+    }
+    return cache;
+  }
+
+  /** Re-evaluates and announces the flags whose results changed (plus `changed`). */
+  #refreshCache(changed: string[]): void {
+    if (!this.#sync.loaded) return;
+    const before = this.#cache;
+    const after = this.#evaluate();
+    this.#cache = after;
+    const flagsChanged = new Set(changed);
+    for (const [key, entry] of after) if (!same(before.get(key), entry)) flagsChanged.add(key);
+    for (const key of before.keys()) if (!after.has(key)) flagsChanged.add(key);
+    if (flagsChanged.size > 0) {
+      this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: [...flagsChanged].sort() });
+    }
+  }
+
+  #on(event: SyncEvent): void {
+    switch (event.type) {
+      case "changed":
+        return this.#refreshCache(event.flagsChanged);
+      case "ready":
+        this.#cache = this.#evaluate();
+        return this.events.emit(ProviderEvents.Ready);
+      case "stale":
+        return this.events.emit(ProviderEvents.Stale, { message: event.message });
+      case "error":
+        return this.events.emit(ProviderEvents.Error, { message: event.message });
+    }
+  }
+}
+
+function targetingKey(context: EvaluationContext): string | undefined {
+  return typeof context.targetingKey === "string" ? context.targetingKey : undefined;
+}
+
+/** Same served outcome: value, variant, reason, error and metadata. */
+function same(a: Cached | undefined, b: Cached): boolean {
+  if (a === undefined || a.type !== b.type) return false;
+  const x = a.result;
+  const y = b.result;
+  return (
+    x.variant === y.variant &&
+    x.reason === y.reason &&
+    x.errorCode === y.errorCode &&
+    stringify(x.value) === stringify(y.value) &&
+    stringify(x.metadata) === stringify(y.metadata)
+  );
+}
+
+const stringify = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? "";
+
+function notFound(key: string): Resolution {
+  return { key, reason: "ERROR", errorCode: "FLAG_NOT_FOUND", metadata: {}, explanation: { snapshotVersion: 0, matched: "error" } };
+}
+
+function parseError(key: string, message: string, version: number): Resolution {
+  return {
+    key,
+    reason: "ERROR",
+    errorCode: "PARSE_ERROR",
+    errorDetails: message,
+    metadata: {},
+    explanation: { snapshotVersion: version, matched: "error" },
+  };
+}

@@ -1,0 +1,145 @@
+// The engine's contract at the JavaScript boundary: typed refusals that keep the
+// served snapshot, no trap on any input, BigInt contexts, prepared contexts, big lists.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Engine, PreparedContext, init, isPennonError } from "pennon";
+import { boolFlag, envelope, payload, publicKey, tamper } from "./sign.mjs";
+
+await init();
+const NOW = Date.parse("2026-06-01T00:00:00Z");
+const key = publicKey(1);
+const newEngine = () => new Engine({ keys: [key], environment: "test" });
+
+const flags = {
+  beta: boolFlag({ staff: ["ann"] }),
+  "int-max": { type: "integer", enabled: true, variants: { max: 9223372036854775807n }, off_variant: "max", fallthrough: { variant: "max" } },
+  big: {
+    type: "boolean", enabled: true, variants: { on: true, off: false }, off_variant: "off", fallthrough: { variant: "off" },
+    rules: [{ id: "n", conditions: [{ attribute: "n", op: "equals", value: 9007199254740993n }], serve: { variant: "on" } }],
+  },
+};
+// JSON.stringify cannot write BigInt: write the payload text by hand.
+const text = (p) => JSON.stringify(p, (_k, v) => (typeof v === "bigint" ? `@@${v}@@` : v)).replace(/"@@(-?\d+)@@"/g, "$1");
+const v1 = envelope(text(payload(1, flags)));
+const v2 = envelope(text(payload(2, { ...flags, beta: boolFlag({ staff: ["ann", "bob"] }) })));
+
+/** Asserts `fn` throws a Pennon error of `kind` whose message starts with it. */
+function refuses(fn, kind) {
+  assert.throws(fn, (error) => isPennonError(error, kind) && error.message.startsWith(`${kind}: `));
+}
+
+test("load, version, rollback and a refusal that keeps the served snapshot", () => {
+  const engine = newEngine();
+  assert.equal(engine.version(), undefined);
+  refuses(() => engine.evaluate("beta", {}, NOW), "not_ready");
+  assert.equal(engine.load(v1, NOW), true);
+  assert.equal(engine.load(v1, NOW), false, "the same bytes are unchanged");
+  assert.equal(engine.load(v2, NOW), true);
+  assert.equal(engine.version(), 2);
+  refuses(() => engine.load(v1, NOW), "rollback");
+  refuses(() => engine.load(tamper(v2), NOW), "bad_signature");
+  refuses(() => engine.load(new Uint8Array([1, 2, 3]), NOW), "malformed_envelope");
+  assert.equal(engine.version(), 2);
+  assert.equal(engine.evaluate("beta", { targetingKey: "bob" }, NOW).value, true);
+  assert.deepEqual(engine.flagKeys(), ["beta", "big", "int-max"]);
+  assert.equal(engine.flagType("int-max"), "integer");
+  assert.equal(engine.flagType("nope"), undefined);
+});
+
+test("minVersion and held protect a fresh engine against rollback", () => {
+  refuses(() => new Engine({ keys: [key], environment: "test", minVersion: 2 }).load(v1, NOW), "rollback");
+  const engine = newEngine();
+  engine.load(v1, NOW);
+  const held = new Engine({ keys: [key], environment: "test", held: { version: 1, payloadSha256: engine.payloadSha256() } });
+  assert.equal(held.load(v1, NOW), false);
+  assert.equal(held.load(v2, NOW), true);
+});
+
+test("bad options and keys are typed refusals", () => {
+  refuses(() => new Engine({ keys: ["ed25519:AAAA"], environment: "test" }), "invalid_key");
+  refuses(() => new Engine({ keys: [key], environment: "test", threshold: 2 }), "invalid_policy");
+  refuses(() => new Engine({ keys: [key], environment: "test", treshold: 1 }), "invalid_options");
+  refuses(() => new Engine(undefined), "invalid_options");
+  refuses(() => new Engine({ keys: [key], environment: "test", held: { version: 1, payloadSha256: "xyz" } }), "invalid_options");
+});
+
+test("results are plain objects; outcomes are data, malformed input throws", () => {
+  const engine = newEngine();
+  engine.load(v1, NOW);
+  const r = engine.evaluate("beta", { targetingKey: "ann" }, NOW, "boolean");
+  assert.deepEqual(r, {
+    key: "beta", value: true, variant: "on", reason: "TARGETING_MATCH", metadata: {},
+    explanation: { snapshotVersion: 1, matched: "rule", ruleId: "staff", ruleIndex: 0 },
+  });
+  assert.equal(engine.evaluate("beta", {}, NOW, "string").errorCode, "TYPE_MISMATCH");
+  assert.equal(engine.evaluate("nope", {}, NOW).errorCode, "FLAG_NOT_FOUND");
+  assert.equal(engine.evaluate("beta", { targetingKey: 5 }, NOW).errorCode, "PARSE_ERROR");
+  refuses(() => engine.evaluate("beta", {}, NOW, "bogus"), "invalid_type");
+  refuses(() => engine.evaluate("beta", "text", NOW), "invalid_context");
+  refuses(() => engine.evaluate("beta", {}, NaN), "invalid_time");
+  assert.equal(engine.evaluate("beta", undefined, NOW).value, false, "undefined is the empty context");
+});
+
+test("integers beyond 2^53: BigInt in, BigInt out", () => {
+  const engine = newEngine();
+  engine.load(v1, NOW);
+  assert.equal(engine.evaluate("int-max", {}, NOW).value, 9223372036854775807n);
+  assert.equal(engine.evaluateAll({}, NOW).find((r) => r.key === "int-max").value, 9223372036854775807n);
+  assert.equal(engine.evaluate("big", { n: 9007199254740993n }, NOW).value, true);
+  assert.equal(engine.evaluate("big", { n: 9007199254740992 }, NOW).value, false);
+  assert.equal(engine.evaluate("big", { n: 2n ** 70n }, NOW).value, false, "beyond i64 a BigInt is a float");
+  assert.equal(new PreparedContext({ targetingKey: "x", n: 9007199254740993n }).targetingKey, "x");
+  assert.equal(engine.evaluatePrepared("big", PreparedContext.fromJson('{"n":9007199254740993}'), NOW).value, true);
+});
+
+test("contexts of 100,000 items, deep nesting and cycles neither trap nor poison", () => {
+  const engine = newEngine();
+  engine.load(v1, NOW);
+  const many = Array.from({ length: 100_000 }, (_, i) => `user-${i}`);
+  assert.equal(engine.evaluate("beta", { targetingKey: "ann", list: many }, NOW).value, true);
+  assert.equal(engine.evaluate("beta", { targetingKey: "ann", list: many, big: 1n }, NOW).value, true);
+  let deep = {};
+  for (let i = 0; i < 10_000; i++) deep = { deep };
+  refuses(() => engine.evaluate("beta", { deep }, NOW), "invalid_context");
+  refuses(() => engine.evaluate("beta", { deep, big: 1n }, NOW), "invalid_context");
+  const cyclic = { targetingKey: "ann" };
+  cyclic.self = cyclic;
+  refuses(() => engine.evaluate("beta", cyclic, NOW), "invalid_context");
+  assert.equal(engine.evaluate("beta", { targetingKey: "ann" }, NOW).value, true, "still working");
+});
+
+test("an in-list of 100,000 entries in a snapshot", () => {
+  const staff = Array.from({ length: 100_000 }, (_, i) => `user-${i}`);
+  const engine = newEngine();
+  engine.load(envelope(payload(3, { beta: boolFlag({ staff }) })), NOW);
+  assert.equal(engine.evaluate("beta", { targetingKey: "user-99999" }, NOW).value, true);
+  assert.equal(engine.evaluate("beta", { targetingKey: "user-100000" }, NOW).value, false);
+});
+
+test("no input traps the instance: 3,000 mutated envelopes and odd arguments", () => {
+  const engine = newEngine();
+  engine.load(v1, NOW);
+  let seed = 42;
+  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const kinds = new Set();
+  for (let i = 0; i < 3000; i++) {
+    const bytes = v2.slice();
+    for (let k = 0; k < 1 + random() * 4; k++) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+    try {
+      engine.load(i % 7 === 0 ? bytes.slice(0, Math.floor(random() * bytes.length)) : bytes, NOW);
+    } catch (error) {
+      assert.ok(isPennonError(error), String(error));
+      kinds.add(error.kind);
+    }
+  }
+  for (const bad of [null, 5, "x", {}, [1, 2]]) {
+    try {
+      engine.load(bad, NOW);
+    } catch {
+      // A thrown error is fine; a trap would poison the instance below.
+    }
+  }
+  assert.ok(kinds.size >= 2, [...kinds].join());
+  assert.ok([1, 2].includes(engine.version()));
+  assert.equal(typeof engine.evaluate("beta", { targetingKey: "ann" }, NOW).value, "boolean");
+});

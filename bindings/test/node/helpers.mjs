@@ -1,0 +1,23 @@
+// Node-side helpers: where the vectors and the native results live.
+import { readFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const repo = fileURLToPath(new URL("../../../", import.meta.url));
+export const vectors = `${repo}tests/vectors/`;
+export const testKey = readFileSync(`${vectors}keys/test-key-1.public`, "utf8").trim();
+
+/** The native results written by `cargo test -p pennon-wasm --test identity`. */
+export function nativeResults() {
+  const path = process.env.PENNON_NATIVE_RESULTS ?? `${repo}target/pennon-vectors/native.json`;
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`cargo test -p pennon-wasm --test identity\` first`);
+  return JSON.parse(readFileSync(path, "utf8")).evaluation;
+}
+
+export const read = (path) => readFileSync(path, "utf8");
+
+/** Prints a tally's groups as test diagnostics. */
+export function report(t, tally) {
+  for (const [name, g] of Object.entries(tally.groups)) {
+    t.diagnostic(`${name}: ${g.passed} passed, ${g.failed} failed${g.skipped ? `, ${g.skipped} skipped` : ""}`);
+  }
+}

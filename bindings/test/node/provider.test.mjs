@@ -1,0 +1,180 @@
+// Provider behaviour against a local HTTP server on 127.0.0.1: polling with ETags,
+// a tampered snapshot refused while the old one is served, STALE and recovery,
+// context changes re-evaluating, flagsChanged, storage and telemetry.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { once } from "node:events";
+import { PennonServerProvider } from "pennon/server";
+import { PennonWebProvider } from "pennon/web";
+import { OpenFeature as ServerOpenFeature, ProviderEvents as ServerEvents } from "@openfeature/server-sdk";
+import { OpenFeature as WebOpenFeature, ProviderEvents as WebEvents } from "@openfeature/web-sdk";
+import { boolFlag, envelope, payload, publicKey, tamper } from "./sign.mjs";
+
+const quiet = { warn() {} };
+
+/** Serves `current.body` with an ETag; counts requests and 304s. */
+async function snapshotServer() {
+  const state = { body: undefined, status: 200, requests: 0, notModified: 0 };
+  const server = createServer((request, response) => {
+    state.requests++;
+    if (state.status !== 200 || state.body === undefined) return response.writeHead(state.status === 200 ? 404 : state.status).end();
+    const etag = `"${Buffer.from(state.body).toString("base64").slice(-20)}"`;
+    if (request.headers["if-none-match"] === etag) {
+      state.notModified++;
+      return response.writeHead(304, { ETag: etag }).end();
+    }
+    response.writeHead(200, { ETag: etag, "Content-Type": "application/json" }).end(Buffer.from(state.body));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  state.url = `http://127.0.0.1:${server.address().port}/snapshot`;
+  state.close = () => new Promise((resolve) => server.close(resolve));
+  return state;
+}
+
+/** Resolves with the next `event` details from an OpenFeature emitter. */
+function next(api, domain, event) {
+  return new Promise((resolve) => {
+    const client = api.getClient(domain);
+    const handler = (details) => {
+      client.removeHandler(event, handler);
+      resolve(details);
+    };
+    client.addHandler(event, handler);
+  });
+}
+
+const v1Flags = {
+  beta: boolFlag({ staff: ["ann"] }),
+  "by-segment": boolFlag({ segment: "vip" }),
+  steady: boolFlag({ fallthrough: "on" }),
+};
+const v1 = envelope(payload(1, v1Flags, { vip: { included: ["zoe"] } }));
+// v2 changes `beta` directly and `by-segment` only through its segment.
+const v2Flags = { ...v1Flags, beta: boolFlag({ staff: ["ann", "bob"] }) };
+const v2 = envelope(payload(2, v2Flags, { vip: { included: ["zoe", "yan"] } }));
+const v3 = envelope(payload(3, { ...v2Flags, added: boolFlag() }, { vip: { included: ["zoe", "yan"] } }));
+
+test("server provider: polls with ETags, reports flagsChanged, refuses tampering, goes STALE and back", async () => {
+  const server = await snapshotServer();
+  server.body = v1;
+  const provider = new PennonServerProvider({
+    keys: [publicKey(1)], environment: "test", url: server.url, pollIntervalMs: 30, jitter: 0,
+    backoffInitialMs: 30, backoffMaxMs: 30, staleAfterMs: 150, logger: quiet, exposureCapacity: 2,
+  });
+  await ServerOpenFeature.setProviderAndWait("poll", provider);
+  const client = ServerOpenFeature.getClient("poll");
+  assert.equal(await client.getBooleanValue("beta", false, { targetingKey: "bob" }), false);
+
+  const changed = next(ServerOpenFeature, "poll", ServerEvents.ConfigurationChanged);
+  server.body = v2;
+  assert.deepEqual((await changed).flagsChanged, ["beta", "by-segment"], "segment changes reach dependent flags");
+  assert.equal(await client.getBooleanValue("beta", false, { targetingKey: "bob" }), true);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.ok(server.notModified >= 1, "unchanged polls are answered 304 Not Modified");
+
+  const stale = next(ServerOpenFeature, "poll", ServerEvents.Stale);
+  server.body = tamper(v3);
+  await stale;
+  assert.equal(client.providerStatus, "STALE");
+  assert.equal(await client.getBooleanValue("beta", false, { targetingKey: "bob" }), true, "v2 is still served");
+  assert.equal((await client.getBooleanDetails("added", false, {})).errorCode, "FLAG_NOT_FOUND");
+
+  const ready = next(ServerOpenFeature, "poll", ServerEvents.Ready);
+  const changedAgain = next(ServerOpenFeature, "poll", ServerEvents.ConfigurationChanged);
+  server.body = v3;
+  assert.deepEqual((await changedAgain).flagsChanged, ["added"]);
+  await ready;
+  assert.equal(client.providerStatus, "READY");
+
+  const counts = provider.telemetry.counts();
+  assert.ok(counts.counts.some((c) => c.flag === "beta" && c.variant === "on" && c.count >= 2));
+  assert.equal(counts.flagNotFound, 1);
+  assert.equal(provider.telemetry.drainExposures().length, 2);
+  assert.ok(provider.telemetry.exposuresDropped >= 1, "the bounded queue counts what it drops");
+  await ServerOpenFeature.clearProviders();
+  await server.close();
+});
+
+test("server provider: a failed start is ERROR, and the first good snapshot makes it READY", async () => {
+  const server = await snapshotServer();
+  server.status = 500;
+  const provider = new PennonServerProvider({
+    keys: [publicKey(1)], environment: "test", url: server.url, pollIntervalMs: 30, jitter: 0,
+    backoffInitialMs: 20, backoffMaxMs: 20, initTimeoutMs: 500, logger: quiet,
+  });
+  await assert.rejects(ServerOpenFeature.setProviderAndWait("failing", provider));
+  const client = ServerOpenFeature.getClient("failing");
+  assert.equal(client.providerStatus, "ERROR");
+  const ready = next(ServerOpenFeature, "failing", ServerEvents.Ready);
+  server.status = 200;
+  server.body = v1;
+  await ready;
+  assert.equal(await client.getBooleanValue("steady", false), true);
+  await ServerOpenFeature.clearProviders();
+  await server.close();
+});
+
+test("server provider: a snapshot that expires while served makes it STALE", async () => {
+  let clock = Date.parse("2026-06-01T00:00:00Z");
+  const server = await snapshotServer();
+  server.body = envelope(payload(1, v1Flags, { vip: {} }, "2026-07-01T00:00:00Z"));
+  const provider = new PennonServerProvider({
+    keys: [publicKey(1)], environment: "test", url: server.url, pollIntervalMs: 20, jitter: 0, clock: () => clock, logger: quiet,
+  });
+  await ServerOpenFeature.setProviderAndWait("expiry", provider);
+  const stale = next(ServerOpenFeature, "expiry", ServerEvents.Stale);
+  clock = Date.parse("2026-07-02T00:00:00Z");
+  assert.match((await stale).message, /expired/);
+  assert.equal(await ServerOpenFeature.getClient("expiry").getBooleanValue("steady", false), true, "still served");
+  await ServerOpenFeature.clearProviders();
+  await server.close();
+});
+
+test("web provider: context changes re-evaluate; new snapshots announce flagsChanged; storage", async () => {
+  const server = await snapshotServer();
+  server.body = v1;
+  const store = new Map();
+  const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
+  const provider = new PennonWebProvider({
+    keys: [publicKey(1)], environment: "test", url: server.url, pollIntervalMs: 30, jitter: 0, storage, logger: quiet,
+  });
+  await WebOpenFeature.setContext("web", { targetingKey: "bob" });
+  await WebOpenFeature.setProviderAndWait("web", provider);
+  const client = WebOpenFeature.getClient("web");
+  assert.equal(client.getBooleanValue("beta", true), false);
+  await WebOpenFeature.setContext("web", { targetingKey: "ann" });
+  assert.equal(client.getBooleanValue("beta", false), true, "the new context was evaluated");
+  assert.equal(client.getStringDetails("beta", "x").errorCode, "TYPE_MISMATCH");
+
+  await WebOpenFeature.setContext("web", { targetingKey: "yan" });
+  const changed = next(WebOpenFeature, "web", WebEvents.ConfigurationChanged);
+  server.body = v2;
+  assert.deepEqual((await changed).flagsChanged, ["beta", "by-segment"]);
+  assert.equal(client.getBooleanValue("by-segment", false), true, "the cache was re-evaluated");
+  assert.match(store.get("pennon:test"), /payloadType/, "the last good envelope is stored");
+  await WebOpenFeature.clearProviders();
+  await server.close();
+
+  // Offline start: the stored envelope (v2) is verified and served.
+  const offline = new PennonWebProvider({
+    keys: [publicKey(1)], environment: "test", url: server.url, storage, initTimeoutMs: 300, logger: quiet,
+  });
+  await WebOpenFeature.setContext("offline", { targetingKey: "bob" });
+  await WebOpenFeature.setProviderAndWait("offline", offline);
+  assert.equal(WebOpenFeature.getClient("offline").getBooleanValue("beta", false), true);
+  await WebOpenFeature.clearProviders();
+});
+
+test("web provider: a tampered stored envelope is refused", async () => {
+  const store = new Map([["pennon:test", new TextDecoder().decode(tamper(v1))]]);
+  const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
+  const warnings = [];
+  const provider = new PennonWebProvider({
+    keys: [publicKey(1)], environment: "test", storage, logger: { warn: (m) => warnings.push(m) },
+  });
+  await assert.rejects(WebOpenFeature.setProviderAndWait("tampered", provider));
+  assert.match(warnings.join("\n"), /bad_signature/);
+  await WebOpenFeature.clearProviders();
+});

@@ -1,0 +1,40 @@
+// Running workers in workerd (miniflare) the way wrangler builds them.
+import { readFileSync } from "node:fs";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import { repo } from "./helpers.mjs";
+
+/** Bundles a worker as wrangler would: `.wasm` imports stay modules of their own. */
+export async function bundleWorker(entry) {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    external: ["node:*", "async_hooks"],
+    logLevel: "silent",
+    plugins: [{
+      name: "wasm-module",
+      setup(b) {
+        b.onResolve({ filter: /\.wasm$/ }, () => ({ path: "pennon.wasm", external: true }));
+      },
+    }],
+  });
+  return result.outputFiles[0].text;
+}
+
+/** A miniflare instance running `script` with the package's pennon.wasm beside it. */
+export function worker(script) {
+  return new Miniflare({
+    modules: [
+      { type: "ESModule", path: "worker.mjs", contents: script },
+      { type: "CompiledWasm", path: "pennon.wasm", contents: readFileSync(`${repo}bindings/dist/pennon.wasm`) },
+    ],
+    // The OpenFeature server SDK imports node:events and async_hooks.
+    compatibilityDate: "2025-01-01",
+    compatibilityFlags: ["nodejs_compat"],
+  });
+}

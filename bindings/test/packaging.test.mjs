@@ -1,0 +1,72 @@
+// Consumer projects (bindings/packaging_tests/) against the packed package.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { bundleWorker, worker } from "./node/workerd.mjs";
+import { repo, vectors } from "./node/helpers.mjs";
+
+const projects = `${repo}bindings/packaging_tests/`;
+const vector = `${vectors}evaluation/basics.json`;
+const keyFile = `${vectors}keys/test-key-1.public`;
+const expected = { fromEngine: true, fromProvider: true };
+
+before(() => {
+  const packed = mkdtempSync(join(tmpdir(), "pennon-pack-"));
+  execFileSync("npm", ["pack", "--silent", "--pack-destination", packed], { cwd: `${repo}bindings`, stdio: ["ignore", "ignore", "ignore"] });
+  const tarball = join(packed, readdirSync(packed).find((f) => f.endsWith(".tgz")));
+  for (const project of ["node-esm", "esbuild", "workerd"]) {
+    const target = `${projects}${project}/node_modules/pennon`;
+    rmSync(target, { recursive: true, force: true });
+    mkdirSync(target, { recursive: true });
+    execFileSync("tar", ["-xzf", tarball, "-C", target, "--strip-components=1"]);
+  }
+  rmSync(packed, { recursive: true, force: true });
+});
+
+test("packaging: plain Node ESM", () => {
+  const out = execFileSync(process.execPath, [`${projects}node-esm/index.mjs`, vector, keyFile], { encoding: "utf8" });
+  assert.deepEqual(JSON.parse(out), expected);
+});
+
+test("packaging: esbuild bundles for Node and for browsers", async () => {
+  const dir = `${projects}esbuild/`;
+  rmSync(`${dir}out`, { recursive: true, force: true });
+  const common = { entryPoints: [`${dir}app.mjs`], bundle: true, format: "esm", loader: { ".wasm": "file" }, logLevel: "silent" };
+  await build({ ...common, platform: "node", outdir: `${dir}out/node` });
+  await build({ ...common, platform: "browser", outdir: `${dir}out/browser` });
+  const browser = readFileSync(`${dir}out/browser/app.js`, "utf8");
+  assert.doesNotMatch(browser, /from\s*"node:|require\("node:/, "no Node API in the browser bundle");
+  assert.ok(readdirSync(`${dir}out/browser`).some((f) => f.endsWith(".wasm")), "the .wasm is emitted as a file");
+  const { main } = await import(`${dir}out/node/app.js`);
+  const file = JSON.parse(readFileSync(vector, "utf8"));
+  const value = await main(new TextEncoder().encode(JSON.stringify(file.envelope)), readFileSync(keyFile, "utf8").trim());
+  assert.equal(value, true);
+});
+
+test("packaging: workerd with pennon/workerd", async () => {
+  const mf = worker(await bundleWorker(`${projects}workerd/worker.mjs`));
+  try {
+    const envelope = JSON.stringify(JSON.parse(readFileSync(vector, "utf8")).envelope);
+    const response = await mf.dispatchFetch("http://worker/", {
+      method: "POST", body: JSON.stringify({ envelope, key: readFileSync(keyFile, "utf8").trim() }),
+    });
+    const text = await response.text();
+    assert.deepEqual(JSON.parse(text.startsWith("{") ? text : JSON.stringify({ error: text })), expected);
+  } finally {
+    await mf.dispose();
+  }
+});
+
+test("packaging: no Node-only API outside the Node platform module", () => {
+  const dist = `${repo}bindings/dist/`;
+  const files = readdirSync(dist, { recursive: true }).filter((f) => f.endsWith(".js") && f !== join("platform", "node.js"));
+  assert.ok(files.length >= 10, files.join());
+  for (const file of files) {
+    const text = readFileSync(dist + file, "utf8");
+    assert.doesNotMatch(text, /["']node:|\brequire\(|\bprocess\.|\bBuffer\b|__dirname/, `${file} uses a Node-only API`);
+  }
+});

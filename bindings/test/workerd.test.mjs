@@ -1,0 +1,32 @@
+// workerd (the Cloudflare Workers runtime, via miniflare): a worker bundled with the
+// `workerd` condition imports pennon.wasm as a compiled module and runs the vectors
+// through the engine and the server provider.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EVALUATION_FILES, Tally } from "./shared/vectors.mjs";
+import { nativeResults, read, repo, report, testKey, vectors } from "./node/helpers.mjs";
+import { bundleWorker, worker } from "./node/workerd.mjs";
+
+test("workerd: vectors through the engine and the server provider", async (t) => {
+  const native = nativeResults();
+  const mf = worker(await bundleWorker(`${repo}bindings/test/workerd/worker.mjs`));
+  try {
+    const tally = new Tally();
+    const post = async (body) => {
+      const response = await mf.dispatchFetch("http://worker/", { method: "POST", body: JSON.stringify(body) });
+      const outcome = await response.json();
+      assert.equal(outcome.error, undefined, outcome.error);
+      tally.merge(outcome.result);
+    };
+    for (const name of EVALUATION_FILES) {
+      await post({ kind: "evaluation", name, text: read(`${vectors}evaluation/${name}`), native: { [name]: native[name] }, key: testKey });
+    }
+    await post({ kind: "bucketing", text: read(`${vectors}bucketing.json`) });
+    await post({ kind: "envelopes", text: read(`${vectors}envelopes.json`) });
+    report(t, tally);
+    assert.ok(tally.passed > 1000, `only ${tally.passed} checks ran`);
+    assert.equal(tally.failed, 0, tally.failures.join("\n"));
+  } finally {
+    await mf.dispose();
+  }
+});

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The JavaScript side of Pennon's tests (issue 4). Installs what is missing (the
+# wasm32 target, the pinned wasm-bindgen CLI, npm packages, Debian's chromium), builds
+# the wasm module (printing its raw and gzipped size) and the npm package, then runs:
+#   - native Rust: the shim's result writer on every vector (the identity reference);
+#   - Node: the vectors through the built package, engine and provider tests;
+#   - Chromium (playwright-core): the vectors through the web provider in a page;
+#   - workerd (miniflare): the vectors through the server provider in a worker;
+#   - the consumer projects in bindings/packaging_tests/.
+# Ends with one line: `N passed, M failed` (test cases; each vector test reports its
+# individual checks as `#` diagnostics above it).
+set -uo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+log="$(mktemp -d)"
+trap 'rm -rf "$log"' EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+fail_setup() { echo "test-js: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+step "npm packages"
+if [[ ! -d bindings/node_modules || bindings/package-lock.json -nt bindings/node_modules/.package-lock.json ]]; then
+  (cd bindings && npm ci --no-audit --no-fund) || fail_setup "npm ci failed"
+else
+  echo "bindings/node_modules is up to date"
+fi
+
+step "chromium"
+if [[ ! -x /usr/bin/chromium ]]; then
+  sudo=""
+  [[ "$(id -u)" -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null \
+    || fail_setup "apt-get install chromium failed"
+fi
+/usr/bin/chromium --version 2>/dev/null | grep -i chromium
+
+step "wasm module"
+wasm/build.sh || fail_setup "wasm/build.sh failed"
+
+step "npm package"
+(cd bindings && node scripts/build.mjs) || fail_setup "the package build failed"
+
+passed=0
+failed=0
+
+step "native Rust: identity reference (cargo test -p pennon-wasm --test identity)"
+cargo test -p pennon-wasm --test identity -- --nocapture 2>&1 | tee "$log/native.txt" | grep -E "^test |native:|test result"
+read -r p f < <(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log/native.txt" | tail -1)
+if [[ -z "${p:-}" ]]; then p=0; f=1; fi
+passed=$((passed + p))
+failed=$((failed + f))
+
+step "Node, Chromium, workerd and packaging tests (node --test)"
+(
+  cd bindings
+  node --test --test-concurrency=1 --test-reporter=tap \
+    test/node/*.test.mjs test/browser.test.mjs test/workerd.test.mjs test/packaging.test.mjs
+) > "$log/js.tap" 2>&1
+grep -E "^(not )?ok |^# (Subtest|identity|engine|server|web|bucketing|envelopes|chromium)" "$log/js.tap" \
+  | grep -v "^# Subtest"
+if grep -q "^not ok" "$log/js.tap"; then
+  echo "--- failures ---"
+  grep -A40 "^not ok" "$log/js.tap" | head -200
+fi
+p="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log/js.tap" | tail -1)"
+f="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log/js.tap" | tail -1)"
+if [[ -z "$p" ]]; then
+  tail -40 "$log/js.tap"
+  p=0
+  f=1
+fi
+passed=$((passed + p))
+failed=$((failed + ${f:-0}))
+
+echo
+echo "$passed passed, $failed failed"
+[[ "$failed" -eq 0 ]]

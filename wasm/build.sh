@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the Pennon WebAssembly module for the npm package:
+#   cargo (profile wasm-release) -> wasm-bindgen --target web -> wasm-opt -Oz
+# and writes the glue and the module (pennon.wasm) to bindings/src/wasm/, where the
+# package build (bindings/scripts/build.mjs) picks them up.
+# Installs what it lacks: the wasm32 target, and the wasm-bindgen CLI at the version
+# the crate pins (only when `wasm-bindgen --version` differs). wasm-opt comes from the
+# `binaryen` npm package in bindings/ (run `npm ci` there first) or from PATH.
+set -euo pipefail
+
+# Must equal the `wasm-bindgen = "=x.y.z"` pin in wasm/Cargo.toml (checked below).
+WASM_BINDGEN_VERSION=0.2.130
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+pin="$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' wasm/Cargo.toml)"
+if [[ "$pin" != "$WASM_BINDGEN_VERSION" ]]; then
+  echo "wasm/build.sh pins wasm-bindgen $WASM_BINDGEN_VERSION but wasm/Cargo.toml pins '$pin'" >&2
+  exit 1
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
+  echo "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (takes a few minutes)"
+  # No --locked: the registry's lock file pins a webpki-roots that no longer builds.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+wasm_opt="$root/bindings/node_modules/.bin/wasm-opt"
+[[ -x "$wasm_opt" ]] || wasm_opt="$(command -v wasm-opt || true)"
+if [[ -z "$wasm_opt" ]]; then
+  echo "wasm-opt not found: run 'npm ci' in bindings/ (binaryen) or install Debian's binaryen" >&2
+  exit 1
+fi
+
+cargo build -p pennon-wasm --target wasm32-unknown-unknown --profile wasm-release ${CARGO_JOBS:+-j "$CARGO_JOBS"}
+raw="target/wasm32-unknown-unknown/wasm-release/pennon_wasm.wasm"
+out="$root/target/wasm-bindgen"
+rm -rf "$out"
+wasm-bindgen "$raw" --out-dir "$out" --out-name pennon_wasm --target web --omit-default-module-path
+mkdir -p bindings/src/wasm
+# Exactly the features rustc emits for wasm32: `--all-features` would let wasm-opt
+# introduce newer ones (stringref) that Node 20 and older browsers reject.
+"$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  "$out/pennon_wasm_bg.wasm" -o bindings/src/wasm/pennon.wasm
+cp "$out/pennon_wasm.js" "$out/pennon_wasm.d.ts" bindings/src/wasm/
+
+bytes=$(wc -c < bindings/src/wasm/pennon.wasm)
+gz=$(gzip -9 -c bindings/src/wasm/pennon.wasm | wc -c)
+echo "pennon.wasm: $bytes bytes raw, $gz bytes gzipped (gzip -9); goal <= 81920 gzipped"

@@ -1,0 +1,338 @@
+//! `pennon-wasm`: the thin wasm-bindgen shim between JavaScript and `pennon-core`.
+//!
+//! Every export converts its input, calls the core and converts the output; nothing
+//! here decides a flag. Why it is shaped this way:
+//!
+//! - **The host owns I/O and time.** An [`Engine`] holds a trust policy and at most one
+//!   compiled snapshot. The host fetches envelope bytes, passes them in as a
+//!   `Uint8Array` with its clock's `now`, and evaluates. Polling, caching and events
+//!   live in the TypeScript providers of the `pennon` npm package.
+//! - **A refusal never replaces what is served.** [`Engine::load`] verifies before it
+//!   compiles; on any refusal it throws and keeps the previous snapshot. The served
+//!   version is held inside the engine, so an older envelope is a `rollback`.
+//! - **Contexts cross once.** A [`PreparedContext`] is converted when it is built and
+//!   evaluated any number of times; a plain object is converted on each call.
+//! - **Numbers first, JSON otherwise.** Contexts go in through the JavaScript
+//!   engine's own `JSON.stringify` (BigInt contexts take a slower walk). Common
+//!   results (no error; a boolean, string or number) leave as numbers in a scratch
+//!   buffer that the package's `Engine` wrapper reads (`packed.rs`): a JSON round trip
+//!   costs several times the evaluation. Every other result is the JSON text of
+//!   `Evaluation::to_json`, the text the native identity test writes
+//!   (`tests/identity.rs`), turned into a plain object by one `JSON.parse`.
+//! - **No trap on any input.** The crate denies `unwrap`, `expect` and `panic`; every
+//!   failure is a thrown `Error` whose message starts with its kind (`bad_signature:
+//!   …`) and which carries a `kind` property, and the instance keeps working.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod convert;
+mod output;
+mod packed;
+mod types;
+
+use pennon_core::{Held, Loaded, PublicKey, Snapshot, TrustPolicy};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+pub use output::{resolution_text, resolutions_text};
+
+use convert::{context_of, refusal, to_millis, JsResult};
+use types::{EngineOptions, EvaluationContext, FlagType, Resolution, Resolutions};
+
+/// The engine options as JSON reads them (`EngineOptions` in the TypeScript types).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Options {
+    keys: Vec<String>,
+    environment: String,
+    threshold: Option<usize>,
+    grace_ms: Option<i64>,
+    max_bytes: Option<usize>,
+    min_version: Option<u64>,
+    held: Option<HeldOption>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct HeldOption {
+    version: u64,
+    payload_sha256: String,
+}
+
+/// A trust policy plus the snapshot it last accepted.
+#[wasm_bindgen]
+pub struct Engine {
+    policy: TrustPolicy,
+    snapshot: Option<Snapshot>,
+    /// What is served (or declared served by the host), for the rollback check.
+    held: Option<Held>,
+    /// Versions below this are refused while nothing is held.
+    min_version: u64,
+    /// Where `evaluatePacked` writes (see `packed.rs`); its address never moves.
+    scratch: Box<[f64; packed::SLOTS]>,
+    /// The flags the last update changed.
+    changed: Vec<String>,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Builds an engine from `{keys, environment, threshold?, graceMs?, maxBytes?,
+    /// minVersion?, held?}`. Throws `invalid_key` or `invalid_policy` (or
+    /// `invalid_options` for a malformed object).
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: EngineOptions) -> JsResult<Engine> {
+        let text = convert::stringify(&options).ok_or_else(|| refusal("invalid_options", "expected an object"))?;
+        let options: Options =
+            serde_json::from_str(&text).map_err(|e| refusal("invalid_options", &format!("engine options: {e}")))?;
+        let keys = options.keys.iter().map(|k| PublicKey::parse(k)).collect::<Result<Vec<_>, _>>();
+        let mut policy =
+            TrustPolicy::new(options.environment, keys.map_err(convert::core_error)?).map_err(convert::core_error)?;
+        if let Some(threshold) = options.threshold {
+            policy = policy.with_threshold(threshold).map_err(convert::core_error)?;
+        }
+        if let Some(grace_ms) = options.grace_ms {
+            policy = policy.with_grace_ms(grace_ms);
+        }
+        if let Some(max_bytes) = options.max_bytes {
+            policy = policy.with_max_bytes(max_bytes);
+        }
+        let held = options.held.map(|held| held_of(&held)).transpose()?;
+        let min_version = options.min_version.unwrap_or(0);
+        let scratch = Box::new([0.0; packed::SLOTS]);
+        Ok(Engine { policy, snapshot: None, held, min_version, scratch, changed: Vec::new() })
+    }
+
+    /// Verifies, checks and compiles envelope `bytes` at `nowMs` (Unix milliseconds).
+    ///
+    /// Returns `true` when a newer snapshot is now served and `false` when the bytes
+    /// are the version already held. Throws a refusal (`bad_signature: …`, with a
+    /// `kind` property) and keeps serving the previous snapshot otherwise.
+    pub fn load(&mut self, bytes: &[u8], #[wasm_bindgen(js_name = nowMs)] now_ms: f64) -> JsResult<bool> {
+        let now = to_millis(now_ms)?;
+        let loaded = match self.held {
+            Some(held) => self.policy.load(bytes, Some(held), now),
+            None => self.policy.load_fresh(bytes, self.min_version, now).map(Loaded::Updated),
+        };
+        match loaded.map_err(convert::core_error)? {
+            Loaded::Updated(snapshot) => {
+                self.changed = match &self.snapshot {
+                    Some(previous) => snapshot.changed_flags(previous),
+                    None => snapshot.flag_keys().map(str::to_owned).collect(),
+                };
+                self.held = Some(snapshot.held());
+                self.snapshot = Some(snapshot);
+                Ok(true)
+            }
+            Loaded::Unchanged => Ok(false),
+        }
+    }
+
+    /// The served snapshot's version, or `undefined` before the first load.
+    pub fn version(&self) -> Option<f64> {
+        self.snapshot.as_ref().map(|s| s.version() as f64)
+    }
+
+    /// The served snapshot's `expires_at`, Unix milliseconds, or `undefined`.
+    #[wasm_bindgen(js_name = expiresAt)]
+    pub fn expires_at(&self) -> Option<f64> {
+        self.snapshot.as_ref().map(|s| s.expires_at() as f64)
+    }
+
+    /// Lowercase hex SHA-256 of the served payload: its identity, or `undefined`.
+    #[wasm_bindgen(js_name = payloadSha256)]
+    pub fn payload_sha256(&self) -> Option<String> {
+        self.snapshot.as_ref().map(|s| s.payload_sha256().iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The served flag keys, ascending (empty before the first load).
+    #[wasm_bindgen(js_name = flagKeys)]
+    pub fn flag_keys(&self) -> Vec<String> {
+        self.snapshot.iter().flat_map(|s| s.flag_keys().map(str::to_owned)).collect()
+    }
+
+    /// The flags the last update changed, ascending: added, removed or edited, or
+    /// reaching a changed segment or prerequisite (every flag after the first load).
+    /// What providers report as OpenFeature's `flagsChanged`.
+    #[wasm_bindgen(js_name = changedFlags)]
+    pub fn changed_flags(&self) -> Vec<String> {
+        self.changed.clone()
+    }
+
+    /// The type of flag `flagKey`, or `undefined` when the served snapshot lacks it.
+    #[wasm_bindgen(js_name = flagType)]
+    pub fn flag_type(&self, #[wasm_bindgen(js_name = flagKey)] flag_key: &str) -> Option<FlagType> {
+        self.snapshot.as_ref()?.flag_type(flag_key).map(FlagType::from_core)
+    }
+
+    /// Evaluates `flagKey` for a plain context object at `nowMs`, optionally asking for
+    /// a type (a flag of another type is a `TYPE_MISMATCH` result, not a throw).
+    pub fn evaluate(
+        &self,
+        #[wasm_bindgen(js_name = flagKey)] flag_key: &str,
+        context: &EvaluationContext,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
+        #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
+    ) -> JsResult<Resolution> {
+        let context = context_of(context)?;
+        output::one(self.served()?, flag_key, &context, to_millis(now_ms)?, expected_type)
+    }
+
+    /// Like `evaluate`, with a context converted once by `new PreparedContext(...)`.
+    #[wasm_bindgen(js_name = evaluatePrepared)]
+    pub fn evaluate_prepared(
+        &self,
+        #[wasm_bindgen(js_name = flagKey)] flag_key: &str,
+        context: &PreparedContext,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
+        #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
+    ) -> JsResult<Resolution> {
+        output::one(self.served()?, flag_key, &context.inner, to_millis(now_ms)?, expected_type)
+    }
+
+    /// Evaluates every flag for a plain context object, in ascending key order.
+    #[wasm_bindgen(js_name = evaluateAll)]
+    pub fn evaluate_all(
+        &self,
+        context: &EvaluationContext,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
+    ) -> JsResult<Resolutions> {
+        let context = context_of(context)?;
+        output::all(self.served()?, &context, to_millis(now_ms)?)
+    }
+
+    /// Like `evaluateAll`, with a `PreparedContext`.
+    #[wasm_bindgen(js_name = evaluateAllPrepared)]
+    pub fn evaluate_all_prepared(
+        &self,
+        context: &PreparedContext,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
+    ) -> JsResult<Resolutions> {
+        output::all(self.served()?, &context.inner, to_millis(now_ms)?)
+    }
+
+    /// Every flag's result as OFREP-style JSON text (`[{key, value, …}, …]`): for hosts
+    /// that forward JSON, and the exact text the native identity test compares.
+    #[wasm_bindgen(js_name = evaluateAllJson)]
+    pub fn evaluate_all_json(
+        &self,
+        context: &PreparedContext,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
+    ) -> JsResult<String> {
+        Ok(resolutions_text(self.served()?, &context.inner, to_millis(now_ms)?))
+    }
+
+    /// One flag's result as JSON text (see `evaluateAllJson`).
+    #[wasm_bindgen(js_name = evaluateJson)]
+    pub fn evaluate_json(
+        &self,
+        #[wasm_bindgen(js_name = flagKey)] flag_key: &str,
+        context: &PreparedContext,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
+        #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
+    ) -> JsResult<String> {
+        let evaluation = output::evaluate(self.served()?, flag_key, &context.inner, to_millis(now_ms)?, expected_type)?;
+        Ok(resolution_text(flag_key, &evaluation))
+    }
+
+    /// Internal, for the package's `Engine` wrapper: evaluates into the scratch buffer
+    /// and returns whether the result fits it (else use `evaluatePrepared`).
+    #[wasm_bindgen(js_name = evaluatePacked)]
+    pub fn evaluate_packed(
+        &mut self,
+        #[wasm_bindgen(js_name = flagKey)] flag_key: &str,
+        context: &PreparedContext,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
+        #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
+    ) -> JsResult<bool> {
+        let now = to_millis(now_ms)?;
+        let snapshot = self.snapshot.as_ref().ok_or_else(not_ready)?;
+        let evaluation = output::evaluate(snapshot, flag_key, &context.inner, now, expected_type)?;
+        Ok(packed::pack(&mut self.scratch, &evaluation))
+    }
+
+    /// Internal: like `evaluatePacked`, for a plain context object.
+    #[wasm_bindgen(js_name = evaluatePackedObject)]
+    pub fn evaluate_packed_object(
+        &mut self,
+        #[wasm_bindgen(js_name = flagKey)] flag_key: &str,
+        context: &EvaluationContext,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
+        #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
+    ) -> JsResult<bool> {
+        let (context, now) = (context_of(context)?, to_millis(now_ms)?);
+        let snapshot = self.snapshot.as_ref().ok_or_else(not_ready)?;
+        let evaluation = output::evaluate(snapshot, flag_key, &context, now, expected_type)?;
+        Ok(packed::pack(&mut self.scratch, &evaluation))
+    }
+
+    /// Internal: the byte address of the scratch buffer in the module's memory.
+    #[wasm_bindgen(js_name = scratchAddress)]
+    pub fn scratch_address(&self) -> f64 {
+        self.scratch.as_ptr() as usize as f64
+    }
+
+    fn served(&self) -> JsResult<&Snapshot> {
+        self.snapshot.as_ref().ok_or_else(not_ready)
+    }
+}
+
+fn not_ready() -> JsValue {
+    refusal("not_ready", "no snapshot is loaded yet; call load() first")
+}
+
+fn held_of(held: &HeldOption) -> JsResult<Held> {
+    let hex = held.payload_sha256.as_bytes();
+    let mut sha = [0u8; 32];
+    let ok = hex.len() == 64
+        && sha.iter_mut().zip(hex.chunks(2)).all(|(byte, pair)| {
+            let digits = std::str::from_utf8(pair).ok().and_then(|p| u8::from_str_radix(p, 16).ok());
+            digits.map(|d| *byte = d).is_some()
+        });
+    if !ok {
+        return Err(refusal("invalid_options", "held.payloadSha256 must be 64 hex digits"));
+    }
+    Ok(Held { version: held.version, payload_sha256: sha })
+}
+
+/// An evaluation context converted once, for many evaluations.
+#[wasm_bindgen]
+pub struct PreparedContext {
+    inner: pennon_core::Context,
+}
+
+#[wasm_bindgen]
+impl PreparedContext {
+    /// Converts a context object (`targetingKey` plus attributes; BigInt integers are
+    /// kept exact). Throws `invalid_context` when it is not an object.
+    #[wasm_bindgen(constructor)]
+    pub fn new(context: &EvaluationContext) -> JsResult<PreparedContext> {
+        Ok(PreparedContext { inner: context_of(context)? })
+    }
+
+    /// Reads a context from JSON text with the core's own reader, exactly as Rust
+    /// hosts do: for request bodies passed through, and numbers JavaScript cannot
+    /// express (a float `42.0` stays a float). Throws `invalid_context`.
+    #[wasm_bindgen(js_name = fromJson)]
+    pub fn from_json(text: &str) -> JsResult<PreparedContext> {
+        pennon_core::Context::from_json(text).map(|inner| PreparedContext { inner }).map_err(convert::core_error)
+    }
+
+    /// The targeting key, if the context has one.
+    #[wasm_bindgen(getter, js_name = targetingKey)]
+    pub fn targeting_key(&self) -> Option<String> {
+        self.inner.targeting_key().map(str::to_owned)
+    }
+}
+
+/// SPEC 5.6: the 64-bit hash `h` of a bucketing `value` under `salt`.
+#[wasm_bindgen(js_name = bucketHash)]
+pub fn bucket_hash(salt: &str, value: &str) -> u64 {
+    pennon_core::bucket_hash(salt, value.as_bytes())
+}
+
+/// SPEC 5.6: the position `x = (h × W) >> 64` of hash `h` among `totalWeight` units.
+#[wasm_bindgen(js_name = bucketPosition)]
+pub fn bucket_position(hash: u64, #[wasm_bindgen(js_name = totalWeight)] total_weight: u32) -> u32 {
+    // x < W <= u32::MAX, so the conversion cannot fail.
+    u32::try_from(pennon_core::bucket_position(hash, u64::from(total_weight))).unwrap_or(u32::MAX)
+}
