@@ -13,10 +13,11 @@ use crate::snapshot::AttributePath;
 const MAX_REGEX_BYTES: usize = 4_096;
 
 pub(super) fn compile_conditions(raw: &[RawCondition], names: &Names<'_>) -> Result<Vec<Condition>, At> {
-    raw.iter()
-        .enumerate()
-        .map(|(i, condition)| compile_condition(condition, names).map_err(|e| e.within(&format!(".conditions[{i}]"))))
-        .collect()
+    let mut conditions = Vec::with_capacity(raw.len());
+    for (i, condition) in raw.iter().enumerate() {
+        conditions.push(compile_condition(condition, names).map_err(|e| e.within(&format!(".conditions[{i}]")))?);
+    }
+    Ok(conditions)
 }
 
 pub(super) fn attribute_path(name: &str) -> Result<AttributePath, At> {

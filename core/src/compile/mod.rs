@@ -94,15 +94,13 @@ pub(crate) fn compile(raw: RawPayload, payload_sha256: [u8; 32], limits: &Limits
         })
         .collect::<Result<Vec<_>, At>>()
         .map_err(At::into_error)?;
-    let flags = raw
-        .flags
-        .iter()
-        .map(|(key, flag)| {
-            flag::compile_flag(key, flag, flag.fingerprint, &names)
-                .map_err(|e| e.within(&format!("flags[{}]", quote(key))))
-        })
-        .collect::<Result<Vec<_>, At>>()
-        .map_err(At::into_error)?;
+    // Sized up front: collecting a `Result` cannot, and would leave up to half unused.
+    let mut flags = Vec::with_capacity(raw.flags.len());
+    for (key, flag) in &raw.flags {
+        let compiled = flag::compile_flag(key, flag, flag.fingerprint, &names)
+            .map_err(|e| e.within(&format!("flags[{}]", quote(key))).into_error())?;
+        flags.push(compiled);
+    }
     chains::check_segments(&segments, limits.max_chain).map_err(At::into_error)?;
     chains::check_prerequisites(&flags, limits.max_chain).map_err(At::into_error)?;
 
