@@ -1,15 +1,21 @@
-//! `pennon`: the command-line tool and, later, the control plane of Pennon.
+//! `pennon`: the command-line tool and the control plane of Pennon.
 //!
-//! Publishers use it to make keys (`pennon keygen`), to sign snapshots (`pennon sign`)
-//! and to check what clients will make of them (`pennon verify`, `pennon eval`). Every
-//! check is `pennon-core`'s own, so the tool accepts exactly what clients accept.
+//! `pennon serve` runs the control plane (the `pennon_server` library). Publishers use
+//! the tool to make keys (`pennon keygen`), to sign snapshots (`pennon sign`) and to
+//! check what clients will make of them (`pennon verify`, `pennon eval`); every check
+//! is `pennon-core`'s own, so the tool accepts exactly what clients accept. The API
+//! commands (`pennon flags`, `segments`, `audit`, `rollback`, `check`,
+//! `change-requests`) talk to a running control plane at `PENNON_URL` with the token
+//! in `PENNON_TOKEN`.
 //!
 //! Exit codes are part of the interface, because scripts and CI rely on them:
 //!
 //! - `0`: success, including an evaluation whose result carries an error code such as
 //!   `FLAG_NOT_FOUND` (that outcome is data, as in OpenFeature);
-//! - `1`: a snapshot or payload was refused; the message names the check that failed;
-//! - `2`: a usage error: bad arguments, an unreadable file, a bad key, time or context.
+//! - `1`: a snapshot or payload was refused (the message names the check that failed),
+//!   the control plane refused a request, or `pennon check` found a problem;
+//! - `2`: a usage error: bad arguments, an unreadable file, a bad key, time or context,
+//!   a missing `PENNON_TOKEN`, or a control plane that cannot be reached.
 //!
 //! This file only parses, dispatches and maps failures to exit codes; each subcommand
 //! lives in its own module under [`cli`].
@@ -32,6 +38,13 @@ fn main() -> ExitCode {
         Command::Sign(args) => cli::sign::run(args),
         Command::Verify(args) => cli::verify::run(args),
         Command::Eval(args) => cli::eval::run(args),
+        Command::Serve(args) => cli::serve::run(args),
+        Command::Flags(command) => api(cli::api::flags::run(command)),
+        Command::Segments(command) => api(cli::api::segments::run(command)),
+        Command::Audit(args) => api(cli::api::audit::run(args)),
+        Command::Rollback(args) => api(cli::api::rollback::run(args)),
+        Command::Check(args) => api(cli::api::check::run(args)),
+        Command::ChangeRequests(command) => api(cli::api::changes::run(command)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,5 +57,18 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(Failure::RefusalPrinted) => ExitCode::from(1),
+        Err(Failure::Api(message)) => {
+            cli::note(&format!("error: {message}"));
+            ExitCode::from(1)
+        }
     }
+}
+
+/// Runs an API command on a small single-threaded runtime.
+fn api(command: impl std::future::Future<Output = Result<(), Failure>>) -> Result<(), Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))?
+        .block_on(command)
 }

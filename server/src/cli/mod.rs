@@ -4,9 +4,11 @@
 //! Commands print their results to stdout and diagnostics to stderr, and report how
 //! they failed as a [`Failure`], which `main` turns into an exit code.
 
+pub(crate) mod api;
 pub(crate) mod eval;
 pub(crate) mod inputs;
 pub(crate) mod keygen;
+pub(crate) mod serve;
 pub(crate) mod sign;
 pub(crate) mod trust;
 pub(crate) mod verify;
@@ -23,7 +25,7 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
-/// The subcommands. `serve` and the API commands will join them.
+/// The subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
     /// Create an Ed25519 signing key pair.
@@ -34,6 +36,23 @@ pub(crate) enum Command {
     Verify(verify::Args),
     /// Verify an envelope, then evaluate flags against a context.
     Eval(eval::Args),
+    /// Run the control plane (first run: creates ./pennon-data and prints an admin token).
+    Serve(serve::Args),
+    /// Manage flags on a running control plane (PENNON_URL, PENNON_TOKEN).
+    #[command(subcommand)]
+    Flags(api::flags::Command),
+    /// Manage segments on a running control plane.
+    #[command(subcommand)]
+    Segments(api::segments::Command),
+    /// Read the audit log.
+    Audit(api::audit::Args),
+    /// Republish an earlier snapshot version's content as a new version.
+    Rollback(api::rollback::Args),
+    /// Fail unless every FLAG is in the environment's published snapshot (for CI/CD).
+    Check(api::check::Args),
+    /// List, approve and reject change requests for protected environments.
+    #[command(subcommand, name = "change-requests")]
+    ChangeRequests(api::changes::Command),
 }
 
 /// How a command failed, which decides the exit code.
@@ -50,6 +69,8 @@ pub(crate) enum Failure {
     },
     /// A refusal the command has already printed as its output: exit 1.
     RefusalPrinted,
+    /// The control plane refused a request; the message says why: exit 1.
+    Api(String),
 }
 
 /// Prints `text` and a newline to stdout. A closed pipe is a failure, not a panic.

@@ -9,8 +9,6 @@ use pennon_core::{Error, Limits, SigningKey, Snapshot, DEFAULT_MAX_BYTES};
 
 use super::{inputs, note, print_line, Failure};
 
-/// Highest version a client accepts: 2^53 - 1 (`docs/SPEC.md` section 3.1).
-
 /// Arguments of `pennon sign`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

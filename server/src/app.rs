@@ -1,0 +1,158 @@
+//! Starting the control plane: open the database, load keys, bootstrap a first run,
+//! warm the hub, start the background tasks and serve HTTP.
+
+use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt as _;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::auth::SdkKeyCache;
+use crate::hub::Hub;
+use crate::keys::KeyRing;
+use crate::snapshot::{Exporter, Published, Served};
+use crate::store::{Repository, Tx};
+use crate::{bootstrap, sync, Config, FirstRun};
+
+/// Shared state of a running server.
+pub(crate) struct AppInner {
+    pub(crate) store: Arc<dyn Repository>,
+    pub(crate) keys: KeyRing,
+    pub(crate) hub: Hub,
+    pub(crate) sdk_keys: SdkKeyCache,
+    pub(crate) config: Config,
+    pub(crate) exporter: Option<Exporter>,
+    /// Set to `true` when the server stops: streams end so that shutdown completes.
+    pub(crate) stopping: watch::Sender<bool>,
+}
+
+/// The state handlers share.
+pub(crate) type App = Arc<AppInner>;
+
+impl AppInner {
+    /// Tells the hub (and so the streams) and the exporter about a committed publish.
+    pub(crate) async fn announce(&self, published: Published) {
+        if self.hub.offer(published.clone()) {
+            if let Some(exporter) = &self.exporter {
+                exporter.export(published).await;
+            }
+        }
+    }
+
+    /// Reads the latest published snapshots of `env` from the database into the hub.
+    pub(crate) async fn load_latest(&self, tx: &mut Tx, env: &str) -> Result<(), sqlx::Error> {
+        let server = tx.latest_snapshot(env, "server").await?;
+        let client = tx.latest_snapshot(env, "client").await?;
+        if let (Some(server), Some(client)) = (server, client) {
+            if server.version == client.version {
+                let published = Published {
+                    env: env.to_owned(),
+                    version: crate::store::to_u64(server.version),
+                    server: Arc::new(Served::from_row(&server)),
+                    client: Arc::new(Served::from_row(&client)),
+                };
+                self.announce(published).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A running control plane.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The base URL of its API.
+    pub base_url: String,
+    /// What a first run created (printed once), if this start was one.
+    pub first_run: Option<FirstRun>,
+    /// Where the signing keys came from, and whether one was generated.
+    pub keys: KeyInfo,
+    server: JoinHandle<std::io::Result<()>>,
+    tasks: Vec<JoinHandle<()>>,
+    app: App,
+}
+
+/// The signing keys of a running server, for its start-up message.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    /// `ed25519:...` of each signing key.
+    pub public_keys: Vec<String>,
+    /// Where they came from.
+    pub source: String,
+    /// The file a key was generated into on this start.
+    pub generated: Option<std::path::PathBuf>,
+}
+
+impl Running {
+    /// Stops accepting requests, ends the background tasks and closes the database.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        self.app.stopping.send_replace(true);
+        let result = self.server.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        for task in self.tasks {
+            task.abort();
+        }
+        self.app.store.close().await;
+        result
+    }
+
+    /// Serves until the server stops by itself (an I/O error) or `signal` resolves.
+    pub async fn serve_until(self, signal: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
+        signal.await;
+        self.shutdown().await
+    }
+}
+
+/// Starts the control plane described by `config`.
+pub async fn start(config: Config) -> Result<Running, String> {
+    // The data directory may hold the signing key: only its owner may enter it.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.data_dir)
+        .map_err(|e| format!("cannot create data directory `{}`: {e}", config.data_dir.display()))?;
+    let keys = KeyRing::load(&config)?;
+    let key_info = KeyInfo {
+        public_keys: keys.signing.iter().map(|k| k.public_key().to_text()).collect(),
+        source: keys.source.clone(),
+        generated: keys.generated.clone(),
+    };
+    let store = crate::store::open(&config.database_url()).await?;
+    tracing::info!("database: {} ({})", crate::store::redact(&config.database_url()), store.backend());
+    let listener =
+        TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let base_url =
+        config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_owned();
+    let exporter = config.export_dir.clone().map(Exporter::new).transpose()?;
+    let (stopping, mut stop) = watch::channel(false);
+    let app: App = Arc::new(AppInner {
+        store,
+        keys,
+        hub: Hub::default(),
+        sdk_keys: SdkKeyCache::default(),
+        config,
+        exporter,
+        stopping,
+    });
+    let first_run = if app.config.bootstrap { bootstrap::run(&app).await.map_err(|e| e.to_string())? } else { None };
+    sync::warm(&app).await.map_err(|e| format!("cannot read the published snapshots: {e}"))?;
+    crate::snapshot::resign_due(&app, true).await.map_err(|e| format!("cannot re-sign snapshots: {e}"))?;
+    if let Some(exporter) = &app.exporter {
+        sync::export_all(&app, exporter).await.map_err(|e| format!("export: {e}"))?;
+    }
+
+    let mut tasks = vec![tokio::spawn(crate::snapshot::run_resigner(Arc::clone(&app)))];
+    tasks.extend(sync::spawn_listeners(&app).await.map_err(|e| format!("cannot listen for changes: {e}"))?);
+    let router = crate::routes::router(Arc::clone(&app));
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            })
+            .await
+    });
+    Ok(Running { addr, base_url, first_run, keys: key_info, server, tasks, app })
+}

@@ -1,0 +1,151 @@
+//! Who is asking: API tokens (roles scoped to environments) for the admin API, and SDK
+//! keys (one environment, server or client) for snapshots and streams.
+//!
+//! Both are bearer secrets looked up by their SHA-256; the database never holds them.
+//! SDK keys sit on the hot path of snapshot fetches, so their lookups are cached in
+//! memory; a revocation clears every instance's cache (through `NOTIFY` on
+//! PostgreSQL).
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use sha2::{Digest, Sha256};
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::model::{Role, SdkKind};
+use crate::service::Actor;
+
+/// The bearer secret of a request, if it sent one.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, secret) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| secret.trim())
+}
+
+/// The caller of an admin API request, authenticated by an API token.
+#[derive(Debug, Clone)]
+pub(crate) struct Principal {
+    /// The token's name: audit entries name it as the actor.
+    pub(crate) name: String,
+    /// Its role.
+    pub(crate) role: Role,
+    /// The environments it may use; `None` for all.
+    pub(crate) environments: Option<Vec<String>>,
+    /// The request id.
+    pub(crate) request_id: String,
+}
+
+impl Principal {
+    /// The actor of writes made by this principal.
+    pub(crate) fn actor(&self) -> Actor {
+        Actor { name: self.name.clone(), request_id: self.request_id.clone() }
+    }
+
+    /// Requires at least `role`.
+    pub(crate) fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role < role {
+            return Err(ApiError::forbidden(format!(
+                "token `{}` has role {}; this needs {}",
+                self.name,
+                self.role.as_str(),
+                role.as_str()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether the token may use `env`.
+    pub(crate) fn may_use(&self, env: &str) -> bool {
+        self.environments.as_ref().is_none_or(|envs| envs.iter().any(|e| e == env))
+    }
+
+    /// Requires at least `role` in `env`.
+    pub(crate) fn require_env(&self, role: Role, env: &str) -> Result<(), ApiError> {
+        self.require(role)?;
+        if !self.may_use(env) {
+            return Err(ApiError::forbidden(format!("token `{}` is not allowed in environment `{env}`", self.name)));
+        }
+        Ok(())
+    }
+
+    /// Requires at least `role` with access to every environment.
+    pub(crate) fn require_all(&self, role: Role) -> Result<(), ApiError> {
+        self.require(role)?;
+        if self.environments.is_some() {
+            return Err(ApiError::forbidden(format!(
+                "token `{}` is scoped to some environments; this changes all of them",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl FromRequestParts<App> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Principal, ApiError> {
+        let request_id = parts.extensions.get::<crate::routes::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+        let secret = bearer(&parts.headers)
+            .ok_or_else(|| ApiError::unauthorized("send an API token as `Authorization: Bearer pnt_...`"))?;
+        let row = app.store.read().await?.token_by_hash(&crate::clock::hash_secret(secret)).await?;
+        let row = row.ok_or_else(|| ApiError::unauthorized("unknown or revoked API token"))?;
+        let environments: Vec<String> = serde_json::from_str(&row.environments).unwrap_or_default();
+        Ok(Principal {
+            name: row.name,
+            role: Role::parse(&row.role).unwrap_or(Role::Viewer),
+            environments: (!environments.iter().any(|e| e == "*")).then_some(environments),
+            request_id,
+        })
+    }
+}
+
+/// What an SDK key grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SdkGrant {
+    /// Its environment.
+    pub(crate) env: Arc<str>,
+    /// Server or client.
+    pub(crate) kind: SdkKind,
+}
+
+/// SDK key lookups, cached by hash.
+#[derive(Default)]
+pub(crate) struct SdkKeyCache {
+    grants: RwLock<HashMap<[u8; 32], SdkGrant>>,
+}
+
+impl SdkKeyCache {
+    /// Forgets every cached lookup.
+    pub(crate) fn clear(&self) {
+        self.grants.write().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    /// Authorizes a snapshot or stream request for `env`: 401 without a valid SDK
+    /// key, 403 with a key of another environment.
+    pub(crate) async fn authorize(&self, app: &App, headers: &HeaderMap, env: &str) -> Result<SdkGrant, ApiError> {
+        let secret = bearer(headers)
+            .ok_or_else(|| ApiError::unauthorized("send an SDK key as `Authorization: Bearer pns_...` or `pnc_...`"))?;
+        let hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        let cached = self.grants.read().unwrap_or_else(PoisonError::into_inner).get(&hash).cloned();
+        let grant = match cached {
+            Some(grant) => grant,
+            None => {
+                let row = app.store.read().await?.sdk_key_by_hash(&crate::clock::hex(&hash)).await?;
+                let row = row.ok_or_else(|| ApiError::unauthorized("unknown or revoked SDK key"))?;
+                let grant =
+                    SdkGrant { env: Arc::from(row.env), kind: SdkKind::parse(&row.kind).unwrap_or(SdkKind::Client) };
+                self.grants.write().unwrap_or_else(PoisonError::into_inner).insert(hash, grant.clone());
+                grant
+            }
+        };
+        if &*grant.env != env {
+            return Err(ApiError::forbidden(format!("this SDK key is for environment `{}`, not `{env}`", grant.env)));
+        }
+        Ok(grant)
+    }
+}

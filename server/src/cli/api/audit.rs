@@ -1,0 +1,85 @@
+//! `pennon audit`: the audit log, newest first, filtered.
+
+use serde_json::Value as Json;
+
+use super::client::segment;
+use super::{print_json, ApiArgs, Client};
+use crate::cli::{print_line, Failure};
+
+/// Arguments of `pennon audit`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Only this environment.
+    #[arg(long, value_name = "ENV")]
+    env: Option<String>,
+    /// Only this flag, segment or other resource.
+    #[arg(long, value_name = "KEY")]
+    resource: Option<String>,
+    /// Only changes by this token name.
+    #[arg(long)]
+    actor: Option<String>,
+    /// Only this action (flag.create, config.toggle, config.rollout, rollback, ...).
+    #[arg(long)]
+    action: Option<String>,
+    /// Only entries at or after this time (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    since: Option<String>,
+    /// At most this many entries.
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    /// Print JSON, with the before and after of each change.
+    #[arg(long)]
+    json: bool,
+    /// The server.
+    #[command(flatten)]
+    api: ApiArgs,
+}
+
+/// Prints the matching entries.
+pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
+    let mut query = vec![format!("limit={}", args.limit)];
+    let filters = [
+        ("environment", &args.env),
+        ("resource", &args.resource),
+        ("actor", &args.actor),
+        ("action", &args.action),
+        ("since", &args.since),
+    ];
+    for (name, value) in filters {
+        if let Some(value) = value {
+            query.push(format!("{name}={}", segment(value)));
+        }
+    }
+    let reply = Client::new(&args.api)?.get(&format!("/api/v1/audit?{}", query.join("&"))).await?;
+    if args.json {
+        return print_json(&reply.body);
+    }
+    let empty = Vec::new();
+    for entry in reply.body["entries"].as_array().unwrap_or(&empty) {
+        let text = |name: &str| entry[name].as_str().unwrap_or_default().to_owned();
+        let mut line = format!(
+            "{} #{} {} {} {} {}",
+            text("at"),
+            entry["id"],
+            text("actor"),
+            text("action"),
+            text("resource_type"),
+            text("resource")
+        );
+        if let Some(env) = entry["environment"].as_str() {
+            line.push_str(&format!(" in {env}"));
+        }
+        if let Some(version) = entry["snapshot_version"].as_u64() {
+            line.push_str(&format!(" -> v{version}"));
+        }
+        if let Some(approver) = entry["approved_by"].as_str() {
+            line.push_str(&format!(" (approved by {approver})"));
+        }
+        line.push_str(&format!(" [request {}]", entry["request_id"].as_str().unwrap_or_default()));
+        if entry.get("change_request").is_some_and(Json::is_i64) {
+            line.push_str(&format!(" [change request {}]", entry["change_request"]));
+        }
+        print_line(&line)?;
+    }
+    Ok(())
+}

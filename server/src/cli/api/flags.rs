@@ -1,0 +1,244 @@
+//! `pennon flags ...`: list, read, create, enable, disable, roll out and delete flags.
+
+use reqwest::Method;
+use serde_json::{json, Value as Json};
+
+use super::client::segment;
+use super::{print_json, report, ApiArgs, Client};
+use crate::cli::{print_line, Failure};
+
+/// `pennon flags` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// List flags (with their state in an environment, given `--env`).
+    List {
+        /// Show whether each flag is enabled here.
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// Only flags with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Print a flag's definition (and its configuration in `--env`) as JSON.
+    Get {
+        /// The flag key.
+        key: String,
+        /// Also print its configuration in this environment.
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Create a flag; it starts disabled in every environment.
+    Create(CreateArgs),
+    /// Turn a flag on in an environment (its kill switch).
+    Enable(ToggleArgs),
+    /// Turn a flag off in an environment: everyone gets its off variant.
+    Disable(ToggleArgs),
+    /// Serve VARIANT to PERCENT of users (the fallthrough), the others OTHERWISE.
+    Rollout {
+        /// The flag key.
+        key: String,
+        /// 0 to 100, up to three decimals.
+        percent: f64,
+        /// The environment.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// The variant rolled out (default for boolean flags: the `true` one).
+        #[arg(long)]
+        variant: Option<String>,
+        /// Everyone else's variant (default for boolean flags: the `false` one).
+        #[arg(long)]
+        otherwise: Option<String>,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Delete a flag from every environment.
+    Delete {
+        /// The flag key.
+        key: String,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+/// Arguments of `pennon flags create`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CreateArgs {
+    /// The flag key: letters, digits, `.`, `_`, `-`.
+    key: String,
+    /// boolean, string, integer, float or object.
+    #[arg(long = "type", value_name = "TYPE", default_value = "boolean")]
+    kind: String,
+    /// The variants as a JSON object (default for boolean: {"on": true, "off": false}).
+    #[arg(long, value_name = "JSON")]
+    variants: Option<String>,
+    /// What the flag is for.
+    #[arg(long)]
+    description: Option<String>,
+    /// Who owns it.
+    #[arg(long)]
+    owner: Option<String>,
+    /// A tag; repeat for more.
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// A temporary flag (release toggle, experiment).
+    #[arg(long)]
+    temporary: bool,
+    /// When a temporary flag should be gone (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    expires_at: Option<String>,
+    /// Include it in browser (client-key) snapshots.
+    #[arg(long)]
+    client_visible: bool,
+    /// The server.
+    #[command(flatten)]
+    api: ApiArgs,
+}
+
+/// Arguments of `pennon flags enable` and `disable`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ToggleArgs {
+    /// The flag key.
+    key: String,
+    /// The environment.
+    #[arg(long, value_name = "ENV")]
+    env: String,
+    /// The server.
+    #[command(flatten)]
+    api: ApiArgs,
+}
+
+/// Runs a `pennon flags` subcommand.
+pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
+    match command {
+        Command::List { env, tag, json, api } => list(&Client::new(api)?, env.as_deref(), tag.as_deref(), *json).await,
+        Command::Get { key, env, api } => get(&Client::new(api)?, key, env.as_deref()).await,
+        Command::Create(args) => create(args).await,
+        Command::Enable(args) => toggle(args, true).await,
+        Command::Disable(args) => toggle(args, false).await,
+        Command::Rollout { key, percent, env, variant, otherwise, api } => {
+            let client = Client::new(api)?;
+            let path = config_path(env, key);
+            let current = client.get(&path).await?;
+            let body = json!({ "percent": percent, "variant": variant, "otherwise": otherwise });
+            let body = strip_nulls(body);
+            let reply =
+                client.send(Method::POST, &format!("{path}/rollout"), Some(&body), current.etag.as_deref()).await?;
+            report(&reply, &format!("`{key}` in `{env}`: {percent}% rolled out"))
+        }
+        Command::Delete { key, api } => {
+            let client = Client::new(api)?;
+            let path = format!("/api/v1/flags/{}", segment(key));
+            let current = client.get(&path).await?;
+            client.send(Method::DELETE, &path, None, current.etag.as_deref()).await?;
+            print_line(&format!("deleted `{key}` from every environment"))
+        }
+    }
+}
+
+fn config_path(env: &str, key: &str) -> String {
+    format!("/api/v1/environments/{}/flags/{}", segment(env), segment(key))
+}
+
+fn strip_nulls(value: Json) -> Json {
+    match value {
+        Json::Object(map) => Json::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect()),
+        other => other,
+    }
+}
+
+async fn list(client: &Client, env: Option<&str>, tag: Option<&str>, as_json: bool) -> Result<(), Failure> {
+    let path = match tag {
+        Some(tag) => format!("/api/v1/flags?tag={}", segment(tag)),
+        None => "/api/v1/flags".to_owned(),
+    };
+    let flags = client.get(&path).await?.body;
+    let enabled: Option<Json> = match env {
+        Some(env) => Some(client.get(&format!("/api/v1/environments/{}/flags", segment(env))).await?.body),
+        None => None,
+    };
+    if as_json {
+        return print_json(&json!({ "flags": flags["flags"], "environment": enabled }));
+    }
+    let state = |key: &str| -> &str {
+        let configs = enabled.as_ref().and_then(|e| e["flags"].as_array());
+        match configs.and_then(|c| c.iter().find(|f| f["key"] == key)) {
+            Some(f) if f["config"]["enabled"] == true => "on",
+            Some(_) => "off",
+            None => "-",
+        }
+    };
+    let empty = Vec::new();
+    let list = flags["flags"].as_array().unwrap_or(&empty);
+    if list.is_empty() {
+        return print_line("no flags yet: pennon flags create KEY --type boolean");
+    }
+    for flag in list {
+        let key = flag["key"].as_str().unwrap_or_default();
+        let mut line = format!("{key:<32} {:<8}", flag["type"].as_str().unwrap_or_default());
+        if env.is_some() {
+            line.push_str(&format!(" {:<4}", state(key)));
+        }
+        if flag["client_visible"] == true {
+            line.push_str(" client-visible");
+        }
+        let tags: Vec<&str> =
+            flag["tags"].as_array().map(|t| t.iter().filter_map(Json::as_str).collect()).unwrap_or_default();
+        if !tags.is_empty() {
+            line.push_str(&format!(" [{}]", tags.join(", ")));
+        }
+        print_line(line.trim_end())?;
+    }
+    Ok(())
+}
+
+async fn get(client: &Client, key: &str, env: Option<&str>) -> Result<(), Failure> {
+    let flag = client.get(&format!("/api/v1/flags/{}", segment(key))).await?;
+    match env {
+        None => print_json(&flag.body),
+        Some(env) => {
+            let config = client.get(&config_path(env, key)).await?;
+            print_json(&json!({ "flag": flag.body, "environment": env, "etag": config.etag, "config": config.body }))
+        }
+    }
+}
+
+async fn create(args: &CreateArgs) -> Result<(), Failure> {
+    let client = Client::new(&args.api)?;
+    let variants: Option<Json> = match &args.variants {
+        Some(text) => {
+            Some(serde_json::from_str(text).map_err(|e| Failure::Usage(format!("--variants: not JSON: {e}")))?)
+        }
+        None => None,
+    };
+    let body = strip_nulls(json!({
+        "key": args.key, "type": args.kind, "variants": variants, "description": args.description,
+        "owner": args.owner, "tags": args.tags, "temporary": args.temporary, "expires_at": args.expires_at,
+        "client_visible": args.client_visible,
+    }));
+    client.send(Method::POST, "/api/v1/flags", Some(&body), None).await?;
+    print_line(&format!(
+        "created `{}` ({}), disabled in every environment; enable it with: pennon flags enable {} --env ENV",
+        args.key, args.kind, args.key
+    ))
+}
+
+async fn toggle(args: &ToggleArgs, enabled: bool) -> Result<(), Failure> {
+    let client = Client::new(&args.api)?;
+    let path = config_path(&args.env, &args.key);
+    let current = client.get(&path).await?;
+    let body = json!({ "enabled": enabled });
+    let reply = client.send(Method::POST, &format!("{path}/toggle"), Some(&body), current.etag.as_deref()).await?;
+    let word = if enabled { "enabled" } else { "disabled" };
+    report(&reply, &format!("{word} `{}` in `{}`", args.key, args.env))
+}

@@ -1,0 +1,168 @@
+//! `pennon serve`: runs the control plane until Ctrl-C or SIGTERM.
+//!
+//! A first run with no arguments creates `./pennon-data` with an SQLite database and a
+//! signing key, the environments `development`, `staging` and `production`, an admin
+//! token and an SDK key (both printed once), and prints where everything is served.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pennon_server::{parse_duration, Config, Running};
+
+use super::{inputs, print_line, Failure};
+
+/// Arguments of `pennon serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Where the SQLite database and a generated signing key live.
+    #[arg(long, env = "PENNON_DATA_DIR", value_name = "DIR", default_value = "pennon-data")]
+    pub(crate) data_dir: PathBuf,
+    /// `sqlite:PATH` or `postgres://USER:PASSWORD@HOST/DB`. Default: SQLite in the data directory.
+    #[arg(long, env = "PENNON_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+    /// The address to listen on.
+    #[arg(long, env = "PENNON_LISTEN", value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// The public base URL, if the server sits behind a proxy.
+    #[arg(long, env = "PENNON_PUBLIC_URL", value_name = "URL")]
+    pub(crate) public_url: Option<String>,
+    /// A private key file to sign snapshots with; repeat to sign with two keys during a
+    /// rotation. Default: `PENNON_SIGNING_KEY`, else DATA_DIR/signing.key (created if missing).
+    #[arg(long = "signing-key", value_name = "PRIVATE_KEY_FILE")]
+    pub(crate) signing_keys: Vec<PathBuf>,
+    /// A further public key to publish at /v1/keys (`ed25519:...` or a `.pub` file): the
+    /// next key before it signs, or the previous one after it stopped.
+    #[arg(long = "publish-key", value_name = "PUBLIC_KEY_OR_FILE")]
+    pub(crate) publish_keys: Vec<String>,
+    /// How long each snapshot is valid.
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_duration)]
+    pub(crate) snapshot_ttl: Duration,
+    /// Re-sign an unchanged environment when its snapshot expires within this.
+    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_duration)]
+    pub(crate) resign_before: Duration,
+    /// How often to look for snapshots to re-sign.
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
+    pub(crate) resign_interval: Duration,
+    /// Interval of heartbeats on /v1/stream.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub(crate) heartbeat: Duration,
+    /// How often to re-read versions from PostgreSQL, in case a notification was lost.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub(crate) poll_interval: Duration,
+    /// Also write every published snapshot under this directory (for a CDN or bucket).
+    #[arg(long, env = "PENNON_EXPORT_DIR", value_name = "DIR")]
+    pub(crate) export_dir: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    pub(crate) max_body: usize,
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, env = "PENNON_LOG", value_name = "LEVEL", default_value = "info")]
+    pub(crate) log: tracing::Level,
+}
+
+impl Args {
+    fn config(&self) -> Result<Config, Failure> {
+        let published_keys =
+            self.publish_keys.iter().map(|k| inputs::read_trusted_key(k)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Config {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            listen: self.listen,
+            public_url: self.public_url.clone(),
+            signing_key_files: self.signing_keys.clone(),
+            signing_key_text: std::env::var("PENNON_SIGNING_KEY").ok(),
+            published_keys,
+            snapshot_ttl: self.snapshot_ttl,
+            resign_before: self.resign_before,
+            resign_interval: self.resign_interval,
+            heartbeat: self.heartbeat,
+            poll_interval: self.poll_interval,
+            export_dir: self.export_dir.clone(),
+            max_body_bytes: self.max_body,
+            bootstrap: true,
+        })
+    }
+}
+
+/// Starts the server, prints where it is, and serves until told to stop.
+pub(crate) fn run(args: &Args) -> Result<(), Failure> {
+    let config = args.config()?;
+    if args.resign_before >= args.snapshot_ttl {
+        return Err(Failure::Usage("--resign-before must be shorter than --snapshot-ttl".into()));
+    }
+    tracing_subscriber::fmt()
+        .with_max_level(args.log)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let database = config.database_url();
+        let running = pennon_server::start(config).await.map_err(Failure::Usage)?;
+        banner(&running, &database)?;
+        running.serve_until(stop_signal()).await.map_err(|e| Failure::Usage(format!("server: {e}")))
+    })
+}
+
+async fn stop_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+    }
+    super::note("stopping");
+}
+
+fn banner(running: &Running, database: &str) -> Result<(), Failure> {
+    let url = &running.base_url;
+    let mut lines = vec![format!("Pennon control plane {}", env!("CARGO_PKG_VERSION"))];
+    lines.push(format!("  database:     {}", redact(database)));
+    for key in &running.keys.public_keys {
+        lines.push(format!("  signing key:  {key}"));
+    }
+    match &running.keys.generated {
+        Some(path) => lines.push(format!(
+            "                generated {} (keep it secret; clients trust the public key above)",
+            path.display()
+        )),
+        None => lines.push(format!("                from {}", running.keys.source)),
+    }
+    if let Some(first) = &running.first_run {
+        lines.push(String::new());
+        lines.push(format!(
+            "First run: created environments {} (production is protected: changes need an approved change request).",
+            first.environments.join(", ")
+        ));
+        lines.push(format!("  admin token: {}", first.admin_token));
+        lines.push(format!("  {} server SDK key: {}", first.sdk_key_env, first.sdk_key));
+        lines.push("  Both are shown only now; the database keeps only their hashes.".into());
+        lines.push(format!("  Try: export PENNON_URL={url} PENNON_TOKEN={}", first.admin_token));
+        lines.push("       pennon flags create new-checkout --type boolean".into());
+        lines.push(format!(
+            "       curl -H 'Authorization: Bearer {}' {url}/v1/snapshots/{}",
+            first.sdk_key, first.sdk_key_env
+        ));
+    }
+    lines.push(String::new());
+    lines.push(format!("  admin API:    {url}/api/v1   (OpenAPI: {url}/openapi.json)"));
+    lines.push(format!("  snapshots:    {url}/v1/snapshots/{{env}}   (SDK key; ETag and If-None-Match)"));
+    lines.push(format!("  stream:       {url}/v1/stream/{{env}}      (server-sent events)"));
+    lines.push(format!("  public keys:  {url}/v1/keys"));
+    lines.push(format!("listening on {} (Ctrl-C to stop)", running.addr));
+    print_line(&lines.join("\n"))
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = url[scheme + 3..at].split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,44 @@
+//! The wall clock and random secrets: the server's only sources of time and chance
+//! (the core has neither).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+/// Unix milliseconds now.
+pub(crate) fn now_ms() -> i64 {
+    let millis = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(after) => millis(after),
+        Err(before) => -millis(before.duration()),
+    }
+}
+
+/// RFC 3339 text of Unix milliseconds.
+pub(crate) fn rfc3339(ms: i64) -> String {
+    pennon_core::format_rfc3339(ms)
+}
+
+/// `n` random bytes from the operating system.
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| format!("cannot get random bytes from the operating system: {e}"))?;
+    Ok(bytes)
+}
+
+/// A new secret: `prefix` and 32 URL-safe characters (192 random bits).
+pub(crate) fn new_secret(prefix: &str) -> Result<String, String> {
+    Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random_bytes::<24>()?)))
+}
+
+/// SHA-256 of a secret as lowercase hex: what the database stores instead of it.
+pub(crate) fn hash_secret(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,106 @@
+//! What `pennon serve` is told: [`Config`], with the defaults a first run uses.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pennon_core::PublicKey;
+
+/// The control plane's settings. [`Config::new`] gives the defaults of
+/// `pennon serve` with no arguments.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the SQLite database and a generated signing key live.
+    pub data_dir: PathBuf,
+    /// `sqlite:PATH` or `postgres://...`; default an SQLite file in the data directory.
+    pub database_url: Option<String>,
+    /// The address to listen on (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// The base URL printed and used in links; default `http://` and the bound address.
+    pub public_url: Option<String>,
+    /// Private key files to sign with (`--signing-key`, repeatable).
+    pub signing_key_files: Vec<PathBuf>,
+    /// Private keys as text (`PENNON_SIGNING_KEY`), separated by commas or whitespace.
+    pub signing_key_text: Option<String>,
+    /// More public keys to publish at `/v1/keys` (a key being rotated in or out).
+    pub published_keys: Vec<PublicKey>,
+    /// How long a snapshot is valid (`expires_at - issued_at`).
+    pub snapshot_ttl: Duration,
+    /// Re-sign an unchanged environment when its snapshot expires within this.
+    pub resign_before: Duration,
+    /// How often to look for snapshots to re-sign.
+    pub resign_interval: Duration,
+    /// Interval between heartbeats on `/v1/stream/{env}`.
+    pub heartbeat: Duration,
+    /// How often an instance re-reads versions from the database, in case a
+    /// notification was lost (PostgreSQL only).
+    pub poll_interval: Duration,
+    /// Export every published snapshot to this directory.
+    pub export_dir: Option<PathBuf>,
+    /// Largest request body accepted, bytes.
+    pub max_body_bytes: usize,
+    /// Create the default environments and the first admin token on an empty database.
+    pub bootstrap: bool,
+}
+
+impl Config {
+    /// The defaults: data in `./pennon-data`, listening on `127.0.0.1:8080`, snapshots
+    /// valid 7 days and re-signed 1 day before they expire.
+    pub fn new() -> Config {
+        Config {
+            data_dir: PathBuf::from("pennon-data"),
+            database_url: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            signing_key_files: Vec::new(),
+            signing_key_text: None,
+            published_keys: Vec::new(),
+            snapshot_ttl: Duration::from_secs(7 * 86_400),
+            resign_before: Duration::from_secs(86_400),
+            resign_interval: Duration::from_secs(60),
+            heartbeat: Duration::from_secs(15),
+            poll_interval: Duration::from_secs(5),
+            export_dir: None,
+            max_body_bytes: 1024 * 1024,
+            bootstrap: true,
+        }
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("pennon.db").display()),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config::new()
+    }
+}
+
+/// Reads a duration such as `7d`, `24h`, `30m`, `15s` or `250ms`.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(pennon_server::parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+/// assert_eq!(pennon_server::parse_duration("250ms"), Ok(Duration::from_millis(250)));
+/// assert!(pennon_server::parse_duration("7").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let amount: u64 = digits.parse().map_err(|_| format!("`{text}`: expected a number and a unit, such as 7d"))?;
+    let millis = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("`{text}`: the unit must be ms, s, m, h or d")),
+    };
+    amount.checked_mul(millis).map(Duration::from_millis).ok_or_else(|| format!("`{text}` is too long"))
+}

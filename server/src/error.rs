@@ -1,0 +1,118 @@
+//! [`ApiError`]: every refusal the API makes, as a status and a JSON body that says
+//! which field was wrong and why.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// A refused or failed request.
+///
+/// The body is `{"error": {"code", "message", "field"?, "path"?}}`: `code` is stable
+/// for programs, `message` is for people, `field` names the member of the request
+/// body at fault (`rules[0].conditions[1].value`), and `path` the JSON path in the
+/// snapshot payload when the core's compile step refused it.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// A stable machine-readable code, such as `invalid_field`.
+    pub code: &'static str,
+    /// What was wrong and what to do about it.
+    pub message: String,
+    /// The request member at fault.
+    pub field: Option<String>,
+    /// The JSON path in the snapshot payload, for compile failures.
+    pub path: Option<String>,
+    /// The current ETag, for 412 responses.
+    pub etag: Option<String>,
+}
+
+impl ApiError {
+    /// A refusal with `status`, `code` and `message`.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), field: None, path: None, etag: None }
+    }
+
+    /// 400: the request is not what the endpoint reads (malformed JSON, bad query).
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 422: well-formed, but `field` is invalid.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message);
+        error.field = Some(field.into()).filter(|f: &String| !f.is_empty());
+        error
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 409: the request conflicts with the current state.
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// 401.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 403.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 500, logging the cause; the client learns only that it failed.
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!("internal error: {cause}");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+    }
+
+    /// Sets the field at fault.
+    #[must_use]
+    pub fn at(mut self, field: impl Into<String>) -> ApiError {
+        self.field = Some(field.into());
+        self
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> ApiError {
+        ApiError::internal(format!("database: {error}"))
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{} ({}): {}: {}", self.status.as_u16(), self.code, field, self.message),
+            None => write!(f, "{} ({}): {}", self.status.as_u16(), self.code, self.message),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "code": self.code, "message": self.message });
+        if let Some(field) = &self.field {
+            body["field"] = json!(field);
+        }
+        if let Some(path) = &self.path {
+            body["path"] = json!(path);
+        }
+        if let Some(etag) = &self.etag {
+            body["current_etag"] = json!(etag);
+        }
+        let mut response = (self.status, axum::Json(json!({ "error": body }))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(etag) = self.etag.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+            response.headers_mut().insert(header::ETAG, etag);
+        }
+        response
+    }
+}

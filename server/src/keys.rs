@@ -1,0 +1,118 @@
+//! Signing keys: from files or the environment, never from the database; generated
+//! into the data directory on a first run when none is configured.
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::path::{Path, PathBuf};
+
+use pennon_core::{PublicKey, SigningKey};
+
+use crate::Config;
+
+/// The keys a server signs with and the public keys it publishes.
+#[derive(Debug)]
+pub struct KeyRing {
+    /// Every snapshot is signed by all of these (two during a rotation).
+    pub signing: Vec<SigningKey>,
+    /// Public keys published at `/v1/keys` besides the signing keys' own.
+    pub published: Vec<PublicKey>,
+    /// Where a key was generated on this start, if one was.
+    pub generated: Option<PathBuf>,
+    /// Where the signing keys came from, for the start-up message.
+    pub source: String,
+}
+
+/// The file a first run generates its key into.
+pub const GENERATED_KEY_FILE: &str = "signing.key";
+
+impl KeyRing {
+    /// Loads the keys `config` names: `--signing-key` files, else `PENNON_SIGNING_KEY`,
+    /// else `DATA_DIR/signing.key`, which is created (mode 0600) when missing.
+    pub fn load(config: &Config) -> Result<KeyRing, String> {
+        let mut signing: Vec<SigningKey> = Vec::new();
+        let mut generated = None;
+        let source;
+        if !config.signing_key_files.is_empty() {
+            for path in &config.signing_key_files {
+                signing.push(read_key(path)?);
+            }
+            source = "--signing-key".to_owned();
+        } else if let Some(text) = config.signing_key_text.as_deref().filter(|t| !t.trim().is_empty()) {
+            for part in text.split(|c: char| c == ',' || c.is_whitespace()).filter(|p| !p.is_empty()) {
+                signing.push(
+                    SigningKey::parse(part)
+                        .map_err(|e| format!("PENNON_SIGNING_KEY: {e} (expected ed25519-private:...)"))?,
+                );
+            }
+            source = "PENNON_SIGNING_KEY".to_owned();
+        } else {
+            let path = config.data_dir.join(GENERATED_KEY_FILE);
+            if !path.exists() {
+                generate(&path)?;
+                generated = Some(path.clone());
+            }
+            signing.push(read_key(&path)?);
+            source = path.display().to_string();
+        }
+        let mut unique: Vec<SigningKey> = Vec::new();
+        for key in signing {
+            if !unique.iter().any(|k| k.public_key().key_id() == key.public_key().key_id()) {
+                unique.push(key);
+            }
+        }
+        let published = config
+            .published_keys
+            .iter()
+            .filter(|p| !unique.iter().any(|k| k.public_key().key_id() == p.key_id()))
+            .cloned()
+            .collect();
+        Ok(KeyRing { signing: unique, published, generated, source })
+    }
+
+    /// A ring of the given keys (for tests and embedding).
+    pub fn from_keys(signing: Vec<SigningKey>, published: Vec<PublicKey>) -> KeyRing {
+        KeyRing { signing, published, generated: None, source: "given".into() }
+    }
+
+    /// The signing keys' ids, comma-separated, as stored with each snapshot.
+    pub fn key_ids(&self) -> String {
+        self.signing.iter().map(|k| k.public_key().key_id()).collect::<Vec<_>>().join(",")
+    }
+
+    /// Signs a payload with every signing key.
+    pub fn sign(&self, payload: &[u8]) -> Result<Vec<u8>, pennon_core::Error> {
+        let keys: Vec<&SigningKey> = self.signing.iter().collect();
+        pennon_core::sign_envelope(payload, &keys)
+    }
+}
+
+fn read_key(path: &Path) -> Result<SigningKey, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read signing key `{}`: {e}", path.display()))?;
+    SigningKey::parse(&text).map_err(|e| format!("signing key `{}`: {e}", path.display()))
+}
+
+/// Writes a new key to `path` (mode 0600, never overwriting) and its `.pub` beside it.
+fn generate(path: &Path) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    }
+    let key = SigningKey::from_seed(crate::clock::random_bytes::<32>()?);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot create `{}`: {e}", path.display()))?;
+    file.write_all(format!("{}\n", key.to_text()).as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    let public = path.with_extension("pub");
+    std::fs::write(&public, format!("{}\n", key.public_key().to_text()))
+        .map_err(|e| format!("cannot write `{}`: {e}", public.display()))
+}

@@ -1,0 +1,251 @@
+//! `/api/v1/tokens`, `/api/v1/audit`, `/api/v1/change-requests` and `/api/v1/whoami`.
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+
+use super::{respond, Auth, Body, Doc, PathParams, QueryParams, Routes};
+use crate::app::App;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::model::{AuditEntry, ChangeStatus, NewToken, Role};
+use crate::service::{access, changes, to_json};
+use crate::store::{to_u64, AuditFilter, AuditRow};
+
+pub(super) fn add(routes: Routes) -> Routes {
+    let change = "/api/v1/change-requests/{id}";
+    routes
+        .add(
+            Doc::new(Method::GET, "/api/v1/whoami", "The calling token", Auth::Token(Role::Viewer)).ok(
+                200,
+                Some("WhoAmI"),
+                "name, role and environments",
+            ),
+            whoami,
+        )
+        .add(
+            Doc::new(Method::GET, "/api/v1/tokens", "List API tokens", Auth::Token(Role::Admin)).ok(
+                200,
+                Some("TokenList"),
+                "without secrets",
+            ),
+            list_tokens,
+        )
+        .add(
+            Doc::new(Method::POST, "/api/v1/tokens", "Create an API token", Auth::Token(Role::Admin))
+                .body("NewToken")
+                .ok(201, Some("Token"), "the secret is in `token`, shown once"),
+            create_token,
+        )
+        .add(
+            Doc::new(Method::DELETE, "/api/v1/tokens/{id}", "Revoke an API token", Auth::Token(Role::Admin))
+                .ok(204, None, "revoked"),
+            revoke_token,
+        )
+        .add(
+            Doc::new(Method::GET, "/api/v1/audit", "Read the audit log, newest first", Auth::Token(Role::Viewer))
+                .query("environment", "only this environment (required for tokens scoped to environments)")
+                .query("resource", "only this flag, segment or other resource key")
+                .query("resource_type", "flag, segment, environment, token, sdk_key, change_request or snapshot")
+                .query("actor", "only changes by this token name")
+                .query("action", "such as flag.create or config.toggle")
+                .query("request_id", "only entries of this request")
+                .query("since", "RFC 3339: only entries at or after")
+                .query("until", "RFC 3339: only entries at or before")
+                .query("before_id", "only entries with a smaller id (paging)")
+                .query("limit", "at most this many (default 100, at most 1000)")
+                .ok(200, Some("AuditList"), "`{\"entries\": [AuditEntry]}`"),
+            audit,
+        )
+        .add(
+            Doc::new(Method::GET, "/api/v1/change-requests", "List change requests", Auth::Token(Role::Viewer))
+                .query("environment", "only this environment")
+                .query("status", "open, applied or rejected")
+                .ok(200, Some("ChangeRequestList"), "newest first"),
+            list_changes,
+        )
+        .add(
+            Doc::new(Method::GET, change, "Read a change request", Auth::Token(Role::Viewer)).ok(
+                200,
+                Some("ChangeRequest"),
+                "",
+            ),
+            get_change,
+        )
+        .add(
+            Doc::new(
+                Method::POST,
+                "/api/v1/change-requests/{id}/approve",
+                "Approve and apply a change request (not by its proposer)",
+                Auth::Token(Role::Editor),
+            )
+            .ok(200, Some("ChangeRequest"), "applied and published; Pennon-Snapshot-Version header")
+            .ok(403, Some("Error"), "the approver proposed it")
+            .ok(412, Some("Error"), "the resource changed since the proposal"),
+            approve,
+        )
+        .add(
+            Doc::new(
+                Method::POST,
+                "/api/v1/change-requests/{id}/reject",
+                "Reject a change request",
+                Auth::Token(Role::Editor),
+            )
+            .ok(200, Some("ChangeRequest"), "rejected"),
+            reject,
+        )
+}
+
+async fn whoami(who: Principal) -> Result<Response, ApiError> {
+    let environments = who.environments.clone().unwrap_or_else(|| vec!["*".into()]);
+    let body = json!({ "name": who.name, "role": who.role, "environments": environments });
+    Ok(respond(StatusCode::OK, Some(body), None, None))
+}
+
+async fn list_tokens(State(app): State<App>, who: Principal) -> Result<Response, ApiError> {
+    who.require_all(Role::Admin)?;
+    let tokens: Vec<_> = app.store.read().await?.tokens().await?.iter().map(access::token_from_row).collect();
+    Ok(respond(StatusCode::OK, Some(json!({ "tokens": tokens })), None, None))
+}
+
+async fn create_token(State(app): State<App>, who: Principal, body: Body) -> Result<Response, ApiError> {
+    who.require_all(Role::Admin)?;
+    let new: NewToken = body.json()?;
+    let token = access::create_token(&app, &who.actor(), &new).await?;
+    Ok(respond(StatusCode::CREATED, Some(to_json(&token)?), None, None))
+}
+
+async fn revoke_token(
+    State(app): State<App>,
+    who: Principal,
+    PathParams(id): PathParams<i64>,
+) -> Result<Response, ApiError> {
+    who.require_all(Role::Admin)?;
+    access::revoke_token(&app, &who.actor(), id).await?;
+    Ok(respond(StatusCode::NO_CONTENT, None, None, None))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    environment: Option<String>,
+    resource: Option<String>,
+    resource_type: Option<String>,
+    actor: Option<String>,
+    action: Option<String>,
+    request_id: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    before_id: Option<i64>,
+    limit: Option<u32>,
+}
+
+fn time(name: &str, text: Option<&String>) -> Result<Option<i64>, ApiError> {
+    text.map(|t| {
+        pennon_core::parse_rfc3339(t).map_err(|e| ApiError::bad_request("invalid_query", format!("`{name}`: {e}")))
+    })
+    .transpose()
+}
+
+/// The API form of an audit row.
+fn entry(row: AuditRow) -> AuditEntry {
+    let json = |text: Option<String>| text.and_then(|t| serde_json::from_str::<Json>(&t).ok());
+    AuditEntry {
+        id: row.id,
+        at: crate::clock::rfc3339(row.at),
+        actor: row.actor,
+        approved_by: row.approved_by,
+        action: row.action,
+        resource_type: row.resource_type,
+        resource: row.resource,
+        environment: row.env,
+        before: json(row.before_json),
+        after: json(row.after_json),
+        request_id: row.request_id,
+        snapshot_version: row.snapshot_version.map(to_u64),
+        change_request: row.change_request,
+    }
+}
+
+async fn audit(
+    State(app): State<App>,
+    who: Principal,
+    QueryParams(q): QueryParams<AuditQuery>,
+) -> Result<Response, ApiError> {
+    match &q.environment {
+        Some(env) => who.require_env(Role::Viewer, env)?,
+        None => who.require_all(Role::Viewer)?,
+    }
+    let filter = AuditFilter {
+        since: time("since", q.since.as_ref())?,
+        until: time("until", q.until.as_ref())?,
+        env: q.environment,
+        resource: q.resource,
+        resource_type: q.resource_type,
+        actor: q.actor,
+        action: q.action,
+        request_id: q.request_id,
+        before_id: q.before_id,
+        limit: i64::from(q.limit.unwrap_or(100).clamp(1, 1000)),
+    };
+    let entries: Vec<AuditEntry> = app.store.read().await?.audit(&filter).await?.into_iter().map(entry).collect();
+    Ok(respond(StatusCode::OK, Some(json!({ "entries": entries })), None, None))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeQuery {
+    environment: Option<String>,
+    status: Option<ChangeStatus>,
+}
+
+async fn list_changes(
+    State(app): State<App>,
+    who: Principal,
+    QueryParams(q): QueryParams<ChangeQuery>,
+) -> Result<Response, ApiError> {
+    match &q.environment {
+        Some(env) => who.require_env(Role::Viewer, env)?,
+        None => who.require(Role::Viewer)?,
+    }
+    let rows =
+        app.store.read().await?.changes(q.environment.as_deref(), q.status.map(ChangeStatus::as_str), 200).await?;
+    let list = rows.iter().filter(|r| who.may_use(&r.env)).map(changes::from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(respond(StatusCode::OK, Some(json!({ "change_requests": list })), None, None))
+}
+
+async fn read_change(app: &App, who: &Principal, id: i64, role: Role) -> Result<crate::store::ChangeRow, ApiError> {
+    who.require(role)?;
+    let row = app.store.read().await?.change(id).await?;
+    let row =
+        row.filter(|r| who.may_use(&r.env)).ok_or_else(|| ApiError::not_found(format!("no change request {id}")))?;
+    who.require_env(role, &row.env)?;
+    Ok(row)
+}
+
+async fn get_change(
+    State(app): State<App>,
+    who: Principal,
+    PathParams(id): PathParams<i64>,
+) -> Result<Response, ApiError> {
+    let row = read_change(&app, &who, id, Role::Viewer).await?;
+    Ok(respond(StatusCode::OK, Some(to_json(&changes::from_row(&row)?)?), None, None))
+}
+
+async fn approve(
+    State(app): State<App>,
+    who: Principal,
+    PathParams(id): PathParams<i64>,
+) -> Result<Response, ApiError> {
+    let row = read_change(&app, &who, id, Role::Editor).await?;
+    let applied = changes::approve(&app, &who.actor(), id, &row.env).await?;
+    Ok(respond(applied.status, applied.body, None, applied.version))
+}
+
+async fn reject(State(app): State<App>, who: Principal, PathParams(id): PathParams<i64>) -> Result<Response, ApiError> {
+    let row = read_change(&app, &who, id, Role::Editor).await?;
+    let body = changes::reject(&app, &who.actor(), id, &row.env).await?;
+    Ok(respond(StatusCode::OK, Some(body), None, None))
+}

@@ -1,0 +1,138 @@
+//! Reading requests with errors that say exactly what was wrong: a JSON body whose
+//! every refusal names the field at fault, and query strings likewise.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A request body, read whole (over the body limit: 413 `body_too_large`) and parsed
+/// as JSON by [`Body::json`] once the caller is known to be allowed to send it.
+pub(crate) struct Body(pub(crate) Bytes);
+
+impl Body {
+    /// The body as `T`:
+    ///
+    /// - not JSON (or trailing bytes): 400 `malformed_json`, with line and column;
+    /// - JSON of the wrong shape (unknown member, wrong type, missing member): 422
+    ///   `invalid_field` (`unknown_field`), with `field` set to the path, such as
+    ///   `rules[0].serve`.
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        parse(&self.0)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Body, ApiError> {
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "the request body is larger than the server accepts (--max-body)",
+            ),
+            other => ApiError::bad_request("unreadable_body", other.body_text()),
+        })?;
+        Ok(Body(bytes))
+    }
+}
+
+/// Parses `bytes` as `T` with the errors described on [`Body::json`].
+pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("malformed_json", "the request body is empty; send a JSON object"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let field = field_name(&e.path().to_string());
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::bad_request("malformed_json", format!("the request body is not valid JSON: {inner}"))
+        } else {
+            let message = strip_position(&inner.to_string());
+            match unknown_member(&message) {
+                Some(name) => ApiError::invalid(join(&field, &name), message).with_code("unknown_field"),
+                None => ApiError::invalid(field, message),
+            }
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("unexpected data after the JSON value: {e}")))?;
+    Ok(value)
+}
+
+impl ApiError {
+    /// Replaces the code.
+    fn with_code(mut self, code: &'static str) -> ApiError {
+        self.code = code;
+        self
+    }
+}
+
+/// serde_path_to_error writes the root as `.`; the API leaves it empty.
+fn field_name(path: &str) -> String {
+    if path == "." {
+        String::new()
+    } else {
+        path.to_owned()
+    }
+}
+
+/// The unknown member's path: serde_path_to_error already ends the path with it.
+fn join(parent: &str, name: &str) -> String {
+    if parent == name || parent.ends_with(&format!(".{name}")) {
+        parent.to_owned()
+    } else if parent.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+/// The member named by serde's "unknown field `x`, expected ..." message.
+fn unknown_member(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest[..rest.find('`')?].to_owned())
+}
+
+/// Drops serde_json's " at line 1 column 17" suffix from data errors: the field path
+/// says where.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// A query string of type `T`, refused with 400 `invalid_query` naming the parameter.
+pub(crate) struct QueryParams<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<QueryParams<T>, ApiError> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|query| QueryParams(query.0))
+            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
+    }
+}
+
+/// Path parameters of type `T`, refused with 400 `invalid_path` naming the problem.
+pub(crate) struct PathParams<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<PathParams<T>, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|path| PathParams(path.0))
+            .map_err(|e| ApiError::bad_request("invalid_path", e.body_text()))
+    }
+}

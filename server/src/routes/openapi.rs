@@ -1,0 +1,113 @@
+//! The OpenAPI 3.1 document, generated from the documented route list.
+
+use serde_json::{json, Map, Value as Json};
+
+use super::{Auth, Doc};
+use crate::model::Role;
+
+fn schema_ref(name: &str) -> Json {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn response(meaning: &str, schema: Option<&str>) -> Json {
+    let mut response = json!({ "description": if meaning.is_empty() { "success" } else { meaning } });
+    if let Some(schema) = schema {
+        response["content"] = json!({ "application/json": { "schema": schema_ref(schema) } });
+    }
+    response
+}
+
+fn operation(doc: &Doc) -> Json {
+    let mut parameters: Vec<Json> = doc
+        .path
+        .split('/')
+        .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+        .collect();
+    for (name, meaning) in &doc.query {
+        parameters.push(json!({ "name": name, "in": "query", "required": false, "description": meaning, "schema": { "type": "string" } }));
+    }
+    if doc.if_match {
+        parameters.push(json!({
+            "name": "If-Match", "in": "header", "required": true, "schema": { "type": "string" },
+            "description": "the ETag from a GET (`*` to overwrite whatever is there); 428 without it, 412 if stale"
+        }));
+    }
+    let mut responses = Map::new();
+    for (status, schema, meaning) in &doc.responses {
+        responses.insert(status.to_string(), response(meaning, *schema));
+    }
+    let mut common = vec![("400", "malformed request: not JSON, bad path or query")];
+    if doc.body.is_some() {
+        common.push(("413", "request body too large"));
+        common.push(("422", "invalid field: `field` names it, `message` says why"));
+    }
+    match doc.auth {
+        Auth::Public => {}
+        Auth::Token(_) | Auth::SdkKey => {
+            common.push(("401", "no, unknown or revoked credential"));
+            common.push(("403", "the credential may not do this (role or environment)"));
+        }
+    }
+    for (status, meaning) in common {
+        responses.entry(status.to_owned()).or_insert_with(|| response(meaning, Some("Error")));
+    }
+    let mut op = json!({
+        "summary": doc.summary,
+        "operationId": format!("{}_{}", doc.method.as_str().to_lowercase(), doc.path.trim_start_matches('/').replace(['/', '{', '}', '-'], "_")),
+        "parameters": parameters,
+        "responses": responses,
+    });
+    match doc.auth {
+        Auth::Public => op["security"] = json!([]),
+        Auth::Token(role) => {
+            op["security"] = json!([{ "apiToken": [] }]);
+            op["x-pennon-role"] = json!(match role {
+                Role::Viewer => "viewer",
+                Role::Editor => "editor",
+                Role::Admin => "admin",
+            });
+        }
+        Auth::SdkKey => op["security"] = json!([{ "sdkKey": [] }]),
+    }
+    if let Some(body) = doc.body {
+        op["requestBody"] =
+            json!({ "required": true, "content": { "application/json": { "schema": schema_ref(body) } } });
+    }
+    op
+}
+
+/// The document for `docs`.
+pub(super) fn document(docs: &[Doc]) -> Json {
+    let mut paths = Map::new();
+    for doc in docs {
+        let item = paths.entry(doc.path.to_owned()).or_insert_with(|| json!({}));
+        item[doc.method.as_str().to_lowercase()] = operation(doc);
+    }
+    paths.insert(
+        "/openapi.json".into(),
+        json!({ "get": { "summary": "This document", "operationId": "get_openapi", "security": [], "responses": { "200": { "description": "OpenAPI 3.1" } } } }),
+    );
+    paths.insert(
+        "/healthz".into(),
+        json!({ "get": { "summary": "Liveness", "operationId": "get_healthz", "security": [], "responses": { "200": { "description": "ok" } } } }),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Pennon control plane",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Feature flags managed in a database, audited, and published as signed snapshots. \
+                Every resource has an ETag; updates and deletes need If-Match. Errors are \
+                {\"error\": {\"code\", \"message\", \"field\"?, \"path\"?}}."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "apiToken": { "type": "http", "scheme": "bearer", "description": "an API token (pnt_...) with a role" },
+                "sdkKey": { "type": "http", "scheme": "bearer", "description": "an SDK key of the environment (pns_... server, pnc_... client)" }
+            },
+            "schemas": super::schemas::all()
+        }
+    })
+}

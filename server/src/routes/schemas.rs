@@ -1,0 +1,235 @@
+//! JSON Schemas of the API's bodies, for the OpenAPI document. They follow the types
+//! in `crate::model`; the OpenAPI test checks that every reference resolves.
+
+use serde_json::{json, Value as Json};
+
+fn r(name: &str) -> Json {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn list(key: &str, item: Json) -> Json {
+    json!({ "type": "object", "properties": { key: { "type": "array", "items": item } } })
+}
+
+fn strings() -> Json {
+    json!({ "type": "array", "items": { "type": "string" } })
+}
+
+fn flag_schemas() -> Vec<(&'static str, Json)> {
+    vec![
+        (
+            "Flag",
+            json!({
+                "type": "object", "additionalProperties": false, "required": ["type"],
+                "properties": {
+                    "key": { "type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$" },
+                    "type": { "enum": ["boolean", "string", "integer", "float", "object"] },
+                    "variants": { "type": "object", "description": "name to value; default for boolean flags {\"on\": true, \"off\": false}" },
+                    "description": { "type": "string" }, "owner": { "type": "string" }, "tags": strings(),
+                    "temporary": { "type": "boolean" }, "expires_at": { "type": "string", "format": "date-time" },
+                    "client_visible": { "type": "boolean", "description": "included in snapshots for client SDK keys" }
+                }
+            }),
+        ),
+        ("FlagList", list("flags", r("Flag"))),
+        (
+            "FlagConfig",
+            json!({
+                "type": "object", "additionalProperties": false, "required": ["enabled", "off_variant", "fallthrough"],
+                "properties": {
+                    "enabled": { "type": "boolean" }, "off_variant": { "type": "string" }, "fallthrough": r("Serve"),
+                    "targets": { "type": "array", "items": r("Target") },
+                    "rules": { "type": "array", "items": r("Rule") },
+                    "prerequisites": { "type": "array", "items": r("Prerequisite") },
+                    "metadata": { "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] } }
+                }
+            }),
+        ),
+        (
+            "ConfigList",
+            list(
+                "flags",
+                json!({ "type": "object", "properties": { "key": { "type": "string" }, "etag": { "type": "string" }, "config": r("FlagConfig") } }),
+            ),
+        ),
+        (
+            "Serve",
+            json!({
+                "type": "object", "additionalProperties": false, "description": "exactly one of variant or rollout",
+                "properties": { "variant": { "type": "string" }, "rollout": r("Rollout") }
+            }),
+        ),
+        (
+            "Rollout",
+            json!({
+                "type": "object", "additionalProperties": false, "required": ["variants"],
+                "properties": {
+                    "variants": { "type": "array", "items": { "type": "object", "additionalProperties": false, "required": ["variant", "weight"],
+                        "properties": { "variant": { "type": "string" }, "weight": { "type": "integer", "minimum": 0, "maximum": 4294967295u64 } } } },
+                    "bucket_by": { "type": "string" }, "salt": { "type": "string" },
+                    "schedule": { "type": "object", "description": "exactly one of steps [{at, weights}] or ramp {start, end, weights}" }
+                }
+            }),
+        ),
+        (
+            "Target",
+            json!({ "type": "object", "additionalProperties": false, "required": ["variant", "keys"],
+            "properties": { "variant": { "type": "string" }, "keys": strings() } }),
+        ),
+        (
+            "Rule",
+            json!({ "type": "object", "additionalProperties": false, "required": ["id", "serve"],
+            "properties": { "id": { "type": "string" }, "conditions": { "type": "array", "items": r("Condition") }, "serve": r("Serve") } }),
+        ),
+        (
+            "Condition",
+            json!({
+                "type": "object", "additionalProperties": false, "required": ["op"],
+                "properties": {
+                    "attribute": { "type": "string" },
+                    "op": { "enum": ["equals", "not_equals", "in", "not_in", "contains", "starts_with", "ends_with", "matches",
+                        "lt", "lte", "gt", "gte", "semver_eq", "semver_lt", "semver_lte", "semver_gt", "semver_gte",
+                        "before", "after", "exists", "missing", "in_segment", "not_in_segment"] },
+                    "value": {}, "case_insensitive": { "type": "boolean" }, "negate": { "type": "boolean" }
+                }
+            }),
+        ),
+        (
+            "Prerequisite",
+            json!({ "type": "object", "additionalProperties": false, "required": ["flag", "variant"],
+            "properties": { "flag": { "type": "string" }, "variant": { "type": "string" } } }),
+        ),
+        (
+            "Toggle",
+            json!({ "type": "object", "additionalProperties": false, "required": ["enabled"], "properties": { "enabled": { "type": "boolean" } } }),
+        ),
+        (
+            "RolloutRequest",
+            json!({
+                "type": "object", "additionalProperties": false, "required": ["percent"],
+                "properties": { "percent": { "type": "number", "minimum": 0, "maximum": 100 }, "variant": { "type": "string" }, "otherwise": { "type": "string" } }
+            }),
+        ),
+        (
+            "Segment",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "properties": { "key": { "type": "string" }, "description": { "type": "string" }, "included": strings(), "excluded": strings(),
+                    "rules": { "type": "array", "items": { "type": "object", "additionalProperties": false, "required": ["id"],
+                        "properties": { "id": { "type": "string" }, "conditions": { "type": "array", "items": r("Condition") } } } } }
+            }),
+        ),
+        (
+            "SegmentList",
+            list(
+                "segments",
+                json!({ "type": "object", "properties": { "key": { "type": "string" }, "etag": { "type": "string" }, "segment": r("Segment") } }),
+            ),
+        ),
+    ]
+}
+
+fn other_schemas() -> Vec<(&'static str, Json)> {
+    let time = json!({ "type": "string", "format": "date-time" });
+    vec![
+        (
+            "Environment",
+            json!({ "type": "object", "properties": { "name": { "type": "string" }, "protected": { "type": "boolean" },
+            "version": { "type": "integer" }, "created_at": time } }),
+        ),
+        ("EnvironmentList", list("environments", r("Environment"))),
+        (
+            "NewEnvironment",
+            json!({ "type": "object", "additionalProperties": false, "required": ["name"],
+            "properties": { "name": { "type": "string" }, "protected": { "type": "boolean" } } }),
+        ),
+        (
+            "EnvPatch",
+            json!({ "type": "object", "additionalProperties": false, "required": ["protected"], "properties": { "protected": { "type": "boolean" } } }),
+        ),
+        (
+            "Snapshot",
+            json!({ "type": "object", "properties": { "environment": { "type": "string" }, "kind": { "enum": ["server", "client"] },
+            "version": { "type": "integer" }, "sha256": { "type": "string" }, "key_ids": strings(), "issued_at": time, "expires_at": time,
+            "payload": { "type": "object" }, "envelope": r("Envelope") } }),
+        ),
+        ("SnapshotList", list("snapshots", r("Snapshot"))),
+        (
+            "RollbackRequest",
+            json!({ "type": "object", "additionalProperties": false, "required": ["to_version"], "properties": { "to_version": { "type": "integer", "minimum": 1 } } }),
+        ),
+        (
+            "RollbackResult",
+            json!({ "type": "object", "properties": { "environment": { "type": "string" }, "restored_version": { "type": "integer" }, "version": { "type": "integer" } } }),
+        ),
+        (
+            "Envelope",
+            json!({ "type": "object", "description": "a DSSE envelope (docs/SPEC.md section 2)", "required": ["payloadType", "payload", "signatures"],
+            "properties": { "payloadType": { "const": "application/vnd.pennon.snapshot+json" }, "payload": { "type": "string", "contentEncoding": "base64" },
+                "signatures": { "type": "array", "items": { "type": "object", "properties": { "keyid": { "type": "string" }, "sig": { "type": "string" } } } } } }),
+        ),
+        (
+            "Keys",
+            list(
+                "keys",
+                json!({ "type": "object", "properties": { "key_id": { "type": "string" }, "public_key": { "type": "string" }, "status": { "enum": ["signing", "published"] } } }),
+            ),
+        ),
+        (
+            "SdkKey",
+            json!({ "type": "object", "properties": { "id": { "type": "integer" }, "environment": { "type": "string" }, "kind": { "enum": ["server", "client"] },
+            "name": { "type": "string" }, "prefix": { "type": "string" }, "created_at": time, "created_by": { "type": "string" }, "revoked_at": time,
+            "key": { "type": "string", "description": "the secret; only when created" } } }),
+        ),
+        ("SdkKeyList", list("sdk_keys", r("SdkKey"))),
+        (
+            "NewSdkKey",
+            json!({ "type": "object", "additionalProperties": false, "required": ["kind"], "properties": { "kind": { "enum": ["server", "client"] }, "name": { "type": "string" } } }),
+        ),
+        (
+            "Token",
+            json!({ "type": "object", "properties": { "id": { "type": "integer" }, "name": { "type": "string" }, "role": { "enum": ["admin", "editor", "viewer"] },
+            "environments": strings(), "prefix": { "type": "string" }, "created_at": time, "created_by": { "type": "string" }, "revoked_at": time,
+            "token": { "type": "string", "description": "the secret; only when created" } } }),
+        ),
+        ("TokenList", list("tokens", r("Token"))),
+        (
+            "NewToken",
+            json!({ "type": "object", "additionalProperties": false, "required": ["name", "role"],
+            "properties": { "name": { "type": "string" }, "role": { "enum": ["admin", "editor", "viewer"] }, "environments": strings() } }),
+        ),
+        (
+            "WhoAmI",
+            json!({ "type": "object", "properties": { "name": { "type": "string" }, "role": { "type": "string" }, "environments": strings() } }),
+        ),
+        (
+            "AuditEntry",
+            json!({ "type": "object", "properties": { "id": { "type": "integer" }, "at": time, "actor": { "type": "string" },
+            "approved_by": { "type": "string" }, "action": { "type": "string" }, "resource_type": { "type": "string" }, "resource": { "type": "string" },
+            "environment": { "type": "string" }, "before": {}, "after": {}, "request_id": { "type": "string" },
+            "snapshot_version": { "type": "integer" }, "change_request": { "type": "integer" } } }),
+        ),
+        ("AuditList", list("entries", r("AuditEntry"))),
+        (
+            "ChangeRequest",
+            json!({ "type": "object", "properties": { "id": { "type": "integer" }, "environment": { "type": "string" },
+            "status": { "enum": ["open", "applied", "rejected"] }, "operation": { "type": "object", "description": "{\"action\": ..., ...}: config.update, config.toggle, config.rollout, segment.create, segment.update, segment.delete or rollback" },
+            "if_match": { "type": "string" }, "proposed_by": { "type": "string" }, "proposed_at": time, "decided_by": { "type": "string" },
+            "decided_at": time, "snapshot_version": { "type": "integer" } } }),
+        ),
+        ("ChangeRequestList", list("change_requests", r("ChangeRequest"))),
+        (
+            "Error",
+            json!({ "type": "object", "properties": { "error": { "type": "object", "required": ["code", "message"],
+            "properties": { "code": { "type": "string" }, "message": { "type": "string" }, "field": { "type": "string" },
+                "path": { "type": "string" }, "current_etag": { "type": "string" } } } } }),
+        ),
+    ]
+}
+
+/// Every schema, by name.
+pub(super) fn all() -> Json {
+    let map: serde_json::Map<String, Json> =
+        flag_schemas().into_iter().chain(other_schemas()).map(|(name, schema)| (name.to_owned(), schema)).collect();
+    Json::Object(map)
+}

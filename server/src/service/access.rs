@@ -1,0 +1,163 @@
+//! API tokens and SDK keys: created with a secret shown once, stored as SHA-256
+//! hashes, revoked (never deleted, so the audit log keeps its meaning).
+
+use super::{Actor, Writer};
+use crate::app::AppInner;
+use crate::clock::{hash_secret, new_secret, rfc3339};
+use crate::error::ApiError;
+use crate::model::{NewSdkKey, NewToken, Role, SdkKey, SdkKind, Token};
+use crate::store::{Lock, Notice, SdkKeyRow, TokenRow};
+
+/// API token secrets start with this.
+pub(crate) const TOKEN_PREFIX: &str = "pnt_";
+
+/// The prefix of an SDK key of `kind`.
+pub(crate) fn sdk_prefix(kind: SdkKind) -> &'static str {
+    match kind {
+        SdkKind::Server => "pns_",
+        SdkKind::Client => "pnc_",
+    }
+}
+
+/// The API form of a token.
+pub(crate) fn token_from_row(row: &TokenRow) -> Token {
+    Token {
+        id: row.id,
+        name: row.name.clone(),
+        role: Role::parse(&row.role).unwrap_or(Role::Viewer),
+        environments: serde_json::from_str(&row.environments).unwrap_or_default(),
+        prefix: row.prefix.clone(),
+        created_at: rfc3339(row.created_at),
+        created_by: row.created_by.clone(),
+        revoked_at: row.revoked_at.map(rfc3339),
+        token: None,
+    }
+}
+
+/// The API form of an SDK key.
+pub(crate) fn sdk_key_from_row(row: &SdkKeyRow) -> SdkKey {
+    SdkKey {
+        id: row.id,
+        environment: row.env.clone(),
+        kind: SdkKind::parse(&row.kind).unwrap_or(SdkKind::Client),
+        name: row.name.clone(),
+        prefix: row.prefix.clone(),
+        created_at: rfc3339(row.created_at),
+        created_by: row.created_by.clone(),
+        revoked_at: row.revoked_at.map(rfc3339),
+        key: None,
+    }
+}
+
+/// Creates a token inside `w`; the result carries the secret.
+pub(crate) async fn create_token_in(w: &mut Writer<'_>, new: &NewToken, created_by: &str) -> Result<Token, ApiError> {
+    if new.name.trim().is_empty() || new.name.len() > 128 {
+        return Err(ApiError::invalid("name", "a token's name is 1 to 128 bytes: who or what will use it"));
+    }
+    let environments = new.environments.clone().unwrap_or_else(|| vec!["*".to_owned()]);
+    if environments.is_empty() {
+        return Err(ApiError::invalid("environments", "name at least one environment, or `*` for all"));
+    }
+    let known: Vec<String> = w.tx.envs().await?.into_iter().map(|e| e.name).collect();
+    for (i, env) in environments.iter().enumerate() {
+        if env != "*" && !known.contains(env) {
+            return Err(ApiError::invalid(format!("environments[{i}]"), format!("no environment `{env}`")));
+        }
+    }
+    let secret = new_secret(TOKEN_PREFIX).map_err(ApiError::internal)?;
+    let mut row = TokenRow {
+        id: 0,
+        name: new.name.clone(),
+        role: new.role.as_str().to_owned(),
+        environments: serde_json::to_string(&environments).map_err(ApiError::internal)?,
+        prefix: secret.chars().take(TOKEN_PREFIX.len() + 6).collect(),
+        created_at: w.now,
+        created_by: created_by.to_owned(),
+        revoked_at: None,
+    };
+    row.id = w.tx.insert_token(&row, &hash_secret(&secret)).await?;
+    let token = token_from_row(&row);
+    w.audit::<Token, Token>("token.create", ("token", &row.id.to_string()), None, None, Some(&token));
+    Ok(Token { token: Some(secret), ..token })
+}
+
+/// Creates a token.
+pub(crate) async fn create_token(app: &AppInner, actor: &Actor, new: &NewToken) -> Result<Token, ApiError> {
+    let mut w = Writer::begin(app, actor, Lock::None).await?;
+    let token = create_token_in(&mut w, new, &actor.name).await?;
+    w.commit().await?;
+    Ok(token)
+}
+
+/// Revokes a token.
+pub(crate) async fn revoke_token(app: &AppInner, actor: &Actor, id: i64) -> Result<(), ApiError> {
+    let mut w = Writer::begin(app, actor, Lock::None).await?;
+    let row = w.tx.token(id).await?.ok_or_else(|| ApiError::not_found(format!("no token {id}")))?;
+    if !w.tx.revoke_token(id, w.now).await? {
+        return Err(ApiError::conflict(format!("token {id} is already revoked")));
+    }
+    w.audit::<Token, Token>("token.revoke", ("token", &id.to_string()), None, Some(&token_from_row(&row)), None);
+    w.commit().await?;
+    Ok(())
+}
+
+/// Creates an SDK key of `env` inside `w`; the result carries the secret.
+pub(crate) async fn create_sdk_key_in(
+    w: &mut Writer<'_>,
+    env: &str,
+    new: &NewSdkKey,
+    created_by: &str,
+) -> Result<SdkKey, ApiError> {
+    if w.tx.env(env).await?.is_none() {
+        return Err(ApiError::not_found(format!("no environment `{env}`")));
+    }
+    let name = new.name.clone().unwrap_or_else(|| new.kind.as_str().to_owned());
+    if name.trim().is_empty() || name.len() > 128 {
+        return Err(ApiError::invalid("name", "an SDK key's name is 1 to 128 bytes"));
+    }
+    let secret = new_secret(sdk_prefix(new.kind)).map_err(ApiError::internal)?;
+    let mut row = SdkKeyRow {
+        id: 0,
+        env: env.to_owned(),
+        kind: new.kind.as_str().to_owned(),
+        name,
+        prefix: secret.chars().take(10).collect(),
+        created_at: w.now,
+        created_by: created_by.to_owned(),
+        revoked_at: None,
+    };
+    row.id = w.tx.insert_sdk_key(&row, &hash_secret(&secret)).await?;
+    let key = sdk_key_from_row(&row);
+    w.audit::<SdkKey, SdkKey>("sdk_key.create", ("sdk_key", &row.id.to_string()), Some(env), None, Some(&key));
+    Ok(SdkKey { key: Some(secret), ..key })
+}
+
+/// Creates an SDK key.
+pub(crate) async fn create_sdk_key(
+    app: &AppInner,
+    actor: &Actor,
+    env: &str,
+    new: &NewSdkKey,
+) -> Result<SdkKey, ApiError> {
+    let mut w = Writer::begin(app, actor, Lock::None).await?;
+    let key = create_sdk_key_in(&mut w, env, new, &actor.name).await?;
+    w.commit().await?;
+    Ok(key)
+}
+
+/// Revokes an SDK key; every instance drops it from its cache.
+pub(crate) async fn revoke_sdk_key(app: &AppInner, actor: &Actor, env: &str, id: i64) -> Result<(), ApiError> {
+    let mut w = Writer::begin(app, actor, Lock::None).await?;
+    let keys = w.tx.sdk_keys(env).await?;
+    let row =
+        keys.iter().find(|k| k.id == id).ok_or_else(|| ApiError::not_found(format!("no SDK key {id} in `{env}`")))?;
+    if !w.tx.revoke_sdk_key(env, id, w.now).await? {
+        return Err(ApiError::conflict(format!("SDK key {id} is already revoked")));
+    }
+    w.tx.notify(&Notice::KeysChanged).await?;
+    let before = sdk_key_from_row(row);
+    w.audit::<SdkKey, SdkKey>("sdk_key.revoke", ("sdk_key", &id.to_string()), Some(env), Some(&before), None);
+    w.commit().await?;
+    app.sdk_keys.clear();
+    Ok(())
+}

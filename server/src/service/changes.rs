@@ -1,0 +1,107 @@
+//! Change requests: in a protected environment a change is proposed by one person and
+//! applied only when another approves it. The proposal is checked in full first (the
+//! change is applied and its snapshot compiled in a transaction that is then rolled
+//! back), so an approver never approves something that cannot publish.
+
+use axum::http::StatusCode;
+use serde_json::Value as Json;
+
+use super::ops::{apply, Applied};
+use super::{to_json, Actor, IfMatch, Writer};
+use crate::app::AppInner;
+use crate::clock::rfc3339;
+use crate::error::ApiError;
+use crate::model::{ChangeRequest, ChangeStatus, Operation};
+use crate::store::{to_i64, to_u64, ChangeRow, Lock};
+
+/// Opens a change request for `op` (already checked by the caller).
+pub(crate) async fn propose(
+    app: &AppInner,
+    actor: &Actor,
+    env: &str,
+    op: &Operation,
+    if_match: &IfMatch,
+) -> Result<Json, ApiError> {
+    let mut w = Writer::begin(app, actor, Lock::None).await?;
+    let text = serde_json::to_string(op).map_err(ApiError::internal)?;
+    let stored = if_match.to_stored();
+    let id = w.tx.insert_change(env, &text, stored.as_deref(), &actor.name, w.now).await?;
+    let change = w.tx.change(id).await?.ok_or_else(|| ApiError::internal("change request vanished"))?;
+    let change = from_row(&change)?;
+    w.audit::<Json, ChangeRequest>(
+        "change_request.open",
+        ("change_request", &id.to_string()),
+        Some(env),
+        None,
+        Some(&change),
+    );
+    w.commit().await?;
+    to_json(&change)
+}
+
+/// Approves and applies change request `id`. The approver must not be its proposer.
+pub(crate) async fn approve(app: &AppInner, approver: &Actor, id: i64, env: &str) -> Result<Applied, ApiError> {
+    let mut w = Writer::begin(app, approver, Lock::Envs(vec![env.to_owned()])).await?;
+    let row = open_change(&mut w, id, env).await?;
+    if row.proposed_by == approver.name {
+        return Err(ApiError::forbidden(format!(
+            "change request {id} was proposed by `{}`: someone else must approve it",
+            row.proposed_by
+        )));
+    }
+    let op: Operation = serde_json::from_str(&row.operation).map_err(ApiError::internal)?;
+    let before = from_row(&row)?;
+    // The change itself is the proposer's, approved by the approver.
+    w.act_as(&row.proposed_by);
+    w.approved(id, &approver.name);
+    apply(&mut w, env, &op, &IfMatch::from_stored(row.if_match.as_deref())).await?;
+    let versions = w.publish_now().await?;
+    let version = versions.get(env).copied();
+    if !w.tx.decide_change(id, "applied", &approver.name, w.now, version.map(to_i64)).await? {
+        return Err(ApiError::conflict(format!("change request {id} is no longer open")));
+    }
+    let after = w.tx.change(id).await?.map(|r| from_row(&r)).transpose()?;
+    w.act_as(&approver.name);
+    w.audit("change_request.approve", ("change_request", &id.to_string()), Some(env), Some(&before), after.as_ref());
+    w.commit().await?;
+    Ok(Applied { status: StatusCode::OK, body: after.map(|a| to_json(&a)).transpose()?, etag: None, version })
+}
+
+/// Rejects change request `id`; nothing changes.
+pub(crate) async fn reject(app: &AppInner, actor: &Actor, id: i64, env: &str) -> Result<Json, ApiError> {
+    let mut w = Writer::begin(app, actor, Lock::Envs(vec![env.to_owned()])).await?;
+    let row = open_change(&mut w, id, env).await?;
+    let before = from_row(&row)?;
+    if !w.tx.decide_change(id, "rejected", &actor.name, w.now, None).await? {
+        return Err(ApiError::conflict(format!("change request {id} is no longer open")));
+    }
+    let after = w.tx.change(id).await?.map(|r| from_row(&r)).transpose()?;
+    w.audit("change_request.reject", ("change_request", &id.to_string()), Some(env), Some(&before), after.as_ref());
+    w.commit().await?;
+    to_json(&after)
+}
+
+async fn open_change(w: &mut Writer<'_>, id: i64, env: &str) -> Result<ChangeRow, ApiError> {
+    let row = w.tx.change(id).await?.filter(|r| r.env == env);
+    let row = row.ok_or_else(|| ApiError::not_found(format!("no change request {id}")))?;
+    if row.status != "open" {
+        return Err(ApiError::conflict(format!("change request {id} is already {}", row.status)));
+    }
+    Ok(row)
+}
+
+/// The API form of a stored change request.
+pub(crate) fn from_row(row: &ChangeRow) -> Result<ChangeRequest, ApiError> {
+    Ok(ChangeRequest {
+        id: row.id,
+        environment: row.env.clone(),
+        status: ChangeStatus::parse(&row.status).ok_or_else(|| ApiError::internal("stored change status"))?,
+        operation: serde_json::from_str(&row.operation).map_err(ApiError::internal)?,
+        if_match: row.if_match.clone(),
+        proposed_by: row.proposed_by.clone(),
+        proposed_at: rfc3339(row.proposed_at),
+        decided_by: row.decided_by.clone(),
+        decided_at: row.decided_at.map(rfc3339),
+        snapshot_version: row.snapshot_version.map(to_u64),
+    })
+}

@@ -1,0 +1,166 @@
+//! Flag definitions: created, replaced and deleted across every environment at once.
+//!
+//! A definition change publishes every environment, under the catalog lock. Creating a
+//! flag changes no behaviour (it starts disabled everywhere), so it needs no change
+//! request even where environments are protected; changing the variants of, or
+//! deleting, a flag that is enabled in a protected environment is refused until it is
+//! disabled there (through a change request).
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value as Json};
+
+use super::{etag_rev, Actor, IfMatch, Writer};
+use crate::app::AppInner;
+use crate::error::ApiError;
+use crate::model::{check_key, Flag, FlagConfig};
+use crate::snapshot::{default_config, Focus};
+use crate::store::{FlagRow, Lock};
+
+/// Checks a definition's own fields; the core checks the variants' values.
+fn validate(flag: &Flag) -> Result<BTreeMap<String, Json>, ApiError> {
+    check_key(&flag.key).map_err(|why| ApiError::invalid("key", format!("flag key `{}` {why}", flag.key)))?;
+    let variants = flag.variants_or_default().ok_or_else(|| {
+        ApiError::invalid(
+            "variants",
+            format!("{} flags need `variants`: an object of name to value", flag.kind.as_str()),
+        )
+    })?;
+    if variants.is_empty() {
+        return Err(ApiError::invalid("variants", "a flag needs at least one variant"));
+    }
+    if let Some(name) = variants.keys().find(|name| name.is_empty() || name.len() > 256) {
+        return Err(ApiError::invalid(format!("variants[{name:?}]"), "variant names are 1 to 256 bytes"));
+    }
+    if let Some(expires_at) = &flag.expires_at {
+        pennon_core::parse_rfc3339(expires_at).map_err(|e| ApiError::invalid("expires_at", e.to_string()))?;
+    }
+    if let Some((i, _)) = flag.tags.iter().enumerate().find(|(_, tag)| tag.is_empty() || tag.len() > 128) {
+        return Err(ApiError::invalid(format!("tags[{i}]"), "tags are 1 to 128 bytes"));
+    }
+    for (field, text) in [("description", &flag.description), ("owner", &flag.owner)] {
+        if text.as_ref().is_some_and(|t| t.len() > 4096) {
+            return Err(ApiError::invalid(field, "at most 4096 bytes"));
+        }
+    }
+    Ok(variants)
+}
+
+fn to_row(flag: &Flag, variants: &BTreeMap<String, Json>, rev: i64, created_at: i64, now: i64) -> FlagRow {
+    FlagRow {
+        key: flag.key.clone(),
+        kind: flag.kind.as_str().to_owned(),
+        variants: serde_json::to_string(variants).unwrap_or_default(),
+        description: flag.description.clone(),
+        owner: flag.owner.clone(),
+        tags: serde_json::to_string(&flag.tags).unwrap_or_default(),
+        temporary: flag.temporary,
+        expires_at: flag.expires_at.clone(),
+        client_visible: flag.client_visible,
+        rev,
+        created_at,
+        updated_at: now,
+    }
+}
+
+/// Creates a flag, disabled in every environment. Returns it and its ETag.
+pub(crate) async fn create(app: &AppInner, actor: &Actor, mut flag: Flag) -> Result<(Flag, String), ApiError> {
+    let variants = validate(&flag)?;
+    flag.variants = Some(variants.clone());
+    let mut w = Writer::begin(app, actor, Lock::Catalog).await?;
+    w.focus = Focus::Flag(flag.key.clone());
+    if w.tx.flag(&flag.key).await?.is_some() {
+        return Err(ApiError::conflict(format!("flag `{}` already exists", flag.key)).at("key"));
+    }
+    w.tx.put_flag(&to_row(&flag, &variants, 1, w.now, w.now)).await?;
+    let config = default_config(&variants);
+    let config_text = serde_json::to_string(&config).map_err(ApiError::internal)?;
+    for env in w.tx.envs().await? {
+        w.tx.put_config(&env.name, &flag.key, &config_text, 1, w.now).await?;
+        w.publish(&env.name);
+        let after = json!({ "flag": flag, "config": config });
+        w.audit::<Json, Json>("flag.create", ("flag", &flag.key), Some(&env.name), None, Some(&after));
+    }
+    w.commit().await?;
+    Ok((flag, etag_rev(1)))
+}
+
+/// Replaces a definition. Returns it and its new ETag.
+pub(crate) async fn update(
+    app: &AppInner,
+    actor: &Actor,
+    key: &str,
+    mut flag: Flag,
+    if_match: &IfMatch,
+) -> Result<(Flag, String), ApiError> {
+    if flag.key.is_empty() {
+        flag.key = key.to_owned();
+    } else if flag.key != key {
+        return Err(ApiError::invalid("key", format!("the body names flag `{}`, the path `{key}`", flag.key)));
+    }
+    if_match.required()?;
+    let variants = validate(&flag)?;
+    flag.variants = Some(variants.clone());
+    let mut w = Writer::begin(app, actor, Lock::Catalog).await?;
+    w.focus = Focus::Flag(key.to_owned());
+    let row = w.tx.flag(key).await?.ok_or_else(|| ApiError::not_found(format!("no flag `{key}`")))?;
+    if_match.check(&etag_rev(row.rev))?;
+    let before = crate::snapshot::flag_from_row(&row)?;
+    if before.kind != flag.kind || before.variants != flag.variants {
+        refuse_if_enabled_in_protected(&mut w, key, "change the type or variants of").await?;
+    }
+    let rev = row.rev + 1;
+    w.tx.put_flag(&to_row(&flag, &variants, rev, row.created_at, w.now)).await?;
+    for env in w.tx.envs().await? {
+        w.publish(&env.name);
+        w.audit("flag.update", ("flag", key), Some(&env.name), Some(&before), Some(&flag));
+    }
+    w.commit().await?;
+    Ok((flag, etag_rev(rev)))
+}
+
+/// Deletes a flag everywhere.
+pub(crate) async fn delete(app: &AppInner, actor: &Actor, key: &str, if_match: &IfMatch) -> Result<(), ApiError> {
+    if_match.required()?;
+    let mut w = Writer::begin(app, actor, Lock::Catalog).await?;
+    w.focus = Focus::Flag(key.to_owned());
+    let row = w.tx.flag(key).await?.ok_or_else(|| ApiError::not_found(format!("no flag `{key}`")))?;
+    if_match.check(&etag_rev(row.rev))?;
+    refuse_if_enabled_in_protected(&mut w, key, "delete").await?;
+    let before = crate::snapshot::flag_from_row(&row)?;
+    let envs = w.tx.envs().await?;
+    for env in &envs {
+        for config in w.tx.configs(&env.name).await? {
+            let config: FlagConfig = serde_json::from_str(&config.config).map_err(ApiError::internal)?;
+            if let Some(p) = config.prerequisites.iter().find(|p| p.flag == key) {
+                return Err(ApiError::conflict(format!(
+                    "flag `{key}` is a prerequisite (for variant `{}`) of another flag in `{}`; remove that \
+                     prerequisite first",
+                    p.variant, env.name
+                )));
+            }
+        }
+    }
+    w.tx.delete_flag(key).await?;
+    for env in &envs {
+        w.publish(&env.name);
+        w.audit::<Flag, Flag>("flag.delete", ("flag", key), Some(&env.name), Some(&before), None);
+    }
+    w.commit().await?;
+    Ok(())
+}
+
+async fn refuse_if_enabled_in_protected(w: &mut Writer<'_>, key: &str, what: &str) -> Result<(), ApiError> {
+    let protected: Vec<String> = w.tx.envs().await?.into_iter().filter(|e| e.protected).map(|e| e.name).collect();
+    for config in w.tx.flag_configs(key).await? {
+        let enabled = serde_json::from_str::<FlagConfig>(&config.config).map(|c| c.enabled).unwrap_or(true);
+        if enabled && protected.contains(&config.env) {
+            return Err(ApiError::conflict(format!(
+                "flag `{key}` is enabled in protected environment `{}`: disable it there (through a change \
+                 request) before you {what} it",
+                config.env
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! Write operations. Each one runs in a [`Writer`]: one database transaction that
+//! holds the lock of the environments it will publish, changes rows, publishes a
+//! snapshot of every environment it touched, appends its audit entries (with the
+//! versions they produced), commits, and only then tells the hub and the exporter.
+
+pub(crate) mod access;
+pub(crate) mod changes;
+pub(crate) mod envs;
+pub(crate) mod flags;
+pub(crate) mod ops;
+mod precondition;
+mod rollback;
+mod segments;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+pub(crate) use precondition::{etag_env, etag_rev, IfMatch};
+
+use crate::app::AppInner;
+use crate::error::ApiError;
+use crate::snapshot::{publish, Focus, Published};
+use crate::store::{to_i64, Lock, NewAudit, Tx};
+
+/// Who is writing, and in which request.
+#[derive(Debug, Clone)]
+pub(crate) struct Actor {
+    /// The token's name.
+    pub(crate) name: String,
+    /// The request id.
+    pub(crate) request_id: String,
+}
+
+/// One write transaction; see the module docs.
+pub(crate) struct Writer<'a> {
+    app: &'a AppInner,
+    /// The transaction.
+    pub(crate) tx: Tx,
+    actor: String,
+    approved_by: Option<String>,
+    change_request: Option<i64>,
+    request_id: String,
+    /// The time of the write, Unix milliseconds.
+    pub(crate) now: i64,
+    publish: BTreeSet<String>,
+    published: Vec<Published>,
+    audits: Vec<NewAudit>,
+    /// What the write is about, for error messages.
+    pub(crate) focus: Focus,
+}
+
+impl<'a> Writer<'a> {
+    /// Begins a write holding `lock`.
+    pub(crate) async fn begin(app: &'a AppInner, actor: &Actor, lock: Lock) -> Result<Writer<'a>, ApiError> {
+        let tx = app.store.write(&lock).await?;
+        Ok(Writer {
+            app,
+            tx,
+            actor: actor.name.clone(),
+            approved_by: None,
+            change_request: None,
+            request_id: actor.request_id.clone(),
+            now: crate::clock::now_ms(),
+            publish: BTreeSet::new(),
+            published: Vec::new(),
+            audits: Vec::new(),
+            focus: Focus::None,
+        })
+    }
+
+    /// Marks the write as the application of change request `id`, approved by `approver`.
+    pub(crate) fn approved(&mut self, id: i64, approver: &str) {
+        self.change_request = Some(id);
+        self.approved_by = Some(approver.to_owned());
+    }
+
+    /// Makes later audit entries name `name` as the actor, with no approver: for the
+    /// approval entry of a change request, written after the change it applies.
+    pub(crate) fn act_as(&mut self, name: &str) {
+        self.actor = name.to_owned();
+        self.approved_by = None;
+    }
+
+    /// Publishes `env` at commit.
+    pub(crate) fn publish(&mut self, env: &str) {
+        self.publish.insert(env.to_owned());
+    }
+
+    /// Appends an audit entry at commit; entries about a published environment record
+    /// the version it produced.
+    pub(crate) fn audit<B: Serialize, A: Serialize>(
+        &mut self,
+        action: &str,
+        resource: (&str, &str),
+        env: Option<&str>,
+        before: Option<&B>,
+        after: Option<&A>,
+    ) {
+        let json = |value: Option<String>| value.filter(|v| v != "null");
+        self.audits.push(NewAudit {
+            at: self.now,
+            actor: self.actor.clone(),
+            approved_by: self.approved_by.clone(),
+            action: action.to_owned(),
+            resource_type: resource.0.to_owned(),
+            resource: resource.1.to_owned(),
+            env: env.map(str::to_owned),
+            before_json: json(before.and_then(|b| serde_json::to_string(b).ok())),
+            after_json: json(after.and_then(|a| serde_json::to_string(a).ok())),
+            request_id: self.request_id.clone(),
+            snapshot_version: None,
+            change_request: self.change_request,
+        });
+    }
+
+    /// Builds and compiles the snapshots this write would publish, then rolls back:
+    /// how a change request is checked before it is opened.
+    pub(crate) async fn validate(mut self) -> Result<(), ApiError> {
+        let settings = &self.app.config;
+        for env in &self.publish {
+            publish(&mut self.tx, &self.app.keys, settings.snapshot_ttl, self.now, env, &self.focus, true).await?;
+        }
+        Ok(())
+    }
+
+    /// Publishes every environment marked so far, now (still uncommitted), and returns
+    /// the versions reached. [`Writer::commit`] does this itself when it was not done.
+    pub(crate) async fn publish_now(&mut self) -> Result<BTreeMap<String, u64>, ApiError> {
+        let ttl = self.app.config.snapshot_ttl;
+        for env in std::mem::take(&mut self.publish) {
+            if let Some(p) = publish(&mut self.tx, &self.app.keys, ttl, self.now, &env, &self.focus, false).await? {
+                self.published.push(p);
+            }
+        }
+        Ok(self.published.iter().map(|p| (p.env.clone(), p.version)).collect())
+    }
+
+    /// Publishes, audits and commits. Returns the version each environment reached.
+    pub(crate) async fn commit(mut self) -> Result<BTreeMap<String, u64>, ApiError> {
+        let versions = self.publish_now().await?;
+        for mut entry in std::mem::take(&mut self.audits) {
+            entry.snapshot_version = entry.env.as_ref().and_then(|env| versions.get(env)).map(|v| to_i64(*v));
+            self.tx.insert_audit(&entry).await?;
+        }
+        self.tx.commit().await?;
+        for p in self.published {
+            self.app.announce(p).await;
+        }
+        Ok(versions)
+    }
+}
+
+/// Serializes a value for an audit entry or a response.
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(value).map_err(ApiError::internal)
+}

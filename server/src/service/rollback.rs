@@ -1,0 +1,126 @@
+//! Rollback: republish the content of an earlier snapshot as a new, higher version.
+//!
+//! Clients refuse lower versions, so a rollback never re-serves the old envelope; it
+//! restores the environment's state (flag configurations and segments) to what that
+//! version published and publishes it as the next version. Later edits then start
+//! from the restored state. Flag definitions are shared by every environment and are
+//! not rolled back: a flag created since is disabled, and a flag deleted since, or
+//! whose variants changed since, makes the rollback fail with 409.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use serde_json::{json, Map, Value as Json};
+
+use super::ops::Applied;
+use super::{etag_env, IfMatch, Writer};
+use crate::error::ApiError;
+use crate::model::{FlagConfig, Segment};
+use crate::snapshot::{decode_envelope_payload, flag_from_row};
+use crate::store::{to_i64, to_u64};
+
+/// The members of a payload flag that are its per-environment configuration.
+const CONFIG_MEMBERS: [&str; 7] =
+    ["enabled", "off_variant", "fallthrough", "targets", "rules", "prerequisites", "metadata"];
+
+/// Restores `env` to the content of `to_version` and marks it for publishing.
+pub(crate) async fn rollback(
+    w: &mut Writer<'_>,
+    env: &str,
+    to_version: u64,
+    if_match: &IfMatch,
+) -> Result<Applied, ApiError> {
+    let row = w.tx.env(env).await?.ok_or_else(|| ApiError::not_found(format!("no environment `{env}`")))?;
+    if_match.check(&etag_env(row.version, row.rev))?;
+    if to_version == 0 || to_version >= to_u64(row.version) {
+        return Err(ApiError::invalid(
+            "to_version",
+            format!("roll back to an earlier version of `{env}`: 1 to {}", row.version - 1),
+        ));
+    }
+    let snapshot =
+        w.tx.snapshot(env, "server", to_i64(to_version))
+            .await?
+            .ok_or_else(|| ApiError::invalid("to_version", format!("`{env}` has no snapshot version {to_version}")))?;
+    let payload: Json =
+        serde_json::from_slice(&decode_envelope_payload(&snapshot.envelope)?).map_err(ApiError::internal)?;
+    let old_flags = payload.get("flags").and_then(Json::as_object).cloned().unwrap_or_default();
+    let old_segments = payload.get("segments").and_then(Json::as_object).cloned().unwrap_or_default();
+
+    let mut flags = BTreeMap::new();
+    for flag in w.tx.flags().await? {
+        flags.insert(flag.key.clone(), flag_from_row(&flag)?);
+    }
+    for (key, old) in &old_flags {
+        let Some(current) = flags.get(key) else {
+            return Err(ApiError::conflict(format!(
+                "flag `{key}` was in version {to_version} but has been deleted since; create it again first"
+            )));
+        };
+        let same = old.get("type").and_then(Json::as_str) == Some(current.kind.as_str())
+            && old.get("variants") == current.variants.as_ref().map(|v| json!(v)).as_ref();
+        if !same {
+            return Err(ApiError::conflict(format!(
+                "the type or variants of flag `{key}` changed since version {to_version}; a rollback restores \
+                 configurations, not definitions"
+            )));
+        }
+    }
+    for (key, flag) in &flags {
+        let current = w.tx.config(env, key).await?;
+        let rev = current.as_ref().map_or(0, |c| c.rev);
+        let restored: FlagConfig = match old_flags.get(key) {
+            Some(old) => config_of(old)?,
+            None => match &current {
+                Some(c) => {
+                    FlagConfig { enabled: false, ..serde_json::from_str(&c.config).map_err(ApiError::internal)? }
+                }
+                None => crate::snapshot::default_config(&flag.variants_or_default().unwrap_or_default()),
+            },
+        };
+        let text = serde_json::to_string(&restored).map_err(ApiError::internal)?;
+        if current.as_ref().map(|c| &c.config) != Some(&text) {
+            w.tx.put_config(env, key, &text, rev + 1, w.now).await?;
+        }
+    }
+    let mut descriptions = BTreeMap::new();
+    for segment in w.tx.segments(env).await? {
+        let parsed: Segment = serde_json::from_str(&segment.body).map_err(ApiError::internal)?;
+        descriptions.insert(segment.key.clone(), (parsed.description, segment.rev));
+        if !old_segments.contains_key(&segment.key) {
+            w.tx.delete_segment(env, &segment.key).await?;
+        }
+    }
+    for (key, old) in &old_segments {
+        let (description, rev) = descriptions.remove(key).unwrap_or((None, 0));
+        let mut restored: Segment = serde_json::from_value(old.clone()).map_err(ApiError::internal)?;
+        restored.key = key.clone();
+        restored.description = description;
+        let text = serde_json::to_string(&restored).map_err(ApiError::internal)?;
+        w.tx.put_segment(env, key, &text, rev + 1, w.now).await?;
+    }
+    w.publish(env);
+    let before = json!({ "version": row.version });
+    let after = json!({ "restored_version": to_version });
+    w.audit("rollback", ("environment", env), Some(env), Some(&before), Some(&after));
+    Ok(Applied {
+        status: StatusCode::OK,
+        body: Some(json!({ "environment": env, "restored_version": to_version })),
+        etag: None,
+        version: None,
+    })
+}
+
+/// The configuration members of a payload flag.
+fn config_of(flag: &Json) -> Result<FlagConfig, ApiError> {
+    let members: Map<String, Json> = flag
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| CONFIG_MEMBERS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::from_value(Json::Object(members)).map_err(ApiError::internal)
+}

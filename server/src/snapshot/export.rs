@@ -1,0 +1,86 @@
+//! Exporting published snapshots to a directory a CDN or bucket can host:
+//!
+//! ```text
+//! DIR/keys.json                         the public keys, as GET /v1/keys
+//! DIR/<env>/server/<version>.json       every snapshot, immutable
+//! DIR/<env>/server/latest.json          the newest, replaced atomically
+//! DIR/<env>/client/...                  the same for client keys
+//! ```
+//!
+//! Export happens after commit and never blocks publishing: a failure is logged, and
+//! the next start catches up.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::{Published, Served};
+use crate::model::SdkKind;
+
+/// Writes snapshots under one directory.
+#[derive(Debug, Clone)]
+pub(crate) struct Exporter {
+    dir: PathBuf,
+}
+
+impl Exporter {
+    /// An exporter into `dir`, created if missing.
+    pub(crate) fn new(dir: PathBuf) -> Result<Exporter, String> {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create export directory `{}`: {e}", dir.display()))?;
+        Ok(Exporter { dir })
+    }
+
+    /// Writes `keys.json`.
+    pub(crate) fn write_keys(&self, keys: &serde_json::Value) -> std::io::Result<()> {
+        replace(&self.dir.join("keys.json"), &serde_json::to_vec_pretty(keys).unwrap_or_default())
+    }
+
+    /// Writes both snapshots of `published` (in a blocking task).
+    pub(crate) async fn export(&self, published: Published) {
+        let this = self.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            this.write(&published.env, SdkKind::Server, &published.server)?;
+            this.write(&published.env, SdkKind::Client, &published.client)
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("export to {}: {e}", self.dir.display()),
+            Err(e) => tracing::warn!("export task: {e}"),
+        }
+    }
+
+    /// Whether version `version` of `env`/`kind` is already exported.
+    pub(crate) fn has(&self, env: &str, kind: SdkKind, version: u64) -> bool {
+        self.dir.join(env).join(kind.as_str()).join(format!("{version}.json")).exists()
+    }
+
+    /// Writes one snapshot and, if it is the newest there, `latest.json`.
+    pub(crate) fn write(&self, env: &str, kind: SdkKind, served: &Served) -> std::io::Result<()> {
+        let dir = self.dir.join(env).join(kind.as_str());
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{}.json", served.version));
+        if !path.exists() {
+            replace(&path, &served.body)?;
+        }
+        let latest = dir.join("latest.json");
+        let newest = std::fs::read_dir(&dir)?
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.strip_suffix(".json")?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0);
+        if served.version >= newest {
+            replace(&latest, &served.body)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so readers see the
+/// old file or the new one, never half of one.
+fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}

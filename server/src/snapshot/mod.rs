@@ -1,0 +1,15 @@
+//! Snapshots: building the payload of an environment from the database, proving with
+//! `pennon_core::compile_payload` that clients will accept it, signing it, and storing
+//! it with the change that caused it.
+
+mod export;
+mod payload;
+mod publish;
+mod resign;
+mod state;
+
+pub(crate) use export::Exporter;
+pub(crate) use payload::Focus;
+pub(crate) use publish::{publish, Published, Served};
+pub(crate) use resign::{resign_due, run_resigner};
+pub(crate) use state::{decode_envelope_payload, default_config, flag_from_row, EnvState};

@@ -1,0 +1,128 @@
+//! The audit log: append-only (the schema refuses updates and deletes).
+
+use super::tx::on_conn;
+use super::Tx;
+
+/// An audit entry as stored; `before_json` and `after_json` are JSON.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    pub(crate) id: i64,
+    pub(crate) at: i64,
+    pub(crate) actor: String,
+    pub(crate) approved_by: Option<String>,
+    pub(crate) action: String,
+    pub(crate) resource_type: String,
+    pub(crate) resource: String,
+    pub(crate) env: Option<String>,
+    pub(crate) before_json: Option<String>,
+    pub(crate) after_json: Option<String>,
+    pub(crate) request_id: String,
+    pub(crate) snapshot_version: Option<i64>,
+    pub(crate) change_request: Option<i64>,
+}
+
+/// An entry to append.
+#[derive(Debug, Clone)]
+pub(crate) struct NewAudit {
+    pub(crate) at: i64,
+    pub(crate) actor: String,
+    pub(crate) approved_by: Option<String>,
+    pub(crate) action: String,
+    pub(crate) resource_type: String,
+    pub(crate) resource: String,
+    pub(crate) env: Option<String>,
+    pub(crate) before_json: Option<String>,
+    pub(crate) after_json: Option<String>,
+    pub(crate) request_id: String,
+    pub(crate) snapshot_version: Option<i64>,
+    pub(crate) change_request: Option<i64>,
+}
+
+/// Which entries to list; every field narrows the result.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AuditFilter {
+    pub(crate) env: Option<String>,
+    pub(crate) resource: Option<String>,
+    pub(crate) resource_type: Option<String>,
+    pub(crate) actor: Option<String>,
+    pub(crate) action: Option<String>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) since: Option<i64>,
+    pub(crate) until: Option<i64>,
+    /// Only entries with an id below this (paging backwards).
+    pub(crate) before_id: Option<i64>,
+    pub(crate) limit: i64,
+}
+
+const COLUMNS: &str = "id, at, actor, approved_by, action, resource_type, resource, env, before_json, after_json, \
+                       request_id, snapshot_version, change_request";
+
+impl Tx {
+    /// Appends an entry.
+    pub(crate) async fn insert_audit(&mut self, entry: &NewAudit) -> Result<(), sqlx::Error> {
+        let sql = "INSERT INTO audit_log (at, actor, approved_by, action, resource_type, resource, env, before_json, \
+                   after_json, request_id, snapshot_version, change_request) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+        on_conn!(self, |c| sqlx::query(sql)
+            .bind(entry.at)
+            .bind(&entry.actor)
+            .bind(&entry.approved_by)
+            .bind(&entry.action)
+            .bind(&entry.resource_type)
+            .bind(&entry.resource)
+            .bind(&entry.env)
+            .bind(&entry.before_json)
+            .bind(&entry.after_json)
+            .bind(&entry.request_id)
+            .bind(entry.snapshot_version)
+            .bind(entry.change_request)
+            .execute(c)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
+    /// Entries matching `filter`, newest first.
+    pub(crate) async fn audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditRow>, sqlx::Error> {
+        let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE 1 = 1");
+        let mut texts: Vec<&str> = Vec::new();
+        let text_filters = [
+            ("env", &filter.env),
+            ("resource", &filter.resource),
+            ("resource_type", &filter.resource_type),
+            ("actor", &filter.actor),
+            ("action", &filter.action),
+            ("request_id", &filter.request_id),
+        ];
+        for (column, value) in text_filters {
+            if let Some(value) = value {
+                texts.push(value);
+                sql.push_str(&format!(" AND {column} = ${}", texts.len()));
+            }
+        }
+        let n = texts.len();
+        sql.push_str(&format!(
+            " AND at >= ${} AND at <= ${} AND id < ${} ORDER BY id DESC LIMIT ${}",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4
+        ));
+        let numbers = [
+            filter.since.unwrap_or(i64::MIN),
+            filter.until.unwrap_or(i64::MAX),
+            filter.before_id.unwrap_or(i64::MAX),
+            filter.limit,
+        ];
+        on_conn!(self, |c| {
+            let mut query = sqlx::query_as(&sql);
+            for text in &texts {
+                query = query.bind(*text);
+            }
+            for number in numbers {
+                query = query.bind(number);
+            }
+            query.fetch_all(c).await
+        })
+    }
+}

@@ -1,0 +1,140 @@
+//! Storage: one [`Repository`] trait over a concrete SQLite pool and a concrete
+//! PostgreSQL pool, each with its own migrations (`server/migrations/{sqlite,postgres}`).
+//!
+//! The backends differ in how a write is serialized and in how other instances learn
+//! of it, so those live behind the trait: SQLite takes the database write lock with
+//! `BEGIN IMMEDIATE`, PostgreSQL locks the environment rows with `SELECT ... FOR
+//! UPDATE` and announces commits with `NOTIFY`. The queries themselves are plain SQL
+//! that both understand, written once on [`Tx`] (see `tx.rs`).
+
+mod access;
+mod audit;
+mod changes;
+mod envs;
+mod flags;
+mod postgres;
+mod segments;
+mod snapshots;
+mod sqlite;
+mod tx;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub(crate) use access::{SdkKeyRow, TokenRow};
+pub(crate) use audit::{AuditFilter, AuditRow, NewAudit};
+pub(crate) use changes::ChangeRow;
+pub(crate) use envs::EnvRow;
+pub(crate) use flags::FlagRow;
+pub(crate) use snapshots::SnapshotRow;
+pub(crate) use tx::Tx;
+
+/// What a write transaction must hold before it reads anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Lock {
+    /// Nothing beyond a write transaction: tokens, SDK keys, change-request bookkeeping.
+    None,
+    /// These environments: their next snapshot versions are decided under this lock.
+    Envs(Vec<String>),
+    /// The catalog (flags and environments as a whole) and then every environment.
+    Catalog,
+}
+
+/// A change another instance (or this one) committed, as announced by the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// `env` published `version`.
+    Published {
+        /// The environment.
+        env: String,
+        /// The new version.
+        version: u64,
+    },
+    /// SDK keys were created or revoked: drop cached lookups.
+    KeysChanged,
+    /// Notices may have been lost (a reconnect): re-read the state.
+    Resync,
+}
+
+impl Notice {
+    /// The text sent with `NOTIFY`.
+    pub(crate) fn encode(&self) -> String {
+        match self {
+            Notice::Published { env, version } => format!("published {version} {env}"),
+            Notice::KeysChanged => "keys".to_owned(),
+            Notice::Resync => "resync".to_owned(),
+        }
+    }
+
+    /// Reads what [`Notice::encode`] wrote; anything else asks for a resync.
+    pub(crate) fn decode(text: &str) -> Notice {
+        let mut parts = text.splitn(3, ' ');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("published"), Some(version), Some(env)) => match version.parse() {
+                Ok(version) => Notice::Published { env: env.to_owned(), version },
+                Err(_) => Notice::Resync,
+            },
+            (Some("keys"), None, None) => Notice::KeysChanged,
+            _ => Notice::Resync,
+        }
+    }
+}
+
+/// A stream of [`Notice`]s from the database (PostgreSQL `LISTEN`).
+#[async_trait]
+pub(crate) trait Notifications: Send {
+    /// Waits for the next notice.
+    async fn next(&mut self) -> Result<Notice, sqlx::Error>;
+}
+
+/// A database Pennon keeps its state in.
+#[async_trait]
+pub(crate) trait Repository: Send + Sync {
+    /// `sqlite` or `postgres`, for messages.
+    fn backend(&self) -> &'static str;
+    /// A transaction for reading.
+    async fn read(&self) -> Result<Tx, sqlx::Error>;
+    /// A write transaction holding `lock`. Dropping it uncommitted rolls it back.
+    async fn write(&self, lock: &Lock) -> Result<Tx, sqlx::Error>;
+    /// Notices of commits by every instance, when the database can announce them.
+    async fn listen(&self) -> Result<Option<Box<dyn Notifications>>, sqlx::Error>;
+    /// Closes the pool.
+    async fn close(&self);
+}
+
+/// Opens (creating if needed) and migrates the database at `url`: `sqlite:…` or
+/// `postgres://…`.
+pub(crate) async fn open(url: &str) -> Result<Arc<dyn Repository>, String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = postgres::PgStore::open(url).await.map_err(|e| format!("PostgreSQL at {}: {e}", redact(url)))?;
+        Ok(Arc::new(store))
+    } else if url.starts_with("sqlite:") {
+        let store = sqlite::SqliteStore::open(url).await.map_err(|e| format!("SQLite database {url}: {e}"))?;
+        Ok(Arc::new(store))
+    } else {
+        Err(format!("unsupported database URL `{}`: use sqlite:PATH or postgres://...", redact(url)))
+    }
+}
+
+/// A database URL without its password, for messages.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Converts a stored integer that is never negative.
+pub(crate) fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// Converts a count or version for storage.
+pub(crate) fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}

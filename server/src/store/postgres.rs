@@ -1,0 +1,94 @@
+//! The scale-out backend: PostgreSQL, shared by any number of `pennon serve` processes.
+//!
+//! Publishing is serialized per environment in the database: a write transaction
+//! locks the environment rows it will publish (`SELECT ... FOR UPDATE`, in name order,
+//! so two writers never deadlock), and catalog-wide writes first lock the `catalog` row
+//! of `meta`. Commits are announced with `NOTIFY pennon`, which PostgreSQL delivers
+//! only when the transaction commits; every instance `LISTEN`s and tells its own
+//! stream clients.
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::PgPool;
+
+use super::tx::{Inner, Tx};
+use super::{Lock, Notice, Notifications, Repository};
+
+/// The PostgreSQL repository.
+pub(crate) struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` and applies `migrations/postgres`.
+    pub(crate) async fn open(url: &str) -> Result<PgStore, sqlx::Error> {
+        let options = PgConnectOptions::from_str(url)?.application_name("pennon");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        // Two instances starting together on a fresh database: sqlx's migrator takes
+        // an advisory lock, so one migrates and the other waits.
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+}
+
+#[async_trait]
+impl Repository for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn read(&self) -> Result<Tx, sqlx::Error> {
+        Ok(Tx { inner: Inner::Postgres(self.pool.begin().await?), _writer: None })
+    }
+
+    async fn write(&self, lock: &Lock) -> Result<Tx, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        match lock {
+            Lock::None => {}
+            Lock::Envs(names) => {
+                sqlx::query("SELECT name FROM environments WHERE name = ANY($1) ORDER BY name FOR UPDATE")
+                    .bind(names)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            }
+            Lock::Catalog => {
+                sqlx::query("SELECT key FROM meta WHERE key = 'catalog' FOR UPDATE").fetch_all(&mut *tx).await?;
+                sqlx::query("SELECT name FROM environments ORDER BY name FOR UPDATE").fetch_all(&mut *tx).await?;
+            }
+        }
+        Ok(Tx { inner: Inner::Postgres(tx), _writer: None })
+    }
+
+    async fn listen(&self) -> Result<Option<Box<dyn Notifications>>, sqlx::Error> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen("pennon").await?;
+        Ok(Some(Box::new(PgNotifications { listener })))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+struct PgNotifications {
+    listener: PgListener,
+}
+
+#[async_trait]
+impl Notifications for PgNotifications {
+    async fn next(&mut self) -> Result<Notice, sqlx::Error> {
+        // `None`: the connection dropped and will be re-established on the next call;
+        // notices sent meanwhile are lost, so the caller re-reads the state.
+        Ok(match self.listener.try_recv().await? {
+            Some(notification) => Notice::decode(notification.payload()),
+            None => Notice::Resync,
+        })
+    }
+}

@@ -1,0 +1,68 @@
+//! The embedded backend: one SQLite file in WAL mode.
+//!
+//! Writes are serialized twice: an in-process mutex queues them without polling, and
+//! `BEGIN IMMEDIATE` takes SQLite's write lock before the first read, so a
+//! read-modify-write can never be overtaken (a second process on the same file, say a
+//! restarted server racing the old one, waits on SQLite's busy timeout instead).
+
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use tokio::sync::Mutex;
+
+use super::tx::{Inner, Tx};
+use super::{Lock, Notifications, Repository};
+
+/// The SQLite repository.
+pub(crate) struct SqliteStore {
+    pool: SqlitePool,
+    writer: Arc<Mutex<()>>,
+}
+
+impl SqliteStore {
+    /// Opens `url` (creating the file) and applies `migrations/sqlite`.
+    pub(crate) async fn open(url: &str) -> Result<SqliteStore, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before the client hears of it, even across a
+            // power cut, not just a killed process.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool, writer: Arc::new(Mutex::new(())) })
+    }
+}
+
+#[async_trait]
+impl Repository for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn read(&self) -> Result<Tx, sqlx::Error> {
+        Ok(Tx { inner: Inner::Sqlite(self.pool.begin().await?), _writer: None })
+    }
+
+    async fn write(&self, _lock: &Lock) -> Result<Tx, sqlx::Error> {
+        // The database lock covers every environment and the catalog at once.
+        let guard = Arc::clone(&self.writer).lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Tx { inner: Inner::Sqlite(tx), _writer: Some(guard) })
+    }
+
+    async fn listen(&self) -> Result<Option<Box<dyn Notifications>>, sqlx::Error> {
+        // One process owns an SQLite file: it learns of its own commits directly.
+        Ok(None)
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

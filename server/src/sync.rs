@@ -1,0 +1,110 @@
+//! Keeping an instance's hub in step with the database: at start, on every
+//! notification from other instances (PostgreSQL `LISTEN`), and by polling as a
+//! safety net for notifications lost while a connection was down.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::app::App;
+use crate::model::SdkKind;
+use crate::snapshot::{Exporter, Served};
+use crate::store::{to_u64, Notice};
+
+/// Loads every environment's latest snapshots into the hub, and forgets environments
+/// that no longer exist.
+pub(crate) async fn warm(app: &App) -> Result<(), sqlx::Error> {
+    let mut tx = app.store.read().await?;
+    let envs = tx.envs().await?;
+    for env in &envs {
+        let held = app.hub.feed(&env.name).map_or(0, |f| f.version());
+        if to_u64(env.version) > held {
+            app.load_latest(&mut tx, &env.name).await?;
+        }
+    }
+    for (name, _) in app.hub.versions() {
+        if !envs.iter().any(|e| e.name == name) {
+            app.hub.remove(&name);
+        }
+    }
+    Ok(())
+}
+
+/// Starts the listener and the poller, when the database can announce changes.
+pub(crate) async fn spawn_listeners(app: &App) -> Result<Vec<JoinHandle<()>>, sqlx::Error> {
+    let Some(mut notifications) = app.store.listen().await? else { return Ok(Vec::new()) };
+    let listener = {
+        let app = App::clone(app);
+        tokio::spawn(async move {
+            loop {
+                let outcome = match notifications.next().await {
+                    Ok(Notice::Published { env, version }) => {
+                        if app.hub.feed(&env).map_or(0, |f| f.version()) < version {
+                            match app.store.read().await {
+                                Ok(mut tx) => app.load_latest(&mut tx, &env).await,
+                                Err(e) => Err(e),
+                            }
+                        } else {
+                            Ok(())
+                        }
+                    }
+                    Ok(Notice::KeysChanged) => {
+                        app.sdk_keys.clear();
+                        Ok(())
+                    }
+                    Ok(Notice::Resync) => {
+                        app.sdk_keys.clear();
+                        warm(&app).await
+                    }
+                    Err(e) => {
+                        tracing::warn!("database notifications: {e}; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        warm(&app).await
+                    }
+                };
+                if let Err(e) = outcome {
+                    tracing::warn!("reading a change announced by another instance: {e}");
+                }
+            }
+        })
+    };
+    let poller = {
+        let app = App::clone(app);
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(app.config.poll_interval);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                // Bounds how long a revoked SDK key whose notification was lost stays usable.
+                app.sdk_keys.clear();
+                if let Err(e) = warm(&app).await {
+                    tracing::warn!("polling for changes: {e}");
+                }
+            }
+        })
+    };
+    Ok(vec![listener, poller])
+}
+
+/// Writes every published snapshot missing from the export directory.
+pub(crate) async fn export_all(app: &App, exporter: &Exporter) -> Result<(), String> {
+    exporter.write_keys(&crate::routes::keys_document(app)).map_err(|e| e.to_string())?;
+    let mut tx = app.store.read().await.map_err(|e| e.to_string())?;
+    for env in tx.envs().await.map_err(|e| e.to_string())? {
+        for kind in [SdkKind::Server, SdkKind::Client] {
+            let mut versions =
+                tx.list_snapshots(&env.name, kind.as_str(), None, i64::MAX).await.map_err(|e| e.to_string())?;
+            versions.sort_by_key(|v| v.version);
+            for meta in versions {
+                if exporter.has(&env.name, kind, to_u64(meta.version)) {
+                    continue;
+                }
+                let row = tx.snapshot(&env.name, kind.as_str(), meta.version).await.map_err(|e| e.to_string())?;
+                if let Some(row) = row {
+                    exporter.write(&env.name, kind, &Served::from_row(&row)).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

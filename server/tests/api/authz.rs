@@ -1,0 +1,130 @@
+//! The authorization matrix: tokens by role and environment, SDK keys by environment
+//! and kind.
+
+use serde_json::json;
+
+use crate::common::{boolean_flag, load, payload_of, Api, Backend, Server};
+
+async fn matrix(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    boolean_flag(&admin, "seen", false).await;
+    let viewer = server.api(&server.token("vera", "viewer", None).await);
+    let editor = server.api(&server.token("eddie", "editor", None).await);
+    let dev_editor = server.api(&server.token("devon", "editor", Some(&["development"])).await);
+    let nobody = Api::new(&server.url, "");
+    let forged = Api::new(&server.url, "pnt_not-a-real-token");
+    let new_flag = json!({ "key": "x", "type": "boolean" });
+
+    // Without a (valid) token: 401, for reads and writes.
+    for api in [&nobody, &forged] {
+        let reply = api.post("/api/v1/flags", &new_flag).await;
+        assert_eq!((reply.status, reply.code()), (401, "unauthorized"), "{}", reply.body);
+        assert_eq!(reply.headers.get("www-authenticate").unwrap(), "Bearer");
+        assert_eq!(api.get("/api/v1/flags").await.status, 401);
+    }
+    // Viewers read, and may not write anything.
+    assert_eq!(viewer.get("/api/v1/flags").await.status, 200);
+    assert_eq!(viewer.get("/api/v1/environments/production/flags/seen").await.status, 200);
+    assert_eq!(viewer.get("/api/v1/audit?environment=development").await.status, 200);
+    let reply = viewer.post("/api/v1/flags", &new_flag).await;
+    assert_eq!((reply.status, reply.code()), (403, "forbidden"), "{}", reply.body);
+    assert_eq!(viewer.toggle("development", "seen", true).await.status, 403);
+    assert_eq!(viewer.post("/api/v1/tokens", &json!({ "name": "v2", "role": "admin" })).await.status, 403);
+    // Editors change flags, not tokens or environments.
+    assert_eq!(editor.post("/api/v1/flags", &new_flag).await.status, 201);
+    assert_eq!(editor.toggle("development", "seen", true).await.status, 200);
+    assert_eq!(editor.post("/api/v1/tokens", &json!({ "name": "e2", "role": "admin" })).await.status, 403);
+    assert_eq!(editor.post("/api/v1/environments", &json!({ "name": "qa" })).await.status, 403);
+    assert_eq!(editor.get("/api/v1/environments/development/sdk-keys").await.status, 403);
+    // A token scoped to development cannot read or change staging.
+    assert_eq!(dev_editor.toggle("development", "seen", false).await.status, 200);
+    assert_eq!(dev_editor.toggle("staging", "seen", true).await.status, 403);
+    assert_eq!(dev_editor.get("/api/v1/environments/staging/flags/seen").await.status, 403);
+    let envs = dev_editor.get("/api/v1/environments").await.body;
+    assert_eq!(envs["environments"].as_array().unwrap().len(), 1, "{envs}");
+    // Admins manage tokens; a revoked token is refused.
+    let created = admin.post("/api/v1/tokens", &json!({ "name": "temp", "role": "viewer" })).await;
+    assert_eq!(created.status, 201);
+    let temp = server.api(created.body["token"].as_str().unwrap());
+    assert_eq!(temp.get("/api/v1/flags").await.status, 200);
+    let id = created.body["id"].as_i64().unwrap();
+    assert_eq!(admin.raw(reqwest::Method::DELETE, &format!("/api/v1/tokens/{id}"), None, &[]).await.status, 204);
+    assert_eq!(temp.get("/api/v1/flags").await.status, 401);
+    // Only hashes are stored: the listing has no secret.
+    let listing = admin.get("/api/v1/tokens").await.body.to_string();
+    assert!(!listing.contains(&server.admin), "a token secret leaked into the listing");
+    server.stop().await;
+}
+
+async fn sdk_keys(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    boolean_flag(&admin, "server-only", false).await;
+    boolean_flag(&admin, "banner", true).await;
+    let dev_client = server.sdk_key("development", "client").await;
+    let staging_server = server.sdk_key("staging", "server").await;
+    let fetch = |key: &str, env: &str| {
+        let api = Api::new(&server.url, key);
+        let path = format!("/v1/snapshots/{env}");
+        async move { api.get(&path).await }
+    };
+    // No key, an unknown key: 401. A key of another environment: 403.
+    assert_eq!(fetch("", "development").await.status, 401);
+    assert_eq!(fetch("pns_unknown", "development").await.status, 401);
+    let reply = fetch(&staging_server, "development").await;
+    assert_eq!((reply.status, reply.code()), (403, "forbidden"));
+    assert_eq!(fetch(&server.sdk_dev, "staging").await.status, 403);
+    let stream = reqwest::Client::new()
+        .get(format!("{}/v1/stream/staging", server.url))
+        .bearer_auth(&server.sdk_dev)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 403);
+    // Admin tokens are not SDK keys.
+    assert_eq!(fetch(&server.admin, "development").await.status, 401);
+    // A server key sees every flag; a client key only client-visible ones.
+    let server_view = reqwest::Client::new()
+        .get(format!("{}/v1/snapshots/development", server.url))
+        .bearer_auth(&server.sdk_dev)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let client_view = reqwest::Client::new()
+        .get(format!("{}/v1/snapshots/development", server.url))
+        .bearer_auth(&dev_client)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let server_snapshot = load(&server_view, &server.public_keys, "development").unwrap();
+    let client_snapshot = load(&client_view, &server.public_keys, "development").unwrap();
+    assert_eq!(server_snapshot.flag_keys().collect::<Vec<_>>(), ["banner", "server-only"]);
+    assert_eq!(client_snapshot.flag_keys().collect::<Vec<_>>(), ["banner"]);
+    assert_eq!(server_snapshot.version(), client_snapshot.version());
+    assert!(payload_of(&client_view)["flags"].get("server-only").is_none());
+    // A client-visible flag may not depend on a server-only one.
+    let path = "/api/v1/environments/development/flags/banner";
+    let current = admin.get(path).await;
+    let mut config = current.body.clone();
+    config["prerequisites"] = json!([{ "flag": "server-only", "variant": "on" }]);
+    let reply = admin.put(path, &config, current.etag.as_deref().unwrap()).await;
+    assert_eq!((reply.status, reply.field()), (422, "prerequisites[0].flag"), "{}", reply.body);
+    // A revoked SDK key stops working at once.
+    let keys = admin.get("/api/v1/environments/development/sdk-keys").await.body;
+    let id =
+        keys["sdk_keys"].as_array().unwrap().iter().find(|k| k["kind"] == "client").unwrap()["id"].as_i64().unwrap();
+    let revoked =
+        admin.raw(reqwest::Method::DELETE, &format!("/api/v1/environments/development/sdk-keys/{id}"), None, &[]).await;
+    assert_eq!(revoked.status, 204);
+    assert_eq!(fetch(&dev_client, "development").await.status, 401);
+    server.stop().await;
+}
+
+crate::on_both_backends!(matrix, sdk_keys);

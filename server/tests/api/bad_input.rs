@@ -1,0 +1,169 @@
+//! Bad input gets a precise 4xx (which field, and why) and changes nothing: no new
+//! snapshot version, no audit entry.
+
+use reqwest::Method;
+use serde_json::{json, Value as Json};
+
+use crate::common::{boolean_flag, Api, Backend, Resp, Server};
+
+const CONFIG: &str = "/api/v1/environments/development/flags/checkout";
+
+/// A config with one rule whose single condition is `condition`.
+fn with_condition(condition: Json) -> Json {
+    json!({
+        "enabled": true, "off_variant": "off", "fallthrough": { "variant": "off" },
+        "rules": [{ "id": "r", "conditions": [condition], "serve": { "variant": "on" } }]
+    })
+}
+
+struct Case {
+    name: &'static str,
+    status: u16,
+    code: &'static str,
+    field: Option<&'static str>,
+}
+
+async fn expect(api: &Api, reply: Resp, case: Case) {
+    let _ = api;
+    assert_eq!(reply.status, case.status, "{}: {}", case.name, reply.body);
+    assert_eq!(reply.code(), case.code, "{}: {}", case.name, reply.body);
+    if let Some(field) = case.field {
+        assert_eq!(reply.field(), field, "{}: {}", case.name, reply.body);
+    }
+    let message = reply.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.len() > 10, "{}: the message says little: {message:?}", case.name);
+}
+
+async fn refused_without_change(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let api = server.admin();
+    let etag = boolean_flag(&api, "checkout", false).await;
+    boolean_flag(&api, "other", false).await;
+    let version = api.version("development").await;
+    let audited = api.audit_count().await;
+    let raw = |body: &str| {
+        let api = api.clone();
+        let etag = etag.clone();
+        let body = body.as_bytes().to_vec();
+        async move { api.raw(Method::PUT, CONFIG, Some(body), &[("if-match", &etag)]).await }
+    };
+    let put = |body: Json| {
+        let api = api.clone();
+        let etag = etag.clone();
+        async move { api.put(CONFIG, &body, &etag).await }
+    };
+
+    let case = |name, status, code, field| Case { name, status, code, field };
+    expect(&api, raw("{\"enabled\": true,").await, case("malformed JSON", 400, "malformed_json", None)).await;
+    expect(&api, raw("").await, case("empty body", 400, "malformed_json", None)).await;
+    expect(
+        &api,
+        raw(r#"{"enabled": true, "off_variant": "off", "fallthrough": {"variant": "off"}} []"#).await,
+        case("trailing data", 400, "malformed_json", None),
+    )
+    .await;
+    let unknown =
+        json!({ "enabled": true, "enabeld": true, "off_variant": "off", "fallthrough": { "variant": "off" } });
+    expect(&api, put(unknown).await, case("unknown field", 422, "unknown_field", Some("enabeld"))).await;
+    let nested = with_condition(json!({ "attribute": "email", "op": "equals", "value": "a", "colour": "red" }));
+    expect(
+        &api,
+        put(nested).await,
+        case("nested unknown field", 422, "unknown_field", Some("rules[0].conditions[0].colour")),
+    )
+    .await;
+    let wrong_type = json!({ "enabled": "yes", "off_variant": "off", "fallthrough": { "variant": "off" } });
+    expect(&api, put(wrong_type).await, case("wrong type", 422, "invalid_field", Some("enabled"))).await;
+    let bad_op = with_condition(json!({ "attribute": "email", "op": "resembles", "value": "a" }));
+    expect(&api, put(bad_op).await, case("unknown operator", 422, "invalid_field", Some("rules[0].conditions[0].op")))
+        .await;
+    let regex = with_condition(json!({ "attribute": "email", "op": "matches", "value": "(unclosed" }));
+    expect(
+        &api,
+        put(regex).await,
+        case("invalid regex", 422, "invalid_snapshot", Some("rules[0].conditions[0].value")),
+    )
+    .await;
+    let semver = with_condition(json!({ "attribute": "version", "op": "semver_gte", "value": "1.x" }));
+    expect(
+        &api,
+        put(semver).await,
+        case("invalid semver", 422, "invalid_snapshot", Some("rules[0].conditions[0].value")),
+    )
+    .await;
+    let number = with_condition(json!({ "attribute": "age", "op": "gt", "value": "eighteen" }));
+    expect(
+        &api,
+        put(number).await,
+        case("operand of the wrong type", 422, "invalid_snapshot", Some("rules[0].conditions[0].value")),
+    )
+    .await;
+    let variant = json!({ "enabled": true, "off_variant": "off", "fallthrough": { "variant": "maybe" } });
+    expect(&api, put(variant).await, case("unknown variant", 422, "invalid_snapshot", Some("fallthrough.variant")))
+        .await;
+    let weights = json!({ "enabled": true, "off_variant": "off",
+        "fallthrough": { "rollout": { "variants": [{ "variant": "on", "weight": -1 }] } } });
+    expect(
+        &api,
+        put(weights).await,
+        case("negative weight", 422, "invalid_field", Some("fallthrough.rollout.variants[0].weight")),
+    )
+    .await;
+    let metadata = json!({ "enabled": true, "off_variant": "off", "fallthrough": { "variant": "off" }, "metadata": { "team": ["a"] } });
+    expect(
+        &api,
+        put(metadata).await,
+        case("metadata of the wrong type", 422, "invalid_field", Some("metadata[\"team\"]")),
+    )
+    .await;
+    assert_eq!(api.version("development").await, version, "a refused write published a snapshot");
+    assert_eq!(api.audit_count().await, audited, "a refused write was audited");
+    // Prerequisite cycle: other requires checkout, then checkout requires other.
+    let other = "/api/v1/environments/development/flags/other";
+    let other_etag = api.get(other).await.etag.unwrap();
+    let needs_checkout = json!({ "enabled": true, "off_variant": "off", "fallthrough": { "variant": "on" },
+        "prerequisites": [{ "flag": "checkout", "variant": "on" }] });
+    let reply = api.put(other, &needs_checkout, &other_etag).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let (version, audited) = (api.version("development").await, api.audit_count().await);
+    let cycle = json!({ "enabled": true, "off_variant": "off", "fallthrough": { "variant": "on" },
+        "prerequisites": [{ "flag": "other", "variant": "on" }] });
+    let reply = put(cycle).await;
+    assert_eq!((reply.status, reply.code()), (422, "invalid_snapshot"), "{}", reply.body);
+    assert!(reply.body["error"]["message"].as_str().unwrap().contains("cycle"), "{}", reply.body);
+    // Bodies over the limit (64 KiB in the tests).
+    let huge = json!({ "enabled": true, "off_variant": "off", "fallthrough": { "variant": "off" },
+        "targets": [{ "variant": "on", "keys": vec!["k".repeat(100); 1000] }] });
+    expect(&api, put(huge).await, case("oversized body", 413, "body_too_large", None)).await;
+    // Flag definitions.
+    let bad_key = api.post("/api/v1/flags", &json!({ "key": "bad key!", "type": "boolean" })).await;
+    expect(&api, bad_key, case("invalid key", 422, "invalid_field", Some("key"))).await;
+    let bad_type = api.post("/api/v1/flags", &json!({ "key": "k", "type": "bool" })).await;
+    expect(&api, bad_type, case("unknown flag type", 422, "invalid_field", Some("type"))).await;
+    let bad_value =
+        api.post("/api/v1/flags", &json!({ "key": "k", "type": "boolean", "variants": { "on": "yes" } })).await;
+    expect(&api, bad_value, case("variant of the wrong type", 422, "invalid_snapshot", Some("variants[\"on\"]"))).await;
+    let no_variants = api.post("/api/v1/flags", &json!({ "key": "k", "type": "string" })).await;
+    expect(&api, no_variants, case("missing variants", 422, "invalid_field", Some("variants"))).await;
+    let percent = api.post_if(&format!("{CONFIG}/rollout"), &json!({ "percent": 150 }), &etag).await;
+    expect(&api, percent, case("percentage out of range", 422, "invalid_field", Some("percent"))).await;
+    // Preconditions.
+    let current = api.get(CONFIG).await.body;
+    let missing = api.raw(Method::PUT, CONFIG, Some(current.to_string().into_bytes()), &[]).await;
+    expect(&api, missing, case("no If-Match", 428, "precondition_required", None)).await;
+    let stale = api.put(CONFIG, &current, "\"r999\"").await;
+    expect(&api, stale, case("stale If-Match", 412, "precondition_failed", None)).await;
+    // Unknown resources and routes.
+    let flagless = api.get("/api/v1/environments/development/flags/nope").await;
+    expect(&api, flagless, case("unknown flag", 404, "not_found", None)).await;
+    let routeless = api.get("/api/v1/nothing-here").await;
+    expect(&api, routeless, case("unknown route", 404, "no_route", None)).await;
+
+    // Nothing changed.
+    assert_eq!(api.version("development").await, version, "a refused write published a snapshot");
+    assert_eq!(api.audit_count().await, audited, "a refused write was audited");
+    assert_eq!(api.get(CONFIG).await.body["enabled"], false);
+    server.stop().await;
+}
+
+crate::on_both_backends!(refused_without_change);

@@ -1,0 +1,72 @@
+//! Change requests: in a protected environment a change is proposed by one user and
+//! applied only when another approves it; the audit log names both.
+
+use serde_json::json;
+
+use crate::common::{boolean_flag, Backend, Server};
+
+async fn four_eyes(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    boolean_flag(&admin, "payments", false).await;
+    let alice = server.api(&server.token("alice", "editor", None).await);
+    let bob = server.api(&server.token("bob", "editor", None).await);
+    let viewer = server.api(&server.token("vic", "viewer", None).await);
+    let before = admin.version("production").await;
+
+    // Alice's toggle in production becomes a change request; nothing is published.
+    let proposed = alice.toggle("production", "payments", true).await;
+    assert_eq!(proposed.status, 202, "{}", proposed.body);
+    assert_eq!(proposed.body["status"], "open");
+    assert_eq!(proposed.body["operation"], json!({ "action": "config.toggle", "flag": "payments", "enabled": true }));
+    let id = proposed.body["id"].as_i64().unwrap();
+    assert_eq!(admin.version("production").await, before);
+    assert_eq!(admin.get("/api/v1/environments/production/flags/payments").await.body["enabled"], false);
+    // A proposal that would not publish is refused up front.
+    let path = "/api/v1/environments/production/flags/payments";
+    let etag = admin.get(path).await.etag.unwrap();
+    let broken = json!({ "enabled": true, "off_variant": "nope", "fallthrough": { "variant": "on" } });
+    assert_eq!(alice.put(path, &broken, &etag).await.status, 422);
+
+    // Alice cannot approve her own change; a viewer cannot approve; Bob can.
+    let approve = format!("/api/v1/change-requests/{id}/approve");
+    let own = alice.post(&approve, &json!({})).await;
+    assert_eq!((own.status, own.code()), (403, "forbidden"), "{}", own.body);
+    assert_eq!(viewer.post(&approve, &json!({})).await.status, 403);
+    let approved = bob.post(&approve, &json!({})).await;
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    assert_eq!(approved.body["status"], "applied");
+    let version = approved.version.unwrap();
+    assert_eq!(version, before + 1);
+    assert_eq!(approved.body["snapshot_version"], version);
+    assert_eq!(admin.get(path).await.body["enabled"], true);
+    assert_eq!(bob.post(&approve, &json!({})).await.status, 409, "applied twice");
+
+    // The audit log records both users.
+    let audit = admin.get("/api/v1/audit?environment=production&limit=10").await.body;
+    let entries = audit["entries"].as_array().unwrap();
+    let change = entries.iter().find(|e| e["action"] == "config.toggle").unwrap();
+    assert_eq!((change["actor"].as_str(), change["approved_by"].as_str()), (Some("alice"), Some("bob")));
+    assert_eq!(change["change_request"], id);
+    assert_eq!(change["snapshot_version"], version);
+    let approval = entries.iter().find(|e| e["action"] == "change_request.approve").unwrap();
+    assert_eq!(approval["actor"], "bob");
+    assert!(entries.iter().any(|e| e["action"] == "change_request.open" && e["actor"] == "alice"));
+
+    // A rejected request changes nothing; a stale one cannot be applied.
+    let first = alice.toggle("production", "payments", false).await;
+    let second = alice.toggle("production", "payments", false).await;
+    let (first, second) = (first.body["id"].as_i64().unwrap(), second.body["id"].as_i64().unwrap());
+    let rejected = bob.post(&format!("/api/v1/change-requests/{first}/reject"), &json!({})).await;
+    assert_eq!((rejected.status, rejected.body["status"].as_str()), (200, Some("rejected")));
+    assert_eq!(admin.get(path).await.body["enabled"], true);
+    let third = alice.toggle("production", "payments", false).await.body["id"].as_i64().unwrap();
+    assert_eq!(bob.post(&format!("/api/v1/change-requests/{second}/approve"), &json!({})).await.status, 200);
+    let stale = bob.post(&format!("/api/v1/change-requests/{third}/approve"), &json!({})).await;
+    assert_eq!((stale.status, stale.code()), (412, "precondition_failed"), "{}", stale.body);
+    let open = admin.get("/api/v1/change-requests?environment=production&status=open").await.body;
+    assert_eq!(open["change_requests"].as_array().unwrap().len(), 1);
+    server.stop().await;
+}
+
+crate::on_both_backends!(four_eyes);

@@ -1,0 +1,16 @@
+//! The admin and SDK API over real HTTP on 127.0.0.1, each test run once on SQLite and
+//! once on PostgreSQL (when `PENNON_TEST_DATABASE_URL` is set; `scripts/postgres.sh`
+//! starts one).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod authz;
+mod bad_input;
+mod changes;
+mod concurrency;
+mod end_to_end;
+mod keys;
+mod openapi;
+mod resources;
+mod rollback;

@@ -1,0 +1,57 @@
+//! Rollback republishes an earlier version's content as a new, higher version.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::{boolean_flag, payload_of, Backend, Server};
+
+async fn republishes_as_new_version(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    let etag = boolean_flag(&admin, "search", false).await;
+    let path = "/api/v1/environments/development/flags/search";
+    let good = json!({ "enabled": true, "off_variant": "off", "fallthrough": { "variant": "on" },
+        "targets": [{ "variant": "off", "keys": ["grumpy"] }] });
+    let good_version = admin.put(path, &good, &etag).await.version.unwrap();
+    let segment =
+        admin.post("/api/v1/environments/development/segments", &json!({ "key": "beta", "included": ["a"] })).await;
+    assert_eq!(segment.status, 201, "{}", segment.body);
+    let bad = admin.toggle("development", "search", false).await.version.unwrap();
+    assert!(bad > good_version);
+
+    let env = admin.get("/api/v1/environments/development").await;
+    let rollback = "/api/v1/environments/development/rollback";
+    let body = json!({ "to_version": good_version });
+    // Preconditions and validation.
+    let missing = admin.raw(Method::POST, rollback, Some(body.to_string().into_bytes()), &[]).await;
+    assert_eq!(missing.status, 428);
+    assert_eq!(admin.post_if(rollback, &body, "\"v1.r1\"").await.status, 412);
+    let future = admin.post_if(rollback, &json!({ "to_version": bad + 5 }), env.etag.as_deref().unwrap()).await;
+    assert_eq!((future.status, future.field()), (422, "to_version"));
+
+    let reply = admin.post_if(rollback, &body, env.etag.as_deref().unwrap()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let new_version = reply.version.unwrap();
+    assert_eq!(new_version, bad + 1, "a rollback publishes the next version");
+    assert_eq!(reply.body["restored_version"], good_version);
+    // Same flags and segments as the good version, under the new version number.
+    let fetch = |version: u64| {
+        let admin = admin.clone();
+        async move { admin.get(&format!("/api/v1/environments/development/snapshots/{version}")).await.body }
+    };
+    let (old, new) = (fetch(good_version).await, fetch(new_version).await);
+    assert_eq!(old["payload"]["flags"], new["payload"]["flags"]);
+    assert_eq!(old["payload"]["segments"], new["payload"]["segments"]);
+    assert_eq!(new["payload"]["version"], new_version);
+    // The state is restored too: the next edit starts from it.
+    assert_eq!(admin.get(path).await.body["enabled"], true);
+    let sdk = server.api(&server.sdk_dev);
+    let envelope = sdk.raw(Method::GET, "/v1/snapshots/development", None, &[]).await;
+    assert_eq!(envelope.version, Some(new_version));
+    let _ = payload_of;
+    let audit = admin.get("/api/v1/audit?action=rollback").await.body;
+    assert_eq!(audit["entries"][0]["snapshot_version"], new_version);
+    server.stop().await;
+}
+
+crate::on_both_backends!(republishes_as_new_version);

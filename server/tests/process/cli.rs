@@ -1,0 +1,110 @@
+//! The API commands of the `pennon` CLI against a real server.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::json;
+
+use crate::common::Api;
+use crate::proc::spawn;
+
+fn pennon(dir: &Path, url: &str, token: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pennon"))
+        .current_dir(dir)
+        .env("PENNON_URL", url)
+        .env("PENNON_TOKEN", token)
+        .args(args)
+        .output()
+        .expect("run pennon")
+}
+
+fn ok(output: &Output) -> String {
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "exit {:?}\nstdout: {stdout}\nstderr: {stderr}", output.status.code());
+    stdout.into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn(dir.path(), &[], &[]);
+    let (url, admin) = (server.url.clone(), server.admin());
+    let run = |args: &[&str]| pennon(dir.path(), &url, &admin, args);
+
+    let out =
+        ok(&run(&["flags", "create", "new-checkout", "--type", "boolean", "--tag", "checkout", "--owner", "payments"]));
+    assert!(out.contains("created `new-checkout`"), "{out}");
+    ok(&run(&["flags", "create", "banner", "--type", "string", "--variants", r#"{"blue": "blue", "red": "red"}"#]));
+    let out = ok(&run(&["flags", "enable", "new-checkout", "--env", "development"]));
+    assert!(out.contains("published snapshot version"), "{out}");
+    let out = ok(&run(&["flags", "list", "--env", "development"]));
+    assert!(
+        out.lines().any(|l| l.starts_with("new-checkout") && l.contains(" on ") && l.contains("[checkout]")),
+        "{out}"
+    );
+    let out = ok(&run(&["flags", "rollout", "new-checkout", "25", "--env", "development"]));
+    assert!(out.contains("25% rolled out"), "{out}");
+    let got: serde_json::Value =
+        serde_json::from_str(&ok(&run(&["flags", "get", "new-checkout", "--env", "development"]))).unwrap();
+    assert_eq!(got["config"]["fallthrough"]["rollout"]["variants"][0], json!({ "variant": "on", "weight": 25000 }));
+    let out = ok(&run(&["flags", "disable", "new-checkout", "--env", "development"]));
+    assert!(out.contains("disabled `new-checkout`"), "{out}");
+    // A rollout of a string flag needs the variants named.
+    let refused = run(&["flags", "rollout", "banner", "50", "--env", "development"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("at `variant`"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    ok(&run(&["flags", "rollout", "banner", "50", "--env", "development", "--variant", "red", "--otherwise", "blue"]));
+
+    // Protected production: a change request, approved by someone else.
+    let out = ok(&run(&["flags", "enable", "new-checkout", "--env", "production"]));
+    assert!(out.contains("opened change request 1"), "{out}");
+    let second = Api::new(&url, &admin).post("/api/v1/tokens", &json!({ "name": "reviewer", "role": "editor" })).await;
+    let reviewer = second.body["token"].as_str().unwrap().to_owned();
+    let own = run(&["change-requests", "approve", "1"]);
+    assert_eq!(own.status.code(), Some(1));
+    let out = ok(&pennon(dir.path(), &url, &reviewer, &["change-requests", "approve", "1"]));
+    assert!(out.contains("approved and applied change request 1"), "{out}");
+    assert!(ok(&run(&["change-requests", "list"])).contains("#1 applied config.toggle in production proposed by admin"));
+
+    // Segments.
+    ok(&run(&["segments", "create", "beta", "--env", "development", "--include", "ann,bob"]));
+    ok(&run(&["segments", "update", "beta", "--env", "development", "--exclude", "bob"]));
+    let out = ok(&run(&["segments", "list", "--env", "development"]));
+    assert!(out.contains("beta") && out.contains("2 included, 1 excluded"), "{out}");
+    ok(&run(&["segments", "delete", "beta", "--env", "development"]));
+
+    // Audit, filtered.
+    let out = ok(&run(&["audit", "--resource", "new-checkout", "--env", "development"]));
+    assert!(out.contains("config.rollout flag new-checkout in development -> v"), "{out}");
+    assert!(!out.contains("segment"), "{out}");
+    let out = ok(&run(&["audit", "--env", "production", "--action", "config.toggle"]));
+    assert!(out.contains("(approved by reviewer)"), "{out}");
+
+    // Rollback.
+    let out = ok(&run(&["rollback", "--env", "development", "--to", "2"]));
+    assert!(out.contains("rolled `development` back to the content of version 2"), "{out}");
+
+    // check, for pipelines.
+    let out = ok(&run(&["check", "--env", "production", "new-checkout"]));
+    assert!(out.contains("ok: `new-checkout` (boolean, enabled) in `production`"), "{out}");
+    let failed = run(&["check", "--env", "production", "new-checkout", "old-checkout", "bad key"]);
+    assert_eq!(failed.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert!(stdout.contains("missing: `old-checkout` is not in `production`"), "{stdout}");
+    assert!(stdout.contains("malformed: `bad key` is not a valid flag key"), "{stdout}");
+    let typed = run(&["check", "--env", "production", "--type", "string", "new-checkout"]);
+    assert_eq!(typed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&typed.stdout).contains("wrong type"));
+
+    // Usage errors: no token, unreachable server.
+    let no_token = pennon(dir.path(), &url, "", &["flags", "list"]);
+    assert_eq!(no_token.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_token.stderr).contains("PENNON_TOKEN"));
+    let nowhere = pennon(dir.path(), "http://127.0.0.1:9", &admin, &["flags", "list"]);
+    assert_eq!(nowhere.status.code(), Some(2));
+    server.stop();
+}

@@ -1,0 +1,61 @@
+//! `pennon serve` with no arguments, as a new user runs it.
+
+use std::os::unix::fs::PermissionsExt as _;
+
+use crate::common::Api;
+use crate::proc::spawn;
+
+#[tokio::test]
+async fn first_run_creates_everything_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn(dir.path(), &[], &[]);
+    let text = server.banner.join("\n");
+    for expected in [
+        "signing key:  ed25519:",
+        "generated pennon-data/signing.key",
+        "First run: created environments development, staging, production",
+        "admin API:",
+        "/openapi.json",
+        "/v1/snapshots/{env}",
+        "/v1/stream/{env}",
+        "/v1/keys",
+    ] {
+        assert!(text.contains(expected), "banner lacks {expected:?}:\n{text}");
+    }
+    let data = dir.path().join("pennon-data");
+    assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(data.join("signing.key")).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(data.join("pennon.db").exists());
+    let public = server.banner_value("signing key:").unwrap();
+    assert_eq!(std::fs::read_to_string(data.join("signing.pub")).unwrap().trim(), public);
+
+    let admin = Api::new(&server.url, &server.admin());
+    let envs = admin.get("/api/v1/environments").await.body;
+    let names: Vec<(&str, bool)> = envs["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e["protected"] == true))
+        .collect();
+    assert_eq!(names, [("development", false), ("production", true), ("staging", false)]);
+    let sdk = Api::new(&server.url, &server.sdk());
+    assert_eq!(sdk.get("/v1/snapshots/development").await.status, 200);
+    let keys = Api::new(&server.url, "").get("/v1/keys").await.body;
+    assert_eq!(keys["keys"][0]["public_key"], public.as_str());
+    // The secrets are not in the database file.
+    let db = std::fs::read(data.join("pennon.db")).unwrap();
+    let wal = std::fs::read(data.join("pennon.db-wal")).unwrap_or_default();
+    for secret in [server.admin(), server.sdk()] {
+        let found = |bytes: &[u8]| bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+        assert!(!found(&db) && !found(&wal), "a secret is stored in clear");
+    }
+    server.stop();
+
+    // A second start reuses everything and prints no secrets.
+    let again = spawn(dir.path(), &[], &[]);
+    let text = again.banner.join("\n");
+    assert!(!text.contains("First run") && !text.contains("admin token"), "{text}");
+    assert_eq!(again.banner_value("signing key:").unwrap(), public);
+    assert_eq!(Api::new(&again.url, &admin.token).get("/api/v1/flags").await.status, 200);
+    again.stop();
+}

@@ -1,0 +1,11 @@
+//! The real `pennon` binary in temporary directories: first run, crash safety (kill -9
+//! in a burst of writes), two instances on one PostgreSQL, and the API commands.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cli;
+mod crash;
+mod first_run;
+mod proc;
+mod scale_out;
