@@ -35,7 +35,7 @@ if [[ -z "$wasm_opt" ]]; then
 fi
 
 cargo build -p pennon-wasm --target wasm32-unknown-unknown --profile wasm-release ${CARGO_JOBS:+-j "$CARGO_JOBS"}
-raw="target/wasm32-unknown-unknown/wasm-release/pennon_wasm.wasm"
+raw="${CARGO_TARGET_DIR:-$root/target}/wasm32-unknown-unknown/wasm-release/pennon_wasm.wasm"
 out="$root/target/wasm-bindgen"
 rm -rf "$out"
 wasm-bindgen "$raw" --out-dir "$out" --out-name pennon_wasm --target web --omit-default-module-path
