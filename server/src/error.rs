@@ -50,6 +50,11 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    /// 404 for an environment that does not exist: one message wherever it is looked up.
+    pub fn no_environment(env: &str) -> ApiError {
+        ApiError::not_found(format!("no environment `{env}`"))
+    }
+
     /// 409: the request conflicts with the current state.
     pub fn conflict(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::CONFLICT, "conflict", message)

@@ -182,9 +182,7 @@ async fn list_configs(
 ) -> Result<Response, ApiError> {
     who.require_env(Role::Viewer, &env)?;
     let mut tx = app.store.read().await?;
-    if tx.env(&env).await?.is_none() {
-        return Err(ApiError::not_found(format!("no environment `{env}`")));
-    }
+    tx.env(&env).await?.ok_or_else(|| ApiError::no_environment(&env))?;
     let mut flags = Vec::new();
     for row in tx.configs(&env).await? {
         let config: FlagConfig = serde_json::from_str(&row.config).map_err(ApiError::internal)?;
@@ -200,9 +198,7 @@ async fn get_config(
 ) -> Result<Response, ApiError> {
     who.require_env(Role::Viewer, &env)?;
     let mut tx = app.store.read().await?;
-    if tx.env(&env).await?.is_none() {
-        return Err(ApiError::not_found(format!("no environment `{env}`")));
-    }
+    tx.env(&env).await?.ok_or_else(|| ApiError::no_environment(&env))?;
     let flag = tx.flag(&key).await?.ok_or_else(|| ApiError::not_found(format!("no flag `{key}`")))?;
     let (config, rev) = match tx.config(&env, &key).await? {
         Some(row) => (serde_json::from_str::<FlagConfig>(&row.config).map_err(ApiError::internal)?, row.rev),

@@ -66,9 +66,7 @@ async fn list(
 ) -> Result<Response, ApiError> {
     who.require_env(Role::Viewer, &env)?;
     let mut tx = app.store.read().await?;
-    if tx.env(&env).await?.is_none() {
-        return Err(ApiError::not_found(format!("no environment `{env}`")));
-    }
+    tx.env(&env).await?.ok_or_else(|| ApiError::no_environment(&env))?;
     let mut segments = Vec::new();
     for row in tx.segments(&env).await? {
         let segment: Segment = serde_json::from_str(&row.body).map_err(ApiError::internal)?;

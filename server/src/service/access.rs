@@ -108,9 +108,7 @@ pub(crate) async fn create_sdk_key_in(
     new: &NewSdkKey,
     created_by: &str,
 ) -> Result<SdkKey, ApiError> {
-    if w.tx.env(env).await?.is_none() {
-        return Err(ApiError::not_found(format!("no environment `{env}`")));
-    }
+    w.tx.env(env).await?.ok_or_else(|| ApiError::no_environment(env))?;
     let name = new.name.clone().unwrap_or_else(|| new.kind.as_str().to_owned());
     if name.trim().is_empty() || name.len() > 128 {
         return Err(ApiError::invalid("name", "an SDK key's name is 1 to 128 bytes"));

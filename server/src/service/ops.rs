@@ -33,7 +33,7 @@ pub(crate) async fn submit(
     if_match: &IfMatch,
 ) -> Result<Applied, ApiError> {
     let mut w = Writer::begin(app, actor, Lock::Envs(vec![env.to_owned()])).await?;
-    let row = w.tx.env(env).await?.ok_or_else(|| ApiError::not_found(format!("no environment `{env}`")))?;
+    let row = w.tx.env(env).await?.ok_or_else(|| ApiError::no_environment(env))?;
     let mut applied = apply(&mut w, env, &op, if_match).await?;
     if row.protected {
         w.validate().await?;

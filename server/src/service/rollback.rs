@@ -30,7 +30,7 @@ pub(crate) async fn rollback(
     to_version: u64,
     if_match: &IfMatch,
 ) -> Result<Applied, ApiError> {
-    let row = w.tx.env(env).await?.ok_or_else(|| ApiError::not_found(format!("no environment `{env}`")))?;
+    let row = w.tx.env(env).await?.ok_or_else(|| ApiError::no_environment(env))?;
     if_match.check(&etag_env(row.version, row.rev))?;
     if to_version == 0 || to_version >= to_u64(row.version) {
         return Err(ApiError::invalid(

@@ -65,7 +65,7 @@ pub(crate) async fn publish(
     focus: &Focus,
     dry_run: bool,
 ) -> Result<Option<Published>, ApiError> {
-    let row = tx.env(env).await?.ok_or_else(|| ApiError::not_found(format!("no environment `{env}`")))?;
+    let row = tx.env(env).await?.ok_or_else(|| ApiError::no_environment(env))?;
     let version = to_u64(row.version) + 1;
     if version > pennon_core::MAX_VERSION {
         return Err(ApiError::conflict(format!("environment `{env}` has used every snapshot version")));
