@@ -1,5 +1,7 @@
 //! Compiled conditions and how one context value is tested against them.
 
+use std::sync::Arc;
+
 use regex_lite::Regex;
 use rustc_hash::FxHashSet;
 use smol_str::SmolStr;
@@ -102,7 +104,8 @@ pub(crate) enum Test {
         case_insensitive: bool,
     },
     In {
-        set: Box<ScalarSet>,
+        /// Shared by every condition with the same list text (see `compile::Names`).
+        set: Arc<ScalarSet>,
         case_insensitive: bool,
     },
     Contains {

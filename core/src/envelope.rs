@@ -3,7 +3,11 @@
 use base64::engine::general_purpose::{GeneralPurpose, STANDARD};
 use base64::engine::{DecodePaddingMode, GeneralPurposeConfig};
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use std::borrow::Cow;
+
+use crate::json::{JsonError, Reader};
+use crate::model::{list, required, Members};
 
 use crate::{Error, SigningKey};
 
@@ -13,19 +17,67 @@ pub const PAYLOAD_TYPE: &str = "application/vnd.pennon.snapshot+json";
 /// Most signatures an envelope may carry; more is refused before any is checked.
 pub(crate) const MAX_SIGNATURES: usize = 64;
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct Envelope {
-    pub(crate) payload_type: String,
-    pub(crate) payload: String,
-    pub(crate) signatures: Vec<EnvelopeSignature>,
+/// An envelope as written by [`sign_envelope`].
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EnvelopeOut {
+    payload_type: &'static str,
+    payload: String,
+    signatures: Vec<SignatureOut>,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct EnvelopeSignature {
-    pub(crate) keyid: String,
-    pub(crate) sig: String,
+#[derive(Serialize)]
+struct SignatureOut {
+    keyid: String,
+    sig: String,
+}
+
+/// An envelope as read: its strings borrowed from the envelope text.
+pub(crate) struct Envelope<'a> {
+    pub(crate) payload_type: Cow<'a, str>,
+    pub(crate) payload: Cow<'a, str>,
+    /// Key id and base64 signature, in envelope order.
+    pub(crate) signatures: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+/// Reads `{"payloadType", "payload", "signatures": [{"keyid", "sig"}]}`, refusing
+/// unknown, repeated and missing members. The payload, nearly all of the bytes, is
+/// borrowed, not copied.
+pub(crate) fn parse_envelope(bytes: &[u8]) -> Result<Envelope<'_>, Error> {
+    let malformed = |e: JsonError| Error::MalformedEnvelope(format!("not a DSSE envelope: {}", e.describe()));
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Error::MalformedEnvelope(format!("not a DSSE envelope: not UTF-8 after byte {}", e.valid_up_to()))
+    })?;
+    let mut reader = Reader::new(text, 8);
+    let mut members = Members::new(&["payloadType", "payload", "signatures"]);
+    let (mut payload_type, mut payload, mut signatures) = (None, None, None);
+    reader
+        .object(|reader, name| {
+            let read = match members.admit(&name)? {
+                0 => reader.string().map(|text| payload_type = Some(text)),
+                1 => reader.string().map(|text| payload = Some(text)),
+                _ => list(reader, signature).map(|list| signatures = Some(list)),
+            };
+            read.map_err(|e| e.within(&format!(".{name}")))
+        })
+        .and_then(|()| reader.finish())
+        .map_err(malformed)?;
+    Ok(Envelope {
+        payload_type: required(payload_type, "payloadType").map_err(malformed)?,
+        payload: required(payload, "payload").map_err(malformed)?,
+        signatures: required(signatures, "signatures").map_err(malformed)?,
+    })
+}
+
+fn signature<'a>(reader: &mut Reader<'a>) -> Result<(Cow<'a, str>, Cow<'a, str>), JsonError> {
+    let mut members = Members::new(&["keyid", "sig"]);
+    let (mut keyid, mut sig) = (None, None);
+    reader.object(|reader, name| {
+        let slot = if members.admit(&name)? == 0 { &mut keyid } else { &mut sig };
+        *slot = Some(reader.string().map_err(|e| e.within(&format!(".{name}")))?);
+        Ok(())
+    })?;
+    Ok((required(keyid, "keyid")?, required(sig, "sig")?))
 }
 
 /// DSSE's pre-authentication encoding: binds the payload type to the exact bytes.
@@ -49,12 +101,12 @@ pub fn sign_envelope(payload: &[u8], keys: &[&SigningKey]) -> Result<Vec<u8>, Er
         return Err(Error::InvalidKey(format!("sign with 1 to {MAX_SIGNATURES} keys")));
     }
     let message = pae(PAYLOAD_TYPE, payload);
-    let envelope = Envelope {
-        payload_type: PAYLOAD_TYPE.to_owned(),
+    let envelope = EnvelopeOut {
+        payload_type: PAYLOAD_TYPE,
         payload: STANDARD.encode(payload),
         signatures: keys
             .iter()
-            .map(|key| EnvelopeSignature {
+            .map(|key| SignatureOut {
                 keyid: key.public_key().key_id().to_owned(),
                 sig: STANDARD.encode(key.sign(&message)),
             })

@@ -32,6 +32,7 @@ mod context;
 mod envelope;
 mod error;
 mod eval;
+mod json;
 mod keys;
 mod limits;
 mod model;

@@ -1,7 +1,8 @@
 //! Structural limits (`docs/SPEC.md` section 3.4): a signed payload is trusted to be
 //! honest, not to be small, so sizes are bounded before anything is compiled.
 
-use crate::model::{RawCondition, RawPayload};
+use crate::json::quote;
+use crate::model::{RawCondition, RawFlag, RawSegment};
 use crate::Error;
 
 /// Bounds on the shape of a payload. [`Limits::default`] is what the vectors use.
@@ -40,34 +41,6 @@ impl Default for Limits {
     }
 }
 
-/// Refuses JSON nested deeper than `max`, scanning bytes before any parser recurses.
-pub(crate) fn check_depth(bytes: &[u8], max: usize) -> Result<(), Error> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > max {
-                    return Err(Error::MalformedPayload(format!("JSON nesting is deeper than the limit of {max}")));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 fn at_most(what: &'static str, path: impl FnOnce() -> String, found: usize, limit: usize) -> Result<(), Error> {
     if found > limit {
         return Err(Error::LimitExceeded { what, path: path(), limit, found });
@@ -75,41 +48,43 @@ fn at_most(what: &'static str, path: impl FnOnce() -> String, found: usize, limi
     Ok(())
 }
 
-pub(crate) fn check(raw: &RawPayload, limits: &Limits) -> Result<(), Error> {
-    at_most("the number of flags", || "flags".into(), raw.flags.len(), limits.max_flags)?;
-    at_most("the number of segments", || "segments".into(), raw.segments.len(), limits.max_segments)?;
-    for (key, flag) in &raw.flags {
-        let at = || format!("flags[{}]", crate::compile::quote(key));
-        at_most("the number of variants", || format!("{}.variants", at()), flag.variants.len(), limits.max_variants)?;
-        at_most("the number of rules", || format!("{}.rules", at()), flag.rules.len(), limits.max_rules)?;
-        for (i, target) in flag.targets.iter().enumerate() {
-            let path = || format!("{}.targets[{i}].keys", at());
-            at_most("the number of keys", path, target.keys.len(), limits.max_list)?;
-        }
-        for (i, rule) in flag.rules.iter().enumerate() {
-            check_conditions(&rule.conditions, limits, || format!("{}.rules[{i}]", at()))?;
-        }
+/// The number of flags and of segments.
+pub(crate) fn check_counts(flags: usize, segments: usize, limits: &Limits) -> Result<(), Error> {
+    at_most("the number of flags", || "flags".into(), flags, limits.max_flags)?;
+    at_most("the number of segments", || "segments".into(), segments, limits.max_segments)
+}
+
+pub(crate) fn check_flag(key: &str, flag: &RawFlag<'_>, limits: &Limits) -> Result<(), Error> {
+    let at = || format!("flags[{}]", quote(key));
+    at_most("the number of variants", || format!("{}.variants", at()), flag.variants.len(), limits.max_variants)?;
+    at_most("the number of rules", || format!("{}.rules", at()), flag.rules.len(), limits.max_rules)?;
+    for (i, target) in flag.targets.iter().enumerate() {
+        let path = || format!("{}.targets[{i}].keys", at());
+        at_most("the number of keys", path, target.keys.len(), limits.max_list)?;
     }
-    for (key, segment) in &raw.segments {
-        let at = || format!("segments[{}]", crate::compile::quote(key));
-        at_most("the number of keys", || format!("{}.included", at()), segment.included.len(), limits.max_list)?;
-        at_most("the number of keys", || format!("{}.excluded", at()), segment.excluded.len(), limits.max_list)?;
-        at_most("the number of rules", || format!("{}.rules", at()), segment.rules.len(), limits.max_rules)?;
-        for (i, rule) in segment.rules.iter().enumerate() {
-            check_conditions(&rule.conditions, limits, || format!("{}.rules[{i}]", at()))?;
-        }
+    for (i, rule) in flag.rules.iter().enumerate() {
+        check_conditions(&rule.conditions, limits, || format!("{}.rules[{i}]", at()))?;
     }
     Ok(())
 }
 
-fn check_conditions(conditions: &[RawCondition], limits: &Limits, at: impl Fn() -> String) -> Result<(), Error> {
+pub(crate) fn check_segment(key: &str, segment: &RawSegment<'_>, limits: &Limits) -> Result<(), Error> {
+    let at = || format!("segments[{}]", quote(key));
+    at_most("the number of keys", || format!("{}.included", at()), segment.included.len(), limits.max_list)?;
+    at_most("the number of keys", || format!("{}.excluded", at()), segment.excluded.len(), limits.max_list)?;
+    at_most("the number of rules", || format!("{}.rules", at()), segment.rules.len(), limits.max_rules)?;
+    for (i, rule) in segment.rules.iter().enumerate() {
+        check_conditions(&rule.conditions, limits, || format!("{}.rules[{i}]", at()))?;
+    }
+    Ok(())
+}
+
+fn check_conditions(conditions: &[RawCondition<'_>], limits: &Limits, at: impl Fn() -> String) -> Result<(), Error> {
     let path = || format!("{}.conditions", at());
     at_most("the number of conditions", path, conditions.len(), limits.max_conditions)?;
     for (j, condition) in conditions.iter().enumerate() {
-        if let Some(serde_json::Value::Array(items)) = &condition.value {
-            let path = || format!("{}.conditions[{j}].value", at());
-            at_most("the number of values", path, items.len(), limits.max_list)?;
-        }
+        let path = || format!("{}.conditions[{j}].value", at());
+        at_most("the number of values", path, condition.value_items, limits.max_list)?;
     }
     Ok(())
 }

@@ -2,8 +2,10 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::envelope::{decode_base64, pae, Envelope, MAX_SIGNATURES, PAYLOAD_TYPE};
-use crate::model::{RawHeader, RawPayload};
+use crate::compile::Compiler;
+use crate::envelope::{decode_base64, pae, parse_envelope, MAX_SIGNATURES, PAYLOAD_TYPE};
+use crate::json::JsonError;
+use crate::model::{parse_payload, Body, Header, Keyed, RawFlag, RawSegment, Text};
 use crate::{Error, Limits, PublicKey, Snapshot};
 
 /// The default size cap: 16 MiB.
@@ -119,8 +121,7 @@ impl TrustPolicy {
         if envelope.len() > self.max_bytes {
             return Err(Error::TooLarge { size: envelope.len(), max: self.max_bytes });
         }
-        let envelope: Envelope = serde_json::from_slice(envelope)
-            .map_err(|e| Error::MalformedEnvelope(format!("not a DSSE envelope: {e}")))?;
+        let envelope = parse_envelope(envelope)?;
         if envelope.signatures.is_empty() || envelope.signatures.len() > MAX_SIGNATURES {
             return Err(Error::MalformedEnvelope(format!(
                 "an envelope carries 1 to {MAX_SIGNATURES} signatures, this one {}",
@@ -130,16 +131,16 @@ impl TrustPolicy {
         let payload = decode_base64(&envelope.payload)
             .ok_or_else(|| Error::MalformedEnvelope("`payload` is not valid base64".into()))?;
         let mut signatures = Vec::with_capacity(envelope.signatures.len());
-        for (i, signature) in envelope.signatures.iter().enumerate() {
-            let bytes = decode_base64(&signature.sig)
+        for (i, (keyid, sig)) in envelope.signatures.iter().enumerate() {
+            let bytes = decode_base64(sig)
                 .ok_or_else(|| Error::MalformedEnvelope(format!("`signatures[{i}].sig` is not valid base64")))?;
             let bytes: [u8; 64] = bytes.try_into().map_err(|bytes: Vec<u8>| {
                 Error::MalformedEnvelope(format!("`signatures[{i}].sig` is {} bytes, expected 64", bytes.len()))
             })?;
-            signatures.push((signature.keyid.as_str(), bytes));
+            signatures.push((&**keyid, bytes));
         }
         if envelope.payload_type != PAYLOAD_TYPE {
-            return Err(Error::WrongPayloadType { expected: PAYLOAD_TYPE, found: envelope.payload_type });
+            return Err(Error::WrongPayloadType { expected: PAYLOAD_TYPE, found: envelope.payload_type.into_owned() });
         }
         self.check_signatures(&signatures, &payload)?;
         Ok(payload)
@@ -193,26 +194,52 @@ impl TrustPolicy {
 
     fn load_against(&self, envelope: &[u8], baseline: Baseline, now: i64) -> Result<Loaded, Error> {
         let payload = self.verify(envelope)?;
-        crate::limits::check_depth(&payload, self.limits.max_depth)?;
-        let header: RawHeader =
-            serde_json::from_slice(&payload).map_err(|e| Error::MalformedPayload(format!("header: {e}")))?;
+        let sha: [u8; 32] = Sha256::digest(&payload).into();
+        let text = payload_text(&payload)?;
+        if matches!(baseline, Baseline::Held(held) if held.payload_sha256 == sha) {
+            // The very bytes already served (a re-fetch): read the header alone, since
+            // compiling what is served already would be wasted.
+            let parsed = parse_payload(text, self.limits.max_depth, &mut HeaderOnly).map_err(malformed)?;
+            if let Some(outcome) = self.check_header(&parsed.header, baseline, sha, now)? {
+                return Ok(outcome);
+            }
+        }
+        let mut compiler = Compiler::new(&self.limits);
+        let parsed = parse_payload(text, self.limits.max_depth, &mut compiler).map_err(malformed)?;
+        if let Some(outcome) = self.check_header(&parsed.header, baseline, sha, now)? {
+            return Ok(outcome);
+        }
+        if let Some(error) = parsed.shape_error {
+            return Err(malformed(error));
+        }
+        compiler.finish(&parsed.header, sha).map(Loaded::Updated)
+    }
+
+    /// Steps 6 to 9: an error, `Unchanged`, or `None` to go on and compile.
+    fn check_header(
+        &self,
+        header: &Header<'_>,
+        baseline: Baseline,
+        sha: [u8; 32],
+        now: i64,
+    ) -> Result<Option<Loaded>, Error> {
         if header.schema != 1 {
             return Err(Error::UnsupportedSchema { found: header.schema });
         }
         if header.environment != self.environment {
-            return Err(Error::WrongEnvironment { expected: self.environment.clone(), found: header.environment });
+            return Err(Error::WrongEnvironment {
+                expected: self.environment.clone(),
+                found: header.environment.to_string(),
+            });
         }
-        if header.version == 0 || header.version > MAX_VERSION {
-            return Err(Error::MalformedPayload(format!("`version` must be 1 to {MAX_VERSION}")));
-        }
-        let sha: [u8; 32] = Sha256::digest(&payload).into();
+        check_version(header.version)?;
         match baseline {
             Baseline::Held(held) if header.version < held.version => {
                 return Err(Error::Rollback { held: held.version, offered: header.version });
             }
             Baseline::Held(held) if header.version == held.version => {
                 return if held.payload_sha256 == sha {
-                    Ok(Loaded::Unchanged)
+                    Ok(Some(Loaded::Unchanged))
                 } else {
                     Err(Error::VersionConflict { version: held.version })
                 };
@@ -234,8 +261,35 @@ impl TrustPolicy {
                 now: crate::format_rfc3339(now),
             });
         }
-        let raw: RawPayload = serde_json::from_slice(&payload).map_err(|e| Error::MalformedPayload(e.to_string()))?;
-        crate::limits::check(&raw, &self.limits)?;
-        crate::compile::compile(raw, sha, &self.limits).map(Loaded::Updated)
+        Ok(None)
     }
+}
+
+/// A body that is skipped: only the header is wanted.
+struct HeaderOnly;
+
+impl<'a> Body<'a> for HeaderOnly {
+    fn wants_body(&self) -> bool {
+        false
+    }
+    fn flag(&mut self, _: Text<'a>, _: RawFlag<'a>, _: u64) {}
+    fn segments(&mut self, _: Vec<Keyed<'a, RawSegment<'a>>>) {}
+}
+
+/// The payload as text: it must be UTF-8 before anything reads it as JSON.
+pub(crate) fn payload_text(payload: &[u8]) -> Result<&str, Error> {
+    std::str::from_utf8(payload).map_err(|e| {
+        Error::MalformedPayload(format!("the payload is not UTF-8: invalid byte at offset {}", e.valid_up_to()))
+    })
+}
+
+pub(crate) fn malformed(error: JsonError) -> Error {
+    Error::MalformedPayload(error.describe())
+}
+
+pub(crate) fn check_version(version: u64) -> Result<(), Error> {
+    if version == 0 || version > MAX_VERSION {
+        return Err(Error::MalformedPayload(format!("`version` must be 1 to {MAX_VERSION}")));
+    }
+    Ok(())
 }

@@ -1,10 +1,12 @@
 //! Compiling conditions: each operator's value is checked and pre-parsed once.
 
-use serde_json::Value as Json;
+use std::sync::Arc;
+
 use smol_str::SmolStr;
 
 use super::{At, Names};
 use crate::condition::{Compare, Condition, Scalar, ScalarSet, StringSet, Test};
+use crate::json::{Json, Reader};
 use crate::model::{RawCondition, RawOp};
 use crate::number::Number;
 use crate::semver::Version;
@@ -12,7 +14,7 @@ use crate::snapshot::AttributePath;
 
 const MAX_REGEX_BYTES: usize = 4_096;
 
-pub(super) fn compile_conditions(raw: &[RawCondition], names: &Names<'_>) -> Result<Vec<Condition>, At> {
+pub(super) fn compile_conditions<'a>(raw: &[RawCondition<'a>], names: &Names<'a>) -> Result<Vec<Condition>, At> {
     let mut conditions = Vec::with_capacity(raw.len());
     for (i, condition) in raw.iter().enumerate() {
         conditions.push(compile_condition(condition, names).map_err(|e| e.within(&format!(".conditions[{i}]")))?);
@@ -28,7 +30,7 @@ pub(super) fn attribute_path(name: &str) -> Result<AttributePath, At> {
     Ok(AttributePath { name: name.into(), segments })
 }
 
-fn compile_condition(raw: &RawCondition, names: &Names<'_>) -> Result<Condition, At> {
+fn compile_condition<'a>(raw: &RawCondition<'a>, names: &Names<'a>) -> Result<Condition, At> {
     use RawOp as Op;
     let is_segment_op = matches!(raw.op, Op::InSegment | Op::NotInSegment);
     let attribute = match (&raw.attribute, is_segment_op) {
@@ -45,7 +47,12 @@ fn compile_condition(raw: &RawCondition, names: &Names<'_>) -> Result<Condition,
         return Err(At::new(".case_insensitive", "this operator does not compare text"));
     }
     let ci = raw.case_insensitive;
-    let value = raw.value.as_ref();
+    let in_list = matches!(raw.op, Op::In | Op::NotIn);
+    let parsed = match raw.value {
+        Some(text) if !in_list => Some(read_value(text, names)?),
+        _ => None,
+    };
+    let value = parsed.as_ref();
     let needs = |what: &str| At::new(".value", format!("this operator needs {what}"));
     let fold = |text: &str| -> Box<str> {
         if ci {
@@ -57,7 +64,7 @@ fn compile_condition(raw: &RawCondition, names: &Names<'_>) -> Result<Condition,
 
     let test = match raw.op {
         Op::Exists | Op::Missing => {
-            if value.is_some() {
+            if raw.value.is_some() {
                 return Err(At::new(".value", "`exists` and `missing` take no value"));
             }
             if raw.op == Op::Exists {
@@ -71,8 +78,8 @@ fn compile_condition(raw: &RawCondition, names: &Names<'_>) -> Result<Condition,
             Test::Equals { value: scalar, case_insensitive: ci }
         }
         Op::In | Op::NotIn => {
-            let items = value.and_then(Json::as_array).ok_or_else(|| needs("an array of strings, numbers or bools"))?;
-            Test::In { set: Box::new(scalar_set(items, ci)?), case_insensitive: ci }
+            let text = raw.value.ok_or_else(|| needs("an array of strings, numbers or bools"))?;
+            Test::In { set: shared_set(text, ci, names)?, case_insensitive: ci }
         }
         Op::Contains | Op::StartsWith | Op::EndsWith => {
             let text = fold(value.and_then(Json::as_str).ok_or_else(|| needs("a string"))?);
@@ -121,22 +128,41 @@ fn compare_of(op: RawOp) -> Compare {
     }
 }
 
-fn number(value: &Json) -> Option<Number> {
-    let n = value.as_number()?;
-    n.as_i64().map(Number::Int).or_else(|| n.as_f64().map(Number::Float))
+fn number(value: &Json<'_>) -> Option<Number> {
+    let Json::Number(n) = value else { return None };
+    Some(n.as_i64().map_or(Number::Float(n.as_f64()), Number::Int))
 }
 
-fn scalar(value: &Json, ci: bool) -> Option<Scalar> {
+fn scalar(value: &Json<'_>, ci: bool) -> Option<Scalar> {
     match value {
         Json::String(s) if ci => Some(Scalar::String(s.to_lowercase().into())),
-        Json::String(s) => Some(Scalar::String(s.as_str().into())),
+        Json::String(s) => Some(Scalar::String(s.as_ref().into())),
         Json::Bool(b) => Some(Scalar::Bool(*b)),
         Json::Number(_) => number(value).map(Scalar::Number),
         _ => None,
     }
 }
 
-fn scalar_set(items: &[Json], ci: bool) -> Result<ScalarSet, At> {
+/// Reads a condition value whose syntax the payload reader already checked.
+fn read_value<'a>(text: &'a str, names: &Names<'_>) -> Result<Json<'a>, At> {
+    Reader::new(text, names.max_depth).value().map_err(|e| At::malformed(e.within(".value")))
+}
+
+/// An `in` list, compiled once per distinct text and case mode, then shared.
+fn shared_set<'a>(text: &'a str, ci: bool, names: &Names<'a>) -> Result<Arc<ScalarSet>, At> {
+    if let Some(set) = names.in_lists.borrow().get(&(text, ci)) {
+        return Ok(Arc::clone(set));
+    }
+    let items = read_value(text, names)?;
+    let items = items
+        .as_array()
+        .ok_or_else(|| At::new(".value", "this operator needs an array of strings, numbers or bools"))?;
+    let set = Arc::new(scalar_set(items, ci)?);
+    names.in_lists.borrow_mut().insert((text, ci), Arc::clone(&set));
+    Ok(set)
+}
+
+fn scalar_set(items: &[Json<'_>], ci: bool) -> Result<ScalarSet, At> {
     let mut strings = Vec::new();
     let mut set = ScalarSet {
         strings: StringSet::Sorted(Box::default()),
@@ -178,9 +204,9 @@ fn regex(pattern: &str, ci: bool) -> Result<regex_lite::Regex, At> {
         .map_err(|e| At::new(".value", format!("invalid regex: {e}")))
 }
 
-fn segment_refs(value: Option<&Json>, names: &Names<'_>) -> Result<Vec<usize>, At> {
+fn segment_refs(value: Option<&Json<'_>>, names: &Names<'_>) -> Result<Vec<usize>, At> {
     let keys: Vec<&str> = match value {
-        Some(Json::String(key)) => vec![key.as_str()],
+        Some(Json::String(key)) => vec![key],
         Some(Json::Array(items)) if !items.is_empty() => items
             .iter()
             .map(Json::as_str)
@@ -188,7 +214,5 @@ fn segment_refs(value: Option<&Json>, names: &Names<'_>) -> Result<Vec<usize>, A
             .ok_or_else(|| At::new(".value", "segment keys must be strings"))?,
         _ => return Err(At::new(".value", "needs a segment key or a non-empty array of segment keys")),
     };
-    keys.iter()
-        .map(|key| names.segments.get(key).copied().ok_or_else(|| At::new(".value", format!("no segment `{key}`"))))
-        .collect()
+    keys.iter().map(|key| names.segment(key).ok_or_else(|| At::new(".value", format!("no segment `{key}`")))).collect()
 }

@@ -4,19 +4,25 @@
 //! nothing: key lists become hash sets, regexes, semvers and times are parsed, and
 //! prerequisite and segment graphs are proven acyclic and shallow.
 
+mod body;
 mod chains;
 mod condition;
 mod flag;
 mod rollout;
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use smol_str::SmolStr;
 
-use crate::model::{RawPayload, RawSegment};
+use crate::condition::ScalarSet;
+pub(crate) use body::Compiler;
+
+use crate::model::{parse_payload, RawSegment, Text};
 use crate::snapshot::{Segment, SegmentRule};
+use crate::verify::malformed;
 use crate::{Error, Limits, Snapshot};
 
 /// A compile failure: where (relative to the caller) and why.
@@ -24,11 +30,17 @@ use crate::{Error, Limits, Snapshot};
 pub(crate) struct At {
     path: String,
     message: String,
+    /// A shape error found late (in a condition value, read lazily): `malformed_payload`.
+    malformed: bool,
 }
 
 impl At {
     pub(crate) fn new(path: impl Into<String>, message: impl Into<String>) -> At {
-        At { path: path.into(), message: message.into() }
+        At { path: path.into(), message: message.into(), malformed: false }
+    }
+
+    pub(crate) fn malformed(error: crate::json::JsonError) -> At {
+        At { path: error.path, message: error.message, malformed: true }
     }
 
     /// Puts `prefix` in front of the path, as the failure travels outward.
@@ -38,20 +50,31 @@ impl At {
     }
 
     fn into_error(self) -> Error {
+        if self.malformed {
+            return Error::MalformedPayload(format!("{}: {}", self.path, self.message));
+        }
         Error::InvalidSnapshot { path: self.path, message: self.message }
     }
 }
 
-/// A key as a JSON string literal, for paths like `flags["new-checkout"]`.
-pub(crate) fn quote(key: &str) -> String {
-    serde_json::to_string(key).unwrap_or_else(|_| format!("{key:?}"))
+pub(crate) use crate::json::quote;
+
+/// What compiling a flag needs to know beyond the flag.
+pub(crate) struct Names<'a> {
+    /// Segment keys, sorted: a segment's index is its position.
+    pub(crate) segments: Vec<Text<'a>>,
+    /// `in` lists compiled so far, by their exact JSON text and case mode: payloads
+    /// repeat the same lists (countries, beta testers) across many flags, and a snapshot
+    /// then holds each once.
+    pub(crate) in_lists: RefCell<FxHashMap<(&'a str, bool), Arc<ScalarSet>>>,
+    /// The depth limit, for reading condition values.
+    pub(crate) max_depth: usize,
 }
 
-/// What compiling a flag needs to know about the rest of the payload.
-pub(crate) struct Names<'a> {
-    pub(crate) flags: &'a FxHashMap<&'a str, usize>,
-    pub(crate) segments: &'a FxHashMap<&'a str, usize>,
-    pub(crate) payload: &'a RawPayload,
+impl Names<'_> {
+    pub(crate) fn segment(&self, key: &str) -> Option<usize> {
+        self.segments.binary_search_by(|known| (**known).cmp(key)).ok()
+    }
 }
 
 /// Parses and compiles a payload that is already trusted, without an envelope.
@@ -60,72 +83,23 @@ pub(crate) struct Names<'a> {
 /// the same code that clients run, so it can never publish a snapshot clients refuse.
 /// Clients load envelopes with [`crate::TrustPolicy::load`] instead.
 pub fn compile_payload(payload: &[u8], limits: &Limits) -> Result<Snapshot, Error> {
-    crate::limits::check_depth(payload, limits.max_depth)?;
-    let raw: RawPayload = serde_json::from_slice(payload).map_err(|e| Error::MalformedPayload(e.to_string()))?;
-    if raw.schema != 1 {
-        return Err(Error::UnsupportedSchema { found: raw.schema });
+    let text = crate::verify::payload_text(payload)?;
+    let mut compiler = Compiler::new(limits);
+    let parsed = parse_payload(text, limits.max_depth, &mut compiler).map_err(malformed)?;
+    if parsed.header.schema != 1 {
+        return Err(Error::UnsupportedSchema { found: parsed.header.schema });
     }
-    if raw.version == 0 || raw.version > crate::verify::MAX_VERSION {
-        return Err(Error::MalformedPayload(format!("`version` must be 1 to {}", crate::verify::MAX_VERSION)));
+    crate::verify::check_version(parsed.header.version)?;
+    if let Some(error) = parsed.shape_error {
+        return Err(malformed(error));
     }
-    crate::limits::check(&raw, limits)?;
-    compile(raw, Sha256::digest(payload).into(), limits)
+    compiler.finish(&parsed.header, Sha256::digest(payload).into())
 }
 
-pub(crate) fn compile(raw: RawPayload, payload_sha256: [u8; 32], limits: &Limits) -> Result<Snapshot, Error> {
-    let issued_at = parse_time(&raw.issued_at, "issued_at")?;
-    let expires_at = parse_time(&raw.expires_at, "expires_at")?;
-    if expires_at <= issued_at {
-        return Err(At::new("expires_at", "must be later than issued_at").into_error());
-    }
-    if raw.environment.is_empty() || raw.environment.len() > 128 {
-        return Err(At::new("environment", "must be 1 to 128 bytes").into_error());
-    }
-    let flag_names: FxHashMap<&str, usize> = raw.flags.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
-    let segment_names: FxHashMap<&str, usize> = raw.segments.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
-    let names = Names { flags: &flag_names, segments: &segment_names, payload: &raw };
-
-    let segments = raw
-        .segments
-        .iter()
-        .map(|(key, segment)| {
-            compile_segment(key, segment, segment.fingerprint, &names)
-                .map_err(|e| e.within(&format!("segments[{}]", quote(key))))
-        })
-        .collect::<Result<Vec<_>, At>>()
-        .map_err(At::into_error)?;
-    // Sized up front: collecting a `Result` cannot, and would leave up to half unused.
-    let mut flags = Vec::with_capacity(raw.flags.len());
-    for (key, flag) in &raw.flags {
-        let compiled = flag::compile_flag(key, flag, flag.fingerprint, &names)
-            .map_err(|e| e.within(&format!("flags[{}]", quote(key))).into_error())?;
-        flags.push(compiled);
-    }
-    chains::check_segments(&segments, limits.max_chain).map_err(At::into_error)?;
-    chains::check_prerequisites(&flags, limits.max_chain).map_err(At::into_error)?;
-
-    let index = flags.iter().enumerate().map(|(i, flag)| (flag.key.clone(), i)).collect();
-    Ok(Snapshot {
-        version: raw.version,
-        environment: raw.environment.into(),
-        issued_at,
-        expires_at,
-        payload_sha256,
-        flags,
-        index,
-        segments,
-    })
-}
-
-fn parse_time(text: &str, path: &str) -> Result<i64, Error> {
-    crate::parse_rfc3339(text).map_err(|e| At::new(path, e.to_string()).into_error())
-}
-
-fn compile_segment(key: &str, raw: &RawSegment, fingerprint: u64, names: &Names<'_>) -> Result<Segment, At> {
-    let mut seen = BTreeMap::new();
+fn compile_segment<'a>(key: &str, raw: &RawSegment<'a>, fingerprint: u64, names: &Names<'a>) -> Result<Segment, At> {
     let mut rules = Vec::with_capacity(raw.rules.len());
     for (i, rule) in raw.rules.iter().enumerate() {
-        if seen.insert(rule.id.as_str(), i).is_some() {
+        if raw.rules[..i].iter().any(|earlier| earlier.id == rule.id) {
             return Err(At::new(format!(".rules[{i}].id"), format!("rule id `{}` repeats", rule.id)));
         }
         let conditions =

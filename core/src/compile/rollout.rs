@@ -8,7 +8,7 @@ use crate::snapshot::{Rollout, Schedule};
 const MAX_STEPS: usize = 1_000;
 const MAX_VARIANTS: usize = 1_000;
 
-pub(super) fn compile_rollout(flag_key: &str, raw: &RawRollout, index: &VariantIndex<'_>) -> Result<Rollout, At> {
+pub(super) fn compile_rollout(flag_key: &str, raw: &RawRollout<'_>, index: &VariantIndex<'_>) -> Result<Rollout, At> {
     if raw.variants.is_empty() || raw.variants.len() > MAX_VARIANTS {
         return Err(At::new(".variants", format!("a rollout needs 1 to {MAX_VARIANTS} variants")));
     }
@@ -52,7 +52,7 @@ fn checked_total(weights: &[u32]) -> Result<u64, At> {
     Ok(total)
 }
 
-fn compile_schedule(raw: &RawSchedule, count: usize, base_total: u64) -> Result<Schedule, At> {
+fn compile_schedule(raw: &RawSchedule<'_>, count: usize, base_total: u64) -> Result<Schedule, At> {
     let same_length = |weights: &[u32], at: &str| {
         if weights.len() == count {
             Ok(())

@@ -1,0 +1,219 @@
+//! JSON for signed payloads and envelopes: a strict borrowing reader, and the few
+//! value shapes a payload holds where any JSON is allowed (variant values and condition
+//! values).
+
+mod reader;
+
+use std::borrow::Cow;
+
+pub(crate) use reader::Reader;
+
+/// A malformed document: where (a JSON path, filled in as the error travels outward)
+/// and what was wrong.
+#[derive(Debug)]
+pub(crate) struct JsonError {
+    pub(crate) path: String,
+    pub(crate) message: String,
+}
+
+impl JsonError {
+    pub(crate) fn new(message: impl Into<String>) -> JsonError {
+        JsonError { path: String::new(), message: message.into() }
+    }
+
+    /// Puts `prefix` in front of the path.
+    pub(crate) fn within(mut self, prefix: &str) -> JsonError {
+        self.path.insert_str(0, prefix);
+        self
+    }
+
+    /// `flags["a"].rules[0]: message`, or the bare message at the top level.
+    pub(crate) fn describe(&self) -> String {
+        match self.path.strip_prefix('.') {
+            _ if self.path.is_empty() => self.message.clone(),
+            Some(path) => format!("{path}: {}", self.message),
+            None => format!("{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// A JSON number as serde_json reads it: integers stay exact when they fit 64 bits,
+/// everything else is the nearest `f64` (and `-0` is the float `-0.0`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Num {
+    PosInt(u64),
+    NegInt(i64),
+    Float(f64),
+}
+
+impl Num {
+    pub(crate) fn as_i64(self) -> Option<i64> {
+        match self {
+            Num::PosInt(n) => i64::try_from(n).ok(),
+            Num::NegInt(n) => Some(n),
+            Num::Float(_) => None,
+        }
+    }
+
+    pub(crate) fn as_f64(self) -> f64 {
+        match self {
+            Num::PosInt(n) => n as f64,
+            Num::NegInt(n) => n as f64,
+            Num::Float(f) => f,
+        }
+    }
+
+    fn to_serde(self) -> serde_json::Value {
+        match self {
+            Num::PosInt(n) => n.into(),
+            Num::NegInt(n) => n.into(),
+            Num::Float(f) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into),
+        }
+    }
+}
+
+/// Any JSON value, borrowed from the payload. Objects keep member order and have no
+/// duplicate names.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Json<'a> {
+    Null,
+    Bool(bool),
+    Number(Num),
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
+}
+
+impl Json<'_> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_array(&self) -> Option<&[Self]> {
+        match self {
+            Json::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// As a `serde_json::Value`, for object flags, whose values are handed out whole.
+    pub(crate) fn to_serde(&self) -> serde_json::Value {
+        use serde_json::Value as V;
+        match self {
+            Json::Null => V::Null,
+            Json::Bool(b) => V::Bool(*b),
+            Json::Number(n) => n.to_serde(),
+            Json::String(s) => V::String(s.to_string()),
+            Json::Array(items) => V::Array(items.iter().map(Json::to_serde).collect()),
+            Json::Object(members) => {
+                V::Object(members.iter().map(|(name, value)| (name.to_string(), value.to_serde())).collect())
+            }
+        }
+    }
+}
+
+impl<'a> Reader<'a> {
+    /// Reads a number with serde_json's exactness rules (see [`Num`]).
+    pub(crate) fn number(&mut self) -> Result<Num, JsonError> {
+        let (text, integer) = self.number_text()?;
+        if integer {
+            if let Ok(n) = text.parse::<u64>() {
+                return Ok(Num::PosInt(n));
+            }
+            if let Ok(n) = text.parse::<i64>() {
+                if n != 0 {
+                    return Ok(Num::NegInt(n));
+                }
+            }
+        }
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(Num::Float(f)),
+            _ => Err(JsonError::new(format!("number `{text}` is out of range"))),
+        }
+    }
+
+    /// Reads any value, refusing duplicate member names at every depth.
+    pub(crate) fn value(&mut self) -> Result<Json<'a>, JsonError> {
+        match self.peek() {
+            Some(b'{') => {
+                let mut members: Vec<(Cow<'a, str>, Json<'a>)> = Vec::new();
+                self.object(|reader, name| {
+                    if members.iter().any(|(seen, _)| *seen == name) {
+                        return Err(JsonError::new(format!("duplicate key `{name}`")));
+                    }
+                    let value = reader.value().map_err(|e| e.within(&format!("[{}]", quote(&name))))?;
+                    members.push((name, value));
+                    Ok(())
+                })?;
+                Ok(Json::Object(members))
+            }
+            Some(b'[') => {
+                let mut items = Vec::new();
+                self.array(|reader, i| {
+                    items.push(reader.value().map_err(|e| e.within(&format!("[{i}]")))?);
+                    Ok(())
+                })?;
+                Ok(Json::Array(items))
+            }
+            Some(b'"') => self.string().map(Json::String),
+            Some(b't' | b'f') => self.bool().map(Json::Bool),
+            Some(b'-' | b'0'..=b'9') => self.number().map(Json::Number),
+            Some(b'n') => self.null().map(|_| Json::Null),
+            _ => Err(self.error("expected a JSON value")),
+        }
+    }
+}
+
+/// A key as a JSON string literal, for paths like `flags["new-checkout"]`.
+pub(crate) fn quote(key: &str) -> String {
+    serde_json::to_string(key).unwrap_or_else(|_| format!("{key:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every number form reads as serde_json reads it.
+    #[test]
+    fn numbers_match_serde_json() {
+        let texts = [
+            "0",
+            "-0",
+            "-0.0",
+            "7",
+            "-7",
+            "1e-400",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "1E2",
+            "1.5e+3",
+            "123456789012345678901234567890",
+            "0.1e1",
+            "2.2250738585072011e-308",
+            "9007199254740993",
+        ];
+        for text in texts {
+            let ours = Reader::new(text, 4).value().unwrap().to_serde();
+            let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(ours, theirs, "{text}");
+            assert_eq!(ours.as_f64().map(f64::to_bits), theirs.as_f64().map(f64::to_bits), "{text}");
+        }
+        for out_of_range in ["1e400", "-1e400"] {
+            assert!(Reader::new(out_of_range, 4).value().is_err());
+            assert!(serde_json::from_str::<serde_json::Value>(out_of_range).is_err());
+        }
+    }
+
+    #[test]
+    fn values_refuse_duplicates_and_say_where() {
+        let error = Reader::new(r#"{"a": [1, {"b": 1, "b": 2}]}"#, 8).value().unwrap_err();
+        assert_eq!(error.describe(), r#"["a"][1]: duplicate key `b`"#);
+        let value = Reader::new(r#"{"z": null, "a": [true, "x"]}"#, 8).value().unwrap();
+        assert_eq!(value.to_serde(), serde_json::json!({"z": null, "a": [true, "x"]}));
+    }
+}

@@ -1,0 +1,462 @@
+//! A strict JSON reader over borrowed text (RFC 8259), written for signed payloads.
+//!
+//! Why not serde_json: a 10,000-flag payload is mostly short strings and small objects,
+//! and building owned trees of them dominated load time. This reader borrows every
+//! string without escapes, checks nesting depth as it descends (so no recursion can
+//! exhaust the stack), and leaves the shape to the callers in `model`, which know what
+//! each member must be and say where it was wrong.
+
+use std::borrow::Cow;
+
+use super::JsonError;
+
+/// A cursor over JSON text that is already known to be UTF-8.
+pub(crate) struct Reader<'a> {
+    text: &'a str,
+    at: usize,
+    depth: usize,
+    max_depth: usize,
+}
+
+/// Bytes that end a fast scan through a string: a quote, a backslash or a control byte.
+fn is_string_special(byte: u8) -> bool {
+    byte == b'"' || byte == b'\\' || byte < 0x20
+}
+
+/// The high bit of each byte of `word` that is special ([`is_string_special`]), by the
+/// classic "has a zero byte" and "has a byte below n" word tricks. Bits above the
+/// first special byte may be spurious (borrows travel upward); the lowest is exact.
+fn special_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    below_space | zero_bytes(word ^ (ONES * u64::from(b'"'))) | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(text: &'a str, max_depth: usize) -> Reader<'a> {
+        Reader { text, at: 0, depth: 0, max_depth }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// Where the cursor is, to come back to with [`Reader::reset`].
+    pub(crate) fn mark(&self) -> (usize, usize) {
+        (self.at, self.depth)
+    }
+
+    pub(crate) fn reset(&mut self, (at, depth): (usize, usize)) {
+        self.at = at;
+        self.depth = depth;
+    }
+
+    /// The byte offset of the cursor.
+    pub(crate) fn offset(&self) -> usize {
+        self.at
+    }
+
+    /// The text between two offsets this reader produced (value boundaries).
+    pub(crate) fn slice(&self, start: usize, end: usize) -> &'a str {
+        self.text.get(start..end).unwrap_or_default()
+    }
+
+    /// A syntax error at the cursor, with line and column for humans.
+    pub(crate) fn error(&self, message: impl Into<String>) -> JsonError {
+        let before = &self.bytes()[..self.at.min(self.text.len())];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        JsonError::new(format!("{} at line {line} column {column}", message.into()))
+    }
+
+    /// Skips whitespace and returns the next byte without consuming it.
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        while let Some(&byte) = self.bytes().get(self.at) {
+            if !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
+                return Some(byte);
+            }
+            self.at += 1;
+        }
+        None
+    }
+
+    fn eat(&mut self, expected: u8, what: &str) -> Result<(), JsonError> {
+        if self.peek() == Some(expected) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(self.error(format!("expected {what}")))
+        }
+    }
+
+    /// Fails unless only whitespace is left.
+    pub(crate) fn finish(&mut self) -> Result<(), JsonError> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(self.error("trailing characters")),
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), JsonError> {
+        self.depth += 1;
+        if self.depth > self.max_depth {
+            return Err(JsonError::new(format!("JSON nesting is deeper than the limit of {}", self.max_depth)));
+        }
+        Ok(())
+    }
+
+    /// Reads an object, calling `member` with the reader positioned at each value.
+    /// `member` must consume the value. Duplicate names are the caller's to refuse.
+    pub(crate) fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Reader<'a>, Cow<'a, str>) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        if self.peek() != Some(b'{') {
+            return Err(self.type_error("an object"));
+        }
+        self.at += 1;
+        self.enter()?;
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(self.error("expected a member name"));
+            }
+            let name = self.string()?;
+            self.eat(b':', "`:`")?;
+            member(self, name)?;
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error("expected `,` or `}`")),
+            }
+        }
+    }
+
+    /// Reads an array, calling `item` with each index and the reader at the item.
+    pub(crate) fn array(
+        &mut self,
+        mut item: impl FnMut(&mut Reader<'a>, usize) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        if self.peek() != Some(b'[') {
+            return Err(self.type_error("an array"));
+        }
+        self.at += 1;
+        self.enter()?;
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        let mut index = 0;
+        loop {
+            item(self, index)?;
+            index += 1;
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b']') => {
+                    self.at += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error("expected `,` or `]`")),
+            }
+        }
+    }
+
+    /// "expected X, found a number": what was found, without consuming it.
+    pub(crate) fn type_error(&mut self, expected: &str) -> JsonError {
+        let found = match self.peek() {
+            Some(b'{') => "an object",
+            Some(b'[') => "an array",
+            Some(b'"') => "a string",
+            Some(b't' | b'f') => "a bool",
+            Some(b'n') => "null",
+            Some(b'-' | b'0'..=b'9') => "a number",
+            None => return self.error(format!("expected {expected}, found the end of the text")),
+            Some(_) => return self.error(format!("expected {expected}")),
+        };
+        JsonError::new(format!("expected {expected}, found {found}"))
+    }
+
+    /// Consumes `null` if it comes next.
+    pub(crate) fn null(&mut self) -> Result<bool, JsonError> {
+        if self.peek() != Some(b'n') {
+            return Ok(false);
+        }
+        self.literal("null")?;
+        Ok(true)
+    }
+
+    fn literal(&mut self, word: &str) -> Result<(), JsonError> {
+        if self.bytes()[self.at..].starts_with(word.as_bytes()) {
+            self.at += word.len();
+            Ok(())
+        } else {
+            Err(self.error("expected a JSON value"))
+        }
+    }
+
+    pub(crate) fn bool(&mut self) -> Result<bool, JsonError> {
+        match self.peek() {
+            Some(b't') => self.literal("true").map(|()| true),
+            Some(b'f') => self.literal("false").map(|()| false),
+            _ => Err(self.type_error("a bool")),
+        }
+    }
+
+    /// Reads a string, borrowing it unless it has escapes.
+    pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        if self.peek() != Some(b'"') {
+            return Err(self.type_error("a string"));
+        }
+        self.at += 1;
+        let start = self.at;
+        self.scan_plain();
+        match self.bytes().get(self.at) {
+            Some(b'"') => {
+                let text = self.slice(start, self.at);
+                self.at += 1;
+                Ok(Cow::Borrowed(text))
+            }
+            Some(b'\\') => {
+                let mut owned = String::from(self.slice(start, self.at));
+                self.escaped_rest(&mut owned)?;
+                Ok(Cow::Owned(owned))
+            }
+            Some(_) => Err(self.error("control character in a string")),
+            None => Err(self.error("unterminated string")),
+        }
+    }
+
+    /// Advances over string bytes until a quote, backslash or control byte, eight
+    /// bytes at a time.
+    fn scan_plain(&mut self) {
+        let bytes = self.bytes();
+        while let Some(chunk) = bytes.get(self.at..self.at + 8) {
+            let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or([0; 8]));
+            let special = special_bytes(word);
+            if special != 0 {
+                self.at += (special.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.at += 8;
+        }
+        while bytes.get(self.at).is_some_and(|&b| !is_string_special(b)) {
+            self.at += 1;
+        }
+    }
+
+    /// Decodes the rest of a string that has escapes, from the first backslash.
+    fn escaped_rest(&mut self, out: &mut String) -> Result<(), JsonError> {
+        loop {
+            match self.bytes().get(self.at) {
+                Some(b'"') => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    self.at += 1;
+                    self.escape(out)?;
+                }
+                Some(_) => {
+                    let start = self.at;
+                    self.scan_plain();
+                    if start == self.at {
+                        return Err(self.error("control character in a string"));
+                    }
+                    out.push_str(self.slice(start, self.at));
+                }
+                None => return Err(self.error("unterminated string")),
+            }
+        }
+    }
+
+    fn escape(&mut self, out: &mut String) -> Result<(), JsonError> {
+        let Some(&kind) = self.bytes().get(self.at) else { return Err(self.error("unterminated string")) };
+        self.at += 1;
+        let simple = match kind {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let unit = self.hex4()?;
+                let code = match unit {
+                    0xD800..=0xDBFF => {
+                        if !self.bytes()[self.at..].starts_with(b"\\u") {
+                            return Err(self.error("lone leading surrogate in a \\u escape"));
+                        }
+                        self.at += 2;
+                        let low = self.hex4()?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(self.error("lone leading surrogate in a \\u escape"));
+                        }
+                        0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    0xDC00..=0xDFFF => return Err(self.error("lone trailing surrogate in a \\u escape")),
+                    _ => unit,
+                };
+                char::from_u32(code).ok_or_else(|| self.error("invalid \\u escape"))?
+            }
+            _ => return Err(self.error("invalid escape")),
+        };
+        out.push(simple);
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let digits = self.bytes().get(self.at..self.at + 4).ok_or_else(|| self.error("short \\u escape"))?;
+        let mut value = 0;
+        for &digit in digits {
+            let nibble = char::from(digit).to_digit(16).ok_or_else(|| self.error("invalid \\u escape"))?;
+            value = value * 16 + nibble;
+        }
+        self.at += 4;
+        Ok(value)
+    }
+
+    /// Reads a number's text, checked against JSON's grammar. The flag says whether it
+    /// is an integer (no fraction, no exponent).
+    pub(crate) fn number_text(&mut self) -> Result<(&'a str, bool), JsonError> {
+        if !matches!(self.peek(), Some(b'-' | b'0'..=b'9')) {
+            return Err(self.type_error("a number"));
+        }
+        let bytes = self.bytes();
+        let start = self.at;
+        let digits = |at: &mut usize| {
+            let from = *at;
+            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at - from
+        };
+        let mut at = start;
+        if bytes.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        let first = bytes.get(at).copied();
+        let integral = digits(&mut at);
+        if integral == 0 || (first == Some(b'0') && integral > 1) {
+            self.at = at;
+            return Err(self.error("invalid number"));
+        }
+        let mut integer = true;
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            integer = false;
+            if digits(&mut at) == 0 {
+                self.at = at;
+                return Err(self.error("invalid number"));
+            }
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            integer = false;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            if digits(&mut at) == 0 {
+                self.at = at;
+                return Err(self.error("invalid number"));
+            }
+        }
+        self.at = at;
+        Ok((self.slice(start, at), integer))
+    }
+
+    /// Reads a non-negative integer such as a version or a weight, up to `max`.
+    pub(crate) fn unsigned(&mut self, max: u64) -> Result<u64, JsonError> {
+        let (text, integer) = self.number_text()?;
+        match text.parse::<u64>() {
+            Ok(value) if integer && value <= max => Ok(value),
+            _ => Err(JsonError::new(format!("`{text}` is not an integer from 0 to {max}"))),
+        }
+    }
+
+    /// Skips one value, as [`Reader::skip`], and returns its item count if it is an
+    /// array (0 otherwise).
+    pub(crate) fn skip_counting(&mut self) -> Result<usize, JsonError> {
+        if self.peek() != Some(b'[') {
+            return self.skip().map(|()| 0);
+        }
+        let mut count = 0;
+        self.array(|reader, _| {
+            count += 1;
+            reader.skip()
+        })?;
+        Ok(count)
+    }
+
+    /// Skips one value of any kind, checking its syntax and depth.
+    pub(crate) fn skip(&mut self) -> Result<(), JsonError> {
+        match self.peek() {
+            Some(b'{') => self.object(|reader, _| reader.skip()),
+            Some(b'[') => self.array(|reader, _| reader.skip()),
+            Some(b'"') => self.string().map(drop),
+            Some(b't' | b'f') => self.bool().map(drop),
+            Some(b'n') => self.literal("null"),
+            Some(b'-' | b'0'..=b'9') => self.number_text().map(drop),
+            _ => Err(self.error("expected a JSON value")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(text: &str) -> Result<String, String> {
+        Reader::new(text, 8).string().map(Cow::into_owned).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn strings_borrow_decode_and_refuse() {
+        assert!(matches!(Reader::new(r#""plain text, long enough""#, 8).string(), Ok(Cow::Borrowed(_))));
+        assert_eq!(strings(r#""a\"b\\c\/\n\u00e9\ud83d\ude00""#).as_deref(), Ok("a\"b\\c/\né😀"));
+        assert_eq!(strings("\"é and more than eight bytes\"").as_deref(), Ok("é and more than eight bytes"));
+        for bad in ["\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"a\u{1}b\"", "\"abc", "\"\\x\"", "\"\\u12\""]
+        {
+            assert!(strings(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_follow_the_grammar() {
+        for good in ["0", "-0", "12", "1.5", "1e9", "1E+2", "-3.25e-7"] {
+            assert!(Reader::new(good, 8).number_text().is_ok(), "{good}");
+        }
+        for bad in ["01", "-", "1.", ".5", "1e", "+1", "-a"] {
+            let mut reader = Reader::new(bad, 8);
+            assert!(reader.number_text().is_err() || reader.finish().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn depth_is_bounded_without_recursing_past_it() {
+        let deep = "[".repeat(100_000);
+        let error = Reader::new(&deep, 64).skip().unwrap_err();
+        assert!(error.message.contains("nesting"), "{}", error.message);
+        assert!(Reader::new("[[[]]]", 3).skip().is_ok());
+        assert!(Reader::new("[[[[]]]]", 3).skip().is_err());
+    }
+
+    #[test]
+    fn errors_say_where() {
+        let error = Reader::new("{\n  \"a\" 1}", 8).skip().unwrap_err();
+        assert_eq!(error.message, "expected `:` at line 2 column 7");
+    }
+}

@@ -1,0 +1,275 @@
+//! The payload as signed (`docs/SPEC.md` section 3), borrowed from its text before
+//! compiling.
+//!
+//! Every object refuses members it does not name and every map refuses duplicate keys,
+//! so two parsers can never read one signed payload two ways. Errors name the JSON
+//! path, for example `flags["checkout"].rules[0].conditions[1]: unknown member `colour``.
+
+mod flag;
+mod payload;
+
+use std::borrow::Cow;
+
+pub(crate) use payload::{parse_payload, Body, Header};
+
+use crate::json::{Json, JsonError, Num, Reader};
+
+use crate::snapshot::FlagType;
+
+/// Text from the payload: borrowed unless it had escapes.
+pub(crate) type Text<'a> = Cow<'a, str>;
+
+/// A map entry plus a fingerprint of its exact JSON text, so that a host can tell which
+/// flags a new snapshot changed without comparing compiled structures.
+pub(crate) struct Keyed<'a, T> {
+    pub(crate) key: Text<'a>,
+    pub(crate) value: T,
+    pub(crate) fingerprint: u64,
+}
+
+pub(crate) struct RawFlag<'a> {
+    pub(crate) kind: FlagType,
+    pub(crate) enabled: bool,
+    /// Sorted by name.
+    pub(crate) variants: Vec<(Text<'a>, Json<'a>)>,
+    pub(crate) off_variant: Text<'a>,
+    pub(crate) fallthrough: RawServe<'a>,
+    pub(crate) targets: Vec<RawTarget<'a>>,
+    pub(crate) rules: Vec<RawRule<'a>>,
+    pub(crate) prerequisites: Vec<RawPrerequisite<'a>>,
+    pub(crate) description: Option<Text<'a>>,
+    pub(crate) owner: Option<Text<'a>>,
+    pub(crate) tags: Vec<Text<'a>>,
+    pub(crate) temporary: Option<bool>,
+    pub(crate) expires_at: Option<Text<'a>>,
+    /// Sorted by key.
+    pub(crate) metadata: Vec<(Text<'a>, RawMetadataValue<'a>)>,
+}
+
+pub(crate) enum RawMetadataValue<'a> {
+    Bool(bool),
+    Number(Num),
+    String(Text<'a>),
+}
+
+pub(crate) struct RawTarget<'a> {
+    pub(crate) variant: Text<'a>,
+    pub(crate) keys: Vec<Text<'a>>,
+}
+
+pub(crate) struct RawServe<'a> {
+    pub(crate) variant: Option<Text<'a>>,
+    pub(crate) rollout: Option<Box<RawRollout<'a>>>,
+}
+
+pub(crate) struct RawRule<'a> {
+    pub(crate) id: Text<'a>,
+    pub(crate) conditions: Vec<RawCondition<'a>>,
+    pub(crate) serve: RawServe<'a>,
+}
+
+pub(crate) struct RawSegmentRule<'a> {
+    pub(crate) id: Text<'a>,
+    pub(crate) conditions: Vec<RawCondition<'a>>,
+}
+
+/// The operators of `docs/SPEC.md` section 3.2, by their payload names.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum RawOp {
+    Equals,
+    NotEquals,
+    In,
+    NotIn,
+    Contains,
+    StartsWith,
+    EndsWith,
+    Matches,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+    SemverEq,
+    SemverLt,
+    SemverLte,
+    SemverGt,
+    SemverGte,
+    Before,
+    After,
+    Exists,
+    Missing,
+    InSegment,
+    NotInSegment,
+}
+
+impl RawOp {
+    const ALL: [(&'static str, RawOp); 23] = [
+        ("equals", RawOp::Equals),
+        ("not_equals", RawOp::NotEquals),
+        ("in", RawOp::In),
+        ("not_in", RawOp::NotIn),
+        ("contains", RawOp::Contains),
+        ("starts_with", RawOp::StartsWith),
+        ("ends_with", RawOp::EndsWith),
+        ("matches", RawOp::Matches),
+        ("lt", RawOp::Lt),
+        ("lte", RawOp::Lte),
+        ("gt", RawOp::Gt),
+        ("gte", RawOp::Gte),
+        ("semver_eq", RawOp::SemverEq),
+        ("semver_lt", RawOp::SemverLt),
+        ("semver_lte", RawOp::SemverLte),
+        ("semver_gt", RawOp::SemverGt),
+        ("semver_gte", RawOp::SemverGte),
+        ("before", RawOp::Before),
+        ("after", RawOp::After),
+        ("exists", RawOp::Exists),
+        ("missing", RawOp::Missing),
+        ("in_segment", RawOp::InSegment),
+        ("not_in_segment", RawOp::NotInSegment),
+    ];
+
+    fn parse(name: &str) -> Result<RawOp, JsonError> {
+        RawOp::ALL.iter().find(|(known, _)| *known == name).map(|&(_, op)| op).ok_or_else(|| {
+            let known: Vec<&str> = RawOp::ALL.iter().map(|(known, _)| *known).collect();
+            JsonError::new(format!("unknown operator `{name}`, expected one of {}", known.join(", ")))
+        })
+    }
+}
+
+pub(crate) struct RawCondition<'a> {
+    pub(crate) attribute: Option<Text<'a>>,
+    pub(crate) op: RawOp,
+    /// The exact text of `value`, read when compiling: identical `in` lists, common
+    /// across flags, are then read and compiled once. `None` when absent or null.
+    pub(crate) value: Option<&'a str>,
+    /// How many items `value` has, if it is an array (for the list limit).
+    pub(crate) value_items: usize,
+    pub(crate) case_insensitive: bool,
+    pub(crate) negate: bool,
+}
+
+pub(crate) struct RawPrerequisite<'a> {
+    pub(crate) flag: Text<'a>,
+    pub(crate) variant: Text<'a>,
+}
+
+pub(crate) struct RawRollout<'a> {
+    pub(crate) variants: Vec<RawWeightedVariant<'a>>,
+    pub(crate) bucket_by: Option<Text<'a>>,
+    pub(crate) salt: Option<Text<'a>>,
+    pub(crate) schedule: Option<RawSchedule<'a>>,
+}
+
+pub(crate) struct RawWeightedVariant<'a> {
+    pub(crate) variant: Text<'a>,
+    pub(crate) weight: u32,
+}
+
+pub(crate) struct RawSchedule<'a> {
+    pub(crate) steps: Option<Vec<RawStep<'a>>>,
+    pub(crate) ramp: Option<RawRamp<'a>>,
+}
+
+pub(crate) struct RawStep<'a> {
+    pub(crate) at: Text<'a>,
+    pub(crate) weights: Vec<u32>,
+}
+
+pub(crate) struct RawRamp<'a> {
+    pub(crate) start: Text<'a>,
+    pub(crate) end: Text<'a>,
+    pub(crate) weights: Vec<u32>,
+}
+
+#[derive(Default)]
+pub(crate) struct RawSegment<'a> {
+    pub(crate) included: Vec<Text<'a>>,
+    pub(crate) excluded: Vec<Text<'a>>,
+    pub(crate) rules: Vec<RawSegmentRule<'a>>,
+}
+
+/// The members one JSON object may have: refuses unknown and repeated ones, and names
+/// missing ones.
+pub(crate) struct Members {
+    names: &'static [&'static str],
+    seen: u64,
+}
+
+impl Members {
+    pub(crate) fn new(names: &'static [&'static str]) -> Members {
+        Members { names, seen: 0 }
+    }
+
+    /// The index of member `name` in the list, refusing unknown and repeated names.
+    pub(crate) fn admit(&mut self, name: &str) -> Result<usize, JsonError> {
+        let Some(index) = self.names.iter().position(|known| *known == name) else {
+            return Err(JsonError::new(format!(
+                "unknown member `{name}`, expected one of `{}`",
+                self.names.join("`, `")
+            )));
+        };
+        let bit = 1u64 << index;
+        if self.seen & bit != 0 {
+            return Err(JsonError::new(format!("duplicate member `{name}`")));
+        }
+        self.seen |= bit;
+        Ok(index)
+    }
+}
+
+/// A required member, or "missing member `name`".
+pub(crate) fn required<T>(value: Option<T>, name: &str) -> Result<T, JsonError> {
+    value.ok_or_else(|| JsonError::new(format!("missing member `{name}`")))
+}
+
+/// `null` reads as absent, as for every optional member.
+pub(crate) fn nullable<'a, T>(
+    reader: &mut Reader<'a>,
+    read: impl FnOnce(&mut Reader<'a>) -> Result<T, JsonError>,
+) -> Result<Option<T>, JsonError> {
+    if reader.null()? {
+        Ok(None)
+    } else {
+        read(reader).map(Some)
+    }
+}
+
+/// An array of items, with the index in the path of a failure.
+pub(crate) fn list<'a, T>(
+    reader: &mut Reader<'a>,
+    mut read: impl FnMut(&mut Reader<'a>) -> Result<T, JsonError>,
+) -> Result<Vec<T>, JsonError> {
+    let mut items = Vec::new();
+    reader.array(|reader, i| {
+        items.push(read(reader).map_err(|e| e.within(&format!("[{i}]")))?);
+        Ok(())
+    })?;
+    Ok(items)
+}
+
+/// An object read as a map sorted by key, refusing duplicate keys. `read` gets the key.
+pub(crate) fn sorted_map<'a, T>(
+    reader: &mut Reader<'a>,
+    mut read: impl FnMut(&mut Reader<'a>, &str) -> Result<T, JsonError>,
+) -> Result<Vec<(Text<'a>, T)>, JsonError> {
+    let mut entries: Vec<(Text<'a>, T)> = Vec::new();
+    reader.object(|reader, key| {
+        let value = read(reader, &key).map_err(|e| e.within(&format!("[{}]", crate::json::quote(&key))))?;
+        entries.push((key, value));
+        Ok(())
+    })?;
+    sort_unique(&mut entries, |(key, _)| key)?;
+    Ok(entries)
+}
+
+/// Sorts entries by key (payloads usually arrive sorted: then this is one pass) and
+/// refuses a key that appears twice.
+pub(crate) fn sort_unique<T>(entries: &mut [T], key: impl Fn(&T) -> &str) -> Result<(), JsonError> {
+    if !entries.windows(2).all(|pair| key(&pair[0]) < key(&pair[1])) {
+        entries.sort_by(|a, b| key(a).cmp(key(b)));
+        if let Some(pair) = entries.windows(2).find(|pair| key(&pair[0]) == key(&pair[1])) {
+            return Err(JsonError::new(format!("duplicate key `{}`", key(&pair[0]))));
+        }
+    }
+    Ok(())
+}

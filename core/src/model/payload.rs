@@ -1,0 +1,148 @@
+//! The top level of a payload, read in one pass with the order of checks kept.
+//!
+//! `docs/SPEC.md` section 2.3 checks the header (step 5) before the flags (step 10),
+//! so that a rollback or a foreign environment is reported as such even when the
+//! flags are also wrong. Reading everything in one pass keeps that order by deferring:
+//! a shape error inside `flags` or `segments` is held back, the member is re-read for
+//! syntax only, and the held error is returned after the header checks pass.
+
+use std::hash::{Hash, Hasher};
+
+use super::flag::{flag, segment};
+use super::{required, sort_unique, Keyed, Members, RawFlag, RawSegment, Text};
+use crate::json::{JsonError, Reader};
+
+/// The members checked before the rest: they decide whether the rest matters.
+pub(crate) struct Header<'a> {
+    pub(crate) schema: u64,
+    pub(crate) environment: Text<'a>,
+    pub(crate) version: u64,
+    pub(crate) issued_at: Text<'a>,
+    pub(crate) expires_at: Text<'a>,
+}
+
+/// Receives the body as it is read: each flag at once (so a 10,000-flag payload is never
+/// held as raw structures), and the segments when their member ends.
+pub(crate) trait Body<'a> {
+    /// Whether to read flags and segments at all (else they are checked for syntax).
+    fn wants_body(&self) -> bool {
+        true
+    }
+    fn flag(&mut self, key: Text<'a>, flag: RawFlag<'a>, fingerprint: u64);
+    fn segments(&mut self, segments: Vec<Keyed<'a, RawSegment<'a>>>);
+}
+
+/// A payload read in one pass: the header, and the first shape error of the body.
+pub(crate) struct Parsed<'a> {
+    pub(crate) header: Header<'a>,
+    /// Step 10's error, held back until steps 6 to 9 pass. What `body` received is
+    /// then incomplete and must be discarded.
+    pub(crate) shape_error: Option<JsonError>,
+}
+
+/// Reads a payload, handing flags and segments to `body`. An `Err` is a syntax, depth
+/// or header error (step 5).
+pub(crate) fn parse_payload<'a>(
+    text: &'a str,
+    max_depth: usize,
+    body: &mut impl Body<'a>,
+) -> Result<Parsed<'a>, JsonError> {
+    const NAMES: &[&str] = &["schema", "environment", "version", "issued_at", "expires_at", "flags", "segments"];
+    let mut reader = Reader::new(text, max_depth);
+    let mut members = Members::new(NAMES);
+    let (mut schema, mut environment, mut version, mut issued_at, mut expires_at) = (None, None, None, None, None);
+    let mut has_flags = false;
+    let mut deferred: Option<JsonError> = None;
+    if reader.peek() != Some(b'{') {
+        // Syntax and depth come first: skipping checks both.
+        let error = reader.type_error("an object");
+        reader.skip()?;
+        return Err(error);
+    }
+    reader.object(|reader, name| {
+        let index = match members.admit(&name) {
+            Ok(index) => index,
+            // A repeated header member is a header error; anything else waits.
+            Err(error) if NAMES[..5].contains(&&*name) => return Err(error),
+            Err(error) => {
+                deferred.get_or_insert(error);
+                return reader.skip();
+            }
+        };
+        let header = |e: JsonError| e.within(&format!(".{name}"));
+        match index {
+            0 => schema = Some(reader.unsigned(u64::MAX).map_err(header)?),
+            1 => environment = Some(reader.string().map_err(header)?),
+            2 => version = Some(reader.unsigned(u64::MAX).map_err(header)?),
+            3 => issued_at = Some(reader.string().map_err(header)?),
+            4 => expires_at = Some(reader.string().map_err(header)?),
+            _ if deferred.is_some() || !body.wants_body() => reader.skip()?,
+            5 => {
+                has_flags = true;
+                let mut read = |reader: &mut Reader<'a>| {
+                    keyed_map(reader, flag, |key, flag, fingerprint| body.flag(key, flag, fingerprint)).map(drop)
+                };
+                body_member(reader, "flags", &mut deferred, &mut read)?;
+            }
+            _ => {
+                let mut read = |reader: &mut Reader<'a>| {
+                    let mut segments = Vec::new();
+                    keyed_map(reader, segment, |key, value, fingerprint| {
+                        segments.push(Keyed { key, value, fingerprint });
+                    })?;
+                    sort_unique(&mut segments, |entry| &entry.key)?;
+                    body.segments(segments);
+                    Ok(())
+                };
+                body_member(reader, "segments", &mut deferred, &mut read)?;
+            }
+        }
+        Ok(())
+    })?;
+    reader.finish()?;
+    let header = Header {
+        schema: required(schema, "schema")?,
+        environment: required(environment, "environment")?,
+        version: required(version, "version")?,
+        issued_at: required(issued_at, "issued_at")?,
+        expires_at: required(expires_at, "expires_at")?,
+    };
+    if !has_flags {
+        deferred.get_or_insert(JsonError::new("missing member `flags`"));
+    }
+    Ok(Parsed { header, shape_error: deferred })
+}
+
+/// Reads `flags` or `segments` strictly; on a shape error, keeps it in `deferred` and
+/// re-reads the member for syntax alone, which fails at once if the syntax is wrong.
+fn body_member<'a>(
+    reader: &mut Reader<'a>,
+    name: &str,
+    deferred: &mut Option<JsonError>,
+    read: &mut dyn FnMut(&mut Reader<'a>) -> Result<(), JsonError>,
+) -> Result<(), JsonError> {
+    let mark = reader.mark();
+    if let Err(error) = read(reader) {
+        *deferred = Some(error.within(name));
+        reader.reset(mark);
+        reader.skip()?;
+    }
+    Ok(())
+}
+
+/// An object of keyed entries, each handed to `each` with a fingerprint of its text.
+fn keyed_map<'a, T>(
+    reader: &mut Reader<'a>,
+    read: fn(&mut Reader<'a>) -> Result<T, JsonError>,
+    mut each: impl FnMut(Text<'a>, T, u64),
+) -> Result<(), JsonError> {
+    reader.object(|reader, key| {
+        reader.peek();
+        let start = reader.offset();
+        let value = read(reader).map_err(|e| e.within(&format!("[{}]", crate::json::quote(&key))))?;
+        let mut hasher = rustc_hash::FxHasher::default();
+        reader.slice(start, reader.offset()).hash(&mut hasher);
+        each(key, value, hasher.finish());
+        Ok(())
+    })
+}
