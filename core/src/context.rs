@@ -110,7 +110,7 @@ impl Context {
         if &*path.name == "targetingKey" {
             return self.targeting_key.as_ref();
         }
-        if let Some(value) = self.attributes.get(&path.name) {
+        if let Some(value) = self.attributes.get(&*path.name) {
             return Some(value);
         }
         let (first, rest) = path.segments.split_first()?;

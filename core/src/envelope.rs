@@ -117,9 +117,39 @@ pub fn sign_envelope(payload: &[u8], keys: &[&SigningKey]) -> Result<Vec<u8>, Er
 
 /// Decodes standard or URL-safe base64, padded or not, as DSSE allows.
 pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    decode_base64_into(text, &mut out).then_some(out)
+}
+
+/// Appends the decoded bytes of `text` to `out`; `false` (and `out` as it was) if
+/// `text` is not base64.
+fn decode_base64_into(text: &str, out: &mut Vec<u8>) -> bool {
     const INDIFFERENT: GeneralPurposeConfig =
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     let standard = GeneralPurpose::new(&base64::alphabet::STANDARD, INDIFFERENT);
     let url_safe = GeneralPurpose::new(&base64::alphabet::URL_SAFE, INDIFFERENT);
-    standard.decode(text).or_else(|_| url_safe.decode(text)).ok()
+    let start = out.len();
+    if standard.decode_vec(text, out).is_ok() {
+        return true;
+    }
+    out.truncate(start);
+    if url_safe.decode_vec(text, out).is_ok() {
+        return true;
+    }
+    out.truncate(start);
+    false
+}
+
+/// The signed message, [`pae`] of the payload, decoded from base64 straight after
+/// its header: the payload (megabytes, for a large snapshot) is written once, not
+/// decoded and then copied. Returns the message and where the payload starts in it.
+pub(crate) fn decode_signed_message(payload_base64: &str) -> Option<(Vec<u8>, usize)> {
+    let unpadded = payload_base64.trim_end_matches('=').len();
+    let length = unpadded / 4 * 3 + (unpadded % 4).saturating_sub(1);
+    let header = format!("DSSEv1 {} {PAYLOAD_TYPE} {length} ", PAYLOAD_TYPE.len());
+    let mut message = Vec::with_capacity(header.len() + length);
+    message.extend_from_slice(header.as_bytes());
+    let decoded = decode_base64_into(payload_base64, &mut message);
+    // A length that does not match means the text was not base64 of `length` bytes.
+    (decoded && message.len() == header.len() + length).then_some((message, header.len()))
 }

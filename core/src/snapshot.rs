@@ -104,16 +104,19 @@ pub struct FlagMetadata {
 }
 
 /// An attribute reference, pre-split so evaluation does no string work.
+///
+/// Names, keys and ids in compiled snapshots are [`SmolStr`]: most are short enough to
+/// be stored inline, which saves an allocation each when a large snapshot loads.
 #[derive(Debug, Clone)]
 pub(crate) struct AttributePath {
-    pub(crate) name: Box<str>,
+    pub(crate) name: SmolStr,
     /// The dotted segments; empty when the name has no dot.
     pub(crate) segments: Vec<Box<str>>,
 }
 
 #[derive(Debug)]
 pub(crate) struct Variant {
-    pub(crate) name: Box<str>,
+    pub(crate) name: SmolStr,
     pub(crate) value: FlagValue,
 }
 
@@ -147,7 +150,7 @@ pub(crate) enum Schedule {
 
 #[derive(Debug)]
 pub(crate) struct Rule {
-    pub(crate) id: Box<str>,
+    pub(crate) id: SmolStr,
     pub(crate) conditions: Vec<Condition>,
     pub(crate) serve: Serve,
 }
@@ -155,12 +158,12 @@ pub(crate) struct Rule {
 #[derive(Debug)]
 pub(crate) struct Prerequisite {
     pub(crate) flag: usize,
-    pub(crate) variant: Box<str>,
+    pub(crate) variant: SmolStr,
 }
 
 #[derive(Debug)]
 pub(crate) struct Flag {
-    pub(crate) key: Box<str>,
+    pub(crate) key: SmolStr,
     pub(crate) kind: FlagType,
     pub(crate) enabled: bool,
     pub(crate) variants: Vec<Variant>,
@@ -203,7 +206,7 @@ pub(crate) struct SegmentRule {
 
 #[derive(Debug)]
 pub(crate) struct Segment {
-    pub(crate) key: Box<str>,
+    pub(crate) key: SmolStr,
     pub(crate) included: FxHashSet<SmolStr>,
     pub(crate) excluded: FxHashSet<SmolStr>,
     pub(crate) rules: Vec<SegmentRule>,
@@ -222,7 +225,7 @@ pub struct Snapshot {
     pub(crate) expires_at: i64,
     pub(crate) payload_sha256: [u8; 32],
     pub(crate) flags: Vec<Flag>,
-    pub(crate) index: FxHashMap<Box<str>, usize>,
+    pub(crate) index: FxHashMap<SmolStr, usize>,
     pub(crate) segments: Vec<Segment>,
 }
 

@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::compile::Compiler;
-use crate::envelope::{decode_base64, pae, parse_envelope, MAX_SIGNATURES, PAYLOAD_TYPE};
+use crate::envelope::{decode_base64, decode_signed_message, parse_envelope, MAX_SIGNATURES, PAYLOAD_TYPE};
 use crate::json::JsonError;
 use crate::model::{parse_payload, Body, Header, Keyed, RawFlag, RawSegment, Text};
 use crate::{Error, Limits, PublicKey, Snapshot};
@@ -116,8 +116,8 @@ impl TrustPolicy {
         &self.environment
     }
 
-    /// Checks signatures and returns the verified payload bytes, parsing nothing else.
-    pub fn verify(&self, envelope: &[u8]) -> Result<Vec<u8>, Error> {
+    /// Steps 1 to 4: the signed message, whose signatures this policy accepts.
+    fn verified_message(&self, envelope: &[u8]) -> Result<Verified, Error> {
         if envelope.len() > self.max_bytes {
             return Err(Error::TooLarge { size: envelope.len(), max: self.max_bytes });
         }
@@ -128,7 +128,7 @@ impl TrustPolicy {
                 envelope.signatures.len()
             )));
         }
-        let payload = decode_base64(&envelope.payload)
+        let (message, payload_at) = decode_signed_message(&envelope.payload)
             .ok_or_else(|| Error::MalformedEnvelope("`payload` is not valid base64".into()))?;
         let mut signatures = Vec::with_capacity(envelope.signatures.len());
         for (i, (keyid, sig)) in envelope.signatures.iter().enumerate() {
@@ -142,12 +142,18 @@ impl TrustPolicy {
         if envelope.payload_type != PAYLOAD_TYPE {
             return Err(Error::WrongPayloadType { expected: PAYLOAD_TYPE, found: envelope.payload_type.into_owned() });
         }
-        self.check_signatures(&signatures, &payload)?;
-        Ok(payload)
+        self.check_signatures(&signatures, &message)?;
+        Ok(Verified { message, payload_at })
     }
 
-    fn check_signatures(&self, signatures: &[(&str, [u8; 64])], payload: &[u8]) -> Result<(), Error> {
-        let message = pae(PAYLOAD_TYPE, payload);
+    /// Checks signatures and returns the verified payload bytes, parsing nothing else.
+    pub fn verify(&self, envelope: &[u8]) -> Result<Vec<u8>, Error> {
+        let Verified { mut message, payload_at } = self.verified_message(envelope)?;
+        message.drain(..payload_at);
+        Ok(message)
+    }
+
+    fn check_signatures(&self, signatures: &[(&str, [u8; 64])], message: &[u8]) -> Result<(), Error> {
         let mut valid: Vec<&str> = Vec::new();
         let mut failed_trusted = None;
         for (key_id, signature) in signatures {
@@ -193,9 +199,10 @@ impl TrustPolicy {
     }
 
     fn load_against(&self, envelope: &[u8], baseline: Baseline, now: i64) -> Result<Loaded, Error> {
-        let payload = self.verify(envelope)?;
-        let sha: [u8; 32] = Sha256::digest(&payload).into();
-        let text = payload_text(&payload)?;
+        let verified = self.verified_message(envelope)?;
+        let payload = verified.payload();
+        let sha: [u8; 32] = Sha256::digest(payload).into();
+        let text = payload_text(payload)?;
         if matches!(baseline, Baseline::Held(held) if held.payload_sha256 == sha) {
             // The very bytes already served (a re-fetch): read the header alone, since
             // compiling what is served already would be wasted.
@@ -274,6 +281,18 @@ impl<'a> Body<'a> for HeaderOnly {
     }
     fn flag(&mut self, _: Text<'a>, _: RawFlag<'a>, _: u64) {}
     fn segments(&mut self, _: Vec<Keyed<'a, RawSegment<'a>>>) {}
+}
+
+/// A signed message ([`crate::envelope::pae`]) whose signatures verified.
+struct Verified {
+    message: Vec<u8>,
+    payload_at: usize,
+}
+
+impl Verified {
+    fn payload(&self) -> &[u8] {
+        self.message.get(self.payload_at..).unwrap_or_default()
+    }
 }
 
 /// The payload as text: it must be UTF-8 before anything reads it as JSON.

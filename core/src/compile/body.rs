@@ -10,6 +10,8 @@
 
 use super::{chains, compile_segment, flag::compile_flag, quote, At, Names};
 use crate::model::{Body, Header, Keyed, RawFlag, RawOp, RawPrerequisite, RawSegment, Text};
+use smol_str::SmolStr;
+
 use crate::snapshot::{Flag, Prerequisite};
 use crate::{Error, Limits, Snapshot};
 
@@ -18,8 +20,10 @@ pub(crate) struct Compiler<'a> {
     limits: Limits,
     /// Every flag key in payload order, for the duplicate check.
     keys: Vec<Text<'a>>,
-    /// Compiled flags, in payload order, with their prerequisites still by name.
-    flags: Vec<(Flag, Vec<RawPrerequisite<'a>>)>,
+    /// Compiled flags, in payload order.
+    flags: Vec<Flag>,
+    /// The prerequisites of flags that have any, by name, for [`resolve_prerequisites`].
+    prerequisites: Vec<(SmolStr, Vec<RawPrerequisite<'a>>)>,
     /// Flags with segment conditions, read before the segments.
     waiting: Vec<Keyed<'a, RawFlag<'a>>>,
     segments: Option<Vec<Keyed<'a, RawSegment<'a>>>>,
@@ -34,6 +38,7 @@ impl<'a> Compiler<'a> {
             limits: limits.clone(),
             keys: Vec::new(),
             flags: Vec::new(),
+            prerequisites: Vec::new(),
             waiting: Vec::new(),
             segments: None,
             error: None,
@@ -52,7 +57,12 @@ impl<'a> Compiler<'a> {
     fn compile(&mut self, key: &str, mut raw: RawFlag<'a>, fingerprint: u64) {
         let prerequisites = std::mem::take(&mut raw.prerequisites);
         match compile_flag(key, &raw, fingerprint, &self.names) {
-            Ok(flag) => self.flags.push((flag, prerequisites)),
+            Ok(flag) => {
+                if !prerequisites.is_empty() {
+                    self.prerequisites.push((flag.key.clone(), prerequisites));
+                }
+                self.flags.push(flag);
+            }
             Err(at) => self.note(at.within(&format!("flags[{}]", quote(key))).into_error()),
         }
     }
@@ -87,7 +97,11 @@ impl<'a> Compiler<'a> {
             })
             .collect::<Result<Vec<_>, At>>()
             .map_err(At::into_error)?;
-        let flags = resolve_prerequisites(self.flags)?;
+        let mut flags = self.flags;
+        if !flags.windows(2).all(|pair| pair[0].key < pair[1].key) {
+            flags.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        }
+        resolve_prerequisites(&mut flags, self.prerequisites)?;
         chains::check_segments(&segments, self.limits.max_chain).map_err(At::into_error)?;
         chains::check_prerequisites(&flags, self.limits.max_chain).map_err(At::into_error)?;
         let time = |text: &str, path: &str| crate::parse_rfc3339(text).map_err(|e| At::new(path, e.to_string()));
@@ -143,36 +157,25 @@ fn uses_segments(raw: &RawFlag<'_>) -> bool {
     raw.rules.iter().flat_map(|rule| &rule.conditions).any(|condition| segment_op(condition.op))
 }
 
-/// Sorts flags by key and turns prerequisite names into indices.
-fn resolve_prerequisites(mut pending: Vec<(Flag, Vec<RawPrerequisite<'_>>)>) -> Result<Vec<Flag>, Error> {
-    pending.sort_unstable_by(|(a, _), (b, _)| a.key.cmp(&b.key));
-    let position = |flags: &[(Flag, Vec<RawPrerequisite<'_>>)], key: &str| {
-        flags.binary_search_by(|(flag, _)| (*flag.key).cmp(key)).ok()
-    };
-    let mut resolved = Vec::with_capacity(pending.len());
-    for i in 0..pending.len() {
-        let mut prerequisites = Vec::with_capacity(pending[i].1.len());
-        for (j, prerequisite) in pending[i].1.iter().enumerate() {
-            let at = || format!("flags[{}].prerequisites[{j}]", quote(&pending[i].0.key));
-            let Some(flag) = position(&pending, &prerequisite.flag) else {
+/// Turns prerequisite names into indices of `flags`, which are sorted by key.
+fn resolve_prerequisites(flags: &mut [Flag], pending: Vec<(SmolStr, Vec<RawPrerequisite<'_>>)>) -> Result<(), Error> {
+    let position = |flags: &[Flag], key: &str| flags.binary_search_by(|flag| (*flag.key).cmp(key)).ok();
+    for (key, raw) in pending {
+        let mut prerequisites = Vec::with_capacity(raw.len());
+        for (j, prerequisite) in raw.iter().enumerate() {
+            let at = || format!("flags[{}].prerequisites[{j}]", quote(&key));
+            let Some(flag) = position(flags, &prerequisite.flag) else {
                 return Err(At::new(format!("{}.flag", at()), format!("no flag `{}`", prerequisite.flag)).into_error());
             };
-            let variants = &pending[flag].0.variants;
-            let has_variant = variants.iter().any(|v| *v.name == *prerequisite.variant);
-            if !has_variant {
+            if !flags[flag].variants.iter().any(|v| *v.name == *prerequisite.variant) {
                 let message = format!("flag `{}` has no variant `{}`", prerequisite.flag, prerequisite.variant);
                 return Err(At::new(format!("{}.variant", at()), message).into_error());
             }
             prerequisites.push(Prerequisite { flag, variant: prerequisite.variant.as_ref().into() });
         }
-        resolved.push(prerequisites);
+        if let Some(owner) = position(flags, &key) {
+            flags[owner].prerequisites = prerequisites;
+        }
     }
-    Ok(pending
-        .into_iter()
-        .zip(resolved)
-        .map(|((mut flag, _), prerequisites)| {
-            flag.prerequisites = prerequisites;
-            flag
-        })
-        .collect())
+    Ok(())
 }

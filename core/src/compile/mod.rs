@@ -40,7 +40,8 @@ impl At {
     }
 
     pub(crate) fn malformed(error: crate::json::JsonError) -> At {
-        At { path: error.path, message: error.message, malformed: true }
+        let (path, message) = error.into_parts();
+        At { path, message, malformed: true }
     }
 
     /// Puts `prefix` in front of the path, as the failure travels outward.

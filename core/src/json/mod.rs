@@ -9,30 +9,46 @@ use std::borrow::Cow;
 pub(crate) use reader::Reader;
 
 /// A malformed document: where (a JSON path, filled in as the error travels outward)
-/// and what was wrong.
+/// and what was wrong. Boxed, so that the `Result`s the reader returns for every token
+/// stay one word wide on the success path.
 #[derive(Debug)]
-pub(crate) struct JsonError {
+pub(crate) struct JsonError(Box<Detail>);
+
+#[derive(Debug)]
+pub(crate) struct Detail {
     pub(crate) path: String,
     pub(crate) message: String,
 }
 
 impl JsonError {
+    #[cold]
     pub(crate) fn new(message: impl Into<String>) -> JsonError {
-        JsonError { path: String::new(), message: message.into() }
+        JsonError(Box::new(Detail { path: String::new(), message: message.into() }))
     }
 
     /// Puts `prefix` in front of the path.
+    #[cold]
     pub(crate) fn within(mut self, prefix: &str) -> JsonError {
-        self.path.insert_str(0, prefix);
+        self.0.path.insert_str(0, prefix);
         self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    pub(crate) fn into_parts(self) -> (String, String) {
+        (self.0.path, self.0.message)
     }
 
     /// `flags["a"].rules[0]: message`, or the bare message at the top level.
     pub(crate) fn describe(&self) -> String {
-        match self.path.strip_prefix('.') {
-            _ if self.path.is_empty() => self.message.clone(),
-            Some(path) => format!("{path}: {}", self.message),
-            None => format!("{}: {}", self.path, self.message),
+        let Detail { path, message } = &*self.0;
+        match path.strip_prefix('.') {
+            _ if path.is_empty() => message.clone(),
+            Some(path) => format!("{path}: {message}"),
+            None => format!("{path}: {message}"),
         }
     }
 }

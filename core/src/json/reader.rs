@@ -35,8 +35,12 @@ fn special_bytes(word: u64) -> u64 {
 }
 
 impl<'a> Reader<'a> {
+    /// Nesting beyond this is refused whatever the limits say: readers recurse once
+    /// per level, and the stack of a wasm instance is small.
+    pub(crate) const MAX_NESTING: usize = 512;
+
     pub(crate) fn new(text: &'a str, max_depth: usize) -> Reader<'a> {
-        Reader { text, at: 0, depth: 0, max_depth }
+        Reader { text, at: 0, depth: 0, max_depth: max_depth.min(Reader::MAX_NESTING) }
     }
 
     fn bytes(&self) -> &'a [u8] {
@@ -64,6 +68,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A syntax error at the cursor, with line and column for humans.
+    #[cold]
     pub(crate) fn error(&self, message: impl Into<String>) -> JsonError {
         let before = &self.bytes()[..self.at.min(self.text.len())];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -420,7 +425,7 @@ mod tests {
     use super::*;
 
     fn strings(text: &str) -> Result<String, String> {
-        Reader::new(text, 8).string().map(Cow::into_owned).map_err(|e| e.message)
+        Reader::new(text, 8).string().map(Cow::into_owned).map_err(|e| e.message().to_owned())
     }
 
     #[test]
@@ -449,7 +454,7 @@ mod tests {
     fn depth_is_bounded_without_recursing_past_it() {
         let deep = "[".repeat(100_000);
         let error = Reader::new(&deep, 64).skip().unwrap_err();
-        assert!(error.message.contains("nesting"), "{}", error.message);
+        assert!(error.message().contains("nesting"), "{}", error.message());
         assert!(Reader::new("[[[]]]", 3).skip().is_ok());
         assert!(Reader::new("[[[[]]]]", 3).skip().is_err());
     }
@@ -457,6 +462,6 @@ mod tests {
     #[test]
     fn errors_say_where() {
         let error = Reader::new("{\n  \"a\" 1}", 8).skip().unwrap_err();
-        assert_eq!(error.message, "expected `:` at line 2 column 7");
+        assert_eq!(error.message(), "expected `:` at line 2 column 7");
     }
 }

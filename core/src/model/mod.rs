@@ -102,36 +102,37 @@ pub(crate) enum RawOp {
 }
 
 impl RawOp {
-    const ALL: [(&'static str, RawOp); 23] = [
-        ("equals", RawOp::Equals),
-        ("not_equals", RawOp::NotEquals),
-        ("in", RawOp::In),
-        ("not_in", RawOp::NotIn),
-        ("contains", RawOp::Contains),
-        ("starts_with", RawOp::StartsWith),
-        ("ends_with", RawOp::EndsWith),
-        ("matches", RawOp::Matches),
-        ("lt", RawOp::Lt),
-        ("lte", RawOp::Lte),
-        ("gt", RawOp::Gt),
-        ("gte", RawOp::Gte),
-        ("semver_eq", RawOp::SemverEq),
-        ("semver_lt", RawOp::SemverLt),
-        ("semver_lte", RawOp::SemverLte),
-        ("semver_gt", RawOp::SemverGt),
-        ("semver_gte", RawOp::SemverGte),
-        ("before", RawOp::Before),
-        ("after", RawOp::After),
-        ("exists", RawOp::Exists),
-        ("missing", RawOp::Missing),
-        ("in_segment", RawOp::InSegment),
-        ("not_in_segment", RawOp::NotInSegment),
-    ];
+    const NAMES: &'static str = "equals, not_equals, in, not_in, contains, starts_with, ends_with, matches, lt, \
+        lte, gt, gte, semver_eq, semver_lt, semver_lte, semver_gt, semver_gte, before, after, exists, missing, \
+        in_segment, not_in_segment";
 
     fn parse(name: &str) -> Result<RawOp, JsonError> {
-        RawOp::ALL.iter().find(|(known, _)| *known == name).map(|&(_, op)| op).ok_or_else(|| {
-            let known: Vec<&str> = RawOp::ALL.iter().map(|(known, _)| *known).collect();
-            JsonError::new(format!("unknown operator `{name}`, expected one of {}", known.join(", ")))
+        use RawOp as Op;
+        Ok(match name {
+            "equals" => Op::Equals,
+            "not_equals" => Op::NotEquals,
+            "in" => Op::In,
+            "not_in" => Op::NotIn,
+            "contains" => Op::Contains,
+            "starts_with" => Op::StartsWith,
+            "ends_with" => Op::EndsWith,
+            "matches" => Op::Matches,
+            "lt" => Op::Lt,
+            "lte" => Op::Lte,
+            "gt" => Op::Gt,
+            "gte" => Op::Gte,
+            "semver_eq" => Op::SemverEq,
+            "semver_lt" => Op::SemverLt,
+            "semver_lte" => Op::SemverLte,
+            "semver_gt" => Op::SemverGt,
+            "semver_gte" => Op::SemverGte,
+            "before" => Op::Before,
+            "after" => Op::After,
+            "exists" => Op::Exists,
+            "missing" => Op::Missing,
+            "in_segment" => Op::InSegment,
+            "not_in_segment" => Op::NotInSegment,
+            _ => return Err(JsonError::new(format!("unknown operator `{name}`, expected one of {}", RawOp::NAMES))),
         })
     }
 }
