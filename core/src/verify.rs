@@ -161,7 +161,7 @@ impl TrustPolicy {
             if valid.contains(&key.key_id()) {
                 continue;
             }
-            if key.verify(&message, signature) {
+            if key.verify(message, signature) {
                 valid.push(key.key_id());
             } else {
                 failed_trusted.get_or_insert(key.key_id());
