@@ -225,6 +225,76 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+
+        /// On JSON-ish text, this reader and serde_json agree on what is JSON and on
+        /// what it means (where no object repeats a key, which serde_json allows).
+        #[test]
+        fn agrees_with_serde_json(text in r#"[\[\]{}",:0-9.eE+\- \\u/abfnrtlsu\x01é]{0,24}"#) {
+            let mut reader = Reader::new(&text, 64);
+            let ours = reader.value().and_then(|value| reader.finish().map(|()| value));
+            let theirs = serde_json::from_str::<serde_json::Value>(&text);
+            match (&ours, &theirs) {
+                (Ok(value), Ok(expected)) => proptest::prop_assert_eq!(&value.to_serde(), expected),
+                (Err(error), Ok(_)) => proptest::prop_assert!(error.message().contains("duplicate"), "{text:?}: {error:?}"),
+                (Ok(_), Err(error)) => proptest::prop_assert!(false, "{text:?} accepted, serde_json: {error}"),
+                (Err(_), Err(_)) => {}
+            }
+        }
+    }
+
+    /// JSON texts with every token kind, nested, sometimes with one byte changed.
+    fn json_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("false".to_owned()),
+            "-?(0|[1-9][0-9]{0,20})(\\.[0-9]{1,5})?([eE][+-]?[0-9]{1,3})?",
+            r#""([a-z ]|\\[nt"\\/bfr]|\\u[0-9a-fA-F]{4}|\\ud83d\\ude00|é){0,6}""#,
+        ];
+        let text = leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(|items| format!("[{}]", items.join(","))),
+                proptest::collection::vec(("[a-c]{1,2}", inner), 0..5).prop_map(|members| {
+                    let members: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+                    format!("{{{}}}", members.join(", "))
+                }),
+            ]
+        });
+        (text, proptest::option::of((any::<usize>(), "[\\[\\]{}\",:0-9.eE\\-\\\\ u]"))).prop_map(
+            |(mut text, change)| {
+                if let Some((at, replacement)) = change {
+                    let at = at % (text.len() + 1);
+                    if text.is_char_boundary(at) {
+                        let end = (at + 1..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(at);
+                        text.replace_range(at..end, &replacement);
+                    }
+                }
+                text
+            },
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(10_000))]
+
+        /// The same on structured JSON, intact or with one byte changed.
+        #[test]
+        fn agrees_with_serde_json_on_structured_text(text in json_text()) {
+            let mut reader = Reader::new(&text, 64);
+            let ours = reader.value().and_then(|value| reader.finish().map(|()| value));
+            let theirs = serde_json::from_str::<serde_json::Value>(&text);
+            match (&ours, &theirs) {
+                (Ok(value), Ok(expected)) => proptest::prop_assert_eq!(&value.to_serde(), expected),
+                (Err(error), Ok(_)) => proptest::prop_assert!(error.message().contains("duplicate"), "{text:?}: {error:?}"),
+                (Ok(_), Err(error)) => proptest::prop_assert!(false, "{text:?} accepted, serde_json: {error}"),
+                (Err(_), Err(_)) => {}
+            }
+        }
+    }
+
     #[test]
     fn values_refuse_duplicates_and_say_where() {
         let error = Reader::new(r#"{"a": [1, {"b": 1, "b": 2}]}"#, 8).value().unwrap_err();

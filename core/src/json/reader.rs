@@ -247,14 +247,27 @@ impl<'a> Reader<'a> {
     /// bytes at a time.
     fn scan_plain(&mut self) {
         let bytes = self.bytes();
-        while let Some(chunk) = bytes.get(self.at..self.at + 8) {
-            let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or([0; 8]));
-            let special = special_bytes(word);
+        let word = |chunk: &[u8]| u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or([0; 8]));
+        let mut long = false;
+        loop {
+            // Past the first word a string is long (an envelope's payload is megabytes
+            // of base64): go 32 bytes a step until near its end.
+            while let Some(block) = bytes.get(self.at..self.at + 32).filter(|_| long) {
+                let (a, b) = (word(&block[..8]), word(&block[8..16]));
+                let (c, d) = (word(&block[16..24]), word(&block[24..]));
+                if special_bytes(a) | special_bytes(b) | special_bytes(c) | special_bytes(d) != 0 {
+                    break;
+                }
+                self.at += 32;
+            }
+            let Some(chunk) = bytes.get(self.at..self.at + 8) else { break };
+            let special = special_bytes(word(chunk));
             if special != 0 {
                 self.at += (special.trailing_zeros() / 8) as usize;
                 return;
             }
             self.at += 8;
+            long = true;
         }
         while bytes.get(self.at).is_some_and(|&b| !is_string_special(b)) {
             self.at += 1;
