@@ -8,7 +8,7 @@ use crate::Error;
 /// Bounds on the shape of a payload. [`Limits::default`] is what the vectors use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// JSON nesting depth of the payload.
+    /// JSON nesting depth of the payload; at most 512 takes effect (readers recurse per level).
     pub max_depth: usize,
     /// Flags in one snapshot.
     pub max_flags: usize,
