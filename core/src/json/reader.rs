@@ -247,31 +247,38 @@ impl<'a> Reader<'a> {
     /// bytes at a time.
     fn scan_plain(&mut self) {
         let bytes = self.bytes();
-        let word = |chunk: &[u8]| u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or([0; 8]));
-        let mut long = false;
-        loop {
-            // Past the first word a string is long (an envelope's payload is megabytes
-            // of base64): go 32 bytes a step until near its end.
-            while let Some(block) = bytes.get(self.at..self.at + 32).filter(|_| long) {
-                let (a, b) = (word(&block[..8]), word(&block[8..16]));
-                let (c, d) = (word(&block[16..24]), word(&block[24..]));
-                if special_bytes(a) | special_bytes(b) | special_bytes(c) | special_bytes(d) != 0 {
-                    break;
-                }
-                self.at += 32;
-            }
-            let Some(chunk) = bytes.get(self.at..self.at + 8) else { break };
-            let special = special_bytes(word(chunk));
+        let word_at = |at: usize| bytes.get(at..).and_then(<[u8]>::first_chunk::<8>).map(|w| u64::from_le_bytes(*w));
+        let mut at = self.at;
+        let mut clean_words = 0;
+        while let Some(word) = word_at(at) {
+            let special = special_bytes(word);
             if special != 0 {
-                self.at += (special.trailing_zeros() / 8) as usize;
+                self.at = at + (special.trailing_zeros() / 8) as usize;
                 return;
             }
-            self.at += 8;
-            long = true;
+            at += 8;
+            clean_words += 1;
+            if clean_words == 2 {
+                // A long string (an envelope's payload is megabytes of base64): go 32
+                // bytes a step until near its end.
+                while let Some(block) = bytes.get(at..).and_then(<[u8]>::first_chunk::<32>) {
+                    let word = |i: usize| u64::from_le_bytes(*block[i..].first_chunk::<8>().unwrap_or(&[0; 8]));
+                    if special_bytes(word(0))
+                        | special_bytes(word(8))
+                        | special_bytes(word(16))
+                        | special_bytes(word(24))
+                        != 0
+                    {
+                        break;
+                    }
+                    at += 32;
+                }
+            }
         }
-        while bytes.get(self.at).is_some_and(|&b| !is_string_special(b)) {
-            self.at += 1;
+        while bytes.get(at).is_some_and(|&b| !is_string_special(b)) {
+            at += 1;
         }
+        self.at = at;
     }
 
     /// Decodes the rest of a string that has escapes, from the first backslash.
