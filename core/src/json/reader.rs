@@ -421,9 +421,26 @@ impl<'a> Reader<'a> {
         let mut count = 0;
         self.array(|reader, _| {
             count += 1;
-            reader.skip()
+            reader.skip_plain_string().map_or_else(|| reader.skip(), Ok)
         })?;
         Ok(count)
+    }
+
+    /// Skips a string without escapes, the usual item of an `in` list, with no
+    /// checks beyond the scan; `None` (cursor unmoved) for anything else.
+    fn skip_plain_string(&mut self) -> Option<()> {
+        if self.bytes().get(self.at) != Some(&b'"') {
+            return None;
+        }
+        let start = self.at;
+        self.at += 1;
+        self.scan_plain();
+        if self.bytes().get(self.at) == Some(&b'"') {
+            self.at += 1;
+            return Some(());
+        }
+        self.at = start;
+        None
     }
 
     /// Skips one value of any kind, checking its syntax and depth.

@@ -129,7 +129,7 @@ fn serve<'a>(reader: &mut Reader<'a>) -> Result<RawServe<'a>, JsonError> {
             if index == 0 {
                 variant = nullable(reader, Reader::string)?;
             } else {
-                rollout = nullable(reader, self::rollout)?.map(Box::new);
+                rollout = nullable(reader, self::rollout)?;
             }
             Ok(())
         })
@@ -207,7 +207,7 @@ fn rollout<'a>(reader: &mut Reader<'a>) -> Result<RawRollout<'a>, JsonError> {
                 0 => variants = Some(list(reader, weighted_variant)?),
                 1 => bucket_by = nullable(reader, Reader::string)?,
                 2 => salt = nullable(reader, Reader::string)?,
-                _ => schedule = nullable(reader, self::schedule)?,
+                _ => schedule = nullable(reader, self::schedule)?.map(Box::new),
             }
             Ok(())
         })

@@ -59,7 +59,7 @@ pub(crate) struct RawTarget<'a> {
 
 pub(crate) struct RawServe<'a> {
     pub(crate) variant: Option<Text<'a>>,
-    pub(crate) rollout: Option<Box<RawRollout<'a>>>,
+    pub(crate) rollout: Option<RawRollout<'a>>,
 }
 
 pub(crate) struct RawRule<'a> {
@@ -158,7 +158,8 @@ pub(crate) struct RawRollout<'a> {
     pub(crate) variants: Vec<RawWeightedVariant<'a>>,
     pub(crate) bucket_by: Option<Text<'a>>,
     pub(crate) salt: Option<Text<'a>>,
-    pub(crate) schedule: Option<RawSchedule<'a>>,
+    /// Boxed: rare, and large next to the rest.
+    pub(crate) schedule: Option<Box<RawSchedule<'a>>>,
 }
 
 pub(crate) struct RawWeightedVariant<'a> {
