@@ -13,6 +13,34 @@ fn member<T>(name: &str, read: impl FnOnce() -> Result<T, JsonError>) -> Result<
     read().map_err(|e| e.within(&format!(".{name}")))
 }
 
+/// An object with two possible members, each read by its own function.
+fn two_members<'a, A, B>(
+    reader: &mut Reader<'a>,
+    names: [&'static str; 2],
+    mut first: impl FnMut(&mut Reader<'a>) -> Result<A, JsonError>,
+    mut second: impl FnMut(&mut Reader<'a>) -> Result<B, JsonError>,
+) -> Result<(Option<A>, Option<B>), JsonError> {
+    let (mut a, mut b) = (None, None);
+    let mut seen = [false; 2];
+    reader.object(|reader, name| {
+        let Some(index) = names.iter().position(|known| *known == name) else {
+            return Err(JsonError::new(format!("unknown member `{name}`, expected one of `{}`", names.join("`, `"))));
+        };
+        if std::mem::replace(&mut seen[index], true) {
+            return Err(JsonError::new(format!("duplicate member `{name}`")));
+        }
+        member(&name, || {
+            if index == 0 {
+                a = Some(first(reader)?);
+            } else {
+                b = Some(second(reader)?);
+            }
+            Ok(())
+        })
+    })?;
+    Ok((a, b))
+}
+
 fn strings<'a>(reader: &mut Reader<'a>) -> Result<Vec<Text<'a>>, JsonError> {
     list(reader, Reader::string)
 }
@@ -104,37 +132,18 @@ fn metadata_value<'a>(reader: &mut Reader<'a>) -> Result<RawMetadataValue<'a>, J
 }
 
 fn target<'a>(reader: &mut Reader<'a>) -> Result<RawTarget<'a>, JsonError> {
-    let mut members = Members::new(&["variant", "keys"]);
-    let (mut variant, mut keys) = (None, None);
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
-            if index == 0 {
-                variant = Some(reader.string()?);
-            } else {
-                keys = Some(strings(reader)?);
-            }
-            Ok(())
-        })
-    })?;
+    let (variant, keys) = two_members(reader, ["variant", "keys"], Reader::string, strings)?;
     Ok(RawTarget { variant: required(variant, "variant")?, keys: required(keys, "keys")? })
 }
 
 fn serve<'a>(reader: &mut Reader<'a>) -> Result<RawServe<'a>, JsonError> {
-    let mut members = Members::new(&["variant", "rollout"]);
-    let (mut variant, mut rollout) = (None, None);
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
-            if index == 0 {
-                variant = nullable(reader, Reader::string)?;
-            } else {
-                rollout = nullable(reader, self::rollout)?;
-            }
-            Ok(())
-        })
-    })?;
-    Ok(RawServe { variant, rollout })
+    let (variant, rollout) = two_members(
+        reader,
+        ["variant", "rollout"],
+        |reader| nullable(reader, Reader::string),
+        |reader| nullable(reader, self::rollout),
+    )?;
+    Ok(RawServe { variant: variant.flatten(), rollout: rollout.flatten() })
 }
 
 fn rule<'a>(reader: &mut Reader<'a>) -> Result<RawRule<'a>, JsonError> {
@@ -181,19 +190,7 @@ fn condition<'a>(reader: &mut Reader<'a>) -> Result<RawCondition<'a>, JsonError>
 }
 
 fn prerequisite<'a>(reader: &mut Reader<'a>) -> Result<RawPrerequisite<'a>, JsonError> {
-    let mut members = Members::new(&["flag", "variant"]);
-    let (mut flag, mut variant) = (None, None);
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
-            if index == 0 {
-                flag = Some(reader.string()?);
-            } else {
-                variant = Some(reader.string()?);
-            }
-            Ok(())
-        })
-    })?;
+    let (flag, variant) = two_members(reader, ["flag", "variant"], Reader::string, Reader::string)?;
     Ok(RawPrerequisite { flag: required(flag, "flag")?, variant: required(variant, "variant")? })
 }
 
@@ -216,53 +213,22 @@ fn rollout<'a>(reader: &mut Reader<'a>) -> Result<RawRollout<'a>, JsonError> {
 }
 
 fn weighted_variant<'a>(reader: &mut Reader<'a>) -> Result<RawWeightedVariant<'a>, JsonError> {
-    let mut members = Members::new(&["variant", "weight"]);
-    let (mut variant, mut weight) = (None, None);
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
-            if index == 0 {
-                variant = Some(reader.string()?);
-            } else {
-                weight = Some(self::weight(reader)?);
-            }
-            Ok(())
-        })
-    })?;
+    let (variant, weight) = two_members(reader, ["variant", "weight"], Reader::string, self::weight)?;
     Ok(RawWeightedVariant { variant: required(variant, "variant")?, weight: required(weight, "weight")? })
 }
 
 fn schedule<'a>(reader: &mut Reader<'a>) -> Result<RawSchedule<'a>, JsonError> {
-    let mut members = Members::new(&["steps", "ramp"]);
-    let (mut steps, mut ramp) = (None, None);
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
-            if index == 0 {
-                steps = nullable(reader, |reader| list(reader, step))?;
-            } else {
-                ramp = nullable(reader, self::ramp)?;
-            }
-            Ok(())
-        })
-    })?;
-    Ok(RawSchedule { steps, ramp })
+    let (steps, ramp) = two_members(
+        reader,
+        ["steps", "ramp"],
+        |reader| nullable(reader, |reader| list(reader, step)),
+        |reader| nullable(reader, self::ramp),
+    )?;
+    Ok(RawSchedule { steps: steps.flatten(), ramp: ramp.flatten() })
 }
 
 fn step<'a>(reader: &mut Reader<'a>) -> Result<RawStep<'a>, JsonError> {
-    let mut members = Members::new(&["at", "weights"]);
-    let (mut at, mut step_weights) = (None, None);
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
-            if index == 0 {
-                at = Some(reader.string()?);
-            } else {
-                step_weights = Some(weights(reader)?);
-            }
-            Ok(())
-        })
-    })?;
+    let (at, step_weights) = two_members(reader, ["at", "weights"], Reader::string, weights)?;
     Ok(RawStep { at: required(at, "at")?, weights: required(step_weights, "weights")? })
 }
 
@@ -305,18 +271,6 @@ pub(super) fn segment<'a>(reader: &mut Reader<'a>) -> Result<RawSegment<'a>, Jso
 }
 
 fn segment_rule<'a>(reader: &mut Reader<'a>) -> Result<RawSegmentRule<'a>, JsonError> {
-    let mut members = Members::new(&["id", "conditions"]);
-    let (mut id, mut conditions) = (None, Vec::new());
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
-            if index == 0 {
-                id = Some(reader.string()?);
-            } else {
-                conditions = list(reader, condition)?;
-            }
-            Ok(())
-        })
-    })?;
-    Ok(RawSegmentRule { id: required(id, "id")?, conditions })
+    let (id, conditions) = two_members(reader, ["id", "conditions"], Reader::string, |reader| list(reader, condition))?;
+    Ok(RawSegmentRule { id: required(id, "id")?, conditions: conditions.unwrap_or_default() })
 }
