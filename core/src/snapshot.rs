@@ -127,21 +127,42 @@ pub(crate) enum Serve {
 #[derive(Debug)]
 pub(crate) struct Rollout {
     pub(crate) variants: Vec<usize>,
-    pub(crate) weights: Vec<u32>,
+    pub(crate) weights: WeightSet,
     pub(crate) bucket_by: Option<AttributePath>,
     /// `None` means the flag key, the default, so it is not stored twice.
     pub(crate) salt: Option<Box<str>>,
     pub(crate) schedule: Option<Schedule>,
 }
 
+/// Weights with what evaluation would otherwise recompute on every call: their total
+/// and the one variant that holds all of it, if one does.
+#[derive(Debug)]
+pub(crate) struct WeightSet {
+    pub(crate) weights: Box<[u32]>,
+    pub(crate) total: u64,
+    pub(crate) sole: Option<usize>,
+}
+
+impl WeightSet {
+    pub(crate) fn new(weights: Vec<u32>) -> WeightSet {
+        let total = weights.iter().map(|&w| u64::from(w)).sum();
+        let mut nonzero = weights.iter().enumerate().filter(|(_, &w)| w > 0).map(|(i, _)| i);
+        let sole = match (nonzero.next(), nonzero.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
+        };
+        WeightSet { weights: weights.into_boxed_slice(), total, sole }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) enum Schedule {
     /// Ascending by time.
-    Steps(Vec<(i64, Vec<u32>)>),
+    Steps(Vec<(i64, WeightSet)>),
     Ramp {
         start: i64,
         end: i64,
-        weights: Vec<u32>,
+        weights: WeightSet,
     },
 }
 

@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::snapshot::{Rollout, Schedule};
+use crate::snapshot::{Rollout, Schedule, WeightSet};
 
 /// The bucketing hash `h` of a salt and a value: the first 8 bytes, big-endian, of
 /// `SHA-256(u64be(len(salt)) || salt || u64be(len(value)) || value)`.
@@ -14,6 +14,40 @@ use crate::snapshot::{Rollout, Schedule};
 /// assert_ne!(pennon_core::bucket_hash("ab", b"c"), pennon_core::bucket_hash("a", b"bc"));
 /// ```
 pub fn bucket_hash(salt: &str, value: &[u8]) -> u64 {
+    single_block(salt, value).unwrap_or_else(|| incremental(salt, value))
+}
+
+/// SHA-256's initial hash value (FIPS 180-4, section 5.3.3).
+const H0: [u32; 8] =
+    [0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19];
+
+/// Inputs up to this many bytes fit one padded block: the `0x80` byte and the 8-byte
+/// bit length must follow them within 64 bytes.
+const SINGLE_BLOCK_MAX: usize = 64 - 1 - 8;
+
+/// The hash of an input that fits one block, padded here on the stack and compressed
+/// once: about two thirds of the cost of the incremental hasher's buffering and
+/// finalisation. `None` when the input is longer.
+fn single_block(salt: &str, value: &[u8]) -> Option<u64> {
+    let value_at = 8 + salt.len() + 8;
+    let end = value_at + value.len();
+    if end > SINGLE_BLOCK_MAX {
+        return None;
+    }
+    let mut block = [0u8; 64];
+    block[..8].copy_from_slice(&(salt.len() as u64).to_be_bytes());
+    block[8..value_at - 8].copy_from_slice(salt.as_bytes());
+    block[value_at - 8..value_at].copy_from_slice(&(value.len() as u64).to_be_bytes());
+    block[value_at..end].copy_from_slice(value);
+    block[end] = 0x80;
+    block[56..].copy_from_slice(&(end as u64 * 8).to_be_bytes());
+    let mut state = H0;
+    sha2::compress256(&mut state, &[block.into()]);
+    Some(u64::from(state[0]) << 32 | u64::from(state[1]))
+}
+
+/// The general case, for inputs longer than one block.
+fn incremental(salt: &str, value: &[u8]) -> u64 {
     let mut hasher = Sha256::new();
     hasher.update((salt.len() as u64).to_be_bytes());
     hasher.update(salt.as_bytes());
@@ -38,8 +72,10 @@ pub fn bucket_position(hash: u64, total: u64) -> u64 {
 
 /// The weights in force at `now`, without allocating.
 pub(crate) enum Weights<'a> {
-    Fixed(&'a [u32]),
-    Ramp { base: &'a [u32], target: &'a [u32], elapsed: i64, span: i64 },
+    /// Fixed weights, with their total and sole variant computed at compile time.
+    Fixed(&'a WeightSet),
+    /// A ramp in progress: each weight depends on `now`.
+    Ramp { base: &'a WeightSet, target: &'a [u32], elapsed: i64, span: i64 },
 }
 
 impl<'a> Weights<'a> {
@@ -56,7 +92,12 @@ impl<'a> Weights<'a> {
                 } else if now >= *end {
                     Weights::Fixed(weights)
                 } else {
-                    Weights::Ramp { base: &rollout.weights, target: weights, elapsed: now - start, span: end - start }
+                    Weights::Ramp {
+                        base: &rollout.weights,
+                        target: &weights.weights,
+                        elapsed: now - start,
+                        span: end - start,
+                    }
                 }
             }
         }
@@ -64,14 +105,14 @@ impl<'a> Weights<'a> {
 
     /// Calls `visit` with each effective weight in order; stops when it returns true.
     /// Returns the index it stopped at.
-    pub(crate) fn find(&self, mut visit: impl FnMut(u64) -> bool) -> Option<usize> {
+    fn find(&self, mut visit: impl FnMut(u64) -> bool) -> Option<usize> {
         match *self {
-            Weights::Fixed(weights) => weights.iter().position(|&w| visit(u64::from(w))),
+            Weights::Fixed(set) => set.weights.iter().position(|&w| visit(u64::from(w))),
             Weights::Ramp { base, target, elapsed, span } => {
-                let total: u64 = base.iter().map(|&w| u64::from(w)).sum();
-                let last = base.len().saturating_sub(1);
+                let total = base.total;
+                let last = base.weights.len().saturating_sub(1);
                 let mut so_far = 0u64;
-                for (i, (&a, &b)) in base.iter().zip(target).enumerate() {
+                for (i, (&a, &b)) in base.weights.iter().zip(target).enumerate() {
                     let weight = if i == last {
                         total.saturating_sub(so_far)
                     } else {
@@ -90,16 +131,24 @@ impl<'a> Weights<'a> {
     }
 
     pub(crate) fn total(&self) -> u64 {
-        let mut total = 0;
-        self.find(|w| {
-            total += w;
-            false
-        });
-        total
+        match self {
+            Weights::Fixed(set) => set.total,
+            Weights::Ramp { .. } => {
+                let mut total = 0;
+                self.find(|w| {
+                    total += w;
+                    false
+                });
+                total
+            }
+        }
     }
 
     /// The only variant with weight, if exactly one has any.
     pub(crate) fn sole_variant(&self) -> Option<usize> {
+        if let Weights::Fixed(set) = self {
+            return set.sole;
+        }
         let mut nonzero = 0;
         let mut found = None;
         let mut index = 0;
