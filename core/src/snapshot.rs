@@ -129,9 +129,17 @@ pub(crate) struct Rollout {
     pub(crate) variants: Vec<usize>,
     pub(crate) weights: WeightSet,
     pub(crate) bucket_by: Option<AttributePath>,
-    /// `None` means the flag key, the default, so it is not stored twice.
-    pub(crate) salt: Option<Box<str>>,
+    /// The flag key unless the payload names another. Inline up to 23 bytes, so the
+    /// common default costs no allocation.
+    pub(crate) salt: SmolStr,
     pub(crate) schedule: Option<Schedule>,
+}
+
+impl Rollout {
+    /// The attribute whose value is hashed.
+    pub(crate) fn bucket_attribute(&self) -> &str {
+        self.bucket_by.as_ref().map_or("targetingKey", |path| &path.name)
+    }
 }
 
 /// Weights with what evaluation would otherwise recompute on every call: their total

@@ -38,7 +38,7 @@ fn a_split_explains_the_bucket() {
     assert_eq!((result.variant, result.reason), (Some("on"), Reason::Split));
     let bucket = result.explanation.bucket.expect("a bucket");
     assert_eq!(
-        (bucket.value, bucket.total_weight, bucket.salt, bucket.attribute),
+        (bucket.value, bucket.total_weight, bucket.salt(), bucket.attribute()),
         (29, 100, "new-checkout", "targetingKey")
     );
     let anonymous = snapshot.evaluate("new-checkout", &Context::new(None), now());

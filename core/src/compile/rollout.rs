@@ -38,7 +38,7 @@ pub(super) fn compile_rollout(flag_key: &str, raw: &RawRollout, index: &VariantI
         variants,
         weights: WeightSet::new(weights),
         bucket_by,
-        salt: raw.salt.as_deref().filter(|salt| *salt != flag_key).map(Into::into),
+        salt: raw.salt.as_deref().unwrap_or(flag_key).into(),
         schedule,
     })
 }
