@@ -117,6 +117,24 @@ fn contexts_built_in_code_match_parsed_ones() {
     assert!(Context::from_json(&format!("{}{}", "[".repeat(10_000), "]".repeat(10_000))).is_err());
 }
 
+#[test]
+fn contexts_compare_as_maps_small_and_large() {
+    for count in [3, 16, 17, 40] {
+        let names: Vec<String> = (0..count).map(|i| format!("attr{i}")).collect();
+        let forward = names.iter().fold(Context::new(Some("u")), |ctx, name| ctx.with(name, Value::Int(1)));
+        let backward = names.iter().rev().fold(Context::new(Some("u")), |ctx, name| ctx.with(name, Value::Int(1)));
+        assert_eq!(forward, backward, "{count} attributes");
+        for name in &names {
+            assert_eq!(forward.attribute(name), Some(&Value::Int(1)), "{name} of {count}");
+        }
+        assert_eq!(forward.attribute("attr"), None);
+        let replaced = forward.clone().with(&names[count / 2], Value::Int(2));
+        assert_ne!(replaced, forward, "{count} attributes");
+        assert_eq!(replaced.attribute(&names[count / 2]), Some(&Value::Int(2)));
+        assert_ne!(forward.clone().with("extra", Value::Null), forward);
+    }
+}
+
 fn arbitrary_value() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
         Just(serde_json::Value::Null),

@@ -2,6 +2,7 @@
 //! `now`. It reads only compiled data, so the common path parses and allocates nothing.
 
 pub(crate) mod bucket;
+pub(crate) mod text;
 
 use crate::condition::{Condition, Test};
 use crate::result::{Bucket, ErrorCode, EvalError, Evaluation, Explanation, Matched, Reason};
@@ -252,8 +253,14 @@ impl<'s> Evaluator<'s, '_> {
     }
 
     fn holds(&self, condition: &'s Condition, segment_hit: &mut Option<&'s str>) -> bool {
-        let present =
-            || condition.attribute.as_ref().and_then(|path| self.context.lookup(path)).filter(|v| **v != Value::Null);
+        // `matches!`, not `!= Value::Null`: the derived, recursive `PartialEq` is a call.
+        let present = || {
+            condition
+                .attribute
+                .as_ref()
+                .and_then(|path| self.context.lookup(path))
+                .filter(|v| !matches!(v, Value::Null))
+        };
         match &condition.test {
             Test::InSegment(segments) => {
                 let found = segments.iter().find(|&&segment| self.in_segment(segment));
