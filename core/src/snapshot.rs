@@ -4,6 +4,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use smol_str::SmolStr;
 
 use crate::condition::Condition;
+use crate::eval::bucket::SaltBlock;
 
 /// The type of a flag's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,6 +133,8 @@ pub(crate) struct Rollout {
     /// The flag key unless the payload names another. Inline up to 23 bytes, so the
     /// common default costs no allocation.
     pub(crate) salt: SmolStr,
+    /// The salt's part of the bucketing input, when a value can follow it in one block.
+    pub(crate) salt_block: Option<SaltBlock>,
     pub(crate) schedule: Option<Schedule>,
 }
 

@@ -118,6 +118,35 @@ fn contexts_built_in_code_match_parsed_ones() {
 }
 
 #[test]
+fn rollouts_hash_salts_and_values_of_every_length_as_bucket_hash_does() {
+    // Evaluation hashes through a per-rollout precomputed block when salt and value fit
+    // one SHA-256 block (55 bytes with the length prefixes), and through the general
+    // path otherwise: both must place users exactly where `bucket_hash` says.
+    let text = "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789";
+    let salts: Vec<&str> = [0, 1, 7, 23, 24, 31, 39, 40, 60].iter().map(|&n| &text[..n]).collect();
+    let flags: serde_json::Map<String, serde_json::Value> = salts
+        .iter()
+        .enumerate()
+        .map(|(i, salt)| {
+            let rollout = json!({"rollout": {"salt": salt, "variants": [
+                {"variant": "on", "weight": 49_999}, {"variant": "off", "weight": 50_001}
+            ]}});
+            (format!("f{i}"), boolean_flag(json!({"fallthrough": rollout})))
+        })
+        .collect();
+    let snapshot = snapshot(serde_json::Value::Object(flags), json!({}));
+    for (i, salt) in salts.iter().enumerate() {
+        for length in [0, 1, 3, 4, 8, 9, 16, 17, 23, 32, 33, 39, 40, 70] {
+            let key = &text[text.len() - length..];
+            let result = snapshot.evaluate(&format!("f{i}"), &Context::new(Some(key)), now());
+            let bucket = result.explanation.bucket.expect("a bucket");
+            let expected = pennon_core::bucket_position(pennon_core::bucket_hash(salt, key.as_bytes()), 100_000);
+            assert_eq!((bucket.value, bucket.salt()), (expected, *salt), "salt {salt:?}, key {key:?}");
+        }
+    }
+}
+
+#[test]
 fn contexts_compare_as_maps_small_and_large() {
     for count in [3, 16, 17, 40] {
         let names: Vec<String> = (0..count).map(|i| format!("attr{i}")).collect();

@@ -2,6 +2,7 @@
 
 use super::flag::{lookup_variant, VariantIndex};
 use super::At;
+use crate::eval::bucket::SaltBlock;
 use crate::model::{RawRollout, RawSchedule};
 use crate::snapshot::{Rollout, Schedule, WeightSet};
 
@@ -34,11 +35,13 @@ pub(super) fn compile_rollout(flag_key: &str, raw: &RawRollout, index: &VariantI
         Some(schedule) => Some(compile_schedule(schedule, weights.len(), total).map_err(|e| e.within(".schedule"))?),
         None => None,
     };
+    let salt = raw.salt.as_deref().unwrap_or(flag_key);
     Ok(Rollout {
         variants,
         weights: WeightSet::new(weights),
         bucket_by,
-        salt: raw.salt.as_deref().unwrap_or(flag_key).into(),
+        salt: salt.into(),
+        salt_block: SaltBlock::new(salt),
         schedule,
     })
 }

@@ -223,7 +223,9 @@ impl<'s> Evaluator<'s, '_> {
             _ => return self.unbucketable(flag, rollout.bucket_attribute(), value),
         };
         let total = weights.total();
-        let position = bucket::bucket_position(bucket::bucket_hash(&rollout.salt, bytes), total);
+        let hash = rollout.salt_block.as_ref().and_then(|block| block.hash(bytes));
+        let hash = hash.unwrap_or_else(|| bucket::bucket_hash(&rollout.salt, bytes));
+        let position = bucket::bucket_position(hash, total);
         let Some(chosen) = weights.pick(position) else {
             let message = format!("flag `{}`: bucket {position} of {total} fell outside the weights", flag.key);
             return failure(self.snapshot, Some(flag), ErrorCode::General, message);
