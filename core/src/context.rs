@@ -68,6 +68,7 @@ impl Attributes {
     /// Past this many attributes, a scan costs more than a hash.
     const FEW_MAX: usize = 16;
 
+    #[inline]
     fn get(&self, name: &str) -> Option<&Value> {
         match self {
             Attributes::Few(entries) => {
@@ -178,14 +179,21 @@ impl Context {
 
     /// Looks up an attribute path (`docs/SPEC.md` section 3.3): `targetingKey`, then an
     /// exact top-level name, then the dotted segments through nested objects.
+    #[inline]
     pub(crate) fn lookup(&self, path: &crate::snapshot::AttributePath) -> Option<&Value> {
         if &*path.name == "targetingKey" {
             return self.targeting_key.as_ref();
         }
-        if let Some(value) = self.attributes.get(&path.name) {
-            return Some(value);
+        match self.attributes.get(&path.name) {
+            Some(value) => Some(value),
+            None if path.segments.is_empty() => None,
+            None => self.nested(&path.segments),
         }
-        let (first, rest) = path.segments.split_first()?;
+    }
+
+    #[inline(never)]
+    fn nested(&self, segments: &[Box<str>]) -> Option<&Value> {
+        let (first, rest) = segments.split_first()?;
         let mut current = self.attributes.get(first)?;
         for segment in rest {
             match current {

@@ -37,21 +37,14 @@ impl Version {
 
 /// One pass over the bytes, no searching or splitting: `compare_text` runs this on a
 /// context value in every evaluation of a semver condition.
+#[inline]
 fn parse(text: &str) -> Option<Borrowed<'_>> {
     let bytes = text.as_bytes();
-    let mut core = [0u64; 3];
     let mut at = 0;
-    for (i, slot) in core.iter_mut().enumerate() {
-        if i > 0 {
-            if bytes.get(at) != Some(&b'.') {
-                return None;
-            }
-            at += 1;
-        }
-        let digits = bytes.get(at..)?.iter().take_while(|b| b.is_ascii_digit()).count();
-        *slot = numeric(bytes.get(at..at + digits)?)?;
-        at += digits;
-    }
+    let major = number(bytes, &mut at)?;
+    let minor = dot(bytes, &mut at).and_then(|()| number(bytes, &mut at))?;
+    let patch = dot(bytes, &mut at).and_then(|()| number(bytes, &mut at))?;
+    let core = [major, minor, patch];
     let mut pre = "";
     if bytes.get(at) == Some(&b'-') {
         let start = at + 1;
@@ -62,6 +55,29 @@ fn parse(text: &str) -> Option<Borrowed<'_>> {
         at = identifiers(bytes, at + 1, false)?;
     }
     (at == bytes.len()).then_some(Borrowed { core, pre })
+}
+
+/// Reads a numeric identifier at `at` and moves past it: ASCII digits, no leading
+/// zero, at most `u64::MAX`.
+#[inline(always)]
+fn number(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let start = *at;
+    let mut value = 0u64;
+    while let Some(digit) = bytes.get(*at).map(|b| b.wrapping_sub(b'0')).filter(|d| *d < 10) {
+        value = value.checked_mul(10)?.checked_add(u64::from(digit))?;
+        *at += 1;
+    }
+    match *at - start {
+        0 => None,
+        1 => Some(value),
+        _ => (bytes.get(start) != Some(&b'0')).then_some(value),
+    }
+}
+
+/// Moves past a `.` at `at`; `None` if there is none.
+#[inline(always)]
+fn dot(bytes: &[u8], at: &mut usize) -> Option<()> {
+    (bytes.get(*at) == Some(&b'.')).then(|| *at += 1)
 }
 
 /// Reads dot-separated identifiers from `start`; returns where they end (at a byte

@@ -158,31 +158,31 @@ impl<'a> Weights<'a> {
         }
     }
 
-    /// Calls `visit` with each effective weight in order; stops when it returns true.
-    /// Returns the index it stopped at.
-    fn find(&self, mut visit: impl FnMut(u64) -> bool) -> Option<usize> {
-        match *self {
-            Weights::Fixed(set) => set.weights.iter().position(|&w| visit(u64::from(w))),
-            Weights::Ramp { base, target, elapsed, span } => {
-                let total = base.total;
-                let last = base.weights.len().saturating_sub(1);
-                let mut so_far = 0u64;
-                for (i, (&a, &b)) in base.weights.iter().zip(target).enumerate() {
-                    let weight = if i == last {
-                        total.saturating_sub(so_far)
-                    } else {
-                        let delta = (i128::from(b) - i128::from(a)) * i128::from(elapsed);
-                        let step = delta.div_euclid(i128::from(span));
-                        u64::try_from(i128::from(a) + step).unwrap_or(0)
-                    };
-                    so_far += weight;
-                    if visit(weight) {
-                        return Some(i);
-                    }
-                }
-                None
+    /// Calls `visit` with each effective weight of a ramp in progress, in order; stops
+    /// when it returns true. Returns the index it stopped at. Out of line: fixed weights
+    /// are the common case, and their answers were computed at compile time.
+    #[inline(never)]
+    fn find_ramped(&self, visit: &mut dyn FnMut(u64) -> bool) -> Option<usize> {
+        let Weights::Ramp { base, target, elapsed, span } = *self else {
+            return None;
+        };
+        let total = base.total;
+        let last = base.weights.len().saturating_sub(1);
+        let mut so_far = 0u64;
+        for (i, (&a, &b)) in base.weights.iter().zip(target).enumerate() {
+            let weight = if i == last {
+                total.saturating_sub(so_far)
+            } else {
+                let delta = (i128::from(b) - i128::from(a)) * i128::from(elapsed);
+                let step = delta.div_euclid(i128::from(span));
+                u64::try_from(i128::from(a) + step).unwrap_or(0)
+            };
+            so_far += weight;
+            if visit(weight) {
+                return Some(i);
             }
         }
+        None
     }
 
     pub(crate) fn total(&self) -> u64 {
@@ -190,7 +190,7 @@ impl<'a> Weights<'a> {
             Weights::Fixed(set) => set.total,
             Weights::Ramp { .. } => {
                 let mut total = 0;
-                self.find(|w| {
+                self.find_ramped(&mut |w| {
                     total += w;
                     false
                 });
@@ -207,7 +207,7 @@ impl<'a> Weights<'a> {
         let mut nonzero = 0;
         let mut found = None;
         let mut index = 0;
-        self.find(|w| {
+        self.find_ramped(&mut |w| {
             if w > 0 {
                 nonzero += 1;
                 found = Some(index);
@@ -225,10 +225,14 @@ impl<'a> Weights<'a> {
     /// The index whose cumulative range holds `position`.
     pub(crate) fn pick(&self, position: u64) -> Option<usize> {
         let mut cumulative = 0;
-        self.find(|w| {
+        let mut holds = |w: u64| {
             cumulative += w;
             position < cumulative
-        })
+        };
+        match self {
+            Weights::Fixed(set) => set.weights.iter().position(|&w| holds(u64::from(w))),
+            Weights::Ramp { .. } => self.find_ramped(&mut holds),
+        }
     }
 }
 

@@ -255,26 +255,25 @@ impl<'s> Evaluator<'s, '_> {
     }
 
     fn holds(&self, condition: &'s Condition, segment_hit: &mut Option<&'s str>) -> bool {
-        // `matches!`, not `!= Value::Null`: the derived, recursive `PartialEq` is a call.
-        let present = || {
-            condition
-                .attribute
-                .as_ref()
-                .and_then(|path| self.context.lookup(path))
-                .filter(|v| !matches!(v, Value::Null))
-        };
-        match &condition.test {
-            Test::InSegment(segments) => {
-                let found = segments.iter().find(|&&segment| self.in_segment(segment));
-                if let (Some(&segment), false) = (found, condition.invert) {
-                    segment_hit.get_or_insert(&self.snapshot.segments[segment].key);
-                }
-                found.is_some() != condition.invert
+        if let Test::InSegment(segments) = &condition.test {
+            let found = segments.iter().find(|&&segment| self.in_segment(segment));
+            if let (Some(&segment), false) = (found, condition.invert) {
+                segment_hit.get_or_insert(&self.snapshot.segments[segment].key);
             }
-            Test::Exists => present().is_some() != condition.invert,
-            Test::Missing => present().is_none() != condition.invert,
+            return found.is_some() != condition.invert;
+        }
+        // One lookup, so that it is inlined here. `matches!`, not `!= Value::Null`: the
+        // derived, recursive `PartialEq` is a call.
+        let present = condition
+            .attribute
+            .as_ref()
+            .and_then(|path| self.context.lookup(path))
+            .filter(|v| !matches!(v, Value::Null));
+        match &condition.test {
+            Test::Exists => present.is_some() != condition.invert,
+            Test::Missing => present.is_none() != condition.invert,
             test => {
-                let outcome = match present() {
+                let outcome = match present {
                     None => None,
                     Some(Value::List(items)) => any_of(items.iter().map(|item| test.test_value(item))),
                     Some(value) => test.test_value(value),
