@@ -74,8 +74,13 @@ impl Attributes {
             Attributes::Few(entries) => {
                 entries.iter().find(|(key, _)| same(key.as_bytes(), name.as_bytes())).map(|(_, value)| value)
             }
-            Attributes::Many(map) => map.get(name),
+            Attributes::Many(map) => Attributes::hashed(map, name),
         }
+    }
+
+    #[inline(never)]
+    fn hashed<'a>(map: &'a FxHashMap<Box<str>, Value>, name: &str) -> Option<&'a Value> {
+        map.get(name)
     }
 
     fn insert(&mut self, name: &str, value: Value) {
@@ -179,7 +184,7 @@ impl Context {
 
     /// Looks up an attribute path (`docs/SPEC.md` section 3.3): `targetingKey`, then an
     /// exact top-level name, then the dotted segments through nested objects.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn lookup(&self, path: &crate::snapshot::AttributePath) -> Option<&Value> {
         if &*path.name == "targetingKey" {
             return self.targeting_key.as_ref();

@@ -145,7 +145,7 @@ impl<'s> Evaluator<'s, '_> {
 
     fn flag(&self, flag: &'s Flag) -> Evaluation<'s> {
         if !flag.enabled {
-            return self.served(flag, flag.off_variant, Reason::Disabled, Matched::Disabled, None, None);
+            return self.outcome(flag, flag.off_variant, Reason::Disabled, Matched::Disabled);
         }
         if !flag.prerequisites.is_empty() {
             if let Some(refusal) = self.prerequisites(flag) {
@@ -154,18 +154,17 @@ impl<'s> Evaluator<'s, '_> {
         }
         if let (Some(key), false) = (self.context.targeting_key(), flag.targets.is_empty()) {
             if let Some(&variant) = flag.targets.get(key) {
-                return self.served(flag, variant, Reason::TargetingMatch, Matched::Target, None, None);
+                return self.outcome(flag, variant, Reason::TargetingMatch, Matched::Target);
             }
         }
         for (index, rule) in flag.rules.iter().enumerate() {
             let mut segment = None;
             if rule.conditions.iter().all(|condition| self.holds(condition, &mut segment)) {
-                let matched = Matched::Rule { id: &rule.id, index };
-                return self.serve(flag, &rule.serve, Reason::TargetingMatch, matched, segment);
+                return self.serve_rule(flag, index, segment);
             }
         }
         let fixed_reason = if flag.is_static() { Reason::Static } else { Reason::Default };
-        self.serve(flag, &flag.fallthrough, fixed_reason, Matched::Fallthrough, None)
+        self.serve(flag, &flag.fallthrough, fixed_reason, None, None)
     }
 
     /// The outcome when a prerequisite fails or errs; `None` when all hold.
@@ -186,18 +185,45 @@ impl<'s> Evaluator<'s, '_> {
         None
     }
 
+    /// A fixed variant for a reason other than the flag's serve: out of line, like
+    /// [`Evaluator::serve_rule`], so that `flag` builds one kind of outcome inline. When
+    /// LLVM merged several, the `Matched` went through a stack slot and was reloaded
+    /// before its store had landed, a store-forwarding stall of about 2 ns.
+    #[inline(never)]
+    fn outcome(&self, flag: &'s Flag, variant: usize, reason: Reason, matched: Matched<'s>) -> Evaluation<'s> {
+        self.served(flag, variant, reason, matched, None, None)
+    }
+
+    /// A rule matched: out of line, see [`Evaluator::outcome`].
+    #[inline(never)]
+    fn serve_rule(&self, flag: &'s Flag, index: usize, segment: Option<&'s str>) -> Evaluation<'s> {
+        self.serve(flag, &flag.rules[index].serve, Reason::TargetingMatch, Some(index), segment)
+    }
+
+    /// What decided a serve: the rule at `rule`, or the fallthrough. Serves pass the rule
+    /// index, not a built `Matched`, which at 32 bytes would be passed through memory.
+    #[inline(always)]
+    fn rule_or_fallthrough(flag: &'s Flag, rule: Option<usize>) -> Matched<'s> {
+        match rule.and_then(|index| Some((index, flag.rules.get(index)?))) {
+            Some((index, rule)) => Matched::Rule { id: &rule.id, index },
+            None => Matched::Fallthrough,
+        }
+    }
+
     #[inline(always)]
     fn serve(
         &self,
         flag: &'s Flag,
         serve: &'s Serve,
         fixed: Reason,
-        matched: Matched<'s>,
+        rule: Option<usize>,
         segment: Option<&'s str>,
     ) -> Evaluation<'s> {
         match serve {
-            Serve::Variant(variant) => self.served(flag, *variant, fixed, matched, segment, None),
-            Serve::Rollout(rollout) => self.rollout(flag, rollout, matched, segment),
+            Serve::Variant(variant) => {
+                self.served(flag, *variant, fixed, Self::rule_or_fallthrough(flag, rule), segment, None)
+            }
+            Serve::Rollout(rollout) => self.rollout(flag, rollout, rule, segment),
         }
     }
 
@@ -205,11 +231,12 @@ impl<'s> Evaluator<'s, '_> {
         &self,
         flag: &'s Flag,
         rollout: &'s Rollout,
-        matched: Matched<'s>,
+        rule: Option<usize>,
         segment: Option<&'s str>,
     ) -> Evaluation<'s> {
         let weights = Weights::at(rollout, self.now);
         if let Some(only) = weights.sole_variant() {
+            let matched = Self::rule_or_fallthrough(flag, rule);
             return self.served(flag, rollout.variants[only], Reason::Split, matched, segment, None);
         }
         let value = match &rollout.bucket_by {
@@ -231,6 +258,7 @@ impl<'s> Evaluator<'s, '_> {
             return failure(self.snapshot, Some(flag), ErrorCode::General, message);
         };
         let bucket = Bucket::new(position, total, rollout);
+        let matched = Self::rule_or_fallthrough(flag, rule);
         self.served(flag, rollout.variants[chosen], Reason::Split, matched, segment, Some(bucket))
     }
 
