@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use rustc_hash::FxHashMap;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use crate::eval::text::same;
 use crate::Error;
 
 /// A context attribute value. Integers stay exact; see `docs/SPEC.md` section 5.1.
@@ -42,8 +44,84 @@ pub enum Value {
 pub struct Context {
     /// Always a [`Value::String`]: kept as a value so conditions can address it.
     targeting_key: Option<Value>,
-    attributes: BTreeMap<Box<str>, Value>,
+    attributes: Attributes,
     problem: Option<Box<str>>,
+}
+
+/// Top-level attributes by name. Most contexts hold a handful, looked up once per
+/// condition, so up to [`Attributes::FEW_MAX`] they are a vector scanned in insertion
+/// order: comparing lengths first, a lookup is about one string comparison, where a
+/// `BTreeMap` compared against each key on the way down. Larger contexts are hashed.
+#[derive(Debug, Clone)]
+enum Attributes {
+    Few(Vec<(Box<str>, Value)>),
+    Many(FxHashMap<Box<str>, Value>),
+}
+
+impl Default for Attributes {
+    fn default() -> Attributes {
+        Attributes::Few(Vec::new())
+    }
+}
+
+impl Attributes {
+    /// Past this many attributes, a scan costs more than a hash.
+    const FEW_MAX: usize = 16;
+
+    #[inline]
+    fn get(&self, name: &str) -> Option<&Value> {
+        match self {
+            Attributes::Few(entries) => {
+                entries.iter().find(|(key, _)| same(key.as_bytes(), name.as_bytes())).map(|(_, value)| value)
+            }
+            Attributes::Many(map) => Attributes::hashed(map, name),
+        }
+    }
+
+    #[inline(never)]
+    fn hashed<'a>(map: &'a FxHashMap<Box<str>, Value>, name: &str) -> Option<&'a Value> {
+        map.get(name)
+    }
+
+    fn insert(&mut self, name: &str, value: Value) {
+        match self {
+            Attributes::Few(entries) => {
+                if let Some(entry) = entries.iter_mut().find(|(key, _)| same(key.as_bytes(), name.as_bytes())) {
+                    entry.1 = value;
+                } else if entries.len() < Attributes::FEW_MAX {
+                    entries.push((name.into(), value));
+                } else {
+                    let mut map: FxHashMap<Box<str>, Value> = entries.drain(..).collect();
+                    map.insert(name.into(), value);
+                    *self = Attributes::Many(map);
+                }
+            }
+            Attributes::Many(map) => {
+                map.insert(name.into(), value);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Attributes::Few(entries) => entries.len(),
+            Attributes::Many(map) => map.len(),
+        }
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = (&str, &Value)> + '_> {
+        match self {
+            Attributes::Few(entries) => Box::new(entries.iter().map(|(key, value)| (&**key, value))),
+            Attributes::Many(map) => Box::new(map.iter().map(|(key, value)| (&**key, value))),
+        }
+    }
+}
+
+/// Equal as maps: the order attributes were added in does not matter.
+impl PartialEq for Attributes {
+    fn eq(&self, other: &Attributes) -> bool {
+        self.len() == other.len() && self.iter().all(|(key, value)| other.get(key) == Some(value))
+    }
 }
 
 impl Context {
@@ -70,7 +148,7 @@ impl Context {
                 }
             }
         } else {
-            self.attributes.insert(name.into(), value);
+            self.attributes.insert(name, value);
         }
     }
 
@@ -106,14 +184,21 @@ impl Context {
 
     /// Looks up an attribute path (`docs/SPEC.md` section 3.3): `targetingKey`, then an
     /// exact top-level name, then the dotted segments through nested objects.
+    #[inline(always)]
     pub(crate) fn lookup(&self, path: &crate::snapshot::AttributePath) -> Option<&Value> {
         if &*path.name == "targetingKey" {
             return self.targeting_key.as_ref();
         }
-        if let Some(value) = self.attributes.get(&*path.name) {
-            return Some(value);
+        match self.attributes.get(&path.name) {
+            Some(value) => Some(value),
+            None if path.segments.is_empty() => None,
+            None => self.nested(&path.segments),
         }
-        let (first, rest) = path.segments.split_first()?;
+    }
+
+    #[inline(never)]
+    fn nested(&self, segments: &[Box<str>]) -> Option<&Value> {
+        let (first, rest) = segments.split_first()?;
         let mut current = self.attributes.get(first)?;
         for segment in rest {
             match current {

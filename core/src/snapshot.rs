@@ -4,6 +4,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use smol_str::SmolStr;
 
 use crate::condition::Condition;
+use crate::eval::bucket::SaltBlock;
 
 /// The type of a flag's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,21 +131,52 @@ pub(crate) enum Serve {
 #[derive(Debug)]
 pub(crate) struct Rollout {
     pub(crate) variants: Vec<usize>,
-    pub(crate) weights: Vec<u32>,
+    pub(crate) weights: WeightSet,
     pub(crate) bucket_by: Option<AttributePath>,
-    /// `None` means the flag key, the default, so it is not stored twice.
-    pub(crate) salt: Option<Box<str>>,
+    /// The flag key unless the payload names another. Inline up to 23 bytes, so the
+    /// common default costs no allocation.
+    pub(crate) salt: SmolStr,
+    /// The salt's part of the bucketing input, when a value can follow it in one block.
+    pub(crate) salt_block: Option<SaltBlock>,
     pub(crate) schedule: Option<Schedule>,
+}
+
+impl Rollout {
+    /// The attribute whose value is hashed.
+    pub(crate) fn bucket_attribute(&self) -> &str {
+        self.bucket_by.as_ref().map_or("targetingKey", |path| &path.name)
+    }
+}
+
+/// Weights with what evaluation would otherwise recompute on every call: their total
+/// and the one variant that holds all of it, if one does.
+#[derive(Debug)]
+pub(crate) struct WeightSet {
+    pub(crate) weights: Box<[u32]>,
+    pub(crate) total: u64,
+    pub(crate) sole: Option<usize>,
+}
+
+impl WeightSet {
+    pub(crate) fn new(weights: Vec<u32>) -> WeightSet {
+        let total = weights.iter().map(|&w| u64::from(w)).sum();
+        let mut nonzero = weights.iter().enumerate().filter(|(_, &w)| w > 0).map(|(i, _)| i);
+        let sole = match (nonzero.next(), nonzero.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
+        };
+        WeightSet { weights: weights.into_boxed_slice(), total, sole }
+    }
 }
 
 #[derive(Debug)]
 pub(crate) enum Schedule {
     /// Ascending by time.
-    Steps(Vec<(i64, Vec<u32>)>),
+    Steps(Vec<(i64, WeightSet)>),
     Ramp {
         start: i64,
         end: i64,
-        weights: Vec<u32>,
+        weights: WeightSet,
     },
 }
 

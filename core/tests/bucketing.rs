@@ -84,3 +84,31 @@ proptest! {
         prop_assert_ne!(bucket_hash(salt, value.as_bytes()), bucket_hash(shifted_salt, shifted_value.as_bytes()));
     }
 }
+
+/// SHA-256 of the whole input in one call, as SPEC section 5.6 states it.
+fn reference_hash(salt: &str, value: &[u8]) -> u64 {
+    use sha2::{Digest, Sha256};
+    let mut input = Vec::new();
+    input.extend_from_slice(&(salt.len() as u64).to_be_bytes());
+    input.extend_from_slice(salt.as_bytes());
+    input.extend_from_slice(&(value.len() as u64).to_be_bytes());
+    input.extend_from_slice(value);
+    let digest = Sha256::digest(&input);
+    u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+#[test]
+fn every_input_length_around_one_block_hashes_as_the_spec_says() {
+    // One block holds up to 55 input bytes; 16 of them are the length prefixes.
+    let text = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_.@!";
+    for salt_len in 0..60 {
+        for value_len in 0..60 {
+            let (salt, value) = (&text[..salt_len], &text.as_bytes()[..value_len]);
+            assert_eq!(
+                bucket_hash(salt, value),
+                reference_hash(salt, value),
+                "salt {salt:?}, value length {value_len}"
+            );
+        }
+    }
+}

@@ -38,7 +38,7 @@ fn a_split_explains_the_bucket() {
     assert_eq!((result.variant, result.reason), (Some("on"), Reason::Split));
     let bucket = result.explanation.bucket.expect("a bucket");
     assert_eq!(
-        (bucket.value, bucket.total_weight, bucket.salt, bucket.attribute),
+        (bucket.value, bucket.total_weight, bucket.salt(), bucket.attribute()),
         (29, 100, "new-checkout", "targetingKey")
     );
     let anonymous = snapshot.evaluate("new-checkout", &Context::new(None), now());
@@ -115,6 +115,53 @@ fn contexts_built_in_code_match_parsed_ones() {
     assert!(malformed.problem().is_some_and(|p| p.contains("must be a string")));
     assert!(Context::from_json("[1, 2]").is_err());
     assert!(Context::from_json(&format!("{}{}", "[".repeat(10_000), "]".repeat(10_000))).is_err());
+}
+
+#[test]
+fn rollouts_hash_salts_and_values_of_every_length_as_bucket_hash_does() {
+    // Evaluation hashes through a per-rollout precomputed block when salt and value fit
+    // one SHA-256 block (55 bytes with the length prefixes), and through the general
+    // path otherwise: both must place users exactly where `bucket_hash` says.
+    let text = "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789";
+    let salts: Vec<&str> = [0, 1, 7, 23, 24, 31, 39, 40, 60].iter().map(|&n| &text[..n]).collect();
+    let flags: serde_json::Map<String, serde_json::Value> = salts
+        .iter()
+        .enumerate()
+        .map(|(i, salt)| {
+            let rollout = json!({"rollout": {"salt": salt, "variants": [
+                {"variant": "on", "weight": 49_999}, {"variant": "off", "weight": 50_001}
+            ]}});
+            (format!("f{i}"), boolean_flag(json!({"fallthrough": rollout})))
+        })
+        .collect();
+    let snapshot = snapshot(serde_json::Value::Object(flags), json!({}));
+    for (i, salt) in salts.iter().enumerate() {
+        for length in [0, 1, 3, 4, 8, 9, 16, 17, 23, 32, 33, 39, 40, 70] {
+            let key = &text[text.len() - length..];
+            let result = snapshot.evaluate(&format!("f{i}"), &Context::new(Some(key)), now());
+            let bucket = result.explanation.bucket.expect("a bucket");
+            let expected = pennon_core::bucket_position(pennon_core::bucket_hash(salt, key.as_bytes()), 100_000);
+            assert_eq!((bucket.value, bucket.salt()), (expected, *salt), "salt {salt:?}, key {key:?}");
+        }
+    }
+}
+
+#[test]
+fn contexts_compare_as_maps_small_and_large() {
+    for count in [3, 16, 17, 40] {
+        let names: Vec<String> = (0..count).map(|i| format!("attr{i}")).collect();
+        let forward = names.iter().fold(Context::new(Some("u")), |ctx, name| ctx.with(name, Value::Int(1)));
+        let backward = names.iter().rev().fold(Context::new(Some("u")), |ctx, name| ctx.with(name, Value::Int(1)));
+        assert_eq!(forward, backward, "{count} attributes");
+        for name in &names {
+            assert_eq!(forward.attribute(name), Some(&Value::Int(1)), "{name} of {count}");
+        }
+        assert_eq!(forward.attribute("attr"), None);
+        let replaced = forward.clone().with(&names[count / 2], Value::Int(2));
+        assert_ne!(replaced, forward, "{count} attributes");
+        assert_eq!(replaced.attribute(&names[count / 2]), Some(&Value::Int(2)));
+        assert_ne!(forward.clone().with("extra", Value::Null), forward);
+    }
 }
 
 fn arbitrary_value() -> impl Strategy<Value = serde_json::Value> {

@@ -58,8 +58,8 @@ pub(crate) fn pack(out: &mut [f64; SLOTS], evaluation: &Evaluation<'_>) -> bool 
     put(out, 13, prerequisite);
     out[15] = e.bucket.map_or(0.0, |b| b.value as f64);
     out[16] = e.bucket.map_or(0.0, |b| b.total_weight as f64);
-    put(out, 17, e.bucket.map(|b| b.salt));
-    put(out, 19, e.bucket.map(|b| b.attribute));
+    put(out, 17, e.bucket.map(|b| b.salt()));
+    put(out, 19, e.bucket.map(|b| b.attribute()));
     out[21] = e.snapshot_version as f64;
     true
 }

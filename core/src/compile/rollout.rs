@@ -2,8 +2,9 @@
 
 use super::flag::{lookup_variant, VariantIndex};
 use super::At;
+use crate::eval::bucket::SaltBlock;
 use crate::model::{RawRollout, RawSchedule};
-use crate::snapshot::{Rollout, Schedule};
+use crate::snapshot::{Rollout, Schedule, WeightSet};
 
 const MAX_STEPS: usize = 1_000;
 const MAX_VARIANTS: usize = 1_000;
@@ -34,11 +35,13 @@ pub(super) fn compile_rollout(flag_key: &str, raw: &RawRollout<'_>, index: &Vari
         Some(schedule) => Some(compile_schedule(schedule, weights.len(), total).map_err(|e| e.within(".schedule"))?),
         None => None,
     };
+    let salt = raw.salt.as_deref().unwrap_or(flag_key);
     Ok(Rollout {
         variants,
-        weights,
+        weights: WeightSet::new(weights),
         bucket_by,
-        salt: raw.salt.as_deref().filter(|salt| *salt != flag_key).map(Into::into),
+        salt: salt.into(),
+        salt_block: SaltBlock::new(salt),
         schedule,
     })
 }
@@ -65,7 +68,7 @@ fn compile_schedule(raw: &RawSchedule<'_>, count: usize, base_total: u64) -> Res
             if steps.is_empty() || steps.len() > MAX_STEPS {
                 return Err(At::new(".steps", format!("a schedule needs 1 to {MAX_STEPS} steps")));
             }
-            let mut compiled: Vec<(i64, Vec<u32>)> = Vec::with_capacity(steps.len());
+            let mut compiled: Vec<(i64, WeightSet)> = Vec::with_capacity(steps.len());
             for (i, step) in steps.iter().enumerate() {
                 let at = format!(".steps[{i}]");
                 let time = crate::parse_rfc3339(&step.at).map_err(|e| At::new(format!("{at}.at"), e.to_string()))?;
@@ -74,7 +77,7 @@ fn compile_schedule(raw: &RawSchedule<'_>, count: usize, base_total: u64) -> Res
                 }
                 same_length(&step.weights, &format!("{at}.weights"))?;
                 checked_total(&step.weights).map_err(|e| e.within(&format!("{at}.weights")))?;
-                compiled.push((time, step.weights.clone()));
+                compiled.push((time, WeightSet::new(step.weights.clone())));
             }
             Ok(Schedule::Steps(compiled))
         }
@@ -90,7 +93,7 @@ fn compile_schedule(raw: &RawSchedule<'_>, count: usize, base_total: u64) -> Res
                 let message = format!("must add up to the rollout's total ({base_total}), they add up to {total}");
                 return Err(At::new(".ramp.weights", message));
             }
-            Ok(Schedule::Ramp { start, end, weights: ramp.weights.clone() })
+            Ok(Schedule::Ramp { start, end, weights: WeightSet::new(ramp.weights.clone()) })
         }
         _ => Err(At::new("", "a schedule needs exactly one of `steps` and `ramp`")),
     }

@@ -2,6 +2,7 @@
 //! `now`. It reads only compiled data, so the common path parses and allocates nothing.
 
 pub(crate) mod bucket;
+pub(crate) mod text;
 
 use crate::condition::{Condition, Test};
 use crate::result::{Bucket, ErrorCode, EvalError, Evaluation, Explanation, Matched, Reason};
@@ -51,25 +52,32 @@ impl Snapshot {
         (0..self.flags.len()).map(move |i| (self.flags[i].key.as_ref(), evaluator.checked(i, None)))
     }
 
+    /// Inlined into its two callers so that the result is written once, in place.
+    #[inline]
     fn evaluate_inner(&self, key: &str, expected: Option<FlagType>, context: &Context, now: i64) -> Evaluation<'_> {
         match self.index.get(key) {
             Some(&i) => Evaluator { snapshot: self, context, now }.checked(i, expected),
-            None => failure(
-                self,
-                None,
-                ErrorCode::FlagNotFound,
-                format!("flag `{key}` is not in snapshot version {}", self.version),
-            ),
+            None => self.not_found(key),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn not_found(&self, key: &str) -> Evaluation<'_> {
+        let message = format!("flag `{key}` is not in snapshot version {}", self.version);
+        failure(self, None, ErrorCode::FlagNotFound, message)
     }
 }
 
+/// Errors are rare: kept out of line, so the hot paths stay small.
+#[cold]
+#[inline(never)]
 fn failure<'s>(snapshot: &'s Snapshot, flag: Option<&'s Flag>, code: ErrorCode, message: String) -> Evaluation<'s> {
     Evaluation {
         value: None,
         variant: None,
         reason: Reason::Error,
-        error: Some(EvalError { code, message }),
+        error: Some(Box::new(EvalError { code, message })),
         explanation: Explanation {
             snapshot_version: snapshot.version,
             matched: Matched::Error,
@@ -86,93 +94,182 @@ struct Evaluator<'s, 'c> {
     now: i64,
 }
 
+// How the code is cut into functions matters for speed: an `Evaluation` is built in
+// exactly one place per outcome, directly in the caller's result slot. The inlined
+// helpers below take the explanation's parts as arguments rather than a built
+// `Explanation`, which would be stored to memory by one function and reloaded, in
+// wider pieces, by the next (a store-forwarding stall measured at several ns).
 impl<'s> Evaluator<'s, '_> {
     /// Steps 2 and 3 of the order, then the flag itself.
+    #[inline]
     fn checked(&self, index: usize, expected: Option<FlagType>) -> Evaluation<'s> {
         let flag = &self.snapshot.flags[index];
-        if let Some(expected) = expected.filter(|&expected| expected != flag.kind) {
-            let message = format!("flag `{}` is {}, not {}", flag.key, flag.kind.as_str(), expected.as_str());
-            return failure(self.snapshot, Some(flag), ErrorCode::TypeMismatch, message);
-        }
-        if let Some(problem) = self.context.problem() {
-            let message = format!("cannot evaluate flag `{}`: {problem}", flag.key);
-            return failure(self.snapshot, Some(flag), ErrorCode::ParseError, message);
+        if expected.is_some_and(|expected| expected != flag.kind) || self.context.problem().is_some() {
+            return self.refused(flag, expected);
         }
         self.flag(flag)
     }
 
-    fn served(&self, flag: &'s Flag, variant: usize, reason: Reason, explanation: Explanation<'s>) -> Evaluation<'s> {
+    #[cold]
+    #[inline(never)]
+    fn refused(&self, flag: &'s Flag, expected: Option<FlagType>) -> Evaluation<'s> {
+        if let Some(expected) = expected.filter(|&expected| expected != flag.kind) {
+            let message = format!("flag `{}` is {}, not {}", flag.key, flag.kind.as_str(), expected.as_str());
+            return failure(self.snapshot, Some(flag), ErrorCode::TypeMismatch, message);
+        }
+        let problem = self.context.problem().unwrap_or_default();
+        let message = format!("cannot evaluate flag `{}`: {problem}", flag.key);
+        failure(self.snapshot, Some(flag), ErrorCode::ParseError, message)
+    }
+
+    #[inline(always)]
+    fn served(
+        &self,
+        flag: &'s Flag,
+        variant: usize,
+        reason: Reason,
+        matched: Matched<'s>,
+        segment: Option<&'s str>,
+        bucket: Option<Bucket<'s>>,
+    ) -> Evaluation<'s> {
         let variant = &flag.variants[variant];
         Evaluation {
             value: Some(&variant.value),
             variant: Some(&variant.name),
             reason,
             error: None,
-            explanation,
+            explanation: Explanation { snapshot_version: self.snapshot.version, matched, segment, bucket },
             metadata: Some(flag.metadata()),
         }
     }
 
-    fn explain(&self, matched: Matched<'s>) -> Explanation<'s> {
-        Explanation { snapshot_version: self.snapshot.version, matched, segment: None, bucket: None }
-    }
-
     fn flag(&self, flag: &'s Flag) -> Evaluation<'s> {
         if !flag.enabled {
-            return self.served(flag, flag.off_variant, Reason::Disabled, self.explain(Matched::Disabled));
+            return self.outcome(flag, flag.off_variant, Reason::Disabled, Matched::Disabled);
         }
-        for prerequisite in &flag.prerequisites {
-            let required = &self.snapshot.flags[prerequisite.flag];
-            let outcome = self.flag(required);
-            if let Some(error) = outcome.error {
-                let message = format!("prerequisite `{}` of flag `{}`: {}", required.key, flag.key, error.message);
-                return failure(self.snapshot, Some(flag), error.code, message);
-            }
-            if outcome.variant != Some(&*prerequisite.variant) {
-                let matched = Matched::PrerequisiteFailed { flag: &required.key };
-                return self.served(flag, flag.off_variant, Reason::Default, self.explain(matched));
+        if !flag.prerequisites.is_empty() {
+            if let Some(refusal) = self.prerequisites(flag) {
+                return refusal;
             }
         }
         if let (Some(key), false) = (self.context.targeting_key(), flag.targets.is_empty()) {
             if let Some(&variant) = flag.targets.get(key) {
-                return self.served(flag, variant, Reason::TargetingMatch, self.explain(Matched::Target));
+                return self.outcome(flag, variant, Reason::TargetingMatch, Matched::Target);
             }
         }
         for (index, rule) in flag.rules.iter().enumerate() {
             let mut segment = None;
             if rule.conditions.iter().all(|condition| self.holds(condition, &mut segment)) {
-                let mut explanation = self.explain(Matched::Rule { id: &rule.id, index });
-                explanation.segment = segment;
-                return self.serve(flag, &rule.serve, Reason::TargetingMatch, explanation);
+                return self.serve_rule(flag, index, segment);
             }
         }
         let fixed_reason = if flag.is_static() { Reason::Static } else { Reason::Default };
-        self.serve(flag, &flag.fallthrough, fixed_reason, self.explain(Matched::Fallthrough))
+        self.serve(flag, &flag.fallthrough, fixed_reason, None, None)
     }
 
-    fn serve(&self, flag: &'s Flag, serve: &'s Serve, fixed: Reason, explanation: Explanation<'s>) -> Evaluation<'s> {
-        match serve {
-            Serve::Variant(variant) => self.served(flag, *variant, fixed, explanation),
-            Serve::Rollout(rollout) => self.rollout(flag, rollout, explanation),
+    /// The outcome when a prerequisite fails or errs; `None` when all hold.
+    #[inline(never)]
+    fn prerequisites(&self, flag: &'s Flag) -> Option<Evaluation<'s>> {
+        for prerequisite in &flag.prerequisites {
+            let required = &self.snapshot.flags[prerequisite.flag];
+            let outcome = self.flag(required);
+            if let Some(error) = outcome.error {
+                let message = format!("prerequisite `{}` of flag `{}`: {}", required.key, flag.key, error.message);
+                return Some(failure(self.snapshot, Some(flag), error.code, message));
+            }
+            if outcome.variant != Some(&*prerequisite.variant) {
+                let matched = Matched::PrerequisiteFailed { flag: &required.key };
+                return Some(self.served(flag, flag.off_variant, Reason::Default, matched, None, None));
+            }
+        }
+        None
+    }
+
+    /// A fixed variant for a reason other than the flag's serve: out of line, like
+    /// [`Evaluator::serve_rule`], so that `flag` builds one kind of outcome inline. When
+    /// LLVM merged several, the `Matched` went through a stack slot and was reloaded
+    /// before its store had landed, a store-forwarding stall of about 2 ns.
+    #[inline(never)]
+    fn outcome(&self, flag: &'s Flag, variant: usize, reason: Reason, matched: Matched<'s>) -> Evaluation<'s> {
+        self.served(flag, variant, reason, matched, None, None)
+    }
+
+    /// A rule matched: out of line, see [`Evaluator::outcome`].
+    #[inline(never)]
+    fn serve_rule(&self, flag: &'s Flag, index: usize, segment: Option<&'s str>) -> Evaluation<'s> {
+        self.serve(flag, &flag.rules[index].serve, Reason::TargetingMatch, Some(index), segment)
+    }
+
+    /// What decided a serve: the rule at `rule`, or the fallthrough. Serves pass the rule
+    /// index, not a built `Matched`, which at 32 bytes would be passed through memory.
+    #[inline(always)]
+    fn rule_or_fallthrough(flag: &'s Flag, rule: Option<usize>) -> Matched<'s> {
+        match rule.and_then(|index| Some((index, flag.rules.get(index)?))) {
+            Some((index, rule)) => Matched::Rule { id: &rule.id, index },
+            None => Matched::Fallthrough,
         }
     }
 
-    fn rollout(&self, flag: &'s Flag, rollout: &'s Rollout, mut explanation: Explanation<'s>) -> Evaluation<'s> {
+    #[inline(always)]
+    fn serve(
+        &self,
+        flag: &'s Flag,
+        serve: &'s Serve,
+        fixed: Reason,
+        rule: Option<usize>,
+        segment: Option<&'s str>,
+    ) -> Evaluation<'s> {
+        match serve {
+            Serve::Variant(variant) => {
+                self.served(flag, *variant, fixed, Self::rule_or_fallthrough(flag, rule), segment, None)
+            }
+            Serve::Rollout(rollout) => self.rollout(flag, rollout, rule, segment),
+        }
+    }
+
+    fn rollout(
+        &self,
+        flag: &'s Flag,
+        rollout: &'s Rollout,
+        rule: Option<usize>,
+        segment: Option<&'s str>,
+    ) -> Evaluation<'s> {
         let weights = Weights::at(rollout, self.now);
         if let Some(only) = weights.sole_variant() {
-            return self.served(flag, rollout.variants[only], Reason::Split, explanation);
+            let matched = Self::rule_or_fallthrough(flag, rule);
+            return self.served(flag, rollout.variants[only], Reason::Split, matched, segment, None);
         }
-        let (attribute, value) = match &rollout.bucket_by {
-            Some(path) => (&*path.name, self.context.lookup(path)),
-            None => ("targetingKey", self.context.targeting_key_value()),
+        let value = match &rollout.bucket_by {
+            Some(path) => self.context.lookup(path),
+            None => self.context.targeting_key_value(),
         };
         let mut digits = [0u8; 20];
         let bytes = match value {
             Some(Value::String(text)) => text.as_bytes(),
             Some(Value::Int(int)) => bucket::decimal(*int, &mut digits),
+            _ => return self.unbucketable(flag, rollout.bucket_attribute(), value),
+        };
+        let total = weights.total();
+        let hash = rollout.salt_block.as_ref().and_then(|block| block.hash(bytes));
+        let hash = hash.unwrap_or_else(|| bucket::bucket_hash(&rollout.salt, bytes));
+        let position = bucket::bucket_position(hash, total);
+        let Some(chosen) = weights.pick(position) else {
+            let message = format!("flag `{}`: bucket {position} of {total} fell outside the weights", flag.key);
+            return failure(self.snapshot, Some(flag), ErrorCode::General, message);
+        };
+        let bucket = Bucket::new(position, total, rollout);
+        let matched = Self::rule_or_fallthrough(flag, rule);
+        self.served(flag, rollout.variants[chosen], Reason::Split, matched, segment, Some(bucket))
+    }
+
+    /// The failure of a rollout whose bucketing value is missing or of the wrong type.
+    #[cold]
+    #[inline(never)]
+    fn unbucketable(&self, flag: &'s Flag, attribute: &str, value: Option<&Value>) -> Evaluation<'s> {
+        match value {
             None | Some(Value::Null) => {
                 let message = format!("flag `{}` splits by `{attribute}`, which the context lacks", flag.key);
-                return failure(self.snapshot, Some(flag), ErrorCode::TargetingKeyMissing, message);
+                failure(self.snapshot, Some(flag), ErrorCode::TargetingKeyMissing, message)
             }
             Some(other) => {
                 let message = format!(
@@ -180,35 +277,31 @@ impl<'s> Evaluator<'s, '_> {
                     flag.key,
                     other.type_name()
                 );
-                return failure(self.snapshot, Some(flag), ErrorCode::General, message);
+                failure(self.snapshot, Some(flag), ErrorCode::General, message)
             }
-        };
-        let total = weights.total();
-        let salt = rollout.salt.as_deref().unwrap_or(&flag.key);
-        let position = bucket::bucket_position(bucket::bucket_hash(salt, bytes), total);
-        let Some(chosen) = weights.pick(position) else {
-            let message = format!("flag `{}`: bucket {position} of {total} fell outside the weights", flag.key);
-            return failure(self.snapshot, Some(flag), ErrorCode::General, message);
-        };
-        explanation.bucket = Some(Bucket { value: position, total_weight: total, salt, attribute });
-        self.served(flag, rollout.variants[chosen], Reason::Split, explanation)
+        }
     }
 
     fn holds(&self, condition: &'s Condition, segment_hit: &mut Option<&'s str>) -> bool {
-        let present =
-            || condition.attribute.as_ref().and_then(|path| self.context.lookup(path)).filter(|v| **v != Value::Null);
-        match &condition.test {
-            Test::InSegment(segments) => {
-                let found = segments.iter().find(|&&segment| self.in_segment(segment));
-                if let (Some(&segment), false) = (found, condition.invert) {
-                    segment_hit.get_or_insert(&self.snapshot.segments[segment].key);
-                }
-                found.is_some() != condition.invert
+        if let Test::InSegment(segments) = &condition.test {
+            let found = segments.iter().find(|&&segment| self.in_segment(segment));
+            if let (Some(&segment), false) = (found, condition.invert) {
+                segment_hit.get_or_insert(&self.snapshot.segments[segment].key);
             }
-            Test::Exists => present().is_some() != condition.invert,
-            Test::Missing => present().is_none() != condition.invert,
+            return found.is_some() != condition.invert;
+        }
+        // One lookup, so that it is inlined here. `matches!`, not `!= Value::Null`: the
+        // derived, recursive `PartialEq` is a call.
+        let present = condition
+            .attribute
+            .as_ref()
+            .and_then(|path| self.context.lookup(path))
+            .filter(|v| !matches!(v, Value::Null));
+        match &condition.test {
+            Test::Exists => present.is_some() != condition.invert,
+            Test::Missing => present.is_none() != condition.invert,
             test => {
-                let outcome = match present() {
+                let outcome = match present {
                     None => None,
                     Some(Value::List(items)) => any_of(items.iter().map(|item| test.test_value(item))),
                     Some(value) => test.test_value(value),
