@@ -212,7 +212,9 @@ impl TrustPolicy {
             }
         }
         let mut compiler = Compiler::new(&self.limits);
-        let parsed = parse_payload(text, self.limits.max_depth, &mut compiler).map_err(malformed)?;
+        let accepts = |header: &Header<'_>| matches!(self.check_header(header, baseline, sha, now), Ok(None));
+        let mut gated = Gated { body: &mut compiler, accepts: &accepts };
+        let parsed = parse_payload(text, self.limits.max_depth, &mut gated).map_err(malformed)?;
         if let Some(outcome) = self.check_header(&parsed.header, baseline, sha, now)? {
             return Ok(outcome);
         }
@@ -269,6 +271,24 @@ impl TrustPolicy {
             });
         }
         Ok(None)
+    }
+}
+
+/// A body read only if the header, when it comes first, passes steps 6 to 9.
+struct Gated<'b, 'g, B> {
+    body: &'b mut B,
+    accepts: &'g dyn Fn(&Header<'_>) -> bool,
+}
+
+impl<'a, B: Body<'a>> Body<'a> for Gated<'_, '_, B> {
+    fn header_read(&mut self, header: &Header<'a>) -> bool {
+        (self.accepts)(header)
+    }
+    fn flag(&mut self, key: Text<'a>, flag: RawFlag<'a>, fingerprint: u64) {
+        self.body.flag(key, flag, fingerprint);
+    }
+    fn segments(&mut self, segments: Vec<Keyed<'a, RawSegment<'a>>>) {
+        self.body.segments(segments);
     }
 }
 

@@ -28,6 +28,13 @@ pub(crate) trait Body<'a> {
     fn wants_body(&self) -> bool {
         true
     }
+    /// Called once when the body starts after the whole header (as Pennon's control
+    /// plane writes it): `false` skips the body, checking its syntax only, because the
+    /// header alone already refuses the snapshot (a replayed old version, another
+    /// environment, an expired one) and compiling it would be wasted.
+    fn header_read(&mut self, _header: &Header<'a>) -> bool {
+        true
+    }
     fn flag(&mut self, key: Text<'a>, flag: RawFlag<'a>, fingerprint: u64);
     fn segments(&mut self, segments: Vec<Keyed<'a, RawSegment<'a>>>);
 }
@@ -52,6 +59,8 @@ pub(crate) fn parse_payload<'a>(
     let mut members = Members::new(NAMES);
     let (mut schema, mut environment, mut version, mut issued_at, mut expires_at) = (None, None, None, None, None);
     let mut has_flags = false;
+    let mut header_judged = false;
+    let mut skip_body = false;
     let mut deferred: Option<JsonError> = None;
     if reader.peek() != Some(b'{') {
         // Syntax and depth come first: skipping checks both.
@@ -76,26 +85,23 @@ pub(crate) fn parse_payload<'a>(
             2 => version = Some(reader.unsigned(u64::MAX).map_err(header)?),
             3 => issued_at = Some(reader.string().map_err(header)?),
             4 => expires_at = Some(reader.string().map_err(header)?),
-            _ if deferred.is_some() || !body.wants_body() => reader.skip()?,
-            5 => {
-                has_flags = true;
-                let mut read = |reader: &mut Reader<'a>| {
-                    keyed_map(reader, flag, |key, flag, fingerprint| body.flag(key, flag, fingerprint)).map(drop)
-                };
-                body_member(reader, "flags", &mut deferred, &mut read)?;
+            5 | 6 if !header_judged => {
+                header_judged = true;
+                if let (Some(schema), Some(environment), Some(version), Some(issued_at), Some(expires_at)) =
+                    (schema, &environment, version, &issued_at, &expires_at)
+                {
+                    let header = Header {
+                        schema,
+                        environment: environment.clone(),
+                        version,
+                        issued_at: issued_at.clone(),
+                        expires_at: expires_at.clone(),
+                    };
+                    skip_body = !body.header_read(&header);
+                }
+                return read_body(reader, index, &mut has_flags, &mut deferred, skip_body, body);
             }
-            _ => {
-                let mut read = |reader: &mut Reader<'a>| {
-                    let mut segments = Vec::new();
-                    keyed_map(reader, segment, |key, value, fingerprint| {
-                        segments.push(Keyed { key, value, fingerprint });
-                    })?;
-                    sort_unique(&mut segments, |entry| &entry.key)?;
-                    body.segments(segments);
-                    Ok(())
-                };
-                body_member(reader, "segments", &mut deferred, &mut read)?;
-            }
+            _ => return read_body(reader, index, &mut has_flags, &mut deferred, skip_body, body),
         }
         Ok(())
     })?;
@@ -111,6 +117,35 @@ pub(crate) fn parse_payload<'a>(
         deferred.get_or_insert(JsonError::new("missing member `flags`"));
     }
     Ok(Parsed { header, shape_error: deferred })
+}
+
+/// Reads member `flags` (index 5) or `segments` (6) into `body`, or skips it.
+fn read_body<'a>(
+    reader: &mut Reader<'a>,
+    index: usize,
+    has_flags: &mut bool,
+    deferred: &mut Option<JsonError>,
+    skip: bool,
+    body: &mut impl Body<'a>,
+) -> Result<(), JsonError> {
+    *has_flags |= index == 5;
+    if deferred.is_some() || skip || !body.wants_body() {
+        return reader.skip();
+    }
+    if index == 5 {
+        let mut read = |reader: &mut Reader<'a>| {
+            keyed_map(reader, flag, |key, flag, fingerprint| body.flag(key, flag, fingerprint))
+        };
+        return body_member(reader, "flags", deferred, &mut read);
+    }
+    let mut read = |reader: &mut Reader<'a>| {
+        let mut segments = Vec::new();
+        keyed_map(reader, segment, |key, value, fingerprint| segments.push(Keyed { key, value, fingerprint }))?;
+        sort_unique(&mut segments, |entry| &entry.key)?;
+        body.segments(segments);
+        Ok(())
+    };
+    body_member(reader, "segments", deferred, &mut read)
 }
 
 /// Reads `flags` or `segments` strictly; on a shape error, keeps it in `deferred` and
@@ -145,4 +180,41 @@ fn keyed_map<'a, T>(
         each(key, value, hasher.finish());
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts the flags it is handed; accepts the header or not.
+    struct Counting {
+        accept: bool,
+        flags: usize,
+    }
+
+    impl<'a> Body<'a> for Counting {
+        fn header_read(&mut self, _: &Header<'a>) -> bool {
+            self.accept
+        }
+        fn flag(&mut self, _: Text<'a>, _: RawFlag<'a>, _: u64) {
+            self.flags += 1;
+        }
+        fn segments(&mut self, _: Vec<Keyed<'a, RawSegment<'a>>>) {}
+    }
+
+    const HEADER: &str = r#""schema":1,"environment":"e","version":2,"issued_at":"2026-01-01T00:00:00Z","expires_at":"2027-01-01T00:00:00Z""#;
+    const FLAG: &str =
+        r#"{"type":"boolean","enabled":true,"variants":{"on":true},"off_variant":"on","fallthrough":{"variant":"on"}}"#;
+
+    #[test]
+    fn a_header_refused_up_front_skips_the_body_but_not_its_syntax() {
+        let text = format!(r#"{{{HEADER},"flags":{{"a":{FLAG},"b":{FLAG}}}}}"#);
+        for accept in [true, false] {
+            let mut body = Counting { accept, flags: 0 };
+            let parsed = parse_payload(&text, 64, &mut body).expect("well-formed");
+            assert_eq!((body.flags, parsed.shape_error.is_none()), (if accept { 2 } else { 0 }, true));
+        }
+        let broken = format!(r#"{{{HEADER},"flags":{{"a":{FLAG},"b":[}}}}"#);
+        assert!(parse_payload(&broken, 64, &mut Counting { accept: false, flags: 0 }).is_err());
+    }
 }
