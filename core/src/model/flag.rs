@@ -16,19 +16,14 @@ fn member<T>(name: &str, read: impl FnOnce() -> Result<T, JsonError>) -> Result<
 /// An object with two possible members, each read by its own function.
 fn two_members<'a, A, B>(
     reader: &mut Reader<'a>,
-    names: [&'static str; 2],
+    names: &'static [&'static str; 2],
     mut first: impl FnMut(&mut Reader<'a>) -> Result<A, JsonError>,
     mut second: impl FnMut(&mut Reader<'a>) -> Result<B, JsonError>,
 ) -> Result<(Option<A>, Option<B>), JsonError> {
+    let mut members = Members::new(names);
     let (mut a, mut b) = (None, None);
-    let mut seen = [false; 2];
     reader.object(|reader, name| {
-        let Some(index) = names.iter().position(|known| *known == name) else {
-            return Err(JsonError::new(format!("unknown member `{name}`, expected one of `{}`", names.join("`, `"))));
-        };
-        if std::mem::replace(&mut seen[index], true) {
-            return Err(JsonError::new(format!("duplicate member `{name}`")));
-        }
+        let index = members.admit(&name)?;
         member(&name, || {
             if index == 0 {
                 a = Some(first(reader)?);
@@ -132,14 +127,14 @@ fn metadata_value<'a>(reader: &mut Reader<'a>) -> Result<RawMetadataValue<'a>, J
 }
 
 fn target<'a>(reader: &mut Reader<'a>) -> Result<RawTarget<'a>, JsonError> {
-    let (variant, keys) = two_members(reader, ["variant", "keys"], Reader::string, strings)?;
+    let (variant, keys) = two_members(reader, &["variant", "keys"], Reader::string, strings)?;
     Ok(RawTarget { variant: required(variant, "variant")?, keys: required(keys, "keys")? })
 }
 
 fn serve<'a>(reader: &mut Reader<'a>) -> Result<RawServe<'a>, JsonError> {
     let (variant, rollout) = two_members(
         reader,
-        ["variant", "rollout"],
+        &["variant", "rollout"],
         |reader| nullable(reader, Reader::string),
         |reader| nullable(reader, self::rollout),
     )?;
@@ -190,7 +185,7 @@ fn condition<'a>(reader: &mut Reader<'a>) -> Result<RawCondition<'a>, JsonError>
 }
 
 fn prerequisite<'a>(reader: &mut Reader<'a>) -> Result<RawPrerequisite<'a>, JsonError> {
-    let (flag, variant) = two_members(reader, ["flag", "variant"], Reader::string, Reader::string)?;
+    let (flag, variant) = two_members(reader, &["flag", "variant"], Reader::string, Reader::string)?;
     Ok(RawPrerequisite { flag: required(flag, "flag")?, variant: required(variant, "variant")? })
 }
 
@@ -213,14 +208,14 @@ fn rollout<'a>(reader: &mut Reader<'a>) -> Result<RawRollout<'a>, JsonError> {
 }
 
 fn weighted_variant<'a>(reader: &mut Reader<'a>) -> Result<RawWeightedVariant<'a>, JsonError> {
-    let (variant, weight) = two_members(reader, ["variant", "weight"], Reader::string, self::weight)?;
+    let (variant, weight) = two_members(reader, &["variant", "weight"], Reader::string, self::weight)?;
     Ok(RawWeightedVariant { variant: required(variant, "variant")?, weight: required(weight, "weight")? })
 }
 
 fn schedule<'a>(reader: &mut Reader<'a>) -> Result<RawSchedule<'a>, JsonError> {
     let (steps, ramp) = two_members(
         reader,
-        ["steps", "ramp"],
+        &["steps", "ramp"],
         |reader| nullable(reader, |reader| list(reader, step)),
         |reader| nullable(reader, self::ramp),
     )?;
@@ -228,7 +223,7 @@ fn schedule<'a>(reader: &mut Reader<'a>) -> Result<RawSchedule<'a>, JsonError> {
 }
 
 fn step<'a>(reader: &mut Reader<'a>) -> Result<RawStep<'a>, JsonError> {
-    let (at, step_weights) = two_members(reader, ["at", "weights"], Reader::string, weights)?;
+    let (at, step_weights) = two_members(reader, &["at", "weights"], Reader::string, weights)?;
     Ok(RawStep { at: required(at, "at")?, weights: required(step_weights, "weights")? })
 }
 
@@ -271,6 +266,7 @@ pub(super) fn segment<'a>(reader: &mut Reader<'a>) -> Result<RawSegment<'a>, Jso
 }
 
 fn segment_rule<'a>(reader: &mut Reader<'a>) -> Result<RawSegmentRule<'a>, JsonError> {
-    let (id, conditions) = two_members(reader, ["id", "conditions"], Reader::string, |reader| list(reader, condition))?;
+    let (id, conditions) =
+        two_members(reader, &["id", "conditions"], Reader::string, |reader| list(reader, condition))?;
     Ok(RawSegmentRule { id: required(id, "id")?, conditions: conditions.unwrap_or_default() })
 }
