@@ -19,7 +19,7 @@ use criterion::measurement::{Measurement, WallTime};
 use criterion::{BenchmarkGroup, Criterion};
 use pennon_bench::equivalence::{self, Engines};
 use pennon_bench::{fixtures, flagd, yggdrasil};
-use pennon_bench_support::alloc::{self, Counters, CountingAlloc};
+use pennon_bench_support::alloc::{self, CountingAlloc};
 use pennon_bench_support::clock::{self, ThreadCpuTime};
 use sha2::{Digest, Sha256};
 
@@ -81,24 +81,21 @@ fn floors<M: Measurement>(c: &mut Criterion<M>) {
 }
 
 /// Loads once to report the heap the loaded state keeps alive, then times loading.
-/// The loaded state is dropped outside the timing: a drop is not part of a load.
+/// The loaded state is dropped outside the timing: a drop is not part of a load. The
+/// timed loads run uncounted ([`alloc::measure`] counts only the first).
 fn bench_load<M: Measurement, T>(
     group: &mut BenchmarkGroup<'_, M>,
     engine: &str,
     input_bytes: usize,
     load: impl Fn() -> T,
 ) {
-    alloc::reset_peak();
-    let before = Counters::now();
-    let loaded = load();
-    let retained = Counters::now().live_since(&before);
-    let peak = alloc::peak_live().saturating_sub(before.live());
+    let (loaded, usage) = alloc::measure(&load);
     drop(loaded);
     println!(
         "e_load_10k/{engine}: input {:.2} MB; retained heap {:.2} MB; peak extra heap during load {:.2} MB",
         input_bytes as f64 / 1e6,
-        retained as f64 / 1e6,
-        peak as f64 / 1e6,
+        usage.retained as f64 / 1e6,
+        usage.peak as f64 / 1e6,
     );
     group.bench_function(engine, |b| b.iter_with_large_drop(&load));
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use criterion::measurement::{Measurement, WallTime};
 use criterion::Criterion;
-use pennon_bench_support::alloc::{self, Counters, CountingAlloc};
+use pennon_bench_support::alloc::{self, CountingAlloc};
 use pennon_bench_support::clock::{self, ThreadCpuTime};
 use sha2::{Digest, Sha256};
 
@@ -62,11 +62,8 @@ fn load<M: Measurement>(c: &mut Criterion<M>) {
     let policy = fixtures::policy();
     let now = fixtures::now();
 
-    alloc::reset_peak();
-    let before = Counters::now();
-    let snapshot = fixtures::load(&envelope);
-    let retained = Counters::now().live_since(&before);
-    let peak = alloc::peak_live().saturating_sub(before.live());
+    let (snapshot, usage) = alloc::measure(|| fixtures::load(&envelope));
+    let (retained, peak) = (usage.retained, usage.peak);
     assert_eq!(snapshot.len(), fixtures::FLAG_COUNT);
     println!(
         "e_load_10k/pennon: envelope {:.2} MB; retained heap {:.2} MB while the snapshot lives; \

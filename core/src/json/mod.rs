@@ -6,7 +6,7 @@ mod reader;
 
 use std::borrow::Cow;
 
-pub(crate) use reader::Reader;
+pub(crate) use reader::{unknown_member, Reader};
 
 /// A malformed document: where (a JSON path, filled in as the error travels outward)
 /// and what was wrong. Boxed, so that the `Result`s the reader returns for every token

@@ -18,6 +18,12 @@ pub(crate) struct Reader<'a> {
     max_depth: usize,
 }
 
+/// "unknown member `x`, expected one of `a`, `b`".
+#[cold]
+pub(crate) fn unknown_member(name: &str, names: &[&str]) -> JsonError {
+    JsonError::new(format!("unknown member `{name}`, expected one of `{}`", names.join("`, `")))
+}
+
 /// Bytes that end a fast scan through a string: a quote, a backslash or a control byte.
 fn is_string_special(byte: u8) -> bool {
     (byte == b'"') | (byte == b'\\') | (byte < 0x20)
@@ -116,7 +122,46 @@ impl<'a> Reader<'a> {
     /// `member` must consume the value. Duplicate names are the caller's to refuse.
     pub(crate) fn object(
         &mut self,
-        mut member: impl FnMut(&mut Reader<'a>, Cow<'a, str>) -> Result<(), JsonError>,
+        member: impl FnMut(&mut Reader<'a>, Cow<'a, str>) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        self.members(Reader::string, member)
+    }
+
+    /// Reads an object whose member names must be among `names`, calling `member` with
+    /// the reader at each value and the index of its name. Unknown names are refused;
+    /// repeated ones are the caller's to refuse.
+    pub(crate) fn object_of(
+        &mut self,
+        names: &[&str],
+        member: impl FnMut(&mut Reader<'a>, usize) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        let name_index = |reader: &mut Reader<'a>| match reader.known_name(names) {
+            Some(index) => Ok(index),
+            None => {
+                let name = reader.string()?;
+                names.iter().position(|known| *known == name).ok_or_else(|| unknown_member(&name, names))
+            }
+        };
+        self.members(name_index, member)
+    }
+
+    /// The index of the name at the cursor among `names`, consumed, when it is written
+    /// without escapes: a byte comparison, with no string to scan or build.
+    #[inline]
+    fn known_name(&mut self, names: &[&str]) -> Option<usize> {
+        let rest = self.bytes().get(self.at + 1..)?;
+        let index = names.iter().position(|name| {
+            let name = name.as_bytes();
+            rest.first() == name.first() && rest.get(name.len()) == Some(&b'"') && rest.starts_with(name)
+        })?;
+        self.at += names[index].len() + 2;
+        Some(index)
+    }
+
+    fn members<N>(
+        &mut self,
+        mut name: impl FnMut(&mut Reader<'a>) -> Result<N, JsonError>,
+        mut member: impl FnMut(&mut Reader<'a>, N) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
         if self.peek() != Some(b'{') {
             return Err(self.type_error("an object"));
@@ -132,7 +177,7 @@ impl<'a> Reader<'a> {
             if self.peek() != Some(b'"') {
                 return Err(self.error("expected a member name"));
             }
-            let name = self.string()?;
+            let name = name(self)?;
             self.eat(b':', "`:`")?;
             member(self, name)?;
             match self.peek() {
@@ -220,11 +265,39 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a string, borrowing it unless it has escapes.
+    #[inline]
     pub(crate) fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
         if self.peek() != Some(b'"') {
             return Err(self.type_error("a string"));
         }
-        self.at += 1;
+        let start = self.at + 1;
+        if let Some(end) = self.short_string_end(start) {
+            self.at = end + 1;
+            return Ok(Cow::Borrowed(self.slice(start, end)));
+        }
+        self.at = start;
+        self.long_string()
+    }
+
+    /// Where a string starting at `start` ends, if its closing quote is within its
+    /// first 16 bytes with nothing special before it. Most strings of a payload (member
+    /// names, variants, list items) are shorter than 16 bytes: one test, no call.
+    #[inline]
+    fn short_string_end(&self, start: usize) -> Option<usize> {
+        let special_at = |at: usize| {
+            let word = self.bytes().get(at..)?.first_chunk::<8>()?;
+            let special = special_bytes(u64::from_le_bytes(*word));
+            Some((special != 0).then(|| at + (special.trailing_zeros() / 8) as usize))
+        };
+        let end = match special_at(start)? {
+            Some(end) => end,
+            None => special_at(start + 8)??,
+        };
+        (self.bytes().get(end) == Some(&b'"')).then_some(end)
+    }
+
+    /// [`Reader::string`] past its first 16 bytes, with the cursor after the opening quote.
+    fn long_string(&mut self) -> Result<Cow<'a, str>, JsonError> {
         let start = self.at;
         self.scan_plain();
         match self.bytes().get(self.at) {
@@ -427,6 +500,10 @@ impl<'a> Reader<'a> {
             return None;
         }
         let start = self.at;
+        if let Some(end) = self.short_string_end(start + 1) {
+            self.at = end + 1;
+            return Some(());
+        }
         self.at += 1;
         self.scan_plain();
         if self.bytes().get(self.at) == Some(&b'"') {

@@ -8,11 +8,6 @@ use super::{
 use crate::json::{JsonError, Reader};
 use crate::snapshot::FlagType;
 
-/// Runs `read` for one member's value, putting `.name` in front of a failure's path.
-fn member<T>(name: &str, read: impl FnOnce() -> Result<T, JsonError>) -> Result<T, JsonError> {
-    read().map_err(|e| e.within(&format!(".{name}")))
-}
-
 /// An object with two possible members, each read by its own function.
 fn two_members<'a, A, B>(
     reader: &mut Reader<'a>,
@@ -20,18 +15,14 @@ fn two_members<'a, A, B>(
     mut first: impl FnMut(&mut Reader<'a>) -> Result<A, JsonError>,
     mut second: impl FnMut(&mut Reader<'a>) -> Result<B, JsonError>,
 ) -> Result<(Option<A>, Option<B>), JsonError> {
-    let mut members = Members::new(names);
     let (mut a, mut b) = (None, None);
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
-            if index == 0 {
-                a = Some(first(reader)?);
-            } else {
-                b = Some(second(reader)?);
-            }
-            Ok(())
-        })
+    Members::new(names).read_object(reader, |reader, index| {
+        if index == 0 {
+            a = Some(first(reader)?);
+        } else {
+            b = Some(second(reader)?);
+        }
+        Ok(())
     })?;
     Ok((a, b))
 }
@@ -65,32 +56,28 @@ pub(super) fn flag<'a>(reader: &mut Reader<'a>) -> Result<RawFlag<'a>, JsonError
         "expires_at",
         "metadata",
     ];
-    let mut members = Members::new(NAMES);
     let (mut kind, mut enabled, mut variants, mut off_variant, mut fallthrough) = (None, None, None, None, None);
     let (mut targets, mut rules, mut prerequisites, mut tags, mut metadata) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut description, mut owner, mut temporary, mut expires_at) = (None, None, None, None);
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
-            match index {
-                0 => kind = Some(flag_type(reader)?),
-                1 => enabled = Some(reader.bool()?),
-                2 => variants = Some(sorted_map(reader, |reader, _| reader.value())?),
-                3 => off_variant = Some(reader.string()?),
-                4 => fallthrough = Some(serve(reader)?),
-                5 => targets = list(reader, target)?,
-                6 => rules = list(reader, rule)?,
-                7 => prerequisites = list(reader, prerequisite)?,
-                8 => description = nullable(reader, Reader::string)?,
-                9 => owner = nullable(reader, Reader::string)?,
-                10 => tags = strings(reader)?,
-                11 => temporary = nullable(reader, Reader::bool)?,
-                12 => expires_at = nullable(reader, Reader::string)?,
-                _ => metadata = sorted_map(reader, |reader, _| metadata_value(reader))?,
-            }
-            Ok(())
-        })
+    Members::new(NAMES).read_object(reader, |reader, index| {
+        match index {
+            0 => kind = Some(flag_type(reader)?),
+            1 => enabled = Some(reader.bool()?),
+            2 => variants = Some(sorted_map(reader, |reader, _| reader.value())?),
+            3 => off_variant = Some(reader.string()?),
+            4 => fallthrough = Some(serve(reader)?),
+            5 => targets = list(reader, target)?,
+            6 => rules = list(reader, rule)?,
+            7 => prerequisites = list(reader, prerequisite)?,
+            8 => description = nullable(reader, Reader::string)?,
+            9 => owner = nullable(reader, Reader::string)?,
+            10 => tags = strings(reader)?,
+            11 => temporary = nullable(reader, Reader::bool)?,
+            12 => expires_at = nullable(reader, Reader::string)?,
+            _ => metadata = sorted_map(reader, |reader, _| metadata_value(reader))?,
+        }
+        Ok(())
     })?;
     Ok(RawFlag {
         kind: required(kind, "type")?,
@@ -142,29 +129,24 @@ fn serve<'a>(reader: &mut Reader<'a>) -> Result<RawServe<'a>, JsonError> {
 }
 
 fn rule<'a>(reader: &mut Reader<'a>) -> Result<RawRule<'a>, JsonError> {
-    let mut members = Members::new(&["id", "conditions", "serve"]);
     let (mut id, mut conditions, mut serve) = (None, Vec::new(), None);
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
-            match index {
-                0 => id = Some(reader.string()?),
-                1 => conditions = list(reader, condition)?,
-                _ => serve = Some(self::serve(reader)?),
-            }
-            Ok(())
-        })
+    Members::new(&["id", "conditions", "serve"]).read_object(reader, |reader, index| {
+        match index {
+            0 => id = Some(reader.string()?),
+            1 => conditions = list(reader, condition)?,
+            _ => serve = Some(self::serve(reader)?),
+        }
+        Ok(())
     })?;
     Ok(RawRule { id: required(id, "id")?, conditions, serve: required(serve, "serve")? })
 }
 
 fn condition<'a>(reader: &mut Reader<'a>) -> Result<RawCondition<'a>, JsonError> {
-    let mut members = Members::new(&["attribute", "op", "value", "case_insensitive", "negate"]);
     let (mut attribute, mut op, mut value, mut value_items) = (None, None, None, 0);
     let (mut case_insensitive, mut negate) = (false, false);
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
+    Members::new(&["attribute", "op", "value", "case_insensitive", "negate"]).read_object(
+        reader,
+        |reader, index| {
             match index {
                 0 => attribute = nullable(reader, Reader::string)?,
                 1 => op = Some(RawOp::parse(&reader.string()?)?),
@@ -179,8 +161,8 @@ fn condition<'a>(reader: &mut Reader<'a>) -> Result<RawCondition<'a>, JsonError>
                 _ => negate = reader.bool()?,
             }
             Ok(())
-        })
-    })?;
+        },
+    )?;
     Ok(RawCondition { attribute, op: required(op, "op")?, value, value_items, case_insensitive, negate })
 }
 
@@ -190,19 +172,15 @@ fn prerequisite<'a>(reader: &mut Reader<'a>) -> Result<RawPrerequisite<'a>, Json
 }
 
 fn rollout<'a>(reader: &mut Reader<'a>) -> Result<RawRollout<'a>, JsonError> {
-    let mut members = Members::new(&["variants", "bucket_by", "salt", "schedule"]);
     let (mut variants, mut bucket_by, mut salt, mut schedule) = (None, None, None, None);
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
-            match index {
-                0 => variants = Some(list(reader, weighted_variant)?),
-                1 => bucket_by = nullable(reader, Reader::string)?,
-                2 => salt = nullable(reader, Reader::string)?,
-                _ => schedule = nullable(reader, self::schedule)?.map(Box::new),
-            }
-            Ok(())
-        })
+    Members::new(&["variants", "bucket_by", "salt", "schedule"]).read_object(reader, |reader, index| {
+        match index {
+            0 => variants = Some(list(reader, weighted_variant)?),
+            1 => bucket_by = nullable(reader, Reader::string)?,
+            2 => salt = nullable(reader, Reader::string)?,
+            _ => schedule = nullable(reader, self::schedule)?.map(Box::new),
+        }
+        Ok(())
     })?;
     Ok(RawRollout { variants: required(variants, "variants")?, bucket_by, salt, schedule })
 }
@@ -228,18 +206,14 @@ fn step<'a>(reader: &mut Reader<'a>) -> Result<RawStep<'a>, JsonError> {
 }
 
 fn ramp<'a>(reader: &mut Reader<'a>) -> Result<RawRamp<'a>, JsonError> {
-    let mut members = Members::new(&["start", "end", "weights"]);
     let (mut start, mut end, mut ramp_weights) = (None, None, None);
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
-            match index {
-                0 => start = Some(reader.string()?),
-                1 => end = Some(reader.string()?),
-                _ => ramp_weights = Some(weights(reader)?),
-            }
-            Ok(())
-        })
+    Members::new(&["start", "end", "weights"]).read_object(reader, |reader, index| {
+        match index {
+            0 => start = Some(reader.string()?),
+            1 => end = Some(reader.string()?),
+            _ => ramp_weights = Some(weights(reader)?),
+        }
+        Ok(())
     })?;
     Ok(RawRamp {
         start: required(start, "start")?,
@@ -249,18 +223,14 @@ fn ramp<'a>(reader: &mut Reader<'a>) -> Result<RawRamp<'a>, JsonError> {
 }
 
 pub(super) fn segment<'a>(reader: &mut Reader<'a>) -> Result<RawSegment<'a>, JsonError> {
-    let mut members = Members::new(&["included", "excluded", "rules"]);
     let mut segment = RawSegment::default();
-    reader.object(|reader, name| {
-        let index = members.admit(&name)?;
-        member(&name, || {
-            match index {
-                0 => segment.included = strings(reader)?,
-                1 => segment.excluded = strings(reader)?,
-                _ => segment.rules = list(reader, segment_rule)?,
-            }
-            Ok(())
-        })
+    Members::new(&["included", "excluded", "rules"]).read_object(reader, |reader, index| {
+        match index {
+            0 => segment.included = strings(reader)?,
+            1 => segment.excluded = strings(reader)?,
+            _ => segment.rules = list(reader, segment_rule)?,
+        }
+        Ok(())
     })?;
     Ok(segment)
 }

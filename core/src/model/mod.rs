@@ -205,17 +205,33 @@ impl Members {
     /// The index of member `name` in the list, refusing unknown and repeated names.
     pub(crate) fn admit(&mut self, name: &str) -> Result<usize, JsonError> {
         let Some(index) = self.names.iter().position(|known| *known == name) else {
-            return Err(JsonError::new(format!(
-                "unknown member `{name}`, expected one of `{}`",
-                self.names.join("`, `")
-            )));
+            return Err(crate::json::unknown_member(name, self.names));
         };
+        self.admit_index(index)
+    }
+
+    /// Member `index` of the list, refusing it the second time.
+    fn admit_index(&mut self, index: usize) -> Result<usize, JsonError> {
         let bit = 1u64 << index;
         if self.seen & bit != 0 {
-            return Err(JsonError::new(format!("duplicate member `{name}`")));
+            return Err(JsonError::new(format!("duplicate member `{}`", self.names[index])));
         }
         self.seen |= bit;
         Ok(index)
+    }
+
+    /// Reads an object of these members, calling `read` with each member's index; a
+    /// failure's path gets `.name` in front.
+    pub(crate) fn read_object<'a>(
+        mut self,
+        reader: &mut Reader<'a>,
+        mut read: impl FnMut(&mut Reader<'a>, usize) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        let names = self.names;
+        reader.object_of(names, |reader, index| {
+            self.admit_index(index)?;
+            read(reader, index).map_err(|e| e.within(&format!(".{}", names[index])))
+        })
     }
 }
 
