@@ -147,7 +147,10 @@ pub(crate) fn decode_signed_message(payload_base64: &str) -> Option<(Vec<u8>, us
     let unpadded = payload_base64.trim_end_matches('=').len();
     let length = unpadded / 4 * 3 + (unpadded % 4).saturating_sub(1);
     let header = format!("DSSEv1 {} {PAYLOAD_TYPE} {length} ", PAYLOAD_TYPE.len());
-    let mut message = Vec::with_capacity(header.len() + length);
+    // The decoder sizes its output by base64's estimate, up to 2 bytes over `length`:
+    // reserve that, or it reallocates to twice the payload.
+    let estimate = payload_base64.len().div_ceil(4) * 3;
+    let mut message = Vec::with_capacity(header.len() + estimate.max(length));
     message.extend_from_slice(header.as_bytes());
     let decoded = decode_base64_into(payload_base64, &mut message);
     // A length that does not match means the text was not base64 of `length` bytes.
