@@ -98,6 +98,9 @@ impl<'a> Compiler<'a> {
             .collect::<Result<Vec<_>, At>>()
             .map_err(At::into_error)?;
         let mut flags = self.flags;
+        // Growth by doubling leaves up to half the capacity unused, for as long as the
+        // snapshot is served.
+        flags.shrink_to_fit();
         if !flags.windows(2).all(|pair| pair[0].key < pair[1].key) {
             flags.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         }
