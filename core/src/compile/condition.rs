@@ -27,7 +27,7 @@ pub(super) fn attribute_path(name: &str) -> Result<AttributePath, At> {
         return Err(At::new("", "an attribute name must not be empty"));
     }
     let segments = if name.contains('.') { name.split('.').map(Into::into).collect() } else { Vec::new() };
-    Ok(AttributePath { name: name.into(), segments })
+    Ok(AttributePath { name: super::name(name), segments })
 }
 
 fn compile_condition<'a>(raw: &RawCondition<'a>, names: &Names<'a>) -> Result<Condition, At> {

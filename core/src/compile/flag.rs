@@ -30,16 +30,13 @@ pub(super) fn compile_flag<'a>(key: &str, raw: &RawFlag<'a>, fingerprint: u64, n
     if raw.variants.is_empty() {
         return Err(At::new(".variants", "a flag needs at least one variant"));
     }
-    let variants = raw
-        .variants
-        .iter()
-        .map(|(name, value)| {
-            let value = flag_value(kind, value).ok_or_else(|| {
-                At::new(format!(".variants[{}]", super::quote(name)), format!("is not a {} value", kind.as_str()))
-            })?;
-            Ok(Variant { name: name.as_ref().into(), value })
-        })
-        .collect::<Result<Vec<_>, At>>()?;
+    let mut variants = Vec::with_capacity(raw.variants.len());
+    for (name, value) in &raw.variants {
+        let value = flag_value(kind, value).ok_or_else(|| {
+            At::new(format!(".variants[{}]", super::quote(name)), format!("is not a {} value", kind.as_str()))
+        })?;
+        variants.push(Variant { name: super::name(name), value });
+    }
     let index = VariantIndex(&raw.variants);
     let off_variant = lookup_variant(&index, &raw.off_variant).map_err(|e| e.within(".off_variant"))?;
     let fallthrough = compile_serve(key, &raw.fallthrough, &index).map_err(|e| e.within(".fallthrough"))?;
@@ -53,14 +50,14 @@ pub(super) fn compile_flag<'a>(key: &str, raw: &RawFlag<'a>, fingerprint: u64, n
         }
         let conditions = compile_conditions(&rule.conditions, names).map_err(|e| e.within(&at()))?;
         let serve = compile_serve(key, &rule.serve, &index).map_err(|e| e.within(&format!("{}.serve", at())))?;
-        rules.push(Rule { id: rule.id.as_ref().into(), conditions, serve });
+        rules.push(Rule { id: super::name(&rule.id), conditions, serve });
     }
 
     // Other flags may come later in the payload: `compile::body` resolves these.
     let prerequisites = Vec::new();
 
     Ok(Flag {
-        key: key.into(),
+        key: super::name(key),
         kind,
         enabled: raw.enabled,
         variants,
@@ -95,7 +92,7 @@ fn compile_targets(raw: &RawFlag<'_>, index: &VariantIndex<'_>) -> Result<FxHash
         let variant =
             lookup_variant(index, &target.variant).map_err(|e| e.within(&format!(".targets[{i}].variant")))?;
         for key in &target.keys {
-            if targets.insert(SmolStr::new(&**key), variant).is_some() {
+            if targets.insert(super::name(key), variant).is_some() {
                 return Err(At::new(
                     format!(".targets[{i}].keys"),
                     format!("targeting key `{key}` is listed more than once"),

@@ -40,7 +40,7 @@ pub(super) fn compile_rollout(flag_key: &str, raw: &RawRollout<'_>, index: &Vari
         variants,
         weights: WeightSet::new(weights),
         bucket_by,
-        salt: salt.into(),
+        salt: super::name(salt),
         salt_block: SaltBlock::new(salt),
         schedule,
     })
