@@ -29,6 +29,7 @@ mod changes;
 mod compile;
 mod condition;
 mod context;
+mod context_json;
 mod envelope;
 mod error;
 mod eval;
