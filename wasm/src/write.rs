@@ -37,6 +37,7 @@ pub(crate) fn resolution(out: &mut String, key: &str, evaluation: &Evaluation<'_
 }
 
 /// `"name":`, preceded by a comma unless it is the first member.
+#[inline(never)] // here and below: called from many places on the slow path, kept out of line
 fn member(out: &mut String, name: &str, first: bool) {
     if !first {
         out.push(',');
@@ -210,6 +211,7 @@ fn float(out: &mut String, f: f64) {
 
 /// A JSON string literal, escaped as serde_json escapes: `"` `\` and the control
 /// characters, with the short forms where JSON has them.
+#[inline(never)]
 fn string(out: &mut String, text: &str) {
     out.push('"');
     let mut start = 0;
