@@ -30,6 +30,7 @@ mod compile;
 mod condition;
 mod context;
 mod context_json;
+mod decimal;
 mod envelope;
 mod error;
 mod eval;
