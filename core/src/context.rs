@@ -158,8 +158,7 @@ impl Context {
     /// is kept as a problem: every evaluation with this context then reports
     /// `PARSE_ERROR`, as OpenFeature expects for a malformed context.
     pub fn from_json(text: &str) -> Result<Context, Error> {
-        let value: Value = serde_json::from_str(text).map_err(|e| Error::InvalidContext(e.to_string()))?;
-        Context::from_value(value)
+        Context::from_value(crate::context_json::read_value(text).map_err(Error::InvalidContext)?)
     }
 
     /// Builds a context from an already parsed [`Value::Object`].

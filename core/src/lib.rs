@@ -29,6 +29,8 @@ mod changes;
 mod compile;
 mod condition;
 mod context;
+mod context_json;
+mod decimal;
 mod envelope;
 mod error;
 mod eval;

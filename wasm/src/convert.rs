@@ -120,10 +120,15 @@ fn number_value(number: f64) -> Value {
 }
 
 /// A BigInt: exact inside the signed 64-bit range, else the nearest float (as JSON).
+/// JavaScript's `Number(bigint)` rounds to nearest, ties to even, as a JSON reader
+/// does, and leaves the module without a float parser of its own.
 fn bigint_value(value: &JsValue) -> Value {
     if let Ok(int) = i64::try_from(value.clone()) {
         return Value::Int(int);
     }
-    let digits = js_sys::BigInt::from(value.clone()).to_string(10).ok().and_then(|s| s.as_string());
-    digits.and_then(|d| d.parse::<f64>().ok()).map_or(Value::Null, Value::Float)
+    // `Number::new` is `Number(value)`, the rounding conversion; the `From` impls that
+    // its deprecation points to take Rust numbers, not a BigInt.
+    #[allow(deprecated)]
+    let number = js_sys::Number::new(value);
+    Value::Float(number.value_of())
 }

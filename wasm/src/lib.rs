@@ -26,38 +26,19 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod convert;
+mod options;
 mod output;
 mod packed;
 mod types;
+mod write;
 
 use pennon_core::{Held, Loaded, PublicKey, Snapshot, TrustPolicy};
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 pub use output::{resolution_text, resolutions_text};
 
 use convert::{context_of, refusal, to_millis, JsResult};
 use types::{EngineOptions, EvaluationContext, FlagType, Resolution, Resolutions};
-
-/// The engine options as JSON reads them (`EngineOptions` in the TypeScript types).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Options {
-    keys: Vec<String>,
-    environment: String,
-    threshold: Option<usize>,
-    grace_ms: Option<i64>,
-    max_bytes: Option<usize>,
-    min_version: Option<u64>,
-    held: Option<HeldOption>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct HeldOption {
-    version: u64,
-    payload_sha256: String,
-}
 
 /// A trust policy plus the snapshot it last accepted.
 #[wasm_bindgen]
@@ -81,9 +62,7 @@ impl Engine {
     /// `invalid_options` for a malformed object).
     #[wasm_bindgen(constructor)]
     pub fn new(options: EngineOptions) -> JsResult<Engine> {
-        let text = convert::stringify(&options).ok_or_else(|| refusal("invalid_options", "expected an object"))?;
-        let options: Options =
-            serde_json::from_str(&text).map_err(|e| refusal("invalid_options", &format!("engine options: {e}")))?;
+        let options = options::Options::read(&options)?;
         let keys = options.keys.iter().map(|k| PublicKey::parse(k)).collect::<Result<Vec<_>, _>>();
         let mut policy =
             TrustPolicy::new(options.environment, keys.map_err(convert::core_error)?).map_err(convert::core_error)?;
@@ -96,7 +75,7 @@ impl Engine {
         if let Some(max_bytes) = options.max_bytes {
             policy = policy.with_max_bytes(max_bytes);
         }
-        let held = options.held.map(|held| held_of(&held)).transpose()?;
+        let held = options.held;
         let min_version = options.min_version.unwrap_or(0);
         let scratch = Box::new([0.0; packed::SLOTS]);
         Ok(Engine { policy, snapshot: None, held, min_version, scratch, changed: Vec::new() })
@@ -278,20 +257,6 @@ impl Engine {
 
 fn not_ready() -> JsValue {
     refusal("not_ready", "no snapshot is loaded yet; call load() first")
-}
-
-fn held_of(held: &HeldOption) -> JsResult<Held> {
-    let hex = held.payload_sha256.as_bytes();
-    let mut sha = [0u8; 32];
-    let ok = hex.len() == 64
-        && sha.iter_mut().zip(hex.chunks(2)).all(|(byte, pair)| {
-            let digits = std::str::from_utf8(pair).ok().and_then(|p| u8::from_str_radix(p, 16).ok());
-            digits.map(|d| *byte = d).is_some()
-        });
-    if !ok {
-        return Err(refusal("invalid_options", "held.payloadSha256 must be 64 hex digits"));
-    }
-    Ok(Held { version: held.version, payload_sha256: sha })
 }
 
 /// An evaluation context converted once, for many evaluations.

@@ -26,10 +26,12 @@ pub(crate) fn evaluate<'s>(
     })
 }
 
-/// One result as JSON text: exactly [`Evaluation::to_json`], the form every runtime
-/// compares byte for byte.
+/// One result as JSON text: exactly the text of [`Evaluation::to_json`] (see
+/// `write.rs`), the form every runtime compares byte for byte.
 pub fn resolution_text(key: &str, evaluation: &Evaluation<'_>) -> String {
-    evaluation.to_json(key).to_string()
+    let mut text = String::with_capacity(256);
+    crate::write::resolution(&mut text, key, evaluation);
+    text
 }
 
 /// Every flag's result as a JSON array, in ascending key order.
@@ -46,7 +48,7 @@ fn all_text(snapshot: &Snapshot, context: &Context, now: i64) -> (String, Vec<(u
         if index > 0 {
             text.push(',');
         }
-        text.push_str(&resolution_text(key, &evaluation));
+        crate::write::resolution(&mut text, key, &evaluation);
         if let Some(int) = unsafe_int(&evaluation) {
             big.push((index, int));
         }
@@ -64,7 +66,7 @@ fn unsafe_int(evaluation: &Evaluation<'_>) -> Option<i64> {
 }
 
 fn parse(text: &str) -> JsResult<JsValue> {
-    // The text is serde_json's own output, so this cannot fail; map it anyway.
+    // The text is JSON written by `write.rs`, so this cannot fail; map it anyway.
     JSON::parse(text).map_err(|_| refusal("internal", "result JSON did not parse"))
 }
 

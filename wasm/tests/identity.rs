@@ -62,7 +62,10 @@ fn result_text(snapshot: &Snapshot, case: &Json, context: &Json) -> String {
         Some(name) => snapshot.evaluate_as(flag, FlagType::parse(name).unwrap(), &context, now),
         None => snapshot.evaluate(flag, &context, now),
     };
-    pennon_wasm::resolution_text(flag, &evaluation)
+    let text = pennon_wasm::resolution_text(flag, &evaluation);
+    // The shim writes by hand what the core's serde_json form prints.
+    assert_eq!(text, evaluation.to_json(flag).to_string(), "{flag}: the shim's writer differs from to_json");
+    text
 }
 
 #[test]
@@ -97,6 +100,9 @@ fn native_results_match_vectors() {
         let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
         let joined: Vec<String> =
             snapshot.evaluate_all(&context, now).map(|(key, e)| pennon_wasm::resolution_text(key, &e)).collect();
+        let expected: Vec<String> =
+            snapshot.evaluate_all(&context, now).map(|(key, e)| e.to_json(key).to_string()).collect();
+        assert_eq!(joined, expected, "the shim's writer differs from to_json");
         assert_eq!(pennon_wasm::resolutions_text(&snapshot, &context, now), format!("[{}]", joined.join(",")));
         out.insert(path.file_name().unwrap().to_string_lossy().into_owned(), Json::Array(results));
     }

@@ -145,8 +145,8 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        match text.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(Num::Float(f)),
+        match crate::decimal::parse_f64(text) {
+            Some(f) if f.is_finite() => Ok(Num::Float(f)),
             _ => Err(JsonError::new(format!("number `{text}` is out of range"))),
         }
     }
