@@ -10,14 +10,21 @@
 //!   mode on the equivalent flags;
 //!
 //! and, for reference, the provider called directly and `pennon-core` alone.
+//!
+//! ```text
+//! cargo bench -p pennon-provider
+//! PENNON_BENCH_CLOCK=cpu cargo bench -p pennon-provider   # thread CPU time, for busy machines
+//! ```
 
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::measurement::{Measurement, WallTime};
+use criterion::Criterion;
 use open_feature::provider::{FeatureProvider, NoOpProvider, ProviderMetadata, ResolutionDetails};
 use open_feature::{Client, EvaluationContext, EvaluationReason, EvaluationResult, OpenFeature, StructValue};
+use pennon_bench_support::clock::{self, ThreadCpuTime};
 use pennon_core::{Context, SigningKey, Value};
 use pennon_provider::PennonProvider;
 use serde_json::json;
@@ -141,7 +148,7 @@ async fn client_for(provider: impl FeatureProvider) -> (OpenFeature, Client) {
     (api, client)
 }
 
-fn bench(c: &mut Criterion) {
+fn bench<M: Measurement>(c: &mut Criterion<M>) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let ctx = context();
     let handle_keeper;
@@ -206,5 +213,16 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+fn run<M: Measurement>(measurement: M) {
+    let mut c = Criterion::default().with_measurement(measurement).configure_from_args();
+    bench(&mut c);
+}
+
+fn main() {
+    if clock::cpu_requested() {
+        run(ThreadCpuTime);
+    } else {
+        run(WallTime);
+    }
+    Criterion::default().configure_from_args().final_summary();
+}
