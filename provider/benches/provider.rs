@@ -23,10 +23,12 @@ use std::hint::black_box;
 use criterion::measurement::{Measurement, WallTime};
 use criterion::Criterion;
 use open_feature::provider::{FeatureProvider, NoOpProvider, ProviderMetadata, ResolutionDetails};
-use open_feature::{Client, EvaluationContext, EvaluationReason, EvaluationResult, OpenFeature, StructValue};
+use open_feature::{
+    Client, EvaluationContext, EvaluationReason, EvaluationResult, FlagMetadata, OpenFeature, StructValue,
+};
 use pennon_bench_support::clock::{self, ThreadCpuTime};
-use pennon_core::{Context, SigningKey, Value};
-use pennon_provider::PennonProvider;
+use pennon_core::{Context, FlagType, SigningKey, Value};
+use pennon_provider::{ContextAttributes, PennonProvider};
 use serde_json::json;
 
 /// `new-checkout`: staff by email, else pro users in NZ/AU, else a 50/50 split.
@@ -199,8 +201,19 @@ fn bench<M: Measurement>(c: &mut Criterion<M>) {
     group.bench_function("provider.resolve_bool_value, targeting key only", |b| {
         b.to_async(&runtime).iter(|| async { black_box(provider.resolve_bool_value("new-checkout", &empty).await) });
     });
+    group.bench_function("provider.resolve_string_value", |b| {
+        b.to_async(&runtime).iter(|| async { black_box(provider.resolve_string_value("banner-text", &ctx).await) });
+    });
     group.bench_function("convert_context", |b| b.iter(|| black_box(pennon_provider::convert_context(&ctx))));
+    group.bench_function("ContextAttributes::new", |b| b.iter(|| black_box(ContextAttributes::new(black_box(&ctx)))));
     let snapshot = handle_keeper.snapshot().unwrap();
+    let now = pennon_core::parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+    group.bench_function("core.evaluate_with(ContextAttributes)", |b| {
+        b.iter(|| {
+            let attributes = ContextAttributes::new(black_box(&ctx)).unwrap();
+            black_box(snapshot.evaluate_with(black_box("new-checkout"), Some(FlagType::Boolean), &attributes, now))
+        });
+    });
     let core_ctx = Context::new(Some("user-123456"))
         .with("email", Value::String("ann@example.com".into()))
         .with("plan", Value::String("pro".into()))
@@ -208,8 +221,28 @@ fn bench<M: Measurement>(c: &mut Criterion<M>) {
         .with("app_version", Value::String("2.3.1".into()))
         .with("age", Value::Int(34))
         .with("beta", Value::Bool(false));
-    let now = pennon_core::parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
     group.bench_function("core.evaluate", |b| b.iter(|| black_box(snapshot.evaluate("new-checkout", &core_ctx, now))));
+    group.finish();
+
+    // What a result's metadata costs: the SDK's `FlagMetadata` is an owned map of owned
+    // strings, so each result clones one.
+    let mut group = c.benchmark_group("metadata");
+    let base = FlagMetadata::default()
+        .with_value("snapshotVersion", 1)
+        .with_value("environment", "bench")
+        .with_value("flagSetId", "bench");
+    let mut reserved = base.clone();
+    reserved.values.reserve(1);
+    group.bench_function("clone 3 entries, add ruleId", |b| {
+        b.iter(|| {
+            let mut metadata = black_box(&reserved).clone();
+            metadata.add_value("ruleId", "pro-anz");
+            metadata
+        });
+    });
+    let with_rule = base.with_value("ruleId", "pro-anz");
+    group.bench_function("clone 4 entries", |b| b.iter(|| black_box(&with_rule).clone()));
+    group.bench_function("variant String", |b| b.iter(|| black_box("on").to_owned()));
     group.finish();
 }
 
