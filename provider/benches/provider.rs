@@ -15,6 +15,14 @@
 //! cargo bench -p pennon-provider
 //! PENNON_BENCH_CLOCK=cpu cargo bench -p pennon-provider   # thread CPU time, for busy machines
 //! ```
+//!
+//! Last figures (CPU clock, shared 2-core machine, medians of 5 runs): `get_bool_details`
+//! pennon ~1.50-1.56 us, sdk-noop ~0.94 us, sdk-constant ~0.99 us; `get_string_details`
+//! ~1.50 / 0.94 / 1.04 us. Below the SDK, `resolve_bool_value` takes ~268 ns: the core
+//! reading the context in place ~100 ns (14 of them checking the fields are readable),
+//! cloning the prepared metadata ~72 ns and the variant 7 ns, the rest (snapshot load,
+//! clock, counters, the boxed future) ~90 ns. The SDK then clones the metadata again
+//! for its hooks (`details.clone().into_value()` in `Client::evaluate`), even with none.
 
 #![allow(missing_docs)]
 
