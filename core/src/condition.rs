@@ -10,7 +10,7 @@ use crate::eval::text;
 use crate::number::Number;
 use crate::semver::Version;
 use crate::snapshot::AttributePath;
-use crate::Value;
+use crate::{AttributeValue, ValueRef};
 
 #[derive(Debug)]
 pub(crate) struct Condition {
@@ -155,7 +155,11 @@ pub(crate) enum Test {
 
 impl Test {
     /// Tests one value. `None` means the value is not comparable: wrong type or null.
-    pub(crate) fn test_value(&self, value: &Value) -> Option<bool> {
+    ///
+    /// Generic, so that the view is made here, in registers: a [`ValueRef`] passed in
+    /// would go through memory (three words), measured ~10 ns slower on case (c).
+    pub(crate) fn test_value<V: AttributeValue>(&self, value: V) -> Option<bool> {
+        let value = value.view();
         match self {
             Test::Equals { value: expected, case_insensitive } => equals(expected, value, *case_insensitive),
             Test::In { set, case_insensitive } => contained(set, value, *case_insensitive),
@@ -181,27 +185,27 @@ impl Test {
     }
 }
 
-fn as_str(value: &Value) -> Option<&str> {
+fn as_str(value: ValueRef<'_>) -> Option<&str> {
     match value {
-        Value::String(s) => Some(s),
+        ValueRef::String(s) => Some(s),
         _ => None,
     }
 }
 
-fn as_number(value: &Value) -> Option<Number> {
+fn as_number(value: ValueRef<'_>) -> Option<Number> {
     match value {
-        Value::Int(i) => Some(Number::Int(*i)),
-        Value::Float(f) if !f.is_nan() => Some(Number::Float(*f)),
+        ValueRef::Int(i) => Some(Number::Int(i)),
+        ValueRef::Float(f) if !f.is_nan() => Some(Number::Float(f)),
         _ => None,
     }
 }
 
 /// An RFC 3339 string, or seconds since the epoch, as Unix milliseconds.
-fn as_millis(value: &Value) -> Option<i64> {
+fn as_millis(value: ValueRef<'_>) -> Option<i64> {
     match value {
-        Value::String(s) => crate::time::parse_rfc3339(s).ok(),
-        Value::Int(seconds) => seconds.checked_mul(1_000),
-        Value::Float(seconds) => {
+        ValueRef::String(s) => crate::time::parse_rfc3339(s).ok(),
+        ValueRef::Int(seconds) => seconds.checked_mul(1_000),
+        ValueRef::Float(seconds) => {
             let millis = (seconds * 1_000.0).trunc();
             #[allow(clippy::cast_possible_truncation)]
             (millis.is_finite() && (-9.2e18..9.2e18).contains(&millis)).then_some(millis as i64)
@@ -210,30 +214,34 @@ fn as_millis(value: &Value) -> Option<i64> {
     }
 }
 
-fn with_text(value: &Value, case_insensitive: bool, test: impl Fn(&str) -> bool) -> Option<bool> {
+fn with_text(value: ValueRef<'_>, case_insensitive: bool, test: impl Fn(&str) -> bool) -> Option<bool> {
     let text = as_str(value)?;
     Some(if case_insensitive { test(&text.to_lowercase()) } else { test(text) })
 }
 
-fn equals(expected: &Scalar, value: &Value, case_insensitive: bool) -> Option<bool> {
+// `equals` and `contained` are inlined into `test_value`, as they were when it read a
+// `&Value`: called, the `ValueRef` argument goes through memory (~4 ns on case (c)).
+#[inline(always)]
+fn equals(expected: &Scalar, value: ValueRef<'_>, case_insensitive: bool) -> Option<bool> {
     match (expected, value) {
-        (Scalar::String(e), Value::String(s)) if case_insensitive => Some(s.to_lowercase() == e.as_ref()),
-        (Scalar::String(e), Value::String(s)) => Some(text::same(e.as_bytes(), s.as_bytes())),
-        (Scalar::Bool(e), Value::Bool(b)) => Some(e == b),
+        (Scalar::String(e), ValueRef::String(s)) if case_insensitive => Some(s.to_lowercase() == e.as_ref()),
+        (Scalar::String(e), ValueRef::String(s)) => Some(text::same(e.as_bytes(), s.as_bytes())),
+        (Scalar::Bool(e), ValueRef::Bool(b)) => Some(*e == b),
         (Scalar::Number(e), _) => as_number(value).and_then(|n| n.compare(*e)).map(|o| o == std::cmp::Ordering::Equal),
         _ => None,
     }
 }
 
-fn contained(set: &ScalarSet, value: &Value, case_insensitive: bool) -> Option<bool> {
+#[inline(always)]
+fn contained(set: &ScalarSet, value: ValueRef<'_>, case_insensitive: bool) -> Option<bool> {
     match value {
-        Value::String(_) if set.strings.is_empty() => None,
-        Value::String(s) if case_insensitive => Some(set.strings.contains(s.to_lowercase().as_str())),
-        Value::String(s) => Some(set.strings.contains(s.as_ref())),
-        Value::Bool(_) if set.bools == [false, false] => None,
-        Value::Bool(b) => Some(set.bools[usize::from(*b)]),
-        Value::Int(_) | Value::Float(_) if set.ints.is_empty() && set.floats.is_empty() => None,
-        Value::Int(_) | Value::Float(_) => {
+        ValueRef::String(_) if set.strings.is_empty() => None,
+        ValueRef::String(s) if case_insensitive => Some(set.strings.contains(s.to_lowercase().as_str())),
+        ValueRef::String(s) => Some(set.strings.contains(s)),
+        ValueRef::Bool(_) if set.bools == [false, false] => None,
+        ValueRef::Bool(b) => Some(set.bools[usize::from(b)]),
+        ValueRef::Int(_) | ValueRef::Float(_) if set.ints.is_empty() && set.floats.is_empty() => None,
+        ValueRef::Int(_) | ValueRef::Float(_) => {
             let number = as_number(value)?;
             if let Some(int) = number.as_exact_int() {
                 return Some(set.ints.contains(&int));

@@ -181,44 +181,20 @@ impl Context {
         }
     }
 
-    /// Looks up an attribute path (`docs/SPEC.md` section 3.3): `targetingKey`, then an
-    /// exact top-level name, then the dotted segments through nested objects.
+    /// The targeting key as a value, as [`crate::Attributes`] hands it to evaluation.
     #[inline(always)]
-    pub(crate) fn lookup(&self, path: &crate::snapshot::AttributePath) -> Option<&Value> {
-        if &*path.name == "targetingKey" {
-            return self.targeting_key.as_ref();
-        }
-        match self.attributes.get(&path.name) {
-            Some(value) => Some(value),
-            None if path.segments.is_empty() => None,
-            None => self.nested(&path.segments),
-        }
-    }
-
-    #[inline(never)]
-    fn nested(&self, segments: &[Box<str>]) -> Option<&Value> {
-        let (first, rest) = segments.split_first()?;
-        let mut current = self.attributes.get(first)?;
-        for segment in rest {
-            match current {
-                Value::Object(members) => current = members.get(segment)?,
-                _ => return None,
-            }
-        }
-        Some(current)
-    }
-
-    /// The value a rollout hashes when it names no `bucket_by`.
     pub(crate) fn targeting_key_value(&self) -> Option<&Value> {
         self.targeting_key.as_ref()
     }
 
     /// Why this context cannot be evaluated, if it cannot.
+    #[inline(always)]
     pub fn problem(&self) -> Option<&str> {
         self.problem.as_deref()
     }
 
     /// A top-level attribute by exact name.
+    #[inline(always)]
     pub fn attribute(&self, name: &str) -> Option<&Value> {
         self.attributes.get(name)
     }

@@ -25,6 +25,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod attributes;
 mod changes;
 mod compile;
 mod condition;
@@ -45,6 +46,7 @@ mod snapshot;
 mod time;
 mod verify;
 
+pub use attributes::{AttributeValue, Attributes, ValueRef};
 pub use compile::compile_payload;
 pub use context::{Context, Value};
 pub use envelope::{sign_envelope, PAYLOAD_TYPE};

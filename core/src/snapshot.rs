@@ -310,6 +310,11 @@ impl Snapshot {
     pub fn variant_names(&self, key: &str) -> Option<impl Iterator<Item = &str>> {
         self.flag(key).map(|flag| flag.variants.iter().map(|v| v.name.as_ref()))
     }
+    /// The ids of a flag's rules, in evaluation order: the index of an id is the
+    /// `index` of [`crate::Matched::Rule`], so hosts can prepare per-rule data.
+    pub fn rule_ids(&self, key: &str) -> Option<impl Iterator<Item = &str>> {
+        self.flag(key).map(|flag| flag.rules.iter().map(|rule| rule.id.as_str()))
+    }
     pub(crate) fn flag(&self, key: &str) -> Option<&Flag> {
         self.index.get(key).map(|&i| &self.flags[i])
     }

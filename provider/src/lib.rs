@@ -4,7 +4,7 @@
 //! signed Pennon snapshots. It fetches them (inline bytes, a polled file, HTTP(S) with
 //! ETags, an optional server-sent-events stream that says when to fetch), verifies
 //! every one with [`pennon_core::TrustPolicy`], keeps the last good one on disk, and
-//! evaluates flags with [`pennon_core::Snapshot::evaluate_as`].
+//! evaluates flags with [`pennon_core::Snapshot::evaluate_with`].
 //!
 //! Why it is built this way:
 //!
@@ -17,6 +17,10 @@
 //! - **Lock-free reads.** The compiled snapshot sits behind an [`arc_swap`] pointer:
 //!   an evaluation loads it without a lock, and a new version is swapped in whole, so an
 //!   evaluation never sees half of one version and half of another.
+//! - **No conversion on the hot path.** The core evaluates the SDK's
+//!   `EvaluationContext` in place through [`ContextAttributes`] (an implementation of
+//!   [`pennon_core::Attributes`]); metadata is prepared per served snapshot and cloned,
+//!   because the SDK's `FlagMetadata` is an owned map.
 //! - **Degrade, don't fail.** When sources fail, the last good snapshot keeps serving and
 //!   the status turns `STALE` after a configured time; a cold start with every source
 //!   down serves the verified last-known-good cache.
@@ -48,6 +52,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod attributes;
 mod builder;
 mod cache;
 mod config;
@@ -62,6 +67,7 @@ mod sync;
 mod telemetry;
 mod value;
 
+pub use attributes::ContextAttributes;
 pub use builder::PennonProviderBuilder;
 pub use context::convert_context;
 pub use error::BuildError;

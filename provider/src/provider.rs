@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::state::Shared;
 use crate::telemetry::Ctx;
 use crate::value::{self, Extract};
-use crate::{PennonProviderBuilder, ProviderHandle, Status};
+use crate::{ContextAttributes, PennonProviderBuilder, ProviderHandle, Status};
 
 /// The name in [`ProviderMetadata`] (spec 2.1.1).
 pub const PROVIDER_NAME: &str = "pennon";
@@ -54,8 +54,8 @@ impl PennonProvider {
         ProviderHandle::new(self.shared.clone())
     }
 
-    /// Evaluates `key` as `kind`: one lock-free load of the served snapshot, the
-    /// context conversion, the core's evaluation, two atomic counter updates.
+    /// Evaluates `key` as `kind`: one lock-free load of the served snapshot, the core's
+    /// evaluation reading the context in place, two atomic counter updates.
     fn resolve<T>(
         &self,
         key: &str,
@@ -65,11 +65,11 @@ impl PennonProvider {
     ) -> EvaluationResult<ResolutionDetails<T>> {
         let guard = self.shared.served.load();
         let Some(served) = guard.as_deref() else { return Err(self.not_ready()) };
-        let pennon_context = crate::convert_context(context)?;
+        let attributes = ContextAttributes::new(context)?;
         let now = self.shared.config.now();
-        let evaluation = served.snapshot.evaluate_as(key, kind, &pennon_context, now);
+        let evaluation = served.snapshot.evaluate_with(key, Some(kind), &attributes, now);
         let entry = served.flags.get(key);
-        let ctx = Ctx { targeting_key: pennon_context.targeting_key(), now };
+        let ctx = Ctx { targeting_key: attributes.targeting_key_str(), now };
         self.shared.telemetry.record(served, entry, &evaluation, ctx);
         value::resolution(key, entry, evaluation, extract)
     }

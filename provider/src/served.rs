@@ -1,6 +1,6 @@
 //! What evaluations read: a snapshot plus per-flag data prepared once per swap.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use open_feature::{FlagMetadata, FlagMetadataValue};
 use pennon_core::{MetadataValue, Snapshot};
@@ -21,8 +21,22 @@ pub(crate) struct FlagEntry {
     /// Snapshot version, environment, `flagSetId` and the flag's own metadata. Cloned
     /// into every result (the SDK's `FlagMetadata` is an owned map).
     pub(crate) metadata: FlagMetadata,
+    /// The same plus `ruleId`, per rule: cloned whole, a result skips hashing and
+    /// inserting the rule id (~13 ns). Built on a rule's first match, so rules that
+    /// never match cost one empty slot.
+    rules: Box<[OnceLock<FlagMetadata>]>,
     /// Evaluation counters, shared across versions.
     pub(crate) counters: FlagCounterSet,
+}
+
+impl FlagEntry {
+    /// The metadata of a result that rule `index` (with id `id`) decided.
+    pub(crate) fn rule_metadata(&self, index: usize, id: &str) -> FlagMetadata {
+        match self.rules.get(index) {
+            Some(slot) => slot.get_or_init(|| self.metadata.clone().with_value(keys::RULE_ID, id)).clone(),
+            None => self.metadata.clone().with_value(keys::RULE_ID, id),
+        }
+    }
 }
 
 impl Served {
@@ -31,7 +45,8 @@ impl Served {
         for key in snapshot.flag_keys() {
             let names = snapshot.variant_names(key).into_iter().flatten();
             let counters = telemetry.counters_for(key, names);
-            flags.insert(key.into(), FlagEntry { metadata: metadata(&snapshot, key), counters });
+            let rules = snapshot.rule_ids(key).into_iter().flatten().map(|_| OnceLock::new()).collect();
+            flags.insert(key.into(), FlagEntry { metadata: metadata(&snapshot, key), rules, counters });
         }
         Served { snapshot, flags }
     }
@@ -82,8 +97,6 @@ fn metadata(snapshot: &Snapshot, key: &str) -> FlagMetadata {
     out.add_value(keys::SNAPSHOT_VERSION, i64::try_from(snapshot.version()).unwrap_or(i64::MAX));
     out.add_value(keys::ENVIRONMENT, snapshot.environment());
     out.add_value(keys::FLAG_SET_ID, snapshot.environment());
-    // Room for `ruleId`: a result clones this map and may add it without a rehash.
-    out.values.reserve(1);
     out
 }
 

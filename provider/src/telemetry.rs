@@ -127,6 +127,11 @@ impl Telemetry {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         if let Some(queue) = &self.exposures {
+            // A full queue drops the exposure: skip building it (the targeting key copy).
+            if queue.is_full() {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
             let exposure = Exposure {
                 flag: entry.key.clone(),
                 variant: variant.clone(),

@@ -1,7 +1,9 @@
 //! Pennon's evaluation results → OpenFeature's `ResolutionDetails` and errors.
 
 use open_feature::provider::ResolutionDetails;
-use open_feature::{EvaluationError, EvaluationErrorCode, EvaluationReason, EvaluationResult, StructValue};
+use open_feature::{
+    EvaluationError, EvaluationErrorCode, EvaluationReason, EvaluationResult, FlagMetadata, StructValue,
+};
 use pennon_core::{ErrorCode, Evaluation, FlagValue, Matched, Reason};
 
 use crate::served::{keys, FlagEntry};
@@ -25,10 +27,12 @@ pub(crate) fn resolution<T>(
         return Err(EvaluationError { code: EvaluationErrorCode::General(message.clone()), message: Some(message) });
     };
     let value = extract(key, value)?;
-    let mut metadata = entry.map(|entry| entry.metadata.clone()).unwrap_or_default();
-    if let Matched::Rule { id, .. } = evaluation.explanation.matched {
-        metadata.add_value(keys::RULE_ID, id);
-    }
+    let metadata = match (entry, evaluation.explanation.matched) {
+        (Some(entry), Matched::Rule { id, index }) => entry.rule_metadata(index, id),
+        (Some(entry), _) => entry.metadata.clone(),
+        (None, Matched::Rule { id, .. }) => FlagMetadata::default().with_value(keys::RULE_ID, id),
+        (None, _) => FlagMetadata::default(),
+    };
     Ok(ResolutionDetails {
         value,
         variant: Some(variant.to_owned()),

@@ -1,13 +1,17 @@
 //! Evaluation (`docs/SPEC.md` section 5): a pure function of snapshot, context and
 //! `now`. It reads only compiled data, so the common path parses and allocates nothing.
+//!
+//! The evaluator is generic over where attributes come from ([`Attributes`]): one code
+//! path, monomorphised for [`Context`] and for each host's own context type.
 
 pub(crate) mod bucket;
 pub(crate) mod text;
 
 use crate::condition::{Condition, Test};
 use crate::result::{Bucket, ErrorCode, EvalError, Evaluation, Explanation, Matched, Reason};
+use crate::snapshot::AttributePath;
 use crate::snapshot::{Flag, Rollout, Serve};
-use crate::{Context, FlagType, Snapshot, Value};
+use crate::{AttributeValue, Attributes, Context, FlagType, Snapshot, ValueRef};
 use bucket::Weights;
 
 impl Snapshot {
@@ -34,12 +38,32 @@ impl Snapshot {
     /// assert_eq!(result.reason, Reason::TargetingMatch);
     /// ```
     pub fn evaluate(&self, key: &str, context: &Context, now: i64) -> Evaluation<'_> {
-        self.evaluate_inner(key, None, context, now)
+        self.evaluate_with(key, None, context, now)
     }
 
     /// Like [`Snapshot::evaluate`], but a flag of another type is a `TYPE_MISMATCH`.
     pub fn evaluate_as(&self, key: &str, expected: FlagType, context: &Context, now: i64) -> Evaluation<'_> {
-        self.evaluate_inner(key, Some(expected), context, now)
+        self.evaluate_with(key, Some(expected), context, now)
+    }
+
+    /// Evaluates flag `key` reading attributes straight from `attributes`, any
+    /// [`Attributes`] source, so a host evaluates its own context type without building
+    /// a [`Context`]. With `expected`, a flag of another type is a `TYPE_MISMATCH`.
+    /// [`Snapshot::evaluate`] and [`Snapshot::evaluate_as`] are this with a [`Context`].
+    ///
+    /// Inlined into its callers so that the result is written once, in place.
+    #[inline]
+    pub fn evaluate_with<A: Attributes + ?Sized>(
+        &self,
+        key: &str,
+        expected: Option<FlagType>,
+        attributes: &A,
+        now: i64,
+    ) -> Evaluation<'_> {
+        match self.index.get(key) {
+            Some(&i) => Evaluator { snapshot: self, context: attributes, now }.checked(i, expected),
+            None => self.not_found(key),
+        }
     }
 
     /// Evaluates every flag, in ascending key order.
@@ -50,15 +74,6 @@ impl Snapshot {
     ) -> impl Iterator<Item = (&'s str, Evaluation<'s>)> + 's {
         let evaluator = Evaluator { snapshot: self, context, now };
         (0..self.flags.len()).map(move |i| (self.flags[i].key.as_ref(), evaluator.checked(i, None)))
-    }
-
-    /// Inlined into its two callers so that the result is written once, in place.
-    #[inline]
-    fn evaluate_inner(&self, key: &str, expected: Option<FlagType>, context: &Context, now: i64) -> Evaluation<'_> {
-        match self.index.get(key) {
-            Some(&i) => Evaluator { snapshot: self, context, now }.checked(i, expected),
-            None => self.not_found(key),
-        }
     }
 
     #[cold]
@@ -88,9 +103,9 @@ fn failure<'s>(snapshot: &'s Snapshot, flag: Option<&'s Flag>, code: ErrorCode, 
     }
 }
 
-struct Evaluator<'s, 'c> {
+struct Evaluator<'s, 'c, A: ?Sized> {
     snapshot: &'s Snapshot,
-    context: &'c Context,
+    context: &'c A,
     now: i64,
 }
 
@@ -99,7 +114,7 @@ struct Evaluator<'s, 'c> {
 // helpers below take the explanation's parts as arguments rather than a built
 // `Explanation`, which would be stored to memory by one function and reloaded, in
 // wider pieces, by the next (a store-forwarding stall measured at several ns).
-impl<'s> Evaluator<'s, '_> {
+impl<'s, 'c, A: Attributes + ?Sized> Evaluator<'s, 'c, A> {
     /// Steps 2 and 3 of the order, then the flag itself.
     #[inline]
     fn checked(&self, index: usize, expected: Option<FlagType>) -> Evaluation<'s> {
@@ -152,9 +167,12 @@ impl<'s> Evaluator<'s, '_> {
                 return refusal;
             }
         }
-        if let (Some(key), false) = (self.context.targeting_key(), flag.targets.is_empty()) {
-            if let Some(&variant) = flag.targets.get(key) {
-                return self.outcome(flag, variant, Reason::TargetingMatch, Matched::Target);
+        if !flag.targets.is_empty() {
+            let key = self.context.targeting_key();
+            if let Some(ValueRef::String(key)) = key.as_ref().map(AttributeValue::view) {
+                if let Some(&variant) = flag.targets.get(key) {
+                    return self.outcome(flag, variant, Reason::TargetingMatch, Matched::Target);
+                }
             }
         }
         for (index, rule) in flag.rules.iter().enumerate() {
@@ -240,14 +258,15 @@ impl<'s> Evaluator<'s, '_> {
             return self.served(flag, rollout.variants[only], Reason::Split, matched, segment, None);
         }
         let value = match &rollout.bucket_by {
-            Some(path) => self.context.lookup(path),
-            None => self.context.targeting_key_value(),
+            Some(path) => self.lookup(path),
+            None => self.context.targeting_key(),
         };
+        let view = value.as_ref().map(AttributeValue::view);
         let mut digits = [0u8; 20];
-        let bytes = match value {
-            Some(Value::String(text)) => text.as_bytes(),
-            Some(Value::Int(int)) => bucket::decimal(*int, &mut digits),
-            _ => return self.unbucketable(flag, rollout.bucket_attribute(), value),
+        let bytes = match view {
+            Some(ValueRef::String(text)) => text.as_bytes(),
+            Some(ValueRef::Int(int)) => bucket::decimal(int, &mut digits),
+            _ => return self.unbucketable(flag, rollout.bucket_attribute(), view),
         };
         let total = weights.total();
         let hash = rollout.salt_block.as_ref().and_then(|block| block.hash(bytes));
@@ -265,9 +284,9 @@ impl<'s> Evaluator<'s, '_> {
     /// The failure of a rollout whose bucketing value is missing or of the wrong type.
     #[cold]
     #[inline(never)]
-    fn unbucketable(&self, flag: &'s Flag, attribute: &str, value: Option<&Value>) -> Evaluation<'s> {
+    fn unbucketable(&self, flag: &'s Flag, attribute: &str, value: Option<ValueRef<'_>>) -> Evaluation<'s> {
         match value {
-            None | Some(Value::Null) => {
+            None | Some(ValueRef::Null) => {
                 let message = format!("flag `{}` splits by `{attribute}`, which the context lacks", flag.key);
                 failure(self.snapshot, Some(flag), ErrorCode::TargetingKeyMissing, message)
             }
@@ -290,20 +309,19 @@ impl<'s> Evaluator<'s, '_> {
             }
             return found.is_some() != condition.invert;
         }
-        // One lookup, so that it is inlined here. `matches!`, not `!= Value::Null`: the
-        // derived, recursive `PartialEq` is a call.
-        let present = condition
-            .attribute
-            .as_ref()
-            .and_then(|path| self.context.lookup(path))
-            .filter(|v| !matches!(v, Value::Null));
+        // One lookup, so that it is inlined here. `matches!`, not `!= ValueRef::Null`:
+        // the derived `PartialEq` may be a call.
+        let present = condition.attribute.as_ref().and_then(|path| self.lookup(path));
+        let present = present.filter(|value| !matches!(value.view(), ValueRef::Null));
         match &condition.test {
             Test::Exists => present.is_some() != condition.invert,
             Test::Missing => present.is_none() != condition.invert,
             test => {
                 let outcome = match present {
                     None => None,
-                    Some(Value::List(items)) => any_of(items.iter().map(|item| test.test_value(item))),
+                    Some(value) if matches!(value.view(), ValueRef::List) => {
+                        any_of(value.items().map(|item| test.test_value(item)))
+                    }
                     Some(value) => test.test_value(value),
                 };
                 // Not comparable never holds, whatever the inversion says.
@@ -316,7 +334,8 @@ impl<'s> Evaluator<'s, '_> {
     /// at most `max_chain` deep.
     fn in_segment(&self, index: usize) -> bool {
         let segment = &self.snapshot.segments[index];
-        if let Some(key) = self.context.targeting_key() {
+        let key = self.context.targeting_key();
+        if let Some(ValueRef::String(key)) = key.as_ref().map(AttributeValue::view) {
             if segment.excluded.contains(key) {
                 return false;
             }
@@ -326,6 +345,34 @@ impl<'s> Evaluator<'s, '_> {
         }
         let mut ignored = None;
         segment.rules.iter().any(|rule| rule.conditions.iter().all(|condition| self.holds(condition, &mut ignored)))
+    }
+
+    /// Looks up an attribute path (`docs/SPEC.md` section 3.3): `targetingKey`, then an
+    /// exact top-level name, then the dotted segments through nested objects.
+    #[inline(always)]
+    fn lookup(&self, path: &AttributePath) -> Option<A::Value<'c>> {
+        if &*path.name == "targetingKey" {
+            return self.context.targeting_key();
+        }
+        match self.context.attribute(&path.name) {
+            Some(value) => Some(value),
+            None if path.segments.is_empty() => None,
+            None => self.nested(&path.segments),
+        }
+    }
+
+    /// A dotted path. `targetingKey` is not an attribute, so no path goes through it.
+    #[inline(never)]
+    fn nested(&self, segments: &[Box<str>]) -> Option<A::Value<'c>> {
+        let (first, rest) = segments.split_first()?;
+        if &**first == "targetingKey" {
+            return None;
+        }
+        let mut current = self.context.attribute(first)?;
+        for segment in rest {
+            current = current.member(segment)?;
+        }
+        Some(current)
     }
 }
 

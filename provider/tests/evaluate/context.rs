@@ -3,9 +3,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use open_feature::provider::FeatureProvider;
-use open_feature::{EvaluationContext, EvaluationContextFieldValue as Field, StructValue, Value as OfValue};
-use pennon_core::{Context, Value};
-use pennon_provider::convert_context;
+use open_feature::{
+    EvaluationContext, EvaluationContextFieldValue as Field, EvaluationErrorCode, StructValue, Value as OfValue,
+};
+use pennon_core::{AttributeValue, Attributes, Context, Value, ValueRef};
+use pennon_provider::{convert_context, ContextAttributes};
 use serde_json::json;
 use time::macros::datetime;
 
@@ -114,4 +116,39 @@ async fn converted_fields_drive_rules() {
         let details = provider.resolve_bool_value(flag, &ctx).await.unwrap();
         assert!(details.value, "{flag} matched through the converted context");
     }
+}
+
+/// Evaluation reads the context in place: the views give the values the conversion
+/// copies, date-times as RFC 3339 text and nested fields through dotted members.
+#[test]
+fn in_place_views_read_as_the_conversion_does() {
+    let fields = HashMap::from([("since".to_owned(), Field::DateTime(datetime!(2026-01-02 03:04:05.5 UTC)))]);
+    let ctx = EvaluationContext::default()
+        .with_custom_field("signup", datetime!(2026-03-04 05:06:07 +01:00))
+        .with_custom_field("fields", Field::new_struct(fields))
+        .with_custom_field("targetingKey", "from-field");
+    let attributes = ContextAttributes::new(&ctx).unwrap();
+    let signup = attributes.attribute("signup");
+    assert_eq!(signup.as_ref().map(AttributeValue::view), Some(ValueRef::String("2026-03-04T05:06:07+01:00")));
+    let since = attributes.attribute("fields").and_then(|fields| fields.member("since"));
+    assert_eq!(since.as_ref().map(AttributeValue::view), Some(ValueRef::String("2026-01-02T03:04:05.5Z")));
+    let key = attributes.targeting_key();
+    assert_eq!(key.as_ref().map(AttributeValue::view), Some(ValueRef::String("from-field")));
+    assert_eq!(attributes.problem(), None);
+
+    let malformed = EvaluationContext::default().with_custom_field("targetingKey", 5);
+    let problem = ContextAttributes::new(&malformed).unwrap().problem().map(str::to_owned);
+    assert_eq!(problem, convert_context(&malformed).unwrap().problem().map(str::to_owned));
+}
+
+/// A field that cannot be read is `INVALID_CONTEXT` naming where it sits, even nested and
+/// even when no rule reads it, as the conversion reports it.
+#[test]
+fn unreadable_nested_fields_are_refused_up_front() {
+    let nested = HashMap::from([("opaque".to_owned(), Field::new_struct(3u8))]);
+    let ctx = EvaluationContext::default().with_custom_field("fields", Field::new_struct(nested));
+    let error = ContextAttributes::new(&ctx).unwrap_err();
+    assert_eq!(error.code, EvaluationErrorCode::InvalidContext);
+    assert!(error.message.as_deref().unwrap().contains("`fields.opaque`"), "{error:?}");
+    assert_eq!(convert_context(&ctx).unwrap_err(), error);
 }
