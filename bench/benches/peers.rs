@@ -15,12 +15,11 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::measurement::{Measurement, WallTime};
+use criterion::measurement::Measurement;
 use criterion::{BenchmarkGroup, Criterion};
 use pennon_bench::equivalence::{self, Engines};
 use pennon_bench::{fixtures, flagd, yggdrasil};
 use pennon_bench_support::alloc::{self, CountingAlloc};
-use pennon_bench_support::clock::{self, ThreadCpuTime};
 use sha2::{Digest, Sha256};
 
 // Counts heap bytes for the retained-memory figures of case (e).
@@ -126,11 +125,4 @@ fn run<M: Measurement>(measurement: M) {
     load(&mut c);
 }
 
-fn main() {
-    if clock::cpu_requested() {
-        run(ThreadCpuTime);
-    } else {
-        run(WallTime);
-    }
-    Criterion::default().configure_from_args().final_summary();
-}
+pennon_bench_support::main_with_clock!(run);

@@ -14,10 +14,9 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::measurement::{Measurement, WallTime};
+use criterion::measurement::Measurement;
 use criterion::Criterion;
 use pennon_bench_support::alloc::{self, CountingAlloc};
-use pennon_bench_support::clock::{self, ThreadCpuTime};
 use sha2::{Digest, Sha256};
 
 mod fixtures;
@@ -96,11 +95,4 @@ fn run<M: Measurement>(measurement: M) {
     load(&mut c);
 }
 
-fn main() {
-    if clock::cpu_requested() {
-        run(ThreadCpuTime);
-    } else {
-        run(WallTime);
-    }
-    Criterion::default().configure_from_args().final_summary();
-}
+pennon_bench_support::main_with_clock!(run);

@@ -28,13 +28,12 @@
 
 use std::hint::black_box;
 
-use criterion::measurement::{Measurement, WallTime};
+use criterion::measurement::Measurement;
 use criterion::Criterion;
 use open_feature::provider::{FeatureProvider, NoOpProvider, ProviderMetadata, ResolutionDetails};
 use open_feature::{
     Client, EvaluationContext, EvaluationReason, EvaluationResult, FlagMetadata, OpenFeature, StructValue,
 };
-use pennon_bench_support::clock::{self, ThreadCpuTime};
 use pennon_core::{Context, FlagType, SigningKey, Value};
 use pennon_provider::{ContextAttributes, PennonProvider};
 use serde_json::json;
@@ -259,11 +258,4 @@ fn run<M: Measurement>(measurement: M) {
     bench(&mut c);
 }
 
-fn main() {
-    if clock::cpu_requested() {
-        run(ThreadCpuTime);
-    } else {
-        run(WallTime);
-    }
-    Criterion::default().configure_from_args().final_summary();
-}
+pennon_bench_support::main_with_clock!(run);

@@ -109,3 +109,20 @@ impl ValueFormatter for CpuNanos {
         "ns"
     }
 }
+
+/// A benchmark binary's `main`: runs `$run` (generic over criterion's `Measurement`)
+/// with [`ThreadCpuTime`] when `PENNON_BENCH_CLOCK=cpu` asks for it, else with wall
+/// time, then prints criterion's summary.
+#[macro_export]
+macro_rules! main_with_clock {
+    ($run:ident) => {
+        fn main() {
+            if $crate::clock::cpu_requested() {
+                $run($crate::clock::ThreadCpuTime);
+            } else {
+                $run(::criterion::measurement::WallTime);
+            }
+            ::criterion::Criterion::default().configure_from_args().final_summary();
+        }
+    };
+}
