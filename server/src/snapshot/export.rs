@@ -12,6 +12,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use super::{Published, Served};
 use crate::model::SdkKind;
@@ -20,6 +21,9 @@ use crate::model::SdkKind;
 #[derive(Debug, Clone)]
 pub(crate) struct Exporter {
     dir: PathBuf,
+    /// Held while a snapshot is written: two exports that both read the directory
+    /// before either wrote could otherwise put an older `latest.json` over a newer one.
+    writing: Arc<Mutex<()>>,
 }
 
 impl Exporter {
@@ -27,7 +31,7 @@ impl Exporter {
     pub(crate) fn new(dir: PathBuf) -> Result<Exporter, String> {
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create export directory `{}`: {e}", dir.display()))?;
-        Ok(Exporter { dir })
+        Ok(Exporter { dir, writing: Arc::default() })
     }
 
     /// Writes `keys.json`.
@@ -57,6 +61,8 @@ impl Exporter {
 
     /// Writes one snapshot and, if it is the newest there, `latest.json`.
     pub(crate) fn write(&self, env: &str, kind: SdkKind, served: &Served) -> std::io::Result<()> {
+        // A panic while writing poisons nothing worth refusing: the files are replaced whole.
+        let _writing = self.writing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = self.dir.join(env).join(kind.as_str());
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{}.json", served.version));

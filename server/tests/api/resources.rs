@@ -127,6 +127,18 @@ async fn export(backend: Backend) {
         .await
         .unwrap();
     let root = export.path();
+    // Export runs after the commit, off the request, server files first: wait until the
+    // client's latest.json, written last, has caught up.
+    let client_version = || {
+        let latest = std::fs::read(root.join("development/client/latest.json")).ok()?;
+        payload_of(&latest)["version"].as_u64()
+    };
+    for _ in 0..500 {
+        if client_version() == Some(version) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let keys: serde_json::Value = serde_json::from_slice(&std::fs::read(root.join("keys.json")).unwrap()).unwrap();
     assert_eq!(keys["keys"][0]["public_key"], server.public_keys[0].to_text());
     for v in 1..=version {
