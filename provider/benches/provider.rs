@@ -6,6 +6,9 @@
 //!   the SDK's error path);
 //! - `sdk-constant`: a provider returning a fixed value, variant and reason without
 //!   looking at the context (the SDK's success path: its own overhead);
+//! - `sdk-constant+metadata`: the same, plus a clone of the metadata the issue asks
+//!   every result to carry (snapshot version, environment, `flagSetId`, rule id), as
+//!   Pennon's provider returns it: what any provider with that metadata pays the SDK;
 //! - `flagd-file` (with `--features bench-flagd`): flagd's provider in in-process file
 //!   mode on the equivalent flags;
 //!
@@ -16,13 +19,21 @@
 //! PENNON_BENCH_CLOCK=cpu cargo bench -p pennon-provider   # thread CPU time, for busy machines
 //! ```
 //!
-//! Last figures (CPU clock, shared 2-core machine, medians of 5 runs): `get_bool_details`
-//! pennon ~1.50-1.56 us, sdk-noop ~0.94 us, sdk-constant ~0.99 us; `get_string_details`
-//! ~1.50 / 0.94 / 1.04 us. Below the SDK, `resolve_bool_value` takes ~268 ns: the core
-//! reading the context in place ~100 ns (14 of them checking the fields are readable),
-//! cloning the prepared metadata ~72 ns and the variant 7 ns, the rest (snapshot load,
-//! clock, counters, the boxed future) ~90 ns. The SDK then clones the metadata again
-//! for its hooks (`details.clone().into_value()` in `Client::evaluate`), even with none.
+//! Last figures (CPU clock, 2-core machine, other work paused, medians):
+//!
+//! | | pennon | sdk-noop | sdk-constant | sdk-constant+metadata |
+//! |---|---|---|---|---|
+//! | `get_bool_details` | 1.56 us | 1.01 us | 1.06 us | 1.39 us |
+//! | `get_string_details` | 1.60 us | 0.96 us | 1.11 us | 1.42 us |
+//!
+//! The metadata alone costs a provider ~330 ns over the SDK's success path: the SDK's
+//! `FlagMetadata` is an owned map of owned strings, and `Client::evaluate` clones every
+//! result once more (`details.clone().into_value()`) even with no hooks. Pennon adds
+//! ~170 ns over the constant provider with the same metadata. Below the SDK,
+//! `resolve_bool_value` takes ~268 ns: the core reading the context in place ~100 ns
+//! (14 of them checking the fields are readable), cloning the prepared metadata
+//! ~72 ns and the variant 7 ns, the rest (snapshot load, clock, counters, the boxed
+//! future) ~90 ns.
 
 #![allow(missing_docs)]
 
@@ -87,16 +98,28 @@ fn pennon() -> PennonProvider {
         .unwrap()
 }
 
-/// Answers every flag with a fixed value, variant and reason: the SDK's success path.
-struct Constant(ProviderMetadata);
+/// Answers every flag with a fixed value, variant and reason, and optionally a clone of
+/// fixed flag metadata: the SDK's success path.
+struct Constant(ProviderMetadata, Option<FlagMetadata>);
 
-fn constant<T>(value: T) -> EvaluationResult<ResolutionDetails<T>> {
-    Ok(ResolutionDetails {
-        value,
-        variant: Some("on".into()),
-        reason: Some(EvaluationReason::Static),
-        flag_metadata: None,
-    })
+impl Constant {
+    fn constant<T>(&self, value: T) -> EvaluationResult<ResolutionDetails<T>> {
+        Ok(ResolutionDetails {
+            value,
+            variant: Some("on".into()),
+            reason: Some(EvaluationReason::Static),
+            flag_metadata: self.1.clone(),
+        })
+    }
+}
+
+/// The metadata Pennon's provider returns for `new-checkout` with [`context`].
+fn required_metadata() -> FlagMetadata {
+    FlagMetadata::default()
+        .with_value("snapshotVersion", 1)
+        .with_value("environment", "bench")
+        .with_value("flagSetId", "bench")
+        .with_value("ruleId", "pro-anz")
 }
 
 #[open_feature::async_trait]
@@ -105,27 +128,27 @@ impl FeatureProvider for Constant {
         &self.0
     }
     async fn resolve_bool_value(&self, _: &str, _: &EvaluationContext) -> EvaluationResult<ResolutionDetails<bool>> {
-        constant(true)
+        self.constant(true)
     }
     async fn resolve_int_value(&self, _: &str, _: &EvaluationContext) -> EvaluationResult<ResolutionDetails<i64>> {
-        constant(1)
+        self.constant(1)
     }
     async fn resolve_float_value(&self, _: &str, _: &EvaluationContext) -> EvaluationResult<ResolutionDetails<f64>> {
-        constant(1.0)
+        self.constant(1.0)
     }
     async fn resolve_string_value(
         &self,
         _: &str,
         _: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<String>> {
-        constant("new".to_owned())
+        self.constant("new".to_owned())
     }
     async fn resolve_struct_value(
         &self,
         _: &str,
         _: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<StructValue>> {
-        constant(StructValue::default())
+        self.constant(StructValue::default())
     }
 }
 
@@ -168,7 +191,9 @@ fn bench<M: Measurement>(c: &mut Criterion<M>) {
         clients.push(("pennon", runtime.block_on(client_for(provider))));
     }
     clients.push(("sdk-noop", runtime.block_on(client_for(NoOpProvider::default()))));
-    clients.push(("sdk-constant", runtime.block_on(client_for(Constant(ProviderMetadata::new("constant"))))));
+    clients.push(("sdk-constant", runtime.block_on(client_for(Constant(ProviderMetadata::new("constant"), None)))));
+    let with_metadata = Constant(ProviderMetadata::new("constant"), Some(required_metadata()));
+    clients.push(("sdk-constant+metadata", runtime.block_on(client_for(with_metadata))));
     #[cfg(feature = "bench-flagd")]
     let flagd_dir = tempfile::tempdir().unwrap();
     #[cfg(feature = "bench-flagd")]
@@ -238,7 +263,7 @@ fn bench<M: Measurement>(c: &mut Criterion<M>) {
         .with_value("snapshotVersion", 1)
         .with_value("environment", "bench")
         .with_value("flagSetId", "bench");
-    let mut reserved = base.clone();
+    let mut reserved = base;
     reserved.values.reserve(1);
     group.bench_function("clone 3 entries, add ruleId", |b| {
         b.iter(|| {
@@ -247,7 +272,7 @@ fn bench<M: Measurement>(c: &mut Criterion<M>) {
             metadata
         });
     });
-    let with_rule = base.with_value("ruleId", "pro-anz");
+    let with_rule = required_metadata();
     group.bench_function("clone 4 entries", |b| b.iter(|| black_box(&with_rule).clone()));
     group.bench_function("variant String", |b| b.iter(|| black_box("on").to_owned()));
     group.finish();
