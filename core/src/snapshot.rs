@@ -208,6 +208,9 @@ pub(crate) struct Flag {
     pub(crate) metadata: Option<Box<FlagMetadata>>,
     /// Hash of the flag's JSON text, for change detection.
     pub(crate) fingerprint: u64,
+    /// Whether evaluating it reads `now`: it, or a flag it requires, has a scheduled
+    /// rollout. Set by [`crate::compile`] once prerequisites are resolved.
+    pub(crate) uses_time: bool,
 }
 
 /// What flags without metadata share.
@@ -223,6 +226,12 @@ static NO_METADATA: FlagMetadata = FlagMetadata {
 impl Flag {
     pub(crate) fn metadata(&self) -> &FlagMetadata {
         self.metadata.as_deref().unwrap_or(&NO_METADATA)
+    }
+
+    /// Whether its own serves have a scheduled rollout.
+    pub(crate) fn has_schedule(&self) -> bool {
+        let scheduled = |serve: &Serve| matches!(serve, Serve::Rollout(rollout) if rollout.schedule.is_some());
+        scheduled(&self.fallthrough) || self.rules.iter().any(|rule| scheduled(&rule.serve))
     }
 
     /// A flag with nothing to decide serves its fallthrough as `STATIC`.
@@ -314,6 +323,14 @@ impl Snapshot {
     /// `index` of [`crate::Matched::Rule`], so hosts can prepare per-rule data.
     pub fn rule_ids(&self, key: &str) -> Option<impl Iterator<Item = &str>> {
         self.flag(key).map(|flag| flag.rules.iter().map(|rule| rule.id.as_str()))
+    }
+    /// Whether evaluating `key` depends on `now`: the flag, or a flag it requires, has
+    /// a scheduled rollout. Every other flag gives the same result at any `now`, so a
+    /// host whose clock is costly to read can skip reading it (Pennon's provider does:
+    /// a wall-clock read costs about as much as a simple evaluation). `false` for a
+    /// flag that does not exist.
+    pub fn uses_time(&self, key: &str) -> bool {
+        self.flag(key).is_some_and(|flag| flag.uses_time)
     }
     pub(crate) fn flag(&self, key: &str) -> Option<&Flag> {
         self.index.get(key).map(|&i| &self.flags[i])

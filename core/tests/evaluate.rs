@@ -106,6 +106,35 @@ fn a_ramp_moves_users_in_over_time_and_never_out() {
 }
 
 #[test]
+fn only_flags_with_a_schedule_or_requiring_one_use_time() {
+    let steps = json!({"rollout": {
+        "variants": [{"variant": "on", "weight": 0}, {"variant": "off", "weight": 1}],
+        "schedule": {"steps": [{"at": "2026-03-01T00:00:00Z", "weights": [1, 0]}]}
+    }});
+    let requires =
+        |flag: &str| json!({"prerequisites": [{"flag": flag, "variant": "on"}], "fallthrough": {"variant": "on"}});
+    let in_rule = json!({"rules": [{"id": "r", "conditions": [], "serve": steps}]});
+    let flags = json!({
+        "scheduled": boolean_flag(json!({"fallthrough": steps})),
+        "scheduled-rule": boolean_flag(in_rule),
+        "requires-scheduled": boolean_flag(requires("scheduled")),
+        "requires-requires": boolean_flag(requires("requires-scheduled")),
+        "plain": boolean_flag(json!({})),
+        "requires-plain": boolean_flag(requires("plain")),
+    });
+    let snapshot = snapshot(flags, json!({}));
+    let uses_time: Vec<_> = snapshot.flag_keys().filter(|key| snapshot.uses_time(key)).collect();
+    assert_eq!(uses_time, ["requires-requires", "requires-scheduled", "scheduled", "scheduled-rule"]);
+    assert!(!snapshot.uses_time("no-such-flag"));
+    // What the answer promises: a flag that does not use time evaluates the same at any `now`.
+    let user = Context::new(Some("u"));
+    let at = |key: &str, when: &str| snapshot.evaluate(key, &user, time(when)).variant;
+    assert_eq!(at("requires-requires", "2026-02-01T00:00:00Z"), Some("off"));
+    assert_eq!(at("requires-requires", "2026-04-01T00:00:00Z"), Some("on"));
+    assert_eq!(at("requires-plain", "2026-02-01T00:00:00Z"), at("requires-plain", "2026-04-01T00:00:00Z"));
+}
+
+#[test]
 fn contexts_built_in_code_match_parsed_ones() {
     let built = Context::new(Some("u"))
         .with("user", Value::Object([("tier".into(), Value::Int(3))].into_iter().collect()))

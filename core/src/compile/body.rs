@@ -107,6 +107,7 @@ impl<'a> Compiler<'a> {
         resolve_prerequisites(&mut flags, self.prerequisites)?;
         chains::check_segments(&segments, self.limits.max_chain).map_err(At::into_error)?;
         chains::check_prerequisites(&flags, self.limits.max_chain).map_err(At::into_error)?;
+        mark_time_dependent(&mut flags);
         let time = |text: &str, path: &str| crate::parse_rfc3339(text).map_err(|e| At::new(path, e.to_string()));
         let issued_at = time(&header.issued_at, "issued_at").map_err(At::into_error)?;
         let expires_at = time(&header.expires_at, "expires_at").map_err(At::into_error)?;
@@ -158,6 +159,27 @@ impl<'a> Body<'a> for Compiler<'a> {
 fn uses_segments(raw: &RawFlag<'_>) -> bool {
     let segment_op = |op: RawOp| matches!(op, RawOp::InSegment | RawOp::NotInSegment);
     raw.rules.iter().flat_map(|rule| &rule.conditions).any(|condition| segment_op(condition.op))
+}
+
+/// Sets [`Flag::uses_time`]: a flag uses time if it has a schedule or requires a flag
+/// that uses time. Prerequisites are acyclic by now, so each pass settles at least one
+/// more link of every chain, and the loop ends.
+fn mark_time_dependent(flags: &mut [Flag]) {
+    for flag in flags.iter_mut() {
+        flag.uses_time = flag.has_schedule();
+    }
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for i in 0..flags.len() {
+            if !flags[i].uses_time
+                && flags[i].prerequisites.iter().any(|p| flags.get(p.flag).is_some_and(|f| f.uses_time))
+            {
+                flags[i].uses_time = true;
+                changed = true;
+            }
+        }
+    }
 }
 
 /// Turns prerequisite names into indices of `flags`, which are sorted by key.

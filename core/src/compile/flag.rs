@@ -68,6 +68,7 @@ pub(super) fn compile_flag<'a>(key: &str, raw: &RawFlag<'a>, fingerprint: u64, n
         prerequisites,
         metadata: compile_metadata(raw)?,
         fingerprint,
+        uses_time: false,
     })
 }
 
