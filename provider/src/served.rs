@@ -27,6 +27,8 @@ pub(crate) struct FlagEntry {
     rules: Box<[OnceLock<FlagMetadata>]>,
     /// Evaluation counters, shared across versions.
     pub(crate) counters: FlagCounterSet,
+    /// Whether its result depends on the time ([`Snapshot::uses_time`]).
+    pub(crate) uses_time: bool,
 }
 
 impl FlagEntry {
@@ -46,7 +48,8 @@ impl Served {
             let names = snapshot.variant_names(key).into_iter().flatten();
             let counters = telemetry.counters_for(key, names);
             let rules = snapshot.rule_ids(key).into_iter().flatten().map(|_| OnceLock::new()).collect();
-            flags.insert(key.into(), FlagEntry { metadata: metadata(&snapshot, key), rules, counters });
+            let uses_time = snapshot.uses_time(key);
+            flags.insert(key.into(), FlagEntry { metadata: metadata(&snapshot, key), rules, counters, uses_time });
         }
         Served { snapshot, flags }
     }

@@ -112,6 +112,11 @@ impl Telemetry {
         FlagCounterSet { key, variants, errors: counters.errors.clone() }
     }
 
+    /// Whether exposures are queued, which stamps each with the time.
+    pub(crate) fn stamps_exposures(&self) -> bool {
+        self.exposures.is_some()
+    }
+
     /// Counts one evaluation and queues its exposure. The hot path: atomics only.
     pub(crate) fn record(&self, served: &Served, entry: Option<&FlagEntry>, evaluation: &Evaluation<'_>, ctx: Ctx<'_>) {
         let Some(entry) = entry.map(|entry| &entry.counters) else {
@@ -195,5 +200,6 @@ impl Telemetry {
 #[derive(Clone, Copy)]
 pub(crate) struct Ctx<'a> {
     pub(crate) targeting_key: Option<&'a str>,
+    /// Unix milliseconds; read only when exposures are queued (else 0).
     pub(crate) now: i64,
 }

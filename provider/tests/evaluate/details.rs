@@ -176,3 +176,38 @@ async fn resolving_before_initialize_is_provider_not_ready() {
     assert_eq!(error.code, EvaluationErrorCode::ProviderNotReady);
     assert_eq!(provider.status(), open_feature::provider::ProviderStatus::NotReady);
 }
+
+/// The provider reads the clock only for flags whose result depends on it: a scheduled
+/// rollout, directly or through a prerequisite, still follows the clock.
+#[tokio::test]
+async fn scheduled_flags_follow_the_clock_through_prerequisites() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+
+    let on_at = "2026-03-01T00:00:00Z";
+    let flags = json!({
+        "ramp": {"type": "boolean", "enabled": true, "variants": {"on": true, "off": false}, "off_variant": "off",
+                 "fallthrough": {"rollout": {"variants": [{"variant": "on", "weight": 0}, {"variant": "off", "weight": 1}],
+                                             "schedule": {"steps": [{"at": on_at, "weights": [1, 0]}]}}}},
+        "needs-ramp": {"type": "boolean", "enabled": true, "variants": {"on": true, "off": false}, "off_variant": "off",
+                       "prerequisites": [{"flag": "ramp", "variant": "on"}], "fallthrough": {"variant": "on"}},
+        "plain": {"type": "boolean", "enabled": true, "variants": {"on": true, "off": false}, "off_variant": "off",
+                  "fallthrough": {"variant": "on"}},
+    });
+    let envelope = sign(&payload("test", 1, "2099-01-01T00:00:00Z", flags), &[&key(1)]);
+    let time = Arc::new(AtomicI64::new(pennon_core::parse_rfc3339("2026-02-01T00:00:00Z").unwrap()));
+    let clock = Arc::clone(&time);
+    let mut provider = builder().inline(envelope).clock(move || clock.load(Ordering::SeqCst)).build().unwrap();
+    provider.initialize(&EvaluationContext::default()).await;
+    let ctx = EvaluationContext::default().with_targeting_key("user-1");
+    let values = async |provider: &PennonProvider| {
+        let mut values = Vec::new();
+        for key in ["ramp", "needs-ramp", "plain"] {
+            values.push(provider.resolve_bool_value(key, &ctx).await.unwrap().value);
+        }
+        values
+    };
+    assert_eq!(values(&provider).await, [false, false, true]);
+    time.store(pennon_core::parse_rfc3339(on_at).unwrap(), Ordering::SeqCst);
+    assert_eq!(values(&provider).await, [true, true, true]);
+}
