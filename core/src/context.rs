@@ -158,7 +158,7 @@ impl Context {
     /// is kept as a problem: every evaluation with this context then reports
     /// `PARSE_ERROR`, as OpenFeature expects for a malformed context.
     pub fn from_json(text: &str) -> Result<Context, Error> {
-        Context::from_value(crate::context_json::read_value(text).map_err(Error::InvalidContext)?)
+        crate::context_json::read_context(text)
     }
 
     /// Builds a context from an already parsed [`Value::Object`].
@@ -171,6 +171,11 @@ impl Context {
             context.insert(&name, value);
         }
         Ok(context)
+    }
+
+    /// Whether an attribute (not the targeting key) of this name is set.
+    pub(crate) fn has_attribute(&self, name: &str) -> bool {
+        self.attributes.get(name).is_some()
     }
 
     /// The targeting key, if any.
