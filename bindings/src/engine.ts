@@ -104,7 +104,11 @@ export class Engine extends RawEngine {
   }
 
   override evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
-    if (!this.evaluatePackedObject(flagKey, context, nowMs, expectedType)) return super.evaluate(flagKey, context, nowMs, expectedType);
+    const text = contextText(context);
+    const packed = text === undefined
+      ? this.evaluatePackedObject(flagKey, context, nowMs, expectedType)
+      : this.evaluatePackedText(flagKey, text, nowMs, expectedType);
+    if (!packed) return super.evaluate(flagKey, context, nowMs, expectedType);
     return this.#reader().read(flagKey) ?? this.#remember(super.evaluate(flagKey, context, nowMs, expectedType));
   }
 
@@ -126,5 +130,20 @@ export class Engine extends RawEngine {
   #remember(result: Resolution): Resolution {
     result.metadata = this.#reader().rememberMetadata(result.metadata);
     return result;
+  }
+}
+
+/**
+ * A context object as the module's own conversion would write it (`JSON.stringify`), or
+ * `undefined` to let the module convert it: no context, or one `JSON.stringify` throws
+ * on (a BigInt keeps its exact value that way) or writes nothing for.
+ */
+function contextText(context: EvaluationContext): string | undefined {
+  if (context === undefined || context === null) return undefined;
+  try {
+    const text: unknown = JSON.stringify(context);
+    return typeof text === "string" ? text : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -32,12 +32,12 @@ mod packed;
 mod types;
 mod write;
 
-use pennon_core::{Held, Loaded, PublicKey, Snapshot, TrustPolicy};
+use pennon_core::{Context, Held, Loaded, PublicKey, Snapshot, TrustPolicy};
 use wasm_bindgen::prelude::*;
 
 pub use output::{resolution_text, resolutions_text};
 
-use convert::{context_of, refusal, to_millis, JsResult};
+use convert::{context_of, core_error, refusal, to_millis, JsResult};
 use types::{EngineOptions, EvaluationContext, FlagType, Resolution, Resolutions};
 
 /// A trust policy plus the snapshot it last accepted.
@@ -239,6 +239,24 @@ impl Engine {
         #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
     ) -> JsResult<bool> {
         let (context, now) = (context_of(context)?, to_millis(now_ms)?);
+        let snapshot = self.snapshot.as_ref().ok_or_else(not_ready)?;
+        let evaluation = output::evaluate(snapshot, flag_key, &context, now, expected_type)?;
+        Ok(packed::pack(&mut self.scratch, &evaluation))
+    }
+
+    /// Internal: like `evaluatePackedObject`, for a context the package has already
+    /// written with `JSON.stringify`. Passing the text in one step skips calling
+    /// `JSON.stringify` from the module and copying its result back out of JavaScript,
+    /// which took most of an evaluation with a fresh context object.
+    #[wasm_bindgen(js_name = evaluatePackedText)]
+    pub fn evaluate_packed_text(
+        &mut self,
+        #[wasm_bindgen(js_name = flagKey)] flag_key: &str,
+        #[wasm_bindgen(js_name = contextJson)] context_json: &str,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
+        #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
+    ) -> JsResult<bool> {
+        let (context, now) = (Context::from_json(context_json).map_err(core_error)?, to_millis(now_ms)?);
         let snapshot = self.snapshot.as_ref().ok_or_else(not_ready)?;
         let evaluation = output::evaluate(snapshot, flag_key, &context, now, expected_type)?;
         Ok(packed::pack(&mut self.scratch, &evaluation))
