@@ -24,7 +24,7 @@ impl Snapshot {
         let mut changed: Vec<String> =
             (0..self.flags.len()).filter(|&i| diff.flag_changed(i)).map(|i| self.flags[i].key.to_string()).collect();
         changed.extend(previous.flag_keys().filter(|key| self.flag(key).is_none()).map(str::to_owned));
-        changed.sort_unstable();
+        crate::sort::sort_by_name(&mut changed, |key| key);
         changed
     }
 }

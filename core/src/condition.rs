@@ -75,7 +75,7 @@ impl StringSet {
                 None => StringSet::Hashed(items.into_iter().collect()),
             };
         }
-        items.sort_unstable();
+        crate::sort::sort_by_name(&mut items, SmolStr::as_str);
         items.dedup();
         StringSet::Sorted(items.into_boxed_slice())
     }
