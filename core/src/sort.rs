@@ -9,8 +9,22 @@
 
 use std::cmp::Ordering;
 
+/// Lists up to this long (a flag's variants, most in-lists) are sorted in place by
+/// insertion, without allocating the positions.
+const SHORT: usize = 8;
+
 /// Sorts `items` by the text `key` gives, keeping the order of equal keys.
 pub(crate) fn sort_by_name<T>(items: &mut [T], key: impl Fn(&T) -> &str) {
+    if items.len() <= SHORT {
+        for end in 1..items.len() {
+            let mut at = end;
+            while at > 0 && key(&items[at - 1]) > key(&items[at]) {
+                items.swap(at - 1, at);
+                at -= 1;
+            }
+        }
+        return;
+    }
     let order = sorted_positions(items.len(), &|a, b| key(&items[a]).cmp(key(&items[b])));
     permute(items, order);
 }
