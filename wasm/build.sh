@@ -41,9 +41,12 @@ rm -rf "$out"
 wasm-bindgen "$raw" --out-dir "$out" --out-name pennon_wasm --target web --omit-default-module-path
 mkdir -p bindings/src/wasm
 # Exactly the features rustc emits for wasm32: `--all-features` would let wasm-opt
-# introduce newer ones (stringref) that Node 20 and older browsers reject.
+# introduce newer ones (stringref) that Node 20 and older browsers reject. The
+# `producers` and `target_features` sections only describe the build: no runtime
+# reads them. Other flags were measured and did not pay (bindings/README.md).
 "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  --strip-producers --strip-target-features \
   "$out/pennon_wasm_bg.wasm" -o bindings/src/wasm/pennon.wasm
 cp "$out/pennon_wasm.js" "$out/pennon_wasm.d.ts" bindings/src/wasm/
 

@@ -1,8 +1,6 @@
 //! Which flags a new snapshot changes: what hosts report as OpenFeature's
 //! `flagsChanged` when they swap snapshots.
 
-use rustc_hash::FxHashMap;
-
 use crate::condition::{Condition, Test};
 use crate::snapshot::Rule;
 use crate::Snapshot;
@@ -17,14 +15,13 @@ impl Snapshot {
         let mut diff = Diff {
             current: self,
             previous,
-            previous_segments: previous.segments.iter().map(|s| (&*s.key, s.fingerprint)).collect(),
             flags: vec![None; self.flags.len()],
             segments: vec![None; self.segments.len()],
         };
         let mut changed: Vec<String> =
             (0..self.flags.len()).filter(|&i| diff.flag_changed(i)).map(|i| self.flags[i].key.to_string()).collect();
         changed.extend(previous.flag_keys().filter(|key| self.flag(key).is_none()).map(str::to_owned));
-        changed.sort_unstable();
+        crate::sort::sort_by_name(&mut changed, |key| key);
         changed
     }
 }
@@ -34,7 +31,6 @@ impl Snapshot {
 struct Diff<'a> {
     current: &'a Snapshot,
     previous: &'a Snapshot,
-    previous_segments: FxHashMap<&'a str, u64>,
     flags: Vec<Option<bool>>,
     segments: Vec<Option<bool>>,
 }
@@ -69,7 +65,10 @@ impl Diff<'_> {
             return known;
         }
         let segment = &self.current.segments[index];
-        let edited = self.previous_segments.get(&*segment.key) != Some(&segment.fingerprint);
+        // Segments are sorted by key (a segment's index is its position), so the previous
+        // one is found by binary search, without building a map.
+        let before = self.previous.segments.binary_search_by(|s| s.key.as_str().cmp(&segment.key));
+        let edited = !before.is_ok_and(|i| self.previous.segments[i].fingerprint == segment.fingerprint);
         let changed = edited
             || segment
                 .rules

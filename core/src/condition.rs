@@ -75,7 +75,7 @@ impl StringSet {
                 None => StringSet::Hashed(items.into_iter().collect()),
             };
         }
-        items.sort_unstable();
+        crate::sort::sort_by_name(&mut items, SmolStr::as_str);
         items.dedup();
         StringSet::Sorted(items.into_boxed_slice())
     }
@@ -114,7 +114,9 @@ fn pack(bytes: &[u8]) -> Option<u64> {
 #[derive(Debug)]
 pub(crate) struct ScalarSet {
     pub(crate) strings: StringSet,
-    pub(crate) ints: FxHashSet<i64>,
+    /// The integers as their bit patterns (`i64::cast_unsigned`): the same set type as
+    /// packed strings, so the module holds one copy of its hash table code.
+    pub(crate) ints: FxHashSet<u64>,
     pub(crate) floats: Vec<f64>,
     pub(crate) bools: [bool; 2],
 }
@@ -244,7 +246,7 @@ fn contained(set: &ScalarSet, value: ValueRef<'_>, case_insensitive: bool) -> Op
         ValueRef::Int(_) | ValueRef::Float(_) => {
             let number = as_number(value)?;
             if let Some(int) = number.as_exact_int() {
-                return Some(set.ints.contains(&int));
+                return Some(set.ints.contains(&int.cast_unsigned()));
             }
             Some(set.floats.iter().any(|f| number.compare(Number::Float(*f)) == Some(std::cmp::Ordering::Equal)))
         }

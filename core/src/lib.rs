@@ -43,6 +43,7 @@ mod number;
 mod result;
 mod semver;
 mod snapshot;
+mod sort;
 mod time;
 mod verify;
 

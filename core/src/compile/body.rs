@@ -102,7 +102,7 @@ impl<'a> Compiler<'a> {
         // snapshot is served.
         flags.shrink_to_fit();
         if !flags.windows(2).all(|pair| pair[0].key < pair[1].key) {
-            flags.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+            crate::sort::sort_by_name(&mut flags, |flag| &flag.key);
         }
         resolve_prerequisites(&mut flags, self.prerequisites)?;
         chains::check_segments(&segments, self.limits.max_chain).map_err(At::into_error)?;

@@ -180,11 +180,11 @@ fn scalar_set(items: &[Json<'_>], ci: bool) -> Result<ScalarSet, At> {
             Some(Scalar::Bool(b)) => set.bools[usize::from(b)] = true,
             Some(Scalar::Number(n)) => match (n.as_exact_int(), n) {
                 (Some(int), _) => {
-                    set.ints.insert(int);
+                    set.ints.insert(int.cast_unsigned());
                 }
                 (None, Number::Float(f)) => set.floats.push(f),
                 (None, Number::Int(int)) => {
-                    set.ints.insert(int);
+                    set.ints.insert(int.cast_unsigned());
                 }
             },
             None => return Err(At::new(format!(".value[{i}]"), "must be a string, number or bool")),

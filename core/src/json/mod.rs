@@ -125,7 +125,13 @@ impl Json<'_> {
             Json::String(s) => V::String(s.to_string()),
             Json::Array(items) => V::Array(items.iter().map(Json::to_serde).collect()),
             Json::Object(members) => {
-                V::Object(members.iter().map(|(name, value)| (name.to_string(), value.to_serde())).collect())
+                // Inserted one by one: collecting would add a sort and a bulk build of
+                // the map to the WebAssembly module, for the same map.
+                let mut map = serde_json::Map::new();
+                for (name, value) in members {
+                    map.insert(name.to_string(), value.to_serde());
+                }
+                V::Object(map)
             }
         }
     }

@@ -284,7 +284,7 @@ pub(crate) fn sorted_map<'a, T>(
 /// refuses a key that appears twice.
 pub(crate) fn sort_unique<T>(entries: &mut [T], key: impl Fn(&T) -> &str) -> Result<(), JsonError> {
     if !entries.windows(2).all(|pair| key(&pair[0]) < key(&pair[1])) {
-        entries.sort_by(|a, b| key(a).cmp(key(b)));
+        crate::sort::sort_by_name(entries, &key);
         if let Some(pair) = entries.windows(2).find(|pair| key(&pair[0]) == key(&pair[1])) {
             return Err(JsonError::new(format!("duplicate key `{}`", key(&pair[0]))));
         }
