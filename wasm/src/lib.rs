@@ -224,9 +224,7 @@ impl Engine {
         #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
     ) -> JsResult<bool> {
         let now = to_millis(now_ms)?;
-        let snapshot = self.snapshot.as_ref().ok_or_else(not_ready)?;
-        let evaluation = output::evaluate(snapshot, flag_key, &context.inner, now, expected_type)?;
-        Ok(packed::pack(&mut self.scratch, &evaluation))
+        self.pack(flag_key, &context.inner, now, expected_type)
     }
 
     /// Internal: like `evaluatePacked`, for a plain context object.
@@ -239,9 +237,7 @@ impl Engine {
         #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
     ) -> JsResult<bool> {
         let (context, now) = (context_of(context)?, to_millis(now_ms)?);
-        let snapshot = self.snapshot.as_ref().ok_or_else(not_ready)?;
-        let evaluation = output::evaluate(snapshot, flag_key, &context, now, expected_type)?;
-        Ok(packed::pack(&mut self.scratch, &evaluation))
+        self.pack(flag_key, &context, now, expected_type)
     }
 
     /// Internal: like `evaluatePackedObject`, for a context the package has already
@@ -257,15 +253,21 @@ impl Engine {
         #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
     ) -> JsResult<bool> {
         let (context, now) = (Context::from_json(context_json).map_err(core_error)?, to_millis(now_ms)?);
-        let snapshot = self.snapshot.as_ref().ok_or_else(not_ready)?;
-        let evaluation = output::evaluate(snapshot, flag_key, &context, now, expected_type)?;
-        Ok(packed::pack(&mut self.scratch, &evaluation))
+        self.pack(flag_key, &context, now, expected_type)
     }
 
     /// Internal: the byte address of the scratch buffer in the module's memory.
     #[wasm_bindgen(js_name = scratchAddress)]
     pub fn scratch_address(&self) -> f64 {
         self.scratch.as_ptr() as usize as f64
+    }
+
+    /// What the three `evaluatePacked*` exports share once they have a context: the
+    /// result in the scratch buffer, and whether it fit.
+    fn pack(&mut self, flag_key: &str, context: &Context, now: i64, expected: Option<FlagType>) -> JsResult<bool> {
+        let snapshot = self.snapshot.as_ref().ok_or_else(not_ready)?;
+        let evaluation = output::evaluate(snapshot, flag_key, context, now, expected)?;
+        Ok(packed::pack(&mut self.scratch, &evaluation))
     }
 
     fn served(&self) -> JsResult<&Snapshot> {
