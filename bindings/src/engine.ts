@@ -83,6 +83,8 @@ export function isPennonError(error: unknown, kind?: ErrorKind): error is Pennon
 export class Engine extends RawEngine {
   #unpacker: Unpacker | undefined;
   #keys: string[] | undefined;
+  /** Each flag key's position in `flagKeys()`, so an evaluation passes a number, not the key. */
+  #positions: Map<string, number> | undefined;
 
   #reader(): Unpacker {
     if (memory === undefined) throw new Error("pennon: the WebAssembly module is not initialized");
@@ -94,27 +96,42 @@ export class Engine extends RawEngine {
     if (updated) {
       this.#unpacker?.clear();
       this.#keys = undefined;
+      this.#positions = undefined;
     }
     return updated;
   }
 
   override evaluatePrepared(flagKey: string, context: PreparedContext, nowMs: number, expectedType?: FlagType | null): Resolution {
-    if (!this.evaluatePacked(flagKey, context, nowMs, expectedType)) return super.evaluatePrepared(flagKey, context, nowMs, expectedType);
-    return this.#reader().read(flagKey) ?? this.#remember(super.evaluatePrepared(flagKey, context, nowMs, expectedType));
+    const position = this.#positionOf(flagKey);
+    if (position === undefined || !this.evaluatePacked(position, context, nowMs, expectedType)) {
+      return super.evaluatePrepared(flagKey, context, nowMs, expectedType);
+    }
+    return this.#reader().read(flagKey, position) ?? this.#remember(super.evaluatePrepared(flagKey, context, nowMs, expectedType));
   }
 
   override evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
+    const position = this.#positionOf(flagKey);
+    if (position === undefined) return super.evaluate(flagKey, context, nowMs, expectedType);
     const text = contextText(context);
     const packed = text === undefined
-      ? this.evaluatePackedObject(flagKey, context, nowMs, expectedType)
-      : this.evaluatePackedText(flagKey, text, nowMs, expectedType);
+      ? this.evaluatePackedObject(position, context, nowMs, expectedType)
+      : this.evaluatePackedText(position, text, nowMs, expectedType);
     if (!packed) return super.evaluate(flagKey, context, nowMs, expectedType);
-    return this.#reader().read(flagKey) ?? this.#remember(super.evaluate(flagKey, context, nowMs, expectedType));
+    return this.#reader().read(flagKey, position) ?? this.#remember(super.evaluate(flagKey, context, nowMs, expectedType));
   }
 
   override evaluateAllPrepared(context: PreparedContext, nowMs: number): Resolution[] {
     this.#keys ??= this.flagKeys();
     return this.#keys.map((key) => this.evaluatePrepared(key, context, nowMs));
+  }
+
+  /** Where `flagKey` is in the served snapshot; `undefined` when it is not there. */
+  #positionOf(flagKey: string): number | undefined {
+    if (this.#positions === undefined) {
+      this.#keys ??= this.flagKeys();
+      this.#positions = new Map(this.#keys.map((key, position) => [key, position]));
+    }
+    return this.#positions.get(flagKey);
   }
 
   override evaluateAll(context: EvaluationContext, nowMs: number): Resolution[] {

@@ -299,6 +299,11 @@ impl Snapshot {
     pub fn flag_keys(&self) -> impl Iterator<Item = &str> {
         self.flags.iter().map(|flag| flag.key.as_ref())
     }
+    /// Where flag `key` is in [`Snapshot::flag_keys`] order, for
+    /// [`Snapshot::evaluate_at`].
+    pub fn position(&self, key: &str) -> Option<usize> {
+        self.index.get(key).copied()
+    }
     /// The number of flags.
     pub fn len(&self) -> usize {
         self.flags.len()

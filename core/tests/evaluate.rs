@@ -135,6 +135,32 @@ fn only_flags_with_a_schedule_or_requiring_one_use_time() {
 }
 
 #[test]
+fn evaluating_at_a_position_is_evaluating_that_key() {
+    let flags = json!({
+        "b-rule": boolean_flag(json!({"rules": [{"id": "pro", "conditions": [{"attribute": "plan", "op": "equals", "value": "pro"}], "serve": {"variant": "on"}}]})),
+        "a-rollout": boolean_flag(json!({"fallthrough": {"rollout": {"variants": [{"variant": "on", "weight": 1}, {"variant": "off", "weight": 1}]}}})),
+        "c-string": {"type": "string", "enabled": true, "variants": {"x": "1"}, "off_variant": "x", "fallthrough": {"variant": "x"}},
+    });
+    let snapshot = snapshot(flags, json!({}));
+    let user = context(r#"{"targetingKey": "u-7", "plan": "pro"}"#);
+    let keys: Vec<&str> = snapshot.flag_keys().collect();
+    assert_eq!(keys, ["a-rollout", "b-rule", "c-string"]);
+    for (position, key) in keys.iter().enumerate() {
+        assert_eq!(snapshot.position(key), Some(position));
+        for expected in [None, Some(FlagType::Boolean), Some(FlagType::String)] {
+            let by_key = match expected {
+                Some(kind) => snapshot.evaluate_as(key, kind, &user, now()),
+                None => snapshot.evaluate(key, &user, now()),
+            };
+            let at = snapshot.evaluate_at(position, expected, &user, now()).expect("in range");
+            assert_eq!(at.to_json(key), by_key.to_json(key), "{key} as {expected:?}");
+        }
+    }
+    assert_eq!(snapshot.position("no-such-flag"), None);
+    assert!(snapshot.evaluate_at(keys.len(), None, &user, now()).is_none());
+}
+
+#[test]
 fn contexts_built_in_code_match_parsed_ones() {
     let built = Context::new(Some("u"))
         .with("user", Value::Object([("tier".into(), Value::Int(3))].into_iter().collect()))

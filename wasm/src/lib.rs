@@ -213,31 +213,34 @@ impl Engine {
         Ok(resolution_text(flag_key, &evaluation))
     }
 
-    /// Internal, for the package's `Engine` wrapper: evaluates into the scratch buffer
-    /// and returns whether the result fits it (else use `evaluatePrepared`).
+    /// Internal, for the package's `Engine` wrapper: evaluates the flag at `position`
+    /// in `flagKeys()` order into the scratch buffer and returns whether the result
+    /// fits it (else use `evaluatePrepared`; also `false` past the last flag). The
+    /// wrapper maps keys to positions once per snapshot, so an evaluation passes no
+    /// string and hashes no key.
     #[wasm_bindgen(js_name = evaluatePacked)]
     pub fn evaluate_packed(
         &mut self,
-        #[wasm_bindgen(js_name = flagKey)] flag_key: &str,
+        position: u32,
         context: &PreparedContext,
         #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
         #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
     ) -> JsResult<bool> {
         let now = to_millis(now_ms)?;
-        self.pack(flag_key, &context.inner, now, expected_type)
+        self.pack(position, &context.inner, now, expected_type)
     }
 
     /// Internal: like `evaluatePacked`, for a plain context object.
     #[wasm_bindgen(js_name = evaluatePackedObject)]
     pub fn evaluate_packed_object(
         &mut self,
-        #[wasm_bindgen(js_name = flagKey)] flag_key: &str,
+        position: u32,
         context: &EvaluationContext,
         #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
         #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
     ) -> JsResult<bool> {
         let (context, now) = (context_of(context)?, to_millis(now_ms)?);
-        self.pack(flag_key, &context, now, expected_type)
+        self.pack(position, &context, now, expected_type)
     }
 
     /// Internal: like `evaluatePackedObject`, for a context the package has already
@@ -247,13 +250,13 @@ impl Engine {
     #[wasm_bindgen(js_name = evaluatePackedText)]
     pub fn evaluate_packed_text(
         &mut self,
-        #[wasm_bindgen(js_name = flagKey)] flag_key: &str,
+        position: u32,
         #[wasm_bindgen(js_name = contextJson)] context_json: &str,
         #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
         #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
     ) -> JsResult<bool> {
         let (context, now) = (Context::from_json(context_json).map_err(core_error)?, to_millis(now_ms)?);
-        self.pack(flag_key, &context, now, expected_type)
+        self.pack(position, &context, now, expected_type)
     }
 
     /// Internal: the byte address of the scratch buffer in the module's memory.
@@ -264,10 +267,11 @@ impl Engine {
 
     /// What the three `evaluatePacked*` exports share once they have a context: the
     /// result in the scratch buffer, and whether it fit.
-    fn pack(&mut self, flag_key: &str, context: &Context, now: i64, expected: Option<FlagType>) -> JsResult<bool> {
+    fn pack(&mut self, position: u32, context: &Context, now: i64, expected: Option<FlagType>) -> JsResult<bool> {
+        let expected = expected.map(FlagType::to_core).transpose()?;
         let snapshot = self.snapshot.as_ref().ok_or_else(not_ready)?;
-        let evaluation = output::evaluate(snapshot, flag_key, context, now, expected)?;
-        Ok(packed::pack(&mut self.scratch, &evaluation))
+        let evaluation = snapshot.evaluate_at(position as usize, expected, context, now);
+        Ok(evaluation.is_some_and(|evaluation| packed::pack(&mut self.scratch, &evaluation)))
     }
 
     fn served(&self) -> JsResult<&Snapshot> {

@@ -80,6 +80,31 @@ test("results are plain objects; outcomes are data, malformed input throws", () 
   assert.equal(engine.evaluate("beta", undefined, NOW).value, false, "undefined is the empty context");
 });
 
+test("results read from the scratch buffer follow reloads, memory growth and each flag's metadata", () => {
+  const stringFlag = (values, metadata) => ({
+    type: "string", enabled: true, variants: values, off_variant: Object.keys(values)[0], metadata,
+    fallthrough: { rollout: { variants: Object.keys(values).map((variant) => ({ variant, weight: 1 })), salt: "s" } },
+  });
+  const snapshot = (version, a, b) => envelope(payload(version, { a: stringFlag(a, { team: `a${version}` }), b: stringFlag(b, { team: `b${version}` }) }));
+  const engine = newEngine();
+  const user = new PreparedContext({ targetingKey: "u-1" });
+  const read = () => ["a", "b"].map((flag) => {
+    const r = engine.evaluatePrepared(flag, user, NOW);
+    return [r.variant, r.value, r.metadata.team, r.explanation.bucket.salt, Object.isFrozen(r.metadata)];
+  });
+  engine.load(snapshot(1, { x: "ex", y: "why" }, { p: "pea", q: "queue" }), NOW);
+  const first = read();
+  assert.deepEqual(read(), first, "a cached read is the first read");
+  assert.deepEqual(first.map(([, , team, salt, frozen]) => [team, salt, frozen]), [["a1", "s", true], ["b1", "s", true]]);
+  // The same shapes with other strings: nothing decoded for version 1 may survive.
+  engine.load(snapshot(2, { x: "EX", y: "WHY" }, { p: "PEA", q: "QUEUE" }), NOW);
+  assert.deepEqual(read(), first.map(([variant, value, team, salt]) => [variant, value.toUpperCase(), team.replace("1", "2"), salt, true]));
+  // A context this large grows the module's memory, which detaches the scratch view.
+  const big = new PreparedContext({ targetingKey: "u-1", list: Array.from({ length: 200_000 }, (_, i) => `item-${i}`) });
+  assert.deepEqual(engine.evaluatePrepared("a", big, NOW).value, read()[0][1]);
+  big.free();
+});
+
 test("integers beyond 2^53: BigInt in, BigInt out", () => {
   const engine = newEngine();
   engine.load(v1, NOW);

@@ -66,6 +66,22 @@ impl Snapshot {
         }
     }
 
+    /// Like [`Snapshot::evaluate_with`], for the flag at `position` in
+    /// [`Snapshot::flag_keys`] order (see [`Snapshot::position`]); `None` past the end.
+    /// A host that looks a flag up once per snapshot (the wasm module's JavaScript
+    /// wrapper does) then skips passing and hashing the key on every evaluation.
+    #[inline]
+    pub fn evaluate_at<A: Attributes + ?Sized>(
+        &self,
+        position: usize,
+        expected: Option<FlagType>,
+        attributes: &A,
+        now: i64,
+    ) -> Option<Evaluation<'_>> {
+        (position < self.flags.len())
+            .then(|| Evaluator { snapshot: self, context: attributes, now }.checked(position, expected))
+    }
+
     /// Evaluates every flag, in ascending key order.
     pub fn evaluate_all<'s>(
         &'s self,
