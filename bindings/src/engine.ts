@@ -10,6 +10,7 @@
 
 import glueInit, { initSync as glueInitSync, Engine as RawEngine, PreparedContext } from "./wasm/pennon_wasm.js";
 import { defaultWasm, resolveWasm } from "#platform";
+import { FlatWriter } from "./flat.js";
 import { Unpacker } from "./unpack.js";
 
 export { PreparedContext, bucketHash, bucketPosition } from "./wasm/pennon_wasm.js";
@@ -82,13 +83,18 @@ export function isPennonError(error: unknown, kind?: ErrorKind): error is Pennon
  */
 export class Engine extends RawEngine {
   #unpacker: Unpacker | undefined;
+  #flat: FlatWriter | undefined;
   #keys: string[] | undefined;
   /** Each flag key's position in `flagKeys()`, so an evaluation passes a number, not the key. */
   #positions: Map<string, number> | undefined;
 
-  #reader(): Unpacker {
+  #memory(): WebAssembly.Memory {
     if (memory === undefined) throw new Error("pennon: the WebAssembly module is not initialized");
-    return (this.#unpacker ??= new Unpacker(memory, this.scratchAddress()));
+    return memory;
+  }
+
+  #reader(): Unpacker {
+    return (this.#unpacker ??= new Unpacker(this.#memory(), this.scratchAddress()));
   }
 
   override load(bytes: Uint8Array, nowMs: number): boolean {
@@ -112,10 +118,16 @@ export class Engine extends RawEngine {
   override evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
     const position = this.#positionOf(flagKey);
     if (position === undefined) return super.evaluate(flagKey, context, nowMs, expectedType);
-    const text = contextText(context);
-    const packed = text === undefined
-      ? this.evaluatePackedObject(position, context, nowMs, expectedType)
-      : this.evaluatePackedText(position, text, nowMs, expectedType);
+    const flat = (this.#flat ??= new FlatWriter(this, this.#memory()));
+    let packed: boolean;
+    if (flat.write(context)) {
+      packed = this.evaluatePackedFlat(position, flat.count, flat.hasKey, nowMs, expectedType);
+    } else {
+      const text = contextText(context);
+      packed = text === undefined
+        ? this.evaluatePackedObject(position, context, nowMs, expectedType)
+        : this.evaluatePackedText(position, text, nowMs, expectedType);
+    }
     if (!packed) return super.evaluate(flagKey, context, nowMs, expectedType);
     return this.#reader().read(flagKey, position) ?? this.#remember(super.evaluate(flagKey, context, nowMs, expectedType));
   }

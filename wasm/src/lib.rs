@@ -26,6 +26,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod convert;
+mod flat;
 mod options;
 mod output;
 mod packed;
@@ -53,6 +54,8 @@ pub struct Engine {
     scratch: Box<[f64; packed::SLOTS]>,
     /// The flags the last update changed.
     changed: Vec<String>,
+    /// Where the wrapper writes flat context objects (`flat.rs`).
+    flat: flat::FlatBuffers,
 }
 
 #[wasm_bindgen]
@@ -78,7 +81,7 @@ impl Engine {
         let held = options.held;
         let min_version = options.min_version.unwrap_or(0);
         let scratch = Box::new([0.0; packed::SLOTS]);
-        Ok(Engine { policy, snapshot: None, held, min_version, scratch, changed: Vec::new() })
+        Ok(Engine { policy, snapshot: None, held, min_version, scratch, changed: Vec::new(), flat: Default::default() })
     }
 
     /// Verifies, checks and compiles envelope `bytes` at `nowMs` (Unix milliseconds).
@@ -257,6 +260,47 @@ impl Engine {
     ) -> JsResult<bool> {
         let (context, now) = (Context::from_json(context_json).map_err(core_error)?, to_millis(now_ms)?);
         self.pack(position, &context, now, expected_type)
+    }
+
+    /// Internal: like `evaluatePacked`, for a flat context object the wrapper has
+    /// written as `count` records (`flat.rs`): record 0 for the targeting key (read
+    /// only if `hasKey`), then the attributes.
+    #[wasm_bindgen(js_name = evaluatePackedFlat)]
+    pub fn evaluate_packed_flat(
+        &mut self,
+        position: u32,
+        count: u32,
+        #[wasm_bindgen(js_name = hasKey)] has_key: bool,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
+        #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
+    ) -> JsResult<bool> {
+        let now = to_millis(now_ms)?;
+        let expected = expected_type.map(FlagType::to_core).transpose()?;
+        let context = flat::FlatContext::read(&self.flat, count as usize, has_key)
+            .map_err(|message| refusal("invalid_context", &message))?;
+        let snapshot = self.snapshot.as_ref().ok_or_else(not_ready)?;
+        let evaluation = snapshot.evaluate_at(position as usize, expected, &context, now);
+        Ok(evaluation.is_some_and(|evaluation| packed::pack(&mut self.scratch, &evaluation)))
+    }
+
+    /// Internal: the address of the flat context bytes, grown to at least `capacity`.
+    #[wasm_bindgen(js_name = flatBytes)]
+    pub fn flat_bytes(&mut self, capacity: u32) -> f64 {
+        let bytes = &mut self.flat.bytes;
+        if bytes.len() < capacity as usize {
+            bytes.resize(capacity as usize, 0);
+        }
+        bytes.as_ptr() as usize as f64
+    }
+
+    /// Internal: the address of the flat context records, room for at least `count`.
+    #[wasm_bindgen(js_name = flatRecords)]
+    pub fn flat_records(&mut self, count: u32) -> f64 {
+        let records = &mut self.flat.records;
+        if records.len() < count as usize * flat::RECORD {
+            records.resize(count as usize * flat::RECORD, 0.0);
+        }
+        records.as_ptr() as usize as f64
     }
 
     /// Internal: the byte address of the scratch buffer in the module's memory.

@@ -168,3 +168,47 @@ test("no input traps the instance: 3,000 mutated envelopes and odd arguments", (
   assert.ok([1, 2].includes(engine.version()));
   assert.equal(typeof engine.evaluate("beta", { targetingKey: "ann" }, NOW).value, "boolean");
 });
+
+test("fresh flat objects written straight to memory mean what their JSON means", () => {
+  // `evaluate` writes flat objects into the module without JSON; a PreparedContext is
+  // built through JSON.stringify and the core's reader. Every result must agree.
+  const split = (bucketBy) => ({ type: "boolean", enabled: true, variants: { on: true, off: false }, off_variant: "off",
+    fallthrough: { rollout: { bucket_by: bucketBy, variants: [{ variant: "on", weight: 1 }, { variant: "off", weight: 1 }] } } });
+  const rule = (condition) => ({ type: "boolean", enabled: true, variants: { on: true, off: false }, off_variant: "off",
+    fallthrough: { variant: "off" }, rules: [{ id: "r", conditions: [condition], serve: { variant: "on" } }] });
+  const engine = newEngine();
+  engine.load(envelope(payload(1, {
+    "by-key": split(undefined), "by-n": split("n"), "by-name": split("név"),
+    "n-exists": rule({ attribute: "n", op: "exists" }), "n-below": rule({ attribute: "n", op: "lt", value: 10 }),
+    "email": rule({ attribute: "email", op: "ends_with", value: "@acme.com" }),
+    "dotted": rule({ attribute: "user.plan", op: "equals", value: "pro" }),
+  })), NOW);
+  const long = "x".repeat(70_000);
+  const contexts = [
+    undefined, null, {}, { targetingKey: "u-1" }, { targetingKey: null }, { targetingKey: undefined }, { targetingKey: 7 },
+    { targetingKey: "u-1", n: 5 }, { n: 5.5 }, { n: -0 }, { n: 2 ** 53 + 2 }, { n: 2 ** 63 }, { n: -(2 ** 63) }, { n: 1e21 },
+    { n: NaN }, { n: Infinity }, { n: null }, { n: true }, { n: "5" }, { n: undefined }, { n: () => 1 }, { n: Symbol("s") },
+    { n: 5n }, { n: [5] }, { n: { v: 5 } }, { n: new Date(0) }, { "user.plan": "pro" }, { user: { plan: "pro" } },
+    { email: "ann@acme.com" }, { email: "ann@acme.com\uD800" }, { "e\uDC00": 1 }, { név: "ünïcødé ✓ 🎉", targetingKey: "ü" },
+    { targetingKey: "k", email: long + "@acme.com" }, { toJSON: () => ({ email: "ann@acme.com" }) },
+    Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`a${i}`, i])),
+  ];
+  const outcome = (fn) => {
+    try {
+      return { result: fn() };
+    } catch (error) {
+      return { error: error.message };
+    }
+  };
+  let compared = 0;
+  for (const [index, context] of contexts.entries()) {
+    const prepared = outcome(() => new PreparedContext(context ?? {}));
+    for (const flag of engine.flagKeys()) {
+      const expected = prepared.error === undefined ? outcome(() => engine.evaluatePrepared(flag, prepared.result, NOW)) : prepared;
+      assert.deepEqual(outcome(() => engine.evaluate(flag, context, NOW)), expected, `${flag} with context #${index}`);
+      compared += 1;
+    }
+    prepared.result?.free();
+  }
+  assert.equal(compared, contexts.length * 7);
+});
