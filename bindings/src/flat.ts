@@ -122,7 +122,6 @@ export class FlatWriter {
       at = this.#text(value as string, at);
       [payload, length] = [start, at - start];
     }
-    this.#refresh();
     const r = this.#records;
     const base = index * RECORD;
     r[base] = nameAt;
@@ -136,7 +135,6 @@ export class FlatWriter {
   /** Writes `text` as UTF-8 at byte `at`; returns the byte after it. */
   #text(text: string, at: number): number {
     this.#reserve(at + 3 * text.length, 0);
-    this.#refresh();
     const bytes = this.#bytes;
     const length = text.length;
     for (let i = 0; i < length; i++) {
@@ -147,27 +145,27 @@ export class FlatWriter {
     return at + length;
   }
 
-  /** Grows the buffers to at least `bytes` bytes and `records` records. */
+  /**
+   * Grows the buffers to at least `bytes` bytes and `records` records, and keeps the
+   * views over them current: growing may move a buffer or grow the memory, and memory
+   * growth (here or in any other call into the module) detaches every view, leaving it
+   * empty.
+   */
   #reserve(bytes: number, records: number): void {
+    let moved = this.#records.length === 0;
     if (bytes > this.#bytesCapacity) {
       const capacity = Math.max(bytes, 2 * this.#bytesCapacity, 256);
       this.#bytesAddress = this.#host.flatBytes(capacity);
       this.#bytesCapacity = capacity;
+      moved = true;
     }
     if (records > this.#recordsCapacity) {
       const capacity = Math.max(records, 2 * this.#recordsCapacity, 16);
       this.#recordsAddress = this.#host.flatRecords(capacity);
       this.#recordsCapacity = capacity;
+      moved = true;
     }
-  }
-
-  /**
-   * Views of the two buffers, re-made when a buffer moved or the memory grew (which
-   * detaches every view, leaving it empty).
-   */
-  #refresh(): void {
-    if (this.#bytes.length !== this.#bytesCapacity || this.#bytes.byteOffset !== this.#bytesAddress
-      || this.#records.length !== this.#recordsCapacity * RECORD || this.#records.byteOffset !== this.#recordsAddress) {
+    if (moved) {
       const buffer = this.#memory.buffer;
       this.#bytes = new Uint8Array(buffer, this.#bytesAddress, this.#bytesCapacity);
       this.#records = new Float64Array(buffer, this.#recordsAddress, this.#recordsCapacity * RECORD);

@@ -33,7 +33,7 @@ mod packed;
 mod types;
 mod write;
 
-use pennon_core::{Context, Held, Loaded, PublicKey, Snapshot, TrustPolicy};
+use pennon_core::{Attributes, Context, Held, Loaded, PublicKey, Snapshot, TrustPolicy};
 use wasm_bindgen::prelude::*;
 
 pub use output::{resolution_text, resolutions_text};
@@ -275,12 +275,9 @@ impl Engine {
         #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
     ) -> JsResult<bool> {
         let now = to_millis(now_ms)?;
-        let expected = expected_type.map(FlagType::to_core).transpose()?;
         let context = flat::FlatContext::read(&self.flat, count as usize, has_key)
             .map_err(|message| refusal("invalid_context", &message))?;
-        let snapshot = self.snapshot.as_ref().ok_or_else(not_ready)?;
-        let evaluation = snapshot.evaluate_at(position as usize, expected, &context, now);
-        Ok(evaluation.is_some_and(|evaluation| packed::pack(&mut self.scratch, &evaluation)))
+        pack_at(self.snapshot.as_ref(), &mut self.scratch, position, &context, now, expected_type)
     }
 
     /// Internal: the address of the flat context bytes, grown to at least `capacity`.
@@ -309,18 +306,30 @@ impl Engine {
         self.scratch.as_ptr() as usize as f64
     }
 
-    /// What the three `evaluatePacked*` exports share once they have a context: the
-    /// result in the scratch buffer, and whether it fit.
+    /// [`pack_at`] for the exports holding a [`Context`].
     fn pack(&mut self, position: u32, context: &Context, now: i64, expected: Option<FlagType>) -> JsResult<bool> {
-        let expected = expected.map(FlagType::to_core).transpose()?;
-        let snapshot = self.snapshot.as_ref().ok_or_else(not_ready)?;
-        let evaluation = snapshot.evaluate_at(position as usize, expected, context, now);
-        Ok(evaluation.is_some_and(|evaluation| packed::pack(&mut self.scratch, &evaluation)))
+        pack_at(self.snapshot.as_ref(), &mut self.scratch, position, context, now, expected)
     }
 
     fn served(&self) -> JsResult<&Snapshot> {
         self.snapshot.as_ref().ok_or_else(not_ready)
     }
+}
+
+/// What the four `evaluatePacked*` exports share once they have a context: the result
+/// in the scratch buffer, and whether it fit. Takes the engine's fields rather than the
+/// engine, so a context borrowed from the engine (the flat buffers) can be passed.
+fn pack_at<A: Attributes + ?Sized>(
+    snapshot: Option<&Snapshot>,
+    scratch: &mut [f64; packed::SLOTS],
+    position: u32,
+    context: &A,
+    now: i64,
+    expected: Option<FlagType>,
+) -> JsResult<bool> {
+    let expected = expected.map(FlagType::to_core).transpose()?;
+    let evaluation = snapshot.ok_or_else(not_ready)?.evaluate_at(position as usize, expected, context, now);
+    Ok(evaluation.is_some_and(|evaluation| packed::pack(scratch, &evaluation)))
 }
 
 fn not_ready() -> JsValue {
