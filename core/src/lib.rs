@@ -40,6 +40,7 @@ mod keys;
 mod limits;
 mod model;
 mod number;
+mod reads;
 mod result;
 mod semver;
 mod snapshot;

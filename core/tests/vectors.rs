@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use std::cell::RefCell;
+
 use pennon_core::{
-    bucket_hash, bucket_position, parse_rfc3339, Context, FlagType, Held, Loaded, PublicKey, Snapshot, TrustPolicy,
+    bucket_hash, bucket_position, parse_rfc3339, Attributes, Context, FlagType, Held, Loaded, PublicKey, Snapshot,
+    TrustPolicy, Value,
 };
 use serde_json::{json, Value as Json};
 
@@ -93,6 +96,72 @@ fn evaluation_vectors() {
     assert!(failures.is_empty(), "{} of {total} evaluation vectors failed:\n{}", failures.len(), failures.join("\n"));
     assert!(total >= 150, "only {total} evaluation vectors; the suite promises at least 150");
     println!("{total} evaluation vectors passed across {} files", paths.len());
+}
+
+/// A context that notes every name evaluation asks it for.
+struct Recording<'c> {
+    context: &'c Context,
+    asked: RefCell<Vec<String>>,
+}
+
+impl Attributes for Recording<'_> {
+    type Value<'v>
+        = &'v Value
+    where
+        Self: 'v;
+
+    fn targeting_key(&self) -> Option<&Value> {
+        self.asked.borrow_mut().push("targetingKey".into());
+        Attributes::targeting_key(self.context)
+    }
+
+    fn attribute(&self, name: &str) -> Option<&Value> {
+        self.asked.borrow_mut().push(name.into());
+        Attributes::attribute(self.context, name)
+    }
+
+    fn problem(&self) -> Option<&str> {
+        self.context.problem()
+    }
+}
+
+/// `Snapshot::attributes_read` lists every name evaluation reads (the JavaScript
+/// package writes only those into the module): for every case, evaluation asks for
+/// nothing else, and the context stripped to those names (and `targetingKey`, whose
+/// type is checked for every flag) gives the same outcome.
+#[test]
+fn evaluation_reads_only_the_listed_attributes() {
+    let dir = vectors_dir().join("evaluation");
+    let (mut cases, mut stripped_some) = (0, 0);
+    for entry in fs::read_dir(&dir).expect("vector directory") {
+        let path = entry.expect("directory entry").path();
+        if path.extension().is_none_or(|ext| ext != "json") {
+            continue;
+        }
+        let file = read_json(&path);
+        let snapshot = load_vector_snapshot(&file, &path);
+        for case in file["cases"].as_array().expect("`cases` array") {
+            let (flag, name) = (str_field(case, "flag"), str_field(case, "name"));
+            let Some(position) = snapshot.position(flag) else { continue };
+            let read = snapshot.attributes_read(position).expect("a position in range");
+            let context = Context::from_json(&case["context"].to_string()).expect("vector context");
+            let now = parse_rfc3339(str_field(case, "now")).expect("time");
+            let recording = Recording { context: &context, asked: RefCell::new(Vec::new()) };
+            let full = snapshot.evaluate_at(position, None, &recording, now).expect("in range");
+            for asked in recording.asked.borrow().iter() {
+                assert!(read.contains(&asked.as_str()), "{name}: `{flag}` read `{asked}`, not in {read:?}");
+            }
+            let mut kept = case["context"].as_object().cloned().unwrap_or_default();
+            let before = kept.len();
+            kept.retain(|key, _| key == "targetingKey" || read.contains(&key.as_str()));
+            stripped_some += usize::from(kept.len() < before);
+            let stripped = Context::from_json(&Json::Object(kept).to_string()).expect("stripped context");
+            let lean = snapshot.evaluate_at(position, None, &stripped, now).expect("in range");
+            assert_eq!(format!("{lean:?}"), format!("{full:?}"), "{name}: stripped to {read:?}");
+            cases += 1;
+        }
+    }
+    assert!(cases >= 150 && stripped_some >= 20, "{cases} cases, {stripped_some} with attributes stripped");
 }
 
 #[test]

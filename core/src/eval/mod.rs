@@ -350,13 +350,16 @@ impl<'s, 'c, A: Attributes + ?Sized> Evaluator<'s, 'c, A> {
     /// at most `max_chain` deep.
     fn in_segment(&self, index: usize) -> bool {
         let segment = &self.snapshot.segments[index];
-        let key = self.context.targeting_key();
-        if let Some(ValueRef::String(key)) = key.as_ref().map(AttributeValue::view) {
-            if segment.excluded.contains(key) {
-                return false;
-            }
-            if segment.included.contains(key) {
-                return true;
+        // Without key lists the key is not read at all, as `Snapshot::attributes_read` says.
+        if !segment.excluded.is_empty() || !segment.included.is_empty() {
+            let key = self.context.targeting_key();
+            if let Some(ValueRef::String(key)) = key.as_ref().map(AttributeValue::view) {
+                if segment.excluded.contains(key) {
+                    return false;
+                }
+                if segment.included.contains(key) {
+                    return true;
+                }
             }
         }
         let mut ignored = None;
