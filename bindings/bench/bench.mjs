@@ -37,6 +37,36 @@ function median(fn, iterations, batches = 21) {
   return samples[samples.length >> 1];
 }
 
+/**
+ * Medians like `median`, for several engines at once: their batches alternate, so a
+ * drift in the machine's speed (this benchmark's VMs move up to 1.5x within a minute)
+ * falls on every engine alike instead of on whichever ran during it.
+ * `cases` maps a name to `[fn, iterations]`.
+ */
+function interleaved(cases, batches = 21) {
+  const entries = Object.entries(cases);
+  for (const [, [fn, iterations]] of entries) for (let i = 0; i < Math.min(iterations, 20_000); i++) fn(i);
+  const samples = Object.fromEntries(entries.map(([name]) => [name, []]));
+  for (let b = 0; b < batches; b++) {
+    for (const [name, [fn, iterations]] of entries) {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < iterations; i++) fn(i);
+      samples[name].push(Number(process.hrtime.bigint() - start) / iterations);
+    }
+  }
+  return Object.fromEntries(entries.map(([name]) => {
+    const sorted = samples[name].sort((a, b) => a - b);
+    return [name, sorted[sorted.length >> 1]];
+  }));
+}
+
+/** A row of `interleaved` medians, Pennon's under `pennon`, each divided by `scale`. */
+function compared(what, cases, scale = 1) {
+  const medians = interleaved(cases);
+  const scaled = Object.fromEntries(Object.entries(medians).map(([name, value]) => [name, value / scale]));
+  rows.push({ what, ...scaled });
+}
+
 /** Median ms of `runs` awaited runs of `fn`. */
 async function medianMs(fn, runs = 15) {
   const samples = [];
@@ -126,28 +156,25 @@ const rows = [];
 const row = (what, pennon, peers = {}) => rows.push({ what, pennon, ...peers });
 
 for (const [label, flag] of [["targeting", TARGETING], ["rollout", ROLLOUT]]) {
-  row(`prepared context, ${label} (ns)`,
-    median(() => (sink += engine.evaluatePrepared(flag, prepared, NOW).variant.length), N),
-    {
-      flipt: median(() => (sink += flipt.evaluateBoolean({ flagKey: flag, entityId: USER.targetingKey, context: fliptContext }).enabled), N / 10),
-      flagd: median(() => (sink += flagd.resolveBooleanEvaluation(flag, false, USER).value), N),
-      growthbook: median(() => (sink += gbScoped.isOn(flag)), N),
-    });
-  row(`fresh context object, ${label} (ns)`,
-    median((i) => (sink += engine.evaluate(flag, fresh(i), NOW).variant.length), N),
-    {
-      flipt: median((i) => { const u = users[i & 1023]; sink += flipt.evaluateBoolean({ flagKey: flag, entityId: u.targetingKey, context: { email: u.email, plan: u.plan } }).enabled; }, N / 10),
-      flagd: median((i) => (sink += flagd.resolveBooleanEvaluation(flag, false, fresh(i)).value), N),
-      growthbook: median((i) => (sink += growthbook.isOn(flag, gbAttributes(users[i & 1023]))), N),
-    });
-}
-row("evaluateAll, 100 flags (us)",
-  median(() => (sink += engine.evaluateAllPrepared(prepared, NOW).length), 2_000) / 1000,
-  {
-    flipt: median(() => (sink += flipt.evaluateBatch(kinds(100).map(([flagKey]) => ({ flagKey, entityId: USER.targetingKey, context: fliptContext }))).responses.length), 200) / 1000,
-    flagd: median(() => (sink += flagd.resolveAll(USER).length), 2_000) / 1000,
-    growthbook: median(() => { for (const [key] of kinds(100)) sink += gbScoped.evalFeature(key).on; }, 2_000) / 1000,
+  compared(`prepared context, ${label} (ns)`, {
+    pennon: [() => (sink += engine.evaluatePrepared(flag, prepared, NOW).variant.length), N],
+    flipt: [() => (sink += flipt.evaluateBoolean({ flagKey: flag, entityId: USER.targetingKey, context: fliptContext }).enabled), N / 10],
+    flagd: [() => (sink += flagd.resolveBooleanEvaluation(flag, false, USER).value), N],
+    growthbook: [() => (sink += gbScoped.isOn(flag)), N],
   });
+  compared(`fresh context object, ${label} (ns)`, {
+    pennon: [(i) => (sink += engine.evaluate(flag, fresh(i), NOW).variant.length), N],
+    flipt: [(i) => { const u = users[i & 1023]; sink += flipt.evaluateBoolean({ flagKey: flag, entityId: u.targetingKey, context: { email: u.email, plan: u.plan } }).enabled; }, N / 10],
+    flagd: [(i) => (sink += flagd.resolveBooleanEvaluation(flag, false, fresh(i)).value), N],
+    growthbook: [(i) => (sink += growthbook.isOn(flag, gbAttributes(users[i & 1023]))), N],
+  });
+}
+compared("evaluateAll, 100 flags (us)", {
+  pennon: [() => (sink += engine.evaluateAllPrepared(prepared, NOW).length), 2_000],
+  flipt: [() => (sink += flipt.evaluateBatch(kinds(100).map(([flagKey]) => ({ flagKey, entityId: USER.targetingKey, context: fliptContext }))).responses.length), 200],
+  flagd: [() => (sink += flagd.resolveAll(USER).length), 2_000],
+  growthbook: [() => { for (const [key] of kinds(100)) sink += gbScoped.evalFeature(key).on; }, 2_000],
+}, 1000);
 
 // Cold start: a fresh module instance (cache-busted glue), instantiate the compiled
 // module, build an engine, verify and compile a 1,000-flag snapshot.
@@ -206,7 +233,7 @@ flipt.close?.();
 
 // ---- report ----
 const fmt = (v) => (v === undefined ? "" : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-console.log(`Node ${process.version}; medians of 21 batches; checksum ${sink % 997}`);
+console.log(`Node ${process.version}; medians of 21 batches, the engines of a row alternating batch by batch; checksum ${sink % 997}`);
 console.log(["measure".padEnd(58), "pennon", "flipt", "flagd", "growthbook"].map((s) => s.padStart(10)).join(""));
 for (const r of rows) {
   console.log([r.what.padEnd(58), fmt(r.pennon), fmt(r.flipt), fmt(r.flagd), fmt(r.growthbook)].map((s) => s.padStart(10)).join(""));
