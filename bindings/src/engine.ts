@@ -10,7 +10,7 @@
 
 import glueInit, { initSync as glueInitSync, Engine as RawEngine, PreparedContext } from "./wasm/pennon_wasm.js";
 import { defaultWasm, resolveWasm } from "#platform";
-import { FlatWriter } from "./flat.js";
+import { FlatWriter, readable, readsOf, type Reads } from "./flat.js";
 import { Unpacker } from "./unpack.js";
 
 export { PreparedContext, bucketHash, bucketPosition } from "./wasm/pennon_wasm.js";
@@ -87,6 +87,8 @@ export class Engine extends RawEngine {
   #keys: string[] | undefined;
   /** Each flag key's position in `flagKeys()`, so an evaluation passes a number, not the key. */
   #positions: Map<string, number> | undefined;
+  /** What each flag, by position, can read of a context; filled as flags are evaluated. */
+  #reads: Reads[] = [];
 
   #memory(): WebAssembly.Memory {
     if (memory === undefined) throw new Error("pennon: the WebAssembly module is not initialized");
@@ -103,6 +105,7 @@ export class Engine extends RawEngine {
       this.#unpacker?.clear();
       this.#keys = undefined;
       this.#positions = undefined;
+      this.#reads = [];
     }
     return updated;
   }
@@ -119,8 +122,10 @@ export class Engine extends RawEngine {
     const position = this.#positionOf(flagKey);
     if (position === undefined) return super.evaluate(flagKey, context, nowMs, expectedType);
     const flat = (this.#flat ??= new FlatWriter(this, this.#memory()));
+    const reads = (this.#reads[position] ??= readsOf(this.attributesRead(position)));
+    const written = flat.write(context, reads);
     let packed: boolean;
-    if (flat.write(context)) {
+    if (written) {
       packed = this.evaluatePackedFlat(position, flat.count, flat.hasKey, nowMs, expectedType);
     } else {
       const text = contextText(context);
@@ -128,8 +133,15 @@ export class Engine extends RawEngine {
         ? this.evaluatePackedObject(position, context, nowMs, expectedType)
         : this.evaluatePackedText(position, text, nowMs, expectedType);
     }
-    if (!packed) return super.evaluate(flagKey, context, nowMs, expectedType);
-    return this.#reader().read(flagKey, position) ?? this.#remember(super.evaluate(flagKey, context, nowMs, expectedType));
+    if (packed) {
+      const result = this.#reader().read(flagKey, position);
+      if (result !== undefined) return result;
+    }
+    // Through JSON: an error, a JSON value, or metadata not cached yet. After a flat
+    // write, this reads no more of the context than the write did.
+    const source = written ? (readable(context, reads) as EvaluationContext) : context;
+    const result = super.evaluate(flagKey, source, nowMs, expectedType);
+    return packed ? this.#remember(result) : result;
   }
 
   override evaluateAllPrepared(context: PreparedContext, nowMs: number): Resolution[] {

@@ -3,15 +3,21 @@
  * in `wasm/src/flat.rs`) instead of through `JSON.stringify` and the module's JSON
  * reader, which took about four fifths of an evaluation with a fresh object.
  *
- * The path is taken only where it means exactly what the JSON path means: an object
- * (without `toJSON`) whose own enumerable values are strings, numbers, booleans, null
- * or values `JSON.stringify` leaves out (`undefined`, functions, symbols), whose
- * strings and names are well-formed UTF-16, and whose `targetingKey`, if present, is a
- * string or null. Numbers get the kind their JSON text gets: a safe integer is an
- * integer, a fraction is a float, and NaN and ±Infinity are null. Anything else
- * declines, and the caller takes the JSON path: nested objects, arrays, dates, BigInts,
- * a malformed targeting key, and integers beyond 2^53 (JSON writes them as the
- * shortest digits that read back as the same float, which are another integer).
+ * Only what the flag can read is written: the module lists those names per flag
+ * (`Snapshot::attributes_read`, proven complete against every vector), and a context
+ * usually carries many more. An attribute the flag cannot read is never looked at, so
+ * it can neither slow the evaluation down nor make it fail.
+ *
+ * The path is taken only where it means exactly what the JSON path means for the names
+ * read: an object (without `toJSON`) whose own enumerable values under those names are
+ * strings, numbers, booleans, null or values `JSON.stringify` leaves out (`undefined`,
+ * functions, symbols), with well-formed UTF-16 strings, and whose `targetingKey`, if
+ * present, is a string or null. Numbers get the kind their JSON text gets: a safe
+ * integer is an integer, a fraction is a float, and NaN and ±Infinity are null.
+ * Anything else declines, and the caller takes the JSON path, which converts the whole
+ * object: a read attribute that is an object, an array, a date, a BigInt or an integer
+ * beyond 2^53 (JSON writes it as the shortest digits that read back as the same float,
+ * which are another integer), or a targeting key of another type.
  */
 
 const RECORD = 5;
@@ -26,6 +32,45 @@ const isWellFormed = (String.prototype as MaybeWellFormed).isWellFormed;
 const malformed: (text: string) => boolean = isWellFormed !== undefined
   ? (text) => !isWellFormed.call(text)
   : (text) => /\p{Cs}/u.test(text);
+
+/**
+ * What a flag can read of a context (the module's `attributesRead`): whether it reads
+ * the targeting key, and the other top-level names. Only these are written.
+ */
+export interface Reads {
+  key: boolean;
+  names: string[];
+}
+
+/** `Reads` from the module's list, where `targetingKey` stands for the targeting key. */
+export function readsOf(list: string[]): Reads {
+  return { key: list.includes("targetingKey"), names: list.filter((name) => name !== "targetingKey") };
+}
+
+const isEnumerable = Object.prototype.propertyIsEnumerable;
+
+/** What `JSON.stringify` sees of `object[name]`: own enumerable properties only. */
+function ownValue(object: Record<string, unknown>, name: string): unknown {
+  const value = object[name];
+  return value !== undefined && isEnumerable.call(object, name) ? value : undefined;
+}
+
+/**
+ * What `reads` names of `context`, as a new plain object (the targeting key is always
+ * kept: its type is checked for every flag). A flat write's result that must come
+ * through JSON (an error, a JSON value) is evaluated with this, so that it reads no
+ * more of the context than the flat write did.
+ */
+export function readable(context: unknown, reads: Reads): unknown {
+  if (typeof context !== "object" || context === null) return context;
+  const object = context as Record<string, unknown>;
+  const lean: Record<string, unknown> = {};
+  for (const name of ["targetingKey", ...reads.names]) {
+    const value = ownValue(object, name);
+    if (value !== undefined) lean[name] = value;
+  }
+  return lean;
+}
 
 /** The module exports that size the two buffers and return their addresses. */
 export interface FlatBuffersHost {
@@ -54,30 +99,39 @@ export class FlatWriter {
     this.#memory = memory;
   }
 
-  /** Writes `context`; `false` when it must take the JSON path instead. */
-  write(context: unknown): boolean {
+  /**
+   * Writes what `reads` names of `context`; `false` when it must take the JSON path
+   * instead. The targeting key's type is checked whether or not the flag reads it: a
+   * key that is not a string is a problem for every flag (SPEC section 5.1).
+   */
+  write(context: unknown, reads: Reads): boolean {
     if (context === undefined || context === null) {
       this.#reserve(0, 1);
-      [this.count, this.hasKey] = [1, false];
+      this.count = 1;
+      this.hasKey = false;
       return true;
     }
     if (typeof context !== "object" || Array.isArray(context)) return false;
     const object = context as Record<string, unknown>;
     if (typeof object.toJSON === "function") return false;
-    this.#reserve(0, 1);
-    let [count, at, hasKey] = [1, 0, false];
-    for (const name of Object.keys(object)) {
-      const value = object[name];
-      if (name === "targetingKey") {
-        if (typeof value === "string") {
-          if (malformed(value)) return false;
-          at = this.#record(0, 0, 0, STRING, value, at);
-          hasKey = true;
-        } else if (value !== null && value !== undefined && typeof value !== "function" && typeof value !== "symbol") {
-          return false;
-        }
-        continue;
+    this.#reserve(0, 1 + reads.names.length);
+    let count = 1;
+    let at = 0;
+    let hasKey = false;
+    // A named load, then the own-property check only where the answer matters: a key
+    // the flag does not read is only type-checked, and most contexts have a string.
+    const key = object.targetingKey;
+    if (typeof key === "string") {
+      if (reads.key && isEnumerable.call(object, "targetingKey")) {
+        if (malformed(key)) return false;
+        at = this.#record(0, 0, 0, STRING, key, at);
+        hasKey = true;
       }
+    } else if (key !== null && key !== undefined && typeof key !== "function" && typeof key !== "symbol") {
+      if (isEnumerable.call(object, "targetingKey")) return false;
+    }
+    for (const name of reads.names) {
+      const value = ownValue(object, name);
       let kind: number;
       let number = 0;
       switch (typeof value) {
@@ -87,10 +141,16 @@ export class FlatWriter {
           break;
         case "number":
           if (!Number.isFinite(value)) kind = NULL;
-          else if (Number.isSafeInteger(value)) [kind, number] = [INT, value];
+          else if (Number.isSafeInteger(value)) {
+            kind = INT;
+            number = value;
+          }
           // JSON writes 2^60 as 1152921504606847000: past 2^53 its text is another integer.
           else if (Number.isInteger(value)) return false;
-          else [kind, number] = [FLOAT, value];
+          else {
+            kind = FLOAT;
+            number = value;
+          }
           break;
         case "boolean":
           kind = value ? TRUE : FALSE;
@@ -103,24 +163,25 @@ export class FlatWriter {
           if (value !== null) return false;
           kind = NULL;
       }
-      if (malformed(name)) return false;
       this.#reserve(at, count + 1);
       const nameAt = at;
       at = this.#text(name, at);
       at = this.#record(count, nameAt, at - nameAt, kind, kind === STRING ? (value as string) : number, at);
       count += 1;
     }
-    [this.count, this.hasKey] = [count, hasKey];
+    this.count = count;
+    this.hasKey = hasKey;
     return true;
   }
 
   /** Fills record `index`; writes a string value's bytes at `at`; returns the next free byte. */
   #record(index: number, nameAt: number, nameLength: number, kind: number, value: string | number, at: number): number {
-    let [payload, length] = [value as number, 0];
+    let payload = value as number;
+    let length = 0;
     if (kind === STRING) {
-      const start = at;
+      payload = at;
       at = this.#text(value as string, at);
-      [payload, length] = [start, at - start];
+      length = at - payload;
     }
     const r = this.#records;
     const base = index * RECORD;

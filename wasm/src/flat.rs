@@ -4,7 +4,8 @@
 //! and evaluation reads the attributes from there through [`Attributes`]: no
 //! `JSON.stringify`, no string crossing, no `Context` built. The wrapper takes this path
 //! only where the object's JSON text would mean exactly what the records say (see
-//! `bindings/src/flat.ts`); anything else keeps the JSON path.
+//! `bindings/src/flat.ts`); anything else keeps the JSON path. The wrapper writes only
+//! the attributes the flag can read (`attributesRead`).
 //!
 //! Record 0 is the targeting key's (when `has_key`); attributes follow it.
 //! A record is [`RECORD`] `f64`s: name offset, name length, kind, and two payload

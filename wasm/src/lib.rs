@@ -280,6 +280,15 @@ impl Engine {
         pack_at(self.snapshot.as_ref(), &mut self.scratch, position, &context, now, expected_type)
     }
 
+    /// Internal: the top-level context names the flag at `position` can read
+    /// (`Snapshot::attributes_read`; `targetingKey` for the targeting key), so the
+    /// wrapper writes only those of a flat context. Empty past the end.
+    #[wasm_bindgen(js_name = attributesRead)]
+    pub fn attributes_read(&self, position: u32) -> Vec<String> {
+        let read = self.snapshot.as_ref().and_then(|s| s.attributes_read(position as usize));
+        read.into_iter().flatten().map(str::to_owned).collect()
+    }
+
     /// Internal: the address of the flat context bytes, grown to at least `capacity`.
     #[wasm_bindgen(js_name = flatBytes)]
     pub fn flat_bytes(&mut self, capacity: u32) -> f64 {
