@@ -114,7 +114,7 @@ export class FlatWriter {
     if (typeof context !== "object" || Array.isArray(context)) return false;
     const object = context as Record<string, unknown>;
     if (typeof object.toJSON === "function") return false;
-    this.#reserve(0, 1 + reads.names.length);
+    this.#reserve(0, 1 + reads.names.length); // every record this write can fill
     let count = 1;
     let at = 0;
     let hasKey = false;
@@ -163,7 +163,6 @@ export class FlatWriter {
           if (value !== null) return false;
           kind = NULL;
       }
-      this.#reserve(at, count + 1);
       const nameAt = at;
       at = this.#text(name, at);
       at = this.#record(count, nameAt, at - nameAt, kind, kind === STRING ? (value as string) : number, at);
