@@ -66,8 +66,8 @@ fn outcome(snapshot: &Snapshot, case: &Json) -> Json {
     })
 }
 
-#[test]
-fn evaluation_vectors() {
+/// The evaluation vector files, in name order.
+fn evaluation_files() -> Vec<PathBuf> {
     let dir = vectors_dir().join("evaluation");
     let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
@@ -75,6 +75,12 @@ fn evaluation_vectors() {
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
         .collect();
     paths.sort();
+    paths
+}
+
+#[test]
+fn evaluation_vectors() {
+    let paths = evaluation_files();
     let (mut total, mut failures) = (0, Vec::new());
     for path in &paths {
         let file = read_json(path);
@@ -131,13 +137,8 @@ impl Attributes for Recording<'_> {
 /// type is checked for every flag) gives the same outcome.
 #[test]
 fn evaluation_reads_only_the_listed_attributes() {
-    let dir = vectors_dir().join("evaluation");
     let (mut cases, mut stripped_some) = (0, 0);
-    for entry in fs::read_dir(&dir).expect("vector directory") {
-        let path = entry.expect("directory entry").path();
-        if path.extension().is_none_or(|ext| ext != "json") {
-            continue;
-        }
+    for path in evaluation_files() {
         let file = read_json(&path);
         let snapshot = load_vector_snapshot(&file, &path);
         for case in file["cases"].as_array().expect("`cases` array") {
