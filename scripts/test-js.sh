@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The JavaScript side of Pennon's tests (issue 4). Installs what is missing (the
-# wasm32 target, the pinned wasm-bindgen CLI, npm packages, Debian's chromium), builds
-# the wasm module (printing its raw and gzipped size) and the npm package, then runs:
+# pinned nightly that builds the .wasm, the pinned wasm-bindgen CLI, npm packages,
+# Debian's chromium), builds the wasm module (printing its raw and gzipped size) and
+# the npm package, then runs:
 #   - native Rust: the shim's result writer on every vector (the identity reference);
 #   - Node: the vectors through the built package, engine and provider tests;
 #   - Chromium (playwright-core): the vectors through the web provider in a page;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`.ci/run` calls this script).
-# Installs what it needs when it is missing (wasm target, wasm-bindgen CLI, npm
-# packages, Chromium, PostgreSQL), and skips what is already there.
+# Installs what it needs when it is missing (wasm target, the pinned nightly that builds
+# the .wasm, wasm-bindgen CLI, npm packages, Chromium, PostgreSQL), and skips what is
+# already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
