@@ -39,7 +39,7 @@ impl Snapshot {
     /// ```
     // `inline` on the three `Context` entry points: a crate that evaluates `Context`s
     // itself (the wasm module does, through `evaluate_at`) then compiles one copy of the
-    // evaluator for `Context`, not a second one here (5 KB raw in the module).
+    // evaluator for `Context`, not a second one here (6 KB raw in the module).
     #[inline]
     pub fn evaluate(&self, key: &str, context: &Context, now: i64) -> Evaluation<'_> {
         self.evaluate_with(key, None, context, now)
