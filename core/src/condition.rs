@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use regex_lite::Regex;
 use rustc_hash::FxHashSet;
 use smol_str::SmolStr;
 
 use crate::eval::text;
 use crate::number::Number;
+use crate::regex::Regex;
 use crate::semver::Version;
 use crate::snapshot::AttributePath;
 use crate::{AttributeValue, ValueRef};

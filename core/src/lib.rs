@@ -41,6 +41,7 @@ mod limits;
 mod model;
 mod number;
 mod reads;
+mod regex;
 mod result;
 mod semver;
 mod snapshot;

@@ -30,8 +30,7 @@ pub(crate) fn sort_by_name<T>(items: &mut [T], key: impl Fn(&T) -> &str) {
 }
 
 /// The positions `0..len` ordered by `compare`, equal ones in their order. The stable
-/// sort: the module holds a copy of it anyway (`regex-lite` uses it), and its
-/// instantiation here is smaller than the unstable one's.
+/// sort: its instantiation here is smaller than the unstable one's.
 fn sorted_positions(len: usize, compare: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
     let mut order: Vec<usize> = (0..len).collect();
     order.sort_by(|&a, &b| compare(a, b));

@@ -151,6 +151,13 @@ def regexes(s):
         ("dot", "a.b", T), ("any char is not a dot", "axb", F)])
     s.condition_table("matches-empty-string", cond("matches", "v", "^$"), [
         ("empty", "", T), ("nonempty", "a", F)])
+    s.condition_table("matches-ci-ascii-only", cond("matches", "v", "^é$", case_insensitive=True), [
+        ("same letter", "é", T), ("non-ASCII other case is not folded", "É", F)])
+    s.condition_table("matches-word-boundary", cond("matches", "v", "\\bcat\\b"), [
+        ("a word", "a cat sat", T), ("inside a word", "concat", F),
+        ("non-ASCII letters are not word characters", "écatà", T)])
+    s.condition_table("matches-ascii-digits", cond("matches", "v", "^\\d+$"), [
+        ("ASCII digits", "123", T), ("other digits are not \\d", "١٢٣", F)])
 
 
 def numbers(s):

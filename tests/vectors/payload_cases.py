@@ -168,6 +168,9 @@ def invalid_snapshot_cases(cs):
     inv("bad regex", f(rules=[rule([c("matches", "a", "(")])]))
     inv("bad regex in a segment", segments={"s": {"rules": [
         {"id": "r", "conditions": [c("matches", "a", "[a-")]}]}})
+    inv("regex with look-around", f(rules=[rule([c("matches", "a", "(?=a)")])]))
+    inv("regex nested deeper than 50", f(rules=[rule([c("matches", "a", "(" * 51 + "a" + ")" * 51)])]))
+    inv("regex of more than 10,000 states", f(rules=[rule([c("matches", "a", "a{10000}")])]))
     inv("semver value that does not parse", f(rules=[rule([c("semver_gt", "app", "1.2")])]))
     inv("RFC 3339 value that does not parse", f(rules=[rule([c("before", "t", "tomorrow")])]))
     inv("RFC 3339 value with a leap second", f(rules=[rule([c("after", "t", "2016-12-31T23:59:60Z")])]))

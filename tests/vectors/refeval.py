@@ -125,7 +125,9 @@ def _apply(op, element, value, ci):
     if op == "matches":
         if not isinstance(element, str):
             return None
-        return re.search(("(?i)" if ci else "") + value, element) is not None
+        # re.ASCII: `\d`, `\w`, `\b` and `(?i)` are ASCII-only, as in SPEC 5.4. The
+        # vectors keep to patterns whose meaning Python's `re` shares.
+        return re.search(("(?i)" if ci else "") + value, element, re.ASCII) is not None
     if op in ("lt", "lte", "gt", "gte"):
         if not is_number(element):
             return None

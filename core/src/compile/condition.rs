@@ -9,6 +9,7 @@ use crate::condition::{Compare, Condition, Scalar, ScalarSet, StringSet, Test};
 use crate::json::{Json, Reader};
 use crate::model::{RawCondition, RawOp};
 use crate::number::Number;
+use crate::regex::Regex;
 use crate::semver::Version;
 use crate::snapshot::AttributePath;
 
@@ -194,14 +195,11 @@ fn scalar_set(items: &[Json<'_>], ci: bool) -> Result<ScalarSet, At> {
     Ok(set)
 }
 
-fn regex(pattern: &str, ci: bool) -> Result<regex_lite::Regex, At> {
+fn regex(pattern: &str, ci: bool) -> Result<Regex, At> {
     if pattern.len() > MAX_REGEX_BYTES {
         return Err(At::new(".value", format!("a regex may be at most {MAX_REGEX_BYTES} bytes")));
     }
-    regex_lite::RegexBuilder::new(pattern)
-        .case_insensitive(ci)
-        .build()
-        .map_err(|e| At::new(".value", format!("invalid regex: {e}")))
+    Regex::new(pattern, ci).map_err(|e| At::new(".value", format!("invalid regex: {e}")))
 }
 
 fn segment_refs(value: Option<&Json<'_>>, names: &Names<'_>) -> Result<Vec<usize>, At> {
