@@ -30,6 +30,17 @@ def millis(text):
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
+def matches_conditions(payload):
+    """Flag key -> (pattern, case_insensitive) of its `matches` conditions."""
+    found = {}
+    for key, flag in payload["flags"].items():
+        for rule in flag.get("rules", []):
+            for condition in rule.get("conditions", []):
+                if condition.get("op") == "matches":
+                    found[key] = (condition["value"], condition.get("case_insensitive", False))
+    return found
+
+
 def main():
     counts = {}
     for path in sorted((VECTORS / "evaluation").glob("*.json")):
@@ -45,10 +56,15 @@ def main():
         # The signed payload, exactly as signed.
         decoded = base64.b64decode(json.loads(envelope_bytes)["payload"])
         write("envelope_signed", decoded)
+        patterns = matches_conditions(file["payload"])
         for case in file["cases"]:
             key = case["flag"].encode()[:255]
             context = json.dumps(case["context"]).encode()
             write("evaluate", struct.pack("<q", millis(case["now"])) + bytes([len(key)]) + key + context)
+            text = case["context"].get("v")
+            if case["flag"] in patterns and isinstance(text, str):
+                pattern, ci = patterns[case["flag"]]
+                write("regex", bytes([int(ci)]) + pattern.encode() + b"\0" + text.encode())
     for case in json.loads((VECTORS / "envelopes.json").read_text())["cases"]:
         write("envelope", case["envelope"].encode())
     for target in sorted(p.name for p in CORPUS.iterdir()):

@@ -6,7 +6,10 @@
 //! pattern valid, what does it match), so capture groups and greediness are checked
 //! for syntax and then dropped.
 
-use super::class::{self, Ranges};
+mod bracket;
+mod escape;
+
+use super::class::Ranges;
 use super::tree::{Look, NodeId, Tree};
 use super::RegexError;
 
@@ -126,31 +129,6 @@ impl<'p> Parser<'p> {
         rest.next()?;
         rest.next()
     }
-
-    /// The character after the current one, past white space in verbose mode. A `#`
-    /// ends the skipping at the first character that is not white space, even inside
-    /// the comment, and all white space gives the character right after the current
-    /// one: `regex-lite`'s rule, which decides whether `-` in a class makes a range.
-    fn peek_space(&self) -> Option<char> {
-        if !self.flags.verbose {
-            return self.peek();
-        }
-        let after = self.pos + self.current()?.len_utf8();
-        let rest = &self.pattern[after..];
-        let mut in_comment = false;
-        let mut skip = 0;
-        for (i, c) in rest.char_indices() {
-            if c.is_whitespace() {
-                continue;
-            } else if !in_comment && c == '#' {
-                in_comment = true;
-            } else {
-                skip = i;
-                break;
-            }
-        }
-        rest[skip..].chars().next()
-    }
 }
 
 /// The grammar.
@@ -252,118 +230,6 @@ impl<'p> Parser<'p> {
             return Item::Set(vec![(upper, upper), (lower, lower)]);
         }
         Item::Char(c)
-    }
-
-    /// After a `\`.
-    fn escape(&mut self) -> Result<Item, RegexError> {
-        let Some(c) = self.current() else {
-            return Err(self.error("pattern ends with a lone `\\`"));
-        };
-        match c {
-            '0'..='9' => return Err(self.error("backreferences and octal escapes are not supported")),
-            'p' | 'P' => return Err(self.error("Unicode classes (`\\p`) are not supported")),
-            'x' | 'u' | 'U' => return self.hex(c),
-            'd' | 's' | 'w' | 'D' | 'S' | 'W' => {
-                self.bump();
-                return Ok(Item::Set(class::perl(c)));
-            }
-            _ => {}
-        }
-        self.bump();
-        if is_escapable(c) {
-            return Ok(self.literal(c));
-        }
-        Ok(match c {
-            'a' => self.literal('\x07'),
-            'f' => self.literal('\x0C'),
-            't' => self.literal('\t'),
-            'n' => self.literal('\n'),
-            'r' => self.literal('\r'),
-            'v' => self.literal('\x0B'),
-            'A' => Item::Look(Look::Start),
-            'z' => Item::Look(Look::End),
-            'b' if self.is('{') => Item::Look(self.word_boundary()?.unwrap_or(Look::Word)),
-            'b' => Item::Look(Look::Word),
-            'B' => Item::Look(Look::NotWord),
-            '<' => Item::Look(Look::WordStart),
-            '>' => Item::Look(Look::WordEnd),
-            _ => return Err(self.error("unknown escape")),
-        })
-    }
-
-    /// `\b{start}`, `\b{end}`, `\b{start-half}`, `\b{end-half}`; `None` (and no move)
-    /// when the brace opens a counted repetition of `\b` instead.
-    fn word_boundary(&mut self) -> Result<Option<Look>, RegexError> {
-        let open = self.pos;
-        let is_name = |c: char| c.is_ascii_alphabetic() || c == '-';
-        if !self.bump_and_bump_space() {
-            return Err(self.error("unclosed `\\b{`"));
-        }
-        if !self.current().is_some_and(is_name) {
-            self.pos = open;
-            return Ok(None);
-        }
-        let mut name = String::new();
-        while let Some(c) = self.current().filter(|&c| is_name(c)) {
-            name.push(c);
-            self.bump_and_bump_space();
-        }
-        if !self.is('}') {
-            return Err(self.error("unclosed `\\b{`"));
-        }
-        self.bump();
-        Ok(Some(match name.as_str() {
-            "start" => Look::WordStart,
-            "end" => Look::WordEnd,
-            "start-half" => Look::WordStartHalf,
-            "end-half" => Look::WordEndHalf,
-            _ => return Err(self.error("unknown word boundary `\\b{…}`")),
-        }))
-    }
-
-    /// `\x7F`, `\u007F`, `\U0000007F`, or any of them with braces: `\x{10FFFF}`.
-    fn hex(&mut self, kind: char) -> Result<Item, RegexError> {
-        let digits = match kind {
-            'x' => 2,
-            'u' => 4,
-            _ => 8,
-        };
-        if !self.bump_and_bump_space() {
-            return Err(self.error("pattern ends inside a hex escape"));
-        }
-        let mut value = Some(0u32);
-        if self.is('{') {
-            let mut any = false;
-            while self.bump_and_bump_space() && !self.is('}') {
-                let digit = self.hex_digit()?;
-                any = true;
-                value = value.and_then(|v| v.checked_mul(16)).and_then(|v| v.checked_add(digit));
-            }
-            if self.done() {
-                return Err(self.error("unclosed hex escape `{`"));
-            }
-            self.bump_and_bump_space();
-            if !any {
-                return Err(self.error("empty hex escape `{}`"));
-            }
-        } else {
-            for i in 0..digits {
-                if i > 0 && !self.bump_and_bump_space() {
-                    return Err(self.error("pattern ends inside a hex escape"));
-                }
-                let digit = self.hex_digit()?;
-                value = value.map(|v| v * 16 + digit);
-            }
-            self.bump_and_bump_space();
-        }
-        match value.and_then(char::from_u32) {
-            Some(c) => Ok(self.literal(c)),
-            None => Err(self.error("hex escape is not a Unicode scalar value")),
-        }
-    }
-
-    fn hex_digit(&self) -> Result<u32, RegexError> {
-        self.current().and_then(|c| c.to_digit(16)).ok_or_else(|| self.error("not a hex digit"))
     }
 
     /// `?`, `*` or `+` (and a lazy `?`) applied to the last item.
@@ -548,124 +414,4 @@ impl<'p> Parser<'p> {
         }
         Ok(flags)
     }
-
-    /// At `[`: a bracketed class.
-    fn class(&mut self) -> Result<Ranges, RegexError> {
-        let unclosed = "unclosed class: `[` without `]`";
-        let mut set = Ranges::new();
-        if !self.bump_and_bump_space() {
-            return Err(self.error(unclosed));
-        }
-        let negated = self.is('^');
-        if negated && !self.bump_and_bump_space() {
-            return Err(self.error(unclosed));
-        }
-        // Leading `-`s, and then a `]` first of all, are literal.
-        while self.is('-') {
-            class::insert(&mut set, u32::from('-'), u32::from('-'));
-            if !self.bump_and_bump_space() {
-                return Err(self.error(unclosed));
-            }
-        }
-        if set.is_empty() && self.is(']') {
-            class::insert(&mut set, u32::from(']'), u32::from(']'));
-            if !self.bump_and_bump_space() {
-                return Err(self.error(unclosed));
-            }
-        }
-        loop {
-            self.bump_space();
-            let Some(c) = self.current() else {
-                return Err(self.error(unclosed));
-            };
-            let twice = self.peek() == Some(c);
-            match c {
-                '[' => match self.posix_class() {
-                    Some(posix) => posix.iter().for_each(|&(lo, hi)| class::insert(&mut set, lo, hi)),
-                    None => return Err(self.error("nested classes are not supported")),
-                },
-                ']' => {
-                    self.bump();
-                    if self.flags.case_insensitive {
-                        class::fold_ascii(&mut set);
-                    }
-                    return Ok(if negated { class::negate(&set) } else { set });
-                }
-                '&' | '-' | '~' if twice => {
-                    return Err(self.error("class set operations (`&&`, `--`, `~~`) are not supported"))
-                }
-                _ => self.class_range(&mut set)?,
-            }
-        }
-    }
-
-    /// One class item, or a range `a-z` of two literal items.
-    fn class_range(&mut self, set: &mut Ranges) -> Result<(), RegexError> {
-        let first = self.class_item()?;
-        self.bump_space();
-        if self.done() {
-            return Err(self.error("unclosed class: `[` without `]`"));
-        }
-        let after_dash = self.peek_space();
-        if !self.is('-') || after_dash == Some(']') || after_dash == Some('-') {
-            return match first {
-                Item::Char(c) => {
-                    class::insert(set, u32::from(c), u32::from(c));
-                    Ok(())
-                }
-                Item::Set(ranges) => {
-                    ranges.into_iter().for_each(|(lo, hi)| class::insert(set, lo, hi));
-                    Ok(())
-                }
-                Item::Look(_) => Err(self.error("an assertion cannot be in a class")),
-            };
-        }
-        if !self.bump_and_bump_space() {
-            return Err(self.error("unclosed class: `[` without `]`"));
-        }
-        let last = self.class_item()?;
-        let (Item::Char(lo), Item::Char(hi)) = (first, last) else {
-            return Err(self.error("a class range must be between two single characters"));
-        };
-        if lo > hi {
-            return Err(self.error("class range out of order"));
-        }
-        class::insert(set, u32::from(lo), u32::from(hi));
-        Ok(())
-    }
-
-    /// A literal character (never case-folded here) or an escape.
-    fn class_item(&mut self) -> Result<Item, RegexError> {
-        let c = self.current().unwrap_or_default();
-        self.bump();
-        if c == '\\' {
-            self.escape()
-        } else {
-            Ok(Item::Char(c))
-        }
-    }
-
-    /// At `[` inside a class: `[:name:]` or `[:^name:]`, read verbatim; `None` (and no
-    /// move) when it is not one.
-    fn posix_class(&mut self) -> Option<Ranges> {
-        let rest = self.pattern[self.pos + 1..].strip_prefix(':')?;
-        let (negated, rest) = match rest.strip_prefix('^') {
-            Some(rest) => (true, rest),
-            None => (false, rest),
-        };
-        let name = &rest[..rest.find(':')?];
-        if !rest[name.len()..].starts_with(":]") {
-            return None;
-        }
-        let mut set = Ranges::new();
-        class::insert_all(&mut set, class::posix(name)?);
-        self.pos = self.pattern.len() - rest.len() + name.len() + 2;
-        Some(if negated { class::negate(&set) } else { set })
-    }
-}
-
-/// Characters a `\` makes literal: the meta characters and any other ASCII character
-/// but letters, digits, `<` and `>`.
-fn is_escapable(c: char) -> bool {
-    c.is_ascii() && !c.is_ascii_alphanumeric() && c != '<' && c != '>'
 }
