@@ -189,14 +189,45 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// A key as a JSON string literal, for paths like `flags["new-checkout"]`.
+/// A key as a JSON string literal, for paths like `flags["new-checkout"]`: the text
+/// `serde_json::to_string` gives, without its serializer and a `Debug` fallback in the
+/// WebAssembly module.
 pub(crate) fn quote(key: &str) -> String {
-    serde_json::to_string(key).unwrap_or_else(|_| format!("{key:?}"))
+    let mut text = String::with_capacity(key.len() + 2);
+    text.push('"');
+    for c in key.chars() {
+        match c {
+            '"' => text.push_str("\\\""),
+            '\\' => text.push_str("\\\\"),
+            '\n' => text.push_str("\\n"),
+            '\r' => text.push_str("\\r"),
+            '\t' => text.push_str("\\t"),
+            '\u{8}' => text.push_str("\\b"),
+            '\u{c}' => text.push_str("\\f"),
+            c if c < ' ' => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let [.., byte] = u32::from(c).to_be_bytes();
+                text.push_str("\\u00");
+                text.push(char::from(HEX[usize::from(byte >> 4)]));
+                text.push(char::from(HEX[usize::from(byte & 15)]));
+            }
+            c => text.push(c),
+        }
+    }
+    text.push('"');
+    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn quote_writes_what_serde_json_writes(key in "\\PC*|[\\x00-\\x20\"\\\\a]{0,8}") {
+            proptest::prop_assert_eq!(quote(&key), serde_json::to_string(&key).unwrap());
+        }
+    }
 
     /// Every number form reads as serde_json reads it.
     #[test]
