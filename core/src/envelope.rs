@@ -1,8 +1,5 @@
 //! The DSSE envelope: what is signed and how it travels (`docs/SPEC.md` section 2).
 
-use base64::engine::general_purpose::{GeneralPurpose, STANDARD};
-use base64::engine::{DecodePaddingMode, GeneralPurposeConfig};
-use base64::Engine as _;
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -103,12 +100,12 @@ pub fn sign_envelope(payload: &[u8], keys: &[&SigningKey]) -> Result<Vec<u8>, Er
     let message = pae(PAYLOAD_TYPE, payload);
     let envelope = EnvelopeOut {
         payload_type: PAYLOAD_TYPE,
-        payload: STANDARD.encode(payload),
+        payload: crate::base64::encode(payload),
         signatures: keys
             .iter()
             .map(|key| SignatureOut {
                 keyid: key.public_key().key_id().to_owned(),
-                sig: STANDARD.encode(key.sign(&message)),
+                sig: crate::base64::encode(&key.sign(&message)),
             })
             .collect(),
     };
@@ -118,26 +115,7 @@ pub fn sign_envelope(payload: &[u8], keys: &[&SigningKey]) -> Result<Vec<u8>, Er
 /// Decodes standard or URL-safe base64, padded or not, as DSSE allows.
 pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    decode_base64_into(text, &mut out).then_some(out)
-}
-
-/// Appends the decoded bytes of `text` to `out`; `false` (and `out` as it was) if
-/// `text` is not base64.
-fn decode_base64_into(text: &str, out: &mut Vec<u8>) -> bool {
-    const INDIFFERENT: GeneralPurposeConfig =
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
-    let standard = GeneralPurpose::new(&base64::alphabet::STANDARD, INDIFFERENT);
-    let url_safe = GeneralPurpose::new(&base64::alphabet::URL_SAFE, INDIFFERENT);
-    let start = out.len();
-    if standard.decode_vec(text, out).is_ok() {
-        return true;
-    }
-    out.truncate(start);
-    if url_safe.decode_vec(text, out).is_ok() {
-        return true;
-    }
-    out.truncate(start);
-    false
+    crate::base64::decode_into(text, &mut out).then_some(out)
 }
 
 /// The signed message, [`pae`] of the payload, decoded from base64 straight after
@@ -152,7 +130,7 @@ pub(crate) fn decode_signed_message(payload_base64: &str) -> Option<(Vec<u8>, us
     let estimate = payload_base64.len().div_ceil(4) * 3;
     let mut message = Vec::with_capacity(header.len() + estimate.max(length));
     message.extend_from_slice(header.as_bytes());
-    let decoded = decode_base64_into(payload_base64, &mut message);
+    let decoded = crate::base64::decode_into(payload_base64, &mut message);
     // A length that does not match means the text was not base64 of `length` bytes.
     (decoded && message.len() == header.len() + length).then_some((message, header.len()))
 }

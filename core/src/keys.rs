@@ -1,7 +1,5 @@
 //! Ed25519 keys in Pennon's text forms (`docs/SPEC.md` section 2.1).
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use ed25519_dalek::Signer as _;
 use sha2::{Digest, Sha256};
 
@@ -51,7 +49,7 @@ impl PublicKey {
 
     /// The text form, `ed25519:<base64>`.
     pub fn to_text(&self) -> String {
-        format!("{PUBLIC_PREFIX}{}", STANDARD.encode(self.key.as_bytes()))
+        format!("{PUBLIC_PREFIX}{}", crate::base64::encode(self.key.as_bytes()))
     }
 
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
@@ -85,7 +83,7 @@ impl SigningKey {
 
     /// The text form of the private key. Store it with mode 0600.
     pub fn to_text(&self) -> String {
-        format!("{PRIVATE_PREFIX}{}", STANDARD.encode(self.key.to_bytes()))
+        format!("{PRIVATE_PREFIX}{}", crate::base64::encode(&self.key.to_bytes()))
     }
 
     /// The matching public key.

@@ -26,6 +26,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod attributes;
+mod base64;
 mod changes;
 mod compile;
 mod condition;
