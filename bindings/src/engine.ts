@@ -12,6 +12,7 @@ import glueInit, { initSync as glueInitSync, Engine as RawEngine, PreparedContex
 import { defaultWasm, resolveWasm } from "#platform";
 import { FlatWriter, readable, readsOf, type Reads } from "./flat.js";
 import { Unpacker } from "./unpack.js";
+import { contextJson } from "./context-json.js";
 
 export { PreparedContext, bucketHash, bucketPosition } from "./wasm/pennon_wasm.js";
 export type {
@@ -128,10 +129,9 @@ export class Engine extends RawEngine {
     if (written) {
       packed = this.evaluatePackedFlat(position, flat.count, flat.hasKey, nowMs, expectedType);
     } else {
+      // Without text (a cycle, say), the general path below throws the refusal.
       const text = contextText(context);
-      packed = text === undefined
-        ? this.evaluatePackedObject(position, context, nowMs, expectedType)
-        : this.evaluatePackedText(position, text, nowMs, expectedType);
+      packed = text !== undefined && this.evaluatePackedText(position, text, nowMs, expectedType);
     }
     if (packed) {
       const result = this.#reader().read(flagKey, position);
@@ -175,15 +175,12 @@ export class Engine extends RawEngine {
 }
 
 /**
- * A context object as the module's own conversion would write it (`JSON.stringify`), or
- * `undefined` to let the module convert it: no context, or one `JSON.stringify` throws
- * on (a BigInt keeps its exact value that way) or writes nothing for.
+ * A context object as the module's own conversion writes it (`contextJson`), or
+ * `undefined` where that throws or writes nothing: the general path then refuses it.
  */
 function contextText(context: EvaluationContext): string | undefined {
-  if (context === undefined || context === null) return undefined;
   try {
-    const text: unknown = JSON.stringify(context);
-    return typeof text === "string" ? text : undefined;
+    return contextJson(context);
   } catch {
     return undefined;
   }

@@ -12,8 +12,8 @@
 //!   version is held inside the engine, so an older envelope is a `rollback`.
 //! - **Contexts cross once.** A [`PreparedContext`] is converted when it is built and
 //!   evaluated any number of times; a plain object is converted on each call.
-//! - **Numbers first, JSON otherwise.** Contexts go in through the JavaScript
-//!   engine's own `JSON.stringify` (BigInt contexts take a slower walk). Common
+//! - **Numbers first, JSON otherwise.** Contexts go in as JSON text, written by the
+//!   package's `contextJson` (`JSON.stringify`, BigInts exact). Common
 //!   results (no error; a boolean, string or number) leave as numbers in a scratch
 //!   buffer that the package's `Engine` wrapper reads (`packed.rs`): a JSON round trip
 //!   costs several times the evaluation. Every other result is the JSON text of
@@ -233,23 +233,9 @@ impl Engine {
         self.pack(position, &context.inner, now, expected_type)
     }
 
-    /// Internal: like `evaluatePacked`, for a plain context object.
-    #[wasm_bindgen(js_name = evaluatePackedObject)]
-    pub fn evaluate_packed_object(
-        &mut self,
-        position: u32,
-        context: &EvaluationContext,
-        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
-        #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
-    ) -> JsResult<bool> {
-        let (context, now) = (context_of(context)?, to_millis(now_ms)?);
-        self.pack(position, &context, now, expected_type)
-    }
-
-    /// Internal: like `evaluatePackedObject`, for a context the package has already
-    /// written with `JSON.stringify`. Passing the text in one step skips calling
-    /// `JSON.stringify` from the module and copying its result back out of JavaScript,
-    /// which took most of an evaluation with a fresh context object.
+    /// Internal: like `evaluatePacked`, for a context the package has already written
+    /// as JSON text (`contextJson`): passing the text in one step skips a call back out
+    /// to JavaScript for it, which took most of an evaluation with a fresh context.
     #[wasm_bindgen(js_name = evaluatePackedText)]
     pub fn evaluate_packed_text(
         &mut self,
@@ -325,7 +311,7 @@ impl Engine {
     }
 }
 
-/// What the four `evaluatePacked*` exports share once they have a context: the result
+/// What the three `evaluatePacked*` exports share once they have a context: the result
 /// in the scratch buffer, and whether it fit. Takes the engine's fields rather than the
 /// engine, so a context borrowed from the engine (the flat buffers) can be passed.
 fn pack_at<A: Attributes + ?Sized>(
