@@ -13,6 +13,7 @@ import { defaultWasm, resolveWasm } from "#platform";
 import { FlatWriter, readable, readsOf, type Reads } from "./flat.js";
 import { Unpacker } from "./unpack.js";
 import { contextJson } from "./context-json.js";
+import { engineArguments } from "./options.js";
 
 export { PreparedContext, bucketHash, bucketPosition } from "./wasm/pennon_wasm.js";
 export type {
@@ -29,7 +30,7 @@ export type {
   Resolution,
 } from "./wasm/pennon_wasm.js";
 
-import type { ErrorKind, EvaluationContext, FlagType, PennonError, Resolution } from "./wasm/pennon_wasm.js";
+import type { EngineOptions, ErrorKind, EvaluationContext, FlagType, PennonError, Resolution } from "./wasm/pennon_wasm.js";
 
 /** Where the WebAssembly module comes from. A `string` is a URL, or a path in Node. */
 export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response;
@@ -83,6 +84,11 @@ export function isPennonError(error: unknown, kind?: ErrorKind): error is Pennon
  * through JSON, with snapshot strings decoded once per load.
  */
 export class Engine extends RawEngine {
+  /** Throws `invalid_options` for a malformed object, `invalid_key` or `invalid_policy`. */
+  constructor(options: EngineOptions) {
+    super(...engineArguments(options));
+  }
+
   #unpacker: Unpacker | undefined;
   #flat: FlatWriter | undefined;
   #keys: string[] | undefined;

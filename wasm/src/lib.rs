@@ -27,7 +27,6 @@
 
 mod convert;
 mod flat;
-mod options;
 mod output;
 mod packed;
 mod types;
@@ -39,7 +38,7 @@ use wasm_bindgen::prelude::*;
 pub use output::{resolution_text, resolutions_text};
 
 use convert::{context_of, core_error, refusal, to_millis, JsResult};
-use types::{EngineOptions, EvaluationContext, FlagType, Resolution, Resolutions};
+use types::{EvaluationContext, FlagType, Resolution, Resolutions};
 
 /// A trust policy plus the snapshot it last accepted.
 #[wasm_bindgen]
@@ -60,26 +59,40 @@ pub struct Engine {
 
 #[wasm_bindgen]
 impl Engine {
-    /// Builds an engine from `{keys, environment, threshold?, graceMs?, maxBytes?,
-    /// minVersion?, held?}`. Throws `invalid_key` or `invalid_policy` (or
-    /// `invalid_options` for a malformed object).
+    /// Builds an engine: the package's `Engine` takes `EngineOptions`, checks them
+    /// (`bindings/src/options.ts`, `invalid_options` for a malformed object) and passes
+    /// them here in order. Throws `invalid_key` or `invalid_policy`. Numbers arrive
+    /// checked; here they only convert, saturating.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: EngineOptions) -> JsResult<Engine> {
-        let options = options::Options::read(&options)?;
-        let keys = options.keys.iter().map(|k| PublicKey::parse(k)).collect::<Result<Vec<_>, _>>();
+    #[allow(clippy::too_many_arguments, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    pub fn new(
+        keys: Vec<String>,
+        environment: String,
+        threshold: Option<f64>,
+        #[wasm_bindgen(js_name = graceMs)] grace_ms: Option<f64>,
+        #[wasm_bindgen(js_name = maxBytes)] max_bytes: Option<f64>,
+        #[wasm_bindgen(js_name = minVersion)] min_version: Option<f64>,
+        #[wasm_bindgen(js_name = heldVersion)] held_version: Option<f64>,
+        #[wasm_bindgen(js_name = heldPayloadSha256)] held_payload_sha256: Option<Vec<u8>>,
+    ) -> JsResult<Engine> {
+        let keys = keys.iter().map(|k| PublicKey::parse(k)).collect::<Result<Vec<_>, _>>();
         let mut policy =
-            TrustPolicy::new(options.environment, keys.map_err(convert::core_error)?).map_err(convert::core_error)?;
-        if let Some(threshold) = options.threshold {
-            policy = policy.with_threshold(threshold).map_err(convert::core_error)?;
+            TrustPolicy::new(environment, keys.map_err(convert::core_error)?).map_err(convert::core_error)?;
+        if let Some(threshold) = threshold {
+            policy = policy.with_threshold(threshold as usize).map_err(convert::core_error)?;
         }
-        if let Some(grace_ms) = options.grace_ms {
-            policy = policy.with_grace_ms(grace_ms);
+        if let Some(grace_ms) = grace_ms {
+            policy = policy.with_grace_ms(grace_ms as i64);
         }
-        if let Some(max_bytes) = options.max_bytes {
-            policy = policy.with_max_bytes(max_bytes);
+        if let Some(max_bytes) = max_bytes {
+            policy = policy.with_max_bytes(max_bytes as usize);
         }
-        let held = options.held;
-        let min_version = options.min_version.unwrap_or(0);
+        let held = match (held_version, held_payload_sha256.map(<[u8; 32]>::try_from)) {
+            (Some(version), Some(Ok(payload_sha256))) => Some(Held { version: version as u64, payload_sha256 }),
+            (None, None) => None,
+            _ => return Err(convert::refusal("invalid_options", "held: a version and 32 bytes of SHA-256")),
+        };
+        let min_version = min_version.map_or(0, |v| v as u64);
         let scratch = Box::new([0.0; packed::SLOTS]);
         Ok(Engine { policy, snapshot: None, held, min_version, scratch, changed: Vec::new(), flat: Default::default() })
     }

@@ -61,6 +61,25 @@ test("bad options and keys are typed refusals", () => {
   refuses(() => new Engine({ keys: [key], environment: "test", treshold: 1 }), "invalid_options");
   refuses(() => new Engine(undefined), "invalid_options");
   refuses(() => new Engine({ keys: [key], environment: "test", held: { version: 1, payloadSha256: "xyz" } }), "invalid_options");
+  for (const bad of [
+    { keys: key, environment: "test" },
+    { keys: [key, 7], environment: "test" },
+    { keys: [key] },
+    { keys: [key], environment: 7 },
+    { keys: [key], environment: "test", threshold: 1.5 },
+    { keys: [key], environment: "test", maxBytes: -1 },
+    { keys: [key], environment: "test", minVersion: 2 ** 64 },
+    { keys: [key], environment: "test", graceMs: "60000" },
+    { keys: [key], environment: "test", extra: null },
+    { keys: [key], environment: "test", held: { version: 1 } },
+    { keys: [key], environment: "test", held: { version: 1, payloadSha256: "ab".repeat(32), at: 0 } },
+    [key],
+  ]) {
+    refuses(() => new Engine(bad), "invalid_options");
+  }
+  // Absent means undefined or null, as in JSON text; negative grace is a whole number too.
+  const lenient = new Engine({ keys: [key], environment: "test", threshold: null, held: undefined, graceMs: -1 });
+  assert.equal(lenient.load(v1, NOW), true);
 });
 
 test("results are plain objects; outcomes are data, malformed input throws", () => {
