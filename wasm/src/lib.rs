@@ -25,6 +25,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod any;
 mod convert;
 mod flat;
 mod output;
@@ -32,11 +33,12 @@ mod packed;
 mod types;
 mod write;
 
-use pennon_core::{Attributes, Context, Held, Loaded, PublicKey, Snapshot, TrustPolicy};
+use pennon_core::{Context, Held, Loaded, PublicKey, Snapshot, TrustPolicy};
 use wasm_bindgen::prelude::*;
 
 pub use output::{resolution_text, resolutions_text};
 
+use any::AnyContext;
 use convert::{context_of, core_error, refusal, to_millis, JsResult};
 use types::{EvaluationContext, FlagType, Resolution, Resolutions};
 
@@ -276,7 +278,7 @@ impl Engine {
         let now = to_millis(now_ms)?;
         let context = flat::FlatContext::read(&self.flat, count as usize, has_key)
             .map_err(|message| refusal("invalid_context", &message))?;
-        pack_at(self.snapshot.as_ref(), &mut self.scratch, position, &context, now, expected_type)
+        pack_at(self.snapshot.as_ref(), &mut self.scratch, position, &AnyContext::Flat(&context), now, expected_type)
     }
 
     /// Internal: the top-level context names the flag at `position` can read
@@ -316,7 +318,7 @@ impl Engine {
 
     /// [`pack_at`] for the exports holding a [`Context`].
     fn pack(&mut self, position: u32, context: &Context, now: i64, expected: Option<FlagType>) -> JsResult<bool> {
-        pack_at(self.snapshot.as_ref(), &mut self.scratch, position, context, now, expected)
+        pack_at(self.snapshot.as_ref(), &mut self.scratch, position, &AnyContext::Full(context), now, expected)
     }
 
     fn served(&self) -> JsResult<&Snapshot> {
@@ -327,11 +329,11 @@ impl Engine {
 /// What the three `evaluatePacked*` exports share once they have a context: the result
 /// in the scratch buffer, and whether it fit. Takes the engine's fields rather than the
 /// engine, so a context borrowed from the engine (the flat buffers) can be passed.
-fn pack_at<A: Attributes + ?Sized>(
+fn pack_at(
     snapshot: Option<&Snapshot>,
     scratch: &mut [f64; packed::SLOTS],
     position: u32,
-    context: &A,
+    context: &AnyContext<'_>,
     now: i64,
     expected: Option<FlagType>,
 ) -> JsResult<bool> {

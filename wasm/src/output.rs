@@ -6,6 +6,7 @@ use js_sys::{Reflect, JSON};
 use pennon_core::{Context, Evaluation, FlagValue, Snapshot};
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::any::AnyContext;
 use crate::convert::{refusal, JsResult};
 use crate::types::{FlagType, Resolution, Resolutions};
 
@@ -20,10 +21,8 @@ pub(crate) fn evaluate<'s>(
     now: i64,
     expected: Option<FlagType>,
 ) -> JsResult<Evaluation<'s>> {
-    Ok(match expected.map(FlagType::to_core).transpose()? {
-        Some(kind) => snapshot.evaluate_as(key, kind, context, now),
-        None => snapshot.evaluate(key, context, now),
-    })
+    let expected = expected.map(FlagType::to_core).transpose()?;
+    Ok(snapshot.evaluate_with(key, expected, &AnyContext::Full(context), now))
 }
 
 /// One result as JSON text: exactly the text of [`Evaluation::to_json`] (see
@@ -44,7 +43,9 @@ fn all_text(snapshot: &Snapshot, context: &Context, now: i64) -> (String, Vec<(u
     let mut text = String::with_capacity(256 * snapshot.len() + 2);
     text.push('[');
     let mut big = Vec::new();
-    for (index, (key, evaluation)) in (0u32..).zip(snapshot.evaluate_all(context, now)) {
+    let context = AnyContext::Full(context);
+    let evaluations = (0..).map_while(|position| snapshot.evaluate_at(position, None, &context, now));
+    for (index, (key, evaluation)) in (0u32..).zip(snapshot.flag_keys().zip(evaluations)) {
         if index > 0 {
             text.push(',');
         }
