@@ -4,6 +4,7 @@
 //! escaped as serde_json escapes them, and floats are formatted by `zmij`, serde_json's
 //! own formatter. The native identity test holds the two texts equal on every vector.
 
+use pennon_core::write_json_string as string;
 use pennon_core::{Bucket, Evaluation, Explanation, FlagMetadata, FlagValue, Matched, MetadataValue};
 
 /// Appends the result of flag `key` as one JSON object.
@@ -207,37 +208,4 @@ fn float(out: &mut String, f: f64) {
     } else {
         out.push_str("null");
     }
-}
-
-/// A JSON string literal, escaped as serde_json escapes: `"` `\` and the control
-/// characters, with the short forms where JSON has them.
-#[inline(never)]
-fn string(out: &mut String, text: &str) {
-    out.push('"');
-    let mut start = 0;
-    for (at, byte) in text.bytes().enumerate() {
-        let escape = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&text[start..at]);
-        if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xf)]));
-        } else {
-            out.push_str(escape);
-        }
-        start = at + 1;
-    }
-    out.push_str(&text[start..]);
-    out.push('"');
 }

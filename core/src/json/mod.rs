@@ -189,33 +189,47 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// A key as a JSON string literal, for paths like `flags["new-checkout"]`: the text
-/// `serde_json::to_string` gives, without its serializer and a `Debug` fallback in the
-/// WebAssembly module.
+/// A key as a JSON string literal, for paths like `flags["new-checkout"]`.
 pub(crate) fn quote(key: &str) -> String {
     let mut text = String::with_capacity(key.len() + 2);
-    text.push('"');
-    for c in key.chars() {
-        match c {
-            '"' => text.push_str("\\\""),
-            '\\' => text.push_str("\\\\"),
-            '\n' => text.push_str("\\n"),
-            '\r' => text.push_str("\\r"),
-            '\t' => text.push_str("\\t"),
-            '\u{8}' => text.push_str("\\b"),
-            '\u{c}' => text.push_str("\\f"),
-            c if c < ' ' => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                let [.., byte] = u32::from(c).to_be_bytes();
-                text.push_str("\\u00");
-                text.push(char::from(HEX[usize::from(byte >> 4)]));
-                text.push(char::from(HEX[usize::from(byte & 15)]));
-            }
-            c => text.push(c),
-        }
-    }
-    text.push('"');
+    write_json_string(&mut text, key);
     text
+}
+
+/// Appends `text` as a JSON string literal, escaped exactly as `serde_json` escapes it
+/// (`\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, other control characters as `\u00xx`), so
+/// a host that writes result JSON by hand (the WebAssembly module does) writes the very
+/// text of [`crate::Evaluation::to_json`]. Runs without escapes are copied whole. Not
+/// inlined: it is called from many places.
+#[inline(never)]
+pub fn write_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..at]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+        start = at + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
 }
 
 #[cfg(test)]
