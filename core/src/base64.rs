@@ -23,18 +23,24 @@ const fn values(alphabet: &[u8; 64]) -> [u8; 256] {
 const STANDARD_VALUES: [u8; 256] = values(STANDARD);
 const URL_SAFE_VALUES: [u8; 256] = values(URL_SAFE);
 
+/// The bytes `text` encodes; `None` when it is not base64.
+pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    decode_into(text, &mut out).then_some(out)
+}
+
 /// Appends the bytes `text` encodes to `out`; `false`, with `out` as it was, when
 /// `text` is not base64.
 pub(crate) fn decode_into(text: &str, out: &mut Vec<u8>) -> bool {
     let start = out.len();
-    let decoded = decode(text.as_bytes(), out);
+    let decoded = append_decoded(text.as_bytes(), out);
     if !decoded {
         out.truncate(start);
     }
     decoded
 }
 
-fn decode(text: &[u8], out: &mut Vec<u8>) -> bool {
+fn append_decoded(text: &[u8], out: &mut Vec<u8>) -> bool {
     let symbols = text.iter().rposition(|&b| b != b'=').map_or(0, |last| last + 1);
     let (body, padding) = (&text[..symbols], text.len() - symbols);
     let tail = body.len() % 4;

@@ -112,12 +112,6 @@ pub fn sign_envelope(payload: &[u8], keys: &[&SigningKey]) -> Result<Vec<u8>, Er
     serde_json::to_vec(&envelope).map_err(|e| Error::MalformedEnvelope(e.to_string()))
 }
 
-/// Decodes standard or URL-safe base64, padded or not, as DSSE allows.
-pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    crate::base64::decode_into(text, &mut out).then_some(out)
-}
-
 /// The signed message, [`pae`] of the payload, decoded from base64 straight after
 /// its header: the payload (megabytes, for a large snapshot) is written once, not
 /// decoded and then copied. Returns the message and where the payload starts in it.

@@ -103,8 +103,8 @@ impl std::fmt::Debug for SigningKey {
 }
 
 fn decode_32(encoded: &str, what: &str) -> Result<[u8; 32], Error> {
-    let bytes = crate::envelope::decode_base64(encoded)
-        .ok_or_else(|| Error::InvalidKey(format!("the {what} is not valid base64")))?;
+    let bytes =
+        crate::base64::decode(encoded).ok_or_else(|| Error::InvalidKey(format!("the {what} is not valid base64")))?;
     bytes
         .try_into()
         .map_err(|bytes: Vec<u8>| Error::InvalidKey(format!("the {what} is {} bytes, expected 32", bytes.len())))

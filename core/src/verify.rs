@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::compile::Compiler;
-use crate::envelope::{decode_base64, decode_signed_message, parse_envelope, MAX_SIGNATURES, PAYLOAD_TYPE};
+use crate::envelope::{decode_signed_message, parse_envelope, MAX_SIGNATURES, PAYLOAD_TYPE};
 use crate::json::JsonError;
 use crate::model::{parse_payload, Body, Header, Keyed, RawFlag, RawSegment, Text};
 use crate::{Error, Limits, PublicKey, Snapshot};
@@ -132,7 +132,7 @@ impl TrustPolicy {
             .ok_or_else(|| Error::MalformedEnvelope("`payload` is not valid base64".into()))?;
         let mut signatures = Vec::with_capacity(envelope.signatures.len());
         for (i, (keyid, sig)) in envelope.signatures.iter().enumerate() {
-            let bytes = decode_base64(sig)
+            let bytes = crate::base64::decode(sig)
                 .ok_or_else(|| Error::MalformedEnvelope(format!("`signatures[{i}].sig` is not valid base64")))?;
             let bytes: [u8; 64] = bytes.try_into().map_err(|bytes: Vec<u8>| {
                 Error::MalformedEnvelope(format!("`signatures[{i}].sig` is {} bytes, expected 64", bytes.len()))

@@ -77,9 +77,6 @@ export interface PennonError extends Error { kind: ErrorKind }
 
 #[wasm_bindgen]
 extern "C" {
-    /// `EngineOptions` in TypeScript.
-    #[wasm_bindgen(typescript_type = "EngineOptions")]
-    pub type EngineOptions;
     /// `EvaluationContext` in TypeScript.
     #[wasm_bindgen(typescript_type = "EvaluationContext")]
     pub type EvaluationContext;
