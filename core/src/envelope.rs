@@ -55,7 +55,7 @@ pub(crate) fn parse_envelope(bytes: &[u8]) -> Result<Envelope<'_>, Error> {
                 1 => reader.string().map(|text| payload = Some(text)),
                 _ => list(reader, signature).map(|list| signatures = Some(list)),
             };
-            read.map_err(|e| e.within(&format!(".{name}")))
+            read.map_err(|e| e.within_member(&name))
         })
         .and_then(|()| reader.finish())
         .map_err(malformed)?;
@@ -71,7 +71,7 @@ fn signature<'a>(reader: &mut Reader<'a>) -> Result<(Cow<'a, str>, Cow<'a, str>)
     let (mut keyid, mut sig) = (None, None);
     reader.object(|reader, name| {
         let slot = if members.admit(&name)? == 0 { &mut keyid } else { &mut sig };
-        *slot = Some(reader.string().map_err(|e| e.within(&format!(".{name}")))?);
+        *slot = Some(reader.string().map_err(|e| e.within_member(&name))?);
         Ok(())
     })?;
     Ok((required(keyid, "keyid")?, required(sig, "sig")?))

@@ -33,6 +33,27 @@ impl JsonError {
         self
     }
 
+    /// Puts `[index]` in front of the path.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn within_item(self, index: usize) -> JsonError {
+        self.within(&format!("[{index}]"))
+    }
+
+    /// Puts `["key"]` in front of the path.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn within_key(self, key: &str) -> JsonError {
+        self.within(&format!("[{}]", quote(key)))
+    }
+
+    /// Puts `.name` in front of the path.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn within_member(self, name: &str) -> JsonError {
+        self.within(&format!(".{name}"))
+    }
+
     #[cfg(test)]
     pub(crate) fn message(&self) -> &str {
         &self.0.message
@@ -166,7 +187,7 @@ impl<'a> Reader<'a> {
                     if members.iter().any(|(seen, _)| *seen == name) {
                         return Err(JsonError::new(format!("duplicate key `{name}`")));
                     }
-                    let value = reader.value().map_err(|e| e.within(&format!("[{}]", quote(&name))))?;
+                    let value = reader.value().map_err(|e| e.within_key(&name))?;
                     members.push((name, value));
                     Ok(())
                 })?;
@@ -175,7 +196,7 @@ impl<'a> Reader<'a> {
             Some(b'[') => {
                 let mut items = Vec::new();
                 self.array(|reader, i| {
-                    items.push(reader.value().map_err(|e| e.within(&format!("[{i}]")))?);
+                    items.push(reader.value().map_err(|e| e.within_item(i))?);
                     Ok(())
                 })?;
                 Ok(Json::Array(items))

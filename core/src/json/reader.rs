@@ -120,29 +120,39 @@ impl<'a> Reader<'a> {
 
     /// Reads an object, calling `member` with the reader positioned at each value.
     /// `member` must consume the value. Duplicate names are the caller's to refuse.
+    #[inline]
     pub(crate) fn object(
         &mut self,
-        member: impl FnMut(&mut Reader<'a>, Cow<'a, str>) -> Result<(), JsonError>,
+        mut member: impl FnMut(&mut Reader<'a>, Cow<'a, str>) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
-        self.members(Reader::string, member)
+        self.members(&mut Reader::string, &mut member)
     }
 
     /// Reads an object whose member names must be among `names`, calling `member` with
     /// the reader at each value and the index of its name. Unknown names are refused;
     /// repeated ones are the caller's to refuse.
+    #[inline]
     pub(crate) fn object_of(
         &mut self,
         names: &[&str],
-        member: impl FnMut(&mut Reader<'a>, usize) -> Result<(), JsonError>,
+        mut member: impl FnMut(&mut Reader<'a>, usize) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
-        let name_index = |reader: &mut Reader<'a>| match reader.known_name(names) {
+        self.object_of_dyn(names, &mut member)
+    }
+
+    fn object_of_dyn(
+        &mut self,
+        names: &[&str],
+        member: &mut dyn FnMut(&mut Reader<'a>, usize) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        let mut name_index = |reader: &mut Reader<'a>| match reader.known_name(names) {
             Some(index) => Ok(index),
             None => {
                 let name = reader.string()?;
                 names.iter().position(|known| *known == name).ok_or_else(|| unknown_member(&name, names))
             }
         };
-        self.members(name_index, member)
+        self.members(&mut name_index, member)
     }
 
     /// The index of the name at the cursor among `names`, consumed, when it is written
@@ -160,8 +170,8 @@ impl<'a> Reader<'a> {
 
     fn members<N>(
         &mut self,
-        mut name: impl FnMut(&mut Reader<'a>) -> Result<N, JsonError>,
-        mut member: impl FnMut(&mut Reader<'a>, N) -> Result<(), JsonError>,
+        name: &mut dyn FnMut(&mut Reader<'a>) -> Result<N, JsonError>,
+        member: &mut dyn FnMut(&mut Reader<'a>, N) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
         if self.peek() != Some(b'{') {
             return Err(self.type_error("an object"));
@@ -193,9 +203,17 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads an array, calling `item` with each index and the reader at the item.
+    #[inline]
     pub(crate) fn array(
         &mut self,
         mut item: impl FnMut(&mut Reader<'a>, usize) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        self.array_dyn(&mut item)
+    }
+
+    fn array_dyn(
+        &mut self,
+        item: &mut dyn FnMut(&mut Reader<'a>, usize) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
         if self.peek() != Some(b'[') {
             return Err(self.type_error("an array"));

@@ -222,15 +222,24 @@ impl Members {
 
     /// Reads an object of these members, calling `read` with each member's index; a
     /// failure's path gets `.name` in front.
+    #[inline]
     pub(crate) fn read_object<'a>(
-        mut self,
+        self,
         reader: &mut Reader<'a>,
         mut read: impl FnMut(&mut Reader<'a>, usize) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        self.read_object_dyn(reader, &mut read)
+    }
+
+    fn read_object_dyn<'a>(
+        mut self,
+        reader: &mut Reader<'a>,
+        read: &mut dyn FnMut(&mut Reader<'a>, usize) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
         let names = self.names;
         reader.object_of(names, |reader, index| {
             self.admit_index(index)?;
-            read(reader, index).map_err(|e| e.within(&format!(".{}", names[index])))
+            read(reader, index).map_err(|e| e.within_member(names[index]))
         })
     }
 }
@@ -259,7 +268,7 @@ pub(crate) fn list<'a, T>(
 ) -> Result<Vec<T>, JsonError> {
     let mut items = Vec::new();
     reader.array(|reader, i| {
-        items.push(read(reader).map_err(|e| e.within(&format!("[{i}]")))?);
+        items.push(read(reader).map_err(|e| e.within_item(i))?);
         Ok(())
     })?;
     Ok(items)
@@ -272,7 +281,7 @@ pub(crate) fn sorted_map<'a, T>(
 ) -> Result<Vec<(Text<'a>, T)>, JsonError> {
     let mut entries: Vec<(Text<'a>, T)> = Vec::new();
     reader.object(|reader, key| {
-        let value = read(reader, &key).map_err(|e| e.within(&format!("[{}]", crate::json::quote(&key))))?;
+        let value = read(reader, &key).map_err(|e| e.within_key(&key))?;
         entries.push((key, value));
         Ok(())
     })?;

@@ -80,7 +80,7 @@ pub(crate) fn parse_payload<'a>(
                 return reader.skip();
             }
         };
-        let header = |e: JsonError| e.within(&format!(".{name}"));
+        let header = |e: JsonError| e.within_member(&name);
         match index {
             0 => schema = Some(reader.unsigned(u64::MAX).map_err(header)?),
             1 => environment = Some(reader.string().map_err(header)?),
@@ -176,7 +176,7 @@ fn keyed_map<'a, T>(
     reader.object(|reader, key| {
         reader.peek();
         let start = reader.offset();
-        let value = read(reader).map_err(|e| e.within(&format!("[{}]", crate::json::quote(&key))))?;
+        let value = read(reader).map_err(|e| e.within_key(&key))?;
         let mut hasher = rustc_hash::FxHasher::default();
         reader.slice(start, reader.offset()).hash(&mut hasher);
         each(key, value, hasher.finish());
