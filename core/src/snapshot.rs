@@ -57,8 +57,8 @@ pub enum FlagValue {
     Int(i64),
     /// A float flag's value.
     Float(f64),
-    /// An object flag's value: a JSON object or array.
-    Object(serde_json::Value),
+    /// An object flag's value: a JSON object or array, as its JSON text.
+    Object(crate::JsonText),
 }
 
 impl FlagValue {
@@ -69,7 +69,7 @@ impl FlagValue {
             FlagValue::String(s) => s.as_ref().into(),
             FlagValue::Int(i) => (*i).into(),
             FlagValue::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
-            FlagValue::Object(v) => v.clone(),
+            FlagValue::Object(v) => v.to_value(),
         }
     }
 }

@@ -107,14 +107,16 @@ pub(crate) fn string_of(key: &str, value: &FlagValue) -> Result<String, Evaluati
 /// [`crate::ProviderHandle::snapshot`] to read such values through `pennon-core`.
 pub(crate) fn struct_of(key: &str, value: &FlagValue) -> Result<StructValue, EvaluationError> {
     match value {
-        FlagValue::Object(serde_json::Value::Object(map)) => object(key, map),
-        FlagValue::Object(_) => {
-            let message = format!(
-                "flag `{key}` serves a JSON array; OpenFeature's Rust StructValue holds only objects \
-                 (read it with pennon_core through ProviderHandle::snapshot)"
-            );
-            Err(EvaluationError { code: EvaluationErrorCode::TypeMismatch, message: Some(message) })
-        }
+        FlagValue::Object(json) => match json.to_value() {
+            serde_json::Value::Object(map) => object(key, &map),
+            _ => {
+                let message = format!(
+                    "flag `{key}` serves a JSON array; OpenFeature's Rust StructValue holds only objects \
+                     (read it with pennon_core through ProviderHandle::snapshot)"
+                );
+                Err(EvaluationError { code: EvaluationErrorCode::TypeMismatch, message: Some(message) })
+            }
+        },
         other => Err(mismatch(key, other)),
     }
 }

@@ -152,40 +152,7 @@ fn flag_value(out: &mut String, value: &FlagValue) {
         FlagValue::String(s) => string(out, s),
         FlagValue::Int(i) => signed(out, *i),
         FlagValue::Float(f) => float(out, *f),
-        FlagValue::Object(json) => any(out, json),
-    }
-}
-
-/// Any JSON value, as serde_json serializes it (object members in their map's order).
-fn any(out: &mut String, value: &serde_json::Value) {
-    use serde_json::Value as V;
-    match value {
-        V::Null => out.push_str("null"),
-        V::Bool(b) => boolean(out, *b),
-        V::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => unsigned(out, u),
-            (None, Some(i)) => signed(out, i),
-            (None, None) => float(out, n.as_f64().unwrap_or(f64::NAN)),
-        },
-        V::String(s) => string(out, s),
-        V::Array(items) => {
-            out.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                any(out, item);
-            }
-            out.push(']');
-        }
-        V::Object(members) => {
-            out.push('{');
-            for (index, (name, item)) in members.iter().enumerate() {
-                member(out, name, index == 0);
-                any(out, item);
-            }
-            out.push('}');
-        }
+        FlagValue::Object(json) => out.push_str(json.as_str()),
     }
 }
 

@@ -141,7 +141,7 @@ fn flag_value(kind: FlagType, value: &Json<'_>) -> Option<FlagValue> {
         (FlagType::String, Json::String(s)) => Some(FlagValue::String(s.as_ref().into())),
         (FlagType::Integer, Json::Number(n)) => n.as_i64().map(FlagValue::Int),
         (FlagType::Float, Json::Number(n)) => Some(FlagValue::Float(n.as_f64())),
-        (FlagType::Object, Json::Object(_) | Json::Array(_)) => Some(FlagValue::Object(value.to_serde())),
+        (FlagType::Object, Json::Object(_) | Json::Array(_)) => Some(FlagValue::Object(crate::JsonText::of(value))),
         _ => None,
     }
 }

@@ -3,10 +3,12 @@
 //! values).
 
 mod reader;
+mod text;
 
 use std::borrow::Cow;
 
 pub(crate) use reader::{unknown_member, Reader};
+pub use text::JsonText;
 
 /// A malformed document: where (a JSON path, filled in as the error travels outward)
 /// and what was wrong. Boxed, so that the `Result`s the reader returns for every token
@@ -315,7 +317,12 @@ mod tests {
         let ours = reader.value().and_then(|value| reader.finish().map(|()| value));
         let theirs = serde_json::from_str::<serde_json::Value>(text);
         match (&ours, &theirs) {
-            (Ok(value), Ok(expected)) => proptest::prop_assert_eq!(&value.to_serde(), expected),
+            (Ok(value), Ok(expected)) => {
+                proptest::prop_assert_eq!(&value.to_serde(), expected);
+                let text = JsonText::of(value);
+                proptest::prop_assert_eq!(text.as_str(), serde_json::to_string(expected).unwrap());
+                proptest::prop_assert_eq!(&text.to_value(), expected);
+            }
             (Err(error), Ok(_)) => proptest::prop_assert!(error.message().contains("duplicate"), "{text:?}: {error:?}"),
             (Ok(_), Err(error)) => proptest::prop_assert!(false, "{text:?} accepted, serde_json: {error}"),
             (Err(_), Err(_)) => {}
