@@ -138,7 +138,9 @@ impl Engine {
     /// Lowercase hex SHA-256 of the served payload: its identity, or `undefined`.
     #[wasm_bindgen(js_name = payloadSha256)]
     pub fn payload_sha256(&self) -> Option<String> {
-        self.snapshot.as_ref().map(|s| s.payload_sha256().iter().map(|b| format!("{b:02x}")).collect())
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let hex = |b: &u8| [char::from(HEX[usize::from(b >> 4)]), char::from(HEX[usize::from(b & 0xf)])];
+        self.snapshot.as_ref().map(|s| s.payload_sha256().iter().flat_map(hex).collect())
     }
 
     /// The served flag keys, ascending (empty before the first load).

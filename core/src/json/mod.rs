@@ -165,12 +165,17 @@ impl<'a> Reader<'a> {
     pub(crate) fn number(&mut self) -> Result<Num, JsonError> {
         let (text, integer) = self.number_text()?;
         if integer {
-            if let Ok(n) = text.parse::<u64>() {
-                return Ok(Num::PosInt(n));
-            }
-            if let Ok(n) = text.parse::<i64>() {
-                if n != 0 {
-                    return Ok(Num::NegInt(n));
+            match text.strip_prefix('-') {
+                None => {
+                    if let Some(n) = reader::digits_value(text) {
+                        return Ok(Num::PosInt(n));
+                    }
+                }
+                // `-0` is the float `-0.0`, as serde_json reads it.
+                Some(magnitude) => {
+                    if let Some(n) = reader::digits_value(magnitude).filter(|&n| n != 0 && n <= 1 << 63) {
+                        return Ok(Num::NegInt(0i64.wrapping_sub_unsigned(n)));
+                    }
                 }
             }
         }
