@@ -178,19 +178,20 @@ compared("evaluateAll, 100 flags (us)", {
 
 // Cold start: a fresh module instance (cache-busted glue), instantiate the compiled
 // module, build an engine, verify and compile a 1,000-flag snapshot. The glue's own
-// `Engine` takes the options the package's checks (`src/options.ts`) as arguments.
+// `Engine` takes the options the package's checks (`src/options.ts`) as arguments,
+// the keys as lines.
 const wasmBytes = readFileSync(new URL("../dist/pennon.wasm", import.meta.url));
 const compiled = await WebAssembly.compile(wasmBytes);
 const glue = new URL("../dist/wasm/pennon_wasm.js", import.meta.url);
 const coldPrecompiled = await medianMs(async (r) => {
   const m = await import(`${glue}?cold=${r}`);
   m.initSync({ module: compiled });
-  new m.Engine([KEY], "test").load(snapshot1000, NOW);
+  new m.Engine(`${KEY}\n`, "test").load(snapshot1000, NOW);
 });
 const coldFromBytes = await medianMs(async (r) => {
   const m = await import(`${glue}?bytes=${r}`);
   m.initSync({ module: await WebAssembly.compile(wasmBytes) });
-  new m.Engine([KEY], "test").load(snapshot1000, NOW);
+  new m.Engine(`${KEY}\n`, "test").load(snapshot1000, NOW);
 });
 const loadOnly = await medianMs(() => newEngineLoad());
 // A fresh process: nothing compiled yet (V8 compiles wasm functions lazily, on first call).
@@ -203,7 +204,7 @@ const child = `
   const envelope = new Uint8Array(readFileSync(${JSON.stringify(snapshotFile)}));
   const start = performance.now();
   glue.initSync({ module: new WebAssembly.Module(bytes) });
-  new glue.Engine([${JSON.stringify(KEY)}], "test").load(envelope, ${NOW});
+  new glue.Engine(${JSON.stringify(KEY + "\n")}, "test").load(envelope, ${NOW});
   console.log(performance.now() - start);`;
 const runChild = () => Number(execFileSync(process.execPath, ["--input-type=module", "-e", child], { encoding: "utf8" }).trim());
 const coldProcess = Array.from({ length: 7 }, runChild).sort((a, b) => a - b)[3];

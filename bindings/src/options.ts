@@ -9,7 +9,8 @@ import type { EngineOptions, PennonError } from "./wasm/pennon_wasm.js";
 
 /** The module's `Engine` constructor arguments, in order. */
 export type EngineArguments = [
-  keys: string[],
+  /** Each key followed by a line break. */
+  keys: string,
   environment: string,
   threshold: number | undefined,
   graceMs: number | undefined,
@@ -73,6 +74,8 @@ export function engineArguments(options: EngineOptions): EngineArguments {
   if (!Array.isArray(keys) || !keys.every((key) => typeof key === "string")) {
     throw invalid("`keys` must be an array of strings");
   }
+  const broken = keys.findIndex((key: string) => key.includes("\n"));
+  if (broken >= 0) throw invalid(`\`keys[${broken}]\` has a line break; a key is one line (\`ed25519:…\`)`);
   const environment = get(members, "environment");
   if (environment === undefined) throw invalid("missing member `environment`");
   if (typeof environment !== "string") throw invalid("`environment` must be a string");
@@ -91,7 +94,7 @@ export function engineArguments(options: EngineOptions): EngineArguments {
     heldSha = Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));
   }
   return [
-    keys as string[],
+    (keys as string[]).map((key) => `${key}\n`).join(""),
     environment,
     integer(members, "threshold", 0, U32_END),
     integer(members, "graceMs", -I64_END, I64_END),

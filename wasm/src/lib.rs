@@ -64,11 +64,12 @@ impl Engine {
     /// Builds an engine: the package's `Engine` takes `EngineOptions`, checks them
     /// (`bindings/src/options.ts`, `invalid_options` for a malformed object) and passes
     /// them here in order. Throws `invalid_key` or `invalid_policy`. Numbers arrive
-    /// checked; here they only convert, saturating.
+    /// checked; here they only convert, saturating. `keys` is each key followed by a
+    /// line break (one string crosses more cheaply than an array of them).
     #[wasm_bindgen(constructor)]
     #[allow(clippy::too_many_arguments, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     pub fn new(
-        keys: Vec<String>,
+        keys: String,
         environment: String,
         threshold: Option<f64>,
         #[wasm_bindgen(js_name = graceMs)] grace_ms: Option<f64>,
@@ -77,7 +78,7 @@ impl Engine {
         #[wasm_bindgen(js_name = heldVersion)] held_version: Option<f64>,
         #[wasm_bindgen(js_name = heldPayloadSha256)] held_payload_sha256: Option<Vec<u8>>,
     ) -> JsResult<Engine> {
-        let keys = keys.iter().map(|k| PublicKey::parse(k)).collect::<Result<Vec<_>, _>>();
+        let keys = keys.split_terminator('\n').map(PublicKey::parse).collect::<Result<Vec<_>, _>>();
         let mut policy =
             TrustPolicy::new(environment, keys.map_err(convert::core_error)?).map_err(convert::core_error)?;
         if let Some(threshold) = threshold {

@@ -57,6 +57,11 @@ test("minVersion and held protect a fresh engine against rollback", () => {
 
 test("bad options and keys are typed refusals", () => {
   refuses(() => new Engine({ keys: ["ed25519:AAAA"], environment: "test" }), "invalid_key");
+  // Keys cross into the module as lines: none is lost or split on the way.
+  refuses(() => new Engine({ keys: [], environment: "test" }), "invalid_policy");
+  refuses(() => new Engine({ keys: [key, ""], environment: "test" }), "invalid_key");
+  assert.throws(() => new Engine({ keys: [`${key}\n${key}`], environment: "test" }), /invalid_options: .*`keys\[0\]` has a line break/);
+  assert.equal(new Engine({ keys: [key, key], environment: "test" }).load(v1, NOW), true);
   refuses(() => new Engine({ keys: [key], environment: "test", threshold: 2 }), "invalid_policy");
   refuses(() => new Engine({ keys: [key], environment: "test", treshold: 1 }), "invalid_options");
   refuses(() => new Engine(undefined), "invalid_options");
