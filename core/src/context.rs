@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use rustc_hash::FxHashMap;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
@@ -51,11 +50,14 @@ pub struct Context {
 /// Top-level attributes by name. Most contexts hold a handful, looked up once per
 /// condition, so up to [`Attributes::FEW_MAX`] they are a vector scanned in insertion
 /// order: comparing lengths first, a lookup is about one string comparison, where a
-/// `BTreeMap` compared against each key on the way down. Larger contexts are hashed.
+/// `BTreeMap` compared against each key on the way down. Larger contexts are a
+/// `BTreeMap` all the same: nested objects already are one, so its code is in the
+/// WebAssembly module anyway, where a hash map added 0.7 KB for a few comparisons
+/// saved.
 #[derive(Debug, Clone)]
 enum Attributes {
     Few(Vec<(Box<str>, Value)>),
-    Many(FxHashMap<Box<str>, Value>),
+    Many(BTreeMap<Box<str>, Value>),
 }
 
 impl Default for Attributes {
@@ -65,7 +67,7 @@ impl Default for Attributes {
 }
 
 impl Attributes {
-    /// Past this many attributes, a scan costs more than a hash.
+    /// Past this many attributes, a scan costs more than a tree.
     const FEW_MAX: usize = 16;
 
     #[inline]
@@ -74,12 +76,12 @@ impl Attributes {
             Attributes::Few(entries) => {
                 entries.iter().find(|(key, _)| same(key.as_bytes(), name.as_bytes())).map(|(_, value)| value)
             }
-            Attributes::Many(map) => Attributes::hashed(map, name),
+            Attributes::Many(map) => Attributes::searched(map, name),
         }
     }
 
     #[inline(never)]
-    fn hashed<'a>(map: &'a FxHashMap<Box<str>, Value>, name: &str) -> Option<&'a Value> {
+    fn searched<'a>(map: &'a BTreeMap<Box<str>, Value>, name: &str) -> Option<&'a Value> {
         map.get(name)
     }
 
@@ -91,7 +93,10 @@ impl Attributes {
                 } else if entries.len() < Attributes::FEW_MAX {
                     entries.push((name.into(), value));
                 } else {
-                    let mut map: FxHashMap<Box<str>, Value> = entries.drain(..).collect();
+                    let mut map = BTreeMap::new();
+                    for (key, value) in entries.drain(..) {
+                        map.insert(key, value);
+                    }
                     map.insert(name.into(), value);
                     *self = Attributes::Many(map);
                 }
@@ -273,5 +278,33 @@ impl<'de> Visitor<'de> for ValueVisitor {
             }
         }
         Ok(Value::Object(members))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Context, Value};
+
+    /// Past `FEW_MAX` attributes, in a tree: every name is found, a repeated name
+    /// replaces its value, and the order of insertion does not matter.
+    #[test]
+    fn many_attributes_are_found_and_replaced() {
+        let names: Vec<String> = (0..40).map(|i| format!("attr-{:02}", (i * 17) % 40)).collect();
+        let mut forward = Context::new(Some("k"));
+        let mut backward = Context::new(Some("k"));
+        for (i, name) in names.iter().enumerate() {
+            forward.insert(name, Value::Int(i as i64));
+        }
+        for (i, name) in names.iter().enumerate().rev() {
+            backward.insert(name, Value::Int(i as i64));
+        }
+        assert_eq!(forward, backward);
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(forward.attribute(name), Some(&Value::Int(i as i64)), "{name}");
+        }
+        assert_eq!(forward.attribute("attr-40"), None);
+        forward.insert("attr-05", Value::Bool(true));
+        assert_eq!(forward.attribute("attr-05"), Some(&Value::Bool(true)));
+        assert_ne!(forward, backward);
     }
 }
