@@ -214,6 +214,9 @@ test("fresh objects mean what their JSON means, read only where the flag reads",
     "n-exists": rule({ attribute: "n", op: "exists" }), "n-below": rule({ attribute: "n", op: "lt", value: 10 }),
     "email": rule({ attribute: "email", op: "ends_with", value: "@acme.com" }),
     "dotted": rule({ attribute: "user.plan", op: "equals", value: "pro" }),
+    // Reads more names than the wrapper compares one by one (its `Set` path).
+    "nine": { ...rule({ attribute: "a1", op: "exists" }), rules: [{ id: "r", serve: { variant: "on" },
+      conditions: Array.from({ length: 9 }, (_, i) => ({ attribute: `a${i + 1}`, op: "exists" })) }] },
   })), NOW);
   const long = "x".repeat(70_000);
   const contexts = [
@@ -224,6 +227,12 @@ test("fresh objects mean what their JSON means, read only where the flag reads",
     { email: "ann@acme.com" }, { email: "ann@acme.com\uD800" }, { "e\uDC00": 1 }, { név: "ünïcødé ✓ 🎉", targetingKey: "ü" },
     { targetingKey: "k", email: long + "@acme.com" }, { toJSON: () => ({ email: "ann@acme.com" }) },
     Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`a${i}`, i])),
+    // What JSON.stringify leaves out is never read: non-enumerable and inherited names.
+    Object.defineProperty({ targetingKey: "u-2", a1: 1 }, "email", { value: "ann@acme.com", enumerable: false }),
+    Object.defineProperty({ n: 1 }, "targetingKey", { value: 7, enumerable: false }),
+    Object.create({ email: "ann@acme.com", n: 1, a2: 2 }, { targetingKey: { value: "u-3", enumerable: true } }),
+    new (class { constructor() { this.targetingKey = "u-4"; } get email() { return "ann@acme.com"; } })(),
+    { get email() { return "ann@acme.com"; }, targetingKey: "u-5", ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`a${i + 1}`, i])) },
   ];
   const outcome = (fn) => {
     try {
@@ -235,7 +244,7 @@ test("fresh objects mean what their JSON means, read only where the flag reads",
   const reads = Object.fromEntries(engine.flagKeys().map((flag, position) => [flag, engine.attributesRead(position)]));
   assert.deepEqual(reads, {
     "by-key": ["targetingKey"], "by-n": ["n"], "by-name": ["név"], "dotted": ["user", "user.plan"], "email": ["email"],
-    "n-below": ["n"], "n-exists": ["n"],
+    "n-below": ["n"], "n-exists": ["n"], "nine": Array.from({ length: 9 }, (_, i) => `a${i + 1}`),
   });
   const stripped = (context, names) => typeof context !== "object" || context === null || typeof context.toJSON === "function"
     ? context
@@ -254,8 +263,8 @@ test("fresh objects mean what their JSON means, read only where the flag reads",
     }
     whole.result?.free();
   }
-  assert.equal(compared, contexts.length * 7);
+  assert.equal(compared, contexts.length * 8);
   // The lone surrogates of contexts #29 and #30 fail a PreparedContext, and `evaluate`
-  // of every flag that does not read them: 6 + 7.
-  assert.equal(spared, 13);
+  // of every flag that does not read them: 7 + 8.
+  assert.equal(spared, 15);
 });
