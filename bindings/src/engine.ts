@@ -150,7 +150,8 @@ export class Engine extends RawEngine {
     return packed ? this.#remember(result) : result;
   }
 
-  override evaluateAllPrepared(context: PreparedContext, nowMs: number): Resolution[] {
+  /** Evaluates every flag for a `PreparedContext`, in ascending key order. */
+  evaluateAllPrepared(context: PreparedContext, nowMs: number): Resolution[] {
     this.#keys ??= this.flagKeys();
     return this.#keys.map((key) => this.evaluatePrepared(key, context, nowMs));
   }
@@ -164,7 +165,8 @@ export class Engine extends RawEngine {
     return this.#positions.get(flagKey);
   }
 
-  override evaluateAll(context: EvaluationContext, nowMs: number): Resolution[] {
+  /** Evaluates every flag for a plain context object, in ascending key order. */
+  evaluateAll(context: EvaluationContext, nowMs: number): Resolution[] {
     const prepared = new PreparedContext(context);
     try {
       return this.evaluateAllPrepared(prepared, nowMs);

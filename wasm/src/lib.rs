@@ -45,7 +45,7 @@ pub use output::{resolution_text, resolutions_text};
 
 use any::AnyContext;
 use convert::{context_of, core_error, refusal, to_millis, JsResult};
-use types::{EvaluationContext, FlagType, Resolution, Resolutions};
+use types::{EvaluationContext, FlagType, Resolution};
 
 /// A trust policy plus the snapshot it last accepted.
 #[wasm_bindgen]
@@ -192,27 +192,6 @@ impl Engine {
         #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
     ) -> JsResult<Resolution> {
         output::one(self.served()?, flag_key, &context.inner, to_millis(now_ms)?, expected_type)
-    }
-
-    /// Evaluates every flag for a plain context object, in ascending key order.
-    #[wasm_bindgen(js_name = evaluateAll)]
-    pub fn evaluate_all(
-        &self,
-        context: &EvaluationContext,
-        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
-    ) -> JsResult<Resolutions> {
-        let context = context_of(context)?;
-        output::all(self.served()?, &context, to_millis(now_ms)?)
-    }
-
-    /// Like `evaluateAll`, with a `PreparedContext`.
-    #[wasm_bindgen(js_name = evaluateAllPrepared)]
-    pub fn evaluate_all_prepared(
-        &self,
-        context: &PreparedContext,
-        #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
-    ) -> JsResult<Resolutions> {
-        output::all(self.served()?, &context.inner, to_millis(now_ms)?)
     }
 
     /// Every flag's result as OFREP-style JSON text (`[{key, value, …}, …]`): for hosts

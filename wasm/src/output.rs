@@ -8,7 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::any::AnyContext;
 use crate::convert::{refusal, JsResult};
-use crate::types::{FlagType, Resolution, Resolutions};
+use crate::types::{FlagType, Resolution};
 
 /// Largest integer a JavaScript number holds exactly: 2^53 - 1.
 const MAX_SAFE: i64 = (1 << 53) - 1;
@@ -35,27 +35,18 @@ pub fn resolution_text(key: &str, evaluation: &Evaluation<'_>) -> String {
 
 /// Every flag's result as a JSON array, in ascending key order.
 pub fn resolutions_text(snapshot: &Snapshot, context: &Context, now: i64) -> String {
-    all_text(snapshot, context, now).0
-}
-
-/// The array text, plus the positions whose value needs a BigInt.
-fn all_text(snapshot: &Snapshot, context: &Context, now: i64) -> (String, Vec<(u32, i64)>) {
     let mut text = String::with_capacity(256 * snapshot.len() + 2);
     text.push('[');
-    let mut big = Vec::new();
     let context = AnyContext::Full(context);
     let evaluations = (0..).map_while(|position| snapshot.evaluate_at(position, None, &context, now));
-    for (index, (key, evaluation)) in (0u32..).zip(snapshot.flag_keys().zip(evaluations)) {
+    for (index, (key, evaluation)) in snapshot.flag_keys().zip(evaluations).enumerate() {
         if index > 0 {
             text.push(',');
         }
         crate::write::resolution(&mut text, key, &evaluation);
-        if let Some(int) = unsafe_int(&evaluation) {
-            big.push((index, int));
-        }
     }
     text.push(']');
-    (text, big)
+    text
 }
 
 /// An integer flag value beyond ±(2^53 - 1), which `JSON.parse` would round.
@@ -90,14 +81,4 @@ pub(crate) fn one(
         set_big(&result, int)?;
     }
     Ok(result.unchecked_into())
-}
-
-/// Every flag's result as an array of plain objects.
-pub(crate) fn all(snapshot: &Snapshot, context: &Context, now: i64) -> JsResult<Resolutions> {
-    let (text, big) = all_text(snapshot, context, now);
-    let results = parse(&text)?;
-    for (index, int) in big {
-        set_big(&Reflect::get_u32(&results, index)?, int)?;
-    }
-    Ok(results.unchecked_into())
 }

@@ -83,9 +83,6 @@ extern "C" {
     /// `Resolution` in TypeScript.
     #[wasm_bindgen(typescript_type = "Resolution")]
     pub type Resolution;
-    /// `Resolution[]` in TypeScript.
-    #[wasm_bindgen(typescript_type = "Resolution[]")]
-    pub type Resolutions;
 }
 
 /// The type a caller expects of a flag; another type is a `TYPE_MISMATCH` result.
