@@ -231,6 +231,7 @@ impl Members {
         self.read_object_dyn(reader, &mut read)
     }
 
+    /// One copy of the member loop for every object shape (see `Reader::object_of`).
     fn read_object_dyn<'a>(
         mut self,
         reader: &mut Reader<'a>,
