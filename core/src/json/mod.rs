@@ -7,6 +7,8 @@ mod text;
 
 use std::borrow::Cow;
 
+#[cfg(target_arch = "wasm32")]
+pub(crate) use reader::Member;
 pub(crate) use reader::{unknown_member, Reader};
 pub use text::JsonText;
 

@@ -228,15 +228,19 @@ impl Members {
         reader: &mut Reader<'a>,
         mut read: impl FnMut(&mut Reader<'a>, usize) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
-        self.read_object_dyn(reader, &mut read)
+        #[cfg(target_arch = "wasm32")]
+        let read: &mut crate::json::Member<'_, 'a, usize> = &mut read;
+        #[cfg(not(target_arch = "wasm32"))]
+        let read = &mut read;
+        self.read_members(reader, read)
     }
 
-    /// One copy of the member loop for every object shape (see `Reader::object_of`).
-    fn read_object_dyn<'a>(
-        mut self,
-        reader: &mut Reader<'a>,
-        read: &mut dyn FnMut(&mut Reader<'a>, usize) -> Result<(), JsonError>,
-    ) -> Result<(), JsonError> {
+    /// In WebAssembly one copy for every object shape, natively one per shape (see
+    /// `Reader::object_of`).
+    fn read_members<'a, F>(mut self, reader: &mut Reader<'a>, read: &mut F) -> Result<(), JsonError>
+    where
+        F: FnMut(&mut Reader<'a>, usize) -> Result<(), JsonError> + ?Sized,
+    {
         let names = self.names;
         reader.object_of(names, |reader, index| {
             self.admit_index(index)?;
