@@ -2,8 +2,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use open_feature::{FlagMetadata, FlagMetadataValue};
-use pennon_core::{MetadataValue, Snapshot};
+use open_feature::{EvaluationError, FlagMetadata, FlagMetadataValue, StructValue};
+use pennon_core::{FlagType, MetadataValue, Snapshot};
 use rustc_hash::FxHashMap;
 
 use crate::telemetry::{FlagCounterSet, Telemetry};
@@ -29,9 +29,23 @@ pub(crate) struct FlagEntry {
     pub(crate) counters: FlagCounterSet,
     /// Whether its result depends on the time ([`Snapshot::uses_time`]).
     pub(crate) uses_time: bool,
+    /// An object flag's values as OpenFeature structs, by variant name, each built on
+    /// first use: the snapshot keeps them as JSON text. Empty for other flags.
+    objects: Box<[(Box<str>, OnceLock<ObjectValue>)]>,
 }
 
+/// An object variant as OpenFeature reads it, or why it cannot be read.
+type ObjectValue = Result<StructValue, EvaluationError>;
+
 impl FlagEntry {
+    /// Variant `variant`'s struct, built by `convert` the first time it is asked for.
+    pub(crate) fn object_value(&self, variant: &str, convert: impl FnOnce() -> ObjectValue) -> ObjectValue {
+        match self.objects.iter().find(|(name, _)| **name == *variant) {
+            Some((_, slot)) => slot.get_or_init(convert).clone(),
+            None => convert(),
+        }
+    }
+
     /// The metadata of a result that rule `index` (with id `id`) decided.
     pub(crate) fn rule_metadata(&self, index: usize, id: &str) -> FlagMetadata {
         match self.rules.get(index) {
@@ -49,7 +63,17 @@ impl Served {
             let counters = telemetry.counters_for(key, names);
             let rules = snapshot.rule_ids(key).into_iter().flatten().map(|_| OnceLock::new()).collect();
             let uses_time = snapshot.uses_time(key);
-            flags.insert(key.into(), FlagEntry { metadata: metadata(&snapshot, key), rules, counters, uses_time });
+            let objects = match snapshot.flag_type(key) {
+                Some(FlagType::Object) => snapshot
+                    .variant_names(key)
+                    .into_iter()
+                    .flatten()
+                    .map(|name| (name.into(), OnceLock::new()))
+                    .collect(),
+                _ => Box::default(),
+            };
+            let metadata = metadata(&snapshot, key);
+            flags.insert(key.into(), FlagEntry { metadata, rules, counters, uses_time, objects });
         }
         Served { snapshot, flags }
     }

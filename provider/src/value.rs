@@ -9,7 +9,16 @@ use pennon_core::{ErrorCode, Evaluation, FlagValue, Matched, Reason};
 use crate::served::{keys, FlagEntry};
 
 /// Reads a served value as the Rust type asked for.
-pub(crate) type Extract<T> = fn(&str, &FlagValue) -> Result<T, EvaluationError>;
+pub(crate) type Extract<T> = fn(Served<'_>) -> Result<T, EvaluationError>;
+
+/// A value an evaluation served, with the flag and variant that served it.
+#[derive(Clone, Copy)]
+pub(crate) struct Served<'e> {
+    key: &'e str,
+    value: &'e FlagValue,
+    variant: &'e str,
+    entry: Option<&'e FlagEntry>,
+}
 
 /// Maps an evaluation to what the SDK expects: details on success (spec 2.2.3 to
 /// 2.2.6, 2.2.9), an error with a code and a message otherwise (spec 2.2.7).
@@ -26,7 +35,7 @@ pub(crate) fn resolution<T>(
         let message = format!("flag `{key}`: the evaluation served no value");
         return Err(EvaluationError { code: EvaluationErrorCode::General(message.clone()), message: Some(message) });
     };
-    let value = extract(key, value)?;
+    let value = extract(Served { key, value, variant, entry })?;
     let metadata = match (entry, evaluation.explanation.matched) {
         (Some(entry), Matched::Rule { id, index }) => entry.rule_metadata(index, id),
         (Some(entry), _) => entry.metadata.clone(),
@@ -70,31 +79,31 @@ fn mismatch(key: &str, value: &FlagValue) -> EvaluationError {
     EvaluationError { code: EvaluationErrorCode::TypeMismatch, message: Some(message) }
 }
 
-pub(crate) fn bool_of(key: &str, value: &FlagValue) -> Result<bool, EvaluationError> {
-    match value {
+pub(crate) fn bool_of(served: Served<'_>) -> Result<bool, EvaluationError> {
+    match served.value {
         FlagValue::Bool(b) => Ok(*b),
-        other => Err(mismatch(key, other)),
+        other => Err(mismatch(served.key, other)),
     }
 }
 
-pub(crate) fn int_of(key: &str, value: &FlagValue) -> Result<i64, EvaluationError> {
-    match value {
+pub(crate) fn int_of(served: Served<'_>) -> Result<i64, EvaluationError> {
+    match served.value {
         FlagValue::Int(i) => Ok(*i),
-        other => Err(mismatch(key, other)),
+        other => Err(mismatch(served.key, other)),
     }
 }
 
-pub(crate) fn float_of(key: &str, value: &FlagValue) -> Result<f64, EvaluationError> {
-    match value {
+pub(crate) fn float_of(served: Served<'_>) -> Result<f64, EvaluationError> {
+    match served.value {
         FlagValue::Float(f) => Ok(*f),
-        other => Err(mismatch(key, other)),
+        other => Err(mismatch(served.key, other)),
     }
 }
 
-pub(crate) fn string_of(key: &str, value: &FlagValue) -> Result<String, EvaluationError> {
-    match value {
+pub(crate) fn string_of(served: Served<'_>) -> Result<String, EvaluationError> {
+    match served.value {
         FlagValue::String(s) => Ok(s.to_string()),
-        other => Err(mismatch(key, other)),
+        other => Err(mismatch(served.key, other)),
     }
 }
 
@@ -105,7 +114,18 @@ pub(crate) fn string_of(key: &str, value: &FlagValue) -> Result<String, Evaluati
 /// reading a null would in most code); a top-level array is `TYPE_MISMATCH`; a `null`
 /// inside an array is `GENERAL`. Both errors say why. Use
 /// [`crate::ProviderHandle::snapshot`] to read such values through `pennon-core`.
-pub(crate) fn struct_of(key: &str, value: &FlagValue) -> Result<StructValue, EvaluationError> {
+///
+/// The snapshot holds object values as JSON text; each variant's struct is built on
+/// its first use and kept with the flag's other per-version data ([`FlagEntry`]).
+pub(crate) fn struct_of(served: Served<'_>) -> Result<StructValue, EvaluationError> {
+    let convert = || struct_from(served.key, served.value);
+    match served.entry {
+        Some(entry) => entry.object_value(served.variant, convert),
+        None => convert(),
+    }
+}
+
+fn struct_from(key: &str, value: &FlagValue) -> Result<StructValue, EvaluationError> {
     match value {
         FlagValue::Object(json) => match json.to_value() {
             serde_json::Value::Object(map) => object(key, &map),

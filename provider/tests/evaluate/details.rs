@@ -111,6 +111,10 @@ async fn every_type_resolves_with_its_rust_type() {
             .collect(),
     };
     assert_eq!(config, expected, "a null member is left out: OpenFeature's Rust Value has no null");
+    // The struct is built once per variant and kept: later reads give the same value.
+    for _ in 0..3 {
+        assert_eq!(provider.resolve_struct_value("config", &ctx).await.unwrap().value, expected);
+    }
 }
 
 /// Spec 2.2.7: abnormal execution is an error with a code and a message.
@@ -164,8 +168,15 @@ async fn errors_carry_open_feature_codes_and_messages() {
     assert!(
         matches!(&general.code, EvaluationErrorCode::General(text) if text.contains("must be a string or an integer"))
     );
-    let null_in_list = provider.resolve_struct_value("null-in-list", &keyed).await.unwrap_err();
-    assert!(matches!(&null_in_list.code, EvaluationErrorCode::General(text) if text.contains("array holding null")));
+    // Read twice: a value that cannot be a struct is refused the same way when kept.
+    for _ in 0..2 {
+        let null_in_list = provider.resolve_struct_value("null-in-list", &keyed).await.unwrap_err();
+        assert!(
+            matches!(&null_in_list.code, EvaluationErrorCode::General(text) if text.contains("array holding null"))
+        );
+        let list = provider.resolve_struct_value("list-config", &keyed).await.unwrap_err();
+        assert_eq!(list.code, EvaluationErrorCode::TypeMismatch);
+    }
 }
 
 /// Spec 1.7.6 and 2.4: resolving before initialization is `PROVIDER_NOT_READY`.
