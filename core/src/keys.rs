@@ -38,7 +38,8 @@ impl PublicKey {
 
     fn from_verifying(key: ed25519_dalek::VerifyingKey) -> PublicKey {
         let digest = Sha256::digest(key.as_bytes());
-        let id = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let mut id = String::with_capacity(16);
+        crate::write_hex(&mut id, &digest[..8]);
         PublicKey { key, id }
     }
 

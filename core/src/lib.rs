@@ -56,7 +56,7 @@ pub use context::{Context, Value};
 pub use envelope::{sign_envelope, PAYLOAD_TYPE};
 pub use error::Error;
 pub use eval::bucket::{bucket_hash, bucket_position};
-pub use json::{write_json_string, JsonText};
+pub use json::{write_hex, write_json_string, JsonText};
 pub use keys::{PublicKey, SigningKey};
 pub use limits::Limits;
 pub use result::{Bucket, ErrorCode, EvalError, Evaluation, Explanation, Matched, Reason};

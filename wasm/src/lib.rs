@@ -144,9 +144,10 @@ impl Engine {
     /// Lowercase hex SHA-256 of the served payload: its identity, or `undefined`.
     #[wasm_bindgen(js_name = payloadSha256)]
     pub fn payload_sha256(&self) -> Option<String> {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let hex = |b: &u8| [char::from(HEX[usize::from(b >> 4)]), char::from(HEX[usize::from(b & 0xf)])];
-        self.snapshot.as_ref().map(|s| s.payload_sha256().iter().flat_map(hex).collect())
+        let snapshot = self.snapshot.as_ref()?;
+        let mut hex = String::with_capacity(64);
+        pennon_core::write_hex(&mut hex, &snapshot.payload_sha256());
+        Some(hex)
     }
 
     /// The served flag keys, ascending (empty before the first load).

@@ -249,10 +249,8 @@ pub fn write_json_string(out: &mut String, text: &str) {
         };
         out.push_str(&text[start..at]);
         if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
             out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+            write_hex(out, &[byte]);
         } else {
             out.push_str(escape);
         }
@@ -262,9 +260,27 @@ pub fn write_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
+/// Appends `bytes` as lowercase hex: key ids, payload digests, `\u00xx` escapes. Written
+/// out, as `format!("{b:02x}")` per byte would keep `core::fmt`'s hex formatting in
+/// the WebAssembly module.
+pub fn write_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for byte in bytes {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        let mut out = String::new();
+        write_hex(&mut out, &[0x00, 0x0f, 0xa5, 0xff]);
+        assert_eq!(out, "000fa5ff");
+    }
 
     proptest::proptest! {
         #[test]
