@@ -133,7 +133,7 @@ export class Engine extends RawEngine {
     const written = flat.write(context, reads);
     let packed: boolean;
     if (written) {
-      packed = this.evaluatePackedFlat(position, flat.count, flat.hasKey, nowMs, expectedType);
+      packed = this.evaluatePackedFlat(position, flat.hasKey, nowMs, expectedType);
     } else {
       // Without text (a cycle, say), the general path below throws the refusal.
       const text = contextText(context);

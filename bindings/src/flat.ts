@@ -20,8 +20,8 @@
  * which are another integer), or a targeting key of another type.
  */
 
-const RECORD = 5;
-const [NULL, FALSE, TRUE, INT, FLOAT, STRING] = [0, 1, 2, 3, 4, 5];
+const RECORD = 3;
+const [NULL, FALSE, TRUE, INT, FLOAT, STRING, ABSENT] = [0, 1, 2, 3, 4, 5, 6];
 const encoder = new TextEncoder();
 
 /** `String.prototype.isWellFormed` (ES2024), where the runtime has it. */
@@ -35,7 +35,8 @@ const malformed: (text: string) => boolean = isWellFormed !== undefined
 
 /**
  * What a flag can read of a context (the module's `attributesRead`): whether it reads
- * the targeting key, and the other top-level names. Only these are written.
+ * the targeting key, and the other top-level names. Only these are written, a record
+ * per name in this order, which is the order the module reads them in.
  */
 export interface Reads {
   key: boolean;
@@ -89,8 +90,6 @@ export class FlatWriter {
   #recordsCapacity = 0;
   #bytes = new Uint8Array(0);
   #records = new Float64Array(0);
-  /** Records written by the last successful `write`, the targeting key's slot included. */
-  count = 0;
   /** Whether the last successful `write` put a targeting key in record 0. */
   hasKey = false;
 
@@ -105,17 +104,17 @@ export class FlatWriter {
    * key that is not a string is a problem for every flag (SPEC section 5.1).
    */
   write(context: unknown, reads: Reads): boolean {
+    const names = reads.names;
+    this.#reserve(0, 1 + names.length); // every record this write fills
+    let r = this.#records; // taken again after writing a string, which may move it
     if (context === undefined || context === null) {
-      this.#reserve(0, 1);
-      this.count = 1;
+      for (let i = 1; i <= names.length; i++) r[i * RECORD] = ABSENT;
       this.hasKey = false;
       return true;
     }
     if (typeof context !== "object" || Array.isArray(context)) return false;
     const object = context as Record<string, unknown>;
     if (typeof object.toJSON === "function") return false;
-    this.#reserve(0, 1 + reads.names.length); // every record this write can fill
-    let count = 1;
     let at = 0;
     let hasKey = false;
     // A named load, then the own-property check only where the answer matters: a key
@@ -124,72 +123,59 @@ export class FlatWriter {
     if (typeof key === "string") {
       if (reads.key && isEnumerable.call(object, "targetingKey")) {
         if (malformed(key)) return false;
-        at = this.#record(0, 0, 0, STRING, key, at);
+        at = this.#string(0, key, at);
+        r = this.#records;
         hasKey = true;
       }
     } else if (key !== null && key !== undefined && typeof key !== "function" && typeof key !== "symbol") {
       if (isEnumerable.call(object, "targetingKey")) return false;
     }
-    for (const name of reads.names) {
-      const value = ownValue(object, name);
-      let kind: number;
-      let number = 0;
+    for (let i = 0; i < names.length; i++) {
+      const value = ownValue(object, names[i]);
+      const base = (i + 1) * RECORD;
       switch (typeof value) {
         case "string":
           if (malformed(value)) return false;
-          kind = STRING;
+          at = this.#string(base, value, at);
+          r = this.#records;
           break;
         case "number":
-          if (!Number.isFinite(value)) kind = NULL;
-          else if (Number.isSafeInteger(value)) {
-            kind = INT;
-            number = value;
-          }
-          // JSON writes 2^60 as 1152921504606847000: past 2^53 its text is another integer.
-          else if (Number.isInteger(value)) return false;
-          else {
-            kind = FLOAT;
-            number = value;
+          if (!Number.isFinite(value)) r[base] = NULL;
+          else if (Number.isInteger(value)) {
+            // JSON writes 2^60 as 1152921504606847000: past 2^53 its text is another integer.
+            if (!Number.isSafeInteger(value)) return false;
+            r[base] = INT;
+            r[base + 1] = value;
+          } else {
+            r[base] = FLOAT;
+            r[base + 1] = value;
           }
           break;
         case "boolean":
-          kind = value ? TRUE : FALSE;
+          r[base] = value ? TRUE : FALSE;
           break;
         case "undefined":
         case "function":
         case "symbol":
-          continue;
+          r[base] = ABSENT;
+          break;
         default:
           if (value !== null) return false;
-          kind = NULL;
+          r[base] = NULL;
       }
-      const nameAt = at;
-      at = this.#text(name, at);
-      at = this.#record(count, nameAt, at - nameAt, kind, kind === STRING ? (value as string) : number, at);
-      count += 1;
     }
-    this.count = count;
     this.hasKey = hasKey;
     return true;
   }
 
-  /** Fills record `index`; writes a string value's bytes at `at`; returns the next free byte. */
-  #record(index: number, nameAt: number, nameLength: number, kind: number, value: string | number, at: number): number {
-    let payload = value as number;
-    let length = 0;
-    if (kind === STRING) {
-      payload = at;
-      at = this.#text(value as string, at);
-      length = at - payload;
-    }
-    const r = this.#records;
-    const base = index * RECORD;
-    r[base] = nameAt;
-    r[base + 1] = nameLength;
-    r[base + 2] = kind;
-    r[base + 3] = payload;
-    r[base + 4] = length;
-    return at;
+  /** Fills the string record at `base` with `text`, its bytes written at `at`; returns the next free byte. */
+  #string(base: number, text: string, at: number): number {
+    const end = this.#text(text, at);
+    const r = this.#records; // writing the bytes may have moved the buffers
+    r[base] = STRING;
+    r[base + 1] = at;
+    r[base + 2] = end - at;
+    return end;
   }
 
   /** Writes `text` as UTF-8 at byte `at`; returns the byte after it. */

@@ -1,21 +1,27 @@
 //! Fresh flat context objects without JSON. Most contexts are one level of strings,
 //! numbers and booleans; the package's `Engine` wrapper writes such an object straight
-//! into two buffers in the module's memory (attribute records and their UTF-8 bytes),
+//! into two buffers in the module's memory (value records and their UTF-8 bytes),
 //! and evaluation reads the attributes from there through [`Attributes`]: no
 //! `JSON.stringify`, no string crossing, no `Context` built. The wrapper takes this path
 //! only where the object's JSON text would mean exactly what the records say (see
-//! `bindings/src/flat.ts`); anything else keeps the JSON path. The wrapper writes only
-//! the attributes the flag can read (`attributesRead`).
+//! `bindings/src/flat.ts`); anything else keeps the JSON path.
 //!
-//! Record 0 is the targeting key's (when `has_key`); attributes follow it.
-//! A record is [`RECORD`] `f64`s: name offset, name length, kind, and two payload
-//! slots: the number (kind [`INT`] or [`FLOAT`]) or a string's offset and length
-//! (kind [`STRING`]). Offsets are into the byte buffer.
+//! The wrapper writes only what the flag can read, in the order of [`FlagReads`]: record
+//! 0 is the targeting key's (read when `has_key`), and record `1 + i` holds the value
+//! of the flag's `i`-th name, so no name is written or compared as bytes.
+//! A record is [`RECORD`] `f64`s: the kind, then the number (kind [`INT`] or [`FLOAT`])
+//! or a string's offset and length in the byte buffer (kind [`STRING`]).
+//!
+//! Records are checked as evaluation reads them, once each: a record the flag never
+//! reaches costs nothing. A malformed one (which the wrapper never writes) is marked,
+//! and the export throws instead of answering.
 
-use pennon_core::{AttributeValue, Attributes, ValueRef};
+use std::cell::Cell;
+
+use pennon_core::{AttributeValue, Attributes, Snapshot, ValueRef};
 
 /// `f64` slots per record.
-pub(crate) const RECORD: usize = 5;
+pub(crate) const RECORD: usize = 3;
 /// Record kinds, as `bindings/src/flat.ts` writes them.
 const NULL: usize = 0;
 const FALSE: usize = 1;
@@ -23,6 +29,8 @@ const TRUE: usize = 2;
 const INT: usize = 3;
 const FLOAT: usize = 4;
 const STRING: usize = 5;
+/// No such attribute (JSON would leave it out).
+const ABSENT: usize = 6;
 
 /// The two buffers the wrapper writes; they only grow.
 #[derive(Default)]
@@ -31,64 +39,90 @@ pub(crate) struct FlatBuffers {
     pub(crate) records: Vec<f64>,
 }
 
-/// A flat context as records over bytes: record 0 holds the targeting key when
-/// `has_key`, and is unused otherwise; the attributes follow.
+/// The top-level names each flag reads, without `targetingKey`: the order of its flat
+/// records. Filled when the wrapper asks for a flag's names (`attributesRead`), which
+/// it does before its first flat write for that flag; emptied with every new snapshot.
+#[derive(Default)]
+pub(crate) struct FlagReads(Vec<Option<Box<[Box<str>]>>>);
+
+impl FlagReads {
+    /// The names flag `position` of `snapshot` reads, `targetingKey` included, and
+    /// remembers them (without it) for that flag's flat contexts.
+    pub(crate) fn learn(&mut self, snapshot: &Snapshot, position: usize) -> Vec<String> {
+        let Some(read) = snapshot.attributes_read(position) else { return Vec::new() };
+        if self.0.len() <= position {
+            self.0.resize_with(position + 1, || None);
+        }
+        self.0[position] =
+            Some(read.iter().filter(|name| **name != "targetingKey").map(|name| (*name).into()).collect());
+        read.into_iter().map(str::to_owned).collect()
+    }
+
+    pub(crate) fn of(&self, position: usize) -> Option<&[Box<str>]> {
+        self.0.get(position)?.as_deref()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// A flat context: record 0 holds the targeting key when `has_key`, and record `1 + i`
+/// the value of `names[i]`.
 pub(crate) struct FlatContext<'a> {
     records: &'a [f64],
     bytes: &'a [u8],
+    names: &'a [Box<str>],
     has_key: bool,
+    malformed: Cell<bool>,
 }
 
 impl<'a> FlatContext<'a> {
-    /// The first `count` records of `buffers`, checked: every span in bounds, every
-    /// string UTF-8, every kind known and every integer whole and in range.
-    pub(crate) fn read(buffers: &'a FlatBuffers, count: usize, has_key: bool) -> Result<FlatContext<'a>, String> {
-        let records = buffers.records.get(..count.max(1) * RECORD).ok_or("more records than were written")?;
-        let context = FlatContext { records, bytes: &buffers.bytes, has_key };
-        if has_key {
-            context.value(&records[..RECORD]).ok_or("the targeting key out of bounds or of no known kind")?;
-        }
-        for record in context.attributes() {
-            context.text(record[0], record[1]).ok_or("an attribute name out of bounds or not UTF-8")?;
-            context.value(record).ok_or("an attribute value out of bounds or of no known kind")?;
-        }
-        Ok(context)
+    /// The records of a flag reading `names`; `None` when fewer were ever written.
+    pub(crate) fn new(buffers: &'a FlatBuffers, names: &'a [Box<str>], has_key: bool) -> Option<FlatContext<'a>> {
+        let records = buffers.records.get(..(1 + names.len()) * RECORD)?;
+        Some(FlatContext { records, bytes: &buffers.bytes, names, has_key, malformed: Cell::new(false) })
     }
 
-    fn span(&self, offset: f64, length: f64) -> Option<&'a [u8]> {
-        let (start, length) = (index(offset)?, index(length)?);
-        self.bytes.get(start..start.checked_add(length)?)
+    /// Whether a record read so far was out of bounds, not UTF-8 or of no known kind.
+    pub(crate) fn malformed(&self) -> bool {
+        self.malformed.get()
+    }
+
+    /// Record `index`'s value; `None` when absent, or when malformed (then marked).
+    fn value(&self, index: usize) -> Option<FlatValue<'a>> {
+        let record = self.records.get(index * RECORD..)?.get(..RECORD)?;
+        let value = match index_of(record[0]) {
+            Some(ABSENT) => return None,
+            Some(NULL) => Some(ValueRef::Null),
+            Some(FALSE) => Some(ValueRef::Bool(false)),
+            Some(TRUE) => Some(ValueRef::Bool(true)),
+            // The wrapper sends integers in [-2^63, 2^63) only, which convert exactly.
+            Some(INT)
+                if record[1].fract() == 0.0
+                    && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&record[1]) =>
+            {
+                #[allow(clippy::cast_possible_truncation)] // whole and in range, checked above
+                Some(ValueRef::Int(record[1] as i64))
+            }
+            Some(FLOAT) => Some(ValueRef::Float(record[1])),
+            Some(STRING) => self.text(record[1], record[2]).map(ValueRef::String),
+            _ => None,
+        };
+        if value.is_none() {
+            self.malformed.set(true);
+        }
+        value.map(FlatValue)
     }
 
     fn text(&self, offset: f64, length: f64) -> Option<&'a str> {
-        std::str::from_utf8(self.span(offset, length)?).ok()
-    }
-
-    fn value(&self, record: &[f64]) -> Option<FlatValue<'a>> {
-        Some(FlatValue(match index(record[2])? {
-            NULL => ValueRef::Null,
-            FALSE => ValueRef::Bool(false),
-            TRUE => ValueRef::Bool(true),
-            // The wrapper sends integers in [-2^63, 2^63) only, which convert exactly.
-            INT if record[3].fract() == 0.0
-                && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&record[3]) =>
-            {
-                #[allow(clippy::cast_possible_truncation)] // whole and in range, checked above
-                ValueRef::Int(record[3] as i64)
-            }
-            FLOAT => ValueRef::Float(record[3]),
-            STRING => ValueRef::String(self.text(record[3], record[4])?),
-            _ => return None,
-        }))
-    }
-
-    fn attributes(&self) -> std::slice::ChunksExact<'a, f64> {
-        self.records[RECORD..].chunks_exact(RECORD)
+        let (start, length) = (index_of(offset)?, index_of(length)?);
+        std::str::from_utf8(self.bytes.get(start..start.checked_add(length)?)?).ok()
     }
 }
 
 /// A whole, non-negative `f64` as an index.
-fn index(value: f64) -> Option<usize> {
+fn index_of(value: f64) -> Option<usize> {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // whole, >= 0 and below 2^32
     (value.fract() == 0.0 && (0.0..4_294_967_296.0).contains(&value)).then_some(value as usize)
 }
@@ -100,13 +134,12 @@ impl Attributes for FlatContext<'_> {
         Self: 'v;
 
     fn targeting_key(&self) -> Option<FlatValue<'_>> {
-        self.has_key.then(|| self.records.get(..RECORD).and_then(|record| self.value(record))).flatten()
+        self.has_key.then(|| self.value(0)).flatten()
     }
 
     fn attribute(&self, name: &str) -> Option<FlatValue<'_>> {
-        let wanted = Some(name.as_bytes());
-        let record = self.attributes().find(|record| self.span(record[0], record[1]) == wanted)?;
-        self.value(record)
+        let index = self.names.iter().position(|read| **read == *name)?;
+        self.value(1 + index)
     }
 }
 

@@ -62,6 +62,8 @@ pub struct Engine {
     changed: Vec<String>,
     /// Where the wrapper writes flat context objects (`flat.rs`).
     flat: flat::FlatBuffers,
+    /// The names each flag's flat records stand for.
+    reads: flat::FlagReads,
 }
 
 #[wasm_bindgen]
@@ -102,7 +104,16 @@ impl Engine {
         };
         let min_version = min_version.map_or(0, |v| v as u64);
         let scratch = Box::new([0.0; packed::SLOTS]);
-        Ok(Engine { policy, snapshot: None, held, min_version, scratch, changed: Vec::new(), flat: Default::default() })
+        Ok(Engine {
+            policy,
+            snapshot: None,
+            held,
+            min_version,
+            scratch,
+            changed: Vec::new(),
+            flat: Default::default(),
+            reads: Default::default(),
+        })
     }
 
     /// Verifies, checks and compiles envelope `bytes` at `nowMs` (Unix milliseconds).
@@ -124,6 +135,7 @@ impl Engine {
                 };
                 self.held = Some(snapshot.held());
                 self.snapshot = Some(snapshot);
+                self.reads.clear();
                 Ok(true)
             }
             Loaded::Unchanged => Ok(false),
@@ -252,30 +264,46 @@ impl Engine {
     }
 
     /// Internal: like `evaluatePacked`, for a flat context object the wrapper has
-    /// written as `count` records (`flat.rs`): record 0 for the targeting key (read
-    /// only if `hasKey`), then the attributes.
+    /// written (`flat.rs`): record 0 for the targeting key (read only if `hasKey`), then
+    /// one record per name of `attributesRead(position)` other than `targetingKey`,
+    /// which must have been asked for since the last load.
     #[wasm_bindgen(js_name = evaluatePackedFlat)]
     pub fn evaluate_packed_flat(
         &mut self,
         position: u32,
-        count: u32,
         #[wasm_bindgen(js_name = hasKey)] has_key: bool,
         #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
         #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
     ) -> JsResult<bool> {
         let now = to_millis(now_ms)?;
-        let context = flat::FlatContext::read(&self.flat, count as usize, has_key)
-            .map_err(|message| refusal("invalid_context", &message))?;
-        pack_at(self.snapshot.as_ref(), &mut self.scratch, position, &AnyContext::Flat(&context), now, expected_type)
+        let names = self.reads.of(position as usize).ok_or_else(|| {
+            refusal("invalid_context", "a flat context for a flag whose attributesRead() was not asked for")
+        })?;
+        let context = flat::FlatContext::new(&self.flat, names, has_key)
+            .ok_or_else(|| refusal("invalid_context", "fewer flat records than the flag reads"))?;
+        let packed = pack_at(
+            self.snapshot.as_ref(),
+            &mut self.scratch,
+            position,
+            &AnyContext::Flat(&context),
+            now,
+            expected_type,
+        );
+        if context.malformed() {
+            return Err(refusal("invalid_context", "a flat record out of bounds, not UTF-8 or of no known kind"));
+        }
+        packed
     }
 
     /// Internal: the top-level context names the flag at `position` can read
     /// (`Snapshot::attributes_read`; `targetingKey` for the targeting key), so the
-    /// wrapper writes only those of a flat context. Empty past the end.
+    /// wrapper writes only those of a flat context, in this order. Empty past the end.
     #[wasm_bindgen(js_name = attributesRead)]
-    pub fn attributes_read(&self, position: u32) -> Vec<String> {
-        let read = self.snapshot.as_ref().and_then(|s| s.attributes_read(position as usize));
-        read.into_iter().flatten().map(str::to_owned).collect()
+    pub fn attributes_read(&mut self, position: u32) -> Vec<String> {
+        match &self.snapshot {
+            Some(snapshot) => self.reads.learn(snapshot, position as usize),
+            None => Vec::new(),
+        }
     }
 
     /// Internal: the address of the flat context bytes, grown to at least `capacity`.
