@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Engine, PreparedContext, init, isPennonError } from "pennon";
 import { boolFlag, envelope, payload, publicKey, tamper } from "./sign.mjs";
+import glueInit from "../../dist/wasm/pennon_wasm.js";
 
 await init();
 const NOW = Date.parse("2026-06-01T00:00:00Z");
@@ -267,4 +268,33 @@ test("fresh objects mean what their JSON means, read only where the flag reads",
   // The lone surrogates of contexts #29 and #30 fail a PreparedContext, and `evaluate`
   // of every flag that does not read them: 7 + 8.
   assert.equal(spared, 15);
+});
+
+test("flat records the module cannot read throw invalid_context, and the engine keeps working", async () => {
+  // The wrapper never writes such records; the module must still refuse them cleanly.
+  const { memory } = await glueInit();
+  const engine = newEngine();
+  engine.load(v1, NOW);
+  const [big, beta] = [engine.flagKeys().indexOf("big"), engine.flagKeys().indexOf("beta")];
+  refuses(() => engine.evaluatePackedFlat(big, false, NOW), "invalid_context"); // its names were never asked for
+  assert.deepEqual(engine.attributesRead(big), ["n"]);
+  assert.deepEqual(engine.attributesRead(beta), ["targetingKey"]);
+  const bytesAt = engine.flatBytes(4);
+  const recordsAt = engine.flatRecords(2); // views after both calls: either may grow the memory
+  new Uint8Array(memory.buffer, bytesAt, 4).set([0xff, 0xfe, 0x61, 0x62]);
+  const records = new Float64Array(memory.buffer, recordsAt, 6);
+  const cases = [[9, 0, 0], [5, 1e9, 2], [5, 0, 2], [5, 0.5, 1], [3, 0.5, 0], [3, 2 ** 63, 0], [-1, 0, 0]];
+  for (const record of cases) {
+    records.set(record, 3);
+    refuses(() => engine.evaluatePackedFlat(big, false, NOW), "invalid_context");
+    records.set(record, 0); // the targeting key's record, read by `beta`'s targets
+    refuses(() => engine.evaluatePackedFlat(beta, true, NOW), "invalid_context");
+  }
+  records.set([5, 2, 2], 0); // "ab"
+  assert.equal(engine.evaluatePackedFlat(beta, true, NOW), true);
+  records.set([3, 5, 0], 3);
+  assert.equal(engine.evaluatePackedFlat(big, false, NOW), true);
+  assert.equal(engine.evaluate("big", { n: 9007199254740993n }, NOW).variant, "on");
+  assert.equal(engine.evaluate("beta", { targetingKey: "ann" }, NOW).variant, "on");
+  assert.equal(engine.evaluate("beta", { targetingKey: "ab" }, NOW).variant, "off");
 });
