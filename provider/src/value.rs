@@ -75,7 +75,7 @@ pub(crate) fn error_code(code: ErrorCode, message: &str) -> EvaluationErrorCode 
 }
 
 fn mismatch(key: &str, value: &FlagValue) -> EvaluationError {
-    let message = format!("flag `{key}` served {value:?}, which does not match the type asked for");
+    let message = format!("flag `{key}` served {}, which does not match the type asked for", value.to_json());
     EvaluationError { code: EvaluationErrorCode::TypeMismatch, message: Some(message) }
 }
 
