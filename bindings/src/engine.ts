@@ -35,6 +35,13 @@ import type { EngineOptions, ErrorKind, EvaluationContext, FlagType, PennonError
 /** Where the WebAssembly module comes from. A `string` is a URL, or a path in Node. */
 export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response;
 
+/**
+ * What the module's `evaluatePacked*` exports return when the result is in the scratch
+ * buffer (`wasm/src/lib.rs`). Anything else (no room, a refusal) goes through the
+ * general export, which answers or throws the refusal.
+ */
+const PACKED = 1;
+
 let ready: Promise<void> | undefined;
 let initialized = false;
 let memory: WebAssembly.Memory | undefined;
@@ -119,7 +126,7 @@ export class Engine extends RawEngine {
 
   override evaluatePrepared(flagKey: string, context: PreparedContext, nowMs: number, expectedType?: FlagType | null): Resolution {
     const position = this.#positionOf(flagKey);
-    if (position === undefined || !this.evaluatePacked(position, context, nowMs, expectedType)) {
+    if (position === undefined || this.evaluatePacked(position, context, nowMs, expectedType) !== PACKED) {
       return super.evaluatePrepared(flagKey, context, nowMs, expectedType);
     }
     return this.#reader().read(flagKey, position) ?? this.#remember(super.evaluatePrepared(flagKey, context, nowMs, expectedType));
@@ -133,11 +140,11 @@ export class Engine extends RawEngine {
     const written = flat.write(context, reads);
     let packed: boolean;
     if (written) {
-      packed = this.evaluatePackedFlat(position, flat.hasKey, nowMs, expectedType);
+      packed = this.evaluatePackedFlat(position, flat.hasKey, nowMs, expectedType) === PACKED;
     } else {
       // Without text (a cycle, say), the general path below throws the refusal.
       const text = contextText(context);
-      packed = text !== undefined && this.evaluatePackedText(position, text, nowMs, expectedType);
+      packed = text !== undefined && this.evaluatePackedText(position, text, nowMs, expectedType) === PACKED;
     }
     if (packed) {
       const result = this.#reader().read(flagKey, position);

@@ -270,13 +270,15 @@ test("fresh objects mean what their JSON means, read only where the flag reads",
   assert.equal(spared, 15);
 });
 
-test("flat records the module cannot read throw invalid_context, and the engine keeps working", async () => {
+test("flat records the module cannot read are refused, and the engine keeps working", async () => {
   // The wrapper never writes such records; the module must still refuse them cleanly.
   const { memory } = await glueInit();
   const engine = newEngine();
   engine.load(v1, NOW);
   const [big, beta] = [engine.flagKeys().indexOf("big"), engine.flagKeys().indexOf("beta")];
-  refuses(() => engine.evaluatePackedFlat(big, false, NOW), "invalid_context"); // its names were never asked for
+  // The packed exports answer 1 (packed), 0 (take the general path) or 2 (refused).
+  const refusedFlat = (position, hasKey) => assert.equal(engine.evaluatePackedFlat(position, hasKey, NOW), 2);
+  refusedFlat(big, false); // its names were never asked for
   assert.deepEqual(engine.attributesRead(big), ["n"]);
   assert.deepEqual(engine.attributesRead(beta), ["targetingKey"]);
   const bytesAt = engine.flatBytes(4);
@@ -286,14 +288,16 @@ test("flat records the module cannot read throw invalid_context, and the engine 
   const cases = [[9, 0, 0], [5, 1e9, 2], [5, 0, 2], [5, 0.5, 1], [3, 0.5, 0], [3, 2 ** 63, 0], [-1, 0, 0]];
   for (const record of cases) {
     records.set(record, 3);
-    refuses(() => engine.evaluatePackedFlat(big, false, NOW), "invalid_context");
+    refusedFlat(big, false);
     records.set(record, 0); // the targeting key's record, read by `beta`'s targets
-    refuses(() => engine.evaluatePackedFlat(beta, true, NOW), "invalid_context");
+    refusedFlat(beta, true);
   }
   records.set([5, 2, 2], 0); // "ab"
-  assert.equal(engine.evaluatePackedFlat(beta, true, NOW), true);
+  assert.equal(engine.evaluatePackedFlat(beta, true, NOW), 1);
   records.set([3, 5, 0], 3);
-  assert.equal(engine.evaluatePackedFlat(big, false, NOW), true);
+  assert.equal(engine.evaluatePackedFlat(big, false, NOW), 1);
+  assert.equal(engine.evaluatePackedFlat(big, false, Number.NaN), 2);
+  refuses(() => engine.evaluate("big", { n: 5 }, Number.NaN), "invalid_time"); // the general path says why
   assert.equal(engine.evaluate("big", { n: 9007199254740993n }, NOW).variant, "on");
   assert.equal(engine.evaluate("beta", { targetingKey: "ann" }, NOW).variant, "on");
   assert.equal(engine.evaluate("beta", { targetingKey: "ab" }, NOW).variant, "off");
