@@ -1,7 +1,6 @@
 //! Ed25519 keys in Pennon's text forms (`docs/SPEC.md` section 2.1).
 
 use ed25519_dalek::Signer as _;
-use sha2::{Digest, Sha256};
 
 use crate::Error;
 
@@ -37,7 +36,7 @@ impl PublicKey {
     }
 
     fn from_verifying(key: ed25519_dalek::VerifyingKey) -> PublicKey {
-        let digest = Sha256::digest(key.as_bytes());
+        let digest = crate::sha256::digest(&[key.as_bytes()]);
         let mut id = String::with_capacity(16);
         crate::write_hex(&mut id, &digest[..8]);
         PublicKey { key, id }

@@ -45,6 +45,7 @@ mod reads;
 mod regex;
 mod result;
 mod semver;
+mod sha256;
 mod snapshot;
 mod sort;
 mod time;

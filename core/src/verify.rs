@@ -1,7 +1,5 @@
 //! Verify first, parse after (`docs/SPEC.md` section 2.3).
 
-use sha2::{Digest, Sha256};
-
 use crate::compile::Compiler;
 use crate::envelope::{decode_signed_message, parse_envelope, MAX_SIGNATURES, PAYLOAD_TYPE};
 use crate::json::JsonError;
@@ -201,7 +199,7 @@ impl TrustPolicy {
     fn load_against(&self, envelope: &[u8], baseline: Baseline, now: i64) -> Result<Loaded, Error> {
         let verified = self.verified_message(envelope)?;
         let payload = verified.payload();
-        let sha: [u8; 32] = Sha256::digest(payload).into();
+        let sha: [u8; 32] = crate::sha256::digest(&[payload]);
         let text = payload_text(payload)?;
         if matches!(baseline, Baseline::Held(held) if held.payload_sha256 == sha) {
             // The very bytes already served (a re-fetch): read the header alone, since

@@ -14,7 +14,6 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-use sha2::{Digest, Sha256};
 use smol_str::SmolStr;
 
 use crate::condition::ScalarSet;
@@ -94,7 +93,7 @@ pub fn compile_payload(payload: &[u8], limits: &Limits) -> Result<Snapshot, Erro
     if let Some(error) = parsed.shape_error {
         return Err(malformed(error));
     }
-    compiler.finish(&parsed.header, Sha256::digest(payload).into())
+    compiler.finish(&parsed.header, crate::sha256::digest(&[payload]))
 }
 
 fn compile_segment<'a>(key: &str, raw: &RawSegment<'a>, fingerprint: u64, names: &Names<'a>) -> Result<Segment, At> {
