@@ -122,8 +122,8 @@ export class FlatWriter {
     const key = object.targetingKey;
     if (typeof key === "string") {
       if (reads.key && isEnumerable.call(object, "targetingKey")) {
-        if (malformed(key)) return false;
         at = this.#string(0, key, at);
+        if (at < 0) return false;
         r = this.#records;
         hasKey = true;
       }
@@ -135,8 +135,8 @@ export class FlatWriter {
       const base = (i + 1) * RECORD;
       switch (typeof value) {
         case "string":
-          if (malformed(value)) return false;
           at = this.#string(base, value, at);
+          if (at < 0) return false;
           r = this.#records;
           break;
         case "number":
@@ -168,9 +168,13 @@ export class FlatWriter {
     return true;
   }
 
-  /** Fills the string record at `base` with `text`, its bytes written at `at`; returns the next free byte. */
+  /**
+   * Fills the string record at `base` with `text`, its bytes written at `at`; returns
+   * the next free byte, or -1 for a lone surrogate.
+   */
   #string(base: number, text: string, at: number): number {
     const end = this.#text(text, at);
+    if (end < 0) return end;
     const r = this.#records; // writing the bytes may have moved the buffers
     r[base] = STRING;
     r[base + 1] = at;
@@ -178,14 +182,20 @@ export class FlatWriter {
     return end;
   }
 
-  /** Writes `text` as UTF-8 at byte `at`; returns the byte after it. */
+  /**
+   * Writes `text` as UTF-8 at byte `at`; returns the byte after it, or -1 when `text`
+   * has a lone surrogate. Only text past ASCII is checked for one.
+   */
   #text(text: string, at: number): number {
     this.#reserve(at + 3 * text.length, 0);
     const bytes = this.#bytes;
     const length = text.length;
     for (let i = 0; i < length; i++) {
       const code = text.charCodeAt(i);
-      if (code > 0x7f) return at + i + encoder.encodeInto(text.slice(i), bytes.subarray(at + i)).written;
+      if (code > 0x7f) {
+        if (malformed(text)) return -1;
+        return at + i + encoder.encodeInto(text.slice(i), bytes.subarray(at + i)).written;
+      }
       bytes[at + i] = code;
     }
     return at + length;
