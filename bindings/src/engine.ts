@@ -100,7 +100,7 @@ export class Engine extends RawEngine {
   #flat: FlatWriter | undefined;
   #keys: string[] | undefined;
   /** Each flag key's position in `flagKeys()`, so an evaluation passes a number, not the key. */
-  #positions: Map<string, number> | undefined;
+  #positions: Record<string, number> | undefined;
   /** What each flag, by position, can read of a context; filled as flags are evaluated. */
   #reads: Reads[] = [];
 
@@ -167,9 +167,11 @@ export class Engine extends RawEngine {
   #positionOf(flagKey: string): number | undefined {
     if (this.#positions === undefined) {
       this.#keys ??= this.flagKeys();
-      this.#positions = new Map(this.#keys.map((key, position) => [key, position]));
+      const positions: Record<string, number> = Object.create(null);
+      this.#keys.forEach((key, position) => (positions[key] = position));
+      this.#positions = positions;
     }
-    return this.#positions.get(flagKey);
+    return this.#positions[flagKey];
   }
 
   /** Evaluates every flag for a plain context object, in ascending key order. */
