@@ -14,7 +14,8 @@
 //!
 //! Records are checked as evaluation reads them, once each: a record the flag never
 //! reaches costs nothing. A malformed one (which the wrapper never writes) is marked,
-//! and the export throws instead of answering.
+//! and the export refuses instead of answering; the wrapper then evaluates the object
+//! through the general export.
 
 use std::cell::Cell;
 

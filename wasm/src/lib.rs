@@ -44,7 +44,7 @@ use wasm_bindgen::prelude::*;
 pub use output::{resolution_text, resolutions_text};
 
 use any::AnyContext;
-use convert::{context_of, core_error, refusal, to_millis, JsResult};
+use convert::{context_of, refusal, to_millis, JsResult};
 use types::{EvaluationContext, FlagType, Resolution};
 
 /// A trust policy plus the snapshot it last accepted.
@@ -68,12 +68,13 @@ pub struct Engine {
 
 /// What the `evaluatePacked*` exports return: one number rather than a `Result`, which
 /// crosses as three values in a new array (in V8 ~15 ns more a call). On anything but
-/// [`PACKED`] the wrapper evaluates through the general export, which throws the
-/// refusal itself.
+/// [`PACKED`] the wrapper evaluates through the general export, which answers or
+/// throws the refusal with its message; so these paths build no error of their own.
 const UNPACKED: u32 = 0;
 /// The result is in the scratch buffer.
 const PACKED: u32 = 1;
-/// The call was refused (a bad `nowMs`, no snapshot, a malformed context).
+/// The call was refused (a bad `nowMs` or expected type, no snapshot, a context that
+/// does not read, flat records that do not match what the flag reads).
 const REFUSED: u32 = 2;
 
 #[wasm_bindgen]
@@ -255,7 +256,7 @@ impl Engine {
         #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
         #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
     ) -> u32 {
-        let packed = to_millis(now_ms).and_then(|now| self.pack(position, &context.inner, now, expected_type));
+        let packed = to_millis(now_ms).ok().and_then(|now| self.pack(position, &context.inner, now, expected_type));
         Self::status(packed)
     }
 
@@ -270,8 +271,8 @@ impl Engine {
         #[wasm_bindgen(js_name = nowMs)] now_ms: f64,
         #[wasm_bindgen(js_name = expectedType)] expected_type: Option<FlagType>,
     ) -> u32 {
-        let context = Context::from_json(context_json).map_err(core_error);
-        let packed = context.and_then(|context| self.pack(position, &context, to_millis(now_ms)?, expected_type));
+        let context = Context::from_json(context_json).ok();
+        let packed = context.and_then(|context| self.pack(position, &context, to_millis(now_ms).ok()?, expected_type));
         Self::status(packed)
     }
 
@@ -328,34 +329,32 @@ impl Engine {
         self.scratch.as_ptr() as usize as f64
     }
 
-    /// `evaluatePackedFlat` with a `Result`: records 0 and `1 + i` of `self.flat` as the
-    /// context, the names those stand for taken from what the flag reads.
-    fn pack_flat(&mut self, position: u32, has_key: bool, now_ms: f64, expected: Option<FlagType>) -> JsResult<bool> {
-        let now = to_millis(now_ms)?;
-        let names = self.reads.of(position as usize).ok_or_else(|| {
-            refusal("invalid_context", "a flat context for a flag whose attributesRead() was not asked for")
-        })?;
-        let context = flat::FlatContext::new(&self.flat, names, has_key)
-            .ok_or_else(|| refusal("invalid_context", "fewer flat records than the flag reads"))?;
+    /// `evaluatePackedFlat`, `None` when refused: records 0 and `1 + i` of `self.flat`
+    /// as the context, the names those stand for taken from what the flag reads (which
+    /// the wrapper must have asked for), none of them malformed.
+    fn pack_flat(&mut self, position: u32, has_key: bool, now_ms: f64, expected: Option<FlagType>) -> Option<bool> {
+        let now = to_millis(now_ms).ok()?;
+        let names = self.reads.of(position as usize)?;
+        let context = flat::FlatContext::new(&self.flat, names, has_key)?;
         let packed =
             pack_at(self.snapshot.as_ref(), &mut self.scratch, position, &AnyContext::Flat(&context), now, expected);
         if context.malformed() {
-            return Err(refusal("invalid_context", "a flat record out of bounds, not UTF-8 or of no known kind"));
+            return None;
         }
         packed
     }
 
-    /// The number an `evaluatePacked*` export returns for `packed`.
-    fn status(packed: JsResult<bool>) -> u32 {
+    /// The number an `evaluatePacked*` export returns for `packed` (`None`: refused).
+    fn status(packed: Option<bool>) -> u32 {
         match packed {
-            Ok(true) => PACKED,
-            Ok(false) => UNPACKED,
-            Err(_) => REFUSED,
+            Some(true) => PACKED,
+            Some(false) => UNPACKED,
+            None => REFUSED,
         }
     }
 
     /// [`pack_at`] for the exports holding a [`Context`].
-    fn pack(&mut self, position: u32, context: &Context, now: i64, expected: Option<FlagType>) -> JsResult<bool> {
+    fn pack(&mut self, position: u32, context: &Context, now: i64, expected: Option<FlagType>) -> Option<bool> {
         pack_at(self.snapshot.as_ref(), &mut self.scratch, position, &AnyContext::Full(context), now, expected)
     }
 
@@ -365,8 +364,9 @@ impl Engine {
 }
 
 /// What the three `evaluatePacked*` exports share once they have a context: the result
-/// in the scratch buffer, and whether it fit. Takes the engine's fields rather than the
-/// engine, so a context borrowed from the engine (the flat buffers) can be passed.
+/// in the scratch buffer, and whether it fit; `None` without a snapshot or for an
+/// expected type of no known name. Takes the engine's fields rather than the engine, so
+/// a context borrowed from the engine (the flat buffers) can be passed.
 fn pack_at(
     snapshot: Option<&Snapshot>,
     scratch: &mut [f64; packed::SLOTS],
@@ -374,10 +374,13 @@ fn pack_at(
     context: &AnyContext<'_>,
     now: i64,
     expected: Option<FlagType>,
-) -> JsResult<bool> {
-    let expected = expected.map(FlagType::to_core).transpose()?;
-    let evaluation = snapshot.ok_or_else(not_ready)?.evaluate_at(position as usize, expected, context, now);
-    Ok(evaluation.is_some_and(|evaluation| packed::pack(scratch, &evaluation)))
+) -> Option<bool> {
+    let expected = match expected {
+        Some(expected) => Some(expected.to_core().ok()?),
+        None => None,
+    };
+    let evaluation = snapshot?.evaluate_at(position as usize, expected, context, now);
+    Some(evaluation.is_some_and(|evaluation| packed::pack(scratch, &evaluation)))
 }
 
 fn not_ready() -> JsValue {
