@@ -103,6 +103,8 @@ export class Engine extends RawEngine {
   #positions: Record<string, number> | undefined;
   /** What each flag, by position, can read of a context; filled as flags are evaluated. */
   #reads: Reads[] = [];
+  /** Each flag's type, by position; filled as asked for (providers ask on every resolve). */
+  #types: FlagType[] = [];
 
   #memory(): WebAssembly.Memory {
     if (memory === undefined) throw new Error("pennon: the WebAssembly module is not initialized");
@@ -120,6 +122,7 @@ export class Engine extends RawEngine {
       this.#keys = undefined;
       this.#positions = undefined;
       this.#reads = [];
+      this.#types = [];
     }
     return updated;
   }
@@ -155,6 +158,13 @@ export class Engine extends RawEngine {
     const source = written ? (readable(context, reads) as EvaluationContext) : context;
     const result = super.evaluate(flagKey, source, nowMs, expectedType);
     return packed ? this.#remember(result) : result;
+  }
+
+  /** The type of flag `flagKey` in the served snapshot; `undefined` when it is not there. */
+  override flagType(flagKey: string): FlagType | undefined {
+    const position = this.#positionOf(flagKey);
+    if (position === undefined) return undefined;
+    return (this.#types[position] ??= super.flagType(flagKey)!);
   }
 
   /** Evaluates every flag for a `PreparedContext`, in ascending key order. */

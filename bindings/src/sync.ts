@@ -70,6 +70,8 @@ export class Sync {
   /** Where the provider stands; `stale` still serves the held snapshot. */
   status: "not_ready" | "ready" | "stale" | "error" = "not_ready";
   #engine: Engine | undefined;
+  /** Whether the engine has served a snapshot (it never stops serving one). */
+  #loaded = false;
   #etag: string | undefined;
   #failingSince: number | undefined;
   #failures = 0;
@@ -96,9 +98,10 @@ export class Sync {
     return this.#engine;
   }
 
-  /** Whether a snapshot is served. */
+  /** Whether a snapshot is served. A field, not a call into the module: both providers
+   *  ask on every resolve. */
   get loaded(): boolean {
-    return this.#engine?.version() !== undefined;
+    return this.#loaded;
   }
 
   /** The clock. */
@@ -153,6 +156,7 @@ export class Sync {
     const engine = this.engine;
     const before = engine.version();
     if (!engine.load(bytes, this.now())) return false;
+    this.#loaded = true;
     const flagsChanged = engine.changedFlags();
     try {
       this.#stored?.save(new TextDecoder().decode(bytes));

@@ -42,7 +42,6 @@ export class PennonWebProvider implements Provider {
   readonly #sync: Sync;
   #context: EvaluationContext = {};
   #cache = new Map<string, Cached>();
-  #types = { version: -1, byKey: new Map<string, FlagType>() };
 
   constructor(options: PennonWebOptions) {
     const storage = options.storage === true ? globalThis.localStorage : options.storage || undefined;
@@ -122,14 +121,7 @@ export class PennonWebProvider implements Provider {
       const message = error instanceof Error ? error.message : String(error);
       results = engine.flagKeys().map((key) => parseError(key, message, engine.version()!));
     }
-    const version = engine.version()!;
-    if (this.#types.version !== version) this.#types = { version, byKey: new Map() };
-    const types = this.#types.byKey;
-    for (const result of results) {
-      let type = types.get(result.key);
-      if (type === undefined) types.set(result.key, (type = engine.flagType(result.key)!));
-      cache.set(result.key, { result, type });
-    }
+    for (const result of results) cache.set(result.key, { result, type: engine.flagType(result.key)! });
     return cache;
   }
 

@@ -130,6 +130,18 @@ test("results read from the scratch buffer follow reloads, memory growth and eac
   big.free();
 });
 
+test("flag types and positions follow reloads", () => {
+  // The wrapper keeps each flag's type by position; a new snapshot may change both.
+  const number = (type, value) => ({ type, enabled: true, variants: { v: value }, off_variant: "v", fallthrough: { variant: "v" } });
+  const engine = newEngine();
+  assert.equal(engine.flagType("x"), undefined, "nothing is served yet");
+  engine.load(envelope(payload(1, { x: boolFlag({}), y: number("integer", 1) })), NOW);
+  assert.deepEqual([engine.flagType("x"), engine.flagType("y"), engine.flagType("z")], ["boolean", "integer", undefined]);
+  engine.load(envelope(payload(2, { a: number("integer", 2), x: number("float", 2.5), y: boolFlag({}) })), NOW);
+  assert.deepEqual([engine.flagType("a"), engine.flagType("x"), engine.flagType("y")], ["integer", "float", "boolean"]);
+  assert.equal(engine.evaluate("x", {}, NOW, "float").value, 2.5);
+});
+
 test("integers beyond 2^53: BigInt in, BigInt out", () => {
   const engine = newEngine();
   engine.load(v1, NOW);
