@@ -133,11 +133,13 @@ impl<'s> Bucket<'s> {
     }
 
     /// The salt hashed.
+    #[inline]
     pub fn salt(&self) -> &'s str {
         &self.rollout.salt
     }
 
     /// The attribute whose value was hashed.
+    #[inline]
     pub fn attribute(&self) -> &'s str {
         self.rollout.bucket_attribute()
     }

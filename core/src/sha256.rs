@@ -31,6 +31,7 @@ pub(crate) fn digest(parts: &[&[u8]]) -> [u8; 32] {
 
 /// The first 8 bytes, big-endian, of the digest of a message that fits one block,
 /// given as that block already padded: the bucketing hash `h` without any buffering.
+#[inline]
 pub(crate) fn first_u64_of_block(block: &[u8; 64]) -> u64 {
     let mut state = soft::H0;
     #[cfg(target_arch = "wasm32")]

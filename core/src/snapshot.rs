@@ -143,6 +143,7 @@ pub(crate) struct Rollout {
 
 impl Rollout {
     /// The attribute whose value is hashed.
+    #[inline]
     pub(crate) fn bucket_attribute(&self) -> &str {
         self.bucket_by.as_ref().map_or("targetingKey", |path| &path.name)
     }

@@ -104,6 +104,7 @@ fn incremental(salt: &str, value: &[u8]) -> u64 {
 /// ```
 /// assert_eq!(pennon_core::bucket_position(5501935371803761109, 100_000), 29826);
 /// ```
+#[inline]
 pub fn bucket_position(hash: u64, total: u64) -> u64 {
     let wide = (u128::from(hash) * u128::from(total)) >> 64;
     // `hash < 2^64`, so the product shifted down is below `total`, which fits.
