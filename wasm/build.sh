@@ -40,6 +40,25 @@ if [[ -z "$wasm_opt" ]]; then
   exit 1
 fi
 
+# The module's standard library is $NIGHTLY's, the native crates' the default
+# toolchain's. `str::to_lowercase`, the SPEC's case-insensitive rule (5.4), follows each
+# one's Unicode tables: of two Unicode versions, a case-insensitive condition could hold
+# natively and not in the module. Both must be of one version.
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+unicode_version() {
+  echo 'fn main() { let (a, b, c) = char::UNICODE_VERSION; println!("{a}.{b}.{c}") }' |
+    rustc "$@" --edition 2021 -o "$scratch/unicode" - && "$scratch/unicode"
+}
+native_unicode="$(unicode_version)"
+module_unicode="$(unicode_version "+$NIGHTLY")"
+if [[ "$native_unicode" != "$module_unicode" ]]; then
+  echo "wasm/build.sh: $NIGHTLY has Unicode $module_unicode tables but $(rustc --version) has $native_unicode:" >&2
+  echo "  case-insensitive conditions would differ between the module and native code; pin NIGHTLY to a" >&2
+  echo "  nightly with Unicode $native_unicode" >&2
+  exit 1
+fi
+
 # A panic aborts where it happens, with no message (no input panics); its source
 # locations are not kept either (`-Zlocation-detail=none`: 0.5 KB gzipped).
 RUSTFLAGS="-Cpanic=immediate-abort -Zunstable-options -Zlocation-detail=none" cargo "+$NIGHTLY" build -p pennon-wasm \
