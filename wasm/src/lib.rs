@@ -375,10 +375,7 @@ fn pack_at(
     now: i64,
     expected: Option<FlagType>,
 ) -> Option<bool> {
-    let expected = match expected {
-        Some(expected) => Some(expected.to_core().ok()?),
-        None => None,
-    };
+    let expected = expected.map(FlagType::to_core).transpose().ok()?;
     let evaluation = snapshot?.evaluate_at(position as usize, expected, context, now);
     Some(evaluation.is_some_and(|evaluation| packed::pack(scratch, &evaluation)))
 }

@@ -16,8 +16,8 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-#[allow(clippy::cast_possible_truncation)] // `% 256`
 /// Bytes that differ at every offset, so a misplaced word changes the digest.
+#[allow(clippy::cast_possible_truncation)] // `% 256`
 fn message(length: usize) -> Vec<u8> {
     (0..length).map(|i| ((i * 131 + i / 251) % 256) as u8).collect()
 }
