@@ -246,6 +246,14 @@ test("fresh objects mean what their JSON means, read only where the flag reads",
     new (class { constructor() { this.targetingKey = "u-4"; } get email() { return "ann@acme.com"; } })(),
     { get email() { return "ann@acme.com"; }, targetingKey: "u-5", ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`a${i + 1}`, i])) },
     Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`a${i}`, i])),
+    // An own name JSON leaves out hides an inherited one of that name.
+    Object.defineProperty(Object.create({ email: "ann@acme.com", n: 2 }), "email", { value: "bob@acme.com", enumerable: false }),
+    Object.create({ targetingKey: "u-6" }),
+    { 0: "a", 7: "b", targetingKey: "u-7", n: 3, email: "ann@acme.com" },
+    // Wide objects whose read names come last, one of them left out by JSON.
+    { ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`b${i}`, i])), email: "ann@acme.com", targetingKey: "u-8", n: 4 },
+    Object.defineProperty({ ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`b${i}`, i])), targetingKey: "u-9" },
+      "n", { value: 4, enumerable: false }),
   ];
   const outcome = (fn) => {
     try {
