@@ -38,10 +38,11 @@ function median(fn, iterations, batches = 21) {
 }
 
 /**
- * Medians like `median`, for several engines at once: their batches alternate, so a
+ * Batches like `median`'s, for several engines at once: their batches alternate, so a
  * drift in the machine's speed (this benchmark's VMs move up to 1.5x within a minute)
  * falls on every engine alike instead of on whichever ran during it.
- * `cases` maps a name to `[fn, iterations]`.
+ * `cases` maps a name to `[fn, iterations]`; returns each name's ns per call, batch by
+ * batch, in the order run.
  */
 function interleaved(cases, batches = 21) {
   const entries = Object.entries(cases);
@@ -54,17 +55,28 @@ function interleaved(cases, batches = 21) {
       samples[name].push(Number(process.hrtime.bigint() - start) / iterations);
     }
   }
-  return Object.fromEntries(entries.map(([name]) => {
-    const sorted = samples[name].sort((a, b) => a - b);
-    return [name, sorted[sorted.length >> 1]];
-  }));
+  return samples;
 }
 
-/** A row of `interleaved` medians, Pennon's under `pennon`, each divided by `scale`. */
+/** The median and quartiles of `values`. */
+function quartiles(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.round(q * (sorted.length - 1))];
+  return { low: at(0.25), median: at(0.5), high: at(0.75) };
+}
+
+/**
+ * A row of `interleaved` medians, Pennon's under `pennon`, each divided by `scale`.
+ * Each peer's ratio is also taken batch by batch (its batch over Pennon's batch of the
+ * same round, run back to back), so that the spread of those paired ratios says whether
+ * a ratio near 1 is a difference or this machine's noise.
+ */
 function compared(what, cases, scale = 1) {
-  const medians = interleaved(cases);
-  const scaled = Object.fromEntries(Object.entries(medians).map(([name, value]) => [name, value / scale]));
-  rows.push({ what, ...scaled });
+  const samples = interleaved(cases);
+  const medians = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, quartiles(values).median / scale]));
+  const paired = Object.fromEntries(Object.entries(samples).filter(([name]) => name !== "pennon")
+    .map(([name, values]) => [name, quartiles(values.map((value, b) => value / samples.pennon[b]))]));
+  rows.push({ what, ...medians, paired });
 }
 
 /** Median ms of `runs` awaited runs of `fn`. */
@@ -244,6 +256,14 @@ console.log("\nratios (peer time / pennon time; > 1 means pennon is faster):");
 for (const r of rows.filter((r) => r.flipt !== undefined)) {
   const ratio = (peer) => (peer === undefined ? "-" : `${(peer / r.pennon).toFixed(1)}x`);
   console.log(`  ${r.what.padEnd(56)} flipt ${ratio(r.flipt).padStart(7)}  flagd ${ratio(r.flagd).padStart(7)}  growthbook ${ratio(r.growthbook).padStart(7)}`);
+}
+console.log("\npaired ratios, batch by batch (median [quartiles]; a range that holds 1.00 is a tie):");
+for (const r of rows.filter((r) => r.paired !== undefined)) {
+  const spread = (name) => {
+    const { low, median, high } = r.paired[name];
+    return `${name} ${median.toFixed(2)} [${low.toFixed(2)}-${high.toFixed(2)}]`;
+  };
+  console.log(`  ${r.what.padEnd(56)} ${["flipt", "flagd", "growthbook"].map(spread).join("  ")}`);
 }
 const prep = rows.filter((r) => r.what.startsWith("prepared"));
 console.log("\ngoals:");
