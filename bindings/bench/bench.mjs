@@ -252,18 +252,16 @@ console.log(["measure".padEnd(58), "pennon", "flipt", "flagd", "growthbook"].map
 for (const r of rows) {
   console.log([r.what.padEnd(58), fmt(r.pennon), fmt(r.flipt), fmt(r.flagd), fmt(r.growthbook)].map((s) => s.padStart(10)).join(""));
 }
-console.log("\nratios (peer time / pennon time; > 1 means pennon is faster):");
+console.log("\nratios (peer time / pennon time; > 1 means pennon is faster). Rows run batch by batch also");
+console.log("give the paired ratios' quartiles (each batch over Pennon's of the same round): a range holding 1.00 is a tie.");
 for (const r of rows.filter((r) => r.flipt !== undefined)) {
-  const ratio = (peer) => (peer === undefined ? "-" : `${(peer / r.pennon).toFixed(1)}x`);
-  console.log(`  ${r.what.padEnd(56)} flipt ${ratio(r.flipt).padStart(7)}  flagd ${ratio(r.flagd).padStart(7)}  growthbook ${ratio(r.growthbook).padStart(7)}`);
-}
-console.log("\npaired ratios, batch by batch (median [quartiles]; a range that holds 1.00 is a tie):");
-for (const r of rows.filter((r) => r.paired !== undefined)) {
-  const spread = (name) => {
+  const ratio = (name) => {
+    if (r[name] === undefined) return "-";
+    if (r.paired === undefined) return `${(r[name] / r.pennon).toFixed(1)}x`;
     const { low, median, high } = r.paired[name];
-    return `${name} ${median.toFixed(2)} [${low.toFixed(2)}-${high.toFixed(2)}]`;
+    return `${median.toFixed(2)}x [${low.toFixed(2)}-${high.toFixed(2)}]`;
   };
-  console.log(`  ${r.what.padEnd(56)} ${["flipt", "flagd", "growthbook"].map(spread).join("  ")}`);
+  console.log(`  ${r.what.padEnd(56)} ${["flipt", "flagd", "growthbook"].map((name) => `${name} ${ratio(name).padStart(20)}`).join("  ")}`);
 }
 const prep = rows.filter((r) => r.what.startsWith("prepared"));
 console.log("\ngoals:");
