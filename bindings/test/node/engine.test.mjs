@@ -242,6 +242,7 @@ test("fresh objects mean what their JSON means, read only where the flag reads",
     // What JSON.stringify leaves out is never read: non-enumerable and inherited names.
     Object.defineProperty({ targetingKey: "u-2", a1: 1 }, "email", { value: "ann@acme.com", enumerable: false }),
     Object.defineProperty({ n: 1 }, "targetingKey", { value: 7, enumerable: false }),
+    Object.defineProperty({ email: "ann@acme.com" }, "targetingKey", { value: "u-10", enumerable: false }),
     Object.create({ email: "ann@acme.com", n: 1, a2: 2 }, { targetingKey: { value: "u-3", enumerable: true } }),
     new (class { constructor() { this.targetingKey = "u-4"; } get email() { return "ann@acme.com"; } })(),
     { get email() { return "ann@acme.com"; }, targetingKey: "u-5", ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`a${i + 1}`, i])) },
