@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The JavaScript side of Pennon's tests (issue 4). Installs what is missing (the
 # pinned nightly that builds the .wasm, the pinned wasm-bindgen CLI, npm packages,
-# Debian's chromium), builds the wasm module (printing its raw and gzipped size) and
+# Debian's chromium, Deno), builds the wasm module (printing its raw and gzipped size) and
 # the npm package, then runs:
 #   - native Rust: the shim's result writer on every vector (the identity reference);
 #   - Node: the vectors through the built package, engine and provider tests;
 #   - Chromium (playwright-core): the vectors through the web provider in a page;
 #   - workerd (miniflare): the vectors through the server provider in a worker;
+#   - Deno and Bun (from npm): the vectors through the engine and both providers;
 #   - the consumer projects in bindings/packaging_tests/.
 # Ends with one line: `N passed, M failed` (test cases; each vector test reports its
 # individual checks as `#` diagnostics above it).
@@ -36,6 +37,26 @@ if [[ ! -x /usr/bin/chromium ]]; then
 fi
 /usr/bin/chromium --version 2>/dev/null | grep -i chromium
 
+step "deno"
+# The platform package of Deno's npm release, unpacked into target/tools/deno: the
+# `deno` package itself cannot be a devDependency, since `npm ci` wants every
+# platform's package in the lock file and the registry here has only Linux x64's.
+DENO_VERSION=2.9.6
+deno="$root/target/tools/deno/deno"
+if [[ "$("$deno" --version 2>/dev/null | head -1)" != "deno $DENO_VERSION "* ]]; then
+  case "$(uname -s)-$(uname -m)" in
+    Linux-x86_64) platform=linux-x64-glibc ;;
+    Linux-aarch64) platform=linux-arm64-glibc ;;
+    Darwin-arm64) platform=darwin-arm64 ;;
+    Darwin-x86_64) platform=darwin-x64 ;;
+    *) fail_setup "no Deno package for $(uname -s)-$(uname -m)" ;;
+  esac
+  rm -rf "$(dirname "$deno")" && mkdir -p "$(dirname "$deno")"
+  (cd "$(dirname "$deno")" && npm pack --silent "@deno/$platform@$DENO_VERSION" >/dev/null &&
+    tar -xzf deno-*.tgz --strip-components=1 package/deno && rm deno-*.tgz) || fail_setup "installing Deno $DENO_VERSION failed"
+fi
+"$deno" --version | head -1
+
 step "wasm module"
 wasm/build.sh || fail_setup "wasm/build.sh failed"
 
@@ -52,13 +73,13 @@ if [[ -z "${p:-}" ]]; then p=0; f=1; fi
 passed=$((passed + p))
 failed=$((failed + f))
 
-step "Node, Chromium, workerd and packaging tests (node --test)"
+step "Node, Chromium, workerd, Deno, Bun and packaging tests (node --test)"
 (
   cd bindings
   node --test --test-concurrency=1 --test-reporter=tap \
-    test/node/*.test.mjs test/browser.test.mjs test/workerd.test.mjs test/packaging.test.mjs
+    test/node/*.test.mjs test/browser.test.mjs test/workerd.test.mjs test/runtimes.test.mjs test/packaging.test.mjs
 ) > "$log/js.tap" 2>&1
-grep -E "^(not )?ok |^# (Subtest|identity|engine|server|web|bucketing|envelopes|chromium)" "$log/js.tap" \
+grep -E "^(not )?ok |^# (Subtest|identity|engine|server|web|bucketing|envelopes|chromium|deno|bun)" "$log/js.tap" \
   | grep -v "^# Subtest"
 if grep -q "^not ok" "$log/js.tap"; then
   echo "--- failures ---"

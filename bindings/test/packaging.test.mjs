@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { bundleWorker, worker } from "./node/workerd.mjs";
-import { repo, vectors } from "./node/helpers.mjs";
+import { repo, scriptRunners, vectors } from "./node/helpers.mjs";
 
 const projects = `${repo}bindings/packaging_tests/`;
 const vector = `${vectors}evaluation/basics.json`;
@@ -27,10 +27,16 @@ before(() => {
   rmSync(packed, { recursive: true, force: true });
 });
 
-test("packaging: plain Node ESM", () => {
-  const out = execFileSync(process.execPath, [`${projects}node-esm/index.mjs`, vector, keyFile], { encoding: "utf8" });
-  assert.deepEqual(JSON.parse(out), expected);
-});
+// The same plain ESM project in Node, Deno and Bun: each resolves the package through
+// its own reading of the `exports` map (Deno and Bun take the `node` condition).
+const plainEsm = { node: [process.execPath, []], ...scriptRunners };
+for (const [runtime, [command, args]] of Object.entries(plainEsm)) {
+  test(`packaging: plain ESM in ${runtime}`, () => {
+    const dir = `${projects}node-esm/`;
+    const out = execFileSync(command, [...args, `${dir}index.mjs`, vector, keyFile], { cwd: dir, encoding: "utf8" });
+    assert.deepEqual(JSON.parse(out), expected);
+  });
+}
 
 test("packaging: esbuild bundles for Node and for browsers", async () => {
   const dir = `${projects}esbuild/`;

@@ -1,4 +1,4 @@
-// Plain Node ESM: node index.mjs <vector file> <public key file>
+// Plain ESM, for Node, Deno and Bun alike: node index.mjs <vector file> <public key file>
 import { readFileSync } from "node:fs";
 import { Engine, init } from "pennon";
 import { PennonServerProvider } from "pennon/server";

@@ -21,3 +21,14 @@ export function report(t, tally) {
     t.diagnostic(`${name}: ${g.passed} passed, ${g.failed} failed${g.skipped ? `, ${g.skipped} skipped` : ""}`);
   }
 }
+
+/**
+ * How Deno and Bun run a script: the command and the arguments before the script's
+ * path. Bun is a devDependency; `scripts/test-js.sh` installs Deno into target/tools.
+ * Deno may read the repository and nothing else. Both resolve bare imports from the
+ * `package.json` and `node_modules` of their working directory and its parents.
+ */
+export const scriptRunners = {
+  deno: [process.env.PENNON_DENO ?? `${repo}target/tools/deno/deno`, ["run", "--no-prompt", `--allow-read=${repo}`]],
+  bun: [`${repo}bindings/node_modules/.bin/bun`, []],
+};

@@ -8,47 +8,21 @@ import { PennonWebProvider } from "pennon/web";
 import { OpenFeature as ServerOpenFeature } from "@openfeature/server-sdk";
 import { OpenFeature as WebOpenFeature } from "@openfeature/web-sdk";
 import {
-  EVALUATION_FILES, Tally, readEvaluationFile, runBucketing, runEngineVectors, runEnvelopes, runProviderVectors,
+  EVALUATION_FILES, Tally, readEvaluationFile, runBucketing, runEngineVectors, runEnvelopes, runOpenFeatureVectors,
 } from "../shared/vectors.mjs";
 import { nativeResults, read, report, testKey, vectors } from "./helpers.mjs";
 
 await pennon.init();
 const native = nativeResults();
-const quiet = { warn() {} };
-const methods = { boolean: "getBooleanDetails", string: "getStringDetails", number: "getNumberDetails", object: "getObjectDetails" };
 
 for (const name of EVALUATION_FILES) {
   test(`vectors ${name}`, async (t) => {
     const tally = new Tally();
     const file = readEvaluationFile(read(`${vectors}evaluation/${name}`));
     runEngineVectors({ pennon, name, file, native, key: testKey, tally });
-    let clock = 0;
-    const options = (envelope) => ({ keys: [testKey], environment: "test", envelope, clock: () => clock, logger: quiet });
-    await runProviderVectors({
-      name, file, native, tally, group: "server provider (OpenFeature server SDK)",
-      open: async (envelope) => {
-        clock = Date.parse("2026-01-01T00:00:00Z");
-        await ServerOpenFeature.setProviderAndWait(`server-${name}`, new PennonServerProvider(options(envelope)));
-        const client = ServerOpenFeature.getClient(`server-${name}`);
-        return async (kind, flag, context, now, fallback) => {
-          clock = now;
-          return client[methods[kind]](flag, fallback, context);
-        };
-      },
-    });
-    await runProviderVectors({
-      name, file, native, tally, group: "web provider (OpenFeature web SDK)",
-      open: async (envelope) => {
-        clock = Date.parse("2026-01-01T00:00:00Z");
-        await WebOpenFeature.setProviderAndWait(`web-${name}`, new PennonWebProvider(options(envelope)));
-        const client = WebOpenFeature.getClient(`web-${name}`);
-        return async (kind, flag, context, now, fallback) => {
-          clock = now;
-          await WebOpenFeature.setContext(`web-${name}`, context);
-          return client[methods[kind]](flag, fallback);
-        };
-      },
-    });
+    const common = { key: testKey, name, file, native, tally };
+    await runOpenFeatureVectors({ ...common, Provider: PennonServerProvider, OpenFeature: ServerOpenFeature, domain: `server-${name}` });
+    await runOpenFeatureVectors({ ...common, Provider: PennonWebProvider, OpenFeature: WebOpenFeature, web: true, domain: `web-${name}` });
     report(t, tally);
     assert.equal(tally.failed, 0, tally.failures.join("\n"));
   });

@@ -163,7 +163,7 @@ const DEFAULTS = { boolean: false, string: "", number: 0, object: {} };
  * numbers, and a case asking for `integer` of a float flag (or the reverse) cannot
  * be asked through OpenFeature, so it is skipped.
  */
-export async function runProviderVectors({ name, file, native, open, tally, group }) {
+async function runProviderVectors({ name, file, native, open, tally, group }) {
   const resolve = await open(file.envelope);
   const flags = file.tree.payload.flags;
   const results = native[name];
@@ -184,4 +184,32 @@ export async function runProviderVectors({ name, file, native, open, tally, grou
         : same(d.value, asNumber(want.value)) && d.variant === want.variant && d.reason === want.reason && d.errorCode === undefined;
     tally.check(group, ok, () => `${name} / ${c.name}: ${show(d)} != ${show(want)}`);
   }
+}
+
+const METHODS = { boolean: "getBooleanDetails", string: "getStringDetails", number: "getNumberDetails", object: "getObjectDetails" };
+
+/**
+ * `runProviderVectors` through a provider class of the package registered with its
+ * OpenFeature SDK under `domain`, the provider's clock set to each case's `now`. A web
+ * provider (`web: true`) is given each case's context with `setContext`, which
+ * re-evaluates every flag; a server provider gets it with each call.
+ */
+export function runOpenFeatureVectors({ Provider, OpenFeature, web, key, domain, name, file, native, tally }) {
+  let clock = 0;
+  return runProviderVectors({
+    name, file, native, tally,
+    group: web ? "web provider (OpenFeature web SDK)" : "server provider (OpenFeature server SDK)",
+    open: async (envelope) => {
+      clock = LOAD_TIME;
+      const provider = new Provider({ keys: [key], environment: "test", envelope, clock: () => clock, logger: { warn() {} } });
+      await OpenFeature.setProviderAndWait(domain, provider);
+      const client = OpenFeature.getClient(domain);
+      return async (kind, flag, context, now, fallback) => {
+        clock = now;
+        if (!web) return client[METHODS[kind]](flag, fallback, context);
+        await OpenFeature.setContext(domain, context);
+        return client[METHODS[kind]](flag, fallback);
+      };
+    },
+  });
 }

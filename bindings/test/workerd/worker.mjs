@@ -4,10 +4,8 @@
 import * as pennon from "pennon/workerd";
 import { OpenFeature } from "@openfeature/server-sdk";
 import {
-  Tally, readEvaluationFile, runBucketing, runEngineVectors, runEnvelopes, runProviderVectors,
+  Tally, readEvaluationFile, runBucketing, runEngineVectors, runEnvelopes, runOpenFeatureVectors,
 } from "../shared/vectors.mjs";
-
-const methods = { boolean: "getBooleanDetails", string: "getStringDetails", number: "getNumberDetails", object: "getObjectDetails" };
 
 async function run(request) {
   const { kind, name, text, native, key } = await request.json();
@@ -17,20 +15,7 @@ async function run(request) {
   if (kind === "evaluation") {
     const file = readEvaluationFile(text);
     runEngineVectors({ pennon, name, file, native, key, tally });
-    let clock = 0;
-    await runProviderVectors({
-      name, file, native, tally, group: "server provider (OpenFeature server SDK)",
-      open: async (envelope) => {
-        const provider = new pennon.PennonServerProvider({ keys: [key], environment: "test", envelope, clock: () => clock, logger: { warn() {} } });
-        clock = Date.parse("2026-01-01T00:00:00Z");
-        await OpenFeature.setProviderAndWait(name, provider);
-        const client = OpenFeature.getClient(name);
-        return async (type, flag, context, now, fallback) => {
-          clock = now;
-          return client[methods[type]](flag, fallback, context);
-        };
-      },
-    });
+    await runOpenFeatureVectors({ Provider: pennon.PennonServerProvider, OpenFeature, key, domain: name, name, file, native, tally });
   }
   return tally.toJSON();
 }
