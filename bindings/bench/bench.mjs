@@ -1,6 +1,7 @@
 // Pennon's JavaScript benchmark (not a timed test): medians of batched runs.
 //
 //   node bench/bench.mjs            (after wasm/build.sh and `npm run build`)
+//   bun bench/bench.mjs, deno run -A bench/bench.mjs    (the same rows in Bun and Deno)
 //
 // Pennon is measured through the built package; in the same run the same two flags
 // (a targeting rule `email ends_with @acme.com`, and a 50/50 rollout on the targeting
@@ -218,7 +219,9 @@ const child = `
   glue.initSync({ module: new WebAssembly.Module(bytes) });
   new glue.Engine(${JSON.stringify(KEY + "\n")}, "test").load(envelope, ${NOW});
   console.log(performance.now() - start);`;
-const runChild = () => Number(execFileSync(process.execPath, ["--input-type=module", "-e", child], { encoding: "utf8" }).trim());
+const childFile = `${tmpdir()}/pennon-bench-child.mjs`;
+writeFileSync(childFile, child);
+const runChild = () => Number(execFileSync(process.execPath, [...(globalThis.Deno ? ["run", "-A"] : []), childFile], { encoding: "utf8" }).trim());
 const coldProcess = Array.from({ length: 7 }, runChild).sort((a, b) => a - b)[3];
 function newEngineLoad() {
   new Engine({ keys: [KEY], environment: "test" }).load(snapshot1000, NOW);
@@ -247,7 +250,8 @@ flipt.close?.();
 
 // ---- report ----
 const fmt = (v) => (v === undefined ? "" : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-console.log(`Node ${process.version}; medians of 21 batches, the engines of a row alternating batch by batch; checksum ${sink % 997}`);
+const runtime = globalThis.Bun ? `Bun ${Bun.version} (JavaScriptCore)` : globalThis.Deno ? `Deno ${Deno.version.deno} (V8 ${Deno.version.v8})` : `Node ${process.version} (V8 ${process.versions.v8})`;
+console.log(`${runtime}; medians of 21 batches, the engines of a row alternating batch by batch; checksum ${sink % 997}`);
 console.log(["measure".padEnd(58), "pennon", "flipt", "flagd", "growthbook"].map((s) => s.padStart(10)).join(""));
 for (const r of rows) {
   console.log([r.what.padEnd(58), fmt(r.pennon), fmt(r.flipt), fmt(r.flagd), fmt(r.growthbook)].map((s) => s.padStart(10)).join(""));
