@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { chromium } from "playwright-core";
 import { Tally } from "./shared/vectors.mjs";
-import { nativeResults, repo, report } from "./node/helpers.mjs";
+import { nativeResults, nativeResultsPath, repo, report } from "./node/helpers.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -25,7 +25,7 @@ async function serve() {
     const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
     let file;
     if (path === "/") file = `${bindings}test/browser/page.html`;
-    else if (path === "/native.json") file = process.env.PENNON_NATIVE_RESULTS ?? `${repo}target/pennon-vectors/native.json`;
+    else if (path === "/native.json") file = nativeResultsPath;
     else for (const [prefix, dir] of Object.entries(roots)) if (path.startsWith(prefix)) file = join(dir, normalize(path.slice(prefix.length)));
     if (!file || !existsSync(file)) return response.writeHead(404).end();
     response.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));

@@ -7,15 +7,14 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { Tally } from "./shared/vectors.mjs";
-import { nativeResults, repo, report, scriptRunners } from "./node/helpers.mjs";
+import { nativeResults, nativeResultsPath, repo, report, scriptRunners } from "./node/helpers.mjs";
 
 const script = `${repo}bindings/test/runtimes/vectors.mjs`;
-const nativePath = process.env.PENNON_NATIVE_RESULTS ?? `${repo}target/pennon-vectors/native.json`;
 
 for (const [runtime, [command, args]] of Object.entries(scriptRunners)) {
   test(`${runtime}: vectors through the engine and both providers`, async (t) => {
     nativeResults(); // fails early with a clear message when the native run is missing
-    const { stdout } = await promisify(execFile)(command, [...args, script, repo, nativePath], { cwd: `${repo}bindings`, maxBuffer: 1 << 24 });
+    const { stdout } = await promisify(execFile)(command, [...args, script, repo, nativeResultsPath], { cwd: `${repo}bindings`, maxBuffer: 1 << 24 });
     const version = (await promisify(execFile)(command, ["--version"])).stdout.split("\n")[0];
     t.diagnostic(`${runtime}: ${version.trim()}`);
     const outcome = JSON.parse(stdout);

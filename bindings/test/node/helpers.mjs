@@ -6,11 +6,13 @@ export const repo = fileURLToPath(new URL("../../../", import.meta.url));
 export const vectors = `${repo}tests/vectors/`;
 export const testKey = readFileSync(`${vectors}keys/test-key-1.public`, "utf8").trim();
 
-/** The native results written by `cargo test -p pennon-wasm --test identity`. */
+/** Where `cargo test -p pennon-wasm --test identity` writes the native results. */
+export const nativeResultsPath = process.env.PENNON_NATIVE_RESULTS ?? `${repo}target/pennon-vectors/native.json`;
+
+/** The native results; a clear error when the native run has not written them. */
 export function nativeResults() {
-  const path = process.env.PENNON_NATIVE_RESULTS ?? `${repo}target/pennon-vectors/native.json`;
-  if (!existsSync(path)) throw new Error(`${path} is missing: run \`cargo test -p pennon-wasm --test identity\` first`);
-  return JSON.parse(readFileSync(path, "utf8")).evaluation;
+  if (!existsSync(nativeResultsPath)) throw new Error(`${nativeResultsPath} is missing: run \`cargo test -p pennon-wasm --test identity\` first`);
+  return JSON.parse(readFileSync(nativeResultsPath, "utf8")).evaluation;
 }
 
 export const read = (path) => readFileSync(path, "utf8");
@@ -24,7 +26,8 @@ export function report(t, tally) {
 
 /**
  * How Deno and Bun run a script: the command and the arguments before the script's
- * path. Bun is a devDependency; `scripts/test-js.sh` installs Deno into target/tools.
+ * path. Bun is a devDependency; `scripts/test-js.sh` installs Deno into target/tools
+ * (`PENNON_DENO` names another).
  * Deno may read the repository and nothing else. Both resolve bare imports from the
  * `package.json` and `node_modules` of their working directory and its parents.
  */
