@@ -7,6 +7,7 @@
 import {
   OpenFeatureEventEmitter,
   ProviderEvents,
+  ProviderFatalError,
   type EvaluationContext,
   type JsonValue,
   type Provider,
@@ -14,7 +15,7 @@ import {
 } from "@openfeature/server-sdk";
 import { isPennonError } from "./engine.js";
 import { details, expectedType, failed, type Kind } from "./resolve.js";
-import { Sync, type PennonOptions, type SyncEvent, type SyncOutcome } from "./sync.js";
+import { FatalStartError, Sync, type PennonOptions, type SyncEvent, type SyncOutcome } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
 
 export * from "./index.js";
@@ -46,8 +47,13 @@ export class PennonServerProvider implements Provider {
     return this.#sync.offer(bytes);
   }
 
+  /** Options, keys or a trust policy that can never work make the provider FATAL. */
   async initialize(): Promise<void> {
-    await this.#sync.start();
+    try {
+      await this.#sync.start();
+    } catch (error) {
+      throw error instanceof FatalStartError ? new ProviderFatalError(error.message, { cause: error }) : error;
+    }
   }
 
   async onClose(): Promise<void> {
@@ -80,15 +86,18 @@ export class PennonServerProvider implements Provider {
       this.#sync.telemetry.record(result, targetingKey, now);
       return details(result, fallback);
     } catch (error) {
-      // Only a context the engine cannot read throws here (`invalid_context`).
+      // Only a context the engine cannot convert throws here (`invalid_context`: a
+      // cycle, nesting too deep), as in the Rust provider.
       const message = isPennonError(error) ? error.message : String(error);
-      return failed(fallback, "PARSE_ERROR", message);
+      return failed(fallback, "INVALID_CONTEXT", message);
     }
   }
 
   #on(event: SyncEvent): void {
     switch (event.type) {
       case "changed":
+        // A new version that changes no flag's outcome (metadata elsewhere) is no news.
+        if (event.flagsChanged.length === 0) return;
         return this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: event.flagsChanged });
       case "ready":
         return this.events.emit(ProviderEvents.Ready);

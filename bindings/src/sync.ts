@@ -63,12 +63,23 @@ export type SyncEvent =
 /** How one attempt to sync ended. */
 export type SyncOutcome = "updated" | "unchanged" | "failed";
 
+/** A start that can never succeed as configured: options, keys or trust policy. */
+export class FatalStartError extends Error {}
+
+/** Why `stop` aborts a request. */
+const STOPPED = Symbol("stopped");
+
+/** `setTimeout`'s longest delay; a longer one fires at once. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
 /** The engine plus its sources, timers and status. */
 export class Sync {
   /** Counters and exposures of every evaluation the provider reports. */
   readonly telemetry: Telemetry;
   /** Where the provider stands; `stale` still serves the held snapshot. */
   status: "not_ready" | "ready" | "stale" | "error" = "not_ready";
+  /** Why the status is `stale`. */
+  staleMessage: string | undefined;
   #engine: Engine | undefined;
   /** Whether the engine has served a snapshot (it never stops serving one). */
   #loaded = false;
@@ -76,7 +87,16 @@ export class Sync {
   #failingSince: number | undefined;
   #failures = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Fires when the served snapshot expires, so STALE comes on time without a poll. */
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Bumped by `start` and `stop`: a poll of an older generation does not go on. */
+  #generation = 0;
+  /** While `start` runs, the SDK has not seen READY yet: no events. */
+  #starting = false;
   #stopped = false;
+  /** The request under way, which `refresh` joins and `stop` aborts. */
+  #inFlight: Promise<SyncOutcome> | undefined;
+  #controller: AbortController | undefined;
   readonly #options: PennonOptions;
   readonly #listener: (event: SyncEvent) => void;
   readonly #stored: { load(): string | undefined; save(text: string): void } | undefined;
@@ -109,33 +129,39 @@ export class Sync {
     return (this.#options.clock ?? Date.now)();
   }
 
-  /** Instantiates the module, loads the stored, inline and fetched snapshots, polls. */
+  /**
+   * Instantiates the module, loads the stored, inline and fetched snapshots, polls.
+   * Throws `FatalStartError` when the options can never work, and a plain error when
+   * no snapshot loaded yet (polling goes on, and the first that loads makes it ready).
+   */
   async start(): Promise<void> {
     const o = this.#options;
+    const generation = ++this.#generation;
     this.#stopped = false;
-    await init(o.wasm);
-    this.#engine ??= new Engine({
-      keys: o.keys,
-      environment: o.environment,
-      threshold: o.threshold,
-      graceMs: o.graceMs,
-      maxBytes: o.maxBytes,
-    });
-    const stored = this.#stored?.load();
-    if (stored !== undefined) this.#tryOffer(new TextEncoder().encode(stored), "stored envelope");
-    if (o.envelope !== undefined) {
-      const bytes = typeof o.envelope === "string" ? new TextEncoder().encode(o.envelope) : new Uint8Array(o.envelope);
-      this.#tryOffer(bytes, "inline envelope");
+    this.#starting = true;
+    clearTimeout(this.#timer);
+    try {
+      await init(o.wasm);
+      this.#engine ??= newEngine(o);
+      const stored = this.#readStored();
+      if (stored !== undefined) this.#tryOffer(new TextEncoder().encode(stored), "stored envelope");
+      if (o.envelope !== undefined) {
+        const bytes = typeof o.envelope === "string" ? new TextEncoder().encode(o.envelope) : new Uint8Array(o.envelope);
+        this.#tryOffer(bytes, "inline envelope");
+      }
+      if (o.url !== undefined) {
+        // Polling starts when the first request ends, so a slow one that outlives
+        // `initTimeoutMs` is neither doubled nor followed by a full interval's wait.
+        const first = this.refresh();
+        void first.then(() => this.#schedule(generation));
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, o.initTimeoutMs ?? 5_000)));
+        await Promise.race([first, expired]).finally(() => clearTimeout(timer));
+      }
+    } finally {
+      this.#starting = false;
     }
-    if (o.url !== undefined) {
-      const timeout = o.initTimeoutMs ?? 5_000;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const expired = new Promise<SyncOutcome>((resolve) => (timer = setTimeout(() => resolve("failed"), timeout)));
-      await Promise.race([this.refresh(), expired]).finally(() => clearTimeout(timer));
-    }
-    this.#schedule();
     if (!this.loaded) {
-      // Polling goes on: the first snapshot that loads makes the provider ready.
       this.status = "error";
       throw new Error("pennon: no snapshot could be loaded (see the warnings above)");
     }
@@ -144,11 +170,16 @@ export class Sync {
     if (this.status === "stale") setTimeout(() => this.#updateStatus(true, true), 0);
   }
 
-  /** Stops polling. The engine and its snapshot stay usable. */
+  /** Stops polling and aborts a request under way; nothing is announced after it.
+   *  The engine and its snapshot stay usable. */
   stop(): void {
     this.#stopped = true;
+    this.#generation++;
     clearTimeout(this.#timer);
-    this.#timer = undefined;
+    clearTimeout(this.#expiryTimer);
+    this.#timer = this.#expiryTimer = undefined;
+    this.#controller?.abort(STOPPED);
+    this.#inFlight = undefined;
   }
 
   /** Loads envelope bytes; throws the engine's refusal. Returns whether it updated. */
@@ -163,15 +194,30 @@ export class Sync {
     } catch (error) {
       this.#warn(`cannot store the envelope: ${String(error)}`);
     }
-    if (before !== undefined) this.#listener({ type: "changed", flagsChanged, version: engine.version()! });
+    if (before !== undefined) this.#emit({ type: "changed", flagsChanged, version: engine.version()! });
+    this.#updateStatus(true);
     return true;
   }
 
-  /** Fetches the URL once now (with `If-None-Match`) and loads what it serves. */
-  async refresh(): Promise<SyncOutcome> {
+  /**
+   * Fetches the URL once now (with `If-None-Match`) and loads what it serves; joins the
+   * request under way if there is one. Without a URL, only checks expiry.
+   */
+  refresh(): Promise<SyncOutcome> {
+    if (this.#inFlight !== undefined) return this.#inFlight;
+    const request: Promise<SyncOutcome> = this.#fetch().finally(() => {
+      if (this.#inFlight === request) this.#inFlight = undefined;
+    });
+    return (this.#inFlight = request);
+  }
+
+  async #fetch(): Promise<SyncOutcome> {
     const o = this.#options;
-    if (o.url === undefined) return "unchanged";
-    const controller = new AbortController();
+    if (o.url === undefined) {
+      this.#updateStatus(true);
+      return "unchanged";
+    }
+    const controller = (this.#controller = new AbortController());
     const timer = setTimeout(() => controller.abort(), o.requestTimeoutMs ?? 10_000);
     let outcome: SyncOutcome = "failed";
     try {
@@ -183,11 +229,14 @@ export class Sync {
       } else if (!response.ok) {
         this.#warn(`GET ${String(o.url)}: HTTP ${response.status}`);
       } else {
-        const bytes = new Uint8Array(await response.arrayBuffer());
+        const bytes = await readCapped(response, o.maxBytes ?? DEFAULT_MAX_BYTES);
         outcome = this.offer(bytes) ? "updated" : "unchanged";
         this.#etag = response.headers.get("ETag") ?? undefined;
       }
     } catch (error) {
+      // A request `stop` aborted is no failure of the source, even if a new start
+      // began before it unwound.
+      if (controller.signal.reason === STOPPED) return "failed";
       this.#warn(`GET ${String(o.url)}: ${isPennonError(error) ? error.message : String(error)}`);
     } finally {
       clearTimeout(timer);
@@ -211,41 +260,63 @@ export class Sync {
     }
   }
 
+  /** The stored envelope; storage that throws (blocked in a sandboxed frame) is skipped. */
+  #readStored(): string | undefined {
+    try {
+      return this.#stored?.load();
+    } catch (error) {
+      this.#warn(`cannot read the stored envelope: ${String(error)}`);
+      return undefined;
+    }
+  }
+
   /** Recomputes the status from expiry and sync failures; emits transitions. */
   #updateStatus(emit: boolean, force = false): void {
     if (!this.loaded) return;
     const engine = this.engine;
     const now = this.now();
     const staleAfter = this.#options.staleAfterMs ?? 300_000;
+    const expiry = engine.expiresAt()! + (this.#options.graceMs ?? 0);
     let message: string | undefined;
-    if (now > engine.expiresAt()! + (this.#options.graceMs ?? 0)) {
+    if (now > expiry) {
       message = `snapshot version ${engine.version()} expired at ${new Date(engine.expiresAt()!).toISOString()}`;
-    } else if (this.#failingSince !== undefined && now - this.#failingSince >= staleAfter) {
-      message = `syncing has failed for ${now - this.#failingSince} ms; serving version ${engine.version()}`;
+    } else {
+      this.#watchExpiry(expiry - now);
+      if (this.#failingSince !== undefined && now - this.#failingSince >= staleAfter) {
+        message = `syncing has failed for ${now - this.#failingSince} ms; serving version ${engine.version()}`;
+      }
     }
     const next = message === undefined ? "ready" : "stale";
     const previous = this.status;
     this.status = next;
+    this.staleMessage = message;
     if (!emit || (previous === next && !force)) return;
-    if (next === "stale") this.#listener({ type: "stale", message: message! });
-    else this.#listener({ type: "ready" });
+    if (next === "stale") this.#emit({ type: "stale", message: message! });
+    else this.#emit({ type: "ready" });
   }
 
-  #schedule(): void {
+  /** Checks the status again just after the served snapshot expires. */
+  #watchExpiry(remainingMs: number): void {
+    clearTimeout(this.#expiryTimer);
+    if (this.#stopped) return;
+    this.#expiryTimer = unref(setTimeout(() => this.#updateStatus(true), Math.min(MAX_DELAY_MS, remainingMs + 1)));
+  }
+
+  #schedule(generation: number): void {
     const o = this.#options;
     const interval = o.pollIntervalMs ?? 30_000;
-    if (this.#stopped || o.url === undefined || interval <= 0) return;
+    if (generation !== this.#generation || o.url === undefined || interval <= 0) return;
     const backoff = Math.min(o.backoffMaxMs ?? 60_000, (o.backoffInitialMs ?? 1_000) * 2 ** Math.max(0, this.#failures - 1));
     const base = this.#failures > 0 ? backoff : interval;
     const wait = base * (1 - Math.random() * Math.min(1, Math.max(0, o.jitter ?? 0.2)));
-    this.#timer = setTimeout(() => {
+    clearTimeout(this.#timer);
+    this.#timer = unref(setTimeout(() => {
       void this.refresh().then((outcome) => {
+        if (generation !== this.#generation) return;
         this.#onPoll?.(outcome);
-        this.#schedule();
+        this.#schedule(generation);
       });
-    }, wait);
-    // Node: a poll timer alone must not keep the process alive.
-    (this.#timer as { unref?: () => void }).unref?.();
+    }, Math.min(MAX_DELAY_MS, wait)));
   }
 
   /** Called after every scheduled poll (the web provider re-evaluates then). */
@@ -254,7 +325,66 @@ export class Sync {
   }
   #onPoll: ((outcome: SyncOutcome) => void) | undefined;
 
+  #emit(event: SyncEvent): void {
+    if (!this.#starting && !this.#stopped) this.#listener(event);
+  }
+
   #warn(message: string): void {
     (this.#options.logger ?? console).warn(`pennon: ${message}`);
   }
+}
+
+/** The engine's default `maxBytes` (SPEC 2.3). */
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+
+function newEngine(o: PennonOptions): Engine {
+  try {
+    return new Engine({ keys: o.keys, environment: o.environment, threshold: o.threshold, graceMs: o.graceMs, maxBytes: o.maxBytes });
+  } catch (error) {
+    throw new FatalStartError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+/**
+ * The body, refused once it passes `limit` bytes (the engine's `maxBytes`): an
+ * oversized response is never buffered whole, and one that declares its length is
+ * refused before it is read.
+ */
+async function readCapped(response: Response, limit: number): Promise<Uint8Array> {
+  const tooLarge = (size: string) => new Error(`the envelope is ${size} bytes, over maxBytes (${limit})`);
+  const declared = Number(response.headers.get("Content-Length") ?? Number.NaN);
+  if (declared > limit) {
+    response.body?.cancel().catch(() => {});
+    throw tooLarge(String(declared));
+  }
+  if (response.body === null) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    chunks.push(read.value);
+    length += read.value.length;
+    if (length > limit) {
+      reader.cancel().catch(() => {});
+      throw tooLarge(`more than ${limit}`);
+    }
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
+}
+
+/**
+ * A timer that does not keep the process alive: Node's and Bun's `unref`, Deno's
+ * `Deno.unrefTimer`. Browsers and workerd have neither and need neither.
+ */
+function unref(timer: ReturnType<typeof setTimeout>): ReturnType<typeof setTimeout> {
+  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
+  if (typeof timer === "number") deno?.unrefTimer?.(timer);
+  else (timer as { unref?: () => void }).unref?.();
+  return timer;
 }

@@ -7,6 +7,7 @@
 import {
   OpenFeatureEventEmitter,
   ProviderEvents,
+  ProviderFatalError,
   type EvaluationContext,
   type JsonValue,
   type Provider,
@@ -14,7 +15,7 @@ import {
 } from "@openfeature/web-sdk";
 import type { FlagType, Resolution } from "./engine.js";
 import { details, failed, fits, mismatch, type Kind } from "./resolve.js";
-import { Sync, type PennonOptions, type SyncEvent } from "./sync.js";
+import { FatalStartError, Sync, type PennonOptions, type SyncEvent } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
 
 export * from "./index.js";
@@ -29,10 +30,8 @@ export interface PennonWebOptions extends PennonOptions {
   storageKey?: string;
 }
 
-interface Cached {
-  result: Resolution;
-  type: FlagType;
-}
+/** A flag's result for the current context, or why the context could not be evaluated. */
+type Cached = { type: FlagType; result: Resolution; contextError?: undefined } | { type: FlagType; contextError: string };
 
 /** The OpenFeature web provider over the Pennon engine. */
 export class PennonWebProvider implements Provider {
@@ -42,14 +41,19 @@ export class PennonWebProvider implements Provider {
   readonly #sync: Sync;
   #context: EvaluationContext = {};
   #cache = new Map<string, Cached>();
+  /** The `initialize` under way, which a context change before it ends waits for. */
+  #starting: Promise<void> | undefined;
 
   constructor(options: PennonWebOptions) {
-    const storage = options.storage === true ? globalThis.localStorage : options.storage || undefined;
     const key = options.storageKey ?? `pennon:${options.environment}`;
-    const stored = storage && {
-      load: () => storage.getItem(key) ?? undefined,
-      save: (text: string) => storage.setItem(key, text),
-    };
+    // `localStorage` is looked up when used: merely reading it throws where storage is
+    // blocked (a sandboxed frame, cookies off), and the sync loop then goes without it.
+    const storage = (): Pick<Storage, "getItem" | "setItem"> | undefined =>
+      options.storage === true ? globalThis.localStorage : options.storage || undefined;
+    const stored = options.storage ? {
+      load: () => storage()?.getItem(key) ?? undefined,
+      save: (text: string) => storage()?.setItem(key, text),
+    } : undefined;
     this.#sync = new Sync(options, (event) => this.#on(event), stored);
     this.#sync.onPoll = () => this.#refreshCache([]);
   }
@@ -69,13 +73,36 @@ export class PennonWebProvider implements Provider {
 
   async initialize(context?: EvaluationContext): Promise<void> {
     this.#context = context ?? {};
-    await this.#sync.start();
+    const starting = (this.#starting = this.#sync.start().catch((error: unknown) => {
+      throw error instanceof FatalStartError ? new ProviderFatalError(error.message, { cause: error }) : error;
+    }));
+    try {
+      await starting;
+    } finally {
+      if (this.#starting === starting) this.#starting = undefined;
+    }
     this.#cache = this.#evaluate();
   }
 
-  onContextChange(_oldContext: EvaluationContext, newContext: EvaluationContext): void {
+  /**
+   * Evaluates every flag for the new context. Before a snapshot is served there is
+   * nothing to evaluate: the change waits for the start under way (the SDK reports
+   * RECONCILING meanwhile), or fails when none is (the provider stays in ERROR).
+   */
+  onContextChange(_oldContext: EvaluationContext, newContext: EvaluationContext): void | Promise<void> {
     this.#context = newContext;
+    if (!this.#sync.loaded) {
+      if (this.#starting === undefined) return Promise.reject(new Error("pennon: no snapshot is loaded yet"));
+      return this.#starting.then(() => {
+        this.#cache = this.#evaluate();
+      });
+    }
     this.#cache = this.#evaluate();
+    // The SDK sets READY after a context change; a provider still serving a stale
+    // snapshot says so again once it has.
+    if (this.#sync.status === "stale") {
+      queueMicrotask(() => this.events.emit(ProviderEvents.Stale, { message: this.#sync.staleMessage }));
+    }
   }
 
   async onClose(): Promise<void> {
@@ -106,22 +133,27 @@ export class PennonWebProvider implements Provider {
       return failed(defaultValue, "FLAG_NOT_FOUND", `flag \`${flagKey}\` is not in snapshot version ${this.#sync.engine.version()}`);
     }
     if (!fits(kind, cached.type)) return failed(defaultValue, "TYPE_MISMATCH", mismatch(flagKey, cached.type, kind));
+    if (cached.contextError !== undefined) return failed(defaultValue, "INVALID_CONTEXT", cached.contextError);
     this.#sync.telemetry.record(cached.result, targetingKey(this.#context), this.#sync.now());
     return details(cached.result, defaultValue);
   }
 
-  /** Every flag for the current context; a context the engine refuses is a PARSE_ERROR. */
+  /**
+   * Every flag for the current context. A context the engine cannot convert (a cycle,
+   * nesting too deep) fails every flag with INVALID_CONTEXT, as in the server and Rust
+   * providers.
+   */
   #evaluate(): Map<string, Cached> {
     const engine = this.#sync.engine;
     const cache = new Map<string, Cached>();
-    let results: Resolution[];
     try {
-      results = engine.evaluateAll(this.#context, this.#sync.now());
+      for (const result of engine.evaluateAll(this.#context, this.#sync.now())) {
+        cache.set(result.key, { result, type: engine.flagType(result.key)! });
+      }
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      results = engine.flagKeys().map((key) => parseError(key, message, engine.version()!));
+      const contextError = error instanceof Error ? error.message : String(error);
+      for (const key of engine.flagKeys()) cache.set(key, { type: engine.flagType(key)!, contextError });
     }
-    for (const result of results) cache.set(result.key, { result, type: engine.flagType(result.key)! });
     return cache;
   }
 
@@ -161,6 +193,7 @@ function targetingKey(context: EvaluationContext): string | undefined {
 /** Same served outcome: value, variant, reason, error and metadata. */
 function same(a: Cached | undefined, b: Cached): boolean {
   if (a === undefined || a.type !== b.type) return false;
+  if (a.contextError !== undefined || b.contextError !== undefined) return a.contextError === b.contextError;
   const x = a.result;
   const y = b.result;
   return (
@@ -177,15 +210,4 @@ const stringify = (value: unknown): string =>
 
 function notFound(key: string): Resolution {
   return { key, reason: "ERROR", errorCode: "FLAG_NOT_FOUND", metadata: {}, explanation: { snapshotVersion: 0, matched: "error" } };
-}
-
-function parseError(key: string, message: string, version: number): Resolution {
-  return {
-    key,
-    reason: "ERROR",
-    errorCode: "PARSE_ERROR",
-    errorDetails: message,
-    metadata: {},
-    explanation: { snapshotVersion: version, matched: "error" },
-  };
 }

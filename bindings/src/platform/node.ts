@@ -9,8 +9,12 @@ export function defaultWasm(): WasmSource | undefined {
   return new URL("../pennon.wasm", import.meta.url);
 }
 
-/** Reads `file:` URLs and plain paths (`wasmBinaryPath`); passes the rest through. */
+/**
+ * Reads `file:` URLs (as `URL`s or strings, such as `import.meta.resolve` gives) and
+ * plain paths (`wasmBinaryPath`); passes the rest through.
+ */
 export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
+  if (typeof source === "string" && /^file:/i.test(source)) source = new URL(source);
   if (source instanceof URL ? source.protocol === "file:" : typeof source === "string" && !/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
     return new Uint8Array(await readFile(source as URL | string));
   }

@@ -3,47 +3,12 @@
 // context changes re-evaluating, flagsChanged, storage and telemetry.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import { once } from "node:events";
 import { PennonServerProvider } from "pennon/server";
 import { PennonWebProvider } from "pennon/web";
 import { OpenFeature as ServerOpenFeature, ProviderEvents as ServerEvents } from "@openfeature/server-sdk";
 import { OpenFeature as WebOpenFeature, ProviderEvents as WebEvents } from "@openfeature/web-sdk";
 import { boolFlag, envelope, payload, publicKey, tamper } from "./sign.mjs";
-
-const quiet = { warn() {} };
-
-/** Serves `current.body` with an ETag; counts requests and 304s. */
-async function snapshotServer() {
-  const state = { body: undefined, status: 200, requests: 0, notModified: 0 };
-  const server = createServer((request, response) => {
-    state.requests++;
-    if (state.status !== 200 || state.body === undefined) return response.writeHead(state.status === 200 ? 404 : state.status).end();
-    const etag = `"${Buffer.from(state.body).toString("base64").slice(-20)}"`;
-    if (request.headers["if-none-match"] === etag) {
-      state.notModified++;
-      return response.writeHead(304, { ETag: etag }).end();
-    }
-    response.writeHead(200, { ETag: etag, "Content-Type": "application/json" }).end(Buffer.from(state.body));
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  state.url = `http://127.0.0.1:${server.address().port}/snapshot`;
-  state.close = () => new Promise((resolve) => server.close(resolve));
-  return state;
-}
-
-/** Resolves with the next `event` details from an OpenFeature emitter. */
-function next(api, domain, event) {
-  return new Promise((resolve) => {
-    const client = api.getClient(domain);
-    const handler = (details) => {
-      client.removeHandler(event, handler);
-      resolve(details);
-    };
-    client.addHandler(event, handler);
-  });
-}
+import { next, quiet, snapshotServer } from "./snapshot-server.mjs";
 
 const v1Flags = {
   beta: boolFlag({ staff: ["ann"] }),

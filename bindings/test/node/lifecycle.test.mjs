@@ -1,0 +1,215 @@
+// The providers' lifecycle through the OpenFeature SDKs, against a local HTTP server on
+// 127.0.0.1: what is announced when, closing and starting again, failing storage,
+// snapshots that expire with nothing polling, oversized bodies and fatal options.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { PennonServerProvider } from "pennon/server";
+import { PennonWebProvider } from "pennon/web";
+import { OpenFeature as ServerOpenFeature, ProviderEvents as ServerEvents } from "@openfeature/server-sdk";
+import { OpenFeature as WebOpenFeature, ProviderEvents as WebEvents } from "@openfeature/web-sdk";
+import { boolFlag, envelope, payload, publicKey } from "./sign.mjs";
+import { next, quiet, record, sleep, snapshotServer } from "./snapshot-server.mjs";
+import { repo } from "./helpers.mjs";
+
+const keys = [publicKey(1)];
+const v1 = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }), steady: boolFlag({ fallthrough: "on" }) }));
+const v2 = envelope(payload(2, { beta: boolFlag({ staff: ["ann", "bob"] }), steady: boolFlag({ fallthrough: "on" }) }));
+const SDKS = [
+  ["server", ServerOpenFeature, ServerEvents, PennonServerProvider],
+  ["web", WebOpenFeature, WebEvents, PennonWebProvider],
+];
+
+test("READY is announced once, and no change is announced before it", async () => {
+  const server = await snapshotServer();
+  server.body = v2;
+  for (const [name, api, events, Provider] of SDKS) {
+    // A bootstrap envelope (v1) older than what the URL serves (v2): both load in start.
+    const provider = new Provider({ keys, environment: "test", envelope: v1, url: server.url, logger: quiet });
+    const seen = record(api, `once-${name}`, [events.Ready, events.ConfigurationChanged, events.Stale, events.Error]);
+    await api.setProviderAndWait(`once-${name}`, provider);
+    await sleep(50);
+    assert.deepEqual(seen, [events.Ready], name);
+  }
+  await ServerOpenFeature.clearProviders();
+  await WebOpenFeature.clearProviders();
+  await server.close();
+});
+
+test("web provider: a context set while it starts waits for the start; STALE and ERROR outlast context changes", async () => {
+  const server = await snapshotServer();
+  server.body = v1;
+  const provider = new PennonWebProvider({
+    keys, environment: "test", url: server.url, pollIntervalMs: 20, jitter: 0, backoffInitialMs: 20, backoffMaxMs: 20,
+    staleAfterMs: 100, logger: quiet,
+  });
+  const client = WebOpenFeature.getClient("early");
+  const seen = record(WebOpenFeature, "early", [WebEvents.ContextChanged]);
+  void WebOpenFeature.setProvider("early", provider);
+  await WebOpenFeature.setContext("early", { targetingKey: "ann" }); // the module is still loading
+  assert.equal(client.providerStatus, "READY");
+  assert.equal(client.getBooleanValue("beta", false), true, "evaluated for the context set while starting");
+  await WebOpenFeature.setContext("early", { targetingKey: "bob" });
+  assert.equal(client.getBooleanValue("beta", true), false);
+  assert.deepEqual(seen, [WebEvents.ContextChanged, WebEvents.ContextChanged], "every change is announced");
+
+  const stale = next(WebOpenFeature, "early", WebEvents.Stale);
+  server.status = 503;
+  await stale;
+  await WebOpenFeature.setContext("early", { targetingKey: "ann" });
+  await sleep(0);
+  assert.equal(client.providerStatus, "STALE", "a context change does not hide a failing source");
+  assert.equal(client.getBooleanValue("beta", false), true, "the held snapshot still serves the new context");
+
+  const failing = new PennonWebProvider({ keys, environment: "test", url: server.url, initTimeoutMs: 200, logger: quiet });
+  await assert.rejects(WebOpenFeature.setProviderAndWait("failing", failing));
+  const silent = { error() {}, warn() {}, info() {}, debug() {} };
+  WebOpenFeature.setLogger(silent); // the SDK logs the refused context change
+  await WebOpenFeature.setContext("failing", { targetingKey: "ann" });
+  assert.equal(WebOpenFeature.getClient("failing").providerStatus, "ERROR", "no snapshot: not READY after a context change");
+  await WebOpenFeature.clearProviders();
+  await server.close();
+});
+
+test("closing aborts the request under way and announces nothing after it", async () => {
+  const server = await snapshotServer();
+  server.body = v1;
+  const provider = new PennonServerProvider({ keys, environment: "test", url: server.url, pollIntervalMs: 20, jitter: 0, logger: quiet });
+  await ServerOpenFeature.setProviderAndWait("closing", provider);
+  // The provider's own emitter: after closing, the SDK binds the domain to its default.
+  const seen = [];
+  for (const event of [ServerEvents.ConfigurationChanged, ServerEvents.Stale, ServerEvents.Ready, ServerEvents.Error]) {
+    provider.events.addHandler(event, () => seen.push(event));
+  }
+  server.delayMs = 150;
+  server.body = v2;
+  const before = server.requests;
+  while (server.requests === before) await sleep(5); // a poll is waiting for its answer
+  await ServerOpenFeature.clearProviders();
+  const after = server.requests;
+  await sleep(300);
+  assert.equal(server.requests, after, "no request after closing");
+  assert.deepEqual(seen, []);
+  server.delayMs = 0;
+  assert.equal(await provider.refresh(), "updated", "the engine still works when asked");
+  await server.close();
+});
+
+test("initializing twice, or again after closing during a poll, runs one polling loop", async () => {
+  const server = await snapshotServer();
+  server.body = v1;
+  const interval = 25;
+  const provider = new PennonServerProvider({ keys, environment: "test", url: server.url, pollIntervalMs: interval, jitter: 0, logger: quiet });
+  // One loop waits `interval` after each answer, so a window holds at most this many polls.
+  const atMost = (ms) => Math.floor(ms / interval) + 2;
+  const polls = async (ms) => {
+    const start = server.requests;
+    await sleep(ms);
+    return server.requests - start;
+  };
+  await provider.initialize();
+  await provider.initialize();
+  const first = await polls(500);
+  assert.ok(first >= 1 && first <= atMost(500), `${first} polls in 500 ms`);
+
+  server.delayMs = 60;
+  const before = server.requests;
+  while (server.requests === before) await sleep(5);
+  await provider.onClose();
+  await provider.initialize();
+  server.delayMs = 0;
+  const second = await polls(500);
+  assert.ok(second >= 1 && second <= atMost(500), `${second} polls in 500 ms after closing during a poll`);
+  await provider.onClose();
+  assert.equal(await polls(200), 0, "closing stops the loop");
+  await server.close();
+});
+
+test("web provider: storage that throws is skipped with a warning", async () => {
+  const denied = () => {
+    throw new Error("SecurityError: access denied");
+  };
+  const warnings = [];
+  const provider = new PennonWebProvider({
+    keys, environment: "test", envelope: v1, storage: { getItem: denied, setItem: denied }, logger: { warn: (m) => warnings.push(m) },
+  });
+  await WebOpenFeature.setProviderAndWait("denied", provider);
+  assert.equal(WebOpenFeature.getClient("denied").getBooleanValue("steady", false), true);
+  assert.match(warnings.join("\n"), /cannot read the stored envelope: Error: SecurityError/);
+  assert.match(warnings.join("\n"), /cannot store the envelope/);
+  // `localStorage` itself throws when read where storage is blocked.
+  Object.defineProperty(globalThis, "localStorage", { get: denied, configurable: true });
+  try {
+    const blocked = new PennonWebProvider({ keys, environment: "test", envelope: v1, storage: true, logger: quiet });
+    await WebOpenFeature.setProviderAndWait("blocked", blocked);
+    assert.equal(WebOpenFeature.getClient("blocked").getBooleanValue("steady", false), true);
+  } finally {
+    delete globalThis.localStorage;
+  }
+  await WebOpenFeature.clearProviders();
+});
+
+test("without a URL, a snapshot that expires makes it STALE on time, and a pushed one READY again", async () => {
+  const soon = new Date(Date.now() + 300).toISOString();
+  const provider = new PennonServerProvider({ keys, environment: "test", envelope: envelope(payload(1, { steady: boolFlag({ fallthrough: "on" }) }, {}, soon)) });
+  await ServerOpenFeature.setProviderAndWait("push", provider);
+  const client = ServerOpenFeature.getClient("push");
+  assert.equal(client.providerStatus, "READY");
+  // The provider's timers never keep a process alive; this test's must.
+  const alive = setInterval(() => {}, 1000);
+  assert.match((await next(ServerOpenFeature, "push", ServerEvents.Stale)).message, /expired/);
+  clearInterval(alive);
+  assert.equal(client.providerStatus, "STALE");
+  const ready = next(ServerOpenFeature, "push", ServerEvents.Ready);
+  assert.equal(provider.load(v2), true);
+  await ready;
+  assert.equal(client.providerStatus, "READY");
+  await ServerOpenFeature.clearProviders();
+});
+
+test("an envelope over maxBytes is refused before it is read whole, with or without Content-Length", async () => {
+  const big = envelope(payload(1, { beta: boolFlag({ staff: Array.from({ length: 500 }, (_, i) => `user-${i}`) }) }));
+  const server = await snapshotServer();
+  server.body = big;
+  for (const chunked of [false, true]) {
+    server.chunked = chunked;
+    const warnings = [];
+    const logger = { warn: (m) => warnings.push(m) };
+    const tight = new PennonServerProvider({ keys, environment: "test", url: server.url, maxBytes: 4096, pollIntervalMs: 0, logger });
+    await assert.rejects(tight.initialize(), /no snapshot could be loaded/);
+    const size = chunked ? "more than 4096" : String(big.length);
+    assert.ok(warnings.some((m) => m.includes(`the envelope is ${size} bytes, over maxBytes (4096)`)), warnings.join("\n"));
+    // The same body within the limit loads, read chunk by chunk or whole.
+    const roomy = new PennonServerProvider({ keys, environment: "test", url: server.url, maxBytes: big.length, pollIntervalMs: 0, logger: quiet });
+    await roomy.initialize();
+    assert.equal(await roomy.resolveBooleanEvaluation("beta", false, { targetingKey: "user-499" }).then((d) => d.value), true);
+  }
+  await server.close();
+});
+
+test("keys that can never verify make the provider FATAL; a context it cannot convert is INVALID_CONTEXT", async () => {
+  for (const [name, api, , Provider] of SDKS) {
+    await assert.rejects(api.setProviderAndWait(`fatal-${name}`, new Provider({ keys: ["ed25519:AAAA"], environment: "test", logger: quiet })));
+    assert.equal(api.getClient(`fatal-${name}`).providerStatus, "FATAL", name);
+  }
+  const cyclic = { name: "loop" };
+  cyclic.self = cyclic;
+  await ServerOpenFeature.setProviderAndWait("context", new PennonServerProvider({ keys, environment: "test", envelope: v1 }));
+  const served = await ServerOpenFeature.getClient("context").getBooleanDetails("beta", false, { targetingKey: cyclic });
+  assert.deepEqual([served.errorCode, served.value], ["INVALID_CONTEXT", false]);
+  assert.match(served.errorMessage, /^invalid_context: /);
+  await WebOpenFeature.setContext("context", { targetingKey: "ann", cyclic });
+  await WebOpenFeature.setProviderAndWait("context", new PennonWebProvider({ keys, environment: "test", envelope: v1 }));
+  const read = WebOpenFeature.getClient("context").getBooleanDetails("beta", false);
+  assert.deepEqual([read.errorCode, read.value], ["INVALID_CONTEXT", false]);
+  assert.equal(WebOpenFeature.getClient("context").getStringDetails("beta", "x").errorCode, "TYPE_MISMATCH");
+  await ServerOpenFeature.clearProviders();
+  await WebOpenFeature.clearProviders();
+});
+
+test("in Node, `wasm` may be a file: URL string, as import.meta.resolve gives", () => {
+  const script = 'import { init, Engine } from "pennon"; await init(import.meta.resolve("pennon/pennon.wasm")); console.log(typeof Engine);';
+  const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: `${repo}bindings`, encoding: "utf8" });
+  assert.equal(child.stderr, "");
+  assert.equal(child.stdout.trim(), "function");
+});

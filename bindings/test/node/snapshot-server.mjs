@@ -1,0 +1,57 @@
+// A snapshot server on 127.0.0.1 for the provider tests, and OpenFeature event helpers.
+import { createServer } from "node:http";
+import { once } from "node:events";
+
+/**
+ * Serves `state.body` with an ETag; counts requests and 304s. `state.delayMs` holds
+ * each answer back; `state.chunked` sends the body without a Content-Length.
+ */
+export async function snapshotServer() {
+  const state = { body: undefined, status: 200, requests: 0, notModified: 0, delayMs: 0, chunked: false };
+  const server = createServer(async (request, response) => {
+    state.requests++;
+    if (state.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.delayMs));
+    if (state.status !== 200 || state.body === undefined) return response.writeHead(state.status === 200 ? 404 : state.status).end();
+    const etag = `"${Buffer.from(state.body).toString("base64").slice(-20)}"`;
+    if (request.headers["if-none-match"] === etag) {
+      state.notModified++;
+      return response.writeHead(304, { ETag: etag }).end();
+    }
+    const body = Buffer.from(state.body);
+    if (!state.chunked) return response.writeHead(200, { ETag: etag, "Content-Type": "application/json", "Content-Length": body.length }).end(body);
+    response.writeHead(200, { ETag: etag, "Content-Type": "application/json" });
+    for (let at = 0; at < body.length; at += 1024) response.write(body.subarray(at, at + 1024));
+    response.end();
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  state.url = `http://127.0.0.1:${server.address().port}/snapshot`;
+  state.close = () => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(resolve));
+  };
+  return state;
+}
+
+/** Resolves with the next `event` details from an OpenFeature emitter. */
+export function next(api, domain, event) {
+  return new Promise((resolve) => {
+    const client = api.getClient(domain);
+    const handler = (details) => {
+      client.removeHandler(event, handler);
+      resolve(details);
+    };
+    client.addHandler(event, handler);
+  });
+}
+
+/** Records every `events` of `domain`'s client, in order, into the returned array. */
+export function record(api, domain, events) {
+  const seen = [];
+  const client = api.getClient(domain);
+  for (const event of events) client.addHandler(event, (details) => seen.push(details?.flagsChanged ? `${event} ${details.flagsChanged}` : event));
+  return seen;
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const quiet = { warn() {} };
