@@ -36,3 +36,15 @@ export function contextJson(context: unknown): string | undefined {
     return text?.replace(new RegExp(`"${written}(-?\\d+)"`, "g"), "$1");
   }
 }
+
+/**
+ * `contextJson` for the module (`wasm/src/convert.rs`): what it throws becomes its
+ * message, a string the module puts into its `invalid_context` refusal.
+ */
+export function contextJsonForModule(context: unknown): string | undefined {
+  try {
+    return contextJson(context);
+  } catch (error) {
+    throw error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  }
+}

@@ -128,7 +128,7 @@ export class Engine extends RawEngine {
   }
 
   override evaluatePrepared(flagKey: string, context: PreparedContext, nowMs: number, expectedType?: FlagType | null): Resolution {
-    const position = this.#positionOf(flagKey);
+    const position = this.#positionOf(checkedKey(flagKey));
     if (position === undefined || this.evaluatePacked(position, context, nowMs, expectedType) !== PACKED) {
       return super.evaluatePrepared(flagKey, context, nowMs, expectedType);
     }
@@ -136,33 +136,40 @@ export class Engine extends RawEngine {
   }
 
   override evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
-    const position = this.#positionOf(flagKey);
+    const position = this.#positionOf(checkedKey(flagKey));
     if (position === undefined) return super.evaluate(flagKey, context, nowMs, expectedType);
     const flat = (this.#flat ??= new FlatWriter(this, this.#memory()));
     const reads = (this.#reads[position] ??= readsOf(this.attributesRead(position)));
-    const written = flat.write(context, reads);
+    let written: boolean;
+    try {
+      written = flat.write(context, reads);
+    } catch {
+      written = false; // a getter threw: `leanOf` below says so as every path does
+    }
     let packed: boolean;
+    // Only what the flag reads goes through JSON too: an attribute it does not read
+    // (a cycle, a lone surrogate, an object) can neither fail nor slow it.
+    let lean: EvaluationContext | undefined;
     if (written) {
       packed = this.evaluatePackedFlat(position, flat.hasKey, nowMs, expectedType) === PACKED;
     } else {
       // Without text (a cycle, say), the general path below throws the refusal.
-      const text = contextText(context);
+      const text = contextText((lean = leanOf(context, reads)));
       packed = text !== undefined && this.evaluatePackedText(position, text, nowMs, expectedType) === PACKED;
     }
     if (packed) {
       const result = this.#reader().read(flagKey, position);
       if (result !== undefined) return result;
     }
-    // Through JSON: an error, a JSON value, or metadata not cached yet. After a flat
-    // write, this reads no more of the context than the write did.
-    const source = written ? (readable(context, reads) as EvaluationContext) : context;
-    const result = super.evaluate(flagKey, source, nowMs, expectedType);
+    // Through JSON: an error, a JSON value, metadata not cached yet, or the refusal.
+    lean ??= leanOf(context, reads);
+    const result = super.evaluate(flagKey, lean, nowMs, expectedType);
     return packed ? this.#remember(result) : result;
   }
 
   /** The type of flag `flagKey` in the served snapshot; `undefined` when it is not there. */
   override flagType(flagKey: string): FlagType | undefined {
-    const position = this.#positionOf(flagKey);
+    const position = this.#positionOf(checkedKey(flagKey));
     if (position === undefined) return undefined;
     return (this.#types[position] ??= super.flagType(flagKey)!);
   }
@@ -199,6 +206,28 @@ export class Engine extends RawEngine {
     result.metadata = this.#reader().rememberMetadata(result.metadata);
     return result;
   }
+}
+
+/**
+ * `readable(context, reads)`; a getter that throws is the `invalid_context` refusal the
+ * module gives for the same object (`wasm/src/convert.rs`), naming what it threw.
+ */
+function leanOf(context: EvaluationContext, reads: Reads): EvaluationContext {
+  try {
+    return readable(context, reads) as EvaluationContext;
+  } catch (error) {
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const refusal = new Error(`invalid_context: the context cannot be written as JSON: ${reason}`) as PennonError;
+    refusal.name = "PennonError";
+    refusal.kind = "invalid_context";
+    throw refusal;
+  }
+}
+
+/** `flagKey`, which must be a string: anything else is a clear `TypeError`. */
+function checkedKey(flagKey: string): string {
+  if (typeof flagKey !== "string") throw new TypeError(`pennon: a flag key must be a string, not ${flagKey === null ? "null" : typeof flagKey}`);
+  return flagKey;
 }
 
 /**

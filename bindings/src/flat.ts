@@ -21,6 +21,8 @@
  */
 
 const RECORD = 3;
+/** Strings longer than this (UTF-16 units) are not written flat: see `#text`. */
+const FLAT_TEXT_LIMIT = 1 << 20;
 const [NULL, FALSE, TRUE, INT, FLOAT, STRING, ABSENT] = [0, 1, 2, 3, 4, 5, 6];
 const encoder = new TextEncoder();
 
@@ -57,15 +59,19 @@ function ownValue(object: Record<string, unknown>, name: string): unknown {
 }
 
 /**
- * What `reads` names of `context`, as a new plain object (the targeting key is always
- * kept: its type is checked for every flag). A flat write's result that must come
- * through JSON (an error, a JSON value) is evaluated with this, so that it reads no
- * more of the context than the flat write did.
+ * What `reads` names of `context`, as a new object (the targeting key is always kept:
+ * its type is checked for every flag). Whatever must come through JSON (a result the
+ * scratch buffer cannot hold, a context the flat write declined) is evaluated with
+ * this, so that an attribute the flag does not read can never fail it. Arrays, objects
+ * with `toJSON` and non-objects are returned as they are: they convert whole.
  */
 export function readable(context: unknown, reads: Reads): unknown {
-  if (typeof context !== "object" || context === null) return context;
+  if (typeof context !== "object" || context === null || Array.isArray(context)) return context;
   const object = context as Record<string, unknown>;
-  const lean: Record<string, unknown> = {};
+  // What `toJSON` gives is the context: it is converted whole.
+  if (typeof object.toJSON === "function") return context;
+  // No prototype: a `__proto__` attribute is an own property here, as in JSON text.
+  const lean: Record<string, unknown> = Object.create(null);
   for (const name of ["targetingKey", ...reads.names]) {
     const value = ownValue(object, name);
     if (value !== undefined) lean[name] = value;
@@ -92,6 +98,10 @@ export class FlatWriter {
   #records = new Float64Array(0);
   /** Whether the last successful `write` put a targeting key in record 0. */
   hasKey = false;
+  /** Counts writes, so that one whose getters wrote another (re-entering) can tell. */
+  #serial = 0;
+  /** Counts the views found detached, so that a write can tell one was mid-write. */
+  #detached = 0;
 
   constructor(host: FlatBuffersHost, memory: WebAssembly.Memory) {
     this.#host = host;
@@ -105,7 +115,9 @@ export class FlatWriter {
    */
   write(context: unknown, reads: Reads): boolean {
     const names = reads.names;
-    this.#reserve(0, 1 + names.length); // every record this write fills
+    const serial = ++this.#serial;
+    if (!this.#reserve(0, 1 + names.length)) return false; // every record this write fills
+    const detached = this.#detached;
     let r = this.#records; // taken again after writing a string, which may move it
     if (context === undefined || context === null) {
       for (let i = 1; i <= names.length; i++) r[i * RECORD] = ABSENT;
@@ -164,6 +176,11 @@ export class FlatWriter {
           r[base] = NULL;
       }
     }
+    // A getter is user code: it may have grown the module's memory, which detaches the
+    // views (what was written through them after that is lost), or evaluated on this
+    // engine, overwriting the records. Either way the JSON path takes over. (`length`,
+    // not `byteLength`: V8 reads the latter of a view over wasm memory ~30 ns slower.)
+    if (serial !== this.#serial || detached !== this.#detached || r.length === 0) return false;
     this.hasKey = hasKey;
     return true;
   }
@@ -184,10 +201,13 @@ export class FlatWriter {
 
   /**
    * Writes `text` as UTF-8 at byte `at`; returns the byte after it, or -1 when `text`
-   * has a lone surrogate. Only text past ASCII is checked for one.
+   * has a lone surrogate, is too long or finds no room. Only text past ASCII is
+   * checked for a lone surrogate.
    */
   #text(text: string, at: number): number {
-    this.#reserve(at + 3 * text.length, 0);
+    // A string this long takes the JSON path, whose buffer lives for one call, rather
+    // than growing the flat buffer, which the engine keeps.
+    if (text.length > FLAT_TEXT_LIMIT || !this.#reserve(at + 3 * text.length, 0)) return -1;
     const bytes = this.#bytes;
     const length = text.length;
     for (let i = 0; i < length; i++) {
@@ -205,19 +225,24 @@ export class FlatWriter {
    * Grows the buffers to at least `bytes` bytes and `records` records, and keeps the
    * views over them current: growing may move a buffer or grow the memory, and memory
    * growth (here or in any other call into the module) detaches every view, leaving it
-   * empty.
+   * empty. `false` when the module has no memory to give.
    */
-  #reserve(bytes: number, records: number): void {
+  #reserve(bytes: number, records: number): boolean {
     let moved = this.#records.length === 0;
+    if (moved) this.#detached++;
     if (bytes > this.#bytesCapacity) {
       const capacity = Math.max(bytes, 2 * this.#bytesCapacity, 256);
-      this.#bytesAddress = this.#host.flatBytes(capacity);
+      const address = this.#host.flatBytes(capacity);
+      if (address === 0) return false; // the module could not allocate it
+      this.#bytesAddress = address;
       this.#bytesCapacity = capacity;
       moved = true;
     }
     if (records > this.#recordsCapacity) {
       const capacity = Math.max(records, 2 * this.#recordsCapacity, 16);
-      this.#recordsAddress = this.#host.flatRecords(capacity);
+      const address = this.#host.flatRecords(capacity);
+      if (address === 0) return false;
+      this.#recordsAddress = address;
       this.#recordsCapacity = capacity;
       moved = true;
     }
@@ -226,5 +251,6 @@ export class FlatWriter {
       this.#bytes = new Uint8Array(buffer, this.#bytesAddress, this.#bytesCapacity);
       this.#records = new Float64Array(buffer, this.#recordsAddress, this.#recordsCapacity * RECORD);
     }
+    return true;
   }
 }

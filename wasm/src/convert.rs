@@ -37,7 +37,7 @@ extern "C" {
     /// The package's `contextJson` (`bindings/src/context-json.ts`): `JSON.stringify`'s
     /// text, with BigInts written as exact integers. Imported from JavaScript, where
     /// walking an object is short, rather than walked here through `Reflect`.
-    #[wasm_bindgen(js_name = contextJson, catch)]
+    #[wasm_bindgen(js_name = contextJsonForModule, catch)]
     fn context_json(context: &JsValue) -> Result<Option<String>, JsValue>;
 }
 
@@ -53,9 +53,11 @@ pub(crate) fn context_of(context: &JsValue) -> JsResult<Context> {
     match context_json(context) {
         Ok(Some(text)) => Context::from_json(&text).map_err(core_error),
         Ok(None) => Err(refusal("invalid_context", "the context must be a JSON object")),
-        Err(_) => Err(refusal(
+        // The reason is the runtime's own message, which names the property that
+        // closes a cycle, or the error a getter or `toJSON()` threw.
+        Err(reason) => Err(refusal(
             "invalid_context",
-            "the context cannot be written as JSON: it is cyclic, nests too deeply, or a toJSON() method threw",
+            &format!("the context cannot be written as JSON: {}", reason.as_string().unwrap_or_default()),
         )),
     }
 }

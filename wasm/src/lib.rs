@@ -303,24 +303,21 @@ impl Engine {
         }
     }
 
-    /// Internal: the address of the flat context bytes, grown to at least `capacity`.
+    /// Internal: the address of the flat context bytes, grown to at least `capacity`;
+    /// 0 when the memory cannot grow that far.
     #[wasm_bindgen(js_name = flatBytes)]
     pub fn flat_bytes(&mut self, capacity: u32) -> f64 {
-        let bytes = &mut self.flat.bytes;
-        if bytes.len() < capacity as usize {
-            bytes.resize(capacity as usize, 0);
-        }
-        bytes.as_ptr() as usize as f64
+        grown(&mut self.flat.bytes, capacity as usize, 0)
     }
 
-    /// Internal: the address of the flat context records, room for at least `count`.
+    /// Internal: the address of the flat context records, room for at least `count`;
+    /// 0 when the memory cannot grow that far.
     #[wasm_bindgen(js_name = flatRecords)]
     pub fn flat_records(&mut self, count: u32) -> f64 {
-        let records = &mut self.flat.records;
-        if records.len() < count as usize * flat::RECORD {
-            records.resize(count as usize * flat::RECORD, 0.0);
+        match (count as usize).checked_mul(flat::RECORD) {
+            Some(len) => grown(&mut self.flat.records, len, 0.0),
+            None => 0.0,
         }
-        records.as_ptr() as usize as f64
     }
 
     /// Internal: the byte address of the scratch buffer in the module's memory.
@@ -425,4 +422,16 @@ pub fn bucket_hash(salt: &str, value: &str) -> u64 {
 pub fn bucket_position(hash: u64, #[wasm_bindgen(js_name = totalWeight)] total_weight: u32) -> u32 {
     // x < W <= u32::MAX, so the conversion cannot fail.
     u32::try_from(pennon_core::bucket_position(hash, u64::from(total_weight))).unwrap_or(u32::MAX)
+}
+
+/// The address of `buffer` grown to at least `len` (never shrunk), or 0 when the memory
+/// cannot grow: an allocation that fails here must decline, not abort the instance.
+fn grown<T: Copy>(buffer: &mut Vec<T>, len: usize, fill: T) -> f64 {
+    if buffer.len() < len {
+        if buffer.try_reserve_exact(len - buffer.len()).is_err() {
+            return 0.0;
+        }
+        buffer.resize(len, fill);
+    }
+    buffer.as_ptr() as usize as f64
 }

@@ -1,0 +1,131 @@
+// Contexts that run user code or carry odd names: getters that grow the module's
+// memory or re-enter the engine, `__proto__` attributes, unread attributes that JSON
+// cannot write, and what the refusals say. A fresh object must mean what its JSON
+// text means, and the engine must keep working after every refusal.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Engine, PreparedContext, init, isPennonError } from "pennon";
+import { envelope, payload, publicKey } from "./sign.mjs";
+
+await init();
+const NOW = Date.parse("2026-06-01T00:00:00Z");
+
+const rule = (...conditions) => ({ type: "boolean", enabled: true, variants: { on: true, off: false }, off_variant: "off",
+  fallthrough: { variant: "off" }, rules: [{ id: "r", conditions, serve: { variant: "on" } }] });
+const flags = {
+  "n-below": rule({ attribute: "n", op: "lt", value: 10 }),
+  combo: rule({ attribute: "targetingKey", op: "equals", value: "ann" }, { attribute: "plan", op: "equals", value: "pro" }),
+  beta: rule({ attribute: "targetingKey", op: "equals", value: "ann" }),
+  proto: rule({ attribute: "__proto__", op: "equals", value: "pro" }),
+  "proto-split": { type: "boolean", enabled: true, variants: { on: true, off: false }, off_variant: "off",
+    fallthrough: { rollout: { bucket_by: "__proto__", variants: [{ variant: "on", weight: 1 }, { variant: "off", weight: 1 }] } } },
+  "proto-object": { type: "object", enabled: true, variants: { a: { v: 1 }, b: { v: 2 } }, off_variant: "a", fallthrough: { variant: "a" },
+    rules: [{ id: "r", conditions: [{ attribute: "__proto__", op: "equals", value: "pro" }], serve: { variant: "b" } }] },
+  dotted: rule({ attribute: "user.plan", op: "equals", value: "pro" }),
+  suffix: rule({ attribute: "email", op: "ends_with", value: "@acme.com" }),
+  three: rule({ attribute: "a", op: "exists" }, { attribute: "b", op: "lt", value: 10 }, { attribute: "c", op: "ends_with", value: "@acme.com" }),
+};
+const newEngine = () => {
+  const engine = new Engine({ keys: [publicKey(1)], environment: "test" });
+  engine.load(envelope(payload(1, flags)), NOW);
+  return engine;
+};
+/** What the context's JSON text gives, through the core's own reader. */
+const viaJson = (engine, flag, text) => {
+  const prepared = PreparedContext.fromJson(text);
+  try {
+    return engine.evaluatePrepared(flag, prepared, NOW);
+  } finally {
+    prepared.free();
+  }
+};
+const refusal = (fn) => {
+  try {
+    fn();
+  } catch (error) {
+    return isPennonError(error) ? `${error.kind}: ${error.message}` : `not a Pennon error: ${error}`;
+  }
+  return "no refusal";
+};
+
+test("a getter that grows the module's memory or re-enters the engine cannot change the answer", () => {
+  const engine = newEngine();
+  engine.evaluate("n-below", { n: 5 }, NOW); // the records now hold n = 5
+  const kept = [];
+  const grows = { get n() {
+    kept.push(new PreparedContext({ list: Array.from({ length: 300_000 }, (_, i) => `item-${i}`) })); // grows the memory
+    return 100;
+  } };
+  assert.equal(engine.evaluate("n-below", grows, NOW).value, false, "100 is not below 10");
+  assert.equal(viaJson(engine, "n-below", '{"n":100}').value, false);
+  const other = newEngine();
+  const viaOther = { get n() {
+    other.evaluate("suffix", { email: "x".repeat(4_000_000) + "@acme.com" }, NOW);
+    return 100;
+  } };
+  assert.equal(engine.evaluate("n-below", viaOther, NOW).value, false, "another engine's growth detaches this one's views too");
+  // Numbers written after the growth, then a string whose write takes fresh views: the
+  // numbers went through the detached ones.
+  engine.evaluate("three", { a: null, b: 50, c: "ann@acme.com" }, NOW);
+  const numbersLost = { get a() {
+    kept.push(new PreparedContext({ list: Array.from({ length: 300_000 }, (_, i) => `item-${i}`) }));
+    return 7;
+  }, b: 5, c: "ann@acme.com" };
+  assert.equal(engine.evaluate("three", numbersLost, NOW).value, true);
+  engine.evaluate("combo", { targetingKey: "ann", plan: "pro" }, NOW);
+  const reenters = { targetingKey: "ann", get plan() {
+    engine.evaluate("beta", { targetingKey: "bob" }, NOW); // overwrites the records mid-write
+    return "pro";
+  } };
+  assert.equal(engine.evaluate("combo", reenters, NOW).value, true);
+  kept.forEach((prepared) => prepared.free());
+});
+
+test("an attribute named __proto__ is an attribute, as in JSON text", () => {
+  const engine = newEngine();
+  const text = '{"targetingKey":"u1","__proto__":"pro"}';
+  const context = JSON.parse(text); // an own property named __proto__
+  for (const flag of ["proto", "proto-split", "proto-object", "proto", "proto-object"]) {
+    const fresh = engine.evaluate(flag, context, NOW);
+    assert.deepEqual(fresh, viaJson(engine, flag, text), flag);
+    assert.notEqual(fresh.reason, "ERROR", flag);
+  }
+  assert.deepEqual(engine.evaluate("proto-object", context, NOW).value, { v: 2 });
+});
+
+test("when the flat write declines, only the attributes the flag reads are converted", () => {
+  const engine = newEngine();
+  const cyclic = { name: "loop" };
+  cyclic.self = cyclic;
+  // A read attribute that is an object declines the flat write; `junk` is never read.
+  assert.equal(engine.evaluate("dotted", { user: { plan: "pro" }, junk: "\uD800" }, NOW).value, true);
+  assert.equal(engine.evaluate("dotted", { user: { plan: "pro" }, junk: cyclic }, NOW).value, true);
+  assert.equal(engine.evaluate("n-below", { n: 5n, junk: cyclic }, NOW).value, true);
+  const parse = engine.evaluate("beta", { targetingKey: 7, junk: cyclic }, NOW);
+  assert.deepEqual([parse.reason, parse.errorCode], ["ERROR", "PARSE_ERROR"], "a result, not a refusal");
+});
+
+test("refusals say what was wrong and where; the engine keeps working", () => {
+  const engine = newEngine();
+  const throwing = { targetingKey: "ann", get plan() {
+    throw new Error("boom from getter");
+  } };
+  const expected = "invalid_context: invalid_context: the context cannot be written as JSON: Error: boom from getter";
+  assert.equal(refusal(() => engine.evaluate("combo", throwing, NOW)), expected);
+  assert.equal(refusal(() => new PreparedContext(throwing)), expected, "the same words on every path");
+  const me = { plan: "pro" };
+  me.me = me;
+  assert.match(refusal(() => engine.evaluate("dotted", { user: me }, NOW)), /^invalid_context: .*circular structure.*property 'me' closes the circle/s);
+  assert.throws(() => engine.evaluate(5n, {}, NOW), { name: "TypeError", message: "pennon: a flag key must be a string, not bigint" });
+  assert.throws(() => engine.flagType(undefined), { name: "TypeError", message: "pennon: a flag key must be a string, not undefined" });
+  assert.equal(engine.evaluate("combo", { targetingKey: "ann", plan: "pro" }, NOW).value, true);
+});
+
+test("long strings take the JSON path, and a buffer the module cannot grow declines instead of trapping", () => {
+  const engine = newEngine();
+  const long = "é".repeat(2_000_000) + "@acme.com"; // over the flat writer's limit
+  assert.equal(engine.evaluate("suffix", { email: long }, NOW).value, true);
+  assert.equal(engine.flatBytes(2 ** 32 - 1), 0, "4 GiB more cannot be allocated in a 32-bit memory");
+  assert.equal(engine.flatRecords(2 ** 32 - 1), 0);
+  assert.equal(engine.evaluate("suffix", { email: "ann@acme.com" }, NOW).value, true, "still working");
+});
