@@ -63,6 +63,10 @@ wasm/build.sh || fail_setup "wasm/build.sh failed"
 step "npm package"
 (cd bindings && node scripts/build.mjs) || fail_setup "the package build failed"
 
+step "control plane binary (the web provider polls it from Chromium)"
+cargo build --bin pennon || fail_setup "cargo build --bin pennon failed"
+export PENNON_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/pennon"
+
 passed=0
 failed=0
 

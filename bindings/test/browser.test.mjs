@@ -1,6 +1,8 @@
 // Chromium (Debian's, driven by playwright-core): a page imports the built package
-// and runs the vectors through the engine and the web provider.
+// and runs the vectors through the engine and the web provider; another polls the real
+// control plane (`pennon serve`) from another origin.
 import { test } from "node:test";
+import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { once } from "node:events";
@@ -25,6 +27,7 @@ async function serve() {
     const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
     let file;
     if (path === "/") file = `${bindings}test/browser/page.html`;
+    else if (path === "/control-plane") file = `${bindings}test/browser/control-plane.html`;
     else if (path === "/native.json") file = nativeResultsPath;
     else for (const [prefix, dir] of Object.entries(roots)) if (path.startsWith(prefix)) file = join(dir, normalize(path.slice(prefix.length)));
     if (!file || !existsSync(file)) return response.writeHead(404).end();
@@ -57,5 +60,85 @@ test("Chromium: vectors through the engine and the web provider", { skip: !exist
     await context.close();
     server.close();
     rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+const PENNON_BIN = process.env.PENNON_BIN ?? `${repo}target/debug/pennon`;
+
+/** `pennon serve` on an empty data directory: its URL, admin token and signing key. */
+async function controlPlane(dataDir) {
+  const child = spawn(PENNON_BIN, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "pipe"] });
+  let banner = "";
+  child.stdout.on("data", (chunk) => (banner += chunk));
+  child.stderr.on("data", (chunk) => (banner += chunk));
+  const exited = once(child, "exit").then(([code]) => {
+    throw new Error(`pennon serve exited (${code}):\n${banner}`);
+  });
+  const started = (async () => {
+    while (!/listening on /.test(banner)) await new Promise((resolve) => setTimeout(resolve, 20));
+  })();
+  await Promise.race([started, exited]);
+  const field = (pattern) => pattern.exec(banner)?.[1] ?? assert.fail(`${pattern} not in:\n${banner}`);
+  return {
+    child,
+    url: `http://${field(/listening on (\S+)/)}`,
+    adminToken: field(/admin token: (\S+)/),
+    publicKey: field(/signing key:\s+(\S+)/),
+  };
+}
+
+test("Chromium: the web provider polls the control plane from another origin", {
+  skip: (!existsSync(CHROMIUM) && `${CHROMIUM} is missing`) || (!existsSync(PENNON_BIN) && `${PENNON_BIN} is missing: cargo build --bin pennon`),
+}, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "pennon-plane-"));
+  const plane = await controlPlane(dataDir);
+  const admin = async (method, path, body, headers = {}) => {
+    const response = await fetch(`${plane.url}${path}`, {
+      method, body: body && JSON.stringify(body),
+      headers: { Authorization: `Bearer ${plane.adminToken}`, "Content-Type": "application/json", ...headers },
+    });
+    assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
+    return response;
+  };
+  const toggle = async (enabled) => {
+    const path = "/api/v1/environments/development/flags/new-checkout";
+    const etag = (await admin("GET", path)).headers.get("ETag");
+    await admin("POST", `${path}/toggle`, { enabled }, { "If-Match": etag });
+  };
+  const server = await serve();
+  const profile = mkdtempSync(join(tmpdir(), "pennon-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  try {
+    await admin("POST", "/api/v1/flags", { key: "new-checkout", type: "boolean", client_visible: true });
+    await toggle(true);
+    const { key: sdkKey } = await (await admin("POST", "/api/v1/environments/development/sdk-keys", { kind: "client" })).json();
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    page.on("response", (response) => {
+      if (response.status() >= 400 && !response.url().endsWith("/favicon.ico")) errors.push(`${response.status()} ${response.url()}`);
+    });
+    const query = new URLSearchParams({ controlPlane: plane.url, sdkKey, publicKey: plane.publicKey, flag: "new-checkout" });
+    await page.goto(`http://127.0.0.1:${server.address().port}/control-plane?${query}`);
+    const report = () => page.evaluate(() => window.__pennon && JSON.parse(JSON.stringify(window.__pennon)));
+    await page.waitForFunction(() => window.__pennon?.first !== undefined || window.__pennon?.error !== undefined, null, { timeout: 30_000 });
+    const first = await report();
+    assert.equal(first.error, undefined, `${first.error}\n${errors.join("\n")}`);
+    assert.equal(first.first.value, true);
+    assert.equal(first.first.reason, "STATIC");
+    // The ETag is readable across origins, so polls revalidate: 304, no body.
+    await page.waitForFunction(() => window.__pennon.statuses.includes(304), null, { timeout: 10_000 });
+    await toggle(false);
+    await page.waitForFunction(() => window.__pennon.changes.length > 0, null, { timeout: 10_000 });
+    const after = await report();
+    assert.deepEqual(after.changes[0], { flagsChanged: ["new-checkout"], value: false });
+    assert.deepEqual([...new Set(after.statuses)].sort(), [200, 304]);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    server.close();
+    plane.child.kill("SIGTERM");
+    rmSync(profile, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });

@@ -6,6 +6,7 @@
 //! route that does not exist or miss one that does.
 
 mod admin;
+mod cors;
 mod envs;
 mod extract;
 mod flags;
@@ -140,6 +141,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route; see /openapi.json") })
         .layer(axum::middleware::from_fn(request_id));
+    let sdk = sdk.layer(axum::middleware::from_fn(cors::allow_any_origin));
     sdk.merge(admin).layer(DefaultBodyLimit::max(max_body)).with_state(app)
 }
 

@@ -1,0 +1,34 @@
+// Runs in Chromium on another origin than the control plane (`pennon serve`): the web
+// provider polls its snapshot endpoint with a client SDK key, as a browser app would.
+// Reports to `window.__pennon`: the first read, every poll's HTTP status, and the
+// change announced after the test turns the flag off.
+import { PennonWebProvider } from "pennon/web";
+import { OpenFeature, ProviderEvents } from "@openfeature/web-sdk";
+
+const params = new URLSearchParams(location.search);
+const flag = params.get("flag");
+const statuses = [];
+const provider = new PennonWebProvider({
+  keys: [params.get("publicKey")],
+  environment: "development",
+  url: `${params.get("controlPlane")}/v1/snapshots/development`,
+  headers: { Authorization: `Bearer ${params.get("sdkKey")}` },
+  pollIntervalMs: 100,
+  jitter: 0,
+  fetch: (input, init) => fetch(input, init).then((response) => {
+    statuses.push(response.status);
+    return response;
+  }),
+});
+
+const report = (window.__pennon = { statuses, changes: [] });
+try {
+  await OpenFeature.setProviderAndWait(provider);
+  const client = OpenFeature.getClient();
+  client.addHandler(ProviderEvents.ConfigurationChanged, (details) => {
+    report.changes.push({ flagsChanged: details.flagsChanged, value: client.getBooleanValue(flag, true) });
+  });
+  report.first = client.getBooleanDetails(flag, false);
+} catch (error) {
+  report.error = String(error);
+}

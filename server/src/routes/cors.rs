@@ -1,0 +1,44 @@
+//! Cross-origin reads of the SDK endpoints, so that browsers on any origin can poll
+//! snapshots with a client key (`pnc_...`) and stream new versions.
+//!
+//! Any origin is allowed, without credentials: every request is authorized by the SDK
+//! key it carries, which a page either holds or does not, so naming origins would only
+//! constrain browsers, never a client that has the key. Responses expose `ETag` (or
+//! every poll would download the whole snapshot) and `Pennon-Snapshot-Version`. The
+//! admin API (`/api/v1`) sends no CORS headers: it is for the CLI and servers.
+
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Request headers a browser may send: the SDK key, the ETag to revalidate and the
+/// last event id of a resumed stream.
+const ALLOWED_HEADERS: &str = "authorization, if-none-match, last-event-id";
+/// Response headers a page may read.
+const EXPOSED_HEADERS: &str = "etag, pennon-snapshot-version";
+/// How long a browser may cache a preflight answer: one day, in seconds.
+const PREFLIGHT_MAX_AGE: &str = "86400";
+
+/// Answers preflights itself (they carry no SDK key) and marks every other response
+/// readable from any origin.
+pub(crate) async fn allow_any_origin(request: Request, next: Next) -> Response {
+    if request.method() == Method::OPTIONS && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET"));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
+        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(PREFLIGHT_MAX_AGE));
+        allow(headers);
+        return response;
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    allow(headers);
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
+    response
+}
+
+fn allow(headers: &mut HeaderMap) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+}
