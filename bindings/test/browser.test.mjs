@@ -27,7 +27,6 @@ async function serve() {
     const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
     let file;
     if (path === "/") file = `${bindings}test/browser/page.html`;
-    else if (path === "/control-plane") file = `${bindings}test/browser/control-plane.html`;
     else if (path === "/native.json") file = nativeResultsPath;
     else for (const [prefix, dir] of Object.entries(roots)) if (path.startsWith(prefix)) file = join(dir, normalize(path.slice(prefix.length)));
     if (!file || !existsSync(file)) return response.writeHead(404).end();
@@ -119,7 +118,7 @@ test("Chromium: the web provider polls the control plane from another origin", {
       if (response.status() >= 400 && !response.url().endsWith("/favicon.ico")) errors.push(`${response.status()} ${response.url()}`);
     });
     const query = new URLSearchParams({ controlPlane: plane.url, sdkKey, publicKey: plane.publicKey, flag: "new-checkout" });
-    await page.goto(`http://127.0.0.1:${server.address().port}/control-plane?${query}`);
+    await page.goto(`http://127.0.0.1:${server.address().port}/?run=control-plane&${query}`);
     const report = () => page.evaluate(() => window.__pennon && JSON.parse(JSON.stringify(window.__pennon)));
     await page.waitForFunction(() => window.__pennon?.first !== undefined || window.__pennon?.error !== undefined, null, { timeout: 30_000 });
     const first = await report();
