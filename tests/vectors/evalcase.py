@@ -2,6 +2,7 @@
 
 DEFAULT_NOW = "2026-06-01T00:00:00Z"
 AUTO = "AUTO"  # expectation computed by refeval (rollouts: bucketing.py)
+REFERENCE = "REFERENCE"  # like AUTO, errors included: generated cases (cases_generated.py)
 ABSENT = object()  # "leave the attribute out of the context"
 
 

@@ -64,14 +64,20 @@ def semver_key(text):
 
 
 def time_ms(v):
+    """SPEC 5.4: seconds times 1,000 exactly (integers) or in f64, truncated (floats);
+    results beyond ±9.2e18 ms (or i64 for integers) are not comparable."""
     if isinstance(v, str):
         return bucketing.parse_rfc3339_ms(v)
     if is_number(v):
         v = context_number(v)
         if isinstance(v, int):
-            return v * 1000
+            ms = v * 1000
+            return ms if I64_MIN <= ms <= I64_MAX else None
+        product = v * 1000.0
+        if not -9.2e18 <= product < 9.2e18:
+            return None
         exact_ms = int(Fraction(v) * 1000)  # int() truncates toward zero
-        if exact_ms != int(v * 1000.0):
+        if exact_ms != int(product):
             raise AssertionError("epoch float %r: exact and f64 millisecond values differ" % v)
         return exact_ms
     return None
@@ -248,12 +254,14 @@ class Evaluator:
     def evaluate(self, key, context, now_ms, asked_type=None):
         def error(code):
             return {"value": None, "variant": None, "reason": "ERROR", "errorCode": code}
-        if "targetingKey" in context and not isinstance(context["targetingKey"], str):
-            return error("PARSE_ERROR")
+        # SPEC 5.3: not found, then the asked type, then a malformed context; a null
+        # targeting key is no key (5.1).
         if key not in self.flags:
             return error("FLAG_NOT_FOUND")
         if asked_type is not None and asked_type != self.flags[key]["type"]:
             return error("TYPE_MISMATCH")
+        if context.get("targetingKey") is not None and not isinstance(context["targetingKey"], str):
+            return error("PARSE_ERROR")
         try:
             variant, reason = self.evaluate_flag(key, context, now_ms)
         except EvalError as e:

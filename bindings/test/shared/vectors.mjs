@@ -7,6 +7,7 @@ import { parse, same, show, toJs, toText } from "./lossless.mjs";
 export const EVALUATION_FILES = [
   "basics.json",
   "edge_cases.json",
+  "generated.json",
   "large_list.json",
   "operators.json",
   "prerequisites.json",
