@@ -14,6 +14,7 @@ import { FlatWriter, readable, readsOf, type Reads } from "./flat.js";
 import { Unpacker } from "./unpack.js";
 import { contextJson } from "./context-json.js";
 import { engineArguments } from "./options.js";
+import { refusal } from "./refusal.js";
 
 export { PreparedContext, bucketHash, bucketPosition } from "./wasm/pennon_wasm.js";
 export type {
@@ -217,10 +218,7 @@ function leanOf(context: EvaluationContext, reads: Reads): EvaluationContext {
     return readable(context, reads) as EvaluationContext;
   } catch (error) {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const refusal = new Error(`invalid_context: the context cannot be written as JSON: ${reason}`) as PennonError;
-    refusal.name = "PennonError";
-    refusal.kind = "invalid_context";
-    throw refusal;
+    throw refusal("invalid_context", `the context cannot be written as JSON: ${reason}`);
   }
 }
 

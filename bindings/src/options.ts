@@ -6,6 +6,7 @@
  */
 
 import type { EngineOptions, PennonError } from "./wasm/pennon_wasm.js";
+import { refusal } from "./refusal.js";
 
 /** The module's `Engine` constructor arguments, in order. */
 export type EngineArguments = [
@@ -27,10 +28,7 @@ const U64_END = 2 ** 64;
 const U32_END = 2 ** 32;
 
 function invalid(message: string): PennonError {
-  const error = new Error(`invalid_options: engine options: ${message}`) as PennonError;
-  error.name = "PennonError";
-  error.kind = "invalid_options";
-  return error;
+  return refusal("invalid_options", `engine options: ${message}`);
 }
 
 type Members = Record<string, unknown>;
