@@ -52,6 +52,17 @@ export function readsOf(list: string[]): Reads {
 
 const isEnumerable = Object.prototype.propertyIsEnumerable;
 
+/**
+ * Whether `object` is a boxed primitive (`new String("ann")`), which JSON writes as the
+ * primitive, so the module refuses it as a context. Plain objects answer from their
+ * prototype alone.
+ */
+function isBoxed(object: object): boolean {
+  const prototype = Object.getPrototypeOf(object);
+  if (prototype === Object.prototype || prototype === null) return false;
+  return object instanceof String || object instanceof Number || object instanceof Boolean || object instanceof BigInt;
+}
+
 /** What `JSON.stringify` sees of `object[name]`: own enumerable properties only. */
 function ownValue(object: Record<string, unknown>, name: string): unknown {
   const value = object[name];
@@ -63,10 +74,11 @@ function ownValue(object: Record<string, unknown>, name: string): unknown {
  * its type is checked for every flag). Whatever must come through JSON (a result the
  * scratch buffer cannot hold, a context the flat write declined) is evaluated with
  * this, so that an attribute the flag does not read can never fail it. Arrays, objects
- * with `toJSON` and non-objects are returned as they are: they convert whole.
+ * with `toJSON`, boxed primitives and non-objects are returned as they are: they convert
+ * (or are refused) whole.
  */
 export function readable(context: unknown, reads: Reads): unknown {
-  if (typeof context !== "object" || context === null || Array.isArray(context)) return context;
+  if (typeof context !== "object" || context === null || Array.isArray(context) || isBoxed(context)) return context;
   const object = context as Record<string, unknown>;
   // What `toJSON` gives is the context: it is converted whole.
   if (typeof object.toJSON === "function") return context;
@@ -124,7 +136,7 @@ export class FlatWriter {
       this.hasKey = false;
       return true;
     }
-    if (typeof context !== "object" || Array.isArray(context)) return false;
+    if (typeof context !== "object" || Array.isArray(context) || isBoxed(context)) return false;
     const object = context as Record<string, unknown>;
     if (typeof object.toJSON === "function") return false;
     let at = 0;

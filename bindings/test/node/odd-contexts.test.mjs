@@ -118,6 +118,12 @@ test("refusals say what was wrong and where; the engine keeps working", () => {
   assert.match(refusal(() => engine.evaluate("dotted", { user: me }, NOW)), /^invalid_context: .*circular structure.*property 'me' closes the circle/s);
   assert.throws(() => engine.evaluate(5n, {}, NOW), { name: "TypeError", message: "pennon: a flag key must be a string, not bigint" });
   assert.throws(() => engine.flagType(undefined), { name: "TypeError", message: "pennon: a flag key must be a string, not undefined" });
+  // A boxed primitive is refused as its JSON text is, not read as an empty object.
+  assert.equal(refusal(() => engine.evaluate("beta", new String("ann"), NOW)),
+    "invalid_context: invalid_context: invalid evaluation context: expected a JSON object, found a string");
+  assert.match(refusal(() => engine.evaluate("beta", new Number(5), NOW)), /^invalid_context: .*found an integer/);
+  assert.match(refusal(() => engine.evaluate("beta", Object(5n), NOW)), /^invalid_context: .*BigInt/);
+  assert.equal(engine.evaluate("beta", new (class { targetingKey = "ann"; })(), NOW).value, true, "class instances are objects");
   assert.equal(engine.evaluate("combo", { targetingKey: "ann", plan: "pro" }, NOW).value, true);
 });
 
