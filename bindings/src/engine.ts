@@ -10,7 +10,7 @@
 
 import glueInit, { initSync as glueInitSync, Engine as RawEngine, PreparedContext } from "./wasm/pennon_wasm.js";
 import { defaultWasm, resolveWasm } from "#platform";
-import { FlatWriter, readable, readsOf, type Reads } from "./flat.js";
+import { FlatWriter, readable, readsOf, type FlatBuffersHost, type Reads } from "./flat.js";
 import { Unpacker } from "./unpack.js";
 import { contextJson } from "./context-json.js";
 import { engineArguments } from "./options.js";
@@ -106,6 +106,8 @@ export class Engine extends RawEngine {
   #reads: Reads[] = [];
   /** Each flag's type, by position; filled as asked for (providers ask on every resolve). */
   #types: FlagType[] = [];
+  /** Counts snapshots loaded, so an evaluation can tell a getter loaded one mid-call. */
+  #loads = 0;
 
   #memory(): WebAssembly.Memory {
     if (memory === undefined) throw new Error("pennon: the WebAssembly module is not initialized");
@@ -119,6 +121,7 @@ export class Engine extends RawEngine {
   override load(bytes: Uint8Array, nowMs: number): boolean {
     const updated = super.load(bytes, nowMs);
     if (updated) {
+      this.#loads++;
       this.#unpacker?.clear();
       this.#keys = undefined;
       this.#positions = undefined;
@@ -139,25 +142,27 @@ export class Engine extends RawEngine {
   override evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
     const position = this.#positionOf(checkedKey(flagKey));
     if (position === undefined) return super.evaluate(flagKey, context, nowMs, expectedType);
-    const flat = (this.#flat ??= new FlatWriter(this, this.#memory()));
+    const flat = (this.#flat ??= new FlatWriter(this.#buffers(), this.#memory()));
     const reads = (this.#reads[position] ??= readsOf(this.attributesRead(position)));
+    const loads = this.#loads;
     let written: boolean;
     try {
       written = flat.write(context, reads);
     } catch {
       written = false; // a getter threw: `leanOf` below says so as every path does
     }
-    let packed: boolean;
     // Only what the flag reads goes through JSON too: an attribute it does not read
     // (a cycle, a lone surrogate, an object) can neither fail nor slow it.
     let lean: EvaluationContext | undefined;
-    if (written) {
-      packed = this.evaluatePackedFlat(position, flat.hasKey, nowMs, expectedType) === PACKED;
-    } else {
-      // Without text (a cycle, say), the general path below throws the refusal.
-      const text = contextText((lean = leanOf(context, reads)));
-      packed = text !== undefined && this.evaluatePackedText(position, text, nowMs, expectedType) === PACKED;
-    }
+    let text: string | undefined;
+    // Without text (a cycle, say), the general path below throws the refusal.
+    if (!written) text = contextText((lean = leanOf(context, reads)));
+    // Getters and `toJSON` are user code: one that loaded a snapshot has moved flags to
+    // other positions, so this flag is evaluated by its key.
+    if (this.#loads !== loads) return super.evaluate(flagKey, lean ?? leanOf(context, reads), nowMs, expectedType);
+    const packed = written
+      ? this.evaluatePackedFlat(position, flat.hasKey, nowMs, expectedType) === PACKED
+      : text !== undefined && this.evaluatePackedText(position, text, nowMs, expectedType) === PACKED;
     if (packed) {
       const result = this.#reader().read(flagKey, position);
       if (result !== undefined) return result;
@@ -173,6 +178,25 @@ export class Engine extends RawEngine {
     const position = this.#positionOf(checkedKey(flagKey));
     if (position === undefined) return undefined;
     return (this.#types[position] ??= super.flagType(flagKey)!);
+  }
+
+  /**
+   * Internal to the wrapper, which keeps the buffers' addresses: a caller growing them
+   * would leave it writing into freed memory. `#buffers` reaches the module's own.
+   */
+  override flatBytes(_capacity: number): number {
+    throw new TypeError("pennon: flatBytes is internal to the Engine wrapper");
+  }
+
+  override flatRecords(_count: number): number {
+    throw new TypeError("pennon: flatRecords is internal to the Engine wrapper");
+  }
+
+  #buffers(): FlatBuffersHost {
+    return {
+      flatBytes: (capacity) => RawEngine.prototype.flatBytes.call(this, capacity),
+      flatRecords: (count) => RawEngine.prototype.flatRecords.call(this, count),
+    };
   }
 
   /** Evaluates every flag for a `PreparedContext`, in ascending key order. */

@@ -1,7 +1,7 @@
 /**
  * `pennon`: the Pennon engine for JavaScript. Providers live in `pennon/web` and
- * `pennon/server`; `pennon/workerd` is this entry plus the server provider, with the
- * module imported for Cloudflare Workers.
+ * `pennon/server`. In Cloudflare Workers this entry is `workerd-engine.ts` (the module
+ * imported and instantiated), and `pennon/workerd` adds the server provider.
  */
 
 export * from "./engine.js";

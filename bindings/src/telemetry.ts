@@ -31,23 +31,23 @@ export interface Exposure {
   timestampMs: number;
 }
 
-const ERRORS = "\u0000errors";
-
-/** Variants ascending, the error slot last. */
-const bySlot = (a: string, b: string): number =>
-  a === ERRORS ? 1 : b === ERRORS ? -1 : a < b ? -1 : a > b ? 1 : 0;
+/** One flag's counters: per variant served, and errors apart (any name is a variant's). */
+interface FlagCounters {
+  variants: Map<string, number>;
+  errors: number;
+}
 
 /** Counters and exposures shared by every snapshot a provider serves. */
 export class Telemetry {
-  readonly #counters = new Map<string, Map<string, number>>();
+  readonly #counters = new Map<string, FlagCounters>();
   readonly #queue: Exposure[] = [];
   readonly #capacity: number;
   #flagNotFound = 0;
   #dropped = 0;
 
-  /** `exposureCapacity` 0 (the default) records no exposures. */
+  /** `exposureCapacity` 0 (the default) records no exposures; so does a non-number. */
   constructor(exposureCapacity = 0) {
-    this.#capacity = Math.max(0, Math.floor(exposureCapacity));
+    this.#capacity = Number.isFinite(exposureCapacity) ? Math.max(0, Math.floor(exposureCapacity)) : 0;
   }
 
   /** Counts one evaluation and queues its exposure when it served a variant. */
@@ -56,12 +56,14 @@ export class Telemetry {
       this.#flagNotFound++;
       return;
     }
-    let flag = this.#counters.get(result.key);
-    if (flag === undefined) this.#counters.set(result.key, (flag = new Map()));
-    const variant = result.errorCode === undefined ? result.variant : undefined;
-    const slot = variant ?? ERRORS;
-    flag.set(slot, (flag.get(slot) ?? 0) + 1);
-    if (variant === undefined || this.#capacity === 0) return;
+    if (result.errorCode !== undefined || result.variant === undefined) {
+      this.recordError(result.key);
+      return;
+    }
+    const variants = this.#flag(result.key).variants;
+    const variant = result.variant;
+    variants.set(variant, (variants.get(variant) ?? 0) + 1);
+    if (this.#capacity === 0) return;
     if (this.#queue.length >= this.#capacity) {
       this.#dropped++;
       return;
@@ -76,15 +78,25 @@ export class Telemetry {
     });
   }
 
+  /** Counts an error of a flag the snapshot has, decided before the engine was asked
+   *  (the web provider's `TYPE_MISMATCH`, read from its cache). */
+  recordError(flag: string): void {
+    this.#flag(flag).errors++;
+  }
+
+  #flag(key: string): FlagCounters {
+    let flag = this.#counters.get(key);
+    if (flag === undefined) this.#counters.set(key, (flag = { variants: new Map(), errors: 0 }));
+    return flag;
+  }
+
   /** Reads every counter; with `reset`, zeroes them in the same step. */
   counts(reset = false): EvaluationCounts {
     const counts: EvaluationCount[] = [];
     for (const flag of [...this.#counters.keys()].sort()) {
-      const variants = this.#counters.get(flag)!;
-      for (const slot of [...variants.keys()].sort(bySlot)) {
-        const count = variants.get(slot)!;
-        if (count > 0) counts.push(slot === ERRORS ? { flag, count } : { flag, variant: slot, count });
-      }
+      const { variants, errors } = this.#counters.get(flag)!;
+      for (const variant of [...variants.keys()].sort()) counts.push({ flag, variant, count: variants.get(variant)! });
+      if (errors > 0) counts.push({ flag, count: errors });
     }
     const flagNotFound = this.#flagNotFound;
     if (reset) {

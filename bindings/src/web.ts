@@ -132,7 +132,10 @@ export class PennonWebProvider implements Provider {
       this.#sync.telemetry.record(notFound(flagKey), undefined, this.#sync.now());
       return failed(defaultValue, "FLAG_NOT_FOUND", `flag \`${flagKey}\` is not in snapshot version ${this.#sync.engine.version()}`);
     }
-    if (!fits(kind, cached.type)) return failed(defaultValue, "TYPE_MISMATCH", mismatch(flagKey, cached.type, kind));
+    if (!fits(kind, cached.type)) {
+      this.#sync.telemetry.recordError(flagKey); // as the server and Rust providers count it
+      return failed(defaultValue, "TYPE_MISMATCH", mismatch(flagKey, cached.type, kind));
+    }
     if (cached.contextError !== undefined) return failed(defaultValue, "INVALID_CONTEXT", cached.contextError);
     this.#sync.telemetry.record(cached.result, targetingKey(this.#context), this.#sync.now());
     return details(cached.result, defaultValue);
@@ -148,6 +151,8 @@ export class PennonWebProvider implements Provider {
     const cache = new Map<string, Cached>();
     try {
       for (const result of engine.evaluateAll(this.#context, this.#sync.now())) {
+        // Every read hands out this one value: frozen, so no reader can change another's.
+        if (typeof result.value === "object" && result.value !== null) deepFreeze(result.value);
         cache.set(result.key, { result, type: engine.flagType(result.key)! });
       }
     } catch (error) {
@@ -210,4 +215,9 @@ const stringify = (value: unknown): string =>
 
 function notFound(key: string): Resolution {
   return { key, reason: "ERROR", errorCode: "FLAG_NOT_FOUND", metadata: {}, explanation: { snapshotVersion: 0, matched: "error" } };
+}
+
+function deepFreeze(value: object): void {
+  for (const member of Object.values(value)) if (typeof member === "object" && member !== null) deepFreeze(member);
+  Object.freeze(value);
 }

@@ -4,9 +4,6 @@
  * and the server provider work at once, with no run-time compilation.
  */
 
-import wasm from "./pennon.wasm";
-import { initSync } from "./engine.js";
-
-initSync(wasm);
+import "./workerd-engine.js";
 
 export * from "./server.js";

@@ -67,6 +67,22 @@ test("packaging: workerd with pennon/workerd", async () => {
   }
 });
 
+test("packaging: workerd with the engine alone (pennon), without the OpenFeature SDK or nodejs_compat", async () => {
+  const script = await bundleWorker(`${projects}workerd/engine-only.mjs`);
+  assert.doesNotMatch(script, /@openfeature|OpenFeatureEventEmitter/, "the engine entry bundles no OpenFeature SDK");
+  const mf = worker(script, { nodejsCompat: false });
+  try {
+    const envelope = JSON.stringify(JSON.parse(readFileSync(vector, "utf8")).envelope);
+    const response = await mf.dispatchFetch("http://worker/", {
+      method: "POST", body: JSON.stringify({ envelope, key: readFileSync(keyFile, "utf8").trim() }),
+    });
+    const text = await response.text();
+    assert.deepEqual(JSON.parse(text.startsWith("{") ? text : JSON.stringify({ error: text })), { fromEngine: true });
+  } finally {
+    await mf.dispose();
+  }
+});
+
 test("packaging: no Node-only API outside the Node platform module", () => {
   const dist = `${repo}bindings/dist/`;
   const files = readdirSync(dist, { recursive: true }).filter((f) => f.endsWith(".js") && f !== join("platform", "node.js"));

@@ -11,11 +11,12 @@ export function defaultWasm(): WasmSource | undefined {
 
 /**
  * Reads `file:` URLs (as `URL`s or strings, such as `import.meta.resolve` gives) and
- * plain paths (`wasmBinaryPath`); passes the rest through.
+ * plain paths (`wasmBinaryPath`); passes other URLs (`https:`, `data:`) through.
  */
 export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
-  if (typeof source === "string" && /^file:/i.test(source)) source = new URL(source);
-  if (source instanceof URL ? source.protocol === "file:" : typeof source === "string" && !/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
+  // A scheme of two letters or more (`C:\` is a Windows path): `file:`, `data:`, `https:`.
+  if (typeof source === "string" && /^[a-z][a-z0-9+.-]+:/i.test(source)) source = new URL(source);
+  if (source instanceof URL ? source.protocol === "file:" : typeof source === "string") {
     return new Uint8Array(await readFile(source as URL | string));
   }
   return source;

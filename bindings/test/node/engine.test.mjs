@@ -302,8 +302,11 @@ test("flat records the module cannot read are refused, and the engine keeps work
   refusedFlat(big, false); // its names were never asked for
   assert.deepEqual(engine.attributesRead(big), ["n"]);
   assert.deepEqual(engine.attributesRead(beta), ["targetingKey"]);
-  const bytesAt = engine.flatBytes(4);
-  const recordsAt = engine.flatRecords(2); // views after both calls: either may grow the memory
+  // The wrapper keeps these buffers' addresses, so only the module's own exports reach them.
+  assert.throws(() => engine.flatBytes(4), { name: "TypeError", message: "pennon: flatBytes is internal to the Engine wrapper" });
+  const raw = Object.getPrototypeOf(Engine.prototype);
+  const bytesAt = raw.flatBytes.call(engine, 4);
+  const recordsAt = raw.flatRecords.call(engine, 2); // views after both calls: either may grow the memory
   new Uint8Array(memory.buffer, bytesAt, 4).set([0xff, 0xfe, 0x61, 0x62]);
   const records = new Float64Array(memory.buffer, recordsAt, 6);
   const cases = [[9, 0, 0], [5, 1e9, 2], [5, 0, 2], [5, 0.5, 1], [3, 0.5, 0], [3, 2 ** 63, 0], [-1, 0, 0]];

@@ -207,9 +207,13 @@ test("keys that can never verify make the provider FATAL; a context it cannot co
   await WebOpenFeature.clearProviders();
 });
 
-test("in Node, `wasm` may be a file: URL string, as import.meta.resolve gives", () => {
-  const script = 'import { init, Engine } from "pennon"; await init(import.meta.resolve("pennon/pennon.wasm")); console.log(typeof Engine);';
-  const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: `${repo}bindings`, encoding: "utf8" });
-  assert.equal(child.stderr, "");
-  assert.equal(child.stdout.trim(), "function");
+test("in Node, `wasm` may be a file: or data: URL string", () => {
+  const fileUrl = 'import.meta.resolve("pennon/pennon.wasm")'; // what import.meta.resolve gives
+  const dataUrl = '"data:application/wasm;base64," + (await import("node:fs")).readFileSync(new URL(import.meta.resolve("pennon/pennon.wasm"))).toString("base64")';
+  for (const source of [fileUrl, dataUrl]) {
+    const script = `import { init, Engine } from "pennon"; await init(${source}); console.log(typeof new Engine({ keys: ["${keys[0]}"], environment: "test" }).load);`;
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: `${repo}bindings`, encoding: "utf8" });
+    assert.equal(child.stderr, "", source);
+    assert.equal(child.stdout.trim(), "function", source);
+  }
 });

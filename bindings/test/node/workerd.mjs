@@ -26,8 +26,11 @@ export async function bundleWorker(entry) {
   return result.outputFiles[0].text;
 }
 
-/** A miniflare instance running `script` with the package's pennon.wasm beside it. */
-export function worker(script) {
+/**
+ * A miniflare instance running `script` with the package's pennon.wasm beside it;
+ * `nodejsCompat: false` leaves out the flag the OpenFeature server SDK needs.
+ */
+export function worker(script, { nodejsCompat = true } = {}) {
   return new Miniflare({
     modules: [
       { type: "ESModule", path: "worker.mjs", contents: script },
@@ -35,6 +38,6 @@ export function worker(script) {
     ],
     // The OpenFeature server SDK imports node:events and async_hooks.
     compatibilityDate: "2025-01-01",
-    compatibilityFlags: ["nodejs_compat"],
+    compatibilityFlags: nodejsCompat ? ["nodejs_compat"] : [],
   });
 }

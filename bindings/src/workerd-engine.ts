@@ -1,0 +1,12 @@
+/**
+ * `pennon` under the `workerd` condition: the engine alone, instantiated on import from
+ * `pennon.wasm` imported as a module. No OpenFeature SDK comes with it (that is
+ * `pennon/workerd`), so a worker that only evaluates needs no `nodejs_compat`.
+ */
+
+import wasm from "./pennon.wasm";
+import { initSync } from "./engine.js";
+
+initSync(wasm);
+
+export * from "./index.js";

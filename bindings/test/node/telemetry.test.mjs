@@ -1,0 +1,45 @@
+// Telemetry as both providers record it: counters per flag and variant with errors
+// apart, and the bounded exposure queue.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Telemetry } from "pennon";
+import { PennonServerProvider } from "pennon/server";
+import { PennonWebProvider } from "pennon/web";
+import { envelope, payload, publicKey } from "./sign.mjs";
+
+const keys = [publicKey(1)];
+const served = (variant) => ({ key: "f", variant, reason: "STATIC", metadata: {}, explanation: { snapshotVersion: 1, matched: "fallthrough" } });
+
+test("a capacity that is not a number queues nothing", () => {
+  const telemetry = new Telemetry(Number.NaN);
+  for (let i = 0; i < 100; i++) telemetry.record(served("on"), "u", 0);
+  assert.equal(telemetry.drainExposures().length, 0);
+  assert.deepEqual(telemetry.counts().counts, [{ flag: "f", variant: "on", count: 100 }]);
+});
+
+test("errors are counted apart from every variant, whatever its name, by both providers", async () => {
+  const odd = "\u0000errors";
+  const flag = { type: "string", enabled: true, variants: { [odd]: "x" }, off_variant: odd, fallthrough: { variant: odd } };
+  const options = { keys, environment: "test", envelope: envelope(payload(1, { f: flag })) };
+  const server = new PennonServerProvider(options);
+  const web = new PennonWebProvider(options);
+  await server.initialize();
+  await web.initialize({});
+  await server.resolveStringEvaluation("f", "", {});
+  await server.resolveBooleanEvaluation("f", false, {}); // TYPE_MISMATCH
+  web.resolveStringEvaluation("f", "");
+  web.resolveBooleanEvaluation("f", false); // TYPE_MISMATCH, answered from the web cache
+  const expected = [{ flag: "f", variant: odd, count: 1 }, { flag: "f", count: 1 }];
+  assert.deepEqual(server.telemetry.counts().counts, expected, "server");
+  assert.deepEqual(web.telemetry.counts().counts, expected, "web");
+});
+
+test("web provider: an object value is shared by every read, so it is frozen", async () => {
+  const flag = { type: "object", enabled: true, variants: { v: { list: [1, 2], name: "x" } }, off_variant: "v", fallthrough: { variant: "v" } };
+  const web = new PennonWebProvider({ keys, environment: "test", envelope: envelope(payload(1, { f: flag })) });
+  await web.initialize({});
+  const first = web.resolveObjectEvaluation("f", {}).value;
+  assert.throws(() => first.list.push(99), TypeError);
+  assert.throws(() => (first.name = "changed"), TypeError);
+  assert.deepEqual(web.resolveObjectEvaluation("f", {}).value, { list: [1, 2], name: "x" });
+});
