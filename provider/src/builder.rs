@@ -10,6 +10,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use crate::config::{defaults, system_now, Clock, Config, SourceSpec};
 use crate::{BuildError, PennonProvider};
 
+/// The longest interval or timeout accepted: a year is "never" for a provider.
+const MAX_SETTING: Duration = Duration::from_secs(365 * 86_400);
+
 /// Configures a [`PennonProvider`]. Get one with [`PennonProvider::builder`].
 ///
 /// Trusted keys, the environment and at least one source are required; everything else
@@ -242,6 +245,25 @@ impl PennonProviderBuilder {
         ];
         if let Some((name, _)) = positive.iter().find(|(_, value)| value.is_zero()) {
             return Err(BuildError::InvalidSetting(format!("{name} must be longer than zero")));
+        }
+        // Deadlines and jittered delays are computed from these: past this they would
+        // overflow `Instant` or `Duration` arithmetic instead of meaning "never".
+        let bounded = [
+            ("poll_interval", self.poll_interval),
+            ("file_poll_interval", self.file_poll_interval),
+            ("backoff initial", self.backoff.0),
+            ("backoff max", self.backoff.1),
+            ("request_timeout", self.request_timeout),
+            ("stream_idle_timeout", self.stream_idle_timeout),
+            ("init_timeout", self.init_timeout),
+            ("stale_after", self.stale_after),
+        ];
+        if let Some((name, value)) = bounded.iter().find(|(_, value)| *value > MAX_SETTING) {
+            return Err(BuildError::InvalidSetting(format!(
+                "{name} must be at most {} days, not {} s",
+                MAX_SETTING.as_secs() / 86_400,
+                value.as_secs()
+            )));
         }
         if self.backoff.1 < self.backoff.0 {
             return Err(BuildError::InvalidSetting("backoff max must not be below backoff initial".into()));

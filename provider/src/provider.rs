@@ -75,8 +75,13 @@ impl PennonProvider {
         let now = if needs_time { self.shared.config.now() } else { 0 };
         let evaluation = served.snapshot.evaluate_with(key, Some(kind), &attributes, now);
         let ctx = Ctx { targeting_key: attributes.targeting_key_str(), now };
-        self.shared.telemetry.record(served, entry, &evaluation, ctx);
-        value::resolution(key, entry, evaluation, extract)
+        let (variant, reason) = (evaluation.variant.filter(|_| evaluation.error.is_none()), evaluation.reason);
+        // Recorded after the value is converted: a value the caller's type cannot hold
+        // (an array asked for as a struct) is an error to the caller, so no exposure.
+        let resolved = value::resolution(key, entry, evaluation, extract);
+        let variant = variant.filter(|_| resolved.is_ok());
+        self.shared.telemetry.record(served, entry, variant, reason, ctx);
+        resolved
     }
 
     /// Spec 2.4 / 1.7.6: resolving before a snapshot is loaded is `PROVIDER_NOT_READY`.

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crossbeam_queue::ArrayQueue;
-use pennon_core::{Evaluation, Reason};
+use pennon_core::Reason;
 use rustc_hash::FxHashMap;
 
 use crate::served::{FlagEntry, Served};
@@ -117,13 +117,21 @@ impl Telemetry {
         self.exposures.is_some()
     }
 
-    /// Counts one evaluation and queues its exposure. The hot path: atomics only.
-    pub(crate) fn record(&self, served: &Served, entry: Option<&FlagEntry>, evaluation: &Evaluation<'_>, ctx: Ctx<'_>) {
+    /// Counts one evaluation: the variant served to the caller, or `None` for an error
+    /// (the engine's, or a value the caller's type could not hold), and queues its
+    /// exposure. The hot path: atomics only.
+    pub(crate) fn record(
+        &self,
+        served: &Served,
+        entry: Option<&FlagEntry>,
+        served_variant: Option<&str>,
+        reason: Reason,
+        ctx: Ctx<'_>,
+    ) {
         let Some(entry) = entry.map(|entry| &entry.counters) else {
             self.flag_not_found.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        let served_variant = evaluation.variant.filter(|_| evaluation.error.is_none());
         let Some((variant, counter)) =
             served_variant.and_then(|name| entry.variants.iter().find(|(known, _)| **known == *name))
         else {
@@ -140,7 +148,7 @@ impl Telemetry {
             let exposure = Exposure {
                 flag: entry.key.clone(),
                 variant: variant.clone(),
-                reason: evaluation.reason,
+                reason,
                 targeting_key: ctx.targeting_key.map(str::to_owned),
                 snapshot_version: served.snapshot.version(),
                 timestamp_ms: ctx.now,

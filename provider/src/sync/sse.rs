@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use reqwest::header::{ACCEPT, CACHE_CONTROL};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use reqwest::Url;
 use tracing::{debug, info, warn};
 
@@ -14,8 +16,12 @@ use super::http::describe;
 use super::Backoff;
 use crate::state::Shared;
 
-/// Longest line accepted; a longer one is a broken or hostile stream.
+/// Longest line, and longest event data, accepted; longer is a broken or hostile stream.
 const MAX_LINE: usize = 64 * 1024;
+/// A connection that spoke the protocol for this long was healthy: the reconnect after
+/// it starts from the initial backoff. One that closes sooner backs off further, so a
+/// server that accepts and drops at once cannot make every source fetch each second.
+const STAYED_UP: Duration = Duration::from_secs(10);
 
 /// Keeps a stream open to `url` until cancelled, reconnecting with backoff.
 pub(crate) async fn listen(shared: Arc<Shared>, url: Url) {
@@ -24,15 +30,17 @@ pub(crate) async fn listen(shared: Arc<Shared>, url: Url) {
     let mut connected_before = false;
     loop {
         let mut parser = EventParser::default();
+        let started = Instant::now();
         let (reason, heard) = match stream(&shared, &url, &mut parser, connected_before).await {
             Ok(heard) => ("the server closed the stream".to_owned(), heard),
             Err((reason, heard)) => (reason, heard),
         };
         connected_before |= heard;
-        if heard {
+        if heard && started.elapsed() >= STAYED_UP {
             backoff.reset();
         }
-        let delay = backoff.next_delay().max(parser.retry.unwrap_or_default());
+        // The server's `retry:` is a floor, up to the configured ceiling.
+        let delay = backoff.next_delay().max(parser.retry.unwrap_or_default().min(config.backoff_max));
         warn!(source = %url, reason = %reason, served_version = shared.served_version(),
             "notification stream {url}: {reason}; reconnecting in {delay:?}");
         tokio::time::sleep(delay).await;
@@ -56,6 +64,10 @@ async fn stream(shared: &Shared, url: &Url, parser: &mut EventParser, reconnect:
     if !response.status().is_success() {
         return Err((format!("HTTP status {}", response.status()), false));
     }
+    let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !content_type.trim_start().to_ascii_lowercase().starts_with("text/event-stream") {
+        return Err((format!("not an event stream (Content-Type `{content_type}`)"), false));
+    }
     info!(source = %url, "notification stream {url} connected");
     if reconnect {
         // Announcements may have been missed while disconnected.
@@ -70,10 +82,11 @@ async fn stream(shared: &Shared, url: &Url, parser: &mut EventParser, reconnect:
             Ok(Err(e)) => return Err((describe(&e, timeout), heard)),
             Err(_) => return Err((format!("silent for {idle:?} (no event or heartbeat)"), heard)),
         };
-        heard = true;
-        for data in parser.feed(&chunk).map_err(|reason| (reason, true))? {
+        for data in parser.feed(&chunk).map_err(|reason| (reason, heard))? {
             announce(shared, url, Some(&data));
         }
+        // Heard: a whole line of the protocol (an event, a heartbeat), not just bytes.
+        heard |= parser.lines > 0;
     }
 }
 
@@ -113,7 +126,9 @@ pub(crate) struct EventParser {
     line: Vec<u8>,
     data: Option<String>,
     after_cr: bool,
-    pub(crate) retry: Option<std::time::Duration>,
+    pub(crate) retry: Option<Duration>,
+    /// Lines completed so far.
+    pub(crate) lines: u64,
 }
 
 impl EventParser {
@@ -128,7 +143,7 @@ impl EventParser {
             if byte == b'\n' || byte == b'\r' {
                 self.after_cr = byte == b'\r';
                 let line = std::mem::take(&mut self.line);
-                self.line_done(&line, &mut events);
+                self.line_done(&line, &mut events)?;
                 continue;
             }
             self.after_cr = false;
@@ -140,10 +155,11 @@ impl EventParser {
         Ok(events)
     }
 
-    fn line_done(&mut self, line: &[u8], events: &mut Vec<String>) {
+    fn line_done(&mut self, line: &[u8], events: &mut Vec<String>) -> Result<(), String> {
+        self.lines += 1;
         if line.is_empty() {
             events.extend(self.data.take());
-            return;
+            return Ok(());
         }
         let line = String::from_utf8_lossy(line);
         let (field, value) = match line.split_once(':') {
@@ -152,6 +168,9 @@ impl EventParser {
         };
         match field {
             "data" => match &mut self.data {
+                Some(data) if data.len() + 1 + value.len() > MAX_LINE => {
+                    return Err(format!("an event's data is longer than {MAX_LINE} bytes"));
+                }
                 Some(data) => {
                     data.push('\n');
                     data.push_str(value);
@@ -160,12 +179,13 @@ impl EventParser {
             },
             "retry" => {
                 if let Ok(millis) = value.parse() {
-                    self.retry = Some(std::time::Duration::from_millis(millis));
+                    self.retry = Some(Duration::from_millis(millis));
                 }
             }
             // Comments (`: heartbeat`), `event`, `id` and unknown fields.
             _ => {}
         }
+        Ok(())
     }
 }
 
@@ -194,5 +214,21 @@ mod tests {
     fn an_endless_line_is_refused() {
         let mut parser = EventParser::default();
         assert!(parser.feed(&vec![b'x'; MAX_LINE + 1]).is_err());
+    }
+
+    #[test]
+    fn endless_event_data_is_refused() {
+        let mut parser = EventParser::default();
+        let line = format!("data: {}\n", "x".repeat(1000));
+        let mut fed = 0;
+        let error = loop {
+            match parser.feed(line.as_bytes()) {
+                Ok(events) => assert!(events.is_empty()),
+                Err(error) => break error,
+            }
+            fed += 1;
+        };
+        assert_eq!(error, format!("an event's data is longer than {MAX_LINE} bytes"));
+        assert_eq!(fed, MAX_LINE / 1001, "refused as soon as the data passes the limit");
     }
 }

@@ -26,6 +26,15 @@ fn keys_environment_and_a_source_are_required() {
     assert!(matches!(zero, Err(BuildError::InvalidSetting(_))));
     let header = base().inline(vec![]).http_header("bad header", "x").build();
     assert!(matches!(header, Err(BuildError::InvalidHeader { .. })));
+    // Durations past a year would overflow deadline arithmetic: refused, not a panic.
+    let forever = base().inline(vec![]).init_timeout(Duration::MAX).build();
+    let message = forever.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("init_timeout must be at most 365 days"), "{message}");
+    assert!(matches!(base().inline(vec![]).poll_interval(Duration::MAX).build(), Err(BuildError::InvalidSetting(_))));
+    assert!(
+        base().inline(vec![]).poll_interval(Duration::from_secs(365 * 86_400)).build().is_ok(),
+        "a year is allowed"
+    );
 }
 
 /// With two trusted keys and a threshold of two, one signature is not enough.

@@ -99,3 +99,21 @@ async fn configuration_changed_lists_the_changed_flags() {
     };
     assert_eq!(event, expected);
 }
+
+/// A value the caller's type cannot hold is an error to the caller: counted as one,
+/// and no exposure, which would put the user in an experiment arm they never saw.
+#[tokio::test]
+async fn a_value_the_callers_type_cannot_hold_is_an_error_not_an_exposure() {
+    let flags = json!({ "layout": {
+        "type": "object", "enabled": true, "variants": { "grid": [1, 2, 3] },
+        "off_variant": "grid", "fallthrough": { "variant": "grid" } } });
+    let envelope = sign(&payload("test", 1, "2099-01-01T00:00:00Z", flags), &[&key(1)]);
+    let mut provider = builder().inline(envelope).exposure_queue(4).clock(|| 1_000).build().unwrap();
+    provider.initialize(&EvaluationContext::default()).await;
+    let handle = provider.handle();
+    let ctx = EvaluationContext::default().with_targeting_key("user-7");
+    let error = provider.resolve_struct_value("layout", &ctx).await.unwrap_err();
+    assert_eq!(error.code, open_feature::EvaluationErrorCode::TypeMismatch);
+    assert_eq!(handle.evaluation_counts().counts, vec![count("layout", None, 1)]);
+    assert!(handle.drain_exposures(10).is_empty());
+}

@@ -56,3 +56,30 @@ async fn the_stream_reconnects_after_a_drop_and_after_silence() {
     server.notify(r#"{"version": 2}"#);
     wait_version(&handle, 2).await;
 }
+
+/// A notification URL that answers something other than an event stream (here the
+/// snapshot itself, JSON, then closes) is refused and retried with growing backoff: it
+/// neither resets the backoff nor makes the sources fetch on every reconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_url_that_is_not_a_stream_causes_no_fetch_storm() {
+    let server = TestServer::start().await;
+    server.publish(&envelope(1));
+    let provider = builder()
+        .url(server.url("/snapshot"))
+        .poll_interval(Duration::from_secs(3600))
+        .notification_url(server.url("/snapshot"))
+        .backoff(Duration::from_millis(20), Duration::from_millis(160))
+        .jitter(0.0)
+        .build()
+        .unwrap();
+    let (_api, _client) = open_feature(provider).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let requests = server.requests("/snapshot");
+    let is_stream = |r: &&crate::common::server::Request| {
+        r.headers.iter().any(|h| h.to_ascii_lowercase().starts_with("accept: text/event-stream"))
+    };
+    let (streams, fetches): (Vec<_>, Vec<_>) = requests.iter().partition(is_stream);
+    assert_eq!(fetches.len(), 1, "only the first load: {} stream attempts", streams.len());
+    // 20, 40, 80, then 160 ms apart: about a dozen attempts in 1.5 s, not seventy.
+    assert!((3..=16).contains(&streams.len()), "{} stream attempts", streams.len());
+}
