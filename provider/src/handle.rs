@@ -91,14 +91,13 @@ impl ProviderHandle {
 
     /// Reads every evaluation counter.
     pub fn evaluation_counts(&self) -> EvaluationCounts {
-        self.shared.telemetry.counts(false, None)
+        self.shared.telemetry.counts(false)
     }
 
     /// Reads every evaluation counter and resets it to zero in the same atomic step, so
     /// no evaluation is counted twice or lost between two calls.
     pub fn take_evaluation_counts(&self) -> EvaluationCounts {
-        let served = self.shared.served.load_full();
-        self.shared.telemetry.counts(true, served.as_deref())
+        self.shared.telemetry.counts(true)
     }
 
     /// Takes up to `max` queued exposures, oldest first.

@@ -160,8 +160,10 @@ impl Telemetry {
     }
 
     /// Reads every counter; with `reset`, sets each to zero in the same atomic step and
-    /// forgets flags that `current` no longer has.
-    pub(crate) fn counts(&self, reset: bool, current: Option<&Served>) -> EvaluationCounts {
+    /// forgets flags no served snapshot holds any more. "Held" is read from the counters
+    /// themselves (each snapshot keeps clones), not from a snapshot loaded before the
+    /// lock: a swap registering a new flag meanwhile keeps its counters.
+    pub(crate) fn counts(&self, reset: bool) -> EvaluationCounts {
         let read = |counter: &AtomicU64| {
             if reset {
                 counter.swap(0, Ordering::Relaxed)
@@ -186,7 +188,7 @@ impl Telemetry {
             }
         }
         if reset {
-            registry.retain(|flag, _| current.is_some_and(|served| served.flags.contains_key(&**flag)));
+            registry.retain(|_, counters| Arc::strong_count(&counters.errors) > 1);
         }
         counts.sort_by(|a, b| a.flag.cmp(&b.flag));
         EvaluationCounts { counts, flag_not_found: read(&self.flag_not_found) }

@@ -117,3 +117,52 @@ async fn a_value_the_callers_type_cannot_hold_is_an_error_not_an_exposure() {
     assert_eq!(handle.evaluation_counts().counts, vec![count("layout", None, 1)]);
     assert!(handle.drain_exposures(10).is_empty());
 }
+
+/// Taking the counts while snapshots swap in new flags loses none: the registry keeps
+/// whatever a served snapshot still counts into.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taking_counts_during_swaps_loses_none() {
+    const VERSIONS: u64 = 400;
+    let one_flag = |version: u64| {
+        let flags = json!({ format!("f{version}"): {
+            "type": "boolean", "enabled": true, "variants": { "on": true }, "off_variant": "on",
+            "fallthrough": { "variant": "on" } } });
+        sign(&payload("test", version, "2099-01-01T00:00:00Z", flags), &[&key(1)])
+    };
+    let envelopes: Vec<Vec<u8>> = (1..=VERSIONS).map(one_flag).collect();
+    let mut provider = builder().inline(envelopes[0].clone()).build().unwrap();
+    provider.initialize(&EvaluationContext::default()).await;
+    let handle = provider.handle();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let taker = {
+        let (handle, stop) = (handle.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut taken = std::collections::HashMap::<String, u64>::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for c in handle.take_evaluation_counts().counts {
+                    *taken.entry(c.flag.to_string()).or_default() += c.count;
+                }
+            }
+            taken
+        })
+    };
+    let ctx = EvaluationContext::default();
+    for (version, envelope) in (1..=VERSIONS).zip(&envelopes) {
+        if version > 1 {
+            handle.offer(envelope).unwrap();
+        }
+        provider.resolve_bool_value(&format!("f{version}"), &ctx).await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut taken = taker.join().unwrap();
+    for c in handle.take_evaluation_counts().counts {
+        *taken.entry(c.flag.to_string()).or_default() += c.count;
+    }
+    let lost: Vec<u64> = (1..=VERSIONS).filter(|v| taken.get(&format!("f{v}")).copied() != Some(1)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {VERSIONS} evaluations never reported, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
+}
