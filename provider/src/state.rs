@@ -118,14 +118,21 @@ impl Shared {
         status
     }
 
-    /// Verifies `envelope` from `source` and serves it if it is newer. Blocking (CPU).
+    /// Which run of the provider this is: bumped by every shutdown. Work begun in one
+    /// run (a start, a fetch, a queued offer) changes nothing in a later one.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Verifies `envelope` from `source` and serves it if it is newer, in run `epoch`
+    /// (read by the caller before waiting for another load: an offer queued behind one
+    /// when the provider shuts down is discarded, not served). Blocking (CPU).
     ///
     /// Loads are serialized by `load`, and verification and compilation run outside the
     /// `sync` lock, which async code takes: a large snapshot never stalls a runtime
     /// thread. `served` is only replaced under `sync`.
-    pub(crate) fn offer(&self, source: &str, envelope: &[u8]) -> Result<Offered, pennon_core::Error> {
+    pub(crate) fn offer_in(&self, epoch: u64, source: &str, envelope: &[u8]) -> Result<Offered, pennon_core::Error> {
         let _load = lock(&self.load);
-        let epoch = self.epoch.load(Ordering::Acquire);
         let served = self.served.load_full();
         let held = served.as_ref().map(|served| served.snapshot.held()).or(lock(&self.sync).floor);
         let loaded = self.config.policy.load(envelope, held, self.config.now());
@@ -186,9 +193,20 @@ impl Shared {
         Ok(outcome)
     }
 
-    /// [`Shared::offer`], then writes an accepted update to the cache. Blocking.
+    /// [`Shared::offer_in`] in the current run, then writes an accepted update to the
+    /// cache. Blocking.
     pub(crate) fn offer_and_cache(&self, source: &str, envelope: &[u8]) -> Result<Offered, pennon_core::Error> {
-        let outcome = self.offer(source, envelope)?;
+        self.offer_and_cache_in(self.epoch(), source, envelope)
+    }
+
+    /// [`Shared::offer_and_cache`] in run `epoch`.
+    pub(crate) fn offer_and_cache_in(
+        &self,
+        epoch: u64,
+        source: &str,
+        envelope: &[u8],
+    ) -> Result<Offered, pennon_core::Error> {
+        let outcome = self.offer_in(epoch, source, envelope)?;
         if let (Offered::Updated { new_version, .. }, Some(cache)) = (&outcome, &self.cache) {
             match cache.store(*new_version, envelope) {
                 Ok(true) => debug!(version = new_version, "wrote last-known-good cache {}", cache.path().display()),
@@ -222,9 +240,10 @@ impl Shared {
         self.refresh_locked(&mut sync);
     }
 
-    /// Reads and verifies the cache at start. Its snapshot becomes the fallback and
-    /// its version the rollback floor. Blocking.
-    pub(crate) fn load_cache(&self) {
+    /// Reads and verifies the cache at the start of run `epoch`. Its snapshot becomes
+    /// the fallback and its version the rollback floor, unless the provider shut down
+    /// meanwhile. Blocking.
+    pub(crate) fn load_cache(&self, epoch: u64) {
         let Some(cache) = &self.cache else { return };
         let path = cache.path().display();
         let problem = match cache.read(self.config.max_bytes) {
@@ -238,8 +257,10 @@ impl Shared {
                     let version = snapshot.version();
                     info!(source = %path, version, "last-known-good cache {path} holds verified version {version}");
                     let mut sync = lock(&self.sync);
-                    sync.floor = Some(snapshot.held());
-                    sync.fallback = Some(Arc::new(snapshot));
+                    if self.epoch() == epoch {
+                        sync.floor = Some(snapshot.held());
+                        sync.fallback = Some(Arc::new(snapshot));
+                    }
                     return;
                 }
                 Ok(Loaded::Unchanged) => format!("last-known-good cache {path} held nothing new"),
@@ -251,13 +272,17 @@ impl Shared {
                 }
             },
         };
-        lock(&self.sync).cache_problem = Some(problem);
+        let mut sync = lock(&self.sync);
+        if self.epoch() == epoch {
+            sync.cache_problem = Some(problem);
+        }
     }
 
-    /// Serves the verified cache if nothing is served yet. Returns whether it did.
-    pub(crate) fn promote_fallback(&self, why: &str) -> bool {
+    /// Serves the verified cache if nothing is served yet, in run `epoch`. Returns
+    /// whether it did.
+    pub(crate) fn promote_fallback(&self, epoch: u64, why: &str) -> bool {
         let mut sync = lock(&self.sync);
-        self.served.load().is_none() && self.serve_fallback(&mut sync, why)
+        self.epoch() == epoch && self.served.load().is_none() && self.serve_fallback(&mut sync, why)
     }
 
     fn serve_fallback(&self, sync: &mut SyncState, why: &str) -> bool {
@@ -272,9 +297,13 @@ impl Shared {
         true
     }
 
-    /// Initialization found nothing to serve: `ERROR`, with what every source said.
-    pub(crate) fn fail_initialization(&self) {
+    /// Initialization of run `epoch` found nothing to serve: `ERROR`, with what every
+    /// source said. Nothing, if the provider shut down meanwhile or something is served.
+    pub(crate) fn fail_initialization(&self, epoch: u64) {
         let sync = lock(&self.sync);
+        if self.epoch() != epoch || self.served.load().is_some() {
+            return;
+        }
         let mut reasons: Vec<String> = sync.problems.iter().map(|(source, why)| format!("{source}: {why}")).collect();
         if reasons.is_empty() {
             reasons.push("no source answered".to_owned());

@@ -28,13 +28,15 @@ const MAX_RECHECK: Duration = Duration::from_secs(1);
 /// Starts syncing (once) and waits for the first snapshot, up to the init timeout.
 pub(crate) async fn initialize(shared: &Arc<Shared>) {
     let deadline = Instant::now() + shared.config.init_timeout;
-    let Some(first_attempts) = start(shared).await else {
+    // A shutdown while this runs ends the run: nothing below changes a later one.
+    let epoch = shared.epoch();
+    let Some(first_attempts) = start(shared, epoch).await else {
         // Already running: just wait for it.
         let mut state = shared.watch_state();
         let _ = tokio::time::timeout_at(deadline, state.wait_for(|s| s.version.is_some())).await;
         return;
     };
-    wait_for_first(shared, first_attempts, deadline).await;
+    wait_for_first(shared, first_attempts, deadline, epoch).await;
 }
 
 /// Stops every background task and waits for them; the provider is `NOT_READY` after.
@@ -54,7 +56,7 @@ pub(crate) fn stop(shared: &Shared) {
 }
 
 /// Loads the cache and inline sources, then spawns the tasks. `None` if running already.
-async fn start(shared: &Arc<Shared>) -> Option<watch::Receiver<usize>> {
+async fn start(shared: &Arc<Shared>, epoch: u64) -> Option<watch::Receiver<usize>> {
     let cancel = {
         let mut workers = shared.workers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if workers.is_some() {
@@ -62,12 +64,12 @@ async fn start(shared: &Arc<Shared>) -> Option<watch::Receiver<usize>> {
         }
         workers.insert(CancellationToken::new()).clone()
     };
-    blocking(shared, |shared| shared.load_cache()).await;
+    blocking(shared, move |shared| shared.load_cache(epoch)).await;
     for source in &shared.config.sources {
         if let SourceSpec::Inline(bytes) = source {
             let bytes = bytes.clone();
             blocking(shared, move |shared| {
-                let _ = shared.offer_and_cache("inline", &bytes);
+                let _ = shared.offer_and_cache_in(epoch, "inline", &bytes);
             })
             .await;
         }
@@ -92,19 +94,24 @@ async fn start(shared: &Arc<Shared>) -> Option<watch::Receiver<usize>> {
 
 /// Waits for a source to serve; once every source has tried once in vain, serves the
 /// cache; at the deadline, serves the cache or reports `ERROR`.
-async fn wait_for_first(shared: &Arc<Shared>, mut first_attempts: watch::Receiver<usize>, deadline: Instant) {
+async fn wait_for_first(
+    shared: &Arc<Shared>,
+    mut first_attempts: watch::Receiver<usize>,
+    deadline: Instant,
+    epoch: u64,
+) {
     let mut state = shared.watch_state();
     tokio::select! {
         _ = state.wait_for(|s| s.version.is_some()) => return,
         _ = first_attempts.wait_for(|&pending| pending == 0) => {}
         () = tokio::time::sleep_until(deadline) => {}
     }
-    if shared.served_version().is_some() || shared.promote_fallback("no source answered") {
+    if shared.served_version().is_some() || shared.promote_fallback(epoch, "no source answered") {
         return;
     }
     let _ = tokio::time::timeout_at(deadline, state.wait_for(|s| s.version.is_some())).await;
-    if shared.served_version().is_none() && !shared.promote_fallback("no source answered in time") {
-        shared.fail_initialization();
+    if shared.served_version().is_none() && !shared.promote_fallback(epoch, "no source answered in time") {
+        shared.fail_initialization(epoch);
     }
 }
 

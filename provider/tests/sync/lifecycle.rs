@@ -97,6 +97,40 @@ async fn shutdown_stops_background_tasks() {
     assert_no_more_requests(&server).await;
 }
 
+/// A shutdown while `initialize` still waits for a first snapshot ends that run: the
+/// provider stays NOT_READY, and the initialization timing out later reports nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_during_initialize_reports_nothing_afterwards() {
+    use open_feature::provider::FeatureProvider as _;
+    let server = TestServer::start().await;
+    server.publish(&envelope(1));
+    server.set_mode(Mode::Hang);
+    let mut provider = builder()
+        .url(server.url("/snapshot"))
+        .request_timeout(Duration::from_secs(5))
+        .init_timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let handle = provider.handle();
+    let mut events = handle.subscribe();
+    let initializing = tokio::spawn(async move {
+        provider.initialize(&open_feature::EvaluationContext::default()).await;
+        provider
+    });
+    within("a first request", async {
+        while server.requests("/snapshot").is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    within("shutdown", handle.shutdown()).await;
+    while events.try_recv().is_ok() {} // what the shutdown itself announced
+    let _provider = within("initialize", initializing).await.unwrap();
+    assert_eq!(handle.status(), Status::NotReady);
+    assert_eq!(handle.running_tasks(), 0);
+    assert!(events.try_recv().is_err(), "no event after the shutdown");
+}
+
 /// Dropping the provider (here by `OpenFeature::shutdown`, which drops its providers)
 /// stops its tasks too, even while a handle is still held.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
