@@ -66,8 +66,12 @@ impl PennonProvider {
     ) -> EvaluationResult<ResolutionDetails<T>> {
         let guard = self.shared.served.load();
         let Some(served) = guard.as_deref() else { return Err(self.not_ready()) };
-        let attributes = ContextAttributes::new(context)?;
         let entry = served.flags.get(key);
+        let attributes = ContextAttributes::new(context).inspect_err(|_| {
+            // INVALID_CONTEXT: an error of this flag like any other (or a missing flag).
+            let ctx = Ctx { targeting_key: None, now: 0 };
+            self.shared.telemetry.record(served, entry, None, pennon_core::Reason::Error, ctx);
+        })?;
         // Reading the wall clock costs about as much as evaluating a simple flag (~35 ns
         // measured): read it only for a flag whose result depends on it, or to stamp
         // exposures. Any other flag evaluates the same at any time.

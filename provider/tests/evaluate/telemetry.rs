@@ -166,3 +166,19 @@ async fn taking_counts_during_swaps_loses_none() {
         &lost[..lost.len().min(5)]
     );
 }
+
+/// A context the provider cannot read (`INVALID_CONTEXT`) counts as an error of the
+/// flag asked for, as every other failed evaluation does.
+#[tokio::test]
+async fn an_unreadable_context_counts_as_an_error() {
+    use open_feature::{EvaluationContextFieldValue as Field, EvaluationErrorCode};
+    let mut provider = builder().inline(envelope(1)).build().unwrap();
+    provider.initialize(&EvaluationContext::default()).await;
+    let handle = provider.handle();
+    let unreadable = EvaluationContext::default().with_custom_field("opaque", Field::new_struct(3u8));
+    let error = provider.resolve_bool_value("new-checkout", &unreadable).await.unwrap_err();
+    assert_eq!(error.code, EvaluationErrorCode::InvalidContext);
+    provider.resolve_bool_value("nope", &unreadable).await.unwrap_err();
+    let read = handle.evaluation_counts();
+    assert_eq!((read.counts, read.flag_not_found), (vec![count("new-checkout", None, 1)], 1));
+}
