@@ -130,7 +130,8 @@ async fn list(
 }
 
 async fn create(State(app): State<App>, who: Principal, body: Body) -> Result<Response, ApiError> {
-    who.require(Role::Editor)?;
+    // A new flag is published to every environment, as an update or delete is.
+    who.require_all(Role::Editor)?;
     let flag: Flag = body.json()?;
     let (flag, etag) = flags::create(&app, &who.actor(), flag).await?;
     let mut response = respond(StatusCode::CREATED, Some(to_json(&flag)?), Some(&etag), None);

@@ -43,6 +43,12 @@ async fn matrix(backend: Backend) {
     assert_eq!(dev_editor.get("/api/v1/environments/staging/flags/seen").await.status, 403);
     let envs = dev_editor.get("/api/v1/environments").await.body;
     assert_eq!(envs["environments"].as_array().unwrap().len(), 1, "{envs}");
+    // Creating a flag publishes it to every environment: not for a scoped token.
+    let created = dev_editor
+        .post("/api/v1/flags", &json!({ "key": "from-dev", "type": "boolean", "client_visible": true }))
+        .await;
+    assert_eq!(created.status, 403, "{}", created.body);
+    assert_eq!(admin.get("/api/v1/flags/from-dev").await.status, 404, "nothing was created");
     // Admins manage tokens; a revoked token is refused.
     let created = admin.post("/api/v1/tokens", &json!({ "name": "temp", "role": "viewer" })).await;
     assert_eq!(created.status, 201);
