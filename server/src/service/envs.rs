@@ -34,7 +34,8 @@ pub(crate) async fn create_in(w: &mut Writer<'_>, new: &NewEnvironment) -> Resul
     for flag in w.tx.flags().await? {
         let config: FlagConfig = default_config(&flag_from_row(&flag)?.variants_or_default().unwrap_or_default());
         let text = serde_json::to_string(&config).map_err(ApiError::internal)?;
-        w.tx.put_config(&new.name, &flag.key, &text, 1, w.now).await?;
+        let rev = w.next_rev(0);
+        w.tx.put_config(&new.name, &flag.key, &text, rev, w.now).await?;
     }
     w.publish(&new.name);
     w.audit::<NewEnvironment, NewEnvironment>(

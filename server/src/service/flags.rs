@@ -72,17 +72,18 @@ pub(crate) async fn create(app: &AppInner, actor: &Actor, mut flag: Flag) -> Res
     if w.tx.flag(&flag.key).await?.is_some() {
         return Err(ApiError::conflict(format!("flag `{}` already exists", flag.key)).at("key"));
     }
-    w.tx.put_flag(&to_row(&flag, &variants, 1, w.now, w.now)).await?;
+    let rev = w.next_rev(0);
+    w.tx.put_flag(&to_row(&flag, &variants, rev, w.now, w.now)).await?;
     let config = default_config(&variants);
     let config_text = serde_json::to_string(&config).map_err(ApiError::internal)?;
     for env in w.tx.envs().await? {
-        w.tx.put_config(&env.name, &flag.key, &config_text, 1, w.now).await?;
+        w.tx.put_config(&env.name, &flag.key, &config_text, rev, w.now).await?;
         w.publish(&env.name);
         let after = json!({ "flag": flag, "config": config });
         w.audit::<Json, Json>("flag.create", ("flag", &flag.key), Some(&env.name), None, Some(&after));
     }
     w.commit().await?;
-    Ok((flag, etag_rev(1)))
+    Ok((flag, etag_rev(rev)))
 }
 
 /// Replaces a definition. Returns it and its new ETag.
@@ -109,7 +110,7 @@ pub(crate) async fn update(
     if before.kind != flag.kind || before.variants != flag.variants {
         refuse_if_enabled_in_protected(&mut w, key, "change the type or variants of").await?;
     }
-    let rev = row.rev + 1;
+    let rev = w.next_rev(row.rev);
     w.tx.put_flag(&to_row(&flag, &variants, rev, row.created_at, w.now)).await?;
     for env in w.tx.envs().await? {
         w.publish(&env.name);

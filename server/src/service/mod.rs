@@ -51,6 +51,14 @@ pub(crate) struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
+    /// The revision a resource gets from this write, `previous` being its current one (0
+    /// for none): one more, and never less than the write's time in milliseconds. So a
+    /// resource deleted and created again under the same key never repeats a revision,
+    /// and an ETag read from the old one cannot match the new one.
+    pub(crate) fn next_rev(&self, previous: i64) -> i64 {
+        previous.saturating_add(1).max(self.now)
+    }
+
     /// Begins a write holding `lock`.
     pub(crate) async fn begin(app: &'a AppInner, actor: &Actor, lock: Lock) -> Result<Writer<'a>, ApiError> {
         let tx = app.store.write(&lock).await?;

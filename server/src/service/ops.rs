@@ -104,10 +104,11 @@ async fn change_config(
     let after = edit(before.clone(), &(flag.kind, to_json(&variants)?))?;
     check_metadata(&after)?;
     let text = serde_json::to_string(&after).map_err(ApiError::internal)?;
-    w.tx.put_config(env, key, &text, rev + 1, w.now).await?;
+    let rev = w.next_rev(rev);
+    w.tx.put_config(env, key, &text, rev, w.now).await?;
     w.publish(env);
     w.audit(action, ("flag", key), Some(env), Some(&before), Some(&after));
-    Ok(Applied { status: StatusCode::OK, body: Some(to_json(&after)?), etag: Some(etag_rev(rev + 1)), version: None })
+    Ok(Applied { status: StatusCode::OK, body: Some(to_json(&after)?), etag: Some(etag_rev(rev)), version: None })
 }
 
 /// Metadata values are strings, numbers or booleans (`docs/SPEC.md` section 3.2).

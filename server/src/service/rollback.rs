@@ -80,7 +80,8 @@ pub(crate) async fn rollback(
         };
         let text = serde_json::to_string(&restored).map_err(ApiError::internal)?;
         if current.as_ref().map(|c| &c.config) != Some(&text) {
-            w.tx.put_config(env, key, &text, rev + 1, w.now).await?;
+            let rev = w.next_rev(rev);
+            w.tx.put_config(env, key, &text, rev, w.now).await?;
         }
     }
     let mut descriptions = BTreeMap::new();
@@ -97,7 +98,8 @@ pub(crate) async fn rollback(
         restored.key = key.clone();
         restored.description = description;
         let text = serde_json::to_string(&restored).map_err(ApiError::internal)?;
-        w.tx.put_segment(env, key, &text, rev + 1, w.now).await?;
+        let rev = w.next_rev(rev);
+        w.tx.put_segment(env, key, &text, rev, w.now).await?;
     }
     w.publish(env);
     let before = json!({ "version": row.version });

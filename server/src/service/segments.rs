@@ -15,9 +15,10 @@ pub(crate) async fn create(w: &mut Writer<'_>, env: &str, segment: &Segment) -> 
     if w.tx.segment(env, &segment.key).await?.is_some() {
         return Err(ApiError::conflict(format!("segment `{}` already exists in `{env}`", segment.key)).at("key"));
     }
-    store(w, env, segment, 1).await?;
+    let rev = w.next_rev(0);
+    store(w, env, segment, rev).await?;
     w.audit::<Segment, Segment>("segment.create", ("segment", &segment.key), Some(env), None, Some(segment));
-    Ok(Applied { status: StatusCode::CREATED, body: Some(to_json(segment)?), etag: Some(etag_rev(1)), version: None })
+    Ok(Applied { status: StatusCode::CREATED, body: Some(to_json(segment)?), etag: Some(etag_rev(rev)), version: None })
 }
 
 /// Replaces a segment.
@@ -34,14 +35,10 @@ pub(crate) async fn update(
             .ok_or_else(|| ApiError::not_found(format!("no segment `{}` in `{env}`", segment.key)))?;
     if_match.check(&etag_rev(row.rev))?;
     let before: Segment = serde_json::from_str(&row.body).map_err(ApiError::internal)?;
-    store(w, env, segment, row.rev + 1).await?;
+    let rev = w.next_rev(row.rev);
+    store(w, env, segment, rev).await?;
     w.audit("segment.update", ("segment", &segment.key), Some(env), Some(&before), Some(segment));
-    Ok(Applied {
-        status: StatusCode::OK,
-        body: Some(to_json(segment)?),
-        etag: Some(etag_rev(row.rev + 1)),
-        version: None,
-    })
+    Ok(Applied { status: StatusCode::OK, body: Some(to_json(segment)?), etag: Some(etag_rev(rev)), version: None })
 }
 
 /// Deletes a segment that nothing uses.

@@ -13,5 +13,6 @@ mod cors;
 mod end_to_end;
 mod keys;
 mod openapi;
+mod recreate;
 mod resources;
 mod rollback;

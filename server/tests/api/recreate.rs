@@ -1,0 +1,50 @@
+//! Deleting a resource and creating it again under the same key starts no revision
+//! over: an ETag read from the old one, or a change request made against it, cannot
+//! touch the new one.
+
+use serde_json::json;
+
+use crate::common::{boolean_flag, Backend, Server};
+
+async fn etags_do_not_outlive_what_they_named(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    let editor = server.api(&server.token("ed", "editor", None).await);
+
+    // A stale writer's ETag of a flag that was deleted and created again.
+    boolean_flag(&admin, "aba", false).await;
+    let stale = admin.get("/api/v1/flags/aba").await.etag.unwrap();
+    assert_eq!(admin.delete("/api/v1/flags/aba", &stale).await.status, 204);
+    let again =
+        editor.post("/api/v1/flags", &json!({ "key": "aba", "type": "string", "variants": { "x": "x" } })).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_ne!(again.etag.as_deref(), Some(stale.as_str()));
+    let overwrite = json!({ "key": "aba", "type": "boolean", "variants": { "off": false, "on": true } });
+    assert_eq!(admin.put("/api/v1/flags/aba", &overwrite, &stale).await.status, 412);
+
+    // A change request opened in an environment that was deleted and created again.
+    assert_eq!(admin.post("/api/v1/environments", &json!({ "name": "qa", "protected": true })).await.status, 201);
+    boolean_flag(&admin, "payments", false).await;
+    let proposed = editor.toggle("qa", "payments", true).await;
+    assert_eq!(proposed.status, 202, "{}", proposed.body);
+    let id = proposed.body["id"].as_i64().unwrap();
+    let env_etag = admin.get("/api/v1/environments/qa").await.etag.unwrap();
+    let unprotect = admin
+        .raw(
+            reqwest::Method::PATCH,
+            "/api/v1/environments/qa",
+            Some(br#"{"protected": false}"#.to_vec()),
+            &[("if-match", &env_etag)],
+        )
+        .await;
+    assert_eq!(unprotect.status, 200, "{}", unprotect.body);
+    let env_etag = admin.get("/api/v1/environments/qa").await.etag.unwrap();
+    assert_eq!(admin.delete("/api/v1/environments/qa", &env_etag).await.status, 204);
+    assert_eq!(admin.post("/api/v1/environments", &json!({ "name": "qa", "protected": true })).await.status, 201);
+    let approve = admin.post(&format!("/api/v1/change-requests/{id}/approve"), &json!({})).await;
+    assert_eq!(approve.status, 412, "{}", approve.body);
+    assert_eq!(admin.get("/api/v1/environments/qa/flags/payments").await.body["enabled"], false);
+    server.stop().await;
+}
+
+crate::on_both_backends!(etags_do_not_outlive_what_they_named);
