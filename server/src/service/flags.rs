@@ -107,8 +107,12 @@ pub(crate) async fn update(
     let row = w.tx.flag(key).await?.ok_or_else(|| ApiError::not_found(format!("no flag `{key}`")))?;
     if_match.check(&etag_rev(row.rev))?;
     let before = crate::snapshot::flag_from_row(&row)?;
-    if before.kind != flag.kind || before.variants != flag.variants {
-        refuse_if_enabled_in_protected(&mut w, key, "change the type or variants of").await?;
+    let definition_changed = before.kind != flag.kind || before.variants != flag.variants;
+    if definition_changed || before.client_visible != flag.client_visible {
+        refuse_if_enabled_in_protected(&mut w, key, "change the type, variants or client visibility of").await?;
+    }
+    if definition_changed {
+        refuse_if_off_value_changes_in_protected(&mut w, key, &before, &flag).await?;
     }
     let rev = w.next_rev(row.rev);
     w.tx.put_flag(&to_row(&flag, &variants, rev, row.created_at, w.now)).await?;
@@ -148,6 +152,32 @@ pub(crate) async fn delete(app: &AppInner, actor: &Actor, key: &str, if_match: &
         w.audit::<Flag, Flag>("flag.delete", ("flag", key), Some(&env.name), Some(&before), None);
     }
     w.commit().await?;
+    Ok(())
+}
+
+/// A flag disabled in a protected environment serves its off variant there: that
+/// variant's value (or type) cannot change without that environment's approval.
+async fn refuse_if_off_value_changes_in_protected(
+    w: &mut Writer<'_>,
+    key: &str,
+    before: &Flag,
+    after: &Flag,
+) -> Result<(), ApiError> {
+    let protected: Vec<String> = w.tx.envs().await?.into_iter().filter(|e| e.protected).map(|e| e.name).collect();
+    let (old, new) =
+        (before.variants_or_default().unwrap_or_default(), after.variants_or_default().unwrap_or_default());
+    for config in w.tx.flag_configs(key).await? {
+        let Ok(config_value) = serde_json::from_str::<FlagConfig>(&config.config) else { continue };
+        let off = &config_value.off_variant;
+        if protected.contains(&config.env) && (before.kind != after.kind || old.get(off) != new.get(off)) {
+            return Err(ApiError::conflict(format!(
+                "flag `{key}` serves its off variant `{off}` in protected environment `{}`: changing that \
+                 variant's value or the flag's type would change what it serves without approval; change \
+                 the off variant there (through a change request) first",
+                config.env
+            )));
+        }
+    }
     Ok(())
 }
 

@@ -69,4 +69,44 @@ async fn four_eyes(backend: Backend) {
     server.stop().await;
 }
 
-crate::on_both_backends!(four_eyes);
+/// A definition change may not alter what a protected environment serves without its
+/// approval: not the value of the off variant a disabled flag serves there, and not the
+/// type, variants or client visibility of a flag enabled there.
+async fn definitions_cannot_bypass_protection(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    let banner = json!({ "key": "banner", "type": "string", "variants": { "off": "none", "on": "sale" } });
+    assert_eq!(admin.post("/api/v1/flags", &banner).await.status, 201);
+    let put = |body: serde_json::Value| {
+        let admin = admin.clone();
+        async move {
+            let etag = admin.get("/api/v1/flags/banner").await.etag.unwrap();
+            admin.put("/api/v1/flags/banner", &body, &etag).await
+        }
+    };
+    let before = admin.version("production").await;
+    // Disabled in production, which serves `off`: its value is production's output.
+    let off_changed =
+        put(json!({ "key": "banner", "type": "string", "variants": { "off": "EVERYONE", "on": "sale" } })).await;
+    assert_eq!(off_changed.status, 409, "{}", off_changed.body);
+    assert!(off_changed.body.to_string().contains("protected environment `production`"), "{}", off_changed.body);
+    // A variant production does not serve may change.
+    let on_changed =
+        put(json!({ "key": "banner", "type": "string", "variants": { "off": "none", "on": "sale!" } })).await;
+    assert_eq!(on_changed.status, 200, "{}", on_changed.body);
+
+    // Enabled in production (approved by a second user), client visibility is frozen too.
+    let alice = server.api(&server.token("alice", "editor", None).await);
+    let proposed = alice.toggle("production", "banner", true).await;
+    assert_eq!(proposed.status, 202, "{}", proposed.body);
+    let id = proposed.body["id"].as_i64().unwrap();
+    assert_eq!(admin.post(&format!("/api/v1/change-requests/{id}/approve"), &json!({})).await.status, 200);
+    let visible = put(json!({ "key": "banner", "type": "string", "variants": { "off": "none", "on": "sale!" }, "client_visible": true })).await;
+    assert_eq!(visible.status, 409, "{}", visible.body);
+    let flag = admin.get("/api/v1/flags/banner").await.body;
+    assert_eq!((flag["variants"]["off"].as_str(), flag["client_visible"].as_bool()), (Some("none"), Some(false)));
+    assert!(admin.version("production").await > before, "the approved toggle published");
+    server.stop().await;
+}
+
+crate::on_both_backends!(four_eyes, definitions_cannot_bypass_protection);
