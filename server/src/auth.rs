@@ -116,13 +116,31 @@ pub(crate) struct SdkGrant {
 /// SDK key lookups, cached by hash.
 #[derive(Default)]
 pub(crate) struct SdkKeyCache {
-    grants: RwLock<HashMap<[u8; 32], SdkGrant>>,
+    /// The grants, and how many times they were cleared: a lookup that began before a
+    /// clear (a revocation) must not put back what it read.
+    grants: RwLock<(HashMap<[u8; 32], SdkGrant>, u64)>,
 }
 
 impl SdkKeyCache {
-    /// Forgets every cached lookup.
+    /// Forgets every cached lookup, and every lookup still under way.
     pub(crate) fn clear(&self) {
-        self.grants.write().unwrap_or_else(PoisonError::into_inner).clear();
+        let mut grants = self.grants.write().unwrap_or_else(PoisonError::into_inner);
+        grants.0.clear();
+        grants.1 += 1;
+    }
+
+    /// The cached grant of `hash`, or the clear count to hand [`Self::remember`].
+    fn lookup(&self, hash: &[u8; 32]) -> Result<SdkGrant, u64> {
+        let grants = self.grants.read().unwrap_or_else(PoisonError::into_inner);
+        grants.0.get(hash).cloned().ok_or(grants.1)
+    }
+
+    /// Caches what a lookup begun at clear count `cleared` read, unless a clear came since.
+    fn remember(&self, cleared: u64, hash: [u8; 32], grant: SdkGrant) {
+        let mut grants = self.grants.write().unwrap_or_else(PoisonError::into_inner);
+        if grants.1 == cleared {
+            grants.0.insert(hash, grant);
+        }
     }
 
     /// Authorizes a snapshot or stream request for `env`: 401 without a valid SDK
@@ -131,15 +149,14 @@ impl SdkKeyCache {
         let secret = bearer(headers)
             .ok_or_else(|| ApiError::unauthorized("send an SDK key as `Authorization: Bearer pns_...` or `pnc_...`"))?;
         let hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        let cached = self.grants.read().unwrap_or_else(PoisonError::into_inner).get(&hash).cloned();
-        let grant = match cached {
-            Some(grant) => grant,
-            None => {
+        let grant = match self.lookup(&hash) {
+            Ok(grant) => grant,
+            Err(cleared) => {
                 let row = app.store.read().await?.sdk_key_by_hash(&crate::clock::hex(&hash)).await?;
                 let row = row.ok_or_else(|| ApiError::unauthorized("unknown or revoked SDK key"))?;
                 let grant =
                     SdkGrant { env: Arc::from(row.env), kind: SdkKind::parse(&row.kind).unwrap_or(SdkKind::Client) };
-                self.grants.write().unwrap_or_else(PoisonError::into_inner).insert(hash, grant.clone());
+                self.remember(cleared, hash, grant.clone());
                 grant
             }
         };
@@ -147,5 +164,26 @@ impl SdkKeyCache {
             return Err(ApiError::forbidden(format!("this SDK key is for environment `{}`, not `{env}`", grant.env)));
         }
         Ok(grant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lookup that read a key before its revocation cleared the cache does not put the
+    /// key back: the revocation holds at once, not at the next restart.
+    #[test]
+    fn a_lookup_racing_a_revocation_caches_nothing() {
+        let cache = SdkKeyCache::default();
+        let grant = SdkGrant { env: Arc::from("production"), kind: SdkKind::Client };
+        let cleared = cache.lookup(&[7; 32]).unwrap_err(); // a miss: the lookup reads the store
+        cache.clear(); // the revocation commits meanwhile
+        cache.remember(cleared, [7; 32], grant.clone());
+        assert!(cache.lookup(&[7; 32]).is_err(), "the revoked key was cached again");
+        // A lookup with nothing in between is cached.
+        let cleared = cache.lookup(&[8; 32]).unwrap_err();
+        cache.remember(cleared, [8; 32], grant);
+        assert!(cache.lookup(&[8; 32]).is_ok());
     }
 }
