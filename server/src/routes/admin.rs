@@ -210,8 +210,23 @@ async fn list_changes(
         Some(env) => who.require_env(Role::Viewer, env)?,
         None => who.require(Role::Viewer)?,
     }
-    let rows =
-        app.store.read().await?.changes(q.environment.as_deref(), q.status.map(ChangeStatus::as_str), 200).await?;
+    const LIMIT: usize = 200;
+    let status = q.status.map(ChangeStatus::as_str);
+    let mut store = app.store.read().await?;
+    // A scoped token reads each of its environments, newest first, so requests of
+    // environments it cannot see never crowd its own out of the limit.
+    let mut rows = match (&q.environment, &who.environments) {
+        (None, Some(scoped)) => {
+            let mut rows = Vec::new();
+            for env in scoped {
+                rows.extend(store.changes(Some(env), status, LIMIT as i64).await?);
+            }
+            rows.sort_by_key(|row| std::cmp::Reverse(row.id));
+            rows
+        }
+        _ => store.changes(q.environment.as_deref(), status, LIMIT as i64).await?,
+    };
+    rows.truncate(LIMIT);
     let list = rows.iter().filter(|r| who.may_use(&r.env)).map(changes::from_row).collect::<Result<Vec<_>, _>>()?;
     Ok(respond(StatusCode::OK, Some(json!({ "change_requests": list })), None, None))
 }

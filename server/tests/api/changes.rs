@@ -109,4 +109,25 @@ async fn definitions_cannot_bypass_protection(backend: Backend) {
     server.stop().await;
 }
 
-crate::on_both_backends!(four_eyes, definitions_cannot_bypass_protection);
+/// A token scoped to one environment lists its change requests even when other
+/// environments have more than the listing's limit of newer ones.
+async fn scoped_listing_is_not_crowded_out(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    boolean_flag(&admin, "payments", false).await;
+    assert_eq!(admin.post("/api/v1/environments", &json!({ "name": "qa", "protected": true })).await.status, 201);
+    let alice = server.api(&server.token("alice", "editor", None).await);
+    assert_eq!(alice.toggle("qa", "payments", true).await.status, 202);
+    for enabled in (0..201).map(|i| i % 2 == 0) {
+        assert_eq!(alice.toggle("production", "payments", enabled).await.status, 202);
+    }
+    let qa_viewer = server.api(&server.token("qa-viewer", "viewer", Some(&["qa"])).await);
+    let listed = qa_viewer.get("/api/v1/change-requests?status=open").await;
+    assert_eq!(listed.status, 200);
+    let envs: Vec<_> =
+        listed.body["change_requests"].as_array().unwrap().iter().map(|r| r["environment"].clone()).collect();
+    assert_eq!(envs, vec![json!("qa")], "{}", listed.body);
+    server.stop().await;
+}
+
+crate::on_both_backends!(four_eyes, definitions_cannot_bypass_protection, scoped_listing_is_not_crowded_out);
