@@ -44,7 +44,7 @@ export class PennonServerProvider implements Provider {
 
   /** Loads envelope bytes pushed by the host; throws the engine's refusal. */
   load(bytes: Uint8Array): boolean {
-    return this.#sync.offer(bytes);
+    return this.#sync.push(bytes);
   }
 
   /** Options, keys or a trust policy that can never work make the provider FATAL. */

@@ -182,7 +182,18 @@ export class Sync {
     this.#inFlight = undefined;
   }
 
-  /** Loads envelope bytes; throws the engine's refusal. Returns whether it updated. */
+  /**
+   * Loads envelope bytes pushed by the host, then re-derives the status (a fresh
+   * snapshot ends STALE). Throws the engine's refusal. Returns whether it updated.
+   */
+  push(bytes: Uint8Array): boolean {
+    const updated = this.offer(bytes);
+    this.#updateStatus(true);
+    return updated;
+  }
+
+  /** Loads envelope bytes; throws the engine's refusal. Returns whether it updated. The
+   *  caller re-derives the status: a fetch does so after its failure bookkeeping. */
   offer(bytes: Uint8Array): boolean {
     const engine = this.engine;
     const before = engine.version();
@@ -195,7 +206,6 @@ export class Sync {
       this.#warn(`cannot store the envelope: ${String(error)}`);
     }
     if (before !== undefined) this.#emit({ type: "changed", flagsChanged, version: engine.version()! });
-    this.#updateStatus(true);
     return true;
   }
 

@@ -71,6 +71,26 @@ test("web provider: a context set while it starts waits for the start; STALE and
   await server.close();
 });
 
+test("recovering after a long failing start announces READY, not STALE first", async () => {
+  const server = await snapshotServer();
+  server.status = 500;
+  const provider = new PennonServerProvider({
+    keys, environment: "test", url: server.url, pollIntervalMs: 20, jitter: 0, backoffInitialMs: 20, backoffMaxMs: 20,
+    initTimeoutMs: 100, staleAfterMs: 50, logger: quiet,
+  });
+  await assert.rejects(ServerOpenFeature.setProviderAndWait("recovering", provider));
+  const seen = [];
+  for (const event of [ServerEvents.Ready, ServerEvents.Stale]) provider.events.addHandler(event, () => seen.push(event));
+  await sleep(120); // failing for longer than staleAfterMs
+  server.status = 200;
+  server.body = v1;
+  for (let waited = 0; !seen.includes(ServerEvents.Ready) && waited < 5000; waited += 10) await sleep(10);
+  await sleep(50);
+  assert.deepEqual(seen, [ServerEvents.Ready]);
+  await ServerOpenFeature.clearProviders();
+  await server.close();
+});
+
 test("closing aborts the request under way and announces nothing after it", async () => {
   const server = await snapshotServer();
   server.body = v1;
