@@ -33,8 +33,19 @@ export type {
 
 import type { EngineOptions, ErrorKind, EvaluationContext, FlagType, PennonError, Resolution } from "./wasm/pennon_wasm.js";
 
+/**
+ * A compiled `WebAssembly.Module`, typed as any object: TypeScript declares the
+ * `WebAssembly` namespace only in the DOM and WebWorker libs, so a Node-only project
+ * (`lib: ["es2022"]`, `@types/node`) could not check the package's types otherwise.
+ * The module itself is checked at run time.
+ */
+export type CompiledModule = object;
+
+/** Bytes of a `.wasm` file: the DOM's `BufferSource`, spelt out for the same reason. */
+export type WasmBytes = ArrayBuffer | ArrayBufferView;
+
 /** Where the WebAssembly module comes from. A `string` is a URL, or a path in Node. */
-export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response;
+export type WasmSource = CompiledModule | WasmBytes | URL | string | Response;
 
 /**
  * What the module's `evaluatePacked*` exports return when the result is in the scratch
@@ -56,9 +67,9 @@ export function isInitialized(): boolean {
  * Instantiates the module synchronously from a `WebAssembly.Module` (or bytes, where
  * the runtime allows compiling them). Later calls do nothing.
  */
-export function initSync(module: WebAssembly.Module | BufferSource): void {
+export function initSync(module: CompiledModule | WasmBytes): void {
   if (initialized) return;
-  memory = glueInitSync({ module }).memory;
+  memory = glueInitSync({ module: module as WebAssembly.Module | BufferSource }).memory;
   initialized = true;
 }
 
@@ -228,8 +239,7 @@ export class Engine extends RawEngine {
 
   /** A JSON-path result after a metadata cache miss: its metadata is cached now. */
   #remember(result: Resolution): Resolution {
-    result.metadata = this.#reader().rememberMetadata(result.metadata);
-    return result;
+    return Object.assign(result, { metadata: this.#reader().rememberMetadata(result.metadata) });
   }
 }
 

@@ -18,7 +18,7 @@ before(() => {
   const packed = mkdtempSync(join(tmpdir(), "pennon-pack-"));
   execFileSync("npm", ["pack", "--silent", "--pack-destination", packed], { cwd: `${repo}bindings`, stdio: ["ignore", "ignore", "ignore"] });
   const tarball = join(packed, readdirSync(packed).find((f) => f.endsWith(".tgz")));
-  for (const project of ["node-esm", "esbuild", "workerd"]) {
+  for (const project of ["node-esm", "esbuild", "workerd", "typescript"]) {
     const target = `${projects}${project}/node_modules/pennon`;
     rmSync(target, { recursive: true, force: true });
     mkdirSync(target, { recursive: true });
@@ -82,6 +82,21 @@ test("packaging: workerd with the engine alone (pennon), without the OpenFeature
     await mf.dispose();
   }
 });
+
+// The published types check without `skipLibCheck` in a Node service (no DOM lib) and in a
+// browser app (no `@types/node`); before, the first failed on `WebAssembly`,
+// `BufferSource` and `RequestInfo`, the second on `Symbol.dispose`.
+for (const config of ["node", "web"]) {
+  test(`packaging: TypeScript types check in a ${config} project`, () => {
+    const dir = `${projects}typescript/`;
+    const tsc = `${repo}bindings/node_modules/typescript/bin/tsc`;
+    try {
+      execFileSync(process.execPath, [tsc, "-p", `tsconfig.${config}.json`], { cwd: dir, encoding: "utf8", stdio: "pipe" });
+    } catch (error) {
+      assert.fail(`tsc -p tsconfig.${config}.json:\n${error.stdout}${error.stderr}`);
+    }
+  });
+}
 
 test("packaging: no Node-only API outside the Node platform module", () => {
   const dist = `${repo}bindings/dist/`;

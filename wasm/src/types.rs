@@ -59,7 +59,8 @@ export interface Resolution {
   reason: Reason;
   errorCode?: ErrorCode;
   errorDetails?: string;
-  metadata: Record<string, string | number | boolean>;
+  /** The flag's metadata, read-only: results of one flag may share one frozen object. */
+  readonly metadata: Readonly<Record<string, string | number | boolean>>;
   explanation: Explanation;
 }
 

@@ -1,0 +1,25 @@
+// Type-checked, never run (`tsconfig.node.json`): a Node service on `lib: ["es2022"]`
+// and `@types/node`, without the DOM lib and without `skipLibCheck`.
+import { Engine, init, initSync, isPennonError, type CompiledModule, type Resolution, type WasmSource } from "pennon";
+import { PennonServerProvider } from "pennon/server";
+import { PennonServerProvider as WorkerdProvider } from "pennon/workerd";
+
+export async function evaluate(envelope: Uint8Array, key: string, wasm: WasmSource): Promise<boolean> {
+  await init(wasm);
+  using engine = new Engine({ keys: [key], environment: "production" });
+  engine.load(envelope, Date.now());
+  const resolution: Resolution = engine.evaluate("new-checkout", { targetingKey: "user-1", plan: "pro" }, Date.now());
+  return resolution.value === true;
+}
+
+export function fromCompiled(module: CompiledModule): void {
+  initSync(module);
+  // @ts-expect-error a number is neither a module nor bytes
+  initSync(42);
+}
+
+export function refusalKind(error: unknown): string | undefined {
+  return isPennonError(error) ? error.kind : undefined;
+}
+
+export const providers = [new PennonServerProvider({ keys: [], environment: "production" }), WorkerdProvider];
