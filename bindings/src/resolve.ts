@@ -35,6 +35,6 @@ export function details<T>(result: Resolution, defaultValue: T): ResolutionDetai
 }
 
 /** The message of a `TYPE_MISMATCH`, worded as the engine words it. */
-export function mismatch(key: string, actual: FlagType, kind: Kind): string {
-  return `flag \`${key}\` is ${actual}, not ${kind}`;
+export function mismatch(key: string, actual: FlagType, expected: FlagType): string {
+  return `flag \`${key}\` is ${actual}, not ${expected}`;
 }

@@ -93,9 +93,9 @@ export class Telemetry {
   /** Reads every counter; with `reset`, zeroes them in the same step. */
   counts(reset = false): EvaluationCounts {
     const counts: EvaluationCount[] = [];
-    for (const flag of [...this.#counters.keys()].sort()) {
+    for (const flag of [...this.#counters.keys()].sort(byCodePoint)) {
       const { variants, errors } = this.#counters.get(flag)!;
-      for (const variant of [...variants.keys()].sort()) counts.push({ flag, variant, count: variants.get(variant)! });
+      for (const variant of [...variants.keys()].sort(byCodePoint)) counts.push({ flag, variant, count: variants.get(variant)! });
       if (errors > 0) counts.push({ flag, count: errors });
     }
     const flagNotFound = this.#flagNotFound;
@@ -115,4 +115,23 @@ export class Telemetry {
   get exposuresDropped(): number {
     return this.#dropped;
   }
+}
+
+/**
+ * Code point order, which is UTF-8 byte order: the Rust provider's. `sort()` alone
+ * compares UTF-16 units, and so puts U+10000 and above before U+E000-U+FFFF.
+ */
+function byCodePoint(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return rank(x) - rank(y);
+  }
+  return a.length - b.length;
+}
+
+/** A UTF-16 unit moved so surrogates sort after U+E000-U+FFFF. */
+function rank(unit: number): number {
+  return unit >= 0xe000 ? unit - 0x800 : unit >= 0xd800 ? unit + 0x2000 : unit;
 }

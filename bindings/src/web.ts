@@ -14,7 +14,7 @@ import {
   type ResolutionDetails,
 } from "@openfeature/web-sdk";
 import type { FlagType, Resolution } from "./engine.js";
-import { details, failed, fits, mismatch, type Kind } from "./resolve.js";
+import { details, expectedType, failed, fits, mismatch, type Kind } from "./resolve.js";
 import { FatalStartError, Sync, type PennonOptions, type SyncEvent } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
 
@@ -134,7 +134,9 @@ export class PennonWebProvider implements Provider {
     }
     if (!fits(kind, cached.type)) {
       this.#sync.telemetry.recordError(flagKey); // as the server and Rust providers count it
-      return failed(defaultValue, "TYPE_MISMATCH", mismatch(flagKey, cached.type, kind));
+      // Worded, and with the flag's metadata, as the server provider's (the engine's) result.
+      const metadata = cached.contextError === undefined ? cached.result.metadata : undefined;
+      return failed(defaultValue, "TYPE_MISMATCH", mismatch(flagKey, cached.type, expectedType(kind, cached.type)), metadata);
     }
     if (cached.contextError !== undefined) return failed(defaultValue, "INVALID_CONTEXT", cached.contextError);
     this.#sync.telemetry.record(cached.result, targetingKey(this.#context), this.#sync.now());

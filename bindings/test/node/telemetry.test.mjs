@@ -43,3 +43,29 @@ test("web provider: an object value is shared by every read, so it is frozen", a
   assert.throws(() => (first.name = "changed"), TypeError);
   assert.deepEqual(web.resolveObjectEvaluation("f", {}).value, { list: [1, 2], name: "x" });
 });
+
+test("a type mismatch reads the same from both providers: the engine's words and the flag's metadata", async () => {
+  const flag = { type: "string", enabled: true, variants: { a: "x" }, off_variant: "a", fallthrough: { variant: "a" }, metadata: { team: "growth" } };
+  const options = { keys, environment: "test", envelope: envelope(payload(1, { f: flag })) };
+  const server = new PennonServerProvider(options);
+  const web = new PennonWebProvider(options);
+  await server.initialize();
+  await web.initialize({});
+  for (const kind of ["Number", "Boolean", "Object"]) {
+    const fromServer = await server[`resolve${kind}Evaluation`]("f", null, {});
+    const fromWeb = web[`resolve${kind}Evaluation`]("f", null);
+    assert.equal(fromServer.errorCode, "TYPE_MISMATCH");
+    assert.deepEqual(fromWeb, fromServer, kind);
+  }
+  assert.equal((await server.resolveNumberEvaluation("f", 0, {})).errorMessage, "flag `f` is string, not float");
+  assert.deepEqual((await server.resolveNumberEvaluation("f", 0, {})).flagMetadata, { team: "growth" });
+});
+
+test("counts are ordered by code point, as the Rust provider orders them (UTF-8 bytes)", () => {
+  const telemetry = new Telemetry(0);
+  for (const flag of ["\u{1F600}", "\uFFFF", "b", "\uE000", "a\u{10000}", "a\uFFFD"]) telemetry.record({ ...served("on"), key: flag }, "u", 0);
+  const order = telemetry.counts().counts.map((c) => c.flag);
+  assert.deepEqual(order, ["a\uFFFD", "a\u{10000}", "b", "\uE000", "\uFFFF", "\u{1F600}"]);
+  const bytes = order.map((f) => Buffer.from(f));
+  assert.deepEqual([...bytes].sort(Buffer.compare), bytes, "the same order as UTF-8 bytes");
+});
