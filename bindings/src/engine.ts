@@ -144,7 +144,8 @@ export class Engine extends RawEngine {
 
   override evaluatePrepared(flagKey: string, context: PreparedContext, nowMs: number, expectedType?: FlagType | null): Resolution {
     const position = this.#positionOf(checkedKey(flagKey));
-    if (position === undefined || this.evaluatePacked(position, context, nowMs, expectedType) !== PACKED) {
+    if (position === undefined) return byKey(flagKey, (key) => super.evaluatePrepared(key, context, nowMs, expectedType));
+    if (this.evaluatePacked(position, context, nowMs, expectedType) !== PACKED) {
       return super.evaluatePrepared(flagKey, context, nowMs, expectedType);
     }
     return this.#reader().read(flagKey, position) ?? this.#remember(super.evaluatePrepared(flagKey, context, nowMs, expectedType));
@@ -152,7 +153,7 @@ export class Engine extends RawEngine {
 
   override evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
     const position = this.#positionOf(checkedKey(flagKey));
-    if (position === undefined) return super.evaluate(flagKey, context, nowMs, expectedType);
+    if (position === undefined) return byKey(flagKey, (key) => super.evaluate(key, context, nowMs, expectedType));
     const flat = (this.#flat ??= new FlatWriter(this.#buffers(), this.#memory()));
     const reads = (this.#reads[position] ??= readsOf(this.attributesRead(position)));
     const loads = this.#loads;
@@ -254,6 +255,22 @@ function leanOf(context: EvaluationContext, reads: Reads): EvaluationContext {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     throw refusal("invalid_context", `the context cannot be written as JSON: ${reason}`);
   }
+}
+
+/** Longer than any flag key may be (256 bytes, SPEC 3), so it names no flag. */
+const NO_FLAG = "\u0000".repeat(257);
+
+/**
+ * `evaluate(flagKey)`, for a key not among the snapshot's. A key with a lone surrogate
+ * names no flag (snapshot keys are UTF-8), yet the module would receive it with U+FFFD
+ * in that place and could find one: such a key is asked for as `NO_FLAG` instead, so the
+ * module still refuses what it refuses (the context, the time, no snapshot) and answers
+ * FLAG_NOT_FOUND, here under the key the caller gave.
+ */
+function byKey(flagKey: string, evaluate: (key: string) => Resolution): Resolution {
+  if (!/\p{Cs}/u.test(flagKey)) return evaluate(flagKey);
+  const result = evaluate(NO_FLAG);
+  return { ...result, key: flagKey, errorDetails: result.errorDetails?.replace(NO_FLAG, flagKey) };
 }
 
 /** `flagKey`, which must be a string: anything else is a clear `TypeError`. */

@@ -150,3 +150,20 @@ test("long strings take the JSON path, and a buffer the module cannot grow decli
   assert.equal(raw.flatRecords.call(engine, 2 ** 32 - 1), 0);
   assert.equal(engine.evaluate("suffix", { email: "ann@acme.com" }, NOW).value, true, "still working");
 });
+
+test("a flag key with a lone surrogate names no flag, not the flag with U+FFFD in its place", () => {
+  const on = { type: "boolean", enabled: true, variants: { on: true, off: false }, off_variant: "off", fallthrough: { variant: "on" } };
+  const engine = new Engine({ keys: [publicKey(1)], environment: "test" });
+  engine.load(envelope(payload(1, { "a\uFFFD": on })), NOW);
+  assert.equal(engine.evaluate("a\uFFFD", {}, NOW).value, true);
+  const prepared = new PreparedContext({});
+  for (const result of [engine.evaluate("a\uD800", {}, NOW), engine.evaluatePrepared("a\uDC00", prepared, NOW)]) {
+    assert.equal(result.errorCode, "FLAG_NOT_FOUND");
+    assert.equal(result.value, undefined);
+    assert.match(result.key, /^a[\uD800\uDC00]$/);
+    assert.equal(result.errorDetails, `flag \`${result.key}\` is not in snapshot version 1`);
+  }
+  assert.equal(engine.flagType("a\uD800"), undefined);
+  assert.throws(() => engine.evaluate("a\uD800", {}, Number.NaN), (e) => isPennonError(e, "invalid_time"), "the module's refusals stand");
+  assert.equal(engine.evaluate("a\u{1F600}", {}, NOW).errorCode, "FLAG_NOT_FOUND", "a well-formed pair is an ordinary key");
+});
