@@ -54,7 +54,7 @@ pub(super) fn add(routes: Routes) -> Routes {
             Doc::new(Method::DELETE, one, "Delete an unprotected environment", Auth::Token(Role::Admin)).if_match().ok(
                 204,
                 None,
-                "deleted; its snapshots are kept",
+                "deleted, and taken out of API tokens' scopes (a token scoped to it alone is revoked); its snapshots are kept",
             ),
             delete,
         )

@@ -101,6 +101,31 @@ pub(crate) async fn revoke_token(app: &AppInner, actor: &Actor, id: i64) -> Resu
     Ok(())
 }
 
+/// Takes deleted environment `env` out of every live token's scope, inside `w`: a name
+/// left in a scope would grant the environment created next under it. A token scoped to
+/// nothing else is revoked. Each change is audited.
+pub(crate) async fn unscope_in(w: &mut Writer<'_>, env: &str) -> Result<(), ApiError> {
+    for row in w.tx.tokens().await? {
+        let scope: Vec<String> = serde_json::from_str(&row.environments).map_err(ApiError::internal)?;
+        if row.revoked_at.is_some() || !scope.iter().any(|e| e == env) {
+            continue;
+        }
+        let before = token_from_row(&row);
+        let id = row.id.to_string();
+        let rest: Vec<String> = scope.into_iter().filter(|e| e != env).collect();
+        if rest.is_empty() {
+            w.tx.revoke_token(row.id, w.now).await?;
+            w.audit::<Token, Token>("token.revoke", ("token", &id), Some(env), Some(&before), None);
+        } else {
+            let environments = serde_json::to_string(&rest).map_err(ApiError::internal)?;
+            w.tx.set_token_environments(row.id, &environments).await?;
+            let after = token_from_row(&TokenRow { environments, ..row });
+            w.audit("token.update", ("token", &id), Some(env), Some(&before), Some(&after));
+        }
+    }
+    Ok(())
+}
+
 /// Creates an SDK key of `env` inside `w`; the result carries the secret.
 pub(crate) async fn create_sdk_key_in(
     w: &mut Writer<'_>,

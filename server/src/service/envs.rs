@@ -81,8 +81,9 @@ pub(crate) async fn patch(
     Ok(from_row(&after))
 }
 
-/// Deletes an unprotected environment with its configurations, segments and SDK keys.
-/// Its published snapshots are kept.
+/// Deletes an unprotected environment with its configurations, segments and SDK keys,
+/// and takes it out of API tokens' scopes (`access::unscope_in`). Its published
+/// snapshots are kept.
 pub(crate) async fn delete(
     app: &AppInner,
     actor: &Actor,
@@ -97,6 +98,7 @@ pub(crate) async fn delete(
         return Err(ApiError::conflict(format!("environment `{name}` is protected: unprotect it before deleting it")));
     }
     w.tx.delete_env(name).await?;
+    super::access::unscope_in(&mut w, name).await?;
     w.tx.notify(&Notice::Resync).await?;
     w.audit::<Environment, Environment>(
         "environment.delete",

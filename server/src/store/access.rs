@@ -74,6 +74,12 @@ impl Tx {
         Ok(n == 1)
     }
 
+    /// Sets a live token's environments (a JSON array).
+    pub(crate) async fn set_token_environments(&mut self, id: i64, environments: &str) -> Result<(), sqlx::Error> {
+        let sql = "UPDATE api_tokens SET environments = $2 WHERE id = $1 AND revoked_at IS NULL";
+        on_conn!(self, |c| sqlx::query(sql).bind(id).bind(environments).execute(c).await.map(drop))
+    }
+
     /// Stores an SDK key; returns its id.
     pub(crate) async fn insert_sdk_key(&mut self, row: &SdkKeyRow, hash: &str) -> Result<i64, sqlx::Error> {
         let sql = "INSERT INTO sdk_keys (env, kind, name, key_hash, prefix, created_at, created_by) \

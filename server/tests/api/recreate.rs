@@ -47,4 +47,39 @@ async fn etags_do_not_outlive_what_they_named(backend: Backend) {
     server.stop().await;
 }
 
-crate::on_both_backends!(etags_do_not_outlive_what_they_named);
+/// A token scoped to an environment loses it when it is deleted, so it gains nothing
+/// when another is created under the same name; one scoped to nothing else is revoked.
+async fn token_scopes_do_not_outlive_environments(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    for name in ["qa", "qa2"] {
+        assert_eq!(admin.post("/api/v1/environments", &json!({ "name": name })).await.status, 201);
+    }
+    boolean_flag(&admin, "payments", false).await;
+    let only_qa = server.api(&server.token("only-qa", "editor", Some(&["qa"])).await);
+    let both = server.api(&server.token("both", "editor", Some(&["qa", "qa2"])).await);
+    let all = server.api(&server.token("all", "editor", None).await);
+    let flag_in = |env: &str| format!("/api/v1/environments/{env}/flags/payments");
+    assert_eq!(only_qa.get(&flag_in("qa")).await.status, 200);
+
+    let env_etag = admin.get("/api/v1/environments/qa").await.etag.unwrap();
+    assert_eq!(admin.delete("/api/v1/environments/qa", &env_etag).await.status, 204);
+    assert_eq!(admin.post("/api/v1/environments", &json!({ "name": "qa" })).await.status, 201);
+
+    assert_eq!(only_qa.get(&flag_in("qa")).await.status, 401, "scoped to nothing else: revoked");
+    assert_eq!(both.get(&flag_in("qa")).await.status, 403, "the new `qa` is not in its scope");
+    assert_eq!(both.get(&flag_in("qa2")).await.status, 200);
+    assert_eq!(all.get(&flag_in("qa")).await.status, 200, "`*` still means every environment");
+
+    let tokens = admin.get("/api/v1/tokens").await.body["tokens"].clone();
+    let token = |name: &str| tokens.as_array().unwrap().iter().find(|t| t["name"] == name).unwrap().clone();
+    assert!(token("only-qa")["revoked_at"].is_string());
+    assert_eq!(token("both")["environments"], json!(["qa2"]));
+    assert_eq!(token("all")["environments"], json!(["*"]));
+    let audit = admin.get("/api/v1/audit?limit=1000").await.body;
+    let actions: Vec<&str> = audit["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert!(actions.contains(&"token.revoke") && actions.contains(&"token.update"), "{actions:?}");
+    server.stop().await;
+}
+
+crate::on_both_backends!(etags_do_not_outlive_what_they_named, token_scopes_do_not_outlive_environments);
