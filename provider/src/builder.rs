@@ -142,7 +142,8 @@ impl PennonProviderBuilder {
     }
 
     /// Keeps the last verified envelope in this directory, written atomically, and serves
-    /// it (verified again) when no source answers at start.
+    /// it (verified again) when no source answers at start. Providers may share the
+    /// directory: none writes a version over a newer verified one.
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
         self

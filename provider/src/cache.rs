@@ -45,12 +45,30 @@ impl Cache {
 
     /// Writes `envelope` (verified, version `version`) unless a newer one was written.
     /// Returns whether it wrote.
-    pub(crate) fn store(&self, version: u64, envelope: &[u8]) -> io::Result<bool> {
+    ///
+    /// Other providers, in this process or another, may share the directory: writers
+    /// take turns on a lock file, and none replaces a file that `version_of` (which
+    /// verifies) finds newer. An older cache would lower the rollback floor the next
+    /// start reads from it.
+    pub(crate) fn store(
+        &self,
+        version: u64,
+        envelope: &[u8],
+        max_bytes: usize,
+        version_of: impl Fn(&[u8]) -> Option<u64>,
+    ) -> io::Result<bool> {
         let mut written = self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if version <= *written {
             return Ok(false);
         }
         fs::create_dir_all(&self.dir)?;
+        let turn = self.take_turn()?;
+        if let Some(on_disk) = self.read(max_bytes)?.as_deref().and_then(version_of) {
+            if on_disk >= version {
+                *written = on_disk;
+                return Ok(false);
+            }
+        }
         let temp = self.dir.join(temp_name(&self.path));
         let result = write_synced(&temp, envelope).and_then(|()| fs::rename(&temp, &self.path));
         if let Err(e) = result {
@@ -59,7 +77,21 @@ impl Cache {
         }
         sync_dir(&self.dir)?;
         *written = version;
+        drop(turn);
         Ok(true)
+    }
+
+    /// An exclusive lock on `.<file>.lock` next to the cache file, held until dropped;
+    /// `None` where the file system has no locks (the version check still stands).
+    fn take_turn(&self) -> io::Result<Option<File>> {
+        let name = self.path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let path = self.dir.join(format!(".{name}.lock"));
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+        match file.lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -110,14 +142,38 @@ mod tests {
         assert_eq!(file_name("../etc"), "pennon-hex.2e2e2f657463.envelope.json");
     }
 
+    /// A stand-in for verification: the envelope is its version in decimal.
+    fn digits(bytes: &[u8]) -> Option<u64> {
+        std::str::from_utf8(bytes).ok()?.parse().ok()
+    }
+
     #[test]
     fn an_older_version_never_overwrites_a_newer_one() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("nested"), "prod");
-        assert!(cache.store(2, b"two").unwrap());
-        assert!(!cache.store(1, b"one").unwrap());
-        assert_eq!(cache.read(100).unwrap().unwrap(), b"two");
-        let leftovers: Vec<_> = fs::read_dir(dir.path().join("nested")).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "no temp file is left behind");
+        assert!(cache.store(2, b"2", 100, digits).unwrap());
+        assert!(!cache.store(1, b"1", 100, digits).unwrap());
+        assert_eq!(cache.read(100).unwrap().unwrap(), b"2");
+        let temps = fs::read_dir(dir.path().join("nested"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp"));
+        assert_eq!(temps.count(), 0, "no temp file is left behind");
+    }
+
+    /// Two providers sharing one directory: the one that saw an older version last does
+    /// not write it over the other's newer one, whatever is left in the file.
+    #[test]
+    fn a_provider_sharing_the_directory_keeps_the_newer_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, second) = (Cache::new(dir.path().to_owned(), "prod"), Cache::new(dir.path().to_owned(), "prod"));
+        assert!(first.store(5, b"5", 100, digits).unwrap());
+        assert!(!second.store(4, b"4", 100, digits).unwrap());
+        assert_eq!(second.read(100).unwrap().unwrap(), b"5");
+        assert!(second.store(6, b"6", 100, digits).unwrap());
+        assert!(!first.store(6, b"6", 100, digits).unwrap(), "the same version is not written twice");
+        // A file that does not verify is replaced by any verified version.
+        fs::write(first.path(), b"tampered").unwrap();
+        assert!(second.store(7, b"7", 100, digits).unwrap());
+        assert_eq!(first.read(100).unwrap().unwrap(), b"7");
     }
 }

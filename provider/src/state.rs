@@ -208,7 +208,12 @@ impl Shared {
     ) -> Result<Offered, pennon_core::Error> {
         let outcome = self.offer_in(epoch, source, envelope)?;
         if let (Offered::Updated { new_version, .. }, Some(cache)) = (&outcome, &self.cache) {
-            match cache.store(*new_version, envelope) {
+            let now = self.config.now();
+            let verified_version = |bytes: &[u8]| match self.config.policy.load(bytes, None, now) {
+                Ok(Loaded::Updated(snapshot)) => Some(snapshot.version()),
+                _ => None,
+            };
+            match cache.store(*new_version, envelope, self.config.max_bytes, verified_version) {
                 Ok(true) => debug!(version = new_version, "wrote last-known-good cache {}", cache.path().display()),
                 Ok(false) => {}
                 Err(e) => warn!(source, version = new_version, reason = %e,
