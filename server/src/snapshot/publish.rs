@@ -85,12 +85,17 @@ pub(crate) async fn publish(
         check(&payload, kind, focus)?;
         payloads.push((kind, payload));
     }
+    let mut signed = Vec::with_capacity(2);
+    for (kind, payload) in payloads {
+        let envelope = keys.sign(&payload).map_err(ApiError::internal)?;
+        check_size(envelope.len(), kind)?;
+        signed.push((kind, payload, envelope));
+    }
     if dry_run {
         return Ok(None);
     }
     let mut served = Vec::with_capacity(2);
-    for (kind, payload) in payloads {
-        let envelope = keys.sign(&payload).map_err(ApiError::internal)?;
+    for (kind, payload, envelope) in signed {
         let envelope = String::from_utf8(envelope).map_err(ApiError::internal)?;
         let row = SnapshotRow {
             env: env.to_owned(),
@@ -110,4 +115,23 @@ pub(crate) async fn publish(
     let client = served.pop().ok_or_else(|| ApiError::internal("no client snapshot"))?;
     let server = served.pop().ok_or_else(|| ApiError::internal("no server snapshot"))?;
     Ok(Some(Published { env: env.to_owned(), version, server, client }))
+}
+
+/// Refuses a signed snapshot larger than clients accept by default (SPEC 2.3's size
+/// check, `pennon_core::DEFAULT_MAX_BYTES`): every client would refuse it and keep its
+/// last version while the write reported success.
+fn check_size(size: usize, kind: SdkKind) -> Result<(), ApiError> {
+    let max = pennon_core::DEFAULT_MAX_BYTES;
+    if size <= max {
+        return Ok(());
+    }
+    let which = match kind {
+        SdkKind::Server => "the snapshot",
+        SdkKind::Client => "the client snapshot (client-visible flags only)",
+    };
+    let message = format!(
+        "{which} would be {size} bytes signed, over the {max} bytes clients accept by default: \
+         nothing was changed; remove flags, segments or segment members"
+    );
+    Err(ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "too_large", message))
 }

@@ -166,4 +166,26 @@ async fn refused_without_change(backend: Backend) {
     server.stop().await;
 }
 
-crate::on_both_backends!(refused_without_change);
+/// A write whose signed snapshot would exceed what clients accept (16 MiB by default)
+/// is refused: publishing it would leave every client on its last version while the
+/// write reported success.
+async fn a_snapshot_clients_would_refuse_is_not_published(backend: Backend) {
+    let server = Server::start_with(&backend, |c| c.max_body_bytes = 32 << 20).await;
+    let api = server.admin();
+    let (version, audited) = (api.version("development").await, api.audit_count().await);
+    // 600,000 members of 22 bytes in JSON: ~13 MB of payload, ~18 MB once base64 signed.
+    let members: Vec<String> = (0..600_000).map(|i| format!("member-{i:012}")).collect();
+    let base = "/api/v1/environments/development/segments";
+    let reply = api.post(base, &json!({ "key": "everyone", "included": members })).await;
+    assert_eq!((reply.status, reply.code()), (422, "too_large"), "{}", reply.body);
+    let message = reply.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("16777216 bytes clients accept"), "{message}");
+    assert_eq!(api.version("development").await, version, "nothing was published");
+    assert_eq!(api.audit_count().await, audited, "nothing was audited");
+    assert_eq!(api.get(&format!("{base}/everyone")).await.status, 404, "nothing was stored");
+    let small = api.post(base, &json!({ "key": "few", "included": &members[..1000] })).await;
+    assert_eq!(small.status, 201, "{}", small.body);
+    server.stop().await;
+}
+
+crate::on_both_backends!(refused_without_change, a_snapshot_clients_would_refuse_is_not_published);
