@@ -13,6 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -119,9 +120,24 @@ pub(crate) struct SdkKeyCache {
     /// The grants, and how many times they were cleared: a lookup that began before a
     /// clear (a revocation) must not put back what it read.
     grants: RwLock<(HashMap<[u8; 32], SdkGrant>, u64)>,
+    /// Counts revocations, so open streams check their key again (`routes/stream.rs`).
+    revocations: watch::Sender<u64>,
 }
 
 impl SdkKeyCache {
+    /// Clears the cache after SDK keys were revoked or deleted, and has every open stream
+    /// check its key again. (The periodic safety-net clear does not: streams check at
+    /// each heartbeat anyway, and all of them at once would be a burst of lookups.)
+    pub(crate) fn revoked(&self) {
+        self.clear();
+        self.revocations.send_modify(|n| *n += 1);
+    }
+
+    /// What open streams watch for revocations.
+    pub(crate) fn revocations(&self) -> watch::Receiver<u64> {
+        self.revocations.subscribe()
+    }
+
     /// Forgets every cached lookup, and every lookup still under way.
     pub(crate) fn clear(&self) {
         let mut grants = self.grants.write().unwrap_or_else(PoisonError::into_inner);

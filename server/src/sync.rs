@@ -49,16 +49,18 @@ pub(crate) async fn spawn_listeners(app: &App) -> Result<Vec<JoinHandle<()>>, sq
                         }
                     }
                     Ok(Notice::KeysChanged) => {
-                        app.sdk_keys.clear();
+                        app.sdk_keys.revoked();
                         Ok(())
                     }
                     Ok(Notice::Resync) => {
-                        app.sdk_keys.clear();
+                        app.sdk_keys.revoked();
                         warm(&app).await
                     }
                     Err(e) => {
                         tracing::warn!("database notifications: {e}; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;
+                        // A revocation may have been announced meanwhile.
+                        app.sdk_keys.revoked();
                         warm(&app).await
                     }
                 };

@@ -14,6 +14,7 @@ mod openapi;
 mod schemas;
 mod sdk;
 mod segments;
+mod stream;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;

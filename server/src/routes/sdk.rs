@@ -1,19 +1,16 @@
 //! What SDKs call: the latest snapshot (ETag = payload hash, `If-None-Match` gives
 //! 304), any snapshot by version (immutable), a server-sent-events stream of new
-//! versions with heartbeats, and the public keys.
+//! versions with heartbeats (`stream.rs`), and the public keys.
 //!
 //! The latest snapshots are served from memory (the hub), so a fetch costs a hash of
 //! the SDK key, two map lookups and, for a 304, no body at all.
 
-use std::convert::Infallible;
-
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value as Json};
 
-use super::{heartbeat, Auth, Doc, PathParams, Routes};
+use super::{Auth, Doc, PathParams, Routes};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::snapshot::Served;
@@ -42,7 +39,7 @@ pub(super) fn add(routes: Routes) -> Routes {
                 "text/event-stream: `event: version` with `data: N` at connect and at every new version; \
                  `: heartbeat` comments in between",
             ),
-            stream,
+            super::stream::stream,
         )
         .add(
             Doc::new(Method::GET, "/v1/keys", "The public keys snapshots are signed with", Auth::Public).ok(
@@ -109,32 +106,6 @@ async fn by_version(
     let row = app.store.read().await?.snapshot(&env, grant.kind.as_str(), to_i64(version)).await?;
     let row = row.ok_or_else(|| ApiError::not_found(format!("`{env}` has no snapshot version {version}")))?;
     Ok(envelope_response(&Served::from_row(&row), immutable))
-}
-
-async fn stream(
-    State(app): State<App>,
-    PathParams(env): PathParams<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    app.sdk_keys.authorize(&app, &headers, &env).await?;
-    let feed = app.hub.feed(&env).ok_or_else(|| ApiError::not_found(format!("`{env}` has no published snapshot")))?;
-    let versions = feed.subscribe();
-    let stop = app.stopping.subscribe();
-    let events = futures_util::stream::unfold((versions, stop, true), |(mut versions, mut stop, first)| async move {
-        if !first {
-            tokio::select! {
-                changed = versions.changed() => changed.ok()?,
-                _ = stop.wait_for(|stopping| *stopping) => return None,
-            }
-        }
-        let version = *versions.borrow_and_update();
-        let event = Event::default().event("version").id(version.to_string()).data(version.to_string());
-        Some((Ok::<Event, Infallible>(event), (versions, stop, false)))
-    });
-    let mut response =
-        Sse::new(events).keep_alive(KeepAlive::new().interval(heartbeat(&app)).text("heartbeat")).into_response();
-    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
 }
 
 /// `GET /v1/keys` (and `keys.json` in the export directory).

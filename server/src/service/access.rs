@@ -181,6 +181,6 @@ pub(crate) async fn revoke_sdk_key(app: &AppInner, actor: &Actor, env: &str, id:
     let before = sdk_key_from_row(row);
     w.audit::<SdkKey, SdkKey>("sdk_key.revoke", ("sdk_key", &id.to_string()), Some(env), Some(&before), None);
     w.commit().await?;
-    app.sdk_keys.clear();
+    app.sdk_keys.revoked();
     Ok(())
 }

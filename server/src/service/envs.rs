@@ -109,6 +109,6 @@ pub(crate) async fn delete(
     );
     w.commit().await?;
     app.hub.remove(name);
-    app.sdk_keys.clear();
+    app.sdk_keys.revoked();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,4 +15,5 @@ mod keys;
 mod openapi;
 mod recreate;
 mod resources;
+mod revocation;
 mod rollback;

@@ -61,4 +61,17 @@ impl Stream {
         }
         std::mem::take(&mut self.buffer)
     }
+
+    /// Whether the server ends the stream within `within` (events before the end are
+    /// dropped); `false` if it is still open then.
+    pub async fn ends_within(&mut self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Ok(Ok(Some(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+                Ok(Ok(None) | Err(_)) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
 }

@@ -70,6 +70,18 @@ async fn two_instances_share_one_database() {
     for url in [&a.url, &b.url] {
         assert_eq!(Api::new(url, &sdk).get("/v1/snapshots/development").await.version, Some(latest));
     }
+
+    // A key revoked on A ends B's streams opened with it (heartbeats are 15 s apart, so
+    // the database's notification does it) and B refuses the key.
+    let keys = api_a.get("/api/v1/environments/development/sdk-keys").await.body;
+    let id =
+        keys["sdk_keys"].as_array().unwrap().iter().find(|k| sdk.starts_with(k["prefix"].as_str().unwrap())).unwrap()
+            ["id"]
+            .as_i64()
+            .unwrap();
+    assert_eq!(api_a.delete(&format!("/api/v1/environments/development/sdk-keys/{id}"), "").await.status, 204);
+    assert!(stream.ends_within(Duration::from_secs(2)).await, "B kept the revoked key's stream open");
+    assert_eq!(Api::new(&b.url, &sdk).get("/v1/snapshots/development").await.status, 401);
     a.stop();
     b.stop();
 }
