@@ -140,10 +140,9 @@ pub(crate) fn router(app: App) -> Router {
     let admin = router
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(document) }))
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route; see /openapi.json") })
-        .layer(axum::middleware::from_fn(request_id));
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route; see /openapi.json") });
     let sdk = sdk.layer(axum::middleware::from_fn(cors::allow_any_origin));
-    sdk.merge(admin).layer(DefaultBodyLimit::max(max_body)).with_state(app)
+    sdk.merge(admin).layer(axum::middleware::from_fn(request_id)).layer(DefaultBodyLimit::max(max_body)).with_state(app)
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).
