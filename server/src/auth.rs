@@ -73,13 +73,15 @@ impl Principal {
         Ok(())
     }
 
-    /// Requires at least `role` with access to every environment.
-    pub(crate) fn require_all(&self, role: Role) -> Result<(), ApiError> {
+    /// Requires at least `role` with access to every environment; `why` says what
+    /// reaches all of them, for the refusal.
+    pub(crate) fn require_all(&self, role: Role, why: &str) -> Result<(), ApiError> {
         self.require(role)?;
-        if self.environments.is_some() {
+        if let Some(envs) = &self.environments {
             return Err(ApiError::forbidden(format!(
-                "token `{}` is scoped to some environments; this changes all of them",
-                self.name
+                "token `{}` is scoped to {}: {why}, so it needs a token for every environment",
+                self.name,
+                envs.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
             )));
         }
         Ok(())

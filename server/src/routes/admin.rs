@@ -105,13 +105,13 @@ async fn whoami(who: Principal) -> Result<Response, ApiError> {
 }
 
 async fn list_tokens(State(app): State<App>, who: Principal) -> Result<Response, ApiError> {
-    who.require_all(Role::Admin)?;
+    who.require_all(Role::Admin, "API tokens span environments")?;
     let tokens: Vec<_> = app.store.read().await?.tokens().await?.iter().map(access::token_from_row).collect();
     Ok(respond(StatusCode::OK, Some(json!({ "tokens": tokens })), None, None))
 }
 
 async fn create_token(State(app): State<App>, who: Principal, body: Body) -> Result<Response, ApiError> {
-    who.require_all(Role::Admin)?;
+    who.require_all(Role::Admin, "API tokens span environments")?;
     let new: NewToken = body.json()?;
     let token = access::create_token(&app, &who.actor(), &new).await?;
     Ok(respond(StatusCode::CREATED, Some(to_json(&token)?), None, None))
@@ -122,7 +122,7 @@ async fn revoke_token(
     who: Principal,
     PathParams(id): PathParams<i64>,
 ) -> Result<Response, ApiError> {
-    who.require_all(Role::Admin)?;
+    who.require_all(Role::Admin, "API tokens span environments")?;
     access::revoke_token(&app, &who.actor(), id).await?;
     Ok(respond(StatusCode::NO_CONTENT, None, None, None))
 }
@@ -174,9 +174,10 @@ async fn audit(
     who: Principal,
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> Result<Response, ApiError> {
+    let whole_log = "the whole audit log spans every environment (filter with `environment=`)";
     match &q.environment {
         Some(env) => who.require_env(Role::Viewer, env)?,
-        None => who.require_all(Role::Viewer)?,
+        None => who.require_all(Role::Viewer, whole_log)?,
     }
     let filter = AuditFilter {
         since: time("since", q.since.as_ref())?,
@@ -188,7 +189,7 @@ async fn audit(
         action: q.action,
         request_id: q.request_id,
         before_id: q.before_id,
-        limit: i64::from(q.limit.unwrap_or(100).clamp(1, 1000)),
+        limit: i64::from(q.limit.unwrap_or(100).min(1000)),
     };
     let entries: Vec<AuditEntry> = app.store.read().await?.audit(&filter).await?.into_iter().map(entry).collect();
     Ok(respond(StatusCode::OK, Some(json!({ "entries": entries })), None, None))

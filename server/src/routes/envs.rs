@@ -131,7 +131,7 @@ async fn list(State(app): State<App>, who: Principal) -> Result<Response, ApiErr
 }
 
 async fn create(State(app): State<App>, who: Principal, body: Body) -> Result<Response, ApiError> {
-    who.require_all(Role::Admin)?;
+    who.require_all(Role::Admin, "creating an environment publishes every flag to it")?;
     let new: NewEnvironment = body.json()?;
     let (env, etag) = envs::create(&app, &who.actor(), &new).await?;
     Ok(respond(StatusCode::CREATED, Some(to_json(&env)?), Some(&etag), Some(env.version)))
@@ -167,7 +167,7 @@ async fn delete(
     PathParams(name): PathParams<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    who.require_all(Role::Admin)?;
+    who.require_all(Role::Admin, "deleting an environment changes API tokens' scopes")?;
     let status = envs::delete(&app, &who.actor(), &name, &IfMatch::from_headers(&headers)).await?;
     Ok(respond(status, None, None, None))
 }

@@ -131,7 +131,7 @@ async fn list(
 
 async fn create(State(app): State<App>, who: Principal, body: Body) -> Result<Response, ApiError> {
     // A new flag is published to every environment, as an update or delete is.
-    who.require_all(Role::Editor)?;
+    who.require_all(Role::Editor, "a flag definition is published to every environment")?;
     let flag: Flag = body.json()?;
     let (flag, etag) = flags::create(&app, &who.actor(), flag).await?;
     let mut response = respond(StatusCode::CREATED, Some(to_json(&flag)?), Some(&etag), None);
@@ -159,7 +159,7 @@ async fn put(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    who.require_all(Role::Editor)?;
+    who.require_all(Role::Editor, "a flag definition is published to every environment")?;
     let flag: Flag = body.json()?;
     let (flag, etag) = flags::update(&app, &who.actor(), &key, flag, &IfMatch::from_headers(&headers)).await?;
     Ok(respond(StatusCode::OK, Some(to_json(&flag)?), Some(&etag), None))
@@ -171,7 +171,7 @@ async fn delete(
     PathParams(key): PathParams<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    who.require_all(Role::Editor)?;
+    who.require_all(Role::Editor, "a flag definition is published to every environment")?;
     flags::delete(&app, &who.actor(), &key, &IfMatch::from_headers(&headers)).await?;
     Ok(respond(StatusCode::NO_CONTENT, None, None, None))
 }

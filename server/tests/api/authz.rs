@@ -49,6 +49,15 @@ async fn matrix(backend: Backend) {
         .await;
     assert_eq!(created.status, 403, "{}", created.body);
     assert_eq!(admin.get("/api/v1/flags/from-dev").await.status, 404, "nothing was created");
+    // Each refusal says what reaches every environment, and which the token has.
+    let message = |reply: &crate::common::Resp| reply.body["error"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message(&created).contains("scoped to `development`: a flag definition is published to every environment"));
+    let audit = dev_editor.get("/api/v1/audit").await;
+    assert_eq!(audit.status, 403);
+    assert!(message(&audit).contains("filter with `environment=`"), "{}", audit.body);
+    assert_eq!(dev_editor.get("/api/v1/audit?environment=development").await.status, 200);
+    let none = admin.get("/api/v1/audit?limit=0").await;
+    assert_eq!(none.body["entries"], json!([]), "limit=0 asks for no entries");
     // Admins manage tokens; a revoked token is refused.
     let created = admin.post("/api/v1/tokens", &json!({ "name": "temp", "role": "viewer" })).await;
     assert_eq!(created.status, 201);
@@ -81,6 +90,10 @@ async fn sdk_keys(backend: Backend) {
     let reply = fetch(&staging_server, "development").await;
     assert_eq!((reply.status, reply.code()), (403, "forbidden"));
     assert_eq!(fetch(&server.sdk_dev, "staging").await.status, 403);
+    // Every response carries a request id, SDK endpoints' too.
+    for reply in [fetch(&server.sdk_dev, "development").await, reply, fetch("", "development").await] {
+        assert!(reply.headers.contains_key("x-request-id"), "{} without X-Request-Id", reply.status);
+    }
     let stream = reqwest::Client::new()
         .get(format!("{}/v1/stream/staging", server.url))
         .bearer_auth(&server.sdk_dev)

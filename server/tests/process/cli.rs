@@ -42,6 +42,8 @@ async fn api_commands() {
         out.lines().any(|l| l.starts_with("new-checkout") && l.contains(" on ") && l.contains("[checkout]")),
         "{out}"
     );
+    let out = ok(&run(&["flags", "list", "--tag", "nope"]));
+    assert_eq!(out.trim(), "no flag is tagged `nope`");
     let out = ok(&run(&["flags", "rollout", "new-checkout", "25", "--env", "development"]));
     assert!(out.contains("25% rolled out"), "{out}");
     let got: serde_json::Value =
@@ -58,6 +60,13 @@ async fn api_commands() {
         String::from_utf8_lossy(&refused.stderr)
     );
     ok(&run(&["flags", "rollout", "banner", "50", "--env", "development", "--variant", "red", "--otherwise", "blue"]));
+    // A percentage JSON cannot carry, or out of range, is a usage error naming it.
+    for bad in ["NaN", "inf", "101"] {
+        let refused = run(&["flags", "rollout", "banner", bad, "--env", "development"]);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains(&format!("`{bad}` is not a percentage")), "{stderr}");
+    }
 
     // Protected production: a change request, approved by someone else.
     let out = ok(&run(&["flags", "enable", "new-checkout", "--env", "production"]));

@@ -47,6 +47,7 @@ pub(crate) enum Command {
         /// The flag key.
         key: String,
         /// 0 to 100, up to three decimals.
+        #[arg(value_parser = parse_percent)]
         percent: f64,
         /// The environment.
         #[arg(long, value_name = "ENV")]
@@ -181,7 +182,10 @@ async fn list(client: &Client, env: Option<&str>, tag: Option<&str>, as_json: bo
     let empty = Vec::new();
     let list = flags["flags"].as_array().unwrap_or(&empty);
     if list.is_empty() {
-        return print_line("no flags yet: pennon flags create KEY --type boolean");
+        return match tag {
+            Some(tag) => print_line(&format!("no flag is tagged `{tag}`")),
+            None => print_line("no flags yet: pennon flags create KEY --type boolean"),
+        };
     }
     for flag in list {
         let key = flag["key"].as_str().unwrap_or_default();
@@ -241,4 +245,13 @@ async fn toggle(args: &ToggleArgs, enabled: bool) -> Result<(), Failure> {
     let reply = client.send(Method::POST, &format!("{path}/toggle"), Some(&body), current.etag.as_deref()).await?;
     let word = if enabled { "enabled" } else { "disabled" };
     report(&reply, &format!("{word} `{}` in `{}`", args.key, args.env))
+}
+
+/// A percentage from 0 to 100. `NaN` and `inf` parse as floats, but JSON cannot carry
+/// them (they went out as `null`, and the server then named a missing field).
+fn parse_percent(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(percent) if (0.0..=100.0).contains(&percent) => Ok(percent),
+        _ => Err(format!("`{text}` is not a percentage: give a number from 0 to 100")),
+    }
 }
