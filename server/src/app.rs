@@ -139,6 +139,11 @@ pub async fn start(config: Config) -> Result<Running, String> {
     });
     let first_run = if app.config.bootstrap { bootstrap::run(&app).await.map_err(|e| e.to_string())? } else { None };
     sync::warm(&app).await.map_err(|e| format!("cannot read the published snapshots: {e}"))?;
+    if let Some(exporter) = &app.exporter {
+        crate::snapshot::overtake_export(&app, exporter)
+            .await
+            .map_err(|e| format!("cannot overtake the export: {e}"))?;
+    }
     crate::snapshot::resign_due(&app, true).await.map_err(|e| format!("cannot re-sign snapshots: {e}"))?;
     if let Some(exporter) = &app.exporter {
         sync::export_all(&app, exporter).await.map_err(|e| format!("export: {e}"))?;

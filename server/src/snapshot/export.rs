@@ -59,6 +59,15 @@ impl Exporter {
         self.dir.join(env).join(kind.as_str()).join(format!("{version}.json")).exists()
     }
 
+    /// The newest version of `env` exported, server or client; 0 for none.
+    pub(crate) fn newest(&self, env: &str) -> u64 {
+        [SdkKind::Server, SdkKind::Client]
+            .into_iter()
+            .map(|kind| newest_in(&self.dir.join(env).join(kind.as_str())))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Writes one snapshot and, if it is the newest there, `latest.json`.
     pub(crate) fn write(&self, env: &str, kind: SdkKind, served: &Served) -> std::io::Result<()> {
         // A panic while writing poisons nothing worth refusing: the files are replaced whole.
@@ -70,15 +79,20 @@ impl Exporter {
             replace(&path, &served.body)?;
         }
         let latest = dir.join("latest.json");
-        let newest = std::fs::read_dir(&dir)?
-            .filter_map(|entry| entry.ok()?.file_name().to_str()?.strip_suffix(".json")?.parse::<u64>().ok())
-            .max()
-            .unwrap_or(0);
-        if served.version >= newest {
+        if served.version >= newest_in(&dir) {
             replace(&latest, &served.body)?;
         }
         Ok(())
     }
+}
+
+/// The highest `<version>.json` in `dir`; 0 for none (or no such directory).
+fn newest_in(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.strip_suffix(".json")?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0)
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so readers see the

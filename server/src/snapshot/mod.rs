@@ -3,12 +3,14 @@
 //! it with the change that caused it.
 
 mod export;
+mod overtake;
 mod payload;
 mod publish;
 mod resign;
 mod state;
 
 pub(crate) use export::Exporter;
+pub(crate) use overtake::overtake_export;
 pub(crate) use payload::Focus;
 pub(crate) use publish::{publish, Published, Served};
 pub(crate) use resign::{resign_due, run_resigner};

@@ -152,4 +152,36 @@ async fn export(backend: Backend) {
     server.stop().await;
 }
 
-crate::on_both_backends!(environments, segments, export);
+/// A database behind its export directory (restored from a backup; here, a fresh one
+/// given the directory of another) publishes its state after the export's newest
+/// version at start, so it never publishes a version number twice.
+async fn a_restored_database_overtakes_its_export(backend: Backend) {
+    let export = tempfile::tempdir().unwrap();
+    let dir = export.path().to_path_buf();
+    let ahead = Server::start_with(&backend, move |c| c.export_dir = Some(dir)).await;
+    boolean_flag(&ahead.admin(), "before-backup", true).await;
+    let exported = ahead.admin().toggle("development", "before-backup", true).await.version.unwrap();
+    let newest = export.path().join(format!("development/server/{exported}.json"));
+    for _ in 0..500 {
+        if newest.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let old_file = std::fs::read(&newest).unwrap();
+    ahead.stop().await;
+
+    let dir = export.path().to_path_buf();
+    let behind = Server::start_with(&backend, move |c| c.export_dir = Some(dir)).await;
+    let admin = behind.admin();
+    assert_eq!(admin.version("development").await, exported + 1, "the export's versions are not published again");
+    assert_eq!(std::fs::read(&newest).unwrap(), old_file, "an exported version is never rewritten");
+    let latest = std::fs::read(export.path().join("development/server/latest.json")).unwrap();
+    assert_eq!(payload_of(&latest)["version"], exported + 1);
+    assert_eq!(admin.get("/api/v1/flags/before-backup").await.status, 404, "the state served is the database's");
+    let audit = admin.get("/api/v1/audit?action=snapshot.overtake&environment=development").await.body;
+    assert_eq!(audit["entries"][0]["snapshot_version"], exported + 1, "{audit}");
+    behind.stop().await;
+}
+
+crate::on_both_backends!(environments, segments, export, a_restored_database_overtakes_its_export);
