@@ -19,9 +19,12 @@ export type EngineArguments = [
   minVersion: number | undefined,
   heldVersion: number | undefined,
   heldPayloadSha256: Uint8Array | undefined,
+  /** 0 server, 1 client, 2 either (`wasm/src/lib.rs`). */
+  audience: number | undefined,
 ];
 
-const MEMBERS = ["keys", "environment", "threshold", "graceMs", "maxBytes", "minVersion", "held"];
+const MEMBERS = ["keys", "environment", "audience", "threshold", "graceMs", "maxBytes", "minVersion", "held"];
+const AUDIENCES = ["server", "client", "any"];
 const HELD_MEMBERS = ["version", "payloadSha256"];
 const I64_END = 2 ** 63;
 const U64_END = 2 ** 64;
@@ -77,6 +80,10 @@ export function engineArguments(options: EngineOptions): EngineArguments {
   const environment = get(members, "environment");
   if (environment === undefined) throw invalid("missing member `environment`");
   if (typeof environment !== "string") throw invalid("`environment` must be a string");
+  const audience = get(members, "audience");
+  if (audience !== undefined && !AUDIENCES.includes(audience as string)) {
+    throw invalid("`audience` must be \"server\", \"client\" or \"any\"");
+  }
   let heldVersion: number | undefined;
   let heldSha: Uint8Array | undefined;
   const held = get(members, "held");
@@ -100,5 +107,6 @@ export function engineArguments(options: EngineOptions): EngineArguments {
     integer(members, "minVersion", 0, U64_END),
     heldVersion,
     heldSha,
+    audience === undefined ? undefined : AUDIENCES.indexOf(audience as string),
   ];
 }

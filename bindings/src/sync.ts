@@ -14,6 +14,13 @@ export interface PennonOptions {
   keys: string[];
   /** The environment snapshots must be signed for. */
   environment: string;
+  /**
+   * Whom snapshots must be for: `"server"` (every flag; the server provider's default),
+   * `"client"` (browser snapshots, client-visible flags only) or `"any"` (the web
+   * provider's default). A server provider must not take a browser snapshot, which
+   * lacks every server-only flag.
+   */
+  audience?: "server" | "client" | "any";
   /** Distinct trusted keys that must sign (default 1). */
   threshold?: number;
   /** Serve snapshots up to this long past `expires_at`, milliseconds (default 0). */
@@ -349,7 +356,8 @@ const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
 function newEngine(o: PennonOptions): Engine {
   try {
-    return new Engine({ keys: o.keys, environment: o.environment, threshold: o.threshold, graceMs: o.graceMs, maxBytes: o.maxBytes });
+    const { keys, environment, audience, threshold, graceMs, maxBytes } = o;
+    return new Engine({ keys, environment, audience, threshold, graceMs, maxBytes });
   } catch (error) {
     throw new FatalStartError(error instanceof Error ? error.message : String(error), { cause: error });
   }

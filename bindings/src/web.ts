@@ -54,7 +54,9 @@ export class PennonWebProvider implements Provider {
       load: () => storage()?.getItem(key) ?? undefined,
       save: (text: string) => storage()?.setItem(key, text),
     } : undefined;
-    this.#sync = new Sync(options, (event) => this.#on(event), stored);
+    // A browser may take the server snapshot (it holds more), so either audience loads.
+    const withAudience = { ...options, audience: options.audience ?? "any" };
+    this.#sync = new Sync(withAudience, (event) => this.#on(event), stored);
     this.#sync.onPoll = () => this.#refreshCache([]);
   }
 

@@ -65,6 +65,14 @@ pub enum Error {
         /// The environment in the snapshot.
         found: String,
     },
+    /// The snapshot is for another audience: a browser payload offered to a server.
+    #[error("audience check failed: this client accepts {expected} snapshots, this one is for {found}")]
+    WrongAudience {
+        /// What the trust policy accepts: `server` or `client`.
+        expected: &'static str,
+        /// The snapshot's audience.
+        found: &'static str,
+    },
     /// The snapshot is older than the one held: a replay or a rollback attack.
     #[error("rollback check failed: offered version {offered} is older than held version {held}")]
     Rollback {
@@ -141,6 +149,7 @@ impl Error {
             Error::MalformedPayload(_) => "malformed_payload",
             Error::UnsupportedSchema { .. } => "unsupported_schema",
             Error::WrongEnvironment { .. } => "wrong_environment",
+            Error::WrongAudience { .. } => "wrong_audience",
             Error::Rollback { .. } => "rollback",
             Error::VersionConflict { .. } => "version_conflict",
             Error::Expired { .. } => "expired",

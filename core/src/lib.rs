@@ -63,4 +63,4 @@ pub use limits::Limits;
 pub use result::{Bucket, ErrorCode, EvalError, Evaluation, Explanation, Matched, Reason};
 pub use snapshot::{FlagMetadata, FlagType, FlagValue, MetadataValue, Snapshot};
 pub use time::{format_rfc3339, parse_rfc3339};
-pub use verify::{Held, Loaded, TrustPolicy, DEFAULT_MAX_BYTES, MAX_VERSION};
+pub use verify::{Audience, Held, Loaded, TrustPolicy, DEFAULT_MAX_BYTES, MAX_VERSION};

@@ -12,12 +12,34 @@ pub const DEFAULT_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// Highest version a payload may carry: 2^53 - 1, so JavaScript reads it exactly.
 pub const MAX_VERSION: u64 = (1 << 53) - 1;
 
+/// Who a payload is for (header `audience`, SPEC 3.1): the control plane publishes a
+/// server payload and a browser payload (client-visible flags only) of each version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Services: every flag. What a payload without `audience` is for.
+    Server,
+    /// Browsers and other public clients: client-visible flags only.
+    Client,
+}
+
+impl Audience {
+    /// The header's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Server => "server",
+            Audience::Client => "client",
+        }
+    }
+}
+
 /// What a client trusts: keys, a threshold, its environment, and size bounds.
 #[derive(Debug, Clone)]
 pub struct TrustPolicy {
     keys: Vec<PublicKey>,
     threshold: usize,
     environment: String,
+    /// The audience accepted; `None` accepts either.
+    audience: Option<Audience>,
     max_bytes: usize,
     grace_ms: i64,
     limits: Limits,
@@ -70,6 +92,7 @@ impl TrustPolicy {
             keys: unique,
             threshold: 1,
             environment,
+            audience: Some(Audience::Server),
             max_bytes: DEFAULT_MAX_BYTES,
             grace_ms: 0,
             limits: Limits::default(),
@@ -86,6 +109,14 @@ impl TrustPolicy {
         }
         self.threshold = threshold;
         Ok(self)
+    }
+
+    /// Accepts payloads for `audience` only (the default: [`Audience::Server`]), or for
+    /// either with `None`: a browser may take the server payload, which holds more.
+    #[must_use]
+    pub fn with_audience(mut self, audience: Option<Audience>) -> TrustPolicy {
+        self.audience = audience;
+        self
     }
 
     /// Sets the size cap in bytes.
@@ -205,15 +236,17 @@ impl TrustPolicy {
             // The very bytes already served (a re-fetch): read the header alone, since
             // compiling what is served already would be wasted.
             let parsed = parse_payload(text, self.limits.max_depth, &mut HeaderOnly).map_err(malformed)?;
-            if let Some(outcome) = self.check_header(&parsed.header, baseline, sha, now)? {
+            if let Some(outcome) = self.check_header(&parsed.header, baseline, sha, now, true)? {
                 return Ok(outcome);
             }
         }
         let mut compiler = Compiler::new(&self.limits);
-        let accepts = |header: &Header<'_>| matches!(self.check_header(header, baseline, sha, now), Ok(None));
+        // The gate may see the header before an `audience` that follows the body, so it
+        // judges every check but that one; the full header is checked after reading.
+        let accepts = |header: &Header<'_>| matches!(self.check_header(header, baseline, sha, now, false), Ok(None));
         let mut gated = Gated { body: &mut compiler, accepts: &accepts };
         let parsed = parse_payload(text, self.limits.max_depth, &mut gated).map_err(malformed)?;
-        if let Some(outcome) = self.check_header(&parsed.header, baseline, sha, now)? {
+        if let Some(outcome) = self.check_header(&parsed.header, baseline, sha, now, true)? {
             return Ok(outcome);
         }
         if let Some(error) = parsed.shape_error {
@@ -222,14 +255,23 @@ impl TrustPolicy {
         compiler.finish(&parsed.header, sha).map(Loaded::Updated)
     }
 
-    /// Steps 6 to 9: an error, `Unchanged`, or `None` to go on and compile.
+    /// The header's values (the rest of step 5), then steps 6 to 9: an error,
+    /// `Unchanged`, or `None` to go on and compile. The audience is judged only when
+    /// `whole` (the header was read to its end).
     fn check_header(
         &self,
         header: &Header<'_>,
         baseline: Baseline,
         sha: [u8; 32],
         now: i64,
+        whole: bool,
     ) -> Result<Option<Loaded>, Error> {
+        check_version(header.version)?;
+        let time = |text: &str, name: &str| {
+            crate::parse_rfc3339(text).map_err(|e| Error::MalformedPayload(format!("`{name}`: {e}")))
+        };
+        let expires_at = time(&header.expires_at, "expires_at")?;
+        time(&header.issued_at, "issued_at")?;
         if header.schema != 1 {
             return Err(Error::UnsupportedSchema { found: header.schema });
         }
@@ -239,7 +281,12 @@ impl TrustPolicy {
                 found: header.environment.to_string(),
             });
         }
-        check_version(header.version)?;
+        match self.audience {
+            Some(accepted) if whole && accepted != header.audience => {
+                return Err(Error::WrongAudience { expected: accepted.as_str(), found: header.audience.as_str() });
+            }
+            _ => {}
+        }
         match baseline {
             Baseline::Held(held) if header.version < held.version => {
                 return Err(Error::Rollback { held: held.version, offered: header.version });
@@ -256,11 +303,6 @@ impl TrustPolicy {
             }
             _ => {}
         }
-        let time = |text: &str, name: &str| {
-            crate::parse_rfc3339(text).map_err(|e| Error::MalformedPayload(format!("`{name}`: {e}")))
-        };
-        let expires_at = time(&header.expires_at, "expires_at")?;
-        time(&header.issued_at, "issued_at")?;
         if now > expires_at.saturating_add(self.grace_ms) {
             return Err(Error::Expired {
                 expires_at: crate::format_rfc3339(expires_at),

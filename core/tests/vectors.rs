@@ -11,8 +11,8 @@ use base64::Engine as _;
 use std::cell::RefCell;
 
 use pennon_core::{
-    bucket_hash, bucket_position, parse_rfc3339, Attributes, Context, FlagType, Held, Loaded, PublicKey, Snapshot,
-    TrustPolicy, Value,
+    bucket_hash, bucket_position, parse_rfc3339, Attributes, Audience, Context, FlagType, Held, Loaded, PublicKey,
+    Snapshot, TrustPolicy, Value,
 };
 use serde_json::{json, Value as Json};
 
@@ -196,6 +196,12 @@ fn policy_of(trust: &Json) -> Result<TrustPolicy, pennon_core::Error> {
     }
     if let Some(grace) = trust.get("grace_seconds").and_then(Json::as_i64) {
         policy = policy.with_grace_ms(grace * 1_000);
+    }
+    match trust.get("audience").and_then(Json::as_str) {
+        None | Some("server") => {}
+        Some("client") => policy = policy.with_audience(Some(Audience::Client)),
+        Some("any") => policy = policy.with_audience(None),
+        Some(other) => panic!("unknown audience `{other}` in a trust policy"),
     }
     Ok(policy)
 }

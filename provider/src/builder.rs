@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pennon_core::{PublicKey, TrustPolicy, DEFAULT_MAX_BYTES};
+use pennon_core::{Audience, PublicKey, TrustPolicy, DEFAULT_MAX_BYTES};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::config::{defaults, system_now, Clock, Config, SourceSpec};
@@ -22,6 +22,7 @@ pub struct PennonProviderBuilder {
     keys: Vec<PublicKey>,
     environment: Option<String>,
     threshold: usize,
+    audience: Option<Audience>,
     grace: Duration,
     max_bytes: usize,
     sources: Vec<SourceSpec>,
@@ -47,6 +48,7 @@ impl Default for PennonProviderBuilder {
             keys: Vec::new(),
             environment: None,
             threshold: 1,
+            audience: Some(Audience::Server),
             grace: Duration::ZERO,
             max_bytes: DEFAULT_MAX_BYTES,
             sources: Vec::new(),
@@ -90,6 +92,14 @@ impl PennonProviderBuilder {
     /// Requires valid signatures by this many distinct trusted keys (default 1).
     pub fn threshold(mut self, threshold: usize) -> Self {
         self.threshold = threshold;
+        self
+    }
+
+    /// Accepts snapshots for `audience` only, or for either with `None`. The default,
+    /// [`Audience::Server`], is what a service wants: a browser snapshot (client-visible
+    /// flags only) would hide every server-only flag.
+    pub fn audience(mut self, audience: Option<Audience>) -> Self {
+        self.audience = audience;
         self
     }
 
@@ -228,6 +238,7 @@ impl PennonProviderBuilder {
             .and_then(|policy| policy.with_threshold(self.threshold))
             .map_err(BuildError::Policy)?
             .with_max_bytes(self.max_bytes)
+            .with_audience(self.audience)
             .with_grace_ms(grace_ms);
         let mut sources = self.sources;
         for url in &self.urls {

@@ -226,6 +226,7 @@ def write():
     signature_cases(cs, base)
     payload_cases.payload_header_cases(cs)
     payload_cases.version_and_expiry_cases(cs, base)
+    payload_cases.audience_cases(cs)
     payload_cases.full_payload_cases(cs)
     payload_cases.limit_cases(cs)
     payload_cases.invalid_snapshot_cases(cs)

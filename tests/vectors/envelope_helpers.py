@@ -13,7 +13,8 @@ from common import KEYS, b64, dumps_compact
 DESCRIPTION = (
     "Envelope verification vectors (SPEC 2.3). `envelope` is the envelope as JSON text "
     "(its UTF-8 byte length is what max_bytes caps). `trust`: keys (public key texts), "
-    "threshold, environment, optional max_bytes (default 16777216), optional grace_seconds "
+    "threshold, environment, optional audience (\"server\", the default, \"client\" or \"any\"), "
+    "optional max_bytes (default 16777216), optional grace_seconds "
     "(default 0), optional held {version, payload_sha256 (lowercase hex of SHA-256 of the held "
     "payload bytes)}. `expect` is {\"ok\": VERSION}, {\"unchanged\": true} or {\"error\": KIND} "
     "with KIND one of the bracketed names of SPEC 2.3.")

@@ -44,10 +44,12 @@ class _DuplicateTracker:
 
     def __init__(self):
         self.seen = False
+        self.repeated = set()  # of the object read last: the outermost one
 
     def __call__(self, pairs):
         keys = [k for k, _ in pairs]
         self.seen = self.seen or len(keys) != len(set(keys))
+        self.repeated = {k for k in keys if keys.count(k) > 1}
         return dict(pairs)
 
 
@@ -55,13 +57,20 @@ def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+HEADER = ("schema", "environment", "version", "issued_at", "expires_at", "audience")
+
+
 def _header_ok(p):
+    """Check 5's header: present, of its type, and each value within its range."""
     if not isinstance(p, dict):
         return False
+    rfc3339 = lambda v: bucketing.parse_rfc3339_ms(v) is not None
     types = {"schema": _is_int, "environment": lambda v: isinstance(v, str),
-             "version": _is_int, "issued_at": lambda v: isinstance(v, str),
-             "expires_at": lambda v: isinstance(v, str), "flags": lambda v: isinstance(v, dict)}
+             "version": lambda v: _is_int(v) and 1 <= v <= 2 ** 53 - 1,
+             "issued_at": rfc3339, "expires_at": rfc3339, "flags": lambda v: isinstance(v, dict)}
     if any(k not in p or not check(p[k]) for k, check in types.items()):
+        return False
+    if p.get("audience", "server") not in ("server", "client"):
         return False
     return isinstance(p.get("segments", {}), dict)
 
@@ -122,12 +131,15 @@ def verify(text, trust, now):
         return {"error": "malformed_payload"}
     d = depth(payload)
     assert abs(d - DEPTH_LIMIT) > 4, "vectors stay clear of the depth boundary (%d)" % d
-    if d > DEPTH_LIMIT or not _header_ok(payload):
+    header_repeated = duplicates.repeated & set(HEADER)
+    if d > DEPTH_LIMIT or not _header_ok(payload) or header_repeated:
         return {"error": "malformed_payload"}
     if payload["schema"] != 1:
         return {"error": "unsupported_schema"}
     if payload["environment"] != trust["environment"]:
         return {"error": "wrong_environment"}
+    if trust.get("audience", "server") not in ("any", payload.get("audience", "server")):
+        return {"error": "wrong_audience"}
     held = trust.get("held")
     if held is not None:
         if payload["version"] < held["version"]:

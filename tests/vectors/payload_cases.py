@@ -47,6 +47,49 @@ def payload_header_cases(cs):
     cs.payload_error("wrong_environment: checked before rollback", "wrong_environment",
                      payload(environment="prod"), trust(held={"version": 99, "payload_sha256": "00" * 32}))
 
+    # Header values out of range are check 5, before the schema, environment and version.
+    cs.payload_error("malformed_payload: version 0, checked before the environment",
+                     "malformed_payload", payload(version=0, environment="prod"))
+    cs.payload_error("malformed_payload: version 2^53, checked before the schema",
+                     "malformed_payload", payload(version=2 ** 53, schema=2))
+    cs.payload_error("malformed_payload: version 1e2", "malformed_payload",
+                     payload(version=100.0))
+    cs.payload_error("malformed_payload: issued_at not RFC 3339, checked before the environment",
+                     "malformed_payload", payload(issued_at="yesterday", environment="prod"))
+    cs.payload_error("malformed_payload: expires_at not RFC 3339, checked before rollback",
+                     "malformed_payload", payload(expires_at="2026-13-01T00:00:00Z"),
+                     trust(held={"version": 99, "payload_sha256": "00" * 32}))
+
+
+def audience_cases(cs):
+    """Check 7's second half: a browser payload is refused by servers (the default)."""
+    client = payload(audience="client")
+    cs.payload_error("wrong_audience: a client payload, a server policy (the default)",
+                     "wrong_audience", client)
+    cs.payload_error("wrong_audience: a client payload, a server policy named",
+                     "wrong_audience", client, trust(audience="server"))
+    cs.ok("audience: a client payload, a client policy", text(signed(client)), trust(audience="client"))
+    cs.ok("audience: a client payload, either accepted", text(signed(client)), trust(audience="any"))
+    cs.ok("audience: a server payload, the default policy", text(signed(payload(audience="server"))))
+    cs.payload_error("wrong_audience: no audience (server), a client policy", "wrong_audience",
+                     payload(), trust(audience="client"))
+    cs.ok("audience: no audience (server), either accepted", text(signed(payload())), trust(audience="any"))
+    cs.payload_error("wrong_audience: checked after the environment", "wrong_environment",
+                     payload(audience="client", environment="prod"))
+    cs.payload_error("wrong_audience: checked before rollback", "wrong_audience", client,
+                     trust(held={"version": 99, "payload_sha256": "00" * 32}))
+    cs.payload_error("wrong_audience: checked before expiry", "wrong_audience", client,
+                     now="2027-01-01T00:00:00Z")
+    audience_last = common.payload_bytes(payload())[:-1] + b',"audience":"client"}'
+    cs.error("wrong_audience: audience after the flags", "wrong_audience", text(common.envelope(audience_last)))
+    cs.ok("audience: audience after the flags, a client policy", text(common.envelope(audience_last)),
+          trust(audience="client"))
+    for value in ["browser", "Server", "", 1, None]:
+        cs.payload_error("malformed_payload: audience %s" % json.dumps(value), "malformed_payload",
+                         payload(audience=value, environment="prod"))
+    twice = common.payload_bytes(payload(audience="server"))[:-1] + b',"audience":"client"}'
+    cs.error("malformed_payload: audience repeated", "malformed_payload", text(common.envelope(twice)))
+
 
 def version_and_expiry_cases(cs, base):
     body = body_of(base)

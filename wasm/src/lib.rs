@@ -38,7 +38,7 @@ mod packed;
 mod types;
 mod write;
 
-use pennon_core::{Context, Held, Loaded, PublicKey, Snapshot, TrustPolicy};
+use pennon_core::{Audience, Context, Held, Loaded, PublicKey, Snapshot, TrustPolicy};
 use wasm_bindgen::prelude::*;
 
 pub use output::{resolution_text, resolutions_text};
@@ -95,6 +95,7 @@ impl Engine {
         #[wasm_bindgen(js_name = minVersion)] min_version: Option<f64>,
         #[wasm_bindgen(js_name = heldVersion)] held_version: Option<f64>,
         #[wasm_bindgen(js_name = heldPayloadSha256)] held_payload_sha256: Option<Vec<u8>>,
+        audience: Option<u8>,
     ) -> JsResult<Engine> {
         let keys = keys.split_terminator('\n').map(PublicKey::parse).collect::<Result<Vec<_>, _>>();
         let mut policy =
@@ -107,6 +108,12 @@ impl Engine {
         }
         if let Some(max_bytes) = max_bytes {
             policy = policy.with_max_bytes(max_bytes as usize);
+        }
+        // `src/options.ts` numbers the audiences: absent or 0 server, 1 client, 2 either.
+        match audience {
+            Some(1) => policy = policy.with_audience(Some(Audience::Client)),
+            Some(2) => policy = policy.with_audience(None),
+            _ => {}
         }
         let held = match (held_version, held_payload_sha256.map(<[u8; 32]>::try_from)) {
             (Some(version), Some(Ok(payload_sha256))) => Some(Held { version: version as u64, payload_sha256 }),

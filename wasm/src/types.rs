@@ -13,6 +13,12 @@ export interface EngineOptions {
   keys: string[];
   /** The environment snapshots must be for. */
   environment: string;
+  /**
+   * Whom snapshots must be for (their `audience`): `"server"` (the default), `"client"`
+   * (browser snapshots, client-visible flags only) or `"any"`. A server must not take a
+   * browser snapshot: it lacks every server-only flag.
+   */
+  audience?: "server" | "client" | "any";
   /** Distinct trusted keys that must sign (default 1). */
   threshold?: number;
   /** Accept snapshots this many milliseconds past `expires_at` (default 0). */
@@ -67,7 +73,8 @@ export interface Resolution {
 /** The `kind` of a thrown Pennon error: a SPEC 2.3 check name or a shim condition. */
 export type ErrorKind =
   | "too_large" | "malformed_envelope" | "wrong_payload_type" | "unknown_key" | "bad_signature"
-  | "below_threshold" | "malformed_payload" | "unsupported_schema" | "wrong_environment" | "rollback"
+  | "below_threshold" | "malformed_payload" | "unsupported_schema" | "wrong_environment"
+  | "wrong_audience" | "rollback"
   | "version_conflict" | "expired" | "limit_exceeded" | "invalid_snapshot" | "invalid_key"
   | "invalid_policy" | "invalid_context" | "invalid_time" | "invalid_options" | "invalid_type"
   | "not_ready" | "internal";

@@ -3,6 +3,7 @@
 // context changes re-evaluating, flagsChanged, storage and telemetry.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { Engine, init, isPennonError } from "pennon";
 import { PennonServerProvider } from "pennon/server";
 import { PennonWebProvider } from "pennon/web";
 import { OpenFeature as ServerOpenFeature, ProviderEvents as ServerEvents } from "@openfeature/server-sdk";
@@ -142,4 +143,27 @@ test("web provider: a tampered stored envelope is refused", async () => {
   await assert.rejects(WebOpenFeature.setProviderAndWait("tampered", provider));
   assert.match(warnings.join("\n"), /bad_signature/);
   await WebOpenFeature.clearProviders();
+});
+
+test("audience: servers refuse a browser snapshot; the web provider takes either unless pinned", async () => {
+  await init();
+  const flags = { steady: boolFlag({ fallthrough: "on" }) };
+  const forBrowsers = envelope({ ...payload(1, flags), audience: "client" });
+  const forServers = envelope({ ...payload(1, flags), audience: "server" });
+  const engine = (audience) => new Engine({ keys: [publicKey(1)], environment: "test", audience });
+  const now = Date.parse("2026-06-01T00:00:00Z");
+  assert.throws(() => engine(undefined).load(forBrowsers, now), (e) => isPennonError(e, "wrong_audience") && /accepts server snapshots, this one is for client/.test(e.message));
+  assert.equal(engine("client").load(forBrowsers, now), true);
+  assert.throws(() => engine("client").load(forServers, now), (e) => isPennonError(e, "wrong_audience"));
+  assert.equal(engine("any").load(forServers, now), true);
+  assert.throws(() => engine("browser"), (e) => isPennonError(e, "invalid_options") && /`audience` must be/.test(e.message));
+
+  const options = { keys: [publicKey(1)], environment: "test", envelope: forBrowsers, logger: quiet };
+  const server = new PennonServerProvider(options);
+  await assert.rejects(server.initialize(), "the server provider refuses the browser snapshot");
+  const web = new PennonWebProvider(options);
+  await web.initialize({});
+  assert.equal(web.resolveBooleanEvaluation("steady", false).value, true, "the web provider takes it");
+  const pinned = new PennonWebProvider({ ...options, audience: "server" });
+  await assert.rejects(pinned.initialize({}));
 });

@@ -140,6 +140,7 @@ export function runEnvelopes({ pennon, text, tally }) {
       const engine = new pennon.Engine({
         keys: t.keys,
         environment: t.environment,
+        audience: t.audience,
         threshold: Number(t.threshold),
         maxBytes: t.max_bytes === undefined ? undefined : Number(t.max_bytes),
         graceMs: t.grace_seconds === undefined ? undefined : Number(t.grace_seconds) * 1000,

@@ -11,11 +11,14 @@ use std::hash::{Hash, Hasher};
 use super::flag::{flag, segment};
 use super::{required, sort_unique, Keyed, Members, RawFlag, RawSegment, Text};
 use crate::json::{JsonError, Reader};
+use crate::verify::Audience;
 
 /// The members checked before the rest: they decide whether the rest matters.
 pub(crate) struct Header<'a> {
     pub(crate) schema: u64,
     pub(crate) environment: Text<'a>,
+    /// Absent in the payload: [`Audience::Server`].
+    pub(crate) audience: Audience,
     pub(crate) version: u64,
     pub(crate) issued_at: Text<'a>,
     pub(crate) expires_at: Text<'a>,
@@ -56,10 +59,12 @@ pub(crate) fn parse_payload<'a>(
     max_depth: usize,
     body: &mut dyn Body<'a>,
 ) -> Result<Parsed<'a>, JsonError> {
-    const NAMES: &[&str] = &["schema", "environment", "version", "issued_at", "expires_at", "flags", "segments"];
+    const NAMES: &[&str] =
+        &["schema", "environment", "version", "issued_at", "expires_at", "audience", "flags", "segments"];
     let mut reader = Reader::new(text, max_depth);
     let mut members = Members::new(NAMES);
     let (mut schema, mut environment, mut version, mut issued_at, mut expires_at) = (None, None, None, None, None);
+    let mut audience = Audience::Server;
     let mut has_flags = false;
     let mut header_judged = false;
     let mut skip_body = false;
@@ -74,7 +79,7 @@ pub(crate) fn parse_payload<'a>(
         let index = match members.admit(&name) {
             Ok(index) => index,
             // A repeated header member is a header error; anything else waits.
-            Err(error) if NAMES[..5].contains(&&*name) => return Err(error),
+            Err(error) if NAMES[..6].contains(&&*name) => return Err(error),
             Err(error) => {
                 deferred.get_or_insert(error);
                 return reader.skip();
@@ -84,17 +89,21 @@ pub(crate) fn parse_payload<'a>(
         match index {
             0 => schema = Some(reader.unsigned(u64::MAX).map_err(header)?),
             1 => environment = Some(reader.string().map_err(header)?),
-            2 => version = Some(reader.unsigned(u64::MAX).map_err(header)?),
+            2 => version = Some(reader.unsigned(crate::MAX_VERSION).map_err(header)?),
             3 => issued_at = Some(reader.string().map_err(header)?),
             4 => expires_at = Some(reader.string().map_err(header)?),
-            5 | 6 if !header_judged => {
+            5 => audience = audience_of(&reader.string().map_err(header)?).map_err(header)?,
+            6 | 7 if !header_judged => {
                 header_judged = true;
                 if let (Some(schema), Some(environment), Some(version), Some(issued_at), Some(expires_at)) =
                     (schema, &environment, version, &issued_at, &expires_at)
                 {
+                    // An `audience` after `flags` is not read yet: the gate does not
+                    // judge it (`verify.rs`), so this default cannot skip a body.
                     let header = Header {
                         schema,
                         environment: environment.clone(),
+                        audience,
                         version,
                         issued_at: issued_at.clone(),
                         expires_at: expires_at.clone(),
@@ -111,6 +120,7 @@ pub(crate) fn parse_payload<'a>(
     let header = Header {
         schema: required(schema, "schema")?,
         environment: required(environment, "environment")?,
+        audience,
         version: required(version, "version")?,
         issued_at: required(issued_at, "issued_at")?,
         expires_at: required(expires_at, "expires_at")?,
@@ -121,7 +131,16 @@ pub(crate) fn parse_payload<'a>(
     Ok(Parsed { header, shape_error: deferred })
 }
 
-/// Reads member `flags` (index 5) or `segments` (6) into `body`, or skips it.
+/// The `audience` header member (SPEC 3.1).
+fn audience_of(text: &str) -> Result<Audience, JsonError> {
+    match text {
+        "server" => Ok(Audience::Server),
+        "client" => Ok(Audience::Client),
+        _ => Err(JsonError::new("must be `server` or `client`")),
+    }
+}
+
+/// Reads member `flags` (index 6) or `segments` (7) into `body`, or skips it.
 fn read_body<'a>(
     reader: &mut Reader<'a>,
     index: usize,
@@ -130,11 +149,11 @@ fn read_body<'a>(
     skip: bool,
     body: &mut dyn Body<'a>,
 ) -> Result<(), JsonError> {
-    *has_flags |= index == 5;
+    *has_flags |= index == 6;
     if deferred.is_some() || skip || !body.wants_body() {
         return reader.skip();
     }
-    if index == 5 {
+    if index == 6 {
         let mut read = |reader: &mut Reader<'a>| {
             keyed_map(reader, flag, |key, flag, fingerprint| body.flag(key, flag, fingerprint))
         };

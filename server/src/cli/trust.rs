@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use pennon_core::{Snapshot, TrustPolicy};
+use pennon_core::{Audience, Snapshot, TrustPolicy};
 
 use super::{inputs, Failure};
 
@@ -18,6 +18,10 @@ pub(crate) struct TrustArgs {
     /// The environment the snapshot must be for.
     #[arg(long, value_name = "NAME")]
     pub(crate) env: String,
+    /// Whom the snapshot must be for: `server` (every flag), `client` (browser snapshots)
+    /// or `any`.
+    #[arg(long, value_name = "AUDIENCE", default_value = "server", value_parser = ["server", "client", "any"])]
+    pub(crate) audience: String,
     /// How many distinct trusted keys must have signed.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub(crate) threshold: usize,
@@ -30,8 +34,14 @@ impl TrustArgs {
     /// Builds the trust policy from the arguments; a bad key or threshold is a usage error.
     pub(crate) fn policy(&self) -> Result<TrustPolicy, Failure> {
         let keys = self.trusted_keys.iter().map(|value| inputs::read_trusted_key(value)).collect::<Result<_, _>>()?;
+        let audience = match self.audience.as_str() {
+            "client" => Some(Audience::Client),
+            "any" => None,
+            _ => Some(Audience::Server),
+        };
         TrustPolicy::new(self.env.as_str(), keys)
             .and_then(|policy| policy.with_threshold(self.threshold))
+            .map(|policy| policy.with_audience(audience))
             .map_err(|e| Failure::Usage(e.to_string()))
     }
 

@@ -44,6 +44,8 @@ fn quote(key: &str) -> String {
 struct Payload<'a> {
     schema: u32,
     environment: &'a str,
+    /// `server` or `client` (SPEC 3.1): servers refuse the browser payload of a version.
+    audience: &'static str,
     version: u64,
     issued_at: String,
     expires_at: String,
@@ -135,6 +137,7 @@ pub(crate) fn build(
     let payload = Payload {
         schema: 1,
         environment: header.environment,
+        audience: if client { "client" } else { "server" },
         version: header.version,
         issued_at: crate::clock::rfc3339(header.issued_at),
         expires_at: crate::clock::rfc3339(header.expires_at),

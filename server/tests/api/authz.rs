@@ -123,7 +123,12 @@ async fn sdk_keys(backend: Backend) {
         .await
         .unwrap();
     let server_snapshot = load(&server_view, &server.public_keys, "development").unwrap();
-    let client_snapshot = load(&client_view, &server.public_keys, "development").unwrap();
+    // The two payloads of a version name their audience: a server (the default policy)
+    // refuses the browser one, which would hide every server-only flag.
+    let refused = load(&client_view, &server.public_keys, "development").unwrap_err();
+    assert_eq!(refused.kind(), "wrong_audience", "{refused}");
+    assert_eq!(payload_of(&server_view)["audience"], "server");
+    let client_snapshot = crate::common::load_client(&client_view, &server.public_keys, "development").unwrap();
     assert_eq!(server_snapshot.flag_keys().collect::<Vec<_>>(), ["banner", "server-only"]);
     assert_eq!(client_snapshot.flag_keys().collect::<Vec<_>>(), ["banner"]);
     assert_eq!(server_snapshot.version(), client_snapshot.version());

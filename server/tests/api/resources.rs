@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{boolean_flag, load, payload_of, Api, Backend, Server};
+use crate::common::{boolean_flag, load_client, payload_of, Api, Backend, Server};
 
 async fn environments(backend: Backend) {
     let server = Server::start(&backend).await;
@@ -90,7 +90,7 @@ async fn segments(backend: Backend) {
         .unwrap();
     let segments = payload_of(&envelope)["segments"].clone();
     assert_eq!(segments.as_object().unwrap().keys().collect::<Vec<_>>(), ["beta"]);
-    let snapshot = load(&envelope, &server.public_keys, "development").unwrap();
+    let snapshot = load_client(&envelope, &server.public_keys, "development").unwrap();
     let now = crate::common::now_ms();
     assert_eq!(snapshot.evaluate("beta-banner", &pennon_core::Context::new(Some("u1")), now).variant, Some("on"));
     assert_eq!(snapshot.evaluate("beta-banner", &pennon_core::Context::new(Some("u2")), now).variant, Some("off"));

@@ -172,6 +172,15 @@ pub fn load(envelope: &[u8], keys: &[PublicKey], env: &str) -> Result<Snapshot, 
     }
 }
 
+/// Loads a browser (client) snapshot, as the web provider does.
+pub fn load_client(envelope: &[u8], keys: &[PublicKey], env: &str) -> Result<Snapshot, pennon_core::Error> {
+    let policy = TrustPolicy::new(env, keys.to_vec())?.with_audience(Some(pennon_core::Audience::Client));
+    match policy.load(envelope, None, now_ms())? {
+        Loaded::Updated(snapshot) => Ok(snapshot),
+        Loaded::Unchanged => unreachable!("nothing was held"),
+    }
+}
+
 /// The payload inside an envelope, as JSON.
 pub fn payload_of(envelope: &[u8]) -> Json {
     use base64::Engine as _;
