@@ -4,6 +4,7 @@
 //! that deployment tools (and `pennon sign --out`) use, where a watch on the old inode
 //! would not.
 
+use std::io::Read as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -27,6 +28,7 @@ fn stamp(metadata: &std::fs::Metadata) -> Stamp {
     Stamp { len: metadata.len(), modified: metadata.modified().ok(), inode }
 }
 
+#[derive(Debug)]
 enum Read {
     Unchanged,
     Changed(Stamp, Vec<u8>),
@@ -83,8 +85,40 @@ fn read_if_changed(path: &std::path::Path, known: Option<&Stamp>, max: usize) ->
     if usize::try_from(current.len).map_or(true, |len| len > max) {
         return Read::Failed(format!("the file is {} bytes, over the cap of {max} bytes", current.len));
     }
-    match std::fs::read(path) {
-        Ok(bytes) => Read::Changed(current, bytes),
+    // The length can change after `metadata` (a file being written, a FIFO): the read
+    // itself stops one byte past the cap, so nothing larger is ever buffered.
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    match std::fs::File::open(path).and_then(|file| file.take(limit).read_to_end(&mut bytes)) {
+        Ok(_) if bytes.len() > max => Read::Failed(format!("the file grew past the cap of {max} bytes while read")),
+        Ok(_) => Read::Changed(current, bytes),
         Err(e) => Read::Failed(format!("cannot read the file: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A FIFO reports length 0, then streams as much as its writer sends: the read stops
+    /// one byte past the cap instead of buffering it all.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_growing_past_the_cap_while_read_is_refused_unbuffered() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("envelope.fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let mut file = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+                let chunk = vec![b'x'; 64 * 1024];
+                // Stops with an error once the reader has gone: it never drained 64 MiB.
+                (0..1024).take_while(|_| std::io::Write::write_all(&mut file, &chunk).is_ok()).count()
+            })
+        };
+        let read = read_if_changed(&fifo, None, 4096);
+        assert!(matches!(&read, Read::Failed(why) if why.contains("grew past the cap of 4096")), "{read:?}");
+        assert!(writer.join().unwrap() < 1024, "the whole stream was read");
     }
 }
