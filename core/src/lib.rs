@@ -46,6 +46,7 @@ mod regex;
 mod result;
 mod semver;
 mod sha256;
+mod shown;
 mod snapshot;
 mod sort;
 mod time;

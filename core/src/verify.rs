@@ -169,7 +169,8 @@ impl TrustPolicy {
             signatures.push((&**keyid, bytes));
         }
         if envelope.payload_type != PAYLOAD_TYPE {
-            return Err(Error::WrongPayloadType { expected: PAYLOAD_TYPE, found: envelope.payload_type.into_owned() });
+            let found = crate::shown::shown(&envelope.payload_type);
+            return Err(Error::WrongPayloadType { expected: PAYLOAD_TYPE, found });
         }
         self.check_signatures(&signatures, &message)?;
         Ok(Verified { message, payload_at })
@@ -201,7 +202,7 @@ impl TrustPolicy {
         }
         match (valid.len(), failed_trusted) {
             (0, None) => {
-                Err(Error::UnknownKey { key_ids: signatures.iter().map(|(id, _)| (*id).to_owned()).collect() })
+                Err(Error::UnknownKey { key_ids: signatures.iter().map(|(id, _)| crate::shown::shown(id)).collect() })
             }
             (0, Some(key_id)) => Err(Error::BadSignature { key_id: key_id.to_owned() }),
             (count, _) => Err(Error::BelowThreshold { valid: count, required: self.threshold }),
@@ -278,7 +279,7 @@ impl TrustPolicy {
         if header.environment != self.environment {
             return Err(Error::WrongEnvironment {
                 expected: self.environment.clone(),
-                found: header.environment.to_string(),
+                found: crate::shown::shown(&header.environment),
             });
         }
         match self.audience {

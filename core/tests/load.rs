@@ -184,3 +184,27 @@ fn keys_round_trip_through_text() {
     assert!(PublicKey::parse("ed25519:AAAA").is_err());
     assert!(PublicKey::parse("rsa:AAAA").is_err());
 }
+
+/// Text from an unverified envelope reaches messages (and logs) escaped and shortened:
+/// no forged log line, no terminal escape, no 2 MB message.
+#[test]
+fn unverified_text_in_messages_is_escaped_and_shortened() {
+    let forged =
+        format!("x\n2026-11-22T00:00:00Z  INFO serving snapshot version 99\u{1b}[31m{}", "y".repeat(2_000_000));
+    let mut envelope: serde_json::Value = serde_json::from_slice(&signed(4)).expect("json");
+    envelope[forged.as_str()] = json!(1);
+    let member = load(&serde_json::to_vec(&envelope).expect("json"), None).expect_err("must refuse").to_string();
+    let mut envelope: serde_json::Value = serde_json::from_slice(&signed(4)).expect("json");
+    envelope["signatures"][0]["keyid"] = json!(forged);
+    let key_id = load(&serde_json::to_vec(&envelope).expect("json"), None).expect_err("must refuse");
+    assert_eq!(key_id.kind(), "unknown_key");
+    let mut envelope: serde_json::Value = serde_json::from_slice(&signed(4)).expect("json");
+    envelope["payloadType"] = json!(forged);
+    let payload_type = load(&serde_json::to_vec(&envelope).expect("json"), None).expect_err("must refuse");
+    assert_eq!(payload_type.kind(), "wrong_payload_type");
+    for message in [member, key_id.to_string(), payload_type.to_string()] {
+        assert!(message.len() < 1_000, "{} bytes", message.len());
+        assert!(!message.contains('\n') && !message.contains('\u{1b}'), "{message}");
+        assert!(message.contains(r"x\u{000a}2026-11-22T00:00:00Z") && message.contains("bytes)"), "{message}");
+    }
+}

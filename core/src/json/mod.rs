@@ -183,7 +183,7 @@ impl<'a> Reader<'a> {
         }
         match crate::decimal::parse_f64(text) {
             Some(f) if f.is_finite() => Ok(Num::Float(f)),
-            _ => Err(JsonError::new(format!("number `{text}` is out of range"))),
+            _ => Err(JsonError::new(format!("number `{}` is out of range", crate::shown::shown(text)))),
         }
     }
 
@@ -194,7 +194,7 @@ impl<'a> Reader<'a> {
                 let mut members: Vec<(Cow<'a, str>, Json<'a>)> = Vec::new();
                 self.object(|reader, name| {
                     if members.iter().any(|(seen, _)| *seen == name) {
-                        return Err(JsonError::new(format!("duplicate key `{name}`")));
+                        return Err(JsonError::new(format!("duplicate key `{}`", crate::shown::shown(&name))));
                     }
                     let value = reader.value().map_err(|e| e.within_key(&name))?;
                     members.push((name, value));

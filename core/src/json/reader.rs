@@ -29,6 +29,7 @@ pub(crate) struct Reader<'a> {
 /// "unknown member `x`, expected one of `a`, `b`".
 #[cold]
 pub(crate) fn unknown_member(name: &str, names: &[&str]) -> JsonError {
+    let name = crate::shown::shown(name);
     JsonError::new(format!("unknown member `{name}`, expected one of `{}`", names.join("`, `")))
 }
 
@@ -537,7 +538,7 @@ impl<'a> Reader<'a> {
         let (text, integer) = self.number_text()?;
         match digits_value(text) {
             Some(value) if integer && value <= max => Ok(value),
-            _ => Err(JsonError::new(format!("`{text}` is not an integer from 0 to {max}"))),
+            _ => Err(JsonError::new(format!("`{}` is not an integer from 0 to {max}", crate::shown::shown(text)))),
         }
     }
 

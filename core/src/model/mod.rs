@@ -132,7 +132,10 @@ impl RawOp {
             "missing" => Op::Missing,
             "in_segment" => Op::InSegment,
             "not_in_segment" => Op::NotInSegment,
-            _ => return Err(JsonError::new(format!("unknown operator `{name}`, expected one of {}", RawOp::NAMES))),
+            _ => {
+                let name = crate::shown::shown(name);
+                return Err(JsonError::new(format!("unknown operator `{name}`, expected one of {}", RawOp::NAMES)));
+            }
         })
     }
 }
