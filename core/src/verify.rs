@@ -228,6 +228,20 @@ impl TrustPolicy {
         }
     }
 
+    /// What `envelope` would be held as ([`Snapshot::held`]), checked as
+    /// [`TrustPolicy::load`] checks it but for expiry, and compiling nothing: a client's
+    /// rollback floor from a last-good copy too old to serve still stands.
+    pub fn held_of(&self, envelope: &[u8]) -> Result<Held, Error> {
+        let verified = self.verified_message(envelope)?;
+        let payload = verified.payload();
+        let parsed =
+            parse_payload(payload_text(payload)?, self.limits.max_depth, &mut HeaderOnly).map_err(malformed)?;
+        let payload_sha256 = crate::sha256::digest(&[payload]);
+        // At the earliest time there is, nothing has expired.
+        self.check_header(&parsed.header, Baseline::Minimum(0), payload_sha256, i64::MIN, true)?;
+        Ok(Held { version: parsed.header.version, payload_sha256 })
+    }
+
     fn load_against(&self, envelope: &[u8], baseline: Baseline, now: i64) -> Result<Loaded, Error> {
         let verified = self.verified_message(envelope)?;
         let payload = verified.payload();

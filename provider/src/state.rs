@@ -59,6 +59,8 @@ struct SyncState {
     problems: Vec<(Arc<str>, String)>,
     /// Why the cache cannot help, for the initialization error.
     cache_problem: Option<String>,
+    /// Whether this run read the cache: at start, or at an offer that came first.
+    cache_read: bool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -132,6 +134,9 @@ impl Shared {
     /// `sync` lock, which async code takes: a large snapshot never stalls a runtime
     /// thread. `served` is only replaced under `sync`.
     pub(crate) fn offer_in(&self, epoch: u64, source: &str, envelope: &[u8]) -> Result<Offered, pennon_core::Error> {
+        // An offer through the handle may come before `initialize`: the cache's version
+        // is the rollback floor for it too.
+        self.load_cache(epoch);
         let _load = lock(&self.load);
         let served = self.served.load_full();
         let held = served.as_ref().map(|served| served.snapshot.held()).or(lock(&self.sync).floor);
@@ -208,11 +213,8 @@ impl Shared {
     ) -> Result<Offered, pennon_core::Error> {
         let outcome = self.offer_in(epoch, source, envelope)?;
         if let (Offered::Updated { new_version, .. }, Some(cache)) = (&outcome, &self.cache) {
-            let now = self.config.now();
-            let verified_version = |bytes: &[u8]| match self.config.policy.load(bytes, None, now) {
-                Ok(Loaded::Updated(snapshot)) => Some(snapshot.version()),
-                _ => None,
-            };
+            // Expired or not: a verified newer file is the floor of the next start.
+            let verified_version = |bytes: &[u8]| self.config.policy.held_of(bytes).ok().map(|held| held.version);
             match cache.store(*new_version, envelope, self.config.max_bytes, verified_version) {
                 Ok(true) => debug!(version = new_version, "wrote last-known-good cache {}", cache.path().display()),
                 Ok(false) => {}
@@ -250,6 +252,14 @@ impl Shared {
     /// meanwhile. Blocking.
     pub(crate) fn load_cache(&self, epoch: u64) {
         let Some(cache) = &self.cache else { return };
+        let _load = lock(&self.load);
+        {
+            let mut sync = lock(&self.sync);
+            if sync.cache_read || self.epoch() != epoch {
+                return;
+            }
+            sync.cache_read = true;
+        }
         let path = cache.path().display();
         let problem = match cache.read(self.config.max_bytes) {
             Ok(None) => format!("no last-known-good cache at {path} yet"),
@@ -269,6 +279,17 @@ impl Shared {
                     return;
                 }
                 Ok(Loaded::Unchanged) => format!("last-known-good cache {path} held nothing new"),
+                Err(e) if e.kind() == "expired" => {
+                    // Too old to serve, but verified: its version is still the floor.
+                    if let Ok(held) = self.config.policy.held_of(&bytes) {
+                        let mut sync = lock(&self.sync);
+                        if self.epoch() == epoch {
+                            sync.floor = Some(held);
+                        }
+                    }
+                    warn!(source = %path, reason = %e, "last-known-good cache {path} has expired: {e}; not served");
+                    format!("last-known-good cache {path} refused: {e}")
+                }
                 Err(e) => {
                     error!(source = %path, reason = %e, kind = e.kind(),
                         "ignoring corrupt or tampered last-known-good cache {path}: {e}; it will not be served, \

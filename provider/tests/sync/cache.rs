@@ -105,3 +105,37 @@ async fn a_cache_newer_than_the_source_refuses_the_rollback() {
     assert_eq!(handle.version(), Some(7));
     assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v7");
 }
+
+/// A cache too old to serve is still verified: its version stays the rollback floor,
+/// and the older snapshot a source offers is refused (and not written over it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_cache_still_refuses_older_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_file = dir.path().join("pennon-test.envelope.json");
+    let expired_v5 = sign(&payload("test", 5, "2026-05-08T00:00:00Z", flags(5)), &[&key(1)]);
+    std::fs::write(&cache_file, &expired_v5).unwrap();
+    let older_v3 = sign(&payload("test", 3, "2026-07-01T00:00:00Z", flags(3)), &[&key(1)]);
+    let june = pennon_core::parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+    let provider = builder().inline(older_v3.clone()).cache_dir(dir.path()).clock(move || june).build().unwrap();
+    let handle = provider.handle();
+    let (_api, _client) = open_feature(provider).await;
+    assert_eq!(handle.version(), None, "version 3 is below the expired cache's 5");
+    assert_eq!(handle.status(), Status::Error);
+    assert_eq!(std::fs::read(&cache_file).unwrap(), expired_v5, "the cache was not rolled back");
+}
+
+/// An offer through the handle before `initialize` is held to the cache's floor too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_before_initialize_is_held_to_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    fill_cache(dir.path(), 5).await;
+    let provider = builder().url(dead_url().await).cache_dir(dir.path()).build().unwrap();
+    let handle = provider.handle();
+    let refused = handle.offer(&envelope(3)).unwrap_err();
+    assert_eq!(refused.kind(), "rollback", "{refused}");
+    let (_api, client) = open_feature(provider).await;
+    assert_eq!(handle.version(), Some(5));
+    assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v5");
+    assert!(handle.offer(&envelope(6)).is_ok());
+    assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v6");
+}
