@@ -151,7 +151,7 @@ export class Sync {
       await init(o.wasm);
       this.#engine ??= newEngine(o);
       const stored = this.#readStored();
-      if (stored !== undefined) this.#tryOffer(new TextEncoder().encode(stored), "stored envelope");
+      if (stored !== undefined) this.#offerStored(new TextEncoder().encode(stored));
       if (o.envelope !== undefined) {
         const bytes = typeof o.envelope === "string" ? new TextEncoder().encode(o.envelope) : new Uint8Array(o.envelope);
         this.#tryOffer(bytes, "inline envelope");
@@ -277,6 +277,30 @@ export class Sync {
     }
   }
 
+  /**
+   * Serves the stored envelope if it verifies. One too old to serve is still the newest
+   * version this client saw: the engine is rebuilt with that version as `minVersion`,
+   * so an older snapshot (still valid, from a lagging cache) is refused as a rollback.
+   */
+  #offerStored(bytes: Uint8Array): void {
+    try {
+      this.offer(bytes);
+      return;
+    } catch (error) {
+      this.#warn(`stored envelope refused: ${isPennonError(error) ? error.message : String(error)}`);
+      if (!isPennonError(error, "expired") || this.loaded) return;
+    }
+    const probe = newEngine(this.#options);
+    try {
+      probe.load(bytes, 0); // at 1970, nothing has expired; every other check stands
+      this.#engine = newEngine(this.#options, probe.version());
+    } catch {
+      // Not verifiable at all: no floor from it.
+    } finally {
+      probe.free();
+    }
+  }
+
   /** The stored envelope; storage that throws (blocked in a sandboxed frame) is skipped. */
   #readStored(): string | undefined {
     try {
@@ -354,10 +378,10 @@ export class Sync {
 /** The engine's default `maxBytes` (SPEC 2.3). */
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
-function newEngine(o: PennonOptions): Engine {
+function newEngine(o: PennonOptions, minVersion?: number): Engine {
   try {
     const { keys, environment, audience, threshold, graceMs, maxBytes } = o;
-    return new Engine({ keys, environment, audience, threshold, graceMs, maxBytes });
+    return new Engine({ keys, environment, audience, threshold, graceMs, maxBytes, minVersion });
   } catch (error) {
     throw new FatalStartError(error instanceof Error ? error.message : String(error), { cause: error });
   }

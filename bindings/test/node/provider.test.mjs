@@ -167,3 +167,20 @@ test("audience: servers refuse a browser snapshot; the web provider takes either
   const pinned = new PennonWebProvider({ ...options, audience: "server" });
   await assert.rejects(pinned.initialize({}));
 });
+
+test("web provider: an expired stored envelope still refuses older versions", async () => {
+  const flags = { steady: boolFlag({ fallthrough: "on" }) };
+  const expiredV5 = new TextDecoder().decode(envelope(payload(5, flags, {}, "2026-05-08T00:00:00Z")));
+  const store = new Map([["pennon:test", expiredV5]]);
+  const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
+  const june = () => Date.parse("2026-06-01T00:00:00Z");
+  const options = { keys: [publicKey(1)], environment: "test", storage, clock: june, logger: quiet };
+  const older = new PennonWebProvider({ ...options, envelope: envelope(payload(3, flags, {}, "2026-07-01T00:00:00Z")) });
+  await assert.rejects(older.initialize({}), "version 3 is below the stored (expired) version 5");
+  assert.equal(store.get("pennon:test"), expiredV5, "the stored envelope was not rolled back");
+  const newer = new PennonWebProvider({ ...options, envelope: envelope(payload(6, flags, {}, "2026-07-01T00:00:00Z")) });
+  await newer.initialize({});
+  assert.equal(newer.resolveBooleanEvaluation("steady", false).value, true);
+  assert.match(store.get("pennon:test"), /payload/, "version 6 is stored");
+  assert.notEqual(store.get("pennon:test"), expiredV5);
+});
