@@ -46,6 +46,17 @@ impl Proc {
     }
 }
 
+/// A test that fails before stopping its server leaves none running (a failed
+/// assertion in `scale_out` used to leave two).
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Starts `pennon serve --listen 127.0.0.1:0 ARGS` in `dir` and waits for its banner.
 pub fn spawn(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Proc {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pennon"));
