@@ -97,6 +97,12 @@ pub fn sign_envelope(payload: &[u8], keys: &[&SigningKey]) -> Result<Vec<u8>, Er
     if keys.is_empty() || keys.len() > MAX_SIGNATURES {
         return Err(Error::InvalidKey(format!("sign with 1 to {MAX_SIGNATURES} keys")));
     }
+    for (i, key) in keys.iter().enumerate() {
+        let key_id = key.public_key().key_id();
+        if keys[..i].iter().any(|other| other.public_key().key_id() == key_id) {
+            return Err(Error::InvalidKey(format!("key {key_id} is given twice: verifiers refuse a repeated keyid")));
+        }
+    }
     let message = pae(PAYLOAD_TYPE, payload);
     let envelope = EnvelopeOut {
         payload_type: PAYLOAD_TYPE,

@@ -166,6 +166,11 @@ impl TrustPolicy {
             let bytes: [u8; 64] = bytes.try_into().map_err(|bytes: Vec<u8>| {
                 Error::MalformedEnvelope(format!("`signatures[{i}].sig` is {} bytes, expected 64", bytes.len()))
             })?;
+            if let Some(first) = signatures.iter().position(|(seen, _)| *seen == &**keyid) {
+                return Err(Error::MalformedEnvelope(format!(
+                    "`signatures[{i}]` repeats the keyid of `signatures[{first}]`: one signature per key"
+                )));
+            }
             signatures.push((&**keyid, bytes));
         }
         if envelope.payload_type != PAYLOAD_TYPE {

@@ -50,10 +50,16 @@ fn thresholds_count_distinct_trusted_keys() {
     let policy = TrustPolicy::new("production", keys).and_then(|p| p.with_threshold(2)).expect("policy");
     let body = payload(1, json!({}), json!({}));
     let one = sign_envelope(&body, &[&key(1)]).expect("signs");
-    let same_twice = sign_envelope(&body, &[&key(1), &key(1)]).expect("signs");
+    assert_eq!(sign_envelope(&body, &[&key(1), &key(1)]).expect_err("twice").kind(), "invalid_key");
+    // The same signature twice: refused before any is verified (SPEC 2), whatever it is.
+    let mut same_twice: serde_json::Value = serde_json::from_slice(&one).expect("json");
+    same_twice["signatures"] = json!([same_twice["signatures"][0].clone(), same_twice["signatures"][0].clone()]);
+    let same_twice = serde_json::to_vec(&same_twice).expect("json");
     let two = sign_envelope(&body, &[&key(1), &key(3)]).expect("signs");
     assert_eq!(policy.load(&one, None, now()).expect_err("below").kind(), "below_threshold");
-    assert_eq!(policy.load(&same_twice, None, now()).expect_err("below").kind(), "below_threshold");
+    let refused = policy.load(&same_twice, None, now()).expect_err("repeated");
+    assert_eq!(refused.kind(), "malformed_envelope");
+    assert!(refused.to_string().contains("`signatures[1]` repeats the keyid of `signatures[0]`"), "{refused}");
     assert!(matches!(policy.load(&two, None, now()), Ok(Loaded::Updated(_))));
     assert!(TrustPolicy::new("production", vec![key(1).public_key().clone()])
         .and_then(|p| p.with_threshold(2))

@@ -35,8 +35,9 @@ def valid_cases(cs):
     cs.ok("valid: trusted key among several, threshold 1", text(signed(base, (3,))),
           trust((2, 1, 3), 1))
     many = signed(base, (2,))
-    many["signatures"] = many["signatures"] * 63 + signed(base, (1,))["signatures"]
-    cs.ok("valid: 64 signatures, 63 from an untrusted key", text(many))
+    untrusted = many["signatures"][0]
+    many["signatures"] = [dict(untrusted, keyid="untrusted-%02d" % i) for i in range(63)] + signed(base, (1,))["signatures"]
+    cs.ok("valid: 64 signatures, 63 from untrusted keys", text(many))
 
     showcase = _base64_showcase_payload()
     env = signed(showcase)
@@ -206,8 +207,10 @@ def signature_cases(cs, base):
 
     t23 = trust((1, 2, 3), 2)
     cs.error("below_threshold: 2-of-3 with one signature", "below_threshold", text(env), t23)
-    cs.error("below_threshold: the same key twice counts once", "below_threshold",
+    cs.error("malformed_envelope: the same keyid twice", "malformed_envelope",
              with_sigs([sig1, sig1]), t23)
+    cs.error("malformed_envelope: an unknown keyid twice", "malformed_envelope",
+             with_sigs([sig1, {"keyid": "unknown", "sig": sig1["sig"]}, {"keyid": "unknown", "sig": sig1["sig"]}]))
     cs.error("below_threshold: one valid, one invalid", "below_threshold",
              with_sigs([sig1, dict(signed(base, (2,))["signatures"][0],
                                    sig=flip_bit(signed(base, (2,))["signatures"][0]["sig"], 40))]), t23)

@@ -105,6 +105,8 @@ def verify(text, trust, now):
     for s in sigs:
         if not isinstance(s, dict) or set(s) != {"keyid", "sig"} or not isinstance(s["keyid"], str):
             return malformed
+        if any(k == s["keyid"] for k, _ in decoded):
+            return malformed
         sig = decode_b64(s["sig"])
         if sig is None or len(sig) != 64:
             return malformed
