@@ -59,8 +59,10 @@ pub(crate) async fn spawn_listeners(app: &App) -> Result<Vec<JoinHandle<()>>, sq
                     Err(e) => {
                         tracing::warn!("database notifications: {e}; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;
-                        // A revocation may have been announced meanwhile.
-                        app.sdk_keys.revoked();
+                        // A revocation may have been announced meanwhile: the cache is
+                        // cleared (streams check their keys at each heartbeat anyway;
+                        // waking them all each second of an outage would starve those).
+                        app.sdk_keys.clear();
                         warm(&app).await
                     }
                 };

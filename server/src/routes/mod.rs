@@ -102,8 +102,8 @@ impl Doc {
 /// The router being built and the documentation of every route in it.
 pub(crate) struct Routes {
     router: Router<App>,
-    /// The SDK routes (`/v1/...`), kept apart so that the hot path of snapshot fetches
-    /// skips the request-id middleware: nothing there is audited.
+    /// The SDK routes (`/v1/...`), kept apart for their CORS layer (`cors.rs`): any
+    /// origin may read them, while the admin API stays closed to browsers.
     sdk: Router<App>,
     pub(crate) docs: Vec<Doc>,
 }

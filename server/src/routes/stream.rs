@@ -3,9 +3,12 @@
 //! A stream outlives the check of the SDK key that opened it, so the key is checked
 //! again whenever a key is revoked (on this instance or, through the database, another)
 //! and at every heartbeat: a revoked key's stream ends within one heartbeat even when
-//! the revocation's notification was lost.
+//! the revocation's notification was lost. Heartbeats keep their own clock, which
+//! revocations do not reset, and a check the store cannot answer in time keeps the
+//! stream: clients drop a silent stream, and an unreachable database revokes nothing.
 
 use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -24,7 +27,11 @@ pub(super) async fn stream(
 ) -> Result<Response, ApiError> {
     app.sdk_keys.authorize(&app, &headers, &env).await?;
     let feed = app.hub.feed(&env).ok_or_else(|| ApiError::not_found(format!("`{env}` has no published snapshot")))?;
+    let period = heartbeat(&app);
+    let mut heartbeats = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    heartbeats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let watching = Watching {
+        heartbeats,
         versions: feed.subscribe(),
         stop: app.stopping.subscribe(),
         revocations: app.sdk_keys.revocations(),
@@ -44,11 +51,15 @@ struct Watching {
     env: String,
     /// The request's headers, holding the SDK key.
     headers: HeaderMap,
+    heartbeats: tokio::time::Interval,
     versions: watch::Receiver<u64>,
     stop: watch::Receiver<bool>,
     revocations: watch::Receiver<u64>,
     first: bool,
 }
+
+/// How long a key check may wait for the store before the stream goes on without it.
+const KEY_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The next event: the version at connect and at every new one, and a heartbeat
 /// comment each `--heartbeat` in between. The stream ends when the server stops or the
@@ -66,7 +77,7 @@ async fn next_event(mut w: Watching) -> Option<(Result<Event, Infallible>, Watch
                     revoked.ok()?;
                     w.still_granted().await?;
                 }
-                () = tokio::time::sleep(heartbeat(&w.app)) => {
+                _ = w.heartbeats.tick() => {
                     w.still_granted().await?;
                     return Some((Ok(Event::default().comment("heartbeat")), w));
                 }
@@ -85,10 +96,11 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 
 impl Watching {
     /// `None` when the key is revoked or no longer of this environment. A store that
-    /// cannot answer keeps the stream: that is no revocation.
+    /// cannot answer (in `KEY_CHECK_TIMEOUT`) keeps the stream: that is no revocation.
     async fn still_granted(&self) -> Option<()> {
-        match self.app.sdk_keys.authorize(&self.app, &self.headers, &self.env).await {
-            Err(e) if matches!(e.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => None,
+        let check = self.app.sdk_keys.authorize(&self.app, &self.headers, &self.env);
+        match tokio::time::timeout(KEY_CHECK_TIMEOUT, check).await {
+            Ok(Err(e)) if matches!(e.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => None,
             _ => Some(()),
         }
     }

@@ -29,4 +29,30 @@ async fn a_revoked_key_s_stream_ends(backend: Backend) {
     server.stop().await;
 }
 
-crate::on_both_backends!(a_revoked_key_s_stream_ends);
+/// Revocations of other keys wake every stream to check its own, but do not hold back
+/// its heartbeats (500 ms apart in tests): clients drop a silent stream.
+async fn revocations_do_not_silence_heartbeats(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    let keys = "/api/v1/environments/staging/sdk-keys";
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        let created = admin.post(keys, &json!({ "kind": "client" })).await;
+        ids.push(created.body["id"].as_i64().unwrap());
+    }
+    let mut stream = Stream::open(&server.url, "development", &server.sdk_dev).await;
+    assert!(stream.next_version(Duration::from_secs(5)).await.is_some());
+    let revoking = tokio::spawn(async move {
+        for id in ids {
+            assert_eq!(admin.delete(&format!("{keys}/{id}"), "").await.status, 204);
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    });
+    let text = stream.read_for(Duration::from_millis(1800)).await;
+    revoking.await.unwrap();
+    let heartbeats = text.lines().filter(|l| l.starts_with(':') && l.contains("heartbeat")).count();
+    assert!(heartbeats >= 2, "{heartbeats} heartbeats in 1.8 s of revocations: {text:?}");
+    server.stop().await;
+}
+
+crate::on_both_backends!(a_revoked_key_s_stream_ends, revocations_do_not_silence_heartbeats);
