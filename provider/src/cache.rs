@@ -82,16 +82,13 @@ impl Cache {
     }
 
     /// An exclusive lock on `.<file>.lock` next to the cache file, held until dropped;
-    /// `None` where the file system has no locks (the version check still stands).
+    /// `None` where the file system cannot lock (none, or NFS without a lock manager):
+    /// the version check still stands, and a cache is better written unlocked than never.
     fn take_turn(&self) -> io::Result<Option<File>> {
         let name = self.path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         let path = self.dir.join(format!(".{name}.lock"));
         let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
-        match file.lock() {
-            Ok(()) => Ok(Some(file)),
-            Err(e) if e.kind() == io::ErrorKind::Unsupported => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(file.lock().ok().map(|()| file))
     }
 }
 

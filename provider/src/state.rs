@@ -53,6 +53,10 @@ struct SyncState {
     fallback: Option<Arc<Snapshot>>,
     /// Rollback floor before anything is served: the cache's version.
     floor: Option<Held>,
+    /// The version of a cache too old to serve: lower versions are rollbacks, and that
+    /// version itself loads in full (SPEC 2.3 check 8, a minimum), so it is refused as
+    /// expired rather than taken as what is held.
+    min_version: u64,
     /// Since when syncing has failed without any success in between.
     failing_since: Option<Instant>,
     /// The latest failure of each failing source.
@@ -139,8 +143,16 @@ impl Shared {
         self.load_cache(epoch);
         let _load = lock(&self.load);
         let served = self.served.load_full();
-        let held = served.as_ref().map(|served| served.snapshot.held()).or(lock(&self.sync).floor);
-        let loaded = self.config.policy.load(envelope, held, self.config.now());
+        let (floor, min_version) = {
+            let sync = lock(&self.sync);
+            (sync.floor, sync.min_version)
+        };
+        let held = served.as_ref().map(|served| served.snapshot.held()).or(floor);
+        let now = self.config.now();
+        let loaded = match held {
+            Some(_) => self.config.policy.load(envelope, held, now),
+            None => self.config.policy.load_fresh(envelope, min_version, now).map(Loaded::Updated),
+        };
         let served_version = served.as_ref().map(|served| served.snapshot.version());
         let prepared = match loaded {
             Ok(Loaded::Updated(snapshot)) => {
@@ -284,7 +296,7 @@ impl Shared {
                     if let Ok(held) = self.config.policy.held_of(&bytes) {
                         let mut sync = lock(&self.sync);
                         if self.epoch() == epoch {
-                            sync.floor = Some(held);
+                            sync.min_version = held.version;
                         }
                     }
                     warn!(source = %path, reason = %e, "last-known-good cache {path} has expired: {e}; not served");

@@ -122,6 +122,11 @@ async fn an_expired_cache_still_refuses_older_versions() {
     assert_eq!(handle.version(), None, "version 3 is below the expired cache's 5");
     assert_eq!(handle.status(), Status::Error);
     assert_eq!(std::fs::read(&cache_file).unwrap(), expired_v5, "the cache was not rolled back");
+    // The floor is a minimum: the expired version itself is refused as expired, not
+    // taken as unchanged (nothing is served that it could be unchanged from).
+    let refused = handle.offer(&expired_v5).unwrap_err();
+    assert_eq!(refused.kind(), "expired", "{refused}");
+    assert_eq!(handle.version(), None);
 }
 
 /// An offer through the handle before `initialize` is held to the cache's floor too.
