@@ -8,7 +8,7 @@ use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::model::{check_key, EnvPatch, Environment, FlagConfig, NewEnvironment};
 use crate::snapshot::{default_config, flag_from_row};
-use crate::store::{to_u64, EnvRow, Lock, Notice};
+use crate::store::{to_i64, to_u64, EnvRow, Lock, Notice};
 
 /// The API form of an environment and its ETag.
 pub(crate) fn from_row(row: &EnvRow) -> (Environment, String) {
@@ -22,14 +22,16 @@ pub(crate) fn from_row(row: &EnvRow) -> (Environment, String) {
 }
 
 /// Creates an environment inside `w` (which holds the catalog lock) and publishes its
-/// first snapshot. A re-created environment continues after its old versions, so
-/// clients that remember them do not see a rollback.
+/// first snapshot. A re-created environment continues after its old versions, those in
+/// the export directory too (the database may be a restored backup that never saw
+/// them), so clients that remember them do not see a rollback.
 pub(crate) async fn create_in(w: &mut Writer<'_>, new: &NewEnvironment) -> Result<(), ApiError> {
     check_key(&new.name).map_err(|why| ApiError::invalid("name", format!("environment name `{}` {why}", new.name)))?;
     if w.tx.env(&new.name).await?.is_some() {
         return Err(ApiError::conflict(format!("environment `{}` already exists", new.name)).at("name"));
     }
-    let previous = w.tx.max_snapshot_version(&new.name).await?;
+    let exported = to_i64(w.exported_version(&new.name));
+    let previous = w.tx.max_snapshot_version(&new.name).await?.max(exported);
     w.tx.insert_env(&new.name, new.protected, previous, w.now).await?;
     for flag in w.tx.flags().await? {
         let config: FlagConfig = default_config(&flag_from_row(&flag)?.variants_or_default().unwrap_or_default());

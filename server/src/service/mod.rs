@@ -90,6 +90,11 @@ impl<'a> Writer<'a> {
         self.approved_by = None;
     }
 
+    /// The newest version of `env` in the export directory; 0 without one.
+    pub(crate) fn exported_version(&self, env: &str) -> u64 {
+        self.app.exporter.as_ref().map_or(0, |exporter| exporter.newest(env))
+    }
+
     /// Publishes `env` at commit.
     pub(crate) fn publish(&mut self, env: &str) {
         self.publish.insert(env.to_owned());

@@ -152,15 +152,23 @@ async fn export(backend: Backend) {
     server.stop().await;
 }
 
-/// A database behind its export directory (restored from a backup; here, a fresh one
-/// given the directory of another) publishes its state after the export's newest
-/// version at start, so it never publishes a version number twice.
+/// A database behind its export directory (restored from a backup; here, one that sat
+/// idle while another database published to its export directory) publishes its
+/// state after the export's newest version at start, and an environment it creates
+/// continues after that environment's exported versions: no version number is ever
+/// published twice.
 async fn a_restored_database_overtakes_its_export(backend: Backend) {
     let export = tempfile::tempdir().unwrap();
-    let dir = export.path().to_path_buf();
-    let ahead = Server::start_with(&backend, move |c| c.export_dir = Some(dir)).await;
-    boolean_flag(&ahead.admin(), "before-backup", true).await;
-    let exported = ahead.admin().toggle("development", "before-backup", true).await.version.unwrap();
+    let with_export = |dir: std::path::PathBuf| move |c: &mut pennon_server::Config| c.export_dir = Some(dir);
+    let behind = Server::start_with(&backend, with_export(export.path().to_path_buf())).await;
+    let behind_version = behind.admin().version("development").await;
+
+    let ahead = Server::start_with(&backend, with_export(export.path().to_path_buf())).await;
+    assert!(ahead.admin().version("development").await > behind_version, "a new database continues the export");
+    assert_eq!(ahead.admin().post("/api/v1/environments", &json!({ "name": "qa" })).await.status, 201);
+    boolean_flag(&ahead.admin(), "while-restored", true).await;
+    let qa_exported = ahead.admin().version("qa").await;
+    let exported = ahead.admin().toggle("development", "while-restored", true).await.version.unwrap();
     let newest = export.path().join(format!("development/server/{exported}.json"));
     for _ in 0..500 {
         if newest.exists() {
@@ -171,16 +179,17 @@ async fn a_restored_database_overtakes_its_export(backend: Backend) {
     let old_file = std::fs::read(&newest).unwrap();
     ahead.stop().await;
 
-    let dir = export.path().to_path_buf();
-    let behind = Server::start_with(&backend, move |c| c.export_dir = Some(dir)).await;
+    let behind = behind.restart_with(with_export(export.path().to_path_buf())).await;
     let admin = behind.admin();
     assert_eq!(admin.version("development").await, exported + 1, "the export's versions are not published again");
     assert_eq!(std::fs::read(&newest).unwrap(), old_file, "an exported version is never rewritten");
     let latest = std::fs::read(export.path().join("development/server/latest.json")).unwrap();
     assert_eq!(payload_of(&latest)["version"], exported + 1);
-    assert_eq!(admin.get("/api/v1/flags/before-backup").await.status, 404, "the state served is the database's");
+    assert_eq!(admin.get("/api/v1/flags/while-restored").await.status, 404, "the state served is the database's");
     let audit = admin.get("/api/v1/audit?action=snapshot.overtake&environment=development").await.body;
     assert_eq!(audit["entries"][0]["snapshot_version"], exported + 1, "{audit}");
+    assert_eq!(admin.post("/api/v1/environments", &json!({ "name": "qa" })).await.status, 201);
+    assert_eq!(admin.version("qa").await, qa_exported + 1, "a created environment continues its export");
     behind.stop().await;
 }
 

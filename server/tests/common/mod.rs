@@ -114,6 +114,18 @@ impl Server {
         }
     }
 
+    /// Stops the server and starts it again on the same directory and database (its
+    /// signing key and tokens kept), with `tweak` applied to its config.
+    pub async fn restart_with(self, tweak: impl FnOnce(&mut Config)) -> Server {
+        let (admin, sdk_dev, database_url, public_keys) =
+            (self.admin.clone(), self.sdk_dev.clone(), self.database_url.clone(), self.public_keys.clone());
+        let dir = self.stop().await;
+        let mut config = test_config(dir.path(), &database_url);
+        tweak(&mut config);
+        let running = pennon_server::start(config).await.expect("server restarts");
+        Server { url: running.base_url.clone(), admin, sdk_dev, database_url, public_keys, dir, running: Some(running) }
+    }
+
     /// An API client with the admin token.
     pub fn admin(&self) -> Api {
         Api::new(&self.url, &self.admin)
