@@ -293,7 +293,9 @@ export class Sync {
     const probe = newEngine(this.#options);
     try {
       probe.load(bytes, 0); // at 1970, nothing has expired; every other check stands
-      this.#engine = newEngine(this.#options, probe.version());
+      const floored = newEngine(this.#options, probe.version());
+      this.#engine?.free();
+      this.#engine = floored;
     } catch {
       // Not verifiable at all: no floor from it.
     } finally {
