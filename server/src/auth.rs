@@ -7,7 +7,7 @@
 //! PostgreSQL).
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -124,7 +124,14 @@ pub(crate) struct SdkKeyCache {
     grants: RwLock<(HashMap<[u8; 32], SdkGrant>, u64)>,
     /// Counts revocations, so open streams check their key again (`routes/stream.rs`).
     revocations: watch::Sender<u64>,
+    /// Store lookups under way, by key hash and the clear count they began at: after a
+    /// revocation every open stream checks its key at once, and the streams of one key
+    /// (often thousands) share one lookup instead of queueing for the connection pool.
+    flights: Mutex<HashMap<([u8; 32], u64), Flight>>,
 }
+
+/// One store lookup of an SDK key, shared by every request that misses meanwhile.
+type Flight = Arc<tokio::sync::OnceCell<Option<SdkGrant>>>;
 
 impl SdkKeyCache {
     /// Clears the cache after SDK keys were revoked or deleted, and has every open stream
@@ -161,6 +168,37 @@ impl SdkKeyCache {
         }
     }
 
+    /// Reads key `hash` with `read` (the store), joining a read of it already under way
+    /// since clear count `cleared` (one begun before a revocation is not joined).
+    async fn look_up<R>(
+        &self,
+        hash: [u8; 32],
+        cleared: u64,
+        read: impl FnOnce() -> R,
+    ) -> Result<Option<SdkGrant>, ApiError>
+    where
+        R: std::future::Future<Output = Result<Option<SdkGrant>, ApiError>>,
+    {
+        let flight =
+            self.flights.lock().unwrap_or_else(PoisonError::into_inner).entry((hash, cleared)).or_default().clone();
+        let read = flight
+            .get_or_try_init(|| async {
+                let grant = read().await?;
+                if let Some(grant) = &grant {
+                    self.remember(cleared, hash, grant.clone());
+                }
+                Ok::<_, ApiError>(grant)
+            })
+            .await
+            .cloned();
+        // Over for everyone who joined: the next miss starts another lookup.
+        let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+        if flights.get(&(hash, cleared)).is_some_and(|current| Arc::ptr_eq(current, &flight)) {
+            flights.remove(&(hash, cleared));
+        }
+        read
+    }
+
     /// Authorizes a snapshot or stream request for `env`: 401 without a valid SDK
     /// key, 403 with a key of another environment.
     pub(crate) async fn authorize(&self, app: &App, headers: &HeaderMap, env: &str) -> Result<SdkGrant, ApiError> {
@@ -169,14 +207,16 @@ impl SdkKeyCache {
         let hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
         let grant = match self.lookup(&hash) {
             Ok(grant) => grant,
-            Err(cleared) => {
-                let row = app.store.read().await?.sdk_key_by_hash(&crate::clock::hex(&hash)).await?;
-                let row = row.ok_or_else(|| ApiError::unauthorized("unknown or revoked SDK key"))?;
-                let grant =
-                    SdkGrant { env: Arc::from(row.env), kind: SdkKind::parse(&row.kind).unwrap_or(SdkKind::Client) };
-                self.remember(cleared, hash, grant.clone());
-                grant
-            }
+            Err(cleared) => self
+                .look_up(hash, cleared, || async {
+                    let row = app.store.read().await?.sdk_key_by_hash(&crate::clock::hex(&hash)).await?;
+                    Ok(row.map(|row| SdkGrant {
+                        env: Arc::from(row.env),
+                        kind: SdkKind::parse(&row.kind).unwrap_or(SdkKind::Client),
+                    }))
+                })
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("unknown or revoked SDK key"))?,
         };
         if &*grant.env != env {
             return Err(ApiError::forbidden(format!("this SDK key is for environment `{}`, not `{env}`", grant.env)));
@@ -203,5 +243,35 @@ mod tests {
         let cleared = cache.lookup(&[8; 32]).unwrap_err();
         cache.remember(cleared, [8; 32], grant);
         assert!(cache.lookup(&[8; 32]).is_ok());
+    }
+
+    /// Requests that miss the cache together share one store read: after a revocation,
+    /// every open stream checks its key at once.
+    #[tokio::test]
+    async fn concurrent_misses_share_one_read() {
+        let cache = Arc::new(SdkKeyCache::default());
+        let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let grant = SdkGrant { env: Arc::from("production"), kind: SdkKind::Client };
+        let check = |cache: Arc<SdkKeyCache>, reads: Arc<std::sync::atomic::AtomicUsize>, grant: SdkGrant| async move {
+            let cleared = cache.lookup(&[9; 32]).unwrap_err();
+            cache
+                .look_up([9; 32], cleared, || async {
+                    reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    Ok(Some(grant))
+                })
+                .await
+                .unwrap()
+        };
+        let checks: Vec<_> =
+            (0..100).map(|_| tokio::spawn(check(cache.clone(), reads.clone(), grant.clone()))).collect();
+        for joined in checks {
+            assert_eq!(joined.await.unwrap(), Some(grant.clone()));
+        }
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 1, "100 misses, one read");
+        assert!(cache.lookup(&[9; 32]).is_ok(), "the read was cached");
+        cache.clear();
+        assert_eq!(check(cache.clone(), reads.clone(), grant.clone()).await, Some(grant));
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2, "a clear starts a new read");
     }
 }
