@@ -101,9 +101,14 @@ impl PennonProvider {
     }
 }
 
+/// Dropping is shutting down without waiting (`OpenFeature::shutdown` drops its
+/// providers): the tasks are told to stop, and the status is `NOT_READY` at once, as
+/// after `shutdown`, for whoever still holds a handle. Work of the dropped run that is
+/// still under way changes nothing (its epoch is over).
 impl Drop for PennonProvider {
     fn drop(&mut self) {
         crate::sync::stop(&self.shared);
+        self.shared.reset();
     }
 }
 

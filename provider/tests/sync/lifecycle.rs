@@ -152,6 +152,8 @@ async fn dropping_the_provider_stops_background_tasks() {
 
     within("tasks stop after drop", handle.stopped()).await;
     assert_eq!(handle.running_tasks(), 0);
+    assert_eq!(handle.status(), Status::NotReady, "a dropped provider is shut down");
+    assert_eq!(handle.version(), None);
     assert_no_more_requests(&server).await;
 }
 
