@@ -177,20 +177,13 @@ pub async fn boolean_flag(api: &Api, key: &str, client_visible: bool) -> String 
 
 /// Loads an envelope as a client trusting `keys` for `env` would.
 pub fn load(envelope: &[u8], keys: &[PublicKey], env: &str) -> Result<Snapshot, pennon_core::Error> {
-    let policy = TrustPolicy::new(env, keys.to_vec())?;
-    match policy.load(envelope, None, now_ms())? {
-        Loaded::Updated(snapshot) => Ok(snapshot),
-        Loaded::Unchanged => unreachable!("nothing was held"),
-    }
+    TrustPolicy::new(env, keys.to_vec())?.load_fresh(envelope, 0, now_ms())
 }
 
 /// Loads a browser (client) snapshot, as the web provider does.
 pub fn load_client(envelope: &[u8], keys: &[PublicKey], env: &str) -> Result<Snapshot, pennon_core::Error> {
     let policy = TrustPolicy::new(env, keys.to_vec())?.with_audience(Some(pennon_core::Audience::Client));
-    match policy.load(envelope, None, now_ms())? {
-        Loaded::Updated(snapshot) => Ok(snapshot),
-        Loaded::Unchanged => unreachable!("nothing was held"),
-    }
+    policy.load_fresh(envelope, 0, now_ms())
 }
 
 /// The payload inside an envelope, as JSON.
