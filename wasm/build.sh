@@ -80,7 +80,8 @@ mkdir -p bindings/src/wasm
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   --strip-producers --strip-target-features \
   "$out/pennon_wasm_bg.wasm" -o bindings/src/wasm/pennon.wasm
-cp "$out/pennon_wasm.js" "$out/pennon_wasm.d.ts" bindings/src/wasm/
+# The glue as a factory of fresh copies, so a trapped instance can be replaced.
+node bindings/scripts/glue-factory.mjs "$out" bindings/src/wasm
 
 bytes=$(wc -c < bindings/src/wasm/pennon.wasm)
 gz=$(gzip -9 -c bindings/src/wasm/pennon.wasm | wc -c)

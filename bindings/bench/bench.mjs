@@ -189,20 +189,21 @@ compared("evaluateAll, 100 flags (us)", {
   growthbook: [() => { for (const [key] of kinds(100)) sink += gbScoped.evalFeature(key).on; }, 2_000],
 }, 1000);
 
-// Cold start: a fresh module instance (cache-busted glue), instantiate the compiled
+// Cold start: a fresh copy of the glue (`createGlue`), instantiate the compiled
 // module, build an engine, verify and compile a 1,000-flag snapshot. The glue's own
 // `Engine` takes the options the package's checks (`src/options.ts`) as arguments,
 // the keys as lines.
 const wasmBytes = readFileSync(new URL("../dist/pennon.wasm", import.meta.url));
 const compiled = await WebAssembly.compile(wasmBytes);
 const glue = new URL("../dist/wasm/pennon_wasm.js", import.meta.url);
-const coldPrecompiled = await medianMs(async (r) => {
-  const m = await import(`${glue}?cold=${r}`);
+const { createGlue } = await import(glue);
+const coldPrecompiled = await medianMs(async () => {
+  const m = createGlue();
   m.initSync({ module: compiled });
   new m.Engine(`${KEY}\n`, "test").load(snapshot1000, NOW);
 });
-const coldFromBytes = await medianMs(async (r) => {
-  const m = await import(`${glue}?bytes=${r}`);
+const coldFromBytes = await medianMs(async () => {
+  const m = createGlue();
   m.initSync({ module: await WebAssembly.compile(wasmBytes) });
   new m.Engine(`${KEY}\n`, "test").load(snapshot1000, NOW);
 });
@@ -212,7 +213,7 @@ const snapshotFile = `${tmpdir()}/pennon-bench-1000.json`;
 writeFileSync(snapshotFile, snapshot1000);
 const child = `
   const { readFileSync } = await import("node:fs");
-  const glue = await import(${JSON.stringify(glue.href)});
+  const glue = (await import(${JSON.stringify(glue.href)})).createGlue();
   const bytes = readFileSync(new URL(${JSON.stringify(new URL("../dist/pennon.wasm", import.meta.url).href)}));
   const envelope = new Uint8Array(readFileSync(${JSON.stringify(snapshotFile)}));
   const start = performance.now();

@@ -8,15 +8,18 @@
  * (Node reads it from disk, browsers fetch it next to this file, workerd imports it).
  */
 
-import glueInit, { initSync as glueInitSync, Engine as RawEngine, PreparedContext } from "./wasm/pennon_wasm.js";
-import { defaultWasm, resolveWasm } from "#platform";
-import { FlatWriter, readable, readsOf, type FlatBuffersHost, type Reads } from "./flat.js";
+import type { Engine as ModuleEngine } from "./wasm/pennon_wasm.js";
+import { FlatWriter, readable, readsOf, type Reads } from "./flat.js";
 import { Unpacker } from "./unpack.js";
 import { contextJson } from "./context-json.js";
-import { engineArguments } from "./options.js";
+import { engineArguments, type EngineArguments } from "./options.js";
 import { refusal } from "./refusal.js";
+import { failure, generation, instance } from "./instance.js";
+import { PreparedContext } from "./prepared.js";
 
-export { PreparedContext, bucketHash, bucketPosition } from "./wasm/pennon_wasm.js";
+export { init, initSync, isInitialized } from "./instance.js";
+export { PreparedContext, bucketHash, bucketPosition } from "./prepared.js";
+export { isPennonError } from "./refusal.js";
 export type {
   Bucket,
   EngineOptions,
@@ -31,7 +34,7 @@ export type {
   Resolution,
 } from "./wasm/pennon_wasm.js";
 
-import type { EngineOptions, ErrorKind, EvaluationContext, FlagType, PennonError, Resolution } from "./wasm/pennon_wasm.js";
+import type { EngineOptions, EvaluationContext, FlagType, Resolution } from "./wasm/pennon_wasm.js";
 
 /**
  * A compiled `WebAssembly.Module`, typed as any object: TypeScript declares the
@@ -54,60 +57,21 @@ export type WasmSource = CompiledModule | WasmBytes | URL | string | Response;
  */
 const PACKED = 1;
 
-let ready: Promise<void> | undefined;
-let initialized = false;
-let memory: WebAssembly.Memory | undefined;
-
-/** Whether the module is instantiated, so engines can be built. */
-export function isInitialized(): boolean {
-  return initialized;
-}
-
 /**
- * Instantiates the module synchronously from a `WebAssembly.Module` (or bytes, where
- * the runtime allows compiling them). Later calls do nothing.
+ * The Pennon engine: a trust policy plus the snapshot it last accepted, over the
+ * module's own engine. Common results are read from a scratch buffer instead of going
+ * through JSON, with snapshot strings decoded once per load. After a trap replaced the
+ * module's instance (`instance.ts`), the engine builds itself again there and loads
+ * the envelope it had accepted, at the time it accepted it: the same snapshot, with
+ * the same rollback floor.
  */
-export function initSync(module: CompiledModule | WasmBytes): void {
-  if (initialized) return;
-  memory = glueInitSync({ module: module as WebAssembly.Module | BufferSource }).memory;
-  initialized = true;
-}
-
-/** Instantiates the module once; concurrent and later calls share the first. */
-export function init(source?: WasmSource | Promise<WasmSource>): Promise<void> {
-  if (initialized) return Promise.resolve();
-  ready ??= (async () => {
-    const given = (await source) ?? defaultWasm();
-    if (given === undefined) {
-      throw new Error("pennon: no WebAssembly module: pass `wasm` (a WebAssembly.Module, bytes or URL)");
-    }
-    memory = (await glueInit({ module_or_path: await resolveWasm(given) })).memory;
-    initialized = true;
-  })().catch((error: unknown) => {
-    ready = undefined;
-    throw error;
-  });
-  return ready;
-}
-
-/** Whether `error` is a Pennon refusal, optionally of one kind. */
-export function isPennonError(error: unknown, kind?: ErrorKind): error is PennonError {
-  if (!(error instanceof Error) || typeof (error as Partial<PennonError>).kind !== "string") return false;
-  return kind === undefined || (error as PennonError).kind === kind;
-}
-
-/**
- * The Pennon engine: a trust policy plus the snapshot it last accepted. Methods and
- * types are those of the WebAssembly export (see its `.d.ts`); this class adds a fast
- * path for the common results: they are read from a scratch buffer instead of going
- * through JSON, with snapshot strings decoded once per load.
- */
-export class Engine extends RawEngine {
-  /** Throws `invalid_options` for a malformed object, `invalid_key` or `invalid_policy`. */
-  constructor(options: EngineOptions) {
-    super(...engineArguments(options));
-  }
-
+export class Engine {
+  readonly #arguments: EngineArguments;
+  #module: ModuleEngine | undefined;
+  #generation: number;
+  /** The envelope last accepted, and at what time: what a rebuilt engine loads. */
+  #accepted: { bytes: Uint8Array; nowMs: number } | undefined;
+  #freed = false;
   #unpacker: Unpacker | undefined;
   #flat: FlatWriter | undefined;
   #keys: string[] | undefined;
@@ -120,18 +84,67 @@ export class Engine extends RawEngine {
   /** Counts snapshots loaded, so an evaluation can tell a getter loaded one mid-call. */
   #loads = 0;
 
-  #memory(): WebAssembly.Memory {
-    if (memory === undefined) throw new Error("pennon: the WebAssembly module is not initialized");
-    return memory;
+  /** Throws `invalid_options` for a malformed object, `invalid_key` or `invalid_policy`. */
+  constructor(options: EngineOptions) {
+    this.#arguments = engineArguments(options);
+    try {
+      const glue = instance();
+      this.#module = new glue.Engine(...this.#arguments);
+      this.#generation = generation;
+    } catch (error) {
+      failure.error ??= error;
+      throw error;
+    }
   }
 
-  #reader(): Unpacker {
-    return (this.#unpacker ??= new Unpacker(this.#memory(), this.scratchAddress()));
+  /** Refuses a call after `free`, before any call into the module. */
+  #alive(): void {
+    if (this.#freed) throw new TypeError("pennon: this Engine was freed");
   }
 
-  override load(bytes: Uint8Array, nowMs: number): boolean {
-    const updated = super.load(bytes, nowMs);
+  /**
+   * The module's engine, built again (with its snapshot) if the instance was replaced.
+   * Callers record what it throws in `failure`.
+   */
+  #engine(): ModuleEngine {
+    this.#alive();
+    const glue = instance();
+    if (this.#generation !== generation || this.#module === undefined) {
+      const rebuilt = new glue.Engine(...this.#arguments);
+      if (this.#accepted !== undefined) rebuilt.load(this.#accepted.bytes, this.#accepted.nowMs);
+      [this.#module, this.#generation] = [rebuilt, generation];
+      // Their addresses were in the old instance's memory.
+      this.#unpacker = undefined;
+      this.#flat = undefined;
+    }
+    return this.#module;
+  }
+
+  #reader(engine: ModuleEngine): Unpacker {
+    return (this.#unpacker ??= new Unpacker(instance().memory(), engine.scratchAddress()));
+  }
+
+  /**
+   * Verifies, checks and compiles envelope `bytes` at `nowMs` (Unix milliseconds).
+   *
+   * Returns `true` when a newer snapshot is now served and `false` when the bytes are
+   * the version already held. Throws a refusal (`bad_signature: …`, with a `kind`
+   * property) and keeps serving the previous snapshot otherwise.
+   */
+  load(bytes: Uint8Array | number[], nowMs: number): boolean {
+    if (!(bytes instanceof Uint8Array) && !Array.isArray(bytes)) {
+      throw new TypeError(`pennon: load takes the envelope's bytes, a Uint8Array, not ${bytes === null ? "null" : typeof bytes}`);
+    }
+    this.#alive();
+    let updated: boolean;
+    try {
+      updated = this.#engine().load(bytes, nowMs);
+    } catch (error) {
+      failure.error ??= error;
+      throw error;
+    }
     if (updated) {
+      this.#accepted = { bytes: bytes instanceof Uint8Array ? bytes.slice() : Uint8Array.from(bytes), nowMs };
       this.#loads++;
       this.#unpacker?.clear();
       this.#keys = undefined;
@@ -142,20 +155,47 @@ export class Engine extends RawEngine {
     return updated;
   }
 
-  override evaluatePrepared(flagKey: string, context: PreparedContext, nowMs: number, expectedType?: FlagType | null): Resolution {
-    const position = this.#positionOf(checkedKey(flagKey));
-    if (position === undefined) return byKey(flagKey, (key) => super.evaluatePrepared(key, context, nowMs, expectedType));
-    if (this.evaluatePacked(position, context, nowMs, expectedType) !== PACKED) {
-      return super.evaluatePrepared(flagKey, context, nowMs, expectedType);
+  /** Like `evaluate`, with a context converted once by `new PreparedContext(...)`. */
+  evaluatePrepared(flagKey: string, context: PreparedContext, nowMs: number, expectedType?: FlagType | null): Resolution {
+    checkedKey(flagKey);
+    checkedContext(context);
+    this.#alive();
+    try {
+      const engine = this.#engine();
+      const prepared = context.moduleContextNow();
+      const position = this.#positionOf(engine, flagKey);
+      if (position === undefined) return byKey(flagKey, (key) => engine.evaluatePrepared(key, prepared, nowMs, expectedType));
+      if (engine.evaluatePacked(position, prepared, nowMs, expectedType) !== PACKED) {
+        return engine.evaluatePrepared(flagKey, prepared, nowMs, expectedType);
+      }
+      return this.#reader(engine).read(flagKey, position) ?? this.#remember(engine, engine.evaluatePrepared(flagKey, prepared, nowMs, expectedType));
+    } catch (error) {
+      failure.error ??= error;
+      throw error;
     }
-    return this.#reader().read(flagKey, position) ?? this.#remember(super.evaluatePrepared(flagKey, context, nowMs, expectedType));
   }
 
-  override evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
-    const position = this.#positionOf(checkedKey(flagKey));
-    if (position === undefined) return byKey(flagKey, (key) => super.evaluate(key, context, nowMs, expectedType));
-    const flat = (this.#flat ??= new FlatWriter(this.#buffers(), this.#memory()));
-    const reads = (this.#reads[position] ??= readsOf(this.attributesRead(position)));
+  /**
+   * Evaluates `flagKey` for a plain context object at `nowMs`, optionally asking for a
+   * type (a flag of another type is a `TYPE_MISMATCH` result, not a throw).
+   */
+  evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
+    checkedKey(flagKey);
+    this.#alive();
+    try {
+      return this.#evaluate(flagKey, context, nowMs, expectedType);
+    } catch (error) {
+      failure.error ??= error;
+      throw error;
+    }
+  }
+
+  #evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
+    let engine = this.#engine();
+    const position = this.#positionOf(engine, flagKey);
+    if (position === undefined) return byKey(flagKey, (key) => engine.evaluate(key, context, nowMs, expectedType));
+    const flat = (this.#flat ??= new FlatWriter(flatBuffers(engine), instance().memory()));
+    const reads = (this.#reads[position] ??= readsOf(engine.attributesRead(position)));
     const loads = this.#loads;
     let written: boolean;
     try {
@@ -170,62 +210,28 @@ export class Engine extends RawEngine {
     // Without text (a cycle, say), the general path below throws the refusal.
     if (!written) text = contextText((lean = leanOf(context, reads)));
     // Getters and `toJSON` are user code: one that loaded a snapshot has moved flags to
-    // other positions, so this flag is evaluated by its key.
-    if (this.#loads !== loads) return super.evaluate(flagKey, lean ?? leanOf(context, reads), nowMs, expectedType);
+    // other positions, and one that trapped the instance has replaced this engine's, so
+    // this flag is evaluated by its key.
+    if (this.#loads !== loads || this.#engine() !== engine) {
+      engine = this.#engine();
+      return engine.evaluate(flagKey, lean ?? leanOf(context, reads), nowMs, expectedType);
+    }
     const packed = written
-      ? this.evaluatePackedFlat(position, flat.hasKey, nowMs, expectedType) === PACKED
-      : text !== undefined && this.evaluatePackedText(position, text, nowMs, expectedType) === PACKED;
+      ? engine.evaluatePackedFlat(position, flat.hasKey, nowMs, expectedType) === PACKED
+      : text !== undefined && engine.evaluatePackedText(position, text, nowMs, expectedType) === PACKED;
     if (packed) {
-      const result = this.#reader().read(flagKey, position);
+      const result = this.#reader(engine).read(flagKey, position);
       if (result !== undefined) return result;
     }
     // Through JSON: an error, a JSON value, metadata not cached yet, or the refusal.
     lean ??= leanOf(context, reads);
-    const result = super.evaluate(flagKey, lean, nowMs, expectedType);
-    return packed ? this.#remember(result) : result;
-  }
-
-  /** The type of flag `flagKey` in the served snapshot; `undefined` when it is not there. */
-  override flagType(flagKey: string): FlagType | undefined {
-    const position = this.#positionOf(checkedKey(flagKey));
-    if (position === undefined) return undefined;
-    return (this.#types[position] ??= super.flagType(flagKey)!);
-  }
-
-  /**
-   * Internal to the wrapper, which keeps the buffers' addresses: a caller growing them
-   * would leave it writing into freed memory. `#buffers` reaches the module's own.
-   */
-  override flatBytes(_capacity: number): number {
-    throw new TypeError("pennon: flatBytes is internal to the Engine wrapper");
-  }
-
-  override flatRecords(_count: number): number {
-    throw new TypeError("pennon: flatRecords is internal to the Engine wrapper");
-  }
-
-  #buffers(): FlatBuffersHost {
-    return {
-      flatBytes: (capacity) => RawEngine.prototype.flatBytes.call(this, capacity),
-      flatRecords: (count) => RawEngine.prototype.flatRecords.call(this, count),
-    };
+    const result = engine.evaluate(flagKey, lean, nowMs, expectedType);
+    return packed ? this.#remember(engine, result) : result;
   }
 
   /** Evaluates every flag for a `PreparedContext`, in ascending key order. */
   evaluateAllPrepared(context: PreparedContext, nowMs: number): Resolution[] {
-    this.#keys ??= this.flagKeys();
-    return this.#keys.map((key) => this.evaluatePrepared(key, context, nowMs));
-  }
-
-  /** Where `flagKey` is in the served snapshot; `undefined` when it is not there. */
-  #positionOf(flagKey: string): number | undefined {
-    if (this.#positions === undefined) {
-      this.#keys ??= this.flagKeys();
-      const positions: Record<string, number> = Object.create(null);
-      this.#keys.forEach((key, position) => (positions[key] = position));
-      this.#positions = positions;
-    }
-    return this.#positions[flagKey];
+    return this.flagKeys().map((key) => this.evaluatePrepared(key, context, nowMs));
   }
 
   /** Evaluates every flag for a plain context object, in ascending key order. */
@@ -238,10 +244,129 @@ export class Engine extends RawEngine {
     }
   }
 
-  /** A JSON-path result after a metadata cache miss: its metadata is cached now. */
-  #remember(result: Resolution): Resolution {
-    return Object.assign(result, { metadata: this.#reader().rememberMetadata(result.metadata) });
+  /**
+   * Every flag's result as OFREP-style JSON text (`[{key, value, …}, …]`): for hosts
+   * that forward JSON, and the exact text the native identity test compares.
+   */
+  evaluateAllJson(context: PreparedContext, nowMs: number): string {
+    checkedContext(context);
+    return this.#call((engine) => engine.evaluateAllJson(context.moduleContextNow(), nowMs));
   }
+
+  /** One flag's result as JSON text (see `evaluateAllJson`). */
+  evaluateJson(flagKey: string, context: PreparedContext, nowMs: number, expectedType?: FlagType | null): string {
+    checkedKey(flagKey);
+    checkedContext(context);
+    return this.#call((engine) => engine.evaluateJson(flagKey, context.moduleContextNow(), nowMs, expectedType));
+  }
+
+  /**
+   * The flags the last update changed, ascending: added, removed or edited, or
+   * reaching a changed segment or prerequisite (every flag after the first load, and
+   * after a trap replaced the instance). What providers report as `flagsChanged`.
+   */
+  changedFlags(): string[] {
+    return this.#call((engine) => engine.changedFlags());
+  }
+
+  /** The served flag keys, ascending (empty before the first load). */
+  flagKeys(): string[] {
+    return [...(this.#keys ??= this.#call((engine) => engine.flagKeys()))];
+  }
+
+  /** The type of flag `flagKey` in the served snapshot; `undefined` when it is not there. */
+  flagType(flagKey: string): FlagType | undefined {
+    checkedKey(flagKey);
+    return this.#call((engine) => {
+      const position = this.#positionOf(engine, flagKey);
+      if (position === undefined) return undefined;
+      return (this.#types[position] ??= engine.flagType(flagKey)!);
+    });
+  }
+
+  /** The served snapshot's version, or `undefined` before the first load. */
+  version(): number | undefined {
+    return this.#call((engine) => engine.version());
+  }
+
+  /** The served snapshot's `expires_at`, Unix milliseconds, or `undefined`. */
+  expiresAt(): number | undefined {
+    return this.#call((engine) => engine.expiresAt());
+  }
+
+  /** Lowercase hex SHA-256 of the served payload: its identity, or `undefined`. */
+  payloadSha256(): string | undefined {
+    return this.#call((engine) => engine.payloadSha256());
+  }
+
+  /** Frees the module's engine and snapshot now rather than when this object is collected. */
+  free(): void {
+    this.#freed = true;
+    this.#module?.free();
+    this.#module = undefined;
+    this.#accepted = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.free();
+  }
+
+  /** @internal The module's own engine, for tests of what the wrapper keeps to itself. */
+  moduleEngine(): ModuleEngine {
+    return this.#call((engine) => engine);
+  }
+
+  /** `call` on the module's engine; a throw other than a refusal drops the instance. */
+  #call<T>(call: (engine: ModuleEngine) => T): T {
+    this.#alive();
+    try {
+      return call(this.#engine());
+    } catch (error) {
+      failure.error ??= error;
+      throw error;
+    }
+  }
+
+  /** Where `flagKey` is in the served snapshot; `undefined` when it is not there. */
+  #positionOf(engine: ModuleEngine, flagKey: string): number | undefined {
+    if (this.#positions === undefined) {
+      this.#keys ??= engine.flagKeys();
+      const positions: Record<string, number> = Object.create(null);
+      this.#keys.forEach((key, position) => (positions[key] = position));
+      this.#positions = positions;
+    }
+    return this.#positions[flagKey];
+  }
+
+  /** A JSON-path result after a metadata cache miss: its metadata is cached now. */
+  #remember(engine: ModuleEngine, result: Resolution): Resolution {
+    return Object.assign(result, { metadata: this.#reader(engine).rememberMetadata(result.metadata) });
+  }
+}
+
+/**
+ * The module engine's flat context buffers, which only the wrapper's `FlatWriter`
+ * grows. The writer declines on any throw, so a trap is recorded here.
+ */
+function flatBuffers(engine: ModuleEngine) {
+  const recorded = (grow: () => number) => {
+    try {
+      return grow();
+    } catch (error) {
+      failure.error ??= error;
+      throw error;
+    }
+  };
+  return {
+    flatBytes: (capacity: number) => recorded(() => engine.flatBytes(capacity)),
+    flatRecords: (count: number) => recorded(() => engine.flatRecords(count)),
+  };
+}
+
+/** `context`, which must be a live `PreparedContext` of this package. */
+function checkedContext(context: PreparedContext): void {
+  if (!(context instanceof PreparedContext)) throw new TypeError("pennon: expected a PreparedContext (`new PreparedContext(context)`)");
+  if (context.freed) throw new TypeError("pennon: this PreparedContext was freed");
 }
 
 /**

@@ -9,3 +9,9 @@ export function refusal(kind: ErrorKind, message: string): PennonError {
   error.kind = kind;
   return error;
 }
+
+/** Whether `error` is a Pennon refusal, optionally of one kind. */
+export function isPennonError(error: unknown, kind?: ErrorKind): error is PennonError {
+  if (!(error instanceof Error) || typeof (error as Partial<PennonError>).kind !== "string") return false;
+  return kind === undefined || (error as PennonError).kind === kind;
+}

@@ -388,7 +388,9 @@ fn not_ready() -> JsValue {
     refusal("not_ready", "no snapshot is loaded yet; call load() first")
 }
 
-/// An evaluation context converted once, for many evaluations.
+/// An evaluation context converted once, for many evaluations. Built from JSON text
+/// only: the package's `PreparedContext` (`bindings/src/prepared.ts`) writes objects as
+/// that text itself, and keeps it to convert again after a trap.
 #[wasm_bindgen]
 pub struct PreparedContext {
     inner: pennon_core::Context,
@@ -396,13 +398,6 @@ pub struct PreparedContext {
 
 #[wasm_bindgen]
 impl PreparedContext {
-    /// Converts a context object (`targetingKey` plus attributes; BigInt integers are
-    /// kept exact). Throws `invalid_context` when it is not an object.
-    #[wasm_bindgen(constructor)]
-    pub fn new(context: &EvaluationContext) -> JsResult<PreparedContext> {
-        Ok(PreparedContext { inner: context_of(context)? })
-    }
-
     /// Reads a context from JSON text with the core's own reader, exactly as Rust
     /// hosts do: for request bodies passed through, and numbers JavaScript cannot
     /// express (a float `42.0` stays a float). Throws `invalid_context`.

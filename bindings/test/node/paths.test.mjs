@@ -136,7 +136,7 @@ test("generated flags and contexts: fresh objects, prepared contexts, evaluateAl
   assert.equal(engine.load(envelope(text(payload(1, flags(g, 60), segments))), NOW), true);
   const keys = engine.flagKeys();
   // The module's own export, without the wrapper's flat records and scratch buffer.
-  const general = Object.getPrototypeOf(Engine.prototype).evaluate;
+  const general = engine.moduleEngine();
   const reasons = new Map();
   let compared = 0;
   for (let c = 0; c < 1500; c++) {
@@ -149,7 +149,7 @@ test("generated flags and contexts: fresh objects, prepared contexts, evaluateAl
       const fresh = outcome(() => engine.evaluate(key, ctx, now));
       const where = `flag ${key} with context #${c} ${JSON.stringify(ctx, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))} at ${now}`;
       assert.deepEqual(fresh, outcome(() => engine.evaluatePrepared(key, prepared, now)), `fresh vs prepared: ${where}`);
-      assert.deepEqual(fresh, outcome(() => general.call(engine, key, ctx, now)), `fresh vs the module's export: ${where}`);
+      assert.deepEqual(fresh, outcome(() => general.evaluate(key, ctx, now)), `fresh vs the module's export: ${where}`);
       assert.deepEqual(fresh.result, all[position], `fresh vs evaluateAllPrepared: ${where}`);
       assert.deepEqual(fresh.result, allFresh[position], `fresh vs evaluateAll: ${where}`);
       const reason = `${fresh.result.reason}${fresh.result.errorCode ? `/${fresh.result.errorCode}` : ""}`;

@@ -1,0 +1,83 @@
+/**
+ * The module instance engines share, and its replacement after a trap.
+ *
+ * A call that traps inside the module (the caller's stack running out mid-call, or
+ * memory) leaves its instance in an unknown state: a borrow still held, the allocator
+ * mid-update. Before, every later call on that engine threw "recursive use of an
+ * object". Anything but a refusal thrown out of a call now drops the instance: the next
+ * call instantiates the compiled module again, from a fresh copy of the glue
+ * (`scripts/glue-factory.mjs`), and each engine and prepared context builds itself
+ * again there on its next use (`generation`).
+ */
+
+import { createGlue, type Glue } from "./wasm/pennon_wasm.js";
+import { defaultWasm, resolveWasm } from "#platform";
+import { isPennonError } from "./refusal.js";
+import type { CompiledModule, WasmBytes, WasmSource } from "./engine.js";
+
+/** The instance in use; `undefined` before `init` and after a trap. */
+let glue: Glue | undefined;
+/** The compiled module, kept to instantiate again after a trap. */
+let compiled: WebAssembly.Module | undefined;
+let ready: Promise<void> | undefined;
+
+/** @internal Counts replacements: what was built on an earlier instance builds itself again. */
+export let generation = 0;
+
+/** Whether the module is instantiated, so engines can be built. */
+export function isInitialized(): boolean {
+  return compiled !== undefined;
+}
+
+/**
+ * Instantiates the module synchronously from a `WebAssembly.Module` (or bytes, where
+ * the runtime allows compiling them). Later calls do nothing.
+ */
+export function initSync(module: CompiledModule | WasmBytes): void {
+  if (compiled !== undefined) return;
+  const fresh = createGlue();
+  fresh.initSync({ module: module as WebAssembly.Module | BufferSource });
+  [glue, compiled] = [fresh, fresh.module()];
+}
+
+/** Instantiates the module once; concurrent and later calls share the first. */
+export function init(source?: WasmSource | Promise<WasmSource>): Promise<void> {
+  if (compiled !== undefined) return Promise.resolve();
+  ready ??= (async () => {
+    const given = (await source) ?? defaultWasm();
+    if (given === undefined) {
+      throw new Error("pennon: no WebAssembly module: pass `wasm` (a WebAssembly.Module, bytes or URL)");
+    }
+    const fresh = createGlue();
+    await fresh.init({ module_or_path: await resolveWasm(given) });
+    [glue, compiled] = [fresh, fresh.module()];
+  })().catch((error: unknown) => {
+    ready = undefined;
+    throw error;
+  });
+  return ready;
+}
+
+/**
+ * @internal What the last call into the module threw, until the next call judges it. A catch
+ * handler only records it (`failure.error ??= error`): at the edge of the stack, a
+ * handler that called a function would overflow again before it could act.
+ */
+export const failure: { error?: unknown } = {};
+
+/**
+ * @internal The instance to call. After a call threw anything but a refusal (it never returned,
+ * so its instance may be mid-update), a new one, which bumps `generation`.
+ */
+export function instance(): Glue {
+  if (failure.error !== undefined) {
+    if (!isPennonError(failure.error)) glue = undefined;
+    failure.error = undefined;
+  }
+  if (glue !== undefined) return glue;
+  if (compiled === undefined) throw new Error("pennon: the WebAssembly module is not initialized: call `await init()` first");
+  const fresh = createGlue();
+  fresh.initSync({ module: compiled });
+  generation += 1;
+  return (glue = fresh);
+}

@@ -1,0 +1,136 @@
+/**
+ * Contexts converted once for many evaluations, and the bucketing functions: the
+ * module's own, through the instance in use (`instance.ts`).
+ */
+
+import type { EvaluationContext, PreparedContext as ModuleContext } from "./wasm/pennon_wasm.js";
+import { contextJsonForModule } from "./context-json.js";
+import { failure, generation, instance } from "./instance.js";
+import { refusal } from "./refusal.js";
+
+/**
+ * A context converted once, for many evaluations (`Engine.evaluatePrepared`). It keeps
+ * its JSON text, so that after a trap it converts again in the new instance.
+ */
+export class PreparedContext {
+  /** Set by `fromJson` for the constructor it calls. */
+  static #pendingText: string | undefined;
+  readonly #text: string;
+  #module: ModuleContext | undefined;
+  #generation = -1;
+  #freed = false;
+
+  /**
+   * Converts a context object (`targetingKey` plus attributes; BigInt integers are
+   * kept exact). Throws `invalid_context` when it is not an object.
+   */
+  constructor(context: EvaluationContext) {
+    this.#text = PreparedContext.#pendingText ?? textOf(context);
+    this.moduleContext();
+  }
+
+  /**
+   * Reads a context from JSON text with the core's own reader, exactly as Rust hosts
+   * do: for request bodies passed through, and numbers JavaScript cannot express (a
+   * float `42.0` stays a float). Throws `invalid_context`.
+   */
+  static fromJson(text: string): PreparedContext {
+    if (typeof text !== "string") throw new TypeError("pennon: PreparedContext.fromJson takes JSON text, a string");
+    PreparedContext.#pendingText = text;
+    try {
+      return new PreparedContext(undefined as unknown as EvaluationContext);
+    } finally {
+      PreparedContext.#pendingText = undefined;
+    }
+  }
+
+  /** The targeting key, if the context has one. */
+  get targetingKey(): string | undefined {
+    const context = this.moduleContext();
+    try {
+      return context.targetingKey;
+    } catch (error) {
+      failure.error ??= error;
+      throw error;
+    }
+  }
+
+  /** Frees the module's copy now rather than when this object is collected. */
+  free(): void {
+    this.#freed = true;
+    this.#module?.free();
+    this.#module = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.free();
+  }
+
+  /** @internal Whether `free` was called. */
+  get freed(): boolean {
+    return this.#freed;
+  }
+
+  /**
+   * @internal `moduleContext()` for a caller that has just called `instance()`, so
+   * that an evaluation asks for the instance once.
+   */
+  moduleContextNow(): ModuleContext {
+    if (this.#generation === generation && this.#module !== undefined) return this.#module;
+    return this.moduleContext();
+  }
+
+  /** @internal The module's copy, converted again if the instance was replaced. */
+  moduleContext(): ModuleContext {
+    if (this.#freed) throw new TypeError("pennon: this PreparedContext was freed");
+    try {
+      const glue = instance();
+      if (this.#generation !== generation || this.#module === undefined) {
+        this.#module = glue.PreparedContext.fromJson(this.#text);
+        this.#generation = generation;
+      }
+      return this.#module;
+    } catch (error) {
+      failure.error ??= error;
+      throw error;
+    }
+  }
+}
+
+/**
+ * `context` as the module's conversion reads it: its JSON text (`contextJson`), with
+ * the module's own refusals for what has none. `undefined` and `null` are empty.
+ */
+function textOf(context: unknown): string {
+  if (context === undefined || context === null) return "{}";
+  let text: string | undefined;
+  try {
+    text = contextJsonForModule(context);
+  } catch (reason) {
+    throw refusal("invalid_context", `the context cannot be written as JSON: ${String(reason)}`);
+  }
+  if (text === undefined) throw refusal("invalid_context", "the context must be a JSON object");
+  return text;
+}
+
+/** SPEC 5.6: the 64-bit hash `h` of a bucketing `value` under `salt`. */
+export function bucketHash(salt: string, value: string): bigint {
+  if (typeof salt !== "string" || typeof value !== "string") throw new TypeError("pennon: bucketHash takes two strings");
+  try {
+    return instance().bucketHash(salt, value);
+  } catch (error) {
+    failure.error ??= error;
+    throw error;
+  }
+}
+
+/** SPEC 5.6: the position `x = (h × W) >> 64` of hash `h` among `totalWeight` units. */
+export function bucketPosition(hash: bigint, totalWeight: number): number {
+  if (typeof hash !== "bigint") throw new TypeError("pennon: bucketPosition takes a BigInt hash");
+  try {
+    return instance().bucketPosition(hash, totalWeight);
+  } catch (error) {
+    failure.error ??= error;
+    throw error;
+  }
+}
