@@ -17,6 +17,12 @@ declare global {
 }
 `;
 
+/** Types of the `./pennon.wasm` subpath: `CompiledModule` is a `WebAssembly.Module`. */
+const WASM_TYPES = `import type { CompiledModule } from "./engine.js";
+declare const wasm: CompiledModule;
+export default wasm;
+`;
+
 const root = fileURLToPath(new URL("..", import.meta.url));
 const generated = `${root}src/wasm/`;
 for (const file of ["pennon_wasm.js", "pennon_wasm.d.ts", "pennon.wasm"]) {
@@ -31,6 +37,8 @@ mkdirSync(`${root}dist/wasm`, { recursive: true });
 copyFileSync(generated + "pennon_wasm.js", `${root}dist/wasm/pennon_wasm.js`);
 writeFileSync(`${root}dist/wasm/pennon_wasm.d.ts`, withoutGlueInit(readFileSync(generated + "pennon_wasm.d.ts", "utf8")));
 copyFileSync(generated + "pennon.wasm", `${root}dist/pennon.wasm`);
+// `import wasm from "pennon/pennon.wasm"` (Workers, Vercel Edge's `?module`): a compiled module.
+writeFileSync(`${root}dist/pennon.wasm.d.ts`, WASM_TYPES);
 console.log("built bindings/dist");
 
 /**

@@ -44,10 +44,7 @@ export function initSync(module: CompiledModule | WasmBytes): void {
 export function init(source?: WasmSource | Promise<WasmSource>): Promise<void> {
   if (compiled !== undefined) return Promise.resolve();
   ready ??= (async () => {
-    const given = (await source) ?? defaultWasm();
-    if (given === undefined) {
-      throw new Error("pennon: no WebAssembly module: pass `wasm` (a WebAssembly.Module, bytes or URL)");
-    }
+    const given = (await source) ?? (await defaultWasm());
     const fresh = createGlue();
     await fresh.init({ module_or_path: await resolveWasm(given) });
     [glue, compiled] = [fresh, fresh.module()];

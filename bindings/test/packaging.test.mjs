@@ -53,6 +53,23 @@ test("packaging: esbuild bundles for Node and for browsers", async () => {
   assert.equal(value, true);
 });
 
+test("packaging: a Node server bundle finds the installed pennon.wasm, or says what to pass", async () => {
+  const dir = `${projects}esbuild/`;
+  await build({
+    entryPoints: [`${dir}server-default.mjs`], bundle: true, format: "esm", platform: "node",
+    outdir: `${dir}out/server`, logLevel: "silent",
+  });
+  const run = (cwd) => JSON.parse(execFileSync(process.execPath, [`${dir}out/server/server-default.js`, vector, keyFile], { cwd, encoding: "utf8" }));
+  assert.deepEqual(run(dir), { value: true }, "from the project, where pennon is installed");
+  const elsewhere = mkdtempSync(join(tmpdir(), "pennon-elsewhere-"));
+  try {
+    const { error } = run(elsewhere);
+    assert.match(error, /^Error: pennon: cannot find the package's pennon\.wasm \(tried .*out\/pennon\.wasm \(ENOENT\)\): when pennon is bundled, pass `wasm`/);
+  } finally {
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
+});
+
 test("packaging: workerd with pennon/workerd", async () => {
   const mf = worker(await bundleWorker(`${projects}workerd/worker.mjs`));
   try {

@@ -3,6 +3,8 @@
 import { Engine, init, initSync, isPennonError, type CompiledModule, type Resolution, type WasmSource } from "pennon";
 import { PennonServerProvider } from "pennon/server";
 import { PennonServerProvider as WorkerdProvider } from "pennon/workerd";
+import imported from "pennon/pennon.wasm";
+import importedForVercel from "pennon/pennon.wasm?module";
 
 export async function evaluate(envelope: Uint8Array, key: string, wasm: WasmSource): Promise<boolean> {
   await init(wasm);
@@ -14,6 +16,8 @@ export async function evaluate(envelope: Uint8Array, key: string, wasm: WasmSour
 
 export function fromCompiled(module: CompiledModule): void {
   initSync(module);
+  initSync(imported); // Workers: the subpath imported as a compiled module
+  initSync(importedForVercel); // Vercel Edge's `?module` import
   // @ts-expect-error a number is neither a module nor bytes
   initSync(42);
 }

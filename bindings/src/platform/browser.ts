@@ -3,11 +3,28 @@
 import type { WasmSource } from "../engine.js";
 
 /** The package's own `pennon.wasm`, as a URL beside this file. */
-export function defaultWasm(): WasmSource | undefined {
-  return new URL("../pennon.wasm", import.meta.url);
+export async function defaultWasm(): Promise<WasmSource> {
+  try {
+    return new URL("../pennon.wasm", import.meta.url);
+  } catch {
+    throw new Error("pennon: this code has no URL of its own (a script bundle?) to find pennon.wasm beside: pass `wasm`");
+  }
 }
 
-/** Browsers fetch URLs themselves: nothing to resolve. */
+/**
+ * Fetches URLs, so that a page served in place of the module (a dev server's fallback
+ * `index.html` where a bundler moved the package's code away from its `pennon.wasm`)
+ * is named as such instead of failing to compile as "expected magic word".
+ */
 export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
-  return source;
+  if (typeof source !== "string" && !(source instanceof URL)) return source;
+  const response = await fetch(source);
+  const type = response.headers.get("content-type") ?? "";
+  if (!response.ok || type.startsWith("text/html")) {
+    throw new Error(
+      `pennon: ${String(source)} did not serve pennon.wasm (HTTP ${response.status}, ${type || "no content type"}): ` +
+        "pass `wasm` with the URL your bundler gives it (Vite: `import wasmUrl from \"pennon/pennon.wasm?url\"`)",
+    );
+  }
+  return response;
 }

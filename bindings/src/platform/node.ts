@@ -2,11 +2,50 @@
 /** Node: the default module is read from the package's `pennon.wasm` on disk. */
 
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import type { WasmSource } from "../engine.js";
 
-/** The package's own `pennon.wasm`. */
-export function defaultWasm(): WasmSource | undefined {
-  return new URL("../pennon.wasm", import.meta.url);
+/**
+ * The package's own `pennon.wasm`, as bytes: beside this file, or, where a bundler has
+ * moved this code away from it (esbuild, Vite SSR, Next.js server bundles), where the
+ * installed package is found from the working directory.
+ */
+export async function defaultWasm(): Promise<WasmSource> {
+  const tried: string[] = [];
+  for (const candidate of [beside, installed]) {
+    const path = candidate();
+    if (path === undefined) continue;
+    try {
+      return new Uint8Array(await readFile(path));
+    } catch (error) {
+      tried.push(`${String(path)} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+  }
+  throw new Error(
+    `pennon: cannot find the package's pennon.wasm (tried ${tried.join(", ") || "nothing"}): when pennon is ` +
+      "bundled, pass `wasm` (its bytes, path or a compiled WebAssembly.Module), or keep pennon external " +
+      "(Next.js: `serverExternalPackages: [\"pennon\"]`)",
+  );
+}
+
+/** `pennon.wasm` beside this file, if this file's URL is a `file:` URL. */
+function beside(): URL | undefined {
+  try {
+    const url = new URL("../pennon.wasm", import.meta.url);
+    return url.protocol === "file:" ? url : undefined;
+  } catch {
+    return undefined; // no usable `import.meta.url` (a script bundle)
+  }
+}
+
+/** `pennon/pennon.wasm` as resolved from the working directory. */
+function installed(): string | undefined {
+  try {
+    return createRequire(join(process.cwd(), "package.json")).resolve("pennon/pennon.wasm");
+  } catch {
+    return undefined;
+  }
 }
 
 /**

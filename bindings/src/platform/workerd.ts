@@ -7,7 +7,7 @@ import wasm from "../pennon.wasm";
 import type { WasmSource } from "../engine.js";
 
 /** The imported `pennon.wasm`, a precompiled `WebAssembly.Module`. */
-export function defaultWasm(): WasmSource | undefined {
+export async function defaultWasm(): Promise<WasmSource> {
   return wasm;
 }
 
