@@ -30,9 +30,14 @@ const body = lines.join("\n");
 const finalExport = "export { initSync, __wbg_init as default };";
 if (!body.includes(finalExport)) fail(`no \`${finalExport}\``);
 if (!/^let wasmModule, wasmInstance, wasm;$/m.test(body)) fail("no `let wasmModule, wasmInstance, wasm;`");
+const finalizer = /new FinalizationRegistry\(ptr => wasm\./g;
+if ((body.match(finalizer) ?? []).length !== 2) fail("not two `new FinalizationRegistry(ptr => wasm.` (Engine, PreparedContext)");
 const inner = body
   .replace(finalExport, "")
-  .replace(/^export (class|function) /gm, "$1 ");
+  .replace(/^export (class|function) /gm, "$1 ")
+  // A retired copy's objects are collected without calling into its instance, which
+  // may have trapped mid-update.
+  .replace(finalizer, "new FinalizationRegistry(ptr => retired || wasm.");
 if (/^export /m.test(inner)) fail(`an export the factory does not know: ${inner.match(/^export .*$/m)[0]}`);
 for (const member of MEMBERS) {
   const name = member.split(": ").pop();
@@ -43,11 +48,13 @@ const indented = inner.replace(/^(?=.)/gm, "    ");
 const factory = `${header.join("\n")}
 /** A fresh copy of the glue: its own instance once \`initSync\` or \`init\` has run. */
 export function createGlue() {
+    let retired = false;
 ${indented}
     return {
         ${MEMBERS.join(",\n        ")},
         memory: () => wasm.memory,
         module: () => wasmModule,
+        retire: () => { retired = true; },
     };
 }
 `;
@@ -69,6 +76,8 @@ export interface Glue {
     memory(): WebAssembly.Memory;
     /** The compiled module, once instantiated. */
     module(): WebAssembly.Module;
+    /** Stops this copy's finalizers from calling into its instance, once dropped. */
+    retire(): void;
 }
 
 /** A fresh copy of the glue: only \`createGlue\` is exported at run time. */

@@ -14,7 +14,7 @@ import { Unpacker } from "./unpack.js";
 import { contextJson } from "./context-json.js";
 import { engineArguments, type EngineArguments } from "./options.js";
 import { refusal } from "./refusal.js";
-import { failure, generation, instance } from "./instance.js";
+import { failure, generation, instance, isLive } from "./instance.js";
 import { PreparedContext } from "./prepared.js";
 
 export { init, initSync, isInitialized } from "./instance.js";
@@ -302,7 +302,13 @@ export class Engine {
   /** Frees the module's engine and snapshot now rather than when this object is collected. */
   free(): void {
     this.#freed = true;
-    this.#module?.free();
+    try {
+      // One built in a dropped instance goes with it: that instance may be mid-update.
+      if (isLive(this.#generation)) this.#module?.free();
+    } catch (error) {
+      failure.error ??= error;
+      throw error;
+    }
     this.#module = undefined;
     this.#accepted = undefined;
   }

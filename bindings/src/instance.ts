@@ -68,7 +68,10 @@ export const failure: { error?: unknown } = {};
  */
 export function instance(): Glue {
   if (failure.error !== undefined) {
-    if (!isPennonError(failure.error)) glue = undefined;
+    if (!isPennonError(failure.error)) {
+      glue?.retire();
+      glue = undefined;
+    }
     failure.error = undefined;
   }
   if (glue !== undefined) return glue;
@@ -77,4 +80,12 @@ export function instance(): Glue {
   fresh.initSync({ module: compiled });
   generation += 1;
   return (glue = fresh);
+}
+
+/**
+ * @internal Whether what was built in instance `built` (a `generation`) can still be
+ * called: the instance is in use, and no call into it has trapped since.
+ */
+export function isLive(built: number): boolean {
+  return built === generation && glue !== undefined && (failure.error === undefined || isPennonError(failure.error));
 }

@@ -5,7 +5,7 @@
 
 import type { EvaluationContext, PreparedContext as ModuleContext } from "./wasm/pennon_wasm.js";
 import { contextJsonForModule } from "./context-json.js";
-import { failure, generation, instance } from "./instance.js";
+import { failure, generation, instance, isLive } from "./instance.js";
 import { refusal } from "./refusal.js";
 
 /**
@@ -58,7 +58,13 @@ export class PreparedContext {
   /** Frees the module's copy now rather than when this object is collected. */
   free(): void {
     this.#freed = true;
-    this.#module?.free();
+    try {
+      // One built in a dropped instance goes with it: that instance may be mid-update.
+      if (isLive(this.#generation)) this.#module?.free();
+    } catch (error) {
+      failure.error ??= error;
+      throw error;
+    }
     this.#module = undefined;
   }
 
