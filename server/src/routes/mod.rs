@@ -6,6 +6,7 @@
 //! route that does not exist or miss one that does.
 
 mod admin;
+mod complete;
 mod cors;
 mod envs;
 mod extract;
@@ -142,7 +143,11 @@ pub(crate) fn router(app: App) -> Router {
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route; see /openapi.json") });
     let sdk = sdk.layer(axum::middleware::from_fn(cors::allow_any_origin));
-    sdk.merge(admin).layer(axum::middleware::from_fn(request_id)).layer(DefaultBodyLimit::max(max_body)).with_state(app)
+    sdk.merge(admin)
+        .layer(axum::middleware::from_fn(complete::writes_to_completion))
+        .layer(axum::middleware::from_fn(request_id))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(app)
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

@@ -90,7 +90,7 @@ fn no_route_bypasses_the_documented_registry() {
     let expected = [
         "mod.rs: .route(\"/healthz\", axum::routing::get(|| async { \"ok\\n\" }))",
         "mod.rs: .route(\"/openapi.json\", axum::routing::get(move || async move { axum::Json(document) }))",
-        "mod.rs: sdk.merge(admin).layer(axum::middleware::from_fn(request_id)).layer(DefaultBodyLimit::max(max_body)).with_state(app)",
+        "mod.rs: sdk.merge(admin)",
         "mod.rs: self.router = self.router.route(doc.path, on(filter, handler));",
         "mod.rs: self.sdk = self.sdk.route(doc.path, on(filter, handler));",
     ];
