@@ -74,6 +74,10 @@ impl Exporter {
         let _writing = self.writing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = self.dir.join(env).join(kind.as_str());
         std::fs::create_dir_all(&dir)?;
+        // Instances sharing the directory take turns too. Where the file system cannot
+        // lock, each still writes whole files; only `latest.json` may then lag a version.
+        let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(".lock"))?;
+        let _turn = lock.lock().inspect_err(|e| tracing::debug!("export lock in {}: {e}", dir.display()));
         let path = dir.join(format!("{}.json", served.version));
         if !path.exists() {
             replace(&path, &served.body)?;
@@ -96,11 +100,24 @@ fn newest_in(dir: &Path) -> u64 {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so readers see the
-/// old file or the new one, never half of one.
+/// old file or the new one, never half of one. The temporary name is random: instances
+/// in containers sharing the directory are all process 1.
 fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let unique = crate::clock::random_bytes::<8>().map_err(std::io::Error::other)?;
+    let tmp = path.with_extension(format!("tmp-{}", crate::clock::hex(&unique)));
+    let written = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    match written.and_then(|()| std::fs::rename(&tmp, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp); // nothing to clean when it was never created
+            Err(e)
+        }
+    }
 }
+
+#[cfg(test)]
+#[path = "export_tests.rs"]
+mod tests;
