@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
@@ -121,7 +121,7 @@ pub(crate) struct SdkGrant {
 pub(crate) struct SdkKeyCache {
     /// The grants, and how many times they were cleared: a lookup that began before a
     /// clear (a revocation) must not put back what it read.
-    grants: RwLock<(HashMap<[u8; 32], SdkGrant>, u64)>,
+    grants: RwLock<Grants>,
     /// Counts revocations, so open streams check their key again (`routes/stream.rs`).
     revocations: watch::Sender<u64>,
     /// Store lookups under way, by key hash and the clear count they began at: after a
@@ -129,6 +129,22 @@ pub(crate) struct SdkKeyCache {
     /// (often thousands) share one lookup instead of queueing for the connection pool.
     flights: Mutex<HashMap<([u8; 32], u64), Flight>>,
 }
+
+/// Cached grants.
+#[derive(Default)]
+struct Grants {
+    /// Read since the last refresh.
+    fresh: HashMap<[u8; 32], SdkGrant>,
+    /// Read before it: used only while the store cannot answer, so that a database
+    /// outage does not stop snapshots already in memory from being served.
+    stale: HashMap<[u8; 32], SdkGrant>,
+    /// Clears and refreshes so far.
+    clears: u64,
+}
+
+/// How long an SDK request waits for the store to look its key up, before it falls
+/// back on a stale grant or answers 503.
+const LOOKUP_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// One store lookup of an SDK key, shared by every request that misses meanwhile.
 type Flight = Arc<tokio::sync::OnceCell<Option<SdkGrant>>>;
@@ -150,22 +166,40 @@ impl SdkKeyCache {
     /// Forgets every cached lookup, and every lookup still under way.
     pub(crate) fn clear(&self) {
         let mut grants = self.grants.write().unwrap_or_else(PoisonError::into_inner);
-        grants.0.clear();
-        grants.1 += 1;
+        grants.fresh.clear();
+        grants.stale.clear();
+        grants.clears += 1;
+    }
+
+    /// Has every key looked up again on its next use (the safety net for revocations
+    /// whose notice was lost), keeping what was read for while the store is down.
+    pub(crate) fn refresh(&self) {
+        let mut grants = self.grants.write().unwrap_or_else(PoisonError::into_inner);
+        let fresh = std::mem::take(&mut grants.fresh);
+        grants.stale.extend(fresh);
+        grants.clears += 1;
     }
 
     /// The cached grant of `hash`, or the clear count to hand [`Self::remember`].
     fn lookup(&self, hash: &[u8; 32]) -> Result<SdkGrant, u64> {
         let grants = self.grants.read().unwrap_or_else(PoisonError::into_inner);
-        grants.0.get(hash).cloned().ok_or(grants.1)
+        grants.fresh.get(hash).cloned().ok_or(grants.clears)
     }
 
     /// Caches what a lookup begun at clear count `cleared` read, unless a clear came since.
-    fn remember(&self, cleared: u64, hash: [u8; 32], grant: SdkGrant) {
+    fn remember(&self, cleared: u64, hash: [u8; 32], grant: Option<SdkGrant>) {
         let mut grants = self.grants.write().unwrap_or_else(PoisonError::into_inner);
-        if grants.1 == cleared {
-            grants.0.insert(hash, grant);
+        if grants.clears == cleared {
+            grants.stale.remove(&hash);
+            if let Some(grant) = grant {
+                grants.fresh.insert(hash, grant);
+            }
         }
+    }
+
+    /// The grant `hash` had before the last refresh, if any.
+    fn stale(&self, hash: &[u8; 32]) -> Option<SdkGrant> {
+        self.grants.read().unwrap_or_else(PoisonError::into_inner).stale.get(hash).cloned()
     }
 
     /// Reads key `hash` with `read` (the store), joining a read of it already under way
@@ -184,9 +218,7 @@ impl SdkKeyCache {
         let read = flight
             .get_or_try_init(|| async {
                 let grant = read().await?;
-                if let Some(grant) = &grant {
-                    self.remember(cleared, hash, grant.clone());
-                }
+                self.remember(cleared, hash, grant.clone());
                 Ok::<_, ApiError>(grant)
             })
             .await
@@ -207,16 +239,28 @@ impl SdkKeyCache {
         let hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
         let grant = match self.lookup(&hash) {
             Ok(grant) => grant,
-            Err(cleared) => self
-                .look_up(hash, cleared, || async {
+            Err(cleared) => {
+                let read = self.look_up(hash, cleared, || async {
                     let row = app.store.read().await?.sdk_key_by_hash(&crate::clock::hex(&hash)).await?;
                     Ok(row.map(|row| SdkGrant {
                         env: Arc::from(row.env),
                         kind: SdkKind::parse(&row.kind).unwrap_or(SdkKind::Client),
                     }))
-                })
-                .await?
-                .ok_or_else(|| ApiError::unauthorized("unknown or revoked SDK key"))?,
+                });
+                match tokio::time::timeout(LOOKUP_PATIENCE, read).await {
+                    Ok(Ok(found)) => found.ok_or_else(|| ApiError::unauthorized("unknown or revoked SDK key"))?,
+                    Ok(Err(error)) if error.status != StatusCode::SERVICE_UNAVAILABLE => return Err(error),
+                    // The store cannot answer: a key it granted before still reads what is
+                    // in memory.
+                    Ok(Err(unavailable)) => self.stale(&hash).ok_or(unavailable)?,
+                    Err(_) => self.stale(&hash).ok_or_else(|| {
+                        ApiError::unavailable(format!(
+                            "the database did not answer within {} s to check this SDK key",
+                            LOOKUP_PATIENCE.as_secs()
+                        ))
+                    })?,
+                }
+            }
         };
         if &*grant.env != env {
             return Err(ApiError::forbidden(format!("this SDK key is for environment `{}`, not `{env}`", grant.env)));
@@ -237,12 +281,32 @@ mod tests {
         let grant = SdkGrant { env: Arc::from("production"), kind: SdkKind::Client };
         let cleared = cache.lookup(&[7; 32]).unwrap_err(); // a miss: the lookup reads the store
         cache.clear(); // the revocation commits meanwhile
-        cache.remember(cleared, [7; 32], grant.clone());
+        cache.remember(cleared, [7; 32], Some(grant.clone()));
         assert!(cache.lookup(&[7; 32]).is_err(), "the revoked key was cached again");
         // A lookup with nothing in between is cached.
         let cleared = cache.lookup(&[8; 32]).unwrap_err();
-        cache.remember(cleared, [8; 32], grant);
+        cache.remember(cleared, [8; 32], Some(grant));
         assert!(cache.lookup(&[8; 32]).is_ok());
+    }
+
+    /// A refresh keeps what was read for while the store cannot answer; a revocation,
+    /// or a lookup that finds the key gone, does not.
+    #[test]
+    fn refreshed_grants_stay_for_outages_and_revocations_remove_them() {
+        let cache = SdkKeyCache::default();
+        let grant = SdkGrant { env: Arc::from("production"), kind: SdkKind::Server };
+        for hash in [[1; 32], [2; 32], [3; 32]] {
+            let cleared = cache.lookup(&hash).unwrap_err();
+            cache.remember(cleared, hash, Some(grant.clone()));
+        }
+        cache.refresh();
+        assert!(cache.lookup(&[1; 32]).is_err(), "a refreshed key is looked up again");
+        assert_eq!(cache.stale(&[1; 32]), Some(grant), "and kept for an outage");
+        let cleared = cache.lookup(&[2; 32]).unwrap_err();
+        cache.remember(cleared, [2; 32], None); // the store answers: deleted
+        assert_eq!(cache.stale(&[2; 32]), None);
+        cache.clear(); // a revocation
+        assert_eq!(cache.stale(&[3; 32]), None);
     }
 
     /// Requests that miss the cache together share one store read: after a revocation,

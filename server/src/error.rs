@@ -70,6 +70,11 @@ impl ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
+    /// 503 `database_unavailable`.
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", message)
+    }
+
     /// 500, logging the cause; the client learns only that it failed.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!("internal error: {cause}");
@@ -85,8 +90,32 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// 503 for a database that cannot be reached or a lock that could not be had in
+    /// time (what a load balancer or client should retry), 500 for the rest.
     fn from(error: sqlx::Error) -> ApiError {
-        ApiError::internal(format!("database: {error}"))
+        match &error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => {
+                tracing::warn!("database unavailable: {error}");
+                ApiError::unavailable(format!(
+                    "the database cannot be reached ({error}); published snapshots are still served"
+                ))
+            }
+            // PostgreSQL's lock_not_available (`lock_timeout`), SQLite's SQLITE_BUSY.
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("55P03" | "5")) => {
+                tracing::warn!("database lock: {error}");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "another write held the lock this one needs past the lock timeout (a stuck or cut-off instance?); \
+                     try again",
+                )
+            }
+            _ => ApiError::internal(format!("database: {error}")),
+        }
     }
 }
 
@@ -112,6 +141,9 @@ impl IntoResponse for ApiError {
             body["current_etag"] = json!(etag);
         }
         let mut response = (self.status, axum::Json(json!({ "error": body }))).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

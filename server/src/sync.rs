@@ -59,10 +59,11 @@ pub(crate) async fn spawn_listeners(app: &App) -> Result<Vec<JoinHandle<()>>, sq
                     Err(e) => {
                         tracing::warn!("database notifications: {e}; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;
-                        // A revocation may have been announced meanwhile: the cache is
-                        // cleared (streams check their keys at each heartbeat anyway;
-                        // waking them all each second of an outage would starve those).
-                        app.sdk_keys.clear();
+                        // A revocation may have been announced meanwhile: keys are looked up
+                        // again, falling back on what was read while the store cannot
+                        // answer (streams check their keys at each heartbeat anyway; waking
+                        // them all each second of an outage would starve those).
+                        app.sdk_keys.refresh();
                         warm(&app).await
                     }
                 };
@@ -79,8 +80,9 @@ pub(crate) async fn spawn_listeners(app: &App) -> Result<Vec<JoinHandle<()>>, sq
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 interval.tick().await;
-                // Bounds how long a revoked SDK key whose notification was lost stays usable.
-                app.sdk_keys.clear();
+                // Bounds how long a revoked SDK key whose notification was lost stays
+                // usable while the store answers.
+                app.sdk_keys.refresh();
                 if let Err(e) = warm(&app).await {
                     tracing::warn!("polling for changes: {e}");
                 }

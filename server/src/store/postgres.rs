@@ -25,7 +25,14 @@ pub(crate) struct PgStore {
 impl PgStore {
     /// Connects to `url` and applies `migrations/postgres`.
     pub(crate) async fn open(url: &str) -> Result<PgStore, sqlx::Error> {
-        let options = PgConnectOptions::from_str(url)?.application_name("pennon");
+        let options = PgConnectOptions::from_str(url)?.application_name("pennon").options([
+            // A write waits at most this long for another's lock, then is refused (503
+            // `busy`) rather than queueing behind an instance that may never come back.
+            ("lock_timeout", "10s"),
+            // And PostgreSQL ends the transaction of an instance cut off mid-write,
+            // releasing its locks for the rest of the fleet.
+            ("idle_in_transaction_session_timeout", "30s"),
+        ]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub, missing_docs, unused_imports)]
 
 pub mod client;
+pub mod proxy;
 pub mod sse;
 
 use std::time::Duration;

@@ -1,0 +1,72 @@
+//! PostgreSQL unreachable, or a lock held by an instance cut off mid-write: snapshots in
+//! memory are still served, and writes are refused in bounded time with a 503 saying
+//! why, instead of waiting out the pool (30 s, then a 500) or the lock (for ever).
+
+use std::time::{Duration, Instant};
+
+use crate::common::proxy::{through, Proxy};
+use crate::common::{boolean_flag, fresh_postgres, test_config, Api, Backend, Server, PATIENCE};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn snapshots_are_served_through_a_database_outage() {
+    let Some(Backend::Postgres(admin_url)) = Backend::postgres() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let direct = fresh_postgres(&admin_url).await;
+    let proxy = Proxy::start(through(&direct, "").1).await;
+    let running = pennon_server::start(test_config(dir.path(), &through(&direct, &proxy.address).0)).await.unwrap();
+    let first = running.first_run.clone().unwrap();
+    let (admin, sdk) = (Api::new(&running.base_url, &first.admin_token), Api::new(&running.base_url, &first.sdk_key));
+    boolean_flag(&admin, "steady", false).await;
+    let before = sdk.get("/v1/snapshots/development").await;
+    assert_eq!(before.status, 200);
+
+    proxy.cut();
+    // Past a poll (500 ms here): the SDK key cache has been refreshed since.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let started = Instant::now();
+    let during = sdk.get("/v1/snapshots/development").await;
+    assert_eq!((during.status, &during.body), (200, &before.body), "the snapshot in memory is still served");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    let stranger = Api::new(&running.base_url, "pns_0000000000000000000000000000000000000000")
+        .get("/v1/snapshots/development")
+        .await;
+    assert_eq!((stranger.status, stranger.code()), (503, "database_unavailable"), "{}", stranger.body);
+    assert_eq!(stranger.headers.get("retry-after").map(|v| v.to_str().unwrap()), Some("1"));
+
+    proxy.restore();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let reply = admin.toggle("development", "steady", true).await;
+        if reply.status == 200 {
+            break;
+        }
+        assert_eq!(reply.status, 503, "{}", reply.body);
+        assert!(Instant::now() < deadline, "writes did not resume: {}", reply.body);
+    }
+    running.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_behind_a_held_lock_is_refused_in_time() {
+    use sqlx::Connection as _;
+    let Some(backend) = Backend::postgres() else { return };
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    boolean_flag(&admin, "steady", false).await;
+    // An instance cut off mid-write: its transaction holds the environment's lock.
+    let mut holder = sqlx::PgConnection::connect(&server.database_url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT name FROM environments WHERE name = 'development' FOR UPDATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let reply = tokio::time::timeout(Duration::from_secs(30), admin.toggle("development", "steady", true))
+        .await
+        .expect("a write behind a held lock is answered");
+    assert_eq!((reply.status, reply.code()), (503, "busy"), "{}", reply.body);
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    assert_eq!(admin.toggle("development", "steady", true).await.status, 200);
+    server.stop().await;
+}
