@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::auth::SdkKeyCache;
 use crate::hub::Hub;
 use crate::keys::KeyRing;
+use crate::model::SdkKind;
 use crate::snapshot::{Exporter, Published, Served};
 use crate::store::{Repository, Tx};
 use crate::{bootstrap, sync, Config, FirstRun};
@@ -33,19 +34,26 @@ pub(crate) type App = Arc<AppInner>;
 
 impl AppInner {
     /// Tells the hub (and so the streams) and the exporter about a committed publish.
+    /// Every version is exported, also one the hub already has a newer one than (a
+    /// later version may be announced by the database before this instance's own).
     pub(crate) async fn announce(&self, published: Published) {
-        if self.hub.offer(published.clone()) {
-            if let Some(exporter) = &self.exporter {
+        self.hub.offer(published.clone());
+        if let Some(exporter) = &self.exporter {
+            if !exporter.has(&published.env, SdkKind::Server, published.version) {
                 exporter.export(published).await;
             }
         }
     }
 
-    /// Reads the latest published snapshots of `env` from the database into the hub.
+    /// Reads the latest published snapshots of `env` from the database into the hub,
+    /// exporting first the earlier versions missing from the export directory.
     pub(crate) async fn load_latest(&self, tx: &mut Tx, env: &str) -> Result<(), sqlx::Error> {
         let server = tx.latest_snapshot(env, "server").await?;
         let client = tx.latest_snapshot(env, "client").await?;
         if let (Some(server), Some(client)) = (server, client) {
+            if let Some(exporter) = &self.exporter {
+                crate::sync::export_missing(tx, exporter, env, crate::store::to_u64(server.version)).await?;
+            }
             if server.version == client.version {
                 let published = Published {
                     env: env.to_owned(),

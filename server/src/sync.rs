@@ -39,9 +39,17 @@ pub(crate) async fn spawn_listeners(app: &App) -> Result<Vec<JoinHandle<()>>, sq
             loop {
                 let outcome = match notifications.next().await {
                     Ok(Notice::Published { env, version }) => {
-                        if app.hub.feed(&env).map_or(0, |f| f.version()) < version {
+                        let behind = app.hub.feed(&env).map_or(0, |f| f.version()) < version;
+                        // Announced after a later version: still exported, in its place.
+                        let unexported =
+                            app.exporter.as_ref().filter(|x| !behind && !x.has(&env, SdkKind::Server, version));
+                        if behind || unexported.is_some() {
                             match app.store.read().await {
-                                Ok(mut tx) => app.load_latest(&mut tx, &env).await,
+                                Ok(mut tx) if behind => app.load_latest(&mut tx, &env).await,
+                                Ok(mut tx) => match unexported {
+                                    Some(exporter) => export_missing(&mut tx, exporter, &env, version + 1).await,
+                                    None => Ok(()),
+                                },
                                 Err(e) => Err(e),
                             }
                         } else {
@@ -108,6 +116,32 @@ pub(crate) async fn export_all(app: &App, exporter: &Exporter) -> Result<(), Str
                 let row = tx.snapshot(&env.name, kind.as_str(), meta.version).await.map_err(|e| e.to_string())?;
                 if let Some(row) = row {
                     exporter.write(&env.name, kind, &Served::from_row(&row)).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Exports the versions of `env` below `to` (the last 1,000 of them) missing from the
+/// export directory: other instances published them, and this one learns of the
+/// latest alone, or of its own commit after a later one.
+pub(crate) async fn export_missing(
+    tx: &mut crate::store::Tx,
+    exporter: &Exporter,
+    env: &str,
+    to: u64,
+) -> Result<(), sqlx::Error> {
+    for version in exporter.missing(env, to.saturating_sub(1000).max(1), to) {
+        for kind in [SdkKind::Server, SdkKind::Client] {
+            if exporter.has(env, kind, version) {
+                continue;
+            }
+            if let Some(row) = tx.snapshot(env, kind.as_str(), crate::store::to_i64(version)).await? {
+                let (exporter, name, served) = (exporter.clone(), env.to_owned(), Served::from_row(&row));
+                let written = tokio::task::spawn_blocking(move || exporter.write(&name, kind, &served)).await;
+                if let Ok(Err(e)) | Err(e) = written.map_err(std::io::Error::other) {
+                    tracing::warn!("export of {env} version {version}: {e}");
                 }
             }
         }

@@ -19,8 +19,12 @@ async fn two_instances_share_one_database() {
     let key = SigningKey::from_seed([9; 32]).to_text();
     let envs = [("PENNON_SIGNING_KEY", key.as_str()), ("PENNON_DATABASE_URL", database_url.as_str())];
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = spawn(dir_a.path(), &["--poll-interval", "30s"], &envs);
-    let b = spawn(dir_b.path(), &["--poll-interval", "30s"], &envs);
+    // Each instance exports into its own directory, which must hold every version.
+    let exports = [dir_a.path().join("export"), dir_b.path().join("export")];
+    let export_arg = |i: usize| exports[i].to_str().unwrap().to_owned();
+    let (export_a, export_b) = (export_arg(0), export_arg(1));
+    let a = spawn(dir_a.path(), &["--poll-interval", "30s", "--export-dir", &export_a], &envs);
+    let b = spawn(dir_b.path(), &["--poll-interval", "30s", "--export-dir", &export_b], &envs);
     assert!(b.banner_value("admin token:").is_none(), "the second instance found the first one's bootstrap");
     let (token, sdk) = (a.admin(), a.sdk());
     let (api_a, api_b) = (Api::new(&a.url, &token), Api::new(&b.url, &token));
@@ -69,6 +73,18 @@ async fn two_instances_share_one_database() {
     assert!(stream.wait_for(latest, Duration::from_secs(2)).await);
     for url in [&a.url, &b.url] {
         assert_eq!(Api::new(url, &sdk).get("/v1/snapshots/development").await.version, Some(latest));
+    }
+    // Every version in both export directories, also those the other instance published.
+    for export in &exports {
+        for kind in ["server", "client"] {
+            let dir = export.join("development").join(kind);
+            let mut exported: Vec<u64> = std::fs::read_dir(&dir)
+                .unwrap()
+                .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json")?.parse().ok())
+                .collect();
+            exported.sort_unstable();
+            assert_eq!(exported, (1..=latest).collect::<Vec<_>>(), "{}", dir.display());
+        }
     }
 
     // A key revoked on A ends B's streams opened with it (heartbeats are 15 s apart, so
