@@ -107,6 +107,12 @@ export class Engine {
    * Callers record what it throws in `failure`.
    */
   #engine(): ModuleEngine {
+    if (this.#generation === generation && failure.error === undefined && this.#module !== undefined) return this.#module;
+    return this.#rebuilt();
+  }
+
+  /** `#engine()` once something may have changed: a trap, a replaced instance, `free`. */
+  #rebuilt(): ModuleEngine {
     this.#alive();
     const glue = instance();
     if (this.#generation !== generation || this.#module === undefined) {
@@ -212,7 +218,7 @@ export class Engine {
     // Getters and `toJSON` are user code: one that loaded a snapshot has moved flags to
     // other positions, and one that trapped the instance has replaced this engine's, so
     // this flag is evaluated by its key.
-    if (this.#loads !== loads || this.#engine() !== engine) {
+    if (this.#loads !== loads || this.#generation !== generation || failure.error !== undefined) {
       engine = this.#engine();
       return engine.evaluate(flagKey, lean ?? leanOf(context, reads), nowMs, expectedType);
     }

@@ -21,7 +21,7 @@ let glue: Glue | undefined;
 let compiled: WebAssembly.Module | undefined;
 let ready: Promise<void> | undefined;
 
-/** @internal Counts replacements: what was built on an earlier instance builds itself again. */
+/** @internal Counts dropped instances: what was built on one builds itself again. */
 export let generation = 0;
 
 /** Whether the module is instantiated, so engines can be built. */
@@ -64,13 +64,15 @@ export const failure: { error?: unknown } = {};
 
 /**
  * @internal The instance to call. After a call threw anything but a refusal (it never returned,
- * so its instance may be mid-update), a new one, which bumps `generation`.
+ * so its instance may be mid-update), that one is dropped (`generation` goes up) and a
+ * new one instantiated.
  */
 export function instance(): Glue {
   if (failure.error !== undefined) {
     if (!isPennonError(failure.error)) {
       glue?.retire();
       glue = undefined;
+      generation += 1;
     }
     failure.error = undefined;
   }
@@ -78,7 +80,6 @@ export function instance(): Glue {
   if (compiled === undefined) throw new Error("pennon: the WebAssembly module is not initialized: call `await init()` first");
   const fresh = createGlue();
   fresh.initSync({ module: compiled });
-  generation += 1;
   return (glue = fresh);
 }
 
