@@ -240,19 +240,29 @@ impl SdkKeyCache {
         let grant = match self.lookup(&hash) {
             Ok(grant) => grant,
             Err(cleared) => {
-                let read = self.look_up(hash, cleared, || async {
-                    let row = app.store.read().await?.sdk_key_by_hash(&crate::clock::hex(&hash)).await?;
-                    Ok(row.map(|row| SdkGrant {
-                        env: Arc::from(row.env),
-                        kind: SdkKind::parse(&row.kind).unwrap_or(SdkKind::Client),
-                    }))
+                // In its own task: one this request stops waiting for still ends (and
+                // leaves the shared lookups), and the next request may join it.
+                let read = tokio::spawn({
+                    let app = App::clone(app);
+                    async move {
+                        app.sdk_keys
+                            .look_up(hash, cleared, || async {
+                                let row = app.store.read().await?.sdk_key_by_hash(&crate::clock::hex(&hash)).await?;
+                                Ok(row.map(|row| SdkGrant {
+                                    env: Arc::from(row.env),
+                                    kind: SdkKind::parse(&row.kind).unwrap_or(SdkKind::Client),
+                                }))
+                            })
+                            .await
+                    }
                 });
                 match tokio::time::timeout(LOOKUP_PATIENCE, read).await {
-                    Ok(Ok(found)) => found.ok_or_else(|| ApiError::unauthorized("unknown or revoked SDK key"))?,
-                    Ok(Err(error)) if error.status != StatusCode::SERVICE_UNAVAILABLE => return Err(error),
+                    Ok(Ok(Ok(found))) => found.ok_or_else(|| ApiError::unauthorized("unknown or revoked SDK key"))?,
+                    Ok(Ok(Err(error))) if error.status != StatusCode::SERVICE_UNAVAILABLE => return Err(error),
+                    Ok(Err(failed)) => return Err(ApiError::internal(format!("SDK key lookup: {failed}"))),
                     // The store cannot answer: a key it granted before still reads what is
                     // in memory.
-                    Ok(Err(unavailable)) => self.stale(&hash).ok_or(unavailable)?,
+                    Ok(Ok(Err(unavailable))) => self.stale(&hash).ok_or(unavailable)?,
                     Err(_) => self.stale(&hash).ok_or_else(|| {
                         ApiError::unavailable(format!(
                             "the database did not answer within {} s to check this SDK key",

@@ -104,6 +104,17 @@ impl From<sqlx::Error> for ApiError {
                     "the database cannot be reached ({error}); published snapshots are still served"
                 ))
             }
+            // PostgreSQL restarting, failing over or full, or its connection lost.
+            sqlx::Error::Database(db)
+                if db.code().is_some_and(|code| {
+                    code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300" | "25006")
+                }) =>
+            {
+                tracing::warn!("database unavailable: {error}");
+                ApiError::unavailable(format!(
+                    "the database cannot take requests ({error}); published snapshots are still served"
+                ))
+            }
             // PostgreSQL's lock_not_available (`lock_timeout`), SQLite's SQLITE_BUSY.
             sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("55P03" | "5")) => {
                 tracing::warn!("database lock: {error}");

@@ -13,6 +13,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::{Published, Served};
 use crate::model::SdkKind;
@@ -89,7 +90,7 @@ impl Exporter {
         // Instances sharing the directory take turns too. Where the file system cannot
         // lock, each still writes whole files; only `latest.json` may then lag a version.
         let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(".lock"))?;
-        let _turn = lock.lock().inspect_err(|e| tracing::debug!("export lock in {}: {e}", dir.display()));
+        let _turn = take_turn(&lock, &dir);
         let path = dir.join(format!("{}.json", served.version));
         if !path.exists() {
             replace(&path, &served.body)?;
@@ -99,6 +100,28 @@ impl Exporter {
             replace(&latest, &served.body)?;
         }
         Ok(())
+    }
+}
+
+/// How long an export waits for another instance's turn: one stuck holding the lock (a
+/// paused container, a cut-off NFS client) must not hold up this instance's writes.
+const TURN_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Takes `lock`, waiting at most [`TURN_PATIENCE`]; without it the export goes on, and
+/// files are still whole (only `latest.json` might then lag a version).
+fn take_turn<'a>(lock: &'a std::fs::File, dir: &Path) -> Option<&'a std::fs::File> {
+    let deadline = Instant::now() + TURN_PATIENCE;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Some(lock),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => {
+                tracing::warn!("export in {}: went on without the lock ({e})", dir.display());
+                return None;
+            }
+        }
     }
 }
 

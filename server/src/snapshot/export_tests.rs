@@ -69,3 +69,23 @@ fn exporters_sharing_a_directory_write_whole_files_and_latest_only_moves_forward
         .collect();
     assert!(stray.is_empty(), "temporary files left: {stray:?}");
 }
+
+/// A peer stuck holding the directory's lock (a paused container) holds up an export
+/// for at most its patience: the files are then written without the lock.
+#[test]
+fn a_stuck_lock_holder_delays_an_export_only_briefly() {
+    let dir = tempfile::tempdir().unwrap();
+    let exporter = Exporter::new(dir.path().to_owned()).unwrap();
+    exporter.write("production", SdkKind::Server, &served(1)).unwrap();
+    let holder = std::fs::File::open(dir.path().join("production/server/.lock")).unwrap();
+    holder.lock().unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        done.send(exporter.write("production", SdkKind::Server, &served(2)).map_err(|e| e.to_string()))
+    });
+    let outcome =
+        finished.recv_timeout(std::time::Duration::from_secs(10)).expect("the export went on without the lock");
+    assert_eq!(outcome, Ok(()));
+    assert_eq!(version_in(&dir.path().join("production/server/latest.json")), Ok(2));
+    drop(holder);
+}

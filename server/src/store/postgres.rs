@@ -25,14 +25,7 @@ pub(crate) struct PgStore {
 impl PgStore {
     /// Connects to `url` and applies `migrations/postgres`.
     pub(crate) async fn open(url: &str) -> Result<PgStore, sqlx::Error> {
-        let options = PgConnectOptions::from_str(url)?.application_name("pennon").options([
-            // A write waits at most this long for another's lock, then is refused (503
-            // `busy`) rather than queueing behind an instance that may never come back.
-            ("lock_timeout", "10s"),
-            // And PostgreSQL ends the transaction of an instance cut off mid-write,
-            // releasing its locks for the rest of the fleet.
-            ("idle_in_transaction_session_timeout", "30s"),
-        ]);
+        let options = PgConnectOptions::from_str(url)?.application_name("pennon");
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
@@ -57,6 +50,17 @@ impl Repository for PgStore {
 
     async fn write(&self, lock: &Lock) -> Result<Tx, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
+        // For writes only (migrations wait on their advisory lock as long as it takes):
+        // a write waits at most 10 s for another's lock, then is refused (503 `busy`)
+        // rather than queueing behind an instance that may never come back; and
+        // PostgreSQL ends a write left idle for 30 s by an instance cut off mid-way,
+        // releasing its locks for the rest of the fleet.
+        sqlx::query(
+            "SELECT set_config('lock_timeout', '10s', true), \
+             set_config('idle_in_transaction_session_timeout', '30s', true)",
+        )
+        .execute(&mut *tx)
+        .await?;
         match lock {
             Lock::None => {}
             Lock::Envs(names) => {
