@@ -14,7 +14,7 @@ import { Unpacker } from "./unpack.js";
 import { contextJson } from "./context-json.js";
 import { engineArguments, type EngineArguments } from "./options.js";
 import { refusal } from "./refusal.js";
-import { failure, generation, instance, isLive } from "./instance.js";
+import { failure, generation, instance, isLive, track, type Thrown } from "./instance.js";
 import { PreparedContext } from "./prepared.js";
 
 export { init, initSync, isInitialized } from "./instance.js";
@@ -91,8 +91,9 @@ export class Engine {
       const glue = instance();
       this.#module = new glue.Engine(...this.#arguments);
       this.#generation = generation;
+      track(this);
     } catch (error) {
-      failure.error ??= error;
+      if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
       throw error;
     }
   }
@@ -119,11 +120,21 @@ export class Engine {
       const rebuilt = new glue.Engine(...this.#arguments);
       if (this.#accepted !== undefined) rebuilt.load(this.#accepted.bytes, this.#accepted.nowMs);
       [this.#module, this.#generation] = [rebuilt, generation];
-      // Their addresses were in the old instance's memory.
+      track(this);
+      // Their addresses were in the old instance's memory, and the new engine has been
+      // asked for no flag's attributes yet (its flat path needs that first).
       this.#unpacker = undefined;
       this.#flat = undefined;
+      this.#reads = [];
     }
     return this.#module;
+  }
+
+  /** @internal Lets go of the module's engine: its instance was dropped after a trap. */
+  release(): void {
+    this.#module = undefined;
+    this.#unpacker = undefined;
+    this.#flat = undefined;
   }
 
   #reader(engine: ModuleEngine): Unpacker {
@@ -146,7 +157,7 @@ export class Engine {
     try {
       updated = this.#engine().load(bytes, nowMs);
     } catch (error) {
-      failure.error ??= error;
+      if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
       throw error;
     }
     if (updated) {
@@ -176,7 +187,7 @@ export class Engine {
       }
       return this.#reader(engine).read(flagKey, position) ?? this.#remember(engine, engine.evaluatePrepared(flagKey, prepared, nowMs, expectedType));
     } catch (error) {
-      failure.error ??= error;
+      if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
       throw error;
     }
   }
@@ -188,19 +199,23 @@ export class Engine {
   evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
     checkedKey(flagKey);
     this.#alive();
+    let result: Resolution | undefined;
     try {
-      return this.#evaluate(flagKey, context, nowMs, expectedType);
+      result = this.#evaluate(flagKey, context, nowMs, expectedType);
     } catch (error) {
-      failure.error ??= error;
+      if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
       throw error;
     }
+    if (result === undefined) throw new TypeError("pennon: this Engine was freed during the evaluation, by a getter or `toJSON`");
+    return result;
   }
 
-  #evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
+  /** `evaluate`; `undefined` when a getter freed the engine. */
+  #evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution | undefined {
     let engine = this.#engine();
     const position = this.#positionOf(engine, flagKey);
     if (position === undefined) return byKey(flagKey, (key) => engine.evaluate(key, context, nowMs, expectedType));
-    const flat = (this.#flat ??= new FlatWriter(flatBuffers(engine), instance().memory()));
+    const flat = (this.#flat ??= new FlatWriter(flatBuffers(engine, () => this.#freed), instance().memory()));
     const reads = (this.#reads[position] ??= readsOf(engine.attributesRead(position)));
     const loads = this.#loads;
     let written: boolean;
@@ -218,6 +233,7 @@ export class Engine {
     // Getters and `toJSON` are user code: one that loaded a snapshot has moved flags to
     // other positions, and one that trapped the instance has replaced this engine's, so
     // this flag is evaluated by its key.
+    if (this.#freed) return undefined;
     if (this.#loads !== loads || this.#generation !== generation || failure.error !== undefined) {
       engine = this.#engine();
       return engine.evaluate(flagKey, lean ?? leanOf(context, reads), nowMs, expectedType);
@@ -312,7 +328,7 @@ export class Engine {
       // One built in a dropped instance goes with it: that instance may be mid-update.
       if (isLive(this.#generation)) this.#module?.free();
     } catch (error) {
-      failure.error ??= error;
+      if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
       throw error;
     }
     this.#module = undefined;
@@ -334,7 +350,7 @@ export class Engine {
     try {
       return call(this.#engine());
     } catch (error) {
-      failure.error ??= error;
+      if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
       throw error;
     }
   }
@@ -360,12 +376,15 @@ export class Engine {
  * The module engine's flat context buffers, which only the wrapper's `FlatWriter`
  * grows. The writer declines on any throw, so a trap is recorded here.
  */
-function flatBuffers(engine: ModuleEngine) {
+function flatBuffers(engine: ModuleEngine, freed: () => boolean) {
   const recorded = (grow: () => number) => {
+    // A getter may have freed the engine mid-write: that is no trap, and must not be
+    // taken for one.
+    if (freed()) throw new TypeError("pennon: this Engine was freed");
     try {
       return grow();
     } catch (error) {
-      failure.error ??= error;
+      if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
       throw error;
     }
   };

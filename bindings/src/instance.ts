@@ -24,6 +24,29 @@ let ready: Promise<void> | undefined;
 /** @internal Counts dropped instances: what was built on one builds itself again. */
 export let generation = 0;
 
+/** @internal What lets go of its module object when its instance is dropped. */
+export interface Releasable {
+  release(): void;
+}
+
+/** What was built on the instance in use; pruned of what was collected as it grows. */
+let built: WeakRef<Releasable>[] = [];
+let pruneAt = 64;
+
+/**
+ * @internal Remembers `object`, just built on the instance in use, so that it lets go of
+ * its module object when that instance is dropped: an engine or context left idle
+ * would otherwise keep the dropped instance's whole memory alive.
+ */
+export function track(object: Releasable): void {
+  if (typeof WeakRef === "undefined") return; // Cloudflare Workers: no weak references
+  built.push(new WeakRef(object));
+  if (built.length >= pruneAt) {
+    built = built.filter((reference) => reference.deref() !== undefined);
+    pruneAt = Math.max(64, built.length * 2);
+  }
+}
+
 /** Whether the module is instantiated, so engines can be built. */
 export function isInitialized(): boolean {
   return compiled !== undefined;
@@ -56,11 +79,18 @@ export function init(source?: WasmSource | Promise<WasmSource>): Promise<void> {
 }
 
 /**
- * @internal What the last call into the module threw, until the next call judges it. A catch
- * handler only records it (`failure.error ??= error`): at the edge of the stack, a
- * handler that called a function would overflow again before it could act.
+ * @internal What a call into the module threw, until the next call judges it. Catch
+ * handlers record it without calling a function (at the edge of the stack, a call
+ * would overflow again before it could act), and never over a trap, only over nothing
+ * or a refusal (one with a `kind`): a refusal of an outer call must not hide the trap
+ * of an inner one, nor a refusal recorded earlier the trap of a later call.
+ *
+ *     if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
  */
 export const failure: { error?: unknown } = {};
+
+/** @internal What a catch handler reads of a recorded error. */
+export type Thrown = { kind?: unknown } | null;
 
 /**
  * @internal The instance to call. After a call threw anything but a refusal (it never returned,
@@ -73,6 +103,8 @@ export function instance(): Glue {
       glue?.retire();
       glue = undefined;
       generation += 1;
+      for (const object of built) object.deref()?.release();
+      built = [];
     }
     failure.error = undefined;
   }

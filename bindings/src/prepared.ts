@@ -5,7 +5,7 @@
 
 import type { EvaluationContext, PreparedContext as ModuleContext } from "./wasm/pennon_wasm.js";
 import { contextJsonForModule } from "./context-json.js";
-import { failure, generation, instance, isLive } from "./instance.js";
+import { failure, generation, instance, isLive, track, type Thrown } from "./instance.js";
 import { refusal } from "./refusal.js";
 
 /**
@@ -50,7 +50,7 @@ export class PreparedContext {
     try {
       return context.targetingKey;
     } catch (error) {
-      failure.error ??= error;
+      if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
       throw error;
     }
   }
@@ -62,7 +62,7 @@ export class PreparedContext {
       // One built in a dropped instance goes with it: that instance may be mid-update.
       if (isLive(this.#generation)) this.#module?.free();
     } catch (error) {
-      failure.error ??= error;
+      if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
       throw error;
     }
     this.#module = undefined;
@@ -70,6 +70,11 @@ export class PreparedContext {
 
   [Symbol.dispose](): void {
     this.free();
+  }
+
+  /** @internal Lets go of the module's copy: its instance was dropped after a trap. */
+  release(): void {
+    this.#module = undefined;
   }
 
   /** @internal Whether `free` was called. */
@@ -94,10 +99,11 @@ export class PreparedContext {
       if (this.#generation !== generation || this.#module === undefined) {
         this.#module = glue.PreparedContext.fromJson(this.#text);
         this.#generation = generation;
+        track(this);
       }
       return this.#module;
     } catch (error) {
-      failure.error ??= error;
+      if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
       throw error;
     }
   }
@@ -125,7 +131,7 @@ export function bucketHash(salt: string, value: string): bigint {
   try {
     return instance().bucketHash(salt, value);
   } catch (error) {
-    failure.error ??= error;
+    if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
     throw error;
   }
 }
@@ -136,7 +142,7 @@ export function bucketPosition(hash: bigint, totalWeight: number): number {
   try {
     return instance().bucketPosition(hash, totalWeight);
   } catch (error) {
-    failure.error ??= error;
+    if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
     throw error;
   }
 }

@@ -326,3 +326,17 @@ test("flat records the module cannot read are refused, and the engine keeps work
   assert.equal(engine.evaluate("beta", { targetingKey: "ann" }, NOW).variant, "on");
   assert.equal(engine.evaluate("beta", { targetingKey: "ab" }, NOW).variant, "off");
 });
+
+test("an engine freed by a getter mid-evaluation says so, and no other engine is rebuilt", async () => {
+  const { generation: before } = await import("../../dist/instance.js");
+  const [engine, bystander] = [newEngine(), newEngine()];
+  engine.load(v1, NOW);
+  bystander.load(v1, NOW);
+  const context = { get targetingKey() { engine.free(); return "ann"; } };
+  assert.throws(() => engine.evaluate("beta", context, NOW), {
+    name: "TypeError", message: "pennon: this Engine was freed during the evaluation, by a getter or `toJSON`",
+  });
+  assert.equal(bystander.evaluate("beta", { targetingKey: "ann" }, NOW).value, true);
+  const { generation: after } = await import("../../dist/instance.js");
+  assert.equal(after, before, "no instance was dropped");
+});

@@ -100,6 +100,14 @@ for (const [name, call] of [
       const version = engine.version();
       assert.deepEqual(answers(engine, prepared), expected);
       assert.deepEqual(answers(bystander, prepared), expected);
+      // The rebuilt engine takes the flat path again, not the general one for ever.
+      const moduleEngine = engine.moduleEngine();
+      const general = moduleEngine.evaluate;
+      let generalCalls = 0;
+      moduleEngine.evaluate = (...args) => (generalCalls++, general.apply(moduleEngine, args));
+      engine.evaluate("f3", contexts[2], NOW);
+      assert.equal(generalCalls, 0, "the flat path after a rebuild");
+      moduleEngine.evaluate = general;
       assert.equal(engine.load(envelopes[version], NOW), true, "the next version loads");
       assert.equal(engine.version(), version + 1);
       checks += 1;
