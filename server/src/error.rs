@@ -91,7 +91,8 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     /// 503 for a database that cannot be reached or a lock that could not be had in
-    /// time (what a load balancer or client should retry), 500 for the rest.
+    /// time (what a load balancer or client should retry), 500 for the rest. The
+    /// driver's words go to the log only: SDK callers need not learn about the network.
     fn from(error: sqlx::Error) -> ApiError {
         match &error {
             sqlx::Error::PoolTimedOut
@@ -100,9 +101,7 @@ impl From<sqlx::Error> for ApiError {
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => {
                 tracing::warn!("database unavailable: {error}");
-                ApiError::unavailable(format!(
-                    "the database cannot be reached ({error}); published snapshots are still served"
-                ))
+                ApiError::unavailable("the database cannot be reached; published snapshots are still served")
             }
             // PostgreSQL restarting, failing over or full, or its connection lost.
             sqlx::Error::Database(db)
@@ -111,9 +110,7 @@ impl From<sqlx::Error> for ApiError {
                 }) =>
             {
                 tracing::warn!("database unavailable: {error}");
-                ApiError::unavailable(format!(
-                    "the database cannot take requests ({error}); published snapshots are still served"
-                ))
+                ApiError::unavailable("the database cannot take requests now; published snapshots are still served")
             }
             // PostgreSQL's lock_not_available (`lock_timeout`), SQLite's SQLITE_BUSY.
             sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("55P03" | "5")) => {
