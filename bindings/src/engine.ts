@@ -14,7 +14,7 @@ import { Unpacker } from "./unpack.js";
 import { contextJson } from "./context-json.js";
 import { engineArguments, type EngineArguments } from "./options.js";
 import { refusal } from "./refusal.js";
-import { failure, generation, instance, isLive, track, type Thrown } from "./instance.js";
+import { failure, freeIn, generation, instance, track, type Thrown } from "./instance.js";
 import { PreparedContext } from "./prepared.js";
 
 export { init, initSync, isInitialized } from "./instance.js";
@@ -324,13 +324,7 @@ export class Engine {
   /** Frees the module's engine and snapshot now rather than when this object is collected. */
   free(): void {
     this.#freed = true;
-    try {
-      // One built in a dropped instance goes with it: that instance may be mid-update.
-      if (isLive(this.#generation)) this.#module?.free();
-    } catch (error) {
-      if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
-      throw error;
-    }
+    freeIn(this.#generation, this.#module);
     this.#module = undefined;
     this.#accepted = undefined;
   }

@@ -122,3 +122,16 @@ export function instance(): Glue {
 export function isLive(built: number): boolean {
   return built === generation && glue !== undefined && (failure.error === undefined || isPennonError(failure.error));
 }
+
+/**
+ * @internal Frees `module`, built on instance `built`, if that instance is live; one
+ * built on a dropped instance goes with it (that instance may be mid-update).
+ */
+export function freeIn(built: number, module: { free(): void } | undefined): void {
+  try {
+    if (isLive(built)) module?.free();
+  } catch (error) {
+    if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
+    throw error;
+  }
+}

@@ -5,7 +5,7 @@
 
 import type { EvaluationContext, PreparedContext as ModuleContext } from "./wasm/pennon_wasm.js";
 import { contextJsonForModule } from "./context-json.js";
-import { failure, generation, instance, isLive, track, type Thrown } from "./instance.js";
+import { failure, freeIn, generation, instance, track, type Thrown } from "./instance.js";
 import { refusal } from "./refusal.js";
 
 /**
@@ -58,13 +58,7 @@ export class PreparedContext {
   /** Frees the module's copy now rather than when this object is collected. */
   free(): void {
     this.#freed = true;
-    try {
-      // One built in a dropped instance goes with it: that instance may be mid-update.
-      if (isLive(this.#generation)) this.#module?.free();
-    } catch (error) {
-      if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
-      throw error;
-    }
+    freeIn(this.#generation, this.#module);
     this.#module = undefined;
   }
 
