@@ -46,13 +46,16 @@ impl AppInner {
     }
 
     /// Reads the latest published snapshots of `env` from the database into the hub,
-    /// exporting first the earlier versions missing from the export directory.
-    pub(crate) async fn load_latest(&self, tx: &mut Tx, env: &str) -> Result<(), sqlx::Error> {
+    /// exporting first the versions published after `held`, the version the caller saw
+    /// in the hub (0 at start, where every missing version is exported anyway). Not the
+    /// hub's version now: this instance's own next commit may have moved it meanwhile.
+    pub(crate) async fn load_latest(&self, tx: &mut Tx, env: &str, held: u64) -> Result<(), sqlx::Error> {
         let server = tx.latest_snapshot(env, "server").await?;
         let client = tx.latest_snapshot(env, "client").await?;
         if let (Some(server), Some(client)) = (server, client) {
-            if let Some(exporter) = &self.exporter {
-                crate::sync::export_missing(tx, exporter, env, crate::store::to_u64(server.version)).await?;
+            if let (Some(exporter), true) = (&self.exporter, held > 0) {
+                let between = held + 1..crate::store::to_u64(server.version);
+                crate::sync::export_missing(tx, exporter, env, between).await?;
             }
             if server.version == client.version {
                 let published = Published {

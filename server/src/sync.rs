@@ -19,7 +19,7 @@ pub(crate) async fn warm(app: &App) -> Result<(), sqlx::Error> {
     for env in &envs {
         let held = app.hub.feed(&env.name).map_or(0, |f| f.version());
         if to_u64(env.version) > held {
-            app.load_latest(&mut tx, &env.name).await?;
+            app.load_latest(&mut tx, &env.name, held).await?;
         }
     }
     for (name, _) in app.hub.versions() {
@@ -39,15 +39,20 @@ pub(crate) async fn spawn_listeners(app: &App) -> Result<Vec<JoinHandle<()>>, sq
             loop {
                 let outcome = match notifications.next().await {
                     Ok(Notice::Published { env, version }) => {
-                        let behind = app.hub.feed(&env).map_or(0, |f| f.version()) < version;
+                        let held = app.hub.feed(&env).map_or(0, |f| f.version());
+                        let behind = held < version;
                         // Announced after a later version: still exported, in its place.
-                        let unexported =
-                            app.exporter.as_ref().filter(|x| !behind && !x.has(&env, SdkKind::Server, version));
+                        let unexported = app
+                            .exporter
+                            .as_ref()
+                            .filter(|exporter| !behind && !exporter.has(&env, SdkKind::Server, version));
                         if behind || unexported.is_some() {
                             match app.store.read().await {
-                                Ok(mut tx) if behind => app.load_latest(&mut tx, &env).await,
+                                Ok(mut tx) if behind => app.load_latest(&mut tx, &env, held).await,
                                 Ok(mut tx) => match unexported {
-                                    Some(exporter) => export_missing(&mut tx, exporter, &env, version + 1).await,
+                                    Some(exporter) => {
+                                        export_missing(&mut tx, exporter, &env, version..version + 1).await
+                                    }
                                     None => Ok(()),
                                 },
                                 Err(e) => Err(e),
@@ -123,16 +128,17 @@ pub(crate) async fn export_all(app: &App, exporter: &Exporter) -> Result<(), Str
     Ok(())
 }
 
-/// Exports the versions of `env` below `to` (the last 1,000 of them) missing from the
-/// export directory: other instances published them, and this one learns of the
+/// Exports the versions of `env` in `versions` (the last 1,000 of them) missing from
+/// the export directory: other instances published them, and this one learns of the
 /// latest alone, or of its own commit after a later one.
 pub(crate) async fn export_missing(
     tx: &mut crate::store::Tx,
     exporter: &Exporter,
     env: &str,
-    to: u64,
+    versions: std::ops::Range<u64>,
 ) -> Result<(), sqlx::Error> {
-    for version in exporter.missing(env, to.saturating_sub(1000).max(1), to) {
+    let versions = versions.start.max(versions.end.saturating_sub(1000))..versions.end;
+    for version in versions {
         for kind in [SdkKind::Server, SdkKind::Client] {
             if exporter.has(env, kind, version) {
                 continue;

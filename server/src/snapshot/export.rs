@@ -60,18 +60,6 @@ impl Exporter {
         self.dir.join(env).join(kind.as_str()).join(format!("{version}.json")).exists()
     }
 
-    /// The versions of `env` in `from..to` that either kind lacks.
-    pub(crate) fn missing(&self, env: &str, from: u64, to: u64) -> Vec<u64> {
-        let present = |kind: SdkKind| -> std::collections::BTreeSet<u64> {
-            let Ok(entries) = std::fs::read_dir(self.dir.join(env).join(kind.as_str())) else {
-                return Default::default();
-            };
-            entries.filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json")?.parse::<u64>().ok()).collect()
-        };
-        let (server, client) = (present(SdkKind::Server), present(SdkKind::Client));
-        (from..to).filter(|v| !server.contains(v) || !client.contains(v)).collect()
-    }
-
     /// The newest version of `env` exported, server or client; 0 for none.
     pub(crate) fn newest(&self, env: &str) -> u64 {
         [SdkKind::Server, SdkKind::Client]
