@@ -50,23 +50,23 @@ impl AppInner {
     /// in the hub (0 at start, where every missing version is exported anyway). Not the
     /// hub's version now: this instance's own next commit may have moved it meanwhile.
     pub(crate) async fn load_latest(&self, tx: &mut Tx, env: &str, held: u64) -> Result<(), sqlx::Error> {
-        let server = tx.latest_snapshot(env, "server").await?;
-        let client = tx.latest_snapshot(env, "client").await?;
-        if let (Some(server), Some(client)) = (server, client) {
-            if let (Some(exporter), true) = (&self.exporter, held > 0) {
-                let between = held + 1..crate::store::to_u64(server.version);
-                crate::sync::export_missing(tx, exporter, env, between).await?;
-            }
-            if server.version == client.version {
-                let published = Published {
-                    env: env.to_owned(),
-                    version: crate::store::to_u64(server.version),
-                    server: Arc::new(Served::from_row(&server)),
-                    client: Arc::new(Served::from_row(&client)),
-                };
-                self.announce(published).await;
-            }
+        let Some(server) = tx.latest_snapshot(env, "server").await? else { return Ok(()) };
+        // The client snapshot of that same version: two "latest" reads could straddle a
+        // commit (each statement sees what was committed when it began), and a pair of
+        // two versions was skipped, leaving a version another instance published
+        // unannounced and unexported.
+        let Some(client) = tx.snapshot(env, "client", server.version).await? else { return Ok(()) };
+        if let (Some(exporter), true) = (&self.exporter, held > 0) {
+            let between = held + 1..crate::store::to_u64(server.version);
+            crate::sync::export_missing(tx, exporter, env, between).await?;
         }
+        let published = Published {
+            env: env.to_owned(),
+            version: crate::store::to_u64(server.version),
+            server: Arc::new(Served::from_row(&server)),
+            client: Arc::new(Served::from_row(&client)),
+        };
+        self.announce(published).await;
         Ok(())
     }
 }

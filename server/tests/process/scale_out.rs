@@ -60,6 +60,7 @@ async fn two_instances_share_one_database() {
     };
     let (from_a, from_b) = (write(api_a.clone(), "on-a"), write(api_b.clone(), "on-b"));
     let mut all: Vec<u64> = from_a.await.unwrap();
+    let on_a = all.clone();
     all.extend(from_b.await.unwrap());
     let unique: BTreeSet<u64> = all.iter().copied().collect();
     assert_eq!(unique.len(), 20, "versions collided: {all:?}");
@@ -74,16 +75,30 @@ async fn two_instances_share_one_database() {
     for url in [&a.url, &b.url] {
         assert_eq!(Api::new(url, &sdk).get("/v1/snapshots/development").await.version, Some(latest));
     }
-    // Every version in both export directories, also those the other instance published.
+    // Every version in both export directories, also those the other instance published
+    // (an instance may serve its own latest commit before its listener has caught up).
     for export in &exports {
         for kind in ["server", "client"] {
             let dir = export.join("development").join(kind);
-            let mut exported: Vec<u64> = std::fs::read_dir(&dir)
-                .unwrap()
-                .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json")?.parse().ok())
-                .collect();
-            exported.sort_unstable();
-            assert_eq!(exported, (1..=latest).collect::<Vec<_>>(), "{}", dir.display());
+            let exported = || {
+                let mut versions: Vec<u64> = std::fs::read_dir(&dir)
+                    .unwrap()
+                    .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json")?.parse().ok())
+                    .collect();
+                versions.sort_unstable();
+                versions
+            };
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while exported() != (1..=latest).collect::<Vec<_>>() && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            assert_eq!(
+                exported(),
+                (1..=latest).collect::<Vec<_>>(),
+                "{} (A published {on_a:?}; this is {})",
+                dir.display(),
+                if export == &exports[0] { "A" } else { "B" }
+            );
         }
     }
 
