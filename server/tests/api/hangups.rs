@@ -37,20 +37,23 @@ async fn writes_outlive_their_clients(backend: Backend) {
         stream.set_linger(Some(Duration::ZERO)).unwrap();
         drop(stream);
     }
-    // Every committed write is served: the snapshot's version is the environment's.
+    // Every committed write is served: once the writes whose clients left have run
+    // (the version holds still for 500 ms), the snapshot's version is the environment's.
     let sdk = server.api(&server.sdk_dev);
     let served = || async {
         let envelope = serde_json::to_vec(&sdk.get("/v1/snapshots/development").await.body).unwrap();
         payload_of(&envelope)["version"].as_u64()
     };
     let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut last = None;
     loop {
         let (stored, served) = (admin.version("development").await, served().await.unwrap());
-        if stored == served {
+        if stored == served && last == Some(stored) {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "the database is at {stored}, the snapshot served at {served}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        last = Some(stored);
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     // Nothing was left held: writes go on.
     for enabled in [true, false, true] {
