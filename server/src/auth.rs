@@ -231,13 +231,15 @@ impl SdkKeyCache {
         read
     }
 
-    /// Authorizes a snapshot or stream request for `env`: 401 without a valid SDK
-    /// key, 403 with a key of another environment.
-    pub(crate) async fn authorize(&self, app: &App, headers: &HeaderMap, env: &str) -> Result<SdkGrant, ApiError> {
+    /// Authorizes a snapshot or stream request for `env` with `app`'s cache: 401
+    /// without a valid SDK key, 403 with a key of another environment, 503 when the
+    /// store cannot check a key it has no stale grant of within `LOOKUP_PATIENCE`.
+    pub(crate) async fn authorize(app: &App, headers: &HeaderMap, env: &str) -> Result<SdkGrant, ApiError> {
         let secret = bearer(headers)
             .ok_or_else(|| ApiError::unauthorized("send an SDK key as `Authorization: Bearer pns_...` or `pnc_...`"))?;
         let hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        let grant = match self.lookup(&hash) {
+        let cache = &app.sdk_keys;
+        let grant = match cache.lookup(&hash) {
             Ok(grant) => grant,
             Err(cleared) => {
                 // In its own task: one this request stops waiting for still ends (and
@@ -262,8 +264,8 @@ impl SdkKeyCache {
                     Ok(Err(failed)) => return Err(ApiError::internal(format!("SDK key lookup: {failed}"))),
                     // The store cannot answer: a key it granted before still reads what is
                     // in memory.
-                    Ok(Ok(Err(unavailable))) => self.stale(&hash).ok_or(unavailable)?,
-                    Err(_) => self.stale(&hash).ok_or_else(|| {
+                    Ok(Ok(Err(unavailable))) => cache.stale(&hash).ok_or(unavailable)?,
+                    Err(_) => cache.stale(&hash).ok_or_else(|| {
                         ApiError::unavailable(format!(
                             "the database did not answer within {} s to check this SDK key",
                             LOOKUP_PATIENCE.as_secs()

@@ -115,13 +115,9 @@ pub(crate) async fn export_all(app: &App, exporter: &Exporter) -> Result<(), Str
                 tx.list_snapshots(&env.name, kind.as_str(), None, i64::MAX).await.map_err(|e| e.to_string())?;
             versions.sort_by_key(|v| v.version);
             for meta in versions {
-                if exporter.has(&env.name, kind, to_u64(meta.version)) {
-                    continue;
-                }
-                let row = tx.snapshot(&env.name, kind.as_str(), meta.version).await.map_err(|e| e.to_string())?;
-                if let Some(row) = row {
-                    exporter.write(&env.name, kind, &Served::from_row(&row)).map_err(|e| e.to_string())?;
-                }
+                let version = to_u64(meta.version);
+                let written = export_version(&mut tx, exporter, &env.name, kind, version).await;
+                written.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
             }
         }
     }
@@ -140,17 +136,29 @@ pub(crate) async fn export_missing(
     let versions = versions.start.max(versions.end.saturating_sub(1000))..versions.end;
     for version in versions {
         for kind in [SdkKind::Server, SdkKind::Client] {
-            if exporter.has(env, kind, version) {
-                continue;
-            }
-            if let Some(row) = tx.snapshot(env, kind.as_str(), crate::store::to_i64(version)).await? {
-                let (exporter, name, served) = (exporter.clone(), env.to_owned(), Served::from_row(&row));
-                let written = tokio::task::spawn_blocking(move || exporter.write(&name, kind, &served)).await;
-                if let Ok(Err(e)) | Err(e) = written.map_err(std::io::Error::other) {
-                    tracing::warn!("export of {env} version {version}: {e}");
-                }
+            if let Err(e) = export_version(tx, exporter, env, kind, version).await? {
+                tracing::warn!("export of {env} version {version}: {e}");
             }
         }
     }
     Ok(())
+}
+
+/// Writes version `version` of `env`'s `kind` snapshot from the store, unless it is
+/// exported already (or not in the store). The outer error is the store's, the inner
+/// the file system's.
+async fn export_version(
+    tx: &mut crate::store::Tx,
+    exporter: &Exporter,
+    env: &str,
+    kind: SdkKind,
+    version: u64,
+) -> Result<std::io::Result<()>, sqlx::Error> {
+    if exporter.has(env, kind, version) {
+        return Ok(Ok(()));
+    }
+    let Some(row) = tx.snapshot(env, kind.as_str(), crate::store::to_i64(version)).await? else { return Ok(Ok(())) };
+    let (exporter, env, served) = (exporter.clone(), env.to_owned(), Served::from_row(&row));
+    let written = tokio::task::spawn_blocking(move || exporter.write(&env, kind, &served)).await;
+    Ok(written.map_err(std::io::Error::other).and_then(|result| result))
 }

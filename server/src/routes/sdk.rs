@@ -12,6 +12,7 @@ use serde_json::{json, Value as Json};
 
 use super::{Auth, Doc, PathParams, Routes};
 use crate::app::App;
+use crate::auth::SdkKeyCache;
 use crate::error::ApiError;
 use crate::snapshot::Served;
 use crate::store::to_i64;
@@ -76,7 +77,7 @@ async fn latest(
     PathParams(env): PathParams<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let grant = app.sdk_keys.authorize(&app, &headers, &env).await?;
+    let grant = SdkKeyCache::authorize(&app, &headers, &env).await?;
     let served = app
         .hub
         .feed(&env)
@@ -98,7 +99,7 @@ async fn by_version(
     PathParams((env, version)): PathParams<(String, u64)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let grant = app.sdk_keys.authorize(&app, &headers, &env).await?;
+    let grant = SdkKeyCache::authorize(&app, &headers, &env).await?;
     let immutable = "max-age=31536000, immutable";
     if let Some(served) = app.hub.feed(&env).and_then(|f| f.latest(grant.kind)).filter(|s| s.version == version) {
         return Ok(envelope_response(&served, immutable));

@@ -8,7 +8,6 @@
 //! stream: clients drop a silent stream, and an unreachable database revokes nothing.
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -18,6 +17,7 @@ use tokio::sync::watch;
 
 use super::{heartbeat, PathParams};
 use crate::app::App;
+use crate::auth::SdkKeyCache;
 use crate::error::ApiError;
 
 pub(super) async fn stream(
@@ -25,7 +25,7 @@ pub(super) async fn stream(
     PathParams(env): PathParams<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    app.sdk_keys.authorize(&app, &headers, &env).await?;
+    SdkKeyCache::authorize(&app, &headers, &env).await?;
     let feed = app.hub.feed(&env).ok_or_else(|| ApiError::not_found(format!("`{env}` has no published snapshot")))?;
     let period = heartbeat(&app);
     let mut heartbeats = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -57,9 +57,6 @@ struct Watching {
     revocations: watch::Receiver<u64>,
     first: bool,
 }
-
-/// How long a key check may wait for the store before the stream goes on without it.
-const KEY_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The next event: the version at connect and at every new one, and a heartbeat
 /// comment each `--heartbeat` in between. The stream ends when the server stops or the
@@ -96,11 +93,11 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 
 impl Watching {
     /// `None` when the key is revoked or no longer of this environment. A store that
-    /// cannot answer (in `KEY_CHECK_TIMEOUT`) keeps the stream: that is no revocation.
+    /// cannot answer (the check gives up after its own 2 s, `auth.rs`) keeps the
+    /// stream: that is no revocation.
     async fn still_granted(&self) -> Option<()> {
-        let check = self.app.sdk_keys.authorize(&self.app, &self.headers, &self.env);
-        match tokio::time::timeout(KEY_CHECK_TIMEOUT, check).await {
-            Ok(Err(e)) if matches!(e.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => None,
+        match SdkKeyCache::authorize(&self.app, &self.headers, &self.env).await {
+            Err(e) if matches!(e.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => None,
             _ => Some(()),
         }
     }
