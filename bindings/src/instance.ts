@@ -116,20 +116,14 @@ export function instance(): Glue {
 }
 
 /**
- * @internal Whether what was built in instance `built` (a `generation`) can still be
- * called: the instance is in use, and no call into it has trapped since.
- */
-export function isLive(built: number): boolean {
-  return built === generation && glue !== undefined && (failure.error === undefined || isPennonError(failure.error));
-}
-
-/**
- * @internal Frees `module`, built on instance `built`, if that instance is live; one
- * built on a dropped instance goes with it (that instance may be mid-update).
+ * @internal Frees `module`, built on instance `built` (a `generation`), if that instance
+ * is in use and nothing has trapped in it since; one built on a dropped instance goes
+ * with it (that instance may be mid-update).
  */
 export function freeIn(built: number, module: { free(): void } | undefined): void {
+  const live = built === generation && glue !== undefined && (failure.error === undefined || isPennonError(failure.error));
   try {
-    if (isLive(built)) module?.free();
+    if (live) module?.free();
   } catch (error) {
     if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
     throw error;
