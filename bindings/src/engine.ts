@@ -234,7 +234,8 @@ export class Engine {
     // other positions, and one that trapped the instance has replaced this engine's, so
     // this flag is evaluated by its key.
     if (this.#freed) return undefined;
-    if (this.#loads !== loads || this.#generation !== generation || failure.error !== undefined) {
+    if (this.#loads !== loads) return this.#afterLoad(flagKey, context, nowMs, expectedType);
+    if (this.#generation !== generation || failure.error !== undefined) {
       engine = this.#engine();
       return engine.evaluate(flagKey, lean ?? leanOf(context, reads), nowMs, expectedType);
     }
@@ -249,6 +250,32 @@ export class Engine {
     lean ??= leanOf(context, reads);
     const result = engine.evaluate(flagKey, lean, nowMs, expectedType);
     return packed ? this.#remember(engine, result) : result;
+  }
+
+  /**
+   * `evaluate` once a getter loaded a snapshot mid-call: the flag may read other
+   * attributes now, so its lean context is taken again with the new list. Its text is
+   * written here rather than in the module, where a getter that loads again would meet
+   * the engine mid-call; should one load yet again, the whole context goes in.
+   */
+  #afterLoad(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution | undefined {
+    for (let tries = 1; ; tries++) {
+      const loads = this.#loads;
+      const engine = this.#engine();
+      const position = this.#positionOf(engine, flagKey);
+      const whole = position === undefined || tries > 2;
+      const subject = whole ? context : leanOf(context, (this.#reads[position] ??= readsOf(engine.attributesRead(position))));
+      const text = textOf(subject);
+      if (this.#freed) return undefined;
+      if (!whole && this.#loads !== loads) continue;
+      if (text === undefined) return this.#engine().evaluate(flagKey, subject, nowMs, expectedType); // the module's refusal
+      const prepared = PreparedContext.fromJson(text);
+      try {
+        return this.#engine().evaluatePrepared(flagKey, prepared.moduleContextNow(), nowMs, expectedType);
+      } finally {
+        prepared.free();
+      }
+    }
   }
 
   /** Evaluates every flag for a `PreparedContext`, in ascending key order. */
@@ -402,9 +429,23 @@ function leanOf(context: EvaluationContext, reads: Reads): EvaluationContext {
   try {
     return readable(context, reads) as EvaluationContext;
   } catch (error) {
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    throw refusal("invalid_context", `the context cannot be written as JSON: ${reason}`);
+    throw unwritable(error);
   }
+}
+
+/** `contextJson(context)`; what it throws is the `invalid_context` refusal, as in `leanOf`. */
+function textOf(context: EvaluationContext): string | undefined {
+  try {
+    return contextJson(context);
+  } catch (error) {
+    throw unwritable(error);
+  }
+}
+
+/** The refusal of a context whose conversion threw `error`, naming it. */
+function unwritable(error: unknown): Error {
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return refusal("invalid_context", `the context cannot be written as JSON: ${reason}`);
 }
 
 /** Longer than any flag key may be (256 bytes, SPEC 3), so it names no flag. */

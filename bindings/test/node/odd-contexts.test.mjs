@@ -95,6 +95,26 @@ test("a getter that loads another snapshot mid-call gets the flag it asked for",
   assert.deepEqual(engine.evaluate("dotted", { user: { plan: "team" } }, NOW), viaJson(engine, "dotted", '{"user":{"plan":"team"}}'));
 });
 
+test("a getter that loads a snapshot whose flag reads other attributes gets the new flag's answer", () => {
+  const engine = newEngine();
+  const next = envelope(payload(2, { ...flags, dotted: rule({ attribute: "tier", op: "equals", value: "gold" }) }));
+  let loaded = false;
+  const context = { tier: "gold", user: { get plan() {
+    if (!loaded) loaded = engine.load(next, NOW); // `dotted` now reads `tier`, which it did not before
+    return "pro";
+  } } };
+  const result = engine.evaluate("dotted", context, NOW);
+  assert.deepEqual([result.value, result.reason, result.explanation.snapshotVersion], [true, "TARGETING_MATCH", 2]);
+  // A getter that loads on every read: the answer is still the served snapshot's.
+  let version = 2;
+  const restless = { tier: "gold", user: { get plan() {
+    engine.load(envelope(payload(++version, { ...flags, dotted: rule({ attribute: "tier", op: "equals", value: "gold" }) })), NOW);
+    return "pro";
+  } } };
+  const again = engine.evaluate("dotted", restless, NOW);
+  assert.deepEqual([again.value, again.explanation.snapshotVersion], [true, engine.version()]);
+});
+
 test("an attribute named __proto__ is an attribute, as in JSON text", () => {
   const engine = newEngine();
   const text = '{"targetingKey":"u1","__proto__":"pro"}';
