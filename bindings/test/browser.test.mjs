@@ -12,6 +12,7 @@ import { extname, join, normalize } from "node:path";
 import { chromium } from "playwright-core";
 import { Tally } from "./shared/vectors.mjs";
 import { nativeResults, nativeResultsPath, repo, report } from "./node/helpers.mjs";
+import { trapEnvelopesBase64 } from "./node/sign.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -20,11 +21,13 @@ const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/ja
 const bindings = `${repo}bindings/`;
 const roots = { "/pkg/": bindings, "/node_modules/": `${bindings}node_modules/`, "/test/": `${bindings}test/`, "/vectors/": `${repo}tests/vectors/` };
 
-/** Serves the package, its dependencies, the tests and the vectors on 127.0.0.1. */
+/** Serves the package, its dependencies, the tests, the vectors and the trap test's envelopes on 127.0.0.1. */
 async function serve() {
   nativeResults(); // fails early with a clear message when the native run is missing
+  const traps = JSON.stringify(trapEnvelopesBase64());
   const server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
+    if (path === "/traps.json") return response.writeHead(200, { "Content-Type": TYPES[".json"] }).end(traps);
     let file;
     if (path === "/") file = `${bindings}test/browser/page.html`;
     else if (path === "/native.json") file = nativeResultsPath;

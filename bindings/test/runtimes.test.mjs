@@ -6,15 +6,21 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Tally } from "./shared/vectors.mjs";
 import { nativeResults, nativeResultsPath, repo, report, scriptRunners } from "./node/helpers.mjs";
+import { trapEnvelopesBase64 } from "./node/sign.mjs";
 
 const script = `${repo}bindings/test/runtimes/vectors.mjs`;
+/** Beside the native results, where Deno may read. */
+const trapsPath = join(dirname(nativeResultsPath), "trap-envelopes.json");
 
 for (const [runtime, [command, args]] of Object.entries(scriptRunners)) {
-  test(`${runtime}: vectors through the engine and both providers`, async (t) => {
+  test(`${runtime}: vectors through the engine and both providers, and trap recovery`, async (t) => {
     nativeResults(); // fails early with a clear message when the native run is missing
-    const { stdout } = await promisify(execFile)(command, [...args, script, repo, nativeResultsPath], { cwd: `${repo}bindings`, maxBuffer: 1 << 24 });
+    writeFileSync(trapsPath, JSON.stringify(trapEnvelopesBase64()));
+    const { stdout } = await promisify(execFile)(command, [...args, script, repo, nativeResultsPath, trapsPath], { cwd: `${repo}bindings`, maxBuffer: 1 << 24 });
     const version = (await promisify(execFile)(command, ["--version"])).stdout.split("\n")[0];
     t.diagnostic(`${runtime}: ${version.trim()}`);
     const outcome = JSON.parse(stdout);

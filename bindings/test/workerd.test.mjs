@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import { EVALUATION_FILES, Tally } from "./shared/vectors.mjs";
 import { nativeResults, read, repo, report, testKey, vectors } from "./node/helpers.mjs";
 import { bundleWorker, worker } from "./node/workerd.mjs";
+import { trapEnvelopesBase64 } from "./node/sign.mjs";
 
-test("workerd: vectors through the engine and the server provider", async (t) => {
+test("workerd: vectors through the engine and the server provider, and trap recovery", async (t) => {
   const native = nativeResults();
   const mf = worker(await bundleWorker(`${repo}bindings/test/workerd/worker.mjs`));
   try {
@@ -23,6 +24,7 @@ test("workerd: vectors through the engine and the server provider", async (t) =>
     }
     await post({ kind: "bucketing", text: read(`${vectors}bucketing.json`) });
     await post({ kind: "envelopes", text: read(`${vectors}envelopes.json`) });
+    await post({ kind: "traps", envelopes: trapEnvelopesBase64(), key: testKey });
     report(t, tally);
     assert.ok(tally.passed > 1000, `only ${tally.passed} checks ran`);
     assert.equal(tally.failed, 0, tally.failures.join("\n"));

@@ -1,12 +1,13 @@
 // Runs in Chromium: the package's unbundled ES modules (the browser entry), the
 // conformance vectors through the engine and through the web provider via the
-// OpenFeature web SDK, and localStorage. Reports to `window.__pennon`.
+// OpenFeature web SDK, trap recovery (`test/shared/traps.mjs`), and localStorage. Reports to `window.__pennon`.
 import * as pennon from "pennon";
 import { PennonWebProvider } from "pennon/web";
 import { OpenFeature } from "@openfeature/web-sdk";
 import {
   EVALUATION_FILES, Tally, readEvaluationFile, runBucketing, runEngineVectors, runEnvelopes, runOpenFeatureVectors,
 } from "/test/shared/vectors.mjs";
+import { base64Bytes, runTraps } from "/test/shared/traps.mjs";
 
 const text = async (path) => {
   const response = await fetch(path);
@@ -26,6 +27,7 @@ async function run() {
   }
   runBucketing({ pennon, text: await text("/vectors/bucketing.json"), tally });
   runEnvelopes({ pennon, text: await text("/vectors/envelopes.json"), tally });
+  runTraps({ pennon, envelopes: JSON.parse(await text("/traps.json")).map(base64Bytes), key, tally });
 
   // localStorage keeps the last good envelope.
   localStorage.clear();

@@ -1,6 +1,7 @@
 // Signs test snapshots with the public test keys (tests/vectors/keys/), per SPEC 2.
 import { createHash, createPrivateKey, createPublicKey, sign } from "node:crypto";
 import { read, vectors } from "./helpers.mjs";
+import { TRAP_FLAGS, TRAP_VERSIONS } from "../shared/traps.mjs";
 
 const TYPE = "application/vnd.pennon.snapshot+json";
 
@@ -45,3 +46,12 @@ export function boolFlag({ fallthrough = "off", staff = [], enabled = true, segm
   if (segment) rules.push({ id: "segment", conditions: [{ op: "in_segment", value: segment }], serve: { variant: "on" } });
   return { type: "boolean", enabled, variants: { on: true, off: false }, off_variant: "off", fallthrough: { variant: fallthrough }, rules };
 }
+
+let trapped;
+/** Versions 1 to `TRAP_VERSIONS` of the trap test's flags (`test/shared/traps.mjs`), signed by test key 1. */
+export function trapEnvelopes() {
+  return (trapped ??= Array.from({ length: TRAP_VERSIONS }, (_, i) => envelope(payload(i + 1, TRAP_FLAGS))));
+}
+
+/** `trapEnvelopes()` as base64 strings, for runtimes outside this process (`base64Bytes` reads them). */
+export const trapEnvelopesBase64 = () => trapEnvelopes().map((bytes) => Buffer.from(bytes).toString("base64"));

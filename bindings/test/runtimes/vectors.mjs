@@ -3,8 +3,9 @@
 // Safari's engine). Imports the built package by name, runs every vector through the
 // engine and through both providers via the OpenFeature SDKs, and prints the tally as
 // JSON. Run by `test/runtimes.test.mjs`:
-//   deno run --allow-read=<repo> vectors.mjs <repo>/ <native results>
-//   bun vectors.mjs <repo>/ <native results>
+//   deno run --allow-read=<repo> vectors.mjs <repo>/ <native results> <trap envelopes>
+//   bun vectors.mjs <repo>/ <native results> <trap envelopes>
+// and cuts calls short (`test/shared/traps.mjs`) with the envelopes given as base64.
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import * as pennon from "pennon";
@@ -15,8 +16,9 @@ import { OpenFeature as WebOpenFeature } from "@openfeature/web-sdk";
 import {
   EVALUATION_FILES, Tally, readEvaluationFile, runBucketing, runEngineVectors, runEnvelopes, runOpenFeatureVectors,
 } from "../shared/vectors.mjs";
+import { base64Bytes, runTraps } from "../shared/traps.mjs";
 
-const [repo, nativePath] = process.argv.slice(2);
+const [repo, nativePath, trapsPath] = process.argv.slice(2);
 const read = (path) => readFileSync(`${repo}tests/vectors/${path}`, "utf8");
 
 async function run() {
@@ -33,6 +35,7 @@ async function run() {
   }
   runBucketing({ pennon, text: read("bucketing.json"), tally });
   runEnvelopes({ pennon, text: read("envelopes.json"), tally });
+  runTraps({ pennon, envelopes: JSON.parse(readFileSync(trapsPath, "utf8")).map(base64Bytes), key, tally });
   return tally.toJSON();
 }
 

@@ -1,17 +1,20 @@
 // A Cloudflare Worker (run by workerd through miniflare): imports `pennon/workerd`,
 // which imports pennon.wasm as a module, and runs the vectors posted to it through the
-// engine and through the server provider via the OpenFeature server SDK.
+// engine and through the server provider via the OpenFeature server SDK, and cuts its
+// calls short (`test/shared/traps.mjs`) in a runtime without `WeakRef`.
 import * as pennon from "pennon/workerd";
 import { OpenFeature } from "@openfeature/server-sdk";
 import {
   Tally, readEvaluationFile, runBucketing, runEngineVectors, runEnvelopes, runOpenFeatureVectors,
 } from "../shared/vectors.mjs";
+import { base64Bytes, runTraps } from "../shared/traps.mjs";
 
 async function run(request) {
-  const { kind, name, text, native, key } = await request.json();
+  const { kind, name, text, native, key, envelopes } = await request.json();
   const tally = new Tally();
   if (kind === "bucketing") runBucketing({ pennon, text, tally });
   if (kind === "envelopes") runEnvelopes({ pennon, text, tally });
+  if (kind === "traps") runTraps({ pennon, envelopes: envelopes.map(base64Bytes), key, tally });
   if (kind === "evaluation") {
     const file = readEvaluationFile(text);
     runEngineVectors({ pennon, name, file, native, key, tally });
