@@ -89,6 +89,7 @@ export class PennonServerProvider implements Provider {
       // Only a context the engine cannot convert throws here (`invalid_context`: a
       // cycle, nesting too deep), as in the Rust provider.
       const message = isPennonError(error) ? error.message : String(error);
+      this.#sync.telemetry.recordInvalidContext(key, engine.flagType(key) !== undefined);
       return failed(fallback, "INVALID_CONTEXT", message);
     }
   }

@@ -6,7 +6,9 @@
  */
 
 import { Engine, init, isPennonError, type WasmSource } from "./engine.js";
+import { fetchEnvelope } from "./fetch-envelope.js";
 import { Telemetry } from "./telemetry.js";
+import { shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
 
 /** Options common to the web and server providers. */
 export interface PennonOptions {
@@ -31,7 +33,8 @@ export interface PennonOptions {
   envelope?: Uint8Array | ArrayBuffer | string;
   /** An HTTP(S) URL serving the envelope, polled with `If-None-Match`. */
   url?: string | URL;
-  /** Headers sent with every request (for example an SDK key). */
+  /** Headers sent with every request (for example an SDK key); not to other origins
+   *  a redirect points to. */
   headers?: Record<string, string>;
   /** Time between polls after a success, ms (default 30,000; 0: no polling). */
   pollIntervalMs?: number;
@@ -56,7 +59,7 @@ export interface PennonOptions {
   clock?: () => number;
   /** The `fetch` to use (default the global one). */
   fetch?: typeof fetch;
-  /** Where warnings go (default `console`). */
+  /** Where warnings go (default `console`); a logger that throws is ignored. */
   logger?: Pick<Console, "warn">;
 }
 
@@ -91,20 +94,27 @@ export class Sync {
   /** Whether the engine has served a snapshot (it never stops serving one). */
   #loaded = false;
   #etag: string | undefined;
+  /** When the first request of the current run of failures began. */
   #failingSince: number | undefined;
+  /** What went wrong last, for the error `start` throws. */
+  #problem: string | undefined;
   #failures = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Fires when the served snapshot expires, so STALE comes on time without a poll. */
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Bumped by `start` and `stop`: a poll of an older generation does not go on. */
   #generation = 0;
-  /** While `start` runs, the SDK has not seen READY yet: no events. */
-  #starting = false;
+  /** The generation of the `start` under way: the SDK has not seen READY yet, so no
+   *  events. A start that a `stop` or a newer start overtook no longer clears it. */
+  #starting: number | undefined;
   #stopped = false;
   /** The request under way, which `refresh` joins and `stop` aborts. */
   #inFlight: Promise<SyncOutcome> | undefined;
   #controller: AbortController | undefined;
   readonly #options: PennonOptions;
+  /** Set by `start`, which checks the options. */
+  #timing: Timing = timingOf({} as PennonOptions);
+  #url: URL | undefined;
   readonly #listener: (event: SyncEvent) => void;
   readonly #stored: { load(): string | undefined; save(text: string): void } | undefined;
 
@@ -123,6 +133,11 @@ export class Sync {
   get engine(): Engine {
     if (this.#engine === undefined) throw new Error("pennon: the provider is not initialized");
     return this.#engine;
+  }
+
+  /** Whether `stop` was called since the last `start`. */
+  get stopped(): boolean {
+    return this.#stopped;
   }
 
   /** Whether a snapshot is served. A field, not a call into the module: both providers
@@ -145,10 +160,18 @@ export class Sync {
     const o = this.#options;
     const generation = ++this.#generation;
     this.#stopped = false;
-    this.#starting = true;
+    this.#starting = generation;
     clearTimeout(this.#timer);
     try {
+      try {
+        this.#timing = timingOf(o);
+        this.#url = o.url === undefined ? undefined : snapshotUrl(o.url);
+      } catch (error) {
+        throw new FatalStartError((error as Error).message);
+      }
       await init(o.wasm);
+      // Closed, or started again, while the module loaded: that start goes on alone.
+      if (generation !== this.#generation) return;
       this.#engine ??= newEngine(o);
       const stored = this.#readStored();
       if (stored !== undefined) this.#offerStored(new TextEncoder().encode(stored));
@@ -156,21 +179,26 @@ export class Sync {
         const bytes = typeof o.envelope === "string" ? new TextEncoder().encode(o.envelope) : new Uint8Array(o.envelope);
         this.#tryOffer(bytes, "inline envelope");
       }
-      if (o.url !== undefined) {
+      if (this.#url !== undefined) {
         // Polling starts when the first request ends, so a slow one that outlives
         // `initTimeoutMs` is neither doubled nor followed by a full interval's wait.
         const first = this.refresh();
-        void first.then(() => this.#schedule(generation));
+        const poll = () => this.#schedule(generation);
+        void first.then(poll, poll);
         let timer: ReturnType<typeof setTimeout> | undefined;
-        const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, o.initTimeoutMs ?? 5_000)));
-        await Promise.race([first, expired]).finally(() => clearTimeout(timer));
+        const expired = new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), this.#timing.initTimeoutMs)));
+        const ended = await Promise.race([first, expired]).finally(() => clearTimeout(timer));
+        if (generation !== this.#generation) return;
+        if (ended === "expired" && !this.loaded) {
+          this.#fail(`no snapshot within initTimeoutMs (${this.#timing.initTimeoutMs} ms); the first request is still under way`);
+        }
       }
     } finally {
-      this.#starting = false;
+      if (this.#starting === generation) this.#starting = undefined;
     }
     if (!this.loaded) {
       this.status = "error";
-      throw new Error("pennon: no snapshot could be loaded (see the warnings above)");
+      throw new Error(`pennon: no snapshot could be loaded: ${this.#problem ?? "no source gave one"}`);
     }
     this.#updateStatus(false);
     // The SDK announces READY when `initialize` resolves; STALE must come after it.
@@ -229,37 +257,45 @@ export class Sync {
   }
 
   async #fetch(): Promise<SyncOutcome> {
-    const o = this.#options;
-    if (o.url === undefined) {
+    const url = this.#url;
+    if (url === undefined) {
       this.#updateStatus(true);
       return "unchanged";
     }
+    const began = this.now();
     const controller = (this.#controller = new AbortController());
-    const timer = setTimeout(() => controller.abort(), o.requestTimeoutMs ?? 10_000);
+    const timeoutMs = this.#timing.requestTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Raced as well as aborted: a `fetch` option that drops the signal must not hold
+    // polling for good.
+    const timedOut = new Promise<never>((_, reject) => (timer = setTimeout(() => {
+      const error = new Error(`no answer within requestTimeoutMs (${timeoutMs} ms)`);
+      controller.abort(error);
+      reject(error);
+    }, timeoutMs)));
     let outcome: SyncOutcome = "failed";
     try {
-      const headers: Record<string, string> = { ...o.headers };
-      if (this.#etag !== undefined && this.loaded) headers["If-None-Match"] = this.#etag;
-      const response = await (o.fetch ?? fetch)(o.url, { headers, signal: controller.signal });
-      if (response.status === 304) {
+      const request = { url, headers: this.#options.headers, etag: this.loaded ? this.#etag : undefined };
+      const fetched = await Promise.race([
+        fetchEnvelope({ ...request, fetch: this.#options.fetch ?? fetch, signal: controller.signal, maxBytes: this.#options.maxBytes ?? DEFAULT_MAX_BYTES }),
+        timedOut,
+      ]);
+      if (fetched.kind === "unchanged") {
         outcome = "unchanged";
-      } else if (!response.ok) {
-        this.#warn(`GET ${String(o.url)}: HTTP ${response.status}`);
       } else {
-        const bytes = await readCapped(response, o.maxBytes ?? DEFAULT_MAX_BYTES);
-        outcome = this.offer(bytes) ? "updated" : "unchanged";
-        this.#etag = response.headers.get("ETag") ?? undefined;
+        outcome = this.offer(fetched.bytes) ? "updated" : "unchanged";
+        this.#etag = fetched.etag;
       }
     } catch (error) {
       // A request `stop` aborted is no failure of the source, even if a new start
       // began before it unwound.
       if (controller.signal.reason === STOPPED) return "failed";
-      this.#warn(`GET ${String(o.url)}: ${isPennonError(error) ? error.message : String(error)}`);
+      this.#fail(`GET ${shownUrl(url)}: ${described(error)}`);
     } finally {
       clearTimeout(timer);
     }
     if (outcome === "failed") {
-      this.#failingSince ??= this.now();
+      this.#failingSince ??= began;
       this.#failures++;
     } else {
       this.#failingSince = undefined;
@@ -273,7 +309,7 @@ export class Sync {
     try {
       this.offer(bytes);
     } catch (error) {
-      this.#warn(`${source} refused: ${isPennonError(error) ? error.message : String(error)}`);
+      this.#fail(`${source} refused: ${described(error)}`);
     }
   }
 
@@ -287,7 +323,7 @@ export class Sync {
       this.offer(bytes);
       return;
     } catch (error) {
-      this.#warn(`stored envelope refused: ${isPennonError(error) ? error.message : String(error)}`);
+      this.#fail(`stored envelope refused: ${described(error)}`);
       if (!isPennonError(error, "expired") || this.loaded) return;
     }
     const probe = newEngine(this.#options);
@@ -318,7 +354,7 @@ export class Sync {
     if (!this.loaded) return;
     const engine = this.engine;
     const now = this.now();
-    const staleAfter = this.#options.staleAfterMs ?? 300_000;
+    const staleAfter = this.#timing.staleAfterMs;
     const expiry = engine.expiresAt()! + (this.#options.graceMs ?? 0);
     let message: string | undefined;
     if (now > expiry) {
@@ -346,19 +382,23 @@ export class Sync {
   }
 
   #schedule(generation: number): void {
-    const o = this.#options;
-    const interval = o.pollIntervalMs ?? 30_000;
-    if (generation !== this.#generation || o.url === undefined || interval <= 0) return;
-    const backoff = Math.min(o.backoffMaxMs ?? 60_000, (o.backoffInitialMs ?? 1_000) * 2 ** Math.max(0, this.#failures - 1));
-    const base = this.#failures > 0 ? backoff : interval;
-    const wait = base * (1 - Math.random() * Math.min(1, Math.max(0, o.jitter ?? 0.2)));
+    const t = this.#timing;
+    if (generation !== this.#generation || this.#url === undefined || t.pollIntervalMs <= 0) return;
+    const backoff = Math.min(t.backoffMaxMs, t.backoffInitialMs * 2 ** Math.max(0, this.#failures - 1));
+    const base = this.#failures > 0 ? backoff : t.pollIntervalMs;
+    const wait = base * (1 - Math.random() * t.jitter);
     clearTimeout(this.#timer);
     this.#timer = unref(setTimeout(() => {
-      void this.refresh().then((outcome) => {
+      const polled = (outcome: SyncOutcome) => {
         if (generation !== this.#generation) return;
-        this.#onPoll?.(outcome);
+        try {
+          this.#onPoll?.(outcome);
+        } catch (error) {
+          this.#warn(`re-evaluating after a poll failed: ${described(error)}`);
+        }
         this.#schedule(generation);
-      });
+      };
+      void this.refresh().then(polled, () => polled("failed"));
     }, Math.min(MAX_DELAY_MS, wait)));
   }
 
@@ -369,12 +409,32 @@ export class Sync {
   #onPoll: ((outcome: SyncOutcome) => void) | undefined;
 
   #emit(event: SyncEvent): void {
-    if (!this.#starting && !this.#stopped) this.#listener(event);
+    if (this.#starting === undefined && !this.#stopped) this.#listener(event);
   }
 
-  #warn(message: string): void {
-    (this.#options.logger ?? console).warn(`pennon: ${message}`);
+  /** Logs what went wrong, and keeps it for the error `start` throws. */
+  #fail(problem: string): void {
+    this.#problem = problem;
+    this.#warn(problem);
   }
+
+  /** Logs; a logger that throws (an unbound method, say) must not stop polling. */
+  #warn(message: string): void {
+    try {
+      (this.#options.logger ?? console).warn(`pennon: ${message}`);
+    } catch {
+      // Nowhere left to say it.
+    }
+  }
+}
+
+/** An error as a log line: its name unless a plain `Error`, and its causes (Node's
+ *  `fetch failed` says why only there). */
+function described(error: unknown): string {
+  if (isPennonError(error)) return error.message;
+  if (!(error instanceof Error)) return String(error);
+  const text = error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
+  return error.cause === undefined ? text : `${text} (${described(error.cause)})`;
 }
 
 /** The engine's default `maxBytes` (SPEC 2.3). */
@@ -387,39 +447,6 @@ function newEngine(o: PennonOptions, minVersion?: number): Engine {
   } catch (error) {
     throw new FatalStartError(error instanceof Error ? error.message : String(error), { cause: error });
   }
-}
-
-/**
- * The body, refused once it passes `limit` bytes (the engine's `maxBytes`): an
- * oversized response is never buffered whole, and one that declares its length is
- * refused before it is read.
- */
-async function readCapped(response: Response, limit: number): Promise<Uint8Array> {
-  const tooLarge = (size: string) => new Error(`the envelope is ${size} bytes, over maxBytes (${limit})`);
-  const declared = Number(response.headers.get("Content-Length") ?? Number.NaN);
-  if (declared > limit) {
-    response.body?.cancel().catch(() => {});
-    throw tooLarge(String(declared));
-  }
-  if (response.body === null) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for (let read = await reader.read(); !read.done; read = await reader.read()) {
-    chunks.push(read.value);
-    length += read.value.length;
-    if (length > limit) {
-      reader.cancel().catch(() => {});
-      throw tooLarge(`more than ${limit}`);
-    }
-  }
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
 }
 
 /**

@@ -84,6 +84,13 @@ export class Telemetry {
     this.#flag(flag).errors++;
   }
 
+  /** Counts a context that could not be read (`INVALID_CONTEXT`) as the Rust provider
+   *  does: an error of the flag, or of a key the snapshot lacks. */
+  recordInvalidContext(flag: string, known: boolean): void {
+    if (known) this.recordError(flag);
+    else this.#flagNotFound++;
+  }
+
   #flag(key: string): FlagCounters {
     let flag = this.#counters.get(key);
     if (flag === undefined) this.#counters.set(key, (flag = { variants: new Map(), errors: 0 }));

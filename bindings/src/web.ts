@@ -68,7 +68,10 @@ export class PennonWebProvider implements Provider {
   /** Polls now; resolves once the answer is loaded (or refused). */
   refresh(): Promise<"updated" | "unchanged" | "failed"> {
     return this.#sync.refresh().then((outcome) => {
+      // An update announces itself, and re-evaluates then; after `onClose`, nothing is
+      // announced, but reads still follow what loaded.
       if (outcome !== "updated") this.#refreshCache([]);
+      else if (this.#sync.stopped) this.#cache = this.#evaluate();
       return outcome;
     });
   }
@@ -83,22 +86,24 @@ export class PennonWebProvider implements Provider {
     } finally {
       if (this.#starting === starting) this.#starting = undefined;
     }
-    this.#cache = this.#evaluate();
+    // A start that `onClose` or a newer start overtook may end with nothing loaded.
+    if (this.#sync.loaded) this.#cache = this.#evaluate();
   }
 
   /**
-   * Evaluates every flag for the new context. Before a snapshot is served there is
-   * nothing to evaluate: the change waits for the start under way (the SDK reports
-   * RECONCILING meanwhile), or fails when none is (the provider stays in ERROR).
+   * Evaluates every flag for the new context. During a start the change waits for it
+   * (the SDK reports RECONCILING meanwhile), even with a stored snapshot served: the
+   * start's own evaluation would otherwise replace this one's. With no snapshot served
+   * and no start under way, it fails (the provider stays in ERROR).
    */
   onContextChange(_oldContext: EvaluationContext, newContext: EvaluationContext): void | Promise<void> {
     this.#context = newContext;
-    if (!this.#sync.loaded) {
-      if (this.#starting === undefined) return Promise.reject(new Error("pennon: no snapshot is loaded yet"));
+    if (this.#starting !== undefined) {
       return this.#starting.then(() => {
         this.#cache = this.#evaluate();
       });
     }
+    if (!this.#sync.loaded) return Promise.reject(new Error("pennon: no snapshot is loaded yet"));
     this.#cache = this.#evaluate();
     // The SDK sets READY after a context change; a provider still serving a stale
     // snapshot says so again once it has.
@@ -140,28 +145,45 @@ export class PennonWebProvider implements Provider {
       const metadata = cached.contextError === undefined ? cached.result.metadata : undefined;
       return failed(defaultValue, "TYPE_MISMATCH", mismatch(flagKey, cached.type, expectedType(kind, cached.type)), metadata);
     }
-    if (cached.contextError !== undefined) return failed(defaultValue, "INVALID_CONTEXT", cached.contextError);
+    if (cached.contextError !== undefined) {
+      this.#sync.telemetry.recordInvalidContext(flagKey, true);
+      return failed(defaultValue, "INVALID_CONTEXT", cached.contextError);
+    }
     this.#sync.telemetry.record(cached.result, targetingKey(this.#context), this.#sync.now());
     return details(cached.result, defaultValue);
   }
 
   /**
-   * Every flag for the current context. A context the engine cannot convert (a cycle,
-   * nesting too deep) fails every flag with INVALID_CONTEXT, as in the server and Rust
-   * providers.
+   * Every flag for the current context, converted once. A context that cannot be
+   * converted whole (a cycle, a lone surrogate) is evaluated flag by flag, each reading
+   * only its own attributes, as the server provider does: an attribute no flag reads
+   * fails nothing, and a flag that reads an unconvertible one is INVALID_CONTEXT.
    */
   #evaluate(): Map<string, Cached> {
     const engine = this.#sync.engine;
+    const now = this.#sync.now();
     const cache = new Map<string, Cached>();
+    const cached = (result: Resolution) => {
+      // Every read hands out this one value: frozen, so no reader can change another's.
+      if (typeof result.value === "object" && result.value !== null) deepFreeze(result.value);
+      cache.set(result.key, { result, type: engine.flagType(result.key)! });
+    };
+    let whole: Resolution[] | undefined;
     try {
-      for (const result of engine.evaluateAll(this.#context, this.#sync.now())) {
-        // Every read hands out this one value: frozen, so no reader can change another's.
-        if (typeof result.value === "object" && result.value !== null) deepFreeze(result.value);
-        cache.set(result.key, { result, type: engine.flagType(result.key)! });
+      whole = engine.evaluateAll(this.#context, now);
+    } catch {
+      // One by one, below.
+    }
+    if (whole !== undefined) {
+      whole.forEach(cached);
+      return cache;
+    }
+    for (const key of engine.flagKeys()) {
+      try {
+        cached(engine.evaluate(key, this.#context, now));
+      } catch (error) {
+        cache.set(key, { type: engine.flagType(key)!, contextError: error instanceof Error ? error.message : String(error) });
       }
-    } catch (error) {
-      const contextError = error instanceof Error ? error.message : String(error);
-      for (const key of engine.flagKeys()) cache.set(key, { type: engine.flagType(key)!, contextError });
     }
     return cache;
   }

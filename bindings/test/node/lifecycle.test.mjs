@@ -218,11 +218,22 @@ test("keys that can never verify make the provider FATAL; a context it cannot co
   const served = await ServerOpenFeature.getClient("context").getBooleanDetails("beta", false, { targetingKey: cyclic });
   assert.deepEqual([served.errorCode, served.value], ["INVALID_CONTEXT", false]);
   assert.match(served.errorMessage, /^invalid_context: /);
-  await WebOpenFeature.setContext("context", { targetingKey: "ann", cyclic });
-  await WebOpenFeature.setProviderAndWait("context", new PennonWebProvider({ keys, environment: "test", envelope: v1 }));
+  await WebOpenFeature.setContext("context", { targetingKey: cyclic });
+  const web = new PennonWebProvider({ keys, environment: "test", envelope: v1 });
+  await WebOpenFeature.setProviderAndWait("context", web);
   const read = WebOpenFeature.getClient("context").getBooleanDetails("beta", false);
   assert.deepEqual([read.errorCode, read.value], ["INVALID_CONTEXT", false]);
   assert.equal(WebOpenFeature.getClient("context").getStringDetails("beta", "x").errorCode, "TYPE_MISMATCH");
+  assert.deepEqual(web.telemetry.counts().counts, [{ flag: "beta", count: 2 }], "both reads counted as errors of the flag");
+  // An attribute no flag reads fails nothing, in either provider (it failed every web
+  // flag before: the web provider converted the whole context at once).
+  for (const odd of [cyclic, "Zo\u00eb \ud83d"]) {
+    await WebOpenFeature.setContext("context", { targetingKey: "user-1", odd });
+    const webRead = WebOpenFeature.getClient("context").getBooleanDetails("beta", false);
+    const serverRead = await ServerOpenFeature.getClient("context").getBooleanDetails("beta", false, { targetingKey: "user-1", odd });
+    assert.equal(webRead.errorCode, undefined, webRead.errorMessage);
+    assert.deepEqual([webRead.value, webRead.variant, webRead.reason], [serverRead.value, serverRead.variant, serverRead.reason]);
+  }
   await ServerOpenFeature.clearProviders();
   await WebOpenFeature.clearProviders();
 });

@@ -1,0 +1,107 @@
+/**
+ * One GET of the snapshot URL. Redirects are followed here rather than by `fetch`, so
+ * the caller's `headers` (an SDK key) never leave their origin, as `curl --location`
+ * keeps them; the snapshot is signed, so where it is finally served from needs no
+ * trust. A body not read is cancelled: left alone, each failed poll holds a socket
+ * until the runtime collects it.
+ */
+
+/** What a GET brought: nothing new (304), or an envelope and its ETag. */
+export type Fetched = { kind: "unchanged" } | { kind: "envelope"; bytes: Uint8Array; etag: string | undefined };
+
+export interface EnvelopeRequest {
+  url: URL;
+  headers: Record<string, string> | undefined;
+  /** Sent as `If-None-Match`: only while a snapshot is held. */
+  etag: string | undefined;
+  fetch: typeof fetch;
+  signal: AbortSignal;
+  /** The engine's `maxBytes`. */
+  maxBytes: number;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+/** GETs `request.url`; throws a message saying what went wrong (`HTTP 503`, …). */
+export async function fetchEnvelope(request: EnvelopeRequest): Promise<Fetched> {
+  const validator: Record<string, string> = request.etag === undefined ? {} : { "If-None-Match": request.etag };
+  let headers = { ...request.headers, ...validator };
+  let url = request.url;
+  for (let hops = 0; ; hops++) {
+    const init = { headers, signal: request.signal };
+    let response = await request.fetch(url, { ...init, redirect: "manual" });
+    // Browsers hide a redirect's target from `manual`: they follow it themselves, under
+    // their own rules for headers.
+    if (response.type === "opaqueredirect") response = await request.fetch(url, init);
+    const location = REDIRECTS.has(response.status) ? response.headers.get("Location") : null;
+    if (location !== null) {
+      discard(response);
+      if (hops === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
+      const next = redirectTarget(location, url, response.status);
+      if (next.origin !== url.origin) headers = { ...validator };
+      url = next;
+      continue;
+    }
+    if (response.status === 304) {
+      discard(response);
+      // Nothing held to be unchanged from: a server answering so would never be read.
+      if (request.etag === undefined) throw new Error("HTTP 304 to a request without If-None-Match");
+      return { kind: "unchanged" };
+    }
+    if (!response.ok) {
+      discard(response);
+      throw new Error(`HTTP ${response.status}`);
+    }
+    const bytes = await readCapped(response, request.maxBytes);
+    return { kind: "envelope", bytes, etag: response.headers.get("ETag") ?? undefined };
+  }
+}
+
+function redirectTarget(location: string, from: URL, status: number): URL {
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    throw new Error(`HTTP ${status} redirects to an invalid Location`);
+  }
+  if (next.protocol !== "http:" && next.protocol !== "https:") throw new Error(`HTTP ${status} redirects to ${next.protocol}`);
+  return next;
+}
+
+function discard(response: Response): void {
+  response.body?.cancel().catch(() => {});
+}
+
+/**
+ * The body, refused once it passes `limit` bytes (the engine's `maxBytes`): an
+ * oversized response is never buffered whole, and one that declares its length is
+ * refused before it is read.
+ */
+async function readCapped(response: Response, limit: number): Promise<Uint8Array> {
+  const tooLarge = (size: string) => new Error(`the envelope is ${size} bytes, over maxBytes (${limit})`);
+  const declared = Number(response.headers.get("Content-Length") ?? Number.NaN);
+  if (declared > limit) {
+    discard(response);
+    throw tooLarge(String(declared));
+  }
+  if (response.body === null) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    chunks.push(read.value);
+    length += read.value.length;
+    if (length > limit) {
+      reader.cancel().catch(() => {});
+      throw tooLarge(`more than ${limit}`);
+    }
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
+}

@@ -1,0 +1,82 @@
+/**
+ * The providers' timing options and URL, checked once at start. A value read from an
+ * unset environment variable (`NaN`) would otherwise make a 1 ms timer:
+ * a flood of requests against the snapshot server. What can never work is a
+ * `FatalStartError`, naming the option.
+ */
+
+import type { PennonOptions } from "./sync.js";
+
+/** Every timing a `Sync` uses, defaults filled in. */
+export interface Timing {
+  pollIntervalMs: number;
+  jitter: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  requestTimeoutMs: number;
+  initTimeoutMs: number;
+  staleAfterMs: number;
+}
+
+/** The timing of `options`; throws a message naming the first option out of range. */
+export function timingOf(options: PennonOptions): Timing {
+  return {
+    pollIntervalMs: milliseconds(options, "pollIntervalMs", 30_000, 0),
+    jitter: fraction(options.jitter),
+    backoffInitialMs: milliseconds(options, "backoffInitialMs", 1_000, 1),
+    backoffMaxMs: milliseconds(options, "backoffMaxMs", 60_000, 1),
+    requestTimeoutMs: milliseconds(options, "requestTimeoutMs", 10_000, 1),
+    initTimeoutMs: milliseconds(options, "initTimeoutMs", 5_000, 0),
+    staleAfterMs: milliseconds(options, "staleAfterMs", 300_000, 0),
+  };
+}
+
+type TimingOption = "pollIntervalMs" | "backoffInitialMs" | "backoffMaxMs" | "requestTimeoutMs" | "initTimeoutMs" | "staleAfterMs";
+
+function milliseconds(options: PennonOptions, name: TimingOption, fallback: number, least: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < least) {
+    throw new Error(`pennon: \`${name}\` must be a number of milliseconds, at least ${least}; got ${shown(value)}`);
+  }
+  return value;
+}
+
+function fraction(value: unknown): number {
+  if (value === undefined) return 0.2;
+  if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
+    throw new Error(`pennon: \`jitter\` must be a number from 0 to 1; got ${shown(value)}`);
+  }
+  return value;
+}
+
+/**
+ * The snapshot URL, resolved against the page in browsers. Only `http:` and `https:`
+ * are fetched, and `fetch` refuses a URL with credentials in it (send them as
+ * `headers`).
+ */
+export function snapshotUrl(url: string | URL): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
+  } catch {
+    throw new Error(`pennon: \`url\` is not a URL: ${shown(String(url))}`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new Error(`pennon: \`url\` must be http: or https:, not ${parsed.protocol}`);
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    throw new Error("pennon: `url` must not hold credentials (fetch refuses them): send them in `headers`");
+  }
+  return parsed;
+}
+
+/** Where a URL points, for logs: no query (it may hold a token). */
+export function shownUrl(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+function shown(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+  return typeof value === "number" || value === null || value === undefined ? String(value) : typeof value;
+}

@@ -1,0 +1,194 @@
+// How the providers fetch, against real HTTP servers on 127.0.0.1: options checked at
+// start, loggers that throw, error bodies, redirects to other origins, `fetch`
+// options that drop the abort signal, and starts that end without a snapshot saying why.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { once } from "node:events";
+import { PennonServerProvider } from "pennon/server";
+import { PennonWebProvider } from "pennon/web";
+import { boolFlag, envelope, payload, publicKey } from "./sign.mjs";
+import { quiet, sleep, snapshotServer } from "./snapshot-server.mjs";
+
+const keys = [publicKey(1)];
+const v1 = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }));
+const v2 = envelope(payload(2, { beta: boolFlag({ staff: ["ann", "bob"] }) }));
+const PROVIDERS = [["server", PennonServerProvider], ["web", PennonWebProvider]];
+
+/** An HTTP server on 127.0.0.1 answering with `handle`, closed after test `t`; counts
+ *  requests, and the most connections open at once. */
+async function httpServer(t, handle) {
+  const server = createServer(handle);
+  const state = { open: 0, mostOpen: 0, requests: [] };
+  server.on("connection", (socket) => {
+    state.mostOpen = Math.max(state.mostOpen, ++state.open);
+    socket.on("close", () => state.open--);
+  });
+  server.on("request", (request) => state.requests.push({ url: request.url, headers: request.headers }));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  state.origin = `http://127.0.0.1:${server.address().port}`;
+  state.close = () => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(resolve));
+  };
+  t.after(state.close);
+  return state;
+}
+
+/** A logger keeping what it is told. */
+const collecting = () => {
+  const lines = [];
+  return { lines, warn: (line) => lines.push(line) };
+};
+
+test("timing options and URLs that can never work are FATAL, naming the option", async () => {
+  const server = await snapshotServer();
+  server.body = v1;
+  const cases = [
+    [{ pollIntervalMs: Number.NaN }, /`pollIntervalMs` must be a number of milliseconds, at least 0; got NaN/],
+    [{ backoffInitialMs: Number.NaN }, /`backoffInitialMs` must be .*got NaN/],
+    [{ backoffMaxMs: -1 }, /`backoffMaxMs` must be .*got -1/],
+    [{ requestTimeoutMs: 0 }, /`requestTimeoutMs` must be .*at least 1; got 0/],
+    [{ initTimeoutMs: Number.POSITIVE_INFINITY }, /`initTimeoutMs`/],
+    [{ staleAfterMs: "300" }, /`staleAfterMs` must be .*got "300"/],
+    [{ jitter: 2 }, /`jitter` must be a number from 0 to 1; got 2/],
+    [{ url: "flags.example.com/prod.json" }, /`url` is not a URL: "flags.example.com\/prod.json"/],
+    [{ url: "ftp://flags.example.com/prod.json" }, /`url` must be http: or https:, not ftp:/],
+    [{ url: "http://user:secret@127.0.0.1:9/x" }, /`url` must not hold credentials/],
+  ];
+  for (const [name, Provider] of PROVIDERS) {
+    for (const [options, message] of cases) {
+      const provider = new Provider({ keys, environment: "test", url: server.url, logger: quiet, ...options });
+      await assert.rejects(provider.initialize(), (error) => {
+        assert.equal(error.name, "ProviderFatalError", `${name} ${JSON.stringify(options)}`);
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.message, /secret/);
+        return true;
+      });
+      await provider.onClose();
+    }
+  }
+  assert.equal(server.requests, 0, "nothing was fetched");
+  await server.close();
+});
+
+test("a logger that throws neither crashes the process nor stops polling", async () => {
+  const server = await snapshotServer();
+  server.body = v1;
+  const unbound = { warn() { this.lines.push("never reached: this logger has no `lines`"); } };
+  for (const [name, Provider] of PROVIDERS) {
+    server.body = v1;
+    const provider = new Provider({ keys, environment: "test", url: server.url, pollIntervalMs: 20, backoffInitialMs: 20, jitter: 0, logger: { warn: unbound.warn } });
+    await provider.initialize({ targetingKey: "bob" });
+    server.status = 500;
+    await sleep(100); // failing polls, each logged by a logger that throws
+    server.status = 200;
+    server.body = v2;
+    const read = async () => (name === "web"
+      ? provider.resolveBooleanEvaluation("beta", false)
+      : await provider.resolveBooleanEvaluation("beta", false, { targetingKey: "bob" }));
+    for (const started = Date.now(); !(await read()).value && Date.now() - started < 2_000;) await sleep(20);
+    assert.equal((await read()).value, true, `${name}: version 2 arrived by polling after the failures`);
+    await provider.onClose();
+  }
+  await server.close();
+});
+
+test("error bodies are cancelled, so failing polls do not pile up open connections", async (t) => {
+  const page = "x".repeat(200_000);
+  const server = await httpServer(t, (request, response) => response.writeHead(500, { "Content-Type": "text/html" }).end(page));
+  const provider = new PennonServerProvider({ keys, environment: "test", envelope: v1, url: `${server.origin}/snapshot`, pollIntervalMs: 10, backoffInitialMs: 10, backoffMaxMs: 10, jitter: 0, logger: quiet });
+  await provider.initialize();
+  await sleep(800);
+  await provider.onClose();
+  assert.ok(server.requests.length >= 20, `only ${server.requests.length} polls`);
+  // Before: every unread body kept its socket open until collected (32-120 at once).
+  assert.ok(server.mostOpen <= 3, `${server.mostOpen} connections open at once, over ${server.requests.length} polls`);
+});
+
+test("redirects are followed, and `headers` stay with their origin", async (t) => {
+  const elsewhere = await httpServer(t, (request, response) => response.writeHead(200, { ETag: '"e2"' }).end(v2));
+  const origin = await httpServer(t, (request, response) => {
+    if (request.url === "/snapshot") return response.writeHead(302, { Location: "/moved" }).end("see /moved");
+    response.writeHead(307, { Location: `${elsewhere.origin}/cdn/snapshot` }).end();
+  });
+  const warnings = collecting();
+  const provider = new PennonServerProvider({ keys, environment: "test", url: `${origin.origin}/snapshot`, headers: { "x-pennon-key": "sdk-secret" }, pollIntervalMs: 0, logger: warnings });
+  await provider.initialize();
+  assert.equal((await provider.resolveBooleanEvaluation("beta", false, { targetingKey: "bob" })).value, true, "version 2, from the other origin");
+  assert.deepEqual(origin.requests.map((r) => [r.url, r.headers["x-pennon-key"]]), [["/snapshot", "sdk-secret"], ["/moved", "sdk-secret"]]);
+  assert.deepEqual(elsewhere.requests.map((r) => [r.url, r.headers["x-pennon-key"]]), [["/cdn/snapshot", undefined]]);
+  await provider.onClose();
+  // A loop ends, saying so.
+  const looping = await httpServer(t, (request, response) => response.writeHead(302, { Location: "/again" }).end());
+  const stuck = new PennonServerProvider({ keys, environment: "test", url: `${looping.origin}/snapshot`, pollIntervalMs: 0, logger: warnings });
+  await assert.rejects(stuck.initialize(), /no snapshot could be loaded: GET http:\/\/127\.0\.0\.1:\d+\/snapshot: more than 5 redirects/);
+  assert.equal(looping.requests.length, 6);
+});
+
+test("a start that loads nothing says why: a 304 to nothing held, a request still under way, a refused connection", async (t) => {
+  const notModified = await httpServer(t, (request, response) => response.writeHead(304).end());
+  const silent = await httpServer(t, () => {}); // accepts, never answers
+  const refused = await httpServer(t, () => {});
+  const refusedUrl = `${refused.origin}/snapshot?token=hidden`;
+  await refused.close();
+  const cases = [
+    [`${notModified.origin}/snapshot`, {}, /: GET http:\/\/127\.0\.0\.1:\d+\/snapshot: HTTP 304 to a request without If-None-Match$/],
+    [`${silent.origin}/snapshot`, { initTimeoutMs: 200 }, /: no snapshot within initTimeoutMs \(200 ms\); the first request is still under way$/],
+    [refusedUrl, {}, /: GET http:\/\/127\.0\.0\.1:\d+\/snapshot: TypeError: fetch failed \(connect ECONNREFUSED/],
+  ];
+  for (const [url, options, message] of cases) {
+    for (const [name, Provider] of PROVIDERS) {
+      const warnings = collecting();
+      const provider = new Provider({ keys, environment: "test", url, pollIntervalMs: 0, logger: warnings, ...options });
+      await assert.rejects(provider.initialize(), (error) => {
+        assert.match(error.message, message, name);
+        return true;
+      });
+      assert.ok(warnings.lines.length > 0, `${name}: the cause was logged too`);
+      assert.ok(warnings.lines.every((line) => !line.includes("hidden")), "queries stay out of logs");
+      await provider.onClose();
+    }
+  }
+});
+
+test("a `fetch` option that drops the abort signal cannot hold polling: requests time out, and STALE comes", async (t) => {
+  const hanging = await httpServer(t, () => {});
+  const server = await snapshotServer();
+  server.body = v1;
+  let target = server.url;
+  const dropsSignal = (url, init) => fetch(target, { headers: init.headers }); // a wrapper that forgets `signal`
+  const provider = new PennonServerProvider({ keys, environment: "test", url: server.url, fetch: dropsSignal, requestTimeoutMs: 100, pollIntervalMs: 20, backoffInitialMs: 20, backoffMaxMs: 20, jitter: 0, staleAfterMs: 300, logger: quiet });
+  await provider.initialize();
+  const stale = new Promise((resolve) => provider.events.addHandler("PROVIDER_STALE", resolve));
+  target = `${hanging.origin}/snapshot`;
+  const since = hanging.requests.length;
+  const message = await Promise.race([stale, sleep(3_000).then(() => undefined)]);
+  assert.match(message?.message ?? "no STALE within 3 s", /^syncing has failed for \d+ ms; serving version 1$/);
+  assert.ok(hanging.requests.length - since >= 3, `only ${hanging.requests.length - since} requests while the server hung`);
+  await provider.onClose();
+  await server.close();
+});
+
+test("closing during start, then starting again (React StrictMode), announces nothing before the second start's READY", async () => {
+  const server = await snapshotServer();
+  server.body = v2;
+  const saved = [];
+  const storage = { getItem: () => null, setItem: (key, text) => saved.push(text.length) };
+  const provider = new PennonWebProvider({ keys, environment: "test", envelope: v1, url: server.url, storage, logger: quiet });
+  const events = [];
+  provider.events.addHandler("PROVIDER_CONFIGURATION_CHANGED", () => events.push("changed"));
+  const first = provider.initialize({ targetingKey: "bob" });
+  await provider.onClose();
+  assert.equal(await first.then(() => "resolved", (error) => `rejected: ${error.message}`), "resolved");
+  assert.deepEqual([server.requests, saved.length], [0, 0], "the closed start fetched and stored nothing");
+  const second = provider.initialize({ targetingKey: "bob" });
+  await provider.onClose();
+  const third = provider.initialize({ targetingKey: "bob" });
+  await Promise.all([second, third]);
+  assert.deepEqual(events, [], "nothing announced before READY");
+  assert.equal(provider.resolveBooleanEvaluation("beta", false).value, true, "version 2 served");
+  await provider.onClose();
+  await server.close();
+});
