@@ -81,6 +81,8 @@ export class Engine {
   #reads: Reads[] = [];
   /** Each flag's type, by position; filled as asked for (providers ask on every resolve). */
   #types: FlagType[] = [];
+  /** Whether the served snapshot's results depend on the time; asked once per load. */
+  #usesTime: boolean | undefined;
   /** Counts snapshots loaded, so an evaluation can tell a getter loaded one mid-call. */
   #loads = 0;
 
@@ -168,6 +170,7 @@ export class Engine {
       this.#positions = undefined;
       this.#reads = [];
       this.#types = [];
+      this.#usesTime = undefined;
     }
     return updated;
   }
@@ -331,6 +334,14 @@ export class Engine {
       if (position === undefined) return undefined;
       return (this.#types[position] ??= engine.flagType(flagKey)!);
     });
+  }
+
+  /**
+   * Whether any flag's result depends on the time (a scheduled rollout, or a
+   * prerequisite with one): results cached for a context go stale as time passes.
+   */
+  usesTime(): boolean {
+    return (this.#usesTime ??= this.#call((engine) => engine.usesTime()));
   }
 
   /** The served snapshot's version, or `undefined` before the first load. */

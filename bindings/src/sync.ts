@@ -453,7 +453,7 @@ function newEngine(o: PennonOptions, minVersion?: number): Engine {
  * A timer that does not keep the process alive: Node's and Bun's `unref`, Deno's
  * `Deno.unrefTimer`. Browsers and workerd have neither and need neither.
  */
-function unref(timer: ReturnType<typeof setTimeout>): ReturnType<typeof setTimeout> {
+export function unref(timer: ReturnType<typeof setTimeout>): ReturnType<typeof setTimeout> {
   const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
   if (typeof timer === "number") deno?.unrefTimer?.(timer);
   else (timer as { unref?: () => void }).unref?.();

@@ -15,7 +15,7 @@ import {
 } from "@openfeature/web-sdk";
 import type { FlagType, Resolution } from "./engine.js";
 import { details, expectedType, failed, fits, mismatch, type Kind } from "./resolve.js";
-import { FatalStartError, Sync, type PennonOptions, type SyncEvent } from "./sync.js";
+import { FatalStartError, Sync, unref, type PennonOptions, type SyncEvent } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
 
 export * from "./index.js";
@@ -30,6 +30,9 @@ export interface PennonWebOptions extends PennonOptions {
   storageKey?: string;
 }
 
+/** How often a cache of time-dependent results is evaluated again (schedules, SPEC 5.7). */
+const SCHEDULE_CHECK_MS = 1_000;
+
 /** A flag's result for the current context, or why the context could not be evaluated. */
 type Cached = { type: FlagType; result: Resolution; contextError?: undefined } | { type: FlagType; contextError: string };
 
@@ -43,6 +46,8 @@ export class PennonWebProvider implements Provider {
   #cache = new Map<string, Cached>();
   /** The `initialize` under way, which a context change before it ends waits for. */
   #starting: Promise<void> | undefined;
+  /** Re-evaluates the cache while the snapshot has scheduled rollouts (`#followTime`). */
+  #ticker: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: PennonWebOptions) {
     const key = options.storageKey ?? `pennon:${options.environment}`;
@@ -88,6 +93,7 @@ export class PennonWebProvider implements Provider {
     }
     // A start that `onClose` or a newer start overtook may end with nothing loaded.
     if (this.#sync.loaded) this.#cache = this.#evaluate();
+    this.#followTime();
   }
 
   /**
@@ -114,6 +120,7 @@ export class PennonWebProvider implements Provider {
 
   async onClose(): Promise<void> {
     this.#sync.stop();
+    this.#followTime();
   }
 
   resolveBooleanEvaluation(flagKey: string, defaultValue: boolean): ResolutionDetails<boolean> {
@@ -202,10 +209,33 @@ export class PennonWebProvider implements Provider {
     }
   }
 
+  /**
+   * A scheduled rollout changes results as time passes, with no new snapshot: while
+   * the served one has any, the cache is evaluated again every second, announcing the
+   * flags whose results changed. Peers' clients get such changes only as new
+   * configurations pushed by their servers.
+   */
+  #followTime(): void {
+    const needed = !this.#sync.stopped && this.#sync.loaded && this.#sync.engine.usesTime();
+    if (needed && this.#ticker === undefined) {
+      this.#ticker = unref(setInterval(() => {
+        try {
+          this.#refreshCache([]);
+        } catch {
+          // A tick that fails (the module's instance replaced mid-call) is retried by the next.
+        }
+      }, SCHEDULE_CHECK_MS));
+    } else if (!needed && this.#ticker !== undefined) {
+      clearInterval(this.#ticker);
+      this.#ticker = undefined;
+    }
+  }
+
   #on(event: SyncEvent): void {
     switch (event.type) {
       case "changed":
-        return this.#refreshCache(event.flagsChanged);
+        this.#refreshCache(event.flagsChanged);
+        return this.#followTime();
       case "ready":
         this.#cache = this.#evaluate();
         return this.events.emit(ProviderEvents.Ready);

@@ -186,6 +186,14 @@ impl Engine {
         self.snapshot.iter().flat_map(|s| s.flag_keys().map(str::to_owned)).collect()
     }
 
+    /// Whether any flag's result depends on the time (a scheduled rollout, or a
+    /// prerequisite with one): the web provider's cache then goes stale as time passes,
+    /// with no new snapshot.
+    #[wasm_bindgen(js_name = usesTime)]
+    pub fn uses_time(&self) -> bool {
+        self.snapshot.as_ref().is_some_and(|s| s.flag_keys().any(|key| s.uses_time(key)))
+    }
+
     /// The flags the last update changed, ascending: added, removed or edited, or
     /// reaching a changed segment or prerequisite (every flag after the first load).
     /// What providers report as OpenFeature's `flagsChanged`.

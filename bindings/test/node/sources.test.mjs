@@ -192,3 +192,44 @@ test("closing during start, then starting again (React StrictMode), announces no
   await provider.onClose();
   await server.close();
 });
+
+test("web provider: a scheduled rollout changes its reads when a step passes, with no new snapshot", async () => {
+  const step = Date.parse("2026-06-01T12:00:00Z");
+  const scheduled = { type: "boolean", enabled: true, variants: { on: true, off: false }, off_variant: "off",
+    fallthrough: { rollout: { variants: [{ variant: "on", weight: 0 }, { variant: "off", weight: 1 }],
+      schedule: { steps: [{ at: "2026-06-01T12:00:00Z", weights: [1, 0] }] } } } };
+  let now = step - 60_000;
+  // A bootstrap and nothing else: no poll would ever re-evaluate.
+  const provider = new PennonWebProvider({ keys, environment: "test", envelope: envelope(payload(1, { scheduled, beta: boolFlag() })), clock: () => now, logger: quiet });
+  const changes = [];
+  provider.events.addHandler("PROVIDER_CONFIGURATION_CHANGED", (details) => changes.push(details.flagsChanged));
+  await provider.initialize({ targetingKey: "ann" });
+  assert.equal(provider.resolveBooleanEvaluation("scheduled", true).value, false);
+  now = step;
+  for (const started = Date.now(); changes.length === 0 && Date.now() - started < 3_000;) await sleep(50);
+  assert.deepEqual(changes, [["scheduled"]], "only the scheduled flag changed");
+  assert.equal(provider.resolveBooleanEvaluation("scheduled", false).value, true);
+  await provider.onClose();
+});
+
+test("web provider: a context set during a start waits for it, even with a stored snapshot served", async () => {
+  const server = await snapshotServer();
+  server.body = v2;
+  server.delayMs = 200;
+  const stored = new TextDecoder().decode(v1);
+  const storage = { getItem: () => stored, setItem() {} };
+  const provider = new PennonWebProvider({ keys, environment: "test", url: server.url, storage, logger: quiet });
+  const starting = provider.initialize({ targetingKey: "ann" });
+  await sleep(20); // v1 from storage is served; the request for v2 is under way
+  const changed = provider.onContextChange({ targetingKey: "ann" }, { targetingKey: "bob" });
+  assert.ok(changed instanceof Promise, "the change waits (RECONCILING)");
+  await Promise.all([starting, changed]);
+  assert.equal(provider.resolveBooleanEvaluation("beta", false).value, true, "bob, evaluated on version 2");
+  // After closing, a refresh that loads still updates what reads see.
+  await provider.onClose();
+  server.body = envelope(payload(3, { beta: boolFlag({ staff: ["ann"] }) }));
+  server.delayMs = 0;
+  assert.equal(await provider.refresh(), "updated");
+  assert.equal(provider.resolveBooleanEvaluation("beta", true).value, false, "bob, on version 3");
+  await server.close();
+});
