@@ -20,6 +20,16 @@ export interface EnvelopeRequest {
   maxBytes: number;
 }
 
+/** An answer other than the envelope, with the wait the server asked for (`Retry-After`). */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(`HTTP ${status}${retryAfterMs === undefined ? "" : ` (Retry-After: ${retryAfterMs / 1000} s)`}`);
+  }
+}
+
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 
@@ -51,7 +61,7 @@ export async function fetchEnvelope(request: EnvelopeRequest): Promise<Fetched> 
     }
     if (!response.ok) {
       discard(response);
-      throw new Error(`HTTP ${response.status}`);
+      throw new HttpError(response.status, retryAfter(response.headers.get("Retry-After")));
     }
     const bytes = await readCapped(response, request.maxBytes);
     return { kind: "envelope", bytes, etag: response.headers.get("ETag") ?? undefined };
@@ -67,6 +77,14 @@ function redirectTarget(location: string, from: URL, status: number): URL {
   }
   if (next.protocol !== "http:" && next.protocol !== "https:") throw new Error(`HTTP ${status} redirects to ${next.protocol}`);
   return next;
+}
+
+/** `Retry-After` in milliseconds: delay-seconds or an HTTP date (RFC 9110 10.2.3). */
+function retryAfter(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 function discard(response: Response): void {

@@ -6,7 +6,7 @@
  */
 
 import { Engine, init, isPennonError, type WasmSource } from "./engine.js";
-import { fetchEnvelope } from "./fetch-envelope.js";
+import { fetchEnvelope, HttpError } from "./fetch-envelope.js";
 import { Telemetry } from "./telemetry.js";
 import { shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
 
@@ -99,6 +99,8 @@ export class Sync {
   /** What went wrong last, for the error `start` throws. */
   #problem: string | undefined;
   #failures = 0;
+  /** The wait the server last asked for (`Retry-After` on a 429 or 503). */
+  #retryAfterMs: number | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Fires when the served snapshot expires, so STALE comes on time without a poll. */
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -161,6 +163,7 @@ export class Sync {
     const generation = ++this.#generation;
     this.#stopped = false;
     this.#starting = generation;
+    this.#problem = undefined;
     clearTimeout(this.#timer);
     try {
       try {
@@ -180,17 +183,29 @@ export class Sync {
         this.#tryOffer(bytes, "inline envelope");
       }
       if (this.#url !== undefined) {
-        // Polling starts when the first request ends, so a slow one that outlives
-        // `initTimeoutMs` is neither doubled nor followed by a full interval's wait.
-        const first = this.refresh();
+        // Until a snapshot is served or `initTimeoutMs` passes, a failed request is
+        // retried after its backoff: a control plane still starting (a sidecar, a
+        // rolling restart) costs the start nothing. Polling starts when the first
+        // attempts end, so a slow request that outlives the timeout is not doubled.
+        let expired = false;
+        const first = (async () => {
+          for (;;) {
+            const outcome = await this.refresh();
+            if (outcome !== "failed" || this.loaded || expired || generation !== this.#generation) return;
+            await new Promise((resolve) => unref(setTimeout(resolve, this.#wait())));
+          }
+        })();
         const poll = () => this.#schedule(generation);
         void first.then(poll, poll);
         let timer: ReturnType<typeof setTimeout> | undefined;
-        const expired = new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), this.#timing.initTimeoutMs)));
-        const ended = await Promise.race([first, expired]).finally(() => clearTimeout(timer));
+        const deadline = new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), this.#timing.initTimeoutMs)));
+        const ended = await Promise.race([first, deadline]).finally(() => clearTimeout(timer));
+        expired = true;
         if (generation !== this.#generation) return;
         if (ended === "expired" && !this.loaded) {
-          this.#fail(`no snapshot within initTimeoutMs (${this.#timing.initTimeoutMs} ms); the first request is still under way`);
+          const pending = this.#inFlight === undefined ? "" : "; a request is still under way";
+          const last = this.#problem === undefined ? "" : `; the last attempt: ${this.#problem}`;
+          this.#fail(`no snapshot within initTimeoutMs (${this.#timing.initTimeoutMs} ms)${pending}${last}`);
         }
       }
     } finally {
@@ -290,6 +305,7 @@ export class Sync {
       // A request `stop` aborted is no failure of the source, even if a new start
       // began before it unwound.
       if (controller.signal.reason === STOPPED) return "failed";
+      this.#retryAfterMs = error instanceof HttpError ? error.retryAfterMs : undefined;
       this.#fail(`GET ${shownUrl(url)}: ${described(error)}`);
     } finally {
       clearTimeout(timer);
@@ -300,6 +316,7 @@ export class Sync {
     } else {
       this.#failingSince = undefined;
       this.#failures = 0;
+      this.#retryAfterMs = undefined;
     }
     this.#updateStatus(true);
     return outcome;
@@ -382,11 +399,8 @@ export class Sync {
   }
 
   #schedule(generation: number): void {
-    const t = this.#timing;
-    if (generation !== this.#generation || this.#url === undefined || t.pollIntervalMs <= 0) return;
-    const backoff = Math.min(t.backoffMaxMs, t.backoffInitialMs * 2 ** Math.max(0, this.#failures - 1));
-    const base = this.#failures > 0 ? backoff : t.pollIntervalMs;
-    const wait = base * (1 - Math.random() * t.jitter);
+    if (generation !== this.#generation || this.#url === undefined || this.#timing.pollIntervalMs <= 0) return;
+    const wait = this.#wait();
     clearTimeout(this.#timer);
     this.#timer = unref(setTimeout(() => {
       const polled = (outcome: SyncOutcome) => {
@@ -400,6 +414,18 @@ export class Sync {
       };
       void this.refresh().then(polled, () => polled("failed"));
     }, Math.min(MAX_DELAY_MS, wait)));
+  }
+
+  /**
+   * How long to wait before the next request: the poll interval, or after failures the
+   * backoff, doubling, or what the server asked for if longer (never past
+   * `backoffMaxMs`); shortened by up to `jitter` so clients spread out.
+   */
+  #wait(): number {
+    const t = this.#timing;
+    const backoff = Math.min(t.backoffMaxMs, Math.max(this.#retryAfterMs ?? 0, t.backoffInitialMs * 2 ** Math.max(0, this.#failures - 1)));
+    const base = this.#failures > 0 ? backoff : t.pollIntervalMs;
+    return base * (1 - Math.random() * t.jitter);
   }
 
   /** Called after every scheduled poll (the web provider re-evaluates then). */

@@ -195,7 +195,7 @@ test("an envelope over maxBytes is refused before it is read whole, with or with
     server.chunked = chunked;
     const warnings = [];
     const logger = { warn: (m) => warnings.push(m) };
-    const tight = new PennonServerProvider({ keys, environment: "test", url: server.url, maxBytes: 4096, pollIntervalMs: 0, logger });
+    const tight = new PennonServerProvider({ keys, environment: "test", url: server.url, maxBytes: 4096, pollIntervalMs: 0, initTimeoutMs: 200, logger });
     await assert.rejects(tight.initialize(), /no snapshot could be loaded/);
     const size = chunked ? "more than 4096" : String(big.length);
     assert.ok(warnings.some((m) => m.includes(`the envelope is ${size} bytes, over maxBytes (4096)`)), warnings.join("\n"));

@@ -122,9 +122,10 @@ test("redirects are followed, and `headers` stay with their origin", async (t) =
   await provider.onClose();
   // A loop ends, saying so.
   const looping = await httpServer(t, (request, response) => response.writeHead(302, { Location: "/again" }).end());
-  const stuck = new PennonServerProvider({ keys, environment: "test", url: `${looping.origin}/snapshot`, pollIntervalMs: 0, logger: warnings });
-  await assert.rejects(stuck.initialize(), /no snapshot could be loaded: GET http:\/\/127\.0\.0\.1:\d+\/snapshot: more than 5 redirects/);
-  assert.equal(looping.requests.length, 6);
+  const stuck = new PennonServerProvider({ keys, environment: "test", url: `${looping.origin}/snapshot`, pollIntervalMs: 0, initTimeoutMs: 150, backoffInitialMs: 1_000, logger: warnings });
+  await assert.rejects(stuck.initialize(), /; the last attempt: GET http:\/\/127\.0\.0\.1:\d+\/snapshot: more than 5 redirects$/);
+  assert.equal(looping.requests.length, 6, "the first request and 5 redirects");
+  await stuck.onClose();
 });
 
 test("a start that loads nothing says why: a 304 to nothing held, a request still under way, a refused connection", async (t) => {
@@ -133,15 +134,16 @@ test("a start that loads nothing says why: a 304 to nothing held, a request stil
   const refused = await httpServer(t, () => {});
   const refusedUrl = `${refused.origin}/snapshot?token=hidden`;
   await refused.close();
+  const url = String.raw`GET http://127\.0\.0\.1:\d+/snapshot`;
   const cases = [
-    [`${notModified.origin}/snapshot`, {}, /: GET http:\/\/127\.0\.0\.1:\d+\/snapshot: HTTP 304 to a request without If-None-Match$/],
-    [`${silent.origin}/snapshot`, { initTimeoutMs: 200 }, /: no snapshot within initTimeoutMs \(200 ms\); the first request is still under way$/],
-    [refusedUrl, {}, /: GET http:\/\/127\.0\.0\.1:\d+\/snapshot: TypeError: fetch failed \(connect ECONNREFUSED/],
+    [`${notModified.origin}/snapshot`, new RegExp(String.raw`: no snapshot within initTimeoutMs \(300 ms\).*; the last attempt: ${url}: HTTP 304 to a request without If-None-Match$`)],
+    [`${silent.origin}/snapshot`, /: no snapshot within initTimeoutMs \(300 ms\); a request is still under way$/],
+    [refusedUrl, new RegExp(String.raw`; the last attempt: ${url}: TypeError: fetch failed \(connect ECONNREFUSED`)],
   ];
-  for (const [url, options, message] of cases) {
+  for (const [url, message] of cases) {
     for (const [name, Provider] of PROVIDERS) {
       const warnings = collecting();
-      const provider = new Provider({ keys, environment: "test", url, pollIntervalMs: 0, logger: warnings, ...options });
+      const provider = new Provider({ keys, environment: "test", url, pollIntervalMs: 0, backoffInitialMs: 50, initTimeoutMs: 300, logger: warnings });
       await assert.rejects(provider.initialize(), (error) => {
         assert.match(error.message, message, name);
         return true;
@@ -151,6 +153,22 @@ test("a start that loads nothing says why: a 304 to nothing held, a request stil
       await provider.onClose();
     }
   }
+});
+
+test("a start retries failed requests until initTimeoutMs, and waits as long as Retry-After asks", async (t) => {
+  let failing = 3;
+  const times = [];
+  const server = await httpServer(t, (request, response) => {
+    times.push(Date.now());
+    if (failing-- > 0) return response.writeHead(503, { "Retry-After": failing === 0 ? "1" : "0" }).end("restarting");
+    response.writeHead(200, { ETag: '"v1"' }).end(v1);
+  });
+  const provider = new PennonServerProvider({ keys, environment: "test", url: `${server.origin}/snapshot`, backoffInitialMs: 20, jitter: 0, initTimeoutMs: 5_000, pollIntervalMs: 0, logger: quiet });
+  await provider.initialize(); // resolves: served on the fourth request
+  assert.equal(times.length, 4);
+  assert.ok(times[3] - times[2] >= 990, `waited ${times[3] - times[2]} ms where Retry-After asked for 1 s`);
+  assert.ok(times[1] - times[0] < 900, "without Retry-After, the backoff");
+  await provider.onClose();
 });
 
 test("a `fetch` option that drops the abort signal cannot hold polling: requests time out, and STALE comes", async (t) => {
