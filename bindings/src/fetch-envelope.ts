@@ -41,6 +41,8 @@ export async function fetchEnvelope(request: EnvelopeRequest): Promise<Fetched> 
   for (let hops = 0; ; hops++) {
     const init = { headers, signal: request.signal };
     let response = await request.fetch(url, { ...init, redirect: "manual" });
+    // A `fetch` option may drop the signal: an abandoned request goes no further.
+    request.signal.throwIfAborted();
     // Browsers hide a redirect's target from `manual`: they follow it themselves, under
     // their own rules for headers.
     if (response.type === "opaqueredirect") response = await request.fetch(url, init);
@@ -63,7 +65,7 @@ export async function fetchEnvelope(request: EnvelopeRequest): Promise<Fetched> 
       discard(response);
       throw new HttpError(response.status, retryAfter(response.headers.get("Retry-After")));
     }
-    const bytes = await readCapped(response, request.maxBytes);
+    const bytes = await readCapped(response, request.maxBytes, request.signal);
     return { kind: "envelope", bytes, etag: response.headers.get("ETag") ?? undefined };
   }
 }
@@ -96,7 +98,7 @@ function discard(response: Response): void {
  * oversized response is never buffered whole, and one that declares its length is
  * refused before it is read.
  */
-async function readCapped(response: Response, limit: number): Promise<Uint8Array> {
+async function readCapped(response: Response, limit: number, signal: AbortSignal): Promise<Uint8Array> {
   const tooLarge = (size: string) => new Error(`the envelope is ${size} bytes, over maxBytes (${limit})`);
   const declared = Number(response.headers.get("Content-Length") ?? Number.NaN);
   if (declared > limit) {
@@ -110,6 +112,10 @@ async function readCapped(response: Response, limit: number): Promise<Uint8Array
   for (let read = await reader.read(); !read.done; read = await reader.read()) {
     chunks.push(read.value);
     length += read.value.length;
+    if (signal.aborted) {
+      reader.cancel().catch(() => {});
+      signal.throwIfAborted();
+    }
     if (length > limit) {
       reader.cancel().catch(() => {});
       throw tooLarge(`more than ${limit}`);

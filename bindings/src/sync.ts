@@ -33,8 +33,9 @@ export interface PennonOptions {
   envelope?: Uint8Array | ArrayBuffer | string;
   /** An HTTP(S) URL serving the envelope, polled with `If-None-Match`. */
   url?: string | URL;
-  /** Headers sent with every request (for example an SDK key); not to other origins
-   *  a redirect points to. */
+  /** Headers sent with every request (for example an SDK key). Where the runtime shows
+   *  redirects (Node, Deno, Bun, workerd), not to another origin one points to;
+   *  browsers follow redirects themselves. */
   headers?: Record<string, string>;
   /** Time between polls after a success, ms (default 30,000; 0: no polling). */
   pollIntervalMs?: number;
@@ -61,6 +62,21 @@ export interface PennonOptions {
   fetch?: typeof fetch;
   /** Where warnings go (default `console`); a logger that throws is ignored. */
   logger?: Pick<Console, "warn">;
+}
+
+/** A kept envelope; its version and ETag as the store recorded them (unverified). */
+export interface StoredEnvelope {
+  text: string;
+  version: number | undefined;
+  etag: string | undefined;
+}
+
+/** Where the last good envelope is kept between runs (the web provider's storage). */
+export interface EnvelopeStore {
+  /** The envelope's text, and the version and ETag it was kept with. */
+  load(): StoredEnvelope | undefined;
+  /** Keeps `text` unless the store holds a newer version (another tab's). */
+  save(text: string, version: number, etag: string | undefined): void;
 }
 
 /** What the host hears from a `Sync`. */
@@ -118,12 +134,12 @@ export class Sync {
   #timing: Timing = timingOf({} as PennonOptions);
   #url: URL | undefined;
   readonly #listener: (event: SyncEvent) => void;
-  readonly #stored: { load(): string | undefined; save(text: string): void } | undefined;
+  readonly #stored: EnvelopeStore | undefined;
 
   constructor(
     options: PennonOptions,
     listener: (event: SyncEvent) => void,
-    stored?: { load(): string | undefined; save(text: string): void },
+    stored?: EnvelopeStore,
   ) {
     this.#options = options;
     this.#listener = listener;
@@ -173,14 +189,22 @@ export class Sync {
         throw new FatalStartError((error as Error).message);
       }
       await init(o.wasm);
-      // Closed, or started again, while the module loaded: that start goes on alone.
+      // Closed, or started again, while the module loaded: this start returns, and a
+      // newer one carries on.
       if (generation !== this.#generation) return;
       this.#engine ??= newEngine(o);
       const stored = this.#readStored();
-      if (stored !== undefined) this.#offerStored(new TextEncoder().encode(stored));
+      if (stored !== undefined) this.#offerStored(new TextEncoder().encode(stored.text));
+      const storedVersion = this.loaded ? this.engine.version() : undefined;
       if (o.envelope !== undefined) {
         const bytes = typeof o.envelope === "string" ? new TextEncoder().encode(o.envelope) : new Uint8Array(o.envelope);
         this.#tryOffer(bytes, "inline envelope");
+      }
+      // Serving what was stored, the first request revalidates it: a page load whose
+      // stored snapshot is current costs a 304, not the whole envelope. The ETag counts
+      // only if recorded with the version served (tabs write the two in turn).
+      if (storedVersion !== undefined && this.engine.version() === storedVersion && stored?.version === storedVersion) {
+        this.#etag = stored.etag;
       }
       if (this.#url !== undefined) {
         // Until a snapshot is served or `initTimeoutMs` passes, a failed request is
@@ -244,14 +268,14 @@ export class Sync {
 
   /** Loads envelope bytes; throws the engine's refusal. Returns whether it updated. The
    *  caller re-derives the status: a fetch does so after its failure bookkeeping. */
-  offer(bytes: Uint8Array): boolean {
+  offer(bytes: Uint8Array, etag?: string): boolean {
     const engine = this.engine;
     const before = engine.version();
     if (!engine.load(bytes, this.now())) return false;
     this.#loaded = true;
     const flagsChanged = engine.changedFlags();
     try {
-      this.#stored?.save(new TextDecoder().decode(bytes));
+      this.#stored?.save(new TextDecoder().decode(bytes), engine.version()!, etag);
     } catch (error) {
       this.#warn(`cannot store the envelope: ${String(error)}`);
     }
@@ -280,25 +304,23 @@ export class Sync {
     const began = this.now();
     const controller = (this.#controller = new AbortController());
     const timeoutMs = this.#timing.requestTimeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    // Raced as well as aborted: a `fetch` option that drops the signal must not hold
-    // polling for good.
-    const timedOut = new Promise<never>((_, reject) => (timer = setTimeout(() => {
-      const error = new Error(`no answer within requestTimeoutMs (${timeoutMs} ms)`);
-      controller.abort(error);
-      reject(error);
-    }, timeoutMs)));
+    // Raced as well as aborted: a `fetch` option that drops the signal must hold
+    // neither polling (a timeout) nor `stop` (which aborts with STOPPED).
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
+    });
+    const timer = setTimeout(() => controller.abort(new Error(`no answer within requestTimeoutMs (${timeoutMs} ms)`)), timeoutMs);
     let outcome: SyncOutcome = "failed";
     try {
       const request = { url, headers: this.#options.headers, etag: this.loaded ? this.#etag : undefined };
       const fetched = await Promise.race([
         fetchEnvelope({ ...request, fetch: this.#options.fetch ?? fetch, signal: controller.signal, maxBytes: this.#options.maxBytes ?? DEFAULT_MAX_BYTES }),
-        timedOut,
+        aborted,
       ]);
       if (fetched.kind === "unchanged") {
         outcome = "unchanged";
       } else {
-        outcome = this.offer(fetched.bytes) ? "updated" : "unchanged";
+        outcome = this.offer(fetched.bytes, fetched.etag) ? "updated" : "unchanged";
         this.#etag = fetched.etag;
       }
     } catch (error) {
@@ -357,7 +379,7 @@ export class Sync {
   }
 
   /** The stored envelope; storage that throws (blocked in a sandboxed frame) is skipped. */
-  #readStored(): string | undefined {
+  #readStored(): StoredEnvelope | undefined {
     try {
       return this.#stored?.load();
     } catch (error) {

@@ -7,6 +7,9 @@
 
 import type { PennonOptions } from "./sync.js";
 
+/** `setTimeout`'s longest delay: a longer one fires at once, so it is refused. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
 /** Every timing a `Sync` uses, defaults filled in. */
 export interface Timing {
   pollIntervalMs: number;
@@ -36,8 +39,8 @@ type TimingOption = "pollIntervalMs" | "backoffInitialMs" | "backoffMaxMs" | "re
 function milliseconds(options: PennonOptions, name: TimingOption, fallback: number, least: number): number {
   const value = options[name];
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < least) {
-    throw new Error(`pennon: \`${name}\` must be a number of milliseconds, at least ${least}; got ${shown(value)}`);
+  if (typeof value !== "number" || !(value >= least && value <= MAX_DELAY_MS)) {
+    throw new Error(`pennon: \`${name}\` must be a number of milliseconds from ${least} to ${MAX_DELAY_MS}; got ${shown(value)}`);
   }
   return value;
 }
@@ -60,7 +63,7 @@ export function snapshotUrl(url: string | URL): URL {
   try {
     parsed = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
   } catch {
-    throw new Error(`pennon: \`url\` is not a URL: ${shown(String(url))}`);
+    throw new Error(`pennon: \`url\` is not a URL: ${shown(String(url).split("?")[0])}`); // a query may hold a token
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new Error(`pennon: \`url\` must be http: or https:, not ${parsed.protocol}`);

@@ -1,7 +1,8 @@
 /**
  * `pennon/web`: an OpenFeature web-SDK provider. Reads are synchronous map lookups:
  * every flag is evaluated once for the static context on `initialize`, on
- * `onContextChange`, after each poll and when a new snapshot loads.
+ * `onContextChange`, after each poll, when a new snapshot loads, and every second
+ * while the snapshot has scheduled rollouts.
  */
 
 import {
@@ -15,7 +16,7 @@ import {
 } from "@openfeature/web-sdk";
 import type { FlagType, Resolution } from "./engine.js";
 import { details, expectedType, failed, fits, mismatch, type Kind } from "./resolve.js";
-import { FatalStartError, Sync, unref, type PennonOptions, type SyncEvent } from "./sync.js";
+import { FatalStartError, Sync, unref, type EnvelopeStore, type PennonOptions, type SyncEvent } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
 
 export * from "./index.js";
@@ -55,10 +56,7 @@ export class PennonWebProvider implements Provider {
     // blocked (a sandboxed frame, cookies off), and the sync loop then goes without it.
     const storage = (): Pick<Storage, "getItem" | "setItem"> | undefined =>
       options.storage === true ? globalThis.localStorage : options.storage || undefined;
-    const stored = options.storage ? {
-      load: () => storage()?.getItem(key) ?? undefined,
-      save: (text: string) => storage()?.setItem(key, text),
-    } : undefined;
+    const stored = options.storage ? storedEnvelope(storage, key) : undefined;
     // A browser may take the server snapshot (it holds more), so either audience loads.
     const withAudience = { ...options, audience: options.audience ?? "any" };
     this.#sync = new Sync(withAudience, (event) => this.#on(event), stored);
@@ -74,9 +72,12 @@ export class PennonWebProvider implements Provider {
   refresh(): Promise<"updated" | "unchanged" | "failed"> {
     return this.#sync.refresh().then((outcome) => {
       // An update announces itself, and re-evaluates then; after `onClose`, nothing is
-      // announced, but reads still follow what loaded.
-      if (outcome !== "updated") this.#refreshCache([]);
-      else if (this.#sync.stopped) this.#cache = this.#evaluate();
+      // announced, but reads still follow what loaded and the time.
+      if (this.#sync.stopped) {
+        if (this.#sync.loaded) this.#cache = this.#evaluate();
+      } else if (outcome !== "updated") {
+        this.#refreshCache([]);
+      }
       return outcome;
     });
   }
@@ -104,11 +105,7 @@ export class PennonWebProvider implements Provider {
    */
   onContextChange(_oldContext: EvaluationContext, newContext: EvaluationContext): void | Promise<void> {
     this.#context = newContext;
-    if (this.#starting !== undefined) {
-      return this.#starting.then(() => {
-        this.#cache = this.#evaluate();
-      });
-    }
+    if (this.#starting !== undefined) return this.#starting.then(() => this.#afterStart());
     if (!this.#sync.loaded) return Promise.reject(new Error("pennon: no snapshot is loaded yet"));
     this.#cache = this.#evaluate();
     // The SDK sets READY after a context change; a provider still serving a stale
@@ -116,6 +113,14 @@ export class PennonWebProvider implements Provider {
     if (this.#sync.status === "stale") {
       queueMicrotask(() => this.events.emit(ProviderEvents.Stale, { message: this.#sync.staleMessage }));
     }
+  }
+
+  /** A context change's evaluation once the start it waited for ended; a start that
+   *  `onClose` and a newer `initialize` overtook hands over to that one. */
+  #afterStart(): void | Promise<void> {
+    if (this.#starting !== undefined) return this.#starting.then(() => this.#afterStart());
+    if (!this.#sync.loaded) throw new Error("pennon: no snapshot is loaded yet");
+    this.#cache = this.#evaluate();
   }
 
   async onClose(): Promise<void> {
@@ -212,8 +217,8 @@ export class PennonWebProvider implements Provider {
   /**
    * A scheduled rollout changes results as time passes, with no new snapshot: while
    * the served one has any, the cache is evaluated again every second, announcing the
-   * flags whose results changed. Peers' clients get such changes only as new
-   * configurations pushed by their servers.
+   * flags whose results changed. (LaunchDarkly's and Unleash's browser clients get a
+   * scheduled change only as a new configuration from their servers.)
    */
   #followTime(): void {
     const needed = !this.#sync.stopped && this.#sync.loaded && this.#sync.engine.usesTime();
@@ -237,7 +242,9 @@ export class PennonWebProvider implements Provider {
         this.#refreshCache(event.flagsChanged);
         return this.#followTime();
       case "ready":
+        // Also the first snapshot after a failed start: no `changed` came before it.
         this.#cache = this.#evaluate();
+        this.#followTime();
         return this.events.emit(ProviderEvents.Ready);
       case "stale":
         return this.events.emit(ProviderEvents.Stale, { message: event.message });
@@ -245,6 +252,38 @@ export class PennonWebProvider implements Provider {
         return this.events.emit(ProviderEvents.Error, { message: event.message });
     }
   }
+}
+
+/**
+ * The envelope under `key`, and its version and ETag under `key:meta`. Tabs share the
+ * storage: one still on an older version does not overwrite a newer one, which is
+ * this browser's rollback floor at its next start.
+ */
+function storedEnvelope(storage: () => Pick<Storage, "getItem" | "setItem"> | undefined, key: string): EnvelopeStore {
+  const metaKey = `${key}:meta`;
+  const meta = (): { version: number | undefined; etag: string | undefined } => {
+    try {
+      const value: unknown = JSON.parse(storage()?.getItem(metaKey) ?? "{}");
+      if (typeof value !== "object" || value === null) return { version: undefined, etag: undefined };
+      const { version, etag } = value as Record<string, unknown>;
+      return { version: typeof version === "number" ? version : undefined, etag: typeof etag === "string" ? etag : undefined };
+    } catch (error) {
+      if (error instanceof SyntaxError) return { version: undefined, etag: undefined }; // not ours, or cut short
+      throw error;
+    }
+  };
+  return {
+    load: () => {
+      const text = storage()?.getItem(key) ?? undefined;
+      return text === undefined ? undefined : { text, ...meta() };
+    },
+    save: (text, version, etag) => {
+      const held = meta().version;
+      if (held !== undefined && held > version) return;
+      storage()?.setItem(key, text);
+      storage()?.setItem(metaKey, JSON.stringify({ version, etag }));
+    },
+  };
 }
 
 function targetingKey(context: EvaluationContext): string | undefined {

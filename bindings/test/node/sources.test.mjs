@@ -46,14 +46,15 @@ test("timing options and URLs that can never work are FATAL, naming the option",
   const server = await snapshotServer();
   server.body = v1;
   const cases = [
-    [{ pollIntervalMs: Number.NaN }, /`pollIntervalMs` must be a number of milliseconds, at least 0; got NaN/],
+    [{ pollIntervalMs: Number.NaN }, /`pollIntervalMs` must be a number of milliseconds from 0 to 2147483647; got NaN/],
     [{ backoffInitialMs: Number.NaN }, /`backoffInitialMs` must be .*got NaN/],
     [{ backoffMaxMs: -1 }, /`backoffMaxMs` must be .*got -1/],
-    [{ requestTimeoutMs: 0 }, /`requestTimeoutMs` must be .*at least 1; got 0/],
+    [{ requestTimeoutMs: 0 }, /`requestTimeoutMs` must be a number of milliseconds from 1 to 2147483647; got 0/],
+    [{ requestTimeoutMs: 2 ** 31 }, /`requestTimeoutMs` must be .*; got 2147483648/], // setTimeout would fire at once
     [{ initTimeoutMs: Number.POSITIVE_INFINITY }, /`initTimeoutMs`/],
     [{ staleAfterMs: "300" }, /`staleAfterMs` must be .*got "300"/],
     [{ jitter: 2 }, /`jitter` must be a number from 0 to 1; got 2/],
-    [{ url: "flags.example.com/prod.json" }, /`url` is not a URL: "flags.example.com\/prod.json"/],
+    [{ url: "flags.example.com/prod.json?token=secret" }, /`url` is not a URL: "flags.example.com\/prod.json"$/],
     [{ url: "ftp://flags.example.com/prod.json" }, /`url` must be http: or https:, not ftp:/],
     [{ url: "http://user:secret@127.0.0.1:9/x" }, /`url` must not hold credentials/],
   ];
@@ -186,6 +187,13 @@ test("a `fetch` option that drops the abort signal cannot hold polling: requests
   assert.match(message?.message ?? "no STALE within 3 s", /^syncing has failed for \d+ ms; serving version 1$/);
   assert.ok(hanging.requests.length - since >= 3, `only ${hanging.requests.length - since} requests while the server hung`);
   await provider.onClose();
+  // Closing settles a request such a `fetch` holds at once, not at its timeout.
+  const patient = new PennonServerProvider({ keys, environment: "test", url: server.url, envelope: v1, fetch: dropsSignal, requestTimeoutMs: 10_000, initTimeoutMs: 100, pollIntervalMs: 0, logger: quiet });
+  await patient.initialize();
+  const pending = patient.refresh();
+  await sleep(50);
+  await patient.onClose();
+  assert.equal(await Promise.race([pending, sleep(1_000).then(() => "still pending")]), "failed");
   await server.close();
 });
 
@@ -208,6 +216,15 @@ test("closing during start, then starting again (React StrictMode), announces no
   assert.deepEqual(events, [], "nothing announced before READY");
   assert.equal(provider.resolveBooleanEvaluation("beta", false).value, true, "version 2 served");
   await provider.onClose();
+  // A context change that waited for a start which closing overtook goes to the next.
+  const fresh = new PennonWebProvider({ keys, environment: "test", url: server.url, logger: quiet });
+  const starting = fresh.initialize({ targetingKey: "ann" });
+  const change = fresh.onContextChange({ targetingKey: "ann" }, { targetingKey: "bob" });
+  await fresh.onClose();
+  const again = fresh.initialize({ targetingKey: "bob" });
+  await Promise.all([starting, change, again]);
+  assert.equal(fresh.resolveBooleanEvaluation("beta", false).value, true, "bob, after the start that carried on");
+  await fresh.onClose();
   await server.close();
 });
 
@@ -215,7 +232,7 @@ test("web provider: a scheduled rollout changes its reads when a step passes, wi
   const step = Date.parse("2026-06-01T12:00:00Z");
   const scheduled = { type: "boolean", enabled: true, variants: { on: true, off: false }, off_variant: "off",
     fallthrough: { rollout: { variants: [{ variant: "on", weight: 0 }, { variant: "off", weight: 1 }],
-      schedule: { steps: [{ at: "2026-06-01T12:00:00Z", weights: [1, 0] }] } } } };
+      schedule: { steps: [{ at: "2026-06-01T12:00:00Z", weights: [1, 0] }, { at: "2026-06-01T13:00:00Z", weights: [0, 1] }] } } } };
   let now = step - 60_000;
   // A bootstrap and nothing else: no poll would ever re-evaluate.
   const provider = new PennonWebProvider({ keys, environment: "test", envelope: envelope(payload(1, { scheduled, beta: boolFlag() })), clock: () => now, logger: quiet });
@@ -227,6 +244,33 @@ test("web provider: a scheduled rollout changes its reads when a step passes, wi
   for (const started = Date.now(); changes.length === 0 && Date.now() - started < 3_000;) await sleep(50);
   assert.deepEqual(changes, [["scheduled"]], "only the scheduled flag changed");
   assert.equal(provider.resolveBooleanEvaluation("scheduled", false).value, true);
+  await provider.onClose();
+  // Closed: a refresh still moves reads to the next step, announcing nothing.
+  now = step + 3_600_000;
+  assert.equal(await provider.refresh(), "unchanged");
+  assert.equal(provider.resolveBooleanEvaluation("scheduled", true).value, false);
+  assert.equal(changes.length, 1, "nothing announced after close");
+});
+
+test("web provider: the schedule is followed also when the first snapshot came after a failed start", async (t) => {
+  let now = Date.parse("2026-06-01T11:59:00Z");
+  const scheduled = { type: "boolean", enabled: true, variants: { on: true, off: false }, off_variant: "off",
+    fallthrough: { rollout: { variants: [{ variant: "on", weight: 0 }, { variant: "off", weight: 1 }],
+      schedule: { steps: [{ at: "2026-06-01T12:00:00Z", weights: [1, 0] }] } } } };
+  const server = await snapshotServer();
+  server.status = 503;
+  t.after(server.close);
+  const provider = new PennonWebProvider({ keys, environment: "test", url: server.url, initTimeoutMs: 100, backoffInitialMs: 20, backoffMaxMs: 20, jitter: 0, clock: () => now, logger: quiet });
+  await assert.rejects(provider.initialize({ targetingKey: "ann" }));
+  const ready = new Promise((resolve) => provider.events.addHandler("PROVIDER_READY", resolve));
+  server.status = 200;
+  server.body = envelope(payload(1, { scheduled }));
+  await ready;
+  await sleep(100); // the poll that loaded it has re-evaluated; only the ticker is left
+  assert.equal(provider.resolveBooleanEvaluation("scheduled", true).value, false);
+  now = Date.parse("2026-06-01T12:00:00Z");
+  for (const started = Date.now(); !provider.resolveBooleanEvaluation("scheduled", false).value && Date.now() - started < 3_000;) await sleep(50);
+  assert.equal(provider.resolveBooleanEvaluation("scheduled", false).value, true, "the step reached reads");
   await provider.onClose();
 });
 
@@ -249,5 +293,33 @@ test("web provider: a context set during a start waits for it, even with a store
   server.delayMs = 0;
   assert.equal(await provider.refresh(), "updated");
   assert.equal(provider.resolveBooleanEvaluation("beta", true).value, false, "bob, on version 3");
+  await server.close();
+});
+
+test("web provider storage: a page load with a current stored snapshot costs a 304, and an older version never overwrites a newer one", async () => {
+  const server = await snapshotServer();
+  server.body = v2;
+  const items = new Map();
+  const storage = { getItem: (key) => items.get(key) ?? null, setItem: (key, value) => items.set(key, value) };
+  const page = () => new PennonWebProvider({ keys, environment: "test", url: server.url, storage, pollIntervalMs: 0, logger: quiet });
+  const first = page();
+  await first.initialize({ targetingKey: "bob" });
+  await first.onClose();
+  assert.deepEqual([server.requests, server.notModified], [1, 0]);
+  const second = page();
+  await second.initialize({ targetingKey: "bob" });
+  assert.deepEqual([server.requests, server.notModified], [2, 1], "the second page load revalidated its stored v2");
+  assert.equal(second.resolveBooleanEvaluation("beta", false).value, true);
+  await second.onClose();
+  // Another tab stored v3 meanwhile; a tab still loading v2 leaves it.
+  const v3 = envelope(payload(3, { beta: boolFlag() }));
+  const tab = new PennonWebProvider({ keys, environment: "test", envelope: v3, storage, logger: quiet });
+  await tab.initialize({});
+  items.delete("pennon:test"); // a fresh start below takes v2 from the server, with v3's record in place
+  const lagging = page();
+  await lagging.initialize({ targetingKey: "bob" });
+  assert.equal(items.get("pennon:test"), undefined, "v2 was not written over v3's record");
+  assert.equal(JSON.parse(items.get("pennon:test:meta")).version, 3);
+  await Promise.all([tab.onClose(), lagging.onClose()]);
   await server.close();
 });
