@@ -262,15 +262,14 @@ export class PennonWebProvider implements Provider {
 function storedEnvelope(storage: () => Pick<Storage, "getItem" | "setItem"> | undefined, key: string): EnvelopeStore {
   const metaKey = `${key}:meta`;
   const meta = (): { version: number | undefined; etag: string | undefined } => {
+    let value: unknown;
     try {
-      const value: unknown = JSON.parse(storage()?.getItem(metaKey) ?? "{}");
-      if (typeof value !== "object" || value === null) return { version: undefined, etag: undefined };
-      const { version, etag } = value as Record<string, unknown>;
-      return { version: typeof version === "number" ? version : undefined, etag: typeof etag === "string" ? etag : undefined };
+      value = JSON.parse(storage()?.getItem(metaKey) ?? "{}");
     } catch (error) {
-      if (error instanceof SyntaxError) return { version: undefined, etag: undefined }; // not ours, or cut short
-      throw error;
+      if (!(error instanceof SyntaxError)) throw error; // not ours, or cut short: no record
     }
+    const { version, etag } = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+    return { version: typeof version === "number" ? version : undefined, etag: typeof etag === "string" ? etag : undefined };
   };
   return {
     load: () => {
