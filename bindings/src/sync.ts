@@ -176,18 +176,18 @@ export class Sync {
    */
   async start(): Promise<void> {
     const o = this.#options;
+    try {
+      this.#timing = timingOf(o);
+      this.#url = o.url === undefined ? undefined : snapshotUrl(o.url);
+    } catch (error) {
+      throw new FatalStartError((error as Error).message);
+    }
     const generation = ++this.#generation;
     this.#stopped = false;
     this.#starting = generation;
     this.#problem = undefined;
     clearTimeout(this.#timer);
     try {
-      try {
-        this.#timing = timingOf(o);
-        this.#url = o.url === undefined ? undefined : snapshotUrl(o.url);
-      } catch (error) {
-        throw new FatalStartError((error as Error).message);
-      }
       await init(o.wasm);
       // Closed, or started again, while the module loaded: this start returns, and a
       // newer one carries on.

@@ -5,7 +5,7 @@
 // their stacks run out (V8's and JavaScriptCore's limits, workerd without `WeakRef`),
 // so each runtime cuts its own calls.
 
-export const NOW = Date.parse("2026-06-01T00:00:00Z");
+const NOW = Date.parse("2026-06-01T00:00:00Z");
 
 /** 20 regex-and-rollout flags: enough work in `load` and `evaluate` to be cut inside. */
 export const TRAP_FLAGS = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`f${i}`, {
@@ -47,7 +47,7 @@ const isStackOverflow = (error) => error instanceof RangeError || /Maximum call 
  * alike) shrinks frames and moves the depths where a call is cut above the scan, so a
  * scan that cut fewer than `enough` calls is run again, up to three times.
  */
-export function underShrinkingStack(call, onCut, enough = 20) {
+function underShrinkingStack(call, onCut, enough = 20) {
   const at = (depth) => {
     // Not `return at(...)`: JavaScriptCore makes that (and `r = at(...); return r`) a
     // tail call, which takes no stack.
@@ -99,7 +99,7 @@ export function underShrinkingStack(call, onCut, enough = 20) {
 }
 
 /** The calls that are cut short, each given the engine and its prepared contexts. */
-export const TRAP_CALLS = (pennon, envelopes) => [
+const TRAP_CALLS = (pennon, envelopes) => [
   // The version already served: verified and parsed in full, then found the same.
   ["load", (engine) => engine.load(envelopes[engine.version() - 1], NOW)],
   ["evaluate", (engine) => engine.evaluate("f3", CONTEXTS[0], NOW)],
