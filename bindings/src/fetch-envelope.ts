@@ -38,14 +38,17 @@ export async function fetchEnvelope(request: EnvelopeRequest): Promise<Fetched> 
   const validator: Record<string, string> = request.etag === undefined ? {} : { "If-None-Match": request.etag };
   let headers = { ...request.headers, ...validator };
   let url = request.url;
+  // Called unbound: browsers' and workerd's `fetch` throw "Illegal invocation" when
+  // called as a method of another object.
+  const get = request.fetch;
   for (let hops = 0; ; hops++) {
     const init = { headers, signal: request.signal };
-    let response = await request.fetch(url, { ...init, redirect: "manual" });
+    let response = await get(url, { ...init, redirect: "manual" });
     // A `fetch` option may drop the signal: an abandoned request goes no further.
     request.signal.throwIfAborted();
     // Browsers hide a redirect's target from `manual`: they follow it themselves, under
     // their own rules for headers.
-    if (response.type === "opaqueredirect") response = await request.fetch(url, init);
+    if (response.type === "opaqueredirect") response = await get(url, init);
     const location = REDIRECTS.has(response.status) ? response.headers.get("Location") : null;
     if (location !== null) {
       discard(response);

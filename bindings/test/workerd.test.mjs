@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { EVALUATION_FILES, Tally } from "./shared/vectors.mjs";
 import { nativeResults, read, repo, report, testKey, vectors } from "./node/helpers.mjs";
 import { bundleWorker, worker } from "./node/workerd.mjs";
-import { trapEnvelopesBase64 } from "./node/sign.mjs";
+import { boolFlag, envelope, payload, publicKey, trapEnvelopesBase64 } from "./node/sign.mjs";
+import { snapshotServer } from "./node/snapshot-server.mjs";
 
 test("workerd: vectors through the engine and the server provider, and trap recovery", async (t) => {
   const native = nativeResults();
@@ -25,6 +26,19 @@ test("workerd: vectors through the engine and the server provider, and trap reco
     await post({ kind: "bucketing", text: read(`${vectors}bucketing.json`) });
     await post({ kind: "envelopes", text: read(`${vectors}envelopes.json`) });
     await post({ kind: "traps", envelopes: trapEnvelopesBase64(), key: testKey });
+    // A snapshot URL on 127.0.0.1: version 1, then version 2 once the worker has read it.
+    const server = await snapshotServer();
+    try {
+      server.body = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }));
+      const url = server.url;
+      const asked = server.requests;
+      const posted = post({ kind: "url", url, key: publicKey(1) });
+      while (server.requests === asked) await new Promise((resolve) => setTimeout(resolve, 5));
+      server.body = envelope(payload(2, { beta: boolFlag({ staff: ["ann", "bob"] }) }));
+      await posted;
+    } finally {
+      await server.close();
+    }
     report(t, tally);
     assert.ok(tally.passed > 1000, `only ${tally.passed} checks ran`);
     assert.equal(tally.failed, 0, tally.failures.join("\n"));
