@@ -17,7 +17,7 @@ function key(n) {
 export const publicKey = (n = 1) => key(n).text;
 
 /** A snapshot payload for environment `test`: flags (and segments) given, dates fixed. */
-export function payload(version, flags, segments = {}, expiresAt = "2027-01-01T00:00:00Z") {
+export function payload(version, flags, segments = {}, expiresAt = "2099-01-01T00:00:00Z") {
   return { schema: 1, environment: "test", version, issued_at: "2026-01-01T00:00:00Z", expires_at: expiresAt, flags, segments };
 }
 
