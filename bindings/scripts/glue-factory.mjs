@@ -30,6 +30,9 @@ const body = lines.join("\n");
 const finalExport = "export { initSync, __wbg_init as default };";
 if (!body.includes(finalExport)) fail(`no \`${finalExport}\``);
 if (!/^let wasmModule, wasmInstance, wasm;$/m.test(body)) fail("no `let wasmModule, wasmInstance, wasm;`");
+for (const cache of ["cachedDataViewMemory0", "cachedUint8ArrayMemory0"]) {
+  if (!new RegExp(`^let ${cache} = null;$`, "m").test(body)) fail(`no \`let ${cache} = null;\``);
+}
 const finalizer = /new FinalizationRegistry\(ptr => wasm\./g;
 if ((body.match(finalizer) ?? []).length !== 2) fail("not two `new FinalizationRegistry(ptr => wasm.` (Engine, PreparedContext)");
 const inner = body
@@ -54,7 +57,13 @@ ${indented}
         ${MEMBERS.join(",\n        ")},
         memory: () => wasm.memory,
         module: () => wasmModule,
-        retire: () => { retired = true; },
+        // Lets go of the instance and its memory: an object of this copy left idle
+        // (a prepared context nobody frees) then holds nothing of it.
+        retire: () => {
+            retired = true;
+            wasm = wasmInstance = undefined;
+            cachedDataViewMemory0 = cachedUint8ArrayMemory0 = null;
+        },
     };
 }
 `;
@@ -76,7 +85,7 @@ export interface Glue {
     memory(): WebAssembly.Memory;
     /** The compiled module, once instantiated. */
     module(): WebAssembly.Module;
-    /** Stops this copy's finalizers from calling into its instance, once dropped. */
+    /** Stops this copy's finalizers from calling into its instance, and lets go of it. */
     retire(): void;
 }
 

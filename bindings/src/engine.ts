@@ -81,8 +81,8 @@ export class Engine {
   #reads: Reads[] = [];
   /** Each flag's type, by position; filled as asked for (providers ask on every resolve). */
   #types: FlagType[] = [];
-  /** Whether the served snapshot's results depend on the time; asked once per load. */
-  #usesTime: boolean | undefined;
+  /** The flags whose results depend on the time; asked once per load. */
+  #timeFlags: string[] | undefined;
   /** Counts snapshots loaded, so an evaluation can tell a getter loaded one mid-call. */
   #loads = 0;
 
@@ -170,7 +170,7 @@ export class Engine {
       this.#positions = undefined;
       this.#reads = [];
       this.#types = [];
-      this.#usesTime = undefined;
+      this.#timeFlags = undefined;
     }
     return updated;
   }
@@ -341,7 +341,12 @@ export class Engine {
    * prerequisite with one): results cached for a context go stale as time passes.
    */
   usesTime(): boolean {
-    return (this.#usesTime ??= this.#call((engine) => engine.usesTime()));
+    return this.timeFlags().length > 0;
+  }
+
+  /** The flags whose results depend on the time, ascending (see `usesTime`). */
+  timeFlags(): string[] {
+    return [...(this.#timeFlags ??= this.#call((engine) => engine.timeFlags()))];
   }
 
   /** The served snapshot's version, or `undefined` before the first load. */

@@ -34,9 +34,10 @@ let built: WeakRef<Releasable>[] = [];
 let pruneAt = 64;
 
 /**
- * @internal Remembers `object`, just built on the instance in use, so that it lets go of
- * its module object when that instance is dropped: an engine or context left idle
- * would otherwise keep the dropped instance's whole memory alive.
+ * @internal Remembers an engine, just built on the instance in use, so that it lets go
+ * of its views of that instance's memory when the instance is dropped: an engine left
+ * idle would otherwise keep the dropped memory alive. (Prepared contexts hold only an
+ * object of the dropped glue copy, which `retire` empties.)
  */
 export function track(object: Releasable): void {
   if (typeof WeakRef === "undefined") return; // Cloudflare Workers: no weak references

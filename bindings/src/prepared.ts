@@ -5,7 +5,7 @@
 
 import type { EvaluationContext, PreparedContext as ModuleContext } from "./wasm/pennon_wasm.js";
 import { contextJsonForModule } from "./context-json.js";
-import { failure, freeIn, generation, instance, track, type Thrown } from "./instance.js";
+import { failure, freeIn, generation, instance, type Thrown } from "./instance.js";
 import { refusal } from "./refusal.js";
 
 /**
@@ -66,11 +66,6 @@ export class PreparedContext {
     this.free();
   }
 
-  /** @internal Lets go of the module's copy: its instance was dropped after a trap. */
-  release(): void {
-    this.#module = undefined;
-  }
-
   /** @internal Whether `free` was called. */
   get freed(): boolean {
     return this.#freed;
@@ -91,9 +86,11 @@ export class PreparedContext {
     try {
       const glue = instance();
       if (this.#generation !== generation || this.#module === undefined) {
+        // Not tracked (`track`): a dropped instance's copy lets go of its memory itself,
+        // and a `WeakRef` per context would keep every one made in a synchronous loop
+        // alive until the loop ends (a batch of `evaluateAll` ran out of heap).
         this.#module = glue.PreparedContext.fromJson(this.#text);
         this.#generation = generation;
-        track(this);
       }
       return this.#module;
     } catch (error) {

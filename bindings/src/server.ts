@@ -15,7 +15,7 @@ import {
 } from "@openfeature/server-sdk";
 import { isPennonError } from "./engine.js";
 import { details, expectedType, failed, type Kind } from "./resolve.js";
-import { FatalStartError, Sync, type PennonOptions, type SyncEvent, type SyncOutcome } from "./sync.js";
+import { envelopeBytes, FatalStartError, Sync, type PennonOptions, type SyncEvent, type SyncOutcome } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
 
 export * from "./index.js";
@@ -42,9 +42,10 @@ export class PennonServerProvider implements Provider {
     return this.#sync.refresh();
   }
 
-  /** Loads envelope bytes pushed by the host; throws the engine's refusal. */
-  load(bytes: Uint8Array): boolean {
-    return this.#sync.push(bytes);
+  /** Loads an envelope pushed by the host (bytes, an `ArrayBuffer` or its text, as
+   *  `envelope` takes); throws the engine's refusal. */
+  load(envelope: Uint8Array | ArrayBuffer | string): boolean {
+    return this.#sync.push(envelopeBytes(envelope, "load's argument"));
   }
 
   /** Options, keys or a trust policy that can never work make the provider FATAL. */

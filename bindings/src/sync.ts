@@ -29,7 +29,7 @@ export interface PennonOptions {
   graceMs?: number;
   /** Largest envelope accepted, bytes (default 16 MiB). */
   maxBytes?: number;
-  /** Envelope bytes (or text) to load at initialization: a bootstrap, or tests. */
+  /** Envelope bytes, an `ArrayBuffer` or its text, to load at initialization: a bootstrap. */
   envelope?: Uint8Array | ArrayBuffer | string;
   /** An HTTP(S) URL serving the envelope, polled with `If-None-Match`. */
   url?: string | URL;
@@ -47,8 +47,16 @@ export interface PennonOptions {
   backoffMaxMs?: number;
   /** Timeout of one request, body included, ms (default 10,000). */
   requestTimeoutMs?: number;
-  /** How long `initialize` waits for the first fetch, ms (default 5,000). */
+  /** How long `initialize` waits for the module and the first fetch, ms (default 5,000). */
   initTimeoutMs?: number;
+  /**
+   * Whether `initialize` waits for the URL's first answer (up to `initTimeoutMs`) when a
+   * bootstrap `envelope` or a stored one is served. Web default `false`: the page renders
+   * at once, and what the URL serves later arrives as `ConfigurationChanged`. Server
+   * default `true`: an envelope shipped with a deploy may be old, and a kill switch
+   * flipped since must win from the first request.
+   */
+  waitForUrl?: boolean;
   /** Report STALE once syncing has failed for this long, ms (default 300,000). */
   staleAfterMs?: number;
   /** Queue up to this many exposures for `telemetry.drainExposures` (default 0). */
@@ -110,10 +118,15 @@ export class Sync {
   /** Whether the engine has served a snapshot (it never stops serving one). */
   #loaded = false;
   #etag: string | undefined;
+  /** When the last request began, for `wake`. */
+  #lastRequestAt: number | undefined;
   /** When the first request of the current run of failures began. */
   #failingSince: number | undefined;
   /** What went wrong last, for the error `start` throws. */
   #problem: string | undefined;
+  /** Whether the last request was refused as unauthorized (401, 403): no retry fixes
+   *  that, so the start stops waiting, and a served snapshot is STALE at once. */
+  #refused = false;
   #failures = 0;
   /** The wait the server last asked for (`Retry-After` on a 429 or 503). */
   #retryAfterMs: number | undefined;
@@ -176,9 +189,11 @@ export class Sync {
    */
   async start(): Promise<void> {
     const o = this.#options;
+    let inline: Uint8Array | undefined;
     try {
       this.#timing = timingOf(o);
       this.#url = o.url === undefined ? undefined : snapshotUrl(o.url);
+      inline = o.envelope === undefined ? undefined : envelopeBytes(o.envelope, "`envelope`");
     } catch (error) {
       throw new FatalStartError((error as Error).message);
     }
@@ -188,25 +203,25 @@ export class Sync {
     this.#problem = undefined;
     clearTimeout(this.#timer);
     try {
-      await init(o.wasm);
-      // Closed, or started again, while the module loaded: this start returns, and a
-      // newer one carries on.
-      if (generation !== this.#generation) return;
+      // One `initTimeoutMs` for the whole start: the module, then the first request.
+      const deadline = Date.now() + this.#timing.initTimeoutMs;
+      if (!(await this.#instantiate(generation, deadline))) return;
       this.#engine ??= newEngine(o);
       const stored = this.#readStored();
       if (stored !== undefined) this.#offerStored(new TextEncoder().encode(stored.text));
       const storedVersion = this.loaded ? this.engine.version() : undefined;
-      if (o.envelope !== undefined) {
-        const bytes = typeof o.envelope === "string" ? new TextEncoder().encode(o.envelope) : new Uint8Array(o.envelope);
-        this.#tryOffer(bytes, "inline envelope");
-      }
+      if (inline !== undefined) this.#tryOffer(inline, "inline envelope");
       // Serving what was stored, the first request revalidates it: a page load whose
       // stored snapshot is current costs a 304, not the whole envelope. The ETag counts
       // only if recorded with the version served (tabs write the two in turn).
       if (storedVersion !== undefined && this.engine.version() === storedVersion && stored?.version === storedVersion) {
         this.#etag = stored.etag;
       }
-      if (this.#url !== undefined) {
+      if (this.#url !== undefined && this.loaded && o.waitForUrl === false) {
+        // Ready now; the first request goes out once the SDK has announced READY (a
+        // macrotask after `initialize` resolves), so its change comes after READY.
+        this.#schedule(generation, 0);
+      } else if (this.#url !== undefined) {
         // Until a snapshot is served or `initTimeoutMs` passes, a failed request is
         // retried after its backoff: a control plane still starting (a sidecar, a
         // rolling restart) costs the start nothing. Polling starts when the first
@@ -215,15 +230,17 @@ export class Sync {
         const first = (async () => {
           for (;;) {
             const outcome = await this.refresh();
-            if (outcome !== "failed" || this.loaded || expired || generation !== this.#generation) return;
+            if (outcome !== "failed" || this.loaded || expired || this.#refused || generation !== this.#generation) return;
             await new Promise((resolve) => unref(setTimeout(resolve, this.#wait())));
+            if (expired || generation !== this.#generation) return;
           }
         })();
         const poll = () => this.#schedule(generation);
         void first.then(poll, poll);
         let timer: ReturnType<typeof setTimeout> | undefined;
-        const deadline = new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), this.#timing.initTimeoutMs)));
-        const ended = await Promise.race([first, deadline]).finally(() => clearTimeout(timer));
+        const remaining = Math.max(0, deadline - Date.now());
+        const expiry = new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), remaining)));
+        const ended = await Promise.race([first, expiry]).finally(() => clearTimeout(timer));
         expired = true;
         if (generation !== this.#generation) return;
         if (ended === "expired" && !this.loaded) {
@@ -244,6 +261,44 @@ export class Sync {
     if (this.status === "stale") setTimeout(() => this.#updateStatus(true, true), 0);
   }
 
+  /**
+   * Instantiates the module; a failed download (a blip at page load, a CDN's 503) is
+   * retried with backoff until `initTimeoutMs`. Whether this start goes on: closed, or
+   * started again, meanwhile, it returns, and a newer one carries on.
+   */
+  async #instantiate(generation: number, deadline: number): Promise<boolean> {
+    for (let tries = 0; ; tries++) {
+      try {
+        await init(this.#options.wasm);
+        return generation === this.#generation;
+      } catch (error) {
+        if (generation !== this.#generation) return false;
+        const wait = Math.min(this.#timing.backoffMaxMs, this.#timing.backoffInitialMs * 2 ** tries);
+        const never = error instanceof WebAssembly.CompileError || error instanceof WebAssembly.LinkError || isPermanent(error);
+        if (never || Date.now() + wait > deadline) throw error;
+        this.#warn(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
+        await new Promise((resolve) => unref(setTimeout(resolve, wait)));
+        if (generation !== this.#generation) return false;
+      }
+    }
+  }
+
+  /**
+   * A hint from the host that a poll may be overdue or may now succeed: a page shown
+   * again (browsers throttle hidden pages' timers to once a minute or less), or the
+   * network back (`online`: a failing sync retries now instead of after its backoff).
+   * Polls now if polling is on and the wait since the last request has passed, or, on
+   * `online`, if syncing is failing.
+   */
+  wake(reason: "visible" | "online"): void {
+    if (this.#stopped || this.#starting !== undefined || this.#url === undefined || this.#timing.pollIntervalMs <= 0) return;
+    if (this.#inFlight !== undefined) return; // as fresh as a poll now, and it schedules the next
+    const overdue = this.#lastRequestAt === undefined || this.now() - this.#lastRequestAt >= this.#unjittered();
+    // A server that asked for a wait (`Retry-After`) gets it, network back or not.
+    const offline = this.#failures > 0 && this.#retryAfterMs === undefined;
+    if (overdue || (reason === "online" && offline)) this.#schedule(this.#generation, 0);
+  }
+
   /** Stops polling and aborts a request under way; nothing is announced after it.
    *  The engine and its snapshot stay usable. */
   stop(): void {
@@ -262,6 +317,8 @@ export class Sync {
    */
   push(bytes: Uint8Array): boolean {
     const updated = this.offer(bytes);
+    // A fresh snapshot from the host: whatever the URL answers, nothing is stale now.
+    if (updated) [this.#failingSince, this.#refused] = [undefined, false];
     this.#updateStatus(true);
     return updated;
   }
@@ -269,16 +326,18 @@ export class Sync {
   /** Loads envelope bytes; throws the engine's refusal. Returns whether it updated. The
    *  caller re-derives the status: a fetch does so after its failure bookkeeping. */
   offer(bytes: Uint8Array, etag?: string): boolean {
+    return this.#load(bytes, etag, true);
+  }
+
+  /** `offer`, keeping the envelope in the store if `store` (not what came from it: that
+   *  would write it back without the ETag it was kept with). */
+  #load(bytes: Uint8Array, etag: string | undefined, store: boolean): boolean {
     const engine = this.engine;
     const before = engine.version();
     if (!engine.load(bytes, this.now())) return false;
     this.#loaded = true;
     const flagsChanged = engine.changedFlags();
-    try {
-      this.#stored?.save(new TextDecoder().decode(bytes), engine.version()!, etag);
-    } catch (error) {
-      this.#warn(`cannot store the envelope: ${String(error)}`);
-    }
+    if (store) this.#store(bytes, etag);
     if (before !== undefined) this.#emit({ type: "changed", flagsChanged, version: engine.version()! });
     return true;
   }
@@ -301,7 +360,7 @@ export class Sync {
       this.#updateStatus(true);
       return "unchanged";
     }
-    const began = this.now();
+    const began = (this.#lastRequestAt = this.now());
     const controller = (this.#controller = new AbortController());
     const timeoutMs = this.#timing.requestTimeoutMs;
     // Raced as well as aborted: a `fetch` option that drops the signal must hold
@@ -321,6 +380,11 @@ export class Sync {
         outcome = "unchanged";
       } else {
         outcome = this.offer(fetched.bytes, fetched.etag) ? "updated" : "unchanged";
+        // The version served, under a new ETag (a store that kept none): kept with it,
+        // so the next start revalidates with a 304.
+        if (outcome === "unchanged" && fetched.etag !== undefined && fetched.etag !== this.#etag) {
+          this.#store(fetched.bytes, fetched.etag);
+        }
         this.#etag = fetched.etag;
       }
     } catch (error) {
@@ -328,6 +392,7 @@ export class Sync {
       // began before it unwound.
       if (controller.signal.reason === STOPPED) return "failed";
       this.#retryAfterMs = error instanceof HttpError ? error.retryAfterMs : undefined;
+      this.#refused = error instanceof HttpError && (error.status === 401 || error.status === 403);
       this.#fail(`GET ${shownUrl(url)}: ${described(error)}`);
     } finally {
       clearTimeout(timer);
@@ -339,9 +404,20 @@ export class Sync {
       this.#failingSince = undefined;
       this.#failures = 0;
       this.#retryAfterMs = undefined;
+      this.#refused = false;
     }
     this.#updateStatus(true);
     return outcome;
+  }
+
+  /** Keeps the served envelope and its ETag in the store, if there is one. */
+  #store(bytes: Uint8Array, etag: string | undefined): void {
+    if (this.#stored === undefined) return;
+    try {
+      this.#stored.save(new TextDecoder().decode(bytes), this.engine.version()!, etag);
+    } catch (error) {
+      this.#warn(`cannot store the envelope: ${String(error)}`);
+    }
   }
 
   #tryOffer(bytes: Uint8Array, source: string): void {
@@ -359,7 +435,7 @@ export class Sync {
    */
   #offerStored(bytes: Uint8Array): void {
     try {
-      this.offer(bytes);
+      this.#load(bytes, undefined, false);
       return;
     } catch (error) {
       this.#fail(`stored envelope refused: ${described(error)}`);
@@ -398,12 +474,15 @@ export class Sync {
     let message: string | undefined;
     if (now > expiry) {
       message = `snapshot version ${engine.version()} expired at ${new Date(engine.expiresAt()!).toISOString()}`;
-    } else {
-      this.#watchExpiry(expiry - now);
-      if (this.#failingSince !== undefined && now - this.#failingSince >= staleAfter) {
-        message = `syncing has failed for ${now - this.#failingSince} ms; serving version ${engine.version()}`;
-      }
+    } else if (this.#failingSince !== undefined && this.#refused) {
+      message = `the snapshot server refuses this client (${this.#problem}); serving version ${engine.version()}`;
+    } else if (this.#failingSince !== undefined && now - this.#failingSince >= staleAfter) {
+      message = `syncing has failed for ${now - this.#failingSince} ms; serving version ${engine.version()}`;
     }
+    // Checked again when the snapshot expires, or when failing turns stale, with no
+    // request needed to notice (a request may wait a whole backoff).
+    const staleAt = this.#failingSince === undefined || message !== undefined ? Infinity : this.#failingSince + staleAfter;
+    if (now <= expiry) this.#watchExpiry(Math.min(expiry, staleAt) - now);
     const next = message === undefined ? "ready" : "stale";
     const previous = this.status;
     this.status = next;
@@ -413,16 +492,23 @@ export class Sync {
     else this.#emit({ type: "ready" });
   }
 
-  /** Checks the status again just after the served snapshot expires. */
+  /** Checks the status again just after `remainingMs`. */
   #watchExpiry(remainingMs: number): void {
     clearTimeout(this.#expiryTimer);
     if (this.#stopped) return;
-    this.#expiryTimer = unref(setTimeout(() => this.#updateStatus(true), Math.min(MAX_DELAY_MS, remainingMs + 1)));
+    try {
+      this.#expiryTimer = unref(setTimeout(() => this.#updateStatus(true), Math.min(MAX_DELAY_MS, remainingMs + 1)));
+    } catch {
+      // Workers forbid timers at a module's top level, where a provider fed an
+      // `envelope` may start: its status is then checked at its next refresh or load.
+    }
   }
 
-  #schedule(generation: number): void {
-    if (generation !== this.#generation || this.#url === undefined || this.#timing.pollIntervalMs <= 0) return;
-    const wait = this.#wait();
+  /** Polls after `delay` (default: the interval or the backoff; none if polling is off). */
+  #schedule(generation: number, delay?: number): void {
+    if (generation !== this.#generation || this.#url === undefined) return;
+    if (delay === undefined && this.#timing.pollIntervalMs <= 0) return;
+    const wait = delay ?? this.#wait();
     clearTimeout(this.#timer);
     this.#timer = unref(setTimeout(() => {
       const polled = (outcome: SyncOutcome) => {
@@ -444,10 +530,14 @@ export class Sync {
    * `backoffMaxMs`); shortened by up to `jitter` so clients spread out.
    */
   #wait(): number {
+    return this.#unjittered() * (1 - Math.random() * this.#timing.jitter);
+  }
+
+  /** `#wait` before jitter. */
+  #unjittered(): number {
     const t = this.#timing;
-    const backoff = Math.min(t.backoffMaxMs, Math.max(this.#retryAfterMs ?? 0, t.backoffInitialMs * 2 ** Math.max(0, this.#failures - 1)));
-    const base = this.#failures > 0 ? backoff : t.pollIntervalMs;
-    return base * (1 - Math.random() * t.jitter);
+    if (this.#failures === 0) return t.pollIntervalMs;
+    return Math.min(t.backoffMaxMs, Math.max(this.#retryAfterMs ?? 0, t.backoffInitialMs * 2 ** (this.#failures - 1)));
   }
 
   /** Called after every scheduled poll (the web provider re-evaluates then). */
@@ -483,6 +573,27 @@ function described(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const text = error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
   return error.cause === undefined ? text : `${text} (${described(error.cause)})`;
+}
+
+/**
+ * The bytes of an envelope as hosts hold it: bytes (any typed-array view), an
+ * `ArrayBuffer`, or its JSON text. Anything else is refused by name: `new Uint8Array`
+ * would make a parsed object (a KV `get(key, "json")`) zero bytes, refused as empty text.
+ */
+export function envelopeBytes(envelope: unknown, what: string): Uint8Array {
+  if (typeof envelope === "string") return new TextEncoder().encode(envelope);
+  // Copied: the host may reuse its buffer while the module loads.
+  if (ArrayBuffer.isView(envelope)) return new Uint8Array(envelope.buffer, envelope.byteOffset, envelope.byteLength).slice();
+  const tag = Object.prototype.toString.call(envelope);
+  if (tag === "[object ArrayBuffer]" || tag === "[object SharedArrayBuffer]") return new Uint8Array(envelope as ArrayBuffer);
+  const kind = envelope === null ? "null" : typeof envelope === "object" ? tag.slice(8, -1) : typeof envelope;
+  const hint = kind === "Object" ? " (a parsed envelope? pass its text)" : "";
+  throw new TypeError(`pennon: ${what} must be the envelope's bytes (a Uint8Array or ArrayBuffer) or its JSON text, not ${kind}${hint}`);
+}
+
+/** Whether `error` says no retry can help (a URL serving a page, not the module). */
+function isPermanent(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { permanent?: unknown }).permanent === true;
 }
 
 /** The engine's default `maxBytes` (SPEC 2.3). */

@@ -14,7 +14,7 @@ import {
   type Provider,
   type ResolutionDetails,
 } from "@openfeature/web-sdk";
-import type { FlagType, Resolution } from "./engine.js";
+import type { Engine, FlagType, Resolution } from "./engine.js";
 import { details, expectedType, failed, fits, mismatch, type Kind } from "./resolve.js";
 import { FatalStartError, Sync, unref, type EnvelopeStore, type PennonOptions, type SyncEvent } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
@@ -47,6 +47,8 @@ export class PennonWebProvider implements Provider {
   #cache = new Map<string, Cached>();
   /** The `initialize` under way, which a context change before it ends waits for. */
   #starting: Promise<void> | undefined;
+  /** Removes the page listeners of `#listen`. */
+  #listening: AbortController | undefined;
   /** Re-evaluates the cache while the snapshot has scheduled rollouts (`#followTime`). */
   #ticker: ReturnType<typeof setInterval> | undefined;
 
@@ -57,9 +59,10 @@ export class PennonWebProvider implements Provider {
     const storage = (): Pick<Storage, "getItem" | "setItem"> | undefined =>
       options.storage === true ? globalThis.localStorage : options.storage || undefined;
     const stored = options.storage ? storedEnvelope(storage, key) : undefined;
-    // A browser may take the server snapshot (it holds more), so either audience loads.
-    const withAudience = { ...options, audience: options.audience ?? "any" };
-    this.#sync = new Sync(withAudience, (event) => this.#on(event), stored);
+    // A browser may take the server snapshot (it holds more), so either audience loads;
+    // a bootstrap is rendered with the page, so it is served without waiting for the URL.
+    const webDefaults = { ...options, audience: options.audience ?? "any", waitForUrl: options.waitForUrl ?? false };
+    this.#sync = new Sync(webDefaults, (event) => this.#on(event), stored);
     this.#sync.onPoll = () => this.#refreshCache([]);
   }
 
@@ -84,6 +87,7 @@ export class PennonWebProvider implements Provider {
 
   async initialize(context?: EvaluationContext): Promise<void> {
     this.#context = context ?? {};
+    this.#listen();
     const starting = (this.#starting = this.#sync.start().catch((error: unknown) => {
       throw error instanceof FatalStartError ? new ProviderFatalError(error.message, { cause: error }) : error;
     }));
@@ -126,6 +130,22 @@ export class PennonWebProvider implements Provider {
   async onClose(): Promise<void> {
     this.#sync.stop();
     this.#followTime();
+    this.#listening?.abort();
+    this.#listening = undefined;
+  }
+
+  /**
+   * Polls when the page is shown again or the network comes back, if a poll is due
+   * (`Sync.wake`): a tab left in the background for an hour is current again within a
+   * request of being looked at, not a throttled timer later.
+   */
+  #listen(): void {
+    const scope = globalThis as { addEventListener?: EventTarget["addEventListener"]; document?: Document };
+    if (this.#listening !== undefined || typeof scope.addEventListener !== "function") return;
+    const listening = (this.#listening = new AbortController());
+    scope.addEventListener("online", () => this.#sync.wake("online"), { signal: listening.signal });
+    const page = scope.document;
+    page?.addEventListener?.("visibilitychange", () => page.visibilityState === "visible" && this.#sync.wake("visible"), { signal: listening.signal });
   }
 
   resolveBooleanEvaluation(flagKey: string, defaultValue: boolean): ResolutionDetails<boolean> {
@@ -145,7 +165,13 @@ export class PennonWebProvider implements Provider {
   }
 
   #read<T>(flagKey: string, kind: Kind, defaultValue: T): ResolutionDetails<T> {
-    const cached = this.#cache.get(flagKey);
+    let cached = this.#cache.get(flagKey);
+    // A snapshot loaded but not evaluated yet: the SDK reads while a context set during
+    // the start waits for it (RECONCILING). Evaluated now, for that context.
+    if (cached === undefined && typeof flagKey === "string" && this.#sync.loaded && this.#sync.engine.flagType(flagKey) !== undefined) {
+      this.#cache = this.#evaluate();
+      cached = this.#cache.get(flagKey);
+    }
     if (cached === undefined) {
       if (!this.#sync.loaded) return failed(defaultValue, "PROVIDER_NOT_READY", "pennon: no snapshot is loaded yet");
       this.#sync.telemetry.record(notFound(flagKey), undefined, this.#sync.now());
@@ -175,11 +201,6 @@ export class PennonWebProvider implements Provider {
     const engine = this.#sync.engine;
     const now = this.#sync.now();
     const cache = new Map<string, Cached>();
-    const cached = (result: Resolution) => {
-      // Every read hands out this one value: frozen, so no reader can change another's.
-      if (typeof result.value === "object" && result.value !== null) deepFreeze(result.value);
-      cache.set(result.key, { result, type: engine.flagType(result.key)! });
-    };
     let whole: Resolution[] | undefined;
     try {
       whole = engine.evaluateAll(this.#context, now);
@@ -187,17 +208,35 @@ export class PennonWebProvider implements Provider {
       // One by one, below.
     }
     if (whole !== undefined) {
-      whole.forEach(cached);
+      for (const result of whole) cache.set(result.key, cachedOf(engine, result));
       return cache;
     }
-    for (const key of engine.flagKeys()) {
-      try {
-        cached(engine.evaluate(key, this.#context, now));
-      } catch (error) {
-        cache.set(key, { type: engine.flagType(key)!, contextError: error instanceof Error ? error.message : String(error) });
-      }
-    }
+    for (const key of engine.flagKeys()) cache.set(key, this.#evaluateOne(engine, key, now));
     return cache;
+  }
+
+  /** One flag for the current context, reading only its own attributes. */
+  #evaluateOne(engine: Engine, key: string, now: number): Cached {
+    try {
+      return cachedOf(engine, engine.evaluate(key, this.#context, now));
+    } catch (error) {
+      return { type: engine.flagType(key)!, contextError: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /** Evaluates the flags whose results depend on the time again, announcing those that
+   *  changed: the rest of the cache cannot have. */
+  #refreshTimeFlags(): void {
+    if (!this.#sync.loaded) return;
+    const engine = this.#sync.engine;
+    const now = this.#sync.now();
+    const flagsChanged: string[] = [];
+    for (const key of engine.timeFlags()) {
+      const entry = this.#evaluateOne(engine, key, now);
+      if (!same(this.#cache.get(key), entry)) flagsChanged.push(key);
+      this.#cache.set(key, entry);
+    }
+    if (flagsChanged.length > 0) this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged });
   }
 
   /** Re-evaluates and announces the flags whose results changed (plus `changed`). */
@@ -216,7 +255,7 @@ export class PennonWebProvider implements Provider {
 
   /**
    * A scheduled rollout changes results as time passes, with no new snapshot: while
-   * the served one has any, the cache is evaluated again every second, announcing the
+   * the served one has any, those flags are evaluated again every second, announcing the
    * flags whose results changed. (LaunchDarkly's and Unleash's browser clients get a
    * scheduled change only as a new configuration from their servers.)
    */
@@ -225,7 +264,7 @@ export class PennonWebProvider implements Provider {
     if (needed && this.#ticker === undefined) {
       this.#ticker = unref(setInterval(() => {
         try {
-          this.#refreshCache([]);
+          this.#refreshTimeFlags();
         } catch {
           // A tick that fails (the module's instance replaced mid-call) is retried by the next.
         }
@@ -283,6 +322,13 @@ function storedEnvelope(storage: () => Pick<Storage, "getItem" | "setItem"> | un
       storage()?.setItem(metaKey, JSON.stringify({ version, etag }));
     },
   };
+}
+
+/** A result as the cache keeps it. Every read hands out its one value: frozen, so no
+ *  reader can change another's. */
+function cachedOf(engine: Engine, result: Resolution): Cached {
+  if (typeof result.value === "object" && result.value !== null) deepFreeze(result.value);
+  return { result, type: engine.flagType(result.key)! };
 }
 
 function targetingKey(context: EvaluationContext): string | undefined {

@@ -186,12 +186,13 @@ impl Engine {
         self.snapshot.iter().flat_map(|s| s.flag_keys().map(str::to_owned)).collect()
     }
 
-    /// Whether any flag's result depends on the time (a scheduled rollout, or a
-    /// prerequisite with one): the web provider's cache then goes stale as time passes,
-    /// with no new snapshot.
-    #[wasm_bindgen(js_name = usesTime)]
-    pub fn uses_time(&self) -> bool {
-        self.snapshot.as_ref().is_some_and(|s| s.flag_keys().any(|key| s.uses_time(key)))
+    /// The flags whose results depend on the time (a scheduled rollout, or a
+    /// prerequisite with one), ascending: the web provider evaluates them again as time
+    /// passes, with no new snapshot, and only them.
+    #[wasm_bindgen(js_name = timeFlags)]
+    pub fn time_flags(&self) -> Vec<String> {
+        let Some(s) = self.snapshot.as_ref() else { return Vec::new() };
+        s.flag_keys().filter(|key| s.uses_time(key)).map(str::to_owned).collect()
     }
 
     /// The flags the last update changed, ascending: added, removed or edited, or

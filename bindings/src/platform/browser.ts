@@ -20,11 +20,14 @@ export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
   if (typeof source !== "string" && !(source instanceof URL)) return source;
   const response = await fetch(source);
   const type = response.headers.get("content-type") ?? "";
+  // A server failing (a 503) is no sign of a misplaced module: the start retries it.
+  if (response.status >= 500) throw new Error(`pennon: GET ${String(source)}: HTTP ${response.status}`);
   if (!response.ok || type.startsWith("text/html")) {
-    throw new Error(
+    // `permanent`: the start does not retry a misplaced module.
+    const message =
       `pennon: ${String(source)} did not serve pennon.wasm (HTTP ${response.status}, ${type || "no content type"}): ` +
-        "pass `wasm` with the URL your bundler gives it (Vite: `import wasmUrl from \"pennon/pennon.wasm?url\"`)",
-    );
+      "pass `wasm` with the URL your bundler gives it (Vite: `import wasmUrl from \"pennon/pennon.wasm?url\"`)";
+    throw Object.assign(new Error(message), { permanent: true });
   }
   return response;
 }

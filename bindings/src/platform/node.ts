@@ -50,13 +50,20 @@ function installed(): string | undefined {
 
 /**
  * Reads `file:` URLs (as `URL`s or strings, such as `import.meta.resolve` gives) and
- * plain paths (`wasmBinaryPath`); passes other URLs (`https:`, `data:`) through.
+ * plain paths (`wasmBinaryPath`); fetches `http:` and `https:`; passes `data:` through.
  */
 export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
   // A scheme of two letters or more (`C:\` is a Windows path): `file:`, `data:`, `https:`.
   if (typeof source === "string" && /^[a-z][a-z0-9+.-]+:/i.test(source)) source = new URL(source);
   if (source instanceof URL ? source.protocol === "file:" : typeof source === "string") {
     return new Uint8Array(await readFile(source as URL | string));
+  }
+  // Fetched here, so a failing server is an HTTP error the start retries, not an
+  // answer compiled as a module.
+  if (source instanceof URL && (source.protocol === "http:" || source.protocol === "https:")) {
+    const response = await fetch(source);
+    if (!response.ok) throw new Error(`pennon: GET ${source.origin}${source.pathname}: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
   }
   return source;
 }

@@ -20,16 +20,22 @@ const SDKS = [
   ["web", WebOpenFeature, WebEvents, PennonWebProvider],
 ];
 
-test("READY is announced once, and no change is announced before it", async () => {
+test("READY is announced once, and no change is announced before it", async (t) => {
   const server = await snapshotServer();
+  t.after(server.close);
   server.body = v2;
-  for (const [name, api, events, Provider] of SDKS) {
-    // A bootstrap envelope (v1) older than what the URL serves (v2): both load in start.
-    const provider = new Provider({ keys, environment: "test", envelope: v1, url: server.url, logger: quiet });
-    const seen = record(api, `once-${name}`, [events.Ready, events.ConfigurationChanged, events.Stale, events.Error]);
-    await api.setProviderAndWait(`once-${name}`, provider);
+  // A bootstrap envelope (v1) older than what the URL serves (v2). The server provider
+  // (and the web one with `waitForUrl`) loads both in start; the web provider is ready
+  // with the bootstrap, and version 2 comes after READY as a change.
+  const cases = [...SDKS.map((sdk) => [...sdk, {}, []]), [...SDKS[1], { waitForUrl: true }, []]];
+  cases[1][5] = ["PROVIDER_CONFIGURATION_CHANGED beta"];
+  for (const [name, api, events, Provider, extra, after] of cases) {
+    const domain = `once-${name}-${Object.keys(extra)}`;
+    const provider = new Provider({ keys, environment: "test", envelope: v1, url: server.url, logger: quiet, ...extra });
+    const seen = record(api, domain, [events.Ready, events.ConfigurationChanged, events.Stale, events.Error]);
+    await api.setProviderAndWait(domain, provider);
     await sleep(50);
-    assert.deepEqual(seen, [events.Ready], name);
+    assert.deepEqual(seen, [events.Ready, ...after], domain);
   }
   await ServerOpenFeature.clearProviders();
   await WebOpenFeature.clearProviders();

@@ -7,6 +7,8 @@ import { createServer } from "node:http";
 import { once } from "node:events";
 import { PennonServerProvider } from "pennon/server";
 import { PennonWebProvider } from "pennon/web";
+import { OpenFeature as ServerOpenFeature } from "@openfeature/server-sdk";
+import { OpenFeature as WebOpenFeature } from "@openfeature/web-sdk";
 import { boolFlag, envelope, payload, publicKey } from "./sign.mjs";
 import { quiet, sleep, snapshotServer } from "./snapshot-server.mjs";
 
@@ -35,6 +37,9 @@ async function httpServer(t, handle) {
   t.after(state.close);
   return state;
 }
+
+/** The provider's next ConfigurationChanged. */
+const nextChange = (provider) => new Promise((resolve) => provider.events.addHandler("PROVIDER_CONFIGURATION_CHANGED", resolve));
 
 /** A logger keeping what it is told. */
 const collecting = () => {
@@ -212,8 +217,11 @@ test("closing during start, then starting again (React StrictMode), announces no
   const second = provider.initialize({ targetingKey: "bob" });
   await provider.onClose();
   const third = provider.initialize({ targetingKey: "bob" });
+  const changed = nextChange(provider);
   await Promise.all([second, third]);
   assert.deepEqual(events, [], "nothing announced before READY");
+  assert.equal(provider.resolveBooleanEvaluation("beta", false).value, false, "the bootstrap served at once");
+  await changed;
   assert.equal(provider.resolveBooleanEvaluation("beta", false).value, true, "version 2 served");
   await provider.onClose();
   // A context change that waited for a start which closing overtook goes to the next.
@@ -280,9 +288,9 @@ test("web provider: a context set during a start waits for it, even with a store
   server.delayMs = 200;
   const stored = new TextDecoder().decode(v1);
   const storage = { getItem: () => stored, setItem() {} };
-  const provider = new PennonWebProvider({ keys, environment: "test", url: server.url, storage, logger: quiet });
+  const provider = new PennonWebProvider({ keys, environment: "test", url: server.url, storage, waitForUrl: true, logger: quiet });
   const starting = provider.initialize({ targetingKey: "ann" });
-  await sleep(20); // v1 from storage is served; the request for v2 is under way
+  await sleep(20); // v1 from storage is served; the request for v2 is under way, and waited for
   const changed = provider.onContextChange({ targetingKey: "ann" }, { targetingKey: "bob" });
   assert.ok(changed instanceof Promise, "the change waits (RECONCILING)");
   await Promise.all([starting, changed]);
@@ -308,6 +316,8 @@ test("web provider storage: a page load with a current stored snapshot costs a 3
   assert.deepEqual([server.requests, server.notModified], [1, 0]);
   const second = page();
   await second.initialize({ targetingKey: "bob" });
+  assert.equal(second.resolveBooleanEvaluation("beta", false).value, true, "the stored v2, at once");
+  while (server.requests < 2) await sleep(5);
   assert.deepEqual([server.requests, server.notModified], [2, 1], "the second page load revalidated its stored v2");
   assert.equal(second.resolveBooleanEvaluation("beta", false).value, true);
   await second.onClose();
@@ -322,4 +332,42 @@ test("web provider storage: a page load with a current stored snapshot costs a 3
   assert.equal(JSON.parse(items.get("pennon:test:meta")).version, 3);
   await Promise.all([tab.onClose(), lagging.onClose()]);
   await server.close();
+});
+
+test("a served bootstrap: the web provider is READY at once, the server provider waits for the URL", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.body = v2;
+  server.delayMs = 300;
+  // Web: bob is not in version 1; READY comes before the request answers, and version 2
+  // arrives after it as a change.
+  await WebOpenFeature.setContext("bootstrap", { targetingKey: "bob" });
+  const seen = [];
+  const client = WebOpenFeature.getClient("bootstrap");
+  for (const event of ["PROVIDER_READY", "PROVIDER_CONFIGURATION_CHANGED"]) client.addHandler(event, (d) => seen.push(d?.flagsChanged ? `${event} ${d.flagsChanged}` : event));
+  const web = new PennonWebProvider({ keys, environment: "test", envelope: v1, url: server.url, logger: quiet });
+  await WebOpenFeature.setProviderAndWait("bootstrap", web);
+  assert.deepEqual([client.getBooleanValue("beta", true), server.notModified], [false, 0], "version 1 served");
+  await nextChange(web);
+  assert.equal(client.getBooleanValue("beta", false), true, "version 2 served once it came");
+  assert.deepEqual(seen, ["PROVIDER_READY", "PROVIDER_CONFIGURATION_CHANGED beta"]);
+  await WebOpenFeature.clearProviders();
+  // `waitForUrl: true`, and the server provider by default, are ready with version 2.
+  const waiting = new PennonWebProvider({ keys, environment: "test", envelope: v1, url: server.url, waitForUrl: true, logger: quiet });
+  await WebOpenFeature.setContext("bootstrap", { targetingKey: "bob" }); // cleared with the providers
+  await WebOpenFeature.setProviderAndWait("bootstrap", waiting);
+  assert.equal(WebOpenFeature.getClient("bootstrap").getBooleanValue("beta", false), true, "web, waitForUrl: true");
+  await WebOpenFeature.clearProviders();
+  const backend = new PennonServerProvider({ keys, environment: "test", envelope: v1, url: server.url, logger: quiet });
+  await ServerOpenFeature.setProviderAndWait("bootstrap", backend);
+  const bob = await ServerOpenFeature.getClient("bootstrap").getBooleanValue("beta", false, { targetingKey: "bob" });
+  assert.equal(bob, true, "server: version 2 before READY");
+  await ServerOpenFeature.clearProviders();
+  // A refused bootstrap (expired) serves nothing: the web provider waits for the URL.
+  const expired = envelope(payload(1, { beta: boolFlag() }, {}, "2020-01-01T00:00:00Z"));
+  const fallback = new PennonWebProvider({ keys, environment: "test", envelope: expired, url: server.url, logger: quiet });
+  await WebOpenFeature.setContext("bootstrap", { targetingKey: "bob" });
+  await WebOpenFeature.setProviderAndWait("bootstrap", fallback);
+  assert.equal(WebOpenFeature.getClient("bootstrap").getBooleanValue("beta", false), true, "version 2, waited for");
+  await WebOpenFeature.clearProviders();
 });

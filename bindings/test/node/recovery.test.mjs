@@ -1,0 +1,207 @@
+// How the providers come back from what goes wrong outside them, against real HTTP
+// servers on 127.0.0.1: a module download that fails once, refused credentials, a
+// failing source turning STALE on time, the network or the page coming back, ETags
+// kept across page loads, reads while a context change waits, envelopes of the wrong
+// type, and a synchronous batch of `evaluateAll`.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { PennonServerProvider } from "pennon/server";
+import { PennonWebProvider } from "pennon/web";
+import { OpenFeature as WebOpenFeature } from "@openfeature/web-sdk";
+import { boolFlag, envelope, payload, publicKey } from "./sign.mjs";
+import { quiet, sleep, snapshotServer } from "./snapshot-server.mjs";
+import { repo } from "./helpers.mjs";
+
+const keys = [publicKey(1)];
+const v1 = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }));
+const v2 = envelope(payload(2, { beta: boolFlag({ staff: ["ann", "bob"] }) }));
+const wasmPath = fileURLToPath(import.meta.resolve("pennon/pennon.wasm"));
+
+/** Resolves with the provider's next `event` (`PROVIDER_STALE`, …). */
+const nextEvent = (provider, event) => new Promise((resolve) => provider.events.addHandler(event, resolve));
+
+// First in this file: the module is instantiated once per process.
+test("a module download that fails once is retried within initTimeoutMs", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.status = 503;
+  const wasmUrl = server.url.replace("/snapshot", "/pennon.wasm");
+  const lines = [];
+  const provider = new PennonServerProvider({
+    keys, environment: "test", envelope: v1, wasm: wasmUrl, backoffInitialMs: 50, logger: { warn: (line) => lines.push(line) },
+  });
+  const started = provider.initialize();
+  while (server.requests === 0) await sleep(5);
+  server.status = 200;
+  server.body = readFileSync(wasmPath);
+  await started;
+  assert.equal(await provider.resolveBooleanEvaluation("beta", false, { targetingKey: "ann" }).then((r) => r.value), true);
+  assert.match(lines[0], /cannot load the WebAssembly module, retrying in 50 ms: pennon: GET http:\/\/127\.0\.0\.1:\d+\/pennon\.wasm: HTTP 503/);
+  await provider.onClose();
+});
+
+test("refused credentials (401, 403) end a start at once, and make a served snapshot STALE at once", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.status = 401;
+  const provider = new PennonServerProvider({ keys, environment: "test", url: server.url, backoffInitialMs: 1_000, logger: quiet });
+  await assert.rejects(provider.initialize(), /no snapshot could be loaded: GET http:\/\/127\.0\.0\.1:\d+\/snapshot: HTTP 401/);
+  assert.equal(server.requests, 1, "not retried until initTimeoutMs");
+  await provider.onClose();
+
+  server.status = 200;
+  server.body = v1;
+  const serving = new PennonServerProvider({ keys, environment: "test", url: server.url, pollIntervalMs: 0, logger: quiet });
+  await serving.initialize();
+  server.status = 403;
+  const stale = nextEvent(serving, "PROVIDER_STALE");
+  assert.equal(await serving.refresh(), "failed");
+  assert.match((await stale).message, /the snapshot server refuses this client \(GET .*: HTTP 403\); serving version 1/);
+  server.status = 200;
+  const ready = nextEvent(serving, "PROVIDER_READY");
+  await serving.refresh();
+  await ready;
+  await serving.onClose();
+});
+
+test("a failing source turns STALE once staleAfterMs has passed, not at the next request", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.body = v1;
+  const provider = new PennonServerProvider({
+    keys, environment: "test", url: server.url, pollIntervalMs: 20, jitter: 0, backoffInitialMs: 20_000, staleAfterMs: 200, logger: quiet,
+  });
+  await provider.initialize();
+  server.status = 503;
+  const stale = nextEvent(provider, "PROVIDER_STALE");
+  const came = await Promise.race([stale.then(() => "stale"), sleep(5_000).then(() => "not within 5 s")]);
+  assert.equal(came, "stale", "the next request is 20 s away");
+  await provider.onClose();
+});
+
+test("web provider: a page shown again polls if a poll is overdue; the network back retries a failing sync", async (t) => {
+  // A browser's global scope and document, for this test only.
+  const scope = new EventTarget();
+  const page = Object.assign(new EventTarget(), { visibilityState: "visible" });
+  Object.assign(globalThis, { addEventListener: scope.addEventListener.bind(scope), document: page });
+  t.after(() => {
+    delete globalThis.addEventListener;
+    delete globalThis.document;
+  });
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.body = v1;
+  let now = Date.parse("2026-06-01T00:00:00Z");
+  const provider = new PennonWebProvider({
+    keys, environment: "test", url: server.url, pollIntervalMs: 60_000, backoffInitialMs: 60_000, clock: () => now, logger: quiet,
+  });
+  await provider.initialize({ targetingKey: "bob" });
+  server.body = v2;
+  now += 10_000; // shown again before a poll is due: no request
+  page.dispatchEvent(new Event("visibilitychange"));
+  await sleep(100);
+  assert.equal(server.requests, 1);
+  now += 60_000; // a throttled timer has not fired: the page polls as it is shown
+  const changed = nextEvent(provider, "PROVIDER_CONFIGURATION_CHANGED");
+  page.dispatchEvent(new Event("visibilitychange"));
+  assert.deepEqual((await changed).flagsChanged, ["beta"]);
+  assert.equal(provider.resolveBooleanEvaluation("beta", false).value, true);
+  await sleep(20); // that poll has ended (a page shown during one waits for it)
+  // Offline: the poll fails, and the next waits a 60 s backoff; `online` retries now.
+  server.status = 503;
+  now += 60_000;
+  page.dispatchEvent(new Event("visibilitychange"));
+  while (server.requests < 3) await sleep(5);
+  server.status = 200;
+  server.body = envelope(payload(3, { beta: boolFlag() }));
+  const back = nextEvent(provider, "PROVIDER_CONFIGURATION_CHANGED");
+  scope.dispatchEvent(new Event("online"));
+  await back;
+  assert.equal(server.requests, 4);
+  // Closed: no listener polls.
+  await provider.onClose();
+  now += 120_000;
+  scope.dispatchEvent(new Event("online"));
+  page.dispatchEvent(new Event("visibilitychange"));
+  await sleep(100);
+  assert.equal(server.requests, 4);
+});
+
+test("web storage: every later page load revalidates with the stored ETag (a 304)", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.body = v1;
+  const items = new Map();
+  const storage = { getItem: (key) => items.get(key) ?? null, setItem: (key, value) => items.set(key, value) };
+  for (let load = 1; load <= 3; load++) {
+    const page = new PennonWebProvider({ keys, environment: "test", url: server.url, storage, pollIntervalMs: 0, logger: quiet });
+    await page.initialize({});
+    while (server.requests < load) await sleep(5);
+    await sleep(50); // its answer handled
+    await page.onClose();
+  }
+  assert.deepEqual([server.requests - server.notModified, server.notModified], [1, 2], "one download, then 304s");
+  // A store that kept no ETag gets the server's with the same version.
+  items.set("pennon:test:meta", JSON.stringify({ version: 1 }));
+  const page = new PennonWebProvider({ keys, environment: "test", url: server.url, storage, pollIntervalMs: 0, logger: quiet });
+  await page.initialize({});
+  while (server.requests < 4) await sleep(5);
+  await sleep(50);
+  assert.match(JSON.parse(items.get("pennon:test:meta")).etag, /^"/);
+  await page.onClose();
+});
+
+test("web provider: reads while a context change waits for the start evaluate the loaded snapshot", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.body = v2;
+  server.delayMs = 300;
+  const provider = new PennonWebProvider({ keys, environment: "test", envelope: v1, url: server.url, waitForUrl: true, logger: quiet });
+  const client = WebOpenFeature.getClient("reconciling");
+  void WebOpenFeature.setProvider("reconciling", provider);
+  await sleep(100); // v1 loaded, the request for v2 under way
+  const changing = WebOpenFeature.setContext("reconciling", { targetingKey: "ann" });
+  const during = client.getBooleanDetails("beta", false);
+  assert.deepEqual([during.value, during.errorCode], [true, undefined], `ann on version 1, not ${during.errorCode}`);
+  await changing;
+  assert.equal(client.getBooleanValue("beta", false), true);
+  await WebOpenFeature.clearProviders();
+});
+
+test("an envelope of the wrong type is refused by name; bytes of any view, buffers and text load", async () => {
+  const fatal = new PennonServerProvider({ keys, environment: "test", envelope: JSON.parse(new TextDecoder().decode(v1)), logger: quiet });
+  await assert.rejects(fatal.initialize(), (error) => {
+    assert.equal(error.code, "PROVIDER_FATAL");
+    assert.match(error.message, /`envelope` must be the envelope's bytes \(a Uint8Array or ArrayBuffer\) or its JSON text, not Object \(a parsed envelope\? pass its text\)/);
+    return true;
+  });
+  const text = new TextDecoder().decode(v2);
+  for (const given of [Buffer.from(v1), v1.buffer.slice(v1.byteOffset, v1.byteOffset + v1.byteLength), new DataView(v1.buffer, v1.byteOffset, v1.byteLength)]) {
+    const provider = new PennonServerProvider({ keys, environment: "test", envelope: given, logger: quiet });
+    await provider.initialize();
+    assert.equal(provider.load(text), true, "text, as `envelope` takes it");
+    assert.throws(() => provider.load({}), /load's argument must be the envelope's bytes .* not Object/);
+    await provider.onClose();
+  }
+});
+
+test("a synchronous batch of evaluateAll keeps no context alive", () => {
+  // Each call prepares and frees a context; a `WeakRef` per context (as before) kept
+  // all of them, JSON text included, until the loop ended.
+  const script = `
+    import { Engine, init } from "pennon";
+    import { boolFlag, envelope, payload, publicKey } from "${repo}bindings/test/node/sign.mjs";
+    await init();
+    const engine = new Engine({ keys: [publicKey(1)], environment: "test" });
+    engine.load(envelope(payload(1, { a: boolFlag({ staff: ["u1"] }), b: boolFlag() })), Date.now());
+    const note = "an attribute of a typical size ".repeat(4);
+    for (let i = 0; i < 400_000; i++) engine.evaluateAll({ targetingKey: "user-" + i, plan: "pro", note }, Date.now());
+    console.log("done");`;
+  const run = spawnSync(process.execPath, ["--max-old-space-size=40", "--input-type=module", "-e", script], {
+    cwd: `${repo}bindings`, encoding: "utf8", timeout: 120_000,
+  });
+  assert.equal(run.stdout.trim(), "done", `exit ${run.status}: ${run.stderr.slice(-400)}`);
+});
