@@ -12,7 +12,7 @@ import { PennonServerProvider } from "pennon/server";
 import { PennonWebProvider } from "pennon/web";
 import { OpenFeature as WebOpenFeature } from "@openfeature/web-sdk";
 import { boolFlag, envelope, payload, publicKey } from "./sign.mjs";
-import { quiet, sleep, snapshotServer } from "./snapshot-server.mjs";
+import { providerEvent, quiet, sleep, snapshotServer } from "./snapshot-server.mjs";
 import { repo } from "./helpers.mjs";
 
 const keys = [publicKey(1)];
@@ -20,8 +20,6 @@ const v1 = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }));
 const v2 = envelope(payload(2, { beta: boolFlag({ staff: ["ann", "bob"] }) }));
 const wasmPath = fileURLToPath(import.meta.resolve("pennon/pennon.wasm"));
 
-/** Resolves with the provider's next `event` (`PROVIDER_STALE`, …). */
-const nextEvent = (provider, event) => new Promise((resolve) => provider.events.addHandler(event, resolve));
 
 // First in this file: the module is instantiated once per process.
 test("a module download that fails once is retried within initTimeoutMs", async (t) => {
@@ -57,11 +55,11 @@ test("refused credentials (401, 403) end a start at once, and make a served snap
   const serving = new PennonServerProvider({ keys, environment: "test", url: server.url, pollIntervalMs: 0, logger: quiet });
   await serving.initialize();
   server.status = 403;
-  const stale = nextEvent(serving, "PROVIDER_STALE");
+  const stale = providerEvent(serving, "PROVIDER_STALE");
   assert.equal(await serving.refresh(), "failed");
   assert.match((await stale).message, /the snapshot server refuses this client \(GET .*: HTTP 403\); serving version 1/);
   server.status = 200;
-  const ready = nextEvent(serving, "PROVIDER_READY");
+  const ready = providerEvent(serving, "PROVIDER_READY");
   await serving.refresh();
   await ready;
   await serving.onClose();
@@ -76,7 +74,7 @@ test("a failing source turns STALE once staleAfterMs has passed, not at the next
   });
   await provider.initialize();
   server.status = 503;
-  const stale = nextEvent(provider, "PROVIDER_STALE");
+  const stale = providerEvent(provider, "PROVIDER_STALE");
   const came = await Promise.race([stale.then(() => "stale"), sleep(5_000).then(() => "not within 5 s")]);
   assert.equal(came, "stale", "the next request is 20 s away");
   await provider.onClose();
@@ -105,7 +103,7 @@ test("web provider: a page shown again polls if a poll is overdue; the network b
   await sleep(100);
   assert.equal(server.requests, 1);
   now += 60_000; // a throttled timer has not fired: the page polls as it is shown
-  const changed = nextEvent(provider, "PROVIDER_CONFIGURATION_CHANGED");
+  const changed = providerEvent(provider, "PROVIDER_CONFIGURATION_CHANGED");
   page.dispatchEvent(new Event("visibilitychange"));
   assert.deepEqual((await changed).flagsChanged, ["beta"]);
   assert.equal(provider.resolveBooleanEvaluation("beta", false).value, true);
@@ -117,7 +115,7 @@ test("web provider: a page shown again polls if a poll is overdue; the network b
   while (server.requests < 3) await sleep(5);
   server.status = 200;
   server.body = envelope(payload(3, { beta: boolFlag() }));
-  const back = nextEvent(provider, "PROVIDER_CONFIGURATION_CHANGED");
+  const back = providerEvent(provider, "PROVIDER_CONFIGURATION_CHANGED");
   scope.dispatchEvent(new Event("online"));
   await back;
   assert.equal(server.requests, 4);

@@ -45,6 +45,9 @@ export function next(api, domain, event) {
   });
 }
 
+/** Resolves with a provider's own next `event` (`PROVIDER_STALE`, …), no SDK between. */
+export const providerEvent = (provider, event) => new Promise((resolve) => provider.events.addHandler(event, resolve));
+
 /** Records every `events` of `domain`'s client, in order, into the returned array. */
 export function record(api, domain, events) {
   const seen = [];

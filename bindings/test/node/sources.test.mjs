@@ -10,7 +10,7 @@ import { PennonWebProvider } from "pennon/web";
 import { OpenFeature as ServerOpenFeature } from "@openfeature/server-sdk";
 import { OpenFeature as WebOpenFeature } from "@openfeature/web-sdk";
 import { boolFlag, envelope, payload, publicKey } from "./sign.mjs";
-import { quiet, sleep, snapshotServer } from "./snapshot-server.mjs";
+import { providerEvent, quiet, sleep, snapshotServer } from "./snapshot-server.mjs";
 
 const keys = [publicKey(1)];
 const v1 = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }));
@@ -38,8 +38,6 @@ async function httpServer(t, handle) {
   return state;
 }
 
-/** The provider's next ConfigurationChanged. */
-const nextChange = (provider) => new Promise((resolve) => provider.events.addHandler("PROVIDER_CONFIGURATION_CHANGED", resolve));
 
 /** A logger keeping what it is told. */
 const collecting = () => {
@@ -217,7 +215,7 @@ test("closing during start, then starting again (React StrictMode), announces no
   const second = provider.initialize({ targetingKey: "bob" });
   await provider.onClose();
   const third = provider.initialize({ targetingKey: "bob" });
-  const changed = nextChange(provider);
+  const changed = providerEvent(provider, "PROVIDER_CONFIGURATION_CHANGED");
   await Promise.all([second, third]);
   assert.deepEqual(events, [], "nothing announced before READY");
   assert.equal(provider.resolveBooleanEvaluation("beta", false).value, false, "the bootstrap served at once");
@@ -348,7 +346,7 @@ test("a served bootstrap: the web provider is READY at once, the server provider
   const web = new PennonWebProvider({ keys, environment: "test", envelope: v1, url: server.url, logger: quiet });
   await WebOpenFeature.setProviderAndWait("bootstrap", web);
   assert.deepEqual([client.getBooleanValue("beta", true), server.notModified], [false, 0], "version 1 served");
-  await nextChange(web);
+  await providerEvent(web, "PROVIDER_CONFIGURATION_CHANGED");
   assert.equal(client.getBooleanValue("beta", false), true, "version 2 served once it came");
   assert.deepEqual(seen, ["PROVIDER_READY", "PROVIDER_CONFIGURATION_CHANGED beta"]);
   await WebOpenFeature.clearProviders();
