@@ -151,6 +151,7 @@ export class Engine {
    * property) and keeps serving the previous snapshot otherwise.
    */
   load(bytes: Uint8Array | number[], nowMs: number): boolean {
+    checkedNow(nowMs);
     if (!(bytes instanceof Uint8Array) && !Array.isArray(bytes)) {
       throw new TypeError(`pennon: load takes the envelope's bytes, a Uint8Array, not ${bytes === null ? "null" : typeof bytes}`);
     }
@@ -178,6 +179,7 @@ export class Engine {
   /** Like `evaluate`, with a context converted once by `new PreparedContext(...)`. */
   evaluatePrepared(flagKey: string, context: PreparedContext, nowMs: number, expectedType?: FlagType | null): Resolution {
     checkedKey(flagKey);
+    checkedNow(nowMs);
     checkedContext(context);
     this.#alive();
     try {
@@ -201,6 +203,7 @@ export class Engine {
    */
   evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
     checkedKey(flagKey);
+    checkedNow(nowMs);
     this.#alive();
     let result: Resolution | undefined;
     try {
@@ -283,6 +286,7 @@ export class Engine {
 
   /** Evaluates every flag for a `PreparedContext`, in ascending key order. */
   evaluateAllPrepared(context: PreparedContext, nowMs: number): Resolution[] {
+    checkedNow(nowMs);
     return this.flagKeys().map((key) => this.evaluatePrepared(key, context, nowMs));
   }
 
@@ -301,6 +305,7 @@ export class Engine {
    * that forward JSON, and the exact text the native identity test compares.
    */
   evaluateAllJson(context: PreparedContext, nowMs: number): string {
+    checkedNow(nowMs);
     checkedContext(context);
     return this.#call((engine) => engine.evaluateAllJson(context.moduleContextNow(), nowMs));
   }
@@ -308,6 +313,7 @@ export class Engine {
   /** One flag's result as JSON text (see `evaluateAllJson`). */
   evaluateJson(flagKey: string, context: PreparedContext, nowMs: number, expectedType?: FlagType | null): string {
     checkedKey(flagKey);
+    checkedNow(nowMs);
     checkedContext(context);
     return this.#call((engine) => engine.evaluateJson(flagKey, context.moduleContextNow(), nowMs, expectedType));
   }
@@ -481,6 +487,11 @@ function byKey(flagKey: string, evaluate: (key: string) => Resolution): Resoluti
 }
 
 /** `flagKey`, which must be a string: anything else is a clear `TypeError`. */
+/** A BigInt or Symbol `nowMs` would throw inside the glue, taken for a module crash. */
+function checkedNow(nowMs: number): void {
+  if (typeof nowMs !== "number") throw new TypeError(`pennon: \`nowMs\` must be Unix milliseconds, a number, not ${nowMs === null ? "null" : typeof nowMs}`);
+}
+
 function checkedKey(flagKey: string): string {
   if (typeof flagKey !== "string") throw new TypeError(`pennon: a flag key must be a string, not ${flagKey === null ? "null" : typeof flagKey}`);
   return flagKey;

@@ -8,7 +8,7 @@
 import { Engine, init, isPennonError, type WasmSource } from "./engine.js";
 import { fetchEnvelope, HttpError } from "./fetch-envelope.js";
 import { Telemetry } from "./telemetry.js";
-import { shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
+import { checkClock, exposureCapacityOf, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
 
 /** Options common to the web and server providers. */
 export interface PennonOptions {
@@ -37,7 +37,8 @@ export interface PennonOptions {
    *  redirects (Node, Deno, Bun, workerd), not to another origin one points to;
    *  browsers follow redirects themselves. */
   headers?: Record<string, string>;
-  /** Time between polls after a success, ms (default 30,000; 0: no polling). */
+  /** Time between polls after a success, ms (default 30,000). 0: no polling, but a
+   *  failed request is still retried with backoff until one succeeds. */
   pollIntervalMs?: number;
   /** Shortens each wait by a random fraction up to this (default 0.2). */
   jitter?: number;
@@ -122,6 +123,8 @@ export class Sync {
   #lastRequestAt: number | undefined;
   /** When the first request of the current run of failures began. */
   #failingSince: number | undefined;
+  /** Why the last start can never succeed (a `FatalStartError`): `refresh` says so. */
+  #fatal: string | undefined;
   /** What went wrong last, for the error `start` throws. */
   #problem: string | undefined;
   /** Whether the last request was refused as unauthorized (401, 403): no retry fixes
@@ -157,7 +160,8 @@ export class Sync {
     this.#options = options;
     this.#listener = listener;
     this.#stored = stored;
-    this.telemetry = new Telemetry(options.exposureCapacity);
+    // Checked at start (a bad capacity is FATAL then); until then, none.
+    this.telemetry = new Telemetry(typeof options.exposureCapacity === "number" ? options.exposureCapacity : 0);
   }
 
   /** The engine; throws before `start` has built it. */
@@ -188,10 +192,22 @@ export class Sync {
    * no snapshot loaded yet (polling goes on, and the first that loads makes it ready).
    */
   async start(): Promise<void> {
+    this.#fatal = undefined;
+    try {
+      await this.#start();
+    } catch (error) {
+      if (error instanceof FatalStartError) this.#fatal = error.message;
+      throw error;
+    }
+  }
+
+  async #start(): Promise<void> {
     const o = this.#options;
     let inline: Uint8Array | undefined;
     try {
       this.#timing = timingOf(o);
+      checkClock(o.clock);
+      exposureCapacityOf(o.exposureCapacity);
       this.#url = o.url === undefined ? undefined : snapshotUrl(o.url);
       inline = o.envelope === undefined ? undefined : envelopeBytes(o.envelope, "`envelope`");
     } catch (error) {
@@ -291,7 +307,8 @@ export class Sync {
    * `online`, if syncing is failing.
    */
   wake(reason: "visible" | "online"): void {
-    if (this.#stopped || this.#starting !== undefined || this.#url === undefined || this.#timing.pollIntervalMs <= 0) return;
+    if (this.#stopped || this.#starting !== undefined || this.#url === undefined) return;
+    if (this.#timing.pollIntervalMs <= 0 && this.#failures === 0) return; // nothing to retry
     if (this.#inFlight !== undefined) return; // as fresh as a poll now, and it schedules the next
     const overdue = this.#lastRequestAt === undefined || this.now() - this.#lastRequestAt >= this.#unjittered();
     // A server that asked for a wait (`Retry-After`) gets it, network back or not.
@@ -347,6 +364,8 @@ export class Sync {
    * request under way if there is one. Without a URL, only checks expiry.
    */
   refresh(): Promise<SyncOutcome> {
+    if (this.#fatal !== undefined) return Promise.reject(new Error(`pennon: refresh: the provider cannot start: ${this.#fatal.replace(/^pennon: /, "")}`));
+    if (this.#generation === 0) return Promise.reject(new Error("pennon: refresh before initialize: set the provider first (`OpenFeature.setProvider`)"));
     if (this.#inFlight !== undefined) return this.#inFlight;
     const request: Promise<SyncOutcome> = this.#fetch().finally(() => {
       if (this.#inFlight === request) this.#inFlight = undefined;
@@ -507,7 +526,8 @@ export class Sync {
   /** Polls after `delay` (default: the interval or the backoff; none if polling is off). */
   #schedule(generation: number, delay?: number): void {
     if (generation !== this.#generation || this.#url === undefined) return;
-    if (delay === undefined && this.#timing.pollIntervalMs <= 0) return;
+    // Polling off, a failed request is still retried (with backoff) until one succeeds.
+    if (delay === undefined && this.#timing.pollIntervalMs <= 0 && this.#failures === 0) return;
     const wait = delay ?? this.#wait();
     clearTimeout(this.#timer);
     this.#timer = unref(setTimeout(() => {

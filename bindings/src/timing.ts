@@ -1,8 +1,8 @@
 /**
- * The providers' timing options and URL, checked once at start. A value read from an
- * unset environment variable (`NaN`) would otherwise make a 1 ms timer:
- * a flood of requests against the snapshot server. What can never work is a
- * `FatalStartError`, naming the option.
+ * The providers' timing options, clock, URL and exposure capacity, checked once at
+ * start. A value read from an unset environment variable (`NaN`) would otherwise make a
+ * 1 ms timer: a flood of requests against the snapshot server. What can never work is
+ * a `FatalStartError`, naming the option.
  */
 
 import type { PennonOptions } from "./sync.js";
@@ -53,6 +53,33 @@ function fraction(value: unknown): number {
   return value;
 }
 
+/** No snapshot was signed before this (2000-01-01): a clock reading earlier is in
+ *  seconds (`Date.now() / 1000`) or relative (`performance.now()`), and every schedule
+ *  and expiry would be judged at 1970. */
+const EARLIEST_CLOCK_MS = Date.UTC(2000, 0, 1);
+
+/** Refuses a `clock` that is not a function or does not read Unix milliseconds now. */
+export function checkClock(clock: unknown): void {
+  if (clock === undefined) return;
+  if (typeof clock !== "function") throw new Error(`pennon: \`clock\` must be a function returning Unix milliseconds; got ${shown(clock)}`);
+  const now: unknown = clock();
+  if (typeof now !== "number" || !Number.isFinite(now)) {
+    throw new Error(`pennon: \`clock\` must return Unix milliseconds, a finite number; it returned ${shown(now)}`);
+  }
+  if (now < EARLIEST_CLOCK_MS) {
+    throw new Error(`pennon: \`clock\` returned ${now}, which as Unix milliseconds is ${new Date(now).toISOString()}: it must read milliseconds since 1970 (\`Date.now()\`), not seconds or \`performance.now()\``);
+  }
+}
+
+/** Whole-number counts: an environment variable's string would otherwise be ignored. */
+export function exposureCapacityOf(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`pennon: \`exposureCapacity\` must be a whole number from 0; got ${shown(value)}`);
+  }
+  return value;
+}
+
 /**
  * The snapshot URL, resolved against the page in browsers. Only `http:` and `https:`
  * are fetched, and `fetch` refuses a URL with credentials in it (send them as
@@ -81,5 +108,6 @@ export function shownUrl(url: URL): string {
 
 function shown(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+  if (typeof value === "bigint") return `${value}n (a BigInt)`;
   return typeof value === "number" || value === null || value === undefined ? String(value) : typeof value;
 }

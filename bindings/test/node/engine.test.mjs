@@ -105,6 +105,31 @@ test("results are plain objects; outcomes are data, malformed input throws", () 
   assert.equal(engine.evaluate("beta", undefined, NOW).value, false, "undefined is the empty context");
 });
 
+test("a `nowMs` of another type is a TypeError naming it, not a module crash", async () => {
+  const { generation: before } = await import("../../dist/instance.js");
+  const engine = newEngine();
+  engine.load(v1, NOW);
+  const prepared = new PreparedContext({ targetingKey: "ann" });
+  const calls = {
+    evaluate: (now) => engine.evaluate("beta", { targetingKey: "ann" }, now),
+    evaluatePrepared: (now) => engine.evaluatePrepared("beta", prepared, now),
+    evaluateAll: (now) => engine.evaluateAll({ targetingKey: "ann" }, now),
+    evaluateJson: (now) => engine.evaluateJson("beta", prepared, now),
+    evaluateAllJson: (now) => engine.evaluateAllJson(prepared, now),
+    load: (now) => engine.load(v2, now),
+  };
+  for (const [name, call] of Object.entries(calls)) {
+    for (const [now, type] of [[BigInt(NOW), "bigint"], [Symbol("now"), "symbol"], [String(NOW), "string"], [null, "null"]]) {
+      assert.throws(() => call(now), { name: "TypeError", message: `pennon: \`nowMs\` must be Unix milliseconds, a number, not ${type}` }, name);
+    }
+  }
+  assert.equal(engine.version(), 1, "the refused load loaded nothing");
+  assert.equal(engine.evaluatePrepared("beta", prepared, NOW).value, true);
+  const { generation: after } = await import("../../dist/instance.js");
+  assert.equal(after, before, "no instance was dropped and rebuilt");
+  prepared.free();
+});
+
 test("results read from the scratch buffer follow reloads, memory growth and each flag's metadata", () => {
   const stringFlag = (values, metadata) => ({
     type: "string", enabled: true, variants: values, off_variant: Object.keys(values)[0], metadata,

@@ -1,8 +1,9 @@
 // How the providers come back from what goes wrong outside them, against real HTTP
 // servers on 127.0.0.1: a module download that fails once, refused credentials, a
-// failing source turning STALE on time, the network or the page coming back, ETags
-// kept across page loads, reads while a context change waits, envelopes of the wrong
-// type, and a synchronous batch of `evaluateAll`.
+// failing source turning STALE on time, a failed request retried with polling off,
+// the network or the page coming back, ETags kept across page loads, reads while a
+// context change waits, envelopes of the wrong type, and a synchronous batch of
+// `evaluateAll`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -63,6 +64,27 @@ test("refused credentials (401, 403) end a start at once, and make a served snap
   await serving.refresh();
   await ready;
   await serving.onClose();
+});
+
+test("polling off (pollIntervalMs 0): a failed request is retried until one succeeds, then no more are sent", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  const PROVIDERS = [["server", PennonServerProvider], ["web", PennonWebProvider]];
+  for (const [name, Provider] of PROVIDERS) {
+    server.status = 503;
+    server.requests = 0;
+    const provider = new Provider({ keys, environment: "test", envelope: v1, url: server.url, pollIntervalMs: 0, backoffInitialMs: 20, backoffMaxMs: 20, jitter: 0, initTimeoutMs: 100, logger: quiet });
+    const changed = providerEvent(provider, "PROVIDER_CONFIGURATION_CHANGED");
+    await provider.initialize({ targetingKey: "bob" });
+    while (server.requests < 3) await sleep(5);
+    server.status = 200;
+    server.body = v2;
+    assert.deepEqual((await changed).flagsChanged, ["beta"], `${name}: version 2 came by a retry`);
+    const sent = server.requests;
+    await sleep(200);
+    assert.equal(server.requests, sent, `${name}: after the success, polling stays off`);
+    await provider.onClose();
+  }
 });
 
 test("a failing source turns STALE once staleAfterMs has passed, not at the next request", async (t) => {

@@ -60,6 +60,14 @@ test("timing options and URLs that can never work are FATAL, naming the option",
     [{ url: "flags.example.com/prod.json?token=secret" }, /`url` is not a URL: "flags.example.com\/prod.json"$/],
     [{ url: "ftp://flags.example.com/prod.json" }, /`url` must be http: or https:, not ftp:/],
     [{ url: "http://user:secret@127.0.0.1:9/x" }, /`url` must not hold credentials/],
+    [{ exposureCapacity: "1000" }, /`exposureCapacity` must be a whole number from 0; got "1000"/], // was: exposures off
+    [{ exposureCapacity: 2.5 }, /`exposureCapacity` must be .*got 2.5/],
+    [{ exposureCapacity: -1 }, /`exposureCapacity` must be .*got -1/],
+    [{ clock: () => Date.now() / 1000 }, /`clock` returned [\d.]+, which as Unix milliseconds is 1970-01-\d\dT.*not seconds or `performance.now\(\)`/],
+    [{ clock: () => 12.5 }, /`clock` returned 12.5, which as Unix milliseconds is 1970-01-01T00:00:00.012Z/],
+    [{ clock: () => BigInt(Date.now()) }, /`clock` must return Unix milliseconds, a finite number; it returned \d+n \(a BigInt\)/],
+    [{ clock: () => new Date() }, /`clock` must return Unix milliseconds, a finite number; it returned object/],
+    [{ clock: Date.now() }, /`clock` must be a function returning Unix milliseconds; got \d+/],
   ];
   for (const [name, Provider] of PROVIDERS) {
     for (const [options, message] of cases) {
@@ -72,6 +80,20 @@ test("timing options and URLs that can never work are FATAL, naming the option",
       });
       await provider.onClose();
     }
+  }
+  assert.equal(server.requests, 0, "nothing was fetched");
+  await server.close();
+});
+
+test("refresh before initialize, or after a FATAL start, rejects saying so", async () => {
+  const server = await snapshotServer();
+  server.body = v1;
+  for (const [name, Provider] of PROVIDERS) {
+    const early = new Provider({ keys, environment: "test", url: server.url, logger: quiet });
+    await assert.rejects(early.refresh(), { message: "pennon: refresh before initialize: set the provider first (`OpenFeature.setProvider`)" }, name);
+    const fatal = new Provider({ keys, environment: "test", url: server.url, jitter: 2, logger: quiet });
+    await assert.rejects(fatal.initialize(), { name: "ProviderFatalError" });
+    await assert.rejects(fatal.refresh(), { message: /^pennon: refresh: the provider cannot start: `jitter` must be a number from 0 to 1; got 2$/ }, name);
   }
   assert.equal(server.requests, 0, "nothing was fetched");
   await server.close();
