@@ -17,6 +17,28 @@ test("a capacity that is not a number queues nothing", () => {
   assert.deepEqual(telemetry.counts().counts, [{ flag: "f", variant: "on", count: 100 }]);
 });
 
+test("the exposure queue drains in order in batches, and its bound holds as it is drained", () => {
+  const telemetry = new Telemetry(5_000);
+  let next = 0;
+  const fill = (n) => { for (let i = 0; i < n; i++) telemetry.record(served("on"), `u${next++}`, 0); };
+  const users = (batch) => batch.map((exposure) => exposure.targetingKey);
+  const range = (from, to) => Array.from({ length: to - from }, (_, i) => `u${from + i}`);
+  fill(5_000);
+  const first = [];
+  for (let i = 0; i < 30; i++) first.push(...users(telemetry.drainExposures(100)));
+  assert.deepEqual(first, range(0, 3_000));
+  fill(3_001); // 2,000 left + 3,000 fit; the last is dropped
+  assert.equal(telemetry.exposuresDropped, 1);
+  assert.deepEqual(users(telemetry.drainExposures(0)), []);
+  assert.deepEqual(users(telemetry.drainExposures(-5)), []);
+  assert.deepEqual(users(telemetry.drainExposures(Number.NaN)), []);
+  assert.deepEqual(users(telemetry.drainExposures(2.9)), ["u3000", "u3001"]);
+  assert.deepEqual(users(telemetry.drainExposures()), range(3_002, 8_000));
+  assert.deepEqual(telemetry.drainExposures(), []);
+  fill(2);
+  assert.deepEqual(users(telemetry.drainExposures()), ["u8001", "u8002"]);
+});
+
 test("errors are counted apart from every variant, whatever its name, by both providers", async () => {
   const odd = "\u0000errors";
   const flag = { type: "string", enabled: true, variants: { [odd]: "x" }, off_variant: odd, fallthrough: { variant: odd } };
