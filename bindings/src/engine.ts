@@ -164,7 +164,8 @@ export class Engine {
       throw error;
     }
     if (updated) {
-      this.#accepted = { bytes: bytes instanceof Uint8Array ? bytes.slice() : Uint8Array.from(bytes), nowMs };
+      // A copy: the caller may reuse its buffer (and `slice` of a Node buffer is a view).
+      this.#accepted = { bytes: Uint8Array.from(bytes), nowMs };
       this.#loads++;
       this.#unpacker?.clear();
       this.#keys = undefined;
@@ -180,6 +181,7 @@ export class Engine {
   evaluatePrepared(flagKey: string, context: PreparedContext, nowMs: number, expectedType?: FlagType | null): Resolution {
     checkedKey(flagKey);
     checkedNow(nowMs);
+    checkedType(expectedType);
     checkedContext(context);
     this.#alive();
     try {
@@ -204,6 +206,7 @@ export class Engine {
   evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
     checkedKey(flagKey);
     checkedNow(nowMs);
+    checkedType(expectedType);
     this.#alive();
     let result: Resolution | undefined;
     try {
@@ -314,6 +317,7 @@ export class Engine {
   evaluateJson(flagKey: string, context: PreparedContext, nowMs: number, expectedType?: FlagType | null): string {
     checkedKey(flagKey);
     checkedNow(nowMs);
+    checkedType(expectedType);
     checkedContext(context);
     return this.#call((engine) => engine.evaluateJson(flagKey, context.moduleContextNow(), nowMs, expectedType));
   }
@@ -486,12 +490,23 @@ function byKey(flagKey: string, evaluate: (key: string) => Resolution): Resoluti
   return { ...result, key: flagKey, errorDetails: result.errorDetails?.replace(NO_FLAG, flagKey) };
 }
 
-/** `flagKey`, which must be a string: anything else is a clear `TypeError`. */
-/** A BigInt or Symbol `nowMs` would throw inside the glue, taken for a module crash. */
-function checkedNow(nowMs: number): void {
-  if (typeof nowMs !== "number") throw new TypeError(`pennon: \`nowMs\` must be Unix milliseconds, a number, not ${nowMs === null ? "null" : typeof nowMs}`);
+const FLAG_TYPES: unknown[] = ["boolean", "string", "integer", "float", "object"];
+
+/** Refuses an `expectedType` no flag has, naming it (`"number"`, `"bool"`). */
+function checkedType(expectedType: unknown): void {
+  if (expectedType === undefined || expectedType === null || FLAG_TYPES.includes(expectedType)) return;
+  const shown = typeof expectedType === "string" ? JSON.stringify(expectedType) : typeof expectedType;
+  throw refusal("invalid_type", `\`expectedType\` must be "boolean", "string", "integer", "float" or "object", not ${shown}`);
 }
 
+/** A BigInt or Symbol `nowMs` would throw inside the glue, taken for a module crash. */
+function checkedNow(nowMs: number): void {
+  if (typeof nowMs === "number") return;
+  const hint = (nowMs as unknown) instanceof Date ? " (a Date: pass its getTime())" : "";
+  throw new TypeError(`pennon: \`nowMs\` must be Unix milliseconds, a number, not ${nowMs === null ? "null" : typeof nowMs}${hint}`);
+}
+
+/** `flagKey`, which must be a string: anything else is a clear `TypeError`. */
 function checkedKey(flagKey: string): string {
   if (typeof flagKey !== "string") throw new TypeError(`pennon: a flag key must be a string, not ${flagKey === null ? "null" : typeof flagKey}`);
   return flagKey;

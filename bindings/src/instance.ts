@@ -48,6 +48,13 @@ export function track(object: Releasable): void {
   }
 }
 
+/** @internal Whether `value` is what `init` takes (besides a promise of it). */
+export function isWasmSource(value: unknown): boolean {
+  if (typeof value === "string" || value instanceof URL || value instanceof WebAssembly.Module) return true;
+  if (ArrayBuffer.isView(value) || Object.prototype.toString.call(value) === "[object ArrayBuffer]") return true;
+  return typeof Response !== "undefined" && value instanceof Response;
+}
+
 /** Whether the module is instantiated, so engines can be built. */
 export function isInitialized(): boolean {
   return compiled !== undefined;
@@ -69,6 +76,10 @@ export function init(source?: WasmSource | Promise<WasmSource>): Promise<void> {
   if (compiled !== undefined) return Promise.resolve();
   ready ??= (async () => {
     const given = (await source) ?? (await defaultWasm());
+    if (!isWasmSource(given)) {
+      const kind = given === null ? "null" : Object.prototype.toString.call(given).slice(8, -1);
+      throw Object.assign(new TypeError(`pennon: the WebAssembly module must be a WebAssembly.Module, its bytes, a URL or a path, not ${kind}`), { permanent: true });
+    }
     const fresh = createGlue();
     await fresh.init({ module_or_path: await resolveWasm(given) });
     [glue, compiled] = [fresh, fresh.module()];

@@ -72,9 +72,9 @@ export function engineArguments(options: EngineOptions): EngineArguments {
   checkMembers(members, MEMBERS);
   const keys = get(members, "keys");
   if (keys === undefined) throw invalid("missing member `keys`");
-  if (!Array.isArray(keys) || !keys.every((key) => typeof key === "string")) {
-    throw invalid("`keys` must be an array of strings");
-  }
+  // A loop, not `every`: that skips the holes of a sparse array.
+  if (!Array.isArray(keys)) throw invalid("`keys` must be an array of strings");
+  for (let i = 0; i < keys.length; i++) if (typeof keys[i] !== "string") throw invalid(`\`keys[${i}]\` must be a string`);
   const broken = keys.findIndex((key: string) => key.includes("\n"));
   if (broken >= 0) throw invalid(`\`keys[${broken}]\` has a line break; a key is one line (\`ed25519:…\`)`);
   const environment = get(members, "environment");

@@ -116,9 +116,13 @@ function textOf(context: unknown): string {
   return text;
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** SPEC 5.6: the 64-bit hash `h` of a bucketing `value` under `salt`. */
 export function bucketHash(salt: string, value: string): bigint {
   if (typeof salt !== "string" || typeof value !== "string") throw new TypeError("pennon: bucketHash takes two strings");
+  // UTF-8 would write a lone surrogate as U+FFFD, which `evaluate` refuses.
+  if (LONE_SURROGATE.test(salt) || LONE_SURROGATE.test(value)) throw new TypeError("pennon: bucketHash: a lone surrogate is not UTF-8 text");
   try {
     return instance().bucketHash(salt, value);
   } catch (error) {
@@ -129,7 +133,11 @@ export function bucketHash(salt: string, value: string): bigint {
 
 /** SPEC 5.6: the position `x = (h × W) >> 64` of hash `h` among `totalWeight` units. */
 export function bucketPosition(hash: bigint, totalWeight: number): number {
-  if (typeof hash !== "bigint") throw new TypeError("pennon: bucketPosition takes a BigInt hash");
+  if (typeof hash !== "bigint" || hash < 0n || hash >= 2n ** 64n) throw new TypeError("pennon: bucketPosition: `hash` must be a BigInt from 0 to 2^64 - 1");
+  // The glue would wrap a weight past 2^32 and take a BigInt for a module crash.
+  if (typeof totalWeight !== "number" || !Number.isInteger(totalWeight) || totalWeight < 1 || totalWeight >= 2 ** 32) {
+    throw new TypeError(`pennon: bucketPosition: \`totalWeight\` must be a whole number from 1 to 2^32 - 1, not ${typeof totalWeight === "number" ? totalWeight : typeof totalWeight}`);
+  }
   try {
     return instance().bucketPosition(hash, totalWeight);
   } catch (error) {

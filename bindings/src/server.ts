@@ -15,6 +15,7 @@ import {
 } from "@openfeature/server-sdk";
 import { isPennonError } from "./engine.js";
 import { details, expectedType, failed, type Kind } from "./resolve.js";
+import { readOptions } from "./provider-options.js";
 import { envelopeBytes, FatalStartError, Sync, type PennonOptions, type SyncEvent, type SyncOutcome } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
 
@@ -29,7 +30,7 @@ export class PennonServerProvider implements Provider {
   readonly #sync: Sync;
 
   constructor(options: PennonOptions) {
-    this.#sync = new Sync(options, (event) => this.#on(event));
+    this.#sync = new Sync(readOptions(options), (event) => this.#on(event));
   }
 
   /** Evaluation counters and exposures. */
@@ -44,7 +45,7 @@ export class PennonServerProvider implements Provider {
 
   /** Loads an envelope pushed by the host (bytes, an `ArrayBuffer` or its text, as
    *  `envelope` takes); throws the engine's refusal. */
-  load(envelope: Uint8Array | ArrayBuffer | string): boolean {
+  load(envelope: ArrayBufferView | ArrayBufferLike | string): boolean {
     return this.#sync.push(envelopeBytes(envelope, "load's argument"));
   }
 

@@ -7,6 +7,8 @@
 
 import { Engine, init, isPennonError, type WasmSource } from "./engine.js";
 import { fetchEnvelope, HttpError } from "./fetch-envelope.js";
+import { checkOptions, headersOf, type ReadOptions } from "./provider-options.js";
+import { refusal } from "./refusal.js";
 import { Telemetry } from "./telemetry.js";
 import { checkClock, exposureCapacityOf, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
 
@@ -29,14 +31,15 @@ export interface PennonOptions {
   graceMs?: number;
   /** Largest envelope accepted, bytes (default 16 MiB). */
   maxBytes?: number;
-  /** Envelope bytes, an `ArrayBuffer` or its text, to load at initialization: a bootstrap. */
-  envelope?: Uint8Array | ArrayBuffer | string;
+  /** Envelope bytes (any typed-array view), an `ArrayBuffer` or its text, to load at
+   *  initialization: a bootstrap. */
+  envelope?: ArrayBufferView | ArrayBufferLike | string;
   /** An HTTP(S) URL serving the envelope, polled with `If-None-Match`. */
   url?: string | URL;
-  /** Headers sent with every request (for example an SDK key). Where the runtime shows
-   *  redirects (Node, Deno, Bun, workerd), not to another origin one points to;
-   *  browsers follow redirects themselves. */
-  headers?: Record<string, string>;
+  /** Headers sent with every request (for example an SDK key): a record, a `Headers` or
+   *  `[name, value]` pairs. Where the runtime shows redirects (Node, Deno, Bun, workerd),
+   *  not to another origin one points to; browsers follow redirects themselves. */
+  headers?: Record<string, string> | Headers | [string, string][];
   /** Time between polls after a success, ms (default 30,000). 0: no polling, but a
    *  failed request is still retried with backoff until one succeeds. */
   pollIntervalMs?: number;
@@ -146,6 +149,12 @@ export class Sync {
   #inFlight: Promise<SyncOutcome> | undefined;
   #controller: AbortController | undefined;
   readonly #options: PennonOptions;
+  /** Members of the options object that no option has, refused at start. */
+  readonly #unknown: string[];
+  /** The provider's own checks of its options (the web provider's storage). */
+  readonly #checkMore: (() => void) | undefined;
+  /** `headers` as one record, set by `start`. */
+  #headers: Record<string, string> | undefined;
   /** Set by `start`, which checks the options. */
   #timing: Timing = timingOf({} as PennonOptions);
   #url: URL | undefined;
@@ -153,11 +162,15 @@ export class Sync {
   readonly #stored: EnvelopeStore | undefined;
 
   constructor(
-    options: PennonOptions,
+    read: ReadOptions<PennonOptions>,
     listener: (event: SyncEvent) => void,
     stored?: EnvelopeStore,
+    checkMore?: () => void,
   ) {
+    const options = read.options;
     this.#options = options;
+    this.#unknown = read.unknown;
+    this.#checkMore = checkMore;
     this.#listener = listener;
     this.#stored = stored;
     // Checked at start (a bad capacity is FATAL then); until then, none.
@@ -166,7 +179,7 @@ export class Sync {
 
   /** The engine; throws before `start` has built it. */
   get engine(): Engine {
-    if (this.#engine === undefined) throw new Error("pennon: the provider is not initialized");
+    if (this.#engine === undefined) throw refusal("not_ready", "the provider is not initialized");
     return this.#engine;
   }
 
@@ -205,7 +218,10 @@ export class Sync {
     const o = this.#options;
     let inline: Uint8Array | undefined;
     try {
+      checkOptions(o, this.#unknown);
+      this.#checkMore?.();
       this.#timing = timingOf(o);
+      this.#headers = headersOf(o.headers);
       checkClock(o.clock);
       exposureCapacityOf(o.exposureCapacity);
       this.#url = o.url === undefined ? undefined : snapshotUrl(o.url);
@@ -293,7 +309,8 @@ export class Sync {
         const never = error instanceof WebAssembly.CompileError || error instanceof WebAssembly.LinkError || isPermanent(error);
         if (never || Date.now() + wait > deadline) throw error;
         this.#warn(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
-        await new Promise((resolve) => unref(setTimeout(resolve, wait)));
+        // Not unref'd: `initialize` is awaited, and must settle before Node may exit.
+        await new Promise((resolve) => setTimeout(resolve, wait));
         if (generation !== this.#generation) return false;
       }
     }
@@ -390,7 +407,7 @@ export class Sync {
     const timer = setTimeout(() => controller.abort(new Error(`no answer within requestTimeoutMs (${timeoutMs} ms)`)), timeoutMs);
     let outcome: SyncOutcome = "failed";
     try {
-      const request = { url, headers: this.#options.headers, etag: this.loaded ? this.#etag : undefined };
+      const request = { url, headers: this.#headers, etag: this.loaded ? this.#etag : undefined };
       const fetched = await Promise.race([
         fetchEnvelope({ ...request, fetch: this.#options.fetch ?? fetch, signal: controller.signal, maxBytes: this.#options.maxBytes ?? DEFAULT_MAX_BYTES }),
         aborted,

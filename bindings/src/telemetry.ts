@@ -119,6 +119,7 @@ export class Telemetry {
 
   /** Takes up to `max` queued exposures, oldest first. */
   drainExposures(max = Infinity): Exposure[] {
+    if (typeof max !== "number" || !(max >= 0)) throw new TypeError(`pennon: drainExposures takes a number from 0 (default all), not ${typeof max === "number" ? max : typeof max}`);
     const size = this.#queue.length - this.#head;
     const taken = Math.min(size, Math.max(0, Math.floor(max)) || 0);
     const batch = this.#queue.slice(this.#head, this.#head + taken);

@@ -16,6 +16,7 @@ import {
 } from "@openfeature/web-sdk";
 import type { Engine, FlagType, Resolution } from "./engine.js";
 import { details, expectedType, failed, fits, mismatch, type Kind } from "./resolve.js";
+import { readOptions } from "./provider-options.js";
 import { FatalStartError, Sync, unref, type EnvelopeStore, type PennonOptions, type SyncEvent } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
 
@@ -29,6 +30,17 @@ export interface PennonWebOptions extends PennonOptions {
   storage?: boolean | Pick<Storage, "getItem" | "setItem">;
   /** The storage key (default `pennon:<environment>`). */
   storageKey?: string;
+}
+
+/** The web provider's own options. */
+const WEB_OPTIONS = ["storage", "storageKey"];
+
+/** Refuses `storage` and `storageKey` of shapes that can never work. */
+function checkStorage({ storage, storageKey }: PennonWebOptions): void {
+  const usable = storage === undefined || typeof storage === "boolean" ||
+    (typeof storage === "object" && storage !== null && typeof storage.getItem === "function" && typeof storage.setItem === "function");
+  if (!usable) throw new Error(`pennon: \`storage\` must be true, false or a Storage (with getItem and setItem), not ${storage === null ? "null" : typeof storage === "string" ? JSON.stringify(storage) : typeof storage}`);
+  if (storageKey !== undefined && (typeof storageKey !== "string" || storageKey === "")) throw new Error("pennon: `storageKey` must be a non-empty string");
 }
 
 /** How often a cache of time-dependent results is evaluated again (schedules, SPEC 5.7). */
@@ -52,17 +64,23 @@ export class PennonWebProvider implements Provider {
   /** Re-evaluates the cache while the snapshot has scheduled rollouts (`#followTime`). */
   #ticker: ReturnType<typeof setInterval> | undefined;
 
-  constructor(options: PennonWebOptions) {
+  constructor(given: PennonWebOptions) {
+    const read = readOptions(given, WEB_OPTIONS);
+    const options = read.options;
     const key = options.storageKey ?? `pennon:${options.environment}`;
     // `localStorage` is looked up when used: merely reading it throws where storage is
     // blocked (a sandboxed frame, cookies off), and the sync loop then goes without it.
-    const storage = (): Pick<Storage, "getItem" | "setItem"> | undefined =>
-      options.storage === true ? globalThis.localStorage : options.storage || undefined;
+    const storage = (): Pick<Storage, "getItem" | "setItem"> => {
+      if (options.storage !== true) return options.storage as Pick<Storage, "getItem" | "setItem">;
+      const local = globalThis.localStorage;
+      if (local === undefined) throw new Error("`storage: true`, but this runtime has no localStorage: pass a Storage");
+      return local;
+    };
     const stored = options.storage ? storedEnvelope(storage, key) : undefined;
     // A browser may take the server snapshot (it holds more), so either audience loads;
     // a bootstrap is rendered with the page, so it is served without waiting for the URL.
     const webDefaults = { ...options, audience: options.audience ?? "any", waitForUrl: options.waitForUrl ?? false };
-    this.#sync = new Sync(webDefaults, (event) => this.#on(event), stored);
+    this.#sync = new Sync({ options: webDefaults, unknown: read.unknown }, (event) => this.#on(event), stored, () => checkStorage(options));
     this.#sync.onPoll = () => this.#refreshCache([]);
   }
 
@@ -298,12 +316,20 @@ export class PennonWebProvider implements Provider {
  * storage: one still on an older version does not overwrite a newer one, which is
  * this browser's rollback floor at its next start.
  */
-function storedEnvelope(storage: () => Pick<Storage, "getItem" | "setItem"> | undefined, key: string): EnvelopeStore {
+function storedEnvelope(storage: () => Pick<Storage, "getItem" | "setItem">, key: string): EnvelopeStore {
+  /** An item's text; a storage answering with a promise (an async store) is refused by name. */
+  const item = (name: string): string | undefined => {
+    const value: unknown = storage().getItem(name);
+    if (typeof (value as { then?: unknown } | null)?.then === "function") {
+      throw new Error("`storage.getItem` returned a promise: storage must answer at once, as localStorage does");
+    }
+    return typeof value === "string" ? value : undefined;
+  };
   const metaKey = `${key}:meta`;
   const meta = (): { version: number | undefined; etag: string | undefined } => {
     let value: unknown;
     try {
-      value = JSON.parse(storage()?.getItem(metaKey) ?? "{}");
+      value = JSON.parse(item(metaKey) ?? "{}");
     } catch (error) {
       if (!(error instanceof SyntaxError)) throw error; // not ours, or cut short: no record
     }
@@ -312,14 +338,14 @@ function storedEnvelope(storage: () => Pick<Storage, "getItem" | "setItem"> | un
   };
   return {
     load: () => {
-      const text = storage()?.getItem(key) ?? undefined;
+      const text = item(key);
       return text === undefined ? undefined : { text, ...meta() };
     },
     save: (text, version, etag) => {
       const held = meta().version;
       if (held !== undefined && held > version) return;
-      storage()?.setItem(key, text);
-      storage()?.setItem(metaKey, JSON.stringify({ version, etag }));
+      storage().setItem(key, text);
+      storage().setItem(metaKey, JSON.stringify({ version, etag }));
     },
   };
 }

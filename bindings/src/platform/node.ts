@@ -1,9 +1,9 @@
 /// <reference types="node" />
 /** Node: the default module is read from the package's `pennon.wasm` on disk. */
 
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { WasmSource } from "../engine.js";
 
 /**
@@ -22,7 +22,7 @@ export async function defaultWasm(): Promise<WasmSource> {
       tried.push(`${String(path)} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
     }
   }
-  throw new Error(
+  throw permanent(
     `pennon: cannot find the package's pennon.wasm (tried ${tried.join(", ") || "nothing"}): when pennon is ` +
       "bundled, pass `wasm` (its bytes, path or a compiled WebAssembly.Module), or keep pennon external " +
       "(Next.js: `serverExternalPackages: [\"pennon\"]`)",
@@ -39,13 +39,22 @@ function beside(): URL | undefined {
   }
 }
 
-/** `pennon/pennon.wasm` as resolved from the working directory. */
+/**
+ * The installed package's `pennon.wasm`, looked up from the working directory as Node
+ * looks up `node_modules`. Not `createRequire(...).resolve`: webpack follows that at
+ * build time, and fails parsing the module as its own WebAssembly.
+ */
 function installed(): string | undefined {
-  try {
-    return createRequire(join(process.cwd(), "package.json")).resolve("pennon/pennon.wasm");
-  } catch {
-    return undefined;
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    const path = join(dir, "node_modules", "pennon", "dist", "pennon.wasm");
+    if (existsSync(path)) return path;
+    if (dirname(dir) === dir) return undefined;
   }
+}
+
+/** An error no retry mends: the start fails at once, naming it. */
+function permanent(message: string): Error {
+  return Object.assign(new Error(message), { permanent: true });
 }
 
 /**
@@ -56,7 +65,13 @@ export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
   // A scheme of two letters or more (`C:\` is a Windows path): `file:`, `data:`, `https:`.
   if (typeof source === "string" && /^[a-z][a-z0-9+.-]+:/i.test(source)) source = new URL(source);
   if (source instanceof URL ? source.protocol === "file:" : typeof source === "string") {
-    return new Uint8Array(await readFile(source as URL | string));
+    try {
+      return new Uint8Array(await readFile(source as URL | string));
+    } catch (error) {
+      // A missing file, a directory, no permission: waiting mends none of them.
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw permanent(`pennon: cannot read the WebAssembly module \`wasm\` ${String(source)} (${code})`);
+    }
   }
   // Fetched here, so a failing server is an HTTP error the start retries, not an
   // answer compiled as a module.

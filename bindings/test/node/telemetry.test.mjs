@@ -30,8 +30,9 @@ test("the exposure queue drains in order in batches, and its bound holds as it i
   fill(3_001); // 2,000 left + 3,000 fit; the last is dropped
   assert.equal(telemetry.exposuresDropped, 1);
   assert.deepEqual(users(telemetry.drainExposures(0)), []);
-  assert.deepEqual(users(telemetry.drainExposures(-5)), []);
-  assert.deepEqual(users(telemetry.drainExposures(Number.NaN)), []);
+  for (const bad of [-5, Number.NaN, null, "all"]) {
+    assert.throws(() => telemetry.drainExposures(bad), { name: "TypeError", message: /^pennon: drainExposures takes a number from 0 \(default all\), not (-5|NaN|object|string)$/ });
+  }
   assert.deepEqual(users(telemetry.drainExposures(2.9)), ["u3000", "u3001"]);
   assert.deepEqual(users(telemetry.drainExposures()), range(3_002, 8_000));
   assert.deepEqual(telemetry.drainExposures(), []);

@@ -1,0 +1,90 @@
+/**
+ * The providers' options object: read once, member by member (a config class's getters
+ * and inherited members count, as the server provider always read them), and checked at
+ * start. A misspelt option (`pollInterval`) or one of the wrong shape (`headers` as a
+ * `Headers` object spread into nothing) would otherwise be ignored without a word: the
+ * SDK key never sent, polling never on. What can never work is a `FatalStartError`.
+ */
+
+import { isWasmSource } from "./instance.js";
+import type { PennonOptions } from "./sync.js";
+
+/** Every option both providers read. */
+const COMMON = [
+  "keys", "environment", "audience", "threshold", "graceMs", "maxBytes", "envelope", "url", "headers",
+  "pollIntervalMs", "jitter", "backoffInitialMs", "backoffMaxMs", "requestTimeoutMs", "initTimeoutMs",
+  "waitForUrl", "staleAfterMs", "exposureCapacity", "wasm", "clock", "fetch", "logger",
+];
+
+/** The options as read, and the names of members no option has. */
+export interface ReadOptions<T> {
+  options: T;
+  unknown: string[];
+}
+
+/** Reads `options` once; `extra` names the provider's own options (web: `storage`). */
+export function readOptions<T extends PennonOptions>(options: T, extra: readonly string[] = []): ReadOptions<T> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`pennon: a provider takes an options object ({ keys, environment, url or envelope, … }), not ${options === null ? "null" : typeof options}`);
+  }
+  const known = [...COMMON, ...extra];
+  const read: Record<string, unknown> = {};
+  for (const name of known) {
+    const value = (options as Record<string, unknown>)[name];
+    if (value !== undefined) read[name] = value;
+  }
+  const unknown = Object.keys(options).filter((name) => !known.includes(name) && (options as Record<string, unknown>)[name] !== undefined);
+  return { options: read as T, unknown };
+}
+
+/** Throws a message naming the first option that can never work as given. */
+export function checkOptions(options: PennonOptions, unknown: string[]): void {
+  if (unknown.length > 0) {
+    const name = unknown[0]!;
+    const near = COMMON.find((known) => known.toLowerCase().startsWith(name.toLowerCase().replace(/ms$/i, "")));
+    throw new Error(`pennon: unknown option \`${name}\`${near === undefined ? "" : ` (did you mean \`${near}\`?)`}`);
+  }
+  const { fetch, logger, waitForUrl, wasm } = options as unknown as Record<string, unknown>;
+  if (fetch !== undefined && typeof fetch !== "function") throw new Error(`pennon: \`fetch\` must be a function, not ${kind(fetch)}`);
+  if (logger !== undefined && typeof (logger as { warn?: unknown } | null)?.warn !== "function") {
+    throw new Error(`pennon: \`logger\` must have a \`warn\` method (\`console\` has), not ${kind(logger)}${typeof logger === "function" ? " (pass { warn: fn })" : ""}`);
+  }
+  if (waitForUrl !== undefined && typeof waitForUrl !== "boolean") throw new Error(`pennon: \`waitForUrl\` must be true or false, not ${kind(waitForUrl)}`);
+  const promised = typeof (wasm as { then?: unknown } | null)?.then === "function";
+  if (wasm !== undefined && !promised && !isWasmSource(wasm)) {
+    throw new Error(`pennon: \`wasm\` must be a WebAssembly.Module, the module's bytes, a URL or a path, not ${kind(wasm)}`);
+  }
+}
+
+/**
+ * `headers` as one record of strings: a record, a `Headers` or a list of pairs. A value
+ * that is not a string (an unset environment variable) is refused by name rather than
+ * sent as the text "undefined".
+ */
+export function headersOf(headers: unknown): Record<string, string> | undefined {
+  if (headers === undefined || headers === null) return undefined;
+  let pairs: [string, unknown][];
+  if (typeof Headers !== "undefined" && headers instanceof Headers) pairs = [...headers.entries()];
+  else if (Array.isArray(headers)) pairs = headers.map((pair, index) => {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string") throw new Error(`pennon: \`headers[${index}]\` must be a [name, value] pair`);
+    return pair as [string, unknown];
+  });
+  else if (typeof headers === "object" && Object.prototype.toString.call(headers) === "[object Object]") pairs = Object.entries(headers);
+  else throw new Error(`pennon: \`headers\` must be an object of names to values, a Headers or [name, value] pairs, not ${kind(headers)}`);
+  const record: Record<string, string> = {};
+  for (const [name, value] of pairs) {
+    if (typeof value !== "string") throw new Error(`pennon: \`headers\` \`${name}\` must be a string, not ${kind(value)} (an unset environment variable?)`);
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new Error(`pennon: \`headers\` has a name that is not a header name: ${JSON.stringify(name)}`);
+    if (/[\r\n\0]/.test(value)) throw new Error(`pennon: \`headers\` \`${name}\` has a line break or NUL in its value`);
+    record[name] = value;
+  }
+  return record;
+}
+
+/** A value's kind for a message: its type, or its class for objects. */
+function kind(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value !== "object") return typeof value;
+  return Object.prototype.toString.call(value).slice(8, -1).replace(/^Object$/, "an object");
+}

@@ -1,0 +1,160 @@
+// Options and arguments of the wrong shape, as real configurations get them wrong: a
+// misspelt option, `headers` as a `Headers`, an unset environment variable, a logger
+// function, options behind getters, a `wasm` path that does not exist, a Node `Buffer`
+// reused after `load`. Each is refused by name, or works; none is silently ignored.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { Engine, PreparedContext, bucketHash, bucketPosition, init, isPennonError } from "pennon";
+import { PennonServerProvider } from "pennon/server";
+import { PennonWebProvider } from "pennon/web";
+import { failure } from "../../dist/instance.js";
+import { boolFlag, envelope, payload, publicKey } from "./sign.mjs";
+import { quiet, sleep, snapshotServer } from "./snapshot-server.mjs";
+import { repo } from "./helpers.mjs";
+
+await init();
+const keys = [publicKey(1)];
+const NOW = Date.parse("2026-06-01T00:00:00Z");
+const v1 = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }));
+const PROVIDERS = [["server", PennonServerProvider], ["web", PennonWebProvider]];
+
+test("options that can never work as given are FATAL, named: a misspelt option is not ignored", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.body = v1;
+  const cases = [
+    [{ pollInterval: 200 }, /^pennon: unknown option `pollInterval` \(did you mean `pollIntervalMs`\?\)$/],
+    [{ pollIntervalMS: 200 }, /unknown option `pollIntervalMS` \(did you mean `pollIntervalMs`\?\)/],
+    [{ minVersion: 10 }, /^pennon: unknown option `minVersion`$/], // an Engine option
+    [{ headers: { Authorization: undefined } }, /`headers` `Authorization` must be a string, not undefined \(an unset environment variable\?\)/],
+    [{ headers: "Bearer sdk-key" }, /`headers` must be an object of names to values, a Headers or \[name, value\] pairs, not "Bearer sdk-key"/],
+    [{ headers: [["Authorization"]] }, /`headers\[0\]` must be a \[name, value\] pair/],
+    [{ headers: { "Bad Name": "x" } }, /`headers` has a name that is not a header name: "Bad Name"/],
+    [{ headers: { Authorization: "a\r\nX-Injected: 1" } }, /`headers` `Authorization` has a line break or NUL in its value/],
+    [{ fetch: "fetch" }, /`fetch` must be a function, not "fetch"/],
+    [{ logger: console.warn }, /`logger` must have a `warn` method \(`console` has\), not function \(pass \{ warn: fn \}\)/],
+    [{ logger: { log() {} } }, /`logger` must have a `warn` method/],
+    [{ waitForUrl: "false" }, /`waitForUrl` must be true or false, not "false"/],
+    [{ wasm: {} }, /`wasm` must be a WebAssembly.Module, the module's bytes, a URL or a path, not an object/],
+    [{ wasm: 123 }, /`wasm` must be .*, not number/],
+  ];
+  for (const [name, Provider] of PROVIDERS) {
+    for (const [options, message] of cases) {
+      const provider = new Provider({ keys, environment: "test", url: server.url, logger: quiet, ...options });
+      await assert.rejects(provider.initialize(), (error) => {
+        assert.equal(error.name, "ProviderFatalError", `${name} ${Object.keys(options)}`);
+        assert.match(error.message, message, name);
+        return true;
+      });
+      await provider.onClose();
+    }
+  }
+  for (const [storage, message] of [["false", /`storage` must be true, false or a Storage \(with getItem and setItem\), not "false"/], [{}, /`storage` must be/]]) {
+    const provider = new PennonWebProvider({ keys, environment: "test", url: server.url, logger: quiet, storage });
+    await assert.rejects(provider.initialize(), { name: "ProviderFatalError", message });
+  }
+  assert.equal(server.requests, 0, "nothing was fetched");
+  assert.throws(() => new PennonServerProvider(), { name: "TypeError", message: /^pennon: a provider takes an options object \(\{ keys, environment, url or envelope, … \}\), not undefined$/ });
+});
+
+test("headers as a record, a Headers or pairs are all sent; options behind getters are read", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.body = v1;
+  const seen = [];
+  const fetchSpy = (url, init) => {
+    seen.push(new Headers(init.headers).get("authorization"));
+    return fetch(url, init);
+  };
+  const shapes = [{ Authorization: "k1" }, new Headers({ Authorization: "k2" }), [["Authorization", "k3"]]];
+  for (const [name, Provider] of PROVIDERS) {
+    for (const headers of shapes) {
+      const provider = new Provider({ keys, environment: "test", url: server.url, headers, fetch: fetchSpy, pollIntervalMs: 0, waitForUrl: true, logger: quiet });
+      await provider.initialize({});
+      await provider.onClose();
+    }
+    // A config class: `url` is a getter on its prototype (the web provider copied own members only).
+    class Config {
+      keys = keys;
+      environment = "test";
+      logger = quiet;
+      get url() { return server.url; }
+    }
+    const before = server.requests;
+    const provider = new Provider(new Config());
+    await provider.initialize({});
+    assert.equal(server.requests, before + 1, `${name}: the getter's URL was fetched`);
+    await provider.onClose();
+  }
+  assert.deepEqual(seen, ["k1", "k2", "k3", "k1", "k2", "k3"]);
+});
+
+test("web storage that cannot work says why: no localStorage, or a store answering with a promise", async () => {
+  for (const [storage, message] of [
+    [true, /cannot read the stored envelope: Error: `storage: true`, but this runtime has no localStorage: pass a Storage/],
+    [{ getItem: async () => null, setItem: async () => {} }, /cannot read the stored envelope: Error: `storage.getItem` returned a promise: storage must answer at once, as localStorage does/],
+  ]) {
+    const lines = [];
+    const provider = new PennonWebProvider({ keys, environment: "test", envelope: v1, storage, logger: { warn: (line) => lines.push(line) } });
+    await provider.initialize({ targetingKey: "ann" });
+    assert.equal(provider.resolveBooleanEvaluation("beta", false).value, true, "the envelope is served all the same");
+    assert.match(lines.join("\n"), message);
+  }
+});
+
+test("a `wasm` path that does not exist rejects initialize at once; the process does not exit mid-start", () => {
+  const script = `
+    import { PennonServerProvider } from "pennon/server";
+    const provider = new PennonServerProvider({ keys: ${JSON.stringify(keys)}, environment: "test", envelope: "{}", wasm: "/nowhere/pennon.wasm", logger: { warn() {} } });
+    const started = Date.now();
+    try {
+      await provider.initialize();
+      console.log("resolved");
+    } catch (error) {
+      console.log(JSON.stringify({ message: error.message, ms: Date.now() - started }));
+    }`;
+  const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: `${repo}bindings`, encoding: "utf8" });
+  assert.equal(child.status, 0, `exit ${child.status}: ${child.stderr}`); // was 13: an unsettled top-level await
+  const { message, ms } = JSON.parse(child.stdout);
+  assert.equal(message, "pennon: cannot read the WebAssembly module `wasm` /nowhere/pennon.wasm (ENOENT)");
+  assert.ok(ms < 1_000, `not retried until initTimeoutMs: ${ms} ms`);
+});
+
+test("a Node Buffer reused after load: a rebuilt engine still serves what it accepted", () => {
+  const engine = new Engine({ keys, environment: "test" });
+  const buffer = Buffer.from(v1);
+  engine.load(buffer, NOW);
+  buffer.fill(0x20); // the caller reuses its buffer
+  failure.error = new Error("a trap"); // as a trap records it: the next call drops the instance
+  assert.equal(engine.evaluate("beta", { targetingKey: "ann" }, NOW).value, true);
+  assert.equal(engine.version(), 1);
+});
+
+test("engine arguments of the wrong shape are named, and drop no instance", async () => {
+  const { generation: before } = await import("../../dist/instance.js");
+  assert.throws(() => new Engine({ keys: [keys[0], , keys[0]], environment: "test" }), (error) => isPennonError(error, "invalid_options") && /`keys\[1\]` must be a string/.test(error.message));
+  const engine = new Engine({ keys, environment: "test" });
+  engine.load(v1, NOW);
+  assert.throws(() => engine.evaluate("beta", {}, NOW, "number"), (error) =>
+    isPennonError(error, "invalid_type") && error.message === 'invalid_type: `expectedType` must be "boolean", "string", "integer", "float" or "object", not "number"');
+  const prepared = new PreparedContext({});
+  assert.throws(() => engine.evaluatePrepared("beta", prepared, NOW, 5), (error) => isPennonError(error, "invalid_type") && error.message.endsWith("not number"));
+  prepared.free();
+  assert.throws(() => engine.load(v1, new Date(NOW)), { name: "TypeError", message: "pennon: `nowMs` must be Unix milliseconds, a number, not object (a Date: pass its getTime())" });
+  const hash = bucketHash("salt", "user-1");
+  for (const weight of [100n, 2 ** 32 + 100, 0, -1, 1.5, Number.NaN]) {
+    assert.throws(() => bucketPosition(hash, weight), { name: "TypeError", message: /`totalWeight` must be a whole number from 1 to 2\^32 - 1/ }, String(weight));
+  }
+  for (const bad of [-1n, 2n ** 64n + 5n]) assert.throws(() => bucketPosition(bad, 100), /`hash` must be a BigInt from 0 to 2\^64 - 1/);
+  assert.throws(() => bucketHash("salt", "\uD800"), /a lone surrogate is not UTF-8 text/);
+  assert.equal(bucketPosition(hash, 100), bucketPosition(hash, 100));
+  const { generation: after } = await import("../../dist/instance.js");
+  assert.equal(after, before, "no instance was dropped");
+});
+
+test("the server provider's load before initialize is a not_ready refusal", async () => {
+  const provider = new PennonServerProvider({ keys, environment: "test", logger: quiet });
+  assert.throws(() => provider.load(v1), (error) => isPennonError(error, "not_ready") && error.message === "not_ready: the provider is not initialized");
+  await sleep(0);
+});
