@@ -41,7 +41,9 @@ export function readOptions<T extends PennonOptions>(options: T, extra: readonly
 export function checkOptions(options: PennonOptions, unknown: string[]): void {
   if (unknown.length > 0) {
     const name = unknown[0]!;
-    const near = COMMON.find((known) => known.toLowerCase().startsWith(name.toLowerCase().replace(/ms$/i, "")));
+    // A suggestion for a near miss only: `pollInterval`, `pollIntervalMS`, `key`.
+    const stem = name.toLowerCase().replace(/ms$/i, "");
+    const near = stem.length < 3 ? undefined : COMMON.find((known) => known.toLowerCase().startsWith(stem));
     throw new Error(`pennon: unknown option \`${name}\`${near === undefined ? "" : ` (did you mean \`${near}\`?)`}`);
   }
   const { fetch, logger, waitForUrl, wasm } = options as unknown as Record<string, unknown>;

@@ -27,6 +27,8 @@ test("options that can never work as given are FATAL, named: a misspelt option i
     [{ pollInterval: 200 }, /^pennon: unknown option `pollInterval` \(did you mean `pollIntervalMs`\?\)$/],
     [{ pollIntervalMS: 200 }, /unknown option `pollIntervalMS` \(did you mean `pollIntervalMs`\?\)/],
     [{ minVersion: 10 }, /^pennon: unknown option `minVersion`$/], // an Engine option
+    [{ key: keys[0] }, /^pennon: unknown option `key` \(did you mean `keys`\?\)$/],
+    [{ e: 1 }, /^pennon: unknown option `e`$/],
     [{ headers: { Authorization: undefined } }, /`headers` `Authorization` must be a string, not undefined \(an unset environment variable\?\)/],
     [{ headers: "Bearer sdk-key" }, /`headers` must be an object of names to values, a Headers or \[name, value\] pairs, not "Bearer sdk-key"/],
     [{ headers: [["Authorization"]] }, /`headers\[0\]` must be a \[name, value\] pair/],
