@@ -8,6 +8,7 @@
 
 import { isWasmSource } from "./instance.js";
 import type { PennonOptions } from "./sync.js";
+import { shown } from "./timing.js";
 
 /** Every option both providers read. */
 const COMMON = [
@@ -47,14 +48,14 @@ export function checkOptions(options: PennonOptions, unknown: string[]): void {
     throw new Error(`pennon: unknown option \`${name}\`${near === undefined ? "" : ` (did you mean \`${near}\`?)`}`);
   }
   const { fetch, logger, waitForUrl, wasm } = options as unknown as Record<string, unknown>;
-  if (fetch !== undefined && typeof fetch !== "function") throw new Error(`pennon: \`fetch\` must be a function, not ${kind(fetch)}`);
+  if (fetch !== undefined && typeof fetch !== "function") throw new Error(`pennon: \`fetch\` must be a function, not ${shown(fetch)}`);
   if (logger !== undefined && typeof (logger as { warn?: unknown } | null)?.warn !== "function") {
-    throw new Error(`pennon: \`logger\` must have a \`warn\` method (\`console\` has), not ${kind(logger)}${typeof logger === "function" ? " (pass { warn: fn })" : ""}`);
+    throw new Error(`pennon: \`logger\` must have a \`warn\` method (\`console\` has), not ${shown(logger)}${typeof logger === "function" ? " (pass { warn: fn })" : ""}`);
   }
-  if (waitForUrl !== undefined && typeof waitForUrl !== "boolean") throw new Error(`pennon: \`waitForUrl\` must be true or false, not ${kind(waitForUrl)}`);
+  if (waitForUrl !== undefined && typeof waitForUrl !== "boolean") throw new Error(`pennon: \`waitForUrl\` must be true or false, not ${shown(waitForUrl)}`);
   const promised = typeof (wasm as { then?: unknown } | null)?.then === "function";
   if (wasm !== undefined && !promised && !isWasmSource(wasm)) {
-    throw new Error(`pennon: \`wasm\` must be a WebAssembly.Module, the module's bytes, a URL or a path, not ${kind(wasm)}`);
+    throw new Error(`pennon: \`wasm\` must be a WebAssembly.Module, the module's bytes, a URL or a path, not ${shown(wasm)}`);
   }
 }
 
@@ -72,21 +73,13 @@ export function headersOf(headers: unknown): Record<string, string> | undefined 
     return pair as [string, unknown];
   });
   else if (typeof headers === "object" && Object.prototype.toString.call(headers) === "[object Object]") pairs = Object.entries(headers);
-  else throw new Error(`pennon: \`headers\` must be an object of names to values, a Headers or [name, value] pairs, not ${kind(headers)}`);
+  else throw new Error(`pennon: \`headers\` must be an object of names to values, a Headers or [name, value] pairs, not ${shown(headers)}`);
   const record: Record<string, string> = {};
   for (const [name, value] of pairs) {
-    if (typeof value !== "string") throw new Error(`pennon: \`headers\` \`${name}\` must be a string, not ${kind(value)} (an unset environment variable?)`);
+    if (typeof value !== "string") throw new Error(`pennon: \`headers\` \`${name}\` must be a string, not ${shown(value)} (an unset environment variable?)`);
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new Error(`pennon: \`headers\` has a name that is not a header name: ${JSON.stringify(name)}`);
     if (/[\r\n\0]/.test(value)) throw new Error(`pennon: \`headers\` \`${name}\` has a line break or NUL in its value`);
     record[name] = value;
   }
   return record;
-}
-
-/** A value's kind for a message: its type, or its class for objects. */
-function kind(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (typeof value !== "object") return typeof value;
-  return Object.prototype.toString.call(value).slice(8, -1).replace(/^Object$/, "an object");
 }

@@ -39,7 +39,7 @@ test("options that can never work as given are FATAL, named: a misspelt option i
     [{ logger: { log() {} } }, /`logger` must have a `warn` method/],
     [{ waitForUrl: "false" }, /`waitForUrl` must be true or false, not "false"/],
     [{ wasm: {} }, /`wasm` must be a WebAssembly.Module, the module's bytes, a URL or a path, not an object/],
-    [{ wasm: 123 }, /`wasm` must be .*, not number/],
+    [{ wasm: 123 }, /`wasm` must be .*, not 123$/],
   ];
   for (const [name, Provider] of PROVIDERS) {
     for (const [options, message] of cases) {

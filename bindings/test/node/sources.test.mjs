@@ -66,7 +66,7 @@ test("timing options and URLs that can never work are FATAL, naming the option",
     [{ clock: () => Date.now() / 1000 }, /`clock` returned [\d.]+, which as Unix milliseconds is 1970-01-\d\dT.*not seconds or `performance.now\(\)`/],
     [{ clock: () => 12.5 }, /`clock` returned 12.5, which as Unix milliseconds is 1970-01-01T00:00:00.012Z/],
     [{ clock: () => BigInt(Date.now()) }, /`clock` must return Unix milliseconds, a finite number; it returned \d+n \(a BigInt\)/],
-    [{ clock: () => new Date() }, /`clock` must return Unix milliseconds, a finite number; it returned object/],
+    [{ clock: () => new Date() }, /`clock` must return Unix milliseconds, a finite number; it returned Date/],
     [{ clock: Date.now() }, /`clock` must be a function returning Unix milliseconds; got \d+/],
   ];
   for (const [name, Provider] of PROVIDERS) {
