@@ -4,7 +4,9 @@ import { once } from "node:events";
 
 /**
  * Serves `state.body` with an ETag; counts requests and 304s. `state.delayMs` holds
- * each answer back; `state.chunked` sends the body without a Content-Length.
+ * each answer back; `state.chunked` sends the body without a Content-Length;
+ * `state.afterServe` runs once a body has been chosen for a 200 (to change it for the
+ * next request with no race against the client).
  */
 export async function snapshotServer() {
   const state = { body: undefined, status: 200, requests: 0, notModified: 0, delayMs: 0, chunked: false };
@@ -18,6 +20,7 @@ export async function snapshotServer() {
       return response.writeHead(304, { ETag: etag }).end();
     }
     const body = Buffer.from(state.body);
+    state.afterServe?.();
     if (!state.chunked) return response.writeHead(200, { ETag: etag, "Content-Type": "application/json", "Content-Length": body.length }).end(body);
     response.writeHead(200, { ETag: etag, "Content-Type": "application/json" });
     for (let at = 0; at < body.length; at += 1024) response.write(body.subarray(at, at + 1024));
