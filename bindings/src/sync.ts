@@ -10,7 +10,7 @@ import { fetchEnvelope, HttpError } from "./fetch-envelope.js";
 import { checkOptions, headersOf, type ReadOptions } from "./provider-options.js";
 import { refusal } from "./refusal.js";
 import { Telemetry } from "./telemetry.js";
-import { checkClock, exposureCapacityOf, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
+import { checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
 
 /** Options common to the web and server providers. */
 export interface PennonOptions {
@@ -223,7 +223,7 @@ export class Sync {
       this.#timing = timingOf(o);
       this.#headers = headersOf(o.headers);
       checkClock(o.clock);
-      exposureCapacityOf(o.exposureCapacity);
+      checkExposureCapacity(o.exposureCapacity);
       this.#url = o.url === undefined ? undefined : snapshotUrl(o.url);
       inline = o.envelope === undefined ? undefined : envelopeBytes(o.envelope, "`envelope`");
     } catch (error) {
@@ -325,7 +325,7 @@ export class Sync {
    */
   wake(reason: "visible" | "online"): void {
     if (this.#stopped || this.#starting !== undefined || this.#url === undefined) return;
-    if (this.#timing.pollIntervalMs <= 0 && this.#failures === 0) return; // nothing to retry
+    if (this.#idle()) return;
     if (this.#inFlight !== undefined) return; // as fresh as a poll now, and it schedules the next
     const overdue = this.#lastRequestAt === undefined || this.now() - this.#lastRequestAt >= this.#unjittered();
     // A server that asked for a wait (`Retry-After`) gets it, network back or not.
@@ -543,8 +543,7 @@ export class Sync {
   /** Polls after `delay` (default: the interval or the backoff; none if polling is off). */
   #schedule(generation: number, delay?: number): void {
     if (generation !== this.#generation || this.#url === undefined) return;
-    // Polling off, a failed request is still retried (with backoff) until one succeeds.
-    if (delay === undefined && this.#timing.pollIntervalMs <= 0 && this.#failures === 0) return;
+    if (delay === undefined && this.#idle()) return;
     const wait = delay ?? this.#wait();
     clearTimeout(this.#timer);
     this.#timer = unref(setTimeout(() => {
@@ -575,6 +574,12 @@ export class Sync {
     const t = this.#timing;
     if (this.#failures === 0) return t.pollIntervalMs;
     return Math.min(t.backoffMaxMs, Math.max(this.#retryAfterMs ?? 0, t.backoffInitialMs * 2 ** (this.#failures - 1)));
+  }
+
+  /** Whether no request is due on its own: polling is off and the last one succeeded
+   *  (with polling off, a failed request is still retried, with backoff). */
+  #idle(): boolean {
+    return this.#timing.pollIntervalMs <= 0 && this.#failures === 0;
   }
 
   /** Called after every scheduled poll (the web provider re-evaluates then). */

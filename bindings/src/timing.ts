@@ -71,13 +71,12 @@ export function checkClock(clock: unknown): void {
   }
 }
 
-/** Whole-number counts: an environment variable's string would otherwise be ignored. */
-export function exposureCapacityOf(value: unknown): number {
-  if (value === undefined) return 0;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+/** Refuses an `exposureCapacity` that is not a whole number: an environment variable's
+ *  string would otherwise turn exposures off. */
+export function checkExposureCapacity(value: unknown): void {
+  if (value !== undefined && (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)) {
     throw new Error(`pennon: \`exposureCapacity\` must be a whole number from 0; got ${shown(value)}`);
   }
-  return value;
 }
 
 /**

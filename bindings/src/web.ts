@@ -17,6 +17,7 @@ import {
 import type { Engine, FlagType, Resolution } from "./engine.js";
 import { details, expectedType, failed, fits, mismatch, type Kind } from "./resolve.js";
 import { readOptions } from "./provider-options.js";
+import { shown } from "./timing.js";
 import { FatalStartError, Sync, unref, type EnvelopeStore, type PennonOptions, type SyncEvent } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
 
@@ -39,7 +40,7 @@ const WEB_OPTIONS = ["storage", "storageKey"];
 function checkStorage({ storage, storageKey }: PennonWebOptions): void {
   const usable = storage === undefined || typeof storage === "boolean" ||
     (typeof storage === "object" && storage !== null && typeof storage.getItem === "function" && typeof storage.setItem === "function");
-  if (!usable) throw new Error(`pennon: \`storage\` must be true, false or a Storage (with getItem and setItem), not ${storage === null ? "null" : typeof storage === "string" ? JSON.stringify(storage) : typeof storage}`);
+  if (!usable) throw new Error(`pennon: \`storage\` must be true, false or a Storage (with getItem and setItem), not ${shown(storage)}`);
   if (storageKey !== undefined && (typeof storageKey !== "string" || storageKey === "")) throw new Error("pennon: `storageKey` must be a non-empty string");
 }
 
