@@ -25,6 +25,9 @@ export interface Exposure {
   flag: string;
   variant: string;
   reason: string;
+  /** The rule that served it, when one did: an experiment's arms are often rules of
+   *  one flag, and without it their exposures would look alike. */
+  ruleId?: string;
   targetingKey?: string;
   snapshotVersion: number;
   /** When, Unix milliseconds (the provider's clock). */
@@ -76,6 +79,7 @@ export class Telemetry {
       flag: result.key,
       variant,
       reason: result.reason,
+      ruleId: result.explanation.ruleId,
       targetingKey,
       snapshotVersion: result.explanation.snapshotVersion,
       timestampMs: nowMs,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use open_feature::provider::{FeatureProvider, ProviderMetadata, ProviderStatus, ResolutionDetails};
 use open_feature::{EvaluationContext, EvaluationError, EvaluationErrorCode, EvaluationResult, StructValue};
-use pennon_core::FlagType;
+use pennon_core::{FlagType, Matched};
 
 use crate::config::Config;
 use crate::state::Shared;
@@ -69,7 +69,7 @@ impl PennonProvider {
         let entry = served.flags.get(key);
         let attributes = ContextAttributes::new(context).inspect_err(|_| {
             // INVALID_CONTEXT: an error of this flag like any other (or a missing flag).
-            let ctx = Ctx { targeting_key: None, now: 0 };
+            let ctx = Ctx { targeting_key: None, rule_id: None, now: 0 };
             self.shared.telemetry.record(served, entry, None, pennon_core::Reason::Error, ctx);
         })?;
         // Reading the wall clock costs about as much as evaluating a simple flag (~35 ns
@@ -78,7 +78,11 @@ impl PennonProvider {
         let needs_time = entry.is_some_and(|entry| entry.uses_time) || self.shared.telemetry.stamps_exposures();
         let now = if needs_time { self.shared.config.now() } else { 0 };
         let evaluation = served.snapshot.evaluate_with(key, Some(kind), &attributes, now);
-        let ctx = Ctx { targeting_key: attributes.targeting_key_str(), now };
+        let rule_id = match evaluation.explanation.matched {
+            Matched::Rule { id, .. } => Some(id),
+            _ => None,
+        };
+        let ctx = Ctx { targeting_key: attributes.targeting_key_str(), rule_id, now };
         let (variant, reason) = (evaluation.variant.filter(|_| evaluation.error.is_none()), evaluation.reason);
         // Recorded after the value is converted: a value the caller's type cannot hold
         // (an array asked for as a struct) is an error to the caller, so no exposure.

@@ -44,6 +44,9 @@ pub struct Exposure {
     pub variant: Arc<str>,
     /// Why it was served.
     pub reason: Reason,
+    /// The rule that served it, when one did: an experiment's arms are often rules of
+    /// one flag, and without it their exposures would look alike.
+    pub rule_id: Option<Arc<str>>,
     /// The context's targeting key, if it had one.
     pub targeting_key: Option<String>,
     /// The snapshot version evaluated.
@@ -149,6 +152,7 @@ impl Telemetry {
                 flag: entry.key.clone(),
                 variant: variant.clone(),
                 reason,
+                rule_id: ctx.rule_id.map(Arc::from),
                 targeting_key: ctx.targeting_key.map(str::to_owned),
                 snapshot_version: served.snapshot.version(),
                 timestamp_ms: ctx.now,
@@ -206,10 +210,12 @@ impl Telemetry {
     }
 }
 
-/// What telemetry needs from the evaluation context and the clock.
+/// What telemetry needs from the evaluation, its context and the clock.
 #[derive(Clone, Copy)]
 pub(crate) struct Ctx<'a> {
     pub(crate) targeting_key: Option<&'a str>,
+    /// The id of the rule that decided, if one did.
+    pub(crate) rule_id: Option<&'a str>,
     /// Unix milliseconds; read only when exposures are queued (else 0).
     pub(crate) now: i64,
 }

@@ -57,7 +57,11 @@ test("server provider: polls with ETags, reports flagsChanged, refuses tampering
   const counts = provider.telemetry.counts();
   assert.ok(counts.counts.some((c) => c.flag === "beta" && c.variant === "on" && c.count >= 2));
   assert.equal(counts.flagNotFound, 1);
-  assert.equal(provider.telemetry.drainExposures().length, 2);
+  const exposures = provider.telemetry.drainExposures().map(({ flag, variant, reason, ruleId, targetingKey, snapshotVersion }) => ({ flag, variant, reason, ruleId, targetingKey, snapshotVersion }));
+  assert.deepEqual(exposures, [
+    { flag: "beta", variant: "off", reason: "DEFAULT", ruleId: undefined, targetingKey: "bob", snapshotVersion: 1 },
+    { flag: "beta", variant: "on", reason: "TARGETING_MATCH", ruleId: "staff", targetingKey: "bob", snapshotVersion: 2 },
+  ]);
   assert.ok(provider.telemetry.exposuresDropped >= 1, "the bounded queue counts what it drops");
   await ServerOpenFeature.clearProviders();
   await server.close();
@@ -104,7 +108,7 @@ test("web provider: context changes re-evaluate; new snapshots announce flagsCha
   const store = new Map();
   const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
   const provider = new PennonWebProvider({
-    keys: [publicKey(1)], environment: "test", url: server.url, pollIntervalMs: 30, jitter: 0, storage, logger: quiet,
+    keys: [publicKey(1)], environment: "test", url: server.url, pollIntervalMs: 30, jitter: 0, storage, logger: quiet, exposureCapacity: 10,
   });
   await WebOpenFeature.setContext("web", { targetingKey: "bob" });
   await WebOpenFeature.setProviderAndWait("web", provider);
@@ -113,6 +117,11 @@ test("web provider: context changes re-evaluate; new snapshots announce flagsCha
   await WebOpenFeature.setContext("web", { targetingKey: "ann" });
   assert.equal(client.getBooleanValue("beta", false), true, "the new context was evaluated");
   assert.equal(client.getStringDetails("beta", "x").errorCode, "TYPE_MISMATCH");
+  const exposed = provider.telemetry.drainExposures().map(({ variant, reason, ruleId, targetingKey }) => ({ variant, reason, ruleId, targetingKey }));
+  assert.deepEqual(exposed, [
+    { variant: "off", reason: "DEFAULT", ruleId: undefined, targetingKey: "bob" },
+    { variant: "on", reason: "TARGETING_MATCH", ruleId: "staff", targetingKey: "ann" },
+  ]);
 
   await WebOpenFeature.setContext("web", { targetingKey: "yan" });
   const changed = next(WebOpenFeature, "web", WebEvents.ConfigurationChanged);

@@ -61,12 +61,22 @@ async fn the_exposure_queue_is_bounded_and_counts_drops() {
     assert_eq!(exposures.len(), 2);
     let first = &exposures[0];
     assert_eq!((&*first.flag, &*first.variant, first.reason), ("new-checkout", "on", Reason::TargetingMatch));
+    assert_eq!(first.rule_id.as_deref(), Some("staff"));
     assert_eq!(
         (first.targeting_key.as_deref(), first.snapshot_version, first.timestamp_ms),
         (Some("user-7"), 1, 1_000)
     );
     assert_eq!(handle.exposures_dropped(), 3);
     assert!(handle.drain_exposures(10).is_empty());
+
+    // No rule decided the fallthrough: no rule id.
+    provider.resolve_bool_value("new-checkout", &EvaluationContext::default()).await.unwrap();
+    let fallthrough = handle.drain_exposures(10);
+    assert_eq!(fallthrough.len(), 1);
+    assert_eq!(
+        (&*fallthrough[0].variant, fallthrough[0].reason, &fallthrough[0].rule_id),
+        ("off", Reason::Default, &None)
+    );
 }
 
 /// `ConfigurationChanged` lists added, removed, re-described and re-targeted flags, and
