@@ -75,7 +75,7 @@ export function initSync(module: CompiledModule | WasmBytes): void {
 export function init(source?: WasmSource | Promise<WasmSource>): Promise<void> {
   if (compiled !== undefined) return Promise.resolve();
   ready ??= (async () => {
-    const given = (await source) ?? (await defaultWasm());
+    const given = (await settled(source)) ?? (await defaultWasm());
     if (!isWasmSource(given)) {
       const kind = given === null ? "null" : Object.prototype.toString.call(given).slice(8, -1);
       throw Object.assign(new TypeError(`pennon: the WebAssembly module must be a WebAssembly.Module, its bytes, a URL or a path, not ${kind}`), { permanent: true });
@@ -88,6 +88,17 @@ export function init(source?: WasmSource | Promise<WasmSource>): Promise<void> {
     throw error;
   });
   return ready;
+}
+
+/** The `wasm` option's value; a promise that rejected can never resolve, so no retry
+ *  awaits it again. */
+async function settled<T>(source: T | Promise<T>): Promise<T> {
+  try {
+    return await source;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw Object.assign(new Error(`pennon: the \`wasm\` promise rejected: ${reason}`, { cause: error }), { permanent: true });
+  }
 }
 
 /**

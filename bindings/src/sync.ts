@@ -160,6 +160,10 @@ export class Sync {
   #url: URL | undefined;
   readonly #listener: (event: SyncEvent) => void;
   readonly #stored: EnvelopeStore | undefined;
+  /** The module's next download, after a start it failed past `initTimeoutMs`. */
+  #moduleRetry: { generation: number; tries: number; inline: Uint8Array | undefined; timer: ReturnType<typeof setTimeout> } | undefined;
+  /** The module download under way after such a start, which `refresh` joins. */
+  #moduleAttempt: Promise<boolean> | undefined;
 
   constructor(
     read: ReadOptions<PennonOptions>,
@@ -237,18 +241,8 @@ export class Sync {
     try {
       // One `initTimeoutMs` for the whole start: the module, then the first request.
       const deadline = Date.now() + this.#timing.initTimeoutMs;
-      if (!(await this.#instantiate(generation, deadline))) return;
-      this.#engine ??= newEngine(o);
-      const stored = this.#readStored();
-      if (stored !== undefined) this.#offerStored(new TextEncoder().encode(stored.text));
-      const storedVersion = this.loaded ? this.engine.version() : undefined;
-      if (inline !== undefined) this.#tryOffer(inline, "inline envelope");
-      // Serving what was stored, the first request revalidates it: a page load whose
-      // stored snapshot is current costs a 304, not the whole envelope. The ETag counts
-      // only if recorded with the version served (tabs write the two in turn).
-      if (storedVersion !== undefined && this.engine.version() === storedVersion && stored?.version === storedVersion) {
-        this.#etag = stored.etag;
-      }
+      if (!(await this.#instantiate(generation, deadline, inline))) return;
+      this.#serveLocal(inline);
       if (this.#url !== undefined && this.loaded && o.waitForUrl === false) {
         // Ready now; the first request goes out once the SDK has announced READY (a
         // macrotask after `initialize` resolves), so its change comes after READY.
@@ -293,21 +287,41 @@ export class Sync {
     if (this.status === "stale") setTimeout(() => this.#updateStatus(true, true), 0);
   }
 
+  /** Serves what needs no request, once the module is in: the stored envelope, then
+   *  the inline one. */
+  #serveLocal(inline: Uint8Array | undefined): void {
+    this.#engine ??= newEngine(this.#options);
+    const stored = this.#readStored();
+    if (stored !== undefined) this.#offerStored(new TextEncoder().encode(stored.text));
+    const storedVersion = this.loaded ? this.engine.version() : undefined;
+    if (inline !== undefined) this.#tryOffer(inline, "inline envelope");
+    // Serving what was stored, the first request revalidates it: a page load whose
+    // stored snapshot is current costs a 304, not the whole envelope. The ETag counts
+    // only if recorded with the version served (tabs write the two in turn).
+    if (storedVersion !== undefined && this.engine.version() === storedVersion && stored?.version === storedVersion) {
+      this.#etag = stored.etag;
+    }
+  }
+
   /**
    * Instantiates the module; a failed download (a blip at page load, a CDN's 503) is
-   * retried with backoff until `initTimeoutMs`. Whether this start goes on: closed, or
-   * started again, meanwhile, it returns, and a newer one carries on.
+   * retried with backoff until `initTimeoutMs`, then in the background (`initialize`
+   * fails meanwhile). Whether this start goes on: closed, or started again, meanwhile,
+   * it returns, and a newer one carries on.
    */
-  async #instantiate(generation: number, deadline: number): Promise<boolean> {
+  async #instantiate(generation: number, deadline: number, inline: Uint8Array | undefined): Promise<boolean> {
     for (let tries = 0; ; tries++) {
       try {
         await init(this.#options.wasm);
         return generation === this.#generation;
       } catch (error) {
         if (generation !== this.#generation) return false;
-        const wait = Math.min(this.#timing.backoffMaxMs, this.#timing.backoffInitialMs * 2 ** tries);
-        const never = error instanceof WebAssembly.CompileError || error instanceof WebAssembly.LinkError || isPermanent(error);
-        if (never || Date.now() + wait > deadline) throw error;
+        if (isNeverLoadable(error)) throw error;
+        const wait = this.#moduleWait(tries);
+        if (Date.now() + wait > deadline) {
+          this.#retryModuleLater(generation, tries, inline, error);
+          throw error;
+        }
         this.#warn(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
         // Not unref'd: `initialize` is awaited, and must settle before Node may exit.
         await new Promise((resolve) => setTimeout(resolve, wait));
@@ -316,16 +330,69 @@ export class Sync {
     }
   }
 
+  /** The backoff before the module's download number `tries + 1`. */
+  #moduleWait(tries: number): number {
+    return Math.min(this.#timing.backoffMaxMs, this.#timing.backoffInitialMs * 2 ** tries);
+  }
+
+  /**
+   * Downloads the module again after its backoff. A page opened offline, or a CDN down
+   * longer than `initTimeoutMs`, would otherwise leave the provider in ERROR until the
+   * page reloads; instead it becomes READY once the module and a snapshot are in, as
+   * after a failed first request. `wake` and `refresh` try at once.
+   */
+  #retryModuleLater(generation: number, tries: number, inline: Uint8Array | undefined, error: unknown): void {
+    const wait = this.#moduleWait(tries);
+    this.#fail(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
+    // Unref'd: `initialize` has settled, and a retry must not hold a Node process open.
+    const timer = unref(setTimeout(() => void this.#retryModule(), wait));
+    this.#moduleRetry = { generation, tries: tries + 1, inline, timer };
+  }
+
+  /** Downloads the module now, if a retry is due; joins one under way. Whether the
+   *  engine is built after it. */
+  #retryModule(): Promise<boolean> {
+    const retry = this.#moduleRetry;
+    if (this.#moduleAttempt !== undefined || retry === undefined) return this.#moduleAttempt ?? Promise.resolve(this.#engine !== undefined);
+    clearTimeout(retry.timer);
+    this.#moduleRetry = undefined;
+    if (retry.generation !== this.#generation) return Promise.resolve(false); // a newer start loads it
+    const attempt = (async () => {
+      try {
+        await init(this.#options.wasm);
+      } catch (error) {
+        if (retry.generation !== this.#generation) return false;
+        if (isNeverLoadable(error)) this.#fail(`cannot load the WebAssembly module: ${described(error)}`);
+        else this.#retryModuleLater(retry.generation, retry.tries, retry.inline, error);
+        return false;
+      }
+      if (retry.generation !== this.#generation) return false;
+      try {
+        this.#serveLocal(retry.inline);
+      } catch (error) {
+        this.#fatal = (error as Error).message; // keys or trust policy the engine refuses
+        this.#fail((error as Error).message.replace(/^pennon: /, ""));
+        return false;
+      }
+      this.#updateStatus(true);
+      this.#schedule(retry.generation, 0);
+      return true;
+    })();
+    this.#moduleAttempt = attempt;
+    return attempt.finally(() => (this.#moduleAttempt = undefined));
+  }
+
   /**
    * A hint from the host that a poll may be overdue or may now succeed: a page shown
    * again (browsers throttle hidden pages' timers to once a minute or less), or the
    * network back (`online`: a failing sync retries now instead of after its backoff).
    * Polls now if polling is on and the wait since the last request has passed, or, on
-   * `online`, if syncing is failing.
+   * `online`, if syncing is failing. A module whose download failed is downloaded now.
    */
   wake(reason: "visible" | "online"): void {
-    if (this.#stopped || this.#starting !== undefined || this.#url === undefined) return;
-    if (this.#idle()) return;
+    if (this.#stopped || this.#starting !== undefined) return;
+    if (this.#moduleRetry !== undefined) return void this.#retryModule();
+    if (this.#url === undefined || this.#idle()) return;
     if (this.#inFlight !== undefined) return; // as fresh as a poll now, and it schedules the next
     const overdue = this.#lastRequestAt === undefined || this.now() - this.#lastRequestAt >= this.#unjittered();
     // A server that asked for a wait (`Retry-After`) gets it, network back or not.
@@ -340,6 +407,8 @@ export class Sync {
     this.#generation++;
     clearTimeout(this.#timer);
     clearTimeout(this.#expiryTimer);
+    clearTimeout(this.#moduleRetry?.timer);
+    this.#moduleRetry = undefined;
     this.#timer = this.#expiryTimer = undefined;
     this.#controller?.abort(STOPPED);
     this.#inFlight = undefined;
@@ -378,12 +447,16 @@ export class Sync {
 
   /**
    * Fetches the URL once now (with `If-None-Match`) and loads what it serves; joins the
-   * request under way if there is one. Without a URL, only checks expiry.
+   * request under way if there is one. Without a URL, only checks expiry. After a start
+   * the module's download failed, downloads the module first.
    */
   refresh(): Promise<SyncOutcome> {
     if (this.#fatal !== undefined) return Promise.reject(new Error(`pennon: refresh: the provider cannot start: ${this.#fatal.replace(/^pennon: /, "")}`));
     if (this.#generation === 0) return Promise.reject(new Error("pennon: refresh before initialize: set the provider first (`OpenFeature.setProvider`)"));
     if (this.#inFlight !== undefined) return this.#inFlight;
+    if (this.#engine === undefined && (this.#moduleRetry ?? this.#moduleAttempt) !== undefined) {
+      return this.#retryModule().then((built) => (built ? this.refresh() : "failed"));
+    }
     const request: Promise<SyncOutcome> = this.#fetch().finally(() => {
       if (this.#inFlight === request) this.#inFlight = undefined;
     });
@@ -633,8 +706,10 @@ export function envelopeBytes(envelope: unknown, what: string): Uint8Array {
   throw new TypeError(`pennon: ${what} must be the envelope's bytes (a Uint8Array or ArrayBuffer) or its JSON text, not ${kind}${hint}`);
 }
 
-/** Whether `error` says no retry can help (a URL serving a page, not the module). */
-function isPermanent(error: unknown): boolean {
+/** Whether no retry can load the module: it does not compile or link, or the source
+ *  says so (a URL serving a page, a file that is not there). */
+function isNeverLoadable(error: unknown): boolean {
+  if (error instanceof WebAssembly.CompileError || error instanceof WebAssembly.LinkError) return true;
   return typeof error === "object" && error !== null && (error as { permanent?: unknown }).permanent === true;
 }
 

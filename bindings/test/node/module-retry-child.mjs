@@ -1,0 +1,82 @@
+// One scenario of `module-retry.test.mjs`, in a process of its own: the module is
+// instantiated once per process, so each scenario needs a process whose module has
+// never loaded. Prints one line of JSON, and ends on its own (nothing left holding it).
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { PennonServerProvider } from "pennon/server";
+import { PennonWebProvider } from "pennon/web";
+import { OpenFeature, ProviderEvents } from "@openfeature/server-sdk";
+import { boolFlag, envelope, payload, publicKey } from "./sign.mjs";
+import { providerEvent, sleep, snapshotServer } from "./snapshot-server.mjs";
+
+const scenario = process.argv[2];
+const wasm = await snapshotServer();
+const snapshots = await snapshotServer();
+wasm.status = 503;
+snapshots.body = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }));
+const lines = [];
+const common = {
+  keys: [publicKey(1)], environment: "test", url: snapshots.url, wasm: wasm.url.replace("/snapshot", "/pennon.wasm"),
+  logger: { warn: (line) => lines.push(line) },
+};
+const serveModule = () => Object.assign(wasm, { status: 200, body: readFileSync(fileURLToPath(import.meta.resolve("pennon/pennon.wasm"))) });
+const within = (promise, ms, what) => Promise.race([promise, sleep(ms).then(() => { throw new Error(`no ${what} within ${ms} ms`); })]);
+const out = {};
+
+if (scenario === "background") {
+  // Through the SDK: the start fails past initTimeoutMs, then the provider recovers alone.
+  const provider = new PennonServerProvider({ ...common, initTimeoutMs: 150, backoffInitialMs: 40, backoffMaxMs: 40 });
+  out.started = await OpenFeature.setProviderAndWait(provider).then(() => "ready", (error) => `rejected: ${error.message}`);
+  const client = OpenFeature.getClient();
+  out.statusAfterStart = client.providerStatus;
+  const ready = new Promise((resolve) => client.addHandler(ProviderEvents.Ready, resolve));
+  serveModule();
+  await within(ready, 5_000, "READY");
+  out.statusAfterModule = client.providerStatus;
+  out.ann = await client.getBooleanValue("beta", false, { targetingKey: "ann" });
+  out.retryLogged = lines.some((line) => /cannot load the WebAssembly module, retrying in 40 ms: .*HTTP 503/.test(line));
+  await OpenFeature.close();
+} else if (scenario === "online") {
+  // A page opened offline: backoff 60 s, and `online` downloads the module at once.
+  const scope = new EventTarget();
+  Object.assign(globalThis, { addEventListener: scope.addEventListener.bind(scope) });
+  const provider = new PennonWebProvider({ ...common, initTimeoutMs: 0, backoffInitialMs: 60_000 });
+  out.started = await provider.initialize({ targetingKey: "ann" }).then(() => "ready", () => "rejected");
+  const ready = providerEvent(provider, ProviderEvents.Ready);
+  serveModule();
+  await sleep(100);
+  out.moduleRequestsBeforeOnline = wasm.requests;
+  scope.dispatchEvent(new Event("online"));
+  await within(ready, 5_000, "READY");
+  out.ann = provider.resolveBooleanEvaluation("beta", false).value;
+  out.moduleRequests = wasm.requests;
+  await provider.onClose();
+} else if (scenario === "refresh") {
+  // `refresh` downloads the module, then fetches the snapshot.
+  const provider = new PennonServerProvider({ ...common, initTimeoutMs: 0, backoffInitialMs: 60_000 });
+  out.started = await provider.initialize().then(() => "ready", () => "rejected");
+  serveModule();
+  out.refreshed = await provider.refresh();
+  out.ann = (await provider.resolveBooleanEvaluation("beta", false, { targetingKey: "ann" })).value;
+  out.snapshotRequests = snapshots.requests;
+  await provider.onClose();
+} else if (scenario === "closed") {
+  // Closed while a retry waits: the retry is dropped, and the process ends on its own.
+  const provider = new PennonServerProvider({ ...common, initTimeoutMs: 0, backoffInitialMs: 200 });
+  out.started = await provider.initialize().then(() => "ready", () => "rejected");
+  await provider.onClose();
+  serveModule();
+  await sleep(400);
+  out.moduleRequests = wasm.requests;
+} else if (scenario === "rejected") {
+  // A `wasm` promise that rejected can never resolve: no retry, at once.
+  const rejected = Promise.reject(new Error("the chunk failed to load"));
+  const provider = new PennonServerProvider({ ...common, wasm: rejected, backoffInitialMs: 20 });
+  const began = Date.now();
+  out.started = await provider.initialize().then(() => "ready", (error) => error.message);
+  out.atOnce = Date.now() - began < 1_000; // not after initTimeoutMs (5 s) of retries
+  out.warnings = lines.length;
+}
+await wasm.close();
+await snapshots.close();
+console.log(JSON.stringify(out));
