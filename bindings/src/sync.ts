@@ -229,6 +229,9 @@ export class Sync {
       checkClock(o.clock);
       checkExposureCapacity(o.exposureCapacity);
       this.#url = o.url === undefined ? undefined : snapshotUrl(o.url);
+      const poll = this.#timing.pollIntervalMs;
+      // Seconds given as milliseconds: every client of a fleet polling many times a second.
+      if (this.#url !== undefined && poll > 0 && poll < 1_000) this.#warn(`\`pollIntervalMs\` is ${poll}: a request every ${poll} ms. It is in milliseconds (default 30,000); under 1,000 is for tests`);
       inline = o.envelope === undefined ? undefined : envelopeBytes(o.envelope, "`envelope`");
     } catch (error) {
       throw new FatalStartError((error as Error).message);

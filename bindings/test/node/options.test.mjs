@@ -105,6 +105,28 @@ test("web storage that cannot work says why: no localStorage, or a store answeri
   }
 });
 
+test("a poll interval under a second (seconds given as milliseconds) is warned of, and kept", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.body = v1;
+  for (const [Provider, pollIntervalMs, warned] of [[PennonServerProvider, 5, true], [PennonWebProvider, 999, true], [PennonServerProvider, 1_000, false], [PennonServerProvider, 0, false]]) {
+    const lines = [];
+    const provider = new Provider({ keys, environment: "test", url: server.url, pollIntervalMs, logger: { warn: (line) => lines.push(line) } });
+    await provider.initialize({ targetingKey: "ann" });
+    const expected = `pennon: \`pollIntervalMs\` is ${pollIntervalMs}: a request every ${pollIntervalMs} ms. It is in milliseconds (default 30,000); under 1,000 is for tests`;
+    assert.deepEqual(lines, warned ? [expected] : [], `${Provider.name} ${pollIntervalMs}`);
+    await provider.onClose();
+  }
+  // Without a URL nothing is polled, so nothing is said.
+  for (const Provider of [PennonServerProvider, PennonWebProvider]) {
+    const lines = [];
+    const provider = new Provider({ keys, environment: "test", envelope: v1, pollIntervalMs: 5, logger: { warn: (line) => lines.push(line) } });
+    await provider.initialize({ targetingKey: "ann" });
+    assert.deepEqual(lines, []);
+    await provider.onClose();
+  }
+});
+
 test("a `wasm` path that does not exist rejects initialize at once; the process does not exit mid-start", () => {
   const script = `
     import { PennonServerProvider } from "pennon/server";
