@@ -24,11 +24,18 @@ import type { Telemetry } from "./telemetry.js";
 export * from "./index.js";
 export type { PennonOptions, SyncOutcome } from "./sync.js";
 
+/** What the web provider needs of a `Storage` (`localStorage`), written out so that
+ *  the types compile without the DOM library (a server-rendering project). */
+export interface KeyValueStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
 /** Options of the web provider. */
 export interface PennonWebOptions extends PennonOptions {
   /** Keep the last good envelope here and load it (verified again) at start:
    *  `true` for `globalThis.localStorage`, or any `Storage`. Default: off. */
-  storage?: boolean | Pick<Storage, "getItem" | "setItem">;
+  storage?: boolean | KeyValueStorage;
   /** The storage key (default `pennon:<environment>`). */
   storageKey?: string;
 }
@@ -71,8 +78,8 @@ export class PennonWebProvider implements Provider {
     const key = options.storageKey ?? `pennon:${options.environment}`;
     // `localStorage` is looked up when used: merely reading it throws where storage is
     // blocked (a sandboxed frame, cookies off), and the sync loop then goes without it.
-    const storage = (): Pick<Storage, "getItem" | "setItem"> => {
-      if (options.storage !== true) return options.storage as Pick<Storage, "getItem" | "setItem">;
+    const storage = (): KeyValueStorage => {
+      if (options.storage !== true) return options.storage as KeyValueStorage;
       const local = globalThis.localStorage;
       if (local === undefined) throw new Error("`storage: true`, but this runtime has no localStorage: pass a Storage");
       return local;
@@ -317,7 +324,7 @@ export class PennonWebProvider implements Provider {
  * storage: one still on an older version does not overwrite a newer one, which is
  * this browser's rollback floor at its next start.
  */
-function storedEnvelope(storage: () => Pick<Storage, "getItem" | "setItem">, key: string): EnvelopeStore {
+function storedEnvelope(storage: () => KeyValueStorage, key: string): EnvelopeStore {
   /** An item's text; a storage answering with a promise (an async store) is refused by name. */
   const item = (name: string): string | undefined => {
     const value: unknown = storage().getItem(name);

@@ -3,6 +3,7 @@
 import { Engine, init, initSync, isPennonError, type CompiledModule, type Resolution, type WasmSource } from "pennon";
 import { PennonServerProvider } from "pennon/server";
 import { PennonServerProvider as WorkerdProvider } from "pennon/workerd";
+import { PennonWebProvider, type KeyValueStorage } from "pennon/web";
 import imported from "pennon/pennon.wasm";
 import importedForVercel from "pennon/pennon.wasm?module";
 
@@ -27,3 +28,10 @@ export function refusalKind(error: unknown): string | undefined {
 }
 
 export const providers = [new PennonServerProvider({ keys: [], environment: "production" }), WorkerdProvider];
+
+// Server rendering builds the web provider too, without the DOM lib: its storage type
+// must not need `Storage`.
+export function renderedProvider(envelope: string, store: Map<string, string>): PennonWebProvider {
+  const storage: KeyValueStorage = { getItem: (key) => store.get(key) ?? null, setItem: (key, value) => void store.set(key, value) };
+  return new PennonWebProvider({ keys: ["ed25519:…"], environment: "production", envelope, storage });
+}

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { WasmSource } from "../engine.js";
+import { fetchWasm, wasmBody } from "./fetch-wasm.js";
 
 /**
  * The package's own `pennon.wasm`, as bytes: beside this file, or, where a bundler has
@@ -75,10 +76,7 @@ export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
   }
   // Fetched here, so a failing server is an HTTP error the start retries, not an
   // answer compiled as a module.
-  if (source instanceof URL && (source.protocol === "http:" || source.protocol === "https:")) {
-    const response = await fetch(source);
-    if (!response.ok) throw new Error(`pennon: GET ${source.origin}${source.pathname}: HTTP ${response.status}`);
-    return new Uint8Array(await response.arrayBuffer());
-  }
+  if (source instanceof URL && (source.protocol === "http:" || source.protocol === "https:")) return fetchWasm(source);
+  if (typeof Response !== "undefined" && source instanceof Response) return wasmBody(source);
   return source;
 }

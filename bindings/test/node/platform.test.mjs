@@ -1,38 +1,50 @@
-// Where the module comes from by default, per platform (src/platform/): a page served in
-// place of pennon.wasm is named as such, not compiled into "expected magic word".
+// Where the module comes from, per platform (src/platform/): a page or a 404 served in
+// place of pennon.wasm is named as such, and not retried, instead of compiled into
+// "expected magic word"; a failing server is retried; a `Response` not served as
+// `application/wasm` is read into bytes (the glue would warn, then read it anyway).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
-import { resolveWasm } from "../../dist/platform/browser.js";
+import * as browser from "../../dist/platform/browser.js";
+import * as node from "../../dist/platform/node.js";
 
 const wasm = readFileSync(new URL("../../dist/pennon.wasm", import.meta.url));
+const hint = "pass `wasm` with the URL your bundler gives it (Vite: `import wasmUrl from \"pennon/pennon.wasm?url\"`)";
 
-test("browsers: a URL that serves a page instead of pennon.wasm is refused by name", async () => {
-  const server = createServer((request, response) => {
-    if (request.url === "/pennon.wasm") {
-      response.writeHead(200, { "content-type": "application/wasm" }).end(wasm);
-    } else if (request.url === "/missing.wasm") {
-      response.writeHead(404, { "content-type": "text/plain" }).end("not found");
-    } else {
+for (const [platform, { resolveWasm }] of [["browsers", browser], ["Node", node]]) {
+  test(`${platform}: a URL that serves a page or a 404 instead of pennon.wasm is refused by name, for good`, async (t) => {
+    const server = createServer((request, response) => {
+      if (request.url === "/pennon.wasm") response.writeHead(200, { "content-type": "application/wasm" }).end(wasm);
+      else if (request.url === "/octet.wasm") response.writeHead(200, { "content-type": "application/octet-stream" }).end(wasm);
+      else if (request.url === "/text.wasm") response.writeHead(200, { "content-type": "application/octet-stream" }).end("Service Unavailable, try later");
+      else if (request.url === "/missing.wasm") response.writeHead(404, { "content-type": "text/plain" }).end("not found");
+      else if (request.url === "/busy.wasm") response.writeHead(503).end();
       // A dev server's fallback: its index.html for any path it does not know.
-      response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end("<!doctype html><title>app</title>");
-    }
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const base = `http://127.0.0.1:${server.address().port}`;
-  try {
-    const served = await resolveWasm(new URL(`${base}/pennon.wasm`));
-    assert.ok(served instanceof Response);
-    assert.ok((await WebAssembly.compileStreaming(served)) instanceof WebAssembly.Module);
-    await assert.rejects(resolveWasm(`${base}/node_modules/.vite/pennon.wasm`), {
-      message: `pennon: ${base}/node_modules/.vite/pennon.wasm did not serve pennon.wasm (HTTP 200, text/html; charset=utf-8): ` +
-        "pass `wasm` with the URL your bundler gives it (Vite: `import wasmUrl from \"pennon/pennon.wasm?url\"`)",
+      else response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end("<!doctype html><title>app</title>");
     });
-    await assert.rejects(resolveWasm(`${base}/missing.wasm`), { message: /did not serve pennon\.wasm \(HTTP 404, text\/plain\)/ });
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    t.after(() => server.close());
+    const base = `http://127.0.0.1:${server.address().port}`;
+
+    const served = await resolveWasm(new URL(`${base}/pennon.wasm`));
+    assert.ok(served instanceof Response, "application/wasm streams into the compiler");
+    assert.ok((await WebAssembly.compileStreaming(served)) instanceof WebAssembly.Module);
+    const octets = await resolveWasm(`${base}/octet.wasm`);
+    assert.ok(octets instanceof Uint8Array && WebAssembly.validate(octets), "another type is read into bytes");
+
+    await assert.rejects(resolveWasm(`${base}/node_modules/.vite/pennon.wasm?v=1`), {
+      message: `pennon: ${base}/node_modules/.vite/pennon.wasm did not serve pennon.wasm (HTTP 200, text/html; charset=utf-8): ${hint}`,
+      permanent: true,
+    });
+    await assert.rejects(resolveWasm(`${base}/missing.wasm`), { message: /did not serve pennon\.wasm \(HTTP 404, text\/plain\)/, permanent: true });
+    await assert.rejects(resolveWasm(`${base}/text.wasm`), { message: /did not serve pennon\.wasm \(it starts "Service Unavaila"\)/, permanent: true });
+    const busy = await resolveWasm(`${base}/busy.wasm`).catch((error) => error);
+    assert.deepEqual([busy.message, busy.permanent], [`pennon: GET ${base}/busy.wasm: HTTP 503`, undefined], "a failing server is retried");
+
     const module = await WebAssembly.compile(wasm);
     assert.equal(await resolveWasm(module), module, "a compiled module passes through");
-  } finally {
-    server.close();
-  }
-});
+    const given = await resolveWasm(new Response(wasm));
+    assert.ok(given instanceof Uint8Array && WebAssembly.validate(given), "a Response with no type is read into bytes");
+  });
+}

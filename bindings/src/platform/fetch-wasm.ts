@@ -1,0 +1,43 @@
+/**
+ * The module at a URL, or in a `Response`, as the glue should get it, in every runtime
+ * that fetches it (browsers, bundlers, Node). A page served in place of the module (a
+ * dev server's fallback `index.html`, a 404) is named as such instead of failing to
+ * compile as "expected magic word", and is not retried; a failing server (a 503) is.
+ */
+
+/** WebAssembly's first four bytes, `\0asm`. */
+const MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+/** Fetches `url`; throws a retryable error for a 5xx, a permanent one for any answer
+ *  that is not the module. */
+export async function fetchWasm(url: string | URL): Promise<Response | Uint8Array> {
+  const response = await fetch(url);
+  const shown = url instanceof URL ? `${url.origin}${url.pathname}` : url.split("?")[0]; // a query may hold a token
+  if (response.status >= 500) throw new Error(`pennon: GET ${shown}: HTTP ${response.status}`);
+  const type = response.headers.get("content-type") ?? "";
+  if (!response.ok || type.startsWith("text/html")) throw notTheModule(shown, `HTTP ${response.status}, ${type || "no content type"}`);
+  return wasmBody(response, shown);
+}
+
+/**
+ * A response served as `application/wasm` streams into the compiler. Any other is read
+ * into bytes first, and checked: the glue would try to stream it, fail, and log a
+ * multi-line warning before reading it anyway.
+ */
+export async function wasmBody(response: Response, shown = "the `wasm` Response"): Promise<Response | Uint8Array> {
+  if (response.headers.get("content-type") === "application/wasm") return response;
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (!MAGIC.every((byte, i) => bytes[i] === byte)) {
+    const start = new TextDecoder().decode(bytes.subarray(0, 16)).replace(/\s+/g, " ");
+    throw notTheModule(shown, `it starts ${JSON.stringify(start)}`);
+  }
+  return bytes;
+}
+
+/** A permanent error: the start does not retry a misplaced module. */
+function notTheModule(shown: string, why: string): Error {
+  const message =
+    `pennon: ${shown} did not serve pennon.wasm (${why}): ` +
+    "pass `wasm` with the URL your bundler gives it (Vite: `import wasmUrl from \"pennon/pennon.wasm?url\"`)";
+  return Object.assign(new Error(message), { permanent: true });
+}
