@@ -59,7 +59,20 @@ async fn api_commands() {
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
-    ok(&run(&["flags", "rollout", "banner", "50", "--env", "development", "--variant", "red", "--otherwise", "blue"]));
+    let rolled =
+        run(&["flags", "rollout", "banner", "50", "--env", "development", "--variant", "red", "--otherwise", "blue"]);
+    ok(&rolled);
+    assert_eq!(
+        String::from_utf8_lossy(&rolled.stderr).trim(),
+        "note: `banner` is disabled in `development`, so everyone gets its off variant until \
+         `pennon flags enable banner --env development`",
+        "a rollout of a disabled flag says nobody is served it yet"
+    );
+    ok(&run(&["flags", "enable", "banner", "--env", "development"]));
+    let rolled =
+        run(&["flags", "rollout", "banner", "60", "--env", "development", "--variant", "red", "--otherwise", "blue"]);
+    assert!(ok(&rolled).contains("60% rolled out"));
+    assert_eq!(String::from_utf8_lossy(&rolled.stderr), "", "enabled: nothing to note");
     // A percentage JSON cannot carry, or out of range, is a usage error naming it.
     for bad in ["NaN", "inf", "101"] {
         let refused = run(&["flags", "rollout", "banner", bad, "--env", "development"]);

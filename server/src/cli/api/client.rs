@@ -9,7 +9,8 @@ use crate::cli::Failure;
 /// Where the server is.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ApiArgs {
-    /// The control plane's base URL.
+    /// The control plane's base URL. The API token is read from PENNON_TOKEN only (an
+    /// argument would show in `ps` and shell history).
     #[arg(long, env = "PENNON_URL", value_name = "URL", default_value = "http://127.0.0.1:8080")]
     pub(crate) url: String,
 }

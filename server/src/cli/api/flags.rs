@@ -5,7 +5,7 @@ use serde_json::{json, Value as Json};
 
 use super::client::segment;
 use super::{print_json, report, ApiArgs, Client};
-use crate::cli::{print_line, Failure};
+use crate::cli::{note, print_line, Failure};
 
 /// `pennon flags` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -135,7 +135,16 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             let body = strip_nulls(body);
             let reply =
                 client.send(Method::POST, &format!("{path}/rollout"), Some(&body), current.etag.as_deref()).await?;
-            report(&reply, &format!("`{key}` in `{env}`: {percent}% rolled out"))
+            report(&reply, &format!("`{key}` in `{env}`: {percent}% rolled out"))?;
+            // The rollout is stored either way, but a disabled flag serves its off variant
+            // to everyone: "25% rolled out" alone would read as a quarter of users served.
+            if current.body.get("enabled") == Some(&Json::Bool(false)) {
+                note(&format!(
+                    "note: `{key}` is disabled in `{env}`, so everyone gets its off variant until \
+                     `pennon flags enable {key} --env {env}`"
+                ));
+            }
+            Ok(())
         }
         Command::Delete { key, api } => {
             let client = Client::new(api)?;
