@@ -26,12 +26,12 @@ export function failed<T>(defaultValue: T, code: string, message: string, metada
  * A Pennon result as OpenFeature details. OpenFeature numbers are JavaScript numbers,
  * so an integer beyond 2^53 (a BigInt from the engine) is rounded to the nearest one.
  */
-export function details<T>(result: Resolution, defaultValue: T): ResolutionDetails<T> {
+export function details<T>(result: Resolution, defaultValue: T, metadata: FlagMetadata): ResolutionDetails<T> {
   if (result.errorCode !== undefined) {
-    return failed(defaultValue, result.errorCode, result.errorDetails ?? result.errorCode, result.metadata);
+    return failed(defaultValue, result.errorCode, result.errorDetails ?? result.errorCode, metadata);
   }
   const value = typeof result.value === "bigint" ? Number(result.value) : result.value;
-  return { value: value as T, variant: result.variant, reason: result.reason, flagMetadata: result.metadata };
+  return { value: value as T, variant: result.variant, reason: result.reason, flagMetadata: metadata };
 }
 
 /** The message of a `TYPE_MISMATCH`, worded as the engine words it. */

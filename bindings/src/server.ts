@@ -86,7 +86,7 @@ export class PennonServerProvider implements Provider {
       const result = engine.evaluate(key, context, now, expectedType(kind, engine.flagType(key)));
       const targetingKey = typeof context.targetingKey === "string" ? context.targetingKey : undefined;
       this.#sync.telemetry.record(result, targetingKey, now);
-      return details(result, fallback);
+      return details(result, fallback, this.#sync.metadata.of(result));
     } catch (error) {
       // Only a context the engine cannot convert throws here (`invalid_context`: a
       // cycle, nesting too deep), as in the Rust provider.

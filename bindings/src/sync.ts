@@ -9,6 +9,7 @@ import { Engine, init, isPennonError, type WasmSource } from "./engine.js";
 import { fetchEnvelope, HttpError } from "./fetch-envelope.js";
 import { checkOptions, headersOf, type ReadOptions } from "./provider-options.js";
 import { refusal } from "./refusal.js";
+import { ResultMetadata } from "./result-metadata.js";
 import { Telemetry } from "./telemetry.js";
 import { checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
 
@@ -114,6 +115,8 @@ const MAX_DELAY_MS = 2 ** 31 - 1;
 export class Sync {
   /** Counters and exposures of every evaluation the provider reports. */
   readonly telemetry: Telemetry;
+  /** The flag metadata of results: the flag's own, and the provider's keys. */
+  readonly metadata: ResultMetadata;
   /** Where the provider stands; `stale` still serves the held snapshot. */
   status: "not_ready" | "ready" | "stale" | "error" = "not_ready";
   /** Why the status is `stale`. */
@@ -179,6 +182,8 @@ export class Sync {
     this.#stored = stored;
     // Checked at start (a bad capacity is FATAL then); until then, none.
     this.telemetry = new Telemetry(typeof options.exposureCapacity === "number" ? options.exposureCapacity : 0);
+    // Every snapshot served names this environment (one of another type is FATAL at start).
+    this.metadata = new ResultMetadata(String(options.environment));
   }
 
   /** The engine; throws before `start` has built it. */

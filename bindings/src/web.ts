@@ -10,6 +10,7 @@ import {
   ProviderEvents,
   ProviderFatalError,
   type EvaluationContext,
+  type FlagMetadata,
   type JsonValue,
   type Provider,
   type ResolutionDetails,
@@ -55,7 +56,9 @@ function checkStorage({ storage, storageKey }: PennonWebOptions): void {
 const SCHEDULE_CHECK_MS = 1_000;
 
 /** A flag's result for the current context, or why the context could not be evaluated. */
-type Cached = { type: FlagType; result: Resolution; contextError?: undefined } | { type: FlagType; contextError: string };
+type Cached =
+  | { type: FlagType; result: Resolution; metadata: FlagMetadata; contextError?: undefined }
+  | { type: FlagType; contextError: string };
 
 /** The OpenFeature web provider over the Pennon engine. */
 export class PennonWebProvider implements Provider {
@@ -206,7 +209,7 @@ export class PennonWebProvider implements Provider {
     if (!fits(kind, cached.type)) {
       this.#sync.telemetry.recordError(flagKey); // as the server and Rust providers count it
       // Worded, and with the flag's metadata, as the server provider's (the engine's) result.
-      const metadata = cached.contextError === undefined ? cached.result.metadata : undefined;
+      const metadata = cached.contextError === undefined ? cached.metadata : undefined;
       return failed(defaultValue, "TYPE_MISMATCH", mismatch(flagKey, cached.type, expectedType(kind, cached.type)), metadata);
     }
     if (cached.contextError !== undefined) {
@@ -214,7 +217,7 @@ export class PennonWebProvider implements Provider {
       return failed(defaultValue, "INVALID_CONTEXT", cached.contextError);
     }
     this.#sync.telemetry.record(cached.result, targetingKey(this.#context), this.#sync.now());
-    return details(cached.result, defaultValue);
+    return details(cached.result, defaultValue, cached.metadata);
   }
 
   /**
@@ -234,7 +237,7 @@ export class PennonWebProvider implements Provider {
       // One by one, below.
     }
     if (whole !== undefined) {
-      for (const result of whole) cache.set(result.key, cachedOf(engine, result));
+      for (const result of whole) cache.set(result.key, this.#cached(engine, result));
       return cache;
     }
     for (const key of engine.flagKeys()) cache.set(key, this.#evaluateOne(engine, key, now));
@@ -242,9 +245,14 @@ export class PennonWebProvider implements Provider {
   }
 
   /** One flag for the current context, reading only its own attributes. */
+  #cached(engine: Engine, result: Resolution): Cached {
+    if (typeof result.value === "object" && result.value !== null) deepFreeze(result.value);
+    return { result, type: engine.flagType(result.key)!, metadata: this.#sync.metadata.of(result) };
+  }
+
   #evaluateOne(engine: Engine, key: string, now: number): Cached {
     try {
-      return cachedOf(engine, engine.evaluate(key, this.#context, now));
+      return this.#cached(engine, engine.evaluate(key, this.#context, now));
     } catch (error) {
       return { type: engine.flagType(key)!, contextError: error instanceof Error ? error.message : String(error) };
     }
@@ -360,10 +368,6 @@ function storedEnvelope(storage: () => KeyValueStorage, key: string): EnvelopeSt
 
 /** A result as the cache keeps it. Every read hands out its one value: frozen, so no
  *  reader can change another's. */
-function cachedOf(engine: Engine, result: Resolution): Cached {
-  if (typeof result.value === "object" && result.value !== null) deepFreeze(result.value);
-  return { result, type: engine.flagType(result.key)! };
-}
 
 function targetingKey(context: EvaluationContext): string | undefined {
   return typeof context.targetingKey === "string" ? context.targetingKey : undefined;

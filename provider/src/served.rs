@@ -18,7 +18,7 @@ pub(crate) struct Served {
 /// Per-flag data built at swap time so evaluations do no string work beyond what the
 /// OpenFeature types force.
 pub(crate) struct FlagEntry {
-    /// Snapshot version, environment, `flagSetId` and the flag's own metadata. Cloned
+    /// Snapshot version (also as `version`), environment, `flagSetId` and the flag's own metadata. Cloned
     /// into every result (the SDK's `FlagMetadata` is an owned map).
     pub(crate) metadata: FlagMetadata,
     /// The same plus `ruleId`, per rule: cloned whole, a result skips hashing and
@@ -89,6 +89,9 @@ pub(crate) mod keys {
     pub(crate) const FLAG_SET_ID: &str = "flagSetId";
     /// The id of the rule that matched, when one did.
     pub(crate) const RULE_ID: &str = "ruleId";
+    /// OpenFeature's version of the flag set (a string): the snapshot version, which
+    /// telemetry hooks report as `feature_flag.version`.
+    pub(crate) const VERSION: &str = "version";
 }
 
 fn metadata(snapshot: &Snapshot, key: &str) -> FlagMetadata {
@@ -124,6 +127,7 @@ fn metadata(snapshot: &Snapshot, key: &str) -> FlagMetadata {
     out.add_value(keys::SNAPSHOT_VERSION, i64::try_from(snapshot.version()).unwrap_or(i64::MAX));
     out.add_value(keys::ENVIRONMENT, snapshot.environment());
     out.add_value(keys::FLAG_SET_ID, snapshot.environment());
+    out.add_value(keys::VERSION, snapshot.version().to_string());
     out
 }
 

@@ -193,3 +193,23 @@ test("web provider: an expired stored envelope still refuses older versions", as
   assert.match(store.get("pennon:test"), /payload/, "version 6 is stored");
   assert.notEqual(store.get("pennon:test"), expiredV5);
 });
+
+test("flag metadata carries the snapshot version, environment, flag set and deciding rule, as the Rust provider's does", async () => {
+  // The flag's own metadata names two of the provider's keys: the provider's win.
+  const flag = { ...boolFlag({ staff: ["ann"] }), metadata: { team: "growth", flagSetId: "mine", snapshotVersion: 0 } };
+  const options = { keys: [publicKey(1)], environment: "test", envelope: envelope(payload(7, { f: flag })) };
+  const provided = { team: "growth", snapshotVersion: 7, version: "7", environment: "test", flagSetId: "test" };
+  const server = new PennonServerProvider(options);
+  await server.initialize();
+  assert.deepEqual((await server.resolveBooleanEvaluation("f", false, { targetingKey: "ann" })).flagMetadata, { ...provided, ruleId: "staff" });
+  assert.deepEqual((await server.resolveBooleanEvaluation("f", false, { targetingKey: "bob" })).flagMetadata, provided, "no rule decided");
+  assert.deepEqual((await server.resolveBooleanEvaluation("nope", false, {})).flagMetadata, {}, "a missing flag has none");
+  const web = new PennonWebProvider(options);
+  await web.initialize({ targetingKey: "ann" });
+  assert.deepEqual(web.resolveBooleanEvaluation("f", false).flagMetadata, { ...provided, ruleId: "staff" });
+  await web.onContextChange({}, { targetingKey: "bob" });
+  assert.deepEqual(web.resolveBooleanEvaluation("f", false).flagMetadata, provided);
+  assert.ok(Object.isFrozen(web.resolveBooleanEvaluation("f", false).flagMetadata), "shared by reads, so frozen");
+  await server.onClose();
+  await web.onClose();
+});

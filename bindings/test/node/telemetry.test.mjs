@@ -81,7 +81,8 @@ test("a type mismatch reads the same from both providers: the engine's words and
     assert.deepEqual(fromWeb, fromServer, kind);
   }
   assert.equal((await server.resolveNumberEvaluation("f", 0, {})).errorMessage, "flag `f` is string, not float");
-  assert.deepEqual((await server.resolveNumberEvaluation("f", 0, {})).flagMetadata, { team: "growth" });
+  const provided = { snapshotVersion: 1, version: "1", environment: "test", flagSetId: "test" };
+  assert.deepEqual((await server.resolveNumberEvaluation("f", 0, {})).flagMetadata, { team: "growth", ...provided });
 });
 
 test("counts are ordered by code point, as the Rust provider orders them (UTF-8 bytes)", () => {

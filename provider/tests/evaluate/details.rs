@@ -67,6 +67,7 @@ async fn resolution_details_carry_value_variant_reason_and_metadata() {
         ("snapshotVersion", FlagMetadataValue::Int(3)),
         ("environment", FlagMetadataValue::String("test".into())),
         ("flagSetId", FlagMetadataValue::String("test".into())),
+        ("version", FlagMetadataValue::String("3".into())),
         ("ruleId", FlagMetadataValue::String("staff".into())),
         ("description", FlagMetadataValue::String("New checkout".into())),
         ("owner", FlagMetadataValue::String("payments".into())),
