@@ -89,9 +89,11 @@ export class PennonServerProvider implements Provider {
       return details(result, fallback, this.#sync.metadata.of(result));
     } catch (error) {
       // Only a context the engine cannot convert throws here (`invalid_context`: a
-      // cycle, nesting too deep), as in the Rust provider.
+      // cycle, nesting too deep), as in the Rust provider. A flag the snapshot lacks is
+      // FLAG_NOT_FOUND whatever the context (SPEC 5.3 step 1): asked again, unread.
+      if (engine.flagType(key) === undefined) return this.#resolve(key, kind, fallback, {});
       const message = isPennonError(error) ? error.message : String(error);
-      this.#sync.telemetry.recordInvalidContext(key, engine.flagType(key) !== undefined);
+      this.#sync.telemetry.recordInvalidContext(key, true);
       return failed(fallback, "INVALID_CONTEXT", message);
     }
   }

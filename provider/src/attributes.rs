@@ -8,8 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use open_feature::{EvaluationContext, EvaluationContextFieldValue as Field, EvaluationError, StructValue};
 use pennon_core::{AttributeValue, Attributes, Value, ValueRef};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::context::{check_field, TARGETING_KEY};
 
@@ -123,7 +122,7 @@ pub enum FieldRef<'a> {
     Float(f64),
     /// A string.
     String(&'a str),
-    /// A date-time, as RFC 3339 text.
+    /// A date-time, as RFC 3339 text in UTC with milliseconds ([`Rfc3339Text`]).
     DateTime(Rfc3339Text),
     /// `Vec<EvaluationContextFieldValue>`.
     Fields(&'a [Field]),
@@ -143,20 +142,31 @@ pub enum FieldRef<'a> {
     Core(&'a [Value]),
     /// `pennon_core::Value::Object`.
     CoreMap(&'a BTreeMap<Box<str>, Value>),
-    /// A `Struct` of a type Pennon cannot read, or a date-time RFC 3339 cannot write.
+    /// A `Struct` of a type Pennon cannot read, or a date-time outside years 0 to 9999.
     /// [`ContextAttributes::new`] refuses contexts holding one, so evaluation never
     /// sees it; it reads as null.
     Unreadable,
 }
 
 impl<'a> FieldRef<'a> {
+    /// A float; NaN and the infinities read as null, as JSON (SPEC 5.1) and the npm
+    /// providers have them, so they target and bucket alike in every client.
+    #[inline]
+    fn float(f: f64) -> FieldRef<'a> {
+        if f.is_finite() {
+            FieldRef::Float(f)
+        } else {
+            FieldRef::Null
+        }
+    }
+
     /// A custom field.
     #[inline]
     pub fn of_field(field: &'a Field) -> FieldRef<'a> {
         match field {
             Field::Bool(b) => FieldRef::Bool(*b),
             Field::Int(i) => FieldRef::Int(*i),
-            Field::Float(f) => FieldRef::Float(*f),
+            Field::Float(f) => FieldRef::float(*f),
             Field::String(s) => FieldRef::String(s),
             Field::DateTime(time) => Rfc3339Text::new(time).map_or(FieldRef::Unreadable, FieldRef::DateTime),
             Field::Struct(any) => FieldRef::of_struct(any.as_ref()),
@@ -197,7 +207,7 @@ impl<'a> FieldRef<'a> {
         match value {
             open_feature::Value::Bool(b) => FieldRef::Bool(*b),
             open_feature::Value::Int(i) => FieldRef::Int(*i),
-            open_feature::Value::Float(f) => FieldRef::Float(*f),
+            open_feature::Value::Float(f) => FieldRef::float(*f),
             open_feature::Value::String(s) => FieldRef::String(s),
             open_feature::Value::Array(items) => FieldRef::Values(items),
             open_feature::Value::Struct(value) => FieldRef::Struct(value),
@@ -226,7 +236,7 @@ impl<'a> FieldRef<'a> {
             Value::Null => FieldRef::Null,
             Value::Bool(b) => FieldRef::Bool(*b),
             Value::Int(i) => FieldRef::Int(*i),
-            Value::Float(f) => FieldRef::Float(*f),
+            Value::Float(f) => FieldRef::float(*f),
             Value::String(s) => FieldRef::String(s),
             Value::List(items) => FieldRef::Core(items),
             Value::Object(members) => FieldRef::CoreMap(members),
@@ -325,30 +335,49 @@ impl<'a> Iterator for Items<'a> {
     }
 }
 
-/// A date-time written as RFC 3339, inline: at most 35 bytes
-/// (`9999-12-31T23:59:59.999999999+23:59`), so reading one allocates nothing.
+/// A date-time as JavaScript's `Date.prototype.toISOString` writes it, in UTC with
+/// milliseconds (`2025-06-01T10:00:00.000Z`): the npm providers pass a `Date` so, and
+/// the same instant must read as the same text in every client, or `equals`,
+/// `starts_with` and bucketing on it would differ (SPEC 5.1). Inline: reading one
+/// allocates nothing.
 #[derive(Clone, Copy)]
 pub struct Rfc3339Text {
-    bytes: [u8; Rfc3339Text::CAPACITY],
-    len: u8,
+    bytes: [u8; Rfc3339Text::LEN],
 }
 
 impl Rfc3339Text {
-    const CAPACITY: usize = 40;
+    const LEN: usize = 24;
 
-    /// `None` when RFC 3339 cannot write it (a year outside 0 to 9999, an offset with
-    /// seconds).
+    /// `None` for an instant outside years 0 to 9999 in UTC, which RFC 3339 cannot write.
     pub fn new(time: &OffsetDateTime) -> Option<Rfc3339Text> {
-        let mut bytes = [0; Rfc3339Text::CAPACITY];
-        let mut rest = &mut bytes[..];
-        time.format_into(&mut rest, &Rfc3339).ok()?;
-        let len = Rfc3339Text::CAPACITY - rest.len();
-        Some(Rfc3339Text { bytes, len: u8::try_from(len).ok()? })
+        let utc = time.checked_to_offset(UtcOffset::UTC)?;
+        let year = u32::try_from(utc.year()).ok().filter(|year| *year <= 9999)?;
+        let fields = [
+            (year, 4, b'-'),
+            (u32::from(u8::from(utc.month())), 2, b'-'),
+            (u32::from(utc.day()), 2, b'T'),
+            (u32::from(utc.hour()), 2, b':'),
+            (u32::from(utc.minute()), 2, b':'),
+            (u32::from(utc.second()), 2, b'.'),
+            (u32::from(utc.millisecond()), 3, b'Z'),
+        ];
+        let mut bytes = [0; Rfc3339Text::LEN];
+        let mut at = 0;
+        for (value, width, after) in fields {
+            let mut rest = value;
+            for slot in bytes[at..at + width].iter_mut().rev() {
+                *slot = b'0' + u8::try_from(rest % 10).ok()?;
+                rest /= 10;
+            }
+            bytes[at + width] = after;
+            at += width + 1;
+        }
+        Some(Rfc3339Text { bytes })
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+        std::str::from_utf8(&self.bytes).unwrap_or_default()
     }
 }
 
@@ -358,7 +387,7 @@ impl std::fmt::Debug for Rfc3339Text {
     }
 }
 
-/// Whether RFC 3339 can write `time`, without writing it anywhere.
-pub(crate) fn writable(time: &OffsetDateTime) -> Result<(), time::error::Format> {
-    time.format_into(&mut std::io::sink(), &Rfc3339).map(drop)
+/// Whether [`Rfc3339Text`] can write `time` (years 0 to 9999 in UTC).
+pub(crate) fn writable(time: &OffsetDateTime) -> bool {
+    Rfc3339Text::new(time).is_some()
 }

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `targeting_key` | the targeting key |
 //! | `Bool`, `Int`, `Float`, `String` | the same |
-//! | `DateTime` | an RFC 3339 string, offset kept (`before`/`after` compare it as a time) |
+//! | `DateTime` | RFC 3339 text in UTC with milliseconds, `2025-06-01T10:00:00.000Z`, as the npm providers pass a JavaScript `Date` (`before`/`after` compare it as a time) |
 //! | `Struct` holding `open_feature::StructValue` or `open_feature::Value` | nested object / array / scalar |
 //! | `Struct` holding `serde_json::Value` or `serde_json::Map` | the same JSON, `null` included |
 //! | `Struct` holding `pennon_core::Value` | as is |
@@ -69,9 +69,10 @@ impl std::fmt::Display for Path<'_> {
 /// more fields (every other struct type holds plain values).
 fn check(name: &Path<'_>, field: &Field) -> Result<(), EvaluationError> {
     match field {
-        Field::DateTime(time) => writable(time).map_err(|e| {
-            invalid(format!("context field `{name}`: the date-time cannot be written as RFC 3339: {e}"))
-        }),
+        Field::DateTime(time) if !writable(time) => {
+            Err(invalid(format!("context field `{name}`: the date-time is outside years 0 to 9999 in UTC")))
+        }
+        Field::DateTime(_) => Ok(()),
         Field::Struct(any) => match FieldRef::of_struct(any.as_ref()) {
             FieldRef::Unreadable => Err(invalid(format!(
                 "context field `{name}` holds a struct of a type Pennon cannot read; use open_feature::StructValue, \

@@ -67,11 +67,19 @@ impl PennonProvider {
         let guard = self.shared.served.load();
         let Some(served) = guard.as_deref() else { return Err(self.not_ready()) };
         let entry = served.flags.get(key);
-        let attributes = ContextAttributes::new(context).inspect_err(|_| {
-            // INVALID_CONTEXT: an error of this flag like any other (or a missing flag).
-            let ctx = Ctx { targeting_key: None, rule_id: None, now: 0 };
-            self.shared.telemetry.record(served, entry, None, pennon_core::Reason::Error, ctx);
-        })?;
+        let unread = EvaluationContext::default();
+        let attributes = match ContextAttributes::new(context) {
+            Ok(attributes) => attributes,
+            // A flag the snapshot lacks is FLAG_NOT_FOUND whatever the context (SPEC 5.3
+            // step 1), as in the npm providers: the evaluation below says so unread.
+            Err(_) if entry.is_none() => ContextAttributes::new(&unread)?,
+            Err(error) => {
+                // INVALID_CONTEXT: an error of this flag like any other.
+                let ctx = Ctx { targeting_key: None, rule_id: None, now: 0 };
+                self.shared.telemetry.record(served, entry, None, pennon_core::Reason::Error, ctx);
+                return Err(error);
+            }
+        };
         // Reading the wall clock costs about as much as evaluating a simple flag (~35 ns
         // measured): read it only for a flag whose result depends on it, or to stamp
         // exposures. Any other flag evaluates the same at any time.

@@ -224,6 +224,10 @@ test("keys that can never verify make the provider FATAL; a context it cannot co
   const served = await ServerOpenFeature.getClient("context").getBooleanDetails("beta", false, { targetingKey: cyclic });
   assert.deepEqual([served.errorCode, served.value], ["INVALID_CONTEXT", false]);
   assert.match(served.errorMessage, /^invalid_context: /);
+  // A flag the snapshot lacks is FLAG_NOT_FOUND whatever the context (SPEC 5.3 step 1),
+  // in both providers and the Rust one.
+  const missing = await ServerOpenFeature.getClient("context").getBooleanDetails("nope", false, { targetingKey: "u", odd: cyclic });
+  assert.equal(missing.errorCode, "FLAG_NOT_FOUND", missing.errorMessage);
   await WebOpenFeature.setContext("context", { targetingKey: cyclic });
   const web = new PennonWebProvider({ keys, environment: "test", envelope: v1 });
   await WebOpenFeature.setProviderAndWait("context", web);

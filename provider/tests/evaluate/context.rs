@@ -51,7 +51,7 @@ fn every_field_type_converts_faithfully() {
         .with("age", Value::Int(42))
         .with("score", Value::Float(0.75))
         .with("email", Value::String("ann@acme.com".into()))
-        .with("signup", Value::String("2026-03-04T05:06:07+01:00".into()))
+        .with("signup", Value::String("2026-03-04T04:06:07.000Z".into()))
         .with(
             "address",
             object(&[
@@ -62,7 +62,7 @@ fn every_field_type_converts_faithfully() {
         .with("value", Value::List(vec![Value::Bool(false)]))
         .with("json", object(&[("a", Value::Null), ("big", Value::Float(18446744073709551615.0))]))
         .with("core", Value::Int(-1))
-        .with("fields", object(&[("tier", Value::Int(2)), ("since", Value::String("2026-01-02T03:04:05.5Z".into()))]))
+        .with("fields", object(&[("tier", Value::Int(2)), ("since", Value::String("2026-01-02T03:04:05.500Z".into()))]))
         .with("sorted", object(&[("x", Value::Bool(true))]))
         .with("items", Value::List(vec![Value::String("a".into()), Value::Float(2.0)]));
     assert_eq!(convert_context(&ctx).unwrap(), expected);
@@ -74,6 +74,21 @@ fn the_targeting_key_field_wins_over_a_custom_targeting_key() {
     assert_eq!(convert_context(&both).unwrap(), Context::new(Some("real")));
     let custom = EvaluationContext::default().with_custom_field("targetingKey", "from-field");
     assert_eq!(convert_context(&custom).unwrap().targeting_key(), Some("from-field"));
+    // The npm providers' forms, so the same call reads the same everywhere: a `Date` is
+    // `toISOString()` (sub-millisecond digits dropped), and NaN and the infinities are
+    // null, as in JSON.
+    let js = EvaluationContext::default()
+        .with_custom_field("at", datetime!(1999-12-31 23:59:59.123_456_789 -02:30))
+        .with_custom_field("nan", f64::NAN)
+        .with_custom_field("inf", f64::NEG_INFINITY);
+    let attributes = ContextAttributes::new(&js).unwrap();
+    let view = |name: &str| attributes.attribute(name).as_ref().map(|value| format!("{:?}", value.view()));
+    assert_eq!(view("at").as_deref(), Some(r#"String("2000-01-01T02:29:59.123Z")"#));
+    assert_eq!((view("nan").as_deref(), view("inf").as_deref()), (Some("Null"), Some("Null")));
+    let beyond = EvaluationContext::default().with_custom_field("at", datetime!(9999-12-31 23:00 -02:00));
+    let error = ContextAttributes::new(&beyond).unwrap_err();
+    assert_eq!(error.message.as_deref(), Some("context field `at`: the date-time is outside years 0 to 9999 in UTC"));
+
     let malformed = EvaluationContext::default().with_custom_field("targetingKey", 5);
     assert!(convert_context(&malformed).unwrap().problem().is_some(), "a non-string key is PARSE_ERROR later");
 }
@@ -119,7 +134,8 @@ async fn converted_fields_drive_rules() {
 }
 
 /// Evaluation reads the context in place: the views give the values the conversion
-/// copies, date-times as RFC 3339 text and nested fields through dotted members.
+/// copies, date-times as RFC 3339 text (UTC, milliseconds) and nested fields through
+/// dotted members.
 #[test]
 fn in_place_views_read_as_the_conversion_does() {
     let fields = HashMap::from([("since".to_owned(), Field::DateTime(datetime!(2026-01-02 03:04:05.5 UTC)))]);
@@ -129,12 +145,27 @@ fn in_place_views_read_as_the_conversion_does() {
         .with_custom_field("targetingKey", "from-field");
     let attributes = ContextAttributes::new(&ctx).unwrap();
     let signup = attributes.attribute("signup");
-    assert_eq!(signup.as_ref().map(AttributeValue::view), Some(ValueRef::String("2026-03-04T05:06:07+01:00")));
+    assert_eq!(signup.as_ref().map(AttributeValue::view), Some(ValueRef::String("2026-03-04T04:06:07.000Z")));
     let since = attributes.attribute("fields").and_then(|fields| fields.member("since"));
-    assert_eq!(since.as_ref().map(AttributeValue::view), Some(ValueRef::String("2026-01-02T03:04:05.5Z")));
+    assert_eq!(since.as_ref().map(AttributeValue::view), Some(ValueRef::String("2026-01-02T03:04:05.500Z")));
     let key = attributes.targeting_key();
     assert_eq!(key.as_ref().map(AttributeValue::view), Some(ValueRef::String("from-field")));
     assert_eq!(attributes.problem(), None);
+
+    // The npm providers' forms, so the same call reads the same everywhere: a `Date` is
+    // `toISOString()` (sub-millisecond digits dropped), and NaN and the infinities are
+    // null, as in JSON.
+    let js = EvaluationContext::default()
+        .with_custom_field("at", datetime!(1999-12-31 23:59:59.123_456_789 -02:30))
+        .with_custom_field("nan", f64::NAN)
+        .with_custom_field("inf", f64::NEG_INFINITY);
+    let attributes = ContextAttributes::new(&js).unwrap();
+    let view = |name: &str| attributes.attribute(name).as_ref().map(|value| format!("{:?}", value.view()));
+    assert_eq!(view("at").as_deref(), Some(r#"String("2000-01-01T02:29:59.123Z")"#));
+    assert_eq!((view("nan").as_deref(), view("inf").as_deref()), (Some("Null"), Some("Null")));
+    let beyond = EvaluationContext::default().with_custom_field("at", datetime!(9999-12-31 23:00 -02:00));
+    let error = ContextAttributes::new(&beyond).unwrap_err();
+    assert_eq!(error.message.as_deref(), Some("context field `at`: the date-time is outside years 0 to 9999 in UTC"));
 
     let malformed = EvaluationContext::default().with_custom_field("targetingKey", 5);
     let problem = ContextAttributes::new(&malformed).unwrap().problem().map(str::to_owned);
