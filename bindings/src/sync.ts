@@ -142,6 +142,8 @@ export class Sync {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Fires when the served snapshot expires, so STALE comes on time without a poll. */
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When `#expiryTimer` fires, by the clock. */
+  #expiryDue: number | undefined;
   /** Bumped by `start` and `stop`: a poll of an older generation does not go on. */
   #generation = 0;
   /** The generation of the `start` under way: the SDK has not seen READY yet, so no
@@ -599,7 +601,7 @@ export class Sync {
     // Checked again when the snapshot expires, or when failing turns stale, with no
     // request needed to notice (a request may wait a whole backoff).
     const staleAt = this.#failingSince === undefined || message !== undefined ? Infinity : this.#failingSince + staleAfter;
-    if (now <= expiry) this.#watchExpiry(Math.min(expiry, staleAt) - now);
+    if (now <= expiry) this.#watchExpiry(Math.min(expiry, staleAt), now);
     const next = message === undefined ? "ready" : "stale";
     const previous = this.status;
     this.status = next;
@@ -609,12 +611,24 @@ export class Sync {
     else this.#emit({ type: "ready" });
   }
 
-  /** Checks the status again just after `remainingMs`. */
-  #watchExpiry(remainingMs: number): void {
+  /**
+   * Checks the status again just after `due` (clock milliseconds). The timer is set
+   * again only when `due` moves: Node keeps a timer list per distinct delay until that
+   * delay would have passed, even for a cancelled unref'd timer, so setting a week-long
+   * expiry timer anew at every poll kept one list per poll (~216 B) for the week.
+   */
+  #watchExpiry(due: number, now: number): void {
+    if (due === this.#expiryDue && this.#expiryTimer !== undefined) return;
     clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = this.#expiryDue = undefined;
     if (this.#stopped) return;
     try {
-      this.#expiryTimer = unref(setTimeout(() => this.#updateStatus(true), Math.min(MAX_DELAY_MS, remainingMs + 1)));
+      const fired = () => {
+        this.#expiryTimer = this.#expiryDue = undefined;
+        this.#updateStatus(true);
+      };
+      this.#expiryTimer = unref(setTimeout(fired, Math.min(MAX_DELAY_MS, due - now + 1)));
+      this.#expiryDue = due;
     } catch {
       // Workers forbid timers at a module's top level, where a provider fed an
       // `envelope` may start: its status is then checked at its next refresh or load.

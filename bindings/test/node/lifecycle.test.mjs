@@ -258,3 +258,21 @@ test("in Node, `wasm` may be a file: or data: URL string", () => {
     assert.equal(child.stdout.trim(), "function", source);
   }
 });
+
+test("the expiry timer is set once per due time, not at every poll (Node keeps a timer list per delay)", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.body = v1; // expires a week out: every poll answers 304
+  const realSetTimeout = globalThis.setTimeout;
+  let long = 0;
+  globalThis.setTimeout = (callback, delay, ...rest) => {
+    if (delay > 3_600_000) long++; // the expiry watch; polls wait 20 ms
+    return realSetTimeout(callback, delay, ...rest);
+  };
+  t.after(() => (globalThis.setTimeout = realSetTimeout));
+  const provider = new PennonServerProvider({ keys, environment: "test", url: server.url, pollIntervalMs: 20, jitter: 0, logger: quiet });
+  await provider.initialize();
+  while (server.notModified < 30) await sleep(10);
+  await provider.onClose();
+  assert.ok(long <= 2, `set ${long} times over ${server.requests} polls`); // was once per poll
+});
