@@ -20,13 +20,19 @@ export interface EnvelopeRequest {
   maxBytes: number;
 }
 
-/** An answer other than the envelope, with the wait the server asked for (`Retry-After`). */
+/** An answer other than the envelope, with the wait the server asked for (`Retry-After`),
+ *  the server's own explanation, and where it came from after a redirect to another
+ *  origin (which was not sent `headers`: a 401 there is no fault of the SDK key). */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly retryAfterMs: number | undefined,
+    detail?: string,
+    redirectedTo?: URL,
   ) {
-    super(`HTTP ${status}${retryAfterMs === undefined ? "" : ` (Retry-After: ${retryAfterMs / 1000} s)`}`);
+    const wait = retryAfterMs === undefined ? "" : ` (Retry-After: ${retryAfterMs / 1000} s)`;
+    const where = redirectedTo === undefined ? "" : ` from ${redirectedTo.origin}${redirectedTo.pathname} (redirected to another origin, so \`headers\` were not sent)`;
+    super(`HTTP ${status}${where}${wait}${detail === undefined ? "" : `: ${detail}`}`);
   }
 }
 
@@ -65,8 +71,9 @@ export async function fetchEnvelope(request: EnvelopeRequest): Promise<Fetched> 
       return { kind: "unchanged" };
     }
     if (!response.ok) {
-      discard(response);
-      throw new HttpError(response.status, retryAfter(response.headers.get("Retry-After")));
+      const detail = await errorDetail(response);
+      const redirectedTo = url.origin === request.url.origin ? undefined : url;
+      throw new HttpError(response.status, retryAfter(response.headers.get("Retry-After")), detail, redirectedTo);
     }
     const bytes = await readCapped(response, request.maxBytes, request.signal);
     return { kind: "envelope", bytes, etag: response.headers.get("ETag") ?? undefined };
@@ -90,6 +97,48 @@ function retryAfter(value: string | null): number | undefined {
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** Longest server explanation kept in a message, characters. */
+const DETAIL_MAX = 200;
+
+/**
+ * What an error answer says, in one line: the `error.message` (or `message`) of a JSON
+ * body, as `pennon serve` and most APIs send, or a plain-text body. A 401 for a missing
+ * header and one for a revoked key otherwise read alike. Pages (HTML) are left out,
+ * and at most 4 KiB is read.
+ */
+async function errorDetail(response: Response): Promise<string | undefined> {
+  const type = response.headers.get("Content-Type") ?? "";
+  const json = /[/+]json\b/.test(type);
+  if (response.body === null || !(json || type.startsWith("text/plain"))) {
+    discard(response);
+    return undefined;
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for (let read = await reader.read(); !read.done && text.length < 4096; read = await reader.read()) {
+      text += decoder.decode(read.value, { stream: true });
+    }
+  } catch {
+    return undefined;
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  let detail: unknown = text;
+  if (json) {
+    try {
+      const body = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown } | null;
+      detail = (typeof body?.error === "object" ? body.error.message : body?.error) ?? body?.message ?? text;
+    } catch {
+      // Cut short or not JSON: the text as it came.
+    }
+  }
+  if (typeof detail !== "string") return undefined;
+  const line = detail.replace(/\s+/g, " ").trim();
+  return line === "" ? undefined : line.length > DETAIL_MAX ? `${line.slice(0, DETAIL_MAX)}…` : line;
 }
 
 function discard(response: Response): void {

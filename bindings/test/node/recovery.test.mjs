@@ -8,6 +8,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { PennonServerProvider } from "pennon/server";
 import { PennonWebProvider } from "pennon/web";
@@ -64,6 +66,41 @@ test("refused credentials (401, 403) end a start at once, and make a served snap
   await serving.refresh();
   await ready;
   await serving.onClose();
+});
+
+test("an error answer is logged with the server's own words; a 401 after a redirect to another origin says the headers stayed behind", async (t) => {
+  const answers = {
+    "/json": [401, "application/json", JSON.stringify({ error: { code: "unauthorized", message: "unknown or revoked SDK key" } })],
+    "/text": [403, "text/plain; charset=utf-8", "this SDK key is for environment `development`,\n not `prod`"],
+    "/page": [401, "text/html", "<html><body>Sign in</body></html>"],
+  };
+  const server = createServer((request, response) => {
+    const [status, type, body] = answers[request.url] ?? [404, "text/plain", "no such path"];
+    response.writeHead(status, { "Content-Type": type }).end(body);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  t.after(() => server.close());
+  const base = `http://127.0.0.1:${server.address().port}`;
+  // Another origin (another host name for the same server) that redirects to it.
+  const redirector = createServer((request, response) => response.writeHead(307, { Location: `${base}/json` }).end());
+  redirector.listen(0, "127.0.0.1");
+  await once(redirector, "listening");
+  t.after(() => redirector.close());
+  const start = async (url) => {
+    const provider = new PennonServerProvider({ keys, environment: "test", url, headers: { Authorization: "Bearer pns_x" }, logger: quiet });
+    const error = await provider.initialize().catch((e) => e);
+    await provider.onClose();
+    return error.message.replace(/^pennon: no snapshot could be loaded: /, "");
+  };
+  assert.equal(await start(`${base}/json`), `GET ${base}/json: HTTP 401: unknown or revoked SDK key`);
+  assert.equal(await start(`${base}/text`), `GET ${base}/text: HTTP 403: this SDK key is for environment \`development\`, not \`prod\``);
+  assert.equal(await start(`${base}/page`), `GET ${base}/page: HTTP 401`, "a page says nothing worth a log line");
+  const redirected = `http://localhost:${redirector.address().port}/s`;
+  assert.equal(
+    await start(redirected),
+    `GET ${redirected}: HTTP 401 from ${base}/json (redirected to another origin, so \`headers\` were not sent): unknown or revoked SDK key`,
+  );
 });
 
 test("polling off (pollIntervalMs 0): a failed request is retried until one succeeds, then no more are sent", async (t) => {
