@@ -13,10 +13,13 @@ const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 export async function fetchWasm(url: string | URL): Promise<Response | Uint8Array> {
   const response = await fetch(url);
   const shown = url instanceof URL ? `${url.origin}${url.pathname}` : url.split("?")[0]; // a query may hold a token
-  if (response.status >= 500) throw new Error(`pennon: GET ${shown}: HTTP ${response.status}`);
   const type = response.headers.get("content-type") ?? "";
-  if (!response.ok || type.startsWith("text/html")) throw notTheModule(shown, `HTTP ${response.status}, ${type || "no content type"}`);
-  return wasmBody(response, shown);
+  if (response.ok && !type.startsWith("text/html")) return wasmBody(response, shown);
+  // Not read, so cancelled: left alone, each failed retry would hold a socket until
+  // the runtime collects it.
+  response.body?.cancel().catch(() => {});
+  if (response.status >= 500) throw new Error(`pennon: GET ${shown}: HTTP ${response.status}`);
+  throw notTheModule(shown, `HTTP ${response.status}, ${type || "no content type"}`);
 }
 
 /**
