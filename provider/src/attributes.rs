@@ -37,13 +37,27 @@ impl<'a> ContextAttributes<'a> {
     /// struct of an unknown type, or a date-time RFC 3339 cannot write, is
     /// `INVALID_CONTEXT` naming the field, rather than a field silently ignored.
     pub fn new(context: &'a EvaluationContext) -> Result<ContextAttributes<'a>, EvaluationError> {
+        ContextAttributes::reading(context, |_| true)
+    }
+
+    /// As [`ContextAttributes::new`], but an unreadable field fails only when `reads`
+    /// says the flag being evaluated reads it: one it never reads cannot change its
+    /// result (it reads as null if asked all the same).
+    pub(crate) fn reading(
+        context: &'a EvaluationContext,
+        reads: impl Fn(&str) -> bool,
+    ) -> Result<ContextAttributes<'a>, EvaluationError> {
         for (name, field) in &context.custom_fields {
             // Scalars are always readable: only date-times and structs are checked.
             let scalar = matches!(field, Field::Bool(_) | Field::Int(_) | Field::Float(_) | Field::String(_));
             if scalar || (name == TARGETING_KEY && context.targeting_key.is_some()) {
                 continue;
             }
-            check_field(name, field)?;
+            // Asked only on failure, so a readable context costs no lookups.
+            match check_field(name, field) {
+                Err(error) if reads(name) => return Err(error),
+                _ => {}
+            }
         }
         let targeting_key = match &context.targeting_key {
             Some(key) => Some(FieldRef::String(key)),

@@ -12,9 +12,10 @@
 //! | `Struct` holding `pennon_core::Value` | as is |
 //! | `Struct` holding `HashMap`/`BTreeMap<String, EvaluationContextFieldValue>` or `Vec<EvaluationContextFieldValue>` | nested object / array, converted recursively |
 //!
-//! A `Struct` of any other type cannot be read (the SDK stores it as `dyn Any`), and the
-//! evaluation fails with `INVALID_CONTEXT` naming the field, rather than silently
-//! evaluating without it. A custom field named `targetingKey` is the targeting key
+//! A `Struct` of any other type cannot be read (the SDK stores it as `dyn Any`): a flag
+//! that reads the field fails with `INVALID_CONTEXT` naming it, rather than silently
+//! evaluating without it. Flags that never read it are unaffected, as in the npm
+//! providers. A custom field named `targetingKey` is the targeting key
 //! unless `targeting_key` is set, which wins; a non-string one makes the context
 //! malformed (`PARSE_ERROR`, as `docs/SPEC.md` section 5.1 says).
 

@@ -67,12 +67,11 @@ impl PennonProvider {
         let guard = self.shared.served.load();
         let Some(served) = guard.as_deref() else { return Err(self.not_ready()) };
         let entry = served.flags.get(key);
-        let unread = EvaluationContext::default();
-        let attributes = match ContextAttributes::new(context) {
+        // Only fields the flag reads are checked, as in the npm providers: a flag the
+        // snapshot lacks reads none, so it is FLAG_NOT_FOUND whatever the context (SPEC
+        // 5.3 step 1).
+        let attributes = match ContextAttributes::reading(context, |name| entry.is_some_and(|e| e.reads(name))) {
             Ok(attributes) => attributes,
-            // A flag the snapshot lacks is FLAG_NOT_FOUND whatever the context (SPEC 5.3
-            // step 1), as in the npm providers: the evaluation below says so unread.
-            Err(_) if entry.is_none() => ContextAttributes::new(&unread)?,
             Err(error) => {
                 // INVALID_CONTEXT: an error of this flag like any other.
                 let ctx = Ctx { targeting_key: None, rule_id: None, now: 0 };

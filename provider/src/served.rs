@@ -32,6 +32,9 @@ pub(crate) struct FlagEntry {
     /// An object flag's values as OpenFeature structs, by variant name, each built on
     /// first use: the snapshot keeps them as JSON text. Empty for other flags.
     objects: Box<[(Box<str>, OnceLock<ObjectValue>)]>,
+    /// The top-level context names the flag can read ([`Snapshot::attributes_read`]): a
+    /// field Pennon cannot read fails only the flags that read it, as in the npm providers.
+    reads: Box<[Box<str>]>,
 }
 
 /// An object variant as OpenFeature reads it, or why it cannot be read.
@@ -44,6 +47,11 @@ impl FlagEntry {
             Some((_, slot)) => slot.get_or_init(convert).clone(),
             None => convert(),
         }
+    }
+
+    /// Whether evaluating the flag can read the top-level context field `name`.
+    pub(crate) fn reads(&self, name: &str) -> bool {
+        self.reads.iter().any(|read| **read == *name)
     }
 
     /// The metadata of a result that rule `index` (with id `id`) decided.
@@ -73,7 +81,9 @@ impl Served {
                 _ => Box::default(),
             };
             let metadata = metadata(&snapshot, key);
-            flags.insert(key.into(), FlagEntry { metadata, rules, counters, uses_time, objects });
+            let reads = snapshot.position(key).and_then(|position| snapshot.attributes_read(position));
+            let reads = reads.into_iter().flatten().map(Box::from).collect();
+            flags.insert(key.into(), FlagEntry { metadata, rules, counters, uses_time, objects, reads });
         }
         Served { snapshot, flags }
     }

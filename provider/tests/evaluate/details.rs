@@ -126,7 +126,7 @@ async fn errors_carry_open_feature_codes_and_messages() {
     let no_key = EvaluationContext::default();
     let bool_plan = EvaluationContext::default().with_custom_field("plan", true);
     let bad_key = EvaluationContext::default().with_custom_field("targetingKey", 7);
-    let opaque = EvaluationContext::default().with_custom_field("opaque", EvaluationContextFieldValue::new_struct(3u8));
+    let opaque = EvaluationContext::default().with_custom_field("email", EvaluationContextFieldValue::new_struct(3u8));
     let cases = [
         (
             provider.resolve_bool_value("missing", &keyed).await.err(),
@@ -151,7 +151,7 @@ async fn errors_carry_open_feature_codes_and_messages() {
         (
             provider.resolve_bool_value("checkout", &opaque).await.err(),
             EvaluationErrorCode::InvalidContext,
-            "context field `opaque`",
+            "context field `email`",
         ),
         (
             provider.resolve_struct_value("list-config", &keyed).await.err(),
@@ -165,6 +165,8 @@ async fn errors_carry_open_feature_codes_and_messages() {
         let message = error.message.unwrap();
         assert!(message.contains(text), "{code:?}: {message}");
     }
+    // Only flags that read the field fail: `limit` reads no attribute.
+    assert_eq!(provider.resolve_int_value("limit", &opaque).await.unwrap().value, 42);
     let general = provider.resolve_string_value("by-plan", &bool_plan).await.unwrap_err();
     assert!(
         matches!(&general.code, EvaluationErrorCode::General(text) if text.contains("must be a string or an integer"))

@@ -185,12 +185,17 @@ async fn an_unreadable_context_counts_as_an_error() {
     let mut provider = builder().inline(envelope(1)).build().unwrap();
     provider.initialize(&EvaluationContext::default()).await;
     let handle = provider.handle();
-    let unreadable = EvaluationContext::default().with_custom_field("opaque", Field::new_struct(3u8));
+    let unreadable = EvaluationContext::default().with_custom_field("email", Field::new_struct(3u8));
     let error = provider.resolve_bool_value("new-checkout", &unreadable).await.unwrap_err();
     assert_eq!(error.code, EvaluationErrorCode::InvalidContext);
+    assert!(error.message.as_deref().unwrap().contains("context field `email`"), "{error:?}");
+    // A flag that never reads the field is unaffected, as in the npm providers.
+    let banner = provider.resolve_string_value("banner", &unreadable).await.unwrap();
+    assert_eq!(banner.value, "v1");
     // A flag the snapshot lacks is FLAG_NOT_FOUND whatever the context, as in the npm providers.
     let missing = provider.resolve_bool_value("nope", &unreadable).await.unwrap_err();
     assert_eq!(missing.code, EvaluationErrorCode::FlagNotFound);
     let read = handle.evaluation_counts();
-    assert_eq!((read.counts, read.flag_not_found), (vec![count("new-checkout", None, 1)], 1));
+    let counts = vec![count("banner", Some("current"), 1), count("new-checkout", None, 1)];
+    assert_eq!((read.counts, read.flag_not_found), (counts, 1));
 }
