@@ -6,6 +6,7 @@ use reqwest::header::{HeaderValue, ACCEPT, ETAG, IF_NONE_MATCH};
 use reqwest::{Response, StatusCode, Url};
 use tracing::debug;
 
+use super::refusal::describe_refusal;
 use super::{blocking, jittered, Backoff, FirstAttempt};
 use crate::state::Shared;
 
@@ -58,7 +59,7 @@ async fn fetch(shared: &Arc<Shared>, url: &Url, source: &Arc<str>, etag: &mut Op
         return true;
     }
     if !status.is_success() {
-        shared.record_failure(source, format!("HTTP status {status}"));
+        shared.record_failure(source, describe_refusal(url, response, shared.config.request_timeout).await);
         return false;
     }
     let new_etag = response.headers().get(ETAG).cloned();

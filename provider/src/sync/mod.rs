@@ -6,6 +6,7 @@
 mod backoff;
 mod file;
 mod http;
+mod refusal;
 mod sse;
 
 use std::future::Future;

@@ -13,6 +13,7 @@ use reqwest::Url;
 use tracing::{debug, info, warn};
 
 use super::http::describe;
+use super::refusal::describe_refusal;
 use super::Backoff;
 use crate::state::Shared;
 
@@ -62,7 +63,7 @@ async fn stream(shared: &Shared, url: &Url, parser: &mut EventParser, reconnect:
         Err(_) => return Err((format!("no response within {timeout:?}"), false)),
     };
     if !response.status().is_success() {
-        return Err((format!("HTTP status {}", response.status()), false));
+        return Err((describe_refusal(url, response, timeout).await, false));
     }
     let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !content_type.trim_start().to_ascii_lowercase().starts_with("text/event-stream") {

@@ -27,6 +27,8 @@ pub enum Mode {
     Truncate,
     /// Sends the body one byte every 50 ms.
     Slow,
+    /// Redirects (302) to `/snapshot` at this address: another origin.
+    RedirectTo(SocketAddr),
 }
 
 /// One request as the server saw it.
@@ -182,6 +184,7 @@ impl Conn {
         let status = match (path.as_str(), mode) {
             ("/snapshot", Mode::Hang) => 0,
             ("/snapshot", Mode::Status(code)) => code,
+            ("/snapshot", Mode::RedirectTo(_)) => 302,
             ("/snapshot", _) if if_none_match.as_deref() == Some(etag.as_str()) => 304,
             ("/snapshot", _) => 200,
             _ => 404,
@@ -198,6 +201,9 @@ impl Conn {
                 Ok(())
             }
             (304, _) => socket.write_all(&head(304, "")).await,
+            (302, Mode::RedirectTo(to)) => {
+                socket.write_all(&head(302, &format!("Location: http://{to}/snapshot\r\nContent-Length: 0\r\n"))).await
+            }
             (200, Mode::ServeChunked) => {
                 let mut out = head(200, "Transfer-Encoding: chunked\r\n");
                 for chunk in envelope.chunks(1024) {
@@ -229,8 +235,11 @@ impl Conn {
                 socket.write_all(&out).await
             }
             (code, _) => {
-                let mut out = head(code, "Content-Length: 5\r\n");
-                out.extend_from_slice(b"oops\n");
+                // As `pennon serve` refuses.
+                let body = br#"{"error": {"code": "refused", "message": "the server\nsays no"}}"#;
+                let mut out =
+                    head(code, &format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+                out.extend_from_slice(body);
                 socket.write_all(&out).await
             }
         };

@@ -50,7 +50,8 @@ async fn survives(mode: Mode, expected_reason: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_500_keeps_the_last_good_snapshot_then_stale() {
-    survives(Mode::Status(500), "HTTP status 500").await;
+    // The server's explanation is quoted, on one line.
+    survives(Mode::Status(500), "HTTP status 500 Internal Server Error: the server says no").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 use open_feature::provider::ProviderStatus;
 use pennon_provider::{ProviderEvent, Status};
 
-use crate::common::server::TestServer;
+use crate::common::server::{Mode, TestServer};
 use crate::common::{
     builder, capture_logs, envelope, flags, key, logs, next_event, open_feature, payload, sign, wait_version,
 };
@@ -34,6 +34,36 @@ async fn first_load_makes_the_provider_ready() {
         panic!("unexpected first event {event:?}")
     };
     assert_eq!(changed_flags, ["banner", "new-checkout"]);
+}
+
+/// A refusal quotes the server's explanation, and after a redirect to another origin
+/// says where it ended: reqwest does not carry `Authorization` there, so a 401 there is
+/// the redirect's doing, not the key's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_after_a_redirect_to_another_origin_says_where() {
+    let elsewhere = TestServer::start().await;
+    elsewhere.set_mode(Mode::Status(401));
+    let front = TestServer::start().await;
+    front.set_mode(Mode::RedirectTo(elsewhere.addr));
+    let provider = builder()
+        .url(front.url("/snapshot"))
+        .http_header("Authorization", "Bearer sdk-test-1")
+        .init_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let handle = provider.handle();
+    let (_api, _client) = open_feature(provider).await;
+
+    assert_eq!(handle.status(), Status::Error);
+    let message = handle.state().message.expect("the ERROR status says why");
+    let expected = format!(
+        "HTTP status 401 Unauthorized from {} (redirected to another origin, so an `Authorization` header was not \
+         sent): the server says no",
+        elsewhere.url("/snapshot")
+    );
+    assert!(message.contains(&expected), "{message}");
+    let seen = elsewhere.requests("/snapshot");
+    assert!(seen.iter().all(|r| !r.headers.iter().any(|h| h.to_ascii_lowercase().starts_with("authorization"))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
