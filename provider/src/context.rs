@@ -1,23 +1,4 @@
-//! OpenFeature's `EvaluationContext` as Pennon reads it, field type by field type: in
-//! place through [`ContextAttributes`] when evaluating, or copied into an owned
-//! [`Context`] by [`convert_context`]. Both read through the same views ([`FieldRef`]).
-//!
-//! | OpenFeature field | Pennon value |
-//! |---|---|
-//! | `targeting_key` | the targeting key |
-//! | `Bool`, `Int`, `Float`, `String` | the same |
-//! | `DateTime` | RFC 3339 text in UTC with milliseconds, `2025-06-01T10:00:00.000Z`, as the npm providers pass a JavaScript `Date` (`before`/`after` compare it as a time) |
-//! | `Struct` holding `open_feature::StructValue` or `open_feature::Value` | nested object / array / scalar |
-//! | `Struct` holding `serde_json::Value` or `serde_json::Map` | the same JSON, `null` included |
-//! | `Struct` holding `pennon_core::Value` | as is |
-//! | `Struct` holding `HashMap`/`BTreeMap<String, EvaluationContextFieldValue>` or `Vec<EvaluationContextFieldValue>` | nested object / array, converted recursively |
-//!
-//! A `Struct` of any other type cannot be read (the SDK stores it as `dyn Any`): a flag
-//! that reads the field fails with `INVALID_CONTEXT` naming it, rather than silently
-//! evaluating without it. Flags that never read it are unaffected, as in the npm
-//! providers. A custom field named `targetingKey` is the targeting key
-//! unless `targeting_key` is set, which wins; a non-string one makes the context
-//! malformed (`PARSE_ERROR`, as `docs/SPEC.md` section 5.1 says).
+//! OpenFeature's `EvaluationContext` as Pennon reads it: the table is at [`convert_context`].
 
 use open_feature::{EvaluationContext, EvaluationContextFieldValue as Field, EvaluationError, EvaluationErrorCode};
 use pennon_core::Context;
@@ -27,8 +8,29 @@ use crate::attributes::{writable, ContextAttributes, FieldRef};
 /// The custom field that stands for the targeting key when `targeting_key` is unset.
 pub(crate) const TARGETING_KEY: &str = "targetingKey";
 
-/// Converts an OpenFeature context into a Pennon context, faithfully (see the table in
-/// this module's source docs). Fails with `INVALID_CONTEXT` on a field it cannot read.
+/// Converts an OpenFeature context into a Pennon context, faithfully. Fails with
+/// `INVALID_CONTEXT` on a field it cannot read.
+///
+/// How Pennon reads OpenFeature's `EvaluationContext`, field type by field type, in
+/// place through [`ContextAttributes`] when evaluating or copied here into an owned
+/// [`Context`] (both read through the same views):
+///
+/// | OpenFeature field | Pennon value |
+/// |---|---|
+/// | `targeting_key` | the targeting key |
+/// | `Bool`, `Int`, `Float`, `String` | the same |
+/// | `DateTime` | RFC 3339 text in UTC with milliseconds, `2025-06-01T10:00:00.000Z`, as the npm providers pass a JavaScript `Date` (`before`/`after` compare it as a time) |
+/// | `Struct` holding `open_feature::StructValue` or `open_feature::Value` | nested object / array / scalar |
+/// | `Struct` holding `serde_json::Value` or `serde_json::Map` | the same JSON, `null` included |
+/// | `Struct` holding `pennon_core::Value` | as is |
+/// | `Struct` holding `HashMap`/`BTreeMap<String, EvaluationContextFieldValue>` or `Vec<EvaluationContextFieldValue>` | nested object / array, converted recursively |
+///
+/// A `Struct` of any other type cannot be read (the SDK stores it as `dyn Any`): a flag
+/// that reads the field fails with `INVALID_CONTEXT` naming it, rather than silently
+/// evaluating without it. Flags that never read it are unaffected, as in the npm
+/// providers. A custom field named `targetingKey` is the targeting key
+/// unless `targeting_key` is set, which wins; a non-string one makes the context
+/// malformed (`PARSE_ERROR`, as `docs/SPEC.md` section 5.1 says).
 ///
 /// Evaluation does not need it: the provider reads the context in place through
 /// [`ContextAttributes`], the same views this conversion copies.

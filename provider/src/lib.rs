@@ -28,6 +28,20 @@
 //!   [`ProviderEvent`]s (the Rust SDK has no event API yet), and exposes lock-free
 //!   evaluation counters and a bounded exposure queue for telemetry.
 //!
+//! What OpenFeature's Rust types cannot carry (open-feature 0.3), and what the provider
+//! does about it, so nothing is lost silently:
+//!
+//! - **Object flags.** `StructValue` holds objects only and `Value` has no null. A
+//!   variant that is a JSON array is `TYPE_MISMATCH`, a `null` inside an array is
+//!   `GENERAL`, and an object member that is `null` is left out (reading it gives `None`).
+//!   The npm providers return all three as JSON; read them in Rust through
+//!   [`ProviderHandle::snapshot`] and `pennon_core`.
+//! - **Numbers.** `get_float` on an integer flag is `TYPE_MISMATCH`, as the types differ
+//!   in the snapshot; JavaScript's `getNumber` serves both.
+//! - **Contexts.** Which field types are read, and how, is tabled at
+//!   [`convert_context`]. A `Struct` of another type fails only the flags that read the
+//!   field, with `INVALID_CONTEXT` naming it.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use open_feature::OpenFeature;
