@@ -85,7 +85,7 @@ export class PennonServerProvider implements Provider {
     try {
       const result = engine.evaluate(key, context, now, expectedType(kind, engine.flagType(key)));
       const targetingKey = typeof context.targetingKey === "string" ? context.targetingKey : undefined;
-      this.#sync.telemetry.record(result, targetingKey, now);
+      this.#sync.telemetry.record(result, targetingKey, now, context);
       return details(result, fallback, this.#sync.metadata.of(result));
     } catch (error) {
       // Only a context the engine cannot convert throws here (`invalid_context`: a

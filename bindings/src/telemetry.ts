@@ -4,6 +4,7 @@
  */
 
 import type { Resolution } from "./wasm/pennon_wasm.js";
+import { bucketValue } from "./bucket-value.js";
 
 /** How many times one flag served one variant (`variant` undefined: errors). */
 export interface EvaluationCount {
@@ -29,6 +30,11 @@ export interface Exposure {
    *  one flag, and without it their exposures would look alike. */
   ruleId?: string;
   targetingKey?: string;
+  /** The attribute a rollout bucketed by, when one hashed (`targetingKey` by default). */
+  bucketAttribute?: string;
+  /** That attribute's value as it was hashed: a string, or an integer's decimal digits.
+   *  An experiment split by `company.id` is analysed per company with it. */
+  bucketValue?: string;
   snapshotVersion: number;
   /** When, Unix milliseconds (the provider's clock). */
   timestampMs: number;
@@ -57,8 +63,9 @@ export class Telemetry {
     this.#capacity = Number.isFinite(exposureCapacity) ? Math.max(0, Math.floor(exposureCapacity)) : 0;
   }
 
-  /** Counts one evaluation and queues its exposure when it served a variant. */
-  record(result: Resolution, targetingKey: string | undefined, nowMs: number): void {
+  /** Counts one evaluation and queues its exposure when it served a variant. With the
+   *  context evaluated, an exposure of a rollout carries the value it hashed. */
+  record(result: Resolution, targetingKey: string | undefined, nowMs: number, context?: unknown): void {
     if (result.errorCode === "FLAG_NOT_FOUND") {
       this.#flagNotFound++;
       return;
@@ -75,12 +82,15 @@ export class Telemetry {
       this.#dropped++;
       return;
     }
+    const bucket = result.explanation.bucket;
     this.#queue.push({
       flag: result.key,
       variant,
       reason: result.reason,
       ruleId: result.explanation.ruleId,
       targetingKey,
+      bucketAttribute: bucket?.attribute,
+      bucketValue: bucket === undefined || context === undefined ? undefined : bucketValue(context, bucket.attribute),
       snapshotVersion: result.explanation.snapshotVersion,
       timestampMs: nowMs,
     });

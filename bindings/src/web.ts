@@ -216,7 +216,7 @@ export class PennonWebProvider implements Provider {
       this.#sync.telemetry.recordInvalidContext(flagKey, true);
       return failed(defaultValue, "INVALID_CONTEXT", cached.contextError);
     }
-    this.#sync.telemetry.record(cached.result, targetingKey(this.#context), this.#sync.now());
+    this.#sync.telemetry.record(cached.result, targetingKey(this.#context), this.#sync.now(), this.#context);
     return details(cached.result, defaultValue, cached.metadata);
   }
 

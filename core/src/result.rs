@@ -6,6 +6,7 @@ use std::fmt;
 use serde_json::{json, Map, Value as Json};
 
 use crate::snapshot::{FlagMetadata, FlagValue, MetadataValue, Rollout};
+use crate::{AttributeValue, Attributes, ValueRef};
 
 /// Why a value was served (OpenFeature's resolution reasons).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -142,6 +143,24 @@ impl<'s> Bucket<'s> {
     #[inline]
     pub fn attribute(&self) -> &'s str {
         self.rollout.bucket_attribute()
+    }
+
+    /// The value `context` gave for [`Bucket::attribute`], as it was hashed: a string, or
+    /// an integer's decimal form. Pass the context just evaluated.
+    ///
+    /// Exposures need it: a rollout by `company.id` is analysed per company, which the
+    /// targeting key alone cannot join. Not kept in the evaluation, which borrows
+    /// nothing from the context and allocates nothing on the common path.
+    pub fn unit<A: Attributes + ?Sized>(&self, context: &A) -> Option<String> {
+        let value = match &self.rollout.bucket_by {
+            Some(path) => crate::eval::lookup(context, path),
+            None => context.targeting_key(),
+        };
+        match value.as_ref().map(AttributeValue::view)? {
+            ValueRef::String(text) => Some(text.to_owned()),
+            ValueRef::Int(int) => Some(int.to_string()),
+            _ => None,
+        }
     }
 }
 

@@ -104,6 +104,36 @@ fn evaluation_vectors() {
     println!("{total} evaluation vectors passed across {} files", paths.len());
 }
 
+/// `Bucket::unit` gives the value a rollout hashed: for every vector case that hashed,
+/// hashing the unit again lands on the position served. The npm providers' exposures
+/// check the same on the same vectors.
+#[test]
+fn bucket_units_are_the_values_hashed() {
+    let (mut hashed, mut by_attribute, mut numeric) = (0, 0, 0);
+    for path in evaluation_files() {
+        let file = read_json(&path);
+        let snapshot = load_vector_snapshot(&file, &path);
+        for case in file["cases"].as_array().expect("`cases` array") {
+            let context = Context::from_json(&case["context"].to_string()).expect("vector context");
+            let now = parse_rfc3339(str_field(case, "now")).expect("time");
+            let result = snapshot.evaluate(str_field(case, "flag"), &context, now);
+            let Some(bucket) = result.explanation.bucket else { continue };
+            let name = str_field(case, "name");
+            let unit = bucket.unit(&context).unwrap_or_else(|| panic!("{name}: no unit for `{}`", bucket.attribute()));
+            let position = bucket_position(bucket_hash(bucket.salt(), unit.as_bytes()), bucket.total_weight);
+            assert_eq!(position, bucket.value, "{name}: unit {unit:?} of `{}`", bucket.attribute());
+            hashed += 1;
+            by_attribute += usize::from(bucket.attribute() != "targetingKey");
+            numeric += usize::from(unit.parse::<i64>().is_ok());
+        }
+    }
+    assert!(
+        hashed >= 100 && by_attribute >= 10 && numeric >= 1,
+        "{hashed} hashed, {by_attribute} by attribute, {numeric} numeric"
+    );
+    println!("{hashed} bucket units hash to their positions ({by_attribute} by attribute, {numeric} numeric)");
+}
+
 /// A context that notes every name evaluation asks it for.
 struct Recording<'c> {
     context: &'c Context,

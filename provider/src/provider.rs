@@ -74,7 +74,7 @@ impl PennonProvider {
             Ok(attributes) => attributes,
             Err(error) => {
                 // INVALID_CONTEXT: an error of this flag like any other.
-                let ctx = Ctx { targeting_key: None, rule_id: None, now: 0 };
+                let ctx = Ctx { targeting_key: None, rule_id: None, bucket: None, now: 0 };
                 self.shared.telemetry.record(served, entry, None, pennon_core::Reason::Error, ctx);
                 return Err(error);
             }
@@ -89,7 +89,8 @@ impl PennonProvider {
             Matched::Rule { id, .. } => Some(id),
             _ => None,
         };
-        let ctx = Ctx { targeting_key: attributes.targeting_key_str(), rule_id, now };
+        let bucket = evaluation.explanation.bucket.map(|bucket| (bucket, &attributes));
+        let ctx = Ctx { targeting_key: attributes.targeting_key_str(), rule_id, bucket, now };
         let (variant, reason) = (evaluation.variant.filter(|_| evaluation.error.is_none()), evaluation.reason);
         // Recorded after the value is converted: a value the caller's type cannot hold
         // (an array asked for as a struct) is an error to the caller, so no exposure.

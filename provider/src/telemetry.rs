@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crossbeam_queue::ArrayQueue;
-use pennon_core::Reason;
+use pennon_core::{Bucket, Reason};
 use rustc_hash::FxHashMap;
 
 use crate::served::{FlagEntry, Served};
+use crate::ContextAttributes;
 
 /// How many times one flag served one variant (or failed).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +50,11 @@ pub struct Exposure {
     pub rule_id: Option<Arc<str>>,
     /// The context's targeting key, if it had one.
     pub targeting_key: Option<String>,
+    /// The attribute a rollout bucketed by, when one hashed (`targetingKey` by default):
+    /// an experiment split by `company.id` is analysed per company.
+    pub bucket_attribute: Option<Arc<str>>,
+    /// That attribute's value as it was hashed: a string, or an integer's decimal form.
+    pub bucket_value: Option<String>,
     /// The snapshot version evaluated.
     pub snapshot_version: u64,
     /// When, Unix milliseconds (the provider's clock).
@@ -154,6 +160,8 @@ impl Telemetry {
                 reason,
                 rule_id: ctx.rule_id.map(Arc::from),
                 targeting_key: ctx.targeting_key.map(str::to_owned),
+                bucket_attribute: ctx.bucket.map(|(bucket, _)| Arc::from(bucket.attribute())),
+                bucket_value: ctx.bucket.and_then(|(bucket, attributes)| bucket.unit(attributes)),
                 snapshot_version: served.snapshot.version(),
                 timestamp_ms: ctx.now,
             };
@@ -216,6 +224,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) targeting_key: Option<&'a str>,
     /// The id of the rule that decided, if one did.
     pub(crate) rule_id: Option<&'a str>,
+    /// Where a rollout placed the context, and the context, to read the value hashed
+    /// only when an exposure is queued.
+    pub(crate) bucket: Option<(Bucket<'a>, &'a ContextAttributes<'a>)>,
     /// Unix milliseconds; read only when exposures are queued (else 0).
     pub(crate) now: i64,
 }

@@ -2,7 +2,7 @@
 // apart, and the bounded exposure queue.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Telemetry } from "pennon";
+import { Telemetry, bucketHash, bucketPosition } from "pennon";
 import { PennonServerProvider } from "pennon/server";
 import { PennonWebProvider } from "pennon/web";
 import { envelope, payload, publicKey } from "./sign.mjs";
@@ -92,4 +92,47 @@ test("counts are ordered by code point, as the Rust provider orders them (UTF-8 
   assert.deepEqual(order, ["a\uFFFD", "a\u{10000}", "b", "\uE000", "\uFFFF", "\u{1F600}"]);
   const bytes = order.map((f) => Buffer.from(f));
   assert.deepEqual([...bytes].sort(Buffer.compare), bytes, "the same order as UTF-8 bytes");
+});
+
+test("an exposure of a rollout carries the value hashed, read as the engine reads the context, in both providers", async () => {
+  const split = (bucket_by) => ({
+    type: "string", enabled: true, variants: { a: "A", b: "B" }, off_variant: "a",
+    fallthrough: { rollout: { ...(bucket_by && { bucket_by }), variants: [{ variant: "a", weight: 1 }, { variant: "b", weight: 1 }] } },
+  });
+  const paths = { user: undefined, company: "company.id", since: "since", big: "big", exact: "org.id", boxed: "boxed", custom: "custom" };
+  const flags = Object.fromEntries(Object.entries(paths).map(([flag, path]) => [flag, split(path)]));
+  flags.fixed = { type: "string", enabled: true, variants: { a: "A" }, off_variant: "a", fallthrough: { variant: "a" } };
+  const context = {
+    targetingKey: "user-7",
+    company: { id: 4200 },
+    since: new Date(Date.UTC(2026, 0, 2)), // a Date is its ISO text, as JSON writes it
+    big: 2 ** 60, // JSON writes 1152921504606847000, which the engine reads as that integer
+    "org.id": 1234567890123456789n, // the exact top-level name wins over the dotted path
+    org: { id: "not this" },
+    boxed: new String("boxed"),
+    custom: { toJSON: () => "from-toJSON" },
+  };
+  const expected = {
+    user: ["targetingKey", "user-7"], company: ["company.id", "4200"], since: ["since", "2026-01-02T00:00:00.000Z"],
+    big: ["big", "1152921504606847000"], exact: ["org.id", "1234567890123456789"], boxed: ["boxed", "boxed"],
+    custom: ["custom", "from-toJSON"], fixed: [undefined, undefined],
+  };
+  const options = { keys, environment: "test", envelope: envelope(payload(1, flags)), exposureCapacity: 20 };
+  const server = new PennonServerProvider(options);
+  const web = new PennonWebProvider(options);
+  await server.initialize();
+  await web.initialize(context);
+  for (const flag of Object.keys(expected)) {
+    await server.resolveStringEvaluation(flag, "", context);
+    web.resolveStringEvaluation(flag, "");
+  }
+  for (const [name, provider] of [["server", server], ["web", web]]) {
+    const exposures = provider.telemetry.drainExposures();
+    const got = Object.fromEntries(exposures.map((e) => [e.flag, [e.bucketAttribute, e.bucketValue]]));
+    assert.deepEqual(got, expected, name);
+    for (const e of exposures.filter((e) => e.bucketValue !== undefined)) {
+      const position = bucketPosition(bucketHash(e.flag, e.bucketValue), 2);
+      assert.equal(e.variant, ["a", "b"][position], `${name}: ${e.flag} hashed ${e.bucketValue}`);
+    }
+  }
 });

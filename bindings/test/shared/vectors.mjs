@@ -86,6 +86,7 @@ export function outcome(resultText) {
 export function runEngineVectors({ pennon, name, file, native, key, tally }) {
   const engine = new pennon.Engine({ keys: [key], environment: "test" });
   engine.load(file.envelope, LOAD_TIME);
+  const telemetry = new pennon.Telemetry(1);
   const expectedResults = native[name];
   file.tree.cases.forEach((c, index) => {
     const label = `${name} / ${c.name}`;
@@ -105,6 +106,16 @@ export function runEngineVectors({ pennon, name, file, native, key, tally }) {
     tally.check("engine: objects equal native results", same(result, full), () => `${label}: ${show(result)} != ${show(full)}`);
     const prepared = engine.evaluatePrepared(c.flag, objectContext, now, type);
     tally.check("engine: objects equal native results", same(prepared, full), () => `${label}: ${show(prepared)} != ${show(full)}`);
+    const bucket = result.explanation.bucket;
+    if (bucket !== undefined) {
+      // An exposure of a rollout carries the value hashed: hashed again, it lands where the engine put it.
+      telemetry.record(result, undefined, now, jsContext);
+      const [exposure] = telemetry.drainExposures();
+      const unit = exposure?.bucketValue;
+      const ok = typeof unit === "string" && exposure.bucketAttribute === bucket.attribute
+        && pennon.bucketPosition(pennon.bucketHash(bucket.salt, unit), bucket.totalWeight) === bucket.value;
+      tally.check("telemetry: exposures carry the value hashed", ok, () => `${label}: ${show(exposure)} for ${show(bucket)}`);
+    }
     const got = { value: result.value ?? null, variant: result.variant ?? null, reason: result.reason, errorCode: result.errorCode ?? null };
     if (want.text === want.jsText) {
       const expect = toJs(c.expect);

@@ -372,33 +372,39 @@ impl<'s, 'c, A: Attributes + ?Sized> Evaluator<'s, 'c, A> {
         segment.rules.iter().any(|rule| rule.conditions.iter().all(|condition| self.holds(condition, &mut ignored)))
     }
 
-    /// Looks up an attribute path (`docs/SPEC.md` section 3.3): `targetingKey`, then an
-    /// exact top-level name, then the dotted segments through nested objects.
+    /// Looks up an attribute path (`docs/SPEC.md` section 3.3).
     #[inline(always)]
     fn lookup(&self, path: &AttributePath) -> Option<A::Value<'c>> {
-        if &*path.name == "targetingKey" {
-            return self.context.targeting_key();
-        }
-        match self.context.attribute(&path.name) {
-            Some(value) => Some(value),
-            None if path.segments.is_empty() => None,
-            None => self.nested(&path.segments),
-        }
+        lookup(self.context, path)
     }
+}
 
-    /// A dotted path. `targetingKey` is not an attribute, so no path goes through it.
-    #[inline(never)]
-    fn nested(&self, segments: &[Box<str>]) -> Option<A::Value<'c>> {
-        let (first, rest) = segments.split_first()?;
-        if &**first == "targetingKey" {
-            return None;
-        }
-        let mut current = self.context.attribute(first)?;
-        for segment in rest {
-            current = current.member(segment)?;
-        }
-        Some(current)
+/// Looks up an attribute path (`docs/SPEC.md` section 3.3): `targetingKey`, then an
+/// exact top-level name, then the dotted segments through nested objects.
+#[inline(always)]
+pub(crate) fn lookup<'c, A: Attributes + ?Sized>(context: &'c A, path: &AttributePath) -> Option<A::Value<'c>> {
+    if &*path.name == "targetingKey" {
+        return context.targeting_key();
     }
+    match context.attribute(&path.name) {
+        Some(value) => Some(value),
+        None if path.segments.is_empty() => None,
+        None => nested(context, &path.segments),
+    }
+}
+
+/// A dotted path. `targetingKey` is not an attribute, so no path goes through it.
+#[inline(never)]
+fn nested<'c, A: Attributes + ?Sized>(context: &'c A, segments: &[Box<str>]) -> Option<A::Value<'c>> {
+    let (first, rest) = segments.split_first()?;
+    if &**first == "targetingKey" {
+        return None;
+    }
+    let mut current = context.attribute(first)?;
+    for segment in rest {
+        current = current.member(segment)?;
+    }
+    Some(current)
 }
 
 /// Any-of over an array attribute: true if any element holds, false if some element

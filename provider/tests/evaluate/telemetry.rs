@@ -79,6 +79,55 @@ async fn the_exposure_queue_is_bounded_and_counts_drops() {
     );
 }
 
+/// An exposure of a rollout says what it bucketed by and the value hashed, so a split by
+/// company is analysed per company; the value hashes to the position served.
+#[tokio::test]
+async fn exposures_of_rollouts_carry_the_value_hashed() {
+    let split = |bucket_by: Option<&str>| {
+        let mut rollout = json!({"variants": [{"variant": "a", "weight": 1}, {"variant": "b", "weight": 1}]});
+        if let Some(path) = bucket_by {
+            rollout["bucket_by"] = json!(path);
+        }
+        json!({"type": "string", "enabled": true, "variants": {"a": "A", "b": "B"}, "off_variant": "a",
+               "fallthrough": {"rollout": rollout}})
+    };
+    let flags = json!({"by-company": split(Some("company.id")), "by-user": split(None), "fixed": {
+        "type": "string", "enabled": true, "variants": {"a": "A"}, "off_variant": "a", "fallthrough": {"variant": "a"}}});
+    let envelope = sign(&payload("test", 1, "2099-01-01T00:00:00Z", flags), &[&key(1)]);
+    let mut provider = builder().inline(envelope.clone()).exposure_queue(8).build().unwrap();
+    provider.initialize(&EvaluationContext::default()).await;
+    let handle = provider.handle();
+    let company = open_feature::StructValue { fields: [("id".to_owned(), open_feature::Value::Int(4_200))].into() };
+    let ctx = EvaluationContext::default()
+        .with_targeting_key("user-7")
+        .with_custom_field("company", open_feature::EvaluationContextFieldValue::new_struct(company));
+    for flag in ["by-company", "by-user", "fixed"] {
+        provider.resolve_string_value(flag, &ctx).await.unwrap();
+    }
+
+    let exposures = handle.drain_exposures(10);
+    let units: Vec<_> =
+        exposures.iter().map(|e| (&*e.flag, e.bucket_attribute.as_deref(), e.bucket_value.as_deref())).collect();
+    assert_eq!(
+        units,
+        [
+            ("by-company", Some("company.id"), Some("4200")),
+            ("by-user", Some("targetingKey"), Some("user-7")),
+            ("fixed", None, None)
+        ]
+    );
+    let policy = pennon_core::TrustPolicy::new("test", vec![key(1).public_key().clone()]).unwrap();
+    let pennon_core::Loaded::Updated(snapshot) = policy.load(&envelope, None, 0).unwrap() else { unreachable!() };
+    for exposure in &exposures[..2] {
+        let position = pennon_core::bucket_position(
+            pennon_core::bucket_hash(&exposure.flag, exposure.bucket_value.as_deref().unwrap().as_bytes()),
+            2,
+        );
+        let served = snapshot.variant_names(&exposure.flag).unwrap().nth(usize::try_from(position).unwrap()).unwrap();
+        assert_eq!(*exposure.variant, *served, "{}", exposure.flag);
+    }
+}
+
 /// `ConfigurationChanged` lists added, removed, re-described and re-targeted flags, and
 /// leaves out the flag that did not change.
 #[tokio::test]
