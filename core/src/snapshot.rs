@@ -263,6 +263,7 @@ pub(crate) struct Segment {
 pub struct Snapshot {
     pub(crate) version: u64,
     pub(crate) environment: Box<str>,
+    pub(crate) audience: crate::Audience,
     pub(crate) issued_at: i64,
     pub(crate) expires_at: i64,
     pub(crate) payload_sha256: [u8; 32],
@@ -279,6 +280,11 @@ impl Snapshot {
     /// The environment it is for.
     pub fn environment(&self) -> &str {
         &self.environment
+    }
+    /// Who it is for (SPEC 3.1): a host that accepts either can tell a browser that took
+    /// a server snapshot, which holds every server-only flag, rule and segment list.
+    pub fn audience(&self) -> crate::Audience {
+        self.audience
     }
     /// When it was signed, Unix milliseconds.
     pub fn issued_at(&self) -> i64 {

@@ -165,6 +165,11 @@ impl Engine {
         self.snapshot.as_ref().map(|s| s.version() as f64)
     }
 
+    /// Whom the served snapshot is for, `"server"` or `"client"`, or `undefined`.
+    pub fn audience(&self) -> Option<String> {
+        self.snapshot.as_ref().map(|s| s.audience().as_str().to_owned())
+    }
+
     /// The served snapshot's `expires_at`, Unix milliseconds, or `undefined`.
     #[wasm_bindgen(js_name = expiresAt)]
     pub fn expires_at(&self) -> Option<f64> {

@@ -121,6 +121,7 @@ impl<'a> Compiler<'a> {
         Ok(Snapshot {
             version: header.version,
             environment: header.environment.as_ref().into(),
+            audience: header.audience,
             issued_at,
             expires_at,
             payload_sha256,
