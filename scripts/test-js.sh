@@ -81,7 +81,7 @@ step "Node, Chromium, workerd, Deno, Bun and packaging tests (node --test)"
 (
   cd bindings
   node --test --test-concurrency=1 --test-reporter=tap \
-    test/node/*.test.mjs test/browser.test.mjs test/workerd.test.mjs test/runtimes.test.mjs test/packaging.test.mjs
+    test/node/*.test.mjs test/browser.test.mjs test/workerd.test.mjs test/workerd-sync.test.mjs test/runtimes.test.mjs test/packaging.test.mjs
 ) > "$log/js.tap" 2>&1
 grep -E "^(not )?ok |^# (Subtest|identity|engine|server|web|bucketing|envelopes|chromium|deno|bun)" "$log/js.tap" \
   | grep -v "^# Subtest"

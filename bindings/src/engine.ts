@@ -156,16 +156,25 @@ export class Engine {
       throw new TypeError(`pennon: load takes the envelope's bytes, a Uint8Array, not ${bytes === null ? "null" : typeof bytes}`);
     }
     this.#alive();
+    // Copied first and the copy loaded: the caller may reuse its buffer (and `slice` of
+    // a Node buffer is a view), and the bytes kept to load again after a trap must be
+    // the ones verified, even if the caller's changed meanwhile (a shared buffer).
+    let copy: Uint8Array;
+    try {
+      copy = Uint8Array.from(bytes);
+    } catch (error) {
+      // A detached buffer (transferred to a worker), or an array whose reads throw.
+      throw refusal("malformed_envelope", `the envelope's bytes cannot be read: ${error instanceof Error ? error.message : String(error)}`);
+    }
     let updated: boolean;
     try {
-      updated = this.#engine().load(bytes, nowMs);
+      updated = this.#engine().load(copy, nowMs);
     } catch (error) {
       if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
       throw error;
     }
     if (updated) {
-      // A copy: the caller may reuse its buffer (and `slice` of a Node buffer is a view).
-      this.#accepted = { bytes: Uint8Array.from(bytes), nowMs };
+      this.#accepted = { bytes: copy, nowMs };
       this.#loads++;
       this.#unpacker?.clear();
       this.#keys = undefined;
@@ -362,6 +371,11 @@ export class Engine {
   /** The served snapshot's version, or `undefined` before the first load. */
   version(): number | undefined {
     return this.#call((engine) => engine.version());
+  }
+
+  /** Whom the served snapshot is for (`"server"`, `"client"`), or `undefined`. */
+  audience(): "server" | "client" | undefined {
+    return this.#call((engine) => engine.audience()) as "server" | "client" | undefined;
   }
 
   /** The served snapshot's `expires_at`, Unix milliseconds, or `undefined`. */

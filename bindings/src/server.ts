@@ -43,6 +43,12 @@ export class PennonServerProvider implements Provider {
     return this.#sync.refresh();
   }
 
+  /** Polls if a poll is due (`pollIntervalMs` since the last request, or the backoff
+   *  or `Retry-After` after failures), else `"skipped"`: for Workers, on every request. */
+  refreshIfDue(): Promise<SyncOutcome | "skipped"> {
+    return this.#sync.refreshIfDue();
+  }
+
   /** Loads an envelope pushed by the host (bytes, an `ArrayBuffer` or its text, as
    *  `envelope` takes); throws the engine's refusal. */
   load(envelope: ArrayBufferView | ArrayBufferLike | string): boolean {

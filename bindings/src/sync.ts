@@ -12,6 +12,7 @@ import { refusal } from "./refusal.js";
 import { ResultMetadata } from "./result-metadata.js";
 import { Telemetry } from "./telemetry.js";
 import { checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
+import { later, type Timer } from "./timers.js";
 
 /** Options common to the web and server providers. */
 export interface PennonOptions {
@@ -88,8 +89,10 @@ export interface StoredEnvelope {
 export interface EnvelopeStore {
   /** The envelope's text, and the version and ETag it was kept with. */
   load(): StoredEnvelope | undefined;
-  /** Keeps `text` unless the store holds a newer version (another tab's). */
-  save(text: string, version: number, etag: string | undefined): void;
+  /** Keeps `text` unless the store holds a newer version (another tab's), by its
+   *  record: a record kept with `untrusted`, the stored text this client could not
+   *  trust (refused, or kept under another version), does not count. */
+  save(text: string, version: number, etag: string | undefined, untrusted: string | undefined): void;
 }
 
 /** What the host hears from a `Sync`. */
@@ -107,6 +110,11 @@ export class FatalStartError extends Error {}
 
 /** Why `stop` aborts a request. */
 const STOPPED = Symbol("stopped");
+/** Why `refresh` aborts a request an ended Workers request left behind. */
+const ABANDONED = Symbol("abandoned");
+/** How far past its own time limit, by the clock, work counts as abandoned: timers
+ *  that fire late on a busy machine must not be taken for timers that died. */
+const ABANDON_SLACK_MS = 1_000;
 
 /** `setTimeout`'s longest delay; a longer one fires at once. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -122,6 +130,10 @@ export class Sync {
   /** Why the status is `stale`. */
   staleMessage: string | undefined;
   #engine: Engine | undefined;
+  /** The newest version served before `stop` freed the engine: the next one's floor. */
+  #floor: number | undefined;
+  /** The stored envelope's text when its record cannot be trusted (see `#serveLocal`). */
+  #untrustedStored: string | undefined;
   /** Whether the engine has served a snapshot (it never stops serving one). */
   #loaded = false;
   #etag: string | undefined;
@@ -139,9 +151,9 @@ export class Sync {
   #failures = 0;
   /** The wait the server last asked for (`Retry-After` on a 429 or 503). */
   #retryAfterMs: number | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: Timer | undefined;
   /** Fires when the served snapshot expires, so STALE comes on time without a poll. */
-  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  #expiryTimer: Timer | undefined;
   /** When `#expiryTimer` fires, by the clock. */
   #expiryDue: number | undefined;
   /** Bumped by `start` and `stop`: a poll of an older generation does not go on. */
@@ -152,6 +164,9 @@ export class Sync {
   #stopped = false;
   /** The request under way, which `refresh` joins and `stop` aborts. */
   #inFlight: Promise<SyncOutcome> | undefined;
+  /** When `#inFlight` began, and when the start under way must end (`Date.now()`). */
+  #inFlightSince = 0;
+  #startDeadline = 0;
   #controller: AbortController | undefined;
   readonly #options: PennonOptions;
   /** Members of the options object that no option has, refused at start. */
@@ -166,7 +181,7 @@ export class Sync {
   readonly #listener: (event: SyncEvent) => void;
   readonly #stored: EnvelopeStore | undefined;
   /** The module's next download, after a start it failed past `initTimeoutMs`. */
-  #moduleRetry: { generation: number; tries: number; inline: Uint8Array | undefined; timer: ReturnType<typeof setTimeout> } | undefined;
+  #moduleRetry: { generation: number; tries: number; inline: Uint8Array | undefined; timer: Timer | undefined } | undefined;
   /** The module download under way after such a start, which `refresh` joins. */
   #moduleAttempt: Promise<boolean> | undefined;
 
@@ -250,7 +265,7 @@ export class Sync {
     clearTimeout(this.#timer);
     try {
       // One `initTimeoutMs` for the whole start: the module, then the first request.
-      const deadline = Date.now() + this.#timing.initTimeoutMs;
+      const deadline = (this.#startDeadline = Date.now() + this.#timing.initTimeoutMs);
       if (!(await this.#instantiate(generation, deadline, inline))) return;
       this.#serveLocal(inline);
       if (this.#url !== undefined && this.loaded && o.waitForUrl === false) {
@@ -267,15 +282,18 @@ export class Sync {
           for (;;) {
             const outcome = await this.refresh();
             if (outcome !== "failed" || this.loaded || expired || this.#refused || generation !== this.#generation) return;
-            await new Promise((resolve) => unref(setTimeout(resolve, this.#wait())));
-            if (expired || generation !== this.#generation) return;
+            const waited = await new Promise<boolean>((resolve) => {
+              if (later(() => resolve(true), this.#wait(), { unref: true }) === undefined) resolve(false);
+            });
+            if (!waited || expired || generation !== this.#generation) return;
           }
         })();
         const poll = () => this.#schedule(generation);
         void first.then(poll, poll);
-        let timer: ReturnType<typeof setTimeout> | undefined;
+        let timer: Timer | undefined;
         const remaining = Math.max(0, deadline - Date.now());
-        const expiry = new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), remaining)));
+        // Not unref'd: `initialize` is awaited, and must settle before Node may exit.
+        const expiry = new Promise<"expired">((resolve) => (timer = later(() => resolve("expired"), remaining, { unref: false })));
         const ended = await Promise.race([first, expiry]).finally(() => clearTimeout(timer));
         expired = true;
         if (generation !== this.#generation) return;
@@ -294,15 +312,19 @@ export class Sync {
     }
     this.#updateStatus(false);
     // The SDK announces READY when `initialize` resolves; STALE must come after it.
-    if (this.status === "stale") setTimeout(() => this.#updateStatus(true, true), 0);
+    if (this.status === "stale") later(() => this.#updateStatus(true, true), 0, { unref: false });
   }
 
   /** Serves what needs no request, once the module is in: the stored envelope, then
    *  the inline one. */
   #serveLocal(inline: Uint8Array | undefined): void {
-    this.#engine ??= newEngine(this.#options);
+    this.#engine ??= newEngine(this.#options, this.#floor);
     const stored = this.#readStored();
-    if (stored !== undefined) this.#offerStored(new TextEncoder().encode(stored.text));
+    const verified = stored === undefined ? undefined : this.#offerStored(new TextEncoder().encode(stored.text));
+    // A stored envelope that did not verify (another control plane's, a new signing
+    // key's, edited) or whose record names another version: its record must not hold
+    // back what this client saves, or storage would stay stale until versions caught up.
+    this.#untrustedStored = stored !== undefined && stored.version !== verified ? stored.text : undefined;
     const storedVersion = this.loaded ? this.engine.version() : undefined;
     if (inline !== undefined) this.#tryOffer(inline, "inline envelope");
     // Serving what was stored, the first request revalidates it: a page load whose
@@ -355,7 +377,7 @@ export class Sync {
     const wait = this.#moduleWait(tries);
     this.#fail(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
     // Unref'd: `initialize` has settled, and a retry must not hold a Node process open.
-    const timer = unref(setTimeout(() => void this.#retryModule(), wait));
+    const timer = later(() => void this.#retryModule(), wait, { unref: true });
     this.#moduleRetry = { generation, tries: tries + 1, inline, timer };
   }
 
@@ -410,8 +432,13 @@ export class Sync {
     if (overdue || (reason === "online" && offline)) this.#schedule(this.#generation, 0);
   }
 
-  /** Stops polling and aborts a request under way; nothing is announced after it.
-   *  The engine and its snapshot stay usable. */
+  /**
+   * Stops polling and aborts a request under way; nothing is announced after it. The
+   * engine's module memory is freed (a provider per Workers request kept about 1 MB
+   * each, where nothing is finalized); the version it served stays the floor of the
+   * next engine, which still refuses a rollback. A refresh or load asked for after it
+   * still works, on a new engine.
+   */
   stop(): void {
     this.#stopped = true;
     this.#generation++;
@@ -422,6 +449,11 @@ export class Sync {
     this.#timer = this.#expiryTimer = undefined;
     this.#controller?.abort(STOPPED);
     this.#inFlight = undefined;
+    if (this.#engine !== undefined) {
+      this.#floor = Math.max(this.#floor ?? 0, this.#engine.version() ?? 0) || undefined;
+      this.#engine.free();
+      [this.#engine, this.#loaded] = [undefined, false];
+    }
   }
 
   /**
@@ -445,10 +477,14 @@ export class Sync {
   /** `offer`, keeping the envelope in the store if `store` (not what came from it: that
    *  would write it back without the ETag it was kept with). */
   #load(bytes: Uint8Array, etag: string | undefined, store: boolean): boolean {
+    // Closed, the engine was freed: a refresh or load asked for afterwards gets a new
+    // one, floored at what the old one served.
+    if (this.#engine === undefined && this.#stopped && this.#generation > 0) this.#engine = newEngine(this.#options, this.#floor);
     const engine = this.engine;
     const before = engine.version();
     if (!engine.load(bytes, this.now())) return false;
     this.#loaded = true;
+    this.#onLoad?.();
     const flagsChanged = engine.changedFlags();
     if (store) this.#store(bytes, etag);
     if (before !== undefined) this.#emit({ type: "changed", flagsChanged, version: engine.version()! });
@@ -463,6 +499,7 @@ export class Sync {
   refresh(): Promise<SyncOutcome> {
     if (this.#fatal !== undefined) return Promise.reject(new Error(`pennon: refresh: the provider cannot start: ${this.#fatal.replace(/^pennon: /, "")}`));
     if (this.#generation === 0) return Promise.reject(new Error("pennon: refresh before initialize: set the provider first (`OpenFeature.setProvider`)"));
+    this.#dropAbandoned();
     if (this.#inFlight !== undefined) return this.#inFlight;
     if (this.#engine === undefined && (this.#moduleRetry ?? this.#moduleAttempt) !== undefined) {
       return this.#retryModule().then((built) => (built ? this.refresh() : "failed"));
@@ -470,7 +507,43 @@ export class Sync {
     const request: Promise<SyncOutcome> = this.#fetch().finally(() => {
       if (this.#inFlight === request) this.#inFlight = undefined;
     });
+    this.#inFlightSince = Date.now();
     return (this.#inFlight = request);
+  }
+
+  /**
+   * `refresh` when a poll would be due: `pollIntervalMs` after the last request, or
+   * after failures the backoff or the server's `Retry-After`; else `"skipped"`. Where
+   * no timer outlives a request (Workers), calling it on every request polls as the
+   * timers would elsewhere, one request per interval per isolate at most.
+   */
+  refreshIfDue(): Promise<SyncOutcome | "skipped"> {
+    this.#dropAbandoned();
+    const last = this.#lastRequestAt;
+    const due = this.#inFlight !== undefined || last === undefined || this.now() - last >= this.#unjittered();
+    return due ? this.refresh() : Promise.resolve("skipped");
+  }
+
+  /**
+   * Drops work an ended request left behind. workerd cancels a request's fetches and
+   * timers when the request ends, without settling them: a refresh left running then
+   * (not under `ctx.waitUntil`) would be joined by every later one and never settle, and
+   * an `initialize` left running would hold back every event. Past its own time limit
+   * by the clock, such work is over (elsewhere its timers end it first).
+   */
+  #dropAbandoned(): void {
+    const now = Date.now();
+    if (this.#inFlight !== undefined && now - this.#inFlightSince > this.#timing.requestTimeoutMs + ABANDON_SLACK_MS) {
+      try {
+        this.#controller?.abort(ABANDONED);
+      } catch {
+        // workerd refuses to touch another request's I/O; that request's is gone anyway.
+      }
+      this.#inFlight = undefined;
+    }
+    // Events flow again: the SDK, still waiting for `initialize`, hears READY from
+    // the first snapshot loaded.
+    if (this.#starting !== undefined && now > this.#startDeadline + ABANDON_SLACK_MS) this.#starting = undefined;
   }
 
   async #fetch(): Promise<SyncOutcome> {
@@ -479,15 +552,21 @@ export class Sync {
       this.#updateStatus(true);
       return "unchanged";
     }
-    const began = (this.#lastRequestAt = this.now());
-    const controller = (this.#controller = new AbortController());
     const timeoutMs = this.#timing.requestTimeoutMs;
+    const timer = later(() => controller.abort(new Error(`no answer within requestTimeoutMs (${timeoutMs} ms)`)), timeoutMs, { unref: false });
+    if (timer === undefined) {
+      // A Workers module's top level, where no timer, request or `AbortController` may
+      // be made: no failure of the source, and the first refresh from a request fetches.
+      this.#problem = "no request can start at a Workers module's top level: call refresh() from a request";
+      return "failed";
+    }
+    const controller = (this.#controller = new AbortController());
+    const began = (this.#lastRequestAt = this.now());
     // Raced as well as aborted: a `fetch` option that drops the signal must hold
     // neither polling (a timeout) nor `stop` (which aborts with STOPPED).
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
     });
-    const timer = setTimeout(() => controller.abort(new Error(`no answer within requestTimeoutMs (${timeoutMs} ms)`)), timeoutMs);
     let outcome: SyncOutcome = "failed";
     try {
       const request = { url, headers: this.#headers, etag: this.loaded ? this.#etag : undefined };
@@ -509,7 +588,7 @@ export class Sync {
     } catch (error) {
       // A request `stop` aborted is no failure of the source, even if a new start
       // began before it unwound.
-      if (controller.signal.reason === STOPPED) return "failed";
+      if (controller.signal.reason === STOPPED || controller.signal.reason === ABANDONED) return "failed";
       this.#retryAfterMs = error instanceof HttpError ? error.retryAfterMs : undefined;
       this.#refused = error instanceof HttpError && (error.status === 401 || error.status === 403);
       this.#fail(`GET ${shownUrl(url)}: ${described(error)}`);
@@ -533,7 +612,7 @@ export class Sync {
   #store(bytes: Uint8Array, etag: string | undefined): void {
     if (this.#stored === undefined) return;
     try {
-      this.#stored.save(new TextDecoder().decode(bytes), this.engine.version()!, etag);
+      this.#stored.save(new TextDecoder().decode(bytes), this.engine.version()!, etag, this.#untrustedStored);
     } catch (error) {
       this.#warn(`cannot store the envelope: ${String(error)}`);
     }
@@ -551,23 +630,26 @@ export class Sync {
    * Serves the stored envelope if it verifies. One too old to serve is still the newest
    * version this client saw: the engine is rebuilt with that version as `minVersion`,
    * so an older snapshot (still valid, from a lagging cache) is refused as a rollback.
+   * Returns the version it verified as, served or expired; none if it did not verify.
    */
-  #offerStored(bytes: Uint8Array): void {
+  #offerStored(bytes: Uint8Array): number | undefined {
     try {
       this.#load(bytes, undefined, false);
-      return;
+      return this.engine.version();
     } catch (error) {
       this.#fail(`stored envelope refused: ${described(error)}`);
-      if (!isPennonError(error, "expired") || this.loaded) return;
+      if (!isPennonError(error, "expired") || this.loaded) return undefined;
     }
     const probe = newEngine(this.#options);
     try {
       probe.load(bytes, 0); // at 1970, nothing has expired; every other check stands
-      const floored = newEngine(this.#options, probe.version());
+      const version = probe.version();
+      const floored = newEngine(this.#options, version);
       this.#engine?.free();
       this.#engine = floored;
+      return version;
     } catch {
-      // Not verifiable at all: no floor from it.
+      return undefined; // not verifiable at all: no floor from it
     } finally {
       probe.free();
     }
@@ -622,17 +704,14 @@ export class Sync {
     clearTimeout(this.#expiryTimer);
     this.#expiryTimer = this.#expiryDue = undefined;
     if (this.#stopped) return;
-    try {
-      const fired = () => {
-        this.#expiryTimer = this.#expiryDue = undefined;
-        this.#updateStatus(true);
-      };
-      this.#expiryTimer = unref(setTimeout(fired, Math.min(MAX_DELAY_MS, due - now + 1)));
-      this.#expiryDue = due;
-    } catch {
-      // Workers forbid timers at a module's top level, where a provider fed an
-      // `envelope` may start: its status is then checked at its next refresh or load.
-    }
+    const fired = () => {
+      this.#expiryTimer = this.#expiryDue = undefined;
+      this.#updateStatus(true);
+    };
+    // None at a Workers module's top level: the status is then checked at the next
+    // refresh or load.
+    this.#expiryTimer = later(fired, Math.min(MAX_DELAY_MS, due - now + 1), { unref: true });
+    if (this.#expiryTimer !== undefined) this.#expiryDue = due;
   }
 
   /** Polls after `delay` (default: the interval or the backoff; none if polling is off). */
@@ -641,7 +720,7 @@ export class Sync {
     if (delay === undefined && this.#idle()) return;
     const wait = delay ?? this.#wait();
     clearTimeout(this.#timer);
-    this.#timer = unref(setTimeout(() => {
+    this.#timer = later(() => {
       const polled = (outcome: SyncOutcome) => {
         if (generation !== this.#generation) return;
         try {
@@ -652,7 +731,7 @@ export class Sync {
         this.#schedule(generation);
       };
       void this.refresh().then(polled, () => polled("failed"));
-    }, Math.min(MAX_DELAY_MS, wait)));
+    }, Math.min(MAX_DELAY_MS, wait), { unref: true });
   }
 
   /**
@@ -683,6 +762,12 @@ export class Sync {
   }
   #onPoll: ((outcome: SyncOutcome) => void) | undefined;
 
+  /** Called after every snapshot loaded, before it is announced. */
+  set onLoad(callback: (() => void) | undefined) {
+    this.#onLoad = callback;
+  }
+  #onLoad: (() => void) | undefined;
+
   #emit(event: SyncEvent): void {
     if (this.#starting === undefined && !this.#stopped) this.#listener(event);
   }
@@ -691,6 +776,11 @@ export class Sync {
   #fail(problem: string): void {
     this.#problem = problem;
     this.#warn(problem);
+  }
+
+  /** Logs through the `logger` option, as the provider's own warnings. */
+  warn(message: string): void {
+    this.#warn(message);
   }
 
   /** Logs; a logger that throws (an unbound method, say) must not stop polling. */
@@ -747,13 +837,3 @@ function newEngine(o: PennonOptions, minVersion?: number): Engine {
   }
 }
 
-/**
- * A timer that does not keep the process alive: Node's and Bun's `unref`, Deno's
- * `Deno.unrefTimer`. Browsers and workerd have neither and need neither.
- */
-export function unref(timer: ReturnType<typeof setTimeout>): ReturnType<typeof setTimeout> {
-  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
-  if (typeof timer === "number") deno?.unrefTimer?.(timer);
-  else (timer as { unref?: () => void }).unref?.();
-  return timer;
-}

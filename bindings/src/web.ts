@@ -19,7 +19,8 @@ import type { Engine, FlagType, Resolution } from "./engine.js";
 import { details, expectedType, failed, fits, mismatch, type Kind } from "./resolve.js";
 import { readOptions } from "./provider-options.js";
 import { shown } from "./timing.js";
-import { FatalStartError, Sync, unref, type EnvelopeStore, type PennonOptions, type SyncEvent } from "./sync.js";
+import { FatalStartError, Sync, type EnvelopeStore, type PennonOptions, type SyncEvent } from "./sync.js";
+import { unref } from "./timers.js";
 import type { Telemetry } from "./telemetry.js";
 
 export * from "./index.js";
@@ -93,6 +94,22 @@ export class PennonWebProvider implements Provider {
     const webDefaults = { ...options, audience: options.audience ?? "any", waitForUrl: options.waitForUrl ?? false };
     this.#sync = new Sync({ options: webDefaults, unknown: read.unknown }, (event) => this.#on(event), stored, () => checkStorage(options));
     this.#sync.onPoll = () => this.#refreshCache([]);
+    if (options.audience === undefined) this.#sync.onLoad = () => this.#warnIfServerSnapshot();
+  }
+
+  /**
+   * Says so, once, when the default audience (`"any"`) let in a server snapshot: a
+   * server SDK key in a page serves every server-only flag, with its rules and segment
+   * lists, to every visitor. LaunchDarkly and Unleash refuse server keys in browsers;
+   * Pennon still loads it (a trusted page may want it: say `audience: "server"`).
+   */
+  #warnIfServerSnapshot(): void {
+    if (this.#sync.engine.audience() !== "server") return;
+    this.#sync.onLoad = undefined;
+    this.#sync.warn(
+      "the web provider loaded a server snapshot: every server-only flag, with its rules and segment lists, is readable in this page. " +
+        "Use a client SDK key (`pnc_…`) for browsers, or set `audience: \"server\"` if this page is trusted",
+    );
   }
 
   /** Evaluation counters and exposures. */
@@ -357,9 +374,9 @@ function storedEnvelope(storage: () => KeyValueStorage, key: string): EnvelopeSt
       const text = item(key);
       return text === undefined ? undefined : { text, ...meta() };
     },
-    save: (text, version, etag) => {
+    save: (text, version, etag, untrusted) => {
       const held = meta().version;
-      if (held !== undefined && held > version) return;
+      if (held !== undefined && held > version && (untrusted === undefined || item(key) !== untrusted)) return;
       storage().setItem(key, text);
       storage().setItem(metaKey, JSON.stringify({ version, etag }));
     },

@@ -11,8 +11,14 @@ const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 /** Fetches `url`; throws a retryable error for a 5xx, a permanent one for any answer
  *  that is not the module. */
 export async function fetchWasm(url: string | URL): Promise<Response | Uint8Array> {
-  const response = await fetch(url);
   const shown = url instanceof URL ? `${url.origin}${url.pathname}` : url.split("?")[0]; // a query may hold a token
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    // Offline, DNS, CORS: a browser says only "Failed to fetch". Retried.
+    throw new Error(`pennon: cannot download the WebAssembly module from ${shown}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   const type = response.headers.get("content-type") ?? "";
   if (response.ok && !type.startsWith("text/html")) return wasmBody(response, shown);
   // Not read, so cancelled: left alone, each failed retry would hold a socket until

@@ -11,7 +11,14 @@ export async function defaultWasm(): Promise<WasmSource> {
   return wasm;
 }
 
-/** Nothing to resolve: Workers take modules, or fetch URLs. */
+/**
+ * A compiled module as given. Anything else (a URL, a path, bytes, a `Response`) would
+ * be compiled here, which workerd refuses with V8's bare "Wasm code generation
+ * disallowed by embedder": refused up front, saying what works, and never retried.
+ */
 export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
-  return source;
+  if (source instanceof WebAssembly.Module) return source;
+  const message = "pennon: Cloudflare Workers cannot compile WebAssembly at run time, so `wasm` must be the imported module " +
+    "(`import wasm from \"pennon/pennon.wasm\"`, which wrangler compiles at deploy time), or leave it out: not a URL, a path, bytes or a Response";
+  throw Object.assign(new Error(message), { permanent: true });
 }

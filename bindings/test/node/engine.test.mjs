@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Engine, PreparedContext, init, isPennonError } from "pennon";
 import { boolFlag, envelope, payload, publicKey, tamper } from "./sign.mjs";
-import { instance } from "../../dist/instance.js";
+import { failure, instance } from "../../dist/instance.js";
 
 await init();
 const NOW = Date.parse("2026-06-01T00:00:00Z");
@@ -364,4 +364,21 @@ test("an engine freed by a getter mid-evaluation says so, and no other engine is
   assert.equal(bystander.evaluate("beta", { targetingKey: "ann" }, NOW).value, true);
   const { generation: after } = await import("../../dist/instance.js");
   assert.equal(after, before, "no instance was dropped");
+});
+
+test("load reads its argument once: after a trap the engine reloads the bytes it verified, and a detached buffer is a refusal", () => {
+  const engine = newEngine();
+  let reads = 0;
+  const bytes = [...v2];
+  // Answers differently the second time it is read, as a buffer another thread writes might.
+  const flipping = new Proxy(bytes, { get: (target, name, receiver) => (name === "0" && ++reads > 1 ? 0x20 : Reflect.get(target, name, receiver)) });
+  assert.equal(engine.load(flipping, NOW), true);
+  assert.equal(reads, 1);
+  failure.error = new Error("a trap"); // the next call drops the instance, as after a real trap
+  assert.equal(engine.evaluate("beta", { targetingKey: "bob" }, NOW).value, true, "rebuilt from the verified bytes");
+  const detached = new Uint8Array(8);
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });
+  const other = newEngine();
+  refuses(() => other.load(detached, NOW), "malformed_envelope");
+  [engine, other].forEach((e) => e.free());
 });

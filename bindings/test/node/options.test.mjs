@@ -17,6 +17,7 @@ await init();
 const keys = [publicKey(1)];
 const NOW = Date.parse("2026-06-01T00:00:00Z");
 const v1 = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }));
+const v2 = envelope(payload(2, { beta: boolFlag({ staff: ["ann", "bob"] }) }));
 const PROVIDERS = [["server", PennonServerProvider], ["web", PennonWebProvider]];
 
 test("options that can never work as given are FATAL, named: a misspelt option is not ignored", async (t) => {
@@ -111,7 +112,7 @@ test("a poll interval under a second (seconds given as milliseconds) is warned o
   server.body = v1;
   for (const [Provider, pollIntervalMs, warned] of [[PennonServerProvider, 5, true], [PennonWebProvider, 999, true], [PennonServerProvider, 1_000, false], [PennonServerProvider, 0, false]]) {
     const lines = [];
-    const provider = new Provider({ keys, environment: "test", url: server.url, pollIntervalMs, logger: { warn: (line) => lines.push(line) } });
+    const provider = new Provider({ keys, environment: "test", audience: "server", url: server.url, pollIntervalMs, logger: { warn: (line) => lines.push(line) } });
     await provider.initialize({ targetingKey: "ann" });
     const expected = `pennon: \`pollIntervalMs\` is ${pollIntervalMs}: a request every ${pollIntervalMs} ms. It is in milliseconds (default 30,000); under 1,000 is for tests`;
     assert.deepEqual(lines, warned ? [expected] : [], `${Provider.name} ${pollIntervalMs}`);
@@ -120,9 +121,27 @@ test("a poll interval under a second (seconds given as milliseconds) is warned o
   // Without a URL nothing is polled, so nothing is said.
   for (const Provider of [PennonServerProvider, PennonWebProvider]) {
     const lines = [];
-    const provider = new Provider({ keys, environment: "test", envelope: v1, pollIntervalMs: 5, logger: { warn: (line) => lines.push(line) } });
+    const provider = new Provider({ keys, environment: "test", audience: "server", envelope: v1, pollIntervalMs: 5, logger: { warn: (line) => lines.push(line) } });
     await provider.initialize({ targetingKey: "ann" });
     assert.deepEqual(lines, []);
+    await provider.onClose();
+  }
+});
+
+test("the web provider says once that it loaded a server snapshot, which shows every server-only flag to the page", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.body = v2;
+  const forClient = envelope({ ...payload(1, { beta: boolFlag() }), audience: "client" });
+  // The default audience (`"any"`) is warned of once, not per version; `"server"` said on purpose is not.
+  for (const [options, envelopeFor, warnings] of [[{}, v1, 1], [{ audience: "server" }, v1, 0], [{}, forClient, 0]]) {
+    const lines = [];
+    const provider = new PennonWebProvider({ keys, environment: "test", envelope: envelopeFor, url: server.url, pollIntervalMs: 0, ...options, logger: { warn: (line) => lines.push(line) } });
+    await provider.initialize({});
+    if (warnings > 0) assert.equal(await provider.refresh(), "updated");
+    const said = lines.filter((line) => line.startsWith("pennon: the web provider loaded a server snapshot: every server-only flag"));
+    assert.equal(said.length, warnings, `${JSON.stringify(options)}: ${lines.join(" | ")}`);
+    if (warnings > 0) assert.match(said[0], /Use a client SDK key \(`pnc_…`\) for browsers, or set `audience: "server"` if this page is trusted$/);
     await provider.onClose();
   }
 });

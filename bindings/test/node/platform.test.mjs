@@ -41,6 +41,10 @@ for (const [platform, { resolveWasm }] of [["browsers", browser], ["Node", node]
     await assert.rejects(resolveWasm(`${base}/text.wasm`), { message: /did not serve pennon\.wasm \(it starts "Service Unavaila"\)/, permanent: true });
     const busy = await resolveWasm(`${base}/busy.wasm`).catch((error) => error);
     assert.deepEqual([busy.message, busy.permanent], [`pennon: GET ${base}/busy.wasm: HTTP 503`, undefined], "a failing server is retried");
+    // No answer at all (offline: a browser says only "Failed to fetch"): named, and retried.
+    const nowhere = await resolveWasm("http://127.0.0.1:9/pennon.wasm?token=secret").catch((error) => error);
+    assert.match(nowhere.message, /^pennon: cannot download the WebAssembly module from http:\/\/127\.0\.0\.1:9\/pennon\.wasm: fetch failed$/);
+    assert.equal(nowhere.permanent, undefined);
 
     const module = await WebAssembly.compile(wasm);
     assert.equal(await resolveWasm(module), module, "a compiled module passes through");

@@ -4,7 +4,7 @@ import { once } from "node:events";
 
 /**
  * Serves `state.body` with an ETag; counts requests and 304s. `state.delayMs` holds
- * each answer back; `state.chunked` sends the body without a Content-Length;
+ * each answer back; a `state.status` other than 200 is sent with `state.retryAfter`; `state.chunked` sends the body without a Content-Length;
  * `state.afterServe` runs once a body has been chosen for a 200 (to change it for the
  * next request with no race against the client).
  */
@@ -13,7 +13,8 @@ export async function snapshotServer() {
   const server = createServer(async (request, response) => {
     state.requests++;
     if (state.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.delayMs));
-    if (state.status !== 200 || state.body === undefined) return response.writeHead(state.status === 200 ? 404 : state.status).end();
+    const asked = state.retryAfter === undefined ? {} : { "Retry-After": state.retryAfter };
+    if (state.status !== 200 || state.body === undefined) return response.writeHead(state.status === 200 ? 404 : state.status, asked).end();
     const etag = `"${Buffer.from(state.body).toString("base64").slice(-20)}"`;
     if (request.headers["if-none-match"] === etag) {
       state.notModified++;

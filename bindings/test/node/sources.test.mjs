@@ -273,10 +273,10 @@ test("web provider: a scheduled rollout changes its reads when a step passes, wi
   assert.deepEqual(changes, [["scheduled"]], "only the scheduled flag changed");
   assert.equal(provider.resolveBooleanEvaluation("scheduled", false).value, true);
   await provider.onClose();
-  // Closed: a refresh still moves reads to the next step, announcing nothing.
+  // Closed, its engine is freed: reads keep the last values, and nothing is announced.
   now = step + 3_600_000;
   assert.equal(await provider.refresh(), "unchanged");
-  assert.equal(provider.resolveBooleanEvaluation("scheduled", true).value, false);
+  assert.equal(provider.resolveBooleanEvaluation("scheduled", false).value, true);
   assert.equal(changes.length, 1, "nothing announced after close");
 });
 
@@ -351,6 +351,36 @@ test("web provider storage: a page load with a current stored snapshot costs a 3
   assert.equal(items.get("pennon:test"), undefined, "v2 was not written over v3's record");
   assert.equal(JSON.parse(items.get("pennon:test:meta")).version, 3);
   await Promise.all([tab.onClose(), lagging.onClose()]);
+  await server.close();
+});
+
+test("web provider storage: a stored envelope that does not verify, or a record naming another version, does not hold back what loads", async () => {
+  const server = await snapshotServer();
+  server.body = v2;
+  const items = new Map();
+  const storage = { getItem: (key) => items.get(key) ?? null, setItem: (key, value) => items.set(key, value) };
+  const page = () => new PennonWebProvider({ keys, environment: "test", url: server.url, storage, pollIntervalMs: 0, logger: quiet });
+  // Another control plane's (another key), at a higher version: a move, or a reset.
+  items.set("pennon:test", new TextDecoder().decode(envelope(payload(33, { beta: boolFlag() }), 2)));
+  items.set("pennon:test:meta", JSON.stringify({ version: 33, etag: '"old"' }));
+  const moved = page();
+  await moved.initialize({ targetingKey: "bob" });
+  await moved.onClose();
+  assert.equal(JSON.parse(items.get("pennon:test:meta")).version, 2, "v2 replaced the envelope that did not verify");
+  // So the next page load, with the control plane down, serves v2 from storage.
+  server.status = 503;
+  const offline = page();
+  await offline.initialize({ targetingKey: "bob" });
+  assert.equal(offline.resolveBooleanEvaluation("beta", false).value, true);
+  await offline.onClose();
+  // A record edited by hand to a version its envelope is not: the next version is kept.
+  items.set("pennon:test:meta", JSON.stringify({ version: 999_999 }));
+  [server.status, server.body] = [200, envelope(payload(3, { beta: boolFlag() }))];
+  const edited = page();
+  await edited.initialize({ targetingKey: "bob" }); // v2 from storage, at once
+  assert.equal(await edited.refresh(), "updated");
+  await edited.onClose();
+  assert.equal(JSON.parse(items.get("pennon:test:meta")).version, 3);
   await server.close();
 });
 

@@ -4,10 +4,14 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { repo } from "./helpers.mjs";
 
-/** Bundles a worker as wrangler would: `.wasm` imports stay modules of their own. */
-export async function bundleWorker(entry) {
+/** Bundles a worker (a path, or `{ contents, resolveDir }`) as wrangler would: `.wasm`
+ *  imports stay modules of their own. `define` replaces globals at bundle time, as
+ *  wrangler's `define` does. */
+export async function bundleWorker(entry, define = {}) {
+  const source = typeof entry === "string" ? { entryPoints: [entry] } : { stdin: { ...entry, loader: "js" } };
   const result = await build({
-    entryPoints: [entry],
+    ...source,
+    define,
     bundle: true,
     write: false,
     format: "esm",
@@ -27,11 +31,13 @@ export async function bundleWorker(entry) {
 }
 
 /**
- * A miniflare instance running `script` with the package's pennon.wasm beside it;
- * `nodejsCompat: false` leaves out the flag the OpenFeature server SDK needs.
+ * A miniflare instance running `script` with the package's pennon.wasm beside it and
+ * `bindings` as its `env`; `nodejsCompat: false` leaves out the flag the OpenFeature
+ * server SDK needs.
  */
-export function worker(script, { nodejsCompat = true } = {}) {
+export function worker(script, { nodejsCompat = true, bindings = {} } = {}) {
   return new Miniflare({
+    bindings,
     modules: [
       { type: "ESModule", path: "worker.mjs", contents: script },
       { type: "CompiledWasm", path: "pennon.wasm", contents: readFileSync(`${repo}bindings/dist/pennon.wasm`) },

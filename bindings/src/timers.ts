@@ -1,0 +1,27 @@
+/**
+ * Timers as the providers use them, in every runtime: one that must not keep a Node,
+ * Deno or Bun process alive is unref'd, and none is set where the runtime forbids it
+ * (Workers at a module's top level, where no timer or I/O may start: a provider with an
+ * `envelope` may be initialized there, and serves it; its requests wait for `refresh`).
+ */
+
+export type Timer = ReturnType<typeof setTimeout>;
+
+/** `setTimeout`, or `undefined` where the runtime refuses a timer here. */
+export function later(callback: () => void, ms: number, options: { unref: boolean }): Timer | undefined {
+  let timer: Timer;
+  try {
+    timer = setTimeout(callback, ms);
+  } catch {
+    return undefined;
+  }
+  return options.unref ? unref(timer) : timer;
+}
+
+/** Lets the process exit with the timer pending (Node, Bun: `unref()`; Deno: `unrefTimer`). */
+export function unref(timer: Timer): Timer {
+  const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
+  if (typeof timer === "number") deno?.unrefTimer?.(timer);
+  else (timer as { unref?: () => void }).unref?.();
+  return timer;
+}

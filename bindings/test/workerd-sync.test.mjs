@@ -1,0 +1,132 @@
+// Syncing in workerd (via miniflare), where a request's fetches and timers end with
+// it: work an ended request left running must not hold the provider, `refreshIfDue`
+// polls per isolate as timers would elsewhere, and a provider set at a module's top
+// level (where no timer or request may start) serves its envelope, then syncs.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { read, repo } from "./node/helpers.mjs";
+import { bundleWorker, worker } from "./node/workerd.mjs";
+import { boolFlag, envelope, payload, publicKey } from "./node/sign.mjs";
+import { snapshotServer } from "./node/snapshot-server.mjs";
+
+const keys = [publicKey(1)];
+/** Version `n`, where bob is staff from version 2 on. */
+const version = (n) => envelope(payload(n, { beta: boolFlag({ staff: n >= 2 ? ["ann", "bob"] : ["ann"] }) }));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Posts one operation; a hung request fails the test rather than the run. */
+async function post(mf, body) {
+  const response = await mf.dispatchFetch("http://worker/", { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  const text = await response.text();
+  let answer;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    assert.fail(`HTTP ${response.status}: ${text.slice(0, 300)}`);
+  }
+  assert.equal(answer.error, undefined, answer.error);
+  return answer;
+}
+
+test("workerd: work an ended request left running holds nothing, and refreshIfDue polls once per interval", async () => {
+  const mf = worker(await bundleWorker(`${repo}bindings/test/workerd/sync-worker.mjs`));
+  const server = await snapshotServer();
+  try {
+    const options = { keys, environment: "test", url: server.url, pollIntervalMs: 0, requestTimeoutMs: 300, initTimeoutMs: 300 };
+    // A refresh left running (no `ctx.waitUntil`) when its request ended.
+    server.body = version(1);
+    await post(mf, { op: "init", name: "left", options });
+    [server.body, server.delayMs] = [version(2), 3_000];
+    await post(mf, { op: "refresh-and-leave", name: "left" });
+    await sleep(2_000); // past requestTimeoutMs and the slack, by the clock
+    server.delayMs = 0;
+    assert.deepEqual(await post(mf, { op: "refresh", name: "left" }), { outcome: "updated" });
+    assert.equal((await post(mf, { op: "read", name: "left", flag: "beta" })).value, true);
+
+    // An `initialize` left running: the SDK hears READY from the first snapshot loaded.
+    [server.body, server.delayMs] = [version(1), 3_000];
+    await post(mf, { op: "init-and-leave", name: "late", options });
+    await sleep(2_000);
+    server.delayMs = 0;
+    assert.deepEqual(await post(mf, { op: "refresh", name: "late" }), { outcome: "updated" });
+    const read = await post(mf, { op: "read", name: "late", flag: "beta" });
+    assert.deepEqual(read, { value: false, reason: "DEFAULT", status: "READY" });
+
+    // Once per interval per isolate, however many requests ask.
+    server.body = version(3);
+    await post(mf, { op: "init", name: "due", options: { ...options, pollIntervalMs: 60_000 } });
+    const before = server.requests;
+    for (let i = 0; i < 5; i++) assert.deepEqual(await post(mf, { op: "refresh-if-due", name: "due" }), { outcome: "skipped" });
+    assert.equal(server.requests, before, "no request within the interval");
+
+    // After a failure, the server's `Retry-After` holds every isolate's requests back.
+    await post(mf, { op: "init", name: "backoff", options });
+    [server.status, server.retryAfter] = [503, "60"];
+    const failing = server.requests;
+    assert.deepEqual(await post(mf, { op: "refresh-if-due", name: "backoff" }), { outcome: "failed" });
+    for (let i = 0; i < 5; i++) assert.deepEqual(await post(mf, { op: "refresh-if-due", name: "backoff" }), { outcome: "skipped" });
+    assert.equal(server.requests, failing + 1, "one request, then Retry-After's wait");
+  } finally {
+    await server.close();
+    await mf.dispose();
+  }
+});
+
+test("workerd: a provider set at a module's top level serves its envelope, and its first refresh in a request syncs", async () => {
+  const server = await snapshotServer();
+  server.body = version(2);
+  const bundle = (extra) => bundleWorker(`${repo}bindings/test/workerd/top-level-worker.mjs`, {
+    PENNON_OPTIONS: JSON.stringify({ keys, environment: "test", url: server.url, pollIntervalMs: 0, ...extra }),
+  });
+  const bootstrapped = worker(await bundle({ envelope: new TextDecoder().decode(version(1)) }));
+  const urlOnly = worker(await bundle({}));
+  try {
+    assert.deepEqual(await post(bootstrapped, { op: "read" }), { value: false, status: "READY" });
+    assert.deepEqual(await post(bootstrapped, { op: "refresh-if-due" }), { outcome: "updated", value: true, status: "READY" });
+
+    // Nothing to serve until a request may fetch: ERROR (the SDK's fallback), then READY.
+    assert.deepEqual(await post(urlOnly, { op: "read" }), { value: false, errorCode: "PROVIDER_NOT_READY", status: "ERROR" });
+    assert.deepEqual(await post(urlOnly, { op: "refresh-if-due" }), { outcome: "updated", value: true, status: "READY" });
+  } finally {
+    await server.close();
+    await bootstrapped.dispose();
+    await urlOnly.dispose();
+  }
+});
+
+test("workerd: a `wasm` option other than the imported module is refused saying why, and the module works", async () => {
+  const mf = worker(await bundleWorker(`${repo}bindings/test/workerd/wasm-option-worker.mjs`));
+  try {
+    const common = { key: publicKey(1), envelope: new TextDecoder().decode(version(1)) };
+    for (const form of ["url", "bytes"]) {
+      const { refused } = await post(mf, { form, ...common });
+      assert.match(refused ?? "", /^pennon: Cloudflare Workers cannot compile WebAssembly at run time, so `wasm` must be the imported module/, form);
+    }
+    assert.deepEqual(await post(mf, { form: "module", ...common }), { value: true });
+  } finally {
+    await mf.dispose();
+  }
+});
+
+test("workerd: the README's Workers recipe, verbatim, serves from its URL and polls no more than once per interval", async () => {
+  const readme = read(`${repo}bindings/README.md`);
+  const section = readme.slice(readme.indexOf("## Cloudflare Workers"));
+  const contents = section.slice(section.indexOf("```js") + 5, section.indexOf("```", section.indexOf("```js") + 5));
+  const production = (n, staff) => envelope({ ...payload(n, { "new-checkout": boolFlag({ staff }) }), environment: "production" });
+  const server = await snapshotServer();
+  server.body = production(1, []);
+  const bindings = { PENNON_TRUSTED_KEY: publicKey(1), PENNON_URL: server.url.replace(/\/snapshot$/, ""), PENNON_SDK_KEY: "pns_test" };
+  const mf = worker(await bundleWorker({ contents, resolveDir: `${repo}bindings/test/workerd` }), { bindings });
+  const get = async () => (await mf.dispatchFetch("http://worker/", { signal: AbortSignal.timeout(15_000) })).text();
+  try {
+    assert.equal(await get(), "old");
+    server.body = production(2, ["user-42"]);
+    const before = server.requests;
+    for (let i = 0; i < 5; i++) assert.equal(await get(), "old", "within the poll interval, no poll");
+    assert.equal(server.requests, before);
+    assert.equal(before, 1, "the first request's initialize fetched once");
+  } finally {
+    await server.close();
+    await mf.dispose();
+  }
+});
