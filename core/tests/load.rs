@@ -129,6 +129,28 @@ fn prerequisite_cycles_are_refused_at_load() {
     assert!(error.to_string().contains("prerequisite cycle: a -> b -> a"), "{error}");
 }
 
+/// A shallow graph can still fan out: each flag requiring the same three, four levels
+/// down, is 1 + 3 + 9 + 27 + 81 visits for the top one. Past the limit it is refused,
+/// naming the flag and the count.
+#[test]
+fn fan_out_past_the_step_limit_is_refused_naming_the_flag() {
+    let mut flags = serde_json::Map::new();
+    let level = |i: usize| (0..3).map(|j| json!({"flag": format!("l{i}-{j}"), "variant": "on"})).collect::<Vec<_>>();
+    flags.insert("top".into(), boolean_flag(json!({"prerequisites": level(1)})));
+    for i in 1..=4 {
+        for j in 0..3 {
+            let below = if i < 4 { level(i + 1) } else { Vec::new() };
+            flags.insert(format!("l{i}-{j}"), boolean_flag(json!({"prerequisites": below})));
+        }
+    }
+    let body = payload(1, serde_json::Value::Object(flags), json!({}));
+    assert!(compile_payload(&body, &Limits { max_steps: 121, ..Limits::default() }).is_ok());
+    let error = compile_payload(&body, &Limits { max_steps: 120, ..Limits::default() }).expect_err("fan-out");
+    let Error::InvalidSnapshot { path, message } = &error else { panic!("{error:?}") };
+    assert_eq!(path, r#"flags["top"]"#);
+    assert!(message.starts_with("one evaluation can visit 121 flags and segments"), "{message}");
+}
+
 #[test]
 fn deep_chains_are_refused_before_evaluation_could_recurse() {
     let mut flags = serde_json::Map::new();

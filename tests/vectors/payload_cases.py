@@ -264,6 +264,30 @@ def invalid_snapshot_cases(cs):
         "2026-02-01T00:00:00Z", "2026-02-01T00:00:00Z", [2, 0]))})
     inv("ramp ending before its start", {"checkout": rollout_flag([("on", 1), ("off", 1)], ramp(
         "2026-02-01T00:00:00Z", "2026-01-01T00:00:00Z", [2, 0]))})
+    # Fan-out (SPEC 3.4): a flag's evaluation visits at most 100,000 flags and segments,
+    # each counted once per path to it. Width 5: 7 levels below a flag are 97,656
+    # visits, 8 levels 488,281.
+    def layered_flags(width, levels):
+        flags = {"top": bflag(prerequisites=[{"flag": "l1-%d" % j, "variant": "on"} for j in range(width)])}
+        for i in range(1, levels + 1):
+            below = [{"flag": "l%d-%d" % (i + 1, j), "variant": "on"} for j in range(width)]
+            for j in range(width):
+                flags["l%d-%d" % (i, j)] = bflag(prerequisites=below) if i < levels else bflag()
+        return flags
+
+    def layered_segments(width, levels):
+        level = lambda i: {"op": "in_segment", "value": ["s%d-%d" % (i, j) for j in range(width)]}
+        segments = {"s%d-%d" % (i, j): ({"rules": [{"id": "r", "conditions": [level(i + 1)]}]} if i < levels else {})
+                    for i in range(1, levels + 1) for j in range(width)}
+        return {"top": bflag(rules=[rule([level(1)])])}, segments
+
+    inv("prerequisites fanning out to more than 100,000 visits", layered_flags(5, 8))
+    seg_flags, seg_segments = layered_segments(5, 8)
+    inv("segment references fanning out to more than 100,000 visits", seg_flags, segments=seg_segments)
+    cs.ok("fan-out: prerequisites 7 levels of 5 wide, 97,656 visits", text(signed(payload(flags=layered_flags(5, 7)))))
+    seg_flags, seg_segments = layered_segments(5, 7)
+    cs.ok("fan-out: segment references 7 levels of 5 wide, 97,656 visits",
+          text(signed(payload(flags=seg_flags, segments=seg_segments))))
     cs.ok("chains: prerequisites and segment references 10 deep",
           text(signed(payload(
               flags=dict({"f%02d" % i: bflag(prerequisites=prereq("f%02d" % (i + 1))) for i in range(9)},

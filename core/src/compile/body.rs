@@ -107,6 +107,7 @@ impl<'a> Compiler<'a> {
         resolve_prerequisites(&mut flags, self.prerequisites)?;
         chains::check_segments(&segments, self.limits.max_chain).map_err(At::into_error)?;
         chains::check_prerequisites(&flags, self.limits.max_chain).map_err(At::into_error)?;
+        chains::check_steps(&flags, &segments, self.limits.max_steps).map_err(At::into_error)?;
         mark_time_dependent(&mut flags);
         let time = |text: &str, path: &str| crate::parse_rfc3339(text).map_err(|e| At::new(path, e.to_string()));
         let issued_at = time(&header.issued_at, "issued_at").map_err(At::into_error)?;

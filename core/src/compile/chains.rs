@@ -1,5 +1,6 @@
 //! Prerequisites and segment references must form shallow acyclic graphs, so that
-//! evaluation recurses a bounded number of times and never loops.
+//! evaluation recurses a bounded number of times and never loops, and must not fan out
+//! so far that one evaluation visits more than a bounded number of flags and segments.
 
 use super::{quote, At};
 use crate::condition::Test;
@@ -31,6 +32,76 @@ pub(super) fn check_segments(segments: &[Segment], max_chain: usize) -> Result<(
         let first = names.first().copied().unwrap_or_default();
         At::new(format!("segments[{}].rules", quote(first)), failure.describe("segment reference", &names))
     })
+}
+
+/// Refuses a flag whose evaluation can visit more than `max_steps` flags and segments:
+/// itself, its prerequisites and theirs, and the segments its rules and theirs name,
+/// nested ones included, each counted once per path to it (as evaluation visits them).
+/// Run after both graphs are known to be acyclic and at most `max_chain` deep.
+pub(super) fn check_steps(flags: &[Flag], segments: &[Segment], max_steps: usize) -> Result<(), At> {
+    let mut steps =
+        Steps { flags, segments, flag_steps: vec![None; flags.len()], segment_steps: vec![None; segments.len()] };
+    for (index, flag) in flags.iter().enumerate() {
+        let found = steps.flag(index);
+        if found > max_steps as u64 {
+            return Err(At::new(
+                format!("flags[{}]", quote(&flag.key)),
+                format!(
+                    "one evaluation can visit {found} flags and segments through its prerequisites and segment \
+                     references (each once per path to it), more than the limit of {max_steps}"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Visits per flag and per segment, each worked out once.
+struct Steps<'a> {
+    flags: &'a [Flag],
+    segments: &'a [Segment],
+    flag_steps: Vec<Option<u64>>,
+    segment_steps: Vec<Option<u64>>,
+}
+
+impl Steps<'_> {
+    fn flag(&mut self, index: usize) -> u64 {
+        if let Some(known) = self.flag_steps[index] {
+            return known;
+        }
+        let flags = self.flags;
+        let flag = &flags[index];
+        let mut total = 1u64;
+        for prerequisite in &flag.prerequisites {
+            total = total.saturating_add(self.flag(prerequisite.flag));
+        }
+        for condition in flag.rules.iter().flat_map(|rule| &rule.conditions) {
+            if let Test::InSegment(targets) = &condition.test {
+                for &segment in targets {
+                    total = total.saturating_add(self.segment(segment));
+                }
+            }
+        }
+        self.flag_steps[index] = Some(total);
+        total
+    }
+
+    fn segment(&mut self, index: usize) -> u64 {
+        if let Some(known) = self.segment_steps[index] {
+            return known;
+        }
+        let segments = self.segments;
+        let mut total = 1u64;
+        for condition in segments[index].rules.iter().flat_map(|rule| &rule.conditions) {
+            if let Test::InSegment(targets) = &condition.test {
+                for &segment in targets {
+                    total = total.saturating_add(self.segment(segment));
+                }
+            }
+        }
+        self.segment_steps[index] = Some(total);
+        total
+    }
 }
 
 struct Failure {
