@@ -5,7 +5,7 @@
  * runs in browsers, Node and workerd alike.
  */
 
-import { Engine, init, isPennonError, type WasmSource } from "./engine.js";
+import { Engine, init, isPennonError } from "./engine.js";
 import { fetchEnvelope, HttpError } from "./fetch-envelope.js";
 import { checkOptions, headersOf, type ReadOptions } from "./provider-options.js";
 import { refusal } from "./refusal.js";
@@ -13,100 +13,9 @@ import { ResultMetadata } from "./result-metadata.js";
 import { Telemetry } from "./telemetry.js";
 import { checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
 import { later, type Timer } from "./timers.js";
+import { FatalStartError, type EnvelopeStore, type PennonOptions, type StoredEnvelope, type SyncEvent, type SyncOutcome } from "./sync-options.js";
 
-/** Options common to the web and server providers. */
-export interface PennonOptions {
-  /** Trusted public keys, `ed25519:<base64>`. */
-  keys: string[];
-  /** The environment snapshots must be signed for. */
-  environment: string;
-  /**
-   * Whom snapshots must be for: `"server"` (every flag; the server provider's default),
-   * `"client"` (browser snapshots, client-visible flags only) or `"any"` (the web
-   * provider's default). A server provider must not take a browser snapshot, which
-   * lacks every server-only flag.
-   */
-  audience?: "server" | "client" | "any";
-  /** Distinct trusted keys that must sign (default 1). */
-  threshold?: number;
-  /** Serve snapshots up to this long past `expires_at`, milliseconds (default 0). */
-  graceMs?: number;
-  /** Largest envelope accepted, bytes (default 16 MiB). */
-  maxBytes?: number;
-  /** Envelope bytes (any typed-array view), an `ArrayBuffer` or its text, to load at
-   *  initialization: a bootstrap. */
-  envelope?: ArrayBufferView | ArrayBufferLike | string;
-  /** An HTTP(S) URL serving the envelope, polled with `If-None-Match`. */
-  url?: string | URL;
-  /** Headers sent with every request (for example an SDK key): a record, a `Headers` or
-   *  `[name, value]` pairs. Where the runtime shows redirects (Node, Deno, Bun, workerd),
-   *  not to another origin one points to; browsers follow redirects themselves. */
-  headers?: Record<string, string> | Headers | [string, string][];
-  /** Time between polls after a success, ms (default 30,000). 0: no polling, but a
-   *  failed request is still retried with backoff until one succeeds. */
-  pollIntervalMs?: number;
-  /** Shortens each wait by a random fraction up to this (default 0.2). */
-  jitter?: number;
-  /** Backoff after failures: first wait, doubling up to `backoffMaxMs` (1 s, 60 s). */
-  backoffInitialMs?: number;
-  /** Longest backoff wait, ms (default 60,000). */
-  backoffMaxMs?: number;
-  /** Timeout of one request, body included, ms (default 10,000). */
-  requestTimeoutMs?: number;
-  /** How long `initialize` waits for the module and the first fetch, ms (default 5,000). */
-  initTimeoutMs?: number;
-  /**
-   * Whether `initialize` waits for the URL's first answer (up to `initTimeoutMs`) when a
-   * bootstrap `envelope` or a stored one is served. Web default `false`: the page renders
-   * at once, and what the URL serves later arrives as `ConfigurationChanged`. Server
-   * default `true`: an envelope shipped with a deploy may be old, and a kill switch
-   * flipped since must win from the first request.
-   */
-  waitForUrl?: boolean;
-  /** Report STALE once syncing has failed for this long, ms (default 300,000). */
-  staleAfterMs?: number;
-  /** Queue up to this many exposures for `telemetry.drainExposures` (default 0). */
-  exposureCapacity?: number;
-  /** The WebAssembly module: a `WebAssembly.Module` (an imported `.wasm`), bytes, a
-   *  URL, or a file path in Node (`wasmBinaryPath`). Default: the package's own. */
-  wasm?: WasmSource | Promise<WasmSource>;
-  /** The clock, Unix milliseconds (default `Date.now`). */
-  clock?: () => number;
-  /** The `fetch` to use (default the global one). */
-  fetch?: typeof fetch;
-  /** Where warnings go (default `console`); a logger that throws is ignored. */
-  logger?: Pick<Console, "warn">;
-}
-
-/** A kept envelope; its version and ETag as the store recorded them (unverified). */
-export interface StoredEnvelope {
-  text: string;
-  version: number | undefined;
-  etag: string | undefined;
-}
-
-/** Where the last good envelope is kept between runs (the web provider's storage). */
-export interface EnvelopeStore {
-  /** The envelope's text, and the version and ETag it was kept with. */
-  load(): StoredEnvelope | undefined;
-  /** Keeps `text` unless the store holds a newer version (another tab's), by its
-   *  record: a record kept with `untrusted`, the stored text this client could not
-   *  trust (refused, or kept under another version), does not count. */
-  save(text: string, version: number, etag: string | undefined, untrusted: string | undefined): void;
-}
-
-/** What the host hears from a `Sync`. */
-export type SyncEvent =
-  | { type: "changed"; flagsChanged: string[]; version: number }
-  | { type: "ready" }
-  | { type: "stale"; message: string }
-  | { type: "error"; message: string };
-
-/** How one attempt to sync ended. */
-export type SyncOutcome = "updated" | "unchanged" | "failed";
-
-/** A start that can never succeed as configured: options, keys or trust policy. */
-export class FatalStartError extends Error {}
+export { FatalStartError, type EnvelopeStore, type PennonOptions, type StoredEnvelope, type SyncEvent, type SyncOutcome };
 
 /** Why `stop` aborts a request. */
 const STOPPED = Symbol("stopped");
