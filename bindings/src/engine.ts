@@ -264,9 +264,13 @@ export class Engine {
       const result = this.#reader(engine).read(flagKey, position);
       if (result !== undefined) return result;
     }
-    // Through JSON: an error, a JSON value, metadata not cached yet, or the refusal.
-    lean ??= leanOf(context, reads);
-    const result = engine.evaluate(flagKey, lean, nowMs, expectedType);
+    // Through JSON: an error, a JSON value, metadata not cached yet, or the refusal. From
+    // the text already written, where there is one: converting `lean` again would run
+    // its getters and `toJSON` again, inside the module's call, where one that
+    // evaluates on this engine meets it mid-call ("recursive use of an object").
+    const result = text === undefined
+      ? engine.evaluate(flagKey, lean ?? leanOf(context, reads), nowMs, expectedType)
+      : evaluateText(engine, flagKey, text, nowMs, expectedType);
     return packed ? this.#remember(engine, result) : result;
   }
 
@@ -287,12 +291,7 @@ export class Engine {
       if (this.#freed) return undefined;
       if (!whole && this.#loads !== loads) continue;
       if (text === undefined) return this.#engine().evaluate(flagKey, subject, nowMs, expectedType); // the module's refusal
-      const prepared = PreparedContext.fromJson(text);
-      try {
-        return this.#engine().evaluatePrepared(flagKey, prepared.moduleContextNow(), nowMs, expectedType);
-      } finally {
-        prepared.free();
-      }
+      return evaluateText(this.#engine(), flagKey, text, nowMs, expectedType);
     }
   }
 
@@ -502,6 +501,16 @@ function byKey(flagKey: string, evaluate: (key: string) => Resolution): Resoluti
   if (!/\p{Cs}/u.test(flagKey)) return evaluate(flagKey);
   const result = evaluate(NO_FLAG);
   return { ...result, key: flagKey, errorDetails: result.errorDetails?.replace(NO_FLAG, flagKey) };
+}
+
+/** Evaluates a context already written as JSON text: no user code runs in the call. */
+function evaluateText(engine: ModuleEngine, flagKey: string, text: string, nowMs: number, expectedType?: FlagType | null): Resolution {
+  const prepared = PreparedContext.fromJson(text);
+  try {
+    return engine.evaluatePrepared(flagKey, prepared.moduleContextNow(), nowMs, expectedType);
+  } finally {
+    prepared.free();
+  }
 }
 
 /** Refuses an `expectedType` no flag has, naming it (`"number"`, `"bool"`). Compared

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Engine, PreparedContext, init, isPennonError } from "pennon";
 import { boolFlag, envelope, payload, publicKey, tamper } from "./sign.mjs";
-import { failure, instance } from "../../dist/instance.js";
+import { failure, generation, instance } from "../../dist/instance.js";
 
 await init();
 const NOW = Date.parse("2026-06-01T00:00:00Z");
@@ -381,4 +381,21 @@ test("load reads its argument once: after a trap the engine reloads the bytes it
   const other = newEngine();
   refuses(() => other.load(detached, NOW), "malformed_envelope");
   [engine, other].forEach((e) => e.free());
+});
+
+test("a nested toJSON that evaluates on the same engine gets its answer, and the instance stays", () => {
+  const engine = newEngine();
+  const readsX = { type: "boolean", enabled: true, variants: { on: true, off: false }, off_variant: "off", fallthrough: { variant: "off" },
+    rules: [{ id: "x", conditions: [{ attribute: "x.plan", op: "equals", value: "pro" }], serve: { variant: "on" } }] };
+  engine.load(envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }), readsX })), NOW);
+  // A lazily computed attribute that consults another flag.
+  const x = () => ({ toJSON: () => ({ plan: engine.evaluate("beta", { targetingKey: "ann" }, NOW).value ? "pro" : "free" }) });
+  const before = generation;
+  for (let i = 0; i < 3; i++) {
+    assert.equal(engine.evaluate("readsX", { targetingKey: "u1", x: x() }, NOW).value, true);
+    // An error result takes the JSON path every time: the text already written is used.
+    assert.equal(engine.evaluate("readsX", { targetingKey: "u1", x: x() }, NOW, "string").errorCode, "TYPE_MISMATCH");
+  }
+  assert.equal(generation, before, "no call was taken for a trap");
+  engine.free();
 });
