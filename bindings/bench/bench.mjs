@@ -240,7 +240,7 @@ row("cold start in a fresh process: compile, instantiate, load (ms)", coldProces
 row("verify + compile 1,000 flags only (ms)", loadOnly);
 
 // Web provider: a flag read after the context was evaluated.
-const provider = new PennonWebProvider({ keys: [KEY], environment: "test", envelope: snapshot100, clock: () => NOW });
+const provider = new PennonWebProvider({ keys: [KEY], environment: "test", audience: "server", envelope: snapshot100, clock: () => NOW });
 await OpenFeature.setContext(USER);
 await OpenFeature.setProviderAndWait(provider);
 const client = OpenFeature.getClient();
