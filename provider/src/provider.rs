@@ -70,7 +70,8 @@ impl PennonProvider {
         // Only fields the flag reads are checked, as in the npm providers: a flag the
         // snapshot lacks reads none, so it is FLAG_NOT_FOUND whatever the context (SPEC
         // 5.3 step 1).
-        let attributes = match ContextAttributes::reading(context, |name| entry.is_some_and(|e| e.reads(name))) {
+        let reads = |name: &str| entry.is_some_and(|entry| entry.reads(&served.snapshot, key, name));
+        let attributes = match ContextAttributes::reading(context, reads) {
             Ok(attributes) => attributes,
             Err(error) => {
                 // INVALID_CONTEXT: an error of this flag like any other.

@@ -34,7 +34,8 @@ pub(crate) struct FlagEntry {
     objects: Box<[(Box<str>, OnceLock<ObjectValue>)]>,
     /// The top-level context names the flag can read ([`Snapshot::attributes_read`]): a
     /// field Pennon cannot read fails only the flags that read it, as in the npm providers.
-    reads: Box<[Box<str>]>,
+    /// Listed when first asked, which only a context with such a field does.
+    reads: OnceLock<Box<[Box<str>]>>,
 }
 
 /// An object variant as OpenFeature reads it, or why it cannot be read.
@@ -49,9 +50,14 @@ impl FlagEntry {
         }
     }
 
-    /// Whether evaluating the flag can read the top-level context field `name`.
-    pub(crate) fn reads(&self, name: &str) -> bool {
-        self.reads.iter().any(|read| **read == *name)
+    /// Whether evaluating flag `key` of `snapshot` (this entry's) can read the top-level
+    /// context field `name`.
+    pub(crate) fn reads(&self, snapshot: &Snapshot, key: &str, name: &str) -> bool {
+        let reads = self.reads.get_or_init(|| {
+            let names = snapshot.position(key).and_then(|position| snapshot.attributes_read(position));
+            names.into_iter().flatten().map(Box::from).collect()
+        });
+        reads.iter().any(|read| **read == *name)
     }
 
     /// The metadata of a result that rule `index` (with id `id`) decided.
@@ -81,8 +87,7 @@ impl Served {
                 _ => Box::default(),
             };
             let metadata = metadata(&snapshot, key);
-            let reads = snapshot.position(key).and_then(|position| snapshot.attributes_read(position));
-            let reads = reads.into_iter().flatten().map(Box::from).collect();
+            let reads = OnceLock::new();
             flags.insert(key.into(), FlagEntry { metadata, rules, counters, uses_time, objects, reads });
         }
         Served { snapshot, flags }

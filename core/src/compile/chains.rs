@@ -3,7 +3,7 @@
 //! so far that one evaluation visits more than a bounded number of flags and segments.
 
 use super::{quote, At};
-use crate::condition::Test;
+use crate::condition::{Condition, Test};
 use crate::snapshot::{Flag, Segment};
 
 pub(super) fn check_prerequisites(flags: &[Flag], max_chain: usize) -> Result<(), At> {
@@ -16,17 +16,7 @@ pub(super) fn check_prerequisites(flags: &[Flag], max_chain: usize) -> Result<()
 }
 
 pub(super) fn check_segments(segments: &[Segment], max_chain: usize) -> Result<(), At> {
-    let children = |i: usize| {
-        segments[i]
-            .rules
-            .iter()
-            .flat_map(|rule| &rule.conditions)
-            .flat_map(|condition| match &condition.test {
-                Test::InSegment(targets) => targets.clone(),
-                _ => Vec::new(),
-            })
-            .collect::<Vec<_>>()
-    };
+    let children = |i: usize| segment_references(segments[i].rules.iter().flat_map(|rule| &rule.conditions)).collect();
     check_graph(segments.len(), &children, max_chain).map_err(|failure| {
         let names: Vec<&str> = failure.chain.iter().map(|&i| segments[i].key.as_ref()).collect();
         let first = names.first().copied().unwrap_or_default();
@@ -75,12 +65,8 @@ impl Steps<'_> {
         for prerequisite in &flag.prerequisites {
             total = total.saturating_add(self.flag(prerequisite.flag));
         }
-        for condition in flag.rules.iter().flat_map(|rule| &rule.conditions) {
-            if let Test::InSegment(targets) = &condition.test {
-                for &segment in targets {
-                    total = total.saturating_add(self.segment(segment));
-                }
-            }
+        for segment in segment_references(flag.rules.iter().flat_map(|rule| &rule.conditions)) {
+            total = total.saturating_add(self.segment(segment));
         }
         self.flag_steps[index] = Some(total);
         total
@@ -92,16 +78,22 @@ impl Steps<'_> {
         }
         let segments = self.segments;
         let mut total = 1u64;
-        for condition in segments[index].rules.iter().flat_map(|rule| &rule.conditions) {
-            if let Test::InSegment(targets) = &condition.test {
-                for &segment in targets {
-                    total = total.saturating_add(self.segment(segment));
-                }
-            }
+        for segment in segment_references(segments[index].rules.iter().flat_map(|rule| &rule.conditions)) {
+            total = total.saturating_add(self.segment(segment));
         }
         self.segment_steps[index] = Some(total);
         total
     }
+}
+
+/// The segments that `conditions` name (`in_segment` and `not_in_segment`), in order.
+fn segment_references<'a>(conditions: impl Iterator<Item = &'a Condition> + 'a) -> impl Iterator<Item = usize> + 'a {
+    conditions
+        .flat_map(|condition| match &condition.test {
+            Test::InSegment(targets) => targets.as_slice(),
+            _ => &[],
+        })
+        .copied()
 }
 
 struct Failure {
