@@ -14,14 +14,41 @@
 /**
  * `context` as JSON text; `undefined` where `JSON.stringify` writes nothing (a
  * function, a symbol). Throws where it throws for anything but a BigInt: a cycle, a
- * `toJSON` method that throws, nesting deeper than the runtime's stack.
+ * `toJSON` method that throws, nesting deeper than the runtime's stack; and for a
+ * `Date` outside years 0 to 9999.
  */
 export function contextJson(context: unknown): string | undefined {
+  let text: string | undefined;
   try {
-    return JSON.stringify(context);
+    text = JSON.stringify(context);
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
+    text = withBigInts(context);
   }
+  if (text !== undefined && EXTENDED_YEAR.test(text)) refuseFarDates(context);
+  return text;
+}
+
+/** `toISOString`'s form of a year outside 0 to 9999: six digits and a sign. */
+const EXTENDED_YEAR = /"[+-]\d{6}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d\d\dZ"/;
+
+/**
+ * Throws when a `Date` in `context` is outside years 0 to 9999, which RFC 3339 cannot
+ * write: SPEC 5.1 makes that `INVALID_CONTEXT` in every client, as the Rust provider
+ * does with an OpenFeature date-time. Only called when the text holds such a string,
+ * which a `Date` or the user's own text may have written; this walk tells which.
+ */
+function refuseFarDates(context: unknown): void {
+  JSON.stringify(context, function (this: Record<string, unknown>, key: string, value: unknown) {
+    if (typeof value === "string" && /^[+-]\d{6}-/.test(value) && this[key] instanceof Date) {
+      throw new RangeError(`context field \`${key}\`: the date ${value} is outside years 0 to 9999, which RFC 3339 cannot write`);
+    }
+    return typeof value === "bigint" ? 0 : value;
+  });
+}
+
+/** `JSON.stringify`'s text of `context`, which holds a BigInt, with each as its digits. */
+function withBigInts(context: unknown): string | undefined {
   for (;;) {
     const marker = `\u0000pennon-bigint-${Math.random().toString(36).slice(2)}:`;
     let clash = false;

@@ -399,3 +399,35 @@ test("a nested toJSON that evaluates on the same engine gets its answer, and the
   assert.equal(generation, before, "no call was taken for a trap");
   engine.free();
 });
+
+test("a Date outside years 0 to 9999 is refused as invalid_context for the flags that read it (SPEC 5.1), in every path", () => {
+  const engine = newEngine();
+  const signedUp = (op) => ({
+    type: "boolean", enabled: true, variants: { on: true, off: false }, off_variant: "off", fallthrough: { variant: "off" },
+    rules: [{ id: "r", conditions: [{ attribute: "signup", op, value: "2020-01-01T00:00:00Z" }], serve: { variant: "on" } }],
+  });
+  engine.load(envelope(text(payload(1, { ...flags, early: signedUp("before"), late: signedUp("after") }))), NOW);
+  const far = new Date(Date.UTC(20000, 0, 1));
+  const bc = new Date(Date.UTC(-1, 0, 1));
+  assert.equal(far.toJSON(), "+020000-01-01T00:00:00.000Z");
+  // In range: the date's ISO text, compared as a time.
+  assert.equal(engine.evaluate("early", { signup: new Date(Date.UTC(2019, 0, 1)) }, NOW).value, true);
+  assert.equal(engine.evaluate("late", { signup: new Date(Date.UTC(9999, 11, 31)) }, NOW).value, true);
+  for (const [date, shown] of [[far, "+020000-01-01T00:00:00.000Z"], [bc, "-000001-01-01T00:00:00.000Z"]]) {
+    for (const context of [{ signup: date }, { targetingKey: "ann", signup: date, big: 1n }]) {
+      assert.throws(() => engine.evaluate("late", context, NOW), (error) => isPennonError(error, "invalid_context")
+        && error.message.includes(`context field \`signup\`: the date ${shown} is outside years 0 to 9999`));
+    }
+    refuses(() => new PreparedContext({ signup: date }), "invalid_context");
+    // A flag that does not read it is not failed by it.
+    assert.equal(engine.evaluate("beta", { targetingKey: "ann", signup: date }, NOW).value, true);
+  }
+  // The same text as the user's own string is a string, not a date: it is evaluated.
+  const asText = engine.evaluate("late", { signup: "+020000-01-01T00:00:00.000Z" }, NOW);
+  assert.equal(asText.errorCode, undefined);
+  assert.equal(asText.value, false);
+  const prepared = new PreparedContext({ signup: "+020000-01-01T00:00:00.000Z", when: new Date(0) });
+  assert.equal(engine.evaluatePrepared("late", prepared, NOW).value, false);
+  prepared.free();
+  engine.free();
+});
