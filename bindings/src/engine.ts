@@ -236,18 +236,30 @@ export class Engine {
     const flat = (this.#flat ??= new FlatWriter(flatBuffers(engine, () => this.#freed), instance().memory()));
     const reads = (this.#reads[position] ??= readsOf(engine.attributesRead(position)));
     const loads = this.#loads;
-    let written: boolean;
-    try {
-      written = flat.write(context, reads);
-    } catch {
-      written = false; // a getter threw: `leanOf` below says so as every path does
-    }
-    // Only what the flag reads goes through JSON too: an attribute it does not read
-    // (a cycle, a lone surrogate, an object) can neither fail nor slow it.
+    let written = false;
     let lean: EvaluationContext | undefined;
     let text: string | undefined;
-    // Without text (a cycle, say), the general path below throws the refusal.
-    if (!written) text = contextText((lean = leanOf(context, reads)));
+    // A getter that evaluates on this engine re-enters here while this context is read:
+    // that evaluation takes the JSON path, reading each getter once. Were it to write
+    // flat too, the outer write would find its records overwritten, or the getter
+    // throwing, and read every getter again: nested getters ran 2^depth times.
+    const nested = flat.busy;
+    flat.busy = true;
+    try {
+      if (!nested) {
+        try {
+          written = flat.write(context, reads);
+        } catch {
+          written = false; // a getter threw: `leanOf` below says so as every path does
+        }
+      }
+      // Only what the flag reads goes through JSON too: an attribute it does not read
+      // (a cycle, a lone surrogate, an object) can neither fail nor slow it. Without
+      // text (a cycle, say), the general path below throws the refusal.
+      if (!written) text = contextText((lean = leanOf(context, reads)));
+    } finally {
+      flat.busy = nested;
+    }
     // Getters and `toJSON` are user code: one that loaded a snapshot has moved flags to
     // other positions, and one that trapped the instance has replaced this engine's, so
     // this flag is evaluated by its key.
@@ -481,9 +493,14 @@ function textOf(context: EvaluationContext): string | undefined {
   }
 }
 
+/** How much of what a getter or `toJSON` threw a refusal quotes (UTF-16 units). */
+const REASON_LIMIT = 300;
+
 /** The refusal of a context whose conversion threw `error`, naming it. */
 function unwritable(error: unknown): Error {
-  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  let reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  // A getter's own failed evaluation would otherwise nest its message once per level.
+  if (reason.length > REASON_LIMIT) reason = `${reason.slice(0, REASON_LIMIT)}…`;
   return refusal("invalid_context", `the context cannot be written as JSON: ${reason}`);
 }
 

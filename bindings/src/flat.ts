@@ -110,6 +110,8 @@ export class FlatWriter {
   #records = new Float64Array(0);
   /** Whether the last successful `write` put a targeting key in record 0. */
   hasKey = false;
+  /** Set by the caller around `write`, so that a getter's own evaluation can tell. */
+  busy = false;
   /** Counts writes, so that one whose getters wrote another (re-entering) can tell. */
   #serial = 0;
   /** Counts the views found detached, so that a write can tell one was mid-write. */

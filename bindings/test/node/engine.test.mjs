@@ -431,3 +431,34 @@ test("a Date outside years 0 to 9999 is refused as invalid_context for the flags
   prepared.free();
   engine.free();
 });
+
+test("getters that evaluate on the same engine run once per level, and endless re-entry ends in a short refusal", () => {
+  const engine = newEngine();
+  const reads = {
+    type: "boolean", enabled: true, variants: { on: true, off: false }, off_variant: "off", fallthrough: { variant: "off" },
+    rules: [{ id: "r", conditions: [{ attribute: "n", op: "exists" }], serve: { variant: "on" } }],
+  };
+  engine.load(envelope(text(payload(1, { ...flags, reads }))), NOW);
+  let calls = 0;
+  let level = 0;
+  const nested = {
+    get n() {
+      calls++;
+      if (level === 16) return 1;
+      level++;
+      try {
+        return engine.evaluate("reads", nested, NOW).value ? 1 : 0;
+      } finally {
+        level--;
+      }
+    },
+  };
+  assert.equal(engine.evaluate("reads", nested, NOW).value, true);
+  assert.equal(calls, 17, "each level's getter read once (it was 2^depth: 196,606 at 16 levels)");
+  calls = 0;
+  const endless = { get n() { calls++; return engine.evaluate("reads", endless, NOW).value; } };
+  assert.throws(() => engine.evaluate("reads", endless, NOW), (error) => isPennonError(error, "invalid_context") && error.message.length < 400);
+  assert.ok(calls < 50_000, `${calls} getter calls before the stack ran out`);
+  assert.equal(engine.evaluate("reads", { n: 1 }, NOW).value, true, "the engine still works");
+  engine.free();
+});
