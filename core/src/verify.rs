@@ -388,7 +388,7 @@ pub(crate) fn malformed(error: JsonError) -> Error {
 
 pub(crate) fn check_version(version: u64) -> Result<(), Error> {
     if version == 0 || version > MAX_VERSION {
-        return Err(Error::MalformedPayload(format!("`version` must be 1 to {MAX_VERSION}")));
+        return Err(Error::MalformedPayload(format!("`version` must be 1 to {MAX_VERSION}, not {version}")));
     }
     Ok(())
 }

@@ -236,3 +236,19 @@ fn unverified_text_in_messages_is_escaped_and_shortened() {
         assert!(message.contains(r"x\u{000a}2026-11-22T00:00:00Z") && message.contains("bytes)"), "{message}");
     }
 }
+
+#[test]
+fn versions_out_of_range_and_variants_of_another_type_read_plainly() {
+    for (version, shown) in [(0, "not 0"), (1 << 53, "not 9007199254740992")] {
+        let error = load(&signed(version), None).expect_err("out of range");
+        assert_eq!(error.kind(), "malformed_payload");
+        assert!(error.to_string().contains(&format!("`version` must be 1 to 9007199254740991, {shown}")), "{error}");
+    }
+    let flag = json!({"type": "integer", "enabled": true, "variants": {"one": 1, "half": 0.5},
+        "off_variant": "one", "fallthrough": {"variant": "one"}});
+    let error =
+        compile_payload(&payload(1, json!({"limit": flag}), json!({})), &Limits::default()).expect_err("a float");
+    let Error::InvalidSnapshot { path, message } = &error else { panic!("{error:?}") };
+    assert_eq!(path, r#"flags["limit"].variants["half"]"#);
+    assert_eq!(message, "is not a signed 64-bit integer");
+}

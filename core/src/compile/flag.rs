@@ -33,7 +33,7 @@ pub(super) fn compile_flag<'a>(key: &str, raw: &RawFlag<'a>, fingerprint: u64, n
     let mut variants = Vec::with_capacity(raw.variants.len());
     for (name, value) in &raw.variants {
         let value = flag_value(kind, value).ok_or_else(|| {
-            At::new(format!(".variants[{}]", super::quote(name)), format!("is not a {} value", kind.as_str()))
+            At::new(format!(".variants[{}]", super::quote(name)), format!("is not {}", value_of(kind)))
         })?;
         variants.push(Variant { name: super::name(name), value });
     }
@@ -143,5 +143,16 @@ fn flag_value(kind: FlagType, value: &Json<'_>) -> Option<FlagValue> {
         (FlagType::Float, Json::Number(n)) => Some(FlagValue::Float(n.as_f64())),
         (FlagType::Object, Json::Object(_) | Json::Array(_)) => Some(FlagValue::Object(crate::JsonText::of(value))),
         _ => None,
+    }
+}
+
+/// What a variant of a `kind` flag must be, with its article.
+fn value_of(kind: FlagType) -> &'static str {
+    match kind {
+        FlagType::Boolean => "a boolean",
+        FlagType::String => "a string",
+        FlagType::Integer => "a signed 64-bit integer",
+        FlagType::Float => "a number",
+        FlagType::Object => "a JSON object or array",
     }
 }

@@ -89,7 +89,9 @@ pub(crate) fn parse_payload<'a>(
         match index {
             0 => schema = Some(reader.unsigned(u64::MAX).map_err(header)?),
             1 => environment = Some(reader.string().map_err(header)?),
-            2 => version = Some(reader.unsigned(crate::MAX_VERSION).map_err(header)?),
+            // Any u64, so that one past the highest is refused by `check_version` with the
+            // message 0 gets.
+            2 => version = Some(reader.unsigned(u64::MAX).map_err(header)?),
             3 => issued_at = Some(reader.string().map_err(header)?),
             4 => expires_at = Some(reader.string().map_err(header)?),
             5 => audience = audience_of(&reader.string().map_err(header)?).map_err(header)?,
