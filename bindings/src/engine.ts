@@ -166,6 +166,8 @@ export class Engine {
       // A detached buffer (transferred to a worker), or an array whose reads throw.
       throw refusal("malformed_envelope", `the envelope's bytes cannot be read: ${error instanceof Error ? error.message : String(error)}`);
     }
+    // An element's getter may have freed this engine: that is no trap of the instance.
+    this.#alive();
     let updated: boolean;
     try {
       updated = this.#engine().load(copy, nowMs);

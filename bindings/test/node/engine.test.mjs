@@ -362,6 +362,13 @@ test("an engine freed by a getter mid-evaluation says so, and no other engine is
     name: "TypeError", message: "pennon: this Engine was freed during the evaluation, by a getter or `toJSON`",
   });
   assert.equal(bystander.evaluate("beta", { targetingKey: "ann" }, NOW).value, true);
+  // An array element's getter frees the engine while `load` copies it.
+  const freedByBytes = newEngine();
+  const bytes = [...v1];
+  Object.defineProperty(bytes, 0, { get: () => (freedByBytes.free(), v1[0]) });
+  assert.throws(() => freedByBytes.load(bytes, NOW), { name: "TypeError", message: "pennon: this Engine was freed" });
+  assert.equal(failure.error, undefined, "not taken for a trap");
+  assert.equal(bystander.evaluate("beta", { targetingKey: "ann" }, NOW).value, true);
   const { generation: after } = await import("../../dist/instance.js");
   assert.equal(after, before, "no instance was dropped");
 });
