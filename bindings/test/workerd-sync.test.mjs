@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { read, repo } from "./node/helpers.mjs";
-import { bundleWorker, worker } from "./node/workerd.mjs";
+import { COMPATIBILITY_DATES, bundleWorker, worker } from "./node/workerd.mjs";
 import { boolFlag, envelope, payload, publicKey } from "./node/sign.mjs";
 import { snapshotServer } from "./node/snapshot-server.mjs";
 
@@ -116,7 +116,9 @@ test("workerd: the README's Workers recipe, verbatim, serves from its URL and po
   const server = await snapshotServer();
   server.body = production(1, []);
   const bindings = { PENNON_TRUSTED_KEY: publicKey(1), PENNON_URL: server.url.replace(/\/snapshot$/, ""), PENNON_SDK_KEY: "pns_test" };
-  const mf = worker(await bundleWorker({ contents, resolveDir: `${repo}bindings/test/workerd` }), { bindings });
+  // At a recent date, as a worker made today would have.
+  const compatibilityDate = COMPATIBILITY_DATES.at(-1);
+  const mf = worker(await bundleWorker({ contents, resolveDir: `${repo}bindings/test/workerd` }), { bindings, compatibilityDate });
   const get = async () => (await mf.dispatchFetch("http://worker/", { signal: AbortSignal.timeout(15_000) })).text();
   try {
     assert.equal(await get(), "old");

@@ -5,14 +5,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EVALUATION_FILES, Tally } from "./shared/vectors.mjs";
 import { nativeResults, read, repo, report, testKey, vectors } from "./node/helpers.mjs";
-import { bundleWorker, worker } from "./node/workerd.mjs";
+import { COMPATIBILITY_DATES, bundleWorker, worker } from "./node/workerd.mjs";
 import { boolFlag, envelope, payload, publicKey, trapEnvelopesBase64 } from "./node/sign.mjs";
 import { snapshotServer } from "./node/snapshot-server.mjs";
 
-test("workerd: vectors through the engine and the server provider, and trap recovery", async (t) => {
+for (const compatibilityDate of COMPATIBILITY_DATES) test(`workerd ${compatibilityDate}: vectors through the engine and the server provider, and trap recovery`, async (t) => {
   const native = nativeResults();
-  const mf = worker(await bundleWorker(`${repo}bindings/test/workerd/worker.mjs`));
+  const mf = worker(await bundleWorker(`${repo}bindings/test/workerd/worker.mjs`), { compatibilityDate });
   try {
+    const { weakRefs } = await (await mf.dispatchFetch("http://worker/", { method: "POST", body: '{"kind":"runtime"}' })).json();
+    assert.equal(weakRefs, compatibilityDate >= "2025-05-05", "the runtime the date asks for");
     const tally = new Tally();
     const post = async (body) => {
       const response = await mf.dispatchFetch("http://worker/", { method: "POST", body: JSON.stringify(body) });

@@ -31,11 +31,17 @@ export async function bundleWorker(entry, define = {}) {
 }
 
 /**
+ * The compatibility dates tests run at: before 2025-05-05 a worker has no `WeakRef` or
+ * `FinalizationRegistry`, and since then it has both; the package takes either path.
+ */
+export const COMPATIBILITY_DATES = ["2025-01-01", "2026-04-01"];
+
+/**
  * A miniflare instance running `script` with the package's pennon.wasm beside it and
  * `bindings` as its `env`; `nodejsCompat: false` leaves out the flag the OpenFeature
  * server SDK needs.
  */
-export function worker(script, { nodejsCompat = true, bindings = {} } = {}) {
+export function worker(script, { nodejsCompat = true, bindings = {}, compatibilityDate = COMPATIBILITY_DATES[0] } = {}) {
   return new Miniflare({
     bindings,
     modules: [
@@ -43,7 +49,7 @@ export function worker(script, { nodejsCompat = true, bindings = {} } = {}) {
       { type: "CompiledWasm", path: "pennon.wasm", contents: readFileSync(`${repo}bindings/dist/pennon.wasm`) },
     ],
     // The OpenFeature server SDK imports node:events and async_hooks.
-    compatibilityDate: "2025-01-01",
+    compatibilityDate,
     compatibilityFlags: nodejsCompat ? ["nodejs_compat"] : [],
   });
 }

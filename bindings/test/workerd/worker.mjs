@@ -1,8 +1,8 @@
 // A Cloudflare Worker (run by workerd through miniflare): imports `pennon/workerd`,
 // which imports pennon.wasm as a module, and runs the vectors posted to it through the
 // engine and through the server provider via the OpenFeature server SDK, polls a URL
-// with the runtime's own `fetch`, and cuts its
-// calls short (`test/shared/traps.mjs`) in a runtime without `WeakRef`.
+// with the runtime's own `fetch`, and cuts its calls short (`test/shared/traps.mjs`),
+// in a runtime with `WeakRef` or without, as the compatibility date gives.
 import * as pennon from "pennon/workerd";
 import { OpenFeature } from "@openfeature/server-sdk";
 import {
@@ -39,6 +39,9 @@ async function run(request) {
 
 export default {
   async fetch(request) {
+    if ((await request.clone().json()).kind === "runtime") {
+      return Response.json({ weakRefs: typeof WeakRef === "function" && typeof FinalizationRegistry === "function" });
+    }
     try {
       return Response.json({ result: await run(request) });
     } catch (error) {
