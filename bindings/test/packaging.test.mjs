@@ -2,7 +2,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -53,8 +53,9 @@ test("packaging: esbuild bundles for Node and for browsers", async () => {
   assert.equal(value, true);
 });
 
-test("packaging: a Node server bundle finds the installed pennon.wasm, or says what to pass", async () => {
+test("packaging: a Node server bundle finds pennon.wasm beside it or installed, or says what to pass", async () => {
   const dir = `${projects}esbuild/`;
+  rmSync(`${dir}out/server`, { recursive: true, force: true });
   await build({
     entryPoints: [`${dir}server-default.mjs`], bundle: true, format: "esm", platform: "node",
     outdir: `${dir}out/server`, logLevel: "silent",
@@ -64,7 +65,10 @@ test("packaging: a Node server bundle finds the installed pennon.wasm, or says w
   const elsewhere = mkdtempSync(join(tmpdir(), "pennon-elsewhere-"));
   try {
     const { error } = run(elsewhere);
-    assert.match(error, /^Error: pennon: cannot find the package's pennon\.wasm \(tried .*out\/pennon\.wasm \(ENOENT\)\): when pennon is bundled, pass `wasm`/);
+    assert.match(error, /^Error: pennon: cannot find the package's pennon\.wasm \(tried .*out\/pennon\.wasm \(ENOENT\), .*out\/server\/pennon\.wasm \(ENOENT\), node_modules\/pennon\/dist\/pennon\.wasm from .*pennon-elsewhere-\w+ up \(none\)\): when pennon is bundled, pass `wasm`/);
+    // Copied beside the bundle, as the README says, it is found there.
+    copyFileSync(`${repo}bindings/dist/pennon.wasm`, `${dir}out/server/pennon.wasm`);
+    assert.deepEqual(run(elsewhere), { value: true }, "beside the bundle");
   } finally {
     rmSync(elsewhere, { recursive: true, force: true });
   }

@@ -8,35 +8,57 @@ import type { WasmSource } from "../engine.js";
 import { fetchWasm, wasmBody } from "./fetch-wasm.js";
 
 /**
- * The package's own `pennon.wasm`, as bytes: beside this file, or, where a bundler has
- * moved this code away from it (esbuild, Vite SSR, Next.js server bundles), where the
- * installed package is found from the working directory.
+ * The package's own `pennon.wasm`, as bytes: where the package keeps it, or, where a
+ * bundler has moved this code away from it (esbuild, Vite SSR, Next.js server bundles),
+ * beside the bundle, then where the installed package is found from the working
+ * directory.
  */
 export async function defaultWasm(): Promise<WasmSource> {
   const tried: string[] = [];
-  for (const candidate of [beside, installed]) {
+  for (const candidate of [packaged, besideBundle]) {
     const path = candidate();
-    if (path === undefined) continue;
+    if (path === undefined || tried.includes(String(path))) continue;
     try {
       return new Uint8Array(await readFile(path));
     } catch (error) {
       tried.push(`${String(path)} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
     }
   }
+  const path = installed();
+  if (path !== undefined) return new Uint8Array(await readFile(path));
+  tried.push(`node_modules/pennon/dist/pennon.wasm from ${process.cwd()} up (none)`);
   throw permanent(
-    `pennon: cannot find the package's pennon.wasm (tried ${tried.join(", ") || "nothing"}): when pennon is ` +
+    `pennon: cannot find the package's pennon.wasm (tried ${tried.join(", ")}): when pennon is ` +
       "bundled, pass `wasm` (its bytes, path or a compiled WebAssembly.Module), or keep pennon external " +
       "(Next.js: `serverExternalPackages: [\"pennon\"]`)",
   );
 }
 
-/** `pennon.wasm` beside this file, if this file's URL is a `file:` URL. */
-function beside(): URL | undefined {
+/**
+ * The package's `pennon.wasm` (`dist/pennon.wasm`, this file being
+ * `dist/platform/node.js`), if this file's URL is a `file:` URL. Written as webpack
+ * reads it: webpack emits the file beside its bundle and puts its URL here.
+ */
+function packaged(): URL | undefined {
   try {
     const url = new URL("../pennon.wasm", import.meta.url);
     return url.protocol === "file:" ? url : undefined;
   } catch {
     return undefined; // no usable `import.meta.url` (a script bundle)
+  }
+}
+
+/** `pennon.wasm` in the directory of the running file: a bundle's, once this code is
+ *  bundled (esbuild keeps `import.meta.url`). */
+function besideBundle(): URL | undefined {
+  try {
+    // Not `new URL("./pennon.wasm", import.meta.url)`: webpack would look for that
+    // file at build time, beside this one, and fail the build.
+    const base = import.meta.url;
+    const url = new URL("pennon.wasm", base);
+    return url.protocol === "file:" ? url : undefined;
+  } catch {
+    return undefined;
   }
 }
 
