@@ -326,7 +326,8 @@ export class Engine {
   }
 
   /**
-   * Every flag's result as OFREP-style JSON text (`[{key, value, …}, …]`): for hosts
+   * Every flag's result as one JSON array (`[{key, value, …}, …]`; OFREP's bulk answer
+   * is such a list under `flags`): for hosts
    * that forward JSON, and the exact text the native identity test compares.
    */
   evaluateAllJson(context: PreparedContext, nowMs: number): string {

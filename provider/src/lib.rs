@@ -53,6 +53,8 @@
 //!     .environment("production")
 //!     .url("https://flags.example.com/v1/snapshots/production")
 //!     .notification_url("https://flags.example.com/v1/stream/production")
+//!     // `pennon serve` answers 401 without the environment's SDK key.
+//!     .http_header("Authorization", format!("Bearer {}", std::env::var("PENNON_SDK_KEY")?))
 //!     .cache_dir("/var/cache/pennon")
 //!     .build()?;
 //! let handle = provider.handle();

@@ -314,3 +314,23 @@ fn usage_errors_exit_2() {
     let private = verify(dir.path(), key.private_path.to_str().expect("path"), &[]);
     assert_eq!(code(&private), 2, "a private key is not a trusted key");
 }
+
+#[test]
+fn serve_refuses_intervals_that_would_spin_or_starve_before_touching_the_data_dir() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (args, message) in [
+        (["--heartbeat", "0s"], "--heartbeat must be 1s to 60s, not 0ms"),
+        (["--heartbeat", "2m"], "--heartbeat must be 1s to 60s, not 120000ms"),
+        (["--poll-interval", "0s"], "--poll-interval must be at least 1s, not 0ms"),
+        (["--resign-interval", "500ms"], "--resign-interval must be at least 1s, not 500ms"),
+    ] {
+        let data = dir.path().join("data");
+        let output = pennon(
+            dir.path(),
+            &["serve", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().expect("path"), args[0], args[1]],
+        );
+        assert_eq!(code(&output), 2, "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(message), "{}", stderr(&output));
+        assert!(!data.exists(), "nothing was created for {args:?}");
+    }
+}

@@ -44,7 +44,7 @@ pub(crate) struct Args {
     /// How often to look for snapshots to re-sign.
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
     pub(crate) resign_interval: Duration,
-    /// Interval of heartbeats on /v1/stream.
+    /// Interval of heartbeats on /v1/stream, 1s to 60s.
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
     pub(crate) heartbeat: Duration,
     /// How often to re-read versions from PostgreSQL, in case a notification was lost.
@@ -85,12 +85,34 @@ impl Args {
     }
 }
 
+/// Refuses intervals that would spin or starve: a zero period, and heartbeats so far
+/// apart that clients (the Rust provider waits 90 s by default) take a live stream for
+/// a dead one.
+fn check_intervals(args: &Args) -> Result<(), String> {
+    let second = Duration::from_secs(1);
+    if !(second..=Duration::from_secs(60)).contains(&args.heartbeat) {
+        return Err(format!("--heartbeat must be 1s to 60s, not {}", shown(args.heartbeat)));
+    }
+    for (name, interval) in [("--poll-interval", args.poll_interval), ("--resign-interval", args.resign_interval)] {
+        if interval < second {
+            return Err(format!("{name} must be at least 1s, not {}", shown(interval)));
+        }
+    }
+    Ok(())
+}
+
+/// A duration as the options write it.
+fn shown(duration: Duration) -> String {
+    format!("{}ms", duration.as_millis())
+}
+
 /// Starts the server, prints where it is, and serves until told to stop.
 pub(crate) fn run(args: &Args) -> Result<(), Failure> {
     let config = args.config()?;
     if args.resign_before >= args.snapshot_ttl {
         return Err(Failure::Usage("--resign-before must be shorter than --snapshot-ttl".into()));
     }
+    check_intervals(args).map_err(Failure::Usage)?;
     tracing_subscriber::fmt()
         .with_max_level(args.log)
         .with_writer(std::io::stderr)

@@ -38,6 +38,13 @@ fn validate(flag: &Flag) -> Result<BTreeMap<String, Json>, ApiError> {
     if let Some((i, _)) = flag.tags.iter().enumerate().find(|(_, tag)| tag.is_empty() || tag.len() > 128) {
         return Err(ApiError::invalid(format!("tags[{i}]"), "tags are 1 to 128 bytes"));
     }
+    // Results carry tags joined by commas (SPEC 5.2): `a,b` would read as two tags.
+    if let Some((i, _)) = flag.tags.iter().enumerate().find(|(_, tag)| tag.contains(',')) {
+        return Err(ApiError::invalid(
+            format!("tags[{i}]"),
+            "a tag cannot hold a comma: results list tags joined by commas",
+        ));
+    }
     for (field, text) in [("description", &flag.description), ("owner", &flag.owner)] {
         if text.as_ref().is_some_and(|t| t.len() > 4096) {
             return Err(ApiError::invalid(field, "at most 4096 bytes"));

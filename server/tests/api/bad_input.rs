@@ -143,6 +143,8 @@ async fn refused_without_change(backend: Backend) {
     let bad_value =
         api.post("/api/v1/flags", &json!({ "key": "k", "type": "boolean", "variants": { "on": "yes" } })).await;
     expect(&api, bad_value, case("variant of the wrong type", 422, "invalid_snapshot", Some("variants[\"on\"]"))).await;
+    let comma = api.post("/api/v1/flags", &json!({ "key": "k", "type": "boolean", "tags": ["ok", "a,b"] })).await;
+    expect(&api, comma, case("a comma in a tag", 422, "invalid_field", Some("tags[1]"))).await;
     let no_variants = api.post("/api/v1/flags", &json!({ "key": "k", "type": "string" })).await;
     expect(&api, no_variants, case("missing variants", 422, "invalid_field", Some("variants"))).await;
     let percent = api.post_if(&format!("{CONFIG}/rollout"), &json!({ "percent": 150 }), &etag).await;
