@@ -192,13 +192,16 @@ impl PennonProviderBuilder {
         self
     }
 
-    /// How long `initialize` waits for a first snapshot (default 5 s).
+    /// How long `initialize` waits for a first snapshot (default 5 s). When every source
+    /// answers 401 or 403 and no cache can serve, it ends at once in `ERROR`: waiting
+    /// does not mend a key. Syncing goes on either way.
     pub fn init_timeout(mut self, timeout: Duration) -> Self {
         self.init_timeout = timeout;
         self
     }
 
-    /// Reports `STALE` once syncing has failed for this long (default 5 min).
+    /// Reports `STALE` once syncing has failed for this long (default 5 min), or at once
+    /// when every failing source answers 401 or 403 (a revoked or wrong key).
     pub fn stale_after(mut self, after: Duration) -> Self {
         self.stale_after = after;
         self

@@ -61,6 +61,9 @@ struct SyncState {
     failing_since: Option<Instant>,
     /// The latest failure of each failing source.
     problems: Vec<(Arc<str>, String)>,
+    /// The failing sources whose last answer was 401 or 403: retrying does not mend a
+    /// wrong or revoked key, so the start stops waiting and what is served is `STALE`.
+    denied: Vec<Arc<str>>,
     /// Why the cache cannot help, for the initialization error.
     cache_problem: Option<String>,
     /// Whether this run read the cache: at start, or at an offer that came first.
@@ -195,7 +198,7 @@ impl Shared {
                 Offered::Unchanged { version }
             }
             Err(error) => {
-                if note_failure(&mut sync, source, format!("snapshot refused: {error}")) {
+                if note_failure(&mut sync, source, format!("snapshot refused: {error}"), false) {
                     warn!(source, reason = %error, kind = error.kind(), served_version,
                         "refused snapshot from {source}: {error}; still serving {}", describe(served_version));
                 } else {
@@ -248,9 +251,24 @@ impl Shared {
     /// A source could not be read. Logs it and counts towards `STALE`.
     /// A failure repeating the source's previous one is logged at debug level only.
     pub(crate) fn record_failure(&self, source: &str, reason: String) {
+        self.note(source, reason, false);
+    }
+
+    /// A source answered 401 or 403: [`Shared::record_failure`], and until it answers
+    /// otherwise, no wait or retry is expected to mend it.
+    pub(crate) fn record_denial(&self, source: &str, reason: String) {
+        self.note(source, reason, true);
+    }
+
+    /// Whether every failing source denies this provider's credentials.
+    pub(crate) fn all_denied(&self) -> bool {
+        all_denied(&lock(&self.sync))
+    }
+
+    fn note(&self, source: &str, reason: String, denied: bool) {
         let served_version = self.served_version();
         let mut sync = lock(&self.sync);
-        if note_failure(&mut sync, source, reason.clone()) {
+        if note_failure(&mut sync, source, reason.clone(), denied) {
             warn!(source, reason = %reason, served_version,
                 "sync from {source} failed: {reason}; still serving {}", describe(served_version));
         } else {
@@ -337,7 +355,8 @@ impl Shared {
 
     /// Initialization of run `epoch` found nothing to serve: `ERROR`, with what every
     /// source said. Nothing, if the provider shut down meanwhile or something is served.
-    pub(crate) fn fail_initialization(&self, epoch: u64) {
+    /// `waited`: whether the init timeout ran out (else every source denied access).
+    pub(crate) fn fail_initialization(&self, epoch: u64, waited: bool) {
         let sync = lock(&self.sync);
         if self.epoch() != epoch || self.served.load().is_some() {
             return;
@@ -348,7 +367,11 @@ impl Shared {
         }
         reasons.extend(sync.cache_problem.clone());
         let timeout = self.config.init_timeout;
-        let message = format!("no snapshot could be loaded within {timeout:?}: {}", reasons.join("; "));
+        let message = if waited {
+            format!("no snapshot could be loaded within {timeout:?}: {}", reasons.join("; "))
+        } else {
+            format!("no snapshot could be loaded: every source refuses the credentials sent: {}", reasons.join("; "))
+        };
         error!(reason = %message, "provider initialization failed: {message}; syncing goes on");
         self.transition(Status::Error, Some(message), None);
     }
@@ -385,6 +408,13 @@ impl Shared {
         let until_expiry = Duration::from_millis(u64::try_from(expiry - now).unwrap_or(u64::MAX).saturating_add(1));
         let expiry_deadline = Instant::now().checked_add(until_expiry);
         let stale_after = self.config.stale_after;
+        if all_denied(sync) {
+            let last = sync.problems.iter().map(|(source, why)| format!("{source}: {why}")).collect::<Vec<_>>();
+            let reason =
+                format!("every source refuses the credentials sent, serving version {version}; {}", last.join("; "));
+            self.transition(Status::Stale, Some(reason), Some(version));
+            return expiry_deadline;
+        }
         match sync.failing_since {
             Some(since) if since.elapsed() >= stale_after => {
                 let last = sync.problems.iter().map(|(source, why)| format!("{source}: {why}")).collect::<Vec<_>>();
@@ -442,11 +472,17 @@ impl Shared {
 fn note_success(sync: &mut SyncState, source: &str) {
     sync.failing_since = None;
     sync.problems.retain(|(known, _)| **known != *source);
+    sync.denied.retain(|known| **known != *source);
 }
 
-/// Records a failure; returns whether it is news (not the source's previous failure).
-fn note_failure(sync: &mut SyncState, source: &str, reason: String) -> bool {
+/// Records a failure, `denied` when it was a 401 or 403; returns whether it is news
+/// (not the source's previous failure).
+fn note_failure(sync: &mut SyncState, source: &str, reason: String, denied: bool) -> bool {
     sync.failing_since.get_or_insert_with(Instant::now);
+    sync.denied.retain(|known| **known != *source);
+    if denied {
+        sync.denied.push(source.into());
+    }
     match sync.problems.iter_mut().find(|(known, _)| **known == *source) {
         Some(problem) if problem.1 == reason => false,
         Some(problem) => {
@@ -458,4 +494,8 @@ fn note_failure(sync: &mut SyncState, source: &str, reason: String) -> bool {
             true
         }
     }
+}
+
+fn all_denied(sync: &SyncState) -> bool {
+    !sync.problems.is_empty() && sync.problems.iter().all(|(source, _)| sync.denied.contains(source))
 }

@@ -59,7 +59,12 @@ async fn fetch(shared: &Arc<Shared>, url: &Url, source: &Arc<str>, etag: &mut Op
         return true;
     }
     if !status.is_success() {
-        shared.record_failure(source, describe_refusal(url, response, shared.config.request_timeout).await);
+        let reason = describe_refusal(url, response, shared.config.request_timeout).await;
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            shared.record_denial(source, reason);
+        } else {
+            shared.record_failure(source, reason);
+        }
         return false;
     }
     let new_etag = response.headers().get(ETAG).cloned();

@@ -110,9 +110,14 @@ async fn wait_for_first(
     if shared.served_version().is_some() || shared.promote_fallback(epoch, "no source answered") {
         return;
     }
+    // A 401 or 403 from every source: waiting out the timeout would not mend the key.
+    if shared.all_denied() {
+        shared.fail_initialization(epoch, false);
+        return;
+    }
     let _ = tokio::time::timeout_at(deadline, state.wait_for(|s| s.version.is_some())).await;
     if shared.served_version().is_none() && !shared.promote_fallback(epoch, "no source answered in time") {
-        shared.fail_initialization(epoch);
+        shared.fail_initialization(epoch, true);
     }
 }
 

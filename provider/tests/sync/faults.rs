@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::common::server::{Mode, TestServer};
 use crate::common::{
-    builder, capture_logs, envelope, flags, key, logs, next_event, open_feature, payload, sign, wait_version,
+    builder, capture_logs, envelope, flags, key, logs, next_event, open_feature, payload, sign, wait_version, within,
 };
 
 /// Serves version 1, then switches the server to `mode` and publishes version 2: the
@@ -52,6 +52,41 @@ async fn survives(mode: Mode, expected_reason: &str) {
 async fn http_500_keeps_the_last_good_snapshot_then_stale() {
     // The server's explanation is quoted, on one line.
     survives(Mode::Status(500), "HTTP status 500 Internal Server Error: the server says no").await;
+}
+
+/// A 401 or 403 is mended by no retry: the start ends at once in ERROR, not after the
+/// init timeout (an hour here), and a served snapshot is STALE at once, not after
+/// `stale_after`; both recover when the server answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_key_ends_the_start_at_once_and_makes_what_is_served_stale() {
+    let server = TestServer::start().await;
+    server.set_mode(Mode::Status(401));
+    let hour = Duration::from_secs(3600);
+    let provider = builder().url(server.url("/snapshot")).init_timeout(hour).stale_after(hour).build().unwrap();
+    let handle = provider.handle();
+    let mut events = handle.subscribe();
+    let (_api, client) = within("a start every source denies", open_feature(provider)).await;
+
+    assert_eq!(handle.status(), Status::Error);
+    let message = handle.state().message.expect("the ERROR status says why");
+    assert!(message.contains("every source refuses the credentials sent: "), "{message}");
+    assert!(message.contains("HTTP status 401 Unauthorized"), "{message}");
+
+    // Syncing goes on: once the key is accepted, READY.
+    server.publish(&envelope(1));
+    server.set_mode(Mode::Serve);
+    wait_version(&handle, 1).await;
+    assert_eq!(handle.status(), Status::Ready);
+
+    server.set_mode(Mode::Status(403));
+    let ProviderEvent::Stale { reason } =
+        next_event(&mut events, "stale", |e| matches!(e, ProviderEvent::Stale { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(reason.contains("every source refuses the credentials sent, serving version 1; "), "{reason}");
+    assert!(reason.contains("HTTP status 403 Forbidden"), "{reason}");
+    assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
