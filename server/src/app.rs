@@ -138,7 +138,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let base_url =
         config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_owned();
     let exporter = config.export_dir.clone().map(Exporter::new).transpose()?;
-    let (stopping, mut stop) = watch::channel(false);
+    let (stopping, stop) = watch::channel(false);
     let app: App = Arc::new(AppInner {
         store,
         keys,
@@ -163,12 +163,6 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let mut tasks = vec![tokio::spawn(crate::snapshot::run_resigner(Arc::clone(&app)))];
     tasks.extend(sync::spawn_listeners(&app).await.map_err(|e| format!("cannot listen for changes: {e}"))?);
     let router = crate::routes::router(Arc::clone(&app));
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|stopped| *stopped).await;
-            })
-            .await
-    });
+    let server = tokio::spawn(crate::listen::serve(listener, router, app.config.head_timeout, stop));
     Ok(Running { addr, base_url, first_run, keys: key_info, server, tasks, app })
 }

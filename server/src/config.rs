@@ -32,6 +32,9 @@ pub struct Config {
     pub resign_interval: Duration,
     /// Interval between heartbeats on `/v1/stream/{env}`.
     pub heartbeat: Duration,
+    /// How long a connection may take to send a request head, or stay idle between
+    /// requests, before it is closed. Streams are not cut by it.
+    pub head_timeout: Duration,
     /// How often an instance re-reads versions from the database, in case a
     /// notification was lost (PostgreSQL only).
     pub poll_interval: Duration,
@@ -59,6 +62,7 @@ impl Config {
             resign_before: Duration::from_secs(86_400),
             resign_interval: Duration::from_secs(60),
             heartbeat: Duration::from_secs(15),
+            head_timeout: Duration::from_secs(20),
             poll_interval: Duration::from_secs(5),
             export_dir: None,
             max_body_bytes: 1024 * 1024,

@@ -32,6 +32,7 @@ mod config;
 mod error;
 mod hub;
 mod keys;
+mod listen;
 pub mod model;
 mod routes;
 mod service;

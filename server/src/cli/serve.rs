@@ -47,6 +47,10 @@ pub(crate) struct Args {
     /// Interval of heartbeats on /v1/stream, 1s to 60s.
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
     pub(crate) heartbeat: Duration,
+    /// Closes a connection that takes longer to send a request head, or stays idle
+    /// between requests longer (streams are not cut), 1s to 5m.
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    pub(crate) head_timeout: Duration,
     /// How often to re-read versions from PostgreSQL, in case a notification was lost.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub(crate) poll_interval: Duration,
@@ -77,6 +81,7 @@ impl Args {
             resign_before: self.resign_before,
             resign_interval: self.resign_interval,
             heartbeat: self.heartbeat,
+            head_timeout: self.head_timeout,
             poll_interval: self.poll_interval,
             export_dir: self.export_dir.clone(),
             max_body_bytes: self.max_body,
@@ -92,6 +97,9 @@ fn check_intervals(args: &Args) -> Result<(), String> {
     let second = Duration::from_secs(1);
     if !(second..=Duration::from_secs(60)).contains(&args.heartbeat) {
         return Err(format!("--heartbeat must be 1s to 60s, not {}", shown(args.heartbeat)));
+    }
+    if !(second..=Duration::from_secs(300)).contains(&args.head_timeout) {
+        return Err(format!("--head-timeout must be 1s to 5m, not {}", shown(args.head_timeout)));
     }
     for (name, interval) in [("--poll-interval", args.poll_interval), ("--resign-interval", args.resign_interval)] {
         if interval < second {
