@@ -117,6 +117,16 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// The flag whose configuration it changes, if it changes one.
+    pub fn flag(&self) -> Option<&str> {
+        match self {
+            Operation::UpdateConfig { flag, .. } | Operation::Toggle { flag, .. } | Operation::Rollout { flag, .. } => {
+                Some(flag)
+            }
+            _ => None,
+        }
+    }
+
     /// The audit action name.
     pub fn action(&self) -> &'static str {
         match self {

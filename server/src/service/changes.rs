@@ -25,7 +25,8 @@ pub(crate) async fn propose(
     let mut w = Writer::begin(app, actor, Lock::None).await?;
     let text = serde_json::to_string(op).map_err(ApiError::internal)?;
     let stored = if_match.to_stored();
-    let id = w.tx.insert_change(env, &text, stored.as_deref(), &actor.name, w.now).await?;
+    let definition_rev = definition_rev(&mut w, op).await?;
+    let id = w.tx.insert_change(env, &text, stored.as_deref(), definition_rev, &actor.name, w.now).await?;
     let change = w.tx.change(id).await?.ok_or_else(|| ApiError::internal("change request vanished"))?;
     let change = from_row(&change)?;
     w.audit::<Json, ChangeRequest>(
@@ -49,7 +50,21 @@ pub(crate) async fn approve(app: &AppInner, approver: &Actor, id: i64, env: &str
             row.proposed_by
         )));
     }
+    if w.tx.env(env).await?.is_none() {
+        return Err(ApiError::conflict(format!("environment `{env}` of change request {id} no longer exists")));
+    }
     let op: Operation = serde_json::from_str(&row.operation).map_err(ApiError::internal)?;
+    // The definition holds the variant values the change serves: one edited since the
+    // proposal (allowed unreviewed while the flag was off here) was not approved.
+    if let (Some(flag), Some(proposed)) = (op.flag(), row.definition_rev) {
+        let now = definition_rev(&mut w, &op).await?;
+        if now.is_some_and(|now| now != proposed) {
+            return Err(ApiError::conflict(format!(
+                "the definition of flag `{flag}` (its variants) changed after change request {id} was proposed, so \
+                 approving it would serve values nobody approved here: reject it and propose the change again"
+            )));
+        }
+    }
     let before = from_row(&row)?;
     // The change itself is the proposer's, approved by the approver.
     w.act_as(&row.proposed_by);
@@ -79,6 +94,26 @@ pub(crate) async fn reject(app: &AppInner, actor: &Actor, id: i64, env: &str) ->
     w.audit("change_request.reject", ("change_request", &id.to_string()), Some(env), Some(&before), after.as_ref());
     w.commit().await?;
     to_json(&after)
+}
+
+/// The revision of the definition of the flag `op` changes, if it changes one that exists.
+async fn definition_rev(w: &mut Writer<'_>, op: &Operation) -> Result<Option<i64>, ApiError> {
+    let Some(flag) = op.flag() else { return Ok(None) };
+    Ok(w.tx.flag(flag).await?.map(|row| row.rev))
+}
+
+/// Rejects every open change request of `env`, which is being deleted: none may be
+/// approved into an environment created later under its name.
+pub(crate) async fn reject_all_in(w: &mut Writer<'_>, env: &str) -> Result<(), ApiError> {
+    for id in w.tx.open_change_ids(env).await? {
+        let Some(row) = w.tx.change(id).await? else { continue };
+        let before = from_row(&row)?;
+        let by = w.actor_name().to_owned();
+        w.tx.decide_change(id, "rejected", &by, w.now, None).await?;
+        let after = w.tx.change(id).await?.map(|r| from_row(&r)).transpose()?;
+        w.audit("change_request.reject", ("change_request", &id.to_string()), Some(env), Some(&before), after.as_ref());
+    }
+    Ok(())
 }
 
 async fn open_change(w: &mut Writer<'_>, id: i64, env: &str) -> Result<ChangeRow, ApiError> {

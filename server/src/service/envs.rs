@@ -99,6 +99,7 @@ pub(crate) async fn delete(
     if row.protected {
         return Err(ApiError::conflict(format!("environment `{name}` is protected: unprotect it before deleting it")));
     }
+    super::changes::reject_all_in(&mut w, name).await?;
     w.tx.delete_env(name).await?;
     super::access::unscope_in(&mut w, name).await?;
     w.tx.notify(&Notice::Resync).await?;

@@ -83,6 +83,11 @@ impl<'a> Writer<'a> {
         self.approved_by = Some(approver.to_owned());
     }
 
+    /// Who this write is recorded as.
+    pub(crate) fn actor_name(&self) -> &str {
+        &self.actor
+    }
+
     /// Makes later audit entries name `name` as the actor, with no approver: for the
     /// approval entry of a change request, written after the change it applies.
     pub(crate) fn act_as(&mut self, name: &str) {

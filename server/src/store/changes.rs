@@ -16,10 +16,12 @@ pub(crate) struct ChangeRow {
     pub(crate) decided_by: Option<String>,
     pub(crate) decided_at: Option<i64>,
     pub(crate) snapshot_version: Option<i64>,
+    /// The revision of the flag's definition when a flag change was proposed.
+    pub(crate) definition_rev: Option<i64>,
 }
 
-const COLUMNS: &str =
-    "id, env, status, operation, if_match, proposed_by, proposed_at, decided_by, decided_at, snapshot_version";
+const COLUMNS: &str = "id, env, status, operation, if_match, proposed_by, proposed_at, decided_by, decided_at, \
+                       snapshot_version, definition_rev";
 
 impl Tx {
     /// Opens a change request; returns its id.
@@ -28,15 +30,18 @@ impl Tx {
         env: &str,
         operation: &str,
         if_match: Option<&str>,
+        definition_rev: Option<i64>,
         proposed_by: &str,
         now: i64,
     ) -> Result<i64, sqlx::Error> {
-        let sql = "INSERT INTO change_requests (env, status, operation, if_match, proposed_by, proposed_at) \
-                   VALUES ($1, 'open', $2, $3, $4, $5) RETURNING id";
+        let sql = "INSERT INTO change_requests \
+                   (env, status, operation, if_match, definition_rev, proposed_by, proposed_at) \
+                   VALUES ($1, 'open', $2, $3, $4, $5, $6) RETURNING id";
         on_conn!(self, |c| sqlx::query_scalar(sql)
             .bind(env)
             .bind(operation)
             .bind(if_match)
+            .bind(definition_rev)
             .bind(proposed_by)
             .bind(now)
             .fetch_one(c)
@@ -62,6 +67,12 @@ impl Tx {
         );
         let (env, status) = (env.unwrap_or_default(), status.unwrap_or_default());
         on_conn!(self, |c| sqlx::query_as(&sql).bind(env).bind(status).bind(limit).fetch_all(c).await)
+    }
+
+    /// The ids of `env`'s open change requests, oldest first.
+    pub(crate) async fn open_change_ids(&mut self, env: &str) -> Result<Vec<i64>, sqlx::Error> {
+        let sql = "SELECT id FROM change_requests WHERE env = $1 AND status = 'open' ORDER BY id";
+        on_conn!(self, |c| sqlx::query_scalar(sql).bind(env).fetch_all(c).await)
     }
 
     /// Closes an open change request; returns whether it was still open (so two

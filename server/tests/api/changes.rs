@@ -109,6 +109,39 @@ async fn definitions_cannot_bypass_protection(backend: Backend) {
     server.stop().await;
 }
 
+/// An approval covers the variant values the change was proposed against: a definition
+/// edited since (allowed unreviewed while the flag is off in production) fails it.
+async fn approval_covers_the_definition_proposed_against(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    let banner = json!({ "key": "banner", "type": "string", "variants": { "off": "none", "on": "Welcome!" } });
+    assert_eq!(admin.post("/api/v1/flags", &banner).await.status, 201);
+    let alice = server.api(&server.token("alice", "editor", None).await);
+    let bob = server.api(&server.token("bob", "editor", None).await);
+    let proposed = alice.toggle("production", "banner", true).await;
+    let id = proposed.body["id"].as_i64().unwrap();
+    let etag = admin.get("/api/v1/flags/banner").await.etag.unwrap();
+    let edited =
+        json!({ "key": "banner", "type": "string", "variants": { "off": "none", "on": "<script>evil()</script>" } });
+    assert_eq!(alice.put("/api/v1/flags/banner", &edited, &etag).await.status, 200);
+    let before = admin.version("production").await;
+
+    let approve = format!("/api/v1/change-requests/{id}/approve");
+    let refused = bob.post(&approve, &json!({})).await;
+    assert_eq!((refused.status, refused.code()), (409, "conflict"), "{}", refused.body);
+    assert!(refused.body.to_string().contains("changed after change request"), "{}", refused.body);
+    assert_eq!(admin.version("production").await, before, "nothing published");
+    assert_eq!(admin.get("/api/v1/environments/production/flags/banner").await.body["enabled"], false);
+    let request = admin.get(&format!("/api/v1/change-requests/{id}")).await.body;
+    assert_eq!(request["status"], "open", "still open, to be rejected: {request}");
+
+    // Proposed again, against the definition as it is now, it can be approved.
+    let again = alice.toggle("production", "banner", true).await.body["id"].as_i64().unwrap();
+    assert_eq!(bob.post(&format!("/api/v1/change-requests/{again}/approve"), &json!({})).await.status, 200);
+    assert_eq!(admin.get("/api/v1/environments/production/flags/banner").await.body["enabled"], true);
+    server.stop().await;
+}
+
 /// A token scoped to one environment lists its change requests even when other
 /// environments have more than the listing's limit of newer ones.
 async fn scoped_listing_is_not_crowded_out(backend: Backend) {
@@ -130,4 +163,9 @@ async fn scoped_listing_is_not_crowded_out(backend: Backend) {
     server.stop().await;
 }
 
-crate::on_both_backends!(four_eyes, definitions_cannot_bypass_protection, scoped_listing_is_not_crowded_out);
+crate::on_both_backends!(
+    four_eyes,
+    definitions_cannot_bypass_protection,
+    approval_covers_the_definition_proposed_against,
+    scoped_listing_is_not_crowded_out
+);

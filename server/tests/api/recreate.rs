@@ -40,9 +40,18 @@ async fn etags_do_not_outlive_what_they_named(backend: Backend) {
     assert_eq!(unprotect.status, 200, "{}", unprotect.body);
     let env_etag = admin.get("/api/v1/environments/qa").await.etag.unwrap();
     assert_eq!(admin.delete("/api/v1/environments/qa", &env_etag).await.status, 204);
+    // Deleting the environment rejected its open requests, in the audit log too.
+    let request = admin.get(&format!("/api/v1/change-requests/{id}")).await.body;
+    assert_eq!(
+        (request["status"].as_str(), request["decided_by"].as_str()),
+        (Some("rejected"), Some("admin")),
+        "{request}"
+    );
+    let audit = admin.get("/api/v1/audit?environment=qa&limit=5").await.body;
+    assert!(audit["entries"].as_array().unwrap().iter().any(|e| e["action"] == "change_request.reject"), "{audit}");
     assert_eq!(admin.post("/api/v1/environments", &json!({ "name": "qa", "protected": true })).await.status, 201);
     let approve = admin.post(&format!("/api/v1/change-requests/{id}/approve"), &json!({})).await;
-    assert_eq!(approve.status, 412, "{}", approve.body);
+    assert_eq!((approve.status, approve.code()), (409, "conflict"), "{}", approve.body);
     assert_eq!(admin.get("/api/v1/environments/qa/flags/payments").await.body["enabled"], false);
     server.stop().await;
 }
