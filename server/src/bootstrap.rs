@@ -28,7 +28,7 @@ pub const DEFAULT_ENVIRONMENTS: [(&str, bool); 3] = [("development", false), ("s
 /// Bootstraps an empty database; does nothing (returns `None`) on any later start,
 /// including when another instance is bootstrapping the same database concurrently.
 pub(crate) async fn run(app: &AppInner) -> Result<Option<FirstRun>, ApiError> {
-    let actor = Actor { name: "pennon".into(), request_id: "bootstrap".into() };
+    let actor = Actor { name: crate::service::access::SYSTEM_ACTOR.into(), request_id: "bootstrap".into() };
     let mut w = Writer::begin(app, &actor, Lock::Catalog).await?;
     if w.tx.meta("bootstrapped").await?.is_some() {
         return Ok(None);
@@ -40,9 +40,9 @@ pub(crate) async fn run(app: &AppInner) -> Result<Option<FirstRun>, ApiError> {
         environments.push(name.to_owned());
     }
     let admin = NewToken { name: "admin".into(), role: Role::Admin, environments: None };
-    let token = access::create_token_in(&mut w, &admin, "pennon").await?;
+    let token = access::create_token_in(&mut w, &admin, access::SYSTEM_ACTOR).await?;
     let new_key = NewSdkKey { kind: SdkKind::Server, name: Some("first server key".into()) };
-    let sdk_key = access::create_sdk_key_in(&mut w, "development", &new_key, "pennon").await?;
+    let sdk_key = access::create_sdk_key_in(&mut w, "development", &new_key, access::SYSTEM_ACTOR).await?;
     w.commit().await?;
     Ok(Some(FirstRun {
         environments,

@@ -8,6 +8,9 @@ use crate::error::ApiError;
 use crate::model::{NewSdkKey, NewToken, Role, SdkKey, SdkKind, Token};
 use crate::store::{Lock, Notice, SdkKeyRow, TokenRow};
 
+/// Who the audit log names for what the server does itself (first run, re-signing).
+pub(crate) const SYSTEM_ACTOR: &str = "pennon";
+
 /// API token secrets start with this.
 pub(crate) const TOKEN_PREFIX: &str = "pnt_";
 
@@ -54,6 +57,19 @@ pub(crate) async fn create_token_in(w: &mut Writer<'_>, new: &NewToken, created_
     if new.name.trim().is_empty() || new.name.len() > 128 {
         return Err(ApiError::invalid("name", "a token's name is 1 to 128 bytes: who or what will use it"));
     }
+    // The name is who the audit log says acted, and what four-eyes approval compares.
+    if new.name.chars().any(char::is_control) {
+        return Err(ApiError::invalid("name", "a token's name cannot hold control characters: the audit log shows it"));
+    }
+    if new.name == SYSTEM_ACTOR {
+        return Err(ApiError::invalid("name", format!("`{SYSTEM_ACTOR}` is the server's own name in the audit log")));
+    }
+    if w.tx.tokens().await?.iter().any(|t| t.revoked_at.is_none() && t.name == new.name) {
+        return Err(ApiError::conflict(format!(
+            "a live token is already named `{}`: the audit log and change-request approvals tell people apart by it",
+            new.name
+        )));
+    }
     let environments = new.environments.clone().unwrap_or_else(|| vec!["*".to_owned()]);
     if environments.is_empty() {
         return Err(ApiError::invalid("environments", "name at least one environment, or `*` for all"));
@@ -89,16 +105,33 @@ pub(crate) async fn create_token(app: &AppInner, actor: &Actor, new: &NewToken) 
     Ok(token)
 }
 
-/// Revokes a token.
+/// Revokes a token, unless it is the last admin token for every environment: nothing
+/// could then create tokens again.
 pub(crate) async fn revoke_token(app: &AppInner, actor: &Actor, id: i64) -> Result<(), ApiError> {
-    let mut w = Writer::begin(app, actor, Lock::None).await?;
+    // The catalog lock: two admins revoking each other's token at once must not both pass.
+    let mut w = Writer::begin(app, actor, Lock::Catalog).await?;
     let row = w.tx.token(id).await?.ok_or_else(|| ApiError::not_found(format!("no token {id}")))?;
+    if row.revoked_at.is_none() && manages_everything(&row) {
+        let others = w.tx.tokens().await?.into_iter().filter(|t| t.id != id && t.revoked_at.is_none());
+        if !others.into_iter().any(|t| manages_everything(&t)) {
+            return Err(ApiError::conflict(format!(
+                "token {id} (`{}`) is the last admin token for every environment: create another one before \
+                 revoking it, or nobody could manage tokens again",
+                row.name
+            )));
+        }
+    }
     if !w.tx.revoke_token(id, w.now).await? {
         return Err(ApiError::conflict(format!("token {id} is already revoked")));
     }
     w.audit::<Token, Token>("token.revoke", ("token", &id.to_string()), None, Some(&token_from_row(&row)), None);
     w.commit().await?;
     Ok(())
+}
+
+/// Whether `row` is an admin token for every environment.
+fn manages_everything(row: &TokenRow) -> bool {
+    row.role == Role::Admin.as_str() && serde_json::from_str::<Vec<String>>(&row.environments).is_ok_and(|e| e == ["*"])
 }
 
 /// Takes deleted environment `env` out of every live token's scope, inside `w`: a name

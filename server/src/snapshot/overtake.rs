@@ -23,7 +23,10 @@ pub(crate) async fn overtake_export(app: &AppInner, exporter: &Exporter) -> Resu
         if exported <= to_u64(env.version) {
             continue;
         }
-        let actor = Actor { name: "pennon".into(), request_id: format!("overtake-{}", crate::clock::now_ms()) };
+        let actor = Actor {
+            name: crate::service::access::SYSTEM_ACTOR.into(),
+            request_id: format!("overtake-{}", crate::clock::now_ms()),
+        };
         let mut w = Writer::begin(app, &actor, Lock::Envs(vec![env.name.clone()])).await?;
         let Some(row) = w.tx.env(&env.name).await? else { continue };
         if exported <= to_u64(row.version) {

@@ -40,7 +40,7 @@ pub(crate) async fn resign_due(app: &AppInner, keys_too: bool) -> Result<(), Api
         }
     }
     for env in due {
-        let actor = Actor { name: "pennon".into(), request_id: format!("resign-{now}") };
+        let actor = Actor { name: crate::service::access::SYSTEM_ACTOR.into(), request_id: format!("resign-{now}") };
         let mut w = Writer::begin(app, &actor, Lock::Envs(vec![env.clone()])).await?;
         // Another instance may have re-signed it meanwhile: decide again under the lock.
         let latest = w.tx.latest_snapshot(&env, "server").await?;

@@ -151,4 +151,45 @@ async fn sdk_keys(backend: Backend) {
     server.stop().await;
 }
 
-crate::on_both_backends!(matrix, sdk_keys);
+/// Token names are who the audit log says acted and what four-eyes approval compares,
+/// and the last admin token for every environment cannot be revoked: a restart does not
+/// make another.
+async fn token_names_and_the_last_admin(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    for (name, status, wanted) in [
+        ("pennon", 422, "the server's own name"),
+        ("eve\n2026-11-22 admin token.revoke", 422, "control characters"),
+        ("admin", 409, "a live token is already named `admin`"),
+    ] {
+        let reply = admin.post("/api/v1/tokens", &json!({ "name": name, "role": "editor" })).await;
+        assert_eq!(reply.status, status, "{name:?}: {}", reply.body);
+        assert!(reply.body.to_string().contains(wanted), "{name:?}: {}", reply.body);
+    }
+    let tokens = admin.get("/api/v1/tokens").await.body;
+    let root =
+        tokens["tokens"].as_array().unwrap().iter().find(|t| t["name"] == "admin").unwrap()["id"].as_i64().unwrap();
+    let revoke = |api: Api, id: i64| async move {
+        api.raw(reqwest::Method::DELETE, &format!("/api/v1/tokens/{id}"), None, &[]).await
+    };
+    let last = revoke(admin.clone(), root).await;
+    assert_eq!((last.status, last.code()), (409, "conflict"), "{}", last.body);
+    assert!(last.body.to_string().contains("last admin token for every environment"), "{}", last.body);
+    // A scoped admin does not count: it cannot manage tokens.
+    server.token("qa-admin", "admin", Some(&["development"])).await;
+    assert_eq!(revoke(admin.clone(), root).await.status, 409);
+    // With a second admin for everything, the first can go, and the second then stays.
+    let second = server.api(&server.token("second-admin", "admin", None).await);
+    assert_eq!(revoke(second.clone(), root).await.status, 204);
+    let listed = second.get("/api/v1/tokens").await.body;
+    let second_id = listed["tokens"].as_array().unwrap().iter().find(|t| t["name"] == "second-admin").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(revoke(second.clone(), second_id).await.status, 409);
+    assert_eq!(second.get("/api/v1/tokens").await.status, 200, "still an admin");
+    // A revoked token's name may be taken again.
+    assert_eq!(second.post("/api/v1/tokens", &json!({ "name": "admin", "role": "viewer" })).await.status, 201);
+    server.stop().await;
+}
+
+crate::on_both_backends!(matrix, sdk_keys, token_names_and_the_last_admin);
