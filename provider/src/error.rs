@@ -12,8 +12,9 @@ pub enum BuildError {
     /// No trusted key was configured.
     #[error("no trusted key: add the publisher's public key with `trusted_key(..)`; there is no unsigned mode")]
     MissingKeys,
-    /// The keys, threshold or environment do not make a valid trust policy.
-    #[error("invalid trust policy: {0}")]
+    /// The keys, threshold or environment do not make a valid trust policy. (The core's
+    /// error names itself: "invalid trust policy: …", "invalid key: …".)
+    #[error("{0}")]
     Policy(#[source] pennon_core::Error),
     /// No snapshot source was configured.
     #[error("no snapshot source: add one with `inline(..)`, `file(..)` or `url(..)`")]

@@ -20,9 +20,14 @@ pub const PROVIDER_NAME: &str = "pennon";
 ///
 /// Build it with [`PennonProvider::builder`], keep a [`ProviderHandle`] from
 /// [`PennonProvider::handle`] for status, events and telemetry, then give the provider
-/// to `OpenFeature::set_provider`, which calls `initialize`. Background tasks stop
-/// when the provider is dropped (for example by `OpenFeature::shutdown`) or when
-/// [`ProviderHandle::shutdown`] is called.
+/// to `OpenFeature::set_provider`, which calls `initialize`. It needs a tokio runtime
+/// with time and I/O enabled, alive as long as the provider: its sync tasks run on the
+/// runtime that ran `initialize`, and end with it (the status cannot tell then).
+///
+/// Stop it with [`ProviderHandle::shutdown`]: evaluations after that answer
+/// `PROVIDER_NOT_READY`. Background tasks also stop when the provider is dropped, but
+/// open-feature 0.3's `OpenFeature::shutdown`, which drops it, leaves the SDK without a
+/// provider, and its clients then panic on every evaluation.
 pub struct PennonProvider {
     shared: Arc<Shared>,
     metadata: ProviderMetadata,

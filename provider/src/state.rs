@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use crate::cache::Cache;
-use crate::config::Config;
+use crate::config::{Config, SourceSpec};
 use crate::served::{changed_flags, Served};
 use crate::telemetry::Telemetry;
 use crate::{Offered, ProviderEvent, ProviderState, Status};
@@ -262,7 +262,14 @@ impl Shared {
 
     /// Whether every failing source denies this provider's credentials.
     pub(crate) fn all_denied(&self) -> bool {
-        all_denied(&lock(&self.sync))
+        self.denied_everywhere(&lock(&self.sync))
+    }
+
+    /// Whether every file and URL source's last answer was a 401 or 403 (a file never
+    /// denies): one source still syncing keeps the provider as fresh as it is.
+    fn denied_everywhere(&self, sync: &SyncState) -> bool {
+        let sources = self.config.sources.iter().filter(|source| !matches!(source, SourceSpec::Inline(_))).count();
+        sources > 0 && sync.denied.len() >= sources
     }
 
     fn note(&self, source: &str, reason: String, denied: bool) {
@@ -408,7 +415,7 @@ impl Shared {
         let until_expiry = Duration::from_millis(u64::try_from(expiry - now).unwrap_or(u64::MAX).saturating_add(1));
         let expiry_deadline = Instant::now().checked_add(until_expiry);
         let stale_after = self.config.stale_after;
-        if all_denied(sync) {
+        if self.denied_everywhere(sync) {
             let last = sync.problems.iter().map(|(source, why)| format!("{source}: {why}")).collect::<Vec<_>>();
             let reason =
                 format!("every source refuses the credentials sent, serving version {version}; {}", last.join("; "));
@@ -494,8 +501,4 @@ fn note_failure(sync: &mut SyncState, source: &str, reason: String, denied: bool
             true
         }
     }
-}
-
-fn all_denied(sync: &SyncState) -> bool {
-    !sync.problems.is_empty() && sync.problems.iter().all(|(source, _)| sync.denied.contains(source))
 }

@@ -20,7 +20,12 @@ fn keys_environment_and_a_source_are_required() {
     let base = || PennonProvider::builder().trusted_key(key.clone()).environment("test");
     assert!(matches!(base().url("ftp://example.com/s").build(), Err(BuildError::InvalidUrl { .. })));
     assert!(matches!(base().url("not a url").build(), Err(BuildError::InvalidUrl { .. })));
-    assert!(matches!(base().inline(vec![]).threshold(2).build(), Err(BuildError::Policy(_))));
+    let policy = base().inline(vec![]).threshold(2).build().err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(policy.starts_with("invalid trust policy: the threshold must be 1 to"), "said once: {policy}");
+    // Exposure slots are allocated at build: a huge queue is refused, not a panic.
+    let queue = base().inline(vec![]).exposure_queue(usize::MAX / 64).build().err().map(|e| e.to_string());
+    assert!(queue.unwrap_or_default().contains("exposure_queue must be at most 1048576"));
+    assert!(base().inline(vec![]).exposure_queue(1 << 20).build().is_ok());
     assert!(matches!(base().inline(vec![]).jitter(1.5).build(), Err(BuildError::InvalidSetting(_))));
     let zero = base().inline(vec![]).poll_interval(Duration::ZERO).build();
     assert!(matches!(zero, Err(BuildError::InvalidSetting(_))));

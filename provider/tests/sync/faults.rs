@@ -89,6 +89,26 @@ async fn a_denied_key_ends_the_start_at_once_and_makes_what_is_served_stale() {
     assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v1");
 }
 
+/// One source denying access while another serves: the provider is as fresh as the
+/// serving one, so READY, and says nothing of every source refusing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_source_beside_a_serving_one_stays_ready() {
+    let (denying, serving) = (TestServer::start().await, TestServer::start().await);
+    denying.set_mode(Mode::Status(401));
+    serving.publish(&envelope(1));
+    let hour = Duration::from_secs(3600);
+    let provider =
+        builder().url(denying.url("/snapshot")).url(serving.url("/snapshot")).stale_after(hour).build().unwrap();
+    let handle = provider.handle();
+    let (_api, _client) = within("a start with one serving source", open_feature(provider)).await;
+    assert_eq!(handle.status(), Status::Ready);
+    let generation = serving.publish(&envelope(2));
+    wait_version(&handle, 2).await;
+    serving.wait_requests(generation, 2).await;
+    denying.wait_requests(0, 3).await;
+    assert_eq!(handle.status(), Status::Ready, "{:?}", handle.state().message);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_server_times_out_and_keeps_the_last_good_snapshot() {
     survives(Mode::Hang, "timed out after 300ms").await;
