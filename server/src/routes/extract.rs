@@ -47,24 +47,36 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("malformed_json", "the request body is empty; send a JSON object"));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let field = field_name(&e.path().to_string());
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::bad_request("malformed_json", format!("the request body is not valid JSON: {inner}"))
-        } else {
-            let message = strip_position(&inner.to_string());
-            match unknown_member(&message) {
-                Some(name) => ApiError::invalid(join(&field, &name), message).with_code("unknown_field"),
-                None => ApiError::invalid(field, message),
-            }
-        }
+    // JSON first, then its shape: read in one step, serde reports a field of the wrong
+    // type inside an enum (`"type": 7`) as a syntax error, with no field named.
+    let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        let what = if e.is_syntax() || e.is_eof() { "is not valid JSON" } else { "has data after the JSON value" };
+        ApiError::bad_request("malformed_json", format!("the request body {what}: {e}"))
     })?;
-    deserializer
-        .end()
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("unexpected data after the JSON value: {e}")))?;
-    Ok(value)
+    // serde would take an array for an object's members in order (`["b", "boolean"]`).
+    if !json.is_object() {
+        return Err(ApiError::invalid("", format!("the request body must be a JSON object, not {}", kind_of(&json))));
+    }
+    serde_path_to_error::deserialize(json).map_err(|e| {
+        let field = field_name(&e.path().to_string());
+        let message = strip_position(&e.into_inner().to_string());
+        match unknown_member(&message) {
+            Some(name) => ApiError::invalid(join(&field, &name), message).with_code("unknown_field"),
+            None => ApiError::invalid(field, message),
+        }
+    })
+}
+
+/// A JSON value's kind, with its article.
+fn kind_of(json: &serde_json::Value) -> &'static str {
+    match json {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 impl ApiError {

@@ -141,13 +141,23 @@ pub(crate) fn router(app: App) -> Router {
     let admin = router
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(document) }))
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route; see /openapi.json") });
-    let sdk = sdk.layer(axum::middleware::from_fn(cors::allow_any_origin));
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route; see /openapi.json") })
+        .method_not_allowed_fallback(method_not_allowed);
+    // Before the CORS layer, so that a preflight still reaches it.
+    let sdk =
+        sdk.method_not_allowed_fallback(method_not_allowed).layer(axum::middleware::from_fn(cors::allow_any_origin));
     sdk.merge(admin)
         .layer(axum::middleware::from_fn(complete::writes_to_completion))
         .layer(axum::middleware::from_fn(request_id))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app)
+}
+
+/// A route asked with a method it does not take: JSON like every refusal (axum sends an
+/// empty body), with axum's `Allow` header.
+async fn method_not_allowed() -> ApiError {
+    let message = "this route does not take that method: the Allow header lists those it takes";
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message)
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

@@ -143,6 +143,13 @@ async fn refused_without_change(backend: Backend) {
     let bad_value =
         api.post("/api/v1/flags", &json!({ "key": "k", "type": "boolean", "variants": { "on": "yes" } })).await;
     expect(&api, bad_value, case("variant of the wrong type", 422, "invalid_snapshot", Some("variants[\"on\"]"))).await;
+    let enum_type = api.post("/api/v1/flags", &json!({ "key": "k", "type": 7 })).await;
+    expect(&api, enum_type, case("a number for an enum", 422, "invalid_field", Some("type"))).await;
+    let op_type = put(with_condition(json!({ "attribute": "a", "op": 1, "value": "x" }))).await;
+    expect(&api, op_type, case("a number for an operator", 422, "invalid_field", Some("rules[0].conditions[0].op")))
+        .await;
+    let array = api.raw(Method::POST, "/api/v1/flags", Some(br#"["b", "boolean"]"#.to_vec()), &[]).await;
+    expect(&api, array, case("an array for an object", 422, "invalid_field", Some(""))).await;
     let comma = api.post("/api/v1/flags", &json!({ "key": "k", "type": "boolean", "tags": ["ok", "a,b"] })).await;
     expect(&api, comma, case("a comma in a tag", 422, "invalid_field", Some("tags[1]"))).await;
     let no_variants = api.post("/api/v1/flags", &json!({ "key": "k", "type": "string" })).await;
@@ -160,6 +167,9 @@ async fn refused_without_change(backend: Backend) {
     expect(&api, flagless, case("unknown flag", 404, "not_found", None)).await;
     let routeless = api.get("/api/v1/nothing-here").await;
     expect(&api, routeless, case("unknown route", 404, "no_route", None)).await;
+    let method = api.raw(Method::PATCH, "/api/v1/flags", None, &[]).await;
+    assert_eq!(method.headers.get("allow").map(|v| v.to_str().unwrap()), Some("GET,HEAD,POST"), "{}", method.body);
+    expect(&api, method, case("unknown method", 405, "method_not_allowed", None)).await;
 
     // Nothing changed.
     assert_eq!(api.version("development").await, version, "a refused write published a snapshot");
