@@ -41,13 +41,19 @@ const inner = body
   // A retired copy's objects are collected without calling into its instance, which
   // may have trapped mid-update.
   .replace(finalizer, "new FinalizationRegistry(ptr => retired || wasm.");
-if (/^export /m.test(inner)) fail(`an export the factory does not know: ${inner.match(/^export .*$/m)[0]}`);
+// A compiled module from another realm (the edge sandboxes of `vercel dev` and
+// Next.js get one) fails `instanceof`: the glue would compile it again, which those
+// runtimes forbid and which fails on a module anyway (`src/compiled-module.ts`).
+const moduleCheck = "if (!(module instanceof WebAssembly.Module)) {";
+if (inner.split(moduleCheck).length !== 2) fail(`not one \`${moduleCheck}\``);
+const crossRealm = inner.replace(moduleCheck, 'if (Object.prototype.toString.call(module) !== "[object WebAssembly.Module]") {');
+if (/^export /m.test(crossRealm)) fail(`an export the factory does not know: ${inner.match(/^export .*$/m)[0]}`);
 for (const member of MEMBERS) {
   const name = member.split(": ").pop();
   if (!new RegExp(`^(?:async )?(?:class|function) ${name}\\b`, "m").test(inner)) fail(`no \`${name}\``);
 }
 
-const indented = inner.replace(/^(?=.)/gm, "    ");
+const indented = crossRealm.replace(/^(?=.)/gm, "    ");
 const factory = `${header.join("\n")}
 /** A fresh copy of the glue: its own instance once \`initSync\` or \`init\` has run. */
 export function createGlue() {

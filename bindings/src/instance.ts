@@ -13,6 +13,7 @@
 import { createGlue, type Glue } from "./wasm/pennon_wasm.js";
 import { defaultWasm, resolveWasm } from "#platform";
 import { isPennonError } from "./refusal.js";
+import { isCompiledModule } from "./compiled-module.js";
 import type { CompiledModule, WasmBytes, WasmSource } from "./engine.js";
 
 /** The instance in use; `undefined` before `init` and after a trap. */
@@ -50,7 +51,7 @@ export function track(object: Releasable): void {
 
 /** @internal Whether `value` is what `init` takes (besides a promise of it). */
 export function isWasmSource(value: unknown): boolean {
-  if (typeof value === "string" || value instanceof URL || value instanceof WebAssembly.Module) return true;
+  if (typeof value === "string" || value instanceof URL || isCompiledModule(value)) return true;
   if (ArrayBuffer.isView(value) || Object.prototype.toString.call(value) === "[object ArrayBuffer]") return true;
   return typeof Response !== "undefined" && value instanceof Response;
 }

@@ -424,12 +424,14 @@ export class Sync {
    * `refresh` when a poll would be due: `pollIntervalMs` after the last request, or
    * after failures the backoff or the server's `Retry-After`; else `"skipped"`. Where
    * no timer outlives a request (Workers), calling it on every request polls as the
-   * timers would elsewhere, one request per interval per isolate at most.
+   * timers would elsewhere, one request per interval per isolate at most. With
+   * `pollIntervalMs: 0` (no polling) only the first call and retries after failures poll.
    */
   refreshIfDue(): Promise<SyncOutcome | "skipped"> {
     this.#dropAbandoned();
     const last = this.#lastRequestAt;
-    const due = this.#inFlight !== undefined || last === undefined || this.now() - last >= this.#unjittered();
+    const waited = last !== undefined && !this.#idle() && this.now() - last >= this.#unjittered();
+    const due = this.#inFlight !== undefined || last === undefined || waited;
     return due ? this.refresh() : Promise.resolve("skipped");
   }
 

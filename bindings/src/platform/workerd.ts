@@ -5,6 +5,7 @@
 
 import wasm from "../pennon.wasm";
 import type { WasmSource } from "../engine.js";
+import { isCompiledModule } from "../compiled-module.js";
 
 /** The imported `pennon.wasm`, a precompiled `WebAssembly.Module`. */
 export async function defaultWasm(): Promise<WasmSource> {
@@ -17,7 +18,7 @@ export async function defaultWasm(): Promise<WasmSource> {
  * disallowed by embedder": refused up front, saying what works, and never retried.
  */
 export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
-  if (source instanceof WebAssembly.Module) return source;
+  if (isCompiledModule(source)) return source;
   const message = "pennon: Cloudflare Workers cannot compile WebAssembly at run time, so `wasm` must be the imported module " +
     "(`import wasm from \"pennon/pennon.wasm\"`, which wrangler compiles at deploy time), or leave it out: not a URL, a path, bytes or a Response";
   throw Object.assign(new Error(message), { permanent: true });

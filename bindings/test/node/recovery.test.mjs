@@ -262,3 +262,23 @@ test("a synchronous batch of evaluateAll keeps no context alive", () => {
   });
   assert.equal(run.stdout.trim(), "done", `exit ${run.status}: ${run.stderr.slice(-400)}`);
 });
+
+test("refreshIfDue with pollIntervalMs 0 polls for the first snapshot and after failures, not on every call", async () => {
+  const server = await snapshotServer();
+  try {
+    server.status = 503;
+    const provider = new PennonServerProvider({ keys, environment: "test", url: server.url, pollIntervalMs: 0, backoffInitialMs: 60_000, initTimeoutMs: 200, logger: quiet });
+    await assert.rejects(provider.initialize());
+    const failed = server.requests;
+    assert.equal(await provider.refreshIfDue(), "skipped", "a failure waits its backoff");
+    server.status = 200;
+    server.body = v1;
+    assert.equal(await provider.refresh(), "updated");
+    const loaded = server.requests;
+    for (let i = 0; i < 5; i++) assert.equal(await provider.refreshIfDue(), "skipped", "no polling: no request");
+    assert.equal(server.requests, loaded, `${server.requests - loaded} requests after the load (${failed} while failing)`);
+    await provider.onClose();
+  } finally {
+    await server.close();
+  }
+});
