@@ -60,7 +60,8 @@ test("workerd: work an ended request left running holds nothing, and refreshIfDu
     assert.equal(server.requests, before, "no request within the interval");
 
     // After a failure, the server's `Retry-After` holds every isolate's requests back.
-    await post(mf, { op: "init", name: "backoff", options });
+    // (Polling every millisecond: with 0, no polling, refreshIfDue would not ask at all.)
+    await post(mf, { op: "init", name: "backoff", options: { ...options, pollIntervalMs: 1 } });
     [server.status, server.retryAfter] = [503, "60"];
     const failing = server.requests;
     assert.deepEqual(await post(mf, { op: "refresh-if-due", name: "backoff" }), { outcome: "failed" });
