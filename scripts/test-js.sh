@@ -77,11 +77,12 @@ if [[ -z "${p:-}" ]]; then p=0; f=1; fi
 passed=$((passed + p))
 failed=$((failed + f))
 
-step "Node, Chromium, workerd, Deno, Bun and packaging tests (node --test)"
+step "Node, Chromium, workerd, Vercel Edge, Deno, Bun and packaging tests (node --test)"
 (
   cd bindings
   node --test --test-concurrency=1 --test-reporter=tap \
-    test/node/*.test.mjs test/browser.test.mjs test/workerd.test.mjs test/workerd-sync.test.mjs test/runtimes.test.mjs test/packaging.test.mjs
+    test/node/*.test.mjs test/browser.test.mjs test/workerd.test.mjs test/workerd-sync.test.mjs test/vercel-edge.test.mjs \
+    test/runtimes.test.mjs test/packaging.test.mjs
 ) > "$log/js.tap" 2>&1
 grep -E "^(not )?ok |^# (Subtest|identity|engine|server|web|bucketing|envelopes|chromium|deno|bun)" "$log/js.tap" \
   | grep -v "^# Subtest"
