@@ -60,8 +60,9 @@ pub(crate) async fn approve(app: &AppInner, approver: &Actor, id: i64, env: &str
         let now = definition_rev(&mut w, &op).await?;
         if now.is_some_and(|now| now != proposed) {
             return Err(ApiError::conflict(format!(
-                "the definition of flag `{flag}` (its variants) changed after change request {id} was proposed, so \
-                 approving it would serve values nobody approved here: reject it and propose the change again"
+                "the definition of flag `{flag}` (its variants, type or visibility) changed after change request {id} \
+                 was proposed, so approving it could serve values nobody approved here: reject it and propose the \
+                 change again"
             )));
         }
     }
