@@ -40,7 +40,8 @@ const EXTENDED_YEAR = /"[+-]\d{6}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d\d\dZ"/;
  */
 function refuseFarDates(context: unknown): void {
   JSON.stringify(context, function (this: Record<string, unknown>, key: string, value: unknown) {
-    if (typeof value === "string" && /^[+-]\d{6}-/.test(value) && this[key] instanceof Date) {
+    // Not `instanceof`: a date from another realm (a `vm` context, an iframe) is one too.
+    if (typeof value === "string" && /^[+-]\d{6}-/.test(value) && Object.prototype.toString.call(this[key]) === "[object Date]") {
       throw new RangeError(`context field \`${key}\`: the date ${value} is outside years 0 to 9999, which RFC 3339 cannot write`);
     }
     return typeof value === "bigint" ? 0 : value;
