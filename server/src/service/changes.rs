@@ -106,8 +106,8 @@ async fn definition_rev(w: &mut Writer<'_>, op: &Operation) -> Result<Option<i64
 /// Rejects every open change request of `env`, which is being deleted: none may be
 /// approved into an environment created later under its name.
 pub(crate) async fn reject_all_in(w: &mut Writer<'_>, env: &str) -> Result<(), ApiError> {
-    for id in w.tx.open_change_ids(env).await? {
-        let Some(row) = w.tx.change(id).await? else { continue };
+    for row in w.tx.changes(Some(env), Some("open"), i64::MAX).await? {
+        let id = row.id;
         let before = from_row(&row)?;
         let by = w.actor_name().to_owned();
         w.tx.decide_change(id, "rejected", &by, w.now, None).await?;

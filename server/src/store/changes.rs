@@ -69,12 +69,6 @@ impl Tx {
         on_conn!(self, |c| sqlx::query_as(&sql).bind(env).bind(status).bind(limit).fetch_all(c).await)
     }
 
-    /// The ids of `env`'s open change requests, oldest first.
-    pub(crate) async fn open_change_ids(&mut self, env: &str) -> Result<Vec<i64>, sqlx::Error> {
-        let sql = "SELECT id FROM change_requests WHERE env = $1 AND status = 'open' ORDER BY id";
-        on_conn!(self, |c| sqlx::query_scalar(sql).bind(env).fetch_all(c).await)
-    }
-
     /// Closes an open change request; returns whether it was still open (so two
     /// approvers racing cannot both apply it).
     pub(crate) async fn decide_change(
