@@ -5,7 +5,9 @@
 //! version published and publishes it as the next version. Later edits then start
 //! from the restored state. Flag definitions are shared by every environment and are
 //! not rolled back: a flag created since is disabled, and a flag deleted since, or
-//! whose variants changed since, makes the rollback fail with 409.
+//! whose variants changed since, makes the rollback fail with 409. Versions published
+//! by an earlier environment of the same name (deleted, then created again) are not
+//! offered: restoring one would revive what its deletion removed.
 
 use std::collections::BTreeMap;
 
@@ -32,11 +34,18 @@ pub(crate) async fn rollback(
 ) -> Result<Applied, ApiError> {
     let row = w.tx.env(env).await?.ok_or_else(|| ApiError::no_environment(env))?;
     if_match.check(&etag_env(row.version, row.rev))?;
-    if to_version == 0 || to_version >= to_u64(row.version) {
-        return Err(ApiError::invalid(
-            "to_version",
-            format!("roll back to an earlier version of `{env}`: 1 to {}", row.version - 1),
-        ));
+    let first = to_u64(row.base_version) + 1;
+    let latest = to_u64(row.version);
+    if to_version >= latest || to_version < first {
+        let range = if first < latest { format!("{first} to {}", latest - 1) } else { "none yet".to_owned() };
+        // Versions up to `base_version` were published by an environment of the same
+        // name that has been deleted since: restoring one would revive its content.
+        let why = if to_version != 0 && to_version < first {
+            format!("version {to_version} was published before `{env}` was created again")
+        } else {
+            format!("roll back to an earlier version of `{env}`")
+        };
+        return Err(ApiError::invalid("to_version", format!("{why}; versions to roll back to: {range}")));
     }
     let snapshot =
         w.tx.snapshot(env, "server", to_i64(to_version))

@@ -11,9 +11,12 @@ pub(crate) struct EnvRow {
     pub(crate) version: i64,
     pub(crate) rev: i64,
     pub(crate) created_at: i64,
+    /// The last version published before this environment was created, by an earlier
+    /// environment of the same name (0 if none): rollback stays above it.
+    pub(crate) base_version: i64,
 }
 
-const COLUMNS: &str = "name, protected, version, rev, created_at";
+const COLUMNS: &str = "name, protected, version, rev, created_at, base_version";
 
 impl Tx {
     /// Every environment, by name.
@@ -36,7 +39,8 @@ impl Tx {
         version: i64,
         now: i64,
     ) -> Result<(), sqlx::Error> {
-        let sql = "INSERT INTO environments (name, protected, version, rev, created_at) VALUES ($1, $2, $3, 1, $4)";
+        let sql = "INSERT INTO environments (name, protected, version, rev, created_at, base_version) \
+                   VALUES ($1, $2, $3, 1, $4, $3)";
         on_conn!(self, |c| sqlx::query(sql)
             .bind(name)
             .bind(protected)

@@ -54,4 +54,43 @@ async fn republishes_as_new_version(backend: Backend) {
     server.stop().await;
 }
 
-crate::on_both_backends!(republishes_as_new_version);
+/// An environment deleted and created again keeps its old versions in the snapshot
+/// history, but a rollback cannot restore one: that would revive the deleted content.
+async fn stays_within_the_current_environment(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    assert_eq!(admin.post("/api/v1/environments", &json!({ "name": "qa" })).await.status, 201);
+    boolean_flag(&admin, "search", false).await;
+    let old = admin.toggle("qa", "search", true).await.version.unwrap();
+    let etag = admin.get("/api/v1/environments/qa").await.etag.unwrap();
+    assert_eq!(admin.delete("/api/v1/environments/qa", &etag).await.status, 204);
+    assert_eq!(admin.post("/api/v1/environments", &json!({ "name": "qa" })).await.status, 201);
+    let first = admin.version("qa").await;
+    assert_eq!(first, old + 1, "the new `qa` continues the versions");
+    let latest = admin.toggle("qa", "search", true).await.version.unwrap();
+
+    let rollback = |to: u64| {
+        let admin = admin.clone();
+        async move {
+            let etag = admin.get("/api/v1/environments/qa").await.etag.unwrap();
+            admin.post_if("/api/v1/environments/qa/rollback", &json!({ "to_version": to }), &etag).await
+        }
+    };
+    let refused = rollback(old).await;
+    assert_eq!((refused.status, refused.field()), (422, "to_version"), "{}", refused.body);
+    let message = refused.body["error"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        message.contains(&format!("version {old} was published before `qa` was created again"))
+            && message.contains(&format!("{first} to {}", latest - 1)),
+        "{message}"
+    );
+    assert_eq!(admin.version("qa").await, latest, "nothing published");
+    assert_eq!(admin.get("/api/v1/environments/qa/flags/search").await.body["enabled"], true);
+
+    let restored = rollback(first).await;
+    assert_eq!(restored.status, 200, "{}", restored.body);
+    assert_eq!(admin.get("/api/v1/environments/qa/flags/search").await.body["enabled"], false);
+    server.stop().await;
+}
+
+crate::on_both_backends!(republishes_as_new_version, stays_within_the_current_environment);
