@@ -45,6 +45,9 @@ fn main() -> ExitCode {
         Command::Rollback(args) => api(cli::api::rollback::run(args)),
         Command::Check(args) => api(cli::api::check::run(args)),
         Command::ChangeRequests(command) => api(cli::api::changes::run(command)),
+        Command::Environments(command) => api(cli::api::envs::run(command)),
+        Command::Tokens(command) => api(cli::api::access::run_tokens(command)),
+        Command::SdkKeys(command) => api(cli::api::access::run_sdk_keys(command)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

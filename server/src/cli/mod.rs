@@ -53,6 +53,15 @@ pub(crate) enum Command {
     /// List, approve and reject change requests for protected environments.
     #[command(subcommand, name = "change-requests")]
     ChangeRequests(api::changes::Command),
+    /// List, create, protect and delete environments.
+    #[command(subcommand)]
+    Environments(api::envs::Command),
+    /// List, create and revoke API tokens (admin).
+    #[command(subcommand)]
+    Tokens(api::access::TokenCommand),
+    /// List, create and revoke an environment's SDK keys (admin).
+    #[command(subcommand, name = "sdk-keys")]
+    SdkKeys(api::access::SdkKeyCommand),
 }
 
 /// How a command failed, which decides the exit code.

@@ -130,3 +130,59 @@ async fn api_commands() {
     assert_eq!(nowhere.status.code(), Some(2));
     server.stop();
 }
+
+/// Environments, API tokens and SDK keys from the CLI: a created secret is alone on
+/// stdout, so a script can capture it, and it works at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_and_environments() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn(dir.path(), &[], &[]);
+    let (url, admin) = (server.url.clone(), server.admin());
+    let run = |token: &str, args: &[&str]| pennon(dir.path(), &url, token, args);
+
+    let out = ok(&run(&admin, &["environments", "create", "qa", "--protected"]));
+    assert!(out.starts_with("created `qa`: published snapshot version "), "{out}");
+    let out = ok(&run(&admin, &["environments", "list"]));
+    assert!(out.lines().any(|l| l.starts_with("qa\tversion ") && l.ends_with("\tprotected")), "{out}");
+    let refused = run(&admin, &["environments", "delete", "qa"]);
+    assert_eq!(refused.status.code(), Some(1), "a protected environment is not deleted");
+    ok(&run(&admin, &["environments", "unprotect", "qa"]));
+    assert_eq!(ok(&run(&admin, &["environments", "delete", "qa"])).trim(), "deleted `qa`");
+    assert!(!ok(&run(&admin, &["environments", "list"])).contains("qa\t"));
+
+    // A viewer token scoped to `development`: the secret alone on stdout.
+    let created = run(&admin, &["tokens", "create", "dashboards", "--role", "viewer", "--env", "development"]);
+    let viewer = ok(&created).trim().to_owned();
+    assert!(viewer.starts_with("pnt_") && !viewer.contains(char::is_whitespace), "{viewer}");
+    assert!(String::from_utf8_lossy(&created.stderr).contains("(viewer, development)"));
+    assert!(ok(&run(&viewer, &["flags", "list"])).contains("no flags yet"), "the new token works");
+    let refused = run(&viewer, &["flags", "create", "x", "--type", "boolean"]);
+    assert_eq!(refused.status.code(), Some(1), "a viewer cannot write");
+    let listed = ok(&run(&admin, &["tokens", "list"]));
+    let line = listed.lines().find(|l| l.contains("\tdashboards\t")).unwrap_or_else(|| panic!("{listed}"));
+    assert!(line.contains("\tviewer\tpnt_") && line.ends_with("\tdevelopment\tactive"), "{line}");
+    let id = line.split('\t').next().unwrap();
+    assert_eq!(ok(&run(&admin, &["tokens", "revoke", id])).trim(), format!("revoked API token {id}"));
+    assert_eq!(run(&viewer, &["flags", "list"]).status.code(), Some(1), "revoked");
+    let bad_role = run(&admin, &["tokens", "create", "x", "--role", "owner"]);
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("at `role`"), "{bad_role:?}");
+
+    // A client SDK key fetches the development snapshot; revoked, it does not.
+    let key = ok(&run(&admin, &["sdk-keys", "create", "--env", "development", "--kind", "client", "--name", "web"]));
+    let key = key.trim();
+    let fetch = |key: &str| {
+        let client = reqwest::Client::new();
+        let request = client.get(format!("{url}/v1/snapshots/development")).bearer_auth(key).send();
+        async move { request.await.unwrap().status().as_u16() }
+    };
+    assert_eq!(fetch(key).await, 200);
+    let listed = ok(&run(&admin, &["sdk-keys", "list", "--env", "development"]));
+    let line = listed.lines().find(|l| l.contains("\tweb\tclient\t")).unwrap_or_else(|| panic!("{listed}"));
+    let id = line.split('\t').next().unwrap();
+    ok(&run(&admin, &["sdk-keys", "revoke", id, "--env", "development"]));
+    assert_eq!(fetch(key).await, 401);
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&run(&admin, &["sdk-keys", "list", "--env", "development", "--json"]))).unwrap();
+    let web = json["sdk_keys"].as_array().unwrap().iter().find(|k| k["name"] == "web").unwrap().clone();
+    assert!(web["revoked_at"].is_string() && web.get("key").is_none(), "{web}");
+}

@@ -3,10 +3,12 @@
 //! `PENNON_TOKEN`, taken only from the environment so that it stays out of shell
 //! history and process lists.
 
+pub(crate) mod access;
 pub(crate) mod audit;
 pub(crate) mod changes;
 pub(crate) mod check;
 mod client;
+pub(crate) mod envs;
 pub(crate) mod flags;
 pub(crate) mod rollback;
 pub(crate) mod segments;

@@ -1,0 +1,186 @@
+//! `pennon tokens ...` and `pennon sdk-keys ...`: the credentials an admin hands out.
+//!
+//! A secret is shown once, when it is created. `create` prints it alone on stdout (what
+//! it is, and how to use it, go to stderr), so `TOKEN=$(pennon tokens create ...)`
+//! captures exactly the secret.
+
+use reqwest::Method;
+use serde_json::{json, Value as Json};
+
+use super::client::segment;
+use super::{print_json, ApiArgs, Client};
+use crate::cli::{note, print_line, Failure};
+
+/// `pennon tokens` subcommands (admin tokens only).
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum TokenCommand {
+    /// List API tokens (without their secrets).
+    List {
+        /// Print the API's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Create an API token and print its secret, once, on stdout.
+    Create {
+        /// Who will use it (a person or a pipeline); audit entries name it.
+        name: String,
+        /// What it may do: viewer, editor or admin.
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        /// An environment it may use (repeat or comma-separate; default every one).
+        #[arg(long = "env", value_name = "ENV", value_delimiter = ',')]
+        envs: Vec<String>,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Revoke an API token by its id (see `pennon tokens list`).
+    Revoke {
+        /// The token's id.
+        id: i64,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+/// `pennon sdk-keys` subcommands (admin tokens only).
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum SdkKeyCommand {
+    /// List an environment's SDK keys (without their secrets).
+    List {
+        /// The environment.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// Print the API's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Create an SDK key and print its secret, once, on stdout.
+    Create {
+        /// The environment whose snapshots it fetches.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// `server` (every flag, for services) or `client` (client-visible flags only,
+        /// for browsers and apps).
+        #[arg(long, value_name = "KIND")]
+        kind: String,
+        /// What it is for (default: the kind).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Revoke an SDK key by its id (see `pennon sdk-keys list`).
+    Revoke {
+        /// The key's id.
+        id: i64,
+        /// The environment it belongs to.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+/// Runs a `pennon tokens` subcommand.
+pub(crate) async fn run_tokens(command: &TokenCommand) -> Result<(), Failure> {
+    match command {
+        TokenCommand::List { json, api } => {
+            let body = Client::new(api)?.get("/api/v1/tokens").await?.body;
+            if *json {
+                return print_json(&body);
+            }
+            table(&body["tokens"], "no API tokens", |t| {
+                let scope = t["environments"].as_array().map(|e| joined(e)).unwrap_or_default();
+                format!("{}\t{}\t{}\t{scope}\t{}", text(&t["name"]), text(&t["role"]), text(&t["prefix"]), state(t))
+            })
+        }
+        TokenCommand::Create { name, role, envs, api } => {
+            let mut body = json!({ "name": name, "role": role });
+            if !envs.is_empty() {
+                body["environments"] = json!(envs);
+            }
+            let reply = Client::new(api)?.send(Method::POST, "/api/v1/tokens", Some(&body), None).await?;
+            let scope = if envs.is_empty() { "every environment".to_owned() } else { envs.join(", ") };
+            note(&format!(
+                "created API token {} `{name}` ({role}, {scope}); its secret is shown once. \
+                 Use it as PENNON_TOKEN or in `Authorization: Bearer`.",
+                reply.body["id"]
+            ));
+            print_line(text(&reply.body["token"]))
+        }
+        TokenCommand::Revoke { id, api } => {
+            Client::new(api)?.send(Method::DELETE, &format!("/api/v1/tokens/{id}"), None, None).await?;
+            print_line(&format!("revoked API token {id}"))
+        }
+    }
+}
+
+/// Runs a `pennon sdk-keys` subcommand.
+pub(crate) async fn run_sdk_keys(command: &SdkKeyCommand) -> Result<(), Failure> {
+    match command {
+        SdkKeyCommand::List { env, json, api } => {
+            let path = format!("/api/v1/environments/{}/sdk-keys", segment(env));
+            let body = Client::new(api)?.get(&path).await?.body;
+            if *json {
+                return print_json(&body);
+            }
+            table(&body["sdk_keys"], &format!("no SDK keys for `{env}`"), |k| {
+                format!("{}\t{}\t{}\t{}", text(&k["name"]), text(&k["kind"]), text(&k["prefix"]), state(k))
+            })
+        }
+        SdkKeyCommand::Create { env, kind, name, api } => {
+            let mut body = json!({ "kind": kind });
+            if let Some(name) = name {
+                body["name"] = json!(name);
+            }
+            let path = format!("/api/v1/environments/{}/sdk-keys", segment(env));
+            let reply = Client::new(api)?.send(Method::POST, &path, Some(&body), None).await?;
+            note(&format!(
+                "created {kind} SDK key {} for `{env}`; its secret is shown once. SDKs send it as \
+                 `Authorization: Bearer` to /v1/snapshots/{env} and /v1/stream/{env}.",
+                reply.body["id"]
+            ));
+            print_line(text(&reply.body["key"]))
+        }
+        SdkKeyCommand::Revoke { id, env, api } => {
+            let path = format!("/api/v1/environments/{}/sdk-keys/{id}", segment(env));
+            Client::new(api)?.send(Method::DELETE, &path, None, None).await?;
+            print_line(&format!("revoked SDK key {id} of `{env}`"))
+        }
+    }
+}
+
+/// Prints one tab-separated line per item of `list`, each led by its id.
+fn table(list: &Json, empty: &str, line: impl Fn(&Json) -> String) -> Result<(), Failure> {
+    let items = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    if items.is_empty() {
+        return print_line(empty);
+    }
+    items.iter().try_for_each(|item| print_line(&format!("{}\t{}", item["id"], line(item))))
+}
+
+/// `active`, or when it was revoked.
+fn state(item: &Json) -> String {
+    match item["revoked_at"].as_str() {
+        Some(at) => format!("revoked {at}"),
+        None => "active".to_owned(),
+    }
+}
+
+fn text(value: &Json) -> &str {
+    value.as_str().unwrap_or_default()
+}
+
+fn joined(values: &[Json]) -> String {
+    values.iter().map(text).collect::<Vec<_>>().join(",")
+}

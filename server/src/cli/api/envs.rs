@@ -1,0 +1,104 @@
+//! `pennon environments ...`: list, create, protect, unprotect and delete.
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::client::segment;
+use super::{print_json, ApiArgs, Client};
+use crate::cli::{print_line, Failure};
+
+/// `pennon environments` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// List environments, with their latest snapshot version.
+    List {
+        /// Print the API's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Create an environment (every flag starts disabled in it) and publish it.
+    Create {
+        /// Its name.
+        name: String,
+        /// Changes need another user's approval (change requests).
+        #[arg(long)]
+        protected: bool,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Make changes to an environment need another user's approval.
+    Protect {
+        /// The environment.
+        name: String,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Let changes to an environment apply at once again.
+    Unprotect {
+        /// The environment.
+        name: String,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Delete an unprotected environment (its published snapshots are kept).
+    Delete {
+        /// The environment.
+        name: String,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+/// Runs a `pennon environments` subcommand.
+pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
+    match command {
+        Command::List { json, api } => {
+            let body = Client::new(api)?.get("/api/v1/environments").await?.body;
+            if *json {
+                return print_json(&body);
+            }
+            let envs = body["environments"].as_array().map(Vec::as_slice).unwrap_or_default();
+            if envs.is_empty() {
+                return print_line("no environments this token may use");
+            }
+            envs.iter().try_for_each(|env| {
+                let protected = if env["protected"] == true { "protected" } else { "-" };
+                print_line(&format!(
+                    "{}\tversion {}\t{protected}",
+                    env["name"].as_str().unwrap_or_default(),
+                    env["version"]
+                ))
+            })
+        }
+        Command::Create { name, protected, api } => {
+            let body = json!({ "name": name, "protected": protected });
+            let reply = Client::new(api)?.send(Method::POST, "/api/v1/environments", Some(&body), None).await?;
+            print_line(&format!("created `{name}`: published snapshot version {}", reply.body["version"]))
+        }
+        Command::Protect { name, api } => set_protected(name, true, api).await,
+        Command::Unprotect { name, api } => set_protected(name, false, api).await,
+        Command::Delete { name, api } => {
+            let client = Client::new(api)?;
+            let path = format!("/api/v1/environments/{}", segment(name));
+            let current = client.get(&path).await?;
+            client.send(Method::DELETE, &path, None, current.etag.as_deref()).await?;
+            print_line(&format!("deleted `{name}`"))
+        }
+    }
+}
+
+async fn set_protected(name: &str, protected: bool, api: &ApiArgs) -> Result<(), Failure> {
+    let client = Client::new(api)?;
+    let path = format!("/api/v1/environments/{}", segment(name));
+    let current = client.get(&path).await?;
+    let body = json!({ "protected": protected });
+    client.send(Method::PATCH, &path, Some(&body), current.etag.as_deref()).await?;
+    print_line(&format!("`{name}` is {}", if protected { "protected" } else { "no longer protected" }))
+}
