@@ -90,40 +90,81 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
-    /// 503 for a database that cannot be reached or a lock that could not be had in
-    /// time (what a load balancer or client should retry), 500 for the rest. The
-    /// driver's words go to the log only: SDK callers need not learn about the network.
+    /// 503 for a database that cannot be reached, cannot take writes now, or gave up a
+    /// lock or a transaction that a retry can win (what a load balancer or client should
+    /// retry); 500 for the rest. The driver's words go to the log only: SDK callers need
+    /// not learn about the network.
     fn from(error: sqlx::Error) -> ApiError {
-        match &error {
+        let transient = match &error {
+            sqlx::Error::Database(db) => {
+                let postgres = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some();
+                db.code().and_then(|code| classify(&code, postgres))
+            }
+            _ => None,
+        };
+        let unreachable = matches!(
+            error,
             sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => {
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed
+        );
+        match (unreachable, transient) {
+            (true, _) => {
                 tracing::warn!("database unavailable: {error}");
                 ApiError::unavailable("the database cannot be reached; published snapshots are still served")
             }
-            // PostgreSQL restarting, failing over or full, or its connection lost.
-            sqlx::Error::Database(db)
-                if db.code().is_some_and(|code| {
-                    code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300" | "25006")
-                }) =>
-            {
+            (false, Some(Transient::Unavailable)) => {
                 tracing::warn!("database unavailable: {error}");
                 ApiError::unavailable("the database cannot take requests now; published snapshots are still served")
             }
-            // PostgreSQL's lock_not_available (`lock_timeout`), SQLite's SQLITE_BUSY.
-            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("55P03" | "5")) => {
+            (false, Some(Transient::Full)) => {
+                tracing::error!("database full: {error}");
+                ApiError::unavailable("the database is out of space; nothing was changed")
+            }
+            (false, Some(Transient::Contended)) => {
                 tracing::warn!("database lock: {error}");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "busy",
-                    "another write held the lock this one needs past the lock timeout (a stuck or cut-off instance?); \
-                     try again",
+                    "another write held what this one needs (a lock, or a conflicting transaction); \
+                     nothing was changed: try again",
                 )
             }
             _ => ApiError::internal(format!("database: {error}")),
         }
+    }
+}
+
+/// Database failures that a retry may get past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transient {
+    /// Restarting, failing over, read-only, out of connections, or connection lost.
+    Unavailable,
+    /// Out of disk space.
+    Full,
+    /// A lock wait ran out, or the transaction lost a serialization race or deadlock.
+    Contended,
+}
+
+/// What a database error code says, if it is transient: PostgreSQL's SQLSTATE, or
+/// SQLite's (extended) result code, whose low byte is the primary code.
+fn classify(code: &str, postgres: bool) -> Option<Transient> {
+    if !postgres {
+        return match code.parse::<u32>().ok()? & 0xff {
+            5 | 6 => Some(Transient::Contended),         // SQLITE_BUSY, SQLITE_LOCKED
+            13 => Some(Transient::Full),                 // SQLITE_FULL
+            8 | 10 | 14 => Some(Transient::Unavailable), // READONLY, IOERR, CANTOPEN
+            _ => None,
+        };
+    }
+    match code {
+        "55P03" | "40001" | "40P01" => Some(Transient::Contended),
+        "53100" => Some(Transient::Full),
+        _ if code.starts_with("08") => Some(Transient::Unavailable),
+        "57P01" | "57P02" | "57P03" | "53300" | "25006" => Some(Transient::Unavailable),
+        _ => None,
     }
 }
 
@@ -159,5 +200,36 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::ETAG, etag);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{classify, Transient};
+
+    #[test]
+    fn transient_database_codes() {
+        for (code, expected) in [
+            ("5", Some(Transient::Contended)),
+            ("517", Some(Transient::Contended)), // SQLITE_BUSY_SNAPSHOT
+            ("13", Some(Transient::Full)),
+            ("1034", Some(Transient::Unavailable)), // SQLITE_IOERR_FSYNC
+            ("19", None),                           // a constraint: a bug, not a retry
+            ("2067", None),                         // SQLITE_CONSTRAINT_UNIQUE
+        ] {
+            assert_eq!(classify(code, false), expected, "SQLite {code}");
+        }
+        for (code, expected) in [
+            ("40001", Some(Transient::Contended)),
+            ("40P01", Some(Transient::Contended)),
+            ("55P03", Some(Transient::Contended)),
+            ("53100", Some(Transient::Full)),
+            ("08006", Some(Transient::Unavailable)),
+            ("25006", Some(Transient::Unavailable)),
+            ("23505", None),
+            ("42P01", None),
+        ] {
+            assert_eq!(classify(code, true), expected, "PostgreSQL {code}");
+        }
     }
 }
