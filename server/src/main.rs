@@ -4,8 +4,8 @@
 //! the tool to make keys (`pennon keygen`), to sign snapshots (`pennon sign`) and to
 //! check what clients will make of them (`pennon verify`, `pennon eval`); every check
 //! is `pennon-core`'s own, so the tool accepts exactly what clients accept. The API
-//! commands (`pennon flags`, `segments`, `audit`, `rollback`, `check`,
-//! `change-requests`) talk to a running control plane at `PENNON_URL` with the token
+//! commands (`pennon flags`, `segments`, `environments`, `tokens`, `sdk-keys`, `audit`,
+//! `rollback`, `check`, `change-requests`) talk to a running control plane at `PENNON_URL` with the token
 //! in `PENNON_TOKEN`.
 //!
 //! Exit codes are part of the interface, because scripts and CI rely on them:
@@ -13,9 +13,11 @@
 //! - `0`: success, including an evaluation whose result carries an error code such as
 //!   `FLAG_NOT_FOUND` (that outcome is data, as in OpenFeature);
 //! - `1`: a snapshot or payload was refused (the message names the check that failed),
-//!   the control plane refused a request, or `pennon check` found a problem;
+//!   the control plane refused a request, `pennon check` found a problem, or a write
+//!   got no answer in time (it may have been applied);
 //! - `2`: a usage error: bad arguments, an unreadable file, a bad key, time or context,
-//!   a missing `PENNON_TOKEN`, or a control plane that cannot be reached.
+//!   a missing `PENNON_TOKEN`, or a control plane that cannot be reached or is not one
+//!   (it redirected, or answered with something other than its JSON).
 //!
 //! This file only parses, dispatches and maps failures to exit codes; each subcommand
 //! lives in its own module under [`cli`].

@@ -42,8 +42,9 @@ async fn api_commands() {
         out.lines().any(|l| l.starts_with("new-checkout") && l.contains(" on ") && l.contains("[checkout]")),
         "{out}"
     );
-    let out = ok(&run(&["flags", "list", "--tag", "nope"]));
-    assert_eq!(out.trim(), "no flag is tagged `nope`");
+    let listed = run(&["flags", "list", "--tag", "nope"]);
+    assert_eq!(ok(&listed), "", "no lines for a script to read");
+    assert_eq!(String::from_utf8_lossy(&listed.stderr).trim(), "no flag is tagged `nope`");
     let out = ok(&run(&["flags", "rollout", "new-checkout", "25", "--env", "development"]));
     assert!(out.contains("25% rolled out"), "{out}");
     let got: serde_json::Value =
@@ -90,7 +91,10 @@ async fn api_commands() {
     assert_eq!(own.status.code(), Some(1));
     let out = ok(&pennon(dir.path(), &url, &reviewer, &["change-requests", "approve", "1"]));
     assert!(out.contains("approved and applied change request 1"), "{out}");
-    assert!(ok(&run(&["change-requests", "list"])).contains("#1 applied config.toggle in production proposed by admin"));
+    let listed = ok(&run(&["change-requests", "list"]));
+    assert!(listed.contains("#1 applied in production: turn `new-checkout` on; proposed by admin"), "{listed}");
+    let one: serde_json::Value = serde_json::from_str(&ok(&run(&["change-requests", "get", "1"]))).unwrap();
+    assert_eq!(one["operation"], json!({ "action": "config.toggle", "flag": "new-checkout", "enabled": true }));
 
     // Segments.
     ok(&run(&["segments", "create", "beta", "--env", "development", "--include", "ann,bob"]));
@@ -155,7 +159,8 @@ async fn credentials_and_environments() {
     let viewer = ok(&created).trim().to_owned();
     assert!(viewer.starts_with("pnt_") && !viewer.contains(char::is_whitespace), "{viewer}");
     assert!(String::from_utf8_lossy(&created.stderr).contains("(viewer, development)"));
-    assert!(ok(&run(&viewer, &["flags", "list"])).contains("no flags yet"), "the new token works");
+    let listed = run(&viewer, &["flags", "list"]);
+    assert!(ok(&listed).is_empty() && String::from_utf8_lossy(&listed.stderr).contains("no flags yet"), "works");
     let refused = run(&viewer, &["flags", "create", "x", "--type", "boolean"]);
     assert_eq!(refused.status.code(), Some(1), "a viewer cannot write");
     let listed = ok(&run(&admin, &["tokens", "list"]));
@@ -185,4 +190,73 @@ async fn credentials_and_environments() {
         serde_json::from_str(&ok(&run(&admin, &["sdk-keys", "list", "--env", "development", "--json"]))).unwrap();
     let web = json["sdk_keys"].as_array().unwrap().iter().find(|k| k["name"] == "web").unwrap().clone();
     assert!(web["revoked_at"].is_string() && web.get("key").is_none(), "{web}");
+}
+
+/// A stand-in for whatever else may answer at `PENNON_URL`: every request gets `reply`.
+fn impostor(reply: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut head = [0u8; 4096];
+            let _ = std::io::Read::read(&mut stream, &mut head);
+            let _ = std::io::Write::write_all(&mut stream, reply.as_bytes());
+        }
+    });
+    url
+}
+
+/// What the CLI must not take for success, and input it must refuse before sending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn(dir.path(), &[], &[]);
+    let (url, admin) = (server.url.clone(), server.admin());
+    let run = |args: &[&str]| pennon(dir.path(), &url, &admin, args);
+    let stderr = |output: &Output| String::from_utf8_lossy(&output.stderr).into_owned();
+
+    // Another server answering: a web page, or a redirect to a login page.
+    let page = impostor("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 20\r\n\r\n<html>Welcome</html>");
+    let login = impostor("HTTP/1.1 302 Found\r\nLocation: /login\r\nContent-Length: 0\r\n\r\n");
+    for (other, says) in [(&page, "something other than the Pennon API's JSON"), (&login, "a redirect to `/login`")] {
+        let out = pennon(dir.path(), other, &admin, &["flags", "disable", "demo", "--env", "production"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    }
+    let schemeless = pennon(dir.path(), "127.0.0.1:1", &admin, &["flags", "list"]);
+    assert!(stderr(&schemeless).contains("must start with http:// or https://"), "{}", stderr(&schemeless));
+
+    // A gate aimed at an environment that was deleted fails, though its history is kept.
+    ok(&run(&["flags", "create", "demo", "--type", "boolean"]));
+    ok(&run(&["environments", "create", "qa"]));
+    ok(&run(&["environments", "delete", "qa"]));
+    let gate = run(&["check", "--env", "qa", "demo"]);
+    assert_eq!(gate.status.code(), Some(1));
+    assert!(stderr(&gate).contains("404"), "{}", stderr(&gate));
+
+    // Input refused before anything is sent.
+    let file = dir.path().join("segment.json");
+    std::fs::write(&file, "[]").unwrap();
+    let array = run(&["segments", "create", "beta", "--env", "development", "--file", file.to_str().unwrap()]);
+    assert_eq!(array.status.code(), Some(2), "{}", stderr(&array));
+    assert!(stderr(&array).contains("must hold a JSON object"), "{}", stderr(&array));
+    let blank = run(&["segments", "create", "beta", "--env", "development", "--include", "a,,b"]);
+    assert_eq!(blank.status.code(), Some(2));
+    assert!(stderr(&blank).contains("--include: a targeting key cannot be empty"), "{}", stderr(&blank));
+    let dots = run(&["flags", "list", "--env", ".."]);
+    assert_eq!(dots.status.code(), Some(2), "{}", stderr(&dots));
+    let too_many = run(&["audit", "--limit", "5000"]);
+    assert_eq!(too_many.status.code(), Some(2));
+    let segments = Api::new(&url, &admin).get("/api/v1/environments/development/segments").await;
+    assert_eq!(segments.body["segments"], json!([]), "nothing was created");
+
+    // Paging back through the audit log.
+    let first = ok(&run(&["audit", "--limit", "1"]));
+    let id = first.split_whitespace().nth(1).unwrap().trim_start_matches('#').to_owned();
+    let older = ok(&run(&["audit", "--limit", "1", "--before-id", &id]));
+    let older_id: u64 = older.split_whitespace().nth(1).unwrap().trim_start_matches('#').parse().unwrap();
+    assert!(older_id < id.parse().unwrap(), "{first} / {older}");
+    server.stop();
 }

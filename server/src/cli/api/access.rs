@@ -164,7 +164,7 @@ pub(crate) async fn run_sdk_keys(command: &SdkKeyCommand) -> Result<(), Failure>
 fn table(list: &Json, empty: &str, line: impl Fn(&Json) -> String) -> Result<(), Failure> {
     let items = list.as_array().map(Vec::as_slice).unwrap_or_default();
     if items.is_empty() {
-        return print_line(empty);
+        note(empty);
     }
     items.iter().try_for_each(|item| print_line(&format!("{}\t{}", item["id"], line(item))))
 }

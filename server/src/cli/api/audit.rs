@@ -24,8 +24,14 @@ pub(crate) struct Args {
     /// Only entries at or after this time (RFC 3339).
     #[arg(long, value_name = "RFC3339")]
     since: Option<String>,
-    /// At most this many entries.
-    #[arg(long, default_value_t = 50)]
+    /// Only entries at or before this time (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    until: Option<String>,
+    /// Only entries older than this id (to page back: the last id printed).
+    #[arg(long, value_name = "ID")]
+    before_id: Option<String>,
+    /// At most this many entries (1 to 1000; page further back with --before-id).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
     limit: u32,
     /// Print JSON, with the before and after of each change.
     #[arg(long)]
@@ -44,6 +50,8 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
         ("actor", &args.actor),
         ("action", &args.action),
         ("since", &args.since),
+        ("until", &args.until),
+        ("before_id", &args.before_id),
     ];
     for (name, value) in filters {
         if let Some(value) = value {

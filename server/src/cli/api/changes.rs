@@ -5,7 +5,11 @@ use reqwest::Method;
 
 use super::client::segment;
 use super::{print_json, report, ApiArgs, Client};
-use crate::cli::{print_line, Failure};
+use serde_json::Value as Json;
+
+use pennon_server::model::Operation;
+
+use crate::cli::{note, print_line, Failure};
 
 /// `pennon change-requests` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -21,6 +25,14 @@ pub(crate) enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// The server.
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Print one change request as JSON: the whole change, as it would be applied.
+    Get {
+        /// Its id.
+        id: i64,
         /// The server.
         #[command(flatten)]
         api: ApiArgs,
@@ -59,19 +71,26 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
                 return print_json(&reply.body);
             }
             let empty = Vec::new();
-            for change in reply.body["change_requests"].as_array().unwrap_or(&empty) {
+            let changes = reply.body["change_requests"].as_array().unwrap_or(&empty);
+            if changes.is_empty() {
+                note("no change requests match");
+            }
+            for change in changes {
                 let text = |name: &str| change[name].as_str().unwrap_or_default().to_owned();
                 print_line(&format!(
-                    "#{} {} {} in {} proposed by {} at {}",
+                    "#{} {} in {}: {}; proposed by {} at {}",
                     change["id"],
                     text("status"),
-                    change["operation"]["action"].as_str().unwrap_or_default(),
                     text("environment"),
+                    summary(&change["operation"]),
                     text("proposed_by"),
                     text("proposed_at")
                 ))?;
             }
             Ok(())
+        }
+        Command::Get { id, api } => {
+            print_json(&Client::new(api)?.get(&format!("/api/v1/change-requests/{id}")).await?.body)
         }
         Command::Approve { id, api } => {
             let reply = Client::new(api)?
@@ -83,5 +102,27 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             Client::new(api)?.send(Method::POST, &format!("/api/v1/change-requests/{id}/reject"), None, None).await?;
             print_line(&format!("rejected change request {id}"))
         }
+    }
+}
+
+/// What a change would do, in a few words: enough for the approver to know what to
+/// look at (`change-requests get ID` shows all of it).
+fn summary(operation: &Json) -> String {
+    let Ok(operation) = serde_json::from_value::<Operation>(operation.clone()) else {
+        return operation["action"].as_str().unwrap_or("an unknown change").to_owned();
+    };
+    match operation {
+        Operation::Toggle { flag, enabled } => format!("turn `{flag}` {}", if enabled { "on" } else { "off" }),
+        Operation::Rollout { flag, rollout } => {
+            let variant = rollout.variant.map(|v| format!(" `{v}`")).unwrap_or_default();
+            format!("roll{variant} out to {}% of `{flag}`", rollout.percent)
+        }
+        Operation::UpdateConfig { flag, config } => {
+            format!("replace the configuration of `{flag}` ({})", if config.enabled { "enabled" } else { "disabled" })
+        }
+        Operation::CreateSegment { segment } => format!("create segment `{}`", segment.key),
+        Operation::UpdateSegment { segment } => format!("replace segment `{}`", segment.key),
+        Operation::DeleteSegment { key } => format!("delete segment `{key}`"),
+        Operation::Rollback { to_version } => format!("roll back to the content of version {to_version}"),
     }
 }

@@ -42,6 +42,9 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
         .map(|keys| keys.iter().filter_map(|k| PublicKey::parse(k["public_key"].as_str()?).ok()).collect())
         .unwrap_or_default();
     let env = segment(&args.env);
+    // The snapshot history outlives a deleted environment: ask for the environment
+    // itself first, so that a gate aimed at one that is gone fails (404).
+    client.get(&format!("/api/v1/environments/{env}")).await?;
     let list = client.get(&format!("/api/v1/environments/{env}/snapshots?limit=1")).await?.body;
     let Some(version) = list["snapshots"].get(0).and_then(|s| s["version"].as_u64()) else {
         print_line(&format!("refused: `{}` has no published snapshot", args.env))?;

@@ -1,6 +1,6 @@
 //! A small client of the admin API.
 
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_MATCH};
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
 use reqwest::Method;
 use serde_json::Value as Json;
 
@@ -13,6 +13,10 @@ pub(crate) struct ApiArgs {
     /// argument would show in `ps` and shell history).
     #[arg(long, env = "PENNON_URL", value_name = "URL", default_value = "http://127.0.0.1:8080")]
     pub(crate) url: String,
+    /// Seconds to wait for an answer. Longer than the server's own waits for a database
+    /// lock (30 s), so that its "busy, try again" arrives rather than a timeout.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) timeout: u64,
 }
 
 /// A reply from the server.
@@ -33,6 +37,7 @@ pub(crate) struct Client {
     base: String,
     token: String,
     http: reqwest::Client,
+    timeout: u64,
 }
 
 impl Client {
@@ -44,11 +49,20 @@ impl Client {
                 "set PENNON_TOKEN to an API token (the first run of `pennon serve` printed an admin token)".into(),
             ));
         }
+        // Redirects are not followed: the admin API never sends one, and following a
+        // proxy's redirect to a login page would turn a write into a GET of that page.
         let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
+            .timeout(std::time::Duration::from_secs(args.timeout))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| Failure::Usage(format!("cannot build an HTTP client: {e}")))?;
-        Ok(Client { base: args.url.trim_end_matches('/').to_owned(), token: token.trim().to_owned(), http })
+            .map_err(|e| Failure::Usage(format!("cannot build an HTTP client: {}", causes(&e))))?;
+        let base = args.url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Failure::Usage(format!(
+                "PENNON_URL (or --url) `{base}` must start with http:// or https://, like http://127.0.0.1:8080"
+            )));
+        }
+        Ok(Client { base, token: token.trim().to_owned(), http, timeout: args.timeout })
     }
 
     /// Sends a request; a 4xx or 5xx reply is a [`Failure::Api`] with the server's reason.
@@ -60,6 +74,10 @@ impl Client {
         if_match: Option<&str>,
     ) -> Result<Reply, Failure> {
         let url = format!("{}{path}", self.base);
+        // `.` and `..` would be taken as path steps and collapsed out of the URL.
+        if path.split(['/', '?']).any(|step| step == "." || step == ".." || step.eq_ignore_ascii_case("%2e%2e")) {
+            return Err(Failure::Usage(format!("`.` and `..` are not names: {path}")));
+        }
         let mut request =
             self.http.request(method.clone(), &url).header(AUTHORIZATION, format!("Bearer {}", self.token));
         if let Some(tag) = if_match {
@@ -68,26 +86,79 @@ impl Client {
         if let Some(body) = body {
             request = request.header(CONTENT_TYPE, "application/json").body(body.to_string());
         }
-        let response = request.send().await.map_err(|e| {
-            Failure::Usage(format!("cannot reach {url}: {e} (is `pennon serve` running? see PENNON_URL)"))
-        })?;
+        let writes = method != Method::GET;
+        let response = request.send().await.map_err(|e| self.unanswered(&url, &e, writes))?;
         let status = response.status().as_u16();
         let header = |v: Option<&HeaderValue>| v.and_then(|v| v.to_str().ok()).map(str::to_owned);
         let etag = header(response.headers().get(ETAG));
         let version = header(response.headers().get("pennon-snapshot-version")).and_then(|v| v.parse().ok());
-        let text = response.text().await.map_err(|e| Failure::Usage(format!("reading the reply from {url}: {e}")))?;
-        let body =
-            if text.trim().is_empty() { Json::Null } else { serde_json::from_str(&text).unwrap_or(Json::String(text)) };
+        let json_reply =
+            header(response.headers().get(CONTENT_TYPE)).is_some_and(|t| t.starts_with("application/json"));
+        if (300..400).contains(&status) {
+            let to = header(response.headers().get(LOCATION)).unwrap_or_default();
+            return Err(Failure::Usage(format!(
+                "{url} answered {status}, a redirect to `{to}`: PENNON_URL must be the control plane's own \
+                 address (nothing was sent on)"
+            )));
+        }
+        let text = response.text().await.map_err(|e| self.unanswered(&url, &e, writes))?;
+        let body = if text.trim().is_empty() { Json::Null } else { serde_json::from_str(&text).unwrap_or(Json::Null) };
+        // Every reply of the admin API with a body is a JSON object; anything else is
+        // another server (a proxy's login page, a default web page) answering for it.
+        let pennon_json = text.trim().is_empty() || (json_reply && body.is_object());
+        if !pennon_json {
+            let shown: String = text.trim().chars().take(80).collect();
+            return Err(Failure::Usage(format!(
+                "{url} answered {status} with something other than the Pennon API's JSON (`{shown}`): is \
+                 PENNON_URL the control plane?"
+            )));
+        }
         if status >= 400 {
             return Err(Failure::Api(describe(status, &body)));
         }
         Ok(Reply { status, body, etag, version })
     }
 
+    /// Why no answer came, and whether a write may have been applied all the same.
+    fn unanswered(&self, url: &str, error: &reqwest::Error, writes: bool) -> Failure {
+        if error.is_timeout() {
+            let outcome = if writes {
+                "the change may still have been applied: see `pennon audit` before trying again"
+            } else {
+                "raise --timeout, or check the server"
+            };
+            return Failure::Api(format!("no answer from {url} within {} s; {outcome}", self.timeout));
+        }
+        if error.is_connect() {
+            return Failure::Usage(format!(
+                "cannot reach {url}: {} (is `pennon serve` running? see PENNON_URL)",
+                causes(error)
+            ));
+        }
+        let outcome = if writes { "; the change may have been applied: see `pennon audit`" } else { "" };
+        Failure::Api(format!("the exchange with {url} failed: {}{outcome}", causes(error)))
+    }
+
     /// `GET path`.
     pub(crate) async fn get(&self, path: &str) -> Result<Reply, Failure> {
         self.send(Method::GET, path, None, None).await
     }
+}
+
+/// An error and its causes, outermost first: reqwest's own message ("error sending
+/// request") says nothing of what went wrong.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The server's error as one line: `422 invalid_field at rules[0].serve: ...`.

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::client::segment;
 use super::{print_json, ApiArgs, Client};
-use crate::cli::{print_line, Failure};
+use crate::cli::{note, print_line, Failure};
 
 /// `pennon environments` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -66,7 +66,7 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             }
             let envs = body["environments"].as_array().map(Vec::as_slice).unwrap_or_default();
             if envs.is_empty() {
-                return print_line("no environments this token may use");
+                note("no environments this token may use");
             }
             envs.iter().try_for_each(|env| {
                 let protected = if env["protected"] == true { "protected" } else { "-" };

@@ -191,10 +191,12 @@ async fn list(client: &Client, env: Option<&str>, tag: Option<&str>, as_json: bo
     let empty = Vec::new();
     let list = flags["flags"].as_array().unwrap_or(&empty);
     if list.is_empty() {
-        return match tag {
-            Some(tag) => print_line(&format!("no flag is tagged `{tag}`")),
-            None => print_line("no flags yet: pennon flags create KEY --type boolean"),
-        };
+        // To stderr: a script reading the list gets no lines, not a sentence.
+        match tag {
+            Some(tag) => note(&format!("no flag is tagged `{tag}`")),
+            None => note("no flags yet: pennon flags create KEY --type boolean"),
+        }
+        return Ok(());
     }
     for flag in list {
         let key = flag["key"].as_str().unwrap_or_default();

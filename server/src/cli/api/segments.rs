@@ -128,11 +128,22 @@ fn body(args: &EditArgs, current: Option<&Json>) -> Result<Json, Failure> {
     let mut body = match (&args.file, current) {
         (Some(path), _) => {
             let text = inputs::read_text(path, "segment file")?;
-            serde_json::from_str(&text).map_err(|e| Failure::Usage(format!("`{}` is not JSON: {e}", path.display())))?
+            let body: Json = serde_json::from_str(&text)
+                .map_err(|e| Failure::Usage(format!("`{}` is not JSON: {e}", path.display())))?;
+            if !body.is_object() {
+                return Err(Failure::Usage(format!("`{}` must hold a JSON object (a segment)", path.display())));
+            }
+            body
         }
         (None, Some(current)) => current.clone(),
         (None, None) => json!({}),
     };
+    if let Some(empty) = [("--include", &args.include), ("--exclude", &args.exclude)]
+        .into_iter()
+        .find(|(_, keys)| keys.iter().any(String::is_empty))
+    {
+        return Err(Failure::Usage(format!("{}: a targeting key cannot be empty", empty.0)));
+    }
     body["key"] = json!(args.key);
     if args.file.is_none() {
         if !args.include.is_empty() || current.is_none() {
