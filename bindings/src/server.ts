@@ -85,7 +85,12 @@ export class PennonServerProvider implements Provider {
   }
 
   #resolve<T>(key: string, kind: Kind, fallback: T, context: EvaluationContext): ResolutionDetails<T> {
-    if (!this.#sync.loaded) return failed(fallback, "PROVIDER_NOT_READY", "pennon: no snapshot is loaded yet");
+    if (!this.#sync.loaded) {
+      // After `onClose` the snapshot is gone with its engine: say so, rather than send
+      // whoever reads the log of a draining server looking for a sync problem.
+      const why = this.#sync.stopped ? "the provider is closed (onClose); serving defaults" : "no snapshot is loaded yet";
+      return failed(fallback, "PROVIDER_NOT_READY", `pennon: ${why}`);
+    }
     const engine = this.#sync.engine;
     const now = this.#sync.now();
     try {

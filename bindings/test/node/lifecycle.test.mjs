@@ -122,6 +122,19 @@ test("closing aborts the request under way and announces nothing after it", asyn
   await server.close();
 });
 
+test("server provider: evaluations after closing say the provider is closed, not that nothing loaded", async () => {
+  const provider = new PennonServerProvider({ keys, environment: "test", envelope: v1, logger: quiet });
+  const context = { targetingKey: "ann" };
+  const early = await provider.resolveBooleanEvaluation("beta", false, context);
+  assert.match(early.errorMessage, /no snapshot is loaded yet/);
+  await provider.initialize();
+  assert.equal((await provider.resolveBooleanEvaluation("beta", false, context)).value, true);
+  await provider.onClose();
+  const late = await provider.resolveBooleanEvaluation("beta", false, context);
+  assert.equal(late.errorCode, "PROVIDER_NOT_READY");
+  assert.equal(late.errorMessage, "pennon: the provider is closed (onClose); serving defaults");
+});
+
 test("closing frees the engine's module memory: a provider per request does not grow the module", async () => {
   // About 1 MB of module memory per engine: where nothing is finalized (Workers), a
   // provider made and closed per request kept every one.
