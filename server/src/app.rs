@@ -132,6 +132,15 @@ pub async fn start(config: Config) -> Result<Running, String> {
     };
     let store = crate::store::open(&config.database_url()).await?;
     tracing::info!("database: {} ({})", crate::store::redact(&config.database_url()), store.backend());
+    if let Err(refusal) = keys_continue(&store, &keys, &config).await {
+        // A key generated on this start for a store that is not new: take it back, so
+        // that the next start does not find it and take it for the configured one.
+        if let Some(path) = &keys.generated {
+            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_file(path.with_extension("pub"));
+        }
+        return Err(refusal);
+    }
     let listener =
         TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -165,4 +174,30 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let router = crate::routes::router(Arc::clone(&app));
     let server = tokio::spawn(crate::listen::serve(listener, router, app.config.head_timeout, stop));
     Ok(Running { addr, base_url, first_run, keys: key_info, server, tasks, app })
+}
+
+/// Refuses to start when an environment's latest snapshot was signed by none of this
+/// start's keys. Clients trust the keys they were given; signing with another (a key
+/// setting lost, so a new key was generated, or a retired key's file found again) would
+/// make every one of them refuse each update from then on, silently on this side. The
+/// documented rotation always signs with both keys for a while, so it never trips this.
+async fn keys_continue(store: &Arc<dyn Repository>, keys: &KeyRing, config: &Config) -> Result<(), String> {
+    if config.replace_signing_key {
+        return Ok(());
+    }
+    let signers = store.read().await.map_err(|e| e.to_string())?.latest_signers().await.map_err(|e| e.to_string())?;
+    let ours: Vec<String> = keys.signing.iter().map(|k| k.public_key().key_id().to_owned()).collect();
+    let Some((env, signed_by)) =
+        signers.iter().find(|(_, ids)| !ids.split(',').any(|id| ours.iter().any(|ours| ours == id)))
+    else {
+        return Ok(());
+    };
+    Err(format!(
+        "the latest snapshot of `{env}` was signed by key {signed_by}, and this start signs with {} (from {}): \
+         clients that trust {signed_by} would refuse every update. Configure that key (--signing-key or \
+         PENNON_SIGNING_KEY; see docs/OPERATIONS.md, key rotation), or, to switch keys without overlap after \
+         giving clients the new one, pass --replace-signing-key",
+        ours.join(","),
+        keys.source
+    ))
 }

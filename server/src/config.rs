@@ -44,6 +44,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Create the default environments and the first admin token on an empty database.
     pub bootstrap: bool,
+    /// Start even though no signing key signed an environment's latest snapshot: a
+    /// deliberate switch without overlap (a compromised key), clients told first.
+    pub replace_signing_key: bool,
 }
 
 impl Config {
@@ -67,6 +70,7 @@ impl Config {
             export_dir: None,
             max_body_bytes: 1024 * 1024,
             bootstrap: true,
+            replace_signing_key: false,
         }
     }
 

@@ -38,7 +38,14 @@ impl KeyRing {
                 signing.push(read_key(path)?);
             }
             source = "--signing-key".to_owned();
-        } else if let Some(text) = config.signing_key_text.as_deref().filter(|t| !t.trim().is_empty()) {
+        } else if let Some(text) = config.signing_key_text.as_deref() {
+            // Set but empty (a secret store that injected nothing) is a mistake, not a
+            // wish for the data directory's key.
+            if text.trim().is_empty() {
+                return Err("PENNON_SIGNING_KEY is set but empty: give the key, or unset it to use the \
+                            data directory's signing.key"
+                    .to_owned());
+            }
             for part in text.split(|c: char| c == ',' || c.is_whitespace()).filter(|p| !p.is_empty()) {
                 signing.push(
                     SigningKey::parse(part)
@@ -113,6 +120,11 @@ fn generate(path: &Path) -> Result<(), String> {
         .and_then(|()| file.sync_all())
         .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
     let public = path.with_extension("pub");
-    std::fs::write(&public, format!("{}\n", key.public_key().to_text()))
-        .map_err(|e| format!("cannot write `{}`: {e}", public.display()))
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&public)
+        .and_then(|mut file| file.write_all(format!("{}\n", key.public_key().to_text()).as_bytes()))
+        .map_err(|e| format!("cannot create `{}`: {e}", public.display()))
 }

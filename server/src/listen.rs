@@ -63,9 +63,17 @@ pub(crate) async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // A deadline for the drain: a client that stops halfway through a request body
+    // would otherwise hold the process open for ever after SIGTERM. Writes still under
+    // way when it passes roll back (they commit whole or not at all).
+    if tokio::time::timeout(DRAIN_DEADLINE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open {} s after the stop signal: closing them", DRAIN_DEADLINE.as_secs());
+    }
     Ok(())
 }
+
+/// How long stopping waits for connections to finish.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 
 /// After a failed `accept`: a connection reset before it was taken costs nothing, but
 /// out of file descriptors (or memory) the loop would spin, so it waits a moment.

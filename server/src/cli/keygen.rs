@@ -37,8 +37,18 @@ pub(crate) fn run(args: &Args) -> Result<(), Failure> {
     let public_path = args.out.join(format!("pennon-{id}.pub"));
 
     write_private(&private_path, &key)?;
-    std::fs::write(&public_path, format!("{}\n", public.to_text()))
-        .map_err(|e| Failure::Usage(format!("cannot write `{}`: {e}", public_path.display())))?;
+    // A new file too: in a directory others can write, a `.pub` planted before this
+    // write (or a symlink) would otherwise take the key clients are told to trust.
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&public_path)
+        .and_then(|mut file| file.write_all(format!("{}\n", public.to_text()).as_bytes()));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&private_path);
+        Failure::Usage(format!("cannot create `{}` (nothing was kept): {e}", public_path.display()))
+    })?;
 
     print_line(&format!("key id: {id}\npublic key: {}", public.to_text()))?;
     note(&format!("wrote {} (private key, mode 0600: keep it secret)", private_path.display()));

@@ -31,6 +31,11 @@ pub(crate) struct Args {
     /// rotation. Default: `PENNON_SIGNING_KEY`, else DATA_DIR/signing.key (created if missing).
     #[arg(long = "signing-key", value_name = "PRIVATE_KEY_FILE")]
     pub(crate) signing_keys: Vec<PathBuf>,
+    /// Start although none of the signing keys signed the environments' latest
+    /// snapshots (refused otherwise: clients pinned to the old key would refuse every
+    /// update). For a switch without overlap, after clients trust the new key.
+    #[arg(long)]
+    pub(crate) replace_signing_key: bool,
     /// A further public key to publish at /v1/keys (`ed25519:...` or a `.pub` file): the
     /// next key before it signs, or the previous one after it stopped.
     #[arg(long = "publish-key", value_name = "PUBLIC_KEY_OR_FILE")]
@@ -86,6 +91,7 @@ impl Args {
             export_dir: self.export_dir.clone(),
             max_body_bytes: self.max_body,
             bootstrap: true,
+            replace_signing_key: self.replace_signing_key,
         })
     }
 }

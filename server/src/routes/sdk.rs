@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::auth::SdkKeyCache;
 use crate::error::ApiError;
 use crate::snapshot::Served;
-use crate::store::to_i64;
+use crate::store::{to_i64, to_u64};
 
 pub(super) fn add(routes: Routes) -> Routes {
     routes
@@ -104,7 +104,11 @@ async fn by_version(
     if let Some(served) = app.hub.feed(&env).and_then(|f| f.latest(grant.kind)).filter(|s| s.version == version) {
         return Ok(envelope_response(&served, immutable));
     }
-    let row = app.store.read().await?.snapshot(&env, grant.kind.as_str(), to_i64(version)).await?;
+    let mut tx = app.store.read().await?;
+    // Versions of an earlier environment of this name (deleted, then created again)
+    // are not this environment's: its keys may not read them.
+    let floor = tx.env(&env).await?.map_or(0, |e| to_u64(e.base_version));
+    let row = if version > floor { tx.snapshot(&env, grant.kind.as_str(), to_i64(version)).await? } else { None };
     let row = row.ok_or_else(|| ApiError::not_found(format!("`{env}` has no snapshot version {version}")))?;
     Ok(envelope_response(&Served::from_row(&row), immutable))
 }

@@ -33,7 +33,11 @@ impl PgStore {
             .await?;
         // Two instances starting together on a fresh database: sqlx's migrator takes
         // an advisory lock, so one migrates and the other waits.
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let mut migrator = sqlx::migrate!("./migrations/postgres");
+        // Migrations only add: an instance of the previous release (a rolling upgrade,
+        // a rollback of the deployment) runs against a schema a newer one migrated.
+        migrator.set_ignore_missing(true);
+        migrator.run(&pool).await?;
         Ok(PgStore { pool })
     }
 }

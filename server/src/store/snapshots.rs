@@ -81,6 +81,14 @@ impl Tx {
     }
 
     /// The highest version ever published for `env` (0 if none), deleted or not.
+    /// Each environment's name and the key ids (comma-separated) that signed its latest
+    /// server snapshot.
+    pub(crate) async fn latest_signers(&mut self) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let sql = "SELECT s.env, s.key_ids FROM snapshots s JOIN environments e \
+                   ON s.env = e.name AND s.version = e.version AND s.kind = 'server' ORDER BY s.env";
+        on_conn!(self, |c| sqlx::query_as(sql).fetch_all(c).await)
+    }
+
     pub(crate) async fn max_snapshot_version(&mut self, env: &str) -> Result<i64, sqlx::Error> {
         let sql = "SELECT COALESCE(MAX(version), 0) FROM snapshots WHERE env = $1";
         on_conn!(self, |c| sqlx::query_scalar(sql).bind(env).fetch_one(c).await)

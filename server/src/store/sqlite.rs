@@ -35,7 +35,11 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let mut migrator = sqlx::migrate!("./migrations/sqlite");
+        // Migrations only add: an instance of the previous release (a rolling upgrade,
+        // a rollback of the deployment) runs against a schema a newer one migrated.
+        migrator.set_ignore_missing(true);
+        migrator.run(&pool).await?;
         Ok(SqliteStore { pool, writer: Arc::new(Mutex::new(())) })
     }
 }

@@ -87,6 +87,18 @@ async fn stays_within_the_current_environment(backend: Backend) {
     assert_eq!(admin.version("qa").await, latest, "nothing published");
     assert_eq!(admin.get("/api/v1/environments/qa/flags/search").await.body["enabled"], true);
 
+    // Nor can the new environment's keys and tokens read them.
+    let sdk = server.api(&server.sdk_key("qa", "server").await);
+    let old_path = format!("/v1/snapshots/qa/{old}");
+    assert_eq!(sdk.raw(Method::GET, &old_path, None, &[]).await.status, 404);
+    assert_eq!(sdk.raw(Method::GET, &format!("/v1/snapshots/qa/{first}"), None, &[]).await.status, 200);
+    let viewer = server.api(&server.token("qa-viewer", "viewer", Some(&["qa"])).await);
+    assert_eq!(viewer.get(&format!("/api/v1/environments/qa/snapshots/{old}")).await.status, 404);
+    let listed = viewer.get("/api/v1/environments/qa/snapshots?limit=1000").await.body;
+    let versions: Vec<u64> =
+        listed["snapshots"].as_array().unwrap().iter().map(|s| s["version"].as_u64().unwrap()).collect();
+    assert_eq!(versions, (first..=latest).rev().collect::<Vec<_>>());
+
     let restored = rollback(first).await;
     assert_eq!(restored.status, 200, "{}", restored.body);
     assert_eq!(admin.get("/api/v1/environments/qa/flags/search").await.body["enabled"], false);

@@ -59,3 +59,65 @@ async fn first_run_creates_everything_once() {
     assert_eq!(Api::new(&again.url, &admin.token).get("/api/v1/flags").await.status, 200);
     again.stop();
 }
+
+/// A start that would sign with a key no client trusts is refused: the data directory's
+/// key lost (a new one would be generated), or `PENNON_SIGNING_KEY` set but empty.
+#[tokio::test]
+async fn a_lost_signing_key_is_not_replaced_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn(dir.path(), &[], &[]);
+    let original = server.banner_value("signing key:").unwrap();
+    server.stop();
+    let key = dir.path().join("pennon-data/signing.key");
+    let saved = std::fs::read(&key).unwrap();
+    std::fs::remove_file(&key).unwrap();
+    std::fs::remove_file(key.with_extension("pub")).unwrap();
+
+    let serve = |extra: &[&str], envs: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pennon"));
+        command.current_dir(dir.path()).args(["serve", "--listen", "127.0.0.1:0", "--log", "warn"]).args(extra);
+        for (name, value) in envs {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    };
+    let refused = serve(&[], &[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(stderr.contains("clients that trust") && stderr.contains("--replace-signing-key"), "{stderr}");
+    assert!(!key.exists(), "the key generated for the refused start is taken back");
+    let empty = serve(&[], &[("PENNON_SIGNING_KEY", " ")]);
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("PENNON_SIGNING_KEY is set but empty"));
+
+    // The key back: it starts, and signs with it.
+    std::fs::write(&key, &saved).unwrap();
+    let server = spawn(dir.path(), &[], &[]);
+    assert_eq!(server.banner_value("signing key:").unwrap(), original);
+    server.stop();
+    // A deliberate switch.
+    std::fs::remove_file(&key).unwrap();
+    let server = spawn(dir.path(), &["--replace-signing-key"], &[]);
+    assert_ne!(server.banner_value("signing key:").unwrap(), original);
+    server.stop();
+}
+
+/// A database a newer release migrated further still opens: migrations only add, and
+/// refusing it would stop a rolling upgrade (or its rollback) at the first restart.
+#[tokio::test]
+async fn a_database_from_a_newer_release_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    spawn(dir.path(), &[], &[]).stop();
+    let url = format!("sqlite:{}", dir.path().join("pennon-data/pennon.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
+         VALUES (9999, 'from a newer release', CURRENT_TIMESTAMP, 1, x'00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let server = spawn(dir.path(), &[], &[]);
+    assert!(Api::new(&server.url, "none").get("/healthz").await.status == 200);
+    server.stop();
+}
