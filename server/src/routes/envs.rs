@@ -190,7 +190,7 @@ async fn snapshots(
     let kind = query.kind.unwrap_or(SdkKind::Server);
     let limit = i64::from(query.limit.unwrap_or(50).min(1000));
     let mut tx = app.store.read().await?;
-    let floor = earlier_versions(&mut tx, &env).await?;
+    let floor = tx.base_version(&env).await?;
     let rows = tx.list_snapshots(&env, kind.as_str(), query.before.map(to_i64), limit).await?;
     let list: Vec<Json> = rows
         .iter()
@@ -220,7 +220,7 @@ async fn snapshot(
     who.require_env(Role::Viewer, &env)?;
     let kind = query.kind.unwrap_or(SdkKind::Server);
     let mut tx = app.store.read().await?;
-    let floor = earlier_versions(&mut tx, &env).await?;
+    let floor = tx.base_version(&env).await?;
     let row = if to_i64(version) > floor { tx.snapshot(&env, kind.as_str(), to_i64(version)).await? } else { None };
     let row =
         row.ok_or_else(|| ApiError::not_found(format!("`{env}` has no {} snapshot version {version}", kind.as_str())))?;
@@ -284,12 +284,4 @@ async fn revoke_key(
     who.require_env(Role::Admin, &env)?;
     access::revoke_sdk_key(&app, &who.actor(), &env, id).await?;
     Ok(respond(StatusCode::NO_CONTENT, None, None, None))
-}
-
-/// The last version published by an earlier environment of this name, which was deleted
-/// before this one was created (0 if none, or if `env` is gone). Its snapshots are kept
-/// in the database but belong to no one who can use `env` now: its tokens and keys were
-/// revoked or re-scoped with it.
-async fn earlier_versions(tx: &mut crate::store::Tx, env: &str) -> Result<i64, ApiError> {
-    Ok(tx.env(env).await?.map_or(0, |e| e.base_version))
 }

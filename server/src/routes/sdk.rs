@@ -105,9 +105,7 @@ async fn by_version(
         return Ok(envelope_response(&served, immutable));
     }
     let mut tx = app.store.read().await?;
-    // Versions of an earlier environment of this name (deleted, then created again)
-    // are not this environment's: its keys may not read them.
-    let floor = tx.env(&env).await?.map_or(0, |e| to_u64(e.base_version));
+    let floor = to_u64(tx.base_version(&env).await?);
     let row = if version > floor { tx.snapshot(&env, grant.kind.as_str(), to_i64(version)).await? } else { None };
     let row = row.ok_or_else(|| ApiError::not_found(format!("`{env}` has no snapshot version {version}")))?;
     Ok(envelope_response(&Served::from_row(&row), immutable))

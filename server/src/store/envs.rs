@@ -31,6 +31,14 @@ impl Tx {
         on_conn!(self, |c| sqlx::query_as(&sql).bind(name).fetch_optional(c).await)
     }
 
+    /// The last version published by an earlier environment of this name, deleted
+    /// before this one was created (0 if none, or if `name` is gone). Those snapshots
+    /// stay in the database, but nobody who may use `name` now may read them: its
+    /// tokens and keys were revoked or re-scoped with it.
+    pub(crate) async fn base_version(&mut self, name: &str) -> Result<i64, sqlx::Error> {
+        Ok(self.env(name).await?.map_or(0, |e| e.base_version))
+    }
+
     /// Creates an environment whose versions start after `version`.
     pub(crate) async fn insert_env(
         &mut self,
