@@ -124,23 +124,16 @@ pub async fn start(config: Config) -> Result<Running, String> {
         .mode(0o700)
         .create(&config.data_dir)
         .map_err(|e| format!("cannot create data directory `{}`: {e}", config.data_dir.display()))?;
-    let keys = KeyRing::load(&config)?;
+    let store = crate::store::open(&config.database_url()).await?;
+    tracing::info!("database: {} ({})", crate::store::redact(&config.database_url()), store.backend());
+    let signers = store.read().await.map_err(|e| e.to_string())?.latest_signers().await.map_err(|e| e.to_string())?;
+    let keys = KeyRing::load(&config, signers.is_empty() || config.replace_signing_key)?;
+    keys_continue(&signers, &keys, &config)?;
     let key_info = KeyInfo {
         public_keys: keys.signing.iter().map(|k| k.public_key().to_text()).collect(),
         source: keys.source.clone(),
         generated: keys.generated.clone(),
     };
-    let store = crate::store::open(&config.database_url()).await?;
-    tracing::info!("database: {} ({})", crate::store::redact(&config.database_url()), store.backend());
-    if let Err(refusal) = keys_continue(&store, &keys, &config).await {
-        // A key generated on this start for a store that is not new: take it back, so
-        // that the next start does not find it and take it for the configured one.
-        if let Some(path) = &keys.generated {
-            let _ = std::fs::remove_file(path);
-            let _ = std::fs::remove_file(path.with_extension("pub"));
-        }
-        return Err(refusal);
-    }
     let listener =
         TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -181,11 +174,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
 /// setting lost, so a new key was generated, or a retired key's file found again) would
 /// make every one of them refuse each update from then on, silently on this side. The
 /// documented rotation always signs with both keys for a while, so it never trips this.
-async fn keys_continue(store: &Arc<dyn Repository>, keys: &KeyRing, config: &Config) -> Result<(), String> {
+fn keys_continue(signers: &[(String, String)], keys: &KeyRing, config: &Config) -> Result<(), String> {
     if config.replace_signing_key {
         return Ok(());
     }
-    let signers = store.read().await.map_err(|e| e.to_string())?.latest_signers().await.map_err(|e| e.to_string())?;
     let ours: Vec<String> = keys.signing.iter().map(|k| k.public_key().key_id().to_owned()).collect();
     let Some((env, signed_by)) =
         signers.iter().find(|(_, ids)| !ids.split(',').any(|id| ours.iter().any(|ours| ours == id)))

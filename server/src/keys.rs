@@ -28,8 +28,9 @@ pub const GENERATED_KEY_FILE: &str = "signing.key";
 
 impl KeyRing {
     /// Loads the keys `config` names: `--signing-key` files, else `PENNON_SIGNING_KEY`,
-    /// else `DATA_DIR/signing.key`, which is created (mode 0600) when missing.
-    pub fn load(config: &Config) -> Result<KeyRing, String> {
+    /// else `DATA_DIR/signing.key`, which is created (mode 0600) when missing if
+    /// `may_generate` (a store nothing was signed for yet, or `--replace-signing-key`).
+    pub fn load(config: &Config, may_generate: bool) -> Result<KeyRing, String> {
         let mut signing: Vec<SigningKey> = Vec::new();
         let mut generated = None;
         let source;
@@ -56,6 +57,15 @@ impl KeyRing {
         } else {
             let path = config.data_dir.join(GENERATED_KEY_FILE);
             if !path.exists() {
+                if !may_generate {
+                    return Err(format!(
+                        "no signing key is configured and `{}` is missing, but this database holds snapshots \
+                         that clients verify with its key: restore the file (or give the key with --signing-key or \
+                         PENNON_SIGNING_KEY). To start over with a new key, after giving clients its public half, \
+                         pass --replace-signing-key",
+                        path.display()
+                    ));
+                }
                 generate(&path)?;
                 generated = Some(path.clone());
             }
@@ -119,12 +129,9 @@ fn generate(path: &Path) -> Result<(), String> {
     file.write_all(format!("{}\n", key.to_text()).as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    // The data directory is this server's own (0700): a `.pub` left there by an
+    // earlier key is simply replaced.
     let public = path.with_extension("pub");
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .open(&public)
-        .and_then(|mut file| file.write_all(format!("{}\n", key.public_key().to_text()).as_bytes()))
-        .map_err(|e| format!("cannot create `{}`: {e}", public.display()))
+    std::fs::write(&public, format!("{}\n", key.public_key().to_text()))
+        .map_err(|e| format!("cannot write `{}`: {e}", public.display()))
 }

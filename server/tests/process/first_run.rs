@@ -84,8 +84,14 @@ async fn a_lost_signing_key_is_not_replaced_silently() {
     let refused = serve(&[], &[]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success(), "{stderr}");
-    assert!(stderr.contains("clients that trust") && stderr.contains("--replace-signing-key"), "{stderr}");
-    assert!(!key.exists(), "the key generated for the refused start is taken back");
+    assert!(stderr.contains("signing.key` is missing") && stderr.contains("--replace-signing-key"), "{stderr}");
+    assert!(!key.exists() && !key.with_extension("pub").exists(), "no key is generated for it");
+    // Another key in its place (a retired key's file found again).
+    let other = "ed25519-private:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+    std::fs::write(&key, other).unwrap();
+    let refused = serve(&[], &[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("clients that trust"), "{stderr}");
     let empty = serve(&[], &[("PENNON_SIGNING_KEY", " ")]);
     assert!(String::from_utf8_lossy(&empty.stderr).contains("PENNON_SIGNING_KEY is set but empty"));
 
