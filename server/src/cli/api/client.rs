@@ -143,6 +143,13 @@ impl Client {
     pub(crate) async fn get(&self, path: &str) -> Result<Reply, Failure> {
         self.send(Method::GET, path, None, None).await
     }
+
+    /// Sends `method` to `path` with the ETag a `GET` of `path` gives now in `If-Match`:
+    /// for changes made from the current state, not from an edit read earlier.
+    pub(crate) async fn send_current(&self, method: Method, path: &str, body: Option<&Json>) -> Result<Reply, Failure> {
+        let current = self.get(path).await?;
+        self.send(method, path, body, current.etag.as_deref()).await
+    }
 }
 
 /// An error and its causes, outermost first: reqwest's own message ("error sending

@@ -85,20 +85,15 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
         Command::Protect { name, api } => set_protected(name, true, api).await,
         Command::Unprotect { name, api } => set_protected(name, false, api).await,
         Command::Delete { name, api } => {
-            let client = Client::new(api)?;
             let path = format!("/api/v1/environments/{}", segment(name));
-            let current = client.get(&path).await?;
-            client.send(Method::DELETE, &path, None, current.etag.as_deref()).await?;
+            Client::new(api)?.send_current(Method::DELETE, &path, None).await?;
             print_line(&format!("deleted `{name}`"))
         }
     }
 }
 
 async fn set_protected(name: &str, protected: bool, api: &ApiArgs) -> Result<(), Failure> {
-    let client = Client::new(api)?;
     let path = format!("/api/v1/environments/{}", segment(name));
-    let current = client.get(&path).await?;
-    let body = json!({ "protected": protected });
-    client.send(Method::PATCH, &path, Some(&body), current.etag.as_deref()).await?;
+    Client::new(api)?.send_current(Method::PATCH, &path, Some(&json!({ "protected": protected }))).await?;
     print_line(&format!("`{name}` is {}", if protected { "protected" } else { "no longer protected" }))
 }

@@ -147,10 +147,8 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Delete { key, api } => {
-            let client = Client::new(api)?;
             let path = format!("/api/v1/flags/{}", segment(key));
-            let current = client.get(&path).await?;
-            client.send(Method::DELETE, &path, None, current.etag.as_deref()).await?;
+            Client::new(api)?.send_current(Method::DELETE, &path, None).await?;
             print_line(&format!("deleted `{key}` from every environment"))
         }
     }

@@ -114,10 +114,8 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             report(&reply, &format!("updated segment `{}` in `{}`", args.key, args.env))
         }
         Command::Delete { key, env, api } => {
-            let client = Client::new(api)?;
             let path = format!("{}/{}", base(env), segment(key));
-            let current = client.get(&path).await?;
-            let reply = client.send(Method::DELETE, &path, None, current.etag.as_deref()).await?;
+            let reply = Client::new(api)?.send_current(Method::DELETE, &path, None).await?;
             report(&reply, &format!("deleted segment `{key}` from `{env}`"))
         }
     }
