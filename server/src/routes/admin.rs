@@ -179,8 +179,16 @@ async fn audit(
         Some(env) => who.require_env(Role::Viewer, env)?,
         None => who.require_all(Role::Viewer, whole_log)?,
     }
+    let mut store = app.store.read().await?;
+    let mut since = time("since", q.since.as_ref())?;
+    // A token scoped to an environment sees its entries, not those of an earlier
+    // environment deleted under the same name (the audit log keeps those for admins).
+    if let (Some(env), Some(_)) = (&q.environment, &who.environments) {
+        let row = store.env(env).await?.ok_or_else(|| ApiError::no_environment(env))?;
+        since = Some(since.map_or(row.created_at, |since| since.max(row.created_at)));
+    }
     let filter = AuditFilter {
-        since: time("since", q.since.as_ref())?,
+        since,
         until: time("until", q.until.as_ref())?,
         env: q.environment,
         resource: q.resource,
@@ -191,7 +199,7 @@ async fn audit(
         before_id: q.before_id,
         limit: i64::from(q.limit.unwrap_or(100).min(1000)),
     };
-    let entries: Vec<AuditEntry> = app.store.read().await?.audit(&filter).await?.into_iter().map(entry).collect();
+    let entries: Vec<AuditEntry> = store.audit(&filter).await?.into_iter().map(entry).collect();
     Ok(respond(StatusCode::OK, Some(json!({ "entries": entries })), None, None))
 }
 

@@ -74,7 +74,11 @@ pub(super) fn add(routes: Routes) -> Routes {
             Doc::new(Method::PUT, config_path, "Replace a flag's configuration", Auth::Token(Role::Editor))
                 .body("FlagConfig")
                 .if_match()
-                .ok(200, Some("FlagConfig"), "published; ETag and Pennon-Snapshot-Version headers")
+                .ok(
+                    200,
+                    Some("FlagConfig"),
+                    "published; ETag and Pennon-Snapshot-Version headers (none if nothing changed)",
+                )
                 .ok(202, Some("ChangeRequest"), "protected environment: a change request was opened")
                 .ok(422, Some("Error"), "invalid; `field` names the member, `path` the snapshot path"),
             put_config,
@@ -88,7 +92,7 @@ pub(super) fn add(routes: Routes) -> Routes {
             )
             .body("Toggle")
             .if_match()
-            .ok(200, Some("FlagConfig"), "published")
+            .ok(200, Some("FlagConfig"), "published (Pennon-Snapshot-Version), or already so (no header)")
             .ok(202, Some("ChangeRequest"), "protected environment: a change request was opened"),
             toggle,
         )
@@ -101,7 +105,7 @@ pub(super) fn add(routes: Routes) -> Routes {
             )
             .body("RolloutRequest")
             .if_match()
-            .ok(200, Some("FlagConfig"), "published")
+            .ok(200, Some("FlagConfig"), "published (Pennon-Snapshot-Version), or already so (no header)")
             .ok(202, Some("ChangeRequest"), "protected environment: a change request was opened"),
             rollout,
         )

@@ -97,10 +97,11 @@ pub(crate) async fn reject(app: &AppInner, actor: &Actor, id: i64, env: &str) ->
     to_json(&after)
 }
 
-/// The revision of the definition of the flag `op` changes, if it changes one that exists.
+/// The revision of what the flag `op` changes serves (its type, variant values and
+/// visibility), if it changes one that exists.
 async fn definition_rev(w: &mut Writer<'_>, op: &Operation) -> Result<Option<i64>, ApiError> {
     let Some(flag) = op.flag() else { return Ok(None) };
-    Ok(w.tx.flag(flag).await?.map(|row| row.rev))
+    Ok(w.tx.flag(flag).await?.map(|row| row.definition_rev))
 }
 
 /// Rejects every open change request of `env`, which is being deleted: none may be

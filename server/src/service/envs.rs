@@ -75,6 +75,9 @@ pub(crate) async fn patch(
     let mut w = Writer::begin(app, actor, Lock::Envs(vec![name.to_owned()])).await?;
     let row = w.tx.env(name).await?.ok_or_else(|| ApiError::not_found(format!("no environment `{name}`")))?;
     if_match.check(&etag_env(row.version, row.rev))?;
+    if row.protected == patch.protected {
+        return Ok(from_row(&row)); // already so: no audit entry
+    }
     w.tx.set_env_protected(name, patch.protected).await?;
     let after = w.tx.env(name).await?.ok_or_else(|| ApiError::internal("environment vanished"))?;
     let (before_json, after_json) = (from_row(&row).0, from_row(&after).0);

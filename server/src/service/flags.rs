@@ -65,6 +65,7 @@ fn to_row(flag: &Flag, variants: &BTreeMap<String, Json>, rev: i64, created_at: 
         expires_at: flag.expires_at.clone(),
         client_visible: flag.client_visible,
         rev,
+        definition_rev: rev,
         created_at,
         updated_at: now,
     }
@@ -114,15 +115,24 @@ pub(crate) async fn update(
     let row = w.tx.flag(key).await?.ok_or_else(|| ApiError::not_found(format!("no flag `{key}`")))?;
     if_match.check(&etag_rev(row.rev))?;
     let before = crate::snapshot::flag_from_row(&row)?;
-    let definition_changed = before.kind != flag.kind || before.variants != flag.variants;
-    if definition_changed || before.client_visible != flag.client_visible {
+    if before == flag {
+        // A repeated PUT changes nothing: no revision, snapshot or audit entry.
+        return Ok((flag, etag_rev(row.rev)));
+    }
+    let values_changed = before.kind != flag.kind || before.variants != flag.variants;
+    let serving_changed = values_changed || before.client_visible != flag.client_visible;
+    if serving_changed {
         refuse_if_enabled_in_protected(&mut w, key, "change the type, variants or client visibility of").await?;
     }
-    if definition_changed {
+    if values_changed {
         refuse_if_off_value_changes_in_protected(&mut w, key, &before, &flag).await?;
     }
     let rev = w.next_rev(row.rev);
-    w.tx.put_flag(&to_row(&flag, &variants, rev, row.created_at, w.now)).await?;
+    let mut new_row = to_row(&flag, &variants, rev, row.created_at, w.now);
+    if !serving_changed {
+        new_row.definition_rev = row.definition_rev;
+    }
+    w.tx.put_flag(&new_row).await?;
     for env in w.tx.envs().await? {
         w.publish(&env.name);
         w.audit("flag.update", ("flag", key), Some(&env.name), Some(&before), Some(&flag));

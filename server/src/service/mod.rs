@@ -100,6 +100,11 @@ impl<'a> Writer<'a> {
         self.app.exporter.as_ref().map_or(0, |exporter| exporter.newest(env))
     }
 
+    /// Whether this write changed anything so far: something to publish or audit.
+    pub(crate) fn changed(&self) -> bool {
+        !self.publish.is_empty() || !self.audits.is_empty()
+    }
+
     /// Publishes `env` at commit.
     pub(crate) fn publish(&mut self, env: &str) {
         self.publish.insert(env.to_owned());

@@ -35,6 +35,9 @@ pub(crate) async fn submit(
     let mut w = Writer::begin(app, actor, Lock::Envs(vec![env.to_owned()])).await?;
     let row = w.tx.env(env).await?.ok_or_else(|| ApiError::no_environment(env))?;
     let mut applied = apply(&mut w, env, &op, if_match).await?;
+    if !w.changed() {
+        return Ok(applied); // nothing to approve or publish
+    }
     if row.protected {
         w.validate().await?;
         let change = super::changes::propose(app, actor, env, &op, if_match).await?;
@@ -103,6 +106,15 @@ async fn change_config(
     if_match.check(&etag_rev(rev))?;
     let after = edit(before.clone(), &(flag.kind, to_json(&variants)?))?;
     check_metadata(&after)?;
+    if rev != 0 && after == before {
+        // Enabling an enabled flag, say: no revision, snapshot or audit entry.
+        return Ok(Applied {
+            status: StatusCode::OK,
+            body: Some(to_json(&after)?),
+            etag: Some(etag_rev(rev)),
+            version: None,
+        });
+    }
     let text = serde_json::to_string(&after).map_err(ApiError::internal)?;
     let rev = w.next_rev(rev);
     w.tx.put_config(env, key, &text, rev, w.now).await?;

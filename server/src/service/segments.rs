@@ -35,6 +35,10 @@ pub(crate) async fn update(
             .ok_or_else(|| ApiError::not_found(format!("no segment `{}` in `{env}`", segment.key)))?;
     if_match.check(&etag_rev(row.rev))?;
     let before: Segment = serde_json::from_str(&row.body).map_err(ApiError::internal)?;
+    if before == *segment {
+        let etag = Some(etag_rev(row.rev)); // a repeated PUT: nothing changes
+        return Ok(Applied { status: StatusCode::OK, body: Some(to_json(segment)?), etag, version: None });
+    }
     let rev = w.next_rev(row.rev);
     store(w, env, segment, rev).await?;
     w.audit("segment.update", ("segment", &segment.key), Some(env), Some(&before), Some(segment));

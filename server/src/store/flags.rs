@@ -16,6 +16,9 @@ pub(crate) struct FlagRow {
     pub(crate) expires_at: Option<String>,
     pub(crate) client_visible: bool,
     pub(crate) rev: i64,
+    /// The `rev` at which the type, variants or client visibility last changed: what a
+    /// change request is approved against (a description edit leaves it).
+    pub(crate) definition_rev: i64,
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
 }
@@ -30,7 +33,8 @@ pub(crate) struct ConfigRow {
 }
 
 const FLAG_COLUMNS: &str =
-    "key, kind, variants, description, owner, tags, temporary, expires_at, client_visible, rev, created_at, updated_at";
+    "key, kind, variants, description, owner, tags, temporary, expires_at, client_visible, rev, \
+                            created_at, updated_at, definition_rev";
 
 impl Tx {
     /// Every flag, by key.
@@ -48,9 +52,9 @@ impl Tx {
     /// Inserts or replaces a flag; the caller has checked `rev`.
     pub(crate) async fn put_flag(&mut self, row: &FlagRow) -> Result<(), sqlx::Error> {
         let sql = format!(
-            "INSERT INTO flags ({FLAG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+            "INSERT INTO flags ({FLAG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (key) DO UPDATE SET kind = $2, variants = $3, description = $4, owner = $5, tags = $6, \
-             temporary = $7, expires_at = $8, client_visible = $9, rev = $10, updated_at = $12"
+             temporary = $7, expires_at = $8, client_visible = $9, rev = $10, updated_at = $12, definition_rev = $13"
         );
         on_conn!(self, |c| sqlx::query(&sql)
             .bind(&row.key)
@@ -65,6 +69,7 @@ impl Tx {
             .bind(row.rev)
             .bind(row.created_at)
             .bind(row.updated_at)
+            .bind(row.definition_rev)
             .execute(c)
             .await
             .map(drop))?;

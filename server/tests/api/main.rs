@@ -13,6 +13,7 @@ mod cors;
 mod end_to_end;
 mod hangups;
 mod keys;
+mod no_op;
 mod openapi;
 mod outage;
 mod recreate;

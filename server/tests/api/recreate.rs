@@ -91,4 +91,33 @@ async fn token_scopes_do_not_outlive_environments(backend: Backend) {
     server.stop().await;
 }
 
-crate::on_both_backends!(etags_do_not_outlive_what_they_named, token_scopes_do_not_outlive_environments);
+/// A token scoped to an environment reads its audit entries, not those of an earlier
+/// environment of the same name; an unscoped one reads both.
+async fn scoped_audit_starts_with_the_environment(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    assert_eq!(admin.post("/api/v1/environments", &json!({ "name": "qa" })).await.status, 201);
+    boolean_flag(&admin, "payments", false).await;
+    assert_eq!(admin.toggle("qa", "payments", true).await.status, 200);
+    let env_etag = admin.get("/api/v1/environments/qa").await.etag.unwrap();
+    assert_eq!(admin.delete("/api/v1/environments/qa", &env_etag).await.status, 204);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await; // a later millisecond
+    assert_eq!(admin.post("/api/v1/environments", &json!({ "name": "qa" })).await.status, 201);
+
+    let viewer = server.api(&server.token("qa-viewer", "viewer", Some(&["qa"])).await);
+    let actions = |body: serde_json::Value| -> Vec<String> {
+        body["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
+    };
+    let scoped = viewer.get("/api/v1/audit?environment=qa").await;
+    assert_eq!(scoped.status, 200, "{}", scoped.body);
+    assert_eq!(actions(scoped.body), ["environment.create"], "only the new environment's entries");
+    let whole = actions(admin.get("/api/v1/audit?environment=qa").await.body);
+    assert!(whole.iter().any(|a| a == "config.toggle") && whole.iter().any(|a| a == "environment.delete"), "{whole:?}");
+    server.stop().await;
+}
+
+crate::on_both_backends!(
+    etags_do_not_outlive_what_they_named,
+    token_scopes_do_not_outlive_environments,
+    scoped_audit_starts_with_the_environment
+);

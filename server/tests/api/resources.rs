@@ -23,16 +23,7 @@ async fn environments(backend: Backend) {
     let etag = admin.get("/api/v1/environments/qa").await.etag.unwrap();
     let patch = |body: serde_json::Value, etag: String| {
         let admin = admin.clone();
-        async move {
-            admin
-                .raw(
-                    Method::PATCH,
-                    "/api/v1/environments/qa",
-                    Some(body.to_string().into_bytes()),
-                    &[("if-match", &etag)],
-                )
-                .await
-        }
+        async move { admin.patch("/api/v1/environments/qa", &body, &etag).await }
     };
     let protected = patch(json!({ "protected": true }), etag.clone()).await;
     assert_eq!((protected.status, protected.body["protected"].as_bool()), (200, Some(true)));

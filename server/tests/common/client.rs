@@ -80,6 +80,11 @@ impl Api {
         self.raw(Method::PUT, path, Some(body.to_string().into_bytes()), &[("if-match", etag)]).await
     }
 
+    /// PATCH with `If-Match`.
+    pub async fn patch(&self, path: &str, body: &Json, etag: &str) -> Resp {
+        self.raw(Method::PATCH, path, Some(body.to_string().into_bytes()), &[("if-match", etag)]).await
+    }
+
     /// DELETE with `If-Match`.
     pub async fn delete(&self, path: &str, etag: &str) -> Resp {
         self.raw(Method::DELETE, path, None, &[("if-match", etag)]).await

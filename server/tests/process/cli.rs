@@ -37,6 +37,8 @@ async fn api_commands() {
     ok(&run(&["flags", "create", "banner", "--type", "string", "--variants", r#"{"blue": "blue", "red": "red"}"#]));
     let out = ok(&run(&["flags", "enable", "new-checkout", "--env", "development"]));
     assert!(out.contains("published snapshot version"), "{out}");
+    let again = ok(&run(&["flags", "enable", "new-checkout", "--env", "development"]));
+    assert!(again.ends_with("no change, nothing published\n"), "{again}");
     let out = ok(&run(&["flags", "list", "--env", "development"]));
     assert!(
         out.lines().any(|l| l.starts_with("new-checkout") && l.contains(" on ") && l.contains("[checkout]")),

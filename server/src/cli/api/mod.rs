@@ -31,6 +31,8 @@ pub(crate) fn report(reply: &Reply, done: &str) -> Result<(), Failure> {
     }
     match reply.version {
         Some(version) => print_line(&format!("{done}: published snapshot version {version}")),
+        // A write that found everything already so publishes nothing.
+        None if reply.status == 200 => print_line(&format!("{done}: no change, nothing published")),
         None => print_line(done),
     }
 }
