@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::common::{boolean_flag, Backend, Server};
+use crate::common::{boolean_flag, Api, Backend, Server};
 
 async fn four_eyes(backend: Backend) {
     let server = Server::start(&backend).await;
@@ -112,14 +112,7 @@ async fn definitions_cannot_bypass_protection(backend: Backend) {
 /// An approval covers the variant values the change was proposed against: a definition
 /// edited since (allowed unreviewed while the flag is off in production) fails it.
 async fn approval_covers_the_definition_proposed_against(backend: Backend) {
-    let server = Server::start(&backend).await;
-    let admin = server.admin();
-    let banner = json!({ "key": "banner", "type": "string", "variants": { "off": "none", "on": "Welcome!" } });
-    assert_eq!(admin.post("/api/v1/flags", &banner).await.status, 201);
-    let alice = server.api(&server.token("alice", "editor", None).await);
-    let bob = server.api(&server.token("bob", "editor", None).await);
-    let proposed = alice.toggle("production", "banner", true).await;
-    let id = proposed.body["id"].as_i64().unwrap();
+    let (server, admin, alice, bob, id) = banner_proposed_on(&backend).await;
     let etag = admin.get("/api/v1/flags/banner").await.etag.unwrap();
     let edited =
         json!({ "key": "banner", "type": "string", "variants": { "off": "none", "on": "<script>evil()</script>" } });
@@ -145,13 +138,7 @@ async fn approval_covers_the_definition_proposed_against(backend: Backend) {
 /// Editing what a flag does not serve (its description, owner or tags) leaves open
 /// change requests on it approvable.
 async fn description_edits_keep_requests_approvable(backend: Backend) {
-    let server = Server::start(&backend).await;
-    let admin = server.admin();
-    let banner = json!({ "key": "banner", "type": "string", "variants": { "off": "none", "on": "Welcome!" } });
-    assert_eq!(admin.post("/api/v1/flags", &banner).await.status, 201);
-    let alice = server.api(&server.token("alice", "editor", None).await);
-    let bob = server.api(&server.token("bob", "editor", None).await);
-    let id = alice.toggle("production", "banner", true).await.body["id"].as_i64().unwrap();
+    let (server, admin, alice, bob, id) = banner_proposed_on(&backend).await;
     let etag = admin.get("/api/v1/flags/banner").await.etag.unwrap();
     let described = json!({ "key": "banner", "type": "string", "variants": { "off": "none", "on": "Welcome!" },
         "description": "the welcome banner", "owner": "growth", "tags": ["web"] });
@@ -163,6 +150,21 @@ async fn description_edits_keep_requests_approvable(backend: Backend) {
     assert_eq!(approved.status, 200, "{}", approved.body);
     assert_eq!(admin.get("/api/v1/environments/production/flags/banner").await.body["enabled"], true);
     server.stop().await;
+}
+
+/// A string flag `banner`, editors `alice` and `bob`, and alice's open request (its id)
+/// to turn `banner` on in production.
+async fn banner_proposed_on(backend: &Backend) -> (Server, Api, Api, Api, i64) {
+    let server = Server::start(backend).await;
+    let admin = server.admin();
+    let banner = json!({ "key": "banner", "type": "string", "variants": { "off": "none", "on": "Welcome!" } });
+    assert_eq!(admin.post("/api/v1/flags", &banner).await.status, 201);
+    let alice = server.api(&server.token("alice", "editor", None).await);
+    let bob = server.api(&server.token("bob", "editor", None).await);
+    let proposed = alice.toggle("production", "banner", true).await;
+    assert_eq!(proposed.status, 202, "{}", proposed.body);
+    let id = proposed.body["id"].as_i64().unwrap();
+    (server, admin, alice, bob, id)
 }
 
 /// A token scoped to one environment lists its change requests even when other
