@@ -6,7 +6,7 @@
  */
 
 import { Engine, init, isPennonError } from "./engine.js";
-import { fetchEnvelope, HttpError } from "./fetch-envelope.js";
+import { fetchEnvelope, HttpError, type Fetched } from "./fetch-envelope.js";
 import { checkOptions, headersOf, type ReadOptions } from "./provider-options.js";
 import { refusal } from "./refusal.js";
 import { ResultMetadata } from "./result-metadata.js";
@@ -21,12 +21,25 @@ export { FatalStartError, type EnvelopeStore, type PennonOptions, type StoredEnv
 const STOPPED = Symbol("stopped");
 /** Why `refresh` aborts a request an ended Workers request left behind. */
 const ABANDONED = Symbol("abandoned");
+/** Why a start whose module failed aborts the request it sent while the module loaded. */
+const DROPPED = Symbol("dropped");
 /** How far past its own time limit, by the clock, work counts as abandoned: timers
  *  that fire late on a busy machine must not be taken for timers that died. */
 const ABANDON_SLACK_MS = 1_000;
 
 /** `setTimeout`'s longest delay; a longer one fires at once. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
+
+/** What a request brought, or why it failed: never a rejection, so that an answer can
+ *  wait for the module without going unhandled. */
+type Answer = { fetched: Fetched } | { error: unknown };
+
+/** A request sent: when it began (for STALE), what aborts it, and its answer. */
+interface Sent {
+  began: number;
+  controller: AbortController;
+  answer: Promise<Answer>;
+}
 
 /** The engine plus its sources, timers and status. */
 export class Sync {
@@ -73,8 +86,9 @@ export class Sync {
   #stopped = false;
   /** The request under way, which `refresh` joins and `stop` aborts. */
   #inFlight: Promise<SyncOutcome> | undefined;
-  /** When `#inFlight` began, and when the start under way must end (`Date.now()`). */
-  #inFlightSince = 0;
+  /** When `#inFlight` is over by its own time limits, and when the start under way
+   *  must end (`Date.now()`): past them, they were abandoned (`#dropAbandoned`). */
+  #inFlightDue = 0;
   #startDeadline = 0;
   #controller: AbortController | undefined;
   readonly #options: PennonOptions;
@@ -93,6 +107,8 @@ export class Sync {
   #moduleRetry: { generation: number; tries: number; inline: Uint8Array | undefined; timer: Timer | undefined } | undefined;
   /** The module download under way after such a start, which `refresh` joins. */
   #moduleAttempt: Promise<boolean> | undefined;
+  /** The newest start's module and local envelopes: whether they are in (`#loadLocal`). */
+  #local: Promise<boolean> = Promise.resolve(false);
 
   constructor(
     read: ReadOptions<PennonOptions>,
@@ -173,10 +189,15 @@ export class Sync {
     this.#problem = undefined;
     clearTimeout(this.#timer);
     try {
-      // One `initTimeoutMs` for the whole start: the module, then the first request.
+      // One `initTimeoutMs` for the whole start: the module, and the first request.
       const deadline = (this.#startDeadline = Date.now() + this.#timing.initTimeoutMs);
-      if (!(await this.#instantiate(generation, deadline, inline))) return;
-      this.#serveLocal(inline);
+      const stored = this.#readStored();
+      const local = (this.#local = this.#loadLocal(generation, deadline, inline, stored));
+      // One under way (from a start this one overtook, not closed) is joined instead.
+      if (this.#url !== undefined && this.#inFlight === undefined && this.#requestsAtOnce(inline, stored)) {
+        void this.#begin(this.#prefetch(this.#url, stored?.etag));
+      }
+      if (!(await local)) return;
       if (this.#url !== undefined && this.loaded && o.waitForUrl === false) {
         // Ready now; the first request goes out once the SDK has announced READY (a
         // macrotask after `initialize` resolves), so its change comes after READY.
@@ -224,11 +245,24 @@ export class Sync {
     if (this.status === "stale") later(() => this.#updateStatus(true, true), 0, { unref: false });
   }
 
+  /** Whether a start sends its first request at once: unless `waitForUrl: false` and a
+   *  stored or inline envelope may be served first (its request then waits for READY). */
+  #requestsAtOnce(inline: Uint8Array | undefined, stored: StoredEnvelope | undefined): boolean {
+    return this.#options.waitForUrl !== false || (inline === undefined && stored === undefined);
+  }
+
+  /** Instantiates the module, then serves the stored and inline envelopes. Whether this
+   *  start goes on (see `#instantiate`). */
+  async #loadLocal(generation: number, deadline: number, inline: Uint8Array | undefined, stored: StoredEnvelope | undefined): Promise<boolean> {
+    if (!(await this.#instantiate(generation, deadline, inline))) return false;
+    this.#serveLocal(inline, stored);
+    return true;
+  }
+
   /** Serves what needs no request, once the module is in: the stored envelope, then
    *  the inline one. */
-  #serveLocal(inline: Uint8Array | undefined): void {
+  #serveLocal(inline: Uint8Array | undefined, stored = this.#readStored()): void {
     this.#engine ??= newEngine(this.#options, this.#floor);
-    const stored = this.#readStored();
     const verified = stored === undefined ? undefined : this.#offerStored(new TextEncoder().encode(stored.text));
     // A stored envelope that did not verify (another control plane's, a new signing
     // key's, edited) or whose record names another version: its record must not hold
@@ -413,10 +447,14 @@ export class Sync {
     if (this.#engine === undefined && (this.#moduleRetry ?? this.#moduleAttempt) !== undefined) {
       return this.#retryModule().then((built) => (built ? this.refresh() : "failed"));
     }
-    const request: Promise<SyncOutcome> = this.#fetch().finally(() => {
+    return this.#begin(this.#fetch());
+  }
+
+  /** Makes `fetching` the request under way, which `refresh` joins, until it settles. */
+  #begin(fetching: Promise<SyncOutcome>): Promise<SyncOutcome> {
+    const request: Promise<SyncOutcome> = fetching.finally(() => {
       if (this.#inFlight === request) this.#inFlight = undefined;
     });
-    this.#inFlightSince = Date.now();
     return (this.#inFlight = request);
   }
 
@@ -444,7 +482,7 @@ export class Sync {
    */
   #dropAbandoned(): void {
     const now = Date.now();
-    if (this.#inFlight !== undefined && now - this.#inFlightSince > this.#timing.requestTimeoutMs + ABANDON_SLACK_MS) {
+    if (this.#inFlight !== undefined && now > this.#inFlightDue + ABANDON_SLACK_MS) {
       try {
         this.#controller?.abort(ABANDONED);
       } catch {
@@ -457,57 +495,90 @@ export class Sync {
     if (this.#starting !== undefined && now > this.#startDeadline + ABANDON_SLACK_MS) this.#starting = undefined;
   }
 
+  /** Requests the URL once, and loads the answer. */
   async #fetch(): Promise<SyncOutcome> {
     const url = this.#url;
     if (url === undefined) {
       this.#updateStatus(true);
       return "unchanged";
     }
+    const sent = this.#send(url, this.#validator());
+    return sent === undefined ? "failed" : this.#settle(url, sent, await sent.answer);
+  }
+
+  /**
+   * The start's first request, sent while the module downloads rather than after it: a
+   * round trip (and a browser's CORS preflight) off the time to READY. `etag` is the
+   * stored record's, taken on trust, as the stored envelope is not verified yet. The
+   * answer loads once the stored and inline envelopes are served, so the three load in
+   * the same order as ever. A 304 to an ETag the stored envelope did not earn (it did
+   * not verify, or its record names another version) does not count: asked again.
+   */
+  async #prefetch(url: URL, etag: string | undefined): Promise<SyncOutcome> {
+    const sent = this.#send(url, etag);
+    if (sent === undefined) return "failed";
+    this.#inFlightDue = Math.max(this.#inFlightDue, this.#startDeadline); // it waits for the module too
+    const served = this.#localServed();
+    // A module that failed leaves nothing to load the answer into: the request is
+    // dropped, so that neither its timer nor its socket holds a Node process open.
+    void served.then((ok) => ok || sent.controller.abort(DROPPED));
+    const [answer, ok] = await Promise.all([sent.answer, served]);
+    if (!ok || calledOff(sent.controller)) return "failed";
+    if ("fetched" in answer && answer.fetched.kind === "unchanged" && etag !== this.#validator()) return this.#fetch();
+    return this.#settle(url, sent, answer);
+  }
+
+  /**
+   * Whether the newest start's module and local envelopes are in, once they are; false
+   * if the module failed or `stop` came first. A start that a newer one overtook (an
+   * `initialize` again, without closing) hands its request on to it.
+   */
+  async #localServed(): Promise<boolean> {
+    for (;;) {
+      const local = this.#local;
+      const served = await local.catch(() => false);
+      if (served || local === this.#local) return served;
+    }
+  }
+
+  /** The request's `If-None-Match`: the served snapshot's ETag, only while one is. */
+  #validator(): string | undefined {
+    return this.loaded ? this.#etag : undefined;
+  }
+
+  /** Sends a GET, timed out after `requestTimeoutMs`; none where no request may start. */
+  #send(url: URL, etag: string | undefined): Sent | undefined {
     const timeoutMs = this.#timing.requestTimeoutMs;
     const timer = later(() => controller.abort(new Error(`no answer within requestTimeoutMs (${timeoutMs} ms)`)), timeoutMs, { unref: false });
     if (timer === undefined) {
       // A Workers module's top level, where no timer, request or `AbortController` may
       // be made: no failure of the source, and the first refresh from a request fetches.
       this.#problem = "no request can start at a Workers module's top level: call refresh() from a request";
-      return "failed";
+      return undefined;
     }
     const controller = (this.#controller = new AbortController());
     const began = (this.#lastRequestAt = this.now());
+    this.#inFlightDue = Date.now() + timeoutMs;
     // Raced as well as aborted: a `fetch` option that drops the signal must hold
     // neither polling (a timeout) nor `stop` (which aborts with STOPPED).
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
     });
-    let outcome: SyncOutcome = "failed";
-    try {
-      const request = { url, headers: this.#headers, etag: this.loaded ? this.#etag : undefined };
-      const fetched = await Promise.race([
-        fetchEnvelope({ ...request, fetch: this.#options.fetch ?? fetch, signal: controller.signal, maxBytes: this.#options.maxBytes ?? DEFAULT_MAX_BYTES }),
-        aborted,
-      ]);
-      if (fetched.kind === "unchanged") {
-        outcome = "unchanged";
-      } else {
-        outcome = this.offer(fetched.bytes, fetched.etag) ? "updated" : "unchanged";
-        // The version served, under a new ETag (a store that kept none): kept with it,
-        // so the next start revalidates with a 304.
-        if (outcome === "unchanged" && fetched.etag !== undefined && fetched.etag !== this.#etag) {
-          this.#store(fetched.bytes, fetched.etag);
-        }
-        this.#etag = fetched.etag;
-      }
-    } catch (error) {
-      // A request `stop` aborted is no failure of the source, even if a new start
-      // began before it unwound.
-      if (controller.signal.reason === STOPPED || controller.signal.reason === ABANDONED) return "failed";
-      this.#retryAfterMs = error instanceof HttpError ? error.retryAfterMs : undefined;
-      this.#refused = error instanceof HttpError && (error.status === 401 || error.status === 403);
-      this.#fail(`GET ${shownUrl(url)}: ${described(error)}`);
-    } finally {
-      clearTimeout(timer);
-    }
+    const request = { url, headers: this.#headers, etag, fetch: this.#options.fetch ?? globalThis.fetch, signal: controller.signal, maxBytes: this.#options.maxBytes ?? DEFAULT_MAX_BYTES };
+    const answer = Promise.race([fetchEnvelope(request), aborted])
+      .then((fetched): Answer => ({ fetched }), (error: unknown): Answer => ({ error }))
+      .finally(() => clearTimeout(timer));
+    return { began, controller, answer };
+  }
+
+  /** Loads a request's answer, and counts failures (for the backoff, STALE and `wake`). */
+  #settle(url: URL, sent: Sent, answer: Answer): SyncOutcome {
+    // A request `stop` aborted is no failure of the source, even if a new start began
+    // before it unwound.
+    if (calledOff(sent.controller)) return "failed";
+    const outcome = "error" in answer ? this.#failed(url, answer.error) : this.#loadFetched(url, answer.fetched);
     if (outcome === "failed") {
-      this.#failingSince ??= began;
+      this.#failingSince ??= sent.began;
       this.#failures++;
     } else {
       this.#failingSince = undefined;
@@ -517,6 +588,32 @@ export class Sync {
     }
     this.#updateStatus(true);
     return outcome;
+  }
+
+  /** Loads what a request brought; an envelope the engine refuses fails the request. */
+  #loadFetched(url: URL, fetched: Fetched): SyncOutcome {
+    if (fetched.kind === "unchanged") return "unchanged";
+    let outcome: SyncOutcome;
+    try {
+      outcome = this.offer(fetched.bytes, fetched.etag) ? "updated" : "unchanged";
+    } catch (error) {
+      return this.#failed(url, error);
+    }
+    // The version served, under a new ETag (a store that kept none): kept with it,
+    // so the next start revalidates with a 304.
+    if (outcome === "unchanged" && fetched.etag !== undefined && fetched.etag !== this.#etag) {
+      this.#store(fetched.bytes, fetched.etag);
+    }
+    this.#etag = fetched.etag;
+    return outcome;
+  }
+
+  /** Keeps why a request failed: the wait the server asked for, a refusal (401, 403). */
+  #failed(url: URL, error: unknown): "failed" {
+    this.#retryAfterMs = error instanceof HttpError ? error.retryAfterMs : undefined;
+    this.#refused = error instanceof HttpError && (error.status === 401 || error.status === 403);
+    this.#fail(`GET ${shownUrl(url)}: ${described(error)}`);
+    return "failed";
   }
 
   /** Keeps the served envelope and its ETag in the store, if there is one. */
@@ -727,6 +824,13 @@ export function envelopeBytes(envelope: unknown, what: string): Uint8Array {
   const kind = envelope === null ? "null" : typeof envelope === "object" ? tag.slice(8, -1) : typeof envelope;
   const hint = kind === "Object" ? " (a parsed envelope? pass its text)" : "";
   throw new TypeError(`pennon: ${what} must be the envelope's bytes (a Uint8Array or ArrayBuffer) or its JSON text, not ${kind}${hint}`);
+}
+
+/** Whether `stop`, `#dropAbandoned` or a failed module called the request off: no
+ *  failure of the source. */
+function calledOff(controller: AbortController): boolean {
+  const reason: unknown = controller.signal.reason;
+  return reason === STOPPED || reason === ABANDONED || reason === DROPPED;
 }
 
 /** Whether no retry can load the module: it does not compile or link, or the source

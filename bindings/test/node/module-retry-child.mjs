@@ -2,6 +2,8 @@
 // instantiated once per process, so each scenario needs a process whose module has
 // never loaded. Prints one line of JSON, and ends on its own (nothing left holding it).
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { PennonServerProvider } from "pennon/server";
 import { PennonWebProvider } from "pennon/web";
@@ -55,10 +57,12 @@ if (scenario === "background") {
   // `refresh` downloads the module, then fetches the snapshot.
   const provider = new PennonServerProvider({ ...common, initTimeoutMs: 0, backoffInitialMs: 60_000 });
   out.started = await provider.initialize().then(() => "ready", () => "rejected");
+  await sleep(100); // the start's own request, sent beside the module's download, has come and gone with it
+  const before = snapshots.requests;
   serveModule();
   out.refreshed = await provider.refresh();
   out.ann = (await provider.resolveBooleanEvaluation("beta", false, { targetingKey: "ann" })).value;
-  out.snapshotRequests = snapshots.requests;
+  out.snapshotRequests = snapshots.requests - before;
   await provider.onClose();
 } else if (scenario === "closed") {
   // Closed while a retry waits: the retry is dropped, and the process ends on its own.
@@ -68,6 +72,24 @@ if (scenario === "background") {
   serveModule();
   await sleep(400);
   out.moduleRequests = wasm.requests;
+} else if (scenario === "dropped") {
+  // The start's request, sent beside the module's download, is dropped when the module
+  // fails: its connection closes at once, and its timer (60 s) does not hold the process.
+  const request = { sent: false, closed: false };
+  const silent = createServer((incoming) => { // never answers
+    request.sent = true;
+    incoming.socket.on("close", () => (request.closed = true));
+  });
+  silent.listen(0, "127.0.0.1");
+  await once(silent, "listening");
+  wasm.delayMs = 200; // the module fails once the request is under way
+  const url = `http://127.0.0.1:${silent.address().port}/snapshot`;
+  const provider = new PennonServerProvider({ ...common, url, initTimeoutMs: 0, backoffInitialMs: 60_000, requestTimeoutMs: 60_000 });
+  out.started = await provider.initialize().then(() => "ready", () => "rejected");
+  for (const began = Date.now(); !request.closed && Date.now() - began < 2_000;) await sleep(10);
+  out.request = request;
+  silent.closeAllConnections();
+  silent.close();
 } else if (scenario === "rejected") {
   // A `wasm` promise that rejected can never resolve: no retry, at once.
   const rejected = Promise.reject(new Error("the chunk failed to load"));

@@ -10,8 +10,8 @@ import { fileURLToPath } from "node:url";
 
 const child = fileURLToPath(new URL("./module-retry-child.mjs", import.meta.url));
 
-async function scenario(name) {
-  const { stdout } = await promisify(execFile)(process.execPath, [child, name], { timeout: 30_000 });
+async function scenario(name, timeout = 30_000) {
+  const { stdout } = await promisify(execFile)(process.execPath, [child, name], { timeout });
   return JSON.parse(stdout);
 }
 
@@ -31,6 +31,11 @@ test("refresh downloads the module first, then fetches the snapshot", async () =
 
 test("closing drops a pending module retry, and leaves nothing holding the process", async () => {
   assert.deepEqual(await scenario("closed"), { started: "rejected", moduleRequests: 1 });
+});
+
+test("a module that fails drops the request sent beside its download, leaving nothing open", async () => {
+  // Within 10 s: a request left to its timeout (60 s) would hold the process open.
+  assert.deepEqual(await scenario("dropped", 10_000), { started: "rejected", request: { sent: true, closed: true } });
 });
 
 test("a `wasm` promise that rejected fails the start at once: no retry can settle it again", async () => {
