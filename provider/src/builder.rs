@@ -287,6 +287,14 @@ impl PennonProviderBuilder {
                 value.as_secs()
             )));
         }
+        // Every snapshot would be refused as too large, or the cache written to the
+        // process's working directory under a name that says nothing.
+        if self.max_bytes == 0 {
+            return Err(BuildError::InvalidSetting("max_bytes must be above zero".into()));
+        }
+        if self.cache_dir.as_ref().is_some_and(|dir| dir.as_os_str().is_empty()) {
+            return Err(BuildError::InvalidSetting("cache_dir is empty: give a directory, or no cache_dir".into()));
+        }
         if self.backoff.1 < self.backoff.0 {
             return Err(BuildError::InvalidSetting("backoff max must not be below backoff initial".into()));
         }

@@ -4,11 +4,18 @@
 //! leaves either the old file or the new one, never half of one. Whatever is on disk is
 //! verified again before it is served: the cache is a convenience, not a trust root.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a write waits for another writer's lock before giving up this write.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+/// How often it tries the lock meanwhile.
+const LOCK_RETRY: Duration = Duration::from_millis(20);
 
 /// One environment's cache file.
 pub(crate) struct Cache {
@@ -84,11 +91,30 @@ impl Cache {
     /// An exclusive lock on `.<file>.lock` next to the cache file, held until dropped;
     /// `None` where the file system cannot lock (none, or NFS without a lock manager):
     /// the version check still stands, and a cache is better written unlocked than never.
+    /// Waits at most [`LOCK_WAIT`]: a peer stopped while holding it (a paused process, a
+    /// hung lock manager) must not stop this provider's syncing, which waits for the write.
     fn take_turn(&self) -> io::Result<Option<File>> {
         let name = self.path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         let path = self.dir.join(format!(".{name}.lock"));
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
-        Ok(file.lock().ok().map(|()| file))
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(file)),
+                Err(TryLockError::Error(_)) => return Ok(None),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => thread::sleep(LOCK_RETRY),
+                Err(TryLockError::WouldBlock) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "another process has held {} for {} s (a provider sharing the directory, stopped?)",
+                            path.display(),
+                            LOCK_WAIT.as_secs()
+                        ),
+                    ))
+                }
+            }
+        }
     }
 }
 
@@ -172,5 +198,20 @@ mod tests {
         fs::write(first.path(), b"tampered").unwrap();
         assert!(second.store(7, b"7", 100, digits).unwrap());
         assert_eq!(first.read(100).unwrap().unwrap(), b"7");
+    }
+
+    /// A peer that holds the lock and never lets go costs one write, not every later one.
+    #[test]
+    fn a_stuck_peer_holding_the_lock_fails_the_write_instead_of_blocking_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned(), "prod");
+        let peer = File::create(dir.path().join(".pennon-prod.envelope.json.lock")).unwrap();
+        peer.lock().unwrap();
+        let refused = cache.store(1, b"1", 100, digits).unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::TimedOut);
+        assert!(refused.to_string().contains("has held"), "{refused}");
+        assert_eq!(cache.read(100).unwrap(), None);
+        peer.unlock().unwrap();
+        assert!(cache.store(2, b"2", 100, digits).unwrap());
     }
 }

@@ -110,6 +110,8 @@ impl PennonProvider {
     fn not_ready(&self) -> EvaluationError {
         let why = match self.shared.status() {
             Status::Error => "nothing could be loaded; see the provider's ERROR event or logs",
+            // Every shutdown (or drop) begins a new run: nothing is served until the next start.
+            _ if self.shared.epoch() > 0 => "it was shut down, and serves nothing until it is initialized again",
             _ => "no snapshot is loaded yet; wait for initialize",
         };
         EvaluationError {

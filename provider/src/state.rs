@@ -478,6 +478,10 @@ impl Shared {
 
 fn note_success(sync: &mut SyncState, source: &str) {
     sync.failing_since = None;
+    // Its failure was logged: so is its end, or a reader of the log would think it lasts.
+    if let Some((_, problem)) = sync.problems.iter().find(|(known, _)| **known == *source) {
+        info!(source, "{source} answers again (it had failed: {problem})");
+    }
     sync.problems.retain(|(known, _)| **known != *source);
     sync.denied.retain(|known| **known != *source);
 }

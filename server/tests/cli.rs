@@ -135,6 +135,28 @@ fn sign_then_verify_round_trips() {
     assert_eq!(stdout(&output), "ok: version 7 of environment production, 2 flags, expires 2099-01-01T00:00:00Z\n");
 }
 
+/// Signing onto the file a provider polls replaces it by rename: a reader sees the old
+/// file or the new one, never a half-written one (a new inode, no temp file left).
+#[test]
+fn sign_out_replaces_the_file_whole() {
+    use std::os::unix::fs::MetadataExt as _;
+    let (dir, key) = signed();
+    let envelope = dir.path().join("envelope.json");
+    let (before, inode) =
+        (std::fs::read(&envelope).expect("envelope"), std::fs::metadata(&envelope).expect("meta").ino());
+    let key_path = key.private_path.to_str().expect("utf-8 path");
+    let output =
+        pennon(dir.path(), &["sign", "--key", key_path, "--payload", "payload.json", "--out", "envelope.json"]);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    assert_ne!(std::fs::metadata(&envelope).expect("meta").ino(), inode, "renamed over, not written in place");
+    assert_eq!(std::fs::read(&envelope).expect("envelope"), before, "Ed25519 signs deterministically");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into())
+        .collect();
+    assert!(!names.iter().any(|name| name.ends_with(".tmp")), "{names:?}");
+}
+
 #[test]
 fn sign_without_out_prints_the_envelope() {
     let (dir, key) = signed();

@@ -2,7 +2,8 @@
 //!
 //! Polling the file's metadata is portable and cheap, and it sees the atomic renames
 //! that deployment tools (and `pennon sign --out`) use, where a watch on the old inode
-//! would not.
+//! would not. A file written in place may be read half-written: that read is refused
+//! (it does not verify) and the next poll reads it whole.
 
 use std::io::Read as _;
 use std::path::PathBuf;

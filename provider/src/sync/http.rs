@@ -6,7 +6,7 @@ use reqwest::header::{HeaderValue, ACCEPT, ETAG, IF_NONE_MATCH};
 use reqwest::{Response, StatusCode, Url};
 use tracing::debug;
 
-use super::refusal::describe_refusal;
+use super::refusal::{describe_refusal, shown_url};
 use super::{blocking, jittered, Backoff, FirstAttempt};
 use crate::state::Shared;
 
@@ -14,7 +14,7 @@ use crate::state::Shared;
 /// after a failure, with exponential backoff; at once when a notification arrives.
 pub(crate) async fn poll(shared: Arc<Shared>, url: Url, mut first: FirstAttempt) {
     let config = &shared.config;
-    let source: Arc<str> = url.as_str().into();
+    let source: Arc<str> = shown_url(&url).into();
     let mut etag: Option<HeaderValue> = None;
     let mut backoff = Backoff::new(config.backoff_initial, config.backoff_max, config.jitter);
     let mut announcements = shared.announce.subscribe();
@@ -114,7 +114,9 @@ pub(crate) fn describe(error: &reqwest::Error, timeout: std::time::Duration) -> 
     } else if error.is_connect() {
         "cannot connect".to_owned()
     } else {
-        error.to_string()
+        // reqwest names the URL in full, secrets and all.
+        let text = error.to_string();
+        error.url().map_or(text.clone(), |url| text.replace(url.as_str(), &shown_url(url)))
     };
     let mut cause = std::error::Error::source(error);
     while let Some(inner) = cause {

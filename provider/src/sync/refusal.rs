@@ -21,7 +21,7 @@ pub(crate) async fn describe_refusal(requested: &Url, response: Response, timeou
     if final_url.origin() != requested.origin() {
         text.push_str(&format!(
             " from {} (redirected to another origin, so an `Authorization` header was not sent)",
-            without_query(&final_url)
+            shown_url(&final_url)
         ));
     }
     if let Some(detail) = detail(response, timeout).await {
@@ -31,12 +31,20 @@ pub(crate) async fn describe_refusal(requested: &Url, response: Response, timeou
     text
 }
 
-/// A URL without its query and fragment, which may hold secrets.
-fn without_query(url: &Url) -> String {
+/// A URL as logs and messages show it: without the user name, password, query and
+/// fragment, which may hold secrets (a presigned bucket URL's signature, a token); a
+/// cut query shows as `?…`, so that two sources differing only there stay apart.
+pub(crate) fn shown_url(url: &Url) -> String {
     let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
     shown.set_query(None);
     shown.set_fragment(None);
-    shown.to_string()
+    let mut text = shown.to_string();
+    if url.query().is_some() {
+        text.push_str("?…");
+    }
+    text
 }
 
 /// A JSON body's `error.message` (or `error`, or `message`), or a plain-text body, on

@@ -13,7 +13,7 @@ use reqwest::Url;
 use tracing::{debug, info, warn};
 
 use super::http::describe;
-use super::refusal::describe_refusal;
+use super::refusal::{describe_refusal, shown_url};
 use super::Backoff;
 use crate::state::Shared;
 
@@ -29,6 +29,7 @@ pub(crate) async fn listen(shared: Arc<Shared>, url: Url) {
     let config = &shared.config;
     let mut backoff = Backoff::new(config.backoff_initial, config.backoff_max, config.jitter);
     let mut connected_before = false;
+    let mut last_failure: Option<String> = None;
     loop {
         let mut parser = EventParser::default();
         let started = Instant::now();
@@ -42,8 +43,14 @@ pub(crate) async fn listen(shared: Arc<Shared>, url: Url) {
         }
         // The server's `retry:` is a floor, up to the configured ceiling.
         let delay = backoff.next_delay().max(parser.retry.unwrap_or_default().min(config.backoff_max));
-        warn!(source = %url, reason = %reason, served_version = shared.served_version(),
-            "notification stream {url}: {reason}; reconnecting in {delay:?}");
+        let (source, served_version) = (shown_url(&url), shared.served_version());
+        // The same failure again (a server down, a revoked key) is logged once.
+        if heard || last_failure.as_deref() != Some(reason.as_str()) {
+            warn!(source, reason = %reason, served_version, "notification stream {source}: {reason}; reconnecting in {delay:?}");
+        } else {
+            debug!(source, reason = %reason, served_version, "notification stream {source}: {reason} again; reconnecting in {delay:?}");
+        }
+        last_failure = (!heard).then_some(reason);
         tokio::time::sleep(delay).await;
     }
 }
@@ -69,7 +76,8 @@ async fn stream(shared: &Shared, url: &Url, parser: &mut EventParser, reconnect:
     if !content_type.trim_start().to_ascii_lowercase().starts_with("text/event-stream") {
         return Err((format!("not an event stream (Content-Type `{content_type}`)"), false));
     }
-    info!(source = %url, "notification stream {url} connected");
+    let source = shown_url(url);
+    info!(source, "notification stream {source} connected");
     if reconnect {
         // Announcements may have been missed while disconnected.
         announce(shared, url, None);
@@ -97,11 +105,12 @@ fn announce(shared: &Shared, url: &Url, data: Option<&str>) {
     let served = shared.served_version();
     if let (Some(announced), Some(served)) = (announced, served) {
         if announced <= served {
-            debug!(source = %url, announced, served, "announced version {announced} is already served");
+            debug!(source = %shown_url(url), announced, served, "announced version {announced} is already served");
             return;
         }
     }
-    info!(source = %url, announced, served_version = served, "new version announced by {url}: fetching now");
+    let source = shown_url(url);
+    info!(source, announced, served_version = served, "new version announced by {source}: fetching now");
     shared.announce.send_modify(|count| *count = count.wrapping_add(1));
 }
 

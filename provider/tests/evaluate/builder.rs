@@ -29,6 +29,9 @@ fn keys_environment_and_a_source_are_required() {
     assert!(matches!(base().inline(vec![]).jitter(1.5).build(), Err(BuildError::InvalidSetting(_))));
     let zero = base().inline(vec![]).poll_interval(Duration::ZERO).build();
     assert!(matches!(zero, Err(BuildError::InvalidSetting(_))));
+    let message = |built: Result<_, BuildError>| built.err().map(|e| e.to_string()).unwrap_or_default();
+    assert_eq!(message(base().inline(vec![]).max_bytes(0).build()), "invalid setting: max_bytes must be above zero");
+    assert!(message(base().inline(vec![]).cache_dir("").build()).starts_with("invalid setting: cache_dir is empty"));
     let header = base().inline(vec![]).http_header("bad header", "x").build();
     assert!(matches!(header, Err(BuildError::InvalidHeader { .. })));
     // Durations past a year would overflow deadline arithmetic: refused, not a panic.

@@ -15,6 +15,7 @@ use crate::common::{
 /// provider must keep serving version 1, turn STALE after `stale_after`, say why, and
 /// recover once the server serves again.
 async fn survives(mode: Mode, expected_reason: &str) {
+    capture_logs();
     let server = TestServer::start().await;
     server.publish(&envelope(1));
     let provider = builder()
@@ -46,6 +47,8 @@ async fn survives(mode: Mode, expected_reason: &str) {
     next_event(&mut events, "recovered", |e| matches!(e, ProviderEvent::Recovered { version: 2 })).await;
     assert_eq!(handle.status(), Status::Ready);
     assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v2");
+    let recovered = format!("{} answers again (it had failed: ", server.url("/snapshot"));
+    assert!(logs().contains(&recovered), "the end of the failure is logged: {recovered}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,6 +90,35 @@ async fn a_denied_key_ends_the_start_at_once_and_makes_what_is_served_stale() {
     assert!(reason.contains("every source refuses the credentials sent, serving version 1; "), "{reason}");
     assert!(reason.contains("HTTP status 403 Forbidden"), "{reason}");
     assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v1");
+}
+
+/// Secrets in a source's URL (credentials, a presigned URL's signature) stay out of
+/// logs, status messages and events: they name the source without them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_in_source_urls_are_not_shown() {
+    capture_logs();
+    let server = TestServer::start().await;
+    server.set_mode(Mode::Status(401));
+    let secret =
+        |path: &str| server.url(path).replacen("http://", "http://reader:hunter2@", 1) + "?X-Signature=SECRETSIG";
+    let hour = Duration::from_secs(3600);
+    let provider =
+        builder().url(secret("/presigned")).notification_url(secret("/stream")).stale_after(hour).build().unwrap();
+    let handle = provider.handle();
+    let (_api, _client) = within("a start every source denies", open_feature(provider)).await;
+    let message = handle.state().message.expect("the ERROR status says why");
+    let shown = format!("{}?…", server.url("/presigned"));
+    assert!(message.contains(&shown), "the source is named: {message}");
+    let stream_shown = format!("notification stream {}?…", server.url("/stream"));
+    within("the stream's failure logged", async {
+        while !logs().contains(&stream_shown) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    for text in [message, logs()] {
+        assert!(!text.contains("hunter2") && !text.contains("SECRETSIG"), "{text}");
+    }
 }
 
 /// One source denying access while another serves: the provider is as fresh as the

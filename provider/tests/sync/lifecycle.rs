@@ -94,6 +94,8 @@ async fn shutdown_stops_background_tasks() {
     assert_eq!(handle.status(), Status::NotReady);
     let error = client.get_string_value("banner", None, None).await.unwrap_err();
     assert_eq!(error.code, EvaluationErrorCode::ProviderNotReady);
+    let message = error.message.unwrap_or_default();
+    assert!(message.ends_with("it was shut down, and serves nothing until it is initialized again"), "{message}");
     assert_no_more_requests(&server).await;
 }
 
