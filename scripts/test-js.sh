@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The JavaScript side of Pennon's tests (issue 4). Installs what is missing (the
+# The JavaScript side of Pennon's tests (the wasm module and the npm package). Installs what is missing (the
 # pinned nightly that builds the .wasm, the pinned wasm-bindgen CLI, npm packages,
 # Debian's chromium, Deno), builds the wasm module (printing its raw and gzipped size) and
 # the npm package, then runs:

@@ -1,5 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the documented route list.
 
+use axum::http::Method;
 use serde_json::{json, Map, Value as Json};
 
 use super::{Auth, Doc};
@@ -48,6 +49,19 @@ fn operation(doc: &Doc) -> Json {
             common.push(("401", "no, unknown or revoked credential"));
             common.push(("403", "the credential may not do this (role or environment)"));
         }
+    }
+    if doc.path.contains('{') && !matches!(doc.auth, Auth::Public) {
+        common.push(("404", "no such resource: the message names it"));
+    }
+    if doc.method != Method::GET && matches!(doc.auth, Auth::Token(_)) {
+        common.push(("409", "conflicts with the current state: the message says how"));
+    }
+    if doc.if_match {
+        common.push(("412", "If-Match is stale: `current_etag` holds the current one"));
+        common.push(("428", "If-Match is missing"));
+    }
+    if matches!(doc.auth, Auth::Token(_)) {
+        common.push(("503", "`database_unavailable` or `busy`: retry later"));
     }
     for (status, meaning) in common {
         responses.entry(status.to_owned()).or_insert_with(|| response(meaning, Some("Error")));
@@ -98,8 +112,9 @@ pub(super) fn document(docs: &[Doc]) -> Json {
             "title": "Pennon control plane",
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Feature flags managed in a database, audited, and published as signed snapshots. \
-                Every resource has an ETag; updates and deletes need If-Match. Errors are \
-                {\"error\": {\"code\", \"message\", \"field\"?, \"path\"?}}."
+                Every resource has an ETag; changes to flags, configurations, segments and \
+                environments need If-Match (revoking a token or an SDK key does not). Errors are \
+                {\"error\": {\"code\", \"message\", \"field\"?, \"path\"?, \"current_etag\"?}}."
         },
         "paths": paths,
         "components": {

@@ -51,10 +51,14 @@ async fn every_route_documented(backend: Backend) {
                 })
                 .collect::<Vec<_>>()
                 .join("/");
+            let responses = &item[method]["responses"];
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let reply = admin.raw(method.clone(), &concrete, None, &[]).await;
             assert_ne!(reply.status, 405, "{method} {path} is documented but not routed");
             assert_ne!(reply.code(), "no_route", "{method} {path} is documented but not routed");
+            // And what it answered (no body, no If-Match, made-up keys) is declared.
+            let status = reply.status.to_string();
+            assert!(responses.get(&status).is_some(), "{method} {path} answered undeclared {status}: {}", reply.body);
             operations += 1;
         }
     }
