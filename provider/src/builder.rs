@@ -155,8 +155,11 @@ impl PennonProviderBuilder {
     }
 
     /// Keeps the last verified envelope in this directory, written atomically, and serves
-    /// it (verified again) when no source answers at start. Providers may share the
-    /// directory: none writes a version over a newer verified one.
+    /// it (verified again) when no source answers at start. Providers trusting the same
+    /// keys may share the directory: none writes a version over a newer verified one.
+    /// The file is named by environment alone, so providers of two control planes (other
+    /// keys) or of two audiences for one environment name need a directory each: to
+    /// either, the other's file does not verify, and is replaced.
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
         self
