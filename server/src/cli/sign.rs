@@ -39,7 +39,8 @@ pub(crate) fn run(args: &Args) -> Result<(), Failure> {
     match &args.out {
         Some(path) => {
             envelope.push(b'\n');
-            replace_file(path, &envelope)
+            // Whole or not at all: a provider may be polling this file.
+            pennon_server::replace_file(path, &envelope)
                 .map_err(|e| Failure::Usage(format!("cannot write `{}`: {e}", path.display())))?;
         }
         // The envelope is JSON that `serde_json` wrote: ASCII, so nothing is lossy here.
@@ -89,22 +90,4 @@ fn read_keys(paths: &[PathBuf]) -> Result<Vec<SigningKey>, Failure> {
 /// or clock: parsing, limits, compilation and the version range.
 fn check_payload(payload: &[u8]) -> Result<Snapshot, Error> {
     pennon_core::compile_payload(payload, &Limits::default())
-}
-
-/// Writes `bytes` to a temporary file beside `path` and renames it over `path`: a
-/// provider polling the file (`pennon sign --out` onto the file it serves) reads the
-/// old envelope or the new one, never half of one.
-fn replace_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let written = std::fs::File::create(&temp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    let result = written.and_then(|()| std::fs::rename(&temp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
 }

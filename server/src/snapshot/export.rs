@@ -10,7 +10,6 @@
 //! Export happens after commit and never blocks publishing: a failure is logged, and
 //! the next start catches up.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -37,7 +36,7 @@ impl Exporter {
 
     /// Writes `keys.json`.
     pub(crate) fn write_keys(&self, keys: &serde_json::Value) -> std::io::Result<()> {
-        replace(&self.dir.join("keys.json"), &serde_json::to_vec_pretty(keys).unwrap_or_default())
+        crate::files::replace_file(&self.dir.join("keys.json"), &serde_json::to_vec_pretty(keys).unwrap_or_default())
     }
 
     /// Writes both snapshots of `published` (in a blocking task).
@@ -81,11 +80,11 @@ impl Exporter {
         let _turn = take_turn(&lock, &dir);
         let path = dir.join(format!("{}.json", served.version));
         if !path.exists() {
-            replace(&path, &served.body)?;
+            crate::files::replace_file(&path, &served.body)?;
         }
         let latest = dir.join("latest.json");
         if served.version >= newest_in(&dir) {
-            replace(&latest, &served.body)?;
+            crate::files::replace_file(&latest, &served.body)?;
         }
         Ok(())
     }
@@ -120,25 +119,6 @@ fn newest_in(dir: &Path) -> u64 {
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.strip_suffix(".json")?.parse::<u64>().ok())
         .max()
         .unwrap_or(0)
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so readers see the
-/// old file or the new one, never half of one. The temporary name is random: instances
-/// in containers sharing the directory are all process 1.
-fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let unique = crate::clock::random_bytes::<8>().map_err(std::io::Error::other)?;
-    let tmp = path.with_extension(format!("tmp-{}", crate::clock::hex(&unique)));
-    let written = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    match written.and_then(|()| std::fs::rename(&tmp, path)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp); // nothing to clean when it was never created
-            Err(e)
-        }
-    }
 }
 
 #[cfg(test)]
