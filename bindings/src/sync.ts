@@ -6,7 +6,9 @@
  */
 
 import { Engine, init, isPennonError } from "./engine.js";
-import { fetchEnvelope, HttpError, type Fetched } from "./fetch-envelope.js";
+import { envelopeBytes } from "./envelope-bytes.js";
+import { HttpError, type Fetched } from "./fetch-envelope.js";
+import { ABANDONED, calledOff, DROPPED, sendRequest, STOPPED, type Answer, type Sent } from "./request.js";
 import { checkOptions, headersOf, type ReadOptions } from "./provider-options.js";
 import { refusal } from "./refusal.js";
 import { ResultMetadata } from "./result-metadata.js";
@@ -15,31 +17,14 @@ import { checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, typ
 import { later, type Timer } from "./timers.js";
 import { FatalStartError, type EnvelopeStore, type PennonOptions, type StoredEnvelope, type SyncEvent, type SyncOutcome } from "./sync-options.js";
 
-export { FatalStartError, type EnvelopeStore, type PennonOptions, type StoredEnvelope, type SyncEvent, type SyncOutcome };
+export { envelopeBytes, FatalStartError, type EnvelopeStore, type PennonOptions, type StoredEnvelope, type SyncEvent, type SyncOutcome };
 
-/** Why `stop` aborts a request. */
-const STOPPED = Symbol("stopped");
-/** Why `refresh` aborts a request an ended Workers request left behind. */
-const ABANDONED = Symbol("abandoned");
-/** Why a start whose module failed aborts the request it sent while the module loaded. */
-const DROPPED = Symbol("dropped");
 /** How far past its own time limit, by the clock, work counts as abandoned: timers
  *  that fire late on a busy machine must not be taken for timers that died. */
 const ABANDON_SLACK_MS = 1_000;
 
 /** `setTimeout`'s longest delay; a longer one fires at once. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
-
-/** What a request brought, or why it failed: never a rejection, so that an answer can
- *  wait for the module without going unhandled. */
-type Answer = { fetched: Fetched } | { error: unknown };
-
-/** A request sent: when it began (for STALE), what aborts it, and its answer. */
-interface Sent {
-  began: number;
-  controller: AbortController;
-  answer: Promise<Answer>;
-}
 
 /** The engine plus its sources, timers and status. */
 export class Sync {
@@ -549,26 +534,19 @@ export class Sync {
   /** Sends a GET, timed out after `requestTimeoutMs`; none where no request may start. */
   #send(url: URL, etag: string | undefined): Sent | undefined {
     const timeoutMs = this.#timing.requestTimeoutMs;
-    const timer = later(() => controller.abort(new Error(`no answer within requestTimeoutMs (${timeoutMs} ms)`)), timeoutMs, { unref: false });
-    if (timer === undefined) {
+    const fetch = this.#options.fetch ?? globalThis.fetch;
+    const maxBytes = this.#options.maxBytes ?? DEFAULT_MAX_BYTES;
+    const sent = sendRequest({ url, etag, headers: this.#headers, fetch, maxBytes, timeoutMs }, this.now());
+    if (sent === undefined) {
       // A Workers module's top level, where no timer, request or `AbortController` may
       // be made: no failure of the source, and the first refresh from a request fetches.
       this.#problem = "no request can start at a Workers module's top level: call refresh() from a request";
       return undefined;
     }
-    const controller = (this.#controller = new AbortController());
-    const began = (this.#lastRequestAt = this.now());
+    this.#controller = sent.controller;
+    this.#lastRequestAt = sent.began;
     this.#inFlightDue = Date.now() + timeoutMs;
-    // Raced as well as aborted: a `fetch` option that drops the signal must hold
-    // neither polling (a timeout) nor `stop` (which aborts with STOPPED).
-    const aborted = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
-    });
-    const request = { url, headers: this.#headers, etag, fetch: this.#options.fetch ?? globalThis.fetch, signal: controller.signal, maxBytes: this.#options.maxBytes ?? DEFAULT_MAX_BYTES };
-    const answer = Promise.race([fetchEnvelope(request), aborted])
-      .then((fetched): Answer => ({ fetched }), (error: unknown): Answer => ({ error }))
-      .finally(() => clearTimeout(timer));
-    return { began, controller, answer };
+    return sent;
   }
 
   /** Loads a request's answer, and counts failures (for the backoff, STALE and `wake`). */
@@ -808,29 +786,6 @@ function described(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const text = error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
   return error.cause === undefined ? text : `${text} (${described(error.cause)})`;
-}
-
-/**
- * The bytes of an envelope as hosts hold it: bytes (any typed-array view), an
- * `ArrayBuffer`, or its JSON text. Anything else is refused by name: `new Uint8Array`
- * would make a parsed object (a KV `get(key, "json")`) zero bytes, refused as empty text.
- */
-export function envelopeBytes(envelope: unknown, what: string): Uint8Array {
-  if (typeof envelope === "string") return new TextEncoder().encode(envelope);
-  // Copied: the host may reuse its buffer while the module loads.
-  if (ArrayBuffer.isView(envelope)) return new Uint8Array(envelope.buffer, envelope.byteOffset, envelope.byteLength).slice();
-  const tag = Object.prototype.toString.call(envelope);
-  if (tag === "[object ArrayBuffer]" || tag === "[object SharedArrayBuffer]") return new Uint8Array(envelope as ArrayBuffer);
-  const kind = envelope === null ? "null" : typeof envelope === "object" ? tag.slice(8, -1) : typeof envelope;
-  const hint = kind === "Object" ? " (a parsed envelope? pass its text)" : "";
-  throw new TypeError(`pennon: ${what} must be the envelope's bytes (a Uint8Array or ArrayBuffer) or its JSON text, not ${kind}${hint}`);
-}
-
-/** Whether `stop`, `#dropAbandoned` or a failed module called the request off: no
- *  failure of the source. */
-function calledOff(controller: AbortController): boolean {
-  const reason: unknown = controller.signal.reason;
-  return reason === STOPPED || reason === ABANDONED || reason === DROPPED;
 }
 
 /** Whether no retry can load the module: it does not compile or link, or the source
