@@ -155,11 +155,11 @@ impl PennonProviderBuilder {
     }
 
     /// Keeps the last verified envelope in this directory, written atomically, and serves
-    /// it (verified again) when no source answers at start. Providers trusting the same
-    /// keys may share the directory: none writes a version over a newer verified one.
-    /// The file is named by environment alone, so providers of two control planes (other
-    /// keys) or of two audiences for one environment name need a directory each: to
-    /// either, the other's file does not verify, and is replaced.
+    /// it (verified again) when no source answers at start. Any providers may share the
+    /// directory: the file is named by environment and by what verifies it (keys,
+    /// threshold, audience), and none writes a version over a newer verified one. After
+    /// the trusted keys change, a start with no source answering also reads the files
+    /// written under earlier keys, and serves the newest that verifies.
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
         self
@@ -244,6 +244,7 @@ impl PennonProviderBuilder {
             return Err(BuildError::MissingKeys);
         }
         let grace_ms = i64::try_from(self.grace.as_millis()).unwrap_or(i64::MAX);
+        let cache_policy_tag = crate::cache::policy_tag(&self.keys, self.threshold, self.audience);
         let policy = TrustPolicy::new(environment.clone(), self.keys)
             .and_then(|policy| policy.with_threshold(self.threshold))
             .map_err(BuildError::Policy)?
@@ -330,6 +331,7 @@ impl PennonProviderBuilder {
             sources,
             notification_url,
             cache_dir: self.cache_dir,
+            cache_policy_tag,
             poll_interval: self.poll_interval,
             file_poll_interval: self.file_poll_interval,
             jitter: self.jitter,

@@ -44,6 +44,8 @@ pub(crate) struct Config {
     pub(crate) sources: Vec<SourceSpec>,
     pub(crate) notification_url: Option<reqwest::Url>,
     pub(crate) cache_dir: Option<PathBuf>,
+    /// Names this policy's cache file: `cache::policy_tag`.
+    pub(crate) cache_policy_tag: String,
     pub(crate) poll_interval: Duration,
     pub(crate) file_poll_interval: Duration,
     pub(crate) jitter: f64,

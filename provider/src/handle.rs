@@ -1,5 +1,6 @@
 //! [`ProviderHandle`]: status, events, telemetry, push and shutdown, from outside the SDK.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use pennon_core::Snapshot;
@@ -48,6 +49,13 @@ impl ProviderHandle {
     /// The status now.
     pub fn status(&self) -> Status {
         self.shared.status()
+    }
+
+    /// The file holding the last-known-good envelope, with a `cache_dir`. It is named by
+    /// environment and by what verifies it (keys, threshold, audience), so it changes
+    /// when the trusted keys do; a file to seed a cache with goes here.
+    pub fn cache_file(&self) -> Option<PathBuf> {
+        self.shared.cache_file()
     }
 
     /// Status, served version and reason, as one consistent value.

@@ -23,7 +23,11 @@
 //!   because the SDK's `FlagMetadata` is an owned map.
 //! - **Degrade, don't fail.** When sources fail, the last good snapshot keeps serving and
 //!   the status turns `STALE` after a configured time; a cold start with every source
-//!   down serves the verified last-known-good cache.
+//!   down serves the verified last-known-good cache. Its file is named by environment
+//!   and trust policy, so any providers may share a directory, and a start during a key
+//!   rotation reads the file written under the earlier keys. (Unleash's SDKs name their
+//!   backup file by app name alone, and ConfigCat's cache key derives from the SDK key,
+//!   so a key change starts without a cache.)
 //! - **Observable.** A [`ProviderHandle`] reports the status, streams
 //!   [`ProviderEvent`]s (the Rust SDK has no event API yet), and exposes lock-free
 //!   evaluation counters and a bounded exposure queue for telemetry.

@@ -17,6 +17,8 @@ use crate::served::{changed_flags, Served};
 use crate::telemetry::Telemetry;
 use crate::{Offered, ProviderEvent, ProviderState, Status};
 
+mod cache_start;
+
 /// Events buffered per subscriber before the slowest one starts to lag.
 const EVENT_CAPACITY: usize = 256;
 
@@ -80,7 +82,7 @@ fn describe(version: Option<u64>) -> String {
 
 impl Shared {
     pub(crate) fn new(config: Config) -> Shared {
-        let cache = config.cache_dir.clone().map(|dir| Cache::new(dir, &config.environment));
+        let cache = config.cache_dir.clone().map(|dir| Cache::new(dir, &config.environment, &config.cache_policy_tag));
         let telemetry = Telemetry::new(config.exposure_capacity);
         let initial = ProviderState { status: Status::NotReady, version: None, message: None };
         Shared {
@@ -99,6 +101,10 @@ impl Shared {
             workers: Mutex::new(None),
             tasks: watch::channel(0).0,
         }
+    }
+
+    pub(crate) fn cache_file(&self) -> Option<std::path::PathBuf> {
+        self.cache.as_ref().map(|cache| cache.path().to_owned())
     }
 
     pub(crate) fn served_version(&self) -> Option<u64> {
@@ -282,63 +288,6 @@ impl Shared {
             debug!(source, reason = %reason, served_version, "sync from {source} failed again: {reason}");
         }
         self.refresh_locked(&mut sync);
-    }
-
-    /// Reads and verifies the cache at the start of run `epoch`. Its snapshot becomes
-    /// the fallback and its version the rollback floor, unless the provider shut down
-    /// meanwhile. Blocking.
-    pub(crate) fn load_cache(&self, epoch: u64) {
-        let Some(cache) = &self.cache else { return };
-        let _load = lock(&self.load);
-        {
-            let mut sync = lock(&self.sync);
-            if sync.cache_read || self.epoch() != epoch {
-                return;
-            }
-            sync.cache_read = true;
-        }
-        let path = cache.path().display();
-        let problem = match cache.read(self.config.max_bytes) {
-            Ok(None) => format!("no last-known-good cache at {path} yet"),
-            Err(e) => {
-                warn!(source = %path, reason = %e, "cannot read last-known-good cache {path}: {e}; ignoring it");
-                format!("cannot read last-known-good cache {path}: {e}")
-            }
-            Ok(Some(bytes)) => match self.config.policy.load(&bytes, None, self.config.now()) {
-                Ok(Loaded::Updated(snapshot)) => {
-                    let version = snapshot.version();
-                    info!(source = %path, version, "last-known-good cache {path} holds verified version {version}");
-                    let mut sync = lock(&self.sync);
-                    if self.epoch() == epoch {
-                        sync.floor = Some(snapshot.held());
-                        sync.fallback = Some(Arc::new(snapshot));
-                    }
-                    return;
-                }
-                Ok(Loaded::Unchanged) => format!("last-known-good cache {path} held nothing new"),
-                Err(e) if e.kind() == "expired" => {
-                    // Too old to serve, but verified: its version is still the floor.
-                    if let Ok(held) = self.config.policy.held_of(&bytes) {
-                        let mut sync = lock(&self.sync);
-                        if self.epoch() == epoch {
-                            sync.min_version = held.version;
-                        }
-                    }
-                    warn!(source = %path, reason = %e, "last-known-good cache {path} has expired: {e}; not served");
-                    format!("last-known-good cache {path} refused: {e}")
-                }
-                Err(e) => {
-                    error!(source = %path, reason = %e, kind = e.kind(),
-                        "ignoring corrupt or tampered last-known-good cache {path}: {e}; it will not be served, \
-                         and the next verified snapshot replaces it");
-                    format!("last-known-good cache {path} refused: {e}")
-                }
-            },
-        };
-        let mut sync = lock(&self.sync);
-        if self.epoch() == epoch {
-            sync.cache_problem = Some(problem);
-        }
     }
 
     /// Serves the verified cache if nothing is served yet, in run `epoch`. Returns

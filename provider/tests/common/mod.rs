@@ -54,8 +54,13 @@ pub fn envelope(version: u64) -> Vec<u8> {
 
 /// A builder trusting key 1 for `test`, with test-sized timings and no jitter.
 pub fn builder() -> PennonProviderBuilder {
+    builder_trusting(&[&key(1)])
+}
+
+/// [`builder`], trusting `keys` instead.
+pub fn builder_trusting(keys: &[&SigningKey]) -> PennonProviderBuilder {
     PennonProvider::builder()
-        .trusted_key(key(1).public_key().clone())
+        .trusted_keys(keys.iter().map(|key| key.public_key().clone()))
         .environment("test")
         .jitter(0.0)
         .poll_interval(Duration::from_millis(50))

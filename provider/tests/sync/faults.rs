@@ -201,7 +201,8 @@ async fn refused_snapshots_change_nothing_served_or_cached() {
     let handle = provider.handle();
     let (_api, client) = open_feature(provider).await;
     server.wait_requests(generation, 2).await; // the cache is written before the next poll
-    let cache_file = cache.path().join("pennon-test.envelope.json");
+    let cache_file = handle.cache_file().unwrap();
+    assert_eq!(cache_file.parent(), Some(cache.path()));
     assert_eq!(std::fs::read(&cache_file).unwrap(), envelope(3));
 
     let tampered = {
