@@ -132,6 +132,11 @@ impl PennonProviderBuilder {
     }
 
     /// A source: an HTTP(S) URL serving the envelope, polled with `If-None-Match`.
+    /// Give several (the control plane, a CDN, a bucket) and each is polled; the newest
+    /// verified version wins. A source behind the others is refused (logged once per
+    /// version), asked conditionally from then on, and keeps nothing fresh: `STALE`
+    /// comes when, for `stale_after`, no source has answered with the served version or
+    /// a newer one.
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.urls.push(url.into());
         self

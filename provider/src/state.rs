@@ -204,9 +204,14 @@ impl Shared {
                 Offered::Unchanged { version }
             }
             Err(error) => {
-                if note_failure(&mut sync, source, format!("snapshot refused: {error}"), false) {
+                if note_failure(&mut sync, source, refusal_reason(&error), false) {
+                    let behind = if error.kind() == "rollback" {
+                        " (a mirror or cache that has not caught up, or a replay of an old snapshot)"
+                    } else {
+                        ""
+                    };
                     warn!(source, reason = %error, kind = error.kind(), served_version,
-                        "refused snapshot from {source}: {error}; still serving {}", describe(served_version));
+                        "refused snapshot from {source}: {error}{behind}; still serving {}", describe(served_version));
                 } else {
                     debug!(source, reason = %error, kind = error.kind(), served_version, "refused again: {error}");
                 }
@@ -423,6 +428,12 @@ impl Shared {
         // No subscriber is not an error.
         let _ = self.events.send(event);
     }
+}
+
+/// A source's problem when what it offered was refused; a source that offers the same
+/// refused snapshot again has the same problem, logged once.
+pub(crate) fn refusal_reason(error: &pennon_core::Error) -> String {
+    format!("snapshot refused: {error}")
 }
 
 fn note_success(sync: &mut SyncState, source: &str) {

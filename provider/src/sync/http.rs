@@ -8,14 +8,14 @@ use tracing::debug;
 
 use super::refusal::{describe_refusal, shown_url};
 use super::{blocking, jittered, Backoff, FirstAttempt};
-use crate::state::Shared;
+use crate::state::{refusal_reason, Shared};
 
 /// Polls `url` until cancelled: after a success, every `poll_interval` (jittered);
 /// after a failure, with exponential backoff; at once when a notification arrives.
 pub(crate) async fn poll(shared: Arc<Shared>, url: Url, mut first: FirstAttempt) {
     let config = &shared.config;
     let source: Arc<str> = shown_url(&url).into();
-    let mut etag: Option<HeaderValue> = None;
+    let mut etag: Option<Tag> = None;
     let mut backoff = Backoff::new(config.backoff_initial, config.backoff_max, config.jitter);
     let mut announcements = shared.announce.subscribe();
     loop {
@@ -38,12 +38,22 @@ pub(crate) async fn poll(shared: Arc<Shared>, url: Url, mut first: FirstAttempt)
     }
 }
 
+/// The ETag of the source's last body that verified.
+struct Tag {
+    value: HeaderValue,
+    /// Why that body was refused although it verified: older than the version held (a
+    /// mirror or CDN edge that has not caught up). A 304 to it is that refusal again, so
+    /// a lagging source costs a conditional request per poll, not the whole body, and
+    /// still does not count as syncing.
+    behind: Option<String>,
+}
+
 /// One conditional GET. Returns whether the source answered usefully (a verified
 /// snapshot, the same one again, or 304).
-async fn fetch(shared: &Arc<Shared>, url: &Url, source: &Arc<str>, etag: &mut Option<HeaderValue>) -> bool {
+async fn fetch(shared: &Arc<Shared>, url: &Url, source: &Arc<str>, etag: &mut Option<Tag>) -> bool {
     let mut request = shared.config.http.get(url.clone()).header(ACCEPT, "application/json");
     if let Some(tag) = etag.as_ref() {
-        request = request.header(IF_NONE_MATCH, tag.clone());
+        request = request.header(IF_NONE_MATCH, tag.value.clone());
     }
     let response = match request.send().await {
         Ok(response) => response,
@@ -54,6 +64,10 @@ async fn fetch(shared: &Arc<Shared>, url: &Url, source: &Arc<str>, etag: &mut Op
     };
     let status = response.status();
     if status == StatusCode::NOT_MODIFIED {
+        if let Some(refusal) = etag.as_ref().and_then(|tag| tag.behind.clone()) {
+            shared.record_failure(source, refusal);
+            return false;
+        }
         debug!(source = %source, "{source}: 304 Not Modified, keeping version {:?}", shared.served_version());
         shared.record_success(source);
         return true;
@@ -76,11 +90,17 @@ async fn fetch(shared: &Arc<Shared>, url: &Url, source: &Arc<str>, etag: &mut Op
         }
     };
     let label = source.clone();
-    let accepted = blocking(shared, move |shared| shared.offer_and_cache(&label, &body).is_ok()).await.unwrap_or(false);
-    if accepted {
-        // Only the tag of a body that verified: a refused body is fetched whole again.
-        *etag = new_etag;
-    }
+    let offered = blocking(shared, move |shared| shared.offer_and_cache(&label, &body).map_err(|e| (e.kind(), e)));
+    // Only the tag of a body that verified: any other refused body is fetched whole again.
+    let (accepted, behind) = match offered.await {
+        Some(Ok(_)) => (true, None),
+        Some(Err(("rollback", error))) => (false, Some(refusal_reason(&error))),
+        Some(Err(_)) | None => {
+            *etag = None;
+            return false;
+        }
+    };
+    *etag = new_etag.map(|value| Tag { value, behind });
     accepted
 }
 

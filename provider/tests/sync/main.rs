@@ -9,4 +9,5 @@ mod cache;
 mod faults;
 mod http;
 mod lifecycle;
+mod mirrors;
 mod stream;
