@@ -202,18 +202,30 @@ fn as_number(value: ValueRef<'_>) -> Option<Number> {
     }
 }
 
+/// The first and last millisecond of years 0000 to 9999 (UTC), what RFC 3339 names.
+/// Seconds outside them are not comparable (SPEC 5.4): milliseconds given where seconds
+/// belong (JavaScript's `Date.now()`) would otherwise be a date thousands of years
+/// ahead, after every flag's date.
+const FIRST_MILLIS: i64 = -62_167_219_200_000;
+const LAST_MILLIS: i64 = 253_402_300_799_999;
+
 /// An RFC 3339 string, or seconds since the epoch, as Unix milliseconds.
 fn as_millis(value: ValueRef<'_>) -> Option<i64> {
-    match value {
-        ValueRef::String(s) => crate::time::parse_rfc3339(s).ok(),
-        ValueRef::Int(seconds) => seconds.checked_mul(1_000),
+    let millis = match value {
+        ValueRef::String(s) => return crate::time::parse_rfc3339(s).ok(),
+        ValueRef::Int(seconds) => seconds.checked_mul(1_000)?,
         ValueRef::Float(seconds) => {
             let millis = (seconds * 1_000.0).trunc();
+            if !(millis.is_finite() && (-9.2e18..9.2e18).contains(&millis)) {
+                return None;
+            }
             #[allow(clippy::cast_possible_truncation)]
-            (millis.is_finite() && (-9.2e18..9.2e18).contains(&millis)).then_some(millis as i64)
+            let millis = millis as i64;
+            millis
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    (FIRST_MILLIS..=LAST_MILLIS).contains(&millis).then_some(millis)
 }
 
 fn with_text(value: ValueRef<'_>, case_insensitive: bool, test: impl Fn(&str) -> bool) -> Option<bool> {

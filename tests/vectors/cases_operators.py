@@ -277,7 +277,17 @@ def times(s):
         ("epoch seconds with fraction", 1767225600.5, T), ("epoch seconds equal", 1767225600, F),
         ("far future", "2099-01-01T00:00:00Z", T), ("year 9999", "9999-12-31T23:59:59Z", T),
         ("earlier", "2025-06-01T00:00:00Z", F),
-        ("later with negative offset", "2025-12-31T23:00:00-01:01", T)])
+        ("later with negative offset", "2025-12-31T23:00:00-01:01", T),
+        ("last second of year 9999", 253402300799, T), ("past year 9999 not comparable", 253402300800, F),
+        ("last second of year 9999 as a float", 253402300799.5, T),
+        ("Unix milliseconds not comparable", 1767225600001, F),
+        ("Unix milliseconds as a float not comparable", 1767225600001.0, F)])
+    s.condition_table("after-negate", cond("after", "v", jan1, negate=True), [
+        ("earlier", 1767225599, T), ("Unix milliseconds never match", 1767225600001, F),
+        ("below year 0000 never matches", -62167219201, F)])
+    s.condition_table("before-year-0000", cond("before", "v", "0000-01-01T00:00:01Z"), [
+        ("first second of year 0000", -62167219200, T), ("before year 0000 not comparable", -62167219201, F),
+        ("float just before year 0000 not comparable", -62167219200.5, F)])
     s.condition_table("after-truncated", cond("after", "v", "2025-12-31T23:59:59.999Z"), [
         ("more fraction digits truncate to equal", "2025-12-31T23:59:59.9999999Z", F),
         ("next ms", "2026-01-01T00:00:00Z", T)])

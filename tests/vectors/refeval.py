@@ -63,23 +63,28 @@ def semver_key(text):
     return core + ((0, tuple(idents)),)
 
 
+# SPEC 5.4: the milliseconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z.
+FIRST_EPOCH_MS = -62_167_219_200_000
+LAST_EPOCH_MS = 253_402_300_799_999
+
+
 def time_ms(v):
     """SPEC 5.4: seconds times 1,000 exactly (integers) or in f64, truncated (floats);
-    results beyond ±9.2e18 ms (or i64 for integers) are not comparable."""
+    results outside years 0000-9999 are not comparable."""
     if isinstance(v, str):
         return bucketing.parse_rfc3339_ms(v)
     if is_number(v):
         v = context_number(v)
         if isinstance(v, int):
             ms = v * 1000
-            return ms if I64_MIN <= ms <= I64_MAX else None
-        product = v * 1000.0
-        if not -9.2e18 <= product < 9.2e18:
-            return None
-        exact_ms = int(Fraction(v) * 1000)  # int() truncates toward zero
-        if exact_ms != int(product):
-            raise AssertionError("epoch float %r: exact and f64 millisecond values differ" % v)
-        return exact_ms
+        else:
+            product = v * 1000.0
+            if not -9.2e18 <= product < 9.2e18:
+                return None
+            ms = int(Fraction(v) * 1000)  # int() truncates toward zero
+            if ms != int(product):
+                raise AssertionError("epoch float %r: exact and f64 millisecond values differ" % v)
+        return ms if FIRST_EPOCH_MS <= ms <= LAST_EPOCH_MS else None
     return None
 
 
