@@ -145,7 +145,7 @@ pub(crate) enum Test {
         text: Box<str>,
         case_insensitive: bool,
     },
-    Matches(Box<Regex>),
+    Matches(Arc<Regex>),
     Numeric(Compare, Number),
     Semver(Compare, Box<Version>),
     Before(i64),

@@ -29,6 +29,11 @@ pub struct Limits {
     /// not bound that: eight flags each requiring the same eight, eight levels down, is
     /// 8^8 visits, seconds for one evaluation from a 50 KB snapshot.
     pub max_steps: usize,
+    /// Automaton states of a snapshot's regexes, each distinct pattern (and case mode)
+    /// counted once. One pattern is bounded by itself (SPEC 5.4: 10,000 states), but
+    /// not how many there are: without this, 1 MB of `"a{9999}"` conditions compiles to
+    /// gigabytes in the control plane and in every SDK.
+    pub max_regex_states: usize,
 }
 
 impl Default for Limits {
@@ -43,6 +48,7 @@ impl Default for Limits {
             max_variants: 1_000,
             max_chain: 32,
             max_steps: 100_000,
+            max_regex_states: 200_000,
         }
     }
 }

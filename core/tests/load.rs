@@ -151,6 +151,25 @@ fn fan_out_past_the_step_limit_is_refused_naming_the_flag() {
     assert!(message.starts_with("one evaluation can visit 121 flags and segments"), "{message}");
 }
 
+/// Regexes share one budget of states, each distinct pattern counted once: repeating
+/// one costs nothing more, and the one that crosses the budget is named.
+#[test]
+fn regexes_past_the_state_budget_are_refused_naming_the_condition() {
+    let matches = |pattern: &str| json!({"attribute": "a", "op": "matches", "value": pattern});
+    let rule = |id: &str, patterns: &[&str]| json!({"id": id, "conditions": patterns.iter().map(|p| matches(p)).collect::<Vec<_>>(), "serve": {"variant": "on"}});
+    let repeated = boolean_flag(json!({"rules": [rule("r1", &["a{99}"; 50]), rule("r2", &["b{99}"])]}));
+    let body = payload(1, json!({"f": repeated}), json!({}));
+    let limits = |max_regex_states| Limits { max_regex_states, ..Limits::default() };
+    assert!(compile_payload(&body, &limits(200)).is_ok(), "a{{99}} is 100 states, counted once");
+    let error = compile_payload(&body, &limits(199)).expect_err("over the budget");
+    let Error::InvalidSnapshot { path, message } = &error else { panic!("{error:?}") };
+    assert_eq!(path, r#"flags["f"].rules[1].conditions[0].value"#);
+    assert_eq!(
+        message,
+        "the snapshot's distinct regexes compile to 200 automaton states with this one, more than the limit of 199"
+    );
+}
+
 #[test]
 fn deep_chains_are_refused_before_evaluation_could_recurse() {
     let mut flags = serde_json::Map::new();

@@ -214,6 +214,16 @@ def invalid_snapshot_cases(cs):
     inv("regex with look-around", f(rules=[rule([c("matches", "a", "(?=a)")])]))
     inv("regex nested deeper than 50", f(rules=[rule([c("matches", "a", "(" * 51 + "a" + ")" * 51)])]))
     inv("regex of more than 10,000 states", f(rules=[rule([c("matches", "a", "a{10000}")])]))
+    # Section 3.4: distinct regexes share a budget of 200,000 states; `x{9999}` is 10,000.
+    big = lambda letters, **kw: [c("matches", "a", x + "{9999}", **kw) for x in letters]
+    letters = "abcdefghijklmnopqrstu"
+    inv("regexes of 210,000 states in all", f(rules=[rule(big(letters[:11]), "r1"), rule(big(letters[11:]), "r2")]))
+    inv("the same regex case-insensitive counts again",
+        f(rules=[rule(big(letters[:10]), "r1"), rule(big(letters[10:20]), "r2"),
+                 rule(big("a", case_insensitive=True), "r3")]))
+    inv("regexes of 210,000 states across flags and segments",
+        {"f%d" % i: bflag(rules=[rule(big(letters[i]))]) for i in range(20)},
+        segments={"s": {"rules": [{"id": "r", "conditions": big("u")}]}})
     inv("semver value that does not parse", f(rules=[rule([c("semver_gt", "app", "1.2")])]))
     inv("RFC 3339 value that does not parse", f(rules=[rule([c("before", "t", "tomorrow")])]))
     inv("RFC 3339 value with a leap second", f(rules=[rule([c("after", "t", "2016-12-31T23:59:60Z")])]))
@@ -284,6 +294,12 @@ def invalid_snapshot_cases(cs):
     inv("prerequisites fanning out to more than 100,000 visits", layered_flags(5, 8))
     seg_flags, seg_segments = layered_segments(5, 8)
     inv("segment references fanning out to more than 100,000 visits", seg_flags, segments=seg_segments)
+    cs.ok("regexes: 20 distinct of 10,000 states, 200,000 in all",
+          text(signed(payload(flags={"checkout": bflag(rules=[rule(big(letters[:10]), "r1"),
+                                                              rule(big(letters[10:20]), "r2")])}))))
+    cs.ok("regexes: one pattern of 10,000 states in 640 conditions and a segment counts once",
+          text(signed(payload(flags={"f%d" % i: bflag(rules=[rule(big("a" * 64))]) for i in range(10)},
+                              segments={"s": {"rules": [{"id": "r", "conditions": big("a")}]}}))))
     cs.ok("fan-out: prerequisites 7 levels of 5 wide, 97,656 visits", text(signed(payload(flags=layered_flags(5, 7)))))
     seg_flags, seg_segments = layered_segments(5, 7)
     cs.ok("fan-out: segment references 7 levels of 5 wide, 97,656 visits",

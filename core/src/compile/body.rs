@@ -34,7 +34,14 @@ pub(crate) struct Compiler<'a> {
 impl<'a> Compiler<'a> {
     pub(crate) fn new(limits: &Limits) -> Compiler<'a> {
         Compiler {
-            names: Names { segments: Vec::new(), in_lists: Default::default(), max_depth: limits.max_depth },
+            names: Names {
+                segments: Vec::new(),
+                in_lists: Default::default(),
+                regexes: Default::default(),
+                regex_states: Default::default(),
+                max_regex_states: limits.max_regex_states,
+                max_depth: limits.max_depth,
+            },
             limits: limits.clone(),
             keys: Vec::new(),
             flags: Vec::new(),

@@ -92,7 +92,8 @@ fn compile_condition<'a>(raw: &RawCondition<'a>, names: &Names<'a>) -> Result<Co
         }
         Op::Matches => {
             let pattern = value.and_then(Json::as_str).ok_or_else(|| needs("a regex string"))?;
-            Test::Matches(Box::new(regex(pattern, ci)?))
+            let json_text = raw.value.unwrap_or_default();
+            Test::Matches(regex(pattern, json_text, ci, names)?)
         }
         Op::Lt | Op::Lte | Op::Gt | Op::Gte => {
             let number = value.and_then(number).ok_or_else(|| needs("a number"))?;
@@ -195,11 +196,31 @@ fn scalar_set(items: &[Json<'_>], ci: bool) -> Result<ScalarSet, At> {
     Ok(set)
 }
 
-fn regex(pattern: &str, ci: bool) -> Result<Regex, At> {
+/// The compiled `pattern`, shared with every earlier condition whose value has the same
+/// JSON text (`json_text`).
+fn regex<'a>(pattern: &str, json_text: &'a str, ci: bool, names: &Names<'a>) -> Result<Arc<Regex>, At> {
+    if let Some(known) = names.regexes.borrow().get(&(json_text, ci)) {
+        return Ok(known.clone());
+    }
     if pattern.len() > MAX_REGEX_BYTES {
         return Err(At::new(".value", format!("a regex may be at most {MAX_REGEX_BYTES} bytes")));
     }
-    Regex::new(pattern, ci).map_err(|e| At::new(".value", format!("invalid regex: {e}")))
+    let regex = Regex::new(pattern, ci).map_err(|e| At::new(".value", format!("invalid regex: {e}")))?;
+    let states = names.regex_states.get() + regex.states();
+    if states > names.max_regex_states {
+        return Err(At::new(
+            ".value",
+            format!(
+                "the snapshot's distinct regexes compile to {states} automaton states with this one, more than \
+                 the limit of {}",
+                names.max_regex_states
+            ),
+        ));
+    }
+    names.regex_states.set(states);
+    let regex = Arc::new(regex);
+    names.regexes.borrow_mut().insert((json_text, ci), regex.clone());
+    Ok(regex)
 }
 
 fn segment_refs(value: Option<&Json<'_>>, names: &Names<'_>) -> Result<Vec<usize>, At> {

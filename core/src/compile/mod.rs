@@ -10,13 +10,14 @@ mod condition;
 mod flag;
 mod rollout;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use smol_str::SmolStr;
 
 use crate::condition::ScalarSet;
+use crate::regex::Regex;
 pub(crate) use body::Compiler;
 
 use crate::model::{parse_payload, RawSegment, Text};
@@ -67,6 +68,12 @@ pub(crate) struct Names<'a> {
     /// repeat the same lists (countries, beta testers) across many flags, and a snapshot
     /// then holds each once.
     pub(crate) in_lists: RefCell<FxHashMap<(&'a str, bool), Arc<ScalarSet>>>,
+    /// Regexes compiled so far, by the JSON text of the pattern and case mode: a
+    /// snapshot holds each once, and counts its states once against `max_regex_states`.
+    pub(crate) regexes: RefCell<FxHashMap<(&'a str, bool), Arc<Regex>>>,
+    /// States of the regexes compiled so far.
+    pub(crate) regex_states: Cell<usize>,
+    pub(crate) max_regex_states: usize,
     /// The depth limit, for reading condition values.
     pub(crate) max_depth: usize,
 }

@@ -31,6 +31,11 @@ impl Regex {
         Ok(Regex { program: Program::compile(tree)? })
     }
 
+    /// The automaton's size, for the snapshot's budget (`Limits::max_regex_states`).
+    pub(crate) fn states(&self) -> usize {
+        self.program.states()
+    }
+
     /// Whether the pattern matches anywhere in `text` (an unanchored search).
     pub(crate) fn is_match(&self, text: &str) -> bool {
         self.program.is_match(text)

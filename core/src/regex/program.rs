@@ -46,6 +46,10 @@ impl Program {
         Ok(Program { states, ranges: tree.ranges, anchored })
     }
 
+    pub(super) fn states(&self) -> usize {
+        self.states.len()
+    }
+
     /// Whether the pattern matches anywhere in `text`.
     pub(super) fn is_match(&self, text: &str) -> bool {
         let bytes = text.as_bytes();
