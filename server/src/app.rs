@@ -124,6 +124,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         .mode(0o700)
         .create(&config.data_dir)
         .map_err(|e| format!("cannot create data directory `{}`: {e}", config.data_dir.display()))?;
+    crate::files::keep_private(&config.data_dir);
     let store = crate::store::open(&config.database_url()).await?;
     tracing::info!("database: {} ({})", crate::store::redact(&config.database_url()), store.backend());
     let signers = store.read().await.map_err(|e| e.to_string())?.latest_signers().await.map_err(|e| e.to_string())?;

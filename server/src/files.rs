@@ -1,6 +1,7 @@
-//! Files written whole or not at all.
+//! Files written whole or not at all, and kept from other users.
 
 use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so readers see the
@@ -19,5 +20,42 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             let _ = std::fs::remove_file(&tmp); // nothing to clean when it was never created
             Err(e)
         }
+    }
+}
+
+/// Makes the data directory its owner's alone (0700) if it is open to others: it holds
+/// the database (every flag, segment, audit entry and snapshot) and usually the signing
+/// key. A directory created beforehand (`mkdir`, mode 0755 under the usual umask) kept
+/// its mode, as creating one that exists changes nothing.
+pub(crate) fn keep_private(dir: &Path) {
+    let Ok(metadata) = std::fs::metadata(dir) else { return };
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return;
+    }
+    match std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+        Ok(()) => tracing::warn!(
+            "data directory `{}` was mode {mode:04o}, open to other users; it is now 0700",
+            dir.display()
+        ),
+        Err(e) => tracing::warn!(
+            "data directory `{}` is mode {mode:04o}, open to other users, and cannot be made 0700: {e}",
+            dir.display()
+        ),
+    }
+}
+
+/// Warns when a signing key can be read by users other than its owner. Not refused, as
+/// OpenSSH refuses such keys: secrets mounted in containers are often 0644 by default,
+/// where no other user exists.
+pub(crate) fn warn_if_shared(key: &Path) {
+    let Ok(metadata) = std::fs::metadata(key) else { return };
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            "signing key `{}` is mode {mode:04o}: users other than its owner can read it and sign snapshots \
+             every client trusts; `chmod 600` it",
+            key.display()
+        );
     }
 }

@@ -105,6 +105,7 @@ impl KeyRing {
 }
 
 fn read_key(path: &Path) -> Result<SigningKey, String> {
+    crate::files::warn_if_shared(path);
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("cannot read signing key `{}`: {e}", path.display()))?;
     SigningKey::parse(&text).map_err(|e| format!("signing key `{}`: {e}", path.display()))
@@ -129,9 +130,9 @@ fn generate(path: &Path) -> Result<(), String> {
     file.write_all(format!("{}\n", key.to_text()).as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-    // The data directory is this server's own (0700): a `.pub` left there by an
-    // earlier key is simply replaced.
+    // A `.pub` left there by an earlier key is replaced, and so is a symbolic link
+    // someone planted in its place: never the file it points to.
     let public = path.with_extension("pub");
-    std::fs::write(&public, format!("{}\n", key.public_key().to_text()))
+    crate::files::replace_file(&public, format!("{}\n", key.public_key().to_text()).as_bytes())
         .map_err(|e| format!("cannot write `{}`: {e}", public.display()))
 }

@@ -23,6 +23,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt as _;
 
+/// The address a request's connection came from (a proxy's, behind one).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub(crate) std::net::SocketAddr);
+
 /// Serves `router` on `listener` until `stop` turns true, then lets the open
 /// connections finish what they are answering. `head_timeout`: how long a connection
 /// may take to send a request head, or stay idle between two.
@@ -42,9 +46,9 @@ pub(crate) async fn serve(
     };
     tokio::pin!(stopped);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     pause_after(&error).await;
                     continue;
@@ -53,7 +57,11 @@ pub(crate) async fn serve(
             () = &mut stopped => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = router.clone().map_request(|request: Request<Incoming>| request.map(Body::new));
+        let service = router.clone().map_request(move |request: Request<Incoming>| {
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(Peer(peer));
+            request
+        });
         let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -133,25 +133,54 @@ pub(crate) fn run(args: &Args) -> Result<(), Failure> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
+    raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
+        let stop = stop_signal();
         let database = config.database_url();
         let running = pennon_server::start(config).await.map_err(Failure::Usage)?;
         banner(&running, &database)?;
-        running.serve_until(stop_signal()).await.map_err(|e| Failure::Usage(format!("server: {e}")))
+        running.serve_until(stop).await.map_err(|e| Failure::Usage(format!("server: {e}")))
     })
 }
 
-async fn stop_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+/// Every stream and connection holds a file descriptor, and the usual soft limit
+/// (1,024 under systemd) is far below the hard one: raised to it, as Go servers do
+/// (flagd, Flipt), so a few hundred idle streams cannot stop the server accepting.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!("open file limit: {limit}"),
+        Err(e) => tracing::warn!("cannot raise the open file limit: {e}; it stays as it was"),
     }
-    super::note("stopping");
+}
+
+/// SIGTERM or SIGINT, listened for from this call on: one sent as soon as the banner
+/// is out (a supervisor stopping what it just started) is a clean stop, not the
+/// default action's immediate exit. Call it inside the runtime.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    async move {
+        tokio::select! {
+            () = received(terminate.as_mut()) => {}
+            () = received(interrupt.as_mut()) => {}
+        }
+        super::note("stopping");
+    }
+}
+
+/// The next delivery of `signal`; never, if it could not be listened for.
+async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 fn banner(running: &Running, database: &str) -> Result<(), Failure> {

@@ -8,6 +8,7 @@
 mod admin;
 mod complete;
 mod cors;
+mod denials;
 mod envs;
 mod extract;
 mod flags;
@@ -29,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 
+pub(crate) use denials::Denial;
 pub(crate) use extract::{Body, PathParams, QueryParams};
 pub(crate) use sdk::keys_document;
 
@@ -148,6 +150,7 @@ pub(crate) fn router(app: App) -> Router {
         sdk.method_not_allowed_fallback(method_not_allowed).layer(axum::middleware::from_fn(cors::allow_any_origin));
     sdk.merge(admin)
         .layer(axum::middleware::from_fn(complete::writes_to_completion))
+        .layer(axum::middleware::from_fn(denials::log_denials))
         .layer(axum::middleware::from_fn(request_id))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app)

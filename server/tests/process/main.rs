@@ -8,5 +8,6 @@ mod cli;
 mod connections;
 mod crash;
 mod first_run;
+mod hardening;
 mod proc;
 mod scale_out;

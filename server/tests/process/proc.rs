@@ -59,7 +59,20 @@ impl Drop for Proc {
 
 /// Starts `pennon serve --listen 127.0.0.1:0 ARGS` in `dir` and waits for its banner.
 pub fn spawn(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Proc {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pennon"));
+    spawn_under(&[], dir, args, envs)
+}
+
+/// [`spawn`], run by `wrapper` (a command and its arguments, e.g. `prlimit ...`).
+pub fn spawn_under(wrapper: &[&str], dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Proc {
+    let binary = env!("CARGO_BIN_EXE_pennon");
+    let mut command = match wrapper.split_first() {
+        Some((program, rest)) => {
+            let mut command = Command::new(program);
+            command.args(rest).arg(binary);
+            command
+        }
+        None => Command::new(binary),
+    };
     command.current_dir(dir).args(["serve", "--listen", "127.0.0.1:0", "--log", "warn"]).args(args);
     for (name, value) in envs {
         command.env(name, value);
