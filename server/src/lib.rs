@@ -35,6 +35,7 @@ mod hub;
 mod keys;
 mod listen;
 pub mod model;
+mod report;
 mod routes;
 mod service;
 mod snapshot;

@@ -12,6 +12,7 @@ mod change;
 mod config;
 mod env;
 mod flag;
+mod report;
 mod segment;
 
 pub use access::{NewSdkKey, NewToken, Role, SdkKey, SdkKind, Token};
@@ -23,6 +24,7 @@ pub use config::{
 };
 pub use env::{EnvPatch, Environment, NewEnvironment};
 pub use flag::{Flag, FlagType};
+pub use report::{EnvServing, StaleFlag, StaleKind, StaleReason, StaleReport};
 pub use segment::{Segment, SegmentRule};
 
 /// Longest key (flag, segment, environment) the API accepts.

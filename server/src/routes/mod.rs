@@ -13,6 +13,7 @@ mod envs;
 mod extract;
 mod flags;
 mod openapi;
+mod reports;
 mod schemas;
 mod sdk;
 mod segments;
@@ -132,6 +133,7 @@ pub(crate) fn routes() -> Routes {
     let routes = flags::add(routes);
     let routes = segments::add(routes);
     let routes = envs::add(routes);
+    let routes = reports::add(routes);
     admin::add(routes)
 }
 

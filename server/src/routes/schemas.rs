@@ -219,6 +219,27 @@ fn other_schemas() -> Vec<(&'static str, Json)> {
         ),
         ("ChangeRequestList", list("change_requests", r("ChangeRequest"))),
         (
+            "StaleReport",
+            json!({ "type": "object", "required": ["generated_at", "settled_days", "lifetime_days", "environments", "flags"],
+            "properties": { "generated_at": time, "settled_days": { "type": "integer" }, "lifetime_days": { "type": "integer" },
+                "environments": strings(), "flags": { "type": "array", "items": r("StaleFlag") } } }),
+        ),
+        (
+            "StaleFlag",
+            json!({ "type": "object", "required": ["key", "type", "created_at", "stale_since", "reasons", "environments", "action"],
+            "properties": { "key": { "type": "string" }, "owner": { "type": "string" },
+                "type": { "enum": ["boolean", "string", "integer", "float", "object"] }, "created_at": time, "expires_at": time,
+                "stale_since": { "type": "string", "format": "date-time", "description": "the earliest `since` of its reasons" },
+                "reasons": { "type": "array", "items": { "type": "object", "required": ["reason", "since", "message"], "properties": {
+                    "reason": { "enum": ["expired", "past_lifetime", "settled", "diverged", "never_configured"] },
+                    "since": time, "message": { "type": "string" } } } },
+                "environments": { "type": "array", "items": { "type": "object", "required": ["environment"],
+                    "description": "what it serves there: `variant`, `value` and `since`, or `varies` saying why not one variant",
+                    "properties": { "environment": { "type": "string" }, "variant": { "type": "string" }, "value": {},
+                        "since": time, "varies": { "type": "string" } } } },
+                "action": { "type": "string", "description": "what to do about it" } } }),
+        ),
+        (
             "Error",
             json!({ "type": "object", "properties": { "error": { "type": "object", "required": ["code", "message"],
             "properties": { "code": { "type": "string" }, "message": { "type": "string" }, "field": { "type": "string" },

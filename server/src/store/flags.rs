@@ -30,6 +30,8 @@ pub(crate) struct ConfigRow {
     pub(crate) flag: String,
     pub(crate) config: String,
     pub(crate) rev: i64,
+    /// When it last changed (Unix milliseconds): a write that changes nothing leaves it.
+    pub(crate) updated_at: i64,
 }
 
 const FLAG_COLUMNS: &str =
@@ -87,19 +89,19 @@ impl Tx {
 
     /// Every flag configuration of `env`, by flag key.
     pub(crate) async fn configs(&mut self, env: &str) -> Result<Vec<ConfigRow>, sqlx::Error> {
-        let sql = "SELECT env, flag, config, rev FROM flag_configs WHERE env = $1 ORDER BY flag";
+        let sql = "SELECT env, flag, config, rev, updated_at FROM flag_configs WHERE env = $1 ORDER BY flag";
         on_conn!(self, |c| sqlx::query_as(sql).bind(env).fetch_all(c).await)
     }
 
     /// Every configuration of one flag, by environment.
     pub(crate) async fn flag_configs(&mut self, flag: &str) -> Result<Vec<ConfigRow>, sqlx::Error> {
-        let sql = "SELECT env, flag, config, rev FROM flag_configs WHERE flag = $1 ORDER BY env";
+        let sql = "SELECT env, flag, config, rev, updated_at FROM flag_configs WHERE flag = $1 ORDER BY env";
         on_conn!(self, |c| sqlx::query_as(sql).bind(flag).fetch_all(c).await)
     }
 
     /// One flag's configuration in `env`.
     pub(crate) async fn config(&mut self, env: &str, flag: &str) -> Result<Option<ConfigRow>, sqlx::Error> {
-        let sql = "SELECT env, flag, config, rev FROM flag_configs WHERE env = $1 AND flag = $2";
+        let sql = "SELECT env, flag, config, rev, updated_at FROM flag_configs WHERE env = $1 AND flag = $2";
         on_conn!(self, |c| sqlx::query_as(sql).bind(env).bind(flag).fetch_optional(c).await)
     }
 

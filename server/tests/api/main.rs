@@ -20,3 +20,4 @@ mod recreate;
 mod resources;
 mod revocation;
 mod rollback;
+mod stale;
