@@ -137,6 +137,75 @@ async fn api_commands() {
     server.stop();
 }
 
+/// `pennon flags stale`: a block per stale flag with why, since when and what to do,
+/// JSON with `--json`, and nothing on stdout when nothing is stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_flags_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn(dir.path(), &[], &[]);
+    let (url, admin) = (server.url.clone(), server.admin());
+    let run = |token: &str, args: &[&str]| pennon(dir.path(), &url, token, args);
+    let stderr = |output: &Output| String::from_utf8_lossy(&output.stderr).into_owned();
+
+    let empty = run(&admin, &["flags", "stale"]);
+    assert_eq!(ok(&empty), "", "no lines for a script to read");
+    assert!(stderr(&empty).starts_with("no stale flags: "), "{}", stderr(&empty));
+    ok(&run(&admin, &["flags", "create", "new-checkout", "--temporary", "--owner", "payments"]));
+    ok(&run(&admin, &["flags", "enable", "new-checkout", "--env", "development"]));
+    ok(&run(&admin, &["flags", "create", "old-banner", "--temporary", "--expires-at", "2020-01-02T00:00:00Z"]));
+    ok(&run(&admin, &["flags", "create", "kill-switch", "--expires-at", "2020-01-02T00:00:00Z"]));
+    // Ten days ago, as far as the database knows.
+    let db = dir.path().join("pennon-data/pennon.db");
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    for sql in [
+        "UPDATE flags SET created_at = created_at - 864000000",
+        "UPDATE flag_configs SET updated_at = updated_at - 864000000",
+    ] {
+        sqlx::query(sql).execute(&db).await.unwrap();
+    }
+    db.close().await;
+
+    let out = ok(&run(&admin, &["flags", "stale", "--env", "development"]));
+    let blocks: Vec<Vec<&str>> = out.split("\n\n").map(|block| block.lines().collect()).collect();
+    assert_eq!(blocks.len(), 2, "two stale flags, the permanent one left out: {out}");
+    let banner = &blocks[0];
+    assert_eq!(banner[0], "old-banner, stale since 2020-01-02", "{out}");
+    assert_eq!(banner[1], "  expired since 2020-01-02: its expires_at has passed");
+    assert!(banner[2].starts_with("  never_configured since "), "{out}");
+    let action = "  -> if the work behind it was dropped and no other environment uses it, delete the code it guards";
+    assert!(banner[3].starts_with(action), "{out}");
+    let checkout = &blocks[1];
+    assert!(checkout[0].starts_with("new-checkout (owner: payments), stale since "), "{out}");
+    assert!(checkout[1].starts_with("  settled since "), "{out}");
+    assert!(checkout[1].ends_with(": serves `on` (`true`) to everyone in `development`"), "{out}");
+    assert_eq!(
+        checkout[2],
+        "  -> if the other environments serve `true` too, replace every evaluation of `new-checkout` in code with \
+         `true`, then delete the flag"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&run(&admin, &["flags", "stale", "--env", "development", "--json"]))).unwrap();
+    assert_eq!(json["environments"], json!(["development"]));
+    assert_eq!(json["flags"][1]["reasons"][0]["reason"], "settled");
+    // Over every environment, new-checkout is on in development only.
+    let out = ok(&run(&admin, &["flags", "stale"]));
+    assert!(out.contains("\n  diverged since "), "{out}");
+    let out = ok(&run(&admin, &["flags", "stale", "--settled-days", "30"]));
+    assert!(out.starts_with("old-banner") && !out.contains("new-checkout"), "{out}");
+
+    let bad = run(&admin, &["flags", "stale", "--settled-days", "4000"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--settled-days"), "{}", stderr(&bad));
+    // A token scoped to development reads development's report, and only when it says so.
+    let created = run(&admin, &["tokens", "create", "dev-viewer", "--role", "viewer", "--env", "development"]);
+    let scoped = ok(&created).trim().to_owned();
+    let refused = run(&scoped, &["flags", "stale"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("403 forbidden"), "{}", stderr(&refused));
+    assert!(ok(&run(&scoped, &["flags", "stale", "--env", "development"])).starts_with("old-banner"));
+    server.stop();
+}
+
 /// Environments, API tokens and SDK keys from the CLI: a created secret is alone on
 /// stdout, so a script can capture it, and it works at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,5 @@
-//! `pennon flags ...`: list, read, create, enable, disable, roll out and delete flags.
+//! `pennon flags ...`: list, read, create, enable, disable, roll out and delete flags
+//! (and report the stale ones, in `stale.rs`).
 
 use reqwest::Method;
 use serde_json::{json, Value as Json};
@@ -62,6 +63,8 @@ pub(crate) enum Command {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Report temporary flags due for removal: why, since when, and what to do.
+    Stale(super::stale::Args),
     /// Delete a flag from every environment.
     Delete {
         /// The flag key.
@@ -146,6 +149,7 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Stale(args) => super::stale::run(args).await,
         Command::Delete { key, api } => {
             let path = format!("/api/v1/flags/{}", segment(key));
             Client::new(api)?.send_current(Method::DELETE, &path, None).await?;

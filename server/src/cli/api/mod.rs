@@ -12,6 +12,7 @@ pub(crate) mod envs;
 pub(crate) mod flags;
 pub(crate) mod rollback;
 pub(crate) mod segments;
+pub(crate) mod stale;
 
 pub(crate) use client::{ApiArgs, Client, Reply};
 
