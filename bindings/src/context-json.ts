@@ -14,8 +14,9 @@
 /**
  * `context` as JSON text; `undefined` where `JSON.stringify` writes nothing (a
  * function, a symbol). Throws where it throws for anything but a BigInt: a cycle, a
- * `toJSON` method that throws, nesting deeper than the runtime's stack; and for a
- * `Date` outside years 0 to 9999.
+ * `toJSON` method that throws, nesting deeper than the runtime's stack; for a `Date`
+ * outside years 0 to 9999; and for a `Map`, a `Set` or another built-in whose contents
+ * JSON drops (`OPAQUE`), which would otherwise be evaluated as an empty object.
  */
 export function contextJson(context: unknown): string | undefined {
   let text: string | undefined;
@@ -25,7 +26,8 @@ export function contextJson(context: unknown): string | undefined {
     if (!(error instanceof TypeError)) throw error;
     text = withBigInts(context);
   }
-  if (text !== undefined && EXTENDED_YEAR.test(text)) refuseFarDates(context);
+  // Both refusals are rare, and each leaves a mark in the text: only then is it walked.
+  if (text !== undefined && (text.includes("{}") || EXTENDED_YEAR.test(text))) refuseLossy(context);
   return text;
 }
 
@@ -33,19 +35,74 @@ export function contextJson(context: unknown): string | undefined {
 const EXTENDED_YEAR = /"[+-]\d{6}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d\d\dZ"/;
 
 /**
- * Throws when a `Date` in `context` is outside years 0 to 9999, which RFC 3339 cannot
- * write: SPEC 5.1 makes that `INVALID_CONTEXT` in every client, as the Rust provider
- * does with an OpenFeature date-time. Only called when the text holds such a string,
- * which a `Date` or the user's own text may have written; this walk tells which.
+ * Built-ins that keep what they hold out of their own properties, so JSON writes them
+ * as `{}`: a `Map` of groups would be evaluated as an empty object, and targeting would
+ * silently not match. By `Object.prototype.toString`'s tag, not `instanceof`, so that
+ * one from another realm (a `vm` context, an iframe) is one too. Typed arrays are not
+ * here: JSON writes their elements (as an object keyed by index).
  */
-function refuseFarDates(context: unknown): void {
+const OPAQUE = new Set(["Map", "Set", "WeakMap", "WeakSet", "RegExp", "Error", "ArrayBuffer", "SharedArrayBuffer", "DataView", "Promise", "WeakRef"]);
+
+/** What to pass instead of each kind, for the refusal. */
+const INSTEAD: Record<string, string> = {
+  Map: "a plain object (`Object.fromEntries(map)`)",
+  Set: "an array (`[...set]`)",
+};
+
+/**
+ * The kind of `value` if it is a built-in that JSON writes as `{}` though it holds
+ * something (`OPAQUE`, with no own enumerable property of its own); else `undefined`.
+ * Plain objects and arrays answer at once.
+ */
+export function opaqueKind(value: object): string | undefined {
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype === Object.prototype || prototype === null || Array.isArray(value)) return undefined;
+  const kind = Object.prototype.toString.call(value).slice(8, -1);
+  return OPAQUE.has(kind) && Object.keys(value).length === 0 ? kind : undefined;
+}
+
+/**
+ * Throws for what JSON would write without error but with a wrong meaning, naming
+ * where it is (`groups`, `user.groups`, `list[2]`):
+ * - a `Date` outside years 0 to 9999, which RFC 3339 cannot write: SPEC 5.1 makes that
+ *   `INVALID_CONTEXT` in every client, as the Rust provider does with an OpenFeature
+ *   date-time;
+ * - a built-in JSON writes as `{}` (`opaqueKind`), as a `Map` or `Set` is: refused as
+ *   boxed primitives are, rather than evaluated as an empty object.
+ * Only called when the text holds a mark of either (`{}`, a six-digit year), which an
+ * empty object or the user's own strings may have written too; this walk tells which.
+ */
+function refuseLossy(context: unknown): void {
+  const paths = new WeakMap<object, string>();
   JSON.stringify(context, function (this: Record<string, unknown>, key: string, value: unknown) {
-    // Not `instanceof`: a date from another realm (a `vm` context, an iframe) is one too.
+    const path = pathOf(paths.get(this), key, Array.isArray(this));
+    // Not `instanceof`: a date from another realm is one too.
     if (typeof value === "string" && /^[+-]\d{6}-/.test(value) && Object.prototype.toString.call(this[key]) === "[object Date]") {
-      throw new RangeError(`context field \`${key}\`: the date ${value} is outside years 0 to 9999, which RFC 3339 cannot write`);
+      throw new RangeError(`${where(path)}: the date ${value} is outside years 0 to 9999, which RFC 3339 cannot write`);
+    }
+    if (typeof value === "object" && value !== null) {
+      const kind = opaqueKind(value);
+      if (kind !== undefined) {
+        const instead = INSTEAD[kind] ?? "a string, number, boolean, array or plain object";
+        throw new TypeError(`${where(path)} is a ${kind}, which JSON writes as {} (what it holds is lost): pass ${instead}`);
+      }
+      paths.set(value, path);
     }
     return typeof value === "bigint" ? 0 : value;
   });
+}
+
+/** The path of `key` in a holder at `parent` (`undefined` for the wrapper around the
+ *  whole context, whose one key is `""`). */
+function pathOf(parent: string | undefined, key: string, inArray: boolean): string {
+  if (parent === undefined) return "";
+  if (inArray) return `${parent}[${key}]`;
+  return parent === "" ? key : `${parent}.${key}`;
+}
+
+/** How a refusal names a path: the whole context, or a field. */
+function where(path: string): string {
+  return path === "" ? "the context" : `context field \`${path}\``;
 }
 
 /** `JSON.stringify`'s text of `context`, which holds a BigInt, with each as its digits. */

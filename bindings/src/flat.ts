@@ -20,6 +20,8 @@
  * which are another integer), or a targeting key of another type.
  */
 
+import { opaqueKind } from "./context-json.js";
+
 const RECORD = 3;
 /** Strings longer than this (UTF-16 units) are not written flat: see `#text`. */
 const FLAT_TEXT_LIMIT = 1 << 20;
@@ -53,14 +55,17 @@ export function readsOf(list: string[]): Reads {
 const isEnumerable = Object.prototype.propertyIsEnumerable;
 
 /**
- * Whether `object` is a boxed primitive (`new String("ann")`), which JSON writes as the
- * primitive, so the module refuses it as a context. Plain objects answer from their
- * prototype alone.
+ * Whether `object` must be converted (or refused) whole, never read name by name: a
+ * boxed primitive (`new String("ann")`), which JSON writes as the primitive, so the
+ * module refuses it as a context; or a built-in JSON writes as `{}` (a `Map`, a `Set`:
+ * `opaqueKind`), which the conversion refuses. Read by name, either would be an empty
+ * context. Plain objects answer from their prototype alone.
  */
-function isBoxed(object: object): boolean {
+function convertsWhole(object: object): boolean {
   const prototype = Object.getPrototypeOf(object);
   if (prototype === Object.prototype || prototype === null) return false;
-  return object instanceof String || object instanceof Number || object instanceof Boolean || object instanceof BigInt;
+  const boxed = object instanceof String || object instanceof Number || object instanceof Boolean || object instanceof BigInt;
+  return boxed || opaqueKind(object) !== undefined;
 }
 
 /** What `JSON.stringify` sees of `object[name]`: own enumerable properties only. */
@@ -74,11 +79,11 @@ function ownValue(object: Record<string, unknown>, name: string): unknown {
  * its type is checked for every flag). Whatever must come through JSON (a result the
  * scratch buffer cannot hold, a context the flat write declined) is evaluated with
  * this, so that an attribute the flag does not read can never fail it. Arrays, objects
- * with `toJSON`, boxed primitives and non-objects are returned as they are: they convert
- * (or are refused) whole.
+ * with `toJSON`, boxed primitives, `Map`s and `Set`s (`convertsWhole`) and non-objects
+ * are returned as they are: they convert (or are refused) whole.
  */
 export function readable(context: unknown, reads: Reads): unknown {
-  if (typeof context !== "object" || context === null || Array.isArray(context) || isBoxed(context)) return context;
+  if (typeof context !== "object" || context === null || Array.isArray(context) || convertsWhole(context)) return context;
   const object = context as Record<string, unknown>;
   // What `toJSON` gives is the context: it is converted whole.
   if (typeof object.toJSON === "function") return context;
@@ -140,7 +145,7 @@ export class FlatWriter {
     }
     // An object literal answers from its constructor, a cached load: asking for the
     // prototype here cost a fresh evaluation ~5% (20-30 ns) in V8 11.
-    if (typeof context !== "object" || Array.isArray(context) || ((context as { constructor?: unknown }).constructor !== Object && isBoxed(context))) {
+    if (typeof context !== "object" || Array.isArray(context) || ((context as { constructor?: unknown }).constructor !== Object && convertsWhole(context))) {
       return false;
     }
     const object = context as Record<string, unknown>;
