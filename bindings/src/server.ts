@@ -116,7 +116,10 @@ export class PennonServerProvider implements Provider {
         if (event.flagsChanged.length === 0) return;
         return this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: event.flagsChanged });
       case "ready":
-        return this.events.emit(ProviderEvents.Ready);
+        // Recovered with a new snapshot: READY first, so that the change's handlers see it.
+        this.events.emit(ProviderEvents.Ready);
+        if (event.change !== undefined) this.#on({ type: "changed", ...event.change });
+        return;
       case "stale":
         return this.events.emit(ProviderEvents.Stale, { message: event.message });
       case "error":

@@ -86,10 +86,21 @@ export interface EnvelopeStore {
   save(text: string, version: number, etag: string | undefined, untrusted: string | undefined): void;
 }
 
-/** What the host hears from a `Sync`. */
+/** A newly served snapshot: the flags whose outcomes may differ from the last one's. */
+export interface SnapshotChange {
+  flagsChanged: string[];
+  version: number;
+}
+
+/**
+ * What the host hears from a `Sync`. A snapshot that ends STALE or ERROR comes with the
+ * `ready` it causes, to be announced after it: the SDK takes a status from READY and
+ * none from CONFIGURATION_CHANGED, so a change announced first would reach its
+ * handlers while the client still said STALE, with the new snapshot already served.
+ */
 export type SyncEvent =
-  | { type: "changed"; flagsChanged: string[]; version: number }
-  | { type: "ready" }
+  | ({ type: "changed" } & SnapshotChange)
+  | { type: "ready"; change?: SnapshotChange }
   | { type: "stale"; message: string }
   | { type: "error"; message: string };
 

@@ -15,9 +15,9 @@ import { ResultMetadata } from "./result-metadata.js";
 import { Telemetry } from "./telemetry.js";
 import { checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
 import { later, type Timer } from "./timers.js";
-import { FatalStartError, type EnvelopeStore, type PennonOptions, type StoredEnvelope, type SyncEvent, type SyncOutcome } from "./sync-options.js";
+import { FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome } from "./sync-options.js";
 
-export { envelopeBytes, FatalStartError, type EnvelopeStore, type PennonOptions, type StoredEnvelope, type SyncEvent, type SyncOutcome };
+export { envelopeBytes, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome };
 
 /** How far past its own time limit, by the clock, work counts as abandoned: timers
  *  that fire late on a busy machine must not be taken for timers that died. */
@@ -43,6 +43,9 @@ export class Sync {
   #untrustedStored: string | undefined;
   /** Whether the engine has served a snapshot (it never stops serving one). */
   #loaded = false;
+  /** What the snapshots loaded since the status was last derived changed: announced
+   *  by `#updateStatus`, after the status it leads to. */
+  #unannounced: SnapshotChange | undefined;
   #etag: string | undefined;
   /** When the last request began, for `wake`. */
   #lastRequestAt: number | undefined;
@@ -375,6 +378,7 @@ export class Sync {
     clearTimeout(this.#moduleRetry?.timer);
     this.#moduleRetry = undefined;
     this.#timer = this.#expiryTimer = undefined;
+    this.#unannounced = undefined;
     this.#controller?.abort(STOPPED);
     this.#inFlight = undefined;
     if (this.#engine !== undefined) {
@@ -415,7 +419,11 @@ export class Sync {
     this.#onLoad?.();
     const flagsChanged = engine.changedFlags();
     if (store) this.#store(bytes, etag);
-    if (before !== undefined) this.#emit({ type: "changed", flagsChanged, version: engine.version()! });
+    if (before !== undefined) {
+      const earlier = this.#unannounced?.flagsChanged ?? [];
+      const merged = earlier.length === 0 ? flagsChanged : [...new Set([...earlier, ...flagsChanged])].sort();
+      this.#unannounced = { flagsChanged: merged, version: engine.version()! };
+    }
     return true;
   }
 
@@ -651,8 +659,16 @@ export class Sync {
     }
   }
 
-  /** Recomputes the status from expiry and sync failures; emits transitions. */
+  /**
+   * Recomputes the status from expiry and sync failures; emits transitions, then what
+   * the snapshots loaded since the last call changed (`#unannounced`): READY before
+   * CONFIGURATION_CHANGED when a new snapshot ends STALE, so that the change's handlers
+   * see the status it brought. Without `emit` (the start's own loads, announced by the
+   * SDK's READY) the change is dropped.
+   */
   #updateStatus(emit: boolean, force = false): void {
+    const change = this.#unannounced;
+    this.#unannounced = undefined;
     if (!this.loaded) return;
     const engine = this.engine;
     const now = this.now();
@@ -674,9 +690,15 @@ export class Sync {
     const previous = this.status;
     this.status = next;
     this.staleMessage = message;
-    if (!emit || (previous === next && !force)) return;
-    if (next === "stale") this.#emit({ type: "stale", message: message! });
-    else this.#emit({ type: "ready" });
+    if (!emit) return;
+    if (previous === next && !force) {
+      if (change !== undefined) this.#emit({ type: "changed", ...change });
+    } else if (next === "stale") {
+      this.#emit({ type: "stale", message: message! });
+      if (change !== undefined) this.#emit({ type: "changed", ...change });
+    } else {
+      this.#emit({ type: "ready", change });
+    }
   }
 
   /**

@@ -294,8 +294,12 @@ export class PennonWebProvider implements Provider {
   #refreshCache(changed: string[]): void {
     if (!this.#sync.loaded) return;
     const before = this.#cache;
-    const after = this.#evaluate();
-    this.#cache = after;
+    this.#cache = this.#evaluate();
+    this.#announce(before, this.#cache, changed);
+  }
+
+  /** Announces the flags whose results differ between two caches, plus `changed`. */
+  #announce(before: Map<string, Cached>, after: Map<string, Cached>, changed: string[]): void {
     const flagsChanged = new Set(changed);
     for (const [key, entry] of after) if (!same(before.get(key), entry)) flagsChanged.add(key);
     for (const key of before.keys()) if (!after.has(key)) flagsChanged.add(key);
@@ -331,11 +335,17 @@ export class PennonWebProvider implements Provider {
       case "changed":
         this.#refreshCache(event.flagsChanged);
         return this.#followTime();
-      case "ready":
-        // Also the first snapshot after a failed start: no `changed` came before it.
+      case "ready": {
+        // Also the first snapshot after a failed start. Reads follow the served snapshot
+        // from READY on; a new one that ended STALE is then announced against the cache
+        // it replaced, as any change is (`#announce`).
+        const before = this.#cache;
         this.#cache = this.#evaluate();
         this.#followTime();
-        return this.events.emit(ProviderEvents.Ready);
+        this.events.emit(ProviderEvents.Ready);
+        if (event.change !== undefined) this.#announce(before, this.#cache, event.change.flagsChanged);
+        return;
+      }
       case "stale":
         return this.events.emit(ProviderEvents.Stale, { message: event.message });
       case "error":

@@ -98,6 +98,62 @@ test("recovering after a long failing start announces READY, not STALE first", a
   await server.close();
 });
 
+test("recovering from STALE with a new snapshot announces READY, then CONFIGURATION_CHANGED, whose handlers see READY", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  // The SDKs take a status from READY and none from CONFIGURATION_CHANGED (spec 5.3):
+  // a change announced first reached handlers still saying STALE, with v2 served.
+  for (const [name, api, events, Provider] of SDKS) {
+    server.status = 200;
+    server.body = v1;
+    const domain = `recover-${name}`;
+    const provider = new Provider({
+      keys, environment: "test", url: server.url, pollIntervalMs: 20, jitter: 0, backoffInitialMs: 20, backoffMaxMs: 20,
+      staleAfterMs: 60, logger: quiet,
+    });
+    if (name === "web") await api.setContext(domain, { targetingKey: "bob" });
+    await api.setProviderAndWait(domain, provider);
+    const client = api.getClient(domain);
+    const stale = next(api, domain, events.Stale);
+    server.status = 503;
+    await stale;
+    const seen = [];
+    // What a handler sees: the client's status, and what `bob` is served (v2 adds him).
+    const look = async (event) => {
+      const status = client.providerStatus; // as the handler is called, before any await
+      const served = name === "web" ? client.getBooleanValue("beta", false) : await client.getBooleanValue("beta", false, { targetingKey: "bob" });
+      seen.push(`${event} ${status} bob=${served}`);
+    };
+    const order = [];
+    client.addHandler(events.Ready, () => order.push("READY") && look("READY"));
+    client.addHandler(events.ConfigurationChanged, (details) => order.push("CHANGED") && look(`CHANGED ${details.flagsChanged}`));
+    const changed = next(api, domain, events.ConfigurationChanged);
+    server.body = v2;
+    server.status = 200;
+    await changed;
+    await sleep(10); // the server client's evaluations in the handlers
+    assert.deepEqual(seen.sort(), ["CHANGED beta READY bob=true", "READY READY bob=true"], name);
+    assert.deepEqual(order, ["READY", "CHANGED"], name);
+    await api.clearProviders();
+  }
+  // An expired snapshot, recovered by a pushed one (the server provider's `load`).
+  const soon = new Date(Date.now() + 300).toISOString();
+  const expiring = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }), steady: boolFlag({ fallthrough: "on" }) }, {}, soon));
+  const provider = new PennonServerProvider({ keys, environment: "test", envelope: expiring });
+  await ServerOpenFeature.setProviderAndWait("recover-push", provider);
+  const alive = setInterval(() => {}, 1000); // the provider's timers never keep a process alive
+  await next(ServerOpenFeature, "recover-push", ServerEvents.Stale);
+  clearInterval(alive);
+  const client = ServerOpenFeature.getClient("recover-push");
+  const seen = [];
+  client.addHandler(ServerEvents.Ready, () => seen.push(`READY ${client.providerStatus}`));
+  client.addHandler(ServerEvents.ConfigurationChanged, (details) => seen.push(`CHANGED ${details.flagsChanged} ${client.providerStatus}`));
+  assert.equal(provider.load(v2), true);
+  await sleep(0);
+  assert.deepEqual(seen, ["READY READY", "CHANGED beta READY"]);
+  await ServerOpenFeature.clearProviders();
+});
+
 test("closing aborts the request under way and announces nothing after it", async () => {
   const server = await snapshotServer();
   server.body = v1;
