@@ -6,9 +6,23 @@
  * SDK key never sent, polling never on. What can never work is a `FatalStartError`.
  */
 
+import { Engine } from "./engine.js";
 import { isWasmSource } from "./instance.js";
-import type { PennonOptions } from "./sync.js";
+import { FatalStartError, type PennonOptions } from "./sync-options.js";
 import { shown } from "./timing.js";
+
+/** The engine's default `maxBytes` (SPEC 2.3). */
+export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+
+/** The engine the options describe; keys or a trust policy it refuses are FATAL. */
+export function newEngine(o: PennonOptions, minVersion?: number): Engine {
+  try {
+    const { keys, environment, audience, threshold, graceMs, maxBytes } = o;
+    return new Engine({ keys, environment, audience, threshold, graceMs, maxBytes, minVersion });
+  } catch (error) {
+    throw new FatalStartError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
 
 /** Every option both providers read. */
 const COMMON = [

@@ -16,7 +16,7 @@ import {
 import { isPennonError } from "./engine.js";
 import { details, expectedType, failed, type Kind } from "./resolve.js";
 import { readOptions } from "./provider-options.js";
-import { envelopeBytes, FatalStartError, Sync, type PennonOptions, type SyncEvent, type SyncOutcome } from "./sync.js";
+import { closedMidStart, envelopeBytes, FatalStartError, Sync, type PennonOptions, type SyncEvent, type SyncOutcome } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
 
 export * from "./index.js";
@@ -55,13 +55,18 @@ export class PennonServerProvider implements Provider {
     return this.#sync.push(envelopeBytes(envelope, "load's argument"));
   }
 
-  /** Options, keys or a trust policy that can never work make the provider FATAL. */
+  /**
+   * Options, keys or a trust policy that can never work make the provider FATAL. One
+   * that `onClose` overtook never settles (`closedMidStart`).
+   */
   async initialize(): Promise<void> {
+    let ready: boolean;
     try {
-      await this.#sync.start();
+      ready = await this.#sync.start();
     } catch (error) {
       throw error instanceof FatalStartError ? new ProviderFatalError(error.message, { cause: error }) : error;
     }
+    if (!ready) return closedMidStart();
   }
 
   async onClose(): Promise<void> {

@@ -5,19 +5,20 @@
  * runs in browsers, Node and workerd alike.
  */
 
-import { Engine, init, isPennonError } from "./engine.js";
+import { init, isPennonError, type Engine } from "./engine.js";
 import { envelopeBytes } from "./envelope-bytes.js";
 import { HttpError, type Fetched } from "./fetch-envelope.js";
 import { ABANDONED, calledOff, DROPPED, sendRequest, STOPPED, type Answer, type Sent } from "./request.js";
-import { checkOptions, headersOf, type ReadOptions } from "./provider-options.js";
+import { checkOptions, DEFAULT_MAX_BYTES, headersOf, newEngine, type ReadOptions } from "./provider-options.js";
 import { refusal } from "./refusal.js";
 import { ResultMetadata } from "./result-metadata.js";
 import { Telemetry } from "./telemetry.js";
-import { checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
-import { later, type Timer } from "./timers.js";
-import { FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome } from "./sync-options.js";
+import { backoff, checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
+import { later, Pauses, type Timer } from "./timers.js";
+import { described, isNeverLoadable } from "./sync-errors.js";
+import { closedMidStart, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome } from "./sync-options.js";
 
-export { envelopeBytes, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome };
+export { closedMidStart, envelopeBytes, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome };
 
 /** How far past its own time limit, by the clock, work counts as abandoned: timers
  *  that fire late on a busy machine must not be taken for timers that died. */
@@ -43,8 +44,7 @@ export class Sync {
   #untrustedStored: string | undefined;
   /** Whether the engine has served a snapshot (it never stops serving one). */
   #loaded = false;
-  /** What the snapshots loaded since the status was last derived changed: announced
-   *  by `#updateStatus`, after the status it leads to. */
+  /** What snapshots loaded since then changed, for `#updateStatus` to announce. */
   #unannounced: SnapshotChange | undefined;
   #etag: string | undefined;
   /** When the last request began, for `wake`. */
@@ -71,6 +71,12 @@ export class Sync {
   /** The generation of the `start` under way: the SDK has not seen READY yet, so no
    *  events. A start that a `stop` or a newer start overtook no longer clears it. */
   #starting: number | undefined;
+  /** The newest start, which one that a newer start overtook ends as. */
+  #current: Promise<boolean> | undefined;
+  /** `#generation` as the last `stop` left it: a start older than that was closed. */
+  #stoppedAt = 0;
+  /** The start's waits (backoffs, `initTimeoutMs`), which `stop` ends, timers cleared. */
+  readonly #pauses = new Pauses();
   #stopped = false;
   /** The request under way, which `refresh` joins and `stop` aborts. */
   #inFlight: Promise<SyncOutcome> | undefined;
@@ -140,20 +146,29 @@ export class Sync {
 
   /**
    * Instantiates the module, loads the stored, inline and fetched snapshots, polls.
-   * Throws `FatalStartError` when the options can never work, and a plain error when
-   * no snapshot loaded yet (polling goes on, and the first that loads makes it ready).
+   * `true` once ready; `false` if `stop` came first, nothing of it left running; as
+   * the newer start ends if one overtook it. Throws `FatalStartError` when the options
+   * can never work, and a plain error when no snapshot loaded yet (polling goes on, and
+   * the first that loads makes it ready).
    */
-  async start(): Promise<void> {
+  async start(): Promise<boolean> {
     this.#fatal = undefined;
+    const started = this.#start();
+    this.#current = started;
     try {
-      await this.#start();
+      return await started;
     } catch (error) {
       if (error instanceof FatalStartError) this.#fatal = error.message;
       throw error;
     }
   }
 
-  async #start(): Promise<void> {
+  /** How a start of `generation` that a `stop` or a newer start overtook ends. */
+  #overtaken(generation: number): boolean | Promise<boolean> {
+    return this.#stoppedAt > generation ? false : this.#current!;
+  }
+
+  async #start(): Promise<boolean> {
     const o = this.#options;
     let inline: Uint8Array | undefined;
     try {
@@ -185,7 +200,7 @@ export class Sync {
       if (this.#url !== undefined && this.#inFlight === undefined && this.#requestsAtOnce(inline, stored)) {
         void this.#begin(this.#prefetch(this.#url, stored?.etag));
       }
-      if (!(await local)) return;
+      if (!(await local)) return this.#overtaken(generation);
       if (this.#url !== undefined && this.loaded && o.waitForUrl === false) {
         // Ready now; the first request goes out once the SDK has announced READY (a
         // macrotask after `initialize` resolves), so its change comes after READY.
@@ -200,21 +215,22 @@ export class Sync {
           for (;;) {
             const outcome = await this.refresh();
             if (outcome !== "failed" || this.loaded || expired || this.#refused || generation !== this.#generation) return;
-            const waited = await new Promise<boolean>((resolve) => {
-              if (later(() => resolve(true), this.#wait(), { unref: true }) === undefined) resolve(false);
-            });
+            const waited = await this.#pauses.pause(this.#wait(), { unref: true }).ended;
             if (!waited || expired || generation !== this.#generation) return;
           }
         })();
         const poll = () => this.#schedule(generation);
         void first.then(poll, poll);
-        let timer: Timer | undefined;
-        const remaining = Math.max(0, deadline - Date.now());
-        // Not unref'd: `initialize` is awaited, and must settle before Node may exit.
-        const expiry = new Promise<"expired">((resolve) => (timer = later(() => resolve("expired"), remaining, { unref: false })));
-        const ended = await Promise.race([first, expiry]).finally(() => clearTimeout(timer));
+        // Not unref'd: `initialize` is awaited, and must settle before Node may exit. A
+        // `stop` ends it too, so that a start closed mid-way holds no timer.
+        const expiry = this.#pauses.pause(Math.max(0, deadline - Date.now()), { unref: false });
+        // Where no timer may be set, the first attempts alone end it.
+        const attempts = first.then(() => "first" as const);
+        const timedOut = expiry.ended.then((done) => (done ? "expired" : generation === this.#generation ? attempts : "halted"));
+        const ended = await Promise.race([attempts, timedOut]);
+        expiry.cancel();
         expired = true;
-        if (generation !== this.#generation) return;
+        if (generation !== this.#generation) return this.#overtaken(generation);
         if (ended === "expired" && !this.loaded) {
           const pending = this.#inFlight === undefined ? "" : "; a request is still under way";
           const last = this.#problem === undefined ? "" : `; the last attempt: ${this.#problem}`;
@@ -231,6 +247,7 @@ export class Sync {
     this.#updateStatus(false);
     // The SDK announces READY when `initialize` resolves; STALE must come after it.
     if (this.status === "stale") later(() => this.#updateStatus(true, true), 0, { unref: false });
+    return true;
   }
 
   /** Whether a start sends its first request at once: unless `waitForUrl: false` and a
@@ -280,22 +297,23 @@ export class Sync {
       } catch (error) {
         if (generation !== this.#generation) return false;
         if (isNeverLoadable(error)) throw error;
-        const wait = this.#moduleWait(tries);
+        const wait = backoff(this.#timing, tries + 1);
         if (Date.now() + wait > deadline) {
           this.#retryModuleLater(generation, tries, inline, error);
           throw error;
         }
         this.#warn(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
-        // Not unref'd: `initialize` is awaited, and must settle before Node may exit.
-        await new Promise((resolve) => setTimeout(resolve, wait));
+        // Not unref'd: `initialize` is awaited, and must settle before Node may exit;
+        // `stop` ends the wait.
+        const waited = await this.#pauses.pause(wait, { unref: false }).ended;
         if (generation !== this.#generation) return false;
+        if (!waited) {
+          // No timer may be set here (a Workers module's top level): `refresh` retries.
+          this.#retryModuleLater(generation, tries, inline, error);
+          throw error;
+        }
       }
     }
-  }
-
-  /** The backoff before the module's download number `tries + 1`. */
-  #moduleWait(tries: number): number {
-    return Math.min(this.#timing.backoffMaxMs, this.#timing.backoffInitialMs * 2 ** tries);
   }
 
   /**
@@ -305,7 +323,7 @@ export class Sync {
    * after a failed first request. `wake` and `refresh` try at once.
    */
   #retryModuleLater(generation: number, tries: number, inline: Uint8Array | undefined, error: unknown): void {
-    const wait = this.#moduleWait(tries);
+    const wait = backoff(this.#timing, tries + 1);
     this.#fail(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
     // Unref'd: `initialize` has settled, and a retry must not hold a Node process open.
     const timer = later(() => void this.#retryModule(), wait, { unref: true });
@@ -372,7 +390,8 @@ export class Sync {
    */
   stop(): void {
     this.#stopped = true;
-    this.#generation++;
+    this.#stoppedAt = ++this.#generation;
+    this.#pauses.endAll();
     clearTimeout(this.#timer);
     clearTimeout(this.#expiryTimer);
     clearTimeout(this.#moduleRetry?.timer);
@@ -661,10 +680,8 @@ export class Sync {
 
   /**
    * Recomputes the status from expiry and sync failures; emits transitions, then what
-   * the snapshots loaded since the last call changed (`#unannounced`): READY before
-   * CONFIGURATION_CHANGED when a new snapshot ends STALE, so that the change's handlers
-   * see the status it brought. Without `emit` (the start's own loads, announced by the
-   * SDK's READY) the change is dropped.
+   * loaded since the last call changed (`#unannounced`; see `SyncEvent`). Without
+   * `emit` (a start's own loads, which the SDK's READY covers) the change is dropped.
    */
   #updateStatus(emit: boolean, force = false): void {
     const change = this.#unannounced;
@@ -753,9 +770,7 @@ export class Sync {
 
   /** `#wait` before jitter. */
   #unjittered(): number {
-    const t = this.#timing;
-    if (this.#failures === 0) return t.pollIntervalMs;
-    return Math.min(t.backoffMaxMs, Math.max(this.#retryAfterMs ?? 0, t.backoffInitialMs * 2 ** (this.#failures - 1)));
+    return this.#failures === 0 ? this.#timing.pollIntervalMs : backoff(this.#timing, this.#failures, this.#retryAfterMs);
   }
 
   /** Whether no request is due on its own: polling is off and the last one succeeded
@@ -801,31 +816,4 @@ export class Sync {
   }
 }
 
-/** An error as a log line: its name unless a plain `Error`, and its causes (Node's
- *  `fetch failed` says why only there). */
-function described(error: unknown): string {
-  if (isPennonError(error)) return error.message;
-  if (!(error instanceof Error)) return String(error);
-  const text = error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
-  return error.cause === undefined ? text : `${text} (${described(error.cause)})`;
-}
-
-/** Whether no retry can load the module: it does not compile or link, or the source
- *  says so (a URL serving a page, a file that is not there). */
-function isNeverLoadable(error: unknown): boolean {
-  if (error instanceof WebAssembly.CompileError || error instanceof WebAssembly.LinkError) return true;
-  return typeof error === "object" && error !== null && (error as { permanent?: unknown }).permanent === true;
-}
-
-/** The engine's default `maxBytes` (SPEC 2.3). */
-const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
-
-function newEngine(o: PennonOptions, minVersion?: number): Engine {
-  try {
-    const { keys, environment, audience, threshold, graceMs, maxBytes } = o;
-    return new Engine({ keys, environment, audience, threshold, graceMs, maxBytes, minVersion });
-  } catch (error) {
-    throw new FatalStartError(error instanceof Error ? error.message : String(error), { cause: error });
-  }
-}
 

@@ -25,3 +25,39 @@ export function unref(timer: Timer): Timer {
   else (timer as { unref?: () => void }).unref?.();
   return timer;
 }
+
+/** A wait on a timer: `ended` is `true` once it has waited, `false` if cut short. */
+export interface Pause {
+  ended: Promise<boolean>;
+  /** Ends the wait now (`ended` is `false`), its timer cleared. */
+  cancel(): void;
+}
+
+/** Waits that one call ends together: what a provider's start waits for when it is closed. */
+export class Pauses {
+  readonly #pending = new Set<() => void>();
+
+  /** Waits `ms` (unref'd or not); none where no timer may be set: `ended` is `false` at once. */
+  pause(ms: number, options: { unref: boolean }): Pause {
+    let cancel = () => {};
+    const ended = new Promise<boolean>((resolve) => {
+      const timer = later(() => {
+        this.#pending.delete(cancel);
+        resolve(true);
+      }, ms, options);
+      if (timer === undefined) return resolve(false);
+      cancel = () => {
+        clearTimeout(timer);
+        this.#pending.delete(cancel);
+        resolve(false);
+      };
+      this.#pending.add(cancel);
+    });
+    return { ended, cancel: () => cancel() };
+  }
+
+  /** Ends every wait under way. */
+  endAll(): void {
+    for (const cancel of [...this.#pending]) cancel();
+  }
+}

@@ -34,6 +34,12 @@ export function timingOf(options: PennonOptions): Timing {
   };
 }
 
+/** The backoff after `failures` failures in a row (at least one), doubling from
+ *  `backoffInitialMs`, or `askedMs` (a `Retry-After`) if longer; never past `backoffMaxMs`. */
+export function backoff(t: Timing, failures: number, askedMs = 0): number {
+  return Math.min(t.backoffMaxMs, Math.max(askedMs, t.backoffInitialMs * 2 ** (failures - 1)));
+}
+
 type TimingOption = "pollIntervalMs" | "backoffInitialMs" | "backoffMaxMs" | "requestTimeoutMs" | "initTimeoutMs" | "staleAfterMs";
 
 function milliseconds(options: PennonOptions, name: TimingOption, fallback: number, least: number): number {

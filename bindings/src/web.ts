@@ -19,7 +19,7 @@ import type { Engine, FlagType, Resolution } from "./engine.js";
 import { details, expectedType, failed, fits, mismatch, type Kind } from "./resolve.js";
 import { readOptions } from "./provider-options.js";
 import { shown } from "./timing.js";
-import { FatalStartError, Sync, type EnvelopeStore, type PennonOptions, type SyncEvent } from "./sync.js";
+import { closedMidStart, FatalStartError, Sync, type EnvelopeStore, type PennonOptions, type SyncEvent } from "./sync.js";
 import { unref } from "./timers.js";
 import type { Telemetry } from "./telemetry.js";
 
@@ -69,8 +69,8 @@ export class PennonWebProvider implements Provider {
   readonly #sync: Sync;
   #context: EvaluationContext = {};
   #cache = new Map<string, Cached>();
-  /** The `initialize` under way, which a context change before it ends waits for. */
-  #starting: Promise<void> | undefined;
+  /** The start under way, which a context change before it ends waits for. */
+  #starting: Promise<unknown> | undefined;
   /** Removes the page listeners of `#listen`. */
   #listening: AbortController | undefined;
   /** Re-evaluates the cache while the snapshot has scheduled rollouts (`#followTime`). */
@@ -131,19 +131,21 @@ export class PennonWebProvider implements Provider {
     });
   }
 
+  /** As the server provider's: one that `onClose` overtook never settles (`closedMidStart`). */
   async initialize(context?: EvaluationContext): Promise<void> {
     this.#context = context ?? {};
     this.#listen();
     const starting = (this.#starting = this.#sync.start().catch((error: unknown) => {
       throw error instanceof FatalStartError ? new ProviderFatalError(error.message, { cause: error }) : error;
     }));
+    let ready: boolean;
     try {
-      await starting;
+      ready = await starting;
     } finally {
       if (this.#starting === starting) this.#starting = undefined;
     }
-    // A start that `onClose` or a newer start overtook may end with nothing loaded.
-    if (this.#sync.loaded) this.#cache = this.#evaluate();
+    if (!ready) return closedMidStart();
+    this.#cache = this.#evaluate();
     this.#followTime();
   }
 
@@ -156,7 +158,7 @@ export class PennonWebProvider implements Provider {
   onContextChange(_oldContext: EvaluationContext, newContext: EvaluationContext): void | Promise<void> {
     this.#context = newContext;
     if (this.#starting !== undefined) return this.#starting.then(() => this.#afterStart());
-    if (!this.#sync.loaded) return Promise.reject(new Error("pennon: no snapshot is loaded yet"));
+    if (!this.#sync.loaded) return Promise.reject(new Error(this.#unserved()));
     this.#cache = this.#evaluate();
     // The SDK sets READY after a context change; a provider still serving a stale
     // snapshot says so again once it has.
@@ -169,8 +171,13 @@ export class PennonWebProvider implements Provider {
    *  `onClose` and a newer `initialize` overtook hands over to that one. */
   #afterStart(): void | Promise<void> {
     if (this.#starting !== undefined) return this.#starting.then(() => this.#afterStart());
-    if (!this.#sync.loaded) throw new Error("pennon: no snapshot is loaded yet");
+    if (!this.#sync.loaded) throw new Error(this.#unserved());
     this.#cache = this.#evaluate();
+  }
+
+  /** Why nothing is served: closed (`onClose`, also mid-start), or nothing loaded yet. */
+  #unserved(): string {
+    return this.#sync.stopped ? "pennon: the provider is closed (onClose)" : "pennon: no snapshot is loaded yet";
   }
 
   async onClose(): Promise<void> {
@@ -219,7 +226,7 @@ export class PennonWebProvider implements Provider {
       cached = this.#cache.get(flagKey);
     }
     if (cached === undefined) {
-      if (!this.#sync.loaded) return failed(defaultValue, "PROVIDER_NOT_READY", "pennon: no snapshot is loaded yet");
+      if (!this.#sync.loaded) return failed(defaultValue, "PROVIDER_NOT_READY", this.#unserved());
       this.#sync.telemetry.record(notFound(flagKey), undefined, this.#sync.now());
       return failed(defaultValue, "FLAG_NOT_FOUND", `flag \`${flagKey}\` is not in snapshot version ${this.#sync.engine.version()}`);
     }

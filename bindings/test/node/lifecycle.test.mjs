@@ -4,6 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import { once } from "node:events";
 import { PennonServerProvider } from "pennon/server";
 import { PennonWebProvider } from "pennon/web";
 import { OpenFeature as ServerOpenFeature, ProviderEvents as ServerEvents } from "@openfeature/server-sdk";
@@ -152,6 +154,60 @@ test("recovering from STALE with a new snapshot announces READY, then CONFIGURAT
   await sleep(0);
   assert.deepEqual(seen, ["READY READY", "CHANGED beta READY"]);
   await ServerOpenFeature.clearProviders();
+});
+
+test("closed or replaced while it starts, a provider is announced neither READY nor ERROR, and leaves nothing running", async (t) => {
+  // The start waits for a first snapshot: on a request that gets no answer, or on the
+  // backoff after a 503 (retrying within initTimeoutMs).
+  const failing = await snapshotServer();
+  failing.status = 503;
+  const silent = createServer(() => {}); // never answers
+  silent.listen(0, "127.0.0.1");
+  await once(silent, "listening");
+  let silentRequests = 0;
+  silent.on("request", () => silentRequests++);
+  t.after(() => {
+    silent.closeAllConnections();
+    silent.close();
+    return failing.close();
+  });
+  const waits = {
+    request: { url: `http://127.0.0.1:${silent.address().port}/snapshot`, requests: () => silentRequests },
+    backoff: { url: failing.url, requests: () => failing.requests },
+  };
+  const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+  for (const [wait, { url, requests }] of Object.entries(waits)) {
+    for (const [name, api, events, Provider] of SDKS) {
+      api.setLogger({ error() {}, warn() {}, info() {}, debug() {} });
+      for (const how of ["close", "clearProviders", "setProvider"]) {
+        const label = `${name}, ${how} during the ${wait}`;
+        const before = timers();
+        const starting = new Provider({ keys, environment: "test", url, initTimeoutMs: 60_000, backoffInitialMs: 60_000, logger: quiet });
+        const seen = [];
+        const client = api.getClient();
+        const handlers = [events.Ready, events.Error].map((event) => [event, (details) => seen.push(`${event} ${details.message ?? ""}`.trim())]);
+        for (const [event, handler] of handlers) client.addHandler(event, handler);
+        let settled = "pending";
+        void api.setProviderAndWait(starting).then(() => (settled = "resolved"), (error) => (settled = `rejected: ${error.message}`));
+        const sent = requests();
+        while (requests() === sent) await sleep(5);
+        if (wait === "backoff") await sleep(20); // the 503 is in: the start waits out its backoff
+        if (how === "close") await api.close();
+        else if (how === "clearProviders") await api.clearProviders();
+        else await api.setProviderAndWait(new Provider({ keys, environment: "test", envelope: v1, logger: quiet }));
+        await sleep(20); // what the closed start still had to do (an aborted request's end)
+        // The SDK announces whatever `initialize` settles with, to the domain's clients as
+        // they are then: READY for a closed provider, or ERROR beside its replacement.
+        assert.equal(settled, "pending", label);
+        assert.deepEqual(seen, how === "setProvider" ? [events.Ready] : [], label);
+        assert.equal(client.providerStatus, how === "setProvider" ? "READY" : "NOT_READY", label);
+        assert.equal(requests(), sent + 1, `${label}: no request after closing`);
+        assert.equal(timers(), before, `${label}: no timer left (the start's backoff and initTimeoutMs)`);
+        for (const [event, handler] of handlers) client.removeHandler(event, handler);
+        await api.clearProviders();
+      }
+    }
+  }
 });
 
 test("closing aborts the request under way and announces nothing after it", async () => {

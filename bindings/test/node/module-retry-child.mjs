@@ -7,6 +7,7 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { PennonServerProvider } from "pennon/server";
 import { PennonWebProvider } from "pennon/web";
+import { init } from "pennon";
 import { OpenFeature, ProviderEvents } from "@openfeature/server-sdk";
 import { boolFlag, envelope, payload, publicKey } from "./sign.mjs";
 import { providerEvent, sleep, snapshotServer } from "./snapshot-server.mjs";
@@ -90,6 +91,25 @@ if (scenario === "background") {
   out.request = request;
   silent.closeAllConnections();
   silent.close();
+} else if (scenario === "closed-downloading" || scenario === "closed-backoff") {
+  // Closed while the module downloads (a slow answer), or while it waits to download it
+  // again (an HTTP 503, then a backoff of a minute): nothing is announced for it, ever,
+  // the SDK's wait never settles, and nothing holds the process.
+  const seen = [];
+  OpenFeature.setLogger({ error() {}, warn() {}, info() {}, debug() {} });
+  for (const event of [ProviderEvents.Ready, ProviderEvents.Error]) OpenFeature.addHandler(event, () => seen.push(event));
+  if (scenario === "closed-downloading") Object.assign(serveModule(), { delayMs: 300 });
+  const provider = new PennonServerProvider({ ...common, initTimeoutMs: 120_000, backoffInitialMs: 60_000 });
+  let settled = "pending";
+  void OpenFeature.setProviderAndWait(provider).then(() => (settled = "resolved"), (error) => (settled = `rejected: ${error.message}`));
+  while (wasm.requests === 0) await sleep(5);
+  if (scenario === "closed-backoff") while (lines.length === 0) await sleep(5); // the 503 is in, the backoff begun
+  await OpenFeature.close();
+  if (scenario === "closed-downloading") {
+    await init(common.wasm); // the download the start waited for, now in
+    await sleep(0);
+  }
+  Object.assign(out, { settled, seen, status: OpenFeature.getClient().providerStatus, moduleRequests: wasm.requests });
 } else if (scenario === "rejected") {
   // A `wasm` promise that rejected can never resolve: no retry, at once.
   const rejected = Promise.reject(new Error("the chunk failed to load"));

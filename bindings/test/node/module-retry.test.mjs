@@ -33,6 +33,15 @@ test("closing drops a pending module retry, and leaves nothing holding the proce
   assert.deepEqual(await scenario("closed"), { started: "rejected", moduleRequests: 1 });
 });
 
+test("closed while the module downloads, or waits to download it again: nothing announced, nothing left holding the process", async () => {
+  // Within 10 s: the backoff's timer (a minute) held the process open, and the start
+  // then resolved: the SDK announced READY for a closed provider (also once a slow
+  // download came in).
+  for (const name of ["closed-downloading", "closed-backoff"]) {
+    assert.deepEqual(await scenario(name, 10_000), { settled: "pending", seen: [], status: "NOT_READY", moduleRequests: 1 }, name);
+  }
+});
+
 test("a module that fails drops the request sent beside its download, leaving nothing open", async () => {
   // Within 10 s: a request left to its timeout (60 s) would hold the process open.
   assert.deepEqual(await scenario("dropped", 10_000), { started: "rejected", request: { sent: true, closed: true } });
