@@ -66,7 +66,7 @@ export class PennonServerProvider implements Provider {
     } catch (error) {
       throw error instanceof FatalStartError ? new ProviderFatalError(error.message, { cause: error }) : error;
     }
-    if (!ready) return closedMidStart();
+    if (!ready || this.#sync.stopped) return closedMidStart();
   }
 
   async onClose(): Promise<void> {

@@ -113,13 +113,12 @@ export class FatalStartError extends Error {}
 /**
  * What an `initialize` that `onClose` overtook returns: a promise that never settles,
  * holding no timer or request (`Sync.stop` ended them). The SDKs announce whatever
- * `initialize` settles with, and to the clients of the domain as it is then, without
+ * `initialize` settles with, to the clients of the domain as it is then, without
  * asking whether the provider is still the one set there: resolved, they would hear
- * READY from a provider that is closed; rejected, ERROR, with the provider that
- * replaced it (`setProvider`, `clearProviders`) starting or ready. Closed, nothing
- * further happens to it, so nothing is announced: the status stays NOT_READY, as the
- * OpenFeature spec says of a provider after shutdown, and a `setProviderAndWait` for it
- * waits on, as it would for any provider closed before it was ready.
+ * READY from a provider that is closed; rejected, ERROR, while the provider that
+ * replaced it (`setProvider`, `clearProviders`) starts or serves. Unsettled, nothing is
+ * announced: the status stays NOT_READY, as the OpenFeature spec says of a provider
+ * after shutdown. The cost, documented: a `setProviderAndWait` for it waits on.
  */
 export function closedMidStart(): Promise<never> {
   return new Promise<never>(() => {});

@@ -144,7 +144,7 @@ export class PennonWebProvider implements Provider {
     } finally {
       if (this.#starting === starting) this.#starting = undefined;
     }
-    if (!ready) return closedMidStart();
+    if (!ready || this.#sync.stopped) return closedMidStart();
     this.#cache = this.#evaluate();
     this.#followTime();
   }
