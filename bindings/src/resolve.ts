@@ -34,7 +34,12 @@ export function details<T>(result: Resolution, defaultValue: T, metadata: FlagMe
   return { value: value as T, variant: result.variant, reason: result.reason, flagMetadata: metadata };
 }
 
-/** The message of a `TYPE_MISMATCH`, worded as the engine words it. */
-export function mismatch(key: string, actual: FlagType, expected: FlagType): string {
-  return `flag \`${key}\` is ${actual}, not ${expected}`;
+/**
+ * The message of a `TYPE_MISMATCH`, worded as the engine words it, except for a number:
+ * OpenFeature has one number type, and its caller never asked for the "float" the
+ * engine is asked for (`expectedType`), so the engine's "is string, not float" reads as
+ * "is string, not a number".
+ */
+export function mismatch(key: string, actual: FlagType, kind: Kind): string {
+  return `flag \`${key}\` is ${actual}, not ${kind === "number" ? "a number" : kind}`;
 }

@@ -14,7 +14,7 @@ import {
   type ResolutionDetails,
 } from "@openfeature/server-sdk";
 import { isPennonError } from "./engine.js";
-import { details, expectedType, failed, type Kind } from "./resolve.js";
+import { details, expectedType, failed, mismatch, type Kind } from "./resolve.js";
 import { readOptions } from "./provider-options.js";
 import { closedMidStart, envelopeBytes, FatalStartError, Sync, type PennonOptions, type SyncEvent, type SyncOutcome } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
@@ -99,10 +99,13 @@ export class PennonServerProvider implements Provider {
     const engine = this.#sync.engine;
     const now = this.#sync.now();
     try {
-      const result = engine.evaluate(key, context, now, expectedType(kind, engine.flagType(key)));
+      const type = engine.flagType(key);
+      const result = engine.evaluate(key, context, now, expectedType(kind, type));
       const targetingKey = typeof context.targetingKey === "string" ? context.targetingKey : undefined;
       this.#sync.telemetry.record(result, targetingKey, now, context);
-      return details(result, fallback, this.#sync.metadata.of(result));
+      // Worded for the number OpenFeature asked for, not the float the engine was.
+      const worded = result.errorCode === "TYPE_MISMATCH" && kind === "number" ? { ...result, errorDetails: mismatch(key, type!, kind) } : result;
+      return details(worded, fallback, this.#sync.metadata.of(result));
     } catch (error) {
       // Only a context the engine cannot convert throws here (`invalid_context`: a
       // cycle, nesting too deep), as in the Rust provider. A flag the snapshot lacks is

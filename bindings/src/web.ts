@@ -16,7 +16,7 @@ import {
   type ResolutionDetails,
 } from "@openfeature/web-sdk";
 import type { Engine, FlagType, Resolution } from "./engine.js";
-import { details, expectedType, failed, fits, mismatch, type Kind } from "./resolve.js";
+import { details, failed, fits, mismatch, type Kind } from "./resolve.js";
 import { readOptions } from "./provider-options.js";
 import { shown } from "./timing.js";
 import { closedMidStart, FatalStartError, Sync, type EnvelopeStore, type PennonOptions, type SyncEvent } from "./sync.js";
@@ -234,7 +234,7 @@ export class PennonWebProvider implements Provider {
       this.#sync.telemetry.recordError(flagKey); // as the server and Rust providers count it
       // Worded, and with the flag's metadata, as the server provider's (the engine's) result.
       const metadata = cached.contextError === undefined ? cached.metadata : undefined;
-      return failed(defaultValue, "TYPE_MISMATCH", mismatch(flagKey, cached.type, expectedType(kind, cached.type)), metadata);
+      return failed(defaultValue, "TYPE_MISMATCH", mismatch(flagKey, cached.type, kind), metadata);
     }
     if (cached.contextError !== undefined) {
       this.#sync.telemetry.recordInvalidContext(flagKey, true);

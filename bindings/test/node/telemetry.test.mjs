@@ -80,7 +80,10 @@ test("a type mismatch reads the same from both providers: the engine's words and
     assert.equal(fromServer.errorCode, "TYPE_MISMATCH");
     assert.deepEqual(fromWeb, fromServer, kind);
   }
-  assert.equal((await server.resolveNumberEvaluation("f", 0, {})).errorMessage, "flag `f` is string, not float");
+  // OpenFeature asks for a number; the engine is asked for a float, and says so.
+  assert.equal((await server.resolveNumberEvaluation("f", 0, {})).errorMessage, "flag `f` is string, not a number");
+  assert.equal(web.resolveNumberEvaluation("f", 0).errorMessage, "flag `f` is string, not a number");
+  assert.equal((await server.resolveBooleanEvaluation("f", false, {})).errorMessage, "flag `f` is string, not boolean");
   const provided = { snapshotVersion: 1, version: "1", environment: "test", flagSetId: "test" };
   assert.deepEqual((await server.resolveNumberEvaluation("f", 0, {})).flagMetadata, { team: "growth", ...provided });
 });
