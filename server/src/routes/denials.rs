@@ -33,10 +33,8 @@ pub(crate) async fn log_denials(request: Request, next: Next) -> Response {
             (None, true) => "an Authorization header that is not Bearer".to_owned(),
             (None, false) => "no credentials".to_owned(),
         };
-        tracing::warn!(
-            status = response.status().as_u16(), %method, path, peer, request_id, credentials = presented,
-            "refused {method} {path} from {peer} with {presented}: {reason}"
-        );
+        let status = response.status().as_u16();
+        tracing::warn!(status, request_id, "refused {method} {path} from {peer} with {presented}: {reason}");
     }
     response
 }
