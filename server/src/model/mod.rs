@@ -14,6 +14,7 @@ mod env;
 mod flag;
 mod report;
 mod segment;
+mod text;
 
 pub use access::{NewSdkKey, NewToken, Role, SdkKey, SdkKind, Token};
 pub use audit::AuditEntry;
@@ -26,6 +27,7 @@ pub use env::{EnvPatch, Environment, NewEnvironment};
 pub use flag::{Flag, FlagType};
 pub use report::{EnvServing, StaleFlag, StaleKind, StaleReason, StaleReport};
 pub use segment::{Segment, SegmentRule};
+pub use text::{check_label, check_prose, escaped, json_escaped};
 
 /// Longest key (flag, segment, environment) the API accepts.
 pub const MAX_KEY_LEN: usize = 128;

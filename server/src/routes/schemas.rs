@@ -15,6 +15,19 @@ fn strings() -> Json {
     json!({ "type": "array", "items": { "type": "string" } })
 }
 
+/// What names and labels may not hold (`crate::model::check_label`).
+const NO_CONTROLS: &str = "no control characters (Cc) or bidirectional controls (U+202A-U+202E, U+2066-U+2069)";
+
+/// A name or label: a string with [`NO_CONTROLS`] said.
+fn label(what: &str) -> Json {
+    json!({ "type": "string", "description": format!("{what}; {NO_CONTROLS}") })
+}
+
+/// A description: free text, but for the controls other than line feed and tab.
+fn prose() -> Json {
+    json!({ "type": "string", "description": format!("free text: line feeds and tabs allowed, otherwise {NO_CONTROLS}") })
+}
+
 fn flag_schemas() -> Vec<(&'static str, Json)> {
     vec![
         (
@@ -24,8 +37,9 @@ fn flag_schemas() -> Vec<(&'static str, Json)> {
                 "properties": {
                     "key": { "type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$" },
                     "type": { "enum": ["boolean", "string", "integer", "float", "object"] },
-                    "variants": { "type": "object", "description": "name to value; default for boolean flags {\"on\": true, \"off\": false}" },
-                    "description": { "type": "string" }, "owner": { "type": "string" }, "tags": strings(),
+                    "variants": { "type": "object", "description": format!("name to value; default for boolean flags {{\"on\": true, \"off\": false}}; names are 1 to 256 bytes, {NO_CONTROLS}") },
+                    "description": prose(), "owner": label("a person or team"),
+                    "tags": { "type": "array", "items": label("1 to 128 bytes, no comma") },
                     "temporary": { "type": "boolean" }, "expires_at": { "type": "string", "format": "date-time" },
                     "client_visible": { "type": "boolean", "description": "included in snapshots for client SDK keys" }
                 }
@@ -41,7 +55,7 @@ fn flag_schemas() -> Vec<(&'static str, Json)> {
                     "targets": { "type": "array", "items": r("Target") },
                     "rules": { "type": "array", "items": r("Rule") },
                     "prerequisites": { "type": "array", "items": r("Prerequisite") },
-                    "metadata": { "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] } }
+                    "metadata": { "type": "object", "description": format!("names: {NO_CONTROLS}"), "additionalProperties": { "type": ["string", "number", "boolean"] } }
                 }
             }),
         ),
@@ -79,7 +93,7 @@ fn flag_schemas() -> Vec<(&'static str, Json)> {
         (
             "Rule",
             json!({ "type": "object", "additionalProperties": false, "required": ["id", "serve"],
-            "properties": { "id": { "type": "string" }, "conditions": { "type": "array", "items": r("Condition") }, "serve": r("Serve") } }),
+            "properties": { "id": label("unique within the flag"), "conditions": { "type": "array", "items": r("Condition") }, "serve": r("Serve") } }),
         ),
         (
             "Condition",
@@ -114,9 +128,9 @@ fn flag_schemas() -> Vec<(&'static str, Json)> {
             "Segment",
             json!({
                 "type": "object", "additionalProperties": false,
-                "properties": { "key": { "type": "string" }, "description": { "type": "string" }, "included": strings(), "excluded": strings(),
+                "properties": { "key": { "type": "string" }, "description": prose(), "included": strings(), "excluded": strings(),
                     "rules": { "type": "array", "items": { "type": "object", "additionalProperties": false, "required": ["id"],
-                        "properties": { "id": { "type": "string" }, "conditions": { "type": "array", "items": r("Condition") } } } } }
+                        "properties": { "id": label("unique within the segment"), "conditions": { "type": "array", "items": r("Condition") } } } } }
             }),
         ),
         (
@@ -184,7 +198,7 @@ fn other_schemas() -> Vec<(&'static str, Json)> {
         ("SdkKeyList", list("sdk_keys", r("SdkKey"))),
         (
             "NewSdkKey",
-            json!({ "type": "object", "additionalProperties": false, "required": ["kind"], "properties": { "kind": { "enum": ["server", "client"] }, "name": { "type": "string" } } }),
+            json!({ "type": "object", "additionalProperties": false, "required": ["kind"], "properties": { "kind": { "enum": ["server", "client"] }, "name": label("1 to 128 bytes; default the kind") } }),
         ),
         (
             "Token",
@@ -196,7 +210,7 @@ fn other_schemas() -> Vec<(&'static str, Json)> {
         (
             "NewToken",
             json!({ "type": "object", "additionalProperties": false, "required": ["name", "role"],
-            "properties": { "name": { "type": "string" }, "role": { "enum": ["admin", "editor", "viewer"] }, "environments": strings() } }),
+            "properties": { "name": label("1 to 128 bytes, unique among live tokens, not `pennon`"), "role": { "enum": ["admin", "editor", "viewer"] }, "environments": strings() } }),
         ),
         (
             "WhoAmI",

@@ -1,6 +1,7 @@
 //! API tokens and SDK keys: created with a secret shown once, stored as SHA-256
 //! hashes, revoked (never deleted, so the audit log keeps its meaning).
 
+use super::labels::label;
 use super::{Actor, Writer};
 use crate::app::AppInner;
 use crate::clock::{hash_secret, new_secret, rfc3339};
@@ -58,9 +59,7 @@ pub(crate) async fn create_token_in(w: &mut Writer<'_>, new: &NewToken, created_
         return Err(ApiError::invalid("name", "a token's name is 1 to 128 bytes: who or what will use it"));
     }
     // The name is who the audit log says acted, and what four-eyes approval compares.
-    if new.name.chars().any(char::is_control) {
-        return Err(ApiError::invalid("name", "a token's name cannot hold control characters: the audit log shows it"));
-    }
+    label("name", "the token's name", &new.name)?;
     if new.name == SYSTEM_ACTOR {
         return Err(ApiError::invalid("name", format!("`{SYSTEM_ACTOR}` is the server's own name in the audit log")));
     }
@@ -171,6 +170,7 @@ pub(crate) async fn create_sdk_key_in(
     if name.trim().is_empty() || name.len() > 128 {
         return Err(ApiError::invalid("name", "an SDK key's name is 1 to 128 bytes"));
     }
+    label("name", "the SDK key's name", &name)?;
     let secret = new_secret(sdk_prefix(new.kind)).map_err(ApiError::internal)?;
     let mut row = SdkKeyRow {
         id: 0,

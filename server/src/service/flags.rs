@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value as Json};
 
+use super::labels::{label, prose};
 use super::{etag_rev, Actor, IfMatch, Writer};
 use crate::app::AppInner;
 use crate::error::ApiError;
@@ -32,6 +33,9 @@ fn validate(flag: &Flag) -> Result<BTreeMap<String, Json>, ApiError> {
     if let Some(name) = variants.keys().find(|name| name.is_empty() || name.len() > 256) {
         return Err(ApiError::invalid(format!("variants[{name:?}]"), "variant names are 1 to 256 bytes"));
     }
+    for name in variants.keys() {
+        label(format!("variants[{name:?}]"), "the variant name", name)?;
+    }
     if let Some(expires_at) = &flag.expires_at {
         pennon_core::parse_rfc3339(expires_at).map_err(|e| ApiError::invalid("expires_at", e.to_string()))?;
     }
@@ -45,10 +49,19 @@ fn validate(flag: &Flag) -> Result<BTreeMap<String, Json>, ApiError> {
             "a tag cannot hold a comma: results list tags joined by commas",
         ));
     }
+    for (i, tag) in flag.tags.iter().enumerate() {
+        label(format!("tags[{i}]"), "the tag", tag)?;
+    }
     for (field, text) in [("description", &flag.description), ("owner", &flag.owner)] {
         if text.as_ref().is_some_and(|t| t.len() > 4096) {
             return Err(ApiError::invalid(field, "at most 4096 bytes"));
         }
+    }
+    if let Some(owner) = &flag.owner {
+        label("owner", "the owner", owner)?;
+    }
+    if let Some(description) = &flag.description {
+        prose("description", "the description", description)?;
     }
     Ok(variants)
 }

@@ -7,6 +7,7 @@ pub(crate) mod access;
 pub(crate) mod changes;
 pub(crate) mod envs;
 pub(crate) mod flags;
+mod labels;
 pub(crate) mod ops;
 mod precondition;
 mod rollback;

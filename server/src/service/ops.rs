@@ -60,6 +60,7 @@ pub(crate) async fn apply(
 ) -> Result<Applied, ApiError> {
     match op {
         Operation::UpdateConfig { flag, config } => {
+            super::labels::check_config(config)?;
             let config = FlagConfig::clone(config);
             change_config(w, env, flag, if_match, op.action(), move |_, _| Ok(config)).await
         }

@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 
+use super::labels::check_segment;
 use super::ops::Applied;
 use super::{etag_rev, to_json, IfMatch, Writer};
 use crate::error::ApiError;
@@ -11,6 +12,7 @@ use crate::snapshot::Focus;
 /// Creates a segment.
 pub(crate) async fn create(w: &mut Writer<'_>, env: &str, segment: &Segment) -> Result<Applied, ApiError> {
     check_key(&segment.key).map_err(|why| ApiError::invalid("key", format!("segment key `{}` {why}", segment.key)))?;
+    check_segment(segment)?;
     w.focus = Focus::Segment(segment.key.clone());
     if w.tx.segment(env, &segment.key).await?.is_some() {
         return Err(ApiError::conflict(format!("segment `{}` already exists in `{env}`", segment.key)).at("key"));
@@ -28,6 +30,7 @@ pub(crate) async fn update(
     segment: &Segment,
     if_match: &IfMatch,
 ) -> Result<Applied, ApiError> {
+    check_segment(segment)?;
     w.focus = Focus::Segment(segment.key.clone());
     let row =
         w.tx.segment(env, &segment.key)

@@ -9,6 +9,7 @@ mod authz;
 mod bad_input;
 mod changes;
 mod concurrency;
+mod control_chars;
 mod cors;
 mod end_to_end;
 mod hangups;
