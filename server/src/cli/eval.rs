@@ -39,5 +39,6 @@ pub(crate) fn run(args: &Args) -> Result<(), Failure> {
     };
     let text = serde_json::to_string_pretty(&output)
         .map_err(|e| Failure::Usage(format!("cannot format the result as JSON: {e}")))?;
-    print_line(&text)
+    // Variant names and metadata come from whoever wrote the snapshot.
+    print_line(&pennon_server::model::json_escaped(&text))
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::common::Api;
 use crate::proc::spawn;
 
-fn pennon(dir: &Path, url: &str, token: &str, args: &[&str]) -> Output {
+pub(crate) fn pennon(dir: &Path, url: &str, token: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pennon"))
         .current_dir(dir)
         .env("PENNON_URL", url)
@@ -18,7 +18,7 @@ fn pennon(dir: &Path, url: &str, token: &str, args: &[&str]) -> Output {
         .expect("run pennon")
 }
 
-fn ok(output: &Output) -> String {
+pub(crate) fn ok(output: &Output) -> String {
     let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "exit {:?}\nstdout: {stdout}\nstderr: {stderr}", output.status.code());
     stdout.into_owned()

@@ -5,6 +5,7 @@
 mod common;
 
 mod cli;
+mod cli_escapes;
 mod connections;
 mod crash;
 mod first_run;

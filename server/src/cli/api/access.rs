@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value as Json};
 
 use super::client::segment;
-use super::{print_json, ApiArgs, Client};
+use super::{print_json, shown, text, ApiArgs, Client};
 use crate::cli::{note, print_line, Failure};
 
 /// `pennon tokens` subcommands (admin tokens only).
@@ -114,9 +114,9 @@ pub(crate) async fn run_tokens(command: &TokenCommand) -> Result<(), Failure> {
             note(&format!(
                 "created API token {} `{name}` ({role}, {scope}); its secret is shown once. \
                  Use it as PENNON_TOKEN or in `Authorization: Bearer`.",
-                reply.body["id"]
+                shown(&reply.body["id"])
             ));
-            print_line(text(&reply.body["token"]))
+            print_line(&text(&reply.body["token"]))
         }
         TokenCommand::Revoke { id, api } => {
             Client::new(api)?.send(Method::DELETE, &format!("/api/v1/tokens/{id}"), None, None).await?;
@@ -148,9 +148,9 @@ pub(crate) async fn run_sdk_keys(command: &SdkKeyCommand) -> Result<(), Failure>
             note(&format!(
                 "created {kind} SDK key {} for `{env}`; its secret is shown once. SDKs send it as \
                  `Authorization: Bearer` to /v1/snapshots/{env} and /v1/stream/{env}.",
-                reply.body["id"]
+                shown(&reply.body["id"])
             ));
-            print_line(text(&reply.body["key"]))
+            print_line(&text(&reply.body["key"]))
         }
         SdkKeyCommand::Revoke { id, env, api } => {
             let path = format!("/api/v1/environments/{}/sdk-keys/{id}", segment(env));
@@ -166,19 +166,16 @@ fn table(list: &Json, empty: &str, line: impl Fn(&Json) -> String) -> Result<(),
     if items.is_empty() {
         note(empty);
     }
-    items.iter().try_for_each(|item| print_line(&format!("{}\t{}", item["id"], line(item))))
+    items.iter().try_for_each(|item| print_line(&format!("{}\t{}", shown(&item["id"]), line(item))))
 }
 
 /// `active`, or when it was revoked.
 fn state(item: &Json) -> String {
-    match item["revoked_at"].as_str() {
-        Some(at) => format!("revoked {at}"),
-        None => "active".to_owned(),
+    if item["revoked_at"].is_string() {
+        format!("revoked {}", text(&item["revoked_at"]))
+    } else {
+        "active".to_owned()
     }
-}
-
-fn text(value: &Json) -> &str {
-    value.as_str().unwrap_or_default()
 }
 
 fn joined(values: &[Json]) -> String {

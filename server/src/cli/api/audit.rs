@@ -3,7 +3,7 @@
 use serde_json::Value as Json;
 
 use super::client::segment;
-use super::{print_json, ApiArgs, Client};
+use super::{print_json, shown, text, ApiArgs, Client};
 use crate::cli::{print_line, Failure};
 
 /// Arguments of `pennon audit`.
@@ -64,26 +64,26 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
     }
     let empty = Vec::new();
     for entry in reply.body["entries"].as_array().unwrap_or(&empty) {
-        let text = |name: &str| entry[name].as_str().unwrap_or_default().to_owned();
+        let text = |name: &str| text(&entry[name]);
         let mut line = format!(
             "{} #{} {} {} {} {}",
             text("at"),
-            entry["id"],
+            shown(&entry["id"]),
             text("actor"),
             text("action"),
             text("resource_type"),
             text("resource")
         );
-        if let Some(env) = entry["environment"].as_str() {
-            line.push_str(&format!(" in {env}"));
+        if entry["environment"].is_string() {
+            line.push_str(&format!(" in {}", text("environment")));
         }
         if let Some(version) = entry["snapshot_version"].as_u64() {
             line.push_str(&format!(" -> v{version}"));
         }
-        if let Some(approver) = entry["approved_by"].as_str() {
-            line.push_str(&format!(" (approved by {approver})"));
+        if entry["approved_by"].is_string() {
+            line.push_str(&format!(" (approved by {})", text("approved_by")));
         }
-        line.push_str(&format!(" [request {}]", entry["request_id"].as_str().unwrap_or_default()));
+        line.push_str(&format!(" [request {}]", text("request_id")));
         if entry.get("change_request").is_some_and(Json::is_i64) {
             line.push_str(&format!(" [change request {}]", entry["change_request"]));
         }

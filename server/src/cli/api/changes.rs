@@ -4,10 +4,10 @@
 use reqwest::Method;
 
 use super::client::segment;
-use super::{print_json, report, ApiArgs, Client};
+use super::{print_json, report, shown, text, ApiArgs, Client};
 use serde_json::Value as Json;
 
-use pennon_server::model::Operation;
+use pennon_server::model::{escaped, Operation};
 
 use crate::cli::{note, print_line, Failure};
 
@@ -76,10 +76,10 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
                 note("no change requests match");
             }
             for change in changes {
-                let text = |name: &str| change[name].as_str().unwrap_or_default().to_owned();
+                let text = |name: &str| text(&change[name]);
                 print_line(&format!(
                     "#{} {} in {}: {}; proposed by {} at {}",
-                    change["id"],
+                    shown(&change["id"]),
                     text("status"),
                     text("environment"),
                     summary(&change["operation"]),
@@ -106,11 +106,19 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
 }
 
 /// What a change would do, in a few words: enough for the approver to know what to
-/// look at (`change-requests get ID` shows all of it).
+/// look at (`change-requests get ID` shows all of it). Escaped: the names in it are
+/// the proposer's.
 fn summary(operation: &Json) -> String {
     let Ok(operation) = serde_json::from_value::<Operation>(operation.clone()) else {
-        return operation["action"].as_str().unwrap_or("an unknown change").to_owned();
+        return match operation["action"].as_str() {
+            Some(_) => text(&operation["action"]),
+            None => "an unknown change".to_owned(),
+        };
     };
+    escaped(&describe(operation)).into_owned()
+}
+
+fn describe(operation: Operation) -> String {
     match operation {
         Operation::Toggle { flag, enabled } => format!("turn `{flag}` {}", if enabled { "on" } else { "off" }),
         Operation::Rollout { flag, rollout } => {

@@ -1,5 +1,6 @@
 //! A small client of the admin API.
 
+use pennon_server::model::{escaped, json_escaped};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
 use reqwest::Method;
 use serde_json::Value as Json;
@@ -97,8 +98,9 @@ impl Client {
         if (300..400).contains(&status) {
             let to = header(response.headers().get(LOCATION)).unwrap_or_default();
             return Err(Failure::Usage(format!(
-                "{url} answered {status}, a redirect to `{to}`: PENNON_URL must be the control plane's own \
-                 address (nothing was sent on)"
+                "{url} answered {status}, a redirect to `{}`: PENNON_URL must be the control plane's own \
+                 address (nothing was sent on)",
+                escaped(&to)
             )));
         }
         let text = response.text().await.map_err(|e| self.unanswered(&url, &e, writes))?;
@@ -109,8 +111,9 @@ impl Client {
         if !pennon_json {
             let shown: String = text.trim().chars().take(80).collect();
             return Err(Failure::Usage(format!(
-                "{url} answered {status} with something other than the Pennon API's JSON (`{shown}`): is \
-                 PENNON_URL the control plane?"
+                "{url} answered {status} with something other than the Pennon API's JSON (`{}`): is \
+                 PENNON_URL the control plane?",
+                escaped(&shown)
             )));
         }
         if status >= 400 {
@@ -168,14 +171,15 @@ fn causes(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// The server's error as one line: `422 invalid_field at rules[0].serve: ...`.
+/// The server's error as one line: `422 invalid_field at rules[0].serve: ...`, escaped
+/// (a message may quote what was refused, control characters and all).
 fn describe(status: u16, body: &Json) -> String {
     let error = body.get("error");
-    let text = |name: &str| error.and_then(|e| e.get(name)).and_then(Json::as_str);
+    let text = |name: &str| error.and_then(|e| e.get(name)).and_then(Json::as_str).map(escaped);
     let mut line = format!("the server refused ({status}");
     if let Some(code) = text("code") {
         line.push(' ');
-        line.push_str(code);
+        line.push_str(&code);
     }
     line.push(')');
     if let Some(field) = text("field") {
@@ -183,7 +187,7 @@ fn describe(status: u16, body: &Json) -> String {
     }
     match text("message") {
         Some(message) => line.push_str(&format!(": {message}")),
-        None => line.push_str(&format!(": {body}")),
+        None => line.push_str(&format!(": {}", json_escaped(&body.to_string()))),
     }
     line
 }

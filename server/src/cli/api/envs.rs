@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::client::segment;
-use super::{print_json, ApiArgs, Client};
+use super::{print_json, shown, text, ApiArgs, Client};
 use crate::cli::{note, print_line, Failure};
 
 /// `pennon environments` subcommands.
@@ -70,17 +70,13 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             }
             envs.iter().try_for_each(|env| {
                 let protected = if env["protected"] == true { "protected" } else { "-" };
-                print_line(&format!(
-                    "{}\tversion {}\t{protected}",
-                    env["name"].as_str().unwrap_or_default(),
-                    env["version"]
-                ))
+                print_line(&format!("{}\tversion {}\t{protected}", text(&env["name"]), shown(&env["version"])))
             })
         }
         Command::Create { name, protected, api } => {
             let body = json!({ "name": name, "protected": protected });
             let reply = Client::new(api)?.send(Method::POST, "/api/v1/environments", Some(&body), None).await?;
-            print_line(&format!("created `{name}`: published snapshot version {}", reply.body["version"]))
+            print_line(&format!("created `{name}`: published snapshot version {}", shown(&reply.body["version"])))
         }
         Command::Protect { name, api } => set_protected(name, true, api).await,
         Command::Unprotect { name, api } => set_protected(name, false, api).await,

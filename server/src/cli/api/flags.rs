@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value as Json};
 
 use super::client::segment;
-use super::{print_json, report, ApiArgs, Client};
+use super::{print_json, report, text, ApiArgs, Client};
 use crate::cli::{note, print_line, Failure};
 
 /// `pennon flags` subcommands.
@@ -202,15 +202,14 @@ async fn list(client: &Client, env: Option<&str>, tag: Option<&str>, as_json: bo
     }
     for flag in list {
         let key = flag["key"].as_str().unwrap_or_default();
-        let mut line = format!("{key:<32} {:<8}", flag["type"].as_str().unwrap_or_default());
+        let mut line = format!("{:<32} {:<8}", text(&flag["key"]), text(&flag["type"]));
         if env.is_some() {
             line.push_str(&format!(" {:<4}", state(key)));
         }
         if flag["client_visible"] == true {
             line.push_str(" client-visible");
         }
-        let tags: Vec<&str> =
-            flag["tags"].as_array().map(|t| t.iter().filter_map(Json::as_str).collect()).unwrap_or_default();
+        let tags: Vec<String> = flag["tags"].as_array().map(|t| t.iter().map(text).collect()).unwrap_or_default();
         if !tags.is_empty() {
             line.push_str(&format!(" [{}]", tags.join(", ")));
         }

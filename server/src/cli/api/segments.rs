@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{json, Value as Json};
 
 use super::client::segment;
-use super::{print_json, report, ApiArgs, Client};
+use super::{print_json, report, text, ApiArgs, Client};
 use crate::cli::{inputs, print_line, Failure};
 
 /// `pennon segments` subcommands.
@@ -88,7 +88,7 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
                 let count = |name: &str| s["segment"][name].as_array().map_or(0, Vec::len);
                 print_line(&format!(
                     "{:<32} {} included, {} excluded, {} rules",
-                    s["key"].as_str().unwrap_or_default(),
+                    text(&s["key"]),
                     count("included"),
                     count("excluded"),
                     count("rules")
