@@ -3,7 +3,7 @@
 use serde_json::Value as Json;
 
 use super::client::segment;
-use super::{print_json, ApiArgs, Client};
+use super::{print_json, text, ApiArgs, Client};
 use crate::cli::{note, print_line, Failure};
 
 /// Arguments of `pennon flags stale`.
@@ -62,11 +62,12 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
 /// One flag: a heading, a line per reason, a line per environment that varies, and the
 /// action.
 fn block(flag: &Json) -> Vec<String> {
-    let text = |value: &Json| value.as_str().unwrap_or_default().to_owned();
+    // Every piece through `text`: owners, variant names and values reach the terminal
+    // escaped, whatever a database from before the API refused control characters holds.
     let day = |value: &Json| text(value).chars().take(10).collect::<String>();
     let mut heading = text(&flag["key"]);
-    if let Some(owner) = flag["owner"].as_str() {
-        heading.push_str(&format!(" (owner: {owner})"));
+    if flag["owner"].is_string() {
+        heading.push_str(&format!(" (owner: {})", text(&flag["owner"])));
     }
     heading.push_str(&format!(", stale since {}", day(&flag["stale_since"])));
     let mut lines = vec![heading];
@@ -80,8 +81,8 @@ fn block(flag: &Json) -> Vec<String> {
         ));
     }
     for env in flag["environments"].as_array().unwrap_or(&empty) {
-        if let Some(why) = env["varies"].as_str() {
-            lines.push(format!("  {}: {why}", text(&env["environment"])));
+        if env["varies"].is_string() {
+            lines.push(format!("  {}: {}", text(&env["environment"]), text(&env["varies"])));
         }
     }
     lines.push(format!("  -> {}", text(&flag["action"])));
