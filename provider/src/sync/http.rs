@@ -9,6 +9,7 @@ use tracing::debug;
 use super::refusal::{describe_refusal, shown_url};
 use super::{blocking, jittered, Backoff, FirstAttempt};
 use crate::state::{refusal_reason, Shared};
+use crate::Offered;
 
 /// Polls `url` until cancelled: after a success, every `poll_interval` (jittered);
 /// after a failure, with exponential backoff; at once when a notification arrives.
@@ -38,14 +39,15 @@ pub(crate) async fn poll(shared: Arc<Shared>, url: Url, mut first: FirstAttempt)
     }
 }
 
-/// The ETag of the source's last body that verified.
+/// The ETag of the source's last body that verified, and that body's version.
+///
+/// A 304 is that version again: if a newer one is served by then (from another source),
+/// the source is behind (a mirror or CDN edge that has not caught up), and the 304 is
+/// refused as a rollback, as the body would be. A lagging source so costs a conditional
+/// request per poll, not the whole body, and never counts as syncing.
 struct Tag {
     value: HeaderValue,
-    /// Why that body was refused although it verified: older than the version held (a
-    /// mirror or CDN edge that has not caught up). A 304 to it is that refusal again, so
-    /// a lagging source costs a conditional request per poll, not the whole body, and
-    /// still does not count as syncing.
-    behind: Option<String>,
+    version: u64,
 }
 
 /// One conditional GET. Returns whether the source answered usefully (a verified
@@ -64,8 +66,9 @@ async fn fetch(shared: &Arc<Shared>, url: &Url, source: &Arc<str>, etag: &mut Op
     };
     let status = response.status();
     if status == StatusCode::NOT_MODIFIED {
-        if let Some(refusal) = etag.as_ref().and_then(|tag| tag.behind.clone()) {
-            shared.record_failure(source, refusal);
+        let held = shared.served_version().unwrap_or_default();
+        if let Some(offered) = etag.as_ref().map(|tag| tag.version).filter(|&offered| offered < held) {
+            shared.record_failure(source, refusal_reason(&pennon_core::Error::Rollback { held, offered }));
             return false;
         }
         debug!(source = %source, "{source}: 304 Not Modified, keeping version {:?}", shared.served_version());
@@ -90,17 +93,17 @@ async fn fetch(shared: &Arc<Shared>, url: &Url, source: &Arc<str>, etag: &mut Op
         }
     };
     let label = source.clone();
-    let offered = blocking(shared, move |shared| shared.offer_and_cache(&label, &body).map_err(|e| (e.kind(), e)));
+    let offered = blocking(shared, move |shared| shared.offer_and_cache(&label, &body));
     // Only the tag of a body that verified: any other refused body is fetched whole again.
-    let (accepted, behind) = match offered.await {
-        Some(Ok(_)) => (true, None),
-        Some(Err(("rollback", error))) => (false, Some(refusal_reason(&error))),
+    let (accepted, version) = match offered.await {
+        Some(Ok(Offered::Updated { new_version: version, .. } | Offered::Unchanged { version })) => (true, version),
+        Some(Err(pennon_core::Error::Rollback { offered, .. })) => (false, offered),
         Some(Err(_)) | None => {
             *etag = None;
             return false;
         }
     };
-    *etag = new_etag.map(|value| Tag { value, behind });
+    *etag = new_etag.map(|value| Tag { value, version });
     accepted
 }
 
