@@ -12,8 +12,8 @@
 #   export PENNON_TEST_DATABASE_URL="$(scripts/postgres.sh)"
 #   trap 'scripts/postgres.sh stop' EXIT
 #
-# As root (CI), the cluster is a Debian cluster (pg_createcluster) run by the `postgres`
-# user; otherwise it lives in target/postgres (or $PENNON_PG_DIR) and runs as the
+# As root (CI), the cluster is a Debian cluster (pg_createcluster) named `pennon` (or
+# $PENNON_PG_CLUSTER) run by the `postgres` user; otherwise it lives in target/postgres (or $PENNON_PG_DIR) and runs as the
 # current user. The role
 # may create databases: the server tests make one per test. Progress goes to stderr.
 set -euo pipefail
@@ -21,6 +21,9 @@ cd "$(dirname "$0")/.."
 
 action="${1:-start}"
 name=pennon
+# As root, the Debian cluster's name. Two test runs at once on one machine (two checkouts,
+# two engineers) each set their own, since a start drops the other run's test databases.
+cluster="${PENNON_PG_CLUSTER:-pennon}"
 password=pennon
 state_dir="${PENNON_PG_DIR:-$PWD/target/postgres}"
 
@@ -57,17 +60,17 @@ superuser_psql() {
 }
 
 start_root() {
-  if ! pg_lsclusters -h | awk -v v="$version" -v n="$name" '$1 == v && $2 == n { found = 1 } END { exit !found }'; then
+  if ! pg_lsclusters -h | awk -v v="$version" -v n="$cluster" '$1 == v && $2 == n { found = 1 } END { exit !found }'; then
     port="$(free_port)"
-    log "creating cluster $version/$name on port $port"
+    log "creating cluster $version/$cluster on port $port"
     # Every server test makes its own database and pool: allow plenty of connections.
-    pg_createcluster -p "$port" -o max_connections=300 "$version" "$name" -- \
+    pg_createcluster -p "$port" -o max_connections=300 "$version" "$cluster" -- \
       --auth-local=peer --auth-host=scram-sha-256 >&2
   fi
-  port="$(pg_lsclusters -h | awk -v v="$version" -v n="$name" '$1 == v && $2 == n { print $3 }')"
-  if ! pg_lsclusters -h | awk -v v="$version" -v n="$name" '$1 == v && $2 == n && $4 == "online" { found = 1 } END { exit !found }'; then
-    log "starting cluster $version/$name on port $port"
-    pg_ctlcluster --skip-systemctl-redirect "$version" "$name" start >&2
+  port="$(pg_lsclusters -h | awk -v v="$version" -v n="$cluster" '$1 == v && $2 == n { print $3 }')"
+  if ! pg_lsclusters -h | awk -v v="$version" -v n="$cluster" '$1 == v && $2 == n && $4 == "online" { found = 1 } END { exit !found }'; then
+    log "starting cluster $version/$cluster on port $port"
+    pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" start >&2
   fi
 }
 
@@ -111,9 +114,9 @@ SQL
 stop() {
   install_if_missing
   if [ "$(id -u)" -eq 0 ]; then
-    if pg_lsclusters -h | awk -v v="$version" -v n="$name" '$1 == v && $2 == n && $4 == "online" { found = 1 } END { exit !found }'; then
-      pg_ctlcluster --skip-systemctl-redirect "$version" "$name" stop >&2
-      log "stopped cluster $version/$name"
+    if pg_lsclusters -h | awk -v v="$version" -v n="$cluster" '$1 == v && $2 == n && $4 == "online" { found = 1 } END { exit !found }'; then
+      pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" stop >&2
+      log "stopped cluster $version/$cluster"
     fi
   elif [ -f "$state_dir/data/PG_VERSION" ] && "$bin/pg_ctl" -D "$state_dir/data" status >/dev/null 2>&1; then
     "$bin/pg_ctl" -D "$state_dir/data" -w stop >&2
