@@ -40,8 +40,9 @@
 //!   `GENERAL`, and an object member that is `null` is left out (reading it gives `None`).
 //!   The npm providers return all three as JSON; read them in Rust through
 //!   [`ProviderHandle::snapshot`] and `pennon_core`.
-//! - **Numbers.** `get_float` on an integer flag is `TYPE_MISMATCH`, as the types differ
-//!   in the snapshot; JavaScript's `getNumber` serves both.
+//! - **Numbers.** `get_float` reads integer flags too, as JavaScript's `getNumber` does,
+//!   when a float holds the value exactly (within ±2^53; beyond, `TYPE_MISMATCH`).
+//!   `get_int` on a float flag stays `TYPE_MISMATCH`: `2.5` has no integer to serve.
 //! - **Contexts.** Which field types are read, and how, is tabled at
 //!   [`convert_context`]. A `Struct` of another type fails only the flags that read the
 //!   field, with `INVALID_CONTEXT` naming it.

@@ -72,6 +72,13 @@ impl PennonProvider {
         let guard = self.shared.served.load();
         let Some(served) = guard.as_deref() else { return Err(self.not_ready()) };
         let entry = served.flags.get(key);
+        // JavaScript's `getNumber` reads integer and float flags alike, and so does
+        // `get_float` here: an integer flag evaluates as one, and `float_of` widens its
+        // value when a float holds it exactly.
+        let kind = match kind {
+            FlagType::Float if served.snapshot.flag_type(key) == Some(FlagType::Integer) => FlagType::Integer,
+            kind => kind,
+        };
         // Only fields the flag reads are checked, as in the npm providers: a flag the
         // snapshot lacks reads none, so it is FLAG_NOT_FOUND whatever the context (SPEC
         // 5.3 step 1).

@@ -93,9 +93,21 @@ pub(crate) fn int_of(served: Served<'_>) -> Result<i64, EvaluationError> {
     }
 }
 
+/// A float flag's value, or an integer flag's when a float holds it exactly (within
+/// ±2^53); a larger integer would be served rounded, so it is `TYPE_MISMATCH`.
 pub(crate) fn float_of(served: Served<'_>) -> Result<f64, EvaluationError> {
+    const EXACT: u64 = 1 << 53;
     match served.value {
         FlagValue::Float(f) => Ok(*f),
+        #[allow(clippy::cast_precision_loss)] // exact within ±2^53, checked
+        FlagValue::Int(i) if i.unsigned_abs() <= EXACT => Ok(*i as f64),
+        FlagValue::Int(i) => {
+            let message = format!(
+                "flag `{}` served {i}, an integer a float cannot hold exactly (read it as an integer)",
+                served.key
+            );
+            Err(EvaluationError { code: EvaluationErrorCode::TypeMismatch, message: Some(message) })
+        }
         other => Err(mismatch(served.key, other)),
     }
 }

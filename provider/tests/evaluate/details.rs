@@ -25,6 +25,8 @@ fn snapshot() -> Vec<u8> {
                                                 "variants": [{"variant": "a", "weight": 1}, {"variant": "b", "weight": 1}]}}},
         "limit": {"type": "integer", "enabled": true, "variants": {"default": 42}, "off_variant": "default",
                   "fallthrough": {"variant": "default"}},
+        "huge": {"type": "integer", "enabled": true, "variants": {"v": 9007199254740993_i64}, "off_variant": "v",
+                 "fallthrough": {"variant": "v"}},
         "ratio": {"type": "float", "enabled": false, "variants": {"quarter": 0.25}, "off_variant": "quarter",
                   "fallthrough": {"variant": "quarter"}},
         "config": {"type": "object", "enabled": true, "off_variant": "v", "fallthrough": {"variant": "v"},
@@ -180,6 +182,23 @@ async fn errors_carry_open_feature_codes_and_messages() {
         let list = provider.resolve_struct_value("list-config", &keyed).await.unwrap_err();
         assert_eq!(list.code, EvaluationErrorCode::TypeMismatch);
     }
+}
+
+/// `get_float` reads an integer flag as JavaScript's `getNumber` does, when a float holds
+/// its value exactly; `get_int` on a float flag stays a mismatch.
+#[tokio::test]
+async fn floats_read_integer_flags_that_they_hold_exactly() {
+    let provider = ready().await;
+    let ctx = EvaluationContext::default();
+    let limit = provider.resolve_float_value("limit", &ctx).await.unwrap();
+    assert_eq!((limit.value, limit.variant.as_deref()), (42.0, Some("default")));
+    let huge = provider.resolve_float_value("huge", &ctx).await.unwrap_err();
+    assert_eq!(huge.code, EvaluationErrorCode::TypeMismatch);
+    assert!(huge.message.unwrap().contains("served 9007199254740993, an integer a float cannot hold exactly"));
+    let ratio = provider.resolve_int_value("ratio", &ctx).await.unwrap_err();
+    assert_eq!(ratio.code, EvaluationErrorCode::TypeMismatch);
+    let checkout = provider.resolve_float_value("checkout", &ctx).await.unwrap_err();
+    assert!(checkout.message.unwrap().contains("is boolean, not float"));
 }
 
 /// Spec 1.7.6 and 2.4: resolving before initialization is `PROVIDER_NOT_READY`.
