@@ -23,6 +23,8 @@ pub(crate) struct AppInner {
     pub(crate) keys: KeyRing,
     pub(crate) hub: Hub,
     pub(crate) sdk_keys: SdkKeyCache,
+    /// The event streams open, held to `--max-streams` and `--max-streams-per-key`.
+    pub(crate) streams: crate::limits::StreamCaps,
     pub(crate) config: Config,
     pub(crate) exporter: Option<Exporter>,
     /// Set to `true` when the server stops: streams end so that shutdown completes.
@@ -147,6 +149,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         keys,
         hub: Hub::default(),
         sdk_keys: SdkKeyCache::default(),
+        streams: crate::limits::StreamCaps::new(config.max_streams_per_key, config.max_streams),
         config,
         exporter,
         stopping,
@@ -166,7 +169,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let mut tasks = vec![tokio::spawn(crate::snapshot::run_resigner(Arc::clone(&app)))];
     tasks.extend(sync::spawn_listeners(&app).await.map_err(|e| format!("cannot listen for changes: {e}"))?);
     let router = crate::routes::router(Arc::clone(&app));
-    let server = tokio::spawn(crate::listen::serve(listener, router, app.config.head_timeout, stop));
+    let timeouts = crate::listen::Timeouts { head: app.config.head_timeout, body: app.config.body_timeout };
+    let server = tokio::spawn(crate::listen::serve(listener, router, timeouts, stop));
     Ok(Running { addr, base_url, first_run, keys: key_info, server, tasks, app })
 }
 

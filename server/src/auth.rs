@@ -27,6 +27,11 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| secret.trim())
 }
 
+/// What SDK keys are known by: the SHA-256 of the secret.
+pub(crate) fn sdk_key_hash(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
 /// The caller of an admin API request, authenticated by an API token.
 #[derive(Debug, Clone)]
 pub(crate) struct Principal {
@@ -237,7 +242,7 @@ impl SdkKeyCache {
     pub(crate) async fn authorize(app: &App, headers: &HeaderMap, env: &str) -> Result<SdkGrant, ApiError> {
         let secret = bearer(headers)
             .ok_or_else(|| ApiError::unauthorized("send an SDK key as `Authorization: Bearer pns_...` or `pnc_...`"))?;
-        let hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        let hash = sdk_key_hash(secret);
         let cache = &app.sdk_keys;
         let grant = match cache.lookup(&hash) {
             Ok(grant) => grant,

@@ -35,6 +35,13 @@ pub struct Config {
     /// How long a connection may take to send a request head, or stay idle between
     /// requests, before it is closed. Streams are not cut by it.
     pub head_timeout: Duration,
+    /// How long a request body may take to arrive, from when the handler starts reading
+    /// it (after the caller is authenticated); slower ones are answered 408.
+    pub body_timeout: Duration,
+    /// Most event streams open at once on this instance, all keys together.
+    pub max_streams: usize,
+    /// Most event streams open at once on this instance with one SDK key.
+    pub max_streams_per_key: usize,
     /// How often an instance re-reads versions from the database, in case a
     /// notification was lost (PostgreSQL only).
     pub poll_interval: Duration,
@@ -66,6 +73,9 @@ impl Config {
             resign_interval: Duration::from_secs(60),
             heartbeat: Duration::from_secs(15),
             head_timeout: Duration::from_secs(20),
+            body_timeout: Duration::from_secs(60),
+            max_streams: 10_000,
+            max_streams_per_key: 2_000,
             poll_interval: Duration::from_secs(5),
             export_dir: None,
             max_body_bytes: 1024 * 1024,

@@ -81,6 +81,22 @@ impl ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
     }
 
+    /// 408 `body_timeout`: the body did not arrive within `limit` of its first read. The
+    /// connection is closed: what is left of the body would otherwise be read as the
+    /// next request.
+    pub fn body_timeout(limit: std::time::Duration) -> ApiError {
+        let millis = limit.as_millis();
+        let shown = if millis.is_multiple_of(1000) { format!("{} s", millis / 1000) } else { format!("{millis} ms") };
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "the request body did not arrive within {shown} of the server starting to read it (--body-timeout); \
+                 nothing was changed: send it again"
+            ),
+        )
+    }
+
     /// Sets the field at fault.
     #[must_use]
     pub fn at(mut self, field: impl Into<String>) -> ApiError {
@@ -192,6 +208,9 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, axum::Json(json!({ "error": body }))).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -33,6 +33,7 @@ mod error;
 mod files;
 mod hub;
 mod keys;
+mod limits;
 mod listen;
 pub mod model;
 mod report;

@@ -5,9 +5,12 @@
 //!   connection (about 1 MB each, held by the allocator after it closes: 300 idle
 //!   sockets took the process from 15 to 316 MB);
 //! - a deadline for each request head, so a connection that sends nothing, or half a
-//!   head, or stays idle between requests, is closed rather than held for ever.
+//!   head, or stays idle between requests, is closed rather than held for ever;
+//! - a deadline for each request body (`limits/body.rs`), so a body sent a byte at a
+//!   time is answered 408 and its connection closed.
 //!
-//! Streams are not cut: the deadline runs only while a request head is awaited.
+//! Streams are not cut: the head deadline runs only while a request head is awaited,
+//! and a stream's request has no body.
 
 use std::io;
 use std::time::Duration;
@@ -23,23 +26,33 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt as _;
 
+use crate::limits::Deadline;
+
 /// The address a request's connection came from (a proxy's, behind one).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Peer(pub(crate) std::net::SocketAddr);
 
+/// How long a client may take to send its request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// To send a request head, or to stay idle between two requests.
+    pub(crate) head: Duration,
+    /// To send a whole request body, from when it is first read.
+    pub(crate) body: Duration,
+}
+
 /// Serves `router` on `listener` until `stop` turns true, then lets the open
-/// connections finish what they are answering. `head_timeout`: how long a connection
-/// may take to send a request head, or stay idle between two.
+/// connections finish what they are answering.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
-    head_timeout: Duration,
+    timeouts: Timeouts,
     mut stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
     // Every route turned into a service once, here, rather than per connection.
     let router = router.with_state(());
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(head_timeout);
+    http.timer(TokioTimer::new()).header_read_timeout(timeouts.head);
     let graceful = GracefulShutdown::new();
     let stopped = async move {
         let _ = stop.wait_for(|stopped| *stopped).await;
@@ -58,7 +71,7 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let service = router.clone().map_request(move |request: Request<Incoming>| {
-            let mut request = request.map(Body::new);
+            let mut request = request.map(|body| Body::new(Deadline::new(body, timeouts.body)));
             request.extensions_mut().insert(Peer(peer));
             request
         });

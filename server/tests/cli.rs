@@ -345,6 +345,10 @@ fn serve_refuses_intervals_that_would_spin_or_starve_before_touching_the_data_di
         (["--heartbeat", "2m"], "--heartbeat must be 1s to 60s, not 120000ms"),
         (["--poll-interval", "0s"], "--poll-interval must be at least 1s, not 0ms"),
         (["--resign-interval", "500ms"], "--resign-interval must be at least 1s, not 500ms"),
+        (["--body-timeout", "0s"], "--body-timeout must be 1s to 1h, not 0ms"),
+        (["--body-timeout", "2h"], "--body-timeout must be 1s to 1h, not 7200000ms"),
+        (["--max-streams", "0"], "--max-streams must be at least 1"),
+        (["--max-streams-per-key", "0"], "--max-streams-per-key must be at least 1"),
     ] {
         let data = dir.path().join("data");
         let output = pennon(

@@ -56,6 +56,18 @@ pub(crate) struct Args {
     /// between requests longer (streams are not cut), 1s to 5m.
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
     pub(crate) head_timeout: Duration,
+    /// Answers 408 and closes the connection when a request body has not all arrived
+    /// this long after the server started reading it, 1s to 1h.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub(crate) body_timeout: Duration,
+    /// Most event streams open at once on this instance; beyond it a stream is refused
+    /// (503) and its SDK polls. Lowered at start to fit the open-file limit.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub(crate) max_streams: usize,
+    /// Most event streams open at once with one SDK key on this instance; beyond it a
+    /// stream is refused (429) and its SDK polls.
+    #[arg(long, value_name = "N", default_value_t = 2_000)]
+    pub(crate) max_streams_per_key: usize,
     /// How often to re-read versions from PostgreSQL, in case a notification was lost.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub(crate) poll_interval: Duration,
@@ -87,6 +99,9 @@ impl Args {
             resign_interval: self.resign_interval,
             heartbeat: self.heartbeat,
             head_timeout: self.head_timeout,
+            body_timeout: self.body_timeout,
+            max_streams: self.max_streams,
+            max_streams_per_key: self.max_streams_per_key,
             poll_interval: self.poll_interval,
             export_dir: self.export_dir.clone(),
             max_body_bytes: self.max_body,
@@ -96,9 +111,9 @@ impl Args {
     }
 }
 
-/// Refuses intervals that would spin or starve: a zero period, and heartbeats so far
-/// apart that clients (the Rust provider waits 90 s by default) take a live stream for
-/// a dead one.
+/// Refuses intervals that would spin or starve (a zero period, and heartbeats so far
+/// apart that clients, the Rust provider waiting 90 s by default, take a live stream
+/// for a dead one) and caps of no streams at all.
 fn check_intervals(args: &Args) -> Result<(), String> {
     let second = Duration::from_secs(1);
     if !(second..=Duration::from_secs(60)).contains(&args.heartbeat) {
@@ -106,6 +121,14 @@ fn check_intervals(args: &Args) -> Result<(), String> {
     }
     if !(second..=Duration::from_secs(300)).contains(&args.head_timeout) {
         return Err(format!("--head-timeout must be 1s to 5m, not {}", shown(args.head_timeout)));
+    }
+    if !(second..=Duration::from_secs(3600)).contains(&args.body_timeout) {
+        return Err(format!("--body-timeout must be 1s to 1h, not {}", shown(args.body_timeout)));
+    }
+    for (name, cap) in [("--max-streams", args.max_streams), ("--max-streams-per-key", args.max_streams_per_key)] {
+        if cap == 0 {
+            return Err(format!("{name} must be at least 1"));
+        }
     }
     for (name, interval) in [("--poll-interval", args.poll_interval), ("--resign-interval", args.resign_interval)] {
         if interval < second {
@@ -122,7 +145,7 @@ fn shown(duration: Duration) -> String {
 
 /// Starts the server, prints where it is, and serves until told to stop.
 pub(crate) fn run(args: &Args) -> Result<(), Failure> {
-    let config = args.config()?;
+    let mut config = args.config()?;
     if args.resign_before >= args.snapshot_ttl {
         return Err(Failure::Usage("--resign-before must be shorter than --snapshot-ttl".into()));
     }
@@ -133,7 +156,8 @@ pub(crate) fn run(args: &Args) -> Result<(), Failure> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
-    raise_open_file_limit();
+    let open_files = raise_open_file_limit();
+    fit_streams_to(open_files, &mut config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -150,10 +174,34 @@ pub(crate) fn run(args: &Args) -> Result<(), Failure> {
 /// Every stream and connection holds a file descriptor, and the usual soft limit
 /// (1,024 under systemd) is far below the hard one: raised to it, as Go servers do
 /// (flagd, Flipt), so a few hundred idle streams cannot stop the server accepting.
-fn raise_open_file_limit() {
+/// Returns the limit in force, if it can be read.
+fn raise_open_file_limit() -> Option<u64> {
     match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => tracing::debug!("open file limit: {limit}"),
-        Err(e) => tracing::warn!("cannot raise the open file limit: {e}; it stays as it was"),
+        Ok(limit) => {
+            tracing::debug!("open file limit: {limit}");
+            Some(limit)
+        }
+        Err(e) => {
+            tracing::warn!("cannot raise the open file limit: {e}; it stays as it was");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).ok().map(|(soft, _)| soft)
+        }
+    }
+}
+
+/// Lowers `--max-streams` to what the open-file limit leaves after a reserve for
+/// everything else (the database pool, snapshot polls, the admin API, export files):
+/// a cap the process cannot reach before running out of descriptors protects nothing.
+fn fit_streams_to(open_files: Option<u64>, config: &mut Config) {
+    let Some(limit) = open_files else { return };
+    let reserve = (limit / 2).min(1024);
+    let fits = usize::try_from(limit - reserve).unwrap_or(usize::MAX).max(1);
+    if config.max_streams > fits {
+        tracing::warn!(
+            "--max-streams {} is more than the open-file limit of {limit} leaves for streams after {reserve} \
+             for everything else; streams are capped at {fits} (raise the hard limit, LimitNOFILE=, for more)",
+            config.max_streams
+        );
+        config.max_streams = fits;
     }
 }
 

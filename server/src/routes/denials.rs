@@ -41,7 +41,7 @@ pub(crate) async fn log_denials(request: Request, next: Next) -> Response {
 
 /// The first [`SHOWN_PREFIX`] characters, fewer if the secret is shorter than twice
 /// that (a short one would be half shown).
-fn shown_prefix(secret: &str) -> String {
+pub(crate) fn shown_prefix(secret: &str) -> String {
     let length = secret.chars().count();
     let shown = if length >= 2 * SHOWN_PREFIX { SHOWN_PREFIX } else { length / 4 };
     secret.chars().take(shown).map(|c| if c.is_control() { '?' } else { c }).collect()

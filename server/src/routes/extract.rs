@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// A request body, read whole (over the body limit: 413 `body_too_large`) and parsed
-/// as JSON by [`Body::json`] once the caller is known to be allowed to send it.
+/// A request body, read whole (over the body limit: 413 `body_too_large`; not all
+/// arrived within `--body-timeout`: 408 `body_timeout`) and parsed as JSON by
+/// [`Body::json`] once the caller is known to be allowed to send it.
 pub(crate) struct Body(pub(crate) Bytes);
 
 impl Body {
@@ -36,6 +37,10 @@ impl<S: Send + Sync> FromRequest<S> for Body {
                 "body_too_large",
                 "the request body is larger than the server accepts (--max-body)",
             ),
+            BytesRejection::FailedToBufferBody(e) => match crate::limits::timed_out(&e) {
+                Some(missed) => ApiError::body_timeout(missed.limit),
+                None => ApiError::bad_request("unreadable_body", e.body_text()),
+            },
             other => ApiError::bad_request("unreadable_body", other.body_text()),
         })?;
         Ok(Body(bytes))

@@ -40,6 +40,11 @@ fn operation(doc: &Doc) -> Json {
     }
     let mut common = vec![("400", "malformed request: not JSON, bad path or query")];
     if doc.body.is_some() {
+        common.push((
+            "408",
+            "`body_timeout`: the request body did not all arrive within --body-timeout of the server starting \
+             to read it; nothing was changed, and the connection is closed",
+        ));
         common.push(("413", "request body too large"));
         common.push(("422", "invalid field: `field` names it, `message` says why"));
     }

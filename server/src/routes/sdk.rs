@@ -34,12 +34,26 @@ pub(super) fn add(routes: Routes) -> Routes {
             by_version,
         )
         .add(
-            Doc::new(Method::GET, "/v1/stream/{env}", "Server-sent events announcing new versions", Auth::SdkKey).ok(
-                200,
-                None,
-                "text/event-stream: `event: version` with `data: N` at connect and at every new version; \
-                 `: heartbeat` comments in between",
-            ),
+            Doc::new(Method::GET, "/v1/stream/{env}", "Server-sent events announcing new versions", Auth::SdkKey)
+                .ok(
+                    200,
+                    None,
+                    "text/event-stream: `event: version` with `data: N` at connect and at every new version; \
+                     `: heartbeat` comments in between",
+                )
+                .ok(
+                    429,
+                    Some("Error"),
+                    "`too_many_streams`: this SDK key has --max-streams-per-key streams open on this instance; \
+                     `Retry-After` says when to try again, and the snapshot can be polled meanwhile",
+                )
+                .ok(
+                    503,
+                    Some("Error"),
+                    "`streams_full`: this instance has --max-streams streams open (`Retry-After` says when to \
+                     try again; poll the snapshot meanwhile), or `database_unavailable`: the key could not be \
+                     checked",
+                ),
             super::stream::stream,
         )
         .add(

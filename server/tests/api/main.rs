@@ -14,6 +14,7 @@ mod cors;
 mod end_to_end;
 mod hangups;
 mod keys;
+mod limits;
 mod no_op;
 mod openapi;
 mod outage;

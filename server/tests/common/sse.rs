@@ -2,6 +2,14 @@
 
 use std::time::Duration;
 
+/// A stream the server would not open.
+#[derive(Debug)]
+pub struct Refused {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: serde_json::Value,
+}
+
 /// An open event stream.
 pub struct Stream {
     response: reqwest::Response,
@@ -11,6 +19,14 @@ pub struct Stream {
 impl Stream {
     /// Opens the stream of `env` with `key`.
     pub async fn open(base: &str, env: &str, key: &str) -> Stream {
+        match Stream::attempt(base, env, key).await {
+            Ok(stream) => stream,
+            Err(refused) => panic!("stream status {}: {}", refused.status, refused.body),
+        }
+    }
+
+    /// Opens the stream of `env` with `key`, or says how the server refused it.
+    pub async fn attempt(base: &str, env: &str, key: &str) -> Result<Stream, Refused> {
         let response = reqwest::Client::new()
             .get(format!("{base}/v1/stream/{env}"))
             .bearer_auth(key)
@@ -18,8 +34,13 @@ impl Stream {
             .send()
             .await
             .expect("stream request");
-        assert_eq!(response.status(), 200, "stream status");
-        Stream { response, buffer: String::new() }
+        if response.status() == 200 {
+            return Ok(Stream { response, buffer: String::new() });
+        }
+        let status = response.status().as_u16();
+        let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+        let body = serde_json::from_slice(&response.bytes().await.unwrap_or_default()).unwrap_or_default();
+        Err(Refused { status, retry_after, body })
     }
 
     /// The next `version` event's number, or `None` after `within`.

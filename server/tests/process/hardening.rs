@@ -3,6 +3,8 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
 use crate::common::Api;
 use crate::proc::{spawn, spawn_under};
 
@@ -84,4 +86,48 @@ async fn the_open_file_limit_is_raised_to_the_hard_limit() {
     let theirs = std::fs::read_to_string(format!("/proc/{}/limits", server.child.id())).unwrap();
     assert_eq!(limits(&theirs), (hard.clone(), hard));
     server.stop();
+}
+
+/// Under an open-file limit of 600, `--max-streams` (10,000 by default) is lowered to
+/// the 300 the limit leaves after its reserve, with a warning, and the 301st stream is
+/// refused (503) instead of taking the descriptors every other request needs.
+#[tokio::test]
+async fn the_stream_cap_fits_the_open_file_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_under(&["prlimit", "--nofile=600:600"], dir.path(), &["--heartbeat", "60s"], &[]);
+    let (sdk, address) = (server.sdk(), server.url.trim_start_matches("http://").to_owned());
+    let request =
+        format!("GET /v1/stream/development HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {sdk}\r\n\r\n");
+    let mut streams = Vec::new();
+    for _ in 0..300 {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        assert!(status_line(&mut stream).await.starts_with("HTTP/1.1 200 "));
+        streams.push(stream);
+    }
+    let mut over = tokio::net::TcpStream::connect(&address).await.unwrap();
+    over.write_all(request.as_bytes()).await.unwrap();
+    let refused = status_line(&mut over).await;
+    assert!(refused.starts_with("HTTP/1.1 503 "), "{refused}");
+    assert_eq!(Api::new(&server.url, &server.admin()).get("/api/v1/flags").await.status, 200, "the admin API answers");
+    drop(streams);
+    server.stop();
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    let expected = "--max-streams 10000 is more than the open-file limit of 600 leaves for streams after 300 for \
+                    everything else; streams are capped at 300";
+    assert!(log.contains(expected), "{log}");
+}
+
+/// The first line of an answer on `stream`.
+async fn status_line(stream: &mut tokio::net::TcpStream) -> String {
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"\r\n") {
+        let read = tokio::time::timeout(crate::common::PATIENCE, stream.read(&mut byte)).await;
+        match read.expect("an answer in time").expect("a read") {
+            0 => break,
+            _ => seen.push(byte[0]),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
 }
