@@ -1,16 +1,25 @@
 //! Files written whole or not at all, and kept from other users.
 
 use std::io::Write as _;
-use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::Path;
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so readers see the
 /// old file or the new one, never half of one. The temporary name is random: instances
-/// in containers sharing the directory are all process 1.
+/// in containers sharing the directory are all process 1. The file's mode is 0666
+/// less the umask, as for any new file.
 pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    replace_file_with_mode(path, bytes, 0o666)
+}
+
+/// [`replace_file`], creating the file with `mode` (less the umask, which can only take
+/// permissions away).
+pub(crate) fn replace_file_with_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let unique = crate::clock::random_bytes::<8>().map_err(std::io::Error::other)?;
     let tmp = path.with_extension(format!("tmp-{}", crate::clock::hex(&unique)));
-    let written = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).and_then(|mut file| {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true).mode(mode);
+    let written = options.open(&tmp).and_then(|mut file| {
         file.write_all(bytes)?;
         file.sync_all()
     });

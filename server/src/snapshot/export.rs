@@ -9,7 +9,16 @@
 //!
 //! Export happens after commit and never blocks publishing: a failure is logged, and
 //! the next start catches up.
+//!
+//! The server snapshots hold every flag and segment, so the export is kept from other
+//! users as the data directory is: created 0700 with files 0600. One created beforehand
+//! and open to other users (`mkdir` gives 0755) is made 0700, with a warning. One shared
+//! with its group alone (0750: a web server or uploader in that group reads it) is
+//! kept, and what is written in it is group-readable (0640, subdirectories 0750), as
+//! PostgreSQL derives its files' modes from its data directory's. Modes are asked for
+//! at creation, so a stricter umask takes away more.
 
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,22 +30,30 @@ use crate::model::SdkKind;
 #[derive(Debug, Clone)]
 pub(crate) struct Exporter {
     dir: PathBuf,
+    /// Modes of what is created in it: private, or readable by the directory's group.
+    modes: Modes,
     /// Held while a snapshot is written: two exports that both read the directory
     /// before either wrote could otherwise put an older `latest.json` over a newer one.
     writing: Arc<Mutex<()>>,
 }
 
 impl Exporter {
-    /// An exporter into `dir`, created if missing.
+    /// An exporter into `dir`, created (0700) if missing, closed to other users if open
+    /// to them.
     pub(crate) fn new(dir: PathBuf) -> Result<Exporter, String> {
-        std::fs::create_dir_all(&dir)
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(Modes::PRIVATE.dir)
+            .create(&dir)
             .map_err(|e| format!("cannot create export directory `{}`: {e}", dir.display()))?;
-        Ok(Exporter { dir, writing: Arc::default() })
+        let modes = Modes::of(&dir);
+        Ok(Exporter { dir, modes, writing: Arc::default() })
     }
 
     /// Writes `keys.json`.
     pub(crate) fn write_keys(&self, keys: &serde_json::Value) -> std::io::Result<()> {
-        crate::files::replace_file(&self.dir.join("keys.json"), &serde_json::to_vec_pretty(keys).unwrap_or_default())
+        let json = serde_json::to_vec_pretty(keys).unwrap_or_default();
+        crate::files::replace_file_with_mode(&self.dir.join("keys.json"), &json, self.modes.file)
     }
 
     /// Writes both snapshots of `published` (in a blocking task).
@@ -73,20 +90,66 @@ impl Exporter {
         // A panic while writing poisons nothing worth refusing: the files are replaced whole.
         let _writing = self.writing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = self.dir.join(env).join(kind.as_str());
-        std::fs::create_dir_all(&dir)?;
+        std::fs::DirBuilder::new().recursive(true).mode(self.modes.dir).create(&dir)?;
         // Instances sharing the directory take turns too. Where the file system cannot
         // lock, each still writes whole files; only `latest.json` may then lag a version.
-        let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(".lock"))?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(self.modes.file)
+            .open(dir.join(".lock"))?;
         let _turn = take_turn(&lock, &dir);
         let path = dir.join(format!("{}.json", served.version));
         if !path.exists() {
-            crate::files::replace_file(&path, &served.body)?;
+            crate::files::replace_file_with_mode(&path, &served.body, self.modes.file)?;
         }
         let latest = dir.join("latest.json");
         if served.version >= newest_in(&dir) {
-            crate::files::replace_file(&latest, &served.body)?;
+            crate::files::replace_file_with_mode(&latest, &served.body, self.modes.file)?;
         }
         Ok(())
+    }
+}
+
+/// The modes of directories and files created in the export directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Modes {
+    dir: u32,
+    file: u32,
+}
+
+impl Modes {
+    /// The owner's alone.
+    const PRIVATE: Modes = Modes { dir: 0o700, file: 0o600 };
+    /// Also readable by the export directory's group.
+    const GROUP: Modes = Modes { dir: 0o750, file: 0o640 };
+
+    /// The modes for writing in `dir`, after closing it to other users if it was open to
+    /// them: readable by its group if it is (mode 0750), else private. A directory whose
+    /// mode cannot be read or changed is written in privately.
+    fn of(dir: &Path) -> Modes {
+        let Ok(metadata) = std::fs::metadata(dir) else { return Modes::PRIVATE };
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o007 != 0 {
+            let shown = dir.display();
+            match std::fs::set_permissions(dir, std::fs::Permissions::from_mode(Modes::PRIVATE.dir)) {
+                Ok(()) => tracing::warn!(
+                    "export directory `{shown}` was mode {mode:04o}, open to other users (its server snapshots \
+                     hold every flag and segment); it is now 0700. To let a web server or uploader read it, give \
+                     the directory that program's group and mode 0750"
+                ),
+                Err(e) => tracing::warn!(
+                    "export directory `{shown}` is mode {mode:04o}, open to other users, and cannot be made 0700: {e}"
+                ),
+            }
+            return Modes::PRIVATE;
+        }
+        if mode & 0o050 == 0o050 {
+            Modes::GROUP
+        } else {
+            Modes::PRIVATE
+        }
     }
 }
 

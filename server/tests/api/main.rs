@@ -12,6 +12,7 @@ mod concurrency;
 mod control_chars;
 mod cors;
 mod end_to_end;
+mod export_modes;
 mod hangups;
 mod keys;
 mod limits;
