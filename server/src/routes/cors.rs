@@ -4,7 +4,9 @@
 //! Any origin is allowed, without credentials: every request is authorized by the SDK
 //! key it carries, which a page either holds or does not, so naming origins would only
 //! constrain browsers, never a client that has the key. Responses expose `ETag` (or
-//! every poll would download the whole snapshot) and `Pennon-Snapshot-Version`. The
+//! every poll would download the whole snapshot), `Pennon-Snapshot-Version` and
+//! `Retry-After` (not readable across origins otherwise, so the web provider could not
+//! wait as long as a 503 or 429 asks). The
 //! admin API (`/api/v1`) sends no CORS headers: it is for the CLI and servers.
 
 use axum::extract::Request;
@@ -16,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 /// last event id of a resumed stream.
 const ALLOWED_HEADERS: &str = "authorization, if-none-match, last-event-id";
 /// Response headers a page may read.
-const EXPOSED_HEADERS: &str = "etag, pennon-snapshot-version";
+const EXPOSED_HEADERS: &str = "etag, pennon-snapshot-version, retry-after";
 /// How long a browser may cache a preflight answer: one day, in seconds.
 const PREFLIGHT_MAX_AGE: &str = "86400";
 

@@ -39,7 +39,7 @@ async fn browsers_on_any_origin_read_the_sdk_endpoints(backend: Backend) {
     let fetched = sdk.raw(Method::GET, "/v1/snapshots/development", None, &origin).await;
     assert_eq!(fetched.status, 200);
     assert_eq!(header(&fetched, "access-control-allow-origin"), "*");
-    assert_eq!(header(&fetched, "access-control-expose-headers"), "etag, pennon-snapshot-version");
+    assert_eq!(header(&fetched, "access-control-expose-headers"), "etag, pennon-snapshot-version, retry-after");
     let etag = fetched.etag.expect("an ETag");
     let again = sdk.raw(Method::GET, "/v1/snapshots/development", None, &[origin[0], ("if-none-match", &etag)]).await;
     assert_eq!(again.status, 304);
