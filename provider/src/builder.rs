@@ -146,8 +146,10 @@ impl PennonProviderBuilder {
     /// source fetch at once. The stream reconnects with backoff when it drops or goes
     /// quiet for longer than [`Self::stream_idle_timeout`]; the backoff starts over only
     /// after a connection stayed up (10 s), so a server that accepts and drops cannot
-    /// make the sources fetch each second. It must answer `text/event-stream`, and an
-    /// event's data is at most 64 KiB.
+    /// make the sources fetch each second. A refusal's `Retry-After` (a 429 or 503 from
+    /// a server at its stream cap) and the stream's `retry:` are waited out too, up to
+    /// the backoff ceiling; the sources go on polling meanwhile. It must answer
+    /// `text/event-stream`, and an event's data is at most 64 KiB.
     pub fn notification_url(mut self, url: impl Into<String>) -> Self {
         self.notification_url = Some(url.into());
         self

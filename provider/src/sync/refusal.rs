@@ -2,9 +2,9 @@
 //! 401 Unauthorized" alone does not tell a missing SDK key from a revoked one, and
 //! `pennon serve` says which in its JSON error body. The npm package words it the same.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Response, Url};
 
 /// At most this much of an error body is read.
@@ -29,6 +29,17 @@ pub(crate) async fn describe_refusal(requested: &Url, response: Response, timeou
         text.push_str(&detail);
     }
     text
+}
+
+/// The wait a refusal asks for in `Retry-After` (RFC 9110 10.2.3): seconds, or an HTTP
+/// date, counted from `now`; `None` when absent or unreadable.
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or_default())
 }
 
 /// A URL as logs and messages show it: without the user name, password, query and
@@ -107,6 +118,23 @@ mod tests {
         assert_eq!(said(r#"{"message":"rate limited"}"#).as_deref(), Some("rate limited"));
         assert_eq!(said(r#"{"error":{"code":7}}"#), None);
         assert_eq!(said("{not json"), None);
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_a_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let asked = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(RETRY_AFTER, value.parse().unwrap());
+            retry_after(&headers, now)
+        };
+        assert_eq!(asked("30"), Some(Duration::from_secs(30)));
+        assert_eq!(asked(" 0 "), Some(Duration::ZERO));
+        assert_eq!(asked(&httpdate::fmt_http_date(now + Duration::from_secs(90))), Some(Duration::from_secs(90)));
+        assert_eq!(asked(&httpdate::fmt_http_date(now - Duration::from_secs(90))), Some(Duration::ZERO), "past");
+        assert_eq!(asked("soon"), None);
+        assert_eq!(asked("-5"), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }
 
     #[test]

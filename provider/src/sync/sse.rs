@@ -6,14 +6,14 @@
 
 use std::sync::Arc;
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use reqwest::Url;
 use tracing::{debug, info, warn};
 
 use super::http::describe;
-use super::refusal::{describe_refusal, shown_url};
+use super::refusal::{describe_refusal, retry_after, shown_url};
 use super::Backoff;
 use crate::state::Shared;
 
@@ -41,7 +41,9 @@ pub(crate) async fn listen(shared: Arc<Shared>, url: Url) {
         if heard && started.elapsed() >= STAYED_UP {
             backoff.reset();
         }
-        // The server's `retry:` is a floor, up to the configured ceiling.
+        // What the server asked for (`retry:`, or a refusal's `Retry-After`: a server at
+        // its stream cap) is a floor, up to the configured ceiling. Polling goes on
+        // meanwhile: the stream only says when to fetch sooner.
         let delay = backoff.next_delay().max(parser.retry.unwrap_or_default().min(config.backoff_max));
         let (source, served_version) = (shown_url(&url), shared.served_version());
         // The same failure again (a server down, a revoked key) is logged once.
@@ -70,6 +72,7 @@ async fn stream(shared: &Shared, url: &Url, parser: &mut EventParser, reconnect:
         Err(_) => return Err((format!("no response within {timeout:?}"), false)),
     };
     if !response.status().is_success() {
+        parser.retry = retry_after(response.headers(), SystemTime::now()).or(parser.retry);
         return Err((describe_refusal(url, response, timeout).await, false));
     }
     let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -130,7 +133,8 @@ pub(crate) fn announced_version(data: &str) -> Option<u64> {
 
 /// An incremental parser of the `text/event-stream` format: `data:` lines joined by
 /// newlines, dispatched at a blank line; comments (heartbeats) and other fields ignored,
-/// except `retry:`, kept as the minimum reconnect delay.
+/// except `retry:`, kept as the minimum reconnect delay (as is a refusal's
+/// `Retry-After`).
 #[derive(Default)]
 pub(crate) struct EventParser {
     line: Vec<u8>,

@@ -48,6 +48,9 @@ struct State {
     envelope: Vec<u8>,
     generation: u64,
     mode: Mode,
+    /// While set, `/events` answers this status with this `Retry-After`, as a server at
+    /// its stream cap does.
+    stream_refusal: Option<(u16, String)>,
     requests: Vec<Request>,
 }
 
@@ -72,8 +75,13 @@ impl TestServer {
     pub async fn start() -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state =
-            Arc::new(Mutex::new(State { envelope: Vec::new(), generation: 0, mode: Mode::Serve, requests: vec![] }));
+        let state = Arc::new(Mutex::new(State {
+            envelope: Vec::new(),
+            generation: 0,
+            mode: Mode::Serve,
+            stream_refusal: None,
+            requests: vec![],
+        }));
         let (events, _) = broadcast::channel(64);
         let (close_streams, _) = watch::channel(0);
         let streams = Arc::new(watch::channel(0).0);
@@ -106,6 +114,12 @@ impl TestServer {
 
     pub fn set_mode(&self, mode: Mode) {
         self.state.lock().unwrap().mode = mode;
+    }
+
+    /// Refuses new streams with `status` and `Retry-After: retry_after` (`None`: accepts
+    /// them again).
+    pub fn refuse_streams(&self, refusal: Option<(u16, &str)>) {
+        self.state.lock().unwrap().stream_refusal = refusal.map(|(status, wait)| (status, wait.to_owned()));
     }
 
     /// Sends one event (`data: ...`) to every open stream.
@@ -172,9 +186,31 @@ impl Conn {
             name.eq_ignore_ascii_case("if-none-match").then(|| value.trim().to_owned())
         });
         let mut socket = reader.into_inner();
-        if path == "/events" {
-            self.stream(socket).await;
-            return;
+        let refusal = self.state.lock().unwrap().stream_refusal.clone();
+        match (path.as_str(), refusal) {
+            ("/events", Some((status, wait))) => {
+                self.state.lock().unwrap().requests.push(Request {
+                    path,
+                    if_none_match,
+                    headers: head,
+                    status,
+                    generation: 0,
+                });
+                let body = br#"{"error": {"code": "too_many_streams", "message": "this SDK key has 2 streams open"}}"#;
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nConnection: close\r\nRetry-After: {wait}\r\n\
+                     Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(&[head.as_bytes(), body].concat()).await;
+                let _ = socket.shutdown().await;
+                return;
+            }
+            ("/events", None) => {
+                self.stream(socket).await;
+                return;
+            }
+            _ => {}
         }
         let (mode, envelope, generation) = {
             let state = self.state.lock().unwrap();

@@ -83,3 +83,37 @@ async fn a_notification_url_that_is_not_a_stream_causes_no_fetch_storm() {
     // 20, 40, 80, then 160 ms apart: about a dozen attempts in 1.5 s, not seventy.
     assert!((3..=16).contains(&streams.len()), "{} stream attempts", streams.len());
 }
+
+/// A stream refused with `Retry-After` (a server at its stream cap answers 429) is
+/// asked for again no sooner than that, not at the 20 ms backoff, and the source goes
+/// on polling meanwhile; once the server accepts streams again, one is opened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_stream_waits_as_asked_while_polling_goes_on() {
+    let server = TestServer::start().await;
+    server.publish(&envelope(1));
+    server.refuse_streams(Some((429, "1")));
+    let started = tokio::time::Instant::now();
+    let provider = builder()
+        .url(server.url("/snapshot"))
+        .poll_interval(Duration::from_millis(200))
+        .notification_url(server.url("/events"))
+        .backoff(Duration::from_millis(20), Duration::from_secs(5))
+        .jitter(0.0)
+        .build()
+        .unwrap();
+    let handle = provider.handle();
+    let (_api, client) = open_feature(provider).await;
+    server.publish(&envelope(2));
+    wait_version(&handle, 2).await;
+    assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v2", "polling brought it");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let attempts = server.requests("/events");
+    assert!(attempts.iter().all(|r| r.status == 429));
+    // One attempt at start, then one a second at most: without the floor, 20, 40, 80,
+    // 160, 320, 640 ms apart, six or more in these 1.5 s.
+    let allowed = usize::try_from(started.elapsed().as_secs()).unwrap() + 1;
+    assert!((1..=allowed).contains(&attempts.len()), "{} stream attempts in {:?}", attempts.len(), started.elapsed());
+    server.refuse_streams(None);
+    server.wait_streams(1).await;
+}
