@@ -15,6 +15,7 @@ use crate::keys::KeyRing;
 use crate::model::SdkKind;
 use crate::snapshot::{Exporter, Published, Served};
 use crate::store::{Repository, Tx};
+use crate::telemetry::Telemetry;
 use crate::{bootstrap, sync, Config, FirstRun};
 
 /// Shared state of a running server.
@@ -27,6 +28,8 @@ pub(crate) struct AppInner {
     pub(crate) streams: crate::limits::StreamCaps,
     pub(crate) config: Config,
     pub(crate) exporter: Option<Exporter>,
+    /// Evaluation telemetry: its store, rate limiter and flag catalogs.
+    pub(crate) telemetry: Telemetry,
     /// Set to `true` when the server stops: streams end so that shutdown completes.
     pub(crate) stopping: watch::Sender<bool>,
 }
@@ -107,6 +110,7 @@ impl Running {
         for task in self.tasks {
             task.abort();
         }
+        self.app.telemetry.store.close().await;
         self.app.store.close().await;
         result
     }
@@ -129,6 +133,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     crate::files::keep_private(&config.data_dir);
     let store = crate::store::open(&config.database_url()).await?;
     tracing::info!("database: {} ({})", crate::store::redact(&config.database_url()), store.backend());
+    let telemetry = Telemetry::open(&config).await?;
     let signers = store.read().await.map_err(|e| e.to_string())?.latest_signers().await.map_err(|e| e.to_string())?;
     let keys = KeyRing::load(&config, signers.is_empty() || config.replace_signing_key)?;
     keys_continue(&signers, &keys, &config)?;
@@ -152,6 +157,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         streams: crate::limits::StreamCaps::new(config.max_streams_per_key, config.max_streams),
         config,
         exporter,
+        telemetry,
         stopping,
     });
     let first_run = if app.config.bootstrap { bootstrap::run(&app).await.map_err(|e| e.to_string())? } else { None };
@@ -165,8 +171,15 @@ pub async fn start(config: Config) -> Result<Running, String> {
     if let Some(exporter) = &app.exporter {
         sync::export_all(&app, exporter).await.map_err(|e| format!("export: {e}"))?;
     }
+    // What aged out while the server was down goes before anyone reads it.
+    if let Err(error) = app.telemetry.sweep(crate::clock::now_ms()).await {
+        tracing::warn!("telemetry sweep: {error}");
+    }
 
-    let mut tasks = vec![tokio::spawn(crate::snapshot::run_resigner(Arc::clone(&app)))];
+    let mut tasks = vec![
+        tokio::spawn(crate::snapshot::run_resigner(Arc::clone(&app))),
+        tokio::spawn(crate::telemetry::run_sweeper(Arc::clone(&app))),
+    ];
     tasks.extend(sync::spawn_listeners(&app).await.map_err(|e| format!("cannot listen for changes: {e}"))?);
     let router = crate::routes::router(Arc::clone(&app));
     let timeouts = crate::listen::Timeouts { head: app.config.head_timeout, body: app.config.body_timeout };

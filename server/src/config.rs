@@ -54,11 +54,19 @@ pub struct Config {
     /// Start even though no signing key signed an environment's latest snapshot: a
     /// deliberate switch without overlap (a compromised key), clients told first.
     pub replace_signing_key: bool,
+    /// Telemetry reports each SDK key may post a minute, in bursts of as many; more are
+    /// answered 429 with `Retry-After` (at least 1).
+    pub telemetry_per_minute: u32,
+    /// Exposures kept per environment, the newest (0 keeps none).
+    pub exposures_kept: u32,
+    /// How long an exposure is kept at most.
+    pub exposures_max_age: Duration,
 }
 
 impl Config {
     /// The defaults: data in `./pennon-data`, listening on `127.0.0.1:8080`, snapshots
-    /// valid 7 days and re-signed 1 day before they expire.
+    /// valid 7 days and re-signed 1 day before they expire, telemetry at 6,000 reports a
+    /// minute per SDK key, the newest 10,000 exposures per environment kept for 7 days.
     pub fn new() -> Config {
         Config {
             data_dir: PathBuf::from("pennon-data"),
@@ -81,6 +89,9 @@ impl Config {
             max_body_bytes: 1024 * 1024,
             bootstrap: true,
             replace_signing_key: false,
+            telemetry_per_minute: 6_000,
+            exposures_kept: 10_000,
+            exposures_max_age: Duration::from_secs(7 * 86_400),
         }
     }
 

@@ -18,6 +18,9 @@
 //!   on the payload hash answers 304 without a body.
 //! - **Keys never live in the database.** Signing keys come from files or
 //!   `PENNON_SIGNING_KEY`; tokens and SDK keys are stored as SHA-256 hashes.
+//! - **Telemetry never queues with flag writes.** What SDKs report is added up per hour
+//!   in tables that take none of the locks publishing takes (on SQLite, a file of their
+//!   own), and checked against the snapshot in memory; see `telemetry`.
 //!
 //! [`start`] runs the server described by a [`Config`]; the `pennon serve` command is a
 //! thin wrapper around it. The `model` module holds the API's JSON types.
@@ -42,6 +45,7 @@ mod service;
 mod snapshot;
 mod store;
 mod sync;
+mod telemetry;
 
 pub use app::{start, KeyInfo, Running};
 pub use bootstrap::{FirstRun, DEFAULT_ENVIRONMENTS};

@@ -77,6 +77,16 @@ pub(crate) struct Args {
     /// Largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub(crate) max_body: usize,
+    /// Telemetry reports each SDK key may post a minute (in bursts of as many); more
+    /// are answered 429 with Retry-After, and SDKs send their counts later.
+    #[arg(long, value_name = "N", default_value_t = 6_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub(crate) telemetry_rate: u32,
+    /// Exposures kept per environment, the newest (0 keeps none).
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub(crate) exposures_kept: u32,
+    /// How long an exposure is kept at most (they hold targeting keys: user ids).
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_duration)]
+    pub(crate) exposures_max_age: Duration,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "PENNON_LOG", value_name = "LEVEL", default_value = "info")]
     pub(crate) log: tracing::Level,
@@ -107,6 +117,9 @@ impl Args {
             max_body_bytes: self.max_body,
             bootstrap: true,
             replace_signing_key: self.replace_signing_key,
+            telemetry_per_minute: self.telemetry_rate,
+            exposures_kept: self.exposures_kept,
+            exposures_max_age: self.exposures_max_age,
         })
     }
 }
@@ -130,7 +143,11 @@ fn check_intervals(args: &Args) -> Result<(), String> {
             return Err(format!("{name} must be at least 1"));
         }
     }
-    for (name, interval) in [("--poll-interval", args.poll_interval), ("--resign-interval", args.resign_interval)] {
+    for (name, interval) in [
+        ("--poll-interval", args.poll_interval),
+        ("--resign-interval", args.resign_interval),
+        ("--exposures-max-age", args.exposures_max_age),
+    ] {
         if interval < second {
             return Err(format!("{name} must be at least 1s, not {}", shown(interval)));
         }

@@ -15,6 +15,7 @@ mod flag;
 mod report;
 mod segment;
 mod text;
+mod usage;
 
 pub use access::{NewSdkKey, NewToken, Role, SdkKey, SdkKind, Token};
 pub use audit::AuditEntry;
@@ -28,6 +29,10 @@ pub use flag::{Flag, FlagType};
 pub use report::{EnvServing, StaleFlag, StaleKind, StaleReason, StaleReport};
 pub use segment::{Segment, SegmentRule};
 pub use text::{check_label, check_prose, escaped, json_escaped};
+pub use usage::{
+    EnvNotFound, EnvUsage, ExposureEntry, ExposureList, FlagUsage, Granularity, NotFoundKey, NotFoundReport,
+    SdkReporting, SdkSeen, UsagePoint, UsageReport,
+};
 
 /// Longest key (flag, segment, environment) the API accepts.
 pub const MAX_KEY_LEN: usize = 128;

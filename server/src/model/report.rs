@@ -15,6 +15,8 @@ pub struct StaleReport {
     pub settled_days: u32,
     /// How long a temporary flag without `expires_at` may live.
     pub lifetime_days: u32,
+    /// How long no evaluation may be reported where SDKs report telemetry for `unused`.
+    pub unused_days: u32,
     /// The environments the report looked at: all of them, or the one asked for.
     pub environments: Vec<String>,
     /// The stale flags, stale longest first (then by key).
@@ -63,6 +65,9 @@ pub enum StaleKind {
     /// No environment's configuration was changed since the flag was created, and the
     /// settled period has passed: it serves its off value everywhere.
     NeverConfigured,
+    /// No evaluations were reported for the unused period in the environments where
+    /// SDKs report telemetry, nor any elsewhere.
+    Unused,
 }
 
 impl StaleKind {
@@ -74,6 +79,7 @@ impl StaleKind {
             StaleKind::Settled => "settled",
             StaleKind::Diverged => "diverged",
             StaleKind::NeverConfigured => "never_configured",
+            StaleKind::Unused => "unused",
         }
     }
 }
@@ -108,4 +114,7 @@ pub struct EnvServing {
     /// Why the flag cannot be shown to serve one variant here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub varies: Option<String>,
+    /// When SDKs that report telemetry last evaluated it here, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_evaluated: Option<String>,
 }

@@ -2,9 +2,10 @@
 //! and what to do about each.
 //!
 //! It works from what the control plane knows: flag definitions, each environment's
-//! configuration and when it last changed, and the audit log. Evaluations happen in
-//! the SDKs, which report nothing back, so nothing here rests on usage. Permanent
-//! flags (kill switches, entitlements) are meant to stay and are never reported.
+//! configuration and when it last changed, the audit log, and what SDKs that report
+//! telemetry evaluated (`unused` only: SDKs report only when told to, so everything
+//! else stands without it). Permanent flags (kill switches, entitlements) are meant to
+//! stay and are never reported.
 //!
 //! A temporary flag is reported for one or more of these reasons:
 //!
@@ -18,14 +19,21 @@
 //!   production, on in staging): not a constant to inline, a decision to make;
 //! - `never_configured`: instead of `settled` when no covered environment's
 //!   configuration was changed since the flag was created: it serves its off value
-//!   everywhere because nobody turned it on, which calls for another action.
+//!   everywhere because nobody turned it on, which calls for another action;
+//! - `unused`: no evaluations reported for `unused_days` in the environments where
+//!   SDKs report telemetry, and none elsewhere (see [`unused`]).
 //!
 //! "Since" an environment serves what it serves is never before its configuration last
 //! changed (any change counts, so it errs late), nor before the values of the flag's
 //! variants last changed (a `flag.update` of its type or variants, from the audit log).
 
 mod serving;
+mod unused;
+mod usage;
 mod words;
+
+pub(crate) use unused::{evidence, Evidence};
+pub(crate) use usage::{not_found, usage, UsageQuery};
 
 use std::collections::BTreeMap;
 
@@ -51,6 +59,8 @@ pub(crate) struct Settings {
     pub(crate) settled_days: u32,
     /// How long a temporary flag without `expires_at` may live.
     pub(crate) lifetime_days: u32,
+    /// How long no evaluation may be reported for `unused`.
+    pub(crate) unused_days: u32,
 }
 
 /// A flag definition with its variants (defaults filled in) and creation time.
@@ -61,11 +71,12 @@ struct Defined {
 }
 
 /// The report over every environment, or over `only` (which the caller has checked
-/// exists), at time `now` (Unix milliseconds).
+/// exists), at time `now` (Unix milliseconds), with what telemetry says in `evidence`.
 pub(crate) async fn stale_flags(
     tx: &mut Tx,
     only: Option<&str>,
     settings: Settings,
+    evidence: &Evidence,
     now: i64,
 ) -> Result<StaleReport, ApiError> {
     let mut defined = Vec::new();
@@ -99,7 +110,7 @@ pub(crate) async fn stale_flags(
     for d in defined.iter().filter(|d| d.flag.temporary) {
         let servings: Vec<(&str, Serving)> =
             analyses.iter_mut().map(|(name, analysis)| (*name, analysis.serving(&d.flag.key))).collect();
-        if let Some(stale) = assess(tx, d, servings, &scope, settings, now).await? {
+        if let Some(stale) = assess(tx, d, servings, &scope, settings, evidence, now).await? {
             flags.push(stale);
         }
     }
@@ -108,6 +119,7 @@ pub(crate) async fn stale_flags(
         generated_at: rfc3339(now),
         settled_days: settings.settled_days,
         lifetime_days: settings.lifetime_days,
+        unused_days: settings.unused_days,
         environments: scope.envs,
         flags,
     })
@@ -141,9 +153,11 @@ async fn assess(
     servings: Vec<(&str, Serving)>,
     scope: &Scope,
     settings: Settings,
+    evidence: &Evidence,
     now: i64,
 ) -> Result<Option<StaleFlag>, ApiError> {
     let mut found = Vec::new();
+    found.extend(unused::unused(d, evidence, scope, settings.unused_days, now));
     let expires_at = d.flag.expires_at.as_deref().and_then(|text| pennon_core::parse_rfc3339(text).ok());
     match expires_at {
         Some(expiry) if expiry <= now => found.push(words::expired(expiry)),
@@ -182,6 +196,7 @@ async fn assess(
     }
     found.sort_by_key(|f| (f.since, f.kind));
     let action = words::action(d, &found, &served, scope, settings);
+    let mut evaluated = unused::last_evaluated(d, evidence, scope);
     let environments = served
         .iter()
         .map(|s| match &s.serving {
@@ -191,6 +206,7 @@ async fn assess(
                 value: d.variants.get(variant).cloned(),
                 since: Some(rfc3339(*since)),
                 varies: None,
+                last_evaluated: evaluated.remove(s.env),
             },
             Serving::Varies(why) => EnvServing {
                 environment: s.env.to_owned(),
@@ -198,6 +214,7 @@ async fn assess(
                 value: None,
                 since: None,
                 varies: Some(why.clone()),
+                last_evaluated: evaluated.remove(s.env),
             },
         })
         .collect();

@@ -8,7 +8,7 @@ use crate::model::StaleKind;
 use crate::report::serving::Serving;
 
 /// The date part of a time: reasons are about days.
-fn date(ms: i64) -> String {
+pub(super) fn date(ms: i64) -> String {
     rfc3339(ms).chars().take(10).collect()
 }
 
@@ -93,6 +93,13 @@ fn per_env(d: &Defined, served: &[Served<'_>]) -> String {
 pub(super) fn action(d: &Defined, found: &[Found], served: &[Served<'_>], scope: &Scope, settings: Settings) -> String {
     let key = &d.flag.key;
     let has = |kind: StaleKind| found.iter().any(|f| f.kind == kind);
+    if has(StaleKind::Unused) {
+        let elsewhere = if scope.whole { "" } else { "if the other environments do not evaluate it either, " };
+        return format!(
+            "{elsewhere}search the code for `{key}`: if nothing evaluates it any more (SDKs that do not report \
+             telemetry are not counted), delete the flag"
+        );
+    }
     let value = served.iter().find_map(|s| one(&s.serving)).map(|(variant, _)| shown(d.variants.get(variant)));
     let value = value.unwrap_or_default();
     if has(StaleKind::Settled) {

@@ -18,6 +18,9 @@ mod schemas;
 mod sdk;
 mod segments;
 mod stream;
+mod telemetry;
+mod telemetry_schemas;
+mod usage;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -134,6 +137,8 @@ pub(crate) fn routes() -> Routes {
     let routes = segments::add(routes);
     let routes = envs::add(routes);
     let routes = reports::add(routes);
+    let routes = telemetry::add(routes);
+    let routes = usage::add(routes);
     admin::add(routes)
 }
 

@@ -27,6 +27,11 @@ pub(super) fn add(routes: Routes) -> Routes {
              `never_configured` (0 to 3650, default 7)",
         )
         .query("lifetime_days", "days a temporary flag without expires_at may live (0 to 3650, default 40)")
+        .query(
+            "unused_days",
+            "days without a reported evaluation for `unused`, in environments where SDKs report telemetry \
+             (0 to 3650, default 7)",
+        )
         .query("environment", "only this environment (required for tokens scoped to environments)")
         .ok(200, Some("StaleReport"), "stale longest first, then by key")
         .ok(404, Some("Error"), "no such environment")
@@ -44,6 +49,7 @@ pub(super) fn add(routes: Routes) -> Routes {
 struct StaleQuery {
     settled_days: Option<String>,
     lifetime_days: Option<String>,
+    unused_days: Option<String>,
     environment: Option<String>,
 }
 
@@ -71,12 +77,20 @@ async fn stale_flags(
     let settings = Settings {
         settled_days: days("settled_days", query.settled_days.as_deref(), 7)?,
         lifetime_days: days("lifetime_days", query.lifetime_days.as_deref(), 40)?,
+        unused_days: days("unused_days", query.unused_days.as_deref(), 7)?,
     };
     let mut tx = app.store.read().await?;
     if let Some(env) = &query.environment {
         tx.env(env).await?.ok_or_else(|| ApiError::no_environment(env))?;
     }
+    let envs: Vec<_> = tx
+        .envs()
+        .await?
+        .into_iter()
+        .filter(|e| query.environment.as_ref().is_none_or(|only| *only == e.name))
+        .collect();
+    let evidence = crate::report::evidence(&mut app.telemetry.store.read().await?, &envs).await?;
     let now = crate::clock::now_ms();
-    let report = crate::report::stale_flags(&mut tx, query.environment.as_deref(), settings, now).await?;
+    let report = crate::report::stale_flags(&mut tx, query.environment.as_deref(), settings, &evidence, now).await?;
     Ok(respond(StatusCode::OK, Some(to_json(&report)?), None, None))
 }

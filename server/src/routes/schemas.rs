@@ -234,8 +234,9 @@ fn other_schemas() -> Vec<(&'static str, Json)> {
         ("ChangeRequestList", list("change_requests", r("ChangeRequest"))),
         (
             "StaleReport",
-            json!({ "type": "object", "required": ["generated_at", "settled_days", "lifetime_days", "environments", "flags"],
+            json!({ "type": "object", "required": ["generated_at", "settled_days", "lifetime_days", "unused_days", "environments", "flags"],
             "properties": { "generated_at": time, "settled_days": { "type": "integer" }, "lifetime_days": { "type": "integer" },
+                "unused_days": { "type": "integer" },
                 "environments": strings(), "flags": { "type": "array", "items": r("StaleFlag") } } }),
         ),
         (
@@ -245,12 +246,12 @@ fn other_schemas() -> Vec<(&'static str, Json)> {
                 "type": { "enum": ["boolean", "string", "integer", "float", "object"] }, "created_at": time, "expires_at": time,
                 "stale_since": { "type": "string", "format": "date-time", "description": "the earliest `since` of its reasons" },
                 "reasons": { "type": "array", "items": { "type": "object", "required": ["reason", "since", "message"], "properties": {
-                    "reason": { "enum": ["expired", "past_lifetime", "settled", "diverged", "never_configured"] },
+                    "reason": { "enum": ["expired", "past_lifetime", "settled", "diverged", "never_configured", "unused"] },
                     "since": time, "message": { "type": "string" } } } },
                 "environments": { "type": "array", "items": { "type": "object", "required": ["environment"],
-                    "description": "what it serves there: `variant`, `value` and `since`, or `varies` saying why not one variant",
+                    "description": "what it serves there: `variant`, `value` and `since`, or `varies` saying why not one variant; `last_evaluated` when SDKs that report telemetry evaluated it there",
                     "properties": { "environment": { "type": "string" }, "variant": { "type": "string" }, "value": {},
-                        "since": time, "varies": { "type": "string" } } } },
+                        "since": time, "varies": { "type": "string" }, "last_evaluated": time } } },
                 "action": { "type": "string", "description": "what to do about it" } } }),
         ),
         (
@@ -264,7 +265,11 @@ fn other_schemas() -> Vec<(&'static str, Json)> {
 
 /// Every schema, by name.
 pub(super) fn all() -> Json {
-    let map: serde_json::Map<String, Json> =
-        flag_schemas().into_iter().chain(other_schemas()).map(|(name, schema)| (name.to_owned(), schema)).collect();
+    let map: serde_json::Map<String, Json> = flag_schemas()
+        .into_iter()
+        .chain(other_schemas())
+        .chain(super::telemetry_schemas::all())
+        .map(|(name, schema)| (name.to_owned(), schema))
+        .collect();
     Json::Object(map)
 }

@@ -16,6 +16,7 @@ mod postgres;
 mod segments;
 mod snapshots;
 mod sqlite;
+pub(crate) mod telemetry;
 mod tx;
 
 use std::sync::Arc;

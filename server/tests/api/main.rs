@@ -24,3 +24,7 @@ mod resources;
 mod revocation;
 mod rollback;
 mod stale;
+mod stale_unused;
+mod telemetry;
+mod telemetry_bounds;
+mod usage;

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod proxy;
 pub mod sse;
+pub mod telemetry;
 
 use std::time::Duration;
 
