@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod cli_escapes;
+mod cli_usage;
 mod connections;
 mod crash;
 mod first_run;

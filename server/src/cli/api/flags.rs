@@ -1,5 +1,5 @@
 //! `pennon flags ...`: list, read, create, enable, disable, roll out and delete flags
-//! (and report the stale ones, in `stale.rs`).
+//! (and report the stale ones, in `stale.rs`, and what SDKs evaluated, in `usage.rs`).
 
 use reqwest::Method;
 use serde_json::{json, Value as Json};
@@ -65,6 +65,11 @@ pub(crate) enum Command {
     },
     /// Report temporary flags due for removal: why, since when, and what to do.
     Stale(super::stale::Args),
+    /// Report what SDKs that send telemetry evaluated: per flag and variant, last seen.
+    Usage(super::usage::UsageArgs),
+    /// List keys code evaluates that no flag has (a typo, or a deleted flag still called).
+    #[command(name = "not-found")]
+    NotFound(super::usage::NotFoundArgs),
     /// Delete a flag from every environment.
     Delete {
         /// The flag key.
@@ -150,6 +155,8 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Stale(args) => super::stale::run(args).await,
+        Command::Usage(args) => super::usage::run_usage(args).await,
+        Command::NotFound(args) => super::usage::run_not_found(args).await,
         Command::Delete { key, api } => {
             let path = format!("/api/v1/flags/{}", segment(key));
             Client::new(api)?.send_current(Method::DELETE, &path, None).await?;

@@ -18,6 +18,7 @@ pub(crate) mod flags;
 pub(crate) mod rollback;
 pub(crate) mod segments;
 pub(crate) mod stale;
+pub(crate) mod usage;
 
 pub(crate) use client::{ApiArgs, Client, Reply};
 

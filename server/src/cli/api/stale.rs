@@ -15,6 +15,9 @@ pub(crate) struct Args {
     /// Days a temporary flag without an expiry may live (0 to 3650).
     #[arg(long, value_name = "DAYS", default_value_t = 40, value_parser = clap::value_parser!(u32).range(0..=3650))]
     lifetime_days: u32,
+    /// Days without a reported evaluation, where SDKs report telemetry, for `unused`.
+    #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    unused_days: u32,
     /// Only this environment (a token scoped to environments must name one).
     #[arg(long, value_name = "ENV")]
     env: Option<String>,
@@ -28,8 +31,10 @@ pub(crate) struct Args {
 
 /// Prints the report.
 pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
-    let mut path =
-        format!("/api/v1/reports/stale-flags?settled_days={}&lifetime_days={}", args.settled_days, args.lifetime_days);
+    let mut path = format!(
+        "/api/v1/reports/stale-flags?settled_days={}&lifetime_days={}&unused_days={}",
+        args.settled_days, args.lifetime_days, args.unused_days
+    );
     if let Some(env) = &args.env {
         path.push_str(&format!("&environment={}", segment(env)));
     }
@@ -42,9 +47,9 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
     if flags.is_empty() {
         // To stderr: a script reading the report gets no lines, not a sentence.
         note(&format!(
-            "no stale flags: no temporary flag is expired, older than {} days without an expiry, or serving one \
-             value everywhere for {} days",
-            args.lifetime_days, args.settled_days
+            "no stale flags: no temporary flag is expired, older than {} days without an expiry, serving one \
+             value everywhere for {} days, or unevaluated for {} days where SDKs report telemetry",
+            args.lifetime_days, args.settled_days, args.unused_days
         ));
         return Ok(());
     }

@@ -1,0 +1,172 @@
+//! `pennon flags usage` and `pennon flags not-found`: what SDKs that report telemetry
+//! evaluated, and the keys they asked for that no flag has.
+
+use pennon_server::model::escaped;
+use pennon_server::parse_duration;
+use serde_json::Value as Json;
+
+use super::client::segment;
+use super::{print_json, shown, text, ApiArgs, Client};
+use crate::cli::{note, print_line, Failure};
+
+/// Arguments of `pennon flags usage`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct UsageArgs {
+    /// Only this flag, with its evaluations hour by hour or day by day.
+    key: Option<String>,
+    /// Only this environment (a token scoped to environments gets each of its own).
+    #[arg(long, value_name = "ENV")]
+    env: Option<String>,
+    /// From when: a time back from now (7d, 24h, 30m) or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN", default_value = "7d")]
+    since: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The server.
+    #[command(flatten)]
+    api: ApiArgs,
+}
+
+/// Arguments of `pennon flags not-found`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct NotFoundArgs {
+    /// Only this environment.
+    #[arg(long, value_name = "ENV")]
+    env: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The server.
+    #[command(flatten)]
+    api: ApiArgs,
+}
+
+/// `--since` as RFC 3339: a duration back from now, or a time as it is.
+fn since(text: &str) -> Result<String, Failure> {
+    if let Ok(back) = parse_duration(text) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| Failure::Usage(format!("the clock is before 1970: {e}")))?;
+        let ms = i64::try_from(now.saturating_sub(back).as_millis()).unwrap_or(i64::MAX);
+        return Ok(pennon_core::format_rfc3339(ms));
+    }
+    pennon_core::parse_rfc3339(text).map(|_| text.to_owned()).map_err(|_| {
+        Failure::Usage(format!(
+            "--since: `{}` is neither a time back from now (7d, 24h) nor an RFC 3339 time",
+            escaped(text)
+        ))
+    })
+}
+
+/// Prints the usage report.
+pub(crate) async fn run_usage(args: &UsageArgs) -> Result<(), Failure> {
+    let mut path = format!("/api/v1/reports/usage?since={}", segment(&since(&args.since)?));
+    if let Some(env) = &args.env {
+        path.push_str(&format!("&environment={}", segment(env)));
+    }
+    if let Some(key) = &args.key {
+        path.push_str(&format!("&flag={}", segment(key)));
+    }
+    let report = Client::new(&args.api)?.get(&path).await?.body;
+    if args.json {
+        return print_json(&report);
+    }
+    let empty = Vec::new();
+    for env in report["environments"].as_array().unwrap_or(&empty) {
+        let sdks = env["sdks"].as_array().unwrap_or(&empty);
+        if sdks.is_empty() {
+            print_line(&format!("{}: no SDK reports telemetry here", text(&env["environment"])))?;
+            continue;
+        }
+        let reporters: Vec<String> = sdks
+            .iter()
+            .map(|sdk| {
+                let name = if sdk["sdk"].is_string() { text(&sdk["sdk"]) } else { "(other SDKs)".to_owned() };
+                let plural = if sdk["instances"] == 1 { "" } else { "s" };
+                format!("{name} ({}, {} instance{plural})", text(&sdk["kind"]), shown(&sdk["instances"]))
+            })
+            .collect();
+        print_line(&format!("{}: reported by {}", text(&env["environment"]), reporters.join(", ")))?;
+        for flag in env["flags"].as_array().unwrap_or(&empty) {
+            print_line(&flag_line(flag))?;
+            if args.key.is_some() {
+                for point in flag["series"].as_array().unwrap_or(&empty) {
+                    print_line(&format!("    {}  {}", text(&point["start"]), outcomes(point)))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `new-checkout  1205 evaluations: on 1200, errors 5; last seen ... by ...`.
+fn flag_line(flag: &Json) -> String {
+    let seen = match flag["last_seen"].as_str() {
+        Some(_) => {
+            let by = flag["sdks"][0]["sdk"].as_str().map(|sdk| format!(" by {}", escaped(sdk))).unwrap_or_default();
+            format!("last seen {}{by}", text(&flag["last_seen"]))
+        }
+        None => "never seen".to_owned(),
+    };
+    format!("  {:<32} {}; {seen}", text(&flag["flag"]), outcomes(flag))
+}
+
+/// `1205 evaluations: on 1200, errors 5` of a flag or a series point.
+fn outcomes(counts: &Json) -> String {
+    let mut parts: Vec<String> = counts["variants"]
+        .as_object()
+        .map(|variants| variants.iter().map(|(name, n)| format!("{} {}", escaped(name), shown(n))).collect())
+        .unwrap_or_default();
+    for (member, label) in [("errors", "errors"), ("unknown_variants", "unknown variants")] {
+        if counts[member].as_u64().unwrap_or(0) > 0 {
+            parts.push(format!("{label} {}", shown(&counts[member])));
+        }
+    }
+    let total = format!("{} evaluations", shown(&counts["evaluations"]));
+    if parts.is_empty() {
+        total
+    } else {
+        format!("{total}: {}", parts.join(", "))
+    }
+}
+
+/// Prints the keys not found.
+pub(crate) async fn run_not_found(args: &NotFoundArgs) -> Result<(), Failure> {
+    let mut path = "/api/v1/reports/not-found".to_owned();
+    if let Some(env) = &args.env {
+        path.push_str(&format!("?environment={}", segment(env)));
+    }
+    let report = Client::new(&args.api)?.get(&path).await?.body;
+    if args.json {
+        return print_json(&report);
+    }
+    let empty = Vec::new();
+    let mut printed = false;
+    for env in report["environments"].as_array().unwrap_or(&empty) {
+        let keys = env["keys"].as_array().unwrap_or(&empty);
+        if keys.is_empty() {
+            continue;
+        }
+        if printed {
+            print_line("")?;
+        }
+        printed = true;
+        print_line(&text(&env["environment"]))?;
+        for key in keys {
+            let name = if key["flag"].is_string() { text(&key["flag"]) } else { "(other keys)".to_owned() };
+            let exists = if key["exists"] == true { " (a flag of this key exists now)" } else { "" };
+            print_line(&format!(
+                "  {name:<32} {} evaluations, last {}, first {}{exists}",
+                shown(&key["evaluations"]),
+                text(&key["last_seen"]),
+                text(&key["first_seen"])
+            ))?;
+        }
+    }
+    if !printed {
+        // To stderr: a script reading the list gets no lines, not a sentence.
+        note("no unknown keys reported: every key SDKs evaluated is a flag (or no SDK reports telemetry)");
+    }
+    Ok(())
+}
