@@ -176,8 +176,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
         tracing::warn!("telemetry sweep: {error}");
     }
 
+    tracing::info!("snapshot retention, per environment and audience: keeping {}", app.config.retention.describe());
     let mut tasks = vec![
         tokio::spawn(crate::snapshot::run_resigner(Arc::clone(&app))),
+        tokio::spawn(crate::snapshot::run_sweeper(Arc::clone(&app))),
         tokio::spawn(crate::telemetry::run_sweeper(Arc::clone(&app))),
     ];
     tasks.extend(sync::spawn_listeners(&app).await.map_err(|e| format!("cannot listen for changes: {e}"))?);

@@ -47,6 +47,8 @@ pub struct Config {
     pub poll_interval: Duration,
     /// Export every published snapshot to this directory.
     pub export_dir: Option<PathBuf>,
+    /// Which published snapshots the database keeps.
+    pub retention: Retention,
     /// Largest request body accepted, bytes.
     pub max_body_bytes: usize,
     /// Create the default environments and the first admin token on an empty database.
@@ -86,6 +88,7 @@ impl Config {
             max_streams_per_key: 2_000,
             poll_interval: Duration::from_secs(5),
             export_dir: None,
+            retention: Retention::default(),
             max_body_bytes: 1024 * 1024,
             bootstrap: true,
             replace_signing_key: false,
@@ -107,6 +110,83 @@ impl Config {
 impl Default for Config {
     fn default() -> Config {
         Config::new()
+    }
+}
+
+/// Which published snapshots are kept, per environment and audience (server, client).
+/// The newest is always kept; older ones are deleted at the next publish of their
+/// environment, or by the sweep every `resign_interval`. See docs/OPERATIONS.md,
+/// *Snapshot retention*.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep the newest this many versions (at least 1); `None` keeps every version.
+    pub keep: Option<u64>,
+    /// Also delete versions issued longer ago than this, however few are left.
+    pub max_age: Option<Duration>,
+}
+
+impl Retention {
+    /// The default: the newest 100 versions, whatever their age.
+    pub const DEFAULT_KEEP: u64 = 100;
+
+    /// Keeps every version, as releases before retention did.
+    pub fn keep_all() -> Retention {
+        Retention { keep: None, max_age: None }
+    }
+
+    /// Whether this policy ever deletes anything.
+    pub fn prunes(&self) -> bool {
+        self.keep.is_some() || self.max_age.is_some()
+    }
+
+    /// The policy in words, for messages: `the newest 100 versions issued in the last 30d,
+    /// and always the newest one`.
+    pub fn describe(&self) -> String {
+        match (self.keep, self.max_age) {
+            (Some(1), _) => "only the newest version".to_owned(),
+            (Some(n), None) => format!("the newest {n} versions"),
+            (None, None) => "every version".to_owned(),
+            (keep, Some(age)) => {
+                let which = keep.map_or("the versions".to_owned(), |n| format!("the newest {n} versions"));
+                format!("{which} issued in the last {}, and always the newest one", show_duration(age))
+            }
+        }
+    }
+}
+
+impl Default for Retention {
+    fn default() -> Retention {
+        Retention { keep: Some(Retention::DEFAULT_KEEP), max_age: None }
+    }
+}
+
+/// A duration in the largest unit that divides it (`30d`, `12h`, `1500ms`), as
+/// [`parse_duration`] reads it.
+fn show_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+        if millis >= size && millis.is_multiple_of(size) {
+            return format!("{}{unit}", millis / size);
+        }
+    }
+    format!("{millis}ms")
+}
+
+/// Reads `--snapshot-keep`: a number of versions (at least 1) or `all`.
+///
+/// ```
+/// assert_eq!(pennon_server::parse_keep("100"), Ok(Some(100)));
+/// assert_eq!(pennon_server::parse_keep("all"), Ok(None));
+/// assert!(pennon_server::parse_keep("0").is_err());
+/// ```
+pub fn parse_keep(text: &str) -> Result<Option<u64>, String> {
+    match text.trim() {
+        "all" => Ok(None),
+        number => match number.parse::<u64>() {
+            Ok(0) => Err("`0`: the newest version is always kept; use 1 to keep only it, or `all`".to_owned()),
+            Ok(n) => Ok(Some(n)),
+            Err(_) => Err(format!("`{number}`: expected a number of versions (at least 1) or `all`")),
+        },
     }
 }
 

@@ -349,6 +349,9 @@ fn serve_refuses_intervals_that_would_spin_or_starve_before_touching_the_data_di
         (["--body-timeout", "2h"], "--body-timeout must be 1s to 1h, not 7200000ms"),
         (["--max-streams", "0"], "--max-streams must be at least 1"),
         (["--max-streams-per-key", "0"], "--max-streams-per-key must be at least 1"),
+        (["--snapshot-keep", "0"], "the newest version is always kept; use 1 to keep only it, or `all`"),
+        (["--snapshot-keep", "many"], "expected a number of versions (at least 1) or `all`"),
+        (["--snapshot-max-age", "0d"], "--snapshot-max-age must be longer than 0"),
     ] {
         let data = dir.path().join("data");
         let output = pennon(

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pennon_server::{parse_duration, Config, Running};
+use pennon_server::{parse_duration, parse_keep, Config, Retention, Running};
 
 use super::{inputs, print_line, Failure};
 
@@ -71,6 +71,15 @@ pub(crate) struct Args {
     /// How often to re-read versions from PostgreSQL, in case a notification was lost.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub(crate) poll_interval: Duration,
+    /// Keep this many published versions per environment and audience (server, client),
+    /// the newest always among them, or `all`. Rollback and GET by version reach only
+    /// these.
+    #[arg(long, env = "PENNON_SNAPSHOT_KEEP", value_name = "N|all", default_value = "100", value_parser = Keep::parse)]
+    pub(crate) snapshot_keep: Keep,
+    /// Also delete versions issued longer ago than this (the newest is always kept).
+    /// Default: no age limit.
+    #[arg(long, env = "PENNON_SNAPSHOT_MAX_AGE", value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) snapshot_max_age: Option<Duration>,
     /// Also write every published snapshot under this directory (for a CDN or bucket).
     #[arg(long, env = "PENNON_EXPORT_DIR", value_name = "DIR")]
     pub(crate) export_dir: Option<PathBuf>,
@@ -90,6 +99,16 @@ pub(crate) struct Args {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "PENNON_LOG", value_name = "LEVEL", default_value = "info")]
     pub(crate) log: tracing::Level,
+}
+
+/// `--snapshot-keep`: a number of versions, or `None` for `all`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Keep(Option<u64>);
+
+impl Keep {
+    fn parse(text: &str) -> Result<Keep, String> {
+        parse_keep(text).map(Keep)
+    }
 }
 
 impl Args {
@@ -114,6 +133,7 @@ impl Args {
             max_streams_per_key: self.max_streams_per_key,
             poll_interval: self.poll_interval,
             export_dir: self.export_dir.clone(),
+            retention: Retention { keep: self.snapshot_keep.0, max_age: self.snapshot_max_age },
             max_body_bytes: self.max_body,
             bootstrap: true,
             replace_signing_key: self.replace_signing_key,
@@ -142,6 +162,11 @@ fn check_intervals(args: &Args) -> Result<(), String> {
         if cap == 0 {
             return Err(format!("{name} must be at least 1"));
         }
+    }
+    if args.snapshot_max_age.is_some_and(|age| age.is_zero()) {
+        return Err(
+            "--snapshot-max-age must be longer than 0 (to keep only the newest version, use --snapshot-keep 1)".into(),
+        );
     }
     for (name, interval) in [
         ("--poll-interval", args.poll_interval),

@@ -14,7 +14,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::model::{EnvPatch, NewEnvironment, NewSdkKey, Operation, Role, SdkKind};
 use crate::service::{access, envs, to_json, IfMatch};
-use crate::snapshot::decode_envelope_payload;
+use crate::snapshot::{decode_envelope_payload, missing_version};
 use crate::store::{to_i64, to_u64};
 
 pub(super) fn add(routes: Routes) -> Routes {
@@ -68,7 +68,7 @@ pub(super) fn add(routes: Routes) -> Routes {
             .query("kind", "`server` (default) or `client`")
             .query("before", "only versions below this")
             .query("limit", "at most this many (default 50)")
-            .ok(200, Some("SnapshotList"), "newest first"),
+            .ok(200, Some("SnapshotList"), "newest first, of the versions snapshot retention keeps"),
             snapshots,
         )
         .add(
@@ -79,7 +79,8 @@ pub(super) fn add(routes: Routes) -> Routes {
                 Auth::Token(Role::Viewer),
             )
             .query("kind", "`server` (default) or `client`")
-            .ok(200, Some("Snapshot"), "metadata, payload and envelope"),
+            .ok(200, Some("Snapshot"), "metadata, payload and envelope")
+            .ok(410, Some("Error"), "`pruned`: snapshot retention deleted it; the message names the oldest version kept"),
             snapshot,
         )
         .add(
@@ -92,6 +93,12 @@ pub(super) fn add(routes: Routes) -> Routes {
             .body("RollbackRequest")
             .if_match()
             .ok(200, Some("RollbackResult"), "published")
+            .ok(
+                422,
+                Some("Error"),
+                "`to_version` is not one to roll back to: the current version or later, one of an earlier environment \
+                 of the same name, or one snapshot retention deleted (the message names the versions kept)",
+            )
             .ok(202, Some("ChangeRequest"), "protected environment: a change request was opened"),
             rollback,
         )
@@ -222,8 +229,9 @@ async fn snapshot(
     let mut tx = app.store.read().await?;
     let floor = tx.base_version(&env).await?;
     let row = if to_i64(version) > floor { tx.snapshot(&env, kind.as_str(), to_i64(version)).await? } else { None };
-    let row =
-        row.ok_or_else(|| ApiError::not_found(format!("`{env}` has no {} snapshot version {version}", kind.as_str())))?;
+    let Some(row) = row else {
+        return Err(missing_version(&mut tx, &app.config.retention, &env, kind, version, floor).await?);
+    };
     let payload: Json = serde_json::from_slice(&decode_envelope_payload(&row.envelope)?).map_err(ApiError::internal)?;
     let envelope: Json = serde_json::from_str(&row.envelope).map_err(ApiError::internal)?;
     let body = json!({

@@ -1,6 +1,6 @@
 //! What SDKs call: the latest snapshot (ETag = payload hash, `If-None-Match` gives
-//! 304), any snapshot by version (immutable), a server-sent-events stream of new
-//! versions with heartbeats (`stream.rs`), and the public keys.
+//! 304), any snapshot retention keeps by version (immutable), a server-sent-events
+//! stream of new versions with heartbeats (`stream.rs`), and the public keys.
 //!
 //! The latest snapshots are served from memory (the hub), so a fetch costs a hash of
 //! the SDK key, two map lookups and, for a 304, no body at all.
@@ -14,7 +14,7 @@ use super::{Auth, Doc, PathParams, Routes};
 use crate::app::App;
 use crate::auth::SdkKeyCache;
 use crate::error::ApiError;
-use crate::snapshot::Served;
+use crate::snapshot::{missing_version, Served};
 use crate::store::{to_i64, to_u64};
 
 pub(super) fn add(routes: Routes) -> Routes {
@@ -30,7 +30,12 @@ pub(super) fn add(routes: Routes) -> Routes {
         .add(
             Doc::new(Method::GET, "/v1/snapshots/{env}/{version}", "One snapshot by version (immutable)", Auth::SdkKey)
                 .ok(200, Some("Envelope"), "the envelope, cacheable forever")
-                .ok(404, Some("Error"), "no such version"),
+                .ok(404, Some("Error"), "no such version")
+                .ok(
+                    410,
+                    Some("Error"),
+                    "`pruned`: snapshot retention deleted it; the message names the oldest version kept",
+                ),
             by_version,
         )
         .add(
@@ -121,7 +126,10 @@ async fn by_version(
     let mut tx = app.store.read().await?;
     let floor = to_u64(tx.base_version(&env).await?);
     let row = if version > floor { tx.snapshot(&env, grant.kind.as_str(), to_i64(version)).await? } else { None };
-    let row = row.ok_or_else(|| ApiError::not_found(format!("`{env}` has no snapshot version {version}")))?;
+    let Some(row) = row else {
+        let policy = &app.config.retention;
+        return Err(missing_version(&mut tx, policy, &env, grant.kind, version, to_i64(floor)).await?);
+    };
     Ok(envelope_response(&Served::from_row(&row), immutable))
 }
 

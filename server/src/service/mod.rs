@@ -1,7 +1,8 @@
 //! Write operations. Each one runs in a [`Writer`]: one database transaction that
 //! holds the lock of the environments it will publish, changes rows, publishes a
 //! snapshot of every environment it touched, appends its audit entries (with the
-//! versions they produced), commits, and only then tells the hub and the exporter.
+//! versions they produced), prunes the snapshot history of what it published
+//! (`snapshot::retention`), commits, and only then tells the hub and the exporter.
 
 pub(crate) mod access;
 pub(crate) mod changes;
@@ -167,6 +168,8 @@ impl<'a> Writer<'a> {
             entry.snapshot_version = entry.env.as_ref().and_then(|env| versions.get(env)).map(|v| to_i64(*v));
             self.tx.insert_audit(&entry).await?;
         }
+        let published = self.published.iter().map(|p| p.env.as_str());
+        crate::snapshot::prune_published(&mut self.tx, &self.app.config.retention, published, self.now).await?;
         self.tx.commit().await?;
         for p in self.published {
             self.app.announce(p).await;

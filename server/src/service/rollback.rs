@@ -7,7 +7,8 @@
 //! not rolled back: a flag created since is disabled, and a flag deleted since, or
 //! whose variants changed since, makes the rollback fail with 409. Versions published
 //! by an earlier environment of the same name (deleted, then created again) are not
-//! offered: restoring one would revive what its deletion removed.
+//! offered: restoring one would revive what its deletion removed. Nor are versions
+//! snapshot retention deleted: the refusal names the oldest one kept.
 
 use std::collections::BTreeMap;
 
@@ -34,14 +35,22 @@ pub(crate) async fn rollback(
 ) -> Result<Applied, ApiError> {
     let row = w.tx.env(env).await?.ok_or_else(|| ApiError::no_environment(env))?;
     if_match.check(&etag_env(row.version, row.rev))?;
-    let first = to_u64(row.base_version) + 1;
+    let created = to_u64(row.base_version) + 1;
+    let kept = w.tx.oldest_kept(env, "server", row.base_version).await?.map_or(created, to_u64);
+    let first = created.max(kept);
     let latest = to_u64(row.version);
     if to_version >= latest || to_version < first {
         let range = if first < latest { format!("{first} to {}", latest - 1) } else { "none yet".to_owned() };
         // Versions up to `base_version` were published by an environment of the same
         // name that has been deleted since: restoring one would revive its content.
-        let why = if to_version != 0 && to_version < first {
+        let why = if to_version != 0 && to_version < created {
             format!("version {to_version} was published before `{env}` was created again")
+        } else if to_version != 0 && to_version < first {
+            let policy = w.app.config.retention.describe();
+            format!(
+                "version {to_version} of `{env}` is no longer kept: snapshot retention deleted it (this server \
+                 keeps {policy}); the oldest kept is version {first}"
+            )
         } else {
             format!("roll back to an earlier version of `{env}`")
         };

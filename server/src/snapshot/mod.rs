@@ -7,6 +7,7 @@ mod overtake;
 mod payload;
 mod publish;
 mod resign;
+mod retention;
 mod state;
 
 pub(crate) use export::Exporter;
@@ -14,4 +15,5 @@ pub(crate) use overtake::overtake_export;
 pub(crate) use payload::Focus;
 pub(crate) use publish::{publish, Published, Served};
 pub(crate) use resign::{resign_due, run_resigner};
+pub(crate) use retention::{missing_version, prune_published, run_sweeper};
 pub(crate) use state::{decode_envelope_payload, default_config, flag_from_row, EnvState};

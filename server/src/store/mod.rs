@@ -13,6 +13,7 @@ mod changes;
 mod envs;
 mod flags;
 mod postgres;
+mod retention;
 mod segments;
 mod snapshots;
 mod sqlite;
@@ -28,6 +29,7 @@ pub(crate) use audit::{AuditFilter, AuditRow, NewAudit};
 pub(crate) use changes::ChangeRow;
 pub(crate) use envs::EnvRow;
 pub(crate) use flags::FlagRow;
+pub(crate) use retention::{HistoryRow, Savepoint};
 pub(crate) use snapshots::SnapshotRow;
 pub(crate) use tx::Tx;
 

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub, missing_docs, unused_imports)]
 
 pub mod client;
+pub mod db;
 pub mod proxy;
 pub mod sse;
 pub mod telemetry;
@@ -14,6 +15,7 @@ use pennon_server::{Config, Running};
 use serde_json::Value as Json;
 
 pub use client::{Api, Resp};
+pub use db::Db;
 
 /// Every wait in the tests is bounded by this.
 pub const PATIENCE: Duration = Duration::from_secs(10);

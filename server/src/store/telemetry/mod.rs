@@ -7,7 +7,7 @@
 //!   `pennon-telemetry.db` beside `pennon.db`, with its own pool, writer mutex and
 //!   migrations (`migrations/sqlite-telemetry`). It runs with `synchronous=NORMAL`: a
 //!   power cut may lose the last reports, never the file.
-//! - **PostgreSQL** keeps the tables in the main database (migration 0005) but writes
+//! - **PostgreSQL** keeps the tables in the main database (migration 0006) but writes
 //!   them through a small pool of their own, so reports cannot take the connections
 //!   flag writes need, and serializes the reports of one environment with an advisory
 //!   lock, never the environment rows that flag writes lock.
