@@ -54,7 +54,8 @@ pub(super) fn add(routes: Routes) -> Routes {
             Doc::new(Method::DELETE, one, "Delete an unprotected environment", Auth::Token(Role::Admin)).if_match().ok(
                 204,
                 None,
-                "deleted, and taken out of API tokens' scopes (a token scoped to it alone is revoked); its snapshots are kept",
+                "deleted, and taken out of API tokens' scopes (a token scoped to it alone is revoked); its snapshots \
+                 stay, as snapshot retention allows",
             ),
             delete,
         )
@@ -80,7 +81,11 @@ pub(super) fn add(routes: Routes) -> Routes {
             )
             .query("kind", "`server` (default) or `client`")
             .ok(200, Some("Snapshot"), "metadata, payload and envelope")
-            .ok(410, Some("Error"), "`pruned`: snapshot retention deleted it; the message names the oldest version kept"),
+            .ok(
+                410,
+                Some("Error"),
+                "`pruned`: snapshot retention deleted it; the message names the oldest kept",
+            ),
             snapshot,
         )
         .add(

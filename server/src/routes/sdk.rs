@@ -31,11 +31,7 @@ pub(super) fn add(routes: Routes) -> Routes {
             Doc::new(Method::GET, "/v1/snapshots/{env}/{version}", "One snapshot by version (immutable)", Auth::SdkKey)
                 .ok(200, Some("Envelope"), "the envelope, cacheable forever")
                 .ok(404, Some("Error"), "no such version")
-                .ok(
-                    410,
-                    Some("Error"),
-                    "`pruned`: snapshot retention deleted it; the message names the oldest version kept",
-                ),
+                .ok(410, Some("Error"), "`pruned`: snapshot retention deleted it; the message names the oldest kept"),
             by_version,
         )
         .add(

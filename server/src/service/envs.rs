@@ -88,7 +88,8 @@ pub(crate) async fn patch(
 
 /// Deletes an unprotected environment with its configurations, segments and SDK keys,
 /// and takes it out of API tokens' scopes (`access::unscope_in`). Its published
-/// snapshots are kept.
+/// snapshots stay, as retention allows (always the newest, which a new environment of
+/// the same name continues after).
 pub(crate) async fn delete(
     app: &AppInner,
     actor: &Actor,

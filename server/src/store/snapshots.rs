@@ -1,4 +1,5 @@
-//! Published snapshots: immutable, one row per environment, kind and version.
+//! Published snapshots: immutable, one row per environment, kind and version, deleted
+//! only by snapshot retention (`retention.rs`), never the newest of an environment and kind.
 
 use super::tx::on_conn;
 use super::Tx;

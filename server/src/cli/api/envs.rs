@@ -46,7 +46,7 @@ pub(crate) enum Command {
         #[command(flatten)]
         api: ApiArgs,
     },
-    /// Delete an unprotected environment (its published snapshots are kept).
+    /// Delete an unprotected environment (its published snapshots stay, as retention allows).
     Delete {
         /// The environment.
         name: String,
