@@ -148,7 +148,7 @@ async fn upgrades_a_database_from_before_retention(backend: Backend) {
     let db = Db::connect(&database_url).await;
     assert_eq!(db.number(history).await, 4);
     let versions = db.texts("SELECT CAST(version AS TEXT) FROM _sqlx_migrations ORDER BY version").await;
-    assert_eq!(versions.last().map(String::as_str), Some("5"));
+    assert!(versions.iter().any(|version| version == "5"), "retention's migration ran: {versions:?}");
     let delete = format!("DELETE FROM snapshots WHERE env = 'development' AND version = {}", newest - 1);
     assert!(db.execute(&delete).await.unwrap_err().contains("deleted only by retention"));
     db.close().await;
