@@ -8,6 +8,7 @@ use pennon_core::{Audience, PublicKey, TrustPolicy, DEFAULT_MAX_BYTES};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::config::{defaults, system_now, Clock, Config, SourceSpec};
+use crate::report::TelemetryConfig;
 use crate::{BuildError, PennonProvider};
 
 /// The longest interval or timeout accepted: a year is "never" for a provider.
@@ -42,6 +43,9 @@ pub struct PennonProviderBuilder {
     stale_after: Duration,
     stream_idle_timeout: Duration,
     exposure_capacity: usize,
+    /// The control plane's base URL and the SDK key telemetry is posted with.
+    telemetry: Option<(String, String)>,
+    telemetry_interval: Option<Duration>,
     clock: Option<Clock>,
 }
 
@@ -68,6 +72,8 @@ impl Default for PennonProviderBuilder {
             stale_after: defaults::STALE_AFTER,
             stream_idle_timeout: defaults::STREAM_IDLE_TIMEOUT,
             exposure_capacity: 0,
+            telemetry: None,
+            telemetry_interval: None,
             clock: None,
         }
     }
@@ -236,6 +242,34 @@ impl PennonProviderBuilder {
         self
     }
 
+    /// Posts evaluation telemetry to the control plane at `base_url` (as
+    /// `https://flags.example.com`: the reports go to `{base_url}/v1/telemetry/{env}`),
+    /// with `sdk_key` (the server or client key of the environment) as its bearer token.
+    /// Off by default: snapshots may come from a CDN or a file, so where to report
+    /// cannot be guessed.
+    ///
+    /// Every [`Self::telemetry_interval`], a background task takes the evaluation counts
+    /// per flag and variant, the not-found keys, the exposures queued (with
+    /// [`Self::exposure_queue`]) and how many the queue dropped, all since the last
+    /// report the server accepted, and posts them; evaluations never wait on it. A post
+    /// that fails (network, 5xx, 429) keeps its counts for the next report and backs off
+    /// (doubling the interval, up to 10 minutes, and never sooner than a `Retry-After`);
+    /// a 4xx is logged once with the server's message and that report dropped. At
+    /// shutdown a last report is sent, within the request timeout. The task takes the
+    /// counts and exposures itself: a host that also calls
+    /// [`crate::ProviderHandle::take_evaluation_counts`] or
+    /// [`crate::ProviderHandle::drain_exposures`] splits them with it.
+    pub fn telemetry(mut self, base_url: impl Into<String>, sdk_key: impl Into<String>) -> Self {
+        self.telemetry = Some((base_url.into(), sdk_key.into()));
+        self
+    }
+
+    /// Time between telemetry reports (default 60 s, at least 10 s), shortened by jitter.
+    pub fn telemetry_interval(mut self, interval: Duration) -> Self {
+        self.telemetry_interval = Some(interval);
+        self
+    }
+
     /// The wall clock, in Unix milliseconds, used for evaluation, expiry and staleness
     /// (default: the system clock). For tests and hosts with their own time source.
     pub fn clock(mut self, clock: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
@@ -315,6 +349,7 @@ impl PennonProviderBuilder {
                 self.exposure_capacity
             )));
         }
+        let telemetry = telemetry_config(self.telemetry, self.telemetry_interval, &environment)?;
         let headers = header_map(&self.headers)?;
         let user_agent = concat!("pennon-provider/", env!("CARGO_PKG_VERSION"));
         let http = reqwest::Client::builder()
@@ -349,6 +384,7 @@ impl PennonProviderBuilder {
             stale_after: self.stale_after,
             stream_idle_timeout: self.stream_idle_timeout,
             exposure_capacity: self.exposure_capacity,
+            telemetry,
             clock: self.clock.unwrap_or_else(|| Arc::new(system_now)),
             http,
             stream_http,
@@ -364,6 +400,52 @@ fn parse_url(text: &str) -> Result<reqwest::Url, BuildError> {
         "http" | "https" => Ok(url),
         other => Err(invalid(format!("the scheme must be http or https, not {other}"))),
     }
+}
+
+/// Where and how often to report, checked: a base URL of the control plane (not an
+/// endpoint under it), a key that makes a header, an interval of 10 s or more.
+fn telemetry_config(
+    given: Option<(String, String)>,
+    interval: Option<Duration>,
+    environment: &str,
+) -> Result<Option<TelemetryConfig>, BuildError> {
+    let Some((base, key)) = given else {
+        return match interval {
+            Some(_) => Err(BuildError::InvalidSetting(
+                "telemetry_interval is set, but telemetry is off: call `telemetry(base_url, sdk_key)`".into(),
+            )),
+            None => Ok(None),
+        };
+    };
+    let mut url = parse_url(&base)?;
+    let invalid = |reason: &str| BuildError::InvalidUrl { url: base.clone(), reason: reason.to_owned() };
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("the telemetry base URL takes no query or fragment"));
+    }
+    if url.path().contains("/v1/") {
+        return Err(invalid(
+            "give the control plane's base URL (`https://flags.example.com`); reports go to `{base}/v1/telemetry/{env}`",
+        ));
+    }
+    url.path_segments_mut().map_err(|()| invalid("it cannot take a path"))?.pop_if_empty().extend([
+        "v1",
+        "telemetry",
+        environment,
+    ]);
+    if key.trim().is_empty() {
+        return Err(BuildError::InvalidSetting("the telemetry SDK key is empty".into()));
+    }
+    let mut authorization = HeaderValue::from_str(&format!("Bearer {key}"))
+        .map_err(|e| BuildError::InvalidSetting(format!("the telemetry SDK key cannot be sent in a header: {e}")))?;
+    authorization.set_sensitive(true);
+    let interval = interval.unwrap_or(defaults::TELEMETRY_INTERVAL);
+    if !(defaults::MIN_TELEMETRY_INTERVAL..=MAX_SETTING).contains(&interval) {
+        return Err(BuildError::InvalidSetting(format!(
+            "telemetry_interval must be 10 s to {} days, not {interval:?}",
+            MAX_SETTING.as_secs() / 86_400
+        )));
+    }
+    Ok(Some(TelemetryConfig { url, authorization, interval }))
 }
 
 fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, BuildError> {

@@ -33,6 +33,10 @@ pub(crate) mod defaults {
     pub(crate) const INIT_TIMEOUT: Duration = Duration::from_secs(5);
     pub(crate) const STALE_AFTER: Duration = Duration::from_secs(300);
     pub(crate) const STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+    pub(crate) const TELEMETRY_INTERVAL: Duration = Duration::from_secs(60);
+    /// The shortest telemetry interval: a fleet reporting more often would load the
+    /// control plane for counts nobody reads by the second.
+    pub(crate) const MIN_TELEMETRY_INTERVAL: Duration = Duration::from_secs(10);
 }
 
 /// Everything the provider runs with. Built once by the builder, then read-only.
@@ -56,6 +60,8 @@ pub(crate) struct Config {
     pub(crate) stale_after: Duration,
     pub(crate) stream_idle_timeout: Duration,
     pub(crate) exposure_capacity: usize,
+    /// Where telemetry is posted; taken by the reporter when the provider is made.
+    pub(crate) telemetry: Option<crate::report::TelemetryConfig>,
     pub(crate) clock: Clock,
     /// Fetches snapshots: the request timeout covers connect, headers and body.
     pub(crate) http: reqwest::Client,

@@ -8,7 +8,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::state::Shared;
 use crate::telemetry::{EvaluationCounts, Exposure};
-use crate::{ProviderEvent, ProviderState, Status};
+use crate::{ProviderEvent, ProviderState, ReportOutcome, Status};
 
 /// What an offered envelope did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,19 +103,35 @@ impl ProviderHandle {
     }
 
     /// Reads every evaluation counter and resets it to zero in the same atomic step, so
-    /// no evaluation is counted twice or lost between two calls.
+    /// no evaluation is counted twice or lost between two calls. With telemetry on
+    /// ([`crate::PennonProviderBuilder::telemetry`]) its reports take them too: each
+    /// evaluation goes to one of the two.
     pub fn take_evaluation_counts(&self) -> EvaluationCounts {
         self.shared.telemetry.counts(true)
     }
 
-    /// Takes up to `max` queued exposures, oldest first.
+    /// Takes up to `max` queued exposures, oldest first (with telemetry on, its reports
+    /// take them too).
     pub fn drain_exposures(&self, max: usize) -> Vec<Exposure> {
         self.shared.telemetry.drain_exposures(max)
     }
 
-    /// How many exposures were dropped because the queue was full.
+    /// How many exposures were dropped because the queue was full, since the start.
+    /// (Reports carry how many in their window.)
     pub fn exposures_dropped(&self) -> u64 {
         self.shared.telemetry.exposures_dropped()
+    }
+
+    /// Sends a telemetry report now, with everything counted since the last accepted
+    /// one, after the post under way if there is one. For a host about to be frozen or
+    /// killed (a serverless function), and tests; the background task reports on its
+    /// own every interval. Never sooner than a server's `Retry-After` allows
+    /// ([`ReportOutcome::Deferred`]).
+    pub async fn flush_telemetry(&self) -> ReportOutcome {
+        match &self.shared.reporter {
+            Some(reporter) => reporter.report(&self.shared).await,
+            None => ReportOutcome::Disabled,
+        }
     }
 
     /// How many background tasks are running.

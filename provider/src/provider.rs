@@ -88,7 +88,7 @@ impl PennonProvider {
             Err(error) => {
                 // INVALID_CONTEXT: an error of this flag like any other.
                 let ctx = Ctx { targeting_key: None, rule_id: None, bucket: None, now: 0 };
-                self.shared.telemetry.record(served, entry, None, pennon_core::Reason::Error, ctx);
+                self.shared.telemetry.record(key, served, entry, None, pennon_core::Reason::Error, ctx);
                 return Err(error);
             }
         };
@@ -109,7 +109,7 @@ impl PennonProvider {
         // (an array asked for as a struct) is an error to the caller, so no exposure.
         let resolved = value::resolution(key, entry, evaluation, extract);
         let variant = variant.filter(|_| resolved.is_ok());
-        self.shared.telemetry.record(served, entry, variant, reason, ctx);
+        self.shared.telemetry.record(key, served, entry, variant, reason, ctx);
         resolved
     }
 

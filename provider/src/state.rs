@@ -13,6 +13,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::cache::Cache;
 use crate::config::{Config, SourceSpec};
+use crate::report::Reporter;
 use crate::served::{changed_flags, Served};
 use crate::telemetry::Telemetry;
 use crate::{Offered, ProviderEvent, ProviderState, Status};
@@ -28,6 +29,8 @@ pub(crate) struct Shared {
     /// The hot path: one atomic load per evaluation.
     pub(crate) served: ArcSwapOption<Served>,
     pub(crate) telemetry: Telemetry,
+    /// Posts the telemetry to the control plane, when configured.
+    pub(crate) reporter: Option<Reporter>,
     pub(crate) cache: Option<Cache>,
     sync: Mutex<SyncState>,
     /// Serializes loads, so each one checks rollback against what the last one served.
@@ -81,7 +84,8 @@ fn describe(version: Option<u64>) -> String {
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config) -> Shared {
+    pub(crate) fn new(mut config: Config) -> Shared {
+        let reporter = config.telemetry.take().map(Reporter::new);
         let cache = config.cache_dir.clone().map(|dir| Cache::new(dir, &config.environment, &config.cache_policy_tag));
         let telemetry = Telemetry::new(config.exposure_capacity);
         let initial = ProviderState { status: Status::NotReady, version: None, message: None };
@@ -89,6 +93,7 @@ impl Shared {
             config,
             served: ArcSwapOption::empty(),
             telemetry,
+            reporter,
             cache,
             sync: Mutex::default(),
             load: Mutex::new(()),

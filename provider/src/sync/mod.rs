@@ -21,6 +21,8 @@ use crate::config::SourceSpec;
 use crate::state::Shared;
 
 pub(crate) use backoff::{jittered, Backoff};
+pub(crate) use http::describe;
+pub(crate) use refusal::describe_refusal;
 
 /// The status monitor looks again at least this often, so wall-clock jumps and an
 /// injected clock are noticed.
@@ -40,7 +42,8 @@ pub(crate) async fn initialize(shared: &Arc<Shared>) {
     wait_for_first(shared, first_attempts, deadline, epoch).await;
 }
 
-/// Stops every background task and waits for them; the provider is `NOT_READY` after.
+/// Stops every background task and waits for them (telemetry's last report included);
+/// the provider is `NOT_READY` after.
 pub(crate) async fn shutdown(shared: &Arc<Shared>) {
     stop(shared);
     let mut tasks = shared.tasks.subscribe();
@@ -90,6 +93,16 @@ async fn start(shared: &Arc<Shared>, epoch: u64) -> Option<watch::Receiver<usize
         spawn(shared, &cancel, sse::listen(shared.clone(), url.clone()));
     }
     spawn(shared, &cancel, monitor(shared.clone()));
+    if let Some(reporter) = &shared.reporter {
+        reporter.open(shared.config.now()).await;
+        // Not cut short by `cancel`: it sends a last report then, within the request timeout.
+        let alive = TaskAlive::new(shared.clone());
+        let report = crate::report::run(shared.clone(), cancel.clone());
+        tokio::spawn(async move {
+            let _alive = alive;
+            report.await;
+        });
+    }
     Some(first_attempts)
 }
 

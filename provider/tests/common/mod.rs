@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
 pub mod server;
+pub mod telemetry;
 
 use std::future::Future;
 use std::io::Write;

@@ -45,6 +45,49 @@ fn keys_environment_and_a_source_are_required() {
     );
 }
 
+/// Telemetry is off unless a base URL and an SDK key are given; bad values are refused
+/// naming what is wrong.
+#[test]
+fn telemetry_settings_are_checked() {
+    let key = key(1).public_key().clone();
+    let base = || PennonProvider::builder().trusted_key(key.clone()).environment("test").inline(vec![]);
+    let message = |built: Result<PennonProvider, BuildError>| built.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(base().telemetry("https://flags.example.com", "pns_x").build().is_ok());
+    assert!(base()
+        .telemetry("https://example.com/pennon/", "pns_x")
+        .telemetry_interval(Duration::from_secs(10))
+        .build()
+        .is_ok());
+    assert_eq!(
+        message(
+            base().telemetry("https://flags.example.com", "pns_x").telemetry_interval(Duration::from_secs(9)).build()
+        ),
+        "invalid setting: telemetry_interval must be 10 s to 365 days, not 9s"
+    );
+    assert_eq!(
+        message(base().telemetry_interval(Duration::from_secs(30)).build()),
+        "invalid setting: telemetry_interval is set, but telemetry is off: call `telemetry(base_url, sdk_key)`"
+    );
+    let endpoint = message(base().telemetry("https://flags.example.com/v1/telemetry/test", "pns_x").build());
+    assert!(
+        endpoint.starts_with(
+            "invalid URL `https://flags.example.com/v1/telemetry/test`: give the control plane's base URL"
+        ),
+        "{endpoint}"
+    );
+    assert!(message(base().telemetry("ftp://flags.example.com", "pns_x").build()).contains("must be http or https"));
+    assert!(
+        message(base().telemetry("https://flags.example.com?k=1", "pns_x").build()).contains("no query or fragment")
+    );
+    assert_eq!(
+        message(base().telemetry("https://flags.example.com", " ").build()),
+        "invalid setting: the telemetry SDK key is empty"
+    );
+    assert!(
+        message(base().telemetry("https://flags.example.com", "pns\nx").build()).contains("cannot be sent in a header")
+    );
+}
+
 /// With two trusted keys and a threshold of two, one signature is not enough.
 #[test]
 fn the_threshold_requires_distinct_trusted_signatures() {

@@ -248,3 +248,54 @@ async fn an_unreadable_context_counts_as_an_error() {
     let counts = vec![count("banner", Some("current"), 1), count("new-checkout", None, 1)];
     assert_eq!((read.counts, read.flag_not_found), (counts, 1));
 }
+
+/// Taking the counts while other threads evaluate flags and keys the snapshot lacks
+/// loses and repeats none: counters are swapped, not read then zeroed, and a not-found
+/// key counted into a window just taken is counted in the next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn taking_counts_during_evaluations_loses_none() {
+    const PER_TASK: u64 = 100_000;
+    let mut provider = builder().inline(envelope(1)).build().unwrap();
+    provider.initialize(&EvaluationContext::default()).await;
+    let handle = provider.handle();
+    let provider = Arc::new(provider);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let taker = {
+        let (handle, stop) = (handle.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let (mut found, mut not_found, mut takes) = (0u64, 0u64, 0u64);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let taken = handle.take_evaluation_counts();
+                found += taken.counts.iter().map(|c| c.count).sum::<u64>();
+                not_found += taken.not_found.iter().map(|c| c.count).sum::<u64>();
+                takes += 1;
+            }
+            (found, not_found, takes)
+        })
+    };
+    let tasks: Vec<_> = (0..3)
+        .map(|t| {
+            let provider = provider.clone();
+            tokio::spawn(async move {
+                let ctx = EvaluationContext::default();
+                for i in 0..PER_TASK {
+                    provider.resolve_bool_value("new-checkout", &ctx).await.unwrap();
+                    provider
+                        .resolve_bool_value(["gone-a", "gone-b"][usize::from((i + t) % 2 == 0)], &ctx)
+                        .await
+                        .unwrap_err();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut found, mut not_found, takes) = taker.join().unwrap();
+    let last = handle.take_evaluation_counts();
+    found += last.counts.iter().map(|c| c.count).sum::<u64>();
+    not_found += last.not_found.iter().map(|c| c.count).sum::<u64>();
+    assert!(takes > 100, "the counts were taken while evaluating ({takes} times)");
+    assert_eq!((found, not_found), (3 * PER_TASK, 3 * PER_TASK));
+}

@@ -11,3 +11,4 @@ mod http;
 mod lifecycle;
 mod mirrors;
 mod stream;
+mod telemetry;

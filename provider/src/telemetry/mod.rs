@@ -1,10 +1,11 @@
-//! Telemetry hook points: evaluation counters and a bounded exposure queue.
+//! Telemetry: evaluation counters, not-found keys and a bounded exposure queue.
 //!
 //! Counters are plain atomics reached through the served snapshot's per-flag table, so
 //! counting takes no lock. They outlive snapshot swaps: a flag's counter is the same
-//! atomic in every version that has the flag. Shipping counts and exposures to the
-//! control plane is left to the host (a later issue): [`EvaluationCounts`] and
-//! [`Exposure`] are shaped as the batches such a shipper would send.
+//! atomic in every version that has the flag. Keys the snapshot lacks are counted per
+//! key ([`not_found`]). With [`crate::PennonProviderBuilder::telemetry`], the provider
+//! takes them every interval and posts them to the control plane (`crate::report`);
+//! without it they wait for the host ([`crate::ProviderHandle::take_evaluation_counts`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,6 +16,11 @@ use rustc_hash::FxHashMap;
 
 use crate::served::{FlagEntry, Served};
 use crate::ContextAttributes;
+
+mod not_found;
+
+pub use not_found::NotFoundCount;
+pub(crate) use not_found::MAX_NOT_FOUND_KEYS;
 
 /// How many times one flag served one variant (or failed).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +38,11 @@ pub struct EvaluationCount {
 pub struct EvaluationCounts {
     /// Non-zero counts, by flag then variant (errors last).
     pub counts: Vec<EvaluationCount>,
-    /// Evaluations of keys no served snapshot has (`FLAG_NOT_FOUND`).
+    /// Evaluations of keys no served snapshot has (`FLAG_NOT_FOUND`), in all.
     pub flag_not_found: u64,
+    /// The same by key, ascending; at most 1,000 keys a window are named, and the rest,
+    /// with keys no flag can have, are summed last under `flag: None`.
+    pub not_found: Vec<NotFoundCount>,
 }
 
 /// One successful evaluation, as an experiment analysis needs it.
@@ -82,7 +91,7 @@ pub(crate) struct Telemetry {
     /// Every counter handed out, so swaps reuse them and readers find them. Locked only
     /// by swaps and readers, never by evaluations.
     registry: Mutex<FxHashMap<Arc<str>, FlagCounters>>,
-    flag_not_found: AtomicU64,
+    not_found: not_found::NotFound,
     exposures: Option<ArrayQueue<Exposure>>,
     dropped: AtomicU64,
 }
@@ -91,7 +100,7 @@ impl Telemetry {
     pub(crate) fn new(exposure_capacity: usize) -> Telemetry {
         Telemetry {
             registry: Mutex::default(),
-            flag_not_found: AtomicU64::new(0),
+            not_found: not_found::NotFound::default(),
             exposures: (exposure_capacity > 0).then(|| ArrayQueue::new(exposure_capacity)),
             dropped: AtomicU64::new(0),
         }
@@ -126,11 +135,12 @@ impl Telemetry {
         self.exposures.is_some()
     }
 
-    /// Counts one evaluation: the variant served to the caller, or `None` for an error
-    /// (the engine's, or a value the caller's type could not hold), and queues its
-    /// exposure. The hot path: atomics only.
+    /// Counts one evaluation of `key`: the variant served to the caller, or `None` for
+    /// an error (the engine's, or a value the caller's type could not hold), and queues
+    /// its exposure. The hot path: atomics only.
     pub(crate) fn record(
         &self,
+        key: &str,
         served: &Served,
         entry: Option<&FlagEntry>,
         served_variant: Option<&str>,
@@ -138,7 +148,7 @@ impl Telemetry {
         ctx: Ctx<'_>,
     ) {
         let Some(entry) = entry.map(|entry| &entry.counters) else {
-            self.flag_not_found.fetch_add(1, Ordering::Relaxed);
+            self.not_found.record(key);
             return;
         };
         let Some((variant, counter)) =
@@ -203,7 +213,14 @@ impl Telemetry {
             registry.retain(|_, counters| Arc::strong_count(&counters.errors) > 1);
         }
         counts.sort_by(|a, b| a.flag.cmp(&b.flag));
-        EvaluationCounts { counts, flag_not_found: read(&self.flag_not_found) }
+        drop(registry);
+        let (not_found, flag_not_found) = self.not_found.read(reset);
+        EvaluationCounts { counts, flag_not_found, not_found }
+    }
+
+    /// Whether exposures are queued.
+    pub(crate) fn has_exposures(&self) -> bool {
+        self.exposures.as_ref().is_some_and(|queue| !queue.is_empty())
     }
 
     /// Takes up to `max` queued exposures, oldest first.

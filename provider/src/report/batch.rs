@@ -1,0 +1,250 @@
+//! What a report carries: the deltas not yet accepted, and the batches cut from them
+//! within the wire format's bounds (docs/OPERATIONS.md, "Telemetry").
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use crate::telemetry::{EvaluationCounts, Exposure, MAX_NOT_FOUND_KEYS};
+
+/// Counts in one report (the wire format's bound).
+const MAX_COUNTS: usize = 10_000;
+/// Exposures in one report (the wire format's bound).
+const MAX_EXPOSURES: usize = 1_000;
+/// Bytes of counts, and of exposures, in one report: with 1,001 not-found keys of at
+/// most 128 characters, a body stays under the server's 1 MiB.
+const COUNT_BYTES: usize = 512 * 1024;
+const EXPOSURE_BYTES: usize = 320 * 1024;
+/// The longest text an exposure carries from the context (a targeting key, a value
+/// hashed); a longer one, or one with control characters, is not sent (it would fail
+/// the whole report) and counts as dropped.
+const MAX_EXPOSURE_TEXT: usize = 256;
+
+/// Evaluations of one flag's variant (`None`: errors), as a map key.
+type CountKey = (Arc<str>, Option<Arc<str>>);
+
+/// Deltas taken from the counters and not yet accepted by the server.
+#[derive(Default)]
+pub(crate) struct Pending {
+    /// When the oldest delta held began (Unix ms); `None` before the first report.
+    pub(crate) start_ms: Option<i64>,
+    counts: BTreeMap<CountKey, u64>,
+    not_found: BTreeMap<Arc<str>, u64>,
+    /// Not-found evaluations past the bound of distinct keys.
+    not_found_other: u64,
+    exposures: VecDeque<Exposure>,
+    dropped: u64,
+}
+
+/// One report's share of the deltas, cut from [`Pending`], given back if the post fails.
+pub(crate) struct Batch {
+    start_ms: i64,
+    end_ms: i64,
+    counts: Vec<(CountKey, u64)>,
+    not_found: Vec<(Arc<str>, u64)>,
+    not_found_other: u64,
+    exposures: Vec<Exposure>,
+    dropped: u64,
+}
+
+/// Who reports, for the body.
+pub(crate) struct Reporting<'a> {
+    pub(crate) sdk: &'a str,
+    pub(crate) instance: &'a str,
+    pub(crate) snapshot_version: Option<u64>,
+}
+
+impl Pending {
+    /// Adds counters just taken.
+    pub(crate) fn add_counts(&mut self, taken: EvaluationCounts) {
+        for count in taken.counts {
+            let held = self.counts.entry((count.flag, count.variant)).or_default();
+            *held = held.saturating_add(count.count);
+        }
+        for count in taken.not_found {
+            self.add_not_found(count.flag, count.count);
+        }
+    }
+
+    fn add_not_found(&mut self, flag: Option<Arc<str>>, count: u64) {
+        let room = self.not_found.len() < MAX_NOT_FOUND_KEYS;
+        match flag {
+            Some(flag) if room || self.not_found.contains_key(&flag) => {
+                let held = self.not_found.entry(flag).or_default();
+                *held = held.saturating_add(count);
+            }
+            _ => self.not_found_other = self.not_found_other.saturating_add(count),
+        }
+    }
+
+    /// Adds exposures dropped by the queue since the last call.
+    pub(crate) fn add_dropped(&mut self, dropped: u64) {
+        self.dropped = self.dropped.saturating_add(dropped);
+    }
+
+    /// How many more exposures one report can take.
+    pub(crate) fn exposure_room(&self) -> usize {
+        MAX_EXPOSURES.saturating_sub(self.exposures.len())
+    }
+
+    /// Adds exposures drained from the queue; those that cannot be sent count as dropped.
+    pub(crate) fn add_exposures(&mut self, exposures: Vec<Exposure>) {
+        for exposure in exposures {
+            if sendable(&exposure) {
+                self.exposures.push_back(exposure);
+            } else {
+                self.dropped = self.dropped.saturating_add(1);
+            }
+        }
+    }
+
+    /// Whether nothing is held: no report is due.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+            && self.not_found.is_empty()
+            && self.not_found_other == 0
+            && self.exposures.is_empty()
+            && self.dropped == 0
+    }
+
+    /// Cuts a batch for the window ending at `end_ms`: every not-found count and drop,
+    /// and as many counts and exposures as one report holds; the rest stay for the next.
+    pub(crate) fn batch(&mut self, end_ms: i64) -> Batch {
+        let start_ms = self.start_ms.unwrap_or(end_ms).min(end_ms);
+        let mut counts = Vec::new();
+        let mut bytes = 0;
+        while counts.len() < MAX_COUNTS {
+            let Some(entry) = self.counts.first_entry() else { break };
+            let (flag, variant) = entry.key();
+            // `{"flag":F,"variant":V,"count":N},`
+            bytes += 30 + json_len(flag) + variant.as_deref().map_or(4, json_len) + entry.get().to_string().len();
+            if bytes > COUNT_BYTES && !counts.is_empty() {
+                break;
+            }
+            let (key, count) = entry.remove_entry();
+            counts.push((key, count));
+        }
+        let mut exposures = Vec::new();
+        let mut bytes = 0;
+        while let Some(exposure) = self.exposures.front() {
+            bytes += exposure_len(exposure);
+            if bytes > EXPOSURE_BYTES && !exposures.is_empty() {
+                break;
+            }
+            exposures.extend(self.exposures.pop_front());
+        }
+        Batch {
+            start_ms,
+            end_ms,
+            counts,
+            not_found: std::mem::take(&mut self.not_found).into_iter().collect(),
+            not_found_other: std::mem::take(&mut self.not_found_other),
+            exposures,
+            dropped: std::mem::take(&mut self.dropped),
+        }
+    }
+
+    /// Takes back a batch whose post failed, to go with the next report.
+    pub(crate) fn restore(&mut self, batch: Batch) {
+        for ((flag, variant), count) in batch.counts {
+            let held = self.counts.entry((flag, variant)).or_default();
+            *held = held.saturating_add(count);
+        }
+        for (flag, count) in batch.not_found {
+            self.add_not_found(Some(flag), count);
+        }
+        self.not_found_other = self.not_found_other.saturating_add(batch.not_found_other);
+        for exposure in batch.exposures.into_iter().rev() {
+            self.exposures.push_front(exposure);
+        }
+        self.dropped = self.dropped.saturating_add(batch.dropped);
+    }
+}
+
+impl Batch {
+    /// The window's end, Unix ms.
+    pub(crate) fn end_ms(&self) -> i64 {
+        self.end_ms
+    }
+
+    /// The JSON body (`POST /v1/telemetry/{env}`).
+    pub(crate) fn body(&self, who: &Reporting<'_>) -> Vec<u8> {
+        let counts: Vec<Value> = self
+            .counts
+            .iter()
+            .map(|((flag, variant), count)| json!({"flag": &**flag, "variant": variant.as_deref(), "count": count}))
+            .collect();
+        let mut not_found: Vec<Value> =
+            self.not_found.iter().map(|(flag, count)| json!({"flag": &**flag, "count": count})).collect();
+        if self.not_found_other > 0 {
+            not_found.push(json!({"flag": null, "count": self.not_found_other}));
+        }
+        let mut body = json!({
+            "sdk": who.sdk,
+            "instance": who.instance,
+            "window": {"start_ms": self.start_ms, "end_ms": self.end_ms},
+            "counts": counts,
+            "flag_not_found": not_found,
+            "exposures": self.exposures.iter().map(exposure_json).collect::<Vec<_>>(),
+            "exposures_dropped": self.dropped,
+        });
+        if let (Some(version), Value::Object(members)) = (who.snapshot_version, &mut body) {
+            members.insert("snapshot_version".into(), version.into());
+        }
+        body.to_string().into_bytes()
+    }
+}
+
+/// An exposure as the wire format has it: snake_case, absent fields left out.
+fn exposure_json(exposure: &Exposure) -> Value {
+    let mut members = Map::new();
+    members.insert("flag".into(), (*exposure.flag).into());
+    members.insert("variant".into(), (*exposure.variant).into());
+    members.insert("reason".into(), exposure.reason.as_str().into());
+    let optional = [
+        ("rule_id", exposure.rule_id.as_deref()),
+        ("targeting_key", exposure.targeting_key.as_deref()),
+        ("bucket_attribute", exposure.bucket_attribute.as_deref()),
+        ("bucket_value", exposure.bucket_value.as_deref()),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            members.insert(name.into(), value.into());
+        }
+    }
+    members.insert("snapshot_version".into(), exposure.snapshot_version.into());
+    members.insert("timestamp_ms".into(), exposure.timestamp_ms.into());
+    Value::Object(members)
+}
+
+/// Whether the server can take every text of `exposure`: the context's texts may hold
+/// anything a caller put there.
+fn sendable(exposure: &Exposure) -> bool {
+    [exposure.targeting_key.as_deref(), exposure.bucket_value.as_deref()]
+        .into_iter()
+        .flatten()
+        .all(|text| text.chars().count() <= MAX_EXPOSURE_TEXT && !text.chars().any(unsafe_char))
+}
+
+/// A control character, or a bidirectional control the control plane refuses in text.
+fn unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text`'s length as a JSON string.
+fn json_len(text: &str) -> usize {
+    serde_json::to_string(text).map_or(text.len(), |json| json.len())
+}
+
+fn exposure_len(exposure: &Exposure) -> usize {
+    let texts = [
+        Some(&*exposure.flag),
+        Some(&*exposure.variant),
+        exposure.rule_id.as_deref(),
+        exposure.targeting_key.as_deref(),
+        exposure.bucket_attribute.as_deref(),
+        exposure.bucket_value.as_deref(),
+    ];
+    200 + texts.into_iter().flatten().map(json_len).sum::<usize>()
+}
