@@ -92,7 +92,7 @@ function redirectTarget(location: string, from: URL, status: number): URL {
 }
 
 /** `Retry-After` in milliseconds: delay-seconds or an HTTP date (RFC 9110 10.2.3). */
-function retryAfter(value: string | null): number | undefined {
+export function retryAfter(value: string | null): number | undefined {
   if (value === null) return undefined;
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
@@ -108,7 +108,7 @@ const DETAIL_MAX = 200;
  * header and one for a revoked key otherwise read alike. Pages (HTML) are left out,
  * and at most 4 KiB is read.
  */
-async function errorDetail(response: Response): Promise<string | undefined> {
+export async function errorDetail(response: Response): Promise<string | undefined> {
   const type = response.headers.get("Content-Type") ?? "";
   const json = /[/+]json\b/.test(type);
   if (response.body === null || !(json || type.startsWith("text/plain"))) {

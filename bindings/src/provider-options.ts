@@ -9,6 +9,7 @@
 import { Engine } from "./engine.js";
 import { isWasmSource } from "./instance.js";
 import { FatalStartError, type PennonOptions } from "./sync-options.js";
+import { telemetryOf } from "./telemetry-options.js";
 import { shown } from "./timing.js";
 
 /** The engine's default `maxBytes` (SPEC 2.3). */
@@ -28,7 +29,7 @@ export function newEngine(o: PennonOptions, minVersion?: number): Engine {
 const COMMON = [
   "keys", "environment", "audience", "threshold", "graceMs", "maxBytes", "envelope", "url", "headers",
   "pollIntervalMs", "jitter", "backoffInitialMs", "backoffMaxMs", "requestTimeoutMs", "initTimeoutMs",
-  "waitForUrl", "staleAfterMs", "exposureCapacity", "wasm", "clock", "fetch", "logger",
+  "waitForUrl", "staleAfterMs", "exposureCapacity", "telemetry", "wasm", "clock", "fetch", "logger",
 ];
 
 /** The options as read, and the names of members no option has. */
@@ -67,6 +68,7 @@ export function checkOptions(options: PennonOptions, unknown: string[]): void {
     throw new Error(`pennon: \`logger\` must have a \`warn\` method (\`console\` has), not ${shown(logger)}${typeof logger === "function" ? " (pass { warn: fn })" : ""}`);
   }
   if (waitForUrl !== undefined && typeof waitForUrl !== "boolean") throw new Error(`pennon: \`waitForUrl\` must be true or false, not ${shown(waitForUrl)}`);
+  telemetryOf(options.telemetry, String(options.environment));
   const promised = typeof (wasm as { then?: unknown } | null)?.then === "function";
   if (wasm !== undefined && !promised && !isWasmSource(wasm)) {
     throw new Error(`pennon: \`wasm\` must be a WebAssembly.Module, the module's bytes, a URL or a path, not ${shown(wasm)}`);

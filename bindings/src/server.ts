@@ -18,9 +18,12 @@ import { details, expectedType, failed, mismatch, type Kind } from "./resolve.js
 import { readOptions } from "./provider-options.js";
 import { closedMidStart, envelopeBytes, FatalStartError, Sync, type PennonOptions, type SyncEvent, type SyncOutcome } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
+import { reporterFor, type Reporter, type ReportOutcome } from "./reporter.js";
 
 export * from "./index.js";
 export type { PennonOptions, SyncOutcome } from "./sync.js";
+export type { ReportOutcome } from "./reporter.js";
+export type { TelemetryOptions } from "./telemetry-options.js";
 
 /** The OpenFeature server provider over the Pennon engine. */
 export class PennonServerProvider implements Provider {
@@ -28,9 +31,14 @@ export class PennonServerProvider implements Provider {
   readonly runsOn = "server";
   readonly events = new OpenFeatureEventEmitter();
   readonly #sync: Sync;
+  readonly #options: PennonOptions;
+  /** Posts telemetry, with the `telemetry` option, from the first `initialize` on. */
+  #reporter: Reporter | undefined;
 
   constructor(options: PennonOptions) {
-    this.#sync = new Sync(readOptions(options), (event) => this.#on(event));
+    const read = readOptions(options);
+    this.#options = read.options;
+    this.#sync = new Sync(read, (event) => this.#on(event));
   }
 
   /** Evaluation counters and exposures. */
@@ -44,9 +52,18 @@ export class PennonServerProvider implements Provider {
   }
 
   /** Polls if a poll is due (`pollIntervalMs` since the last request, or the backoff
-   *  or `Retry-After` after failures), else `"skipped"`: for Workers, on every request. */
+   *  or `Retry-After` after failures), else `"skipped"`: for Workers, on every request.
+   *  With `telemetry`, also sends a report if one is due, and settles after it. */
   refreshIfDue(): Promise<SyncOutcome | "skipped"> {
-    return this.#sync.refreshIfDue();
+    const polled = this.#sync.refreshIfDue();
+    const reported = this.#reporter?.reportIfDue();
+    return reported === undefined ? polled : Promise.all([polled, reported]).then(([outcome]) => outcome);
+  }
+
+  /** Sends a telemetry report now (after the one under way): for a host about to be
+   *  frozen, and tests. `"disabled"` without `telemetry`, or before `initialize`. */
+  flushTelemetry(): Promise<ReportOutcome> {
+    return this.#reporter?.flush() ?? Promise.resolve("disabled");
   }
 
   /** Loads an envelope pushed by the host (bytes, an `ArrayBuffer` or its text, as
@@ -64,13 +81,24 @@ export class PennonServerProvider implements Provider {
     try {
       ready = await this.#sync.start();
     } catch (error) {
-      throw error instanceof FatalStartError ? new ProviderFatalError(error.message, { cause: error }) : error;
+      if (error instanceof FatalStartError) throw new ProviderFatalError(error.message, { cause: error });
+      this.#report(); // polling goes on, and so does reporting
+      throw error;
     }
     if (!ready || this.#sync.stopped) return closedMidStart();
+    this.#report();
   }
 
+  #report(): void {
+    this.#reporter = reporterFor(this.#reporter, this.#sync, this.#options);
+    this.#reporter?.start();
+  }
+
+  /** Stops polling; with `telemetry`, sends a last report first (`requestTimeoutMs` at most). */
   async onClose(): Promise<void> {
+    const last = this.#reporter?.close();
     this.#sync.stop();
+    await last;
   }
 
   async resolveBooleanEvaluation(key: string, fallback: boolean, context: EvaluationContext): Promise<ResolutionDetails<boolean>> {

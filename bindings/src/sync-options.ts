@@ -4,6 +4,7 @@
  */
 
 import type { WasmSource } from "./engine.js";
+import type { TelemetryOptions } from "./telemetry-options.js";
 
 /** Options common to the web and server providers. */
 export interface PennonOptions {
@@ -56,8 +57,12 @@ export interface PennonOptions {
   waitForUrl?: boolean;
   /** Report STALE once syncing has failed for this long, ms (default 300,000). */
   staleAfterMs?: number;
-  /** Queue up to this many exposures for `telemetry.drainExposures` (default 0). */
+  /** Queue up to this many exposures for `telemetry.drainExposures` (default 0), or
+   *  for the reports `telemetry` sends. */
   exposureCapacity?: number;
+  /** Report evaluation counts, not-found keys and exposures to the control plane:
+   *  `{ url, sdkKey, intervalMs? }` (default: off). See the README's "Telemetry". */
+  telemetry?: TelemetryOptions;
   /** The WebAssembly module: a `WebAssembly.Module` (an imported `.wasm`), bytes, a
    *  URL, or a file path in Node (`wasmBinaryPath`). Default: the package's own. */
   wasm?: WasmSource | Promise<WasmSource>;

@@ -1,6 +1,8 @@
 /**
- * Telemetry hook points, mirroring the Rust provider's: evaluation counters and a
- * bounded exposure queue that counts what it drops. Shipping them is left to the host.
+ * Telemetry, mirroring the Rust provider's: evaluation counters, not-found keys and a
+ * bounded exposure queue that counts what it drops. With the `telemetry` option the
+ * provider posts them to the control plane (`reporter.ts`); without it, they wait for
+ * the host.
  */
 
 import type { Resolution } from "./wasm/pennon_wasm.js";
@@ -13,12 +15,35 @@ export interface EvaluationCount {
   count: number;
 }
 
+/** Evaluations of one key the served snapshot lacks (`flag` undefined: the keys past
+ *  the bound of 1,000 a window, and keys no flag can have). */
+export interface NotFoundCount {
+  flag?: string;
+  count: number;
+}
+
 /** A reading of every counter. */
 export interface EvaluationCounts {
   /** Non-zero counts by flag, then variant (errors last). */
   counts: EvaluationCount[];
-  /** Evaluations of keys the served snapshot lacks (`FLAG_NOT_FOUND`). */
+  /** Evaluations of keys the served snapshot lacks (`FLAG_NOT_FOUND`), in all. */
   flagNotFound: number;
+  /** The same by key, in code point order; at most 1,000 keys a window (until the
+   *  counts are taken with `counts(true)`) are named, the rest summed last. */
+  notFound: NotFoundCount[];
+}
+
+/** Distinct not-found keys named in one window. */
+export const MAX_NOT_FOUND_KEYS = 1_000;
+
+/**
+ * Whether `key` could be a flag of the control plane (1 to 128 ASCII letters, digits,
+ * `.`, `_` and `-`, not starting with `.` or `-`). Any other not-found key is summed
+ * with the keys past the bound: no flag was ever created or deleted under it, and
+ * named in a report it would fail the whole report.
+ */
+export function reportable(key: string): boolean {
+  return /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(key);
 }
 
 /** One successful evaluation, as an experiment analysis needs it. */
@@ -55,7 +80,9 @@ export class Telemetry {
   #queue: Exposure[] = [];
   #head = 0;
   readonly #capacity: number;
-  #flagNotFound = 0;
+  /** Not-found evaluations by key, and those past the bound or unreportable. */
+  #notFound = new Map<string, number>();
+  #notFoundOther = 0;
   #dropped = 0;
 
   /** `exposureCapacity` 0 (the default) records no exposures; so does a non-number. */
@@ -67,7 +94,7 @@ export class Telemetry {
    *  context evaluated, an exposure of a rollout carries the value it hashed. */
   record(result: Resolution, targetingKey: string | undefined, nowMs: number, context?: unknown): void {
     if (result.errorCode === "FLAG_NOT_FOUND") {
-      this.#flagNotFound++;
+      this.#recordNotFound(result.key);
       return;
     }
     if (result.errorCode !== undefined || result.variant === undefined) {
@@ -106,7 +133,14 @@ export class Telemetry {
    *  does: an error of the flag, or of a key the snapshot lacks. */
   recordInvalidContext(flag: string, known: boolean): void {
     if (known) this.recordError(flag);
-    else this.#flagNotFound++;
+    else this.#recordNotFound(flag);
+  }
+
+  #recordNotFound(key: string): void {
+    const held = this.#notFound.get(key);
+    if (held !== undefined) this.#notFound.set(key, held + 1);
+    else if (this.#notFound.size < MAX_NOT_FOUND_KEYS && typeof key === "string" && reportable(key)) this.#notFound.set(key, 1);
+    else this.#notFoundOther++;
   }
 
   #flag(key: string): FlagCounters {
@@ -115,7 +149,8 @@ export class Telemetry {
     return flag;
   }
 
-  /** Reads every counter; with `reset`, zeroes them in the same step. */
+  /** Reads every counter; with `reset`, zeroes them in the same step (with the
+   *  `telemetry` option, its reports take them so: each evaluation goes to one). */
   counts(reset = false): EvaluationCounts {
     const counts: EvaluationCount[] = [];
     for (const flag of [...this.#counters.keys()].sort(byCodePoint)) {
@@ -123,12 +158,15 @@ export class Telemetry {
       for (const variant of [...variants.keys()].sort(byCodePoint)) counts.push({ flag, variant, count: variants.get(variant)! });
       if (errors > 0) counts.push({ flag, count: errors });
     }
-    const flagNotFound = this.#flagNotFound;
+    const notFound: NotFoundCount[] = [...this.#notFound.keys()].sort(byCodePoint).map((flag) => ({ flag, count: this.#notFound.get(flag)! }));
+    if (this.#notFoundOther > 0) notFound.push({ count: this.#notFoundOther });
+    const flagNotFound = notFound.reduce((sum, entry) => sum + entry.count, 0);
     if (reset) {
       this.#counters.clear();
-      this.#flagNotFound = 0;
+      this.#notFound = new Map();
+      this.#notFoundOther = 0;
     }
-    return { counts, flagNotFound };
+    return { counts, flagNotFound, notFound };
   }
 
   /** Takes up to `max` queued exposures, oldest first. */
@@ -145,7 +183,13 @@ export class Telemetry {
     return batch;
   }
 
-  /** Exposures dropped because the queue was full, since the start. */
+  /** How many exposures are queued. */
+  get exposuresQueued(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /** Exposures dropped because the queue was full, since the start (a report carries
+   *  how many in its window). */
   get exposuresDropped(): number {
     return this.#dropped;
   }

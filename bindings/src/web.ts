@@ -22,9 +22,12 @@ import { shown } from "./timing.js";
 import { closedMidStart, FatalStartError, Sync, type EnvelopeStore, type PennonOptions, type SyncEvent } from "./sync.js";
 import { unref } from "./timers.js";
 import type { Telemetry } from "./telemetry.js";
+import { reporterFor, type Reporter, type ReportOutcome } from "./reporter.js";
 
 export * from "./index.js";
 export type { PennonOptions, SyncOutcome } from "./sync.js";
+export type { ReportOutcome } from "./reporter.js";
+export type { TelemetryOptions } from "./telemetry-options.js";
 
 /** What the web provider needs of a `Storage` (`localStorage`), written out so that
  *  the types compile without the DOM library (a server-rendering project). */
@@ -67,6 +70,9 @@ export class PennonWebProvider implements Provider {
   readonly runsOn = "client";
   readonly events = new OpenFeatureEventEmitter();
   readonly #sync: Sync;
+  readonly #options: PennonWebOptions;
+  /** Posts telemetry, with the `telemetry` option, from the first `initialize` on. */
+  #reporter: Reporter | undefined;
   #context: EvaluationContext = {};
   #cache = new Map<string, Cached>();
   /** The start under way, which a context change before it ends waits for. */
@@ -78,7 +84,7 @@ export class PennonWebProvider implements Provider {
 
   constructor(given: PennonWebOptions) {
     const read = readOptions(given, WEB_OPTIONS);
-    const options = read.options;
+    const options = (this.#options = read.options);
     const key = options.storageKey ?? `pennon:${options.environment}`;
     // `localStorage` is looked up when used: merely reading it throws where storage is
     // blocked (a sandboxed frame, cookies off), and the sync loop then goes without it.
@@ -117,6 +123,12 @@ export class PennonWebProvider implements Provider {
     return this.#sync.telemetry;
   }
 
+  /** Sends a telemetry report now (after the one under way). `"disabled"` without
+   *  `telemetry`, or before `initialize`. */
+  flushTelemetry(): Promise<ReportOutcome> {
+    return this.#reporter?.flush() ?? Promise.resolve("disabled");
+  }
+
   /** Polls now; resolves once the answer is loaded (or refused). */
   refresh(): Promise<"updated" | "unchanged" | "failed"> {
     return this.#sync.refresh().then((outcome) => {
@@ -141,10 +153,14 @@ export class PennonWebProvider implements Provider {
     let ready: boolean;
     try {
       ready = await starting;
+    } catch (error) {
+      if (!(error instanceof ProviderFatalError)) this.#report(); // polling goes on, and so does reporting
+      throw error;
     } finally {
       if (this.#starting === starting) this.#starting = undefined;
     }
     if (!ready || this.#sync.stopped) return closedMidStart();
+    this.#report();
     this.#cache = this.#evaluate();
     this.#followTime();
   }
@@ -180,17 +196,28 @@ export class PennonWebProvider implements Provider {
     return this.#sync.stopped ? "pennon: the provider is closed (onClose)" : "pennon: no snapshot is loaded yet";
   }
 
+  #report(): void {
+    this.#reporter = reporterFor(this.#reporter, this.#sync, this.#options);
+    this.#reporter?.start();
+  }
+
+  /** Stops polling; with `telemetry`, sends a last report first (`requestTimeoutMs` at most). */
   async onClose(): Promise<void> {
+    const last = this.#reporter?.close();
     this.#sync.stop();
     this.#followTime();
     this.#listening?.abort();
     this.#listening = undefined;
+    await last;
   }
 
   /**
    * Polls when the page is shown again or the network comes back, if a poll is due
    * (`Sync.wake`): a tab left in the background for an hour is current again within a
-   * request of being looked at, not a throttled timer later.
+   * request of being looked at, not a throttled timer later. When the page is hidden,
+   * sends the telemetry pending (`Reporter.hide`): it is the last moment a page is
+   * sure to run (a closed tab fires no other event reliably, and a hidden one's timers
+   * are throttled), and most visits are shorter than a report interval.
    */
   #listen(): void {
     const scope = globalThis as { addEventListener?: EventTarget["addEventListener"]; document?: Document };
@@ -198,7 +225,8 @@ export class PennonWebProvider implements Provider {
     const listening = (this.#listening = new AbortController());
     scope.addEventListener("online", () => this.#sync.wake("online"), { signal: listening.signal });
     const page = scope.document;
-    page?.addEventListener?.("visibilitychange", () => page.visibilityState === "visible" && this.#sync.wake("visible"), { signal: listening.signal });
+    const changed = () => (page!.visibilityState === "visible" ? this.#sync.wake("visible") : page!.visibilityState === "hidden" && this.#reporter?.hide());
+    page?.addEventListener?.("visibilitychange", changed, { signal: listening.signal });
   }
 
   resolveBooleanEvaluation(flagKey: string, defaultValue: boolean): ResolutionDetails<boolean> {

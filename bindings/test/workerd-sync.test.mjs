@@ -8,6 +8,7 @@ import { read, repo } from "./node/helpers.mjs";
 import { COMPATIBILITY_DATES, bundleWorker, worker } from "./node/workerd.mjs";
 import { boolFlag, envelope, payload, publicKey } from "./node/sign.mjs";
 import { snapshotServer } from "./node/snapshot-server.mjs";
+import { telemetryServer } from "./node/telemetry-server.mjs";
 
 const keys = [publicKey(1)];
 /** Version `n`, where bob is staff from version 2 on. */
@@ -128,6 +129,33 @@ test("workerd: the README's Workers recipe, verbatim, serves from its URL and po
     for (let i = 0; i < 5; i++) assert.equal(await get(), "old", "within the poll interval, no poll");
     assert.equal(server.requests, before);
     assert.equal(before, 1, "the first request's initialize fetched once");
+  } finally {
+    await server.close();
+    await mf.dispose();
+  }
+});
+
+test("workerd: telemetry is reported by refreshIfDue, inside the request, once due", async () => {
+  const mf = worker(await bundleWorker(`${repo}bindings/test/workerd/sync-worker.mjs`));
+  const server = await telemetryServer();
+  try {
+    const options = {
+      keys, environment: "test", envelope: new TextDecoder().decode(version(1)), movableClock: true,
+      telemetry: { url: server.base, sdkKey: "pns_secret", intervalMs: 10_000 },
+    };
+    await post(mf, { op: "init", name: "reports", options });
+    for (let i = 0; i < 3; i++) assert.equal((await post(mf, { op: "read", name: "reports", flag: "beta" })).value, false);
+    assert.deepEqual(await post(mf, { op: "refresh-if-due", name: "reports" }), { outcome: "unchanged" });
+    assert.equal(server.posts.length, 0, "no report before the interval");
+    await post(mf, { op: "advance", name: "reports", ms: 10_000 });
+    await post(mf, { op: "refresh-if-due", name: "reports" });
+    assert.equal(server.posts.length, 1, "posted, and answered, within the request");
+    const [report] = server.accepted();
+    assert.deepEqual(report.counts, [{ flag: "beta", variant: "off", count: 3 }]);
+    assert.equal(report.window.end_ms - report.window.start_ms >= 10_000, true);
+    assert.equal(server.posts[0].authorization, "Bearer pns_secret");
+    assert.deepEqual(await post(mf, { op: "refresh-if-due", name: "reports" }), { outcome: "unchanged" });
+    assert.equal(server.posts.length, 1, "the next is an interval later");
   } finally {
     await server.close();
     await mf.dispose();

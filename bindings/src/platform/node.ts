@@ -102,3 +102,6 @@ export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
   if (typeof Response !== "undefined" && source instanceof Response) return wasmBody(source);
   return source;
 }
+
+/** Timers here outlive the call that set them. */
+export const requestScoped = false;

@@ -23,3 +23,6 @@ export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
     "(`import wasm from \"pennon/pennon.wasm\"`, which wrangler compiles at deploy time), or leave it out: not a URL, a path, bytes or a Response";
   throw Object.assign(new Error(message), { permanent: true });
 }
+
+/** workerd ends a request's timers and fetches with it (they never fire or settle after): work there is done inside requests (`refreshIfDue` under `ctx.waitUntil`), and a timer is never relied on. */
+export const requestScoped = true;

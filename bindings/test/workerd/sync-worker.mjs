@@ -4,13 +4,18 @@ import { PennonServerProvider } from "pennon/workerd";
 import { OpenFeature } from "@openfeature/server-sdk";
 
 const providers = new Map();
+/** Added to the clock of providers made with `movableClock` (`advance` moves it). */
+let skewMs = 0;
 
 function provider(name, options) {
-  if (!providers.has(name)) providers.set(name, new PennonServerProvider(options));
+  if (!providers.has(name)) {
+    const { movableClock, ...rest } = options ?? {};
+    providers.set(name, new PennonServerProvider(movableClock ? { ...rest, clock: () => Date.now() + skewMs } : rest));
+  }
   return providers.get(name);
 }
 
-async function run({ op, name, options, flag }) {
+async function run({ op, name, options, flag, ms }) {
   const p = provider(name, options);
   const client = OpenFeature.getClient(name);
   switch (op) {
@@ -29,6 +34,9 @@ async function run({ op, name, options, flag }) {
       return { outcome: await p.refresh() };
     case "refresh-if-due":
       return { outcome: await p.refreshIfDue() };
+    case "advance":
+      skewMs += ms;
+      return {};
     case "read": {
       const details = await client.getBooleanDetails(flag, false, { targetingKey: "bob" });
       return { value: details.value, reason: details.reason, errorCode: details.errorCode, status: client.providerStatus };

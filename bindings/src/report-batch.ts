@@ -1,0 +1,168 @@
+/**
+ * What a telemetry report carries: the deltas not yet accepted, and the batches cut
+ * from them within the wire format's bounds (docs/OPERATIONS.md, "Telemetry"), as the
+ * Rust provider cuts them.
+ */
+
+import { MAX_NOT_FOUND_KEYS, type EvaluationCounts, type Exposure } from "./telemetry.js";
+
+/** Counts in one report, and exposures (the wire format's bounds). */
+const MAX_COUNTS = 10_000;
+export const MAX_EXPOSURES = 1_000;
+/** Bytes of counts, and of exposures, in one report: with 1,001 not-found keys of at
+ *  most 128 characters, a body stays under the server's 1 MiB. */
+const COUNT_BYTES = 512 * 1024;
+const EXPOSURE_BYTES = 320 * 1024;
+/** The longest text an exposure carries from the context (a targeting key, a value
+ *  hashed); a longer one, or one with control characters, is not sent (it would fail
+ *  the whole report) and counts as dropped. */
+const MAX_EXPOSURE_TEXT = 256;
+/** Separates a flag from its variant in a map key: no flag key holds it. */
+const SEPARATOR = "\u0000";
+const encoder = new TextEncoder();
+
+/** One report's share of the deltas, given back if its post fails. */
+export interface Batch {
+  startMs: number;
+  endMs: number;
+  counts: [string, number][];
+  notFound: [string, number][];
+  notFoundOther: number;
+  exposures: Exposure[];
+  dropped: number;
+}
+
+/** Who reports, for the body. */
+export interface Reporting {
+  sdk: string;
+  instance: string;
+  snapshotVersion: number | undefined;
+}
+
+/** Deltas taken from the counters and not yet accepted by the server. */
+export class Pending {
+  /** When the oldest delta held began (the provider's clock); undefined before the first report. */
+  startMs: number | undefined;
+  /** By `flag + SEPARATOR + variant` (no separator: errors). */
+  #counts = new Map<string, number>();
+  #notFound = new Map<string, number>();
+  #notFoundOther = 0;
+  #exposures: Exposure[] = [];
+  #dropped = 0;
+
+  /** Adds counters just taken. */
+  addCounts(taken: EvaluationCounts): void {
+    for (const { flag, variant, count } of taken.counts) add(this.#counts, variant === undefined ? flag : `${flag}${SEPARATOR}${variant}`, count);
+    for (const { flag, count } of taken.notFound) this.#addNotFound(flag, count);
+  }
+
+  #addNotFound(flag: string | undefined, count: number): void {
+    if (flag !== undefined && (this.#notFound.has(flag) || this.#notFound.size < MAX_NOT_FOUND_KEYS)) add(this.#notFound, flag, count);
+    else this.#notFoundOther += count;
+  }
+
+  /** Adds exposures the queue dropped since the last call. */
+  addDropped(dropped: number): void {
+    this.#dropped += dropped;
+  }
+
+  /** How many more exposures one report can take. */
+  get exposureRoom(): number {
+    return Math.max(0, MAX_EXPOSURES - this.#exposures.length);
+  }
+
+  /** Adds exposures drained from the queue; those that cannot be sent count as dropped. */
+  addExposures(exposures: Exposure[]): void {
+    for (const exposure of exposures) {
+      if (sendable(exposure)) this.#exposures.push(exposure);
+      else this.#dropped++;
+    }
+  }
+
+  /** Whether nothing is held: no report is due. */
+  get empty(): boolean {
+    return this.#counts.size === 0 && this.#notFound.size === 0 && this.#notFoundOther === 0 && this.#exposures.length === 0 && this.#dropped === 0;
+  }
+
+  /** Cuts a batch for the window ending at `endMs`: every not-found count and drop, and
+   *  as many counts and exposures as one report holds; the rest stay for the next. */
+  batch(endMs: number): Batch {
+    const counts: [string, number][] = [];
+    let bytes = 0;
+    // By flag, errors (no separator) before variants, as the Rust provider orders them.
+    for (const key of [...this.#counts.keys()].sort()) {
+      const count = this.#counts.get(key)!;
+      bytes += 1 + encoder.encode(JSON.stringify(countEntry(key, count))).length;
+      if (counts.length === MAX_COUNTS || (bytes > COUNT_BYTES && counts.length > 0)) break;
+      counts.push([key, count]);
+      this.#counts.delete(key);
+    }
+    let taken = 0;
+    bytes = 0;
+    for (const exposure of this.#exposures) {
+      bytes += 64 + encoder.encode(JSON.stringify(exposure)).length;
+      if (bytes > EXPOSURE_BYTES && taken > 0) break;
+      taken++;
+    }
+    const batch: Batch = {
+      startMs: Math.min(this.startMs ?? endMs, endMs),
+      endMs,
+      counts,
+      notFound: [...this.#notFound],
+      notFoundOther: this.#notFoundOther,
+      exposures: this.#exposures.splice(0, taken),
+      dropped: this.#dropped,
+    };
+    this.#notFound = new Map();
+    this.#notFoundOther = this.#dropped = 0;
+    return batch;
+  }
+
+  /** Takes back a batch whose post failed, to go with the next report. */
+  restore(batch: Batch): void {
+    for (const [key, count] of batch.counts) add(this.#counts, key, count);
+    for (const [flag, count] of batch.notFound) this.#addNotFound(flag, count);
+    this.#notFoundOther += batch.notFoundOther;
+    this.#exposures.unshift(...batch.exposures);
+    this.#dropped += batch.dropped;
+  }
+}
+
+/** The JSON body of `POST /v1/telemetry/{env}`. */
+export function reportBody(batch: Batch, who: Reporting): string {
+  const counts = batch.counts.map(([key, count]) => countEntry(key, count));
+  const notFound: { flag: string | null; count: number }[] = batch.notFound.map(([flag, count]) => ({ flag, count }));
+  if (batch.notFoundOther > 0) notFound.push({ flag: null, count: batch.notFoundOther });
+  return JSON.stringify({
+    sdk: who.sdk,
+    instance: who.instance,
+    window: { start_ms: batch.startMs, end_ms: batch.endMs },
+    snapshot_version: who.snapshotVersion,
+    counts,
+    flag_not_found: notFound,
+    exposures: batch.exposures.map((e) => ({
+      flag: e.flag, variant: e.variant, reason: e.reason, rule_id: e.ruleId, targeting_key: e.targetingKey,
+      bucket_attribute: e.bucketAttribute, bucket_value: e.bucketValue, snapshot_version: e.snapshotVersion, timestamp_ms: e.timestampMs,
+    })),
+    exposures_dropped: batch.dropped,
+  });
+}
+
+/** A count as the wire format has it, from its map key. */
+function countEntry(key: string, count: number): { flag: string; variant: string | null; count: number } {
+  const cut = key.indexOf(SEPARATOR);
+  return cut < 0 ? { flag: key, variant: null, count } : { flag: key.slice(0, cut), variant: key.slice(cut + 1), count };
+}
+
+function add(map: Map<string, number>, key: string, count: number): void {
+  map.set(key, (map.get(key) ?? 0) + count);
+}
+
+/** Whether the server can take every text of `exposure`: the context's may hold anything. */
+function sendable(exposure: Exposure): boolean {
+  return [exposure.targetingKey, exposure.bucketValue].every((text) => text === undefined || (typeof text === "string" && [...text].length <= MAX_EXPOSURE_TEXT && !UNSAFE.test(text)));
+}
+
+/** A control character, or a bidirectional control the control plane refuses in text. */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+

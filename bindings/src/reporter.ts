@@ -1,0 +1,308 @@
+/**
+ * Ships a provider's telemetry to the control plane: every `telemetry.intervalMs`, the
+ * evaluation counts, not-found keys and exposures since the last accepted report are
+ * posted to `POST /v1/telemetry/{env}` (docs/OPERATIONS.md, "Telemetry"), as the Rust
+ * provider does.
+ *
+ * Evaluations never wait on it: they add to the counters, which a report takes. One
+ * post is in flight at most. A failed post (network, 5xx, 429) keeps its deltas for
+ * the next report and backs off; a 4xx is logged once and its batch dropped, since it
+ * would fail again. Its timer is unref'd; in workerd, where no timer outlives a
+ * request, it sets none: `refreshIfDue` reports when a report is due, inside the
+ * request. In browsers, a page being hidden sends what is pending with `keepalive`.
+ */
+
+import { requestScoped } from "#platform";
+import { errorDetail, retryAfter } from "./fetch-envelope.js";
+import { Pending, reportBody, type Batch } from "./report-batch.js";
+import { described } from "./sync-errors.js";
+import type { Sync, PennonOptions } from "./sync.js";
+import type { Telemetry } from "./telemetry.js";
+import { telemetryOf, type TelemetryConfig } from "./telemetry-options.js";
+import { later, type Timer } from "./timers.js";
+import { shownUrl, timingOf } from "./timing.js";
+
+/** What reports name as the SDK (the package's version; a test keeps them equal). */
+export const SDK = "pennon-js/0.1.0";
+
+/** What a report did: `accepted` by the server; `empty`, nothing to send; `failed`
+ *  (network, 5xx, 429), kept for the next; `rejected` (another 4xx), dropped;
+ *  `deferred`, the server's `Retry-After` has not passed; `disabled`, no `telemetry`. */
+export type ReportOutcome = "accepted" | "empty" | "failed" | "rejected" | "deferred" | "disabled";
+
+/** What a reporter needs of its provider. */
+export interface ReporterHost {
+  telemetry: Telemetry;
+  /** The provider's clock. */
+  now(): number;
+  /** The snapshot version served, if any. */
+  version(): number | undefined;
+  warn(message: string): void;
+  fetch: typeof fetch;
+  requestTimeoutMs: number;
+  jitter: number;
+}
+
+/** Posts one report may make when there is more than one holds, before the next interval. */
+const MAX_POSTS = 10;
+/** The longest wait after failures (or the interval, if longer). */
+const MAX_BACKOFF_MS = 600_000;
+/** The longest `Retry-After` honoured: a garbled one must not silence a client for days. */
+const MAX_RETRY_AFTER_MS = 3_600_000;
+/** Browsers refuse a `keepalive` body over 64 KiB: a larger report goes without it. */
+const KEEPALIVE_MAX_BYTES = 64_000;
+/** How far past its time limit, by the clock, a post counts as cut off with its request (workerd). */
+const ABANDON_SLACK_MS = 1_000;
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+type Answer = { kind: "accepted" } | { kind: "failed"; reason: string; retryAfterMs?: number } | { kind: "rejected"; reason: string };
+
+/** A report under way; `batch` is the one being posted, given back if it is abandoned. */
+interface Flight {
+  promise: Promise<ReportOutcome>;
+  since: number;
+  batch: Batch | undefined;
+  abandoned: boolean;
+}
+
+export class Reporter {
+  readonly #config: TelemetryConfig;
+  readonly #host: ReporterHost;
+  /** A random id per provider: how many instances report, not who uses them. */
+  readonly #instance = instanceId();
+  readonly #pending = new Pending();
+  /** The exposure queue's drop count already added to `#pending`. */
+  #droppedSeen = 0;
+  #failures = 0;
+  /** No post before this (the server's `Retry-After`), by the provider's clock. */
+  #notBefore = 0;
+  /** When the next report is due, by the provider's clock. */
+  #dueAt = 0;
+  /** The last problem logged: the same again is not logged. */
+  #problem: string | undefined;
+  #flight: Flight | undefined;
+  #timer: Timer | undefined;
+  #running = false;
+  /** The version served when `close` began (its engine is freed before the last post). */
+  #closingVersion: number | undefined;
+
+  constructor(config: TelemetryConfig, host: ReporterHost) {
+    this.#config = config;
+    this.#host = host;
+  }
+
+  /** Opens the window (unless deltas of an earlier run are pending) and reports every interval. */
+  start(): void {
+    this.#running = true;
+    this.#closingVersion = undefined;
+    if (this.#pending.empty) this.#pending.startMs = this.#host.now();
+    this.#scheduleNext();
+  }
+
+  /** Reports now, after the report under way if there is one. */
+  async flush(): Promise<ReportOutcome> {
+    this.#dropAbandoned();
+    while (this.#flight !== undefined) await this.#flight.promise;
+    return this.#begin(false);
+  }
+
+  /** Reports if a report is due and none is under way (workerd: on every request). */
+  reportIfDue(): Promise<void> {
+    this.#dropAbandoned();
+    if (!this.#running || this.#flight !== undefined || this.#host.now() < this.#dueAt) return Promise.resolve();
+    return this.#begin(false).then(() => {});
+  }
+
+  /** The page is being hidden (and may never be shown again): sends what is pending,
+   *  with `keepalive`, so the request outlives the page. */
+  hide(): void {
+    if (this.#running && this.#flight === undefined) void this.#begin(true);
+  }
+
+  /** Stops reporting after one last report, waiting for it `requestTimeoutMs` at most. */
+  async close(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    clearTimeout(this.#timer);
+    this.#closingVersion = this.#host.version();
+    const last = this.flush().then((outcome) => {
+      if (outcome === "failed" || outcome === "deferred") this.#host.warn(`telemetry: the last report before close was ${outcome}: its counts are not reported`);
+    });
+    let timer: Timer | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = later(resolve, this.#host.requestTimeoutMs, { unref: true })));
+    await (timer === undefined ? last : Promise.race([last, timeout]));
+    clearTimeout(timer);
+  }
+
+  #begin(keepalive: boolean): Promise<ReportOutcome> {
+    const flight: Flight = { promise: undefined as unknown as Promise<ReportOutcome>, since: Date.now(), batch: undefined, abandoned: false };
+    this.#flight = flight;
+    flight.promise = this.#report(flight, keepalive).finally(() => {
+      if (this.#flight !== flight) return;
+      this.#flight = undefined;
+      this.#scheduleNext();
+    });
+    return flight.promise;
+  }
+
+  async #report(flight: Flight, keepalive: boolean): Promise<ReportOutcome> {
+    const now = this.#host.now();
+    if (now < this.#notBefore) return "deferred";
+    const { telemetry } = this.#host;
+    this.#pending.addCounts(telemetry.counts(true));
+    const dropped = telemetry.exposuresDropped;
+    this.#pending.addDropped(dropped - this.#droppedSeen);
+    this.#droppedSeen = dropped;
+    const who = { sdk: SDK, instance: this.#instance, snapshotVersion: this.#closingVersion ?? this.#host.version() };
+    let outcome: ReportOutcome = "empty";
+    for (let posts = 0; posts < MAX_POSTS; posts++) {
+      this.#pending.addExposures(telemetry.drainExposures(this.#pending.exposureRoom));
+      if (this.#pending.empty) {
+        // A window with nothing in it ends here: the next starts now.
+        this.#pending.startMs = now;
+        break;
+      }
+      const batch = (flight.batch = this.#pending.batch(now));
+      const answer = await this.#post(reportBody(batch, who), keepalive);
+      // Cut off with its request and given back meanwhile (`#dropAbandoned`).
+      if (flight.abandoned) return "failed";
+      flight.batch = undefined;
+      if (answer.kind === "failed") {
+        this.#pending.restore(batch);
+        this.#failures++;
+        if (answer.retryAfterMs !== undefined) this.#notBefore = this.#host.now() + Math.min(answer.retryAfterMs, MAX_RETRY_AFTER_MS);
+        this.#log(`${answer.reason}; its counts go with the next report`);
+        return "failed";
+      }
+      this.#failures = 0;
+      if (answer.kind === "rejected") {
+        this.#log(`${answer.reason}; the report is dropped (it would fail again)`);
+        if (this.#pending.empty) this.#pending.startMs = now;
+        return "rejected";
+      }
+      if (this.#problem !== undefined) this.#host.warn(`telemetry reports to ${shownUrl(this.#config.url)} are accepted again`);
+      this.#problem = undefined;
+      outcome = "accepted";
+      if (this.#pending.empty) {
+        this.#pending.startMs = now;
+        if (telemetry.exposuresQueued === 0) break;
+      }
+    }
+    return outcome;
+  }
+
+  /** Posts `body`, timed out after `requestTimeoutMs`; the answer as a value. */
+  async #post(body: string, keepalive: boolean): Promise<Answer> {
+    const timeoutMs = this.#host.requestTimeoutMs;
+    const controller = new AbortController();
+    const timer = later(() => controller.abort(new Error(`no answer within requestTimeoutMs (${timeoutMs} ms)`)), timeoutMs, { unref: true });
+    // Raced as well as aborted: a `fetch` option that drops the signal must not hold reports.
+    const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true }));
+    aborted.catch(() => {});
+    const init: RequestInit = {
+      method: "POST",
+      headers: { Authorization: `Bearer ${this.#config.sdkKey}`, "Content-Type": "application/json" },
+      body,
+      signal: controller.signal,
+      // A redirect would turn the POST into a GET, or send the key to another origin.
+      redirect: "manual",
+      // Only when asked: not every runtime takes the member (workerd has no page to outlive).
+      ...(keepalive && new TextEncoder().encode(body).length <= KEEPALIVE_MAX_BYTES ? { keepalive: true } : {}),
+    };
+    try {
+      // Called unbound: browsers' and workerd's `fetch` throw "Illegal invocation" as a method.
+      const post = this.#host.fetch;
+      const response = await Promise.race([post(this.#config.url, init), aborted]);
+      const answer = await Promise.race([answerOf(response), aborted]);
+      return answer.kind === "accepted" ? answer : { ...answer, reason: `POST ${shownUrl(this.#config.url)}: ${answer.reason}` };
+    } catch (error) {
+      return { kind: "failed", reason: `POST ${shownUrl(this.#config.url)}: ${described(error)}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Logs a problem once; the same one again is not logged. */
+  #log(problem: string): void {
+    if (problem === this.#problem) return;
+    this.#problem = problem;
+    this.#host.warn(`telemetry: ${problem}`);
+  }
+
+  /** Sets when the next report is due (the interval, doubled per failure after the
+   *  first, and never before a `Retry-After`) and, where timers outlive requests, its timer. */
+  #scheduleNext(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.#running) return;
+    const interval = this.#config.intervalMs;
+    const backedOff = Math.min(interval * 2 ** Math.min(16, Math.max(0, this.#failures - 1)), Math.max(interval, MAX_BACKOFF_MS));
+    const now = this.#host.now();
+    const wait = Math.max(backedOff * (1 - Math.random() * this.#host.jitter), this.#notBefore - now);
+    this.#dueAt = now + wait;
+    if (requestScoped) return;
+    this.#timer = later(() => {
+      this.#timer = undefined;
+      if (this.#flight === undefined) void this.#begin(false);
+    }, Math.min(MAX_DELAY_MS, wait), { unref: true });
+  }
+
+  /**
+   * Gives back the batch of a post its request cut off (workerd ends a request's fetches
+   * without settling them): past its time limit by the clock, it is over, and its counts
+   * go with the next report. Elsewhere the post's own timer ends it.
+   */
+  #dropAbandoned(): void {
+    const flight = this.#flight;
+    if (!requestScoped || flight === undefined || Date.now() - flight.since <= this.#host.requestTimeoutMs + ABANDON_SLACK_MS) return;
+    flight.abandoned = true;
+    if (flight.batch !== undefined) this.#pending.restore(flight.batch);
+    this.#flight = undefined;
+  }
+}
+
+/** What an answer means for its batch. */
+async function answerOf(response: Response): Promise<Answer> {
+  const { status } = response;
+  if (status >= 200 && status < 300) {
+    response.body?.cancel().catch(() => {});
+    return { kind: "accepted" };
+  }
+  if (response.type === "opaqueredirect" || (status >= 300 && status < 400)) {
+    response.body?.cancel().catch(() => {});
+    const to = response.headers.get("Location");
+    return { kind: "rejected", reason: `HTTP ${status || "redirect"}${to === null ? "" : ` to ${to.split("?")[0]}`}: telemetry.url must be where the control plane answers, not a redirect` };
+  }
+  const asked = retryAfter(response.headers.get("Retry-After"));
+  const detail = await errorDetail(response);
+  const reason = `HTTP ${status}${asked === undefined ? "" : ` (Retry-After: ${asked / 1000} s)`}${detail === undefined ? "" : `: ${detail}`}`;
+  if (status >= 500 || status === 429 || status === 408) return { kind: "failed", reason, retryAfterMs: asked };
+  return { kind: "rejected", reason };
+}
+
+/** 16 random hex digits: distinct, not secret. */
+function instanceId(): string {
+  const bytes = new Uint8Array(8);
+  const crypto = (globalThis as { crypto?: { getRandomValues?: (array: Uint8Array) => Uint8Array } }).crypto;
+  if (typeof crypto?.getRandomValues === "function") crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** The reporter of a provider whose options (checked at start) have `telemetry`: `made`
+ *  if there is one already, else a new one; none without the option. */
+export function reporterFor(made: Reporter | undefined, sync: Sync, options: PennonOptions): Reporter | undefined {
+  if (made !== undefined) return made;
+  const config = telemetryOf(options.telemetry, String(options.environment));
+  if (config === undefined) return undefined;
+  const { requestTimeoutMs, jitter } = timingOf(options);
+  return new Reporter(config, {
+    telemetry: sync.telemetry,
+    now: () => sync.now(),
+    version: () => (sync.loaded ? sync.engine.version() : undefined),
+    warn: (message) => sync.warn(message),
+    fetch: (input, init) => (options.fetch ?? globalThis.fetch)(input, init),
+    requestTimeoutMs,
+    jitter,
+  });
+}
