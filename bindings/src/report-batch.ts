@@ -13,10 +13,10 @@ export const MAX_EXPOSURES = 1_000;
  *  most 128 characters, a body stays under the server's 1 MiB. */
 const COUNT_BYTES = 512 * 1024;
 const EXPOSURE_BYTES = 320 * 1024;
-/** The longest text an exposure carries from the context (a targeting key, a value
- *  hashed); a longer one, or one with control characters, is not sent (it would fail
- *  the whole report) and counts as dropped. */
-const MAX_EXPOSURE_TEXT = 256;
+/** The longest text, in UTF-8 bytes, an exposure carries from the context (a targeting
+ *  key, a value hashed), as the control plane takes it; a longer one, or one with
+ *  control characters, is not sent (it would fail the whole report) and counts as dropped. */
+const MAX_EXPOSURE_TEXT = 1_024;
 /** Separates a flag from its variant in a map key: no flag key holds it. */
 const SEPARATOR = "\u0000";
 const encoder = new TextEncoder();
@@ -160,7 +160,7 @@ function add(map: Map<string, number>, key: string, count: number): void {
 
 /** Whether the server can take every text of `exposure`: the context's may hold anything. */
 function sendable(exposure: Exposure): boolean {
-  return [exposure.targetingKey, exposure.bucketValue].every((text) => text === undefined || (typeof text === "string" && [...text].length <= MAX_EXPOSURE_TEXT && !UNSAFE.test(text)));
+  return [exposure.targetingKey, exposure.bucketValue].every((text) => text === undefined || (typeof text === "string" && encoder.encode(text).length <= MAX_EXPOSURE_TEXT && !UNSAFE.test(text)));
 }
 
 /** A control character, or a bidirectional control the control plane refuses in text. */

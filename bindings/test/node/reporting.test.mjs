@@ -213,12 +213,15 @@ for (const kind of Object.keys(KINDS)) {
     await evaluate("beta", { targetingKey: "line\nbreak" }); // queued; the server could not take it
     await times(2, () => evaluate("beta", bob)); // 1 queued, 1 dropped
     assert.equal(await provider.flushTelemetry(), "accepted");
+    for (const bytes of [1_025, 1_024]) await evaluate("beta", { targetingKey: "k".repeat(bytes) });
+    assert.equal(await provider.flushTelemetry(), "accepted");
     assert.equal(provider.telemetry.exposuresDropped, 4, "the provider's reading is still cumulative");
-    const [first, second] = server.accepted();
+    const [first, second, third] = server.accepted();
     const exposure = { flag: "beta", variant: "on", reason: "TARGETING_MATCH", rule_id: "staff", targeting_key: "ann", snapshot_version: 1, timestamp_ms: START };
     assert.deepEqual([first.exposures, first.exposures_dropped], [[exposure, exposure], 3]);
     const fallthrough = { flag: "beta", variant: "off", reason: "DEFAULT", targeting_key: "bob", snapshot_version: 1, timestamp_ms: START };
     assert.deepEqual([second.exposures, second.exposures_dropped], [[fallthrough], 1 + 1], "a delta: one the queue dropped, one the server could not take");
+    assert.deepEqual([third.exposures.map((e) => e.targeting_key.length), third.exposures_dropped], [[1_024], 1], "a targeting key over 1,024 bytes is not sent");
   });
 }
 

@@ -53,6 +53,8 @@ export async function telemetryServer() {
 const ascii = (value) => typeof value === "string" && value.length >= 1 && value.length <= 64 && /^[\x20-\x7e]+$/.test(value);
 const text = (value) => typeof value === "string" && value !== "" && !/[\u0000-\u001f\u007f-\u009f]/.test(value);
 const count = (value) => Number.isSafeInteger(value) && value >= 1;
+/** As `pennon serve` bounds them: names 256 bytes, context texts 1,024, reasons 64. */
+const short = (value, bytes) => typeof value !== "string" || Buffer.byteLength(value) <= bytes;
 
 /** Every way `body` breaks the wire format's request (unknown members are allowed). */
 export function checkReport(body, violations) {
@@ -64,7 +66,8 @@ export function checkReport(body, violations) {
   if (!Array.isArray(body.counts)) violations.push("counts: not an array");
   else if (body.counts.length > 10_000) violations.push(`counts: ${body.counts.length} entries`);
   (body.counts ?? []).forEach((c, i) => {
-    if (!text(c.flag) || !(c.variant === null || text(c.variant)) || !count(c.count)) violations.push(`counts[${i}]: ${JSON.stringify(c)}`);
+    const named = text(c.flag) && (c.variant === null || text(c.variant)) && short(c.flag, 256) && short(c.variant, 256);
+    if (!named || !count(c.count)) violations.push(`counts[${i}]: ${JSON.stringify(c)}`);
   });
   (body.flag_not_found ?? []).forEach((c, i) => {
     if (!(c.flag === null || text(c.flag)) || !count(c.count)) violations.push(`flag_not_found[${i}]: ${JSON.stringify(c)}`);
@@ -74,7 +77,9 @@ export function checkReport(body, violations) {
     const required = ["flag", "variant", "reason"].every((name) => text(e[name]));
     const numbers = Number.isSafeInteger(e.snapshot_version) && Number.isSafeInteger(e.timestamp_ms);
     const optional = ["rule_id", "targeting_key", "bucket_attribute", "bucket_value"].every((name) => !(name in e) || text(e[name]));
-    if (!(required && numbers && optional)) violations.push(`exposures[${i}]: ${JSON.stringify(e)}`);
+    const bounded = Object.entries({ flag: 256, variant: 256, reason: 64, rule_id: 256, bucket_attribute: 256, targeting_key: 1_024, bucket_value: 1_024 })
+      .every(([name, bytes]) => short(e[name], bytes));
+    if (!(required && numbers && optional && bounded)) violations.push(`exposures[${i}]: ${JSON.stringify(e)}`);
   });
   if (body.exposures_dropped !== undefined && !(Number.isSafeInteger(body.exposures_dropped) && body.exposures_dropped >= 0)) violations.push("exposures_dropped");
 }

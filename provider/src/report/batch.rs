@@ -16,10 +16,10 @@ const MAX_EXPOSURES: usize = 1_000;
 /// most 128 characters, a body stays under the server's 1 MiB.
 const COUNT_BYTES: usize = 512 * 1024;
 const EXPOSURE_BYTES: usize = 320 * 1024;
-/// The longest text an exposure carries from the context (a targeting key, a value
-/// hashed); a longer one, or one with control characters, is not sent (it would fail
-/// the whole report) and counts as dropped.
-const MAX_EXPOSURE_TEXT: usize = 256;
+/// The longest text, in bytes, an exposure carries from the context (a targeting key,
+/// a value hashed), as the control plane takes it; a longer one, or one with control
+/// characters, is not sent (it would fail the whole report) and counts as dropped.
+const MAX_EXPOSURE_TEXT: usize = 1_024;
 
 /// Evaluations of one flag's variant (`None`: errors), as a map key.
 type CountKey = (Arc<str>, Option<Arc<str>>);
@@ -224,7 +224,7 @@ fn sendable(exposure: &Exposure) -> bool {
     [exposure.targeting_key.as_deref(), exposure.bucket_value.as_deref()]
         .into_iter()
         .flatten()
-        .all(|text| text.chars().count() <= MAX_EXPOSURE_TEXT && !text.chars().any(unsafe_char))
+        .all(|text| text.len() <= MAX_EXPOSURE_TEXT && !text.chars().any(unsafe_char))
 }
 
 /// A control character, or a bidirectional control the control plane refuses in text.

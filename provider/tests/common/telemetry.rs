@@ -201,6 +201,8 @@ pub fn check_report(body: &Value, violations: &mut Vec<String>) {
     }
     let text = |value: &Value| value.as_str().is_some_and(|s| !s.is_empty() && !s.chars().any(char::is_control));
     let positive = |value: &Value| value.as_u64().is_some_and(|n| n >= 1);
+    // As `pennon serve` bounds them: names 256 bytes, context texts 1,024, reasons 64.
+    let short = |value: &Value, bytes: usize| value.as_str().is_none_or(|s| s.len() <= bytes);
     let counts = body["counts"].as_array().cloned().unwrap_or_else(|| {
         fail("counts: not an array".into());
         Vec::new()
@@ -209,7 +211,8 @@ pub fn check_report(body: &Value, violations: &mut Vec<String>) {
         fail(format!("counts: {} entries, over 10,000", counts.len()));
     }
     for (i, count) in counts.iter().enumerate() {
-        if !text(&count["flag"]) || !(count["variant"].is_null() || text(&count["variant"])) {
+        let named = text(&count["flag"]) && (count["variant"].is_null() || text(&count["variant"]));
+        if !named || !short(&count["flag"], 256) || !short(&count["variant"], 256) {
             fail(format!("counts[{i}]: {count}"));
         }
         if !positive(&count["count"]) {
@@ -231,7 +234,11 @@ pub fn check_report(body: &Value, violations: &mut Vec<String>) {
         let optional = ["rule_id", "targeting_key", "bucket_attribute", "bucket_value"]
             .iter()
             .all(|name| exposure.get(name).is_none() || text(&exposure[name]));
-        if !(required && numbers && optional) {
+        let bounded = [("flag", 256), ("variant", 256), ("reason", 64), ("rule_id", 256), ("bucket_attribute", 256)]
+            .into_iter()
+            .chain([("targeting_key", 1_024), ("bucket_value", 1_024)])
+            .all(|(name, bytes)| short(&exposure[name], bytes));
+        if !(required && numbers && optional && bounded) {
             fail(format!("exposures[{i}]: {exposure}"));
         }
     }

@@ -250,9 +250,15 @@ async fn exposures_and_their_drops_are_reported_per_window() {
     client.get_bool_value("new-checkout", Some(&odd), None).await.unwrap();
     evaluate(&client, 0, 2).await; // 1 queued, 1 dropped
     assert_eq!(handle.flush_telemetry().await, ReportOutcome::Accepted);
+    let keyed =
+        |key: String| EvaluationContext::default().with_targeting_key(key).with_custom_field("email", "a@acme.com");
+    for bytes in [1_025, 1_024] {
+        client.get_bool_value("new-checkout", Some(&keyed("k".repeat(bytes))), None).await.unwrap();
+    }
+    assert_eq!(handle.flush_telemetry().await, ReportOutcome::Accepted);
     assert_eq!(handle.exposures_dropped(), 4, "the handle's reading is still cumulative");
 
-    let [first, second] = &server.accepted()[..] else { panic!("two reports") };
+    let [first, second, third] = &server.accepted()[..] else { panic!("three reports") };
     let exposure = json!({
         "flag": "new-checkout", "variant": "on", "reason": "TARGETING_MATCH", "rule_id": "staff",
         "targeting_key": "user-7", "snapshot_version": 1, "timestamp_ms": START_MS,
@@ -265,6 +271,13 @@ async fn exposures_and_their_drops_are_reported_per_window() {
         second["exposures_dropped"],
         json!(1 + 1),
         "a delta: one the queue dropped, one the server could not take"
+    );
+    let kept: Vec<usize> =
+        third["exposures"].as_array().unwrap().iter().map(|e| e["targeting_key"].as_str().unwrap().len()).collect();
+    assert_eq!(
+        (kept, &third["exposures_dropped"]),
+        (vec![1_024], &json!(1)),
+        "a targeting key over 1,024 bytes is not sent"
     );
 }
 
