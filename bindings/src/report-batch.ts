@@ -17,6 +17,10 @@ const EXPOSURE_BYTES = 320 * 1024;
  *  key, a value hashed), as the control plane takes it; a longer one, or one with
  *  control characters, is not sent (it would fail the whole report) and counts as dropped. */
 const MAX_EXPOSURE_TEXT = 1_024;
+/** The oldest exposure sent, before the window's end: the control plane refuses a report
+ *  holding one from more than 7 days before its clock, and a day is left for clocks
+ *  that differ. Older ones (held through a long outage) count as dropped. */
+const MAX_EXPOSURE_AGE_MS = 6 * 86_400_000;
 /** Separates a flag from its variant in a map key: no flag key holds it. */
 const SEPARATOR = "\u0000";
 const encoder = new TextEncoder();
@@ -97,6 +101,9 @@ export class Pending {
       counts.push([key, count]);
       this.#counts.delete(key);
     }
+    const fresh = this.#exposures.filter((exposure) => exposure.timestampMs >= endMs - MAX_EXPOSURE_AGE_MS);
+    this.#dropped += this.#exposures.length - fresh.length;
+    this.#exposures = fresh;
     let taken = 0;
     bytes = 0;
     for (const exposure of this.#exposures) {

@@ -22,8 +22,8 @@ import { telemetryOf, type TelemetryConfig } from "./telemetry-options.js";
 import { later, type Timer } from "./timers.js";
 import { shownUrl, timingOf } from "./timing.js";
 
-/** What reports name as the SDK (the package's version; a test keeps them equal). */
-export const SDK = "pennon-js/0.1.0";
+/** The package's version, which reports name (a test keeps the two equal). */
+const VERSION = "0.1.0";
 
 /** What a report did: `accepted` by the server; `empty`, nothing to send; `failed`
  *  (network, 5xx, 429), kept for the next; `rejected` (another 4xx), dropped;
@@ -32,6 +32,8 @@ export type ReportOutcome = "accepted" | "empty" | "failed" | "rejected" | "defe
 
 /** What a reporter needs of its provider. */
 export interface ReporterHost {
+  /** What reports name as the SDK: `pennon-js-server/0.1.0`, `pennon-js-web/0.1.0`. */
+  sdk: string;
   telemetry: Telemetry;
   /** The provider's clock. */
   now(): number;
@@ -153,7 +155,7 @@ export class Reporter {
     const dropped = telemetry.exposuresDropped;
     this.#pending.addDropped(dropped - this.#droppedSeen);
     this.#droppedSeen = dropped;
-    const who = { sdk: SDK, instance: this.#instance, snapshotVersion: this.#closingVersion ?? this.#host.version() };
+    const who = { sdk: this.#host.sdk, instance: this.#instance, snapshotVersion: this.#closingVersion ?? this.#host.version() };
     let outcome: ReportOutcome = "empty";
     for (let posts = 0; posts < MAX_POSTS; posts++) {
       this.#pending.addExposures(telemetry.drainExposures(this.#pending.exposureRoom));
@@ -291,12 +293,13 @@ function instanceId(): string {
 
 /** The reporter of a provider whose options (checked at start) have `telemetry`: `made`
  *  if there is one already, else a new one; none without the option. */
-export function reporterFor(made: Reporter | undefined, sync: Sync, options: PennonOptions): Reporter | undefined {
+export function reporterFor(made: Reporter | undefined, sync: Sync, options: PennonOptions, provider: "server" | "web"): Reporter | undefined {
   if (made !== undefined) return made;
   const config = telemetryOf(options.telemetry, String(options.environment));
   if (config === undefined) return undefined;
   const { requestTimeoutMs, jitter } = timingOf(options);
   return new Reporter(config, {
+    sdk: `pennon-js-${provider}/${VERSION}`,
     telemetry: sync.telemetry,
     now: () => sync.now(),
     version: () => (sync.loaded ? sync.engine.version() : undefined),

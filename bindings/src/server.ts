@@ -90,7 +90,7 @@ export class PennonServerProvider implements Provider {
   }
 
   #report(): void {
-    this.#reporter = reporterFor(this.#reporter, this.#sync, this.#options);
+    this.#reporter = reporterFor(this.#reporter, this.#sync, this.#options, "server");
     this.#reporter?.start();
   }
 

@@ -197,7 +197,7 @@ export class PennonWebProvider implements Provider {
   }
 
   #report(): void {
-    this.#reporter = reporterFor(this.#reporter, this.#sync, this.#options);
+    this.#reporter = reporterFor(this.#reporter, this.#sync, this.#options, "web");
     this.#reporter?.start();
   }
 

@@ -94,7 +94,7 @@ for (const kind of Object.keys(KINDS)) {
     assert.deepEqual(first.window, { start_ms: START, end_ms: START + 60_000 });
     assert.deepEqual([first.snapshot_version, first.exposures_dropped, first.exposures], [1, 0, []]);
     const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
-    assert.equal(first.sdk, `pennon-js/${version}`, "the SDK's name carries the package's version");
+    assert.equal(first.sdk, `pennon-js-${kind}/${version}`, "the SDK's name carries the provider and the package's version");
     assert.match(first.instance, /^[0-9a-f]{16}$/);
     // Deltas, not readings: only what came after the first report.
     assert.deepEqual(second.counts, [{ flag: "beta", variant: "on", count: 1 }]);
@@ -207,7 +207,7 @@ for (const kind of Object.keys(KINDS)) {
   test(`${kind}: exposures go with the report, and the queue's drops per window`, async (t) => {
     const server = await telemetryServer();
     t.after(server.close);
-    const { provider, evaluate } = await reporting(t, kind, server, { exposureCapacity: 2 });
+    const { provider, clock, evaluate } = await reporting(t, kind, server, { exposureCapacity: 2 });
     await times(5, () => evaluate("beta", ann)); // 2 queued, 3 dropped
     assert.equal(await provider.flushTelemetry(), "accepted");
     await evaluate("beta", { targetingKey: "line\nbreak" }); // queued; the server could not take it
@@ -216,12 +216,19 @@ for (const kind of Object.keys(KINDS)) {
     for (const bytes of [1_025, 1_024]) await evaluate("beta", { targetingKey: "k".repeat(bytes) });
     assert.equal(await provider.flushTelemetry(), "accepted");
     assert.equal(provider.telemetry.exposuresDropped, 4, "the provider's reading is still cumulative");
-    const [first, second, third] = server.accepted();
+    // Held through an outage of over 6 days: the control plane would refuse the report.
+    server.script.push({ status: 503 });
+    await evaluate("beta", ann);
+    assert.equal(await provider.flushTelemetry(), "failed");
+    clock.now = START + 6 * 86_400_000 + 1;
+    assert.equal(await provider.flushTelemetry(), "accepted");
+    const [first, second, third, fourth] = server.accepted();
     const exposure = { flag: "beta", variant: "on", reason: "TARGETING_MATCH", rule_id: "staff", targeting_key: "ann", snapshot_version: 1, timestamp_ms: START };
     assert.deepEqual([first.exposures, first.exposures_dropped], [[exposure, exposure], 3]);
     const fallthrough = { flag: "beta", variant: "off", reason: "DEFAULT", targeting_key: "bob", snapshot_version: 1, timestamp_ms: START };
     assert.deepEqual([second.exposures, second.exposures_dropped], [[fallthrough], 1 + 1], "a delta: one the queue dropped, one the server could not take");
     assert.deepEqual([third.exposures.map((e) => e.targeting_key.length), third.exposures_dropped], [[1_024], 1], "a targeting key over 1,024 bytes is not sent");
+    assert.deepEqual([fourth.exposures, fourth.exposures_dropped, fourth.counts], [[], 1, [{ flag: "beta", variant: "on", count: 1 }]], "too old to send");
   });
 }
 

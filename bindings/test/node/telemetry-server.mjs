@@ -75,7 +75,8 @@ export function checkReport(body, violations) {
   if ((body.exposures ?? []).length > 1_000) violations.push(`exposures: ${body.exposures.length} entries`);
   (body.exposures ?? []).forEach((e, i) => {
     const required = ["flag", "variant", "reason"].every((name) => text(e[name]));
-    const numbers = Number.isSafeInteger(e.snapshot_version) && Number.isSafeInteger(e.timestamp_ms);
+    // `pennon serve` refuses one from more than 7 days before its clock (here, the window's end).
+    const numbers = Number.isSafeInteger(e.snapshot_version) && Number.isSafeInteger(e.timestamp_ms) && e.timestamp_ms >= end_ms - 7 * 86_400_000;
     const optional = ["rule_id", "targeting_key", "bucket_attribute", "bucket_value"].every((name) => !(name in e) || text(e[name]));
     const bounded = Object.entries({ flag: 256, variant: 256, reason: 64, rule_id: 256, bucket_attribute: 256, targeting_key: 1_024, bucket_value: 1_024 })
       .every(([name, bytes]) => short(e[name], bytes));

@@ -21,6 +21,11 @@ const EXPOSURE_BYTES: usize = 320 * 1024;
 /// characters, is not sent (it would fail the whole report) and counts as dropped.
 const MAX_EXPOSURE_TEXT: usize = 1_024;
 
+/// The oldest exposure sent, before the window's end: the control plane refuses a report
+/// holding one from more than 7 days before its clock, and a day is left for clocks
+/// that differ. Older ones (held through a long outage) count as dropped.
+const MAX_EXPOSURE_AGE_MS: i64 = 6 * 86_400_000;
+
 /// Evaluations of one flag's variant (`None`: errors), as a map key.
 type CountKey = (Arc<str>, Option<Arc<str>>);
 
@@ -128,6 +133,11 @@ impl Pending {
         let mut exposures = Vec::new();
         let mut bytes = 0;
         while let Some(exposure) = self.exposures.front() {
+            if exposure.timestamp_ms < end_ms.saturating_sub(MAX_EXPOSURE_AGE_MS) {
+                self.exposures.pop_front();
+                self.dropped = self.dropped.saturating_add(1);
+                continue;
+            }
             bytes += exposure_len(exposure);
             if bytes > EXPOSURE_BYTES && !exposures.is_empty() {
                 break;

@@ -230,7 +230,11 @@ pub fn check_report(body: &Value, violations: &mut Vec<String>) {
     }
     for (i, exposure) in exposures.iter().enumerate() {
         let required = ["flag", "variant", "reason"].iter().all(|name| text(&exposure[name]));
-        let numbers = exposure["snapshot_version"].is_u64() && exposure["timestamp_ms"].is_i64();
+        // `pennon serve` refuses one from more than 7 days before its clock (here, the window's end).
+        let week = 7 * 86_400_000;
+        let end = body["window"]["end_ms"].as_i64().unwrap_or_default();
+        let numbers = exposure["snapshot_version"].is_u64()
+            && exposure["timestamp_ms"].as_i64().is_some_and(|at| at >= end - week);
         let optional = ["rule_id", "targeting_key", "bucket_attribute", "bucket_value"]
             .iter()
             .all(|name| exposure.get(name).is_none() || text(&exposure[name]));

@@ -257,8 +257,14 @@ async fn exposures_and_their_drops_are_reported_per_window() {
     }
     assert_eq!(handle.flush_telemetry().await, ReportOutcome::Accepted);
     assert_eq!(handle.exposures_dropped(), 4, "the handle's reading is still cumulative");
+    // Held through an outage of over 6 days: the control plane would refuse the report.
+    server.script([Answer::Status(503, None, "down")]);
+    evaluate(&client, 1, 0).await;
+    assert!(matches!(handle.flush_telemetry().await, ReportOutcome::Failed(_)));
+    clock.store(START_MS + 6 * 86_400_000 + 1, Ordering::SeqCst);
+    assert_eq!(handle.flush_telemetry().await, ReportOutcome::Accepted);
 
-    let [first, second, third] = &server.accepted()[..] else { panic!("three reports") };
+    let [first, second, third, fourth] = &server.accepted()[..] else { panic!("four reports") };
     let exposure = json!({
         "flag": "new-checkout", "variant": "on", "reason": "TARGETING_MATCH", "rule_id": "staff",
         "targeting_key": "user-7", "snapshot_version": 1, "timestamp_ms": START_MS,
@@ -279,6 +285,8 @@ async fn exposures_and_their_drops_are_reported_per_window() {
         (vec![1_024], &json!(1)),
         "a targeting key over 1,024 bytes is not sent"
     );
+    assert_eq!((&fourth["exposures"], &fourth["exposures_dropped"]), (&json!([]), &json!(1)), "too old to send");
+    assert_eq!(counts(fourth), json!([{"flag": "new-checkout", "variant": "on", "count": 1}]));
 }
 
 /// Over 10,000 counts are sent in several reports, one after another, none over the bound.
