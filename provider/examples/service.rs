@@ -11,7 +11,9 @@
 //! exactly as `pennon sign` does; it prints the command to re-sign after you edit the
 //! payload (bump `version`), and the running service picks the change up within a
 //! second. Point it at your own file with
-//! `-- --snapshot FILE --trusted-key ed25519:... --environment ENV`.
+//! `-- --snapshot FILE --trusted-key ed25519:... --environment ENV`. Add
+//! `--telemetry http://127.0.0.1:8080` (with `PENNON_SDK_KEY` set) to report evaluation
+//! counts to a control plane (`pennon serve`) every minute.
 
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
@@ -42,12 +44,16 @@ async fn main() -> Result<(), Error> {
         }
     };
 
-    let provider = PennonProvider::builder()
+    let mut builder = PennonProvider::builder()
         .trusted_key(key)
         .environment(environment)
         .file(&snapshot)
-        .cache_dir(snapshot.with_file_name("cache"))
-        .build()?;
+        .cache_dir(snapshot.with_file_name("cache"));
+    if let Some(base) = flag("--telemetry") {
+        let sdk_key = std::env::var("PENNON_SDK_KEY").map_err(|_| "--telemetry needs PENNON_SDK_KEY set")?;
+        builder = builder.telemetry(base, sdk_key);
+    }
+    let provider = builder.build()?;
     let handle = provider.handle();
     let mut events = handle.subscribe();
     tokio::spawn(async move {
@@ -68,7 +74,7 @@ async fn main() -> Result<(), Error> {
         for query in ["user=u1&email=ann@acme.com", "user=u2&email=bob@example.com", "user=u3"] {
             println!("GET /?{query} -> {}", get(&format!("{addr}"), query).await?);
         }
-        println!("evaluation counts: {:?}", handle.take_evaluation_counts());
+        println!("evaluation counts: {:?}", handle.evaluation_counts());
         handle.shutdown().await;
         return Ok(());
     }

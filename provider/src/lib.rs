@@ -30,7 +30,13 @@
 //!   so a key change starts without a cache.)
 //! - **Observable.** A [`ProviderHandle`] reports the status, streams
 //!   [`ProviderEvent`]s (the Rust SDK has no event API yet), and exposes lock-free
-//!   evaluation counters and a bounded exposure queue for telemetry.
+//!   evaluation counters, not-found keys and a bounded exposure queue.
+//! - **Telemetry off the hot path.** With [`PennonProviderBuilder::telemetry`], a
+//!   background task posts those to the control plane every minute: the deltas since the
+//!   last accepted report, taken by swapping the atomics, so an evaluation never waits
+//!   on a report, and none is lost or counted twice. A failed post keeps its counts for
+//!   the next; shutdown sends a last report. (Unleash's SDKs also post every minute;
+//!   LaunchDarkly's flush every few seconds and drop a batch that fails twice.)
 //!
 //! What OpenFeature's Rust types cannot carry (open-feature 0.3), and what the provider
 //! does about it, so nothing is lost silently:
@@ -53,14 +59,17 @@
 //! use pennon_provider::PennonProvider;
 //!
 //! let key = pennon_core::PublicKey::parse("ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")?;
+//! let sdk_key = std::env::var("PENNON_SDK_KEY")?;
 //! let provider = PennonProvider::builder()
 //!     .trusted_key(key)
 //!     .environment("production")
 //!     .url("https://flags.example.com/v1/snapshots/production")
 //!     .notification_url("https://flags.example.com/v1/stream/production")
 //!     // `pennon serve` answers 401 without the environment's SDK key.
-//!     .http_header("Authorization", format!("Bearer {}", std::env::var("PENNON_SDK_KEY")?))
+//!     .http_header("Authorization", format!("Bearer {sdk_key}"))
 //!     .cache_dir("/var/cache/pennon")
+//!     // Evaluation counts every minute to POST /v1/telemetry/production (off by default).
+//!     .telemetry("https://flags.example.com", sdk_key)
 //!     .build()?;
 //! let handle = provider.handle();
 //! let mut api = OpenFeature::singleton_mut().await;
