@@ -12,7 +12,8 @@ import { extname, join, normalize } from "node:path";
 import { chromium } from "playwright-core";
 import { Tally } from "./shared/vectors.mjs";
 import { nativeResults, nativeResultsPath, repo, report } from "./node/helpers.mjs";
-import { trapEnvelopesBase64 } from "./node/sign.mjs";
+import { boolFlag, envelope, payload, publicKey, trapEnvelopesBase64 } from "./node/sign.mjs";
+import { telemetryServer } from "./node/telemetry-server.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -147,5 +148,37 @@ test("Chromium: the web provider polls the control plane from another origin", {
     plane.child.kill("SIGTERM");
     rmSync(profile, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("Chromium: a page closed sends its telemetry as it is hidden, across origins, its keepalive POST preflighted", { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing` }, async () => {
+  const server = await serve();
+  const telemetry = await telemetryServer();
+  const profile = mkdtempSync(join(tmpdir(), "pennon-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    const snapshot = Buffer.from(envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }))).toString("base64");
+    const query = new URLSearchParams({ run: "telemetry", publicKey: publicKey(1), envelope: snapshot, telemetry: telemetry.base });
+    await page.goto(`http://127.0.0.1:${server.address().port}/?${query}`);
+    await page.waitForFunction(() => window.__pennon?.ready !== undefined || window.__pennon?.error !== undefined, null, { timeout: 30_000 });
+    const ready = await page.evaluate(() => window.__pennon);
+    assert.deepEqual(ready, { ready: "visible" }, errors.join("\n"));
+    assert.equal(telemetry.posts.length, 0, "nothing sent while the page is shown");
+    await page.close();
+    const posted = await Promise.race([telemetry.waitPosts(1).then(() => true), new Promise((resolve) => setTimeout(resolve, 10_000, false))]);
+    assert.ok(posted, "the report arrived after the page was closed");
+    const [report] = telemetry.accepted();
+    assert.deepEqual(report.counts, [{ flag: "beta", variant: "on", count: 3 }]);
+    assert.match(report.sdk, /^pennon-js-web\//);
+    assert.equal(telemetry.posts[0].authorization, "Bearer pnc_browser");
+    assert.equal(telemetry.preflights, 1, "Authorization needs a CORS preflight, and got one");
+  } finally {
+    await context.close();
+    server.close();
+    await telemetry.close();
+    rmSync(profile, { recursive: true, force: true });
   }
 });

@@ -1,12 +1,22 @@
 // A control plane's telemetry endpoint on 127.0.0.1 that checks every request exactly
 // as the wire format says (docs/OPERATIONS.md, "Telemetry"), answering as the test
 // scripts it: 202 by default, or a queue of `{ status, retryAfter, message }` or "hang".
+// It allows other origins (CORS) as `pennon serve` does, counting preflights.
 import { createServer } from "node:http";
 import { once } from "node:events";
 
 export async function telemetryServer() {
-  const state = { script: [], posts: [], waiters: [] };
+  const state = { script: [], posts: [], waiters: [], preflights: 0 };
   const server = createServer(async (request, response) => {
+    response.setHeader("Access-Control-Allow-Origin", "*");
+    if (request.method === "OPTIONS") {
+      state.preflights++;
+      return response.writeHead(204, {
+        "Access-Control-Allow-Methods": "POST",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type",
+        "Access-Control-Max-Age": "600",
+      }).end();
+    }
     const chunks = [];
     for await (const chunk of request) chunks.push(chunk);
     const raw = Buffer.concat(chunks);
