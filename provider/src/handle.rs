@@ -145,8 +145,9 @@ impl ProviderHandle {
         let _ = tasks.wait_for(|&alive| alive == 0).await;
     }
 
-    /// Stops syncing, waits for the background tasks to end, and returns the provider
-    /// to `NOT_READY` with nothing served (spec 2.5.1, 2.5.2). Calling `initialize` on
+    /// Stops syncing, waits for the background tasks to end (with telemetry on, after a
+    /// last report, the request timeout at most), and returns the provider to
+    /// `NOT_READY` with nothing served (spec 2.5.1, 2.5.2). Calling `initialize` on
     /// the provider again starts it anew.
     pub async fn shutdown(&self) {
         crate::sync::shutdown(&self.shared).await;

@@ -30,7 +30,8 @@ const RETIRED: u64 = 1 << 63;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotFoundCount {
     /// The key asked for; `None` sums the keys past the bound of 1,000 distinct keys a
-    /// window, and keys no flag can have (see [`reportable`]).
+    /// window, and keys no flag of the control plane can have (anything but 1 to 128
+    /// ASCII letters, digits, `.`, `_` and `-`, not starting with `.` or `-`).
     pub flag: Option<Arc<str>>,
     /// The number of evaluations.
     pub count: u64,
