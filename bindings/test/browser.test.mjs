@@ -141,6 +141,16 @@ test("Chromium: the web provider polls the control plane from another origin", {
     const after = await report();
     assert.deepEqual(after.changes[0], { flagsChanged: ["new-checkout"], value: false });
     assert.deepEqual([...new Set(statuses)].sort(), [200, 304]);
+    // What the page evaluated reaches the control plane's usage report, across origins
+    // (the POST preflighted for Authorization) and with the client key.
+    assert.equal(await page.evaluate(() => window.__pennonFlush()), "accepted");
+    const usage = await (await admin("GET", "/api/v1/reports/usage?environment=development&flag=new-checkout")).json();
+    const [reporting] = usage.environments[0].sdks;
+    assert.match(reporting.sdk, /^pennon-js-web\//);
+    assert.equal(reporting.kind, "client");
+    const [used] = usage.environments[0].flags;
+    assert.ok(used.variants.on >= 1 && used.variants.off >= 1, JSON.stringify(used));
+    assert.equal(used.evaluations, used.variants.on + used.variants.off);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

@@ -1,6 +1,7 @@
 //! End to end with the real Rust provider (`pennon-provider`): it fetches from the
 //! server, hears of a change on the stream (polling is off), and evaluates the new
-//! rule through OpenFeature.
+//! rule through OpenFeature; and what it evaluates, reported as telemetry, is what the
+//! usage and not-found reports show.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -8,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use open_feature::{EvaluationContext, OpenFeature};
-use pennon_provider::PennonProvider;
+use pennon_provider::{PennonProvider, ReportOutcome};
 use serde_json::json;
 
 use common::{boolean_flag, Backend, Server};
@@ -55,4 +56,54 @@ async fn provider_follows_changes(backend: Backend) {
     server.stop().await;
 }
 
-on_both_backends!(provider_follows_changes);
+/// The provider's telemetry, as the real endpoint takes it and the reports read it back:
+/// both sides are tested against the wire format alone elsewhere.
+async fn provider_telemetry_reaches_the_reports(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    boolean_flag(&admin, "new-checkout", false).await;
+    let reply = admin.toggle("development", "new-checkout", true).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let provider = PennonProvider::builder()
+        .trusted_keys(server.public_keys.clone())
+        .environment("development")
+        .url(format!("{}/v1/snapshots/development", server.url))
+        .http_header("Authorization", format!("Bearer {}", server.sdk_dev))
+        .poll_interval(Duration::from_secs(3600))
+        .telemetry(&server.url, &server.sdk_dev)
+        .build()
+        .unwrap();
+    let handle = provider.handle();
+    let mut api = OpenFeature::default();
+    api.set_provider(provider).await;
+    let client = api.create_client();
+    let user = EvaluationContext::default().with_targeting_key("u1");
+    for _ in 0..5 {
+        // Enabled, it serves its `on` fallthrough: five times.
+        assert!(client.get_bool_value("new-checkout", Some(&user), None).await.unwrap());
+    }
+    assert!(
+        client.get_int_value("new-checkout", Some(&user), None).await.is_err(),
+        "a type mismatch counts as an error"
+    );
+    for _ in 0..2 {
+        assert!(client.get_bool_value("old-banner", Some(&user), None).await.is_err());
+    }
+    assert_eq!(handle.flush_telemetry().await, ReportOutcome::Accepted);
+    assert_eq!(handle.flush_telemetry().await, ReportOutcome::Empty, "a delta is sent once");
+
+    let usage = admin.get("/api/v1/reports/usage?environment=development&flag=new-checkout").await;
+    assert_eq!(usage.status, 200, "{}", usage.body);
+    let flag = &usage.body["environments"][0]["flags"][0];
+    assert_eq!((flag["evaluations"].as_u64(), flag["errors"].as_u64()), (Some(6), Some(1)), "{flag}");
+    assert_eq!(flag["variants"], json!({ "on": 5 }));
+    let sdk = flag["sdks"][0]["sdk"].as_str().unwrap();
+    assert!(sdk.starts_with("pennon-rust/"), "{sdk}");
+    let not_found = admin.get("/api/v1/reports/not-found?environment=development").await;
+    assert_eq!(not_found.status, 200, "{}", not_found.body);
+    let keys = &not_found.body["environments"][0]["keys"];
+    assert_eq!((keys[0]["flag"].as_str(), keys[0]["evaluations"].as_u64()), (Some("old-banner"), Some(2)), "{keys}");
+    server.stop().await;
+}
+
+on_both_backends!(provider_follows_changes, provider_telemetry_reaches_the_reports);
