@@ -1,12 +1,13 @@
 //! The HTTP(S) source: conditional polling with ETags, backoff, and a size cap.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderValue, ACCEPT, ETAG, IF_NONE_MATCH};
 use reqwest::{Response, StatusCode, Url};
 use tracing::debug;
 
-use super::refusal::{describe_refusal, shown_url};
+use super::refusal::{describe_refusal, retry_after, shown_url};
 use super::{blocking, jittered, Backoff, FirstAttempt};
 use crate::state::{refusal_reason, Shared};
 use crate::Offered;
@@ -20,13 +21,16 @@ pub(crate) async fn poll(shared: Arc<Shared>, url: Url, mut first: FirstAttempt)
     let mut backoff = Backoff::new(config.backoff_initial, config.backoff_max, config.jitter);
     let mut announcements = shared.announce.subscribe();
     loop {
-        let ok = fetch(&shared, &url, &source, &mut etag).await;
+        let fetched = fetch(&shared, &url, &source, &mut etag).await;
         first.done();
-        let delay = if ok {
-            backoff.reset();
-            jittered(config.poll_interval, config.jitter)
-        } else {
-            backoff.next_delay()
+        let delay = match fetched {
+            Ok(()) => {
+                backoff.reset();
+                jittered(config.poll_interval, config.jitter)
+            }
+            // A server that says when to come back (429, 503 with `Retry-After`) is not
+            // asked sooner, nor later than the backoff's ceiling.
+            Err(asked) => backoff.next_delay().max(asked.unwrap_or_default().min(config.backoff_max)),
         };
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
@@ -50,9 +54,14 @@ struct Tag {
     version: u64,
 }
 
-/// One conditional GET. Returns whether the source answered usefully (a verified
-/// snapshot, the same one again, or 304).
-async fn fetch(shared: &Arc<Shared>, url: &Url, source: &Arc<str>, etag: &mut Option<Tag>) -> bool {
+/// One conditional GET. `Ok` when the source answered usefully (a verified snapshot,
+/// the same one again, or 304); otherwise the wait a `Retry-After` asked for, if any.
+async fn fetch(
+    shared: &Arc<Shared>,
+    url: &Url,
+    source: &Arc<str>,
+    etag: &mut Option<Tag>,
+) -> Result<(), Option<Duration>> {
     let mut request = shared.config.http.get(url.clone()).header(ACCEPT, "application/json");
     if let Some(tag) = etag.as_ref() {
         request = request.header(IF_NONE_MATCH, tag.value.clone());
@@ -61,7 +70,7 @@ async fn fetch(shared: &Arc<Shared>, url: &Url, source: &Arc<str>, etag: &mut Op
         Ok(response) => response,
         Err(e) => {
             shared.record_failure(source, describe(&e, shared.config.request_timeout));
-            return false;
+            return Err(None);
         }
     };
     let status = response.status();
@@ -69,27 +78,28 @@ async fn fetch(shared: &Arc<Shared>, url: &Url, source: &Arc<str>, etag: &mut Op
         let held = shared.served_version().unwrap_or_default();
         if let Some(offered) = etag.as_ref().map(|tag| tag.version).filter(|&offered| offered < held) {
             shared.record_failure(source, refusal_reason(&pennon_core::Error::Rollback { held, offered }));
-            return false;
+            return Err(None);
         }
         debug!(source = %source, "{source}: 304 Not Modified, keeping version {:?}", shared.served_version());
         shared.record_success(source);
-        return true;
+        return Ok(());
     }
     if !status.is_success() {
+        let asked = retry_after(response.headers(), SystemTime::now());
         let reason = describe_refusal(url, response, shared.config.request_timeout).await;
         if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
             shared.record_denial(source, reason);
         } else {
             shared.record_failure(source, reason);
         }
-        return false;
+        return Err(asked);
     }
     let new_etag = response.headers().get(ETAG).cloned();
     let body = match read_capped(response, shared.config.max_bytes, shared.config.request_timeout).await {
         Ok(body) => body,
         Err(reason) => {
             shared.record_failure(source, reason);
-            return false;
+            return Err(None);
         }
     };
     let label = source.clone();
@@ -100,11 +110,15 @@ async fn fetch(shared: &Arc<Shared>, url: &Url, source: &Arc<str>, etag: &mut Op
         Some(Err(pennon_core::Error::Rollback { offered, .. })) => (false, offered),
         Some(Err(_)) | None => {
             *etag = None;
-            return false;
+            return Err(None);
         }
     };
     *etag = new_etag.map(|value| Tag { value, version });
-    accepted
+    if accepted {
+        Ok(())
+    } else {
+        Err(None)
+    }
 }
 
 /// Reads the body chunk by chunk and stops as soon as it passes `cap` bytes.

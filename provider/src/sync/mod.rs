@@ -22,7 +22,7 @@ use crate::state::Shared;
 
 pub(crate) use backoff::{jittered, Backoff};
 pub(crate) use http::describe;
-pub(crate) use refusal::describe_refusal;
+pub(crate) use refusal::{describe_refusal, retry_after};
 
 /// The status monitor looks again at least this often, so wall-clock jumps and an
 /// injected clock are noticed.

@@ -21,6 +21,8 @@ pub enum Mode {
     ServeChunked,
     /// This status code and a short body.
     Status(u16),
+    /// This status code with `Retry-After` of this many seconds (a busy server).
+    Busy(u16, u64),
     /// Accepts the request and never answers.
     Hang,
     /// Announces the whole length, sends half the body, closes.
@@ -219,7 +221,7 @@ impl Conn {
         let etag = format!("\"g{generation}\"");
         let status = match (path.as_str(), mode) {
             ("/snapshot", Mode::Hang) => 0,
-            ("/snapshot", Mode::Status(code)) => code,
+            ("/snapshot", Mode::Status(code) | Mode::Busy(code, _)) => code,
             ("/snapshot", Mode::RedirectTo(_)) => 302,
             ("/snapshot", _) if if_none_match.as_deref() == Some(etag.as_str()) => 304,
             ("/snapshot", _) => 200,
@@ -270,11 +272,15 @@ impl Conn {
                 out.extend_from_slice(&envelope);
                 socket.write_all(&out).await
             }
-            (code, _) => {
+            (code, mode) => {
                 // As `pennon serve` refuses.
                 let body = br#"{"error": {"code": "refused", "message": "the server\nsays no"}}"#;
+                let wait = match mode {
+                    Mode::Busy(_, seconds) => format!("Retry-After: {seconds}\r\n"),
+                    _ => String::new(),
+                };
                 let mut out =
-                    head(code, &format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+                    head(code, &format!("Content-Type: application/json\r\nContent-Length: {}\r\n{wait}", body.len()));
                 out.extend_from_slice(body);
                 socket.write_all(&out).await
             }

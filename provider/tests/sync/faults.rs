@@ -57,6 +57,36 @@ async fn http_500_keeps_the_last_good_snapshot_then_stale() {
     survives(Mode::Status(500), "HTTP status 500 Internal Server Error: the server says no").await;
 }
 
+/// A busy server (503 or 429 with `Retry-After: 1`) is asked again no sooner than it
+/// said, not at the 20 ms backoff; once it serves again the new version comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_server_is_polled_no_sooner_than_it_asks() {
+    for status in [503, 429] {
+        let server = TestServer::start().await;
+        server.publish(&envelope(1));
+        let provider = builder()
+            .url(server.url("/snapshot"))
+            .poll_interval(Duration::from_millis(50))
+            .backoff(Duration::from_millis(20), Duration::from_secs(5))
+            .jitter(0.0)
+            .build()
+            .unwrap();
+        let handle = provider.handle();
+        let (_api, _client) = open_feature(provider).await;
+        server.set_mode(Mode::Busy(status, 1));
+        server.publish(&envelope(2));
+        let started = tokio::time::Instant::now();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let refused = server.requests("/snapshot").iter().filter(|r| r.status == status).count();
+        // At most one poll was in its 50 ms wait at the switch; then one a second at most.
+        // Without the floor: 20, 40, 80, 160, 320, 640 ms apart, six or more.
+        let allowed = usize::try_from(started.elapsed().as_secs()).unwrap() + 2;
+        assert!((1..=allowed).contains(&refused), "{status}: {refused} polls in {:?}", started.elapsed());
+        server.set_mode(Mode::Serve);
+        wait_version(&handle, 2).await;
+    }
+}
+
 /// A 401 or 403 is mended by no retry: the start ends at once in ERROR, not after the
 /// init timeout (an hour here), and a served snapshot is STALE at once, not after
 /// `stale_after`; both recover when the server answers again.
