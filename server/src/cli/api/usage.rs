@@ -123,12 +123,18 @@ fn outcomes(counts: &Json) -> String {
             parts.push(format!("{label} {}", shown(&counts[member])));
         }
     }
-    let total = format!("{} evaluations", shown(&counts["evaluations"]));
+    let total = evaluations(&counts["evaluations"]);
     if parts.is_empty() {
         total
     } else {
         format!("{total}: {}", parts.join(", "))
     }
+}
+
+/// `1 evaluation`, `7 evaluations`.
+fn evaluations(count: &Json) -> String {
+    let noun = if count.as_u64() == Some(1) { "evaluation" } else { "evaluations" };
+    format!("{} {noun}", shown(count))
 }
 
 /// Prints the keys not found.
@@ -157,8 +163,8 @@ pub(crate) async fn run_not_found(args: &NotFoundArgs) -> Result<(), Failure> {
             let name = if key["flag"].is_string() { text(&key["flag"]) } else { "(other keys)".to_owned() };
             let exists = if key["exists"] == true { " (a flag of this key exists now)" } else { "" };
             print_line(&format!(
-                "  {name:<32} {} evaluations, last {}, first {}{exists}",
-                shown(&key["evaluations"]),
+                "  {name:<32} {}, last {}, first {}{exists}",
+                evaluations(&key["evaluations"]),
                 text(&key["last_seen"]),
                 text(&key["first_seen"])
             ))?;
@@ -169,4 +175,17 @@ pub(crate) async fn run_not_found(args: &NotFoundArgs) -> Result<(), Failure> {
         note("no unknown keys reported: every key SDKs evaluated is a flag (or no SDK reports telemetry)");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn one_evaluation_is_singular() {
+        assert_eq!(super::evaluations(&json!(1)), "1 evaluation");
+        assert_eq!(super::evaluations(&json!(0)), "0 evaluations");
+        let point = json!({ "evaluations": 1, "variants": { "on": 1 }, "errors": 0, "unknown_variants": 0 });
+        assert_eq!(super::outcomes(&point), "1 evaluation: on 1");
+    }
 }
