@@ -88,11 +88,7 @@ impl TelemetryStore {
     /// with flag writes.
     pub(crate) async fn write(&self, env: &str) -> Result<Tx, sqlx::Error> {
         match &self.backend {
-            Backend::Sqlite { pool, writer } => {
-                let guard = Arc::clone(writer).lock_owned().await;
-                let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(Tx { inner: Inner::Sqlite(tx), _writer: Some(guard) })
-            }
+            Backend::Sqlite { pool, writer } => sqlite_write(pool, writer).await,
             Backend::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 // As the main store's writes: give up on a lock after 10 s (503 `busy`, and
@@ -125,11 +121,7 @@ impl TelemetryStore {
     /// A write transaction for pruning every environment at once (the periodic sweep).
     pub(crate) async fn sweeper(&self) -> Result<Tx, sqlx::Error> {
         match &self.backend {
-            Backend::Sqlite { pool, writer } => {
-                let guard = Arc::clone(writer).lock_owned().await;
-                let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(Tx { inner: Inner::Sqlite(tx), _writer: Some(guard) })
-            }
+            Backend::Sqlite { pool, writer } => sqlite_write(pool, writer).await,
             Backend::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 sqlx::query("SELECT set_config('lock_timeout', '10s', true)").execute(&mut *tx).await?;
@@ -166,6 +158,14 @@ fn sqlite_url(main_url: &str) -> String {
         None => format!("{path}-telemetry"),
     };
     format!("{scheme}{file}{query}")
+}
+
+/// SQLite's write transaction: reports and sweeps take turns on the writer lock first,
+/// so none waits inside SQLite's busy timeout for another.
+async fn sqlite_write(pool: &sqlx::SqlitePool, writer: &Arc<Mutex<()>>) -> Result<Tx, sqlx::Error> {
+    let guard = Arc::clone(writer).lock_owned().await;
+    let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    Ok(Tx { inner: Inner::Sqlite(tx), _writer: Some(guard) })
 }
 
 #[cfg(test)]
