@@ -89,7 +89,12 @@ export function readable(context: unknown, reads: Reads): unknown {
   if (typeof object.toJSON === "function") return context;
   // No prototype: a `__proto__` attribute is an own property here, as in JSON text.
   const lean: Record<string, unknown> = Object.create(null);
-  for (const name of ["targetingKey", ...reads.names]) {
+  // The targeting key's type is checked for every flag, its text only where the flag
+  // reads it, as in `FlatWriter.write`: a lone surrogate in a key the flag never reads
+  // fails nothing, whichever path the evaluation takes.
+  const key = ownValue(object, "targetingKey");
+  if (key !== undefined && (reads.key || typeof key !== "string")) lean.targetingKey = key;
+  for (const name of reads.names) {
     const value = ownValue(object, name);
     if (value !== undefined) lean[name] = value;
   }

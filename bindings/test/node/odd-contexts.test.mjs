@@ -139,6 +139,22 @@ test("when the flat write declines, only the attributes the flag reads are conve
   assert.deepEqual([parse.reason, parse.errorCode], ["ERROR", "PARSE_ERROR"], "a result, not a refusal");
 });
 
+test("a lone surrogate in a targeting key fails only the flags that read the key, on the first call as after", () => {
+  const key = "Zoë \uD83D";
+  // A new engine's first evaluation takes the JSON path (its flat buffers are not made
+  // yet); later ones write flat. Both must give the same answers.
+  for (const warm of [false, true]) {
+    const engine = newEngine();
+    if (warm) engine.evaluate("n-below", { targetingKey: "ann", n: 1 }, NOW);
+    const unread = engine.evaluate("n-below", { targetingKey: key, n: 5 }, NOW);
+    assert.deepEqual([unread.value, unread.reason], [true, "TARGETING_MATCH"], `flag not reading the key, warm: ${warm}`);
+    assert.match(refusal(() => engine.evaluate("beta", { targetingKey: key }, NOW)), /^invalid_context: /, `warm: ${warm}`);
+    // Its type is still checked for every flag.
+    const typed = engine.evaluate("n-below", { targetingKey: 7, n: 5 }, NOW);
+    assert.deepEqual([typed.reason, typed.errorCode], ["ERROR", "PARSE_ERROR"], `warm: ${warm}`);
+  }
+});
+
 test("refusals say what was wrong and where; the engine keeps working", () => {
   const engine = newEngine();
   const throwing = { targetingKey: "ann", get plan() {
