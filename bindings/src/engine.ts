@@ -13,7 +13,7 @@ import { FlatWriter, readable, readsOf, type Reads } from "./flat.js";
 import { Unpacker } from "./unpack.js";
 import { contextJson } from "./context-json.js";
 import { engineArguments, type EngineArguments } from "./options.js";
-import { refusal } from "./refusal.js";
+import { refusal, unwritable } from "./refusal.js";
 import { failure, freeIn, generation, instance, track, type Thrown } from "./instance.js";
 import { PreparedContext } from "./prepared.js";
 
@@ -220,11 +220,14 @@ export class Engine {
     checkedType(expectedType);
     this.#alive();
     let result: Resolution | undefined;
+    enterEvaluation();
     try {
       result = this.#evaluate(flagKey, context, nowMs, expectedType);
     } catch (error) {
       if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
       throw error;
+    } finally {
+      depth--;
     }
     if (result === undefined) throw new TypeError("pennon: this Engine was freed during the evaluation, by a getter or `toJSON`");
     return result;
@@ -317,11 +320,16 @@ export class Engine {
 
   /** Evaluates every flag for a plain context object, in ascending key order. */
   evaluateAll(context: EvaluationContext, nowMs: number): Resolution[] {
-    const prepared = new PreparedContext(context);
+    enterEvaluation();
     try {
-      return this.evaluateAllPrepared(prepared, nowMs);
+      const prepared = new PreparedContext(context);
+      try {
+        return this.evaluateAllPrepared(prepared, nowMs);
+      } finally {
+        prepared.free();
+      }
     } finally {
-      prepared.free();
+      depth--;
     }
   }
 
@@ -496,15 +504,24 @@ function textOf(context: EvaluationContext): string | undefined {
   }
 }
 
-/** How much of what a getter or `toJSON` threw a refusal quotes (UTF-16 units). */
-const REASON_LIMIT = 300;
 
-/** The refusal of a context whose conversion threw `error`, naming it. */
-function unwritable(error: unknown): Error {
-  let reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  // A getter's own failed evaluation would otherwise nest its message once per level.
-  if (reason.length > REASON_LIMIT) reason = `${reason.slice(0, REASON_LIMIT)}…`;
-  return refusal("invalid_context", `the context cannot be written as JSON: ${reason}`);
+/**
+ * How deep evaluations of plain objects may nest: a getter or `toJSON` that evaluates,
+ * on a context whose getter evaluates, and so on. Past it the call is refused before
+ * any user code runs. Left to the end of the stack, the overflow may land inside the
+ * module at any depth, whose trap replaces the instance and retries the levels below:
+ * an endless getter then ran hundreds of thousands of times instead of once per level.
+ */
+const MAX_DEPTH = 64;
+/** Evaluations of plain objects under way, across engines (a getter may use another). */
+let depth = 0;
+
+/** Counts one more nested evaluation, or refuses it past `MAX_DEPTH`. */
+function enterEvaluation(): void {
+  if (depth >= MAX_DEPTH) {
+    throw refusal("invalid_context", `getters or toJSON evaluated flags ${MAX_DEPTH} levels deep, each within the last`);
+  }
+  depth++;
 }
 
 /** Longer than any flag key may be (256 bytes, SPEC 3), so it names no flag. */

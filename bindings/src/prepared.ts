@@ -6,7 +6,7 @@
 import type { EvaluationContext, PreparedContext as ModuleContext } from "./wasm/pennon_wasm.js";
 import { contextJsonForModule } from "./context-json.js";
 import { failure, freeIn, generation, instance, type Thrown } from "./instance.js";
-import { refusal } from "./refusal.js";
+import { refusal, unwritable } from "./refusal.js";
 
 /**
  * A context converted once, for many evaluations (`Engine.evaluatePrepared`). It keeps
@@ -110,7 +110,7 @@ function textOf(context: unknown): string {
   try {
     text = contextJsonForModule(context);
   } catch (reason) {
-    throw refusal("invalid_context", `the context cannot be written as JSON: ${String(reason)}`);
+    throw unwritable(reason);
   }
   if (text === undefined) throw refusal("invalid_context", "the context must be a JSON object");
   return text;

@@ -15,3 +15,14 @@ export function isPennonError(error: unknown, kind?: ErrorKind): error is Pennon
   if (!(error instanceof Error) || typeof (error as Partial<PennonError>).kind !== "string") return false;
   return kind === undefined || (error as PennonError).kind === kind;
 }
+
+/** How much of what a getter or `toJSON` threw a refusal quotes (UTF-16 units). */
+const REASON_LIMIT = 300;
+
+/** The refusal of a context whose conversion threw `error`, naming it. */
+export function unwritable(error: unknown): PennonError {
+  let reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  // A getter's own failed evaluation would otherwise nest its message once per level.
+  if (reason.length > REASON_LIMIT) reason = `${reason.slice(0, REASON_LIMIT)}…`;
+  return refusal("invalid_context", `the context cannot be written as JSON: ${reason}`);
+}
