@@ -17,7 +17,10 @@
 //!   got no answer in time (it may have been applied);
 //! - `2`: a usage error: bad arguments, an unreadable file, a bad key, time or context,
 //!   a missing `PENNON_TOKEN`, or a control plane that cannot be reached or is not one
-//!   (it redirected, or answered with something other than its JSON).
+//!   (it redirected, or answered with something other than its JSON);
+//! - `3`: a write to a protected environment opened a change request instead of being
+//!   applied: not an error, and not done either, so a pipeline can wait for the approval
+//!   (`--json` prints the request, with its id).
 //!
 //! This file only parses, dispatches and maps failures to exit codes; each subcommand
 //! lives in its own module under [`cli`].
@@ -33,8 +36,7 @@ use clap::Parser as _;
 use cli::{Cli, Command, Failure};
 
 fn main() -> ExitCode {
-    // clap prints its own usage errors and exits with 2, `--help` and `--version` with 0.
-    let cli = Cli::parse();
+    let cli = parse();
     let outcome = match &cli.command {
         Command::Keygen(args) => cli::keygen::run(args),
         Command::Sign(args) => cli::sign::run(args),
@@ -65,6 +67,25 @@ fn main() -> ExitCode {
         Err(Failure::Api(message)) => {
             cli::note(&format!("error: {message}"));
             ExitCode::from(1)
+        }
+        Err(Failure::Proposed) => ExitCode::from(3),
+    }
+}
+
+/// The arguments. clap prints its own usage errors and exits with 2, `--help` and
+/// `--version` with 0; but its errors quote the argument refused as it is, so when an
+/// argument holds a character [`cli::inert`] escapes the error is printed escaped instead (without
+/// colours, which only a terminal would see).
+fn parse() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let raw = std::env::args_os().any(|arg| cli::inert(&arg.to_string_lossy()) != arg.to_string_lossy());
+            if !(raw && error.use_stderr()) {
+                error.exit();
+            }
+            cli::note(error.render().to_string().trim_end());
+            std::process::exit(error.exit_code());
         }
     }
 }

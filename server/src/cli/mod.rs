@@ -2,7 +2,9 @@
 //! arguments.
 //!
 //! Commands print their results to stdout and diagnostics to stderr, and report how
-//! they failed as a [`Failure`], which `main` turns into an exit code.
+//! they failed as a [`Failure`], which `main` turns into an exit code. Everything goes
+//! out through [`print_line`] and [`note`], which escape the control characters a
+//! terminal would act on, whether they came from a server, a file or an argument.
 
 pub(crate) mod api;
 pub(crate) mod eval;
@@ -13,17 +15,33 @@ pub(crate) mod sign;
 pub(crate) mod trust;
 pub(crate) mod verify;
 
+use std::borrow::Cow;
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use pennon_server::model::escaped;
+
 /// Pennon: feature flags served from signed snapshots.
 #[derive(Debug, clap::Parser)]
-#[command(name = "pennon", version)]
+#[command(name = "pennon", version, after_help = EXIT_CODES)]
 pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,
 }
+
+/// The exit codes, as `pennon --help` lists them (also in `main.rs` and the README).
+pub(crate) const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (a write applied, or already so)
+  1  refused: a snapshot, a `pennon check`, or the control plane refused; or a write got
+     no answer in time (it may have been applied)
+  2  usage error: bad arguments or input, no PENNON_TOKEN, no control plane at PENNON_URL
+  3  a write to a protected environment opened a change request instead of applying
+     (its id is printed; `--json`: {\"outcome\": \"change_request\", \"result\": {\"id\": ...}})
+
+API commands take --json: reads print the API's JSON, writes print
+{\"outcome\": \"applied\" | \"unchanged\" | \"change_request\", \"snapshot_version\", \"result\"}.";
 
 /// The subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -80,17 +98,59 @@ pub(crate) enum Failure {
     RefusalPrinted,
     /// The control plane refused a request; the message says why: exit 1.
     Api(String),
+    /// A write to a protected environment opened a change request instead of applying
+    /// (already printed): exit 3, so that a script can tell it from "applied" (0) and
+    /// from an error (1, 2).
+    Proposed,
 }
 
-/// Prints `text` and a newline to stdout. A closed pipe is a failure, not a panic.
+/// Prints `text` and a newline to stdout, [`inert`]. A closed pipe is a failure, not a
+/// panic.
 pub(crate) fn print_line(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{text}")
+    writeln!(stdout, "{}", inert(text))
         .and_then(|()| stdout.flush())
         .map_err(|e| Failure::Usage(format!("cannot write to standard output: {e}")))
 }
 
-/// Prints a diagnostic line to stderr; if stderr is gone there is nobody to tell.
+/// Prints a diagnostic line to stderr, [`inert`]; if stderr is gone there is nobody to
+/// tell.
 pub(crate) fn note(text: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", inert(text));
+}
+
+/// `text` with every character [`escaped`] would escape written as its escape, except
+/// the line feeds and tabs the CLI lays its output out with. Text from a server is
+/// escaped where it is taken apart (`api::text`); this catches the rest on the way out:
+/// an argument or a path quoted in an error (`PENNON_URL`, `--file`, a percentage) could
+/// otherwise clear the screen or rewrite the line above. Escaped text holds no control
+/// characters, so escaping twice changes nothing.
+pub(crate) fn inert(text: &str) -> Cow<'_, str> {
+    if !text.split(['\n', '\t']).any(|part| matches!(escaped(part), Cow::Owned(_))) {
+        return Cow::Borrowed(text);
+    }
+    let parts: Vec<String> =
+        text.split('\n').map(|line| line.split('\t').map(escaped).collect::<Vec<_>>().join("\t")).collect();
+    Cow::Owned(parts.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::{inert, Cli};
+
+    /// Every command's arguments are consistent: `--json` comes from the flattened API
+    /// arguments alone (two `json` fields in one command would panic here).
+    #[test]
+    fn arguments_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn inert_keeps_layout_and_escapes_the_rest() {
+        assert_eq!(inert("a\tb\nc"), "a\tb\nc");
+        assert_eq!(inert("x\u{1b}[2J\ty\r\n\u{202e}z"), "x\\u{1b}[2J\ty\\r\n\\u{202e}z");
+        assert_eq!(inert(&inert("\u{7}")), "\\u{7}", "escaping twice changes nothing");
+    }
 }

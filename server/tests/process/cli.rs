@@ -85,7 +85,9 @@ async fn api_commands() {
     }
 
     // Protected production: a change request, approved by someone else.
-    let out = ok(&run(&["flags", "enable", "new-checkout", "--env", "production"]));
+    let proposed = run(&["flags", "enable", "new-checkout", "--env", "production"]);
+    assert_eq!(proposed.status.code(), Some(3), "a change request opened, not applied");
+    let out = String::from_utf8_lossy(&proposed.stdout);
     assert!(out.contains("opened change request 1"), "{out}");
     let second = Api::new(&url, &admin).post("/api/v1/tokens", &json!({ "name": "reviewer", "role": "editor" })).await;
     let reviewer = second.body["token"].as_str().unwrap().to_owned();

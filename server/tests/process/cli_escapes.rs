@@ -60,8 +60,9 @@ async fn server_text_is_printed_escaped() {
     let admin = server.admin();
     let run = |url: &str, args: &[&str]| pennon(dir.path(), url, &admin, args);
     ok(&run(&server.url, &["flags", "create", "spoof", "--type", "boolean", "--tag", "plain"]));
-    let proposed = ok(&run(&server.url, &["flags", "rollout", "spoof", "100", "--env", "production"]));
-    assert!(proposed.contains("opened change request 1"), "{proposed}");
+    let proposed = run(&server.url, &["flags", "rollout", "spoof", "100", "--env", "production"]);
+    assert_eq!(proposed.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&proposed.stdout).contains("opened change request 1"), "{proposed:?}");
     server.stop();
     plant(dir.path()).await;
     let server = spawn(dir.path(), &[], &[]);

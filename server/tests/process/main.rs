@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod cli_escapes;
+mod cli_results;
 mod cli_usage;
 mod connections;
 mod crash;

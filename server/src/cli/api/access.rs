@@ -2,13 +2,13 @@
 //!
 //! A secret is shown once, when it is created. `create` prints it alone on stdout (what
 //! it is, and how to use it, go to stderr), so `TOKEN=$(pennon tokens create ...)`
-//! captures exactly the secret.
+//! captures exactly the secret; with `--json`, the whole answer (id, prefix, secret).
 
 use reqwest::Method;
 use serde_json::{json, Value as Json};
 
 use super::client::segment;
-use super::{print_json, shown, text, ApiArgs, Client};
+use super::{finish, print_json, shown, text, ApiArgs, Client, Outcome};
 use crate::cli::{note, print_line, Failure};
 
 /// `pennon tokens` subcommands (admin tokens only).
@@ -16,9 +16,6 @@ use crate::cli::{note, print_line, Failure};
 pub(crate) enum TokenCommand {
     /// List API tokens (without their secrets).
     List {
-        /// Print the API's JSON instead of a table.
-        #[arg(long)]
-        json: bool,
         /// The server.
         #[command(flatten)]
         api: ApiArgs,
@@ -55,9 +52,6 @@ pub(crate) enum SdkKeyCommand {
         /// The environment.
         #[arg(long, value_name = "ENV")]
         env: String,
-        /// Print the API's JSON instead of a table.
-        #[arg(long)]
-        json: bool,
         /// The server.
         #[command(flatten)]
         api: ApiArgs,
@@ -94,9 +88,9 @@ pub(crate) enum SdkKeyCommand {
 /// Runs a `pennon tokens` subcommand.
 pub(crate) async fn run_tokens(command: &TokenCommand) -> Result<(), Failure> {
     match command {
-        TokenCommand::List { json, api } => {
+        TokenCommand::List { api } => {
             let body = Client::new(api)?.get("/api/v1/tokens").await?.body;
-            if *json {
+            if api.json {
                 return print_json(&body);
             }
             table(&body["tokens"], "no API tokens", |t| {
@@ -116,11 +110,11 @@ pub(crate) async fn run_tokens(command: &TokenCommand) -> Result<(), Failure> {
                  Use it as PENNON_TOKEN or in `Authorization: Bearer`.",
                 shown(&reply.body["id"])
             ));
-            print_line(&text(&reply.body["token"]))
+            finish(api, &reply, Outcome::Applied(None), || print_line(&text(&reply.body["token"])))
         }
         TokenCommand::Revoke { id, api } => {
-            Client::new(api)?.send(Method::DELETE, &format!("/api/v1/tokens/{id}"), None, None).await?;
-            print_line(&format!("revoked API token {id}"))
+            let reply = Client::new(api)?.send(Method::DELETE, &format!("/api/v1/tokens/{id}"), None, None).await?;
+            finish(api, &reply, Outcome::Applied(None), || print_line(&format!("revoked API token {id}")))
         }
     }
 }
@@ -128,10 +122,10 @@ pub(crate) async fn run_tokens(command: &TokenCommand) -> Result<(), Failure> {
 /// Runs a `pennon sdk-keys` subcommand.
 pub(crate) async fn run_sdk_keys(command: &SdkKeyCommand) -> Result<(), Failure> {
     match command {
-        SdkKeyCommand::List { env, json, api } => {
+        SdkKeyCommand::List { env, api } => {
             let path = format!("/api/v1/environments/{}/sdk-keys", segment(env));
             let body = Client::new(api)?.get(&path).await?.body;
-            if *json {
+            if api.json {
                 return print_json(&body);
             }
             table(&body["sdk_keys"], &format!("no SDK keys for `{env}`"), |k| {
@@ -150,12 +144,12 @@ pub(crate) async fn run_sdk_keys(command: &SdkKeyCommand) -> Result<(), Failure>
                  `Authorization: Bearer` to /v1/snapshots/{env} and /v1/stream/{env}.",
                 shown(&reply.body["id"])
             ));
-            print_line(&text(&reply.body["key"]))
+            finish(api, &reply, Outcome::Applied(None), || print_line(&text(&reply.body["key"])))
         }
         SdkKeyCommand::Revoke { id, env, api } => {
             let path = format!("/api/v1/environments/{}/sdk-keys/{id}", segment(env));
-            Client::new(api)?.send(Method::DELETE, &path, None, None).await?;
-            print_line(&format!("revoked SDK key {id} of `{env}`"))
+            let reply = Client::new(api)?.send(Method::DELETE, &path, None, None).await?;
+            finish(api, &reply, Outcome::Applied(None), || print_line(&format!("revoked SDK key {id} of `{env}`")))
         }
     }
 }

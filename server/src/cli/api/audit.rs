@@ -33,9 +33,6 @@ pub(crate) struct Args {
     /// At most this many entries (1 to 1000; page further back with --before-id).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
     limit: u32,
-    /// Print JSON, with the before and after of each change.
-    #[arg(long)]
-    json: bool,
     /// The server.
     #[command(flatten)]
     api: ApiArgs,
@@ -59,7 +56,7 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
         }
     }
     let reply = Client::new(&args.api)?.get(&format!("/api/v1/audit?{}", query.join("&"))).await?;
-    if args.json {
+    if args.api.json {
         return print_json(&reply.body);
     }
     let empty = Vec::new();

@@ -4,7 +4,7 @@
 use reqwest::Method;
 
 use super::client::segment;
-use super::{print_json, report, shown, text, ApiArgs, Client};
+use super::{finish, print_json, report, shown, text, ApiArgs, Client, Outcome};
 use serde_json::Value as Json;
 
 use pennon_server::model::{escaped, Operation};
@@ -22,9 +22,6 @@ pub(crate) enum Command {
         /// open, applied or rejected.
         #[arg(long)]
         status: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
         /// The server.
         #[command(flatten)]
         api: ApiArgs,
@@ -58,7 +55,7 @@ pub(crate) enum Command {
 /// Runs a `pennon change-requests` subcommand.
 pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
     match command {
-        Command::List { env, status, json, api } => {
+        Command::List { env, status, api } => {
             let mut query = Vec::new();
             if let Some(env) = env {
                 query.push(format!("environment={}", segment(env)));
@@ -67,7 +64,7 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
                 query.push(format!("status={}", segment(status)));
             }
             let reply = Client::new(api)?.get(&format!("/api/v1/change-requests?{}", query.join("&"))).await?;
-            if *json {
+            if api.json {
                 return print_json(&reply.body);
             }
             let empty = Vec::new();
@@ -96,11 +93,12 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             let reply = Client::new(api)?
                 .send(Method::POST, &format!("/api/v1/change-requests/{id}/approve"), None, None)
                 .await?;
-            report(&reply, &format!("approved and applied change request {id}"))
+            report(api, &reply, &format!("approved and applied change request {id}"))
         }
         Command::Reject { id, api } => {
-            Client::new(api)?.send(Method::POST, &format!("/api/v1/change-requests/{id}/reject"), None, None).await?;
-            print_line(&format!("rejected change request {id}"))
+            let path = format!("/api/v1/change-requests/{id}/reject");
+            let reply = Client::new(api)?.send(Method::POST, &path, None, None).await?;
+            finish(api, &reply, Outcome::Applied(None), || print_line(&format!("rejected change request {id}")))
         }
     }
 }

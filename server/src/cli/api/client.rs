@@ -18,6 +18,12 @@ pub(crate) struct ApiArgs {
     /// lock (30 s), so that its "busy, try again" arrives rather than a timeout.
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) timeout: u64,
+    /// Print JSON on stdout, one document: a read prints the API's answer; a write its
+    /// outcome, {"outcome": "applied" | "unchanged" | "change_request",
+    /// "snapshot_version": N | null, "result": the API's answer}. A change request
+    /// opened exits 3 either way.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// A reply from the server.

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::client::segment;
-use super::{print_json, shown, text, ApiArgs, Client};
+use super::{finish, print_json, shown, text, ApiArgs, Client, Outcome};
 use crate::cli::{note, print_line, Failure};
 
 /// `pennon environments` subcommands.
@@ -12,9 +12,6 @@ use crate::cli::{note, print_line, Failure};
 pub(crate) enum Command {
     /// List environments, with their latest snapshot version.
     List {
-        /// Print the API's JSON instead of a table.
-        #[arg(long)]
-        json: bool,
         /// The server.
         #[command(flatten)]
         api: ApiArgs,
@@ -59,9 +56,9 @@ pub(crate) enum Command {
 /// Runs a `pennon environments` subcommand.
 pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
     match command {
-        Command::List { json, api } => {
+        Command::List { api } => {
             let body = Client::new(api)?.get("/api/v1/environments").await?.body;
-            if *json {
+            if api.json {
                 return print_json(&body);
             }
             let envs = body["environments"].as_array().map(Vec::as_slice).unwrap_or_default();
@@ -76,20 +73,26 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
         Command::Create { name, protected, api } => {
             let body = json!({ "name": name, "protected": protected });
             let reply = Client::new(api)?.send(Method::POST, "/api/v1/environments", Some(&body), None).await?;
-            print_line(&format!("created `{name}`: published snapshot version {}", shown(&reply.body["version"])))
+            let outcome = Outcome::Applied(reply.body["version"].as_u64());
+            finish(api, &reply, outcome, || {
+                print_line(&format!("created `{name}`: published snapshot version {}", shown(&reply.body["version"])))
+            })
         }
         Command::Protect { name, api } => set_protected(name, true, api).await,
         Command::Unprotect { name, api } => set_protected(name, false, api).await,
         Command::Delete { name, api } => {
             let path = format!("/api/v1/environments/{}", segment(name));
-            Client::new(api)?.send_current(Method::DELETE, &path, None).await?;
-            print_line(&format!("deleted `{name}`"))
+            let reply = Client::new(api)?.send_current(Method::DELETE, &path, None).await?;
+            finish(api, &reply, Outcome::Applied(None), || print_line(&format!("deleted `{name}`")))
         }
     }
 }
 
 async fn set_protected(name: &str, protected: bool, api: &ApiArgs) -> Result<(), Failure> {
     let path = format!("/api/v1/environments/{}", segment(name));
-    Client::new(api)?.send_current(Method::PATCH, &path, Some(&json!({ "protected": protected }))).await?;
-    print_line(&format!("`{name}` is {}", if protected { "protected" } else { "no longer protected" }))
+    let body = json!({ "protected": protected });
+    let reply = Client::new(api)?.send_current(Method::PATCH, &path, Some(&body)).await?;
+    finish(api, &reply, Outcome::Applied(None), || {
+        print_line(&format!("`{name}` is {}", if protected { "protected" } else { "no longer protected" }))
+    })
 }

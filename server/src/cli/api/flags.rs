@@ -1,11 +1,12 @@
 //! `pennon flags ...`: list, read, create, enable, disable, roll out and delete flags
 //! (and report the stale ones, in `stale.rs`, and what SDKs evaluated, in `usage.rs`).
 
+use pennon_server::model::escaped;
 use reqwest::Method;
 use serde_json::{json, Value as Json};
 
 use super::client::segment;
-use super::{print_json, report, text, ApiArgs, Client};
+use super::{finish, print_json, report, text, ApiArgs, Client, Outcome};
 use crate::cli::{note, print_line, Failure};
 
 /// `pennon flags` subcommands.
@@ -19,9 +20,6 @@ pub(crate) enum Command {
         /// Only flags with this tag.
         #[arg(long)]
         tag: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
         /// The server.
         #[command(flatten)]
         api: ApiArgs,
@@ -130,7 +128,7 @@ pub(crate) struct ToggleArgs {
 /// Runs a `pennon flags` subcommand.
 pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
     match command {
-        Command::List { env, tag, json, api } => list(&Client::new(api)?, env.as_deref(), tag.as_deref(), *json).await,
+        Command::List { env, tag, api } => list(&Client::new(api)?, env.as_deref(), tag.as_deref(), api.json).await,
         Command::Get { key, env, api } => get(&Client::new(api)?, key, env.as_deref()).await,
         Command::Create(args) => create(args).await,
         Command::Enable(args) => toggle(args, true).await,
@@ -143,7 +141,6 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             let body = strip_nulls(body);
             let reply =
                 client.send(Method::POST, &format!("{path}/rollout"), Some(&body), current.etag.as_deref()).await?;
-            report(&reply, &format!("`{key}` in `{env}`: {percent}% rolled out"))?;
             // The rollout is stored either way, but a disabled flag serves its off variant
             // to everyone: "25% rolled out" alone would read as a quarter of users served.
             if current.body.get("enabled") == Some(&Json::Bool(false)) {
@@ -152,15 +149,17 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
                      `pennon flags enable {key} --env {env}`"
                 ));
             }
-            Ok(())
+            report(api, &reply, &format!("`{key}` in `{env}`: {percent}% rolled out"))
         }
         Command::Stale(args) => super::stale::run(args).await,
         Command::Usage(args) => super::usage::run_usage(args).await,
         Command::NotFound(args) => super::usage::run_not_found(args).await,
         Command::Delete { key, api } => {
             let path = format!("/api/v1/flags/{}", segment(key));
-            Client::new(api)?.send_current(Method::DELETE, &path, None).await?;
-            print_line(&format!("deleted `{key}` from every environment"))
+            let reply = Client::new(api)?.send_current(Method::DELETE, &path, None).await?;
+            finish(api, &reply, Outcome::Applied(None), || {
+                print_line(&format!("deleted `{key}` from every environment"))
+            })
         }
     }
 }
@@ -249,11 +248,13 @@ async fn create(args: &CreateArgs) -> Result<(), Failure> {
         "owner": args.owner, "tags": args.tags, "temporary": args.temporary, "expires_at": args.expires_at,
         "client_visible": args.client_visible,
     }));
-    client.send(Method::POST, "/api/v1/flags", Some(&body), None).await?;
-    print_line(&format!(
-        "created `{}` ({}), disabled in every environment; enable it with: pennon flags enable {} --env ENV",
-        args.key, args.kind, args.key
-    ))
+    let reply = client.send(Method::POST, "/api/v1/flags", Some(&body), None).await?;
+    finish(&args.api, &reply, Outcome::Applied(None), || {
+        print_line(&format!(
+            "created `{}` ({}), disabled in every environment; enable it with: pennon flags enable {} --env ENV",
+            args.key, args.kind, args.key
+        ))
+    })
 }
 
 async fn toggle(args: &ToggleArgs, enabled: bool) -> Result<(), Failure> {
@@ -263,7 +264,7 @@ async fn toggle(args: &ToggleArgs, enabled: bool) -> Result<(), Failure> {
     let body = json!({ "enabled": enabled });
     let reply = client.send(Method::POST, &format!("{path}/toggle"), Some(&body), current.etag.as_deref()).await?;
     let word = if enabled { "enabled" } else { "disabled" };
-    report(&reply, &format!("{word} `{}` in `{}`", args.key, args.env))
+    report(&args.api, &reply, &format!("{word} `{}` in `{}`", args.key, args.env))
 }
 
 /// A percentage from 0 to 100. `NaN` and `inf` parse as floats, but JSON cannot carry
@@ -271,6 +272,6 @@ async fn toggle(args: &ToggleArgs, enabled: bool) -> Result<(), Failure> {
 fn parse_percent(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(percent) if (0.0..=100.0).contains(&percent) => Ok(percent),
-        _ => Err(format!("`{text}` is not a percentage: give a number from 0 to 100")),
+        _ => Err(format!("`{}` is not a percentage: give a number from 0 to 100", escaped(text))),
     }
 }

@@ -23,7 +23,7 @@ pub(crate) mod usage;
 pub(crate) use client::{ApiArgs, Client, Reply};
 
 use pennon_server::model::{escaped, json_escaped};
-use serde_json::Value as Json;
+use serde_json::{json, Value as Json};
 
 use super::{print_line, Failure};
 
@@ -37,22 +37,84 @@ pub(crate) fn shown(value: &Json) -> String {
     json_escaped(&value.to_string()).into_owned()
 }
 
-/// Prints what a write produced: the version published, or the change request opened.
-pub(crate) fn report(reply: &Reply, done: &str) -> Result<(), Failure> {
-    if reply.status == 202 {
-        let id = reply.body.get("id").and_then(Json::as_i64).unwrap_or_default();
-        let env = text(&reply.body["environment"]);
-        return print_line(&format!(
-            "{env} is protected: opened change request {id}; another user must approve it \
-             (pennon change-requests approve {id})"
-        ));
+/// What a write did: how `--json` names it, and whether the command exits 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Applied; with the snapshot version it published in the environment, if it
+    /// published one (flag definitions, tokens, keys and protection publish none, or in
+    /// every environment at once).
+    Applied(Option<u64>),
+    /// Already so: nothing changed, nothing was published.
+    Unchanged,
+    /// Not applied: a change request was opened (the reply is the request).
+    Proposed,
+}
+
+impl Outcome {
+    /// The outcome of a change to one environment (a flag's configuration there, a
+    /// segment, a rollback, an approval): a 202 opened a change request; a version
+    /// header says what was published; a 200 without one changed nothing.
+    pub(crate) fn of_change(reply: &Reply) -> Outcome {
+        match (reply.status, reply.version) {
+            (202, _) => Outcome::Proposed,
+            (_, Some(version)) => Outcome::Applied(Some(version)),
+            (200, None) => Outcome::Unchanged,
+            (_, None) => Outcome::Applied(None),
+        }
     }
-    match reply.version {
-        Some(version) => print_line(&format!("{done}: published snapshot version {version}")),
+
+    fn name(self) -> &'static str {
+        match self {
+            Outcome::Applied(_) => "applied",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Proposed => "change_request",
+        }
+    }
+}
+
+/// Ends a write. With `--json`, prints its outcome as one JSON document,
+/// `{"outcome", "snapshot_version", "result"}`, `result` being the server's answer
+/// (`null` for none); otherwise runs `text`, which prints the sentence. A change request
+/// opened is [`Failure::Proposed`] (exit 3) either way.
+pub(crate) fn finish(
+    api: &ApiArgs,
+    reply: &Reply,
+    outcome: Outcome,
+    text: impl FnOnce() -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    if api.json {
+        let version = match outcome {
+            Outcome::Applied(version) => version,
+            Outcome::Unchanged | Outcome::Proposed => None,
+        };
+        print_json(&json!({ "outcome": outcome.name(), "snapshot_version": version, "result": reply.body }))?;
+    } else {
+        text()?;
+    }
+    match outcome {
+        Outcome::Proposed => Err(Failure::Proposed),
+        Outcome::Applied(_) | Outcome::Unchanged => Ok(()),
+    }
+}
+
+/// Ends a change to one environment ([`Outcome::of_change`]): prints the version
+/// published, "no change", or the change request opened, after `done`.
+pub(crate) fn report(api: &ApiArgs, reply: &Reply, done: &str) -> Result<(), Failure> {
+    let outcome = Outcome::of_change(reply);
+    finish(api, reply, outcome, || match outcome {
+        Outcome::Proposed => {
+            let id = shown(&reply.body["id"]);
+            let env = text(&reply.body["environment"]);
+            print_line(&format!(
+                "{env} is protected: opened change request {id}; another user must approve it \
+                 (pennon change-requests approve {id})"
+            ))
+        }
+        Outcome::Applied(Some(version)) => print_line(&format!("{done}: published snapshot version {version}")),
         // A write that found everything already so publishes nothing.
-        None if reply.status == 200 => print_line(&format!("{done}: no change, nothing published")),
-        None => print_line(done),
-    }
+        Outcome::Unchanged => print_line(&format!("{done}: no change, nothing published")),
+        Outcome::Applied(None) => print_line(done),
+    })
 }
 
 /// Prints JSON, pretty, with the characters JSON leaves raw that a terminal would act on

@@ -30,5 +30,5 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
     let body = json!({ "to_version": args.to_version });
     let reply =
         client.send(Method::POST, &format!("{env_path}/rollback"), Some(&body), current.etag.as_deref()).await?;
-    report(&reply, &format!("rolled `{}` back to the content of version {}", args.env, args.to_version))
+    report(&args.api, &reply, &format!("rolled `{}` back to the content of version {}", args.env, args.to_version))
 }

@@ -83,6 +83,9 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
     match command {
         Command::List { env, api } => {
             let reply = Client::new(api)?.get(&base(env)).await?;
+            if api.json {
+                return print_json(&reply.body);
+            }
             let empty = Vec::new();
             for s in reply.body["segments"].as_array().unwrap_or(&empty) {
                 let count = |name: &str| s["segment"][name].as_array().map_or(0, Vec::len);
@@ -103,7 +106,7 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             let client = Client::new(&args.api)?;
             let body = body(args, None)?;
             let reply = client.send(Method::POST, &base(&args.env), Some(&body), None).await?;
-            report(&reply, &format!("created segment `{}` in `{}`", args.key, args.env))
+            report(&args.api, &reply, &format!("created segment `{}` in `{}`", args.key, args.env))
         }
         Command::Update(args) => {
             let client = Client::new(&args.api)?;
@@ -111,12 +114,12 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             let current = client.get(&path).await?;
             let body = body(args, Some(&current.body))?;
             let reply = client.send(Method::PUT, &path, Some(&body), current.etag.as_deref()).await?;
-            report(&reply, &format!("updated segment `{}` in `{}`", args.key, args.env))
+            report(&args.api, &reply, &format!("updated segment `{}` in `{}`", args.key, args.env))
         }
         Command::Delete { key, env, api } => {
             let path = format!("{}/{}", base(env), segment(key));
             let reply = Client::new(api)?.send_current(Method::DELETE, &path, None).await?;
-            report(&reply, &format!("deleted segment `{key}` from `{env}`"))
+            report(api, &reply, &format!("deleted segment `{key}` from `{env}`"))
         }
     }
 }

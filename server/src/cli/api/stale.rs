@@ -21,9 +21,6 @@ pub(crate) struct Args {
     /// Only this environment (a token scoped to environments must name one).
     #[arg(long, value_name = "ENV")]
     env: Option<String>,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
     /// The server.
     #[command(flatten)]
     api: ApiArgs,
@@ -39,7 +36,7 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
         path.push_str(&format!("&environment={}", segment(env)));
     }
     let report = Client::new(&args.api)?.get(&path).await?.body;
-    if args.json {
+    if args.api.json {
         return print_json(&report);
     }
     let empty = Vec::new();

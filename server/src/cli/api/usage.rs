@@ -20,9 +20,6 @@ pub(crate) struct UsageArgs {
     /// From when: a time back from now (7d, 24h, 30m) or an RFC 3339 time.
     #[arg(long, value_name = "WHEN", default_value = "7d")]
     since: String,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
     /// The server.
     #[command(flatten)]
     api: ApiArgs,
@@ -34,9 +31,6 @@ pub(crate) struct NotFoundArgs {
     /// Only this environment.
     #[arg(long, value_name = "ENV")]
     env: Option<String>,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
     /// The server.
     #[command(flatten)]
     api: ApiArgs,
@@ -69,7 +63,7 @@ pub(crate) async fn run_usage(args: &UsageArgs) -> Result<(), Failure> {
         path.push_str(&format!("&flag={}", segment(key)));
     }
     let report = Client::new(&args.api)?.get(&path).await?.body;
-    if args.json {
+    if args.api.json {
         return print_json(&report);
     }
     let empty = Vec::new();
@@ -144,7 +138,7 @@ pub(crate) async fn run_not_found(args: &NotFoundArgs) -> Result<(), Failure> {
         path.push_str(&format!("?environment={}", segment(env)));
     }
     let report = Client::new(&args.api)?.get(&path).await?.body;
-    if args.json {
+    if args.api.json {
         return print_json(&report);
     }
     let empty = Vec::new();
