@@ -56,7 +56,12 @@ pub(super) fn add(routes: Routes) -> Routes {
                 .query("until", "RFC 3339: only entries at or before")
                 .query("before_id", "only entries with a smaller id (paging)")
                 .query("limit", "at most this many (default 100, at most 1000)")
-                .ok(200, Some("AuditList"), "`{\"entries\": [AuditEntry]}`"),
+                .ok(
+                    200,
+                    Some("AuditList"),
+                    "`{\"entries\": [AuditEntry]}`; a compact entry (a large list changed) has `changes` beside \
+                     `before` and `after`",
+                ),
             audit,
         )
         .add(
@@ -163,6 +168,7 @@ fn entry(row: AuditRow) -> AuditEntry {
         environment: row.env,
         before: json(row.before_json),
         after: json(row.after_json),
+        changes: row.changes_json.and_then(|t| serde_json::from_str(&t).ok()),
         request_id: row.request_id,
         snapshot_version: row.snapshot_version.map(to_u64),
         change_request: row.change_request,

@@ -220,8 +220,20 @@ fn other_schemas() -> Vec<(&'static str, Json)> {
             "AuditEntry",
             json!({ "type": "object", "properties": { "id": { "type": "integer" }, "at": time, "actor": { "type": "string" },
             "approved_by": { "type": "string" }, "action": { "type": "string" }, "resource_type": { "type": "string" }, "resource": { "type": "string" },
-            "environment": { "type": "string" }, "before": {}, "after": {}, "request_id": { "type": "string" },
+            "environment": { "type": "string" },
+            "before": { "description": "the resource before the change; in a compact entry without the lists named in `changes`" },
+            "after": { "description": "the resource after the change; in a compact entry without the lists named in `changes`" },
+            "changes": { "type": "array", "items": r("ListChange"), "description": "only in a compact entry (its before and after would pass 16 KiB of JSON): each large list left out of `before` and `after`, with the members added and removed" },
+            "request_id": { "type": "string" },
             "snapshot_version": { "type": "integer" }, "change_request": { "type": "integer" } } }),
+        ),
+        (
+            "ListChange",
+            json!({ "type": "object", "required": ["path", "added", "removed", "before_count", "after_count"], "properties": {
+                "path": { "type": "string", "description": "JSON Pointer (RFC 6901) of the list in `before` and `after`, such as `/included`" },
+                "added": { "type": "array", "description": "members in the list after and not before (a multiset difference)" },
+                "removed": { "type": "array", "description": "members in the list before and not after" },
+                "before_count": { "type": "integer" }, "after_count": { "type": "integer" } } }),
         ),
         ("AuditList", list("entries", r("AuditEntry"))),
         (

@@ -6,6 +6,7 @@
 
 pub(crate) mod access;
 pub(crate) mod changes;
+mod compact;
 pub(crate) mod envs;
 pub(crate) mod flags;
 mod labels;
@@ -113,7 +114,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Appends an audit entry at commit; entries about a published environment record
-    /// the version it produced.
+    /// the version it produced. A large one is stored compact (`compact.rs`).
     pub(crate) fn audit<B: Serialize, A: Serialize>(
         &mut self,
         action: &str,
@@ -122,7 +123,10 @@ impl<'a> Writer<'a> {
         before: Option<&B>,
         after: Option<&A>,
     ) {
-        let json = |value: Option<String>| value.filter(|v| v != "null");
+        let value = |v: Option<serde_json::Value>| v.filter(|v| !v.is_null());
+        let before = value(before.and_then(|b| serde_json::to_value(b).ok()));
+        let after = value(after.and_then(|a| serde_json::to_value(a).ok()));
+        let stored = compact::stored(before, after);
         self.audits.push(NewAudit {
             at: self.now,
             actor: self.actor.clone(),
@@ -131,8 +135,9 @@ impl<'a> Writer<'a> {
             resource_type: resource.0.to_owned(),
             resource: resource.1.to_owned(),
             env: env.map(str::to_owned),
-            before_json: json(before.and_then(|b| serde_json::to_string(b).ok())),
-            after_json: json(after.and_then(|a| serde_json::to_string(a).ok())),
+            before_json: stored.before,
+            after_json: stored.after,
+            changes_json: stored.changes,
             request_id: self.request_id.clone(),
             snapshot_version: None,
             change_request: self.change_request,

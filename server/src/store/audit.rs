@@ -3,7 +3,9 @@
 use super::tx::on_conn;
 use super::Tx;
 
-/// An audit entry as stored; `before_json` and `after_json` are JSON.
+/// An audit entry as stored; `before_json` and `after_json` are JSON, and so is
+/// `changes_json`, the lists a compact entry keeps out of them (NULL in a whole entry,
+/// and in every entry from before migration 0007).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct AuditRow {
     pub(crate) id: i64,
@@ -16,6 +18,7 @@ pub(crate) struct AuditRow {
     pub(crate) env: Option<String>,
     pub(crate) before_json: Option<String>,
     pub(crate) after_json: Option<String>,
+    pub(crate) changes_json: Option<String>,
     pub(crate) request_id: String,
     pub(crate) snapshot_version: Option<i64>,
     pub(crate) change_request: Option<i64>,
@@ -33,6 +36,7 @@ pub(crate) struct NewAudit {
     pub(crate) env: Option<String>,
     pub(crate) before_json: Option<String>,
     pub(crate) after_json: Option<String>,
+    pub(crate) changes_json: Option<String>,
     pub(crate) request_id: String,
     pub(crate) snapshot_version: Option<i64>,
     pub(crate) change_request: Option<i64>,
@@ -55,14 +59,14 @@ pub(crate) struct AuditFilter {
 }
 
 const COLUMNS: &str = "id, at, actor, approved_by, action, resource_type, resource, env, before_json, after_json, \
-                       request_id, snapshot_version, change_request";
+                       changes_json, request_id, snapshot_version, change_request";
 
 impl Tx {
     /// Appends an entry.
     pub(crate) async fn insert_audit(&mut self, entry: &NewAudit) -> Result<(), sqlx::Error> {
         let sql = "INSERT INTO audit_log (at, actor, approved_by, action, resource_type, resource, env, before_json, \
-                   after_json, request_id, snapshot_version, change_request) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+                   after_json, changes_json, request_id, snapshot_version, change_request) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
         on_conn!(self, |c| sqlx::query(sql)
             .bind(entry.at)
             .bind(&entry.actor)
@@ -73,6 +77,7 @@ impl Tx {
             .bind(&entry.env)
             .bind(&entry.before_json)
             .bind(&entry.after_json)
+            .bind(&entry.changes_json)
             .bind(&entry.request_id)
             .bind(entry.snapshot_version)
             .bind(entry.change_request)

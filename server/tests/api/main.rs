@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod audit_log;
 mod authz;
 mod bad_input;
 mod changes;

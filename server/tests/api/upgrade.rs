@@ -4,8 +4,11 @@
 //!
 //! The old database is made by the current server and then taken back to the old
 //! schema (the old triggers restored, retention's table, index and migration record
-//! removed, and on PostgreSQL the telemetry tables of 0006 that follow it), and checked to be the very schema migrations 0001 to 0004 create on an
-//! empty database. So it holds a real history, published and signed.
+//! removed, and what follows it: on PostgreSQL the telemetry tables of 0006, and the
+//! audit log's `changes_json` column and TRUNCATE trigger of 0007), and checked to be
+//! the very schema migrations 0001 to 0004 create on an empty database. So it holds a
+//! real history, published and signed, and audit entries written before 0007, which
+//! read as they did.
 
 use std::path::Path;
 
@@ -24,12 +27,17 @@ const BEFORE: [&str; 4] = [
 
 /// Takes a migrated database back to the schema of migration 0004.
 const SQLITE_DOWN: &str = "
+    ALTER TABLE audit_log DROP COLUMN changes_json;
+    DELETE FROM _sqlx_migrations WHERE version = 7;
     DROP TRIGGER snapshots_pruned_only;
     DROP INDEX snapshots_issued;
     DROP TABLE snapshot_prune_permits;
     DELETE FROM _sqlx_migrations WHERE version = 5;
 ";
 const POSTGRES_DOWN: &str = "
+    DROP TRIGGER audit_log_no_truncate ON audit_log;
+    ALTER TABLE audit_log DROP COLUMN changes_json;
+    DELETE FROM _sqlx_migrations WHERE version = 7;
     DROP TABLE telemetry_usage, telemetry_seen, telemetry_reporting, telemetry_sources,
         telemetry_instances, telemetry_not_found, telemetry_exposures;
     DELETE FROM _sqlx_migrations WHERE version = 6;
@@ -151,7 +159,16 @@ async fn upgrades_a_database_from_before_retention(backend: Backend) {
     assert!(versions.iter().any(|version| version == "5"), "retention's migration ran: {versions:?}");
     let delete = format!("DELETE FROM snapshots WHERE env = 'development' AND version = {}", newest - 1);
     assert!(db.execute(&delete).await.unwrap_err().contains("deleted only by retention"));
+    assert!(versions.iter().any(|version| version == "7"), "the audit log's migration ran: {versions:?}");
+    if let Db::Postgres(_) = db {
+        assert!(db.execute("TRUNCATE audit_log").await.unwrap_err().contains("append-only"));
+    }
     db.close().await;
+    // Entries from before 0007 read whole, as they were written.
+    let toggles = admin.get("/api/v1/audit?action=config.toggle&limit=10").await.body;
+    let toggles = toggles["entries"].as_array().unwrap();
+    assert_eq!(toggles.len(), 5, "{toggles:?}");
+    assert!(toggles.iter().all(|e| e["before"]["enabled"].is_boolean() && e.get("changes").is_none()), "{toggles:?}");
     let next = admin.toggle("development", "search", false).await.version.unwrap();
     assert_eq!(next, newest + 1);
     server.stop().await;

@@ -5,6 +5,7 @@
 mod common;
 
 mod cli;
+mod cli_audit;
 mod cli_escapes;
 mod cli_results;
 mod cli_usage;

@@ -30,7 +30,8 @@ pub(crate) struct Args {
     /// Only entries older than this id (to page back: the last id printed).
     #[arg(long, value_name = "ID")]
     before_id: Option<String>,
-    /// At most this many entries (1 to 1000; page further back with --before-id).
+    /// At most this many entries (1 to 1000; page further back with --before-id). A
+    /// large list changed shows as `; /included +1 -1 (45000 now): +ann -bob`.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
     limit: u32,
     /// The server.
@@ -84,7 +85,35 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
         if entry.get("change_request").is_some_and(Json::is_i64) {
             line.push_str(&format!(" [change request {}]", entry["change_request"]));
         }
+        for change in entry["changes"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            line.push_str(&format!("; {}", list_change(change)));
+        }
         print_line(&line)?;
     }
     Ok(())
+}
+
+/// A list of a compact entry: `/included +2 -1 (45001 now): +ann +bob -carl`, naming the
+/// members when there are a few (`--json` has them all).
+fn list_change(change: &Json) -> String {
+    const NAMED: usize = 3;
+    let members = |name: &str| change[name].as_array().map(Vec::as_slice).unwrap_or_default().to_vec();
+    let (added, removed) = (members("added"), members("removed"));
+    let mut line = format!(
+        "{} +{} -{} ({} now)",
+        text(&change["path"]),
+        added.len(),
+        removed.len(),
+        shown(&change["after_count"])
+    );
+    if added.len() + removed.len() <= NAMED && !(added.is_empty() && removed.is_empty()) {
+        let name = |v: &Json| if v.is_string() { text(v) } else { shown(v) };
+        let named: Vec<String> = added
+            .iter()
+            .map(|v| format!("+{}", name(v)))
+            .chain(removed.iter().map(|v| format!("-{}", name(v))))
+            .collect();
+        line.push_str(&format!(": {}", named.join(" ")));
+    }
+    line
 }
