@@ -7,7 +7,8 @@
 
 import { init, isPennonError, type Engine } from "./engine.js";
 import { envelopeBytes } from "./envelope-bytes.js";
-import { HttpError, type Fetched } from "./fetch-envelope.js";
+import type { Fetched } from "./fetch-envelope.js";
+import { FailureRun } from "./failure-run.js";
 import { ABANDONED, calledOff, DROPPED, sendRequest, STOPPED, type Answer, type Sent } from "./request.js";
 import { checkOptions, DEFAULT_MAX_BYTES, headersOf, newEngine, type ReadOptions } from "./provider-options.js";
 import { refusal } from "./refusal.js";
@@ -16,6 +17,7 @@ import { Telemetry } from "./telemetry.js";
 import { backoff, checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
 import { later, Pauses, type Timer } from "./timers.js";
 import { described, isNeverLoadable } from "./sync-errors.js";
+import { SyncLog } from "./sync-log.js";
 import { closedMidStart, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome } from "./sync-options.js";
 
 export { closedMidStart, envelopeBytes, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome };
@@ -49,18 +51,12 @@ export class Sync {
   #etag: string | undefined;
   /** When the last request began, for `wake`. */
   #lastRequestAt: number | undefined;
-  /** When the first request of the current run of failures began. */
-  #failingSince: number | undefined;
   /** Why the last start can never succeed (a `FatalStartError`): `refresh` says so. */
   #fatal: string | undefined;
-  /** What went wrong last, for the error `start` throws. */
-  #problem: string | undefined;
-  /** Whether the last request was refused as unauthorized (401, 403): no retry fixes
-   *  that, so the start stops waiting, and a served snapshot is STALE at once. */
-  #refused = false;
-  #failures = 0;
-  /** The wait the server last asked for (`Retry-After` on a 429 or 503). */
-  #retryAfterMs: number | undefined;
+  /** The warnings, and what went wrong last, for the error `start` throws. */
+  readonly #log: SyncLog;
+  /** The requests failed in a row: the backoff, `Retry-After` and STALE. */
+  readonly #failures = new FailureRun();
   #timer: Timer | undefined;
   /** Fires when the served snapshot expires, so STALE comes on time without a poll. */
   #expiryTimer: Timer | undefined;
@@ -116,6 +112,7 @@ export class Sync {
     this.#checkMore = checkMore;
     this.#listener = listener;
     this.#stored = stored;
+    this.#log = new SyncLog(options);
     // Checked at start (a bad capacity is FATAL then); until then, none.
     this.telemetry = new Telemetry(typeof options.exposureCapacity === "number" ? options.exposureCapacity : 0);
     // Every snapshot served names this environment (one of another type is FATAL at start).
@@ -181,7 +178,7 @@ export class Sync {
       this.#url = o.url === undefined ? undefined : snapshotUrl(o.url);
       const poll = this.#timing.pollIntervalMs;
       // Seconds given as milliseconds: every client of a fleet polling many times a second.
-      if (this.#url !== undefined && poll > 0 && poll < 1_000) this.#warn(`\`pollIntervalMs\` is ${poll}: a request every ${poll} ms. It is in milliseconds (default 30,000); under 1,000 is for tests`);
+      if (this.#url !== undefined && poll > 0 && poll < 1_000) this.#log.warn(`\`pollIntervalMs\` is ${poll}: a request every ${poll} ms. It is in milliseconds (default 30,000); under 1,000 is for tests`);
       inline = o.envelope === undefined ? undefined : envelopeBytes(o.envelope, "`envelope`");
     } catch (error) {
       throw new FatalStartError((error as Error).message);
@@ -189,7 +186,7 @@ export class Sync {
     const generation = ++this.#generation;
     this.#stopped = false;
     this.#starting = generation;
-    this.#problem = undefined;
+    this.#log.problem = undefined;
     clearTimeout(this.#timer);
     try {
       // One `initTimeoutMs` for the whole start: the module, and the first request.
@@ -214,8 +211,8 @@ export class Sync {
         const first = (async () => {
           for (;;) {
             const outcome = await this.refresh();
-            if (outcome !== "failed" || this.loaded || expired || this.#refused || generation !== this.#generation) return;
-            const waited = await this.#pauses.pause(this.#wait(), { unref: true }).ended;
+            if (outcome !== "failed" || this.loaded || expired || this.#failures.refused || generation !== this.#generation) return;
+            const waited = await this.#pauses.pause(this.#failures.waitMs(this.#timing), { unref: true }).ended;
             if (!waited || expired || generation !== this.#generation) return;
           }
         })();
@@ -233,8 +230,8 @@ export class Sync {
         if (generation !== this.#generation) return this.#overtaken(generation);
         if (ended === "expired" && !this.loaded) {
           const pending = this.#inFlight === undefined ? "" : "; a request is still under way";
-          const last = this.#problem === undefined ? "" : `; the last attempt: ${this.#problem}`;
-          this.#fail(`no snapshot within initTimeoutMs (${this.#timing.initTimeoutMs} ms)${pending}${last}`);
+          const last = this.#log.problem === undefined ? "" : `; the last attempt: ${this.#log.problem}`;
+          this.#log.fail(`no snapshot within initTimeoutMs (${this.#timing.initTimeoutMs} ms)${pending}${last}`);
         }
       }
     } finally {
@@ -242,7 +239,7 @@ export class Sync {
     }
     if (!this.loaded) {
       this.status = "error";
-      throw new Error(`pennon: no snapshot could be loaded: ${this.#problem ?? "no source gave one"}`);
+      throw new Error(`pennon: no snapshot could be loaded: ${this.#log.problem ?? "no source gave one"}`);
     }
     this.#updateStatus(false);
     // The SDK announces READY when `initialize` resolves; STALE must come after it.
@@ -302,7 +299,7 @@ export class Sync {
           this.#retryModuleLater(generation, tries, inline, error);
           throw error;
         }
-        this.#warn(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
+        this.#log.warn(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
         // Not unref'd: `initialize` is awaited, and must settle before Node may exit;
         // `stop` ends the wait.
         const waited = await this.#pauses.pause(wait, { unref: false }).ended;
@@ -324,7 +321,7 @@ export class Sync {
    */
   #retryModuleLater(generation: number, tries: number, inline: Uint8Array | undefined, error: unknown): void {
     const wait = backoff(this.#timing, tries + 1);
-    this.#fail(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
+    this.#log.fail(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
     // Unref'd: `initialize` has settled, and a retry must not hold a Node process open.
     const timer = later(() => void this.#retryModule(), wait, { unref: true });
     this.#moduleRetry = { generation, tries: tries + 1, inline, timer };
@@ -343,7 +340,7 @@ export class Sync {
         await init(this.#options.wasm);
       } catch (error) {
         if (retry.generation !== this.#generation) return false;
-        if (isNeverLoadable(error)) this.#fail(`cannot load the WebAssembly module: ${described(error)}`);
+        if (isNeverLoadable(error)) this.#log.fail(`cannot load the WebAssembly module: ${described(error)}`);
         else this.#retryModuleLater(retry.generation, retry.tries, retry.inline, error);
         return false;
       }
@@ -352,7 +349,7 @@ export class Sync {
         this.#serveLocal(retry.inline);
       } catch (error) {
         this.#fatal = (error as Error).message; // keys or trust policy the engine refuses
-        this.#fail((error as Error).message.replace(/^pennon: /, ""));
+        this.#log.fail((error as Error).message.replace(/^pennon: /, ""));
         return false;
       }
       this.#updateStatus(true);
@@ -373,11 +370,11 @@ export class Sync {
   wake(reason: "visible" | "online"): void {
     if (this.#stopped || this.#starting !== undefined) return;
     if (this.#moduleRetry !== undefined) return void this.#retryModule();
-    if (this.#url === undefined || this.#idle()) return;
+    if (this.#url === undefined || this.#failures.idle(this.#timing)) return;
     if (this.#inFlight !== undefined) return; // as fresh as a poll now, and it schedules the next
-    const overdue = this.#lastRequestAt === undefined || this.now() - this.#lastRequestAt >= this.#unjittered();
+    const overdue = this.#lastRequestAt === undefined || this.now() - this.#lastRequestAt >= this.#failures.unjitteredMs(this.#timing);
     // A server that asked for a wait (`Retry-After`) gets it, network back or not.
-    const offline = this.#failures > 0 && this.#retryAfterMs === undefined;
+    const offline = this.#failures.count > 0 && this.#failures.retryAfterMs === undefined;
     if (overdue || (reason === "online" && offline)) this.#schedule(this.#generation, 0);
   }
 
@@ -414,7 +411,7 @@ export class Sync {
   push(bytes: Uint8Array): boolean {
     const updated = this.offer(bytes);
     // A fresh snapshot from the host: whatever the URL answers, nothing is stale now.
-    if (updated) [this.#failingSince, this.#refused] = [undefined, false];
+    if (updated) this.#failures.excuse();
     this.#updateStatus(true);
     return updated;
   }
@@ -480,7 +477,7 @@ export class Sync {
   refreshIfDue(): Promise<SyncOutcome | "skipped"> {
     this.#dropAbandoned();
     const last = this.#lastRequestAt;
-    const waited = last !== undefined && !this.#idle() && this.now() - last >= this.#unjittered();
+    const waited = last !== undefined && !this.#failures.idle(this.#timing) && this.now() - last >= this.#failures.unjitteredMs(this.#timing);
     const due = this.#inFlight !== undefined || last === undefined || waited;
     return due ? this.refresh() : Promise.resolve("skipped");
   }
@@ -567,7 +564,7 @@ export class Sync {
     if (sent === undefined) {
       // A Workers module's top level, where no timer, request or `AbortController` may
       // be made: no failure of the source, and the first refresh from a request fetches.
-      this.#problem = "no request can start at a Workers module's top level: call refresh() from a request";
+      this.#log.problem = "no request can start at a Workers module's top level: call refresh() from a request";
       return undefined;
     }
     this.#controller = sent.controller;
@@ -582,15 +579,8 @@ export class Sync {
     // before it unwound.
     if (calledOff(sent.controller)) return "failed";
     const outcome = "error" in answer ? this.#failed(url, answer.error) : this.#loadFetched(url, answer.fetched);
-    if (outcome === "failed") {
-      this.#failingSince ??= sent.began;
-      this.#failures++;
-    } else {
-      this.#failingSince = undefined;
-      this.#failures = 0;
-      this.#retryAfterMs = undefined;
-      this.#refused = false;
-    }
+    if (outcome === "failed") this.#failures.add(sent.began);
+    else this.#failures.end();
     this.#updateStatus(true);
     return outcome;
   }
@@ -615,9 +605,8 @@ export class Sync {
 
   /** Keeps why a request failed: the wait the server asked for, a refusal (401, 403). */
   #failed(url: URL, error: unknown): "failed" {
-    this.#retryAfterMs = error instanceof HttpError ? error.retryAfterMs : undefined;
-    this.#refused = error instanceof HttpError && (error.status === 401 || error.status === 403);
-    this.#fail(`GET ${shownUrl(url)}: ${described(error)}`);
+    this.#failures.noteCause(error);
+    this.#log.fail(`GET ${shownUrl(url)}: ${described(error)}`);
     return "failed";
   }
 
@@ -627,7 +616,7 @@ export class Sync {
     try {
       this.#stored.save(new TextDecoder().decode(bytes), this.engine.version()!, etag, this.#untrustedStored);
     } catch (error) {
-      this.#warn(`cannot store the envelope: ${String(error)}`);
+      this.#log.warn(`cannot store the envelope: ${String(error)}`);
     }
   }
 
@@ -635,7 +624,7 @@ export class Sync {
     try {
       this.offer(bytes);
     } catch (error) {
-      this.#fail(`${source} refused: ${described(error)}`);
+      this.#log.fail(`${source} refused: ${described(error)}`);
     }
   }
 
@@ -650,7 +639,7 @@ export class Sync {
       this.#load(bytes, undefined, false);
       return this.engine.version();
     } catch (error) {
-      this.#fail(`stored envelope refused: ${described(error)}`);
+      this.#log.fail(`stored envelope refused: ${described(error)}`);
       if (!isPennonError(error, "expired") || this.loaded) return undefined;
     }
     const probe = newEngine(this.#options);
@@ -673,7 +662,7 @@ export class Sync {
     try {
       return this.#stored?.load();
     } catch (error) {
-      this.#warn(`cannot read the stored envelope: ${String(error)}`);
+      this.#log.warn(`cannot read the stored envelope: ${String(error)}`);
       return undefined;
     }
   }
@@ -694,14 +683,14 @@ export class Sync {
     let message: string | undefined;
     if (now > expiry) {
       message = `snapshot version ${engine.version()} expired at ${new Date(engine.expiresAt()!).toISOString()}`;
-    } else if (this.#failingSince !== undefined && this.#refused) {
-      message = `the snapshot server refuses this client (${this.#problem}); serving version ${engine.version()}`;
-    } else if (this.#failingSince !== undefined && now - this.#failingSince >= staleAfter) {
-      message = `syncing has failed for ${now - this.#failingSince} ms; serving version ${engine.version()}`;
+    } else if (this.#failures.since !== undefined && this.#failures.refused) {
+      message = `the snapshot server refuses this client (${this.#log.problem}); serving version ${engine.version()}`;
+    } else if (this.#failures.since !== undefined && now - this.#failures.since >= staleAfter) {
+      message = `syncing has failed for ${now - this.#failures.since} ms; serving version ${engine.version()}`;
     }
     // Checked again when the snapshot expires, or when failing turns stale, with no
     // request needed to notice (a request may wait a whole backoff).
-    const staleAt = this.#failingSince === undefined || message !== undefined ? Infinity : this.#failingSince + staleAfter;
+    const staleAt = this.#failures.since === undefined || message !== undefined ? Infinity : this.#failures.since + staleAfter;
     if (now <= expiry) this.#watchExpiry(Math.min(expiry, staleAt), now);
     const next = message === undefined ? "ready" : "stale";
     const previous = this.status;
@@ -742,8 +731,8 @@ export class Sync {
   /** Polls after `delay` (default: the interval or the backoff; none if polling is off). */
   #schedule(generation: number, delay?: number): void {
     if (generation !== this.#generation || this.#url === undefined) return;
-    if (delay === undefined && this.#idle()) return;
-    const wait = delay ?? this.#wait();
+    if (delay === undefined && this.#failures.idle(this.#timing)) return;
+    const wait = delay ?? this.#failures.waitMs(this.#timing);
     clearTimeout(this.#timer);
     this.#timer = later(() => {
       const polled = (outcome: SyncOutcome) => {
@@ -751,32 +740,12 @@ export class Sync {
         try {
           this.#onPoll?.(outcome);
         } catch (error) {
-          this.#warn(`re-evaluating after a poll failed: ${described(error)}`);
+          this.#log.warn(`re-evaluating after a poll failed: ${described(error)}`);
         }
         this.#schedule(generation);
       };
       void this.refresh().then(polled, () => polled("failed"));
     }, Math.min(MAX_DELAY_MS, wait), { unref: true });
-  }
-
-  /**
-   * How long to wait before the next request: the poll interval, or after failures the
-   * backoff, doubling, or what the server asked for if longer (never past
-   * `backoffMaxMs`); shortened by up to `jitter` so clients spread out.
-   */
-  #wait(): number {
-    return this.#unjittered() * (1 - Math.random() * this.#timing.jitter);
-  }
-
-  /** `#wait` before jitter. */
-  #unjittered(): number {
-    return this.#failures === 0 ? this.#timing.pollIntervalMs : backoff(this.#timing, this.#failures, this.#retryAfterMs);
-  }
-
-  /** Whether no request is due on its own: polling is off and the last one succeeded
-   *  (with polling off, a failed request is still retried, with backoff). */
-  #idle(): boolean {
-    return this.#timing.pollIntervalMs <= 0 && this.#failures === 0;
   }
 
   /** Called after every scheduled poll (the web provider re-evaluates then). */
@@ -795,24 +764,9 @@ export class Sync {
     if (this.#starting === undefined && !this.#stopped) this.#listener(event);
   }
 
-  /** Logs what went wrong, and keeps it for the error `start` throws. */
-  #fail(problem: string): void {
-    this.#problem = problem;
-    this.#warn(problem);
-  }
-
   /** Logs through the `logger` option, as the provider's own warnings. */
   warn(message: string): void {
-    this.#warn(message);
-  }
-
-  /** Logs; a logger that throws (an unbound method, say) must not stop polling. */
-  #warn(message: string): void {
-    try {
-      (this.#options.logger ?? console).warn(`pennon: ${message}`);
-    } catch {
-      // Nowhere left to say it.
-    }
+    this.#log.warn(message);
   }
 }
 

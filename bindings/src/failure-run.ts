@@ -1,0 +1,67 @@
+/**
+ * The run of failed snapshot requests: how long the sync loop waits before the next
+ * request (the poll interval, or after failures the backoff or the server's
+ * `Retry-After`), and since when it has been failing, for STALE.
+ */
+
+import { HttpError } from "./fetch-envelope.js";
+import { backoff, type Timing } from "./timing.js";
+
+/** Failed requests in a row, and what the last one said. */
+export class FailureRun {
+  /** How many requests in a row failed (0: the last one succeeded). */
+  count = 0;
+  /** When the first request of the run began (the provider's clock). */
+  since: number | undefined;
+  /** The wait the server last asked for (`Retry-After` on a 429 or 503). */
+  retryAfterMs: number | undefined;
+  /** Whether the last request was refused as unauthorized (401, 403): no retry fixes
+   *  that, so the start stops waiting, and a served snapshot is STALE at once. */
+  refused = false;
+
+  /** Keeps why a request failed: the wait the server asked for, a refusal. */
+  noteCause(error: unknown): void {
+    this.retryAfterMs = error instanceof HttpError ? error.retryAfterMs : undefined;
+    this.refused = error instanceof HttpError && (error.status === 401 || error.status === 403);
+  }
+
+  /** Counts a failed request that began at `began`. */
+  add(began: number): void {
+    this.since ??= began;
+    this.count++;
+  }
+
+  /** A request succeeded: the run is over. */
+  end(): void {
+    this.since = undefined;
+    this.count = 0;
+    this.retryAfterMs = undefined;
+    this.refused = false;
+  }
+
+  /** A fresh snapshot from the host: nothing is stale or refused, whatever the URL
+   *  answers; the next request still waits the backoff. */
+  excuse(): void {
+    [this.since, this.refused] = [undefined, false];
+  }
+
+  /**
+   * How long to wait before the next request: the poll interval, or after failures the
+   * backoff, doubling, or what the server asked for if longer (never past
+   * `backoffMaxMs`); shortened by up to `jitter` so clients spread out.
+   */
+  waitMs(timing: Timing): number {
+    return this.unjitteredMs(timing) * (1 - Math.random() * timing.jitter);
+  }
+
+  /** `waitMs` before jitter. */
+  unjitteredMs(timing: Timing): number {
+    return this.count === 0 ? timing.pollIntervalMs : backoff(timing, this.count, this.retryAfterMs);
+  }
+
+  /** Whether no request is due on its own: polling is off and the last one succeeded
+   *  (with polling off, a failed request is still retried, with backoff). */
+  idle(timing: Timing): boolean {
+    return timing.pollIntervalMs <= 0 && this.count === 0;
+  }
+}
