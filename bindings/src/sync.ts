@@ -15,9 +15,11 @@ import { refusal } from "./refusal.js";
 import { ResultMetadata } from "./result-metadata.js";
 import { Telemetry } from "./telemetry.js";
 import { backoff, checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
-import { later, Pauses, type Timer } from "./timers.js";
+import { later, MAX_DELAY_MS, Pauses, type Timer } from "./timers.js";
 import { described, isNeverLoadable } from "./sync-errors.js";
 import { SyncLog } from "./sync-log.js";
+import { announcements, standingOf, type SyncStatus } from "./sync-status.js";
+import { ExpiryWatch } from "./expiry-watch.js";
 import { closedMidStart, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome } from "./sync-options.js";
 
 export { closedMidStart, envelopeBytes, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome };
@@ -26,9 +28,6 @@ export { closedMidStart, envelopeBytes, FatalStartError, type EnvelopeStore, typ
  *  that fire late on a busy machine must not be taken for timers that died. */
 const ABANDON_SLACK_MS = 1_000;
 
-/** `setTimeout`'s longest delay; a longer one fires at once. */
-const MAX_DELAY_MS = 2 ** 31 - 1;
-
 /** The engine plus its sources, timers and status. */
 export class Sync {
   /** Counters and exposures of every evaluation the provider reports. */
@@ -36,7 +35,7 @@ export class Sync {
   /** The flag metadata of results: the flag's own, and the provider's keys. */
   readonly metadata: ResultMetadata;
   /** Where the provider stands; `stale` still serves the held snapshot. */
-  status: "not_ready" | "ready" | "stale" | "error" = "not_ready";
+  status: SyncStatus = "not_ready";
   /** Why the status is `stale`. */
   staleMessage: string | undefined;
   #engine: Engine | undefined;
@@ -58,10 +57,8 @@ export class Sync {
   /** The requests failed in a row: the backoff, `Retry-After` and STALE. */
   readonly #failures = new FailureRun();
   #timer: Timer | undefined;
-  /** Fires when the served snapshot expires, so STALE comes on time without a poll. */
-  #expiryTimer: Timer | undefined;
-  /** When `#expiryTimer` fires, by the clock. */
-  #expiryDue: number | undefined;
+  /** Checks the status again when the served snapshot expires or failing turns STALE. */
+  readonly #expiry = new ExpiryWatch(() => this.#updateStatus(true));
   /** Bumped by `start` and `stop`: a poll of an older generation does not go on. */
   #generation = 0;
   /** The generation of the `start` under way: the SDK has not seen READY yet, so no
@@ -390,10 +387,10 @@ export class Sync {
     this.#stoppedAt = ++this.#generation;
     this.#pauses.endAll();
     clearTimeout(this.#timer);
-    clearTimeout(this.#expiryTimer);
+    this.#expiry.clear();
     clearTimeout(this.#moduleRetry?.timer);
     this.#moduleRetry = undefined;
-    this.#timer = this.#expiryTimer = undefined;
+    this.#timer = undefined;
     this.#unannounced = undefined;
     this.#controller?.abort(STOPPED);
     this.#inFlight = undefined;
@@ -676,56 +673,15 @@ export class Sync {
     const change = this.#unannounced;
     this.#unannounced = undefined;
     if (!this.loaded) return;
-    const engine = this.engine;
     const now = this.now();
-    const staleAfter = this.#timing.staleAfterMs;
-    const expiry = engine.expiresAt()! + (this.#options.graceMs ?? 0);
-    let message: string | undefined;
-    if (now > expiry) {
-      message = `snapshot version ${engine.version()} expired at ${new Date(engine.expiresAt()!).toISOString()}`;
-    } else if (this.#failures.since !== undefined && this.#failures.refused) {
-      message = `the snapshot server refuses this client (${this.#log.problem}); serving version ${engine.version()}`;
-    } else if (this.#failures.since !== undefined && now - this.#failures.since >= staleAfter) {
-      message = `syncing has failed for ${now - this.#failures.since} ms; serving version ${engine.version()}`;
-    }
-    // Checked again when the snapshot expires, or when failing turns stale, with no
-    // request needed to notice (a request may wait a whole backoff).
-    const staleAt = this.#failures.since === undefined || message !== undefined ? Infinity : this.#failures.since + staleAfter;
-    if (now <= expiry) this.#watchExpiry(Math.min(expiry, staleAt), now);
-    const next = message === undefined ? "ready" : "stale";
+    const limits = { graceMs: this.#options.graceMs ?? 0, staleAfterMs: this.#timing.staleAfterMs };
+    const { message, recheckAt } = standingOf(this.engine, now, limits, this.#failures, this.#log.problem);
+    if (recheckAt !== undefined && !this.#stopped) this.#expiry.watch(recheckAt, now);
     const previous = this.status;
-    this.status = next;
+    this.status = message === undefined ? "ready" : "stale";
     this.staleMessage = message;
     if (!emit) return;
-    if (previous === next && !force) {
-      if (change !== undefined) this.#emit({ type: "changed", ...change });
-    } else if (next === "stale") {
-      this.#emit({ type: "stale", message: message! });
-      if (change !== undefined) this.#emit({ type: "changed", ...change });
-    } else {
-      this.#emit({ type: "ready", change });
-    }
-  }
-
-  /**
-   * Checks the status again just after `due` (clock milliseconds). The timer is set
-   * again only when `due` moves: Node keeps a timer list per distinct delay until that
-   * delay would have passed, even for a cancelled unref'd timer, so setting a week-long
-   * expiry timer anew at every poll kept one list per poll (~216 B) for the week.
-   */
-  #watchExpiry(due: number, now: number): void {
-    if (due === this.#expiryDue && this.#expiryTimer !== undefined) return;
-    clearTimeout(this.#expiryTimer);
-    this.#expiryTimer = this.#expiryDue = undefined;
-    if (this.#stopped) return;
-    const fired = () => {
-      this.#expiryTimer = this.#expiryDue = undefined;
-      this.#updateStatus(true);
-    };
-    // None at a Workers module's top level: the status is then checked at the next
-    // refresh or load.
-    this.#expiryTimer = later(fired, Math.min(MAX_DELAY_MS, due - now + 1), { unref: true });
-    if (this.#expiryTimer !== undefined) this.#expiryDue = due;
+    for (const event of announcements(previous, message, change, force)) this.#emit(event);
   }
 
   /** Polls after `delay` (default: the interval or the backoff; none if polling is off). */

@@ -7,6 +7,9 @@
 
 export type Timer = ReturnType<typeof setTimeout>;
 
+/** `setTimeout`'s longest delay; a longer one fires at once. */
+export const MAX_DELAY_MS = 2 ** 31 - 1;
+
 /** `setTimeout`, or `undefined` where the runtime refuses a timer here. */
 export function later(callback: () => void, ms: number, options: { unref: boolean }): Timer | undefined {
   let timer: Timer;
