@@ -5,13 +5,12 @@
  * runs in browsers, Node and workerd alike.
  */
 
-import { init, isPennonError, type Engine } from "./engine.js";
+import { init, type Engine } from "./engine.js";
 import { envelopeBytes } from "./envelope-bytes.js";
 import type { Fetched } from "./fetch-envelope.js";
 import { FailureRun } from "./failure-run.js";
 import { ABANDONED, calledOff, DROPPED, sendRequest, STOPPED, type Answer, type Sent } from "./request.js";
-import { checkOptions, DEFAULT_MAX_BYTES, headersOf, newEngine, type ReadOptions } from "./provider-options.js";
-import { refusal } from "./refusal.js";
+import { checkOptions, DEFAULT_MAX_BYTES, headersOf, type ReadOptions } from "./provider-options.js";
 import { ResultMetadata } from "./result-metadata.js";
 import { Telemetry } from "./telemetry.js";
 import { backoff, checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
@@ -20,6 +19,8 @@ import { described, isNeverLoadable } from "./sync-errors.js";
 import { SyncLog } from "./sync-log.js";
 import { announcements, standingOf, type SyncStatus } from "./sync-status.js";
 import { ExpiryWatch } from "./expiry-watch.js";
+import { KeptEnvelope } from "./kept-envelope.js";
+import { ServedSnapshot } from "./served-snapshot.js";
 import { closedMidStart, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome } from "./sync-options.js";
 
 export { closedMidStart, envelopeBytes, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome };
@@ -38,16 +39,10 @@ export class Sync {
   status: SyncStatus = "not_ready";
   /** Why the status is `stale`. */
   staleMessage: string | undefined;
-  #engine: Engine | undefined;
-  /** The newest version served before `stop` freed the engine: the next one's floor. */
-  #floor: number | undefined;
-  /** The stored envelope's text when its record cannot be trusted (see `#serveLocal`). */
-  #untrustedStored: string | undefined;
-  /** Whether the engine has served a snapshot (it never stops serving one). */
-  #loaded = false;
-  /** What snapshots loaded since then changed, for `#updateStatus` to announce. */
-  #unannounced: SnapshotChange | undefined;
-  #etag: string | undefined;
+  /** The engine, what it serves, and what that changed since the last announcement. */
+  readonly #snapshot: ServedSnapshot;
+  /** The last good envelope in the host's store (the web provider's storage). */
+  readonly #kept: KeptEnvelope;
   /** When the last request began, for `wake`. */
   #lastRequestAt: number | undefined;
   /** Why the last start can never succeed (a `FatalStartError`): `refresh` says so. */
@@ -89,7 +84,6 @@ export class Sync {
   #timing: Timing = timingOf({} as PennonOptions);
   #url: URL | undefined;
   readonly #listener: (event: SyncEvent) => void;
-  readonly #stored: EnvelopeStore | undefined;
   /** The module's next download, after a start it failed past `initTimeoutMs`. */
   #moduleRetry: { generation: number; tries: number; inline: Uint8Array | undefined; timer: Timer | undefined } | undefined;
   /** The module download under way after such a start, which `refresh` joins. */
@@ -108,8 +102,9 @@ export class Sync {
     this.#unknown = read.unknown;
     this.#checkMore = checkMore;
     this.#listener = listener;
-    this.#stored = stored;
     this.#log = new SyncLog(options);
+    this.#kept = new KeptEnvelope(stored, this.#log);
+    this.#snapshot = new ServedSnapshot(options, this.#kept, this.#log, () => this.now());
     // Checked at start (a bad capacity is FATAL then); until then, none.
     this.telemetry = new Telemetry(typeof options.exposureCapacity === "number" ? options.exposureCapacity : 0);
     // Every snapshot served names this environment (one of another type is FATAL at start).
@@ -118,8 +113,7 @@ export class Sync {
 
   /** The engine; throws before `start` has built it. */
   get engine(): Engine {
-    if (this.#engine === undefined) throw refusal("not_ready", "the provider is not initialized");
-    return this.#engine;
+    return this.#snapshot.engine;
   }
 
   /** Whether `stop` was called since the last `start`. */
@@ -130,7 +124,7 @@ export class Sync {
   /** Whether a snapshot is served. A field, not a call into the module: both providers
    *  ask on every resolve. */
   get loaded(): boolean {
-    return this.#loaded;
+    return this.#snapshot.loaded;
   }
 
   /** The clock. */
@@ -188,7 +182,7 @@ export class Sync {
     try {
       // One `initTimeoutMs` for the whole start: the module, and the first request.
       const deadline = (this.#startDeadline = Date.now() + this.#timing.initTimeoutMs);
-      const stored = this.#readStored();
+      const stored = this.#kept.read();
       const local = (this.#local = this.#loadLocal(generation, deadline, inline, stored));
       // One under way (from a start this one overtook, not closed) is joined instead.
       if (this.#url !== undefined && this.#inFlight === undefined && this.#requestsAtOnce(inline, stored)) {
@@ -254,27 +248,8 @@ export class Sync {
    *  start goes on (see `#instantiate`). */
   async #loadLocal(generation: number, deadline: number, inline: Uint8Array | undefined, stored: StoredEnvelope | undefined): Promise<boolean> {
     if (!(await this.#instantiate(generation, deadline, inline))) return false;
-    this.#serveLocal(inline, stored);
+    this.#snapshot.serveLocal(inline, stored);
     return true;
-  }
-
-  /** Serves what needs no request, once the module is in: the stored envelope, then
-   *  the inline one. */
-  #serveLocal(inline: Uint8Array | undefined, stored = this.#readStored()): void {
-    this.#engine ??= newEngine(this.#options, this.#floor);
-    const verified = stored === undefined ? undefined : this.#offerStored(new TextEncoder().encode(stored.text));
-    // A stored envelope that did not verify (another control plane's, a new signing
-    // key's, edited) or whose record names another version: its record must not hold
-    // back what this client saves, or storage would stay stale until versions caught up.
-    this.#untrustedStored = stored !== undefined && stored.version !== verified ? stored.text : undefined;
-    const storedVersion = this.loaded ? this.engine.version() : undefined;
-    if (inline !== undefined) this.#tryOffer(inline, "inline envelope");
-    // Serving what was stored, the first request revalidates it: a page load whose
-    // stored snapshot is current costs a 304, not the whole envelope. The ETag counts
-    // only if recorded with the version served (tabs write the two in turn).
-    if (storedVersion !== undefined && this.engine.version() === storedVersion && stored?.version === storedVersion) {
-      this.#etag = stored.etag;
-    }
   }
 
   /**
@@ -328,7 +303,7 @@ export class Sync {
    *  engine is built after it. */
   #retryModule(): Promise<boolean> {
     const retry = this.#moduleRetry;
-    if (this.#moduleAttempt !== undefined || retry === undefined) return this.#moduleAttempt ?? Promise.resolve(this.#engine !== undefined);
+    if (this.#moduleAttempt !== undefined || retry === undefined) return this.#moduleAttempt ?? Promise.resolve(this.#snapshot.built);
     clearTimeout(retry.timer);
     this.#moduleRetry = undefined;
     if (retry.generation !== this.#generation) return Promise.resolve(false); // a newer start loads it
@@ -343,7 +318,7 @@ export class Sync {
       }
       if (retry.generation !== this.#generation) return false;
       try {
-        this.#serveLocal(retry.inline);
+        this.#snapshot.serveLocal(retry.inline);
       } catch (error) {
         this.#fatal = (error as Error).message; // keys or trust policy the engine refuses
         this.#log.fail((error as Error).message.replace(/^pennon: /, ""));
@@ -391,14 +366,10 @@ export class Sync {
     clearTimeout(this.#moduleRetry?.timer);
     this.#moduleRetry = undefined;
     this.#timer = undefined;
-    this.#unannounced = undefined;
+    this.#snapshot.takeChange(); // nothing is announced after it
     this.#controller?.abort(STOPPED);
     this.#inFlight = undefined;
-    if (this.#engine !== undefined) {
-      this.#floor = Math.max(this.#floor ?? 0, this.#engine.version() ?? 0) || undefined;
-      this.#engine.free();
-      [this.#engine, this.#loaded] = [undefined, false];
-    }
+    this.#snapshot.free();
   }
 
   /**
@@ -416,28 +387,10 @@ export class Sync {
   /** Loads envelope bytes; throws the engine's refusal. Returns whether it updated. The
    *  caller re-derives the status: a fetch does so after its failure bookkeeping. */
   offer(bytes: Uint8Array, etag?: string): boolean {
-    return this.#load(bytes, etag, true);
-  }
-
-  /** `offer`, keeping the envelope in the store if `store` (not what came from it: that
-   *  would write it back without the ETag it was kept with). */
-  #load(bytes: Uint8Array, etag: string | undefined, store: boolean): boolean {
     // Closed, the engine was freed: a refresh or load asked for afterwards gets a new
     // one, floored at what the old one served.
-    if (this.#engine === undefined && this.#stopped && this.#generation > 0) this.#engine = newEngine(this.#options, this.#floor);
-    const engine = this.engine;
-    const before = engine.version();
-    if (!engine.load(bytes, this.now())) return false;
-    this.#loaded = true;
-    this.#onLoad?.();
-    const flagsChanged = engine.changedFlags();
-    if (store) this.#store(bytes, etag);
-    if (before !== undefined) {
-      const earlier = this.#unannounced?.flagsChanged ?? [];
-      const merged = earlier.length === 0 ? flagsChanged : [...new Set([...earlier, ...flagsChanged])].sort();
-      this.#unannounced = { flagsChanged: merged, version: engine.version()! };
-    }
-    return true;
+    if (this.#stopped && this.#generation > 0) this.#snapshot.build();
+    return this.#snapshot.load(bytes, etag, true);
   }
 
   /**
@@ -450,7 +403,7 @@ export class Sync {
     if (this.#generation === 0) return Promise.reject(new Error("pennon: refresh before initialize: set the provider first (`OpenFeature.setProvider`)"));
     this.#dropAbandoned();
     if (this.#inFlight !== undefined) return this.#inFlight;
-    if (this.#engine === undefined && (this.#moduleRetry ?? this.#moduleAttempt) !== undefined) {
+    if (!this.#snapshot.built && (this.#moduleRetry ?? this.#moduleAttempt) !== undefined) {
       return this.#retryModule().then((built) => (built ? this.refresh() : "failed"));
     }
     return this.#begin(this.#fetch());
@@ -508,7 +461,7 @@ export class Sync {
       this.#updateStatus(true);
       return "unchanged";
     }
-    const sent = this.#send(url, this.#validator());
+    const sent = this.#send(url, this.#snapshot.validator);
     return sent === undefined ? "failed" : this.#settle(url, sent, await sent.answer);
   }
 
@@ -530,7 +483,7 @@ export class Sync {
     void served.then((ok) => ok || sent.controller.abort(DROPPED));
     const [answer, ok] = await Promise.all([sent.answer, served]);
     if (!ok || calledOff(sent.controller)) return "failed";
-    if ("fetched" in answer && answer.fetched.kind === "unchanged" && etag !== this.#validator()) return this.#fetch();
+    if ("fetched" in answer && answer.fetched.kind === "unchanged" && etag !== this.#snapshot.validator) return this.#fetch();
     return this.#settle(url, sent, answer);
   }
 
@@ -545,11 +498,6 @@ export class Sync {
       const served = await local.catch(() => false);
       if (served || local === this.#local) return served;
     }
-  }
-
-  /** The request's `If-None-Match`: the served snapshot's ETag, only while one is. */
-  #validator(): string | undefined {
-    return this.loaded ? this.#etag : undefined;
   }
 
   /** Sends a GET, timed out after `requestTimeoutMs`; none where no request may start. */
@@ -593,10 +541,10 @@ export class Sync {
     }
     // The version served, under a new ETag (a store that kept none): kept with it,
     // so the next start revalidates with a 304.
-    if (outcome === "unchanged" && fetched.etag !== undefined && fetched.etag !== this.#etag) {
-      this.#store(fetched.bytes, fetched.etag);
+    if (outcome === "unchanged" && fetched.etag !== undefined && fetched.etag !== this.#snapshot.etag) {
+      this.#snapshot.keep(fetched.bytes, fetched.etag);
     }
-    this.#etag = fetched.etag;
+    this.#snapshot.etag = fetched.etag;
     return outcome;
   }
 
@@ -607,71 +555,13 @@ export class Sync {
     return "failed";
   }
 
-  /** Keeps the served envelope and its ETag in the store, if there is one. */
-  #store(bytes: Uint8Array, etag: string | undefined): void {
-    if (this.#stored === undefined) return;
-    try {
-      this.#stored.save(new TextDecoder().decode(bytes), this.engine.version()!, etag, this.#untrustedStored);
-    } catch (error) {
-      this.#log.warn(`cannot store the envelope: ${String(error)}`);
-    }
-  }
-
-  #tryOffer(bytes: Uint8Array, source: string): void {
-    try {
-      this.offer(bytes);
-    } catch (error) {
-      this.#log.fail(`${source} refused: ${described(error)}`);
-    }
-  }
-
-  /**
-   * Serves the stored envelope if it verifies. One too old to serve is still the newest
-   * version this client saw: the engine is rebuilt with that version as `minVersion`,
-   * so an older snapshot (still valid, from a lagging cache) is refused as a rollback.
-   * Returns the version it verified as, served or expired; none if it did not verify.
-   */
-  #offerStored(bytes: Uint8Array): number | undefined {
-    try {
-      this.#load(bytes, undefined, false);
-      return this.engine.version();
-    } catch (error) {
-      this.#log.fail(`stored envelope refused: ${described(error)}`);
-      if (!isPennonError(error, "expired") || this.loaded) return undefined;
-    }
-    const probe = newEngine(this.#options);
-    try {
-      probe.load(bytes, 0); // at 1970, nothing has expired; every other check stands
-      const version = probe.version();
-      const floored = newEngine(this.#options, version);
-      this.#engine?.free();
-      this.#engine = floored;
-      return version;
-    } catch {
-      return undefined; // not verifiable at all: no floor from it
-    } finally {
-      probe.free();
-    }
-  }
-
-  /** The stored envelope; storage that throws (blocked in a sandboxed frame) is skipped. */
-  #readStored(): StoredEnvelope | undefined {
-    try {
-      return this.#stored?.load();
-    } catch (error) {
-      this.#log.warn(`cannot read the stored envelope: ${String(error)}`);
-      return undefined;
-    }
-  }
-
   /**
    * Recomputes the status from expiry and sync failures; emits transitions, then what
-   * loaded since the last call changed (`#unannounced`; see `SyncEvent`). Without
+   * loaded since the last call changed (see `SyncEvent`). Without
    * `emit` (a start's own loads, which the SDK's READY covers) the change is dropped.
    */
   #updateStatus(emit: boolean, force = false): void {
-    const change = this.#unannounced;
-    this.#unannounced = undefined;
+    const change = this.#snapshot.takeChange();
     if (!this.loaded) return;
     const now = this.now();
     const limits = { graceMs: this.#options.graceMs ?? 0, staleAfterMs: this.#timing.staleAfterMs };
@@ -712,9 +602,8 @@ export class Sync {
 
   /** Called after every snapshot loaded, before it is announced. */
   set onLoad(callback: (() => void) | undefined) {
-    this.#onLoad = callback;
+    this.#snapshot.onLoad = callback;
   }
-  #onLoad: (() => void) | undefined;
 
   #emit(event: SyncEvent): void {
     if (this.#starting === undefined && !this.#stopped) this.#listener(event);

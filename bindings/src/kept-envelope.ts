@@ -1,0 +1,45 @@
+/**
+ * The last good envelope, kept in the host's store (the web provider's `storage`) so
+ * that the next page load serves it at once and revalidates it with a 304. A store
+ * that throws (storage blocked in a sandboxed frame, or full) costs a warning, never
+ * the sync.
+ */
+
+import type { Engine } from "./engine.js";
+import type { SyncLog } from "./sync-log.js";
+import type { EnvelopeStore, StoredEnvelope } from "./sync-options.js";
+
+/** Reads and writes the kept envelope, if the provider has a store. */
+export class KeptEnvelope {
+  /** The stored envelope's text when its record cannot be trusted (it did not verify,
+   *  or its record names another version): the store must not let that record hold
+   *  back what this client saves (see `EnvelopeStore.save`). */
+  untrusted: string | undefined;
+  readonly #store: EnvelopeStore | undefined;
+  readonly #log: SyncLog;
+
+  constructor(store: EnvelopeStore | undefined, log: SyncLog) {
+    this.#store = store;
+    this.#log = log;
+  }
+
+  /** The stored envelope; storage that throws is skipped. */
+  read(): StoredEnvelope | undefined {
+    try {
+      return this.#store?.load();
+    } catch (error) {
+      this.#log.warn(`cannot read the stored envelope: ${String(error)}`);
+      return undefined;
+    }
+  }
+
+  /** Keeps the envelope `engine` now serves (`bytes`) and its ETag, if there is a store. */
+  save(bytes: Uint8Array, engine: Engine, etag: string | undefined): void {
+    if (this.#store === undefined) return;
+    try {
+      this.#store.save(new TextDecoder().decode(bytes), engine.version()!, etag, this.untrusted);
+    } catch (error) {
+      this.#log.warn(`cannot store the envelope: ${String(error)}`);
+    }
+  }
+}
