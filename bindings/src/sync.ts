@@ -5,7 +5,7 @@
  * runs in browsers, Node and workerd alike.
  */
 
-import { init, type Engine } from "./engine.js";
+import type { Engine } from "./engine.js";
 import { envelopeBytes } from "./envelope-bytes.js";
 import type { Fetched } from "./fetch-envelope.js";
 import { FailureRun } from "./failure-run.js";
@@ -13,14 +13,15 @@ import { ABANDONED, calledOff, DROPPED, sendRequest, STOPPED, type Answer, type 
 import { checkOptions, DEFAULT_MAX_BYTES, headersOf, type ReadOptions } from "./provider-options.js";
 import { ResultMetadata } from "./result-metadata.js";
 import { Telemetry } from "./telemetry.js";
-import { backoff, checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
+import { checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
 import { later, MAX_DELAY_MS, Pauses, type Timer } from "./timers.js";
-import { described, isNeverLoadable } from "./sync-errors.js";
+import { described } from "./sync-errors.js";
 import { SyncLog } from "./sync-log.js";
 import { announcements, standingOf, type SyncStatus } from "./sync-status.js";
 import { ExpiryWatch } from "./expiry-watch.js";
 import { KeptEnvelope } from "./kept-envelope.js";
 import { ServedSnapshot } from "./served-snapshot.js";
+import { ModuleDownload } from "./module-download.js";
 import { closedMidStart, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome } from "./sync-options.js";
 
 export { closedMidStart, envelopeBytes, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome };
@@ -84,10 +85,8 @@ export class Sync {
   #timing: Timing = timingOf({} as PennonOptions);
   #url: URL | undefined;
   readonly #listener: (event: SyncEvent) => void;
-  /** The module's next download, after a start it failed past `initTimeoutMs`. */
-  #moduleRetry: { generation: number; tries: number; inline: Uint8Array | undefined; timer: Timer | undefined } | undefined;
-  /** The module download under way after such a start, which `refresh` joins. */
-  #moduleAttempt: Promise<boolean> | undefined;
+  /** The module's download, retried in the background after a start it failed. */
+  readonly #module: ModuleDownload;
   /** The newest start's module and local envelopes: whether they are in (`#loadLocal`). */
   #local: Promise<boolean> = Promise.resolve(false);
 
@@ -105,6 +104,15 @@ export class Sync {
     this.#log = new SyncLog(options);
     this.#kept = new KeptEnvelope(stored, this.#log);
     this.#snapshot = new ServedSnapshot(options, this.#kept, this.#log, () => this.now());
+    this.#module = new ModuleDownload({
+      options,
+      log: this.#log,
+      pauses: this.#pauses,
+      generation: () => this.#generation,
+      timing: () => this.#timing,
+      built: () => this.#snapshot.built,
+      resume: (generation, inline) => this.#resume(generation, inline),
+    });
     // Checked at start (a bad capacity is FATAL then); until then, none.
     this.telemetry = new Telemetry(typeof options.exposureCapacity === "number" ? options.exposureCapacity : 0);
     // Every snapshot served names this environment (one of another type is FATAL at start).
@@ -245,91 +253,26 @@ export class Sync {
   }
 
   /** Instantiates the module, then serves the stored and inline envelopes. Whether this
-   *  start goes on (see `#instantiate`). */
+   *  start goes on (see `ModuleDownload.instantiate`). */
   async #loadLocal(generation: number, deadline: number, inline: Uint8Array | undefined, stored: StoredEnvelope | undefined): Promise<boolean> {
-    if (!(await this.#instantiate(generation, deadline, inline))) return false;
+    if (!(await this.#module.instantiate(generation, deadline, inline))) return false;
     this.#snapshot.serveLocal(inline, stored);
     return true;
   }
 
-  /**
-   * Instantiates the module; a failed download (a blip at page load, a CDN's 503) is
-   * retried with backoff until `initTimeoutMs`, then in the background (`initialize`
-   * fails meanwhile). Whether this start goes on: closed, or started again, meanwhile,
-   * it returns, and a newer one carries on.
-   */
-  async #instantiate(generation: number, deadline: number, inline: Uint8Array | undefined): Promise<boolean> {
-    for (let tries = 0; ; tries++) {
-      try {
-        await init(this.#options.wasm);
-        return generation === this.#generation;
-      } catch (error) {
-        if (generation !== this.#generation) return false;
-        if (isNeverLoadable(error)) throw error;
-        const wait = backoff(this.#timing, tries + 1);
-        if (Date.now() + wait > deadline) {
-          this.#retryModuleLater(generation, tries, inline, error);
-          throw error;
-        }
-        this.#log.warn(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
-        // Not unref'd: `initialize` is awaited, and must settle before Node may exit;
-        // `stop` ends the wait.
-        const waited = await this.#pauses.pause(wait, { unref: false }).ended;
-        if (generation !== this.#generation) return false;
-        if (!waited) {
-          // No timer may be set here (a Workers module's top level): `refresh` retries.
-          this.#retryModuleLater(generation, tries, inline, error);
-          throw error;
-        }
-      }
+  /** Serves the local envelopes of the start of `generation`, once a background
+   *  download of the module is in, then polls. Whether it could. */
+  #resume(generation: number, inline: Uint8Array | undefined): boolean {
+    try {
+      this.#snapshot.serveLocal(inline);
+    } catch (error) {
+      this.#fatal = (error as Error).message; // keys or trust policy the engine refuses
+      this.#log.fail((error as Error).message.replace(/^pennon: /, ""));
+      return false;
     }
-  }
-
-  /**
-   * Downloads the module again after its backoff. A page opened offline, or a CDN down
-   * longer than `initTimeoutMs`, would otherwise leave the provider in ERROR until the
-   * page reloads; instead it becomes READY once the module and a snapshot are in, as
-   * after a failed first request. `wake` and `refresh` try at once.
-   */
-  #retryModuleLater(generation: number, tries: number, inline: Uint8Array | undefined, error: unknown): void {
-    const wait = backoff(this.#timing, tries + 1);
-    this.#log.fail(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
-    // Unref'd: `initialize` has settled, and a retry must not hold a Node process open.
-    const timer = later(() => void this.#retryModule(), wait, { unref: true });
-    this.#moduleRetry = { generation, tries: tries + 1, inline, timer };
-  }
-
-  /** Downloads the module now, if a retry is due; joins one under way. Whether the
-   *  engine is built after it. */
-  #retryModule(): Promise<boolean> {
-    const retry = this.#moduleRetry;
-    if (this.#moduleAttempt !== undefined || retry === undefined) return this.#moduleAttempt ?? Promise.resolve(this.#snapshot.built);
-    clearTimeout(retry.timer);
-    this.#moduleRetry = undefined;
-    if (retry.generation !== this.#generation) return Promise.resolve(false); // a newer start loads it
-    const attempt = (async () => {
-      try {
-        await init(this.#options.wasm);
-      } catch (error) {
-        if (retry.generation !== this.#generation) return false;
-        if (isNeverLoadable(error)) this.#log.fail(`cannot load the WebAssembly module: ${described(error)}`);
-        else this.#retryModuleLater(retry.generation, retry.tries, retry.inline, error);
-        return false;
-      }
-      if (retry.generation !== this.#generation) return false;
-      try {
-        this.#snapshot.serveLocal(retry.inline);
-      } catch (error) {
-        this.#fatal = (error as Error).message; // keys or trust policy the engine refuses
-        this.#log.fail((error as Error).message.replace(/^pennon: /, ""));
-        return false;
-      }
-      this.#updateStatus(true);
-      this.#schedule(retry.generation, 0);
-      return true;
-    })();
-    this.#moduleAttempt = attempt;
-    return attempt.finally(() => (this.#moduleAttempt = undefined));
+    this.#updateStatus(true);
+    this.#schedule(generation, 0);
+    return true;
   }
 
   /**
@@ -341,7 +284,7 @@ export class Sync {
    */
   wake(reason: "visible" | "online"): void {
     if (this.#stopped || this.#starting !== undefined) return;
-    if (this.#moduleRetry !== undefined) return void this.#retryModule();
+    if (this.#module.due) return void this.#module.retryNow();
     if (this.#url === undefined || this.#failures.idle(this.#timing)) return;
     if (this.#inFlight !== undefined) return; // as fresh as a poll now, and it schedules the next
     const overdue = this.#lastRequestAt === undefined || this.now() - this.#lastRequestAt >= this.#failures.unjitteredMs(this.#timing);
@@ -363,8 +306,7 @@ export class Sync {
     this.#pauses.endAll();
     clearTimeout(this.#timer);
     this.#expiry.clear();
-    clearTimeout(this.#moduleRetry?.timer);
-    this.#moduleRetry = undefined;
+    this.#module.cancel();
     this.#timer = undefined;
     this.#snapshot.takeChange(); // nothing is announced after it
     this.#controller?.abort(STOPPED);
@@ -403,8 +345,8 @@ export class Sync {
     if (this.#generation === 0) return Promise.reject(new Error("pennon: refresh before initialize: set the provider first (`OpenFeature.setProvider`)"));
     this.#dropAbandoned();
     if (this.#inFlight !== undefined) return this.#inFlight;
-    if (!this.#snapshot.built && (this.#moduleRetry ?? this.#moduleAttempt) !== undefined) {
-      return this.#retryModule().then((built) => (built ? this.refresh() : "failed"));
+    if (!this.#snapshot.built && this.#module.pending) {
+      return this.#module.retryNow().then((built) => (built ? this.refresh() : "failed"));
     }
     return this.#begin(this.#fetch());
   }
