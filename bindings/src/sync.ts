@@ -9,7 +9,8 @@ import type { Engine } from "./engine.js";
 import { envelopeBytes } from "./envelope-bytes.js";
 import type { Fetched } from "./fetch-envelope.js";
 import { FailureRun } from "./failure-run.js";
-import { ABANDONED, calledOff, DROPPED, sendRequest, STOPPED, type Answer, type Sent } from "./request.js";
+import { calledOff, DROPPED, sendRequest, type Answer, type Sent } from "./request.js";
+import { abandoned, InFlight } from "./in-flight.js";
 import { checkOptions, DEFAULT_MAX_BYTES, headersOf, type ReadOptions } from "./provider-options.js";
 import { ResultMetadata } from "./result-metadata.js";
 import { Telemetry } from "./telemetry.js";
@@ -26,10 +27,6 @@ import { closedMidStart, FatalStartError, type EnvelopeStore, type PennonOptions
 
 export { closedMidStart, envelopeBytes, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome };
 
-/** How far past its own time limit, by the clock, work counts as abandoned: timers
- *  that fire late on a busy machine must not be taken for timers that died. */
-const ABANDON_SLACK_MS = 1_000;
-
 /** The engine plus its sources, timers and status. */
 export class Sync {
   /** Counters and exposures of every evaluation the provider reports. */
@@ -44,8 +41,6 @@ export class Sync {
   readonly #snapshot: ServedSnapshot;
   /** The last good envelope in the host's store (the web provider's storage). */
   readonly #kept: KeptEnvelope;
-  /** When the last request began, for `wake`. */
-  #lastRequestAt: number | undefined;
   /** Why the last start can never succeed (a `FatalStartError`): `refresh` says so. */
   #fatal: string | undefined;
   /** The warnings, and what went wrong last, for the error `start` throws. */
@@ -68,12 +63,10 @@ export class Sync {
   readonly #pauses = new Pauses();
   #stopped = false;
   /** The request under way, which `refresh` joins and `stop` aborts. */
-  #inFlight: Promise<SyncOutcome> | undefined;
-  /** When `#inFlight` is over by its own time limits, and when the start under way
-   *  must end (`Date.now()`): past them, they were abandoned (`#dropAbandoned`). */
-  #inFlightDue = 0;
+  readonly #inFlight = new InFlight();
+  /** When the start under way must end (`Date.now()`): past it, it was abandoned
+   *  (`#dropAbandoned`). */
   #startDeadline = 0;
-  #controller: AbortController | undefined;
   readonly #options: PennonOptions;
   /** Members of the options object that no option has, refused at start. */
   readonly #unknown: string[];
@@ -193,8 +186,8 @@ export class Sync {
       const stored = this.#kept.read();
       const local = (this.#local = this.#loadLocal(generation, deadline, inline, stored));
       // One under way (from a start this one overtook, not closed) is joined instead.
-      if (this.#url !== undefined && this.#inFlight === undefined && this.#requestsAtOnce(inline, stored)) {
-        void this.#begin(this.#prefetch(this.#url, stored?.etag));
+      if (this.#url !== undefined && this.#inFlight.request === undefined && this.#requestsAtOnce(inline, stored)) {
+        void this.#inFlight.begin(this.#prefetch(this.#url, stored?.etag));
       }
       if (!(await local)) return this.#overtaken(generation);
       if (this.#url !== undefined && this.loaded && o.waitForUrl === false) {
@@ -228,7 +221,7 @@ export class Sync {
         expired = true;
         if (generation !== this.#generation) return this.#overtaken(generation);
         if (ended === "expired" && !this.loaded) {
-          const pending = this.#inFlight === undefined ? "" : "; a request is still under way";
+          const pending = this.#inFlight.request === undefined ? "" : "; a request is still under way";
           const last = this.#log.problem === undefined ? "" : `; the last attempt: ${this.#log.problem}`;
           this.#log.fail(`no snapshot within initTimeoutMs (${this.#timing.initTimeoutMs} ms)${pending}${last}`);
         }
@@ -286,8 +279,9 @@ export class Sync {
     if (this.#stopped || this.#starting !== undefined) return;
     if (this.#module.due) return void this.#module.retryNow();
     if (this.#url === undefined || this.#failures.idle(this.#timing)) return;
-    if (this.#inFlight !== undefined) return; // as fresh as a poll now, and it schedules the next
-    const overdue = this.#lastRequestAt === undefined || this.now() - this.#lastRequestAt >= this.#failures.unjitteredMs(this.#timing);
+    if (this.#inFlight.request !== undefined) return; // as fresh as a poll now, and it schedules the next
+    const last = this.#inFlight.lastBegan;
+    const overdue = last === undefined || this.now() - last >= this.#failures.unjitteredMs(this.#timing);
     // A server that asked for a wait (`Retry-After`) gets it, network back or not.
     const offline = this.#failures.count > 0 && this.#failures.retryAfterMs === undefined;
     if (overdue || (reason === "online" && offline)) this.#schedule(this.#generation, 0);
@@ -309,8 +303,7 @@ export class Sync {
     this.#module.cancel();
     this.#timer = undefined;
     this.#snapshot.takeChange(); // nothing is announced after it
-    this.#controller?.abort(STOPPED);
-    this.#inFlight = undefined;
+    this.#inFlight.stop();
     this.#snapshot.free();
   }
 
@@ -344,19 +337,11 @@ export class Sync {
     if (this.#fatal !== undefined) return Promise.reject(new Error(`pennon: refresh: the provider cannot start: ${this.#fatal.replace(/^pennon: /, "")}`));
     if (this.#generation === 0) return Promise.reject(new Error("pennon: refresh before initialize: set the provider first (`OpenFeature.setProvider`)"));
     this.#dropAbandoned();
-    if (this.#inFlight !== undefined) return this.#inFlight;
+    if (this.#inFlight.request !== undefined) return this.#inFlight.request;
     if (!this.#snapshot.built && this.#module.pending) {
       return this.#module.retryNow().then((built) => (built ? this.refresh() : "failed"));
     }
-    return this.#begin(this.#fetch());
-  }
-
-  /** Makes `fetching` the request under way, which `refresh` joins, until it settles. */
-  #begin(fetching: Promise<SyncOutcome>): Promise<SyncOutcome> {
-    const request: Promise<SyncOutcome> = fetching.finally(() => {
-      if (this.#inFlight === request) this.#inFlight = undefined;
-    });
-    return (this.#inFlight = request);
+    return this.#inFlight.begin(this.#fetch());
   }
 
   /**
@@ -368,9 +353,9 @@ export class Sync {
    */
   refreshIfDue(): Promise<SyncOutcome | "skipped"> {
     this.#dropAbandoned();
-    const last = this.#lastRequestAt;
+    const last = this.#inFlight.lastBegan;
     const waited = last !== undefined && !this.#failures.idle(this.#timing) && this.now() - last >= this.#failures.unjitteredMs(this.#timing);
-    const due = this.#inFlight !== undefined || last === undefined || waited;
+    const due = this.#inFlight.request !== undefined || last === undefined || waited;
     return due ? this.refresh() : Promise.resolve("skipped");
   }
 
@@ -383,17 +368,10 @@ export class Sync {
    */
   #dropAbandoned(): void {
     const now = Date.now();
-    if (this.#inFlight !== undefined && now > this.#inFlightDue + ABANDON_SLACK_MS) {
-      try {
-        this.#controller?.abort(ABANDONED);
-      } catch {
-        // workerd refuses to touch another request's I/O; that request's is gone anyway.
-      }
-      this.#inFlight = undefined;
-    }
+    this.#inFlight.dropIfAbandoned(now);
     // Events flow again: the SDK, still waiting for `initialize`, hears READY from
     // the first snapshot loaded.
-    if (this.#starting !== undefined && now > this.#startDeadline + ABANDON_SLACK_MS) this.#starting = undefined;
+    if (this.#starting !== undefined && abandoned(this.#startDeadline, now)) this.#starting = undefined;
   }
 
   /** Requests the URL once, and loads the answer. */
@@ -418,7 +396,7 @@ export class Sync {
   async #prefetch(url: URL, etag: string | undefined): Promise<SyncOutcome> {
     const sent = this.#send(url, etag);
     if (sent === undefined) return "failed";
-    this.#inFlightDue = Math.max(this.#inFlightDue, this.#startDeadline); // it waits for the module too
+    this.#inFlight.waitsUntil(this.#startDeadline); // it waits for the module too
     const served = this.#localServed();
     // A module that failed leaves nothing to load the answer into: the request is
     // dropped, so that neither its timer nor its socket holds a Node process open.
@@ -454,9 +432,7 @@ export class Sync {
       this.#log.problem = "no request can start at a Workers module's top level: call refresh() from a request";
       return undefined;
     }
-    this.#controller = sent.controller;
-    this.#lastRequestAt = sent.began;
-    this.#inFlightDue = Date.now() + timeoutMs;
+    this.#inFlight.sent(sent, timeoutMs);
     return sent;
   }
 
