@@ -10,7 +10,7 @@ import { Engine } from "./engine.js";
 import { isWasmSource } from "./instance.js";
 import { FatalStartError, type PennonOptions } from "./sync-options.js";
 import { telemetryOf } from "./telemetry-options.js";
-import { shown } from "./timing.js";
+import { shown } from "./shown.js";
 
 /** The engine's default `maxBytes` (SPEC 2.3). */
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;

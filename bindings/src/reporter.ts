@@ -19,7 +19,7 @@ import { described } from "./sync-errors.js";
 import type { Sync, PennonOptions } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
 import { telemetryOf, type TelemetryConfig } from "./telemetry-options.js";
-import { later, type Timer } from "./timers.js";
+import { later, MAX_DELAY_MS, type Timer } from "./timers.js";
 import { shownUrl, timingOf } from "./timing.js";
 
 /** The package's version, which reports name (a test keeps the two equal). */
@@ -55,7 +55,6 @@ const MAX_RETRY_AFTER_MS = 3_600_000;
 const KEEPALIVE_MAX_BYTES = 64_000;
 /** How far past its time limit, by the clock, a post counts as cut off with its request (workerd). */
 const ABANDON_SLACK_MS = 1_000;
-const MAX_DELAY_MS = 2 ** 31 - 1;
 
 type Answer = { kind: "accepted" } | { kind: "failed"; reason: string; retryAfterMs?: number } | { kind: "rejected"; reason: string };
 

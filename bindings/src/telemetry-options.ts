@@ -3,7 +3,8 @@
  * key, and how often. A value that can never work is a `FatalStartError` naming it.
  */
 
-import { shown } from "./timing.js";
+import { shown } from "./shown.js";
+import { MAX_DELAY_MS } from "./timers.js";
 
 /** Where and how often a provider reports its telemetry to the control plane. */
 export interface TelemetryOptions {
@@ -29,7 +30,6 @@ export const DEFAULT_INTERVAL_MS = 60_000;
 /** The shortest interval: a fleet reporting more often would load the control plane
  *  for counts nobody reads by the second. */
 export const MIN_INTERVAL_MS = 10_000;
-const MAX_DELAY_MS = 2 ** 31 - 1;
 const MEMBERS = ["url", "sdkKey", "intervalMs"];
 
 /** The telemetry configuration `value` gives, `undefined` for none; throws a message

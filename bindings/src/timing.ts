@@ -5,10 +5,9 @@
  * a `FatalStartError`, naming the option.
  */
 
-import type { PennonOptions } from "./sync.js";
-
-/** `setTimeout`'s longest delay: a longer one fires at once, so it is refused. */
-const MAX_DELAY_MS = 2 ** 31 - 1;
+import { shown } from "./shown.js";
+import type { PennonOptions } from "./sync-options.js";
+import { MAX_DELAY_MS } from "./timers.js";
 
 /** Every timing a `Sync` uses, defaults filled in. */
 export interface Timing {
@@ -109,14 +108,4 @@ export function snapshotUrl(url: string | URL): URL {
 /** Where a URL points, for logs: no query (it may hold a token). */
 export function shownUrl(url: URL): string {
   return `${url.origin}${url.pathname}`;
-}
-
-/** A value as an option's message shows it: text quoted, numbers as such, objects by
- *  their class (`Date`, `Headers`; a plain one is "an object"). */
-export function shown(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
-  if (typeof value === "bigint") return `${value}n (a BigInt)`;
-  if (typeof value === "number" || value === null || value === undefined) return String(value);
-  if (typeof value !== "object") return typeof value;
-  return Object.prototype.toString.call(value).slice(8, -1).replace(/^Object$/, "an object");
 }

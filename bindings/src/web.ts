@@ -18,7 +18,7 @@ import {
 import type { Engine, FlagType, Resolution } from "./engine.js";
 import { details, failed, fits, mismatch, type Kind } from "./resolve.js";
 import { readOptions } from "./provider-options.js";
-import { shown } from "./timing.js";
+import { shown } from "./shown.js";
 import { closedMidStart, FatalStartError, Sync, type EnvelopeStore, type PennonOptions, type SyncEvent } from "./sync.js";
 import { unref } from "./timers.js";
 import type { Telemetry } from "./telemetry.js";

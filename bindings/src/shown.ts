@@ -1,0 +1,11 @@
+/** How option checks show a value they refuse, for every option's message. */
+
+/** A value as an option's message shows it: text quoted, numbers as such, objects by
+ *  their class (`Date`, `Headers`; a plain one is "an object"). */
+export function shown(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+  if (typeof value === "bigint") return `${value}n (a BigInt)`;
+  if (typeof value === "number" || value === null || value === undefined) return String(value);
+  if (typeof value !== "object") return typeof value;
+  return Object.prototype.toString.call(value).slice(8, -1).replace(/^Object$/, "an object");
+}
