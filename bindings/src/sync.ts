@@ -3,6 +3,12 @@
  * stored envelope, an HTTP URL polled with ETags), staleness and events. Everything
  * here uses only web-platform APIs (`fetch`, timers, `TextEncoder`/`TextDecoder`), so it
  * runs in browsers, Node and workerd alike.
+ *
+ * `Sync` runs the start, the polling and each request's outcome; its parts are in
+ * `served-snapshot.ts` (the engine and what it serves), `kept-envelope.ts` (the stored
+ * envelope), `module-download.ts`, `in-flight.ts` (the request under way),
+ * `failure-run.ts` (backoff and `Retry-After`), `sync-status.ts` and `expiry-watch.ts`
+ * (READY or STALE, and what is announced), and `sync-log.ts`.
  */
 
 import type { Engine } from "./engine.js";
