@@ -47,14 +47,17 @@ export class FailureRun {
 
   /**
    * How long to wait before the next request: the poll interval, or after failures the
-   * backoff, doubling, or what the server asked for if longer (never past
-   * `backoffMaxMs`); shortened by up to `jitter` so clients spread out.
+   * backoff, doubling; shortened by up to `jitter` so clients spread out. Never less
+   * than what the server asked for (`Retry-After`, up to `backoffMaxMs`): jitter spreads
+   * a fleet's own waits, and must not send a request before the server will take it.
    */
   waitMs(timing: Timing): number {
-    return this.unjitteredMs(timing) * (1 - Math.random() * timing.jitter);
+    const shortened = 1 - Math.random() * timing.jitter;
+    if (this.count === 0) return timing.pollIntervalMs * shortened;
+    return Math.max(backoff(timing, this.count) * shortened, Math.min(this.retryAfterMs ?? 0, timing.backoffMaxMs));
   }
 
-  /** `waitMs` before jitter. */
+  /** `waitMs` before jitter: the longest it can be. */
   unjitteredMs(timing: Timing): number {
     return this.count === 0 ? timing.pollIntervalMs : backoff(timing, this.count, this.retryAfterMs);
   }

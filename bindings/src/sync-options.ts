@@ -37,7 +37,8 @@ export interface PennonOptions {
   /** Time between polls after a success, ms (default 30,000). 0: no polling, but a
    *  failed request is still retried with backoff until one succeeds. */
   pollIntervalMs?: number;
-  /** Shortens each wait by a random fraction up to this (default 0.2). */
+  /** Shortens each poll interval and backoff by a random fraction up to this (default
+   *  0.2); a server's `Retry-After` is waited out in full. */
   jitter?: number;
   /** Backoff after failures: first wait, doubling up to `backoffMaxMs` (1 s, 60 s). */
   backoffInitialMs?: number;

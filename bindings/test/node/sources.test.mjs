@@ -197,6 +197,24 @@ test("a start retries failed requests until initTimeoutMs, and waits as long as 
   await provider.onClose();
 });
 
+test("jitter shortens the backoff, never the wait a Retry-After asks for", async (t) => {
+  // Jitter at its most: every wait cut by 99.9%. A 429 asking for 30 s must still hold
+  // the next request back that long, so none comes before `initialize` gives up (it
+  // came after 30 ms, and again every 30 ms, a rate-limited client hammering its limit).
+  t.mock.method(Math, "random", () => 0.999);
+  for (const [name, Provider] of PROVIDERS) {
+    let requests = 0;
+    const server = await httpServer(t, (request, response) => {
+      requests++;
+      response.writeHead(429, { "Retry-After": "30" }).end("slow down");
+    });
+    const provider = new Provider({ keys, environment: "test", url: `${server.origin}/snapshot`, jitter: 1, backoffInitialMs: 1, initTimeoutMs: 300, pollIntervalMs: 0, logger: quiet });
+    await assert.rejects(provider.initialize(), /no snapshot within initTimeoutMs \(300 ms\); the last attempt: GET .* HTTP 429 \(Retry-After: 30 s\)/, name);
+    assert.equal(requests, 1, `${name}: ${requests} requests where Retry-After asked for 30 s`);
+    await provider.onClose();
+  }
+});
+
 test("a `fetch` option that drops the abort signal cannot hold polling: requests time out, and STALE comes", async (t) => {
   const hanging = await httpServer(t, () => {});
   const server = await snapshotServer();
