@@ -2,6 +2,11 @@
  * What a telemetry report carries: the deltas not yet accepted, and the batches cut
  * from them within the wire format's bounds (docs/OPERATIONS.md, "Telemetry"), as the
  * Rust provider cuts them.
+ *
+ * A batch, once cut, is sent unchanged until the server accepts or refuses it: its
+ * body, `batch` id included, is made once. A post that timed out may have been stored,
+ * and the server knows a repeat by its id; merged into newer counts under a new id, it
+ * would be counted twice.
  */
 
 import { MAX_NOT_FOUND_KEYS, type EvaluationCounts, type Exposure } from "./telemetry.js";
@@ -17,16 +22,25 @@ const EXPOSURE_BYTES = 320 * 1024;
  *  key, a value hashed), as the control plane takes it; a longer one, or one with
  *  control characters, is not sent (it would fail the whole report) and counts as dropped. */
 const MAX_EXPOSURE_TEXT = 1_024;
-/** The oldest exposure sent, before the window's end: the control plane refuses a report
- *  holding one from more than 7 days before its clock, and a day is left for clocks
- *  that differ. Older ones (held through a long outage) count as dropped. */
-const MAX_EXPOSURE_AGE_MS = 6 * 86_400_000;
+/** The oldest exposure sent, before the window's end: the control plane drops one from
+ *  more than 7 days before its clock; a batch may be sent again for a day after it was
+ *  cut, and a day is left for clocks that differ. Older ones (held through a long
+ *  outage) count as dropped. */
+const MAX_EXPOSURE_AGE_MS = 5 * 86_400_000;
+/** How long a batch is sent again unchanged (by the provider's clock, from its cut): the
+ *  control plane remembers the ids it stored for 48 hours. A batch still not accepted
+ *  after this goes back to the deltas, to be sent with newer ones under a new id (only
+ *  a batch stored whose every answer was lost for a day is counted twice). */
+export const RESEND_MS = 86_400_000;
 /** Separates a flag from its variant in a map key: no flag key holds it. */
 const SEPARATOR = "\u0000";
 const encoder = new TextEncoder();
 
-/** One report's share of the deltas, given back if its post fails. */
+/** One report's share of the deltas: sent until it is accepted or refused, or given
+ *  back after `RESEND_MS`. */
 export interface Batch {
+  /** The body as posted, every time. */
+  body: string;
   startMs: number;
   endMs: number;
   counts: [string, number][];
@@ -88,9 +102,10 @@ export class Pending {
     return this.#counts.size === 0 && this.#notFound.size === 0 && this.#notFoundOther === 0 && this.#exposures.length === 0 && this.#dropped === 0;
   }
 
-  /** Cuts a batch for the window ending at `endMs`: every not-found count and drop, and
-   *  as many counts and exposures as one report holds; the rest stay for the next. */
-  batch(endMs: number): Batch {
+  /** Cuts batch `id` for the window ending at `endMs`: every not-found count and drop,
+   *  and as many counts and exposures as one report holds; the rest stay for the next,
+   *  in the same window. */
+  batch(endMs: number, id: string, who: Reporting): Batch {
     const counts: [string, number][] = [];
     let bytes = 0;
     // By flag, errors (no separator) before variants, as the Rust provider orders them.
@@ -112,6 +127,7 @@ export class Pending {
       taken++;
     }
     const batch: Batch = {
+      body: "",
       startMs: Math.min(this.startMs ?? endMs, endMs),
       endMs,
       counts,
@@ -122,11 +138,15 @@ export class Pending {
     };
     this.#notFound = new Map();
     this.#notFoundOther = this.#dropped = 0;
+    batch.body = reportBody(batch, id, who);
+    // What comes next is counted from here.
+    if (this.empty) this.startMs = endMs;
     return batch;
   }
 
-  /** Takes back a batch whose post failed, to go with the next report. */
+  /** Takes back a batch not accepted within `RESEND_MS`, to go with the next report. */
   restore(batch: Batch): void {
+    this.startMs = Math.min(this.startMs ?? batch.startMs, batch.startMs);
     for (const [key, count] of batch.counts) add(this.#counts, key, count);
     for (const [flag, count] of batch.notFound) this.#addNotFound(flag, count);
     this.#notFoundOther += batch.notFoundOther;
@@ -135,14 +155,20 @@ export class Pending {
   }
 }
 
+/** Whether `batch` is too old to send again as it is at `nowMs` (see `RESEND_MS`). */
+export function expired(batch: Batch, nowMs: number): boolean {
+  return nowMs - batch.endMs > RESEND_MS;
+}
+
 /** The JSON body of `POST /v1/telemetry/{env}`. */
-export function reportBody(batch: Batch, who: Reporting): string {
+function reportBody(batch: Batch, id: string, who: Reporting): string {
   const counts = batch.counts.map(([key, count]) => countEntry(key, count));
   const notFound: { flag: string | null; count: number }[] = batch.notFound.map(([flag, count]) => ({ flag, count }));
   if (batch.notFoundOther > 0) notFound.push({ flag: null, count: batch.notFoundOther });
   return JSON.stringify({
     sdk: who.sdk,
     instance: who.instance,
+    batch: id,
     window: { start_ms: batch.startMs, end_ms: batch.endMs },
     snapshot_version: who.snapshotVersion,
     counts,

@@ -5,16 +5,18 @@
  * provider does.
  *
  * Evaluations never wait on it: they add to the counters, which a report takes. One
- * post is in flight at most. A failed post (network, 5xx, 429) keeps its deltas for
- * the next report and backs off; a 4xx is logged once and its batch dropped, since it
- * would fail again. Its timer is unref'd; in workerd, where no timer outlives a
+ * post is in flight at most. Each batch has an id; a failed post (network, timeout,
+ * 5xx, 429) is sent again unchanged, id and all, before newer counts, and backs off:
+ * the server may have stored it, and answers a repeat as a duplicate rather than
+ * counting it twice. A 4xx is logged once and its batch dropped, since it would fail
+ * again. Its timer is unref'd; in workerd, where no timer outlives a
  * request, it sets none: `refreshIfDue` reports when a report is due, inside the
  * request. In browsers, a page being hidden sends what is pending with `keepalive`.
  */
 
 import { requestScoped } from "#platform";
 import { errorDetail, retryAfter } from "./fetch-envelope.js";
-import { Pending, reportBody, type Batch } from "./report-batch.js";
+import { Pending, expired, type Batch } from "./report-batch.js";
 import { described } from "./sync-errors.js";
 import type { Sync, PennonOptions } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
@@ -26,7 +28,7 @@ import { shownUrl, timingOf } from "./timing.js";
 const VERSION = "0.1.0";
 
 /** What a report did: `accepted` by the server; `empty`, nothing to send; `failed`
- *  (network, 5xx, 429), kept for the next; `rejected` (another 4xx), dropped;
+ *  (network, timeout, 5xx, 429), sent again first with the next; `rejected` (another 4xx), dropped;
  *  `deferred`, the server's `Retry-After` has not passed; `disabled`, no `telemetry`. */
 export type ReportOutcome = "accepted" | "empty" | "failed" | "rejected" | "deferred" | "disabled";
 
@@ -58,11 +60,10 @@ const ABANDON_SLACK_MS = 1_000;
 
 type Answer = { kind: "accepted" } | { kind: "failed"; reason: string; retryAfterMs?: number } | { kind: "rejected"; reason: string };
 
-/** A report under way; `batch` is the one being posted, given back if it is abandoned. */
+/** A report under way. */
 interface Flight {
   promise: Promise<ReportOutcome>;
   since: number;
-  batch: Batch | undefined;
   abandoned: boolean;
 }
 
@@ -70,8 +71,12 @@ export class Reporter {
   readonly #config: TelemetryConfig;
   readonly #host: ReporterHost;
   /** A random id per provider: how many instances report, not who uses them. */
-  readonly #instance = instanceId();
+  readonly #instance = randomHex(8);
   readonly #pending = new Pending();
+  /** The batch cut and not yet accepted or refused: sent again as it is. It stays here
+   *  while posted, so a post cut off (by close's deadline, or workerd ending the
+   *  request) leaves it to be sent again too. */
+  #unsent: Batch | undefined;
   /** The exposure queue's drop count already added to `#pending`. */
   #droppedSeen = 0;
   #failures = 0;
@@ -136,7 +141,7 @@ export class Reporter {
   }
 
   #begin(keepalive: boolean): Promise<ReportOutcome> {
-    const flight: Flight = { promise: undefined as unknown as Promise<ReportOutcome>, since: Date.now(), batch: undefined, abandoned: false };
+    const flight: Flight = { promise: undefined as unknown as Promise<ReportOutcome>, since: Date.now(), abandoned: false };
     this.#flight = flight;
     flight.promise = this.#report(flight, keepalive).finally(() => {
       if (this.#flight !== flight) return;
@@ -157,37 +162,39 @@ export class Reporter {
     const who = { sdk: this.#host.sdk, instance: this.#instance, snapshotVersion: this.#closingVersion ?? this.#host.version() };
     let outcome: ReportOutcome = "empty";
     for (let posts = 0; posts < MAX_POSTS; posts++) {
-      this.#pending.addExposures(telemetry.drainExposures(this.#pending.exposureRoom));
-      if (this.#pending.empty) {
-        // A window with nothing in it ends here: the next starts now.
-        this.#pending.startMs = now;
-        break;
+      if (this.#unsent !== undefined && expired(this.#unsent, now)) {
+        this.#pending.restore(this.#unsent);
+        this.#unsent = undefined;
       }
-      const batch = (flight.batch = this.#pending.batch(now));
-      const answer = await this.#post(reportBody(batch, who), keepalive);
-      // Cut off with its request and given back meanwhile (`#dropAbandoned`).
+      // A batch not yet accepted goes first, unchanged: it may have been stored.
+      if (this.#unsent === undefined) {
+        this.#pending.addExposures(telemetry.drainExposures(this.#pending.exposureRoom));
+        if (this.#pending.empty) {
+          // A window with nothing in it ends here: the next starts now.
+          this.#pending.startMs = now;
+          break;
+        }
+        this.#unsent = this.#pending.batch(now, randomHex(16), who);
+      }
+      const answer = await this.#post(this.#unsent.body, keepalive);
+      // Cut off with its request (`#dropAbandoned`): its batch is still unsent.
       if (flight.abandoned) return "failed";
-      flight.batch = undefined;
       if (answer.kind === "failed") {
-        this.#pending.restore(batch);
         this.#failures++;
         if (answer.retryAfterMs !== undefined) this.#notBefore = this.#host.now() + Math.min(answer.retryAfterMs, MAX_RETRY_AFTER_MS);
-        this.#log(`${answer.reason}; its counts go with the next report`);
+        this.#log(`${answer.reason}; the report is sent again with the next`);
         return "failed";
       }
+      this.#unsent = undefined;
       this.#failures = 0;
       if (answer.kind === "rejected") {
         this.#log(`${answer.reason}; the report is dropped (it would fail again)`);
-        if (this.#pending.empty) this.#pending.startMs = now;
         return "rejected";
       }
       if (this.#problem !== undefined) this.#host.warn(`telemetry reports to ${shownUrl(this.#config.url)} are accepted again`);
       this.#problem = undefined;
       outcome = "accepted";
-      if (this.#pending.empty) {
-        this.#pending.startMs = now;
-        if (telemetry.exposuresQueued === 0) break;
-      }
+      if (this.#pending.empty && telemetry.exposuresQueued === 0) break;
     }
     return outcome;
   }
@@ -249,15 +256,14 @@ export class Reporter {
   }
 
   /**
-   * Gives back the batch of a post its request cut off (workerd ends a request's fetches
-   * without settling them): past its time limit by the clock, it is over, and its counts
-   * go with the next report. Elsewhere the post's own timer ends it.
+   * Ends a post its request cut off (workerd ends a request's fetches without settling
+   * them): past its time limit by the clock, it is over, and its batch, still unsent,
+   * goes first with the next report. Elsewhere the post's own timer ends it.
    */
   #dropAbandoned(): void {
     const flight = this.#flight;
     if (!requestScoped || flight === undefined || Date.now() - flight.since <= this.#host.requestTimeoutMs + ABANDON_SLACK_MS) return;
     flight.abandoned = true;
-    if (flight.batch !== undefined) this.#pending.restore(flight.batch);
     this.#flight = undefined;
   }
 }
@@ -281,9 +287,9 @@ async function answerOf(response: Response): Promise<Answer> {
   return { kind: "rejected", reason };
 }
 
-/** 16 random hex digits: distinct, not secret. */
-function instanceId(): string {
-  const bytes = new Uint8Array(8);
+/** `length` random bytes in hex: an instance's id (8), a batch's (16). Distinct, not secret. */
+function randomHex(length: number): string {
+  const bytes = new Uint8Array(length);
   const crypto = (globalThis as { crypto?: { getRandomValues?: (array: Uint8Array) => Uint8Array } }).crypto;
   if (typeof crypto?.getRandomValues === "function") crypto.getRandomValues(bytes);
   else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);

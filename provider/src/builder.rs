@@ -251,9 +251,12 @@ impl PennonProviderBuilder {
     /// Every [`Self::telemetry_interval`], a background task takes the evaluation counts
     /// per flag and variant, the not-found keys, the exposures queued (with
     /// [`Self::exposure_queue`]) and how many the queue dropped, all since the last
-    /// report the server accepted, and posts them; evaluations never wait on it. A post
-    /// that fails (network, 5xx, 429) keeps its counts for the next report and backs off
-    /// (doubling the interval, up to 10 minutes, and never sooner than a `Retry-After`);
+    /// report the server accepted, and posts them; evaluations never wait on it. Each
+    /// report is a batch with a random id: a post that fails (network, timeout, 5xx,
+    /// 429) is sent again unchanged before newer counts (the server may have stored it,
+    /// and counts a repeated id once; after a day it is sent afresh with newer counts),
+    /// and backs off (doubling the interval, up to 10 minutes, and never sooner than a
+    /// `Retry-After`);
     /// a 4xx is logged once with the server's message and that report dropped. At
     /// shutdown a last report is sent, within the request timeout. The task takes the
     /// counts and exposures itself: a host that also calls

@@ -34,8 +34,9 @@
 //! - **Telemetry off the hot path.** With [`PennonProviderBuilder::telemetry`], a
 //!   background task posts those to the control plane every minute: the deltas since the
 //!   last accepted report, taken by swapping the atomics, so an evaluation never waits
-//!   on a report, and none is lost or counted twice. A failed post keeps its counts for
-//!   the next; shutdown sends a last report. (Unleash's SDKs also post every minute;
+//!   on a report, and none is lost or counted twice. A failed post is sent again under
+//!   its batch id, which the control plane counts once even if the first was stored;
+//!   shutdown sends a last report. (Unleash's SDKs also post every minute;
 //!   LaunchDarkly's flush every few seconds and drop a batch that fails twice.)
 //!
 //! What OpenFeature's Rust types cannot carry (open-feature 0.3), and what the provider

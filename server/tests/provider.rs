@@ -106,4 +106,71 @@ async fn provider_telemetry_reaches_the_reports(backend: Backend) {
     server.stop().await;
 }
 
-on_both_backends!(provider_follows_changes, provider_telemetry_reaches_the_reports);
+/// A report the server stores only after the provider gave up waiting (the telemetry
+/// write lock held longer than the request timeout, as by a backlog of reports): the
+/// provider sends the same batch again, the server knows its id, and the usage report
+/// shows every evaluation once.
+async fn a_report_stored_after_the_provider_gave_up_counts_once(backend: Backend) {
+    use sqlx::Connection as _;
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    boolean_flag(&admin, "new-checkout", false).await;
+    let reply = admin.toggle("development", "new-checkout", true).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let provider = PennonProvider::builder()
+        .trusted_keys(server.public_keys.clone())
+        .environment("development")
+        .url(format!("{}/v1/snapshots/development", server.url))
+        .http_header("Authorization", format!("Bearer {}", server.sdk_dev))
+        .poll_interval(Duration::from_secs(3600))
+        .request_timeout(Duration::from_millis(500))
+        .telemetry(&server.url, &server.sdk_dev)
+        .build()
+        .unwrap();
+    let handle = provider.handle();
+    let mut api = OpenFeature::default();
+    api.set_provider(provider).await;
+    let client = api.create_client();
+    let user = EvaluationContext::default().with_targeting_key("u1");
+    let evaluate = |n: usize| {
+        let (client, user) = (&client, &user);
+        async move {
+            for _ in 0..n {
+                assert!(client.get_bool_value("new-checkout", Some(user), None).await.unwrap());
+            }
+        }
+    };
+    evaluate(100).await;
+    let telemetry = common::telemetry::telemetry_url(&server.database_url);
+    let first = if telemetry.starts_with("sqlite") {
+        let mut lock = sqlx::SqliteConnection::connect(&telemetry).await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut lock).await.unwrap();
+        let first = handle.flush_telemetry().await;
+        sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+        first
+    } else {
+        let mut lock = sqlx::PgConnection::connect(&telemetry).await.unwrap();
+        sqlx::query("BEGIN").execute(&mut lock).await.unwrap();
+        sqlx::query("SELECT pg_advisory_xact_lock(1953262969, hashtext('development'))")
+            .execute(&mut lock)
+            .await
+            .unwrap();
+        let first = handle.flush_telemetry().await;
+        sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+        first
+    };
+    assert!(matches!(&first, ReportOutcome::Failed(why) if why.contains("timed out")), "{first:?}");
+    evaluate(7).await;
+    // The held post goes on to store its batch; the provider sends it again, then the 7.
+    assert_eq!(handle.flush_telemetry().await, ReportOutcome::Accepted);
+    let usage = admin.get("/api/v1/reports/usage?environment=development&flag=new-checkout").await;
+    let flag = &usage.body["environments"][0]["flags"][0];
+    assert_eq!(flag["variants"], json!({ "on": 107 }), "{flag}");
+    server.stop().await;
+}
+
+on_both_backends!(
+    provider_follows_changes,
+    provider_telemetry_reaches_the_reports,
+    a_report_stored_after_the_provider_gave_up_counts_once
+);

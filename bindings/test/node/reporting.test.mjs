@@ -103,7 +103,7 @@ for (const kind of Object.keys(KINDS)) {
     assert.equal(second.instance, first.instance);
   });
 
-  test(`${kind}: a failed post (503) carries its counts into the next report`, async (t) => {
+  test(`${kind}: a failed post (503) is sent again unchanged, before the counts made since`, async (t) => {
     const server = await telemetryServer();
     t.after(server.close);
     server.script.push({ status: 503, message: "the database is unreachable" });
@@ -112,17 +112,63 @@ for (const kind of Object.keys(KINDS)) {
     await evaluate("beta", bob);
     clock.now = START + 60_000;
     assert.equal(await provider.flushTelemetry(), "failed");
-    assert.match(warnings.join("\n"), /telemetry: POST http:\/\/127\.0\.0\.1:\d+\/v1\/telemetry\/test: HTTP 503: the database is unreachable; its counts go with the next report/);
+    assert.match(warnings.join("\n"), /telemetry: POST http:\/\/127\.0\.0\.1:\d+\/v1\/telemetry\/test: HTTP 503: the database is unreachable; the report is sent again with the next/);
     await times(2, () => evaluate("beta", ann));
     await times(3, () => evaluate("beta", bob));
     clock.now = START + 120_000;
     assert.equal(await provider.flushTelemetry(), "accepted");
+    assert.equal(server.posts.length, 3);
     assert.deepEqual(server.posts[0].violations, []);
-    assert.deepEqual(server.posts[0].body.counts, [{ flag: "beta", variant: "off", count: 1 }, { flag: "beta", variant: "on", count: 4 }]);
-    const [accepted, ...more] = server.accepted();
+    assert.deepEqual(server.posts[1].body, server.posts[0].body, "the same batch, id and all");
+    const [again, newer, ...more] = server.accepted();
     assert.deepEqual(more, []);
-    assert.deepEqual(accepted.counts, [{ flag: "beta", variant: "off", count: 4 }, { flag: "beta", variant: "on", count: 6 }], "both windows' counts, each once");
-    assert.deepEqual(accepted.window, { start_ms: START, end_ms: START + 120_000 });
+    assert.deepEqual(again.counts, [{ flag: "beta", variant: "off", count: 1 }, { flag: "beta", variant: "on", count: 4 }]);
+    assert.deepEqual(again.window, { start_ms: START, end_ms: START + 60_000 });
+    assert.match(again.batch, /^[0-9a-f]{32}$/);
+    assert.deepEqual(newer.counts, [{ flag: "beta", variant: "off", count: 3 }, { flag: "beta", variant: "on", count: 2 }], "what came since, once");
+    assert.deepEqual(newer.window, { start_ms: START + 60_000, end_ms: START + 120_000 });
+    assert.notEqual(newer.batch, again.batch);
+  });
+
+  test(`${kind}: a post stored but answered after requestTimeoutMs counts once`, async (t) => {
+    const server = await telemetryServer();
+    t.after(server.close);
+    // Stored, then answered too late (a slow proxy), then stored and never answered.
+    server.script.push({ status: 202, delayMs: 600 }, "hang");
+    const { provider, clock, evaluate } = await reporting(t, kind, server, { requestTimeoutMs: 200 });
+    await times(100, () => evaluate("beta", ann));
+    clock.now = START + 60_000;
+    assert.equal(await provider.flushTelemetry(), "failed");
+    await times(7, () => evaluate("beta", bob));
+    clock.now = START + 120_000;
+    assert.equal(await provider.flushTelemetry(), "failed");
+    clock.now = START + 180_000;
+    assert.equal(await provider.flushTelemetry(), "accepted");
+    assert.equal(server.posts.length, 4);
+    assert.deepEqual([server.posts[1].body, server.posts[2].body], [server.posts[0].body, server.posts[0].body]);
+    assert.equal(server.posts[3].body.batch !== server.posts[0].body.batch, true);
+    const counted = server.stored.flatMap((report) => report.counts).reduce((sum, c) => sum + c.count, 0);
+    assert.deepEqual([server.stored.length, counted], [2, 107], "every evaluation once");
+  });
+
+  test(`${kind}: a batch failing for a day is sent afresh, with newer counts`, async (t) => {
+    const server = await telemetryServer();
+    t.after(server.close);
+    server.script.push({ status: 503 }, { status: 503 });
+    const { provider, clock, evaluate } = await reporting(t, kind, server);
+    await times(3, () => evaluate("beta", ann));
+    assert.equal(await provider.flushTelemetry(), "failed");
+    await evaluate("beta", ann);
+    clock.now = START + 86_400_000;
+    assert.equal(await provider.flushTelemetry(), "failed");
+    clock.now = START + 86_400_001;
+    assert.equal(await provider.flushTelemetry(), "accepted");
+    assert.equal(server.posts.length, 3);
+    assert.deepEqual(server.posts[1].body, server.posts[0].body, "within a day: the same batch");
+    const [afresh] = server.accepted();
+    assert.notEqual(afresh.batch, server.posts[0].body.batch);
+    assert.deepEqual(afresh.counts, [{ flag: "beta", variant: "on", count: 4 }]);
+    assert.deepEqual(afresh.window, { start_ms: START, end_ms: START + 86_400_001 });
   });
 
   test(`${kind}: a 429 is retried no sooner than its Retry-After`, async (t) => {
@@ -138,7 +184,7 @@ for (const kind of Object.keys(KINDS)) {
     assert.equal(server.posts.length, 1, "nothing is posted while the server asks to wait");
     clock.now = START + 30_000;
     assert.equal(await provider.flushTelemetry(), "accepted");
-    assert.deepEqual(server.accepted().map((r) => r.counts), [[{ flag: "beta", variant: "on", count: 3 }]]);
+    assert.deepEqual(server.accepted().map((r) => r.counts), [[{ flag: "beta", variant: "on", count: 2 }], [{ flag: "beta", variant: "on", count: 1 }]], "the refused batch, then the newer counts");
   });
 
   test(`${kind}: a refused batch (422) is logged once and dropped`, async (t) => {
@@ -216,7 +262,7 @@ for (const kind of Object.keys(KINDS)) {
     for (const bytes of [1_025, 1_024]) await evaluate("beta", { targetingKey: "k".repeat(bytes) });
     assert.equal(await provider.flushTelemetry(), "accepted");
     assert.equal(provider.telemetry.exposuresDropped, 4, "the provider's reading is still cumulative");
-    // Held through an outage of over 6 days: the control plane would refuse the report.
+    // Held through an outage of 6 days: an exposure over 5 days old is not sent.
     server.script.push({ status: 503 });
     await evaluate("beta", ann);
     assert.equal(await provider.flushTelemetry(), "failed");

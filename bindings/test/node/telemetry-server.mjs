@@ -1,12 +1,16 @@
 // A control plane's telemetry endpoint on 127.0.0.1 that checks every request exactly
 // as the wire format says (docs/OPERATIONS.md, "Telemetry"), answering as the test
-// scripts it: 202 by default, or a queue of `{ status, retryAfter, message }` or "hang".
+// scripts it: 202 by default, or a queue of `{ status, retryAfter, message, delayMs }`
+// or "hang". As `pennon serve`, it stores a batch once by its `batch` id: a repeat is
+// answered `"duplicate": true`, and a post it never answered (hang) or answered late
+// was stored all the same.
 // It allows other origins (CORS) as `pennon serve` does, counting preflights.
 import { createServer } from "node:http";
 import { once } from "node:events";
 
 export async function telemetryServer() {
-  const state = { script: [], posts: [], waiters: [], preflights: 0 };
+  const state = { script: [], posts: [], waiters: [], preflights: 0, stored: [] };
+  const ids = new Set();
   const server = createServer(async (request, response) => {
     response.setHeader("Access-Control-Allow-Origin", "*");
     if (request.method === "OPTIONS") {
@@ -33,10 +37,18 @@ export async function telemetryServer() {
     if (body !== null) checkReport(body, violations);
     const answer = state.script.shift() ?? { status: 202 };
     state.posts.push({ path: request.url, authorization: request.headers.authorization, body, status: answer === "hang" ? 0 : answer.status, violations });
+    const storing = answer === "hang" || answer.status === 202;
+    const duplicate = storing && body?.batch !== undefined && ids.has(body.batch);
+    if (storing && !duplicate) {
+      if (body?.batch !== undefined) ids.add(body.batch);
+      state.stored.push(body);
+    }
     for (const waiter of state.waiters.splice(0)) waiter();
     if (answer === "hang") return;
+    if (answer.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
     if (answer.status === 202) {
-      return response.writeHead(202, { "Content-Type": "application/json" }).end(JSON.stringify({ accepted: { counts: body.counts.length, exposures: (body.exposures ?? []).length } }));
+      const accepted = duplicate ? { counts: 0, exposures: 0 } : { counts: body.counts.length, exposures: (body.exposures ?? []).length };
+      return response.writeHead(202, { "Content-Type": "application/json" }).end(JSON.stringify({ accepted, ...(duplicate && { duplicate: true }) }));
     }
     const headers = { "Content-Type": "application/json", ...(answer.retryAfter && { "Retry-After": answer.retryAfter }) };
     response.writeHead(answer.status, headers).end(JSON.stringify({ error: { code: "refused", message: answer.message ?? "no" } }));
@@ -70,6 +82,7 @@ const short = (value, bytes) => typeof value !== "string" || Buffer.byteLength(v
 export function checkReport(body, violations) {
   if (!ascii(body.sdk)) violations.push(`sdk: ${JSON.stringify(body.sdk)}`);
   if (body.instance !== undefined && !ascii(body.instance)) violations.push(`instance: ${JSON.stringify(body.instance)}`);
+  if (body.batch !== undefined && !ascii(body.batch)) violations.push(`batch: ${JSON.stringify(body.batch)}`);
   const { start_ms, end_ms } = body.window ?? {};
   if (!Number.isSafeInteger(start_ms) || !Number.isSafeInteger(end_ms) || start_ms > end_ms) violations.push(`window: ${JSON.stringify(body.window)}`);
   if (body.snapshot_version !== undefined && !(Number.isSafeInteger(body.snapshot_version) && body.snapshot_version >= 0)) violations.push("snapshot_version");

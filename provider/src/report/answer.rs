@@ -13,8 +13,9 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(3_600);
 
 /// What became of a post.
 pub(crate) enum Answer {
-    /// 2xx: the server has the batch.
-    Accepted,
+    /// 2xx: the server has the batch; `duplicate`: it had it already (an earlier post
+    /// was stored but its answer lost).
+    Accepted { duplicate: bool },
     /// A network error, a 5xx, a 429 or a 408: the batch goes with the next report, not
     /// before `retry_after` if the server said so.
     Failed { reason: String, retry_after: Option<Duration> },
@@ -39,7 +40,8 @@ pub(crate) async fn post(
     };
     let status = response.status();
     if status.is_success() {
-        return Answer::Accepted;
+        let answer = accepted(response, timeout).await;
+        return Answer::Accepted { duplicate: answer["duplicate"] == true };
     }
     let retry_after = asked_wait(response.headers());
     let retryable =
@@ -50,6 +52,25 @@ pub(crate) async fn post(
     } else {
         Answer::Rejected { reason }
     }
+}
+
+/// The largest 2xx body read: the server's answer is a few dozen bytes.
+const ANSWER_MAX: usize = 16 * 1024;
+
+/// A 2xx answer's JSON body; `Null` if it is not JSON or does not arrive within
+/// `timeout` (the status says the batch is stored: the body only adds detail).
+async fn accepted(mut response: reqwest::Response, timeout: Duration) -> serde_json::Value {
+    let mut body = Vec::new();
+    let read = async {
+        while body.len() < ANSWER_MAX {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(timeout, read).await;
+    serde_json::from_slice(&body).unwrap_or_default()
 }
 
 /// The wait `Retry-After` asks for, at most [`MAX_RETRY_AFTER`].

@@ -1,5 +1,10 @@
 //! What a report carries: the deltas not yet accepted, and the batches cut from them
 //! within the wire format's bounds (docs/OPERATIONS.md, "Telemetry").
+//!
+//! A batch, once cut, is sent unchanged until the server accepts or refuses it: its
+//! body, `batch` id included, is made once. A post that timed out may have been stored,
+//! and the server knows a repeat by its id; merged into newer counts under a new id,
+//! it would be counted twice.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -21,10 +26,17 @@ const EXPOSURE_BYTES: usize = 320 * 1024;
 /// characters, is not sent (it would fail the whole report) and counts as dropped.
 const MAX_EXPOSURE_TEXT: usize = 1_024;
 
-/// The oldest exposure sent, before the window's end: the control plane refuses a report
-/// holding one from more than 7 days before its clock, and a day is left for clocks
-/// that differ. Older ones (held through a long outage) count as dropped.
-const MAX_EXPOSURE_AGE_MS: i64 = 6 * 86_400_000;
+/// The oldest exposure sent, before the window's end: the control plane drops one from
+/// more than 7 days before its clock; a batch may be sent again for a day after it was
+/// cut, and a day is left for clocks that differ. Older ones (held through a long
+/// outage) count as dropped.
+const MAX_EXPOSURE_AGE_MS: i64 = 5 * 86_400_000;
+
+/// How long a batch is sent again unchanged (by the provider's clock, from its cut):
+/// the control plane remembers the ids it stored for 48 hours. A batch still not
+/// accepted after this goes back to the deltas, to be sent with newer ones under a new
+/// id (only a batch stored whose every answer was lost for a day is counted twice).
+pub(crate) const RESEND_MS: i64 = 86_400_000;
 
 /// Evaluations of one flag's variant (`None`: errors), as a map key.
 type CountKey = (Arc<str>, Option<Arc<str>>);
@@ -42,8 +54,11 @@ pub(crate) struct Pending {
     dropped: u64,
 }
 
-/// One report's share of the deltas, cut from [`Pending`], given back if the post fails.
+/// One report's share of the deltas, cut from [`Pending`]: sent until it is accepted
+/// or refused, or given back after [`RESEND_MS`].
 pub(crate) struct Batch {
+    /// The body as posted, every time.
+    body: Vec<u8>,
     start_ms: i64,
     end_ms: i64,
     counts: Vec<(CountKey, u64)>,
@@ -113,9 +128,10 @@ impl Pending {
             && self.dropped == 0
     }
 
-    /// Cuts a batch for the window ending at `end_ms`: every not-found count and drop,
-    /// and as many counts and exposures as one report holds; the rest stay for the next.
-    pub(crate) fn batch(&mut self, end_ms: i64) -> Batch {
+    /// Cuts batch `id` for the window ending at `end_ms`: every not-found count and
+    /// drop, and as many counts and exposures as one report holds; the rest stay for
+    /// the next, in the same window.
+    pub(crate) fn batch(&mut self, end_ms: i64, id: &str, who: &Reporting<'_>) -> Batch {
         let start_ms = self.start_ms.unwrap_or(end_ms).min(end_ms);
         let mut counts = Vec::new();
         let mut bytes = 0;
@@ -144,7 +160,8 @@ impl Pending {
             }
             exposures.extend(self.exposures.pop_front());
         }
-        Batch {
+        let mut batch = Batch {
+            body: Vec::new(),
             start_ms,
             end_ms,
             counts,
@@ -152,11 +169,18 @@ impl Pending {
             not_found_other: std::mem::take(&mut self.not_found_other),
             exposures,
             dropped: std::mem::take(&mut self.dropped),
+        };
+        batch.body = batch.encode(id, who);
+        if self.is_empty() {
+            // What comes next is counted from here.
+            self.start_ms = Some(end_ms);
         }
+        batch
     }
 
-    /// Takes back a batch whose post failed, to go with the next report.
+    /// Takes back a batch not accepted within [`RESEND_MS`], to go with the next report.
     pub(crate) fn restore(&mut self, batch: Batch) {
+        self.start_ms = Some(self.start_ms.map_or(batch.start_ms, |start| start.min(batch.start_ms)));
         for ((flag, variant), count) in batch.counts {
             let held = self.counts.entry((flag, variant)).or_default();
             *held = held.saturating_add(count);
@@ -178,8 +202,18 @@ impl Batch {
         self.end_ms
     }
 
+    /// The body to post, the same every time.
+    pub(crate) fn body(&self) -> Vec<u8> {
+        self.body.clone()
+    }
+
+    /// Whether it is too old to send again as it is at `now_ms` (see [`RESEND_MS`]).
+    pub(crate) fn expired(&self, now_ms: i64) -> bool {
+        now_ms.saturating_sub(self.end_ms) > RESEND_MS
+    }
+
     /// The JSON body (`POST /v1/telemetry/{env}`).
-    pub(crate) fn body(&self, who: &Reporting<'_>) -> Vec<u8> {
+    fn encode(&self, id: &str, who: &Reporting<'_>) -> Vec<u8> {
         let counts: Vec<Value> = self
             .counts
             .iter()
@@ -193,6 +227,7 @@ impl Batch {
         let mut body = json!({
             "sdk": who.sdk,
             "instance": who.instance,
+            "batch": id,
             "window": {"start_ms": self.start_ms, "end_ms": self.end_ms},
             "counts": counts,
             "flag_not_found": not_found,

@@ -3,9 +3,11 @@
 //! `POST /v1/telemetry/{env}` (docs/OPERATIONS.md, "Telemetry").
 //!
 //! Evaluations never wait on it: they add to atomics, which a report swaps to zero. One
-//! post is in flight at most (the state's lock is held across it). A failed post
-//! (network, 5xx, 429) keeps its deltas for the next report and backs off; a 4xx is
-//! logged once and its batch dropped, since it would fail again.
+//! post is in flight at most (the state's lock is held across it). Each batch has an
+//! id; a failed post (network, timeout, 5xx, 429) is sent again unchanged, id and all,
+//! before newer counts, and backs off: the server may have stored it, and answers a
+//! repeat as a duplicate rather than counting it twice. A 4xx is logged once and its
+//! batch dropped, since it would fail again.
 
 mod answer;
 mod batch;
@@ -22,7 +24,7 @@ use tracing::{debug, info, warn};
 use crate::state::Shared;
 use crate::sync::jittered;
 use answer::Answer;
-use batch::{Pending, Reporting};
+use batch::{Batch, Pending, Reporting};
 
 /// What reports name as the SDK.
 const SDK: &str = concat!("pennon-rust/", env!("CARGO_PKG_VERSION"));
@@ -51,7 +53,8 @@ pub enum ReportOutcome {
     Accepted,
     /// Nothing was evaluated since the last report: nothing was sent.
     Empty,
-    /// The post failed (network, 5xx, 429): its deltas go with the next report.
+    /// The post failed (network, timeout, 5xx, 429): the same batch is sent again
+    /// first with the next report (the server tells a repeat of one it stored).
     Failed(String),
     /// The server refused the batch (a 4xx other than 429): it was dropped.
     Rejected(String),
@@ -73,6 +76,8 @@ pub(crate) struct Reporter {
 #[derive(Default)]
 struct State {
     pending: Pending,
+    /// The batch cut and not yet accepted or refused: sent again as it is.
+    unsent: Option<Batch>,
     /// The exposure queue's drop count already added to `pending`.
     dropped_seen: u64,
     /// Failed posts in a row, for the backoff.
@@ -85,7 +90,7 @@ struct State {
 
 impl Reporter {
     pub(crate) fn new(config: TelemetryConfig) -> Reporter {
-        Reporter { config, instance: instance_id(), state: tokio::sync::Mutex::default() }
+        Reporter { config, instance: random_hex()[..16].to_owned(), state: tokio::sync::Mutex::default() }
     }
 
     /// Takes what was counted since the last report and posts it; the server's answer
@@ -111,48 +116,53 @@ impl Reporter {
         let who = Reporting { sdk: SDK, instance: &self.instance, snapshot_version: shared.served_version() };
         let mut outcome = ReportOutcome::Empty;
         for _ in 0..MAX_POSTS {
-            state.pending.add_exposures(telemetry.drain_exposures(state.pending.exposure_room()));
-            if state.pending.is_empty() {
-                // A window with nothing in it ends here: the next starts now.
-                state.pending.start_ms = Some(end_ms);
-                break;
+            if let Some(stale) = state.unsent.take_if(|batch| batch.expired(end_ms)) {
+                state.pending.restore(stale);
             }
-            let batch = state.pending.batch(end_ms);
+            // A batch not yet accepted goes first, unchanged (it may have been stored);
+            // it is held in the state while posted, so a post cut off (a shutdown's
+            // deadline) leaves it to be sent again too.
+            if state.unsent.is_none() {
+                state.pending.add_exposures(telemetry.drain_exposures(state.pending.exposure_room()));
+                if state.pending.is_empty() {
+                    // A window with nothing in it ends here: the next starts now.
+                    state.pending.start_ms = Some(end_ms);
+                    break;
+                }
+                state.unsent = Some(state.pending.batch(end_ms, &random_hex(), &who));
+            }
+            let Some(batch) = &state.unsent else { break };
+            let (body, window_end) = (batch.body(), batch.end_ms());
             let answer = answer::post(
                 &shared.config.http,
                 &self.config.url,
                 &self.config.authorization,
-                batch.body(&who),
+                body,
                 shared.config.request_timeout,
             )
             .await;
             match answer {
-                Answer::Accepted => {
-                    debug!(url = %self.config.url, window_end = batch.end_ms(), "telemetry report accepted");
+                Answer::Accepted { duplicate } => {
+                    debug!(url = %self.config.url, window_end, duplicate, "telemetry report accepted");
+                    state.unsent = None;
                     self.answered(state);
                     outcome = ReportOutcome::Accepted;
                 }
                 Answer::Failed { reason, retry_after } => {
-                    state.pending.restore(batch);
                     state.failures = state.failures.saturating_add(1);
                     state.not_before = retry_after.map(|wait| Instant::now() + wait);
-                    self.log_problem(state, &format!("{reason}; its counts go with the next report"));
+                    self.log_problem(state, &format!("{reason}; the report is sent again with the next"));
                     return ReportOutcome::Failed(reason);
                 }
                 Answer::Rejected { reason } => {
+                    state.unsent = None;
                     self.log_problem(state, &format!("{reason}; the report is dropped (it would fail again)"));
                     state.failures = 0;
-                    if state.pending.is_empty() {
-                        state.pending.start_ms = Some(end_ms);
-                    }
                     return ReportOutcome::Rejected(reason);
                 }
             }
-            if state.pending.is_empty() {
-                state.pending.start_ms = Some(end_ms);
-                if !telemetry.has_exposures() {
-                    break;
-                }
+            if state.pending.is_empty() && !telemetry.has_exposures() {
+                break;
             }
         }
         outcome
@@ -240,12 +250,20 @@ pub(crate) async fn run(shared: Arc<Shared>, cancel: CancellationToken) {
     }
 }
 
-/// 16 random hex digits. Not secret, only distinct: std's per-instance random hasher
-/// keys, as the jitter uses.
-fn instance_id() -> String {
+/// 32 random hex digits (128 bits): an instance's id (the first 16) or a batch's. Not
+/// secret, only distinct: std's random hasher keys (random per process, then stepped
+/// per hasher), over the time and a counter.
+fn random_hex() -> String {
     use std::hash::{BuildHasher as _, Hasher as _};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher
-        .write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
-    format!("{:016x}", hasher.finish())
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static MADE: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let made = MADE.fetch_add(1, Ordering::Relaxed);
+    let half = || {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(nanos);
+        hasher.write_u64(made);
+        hasher.finish()
+    };
+    format!("{:016x}{:016x}", half(), half())
 }

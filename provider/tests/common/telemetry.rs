@@ -192,6 +192,9 @@ pub fn check_report(body: &Value, violations: &mut Vec<String>) {
     if !body["instance"].is_null() && !ascii(&body["instance"]) {
         fail(format!("instance: {}", body["instance"]));
     }
+    if !body["batch"].is_null() && !ascii(&body["batch"]) {
+        fail(format!("batch: {}", body["batch"]));
+    }
     match (body["window"]["start_ms"].as_i64(), body["window"]["end_ms"].as_i64()) {
         (Some(start), Some(end)) if start <= end => {}
         _ => fail(format!("window: {}", body["window"])),

@@ -91,8 +91,10 @@ async fn reports_carry_the_exact_deltas_since_the_last_accepted_one() {
     assert_eq!(second["instance"], first["instance"]);
 }
 
+/// A failed post is sent again unchanged, its `batch` id included, before the counts
+/// made since: the server may have stored it, and tells a repeat by its id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_post_carries_its_counts_into_the_next_report() {
+async fn a_failed_post_is_sent_again_unchanged_before_newer_counts() {
     let server = TelemetryServer::start().await;
     server.script([Answer::Status(503, None, "the database is unreachable")]);
     let clock = Arc::new(AtomicI64::new(START_MS));
@@ -110,19 +112,77 @@ async fn a_failed_post_carries_its_counts_into_the_next_report() {
     assert_eq!(handle.flush_telemetry().await, ReportOutcome::Accepted);
 
     let posts = server.posts();
-    assert_eq!(posts.len(), 2);
+    assert_eq!(posts.len(), 3);
     assert!(posts[0].violations.is_empty(), "{:?}", posts[0].violations);
+    assert_eq!(posts[1].body, posts[0].body, "the same batch, byte for byte");
+    let [again, newer] = &server.accepted()[..] else { panic!("two accepted reports") };
     assert_eq!(
-        counts(&posts[0].body),
+        counts(again),
         json!([{"flag": "new-checkout", "variant": "off", "count": 1}, {"flag": "new-checkout", "variant": "on", "count": 4}])
     );
-    let [accepted] = &server.accepted()[..] else { panic!("one accepted report") };
+    assert_eq!(again["window"], json!({"start_ms": START_MS, "end_ms": START_MS + 60_000}));
+    let id = again["batch"].as_str().unwrap();
+    assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
     assert_eq!(
-        counts(accepted),
-        json!([{"flag": "new-checkout", "variant": "off", "count": 4}, {"flag": "new-checkout", "variant": "on", "count": 6}]),
-        "both windows' counts, each once"
+        counts(newer),
+        json!([{"flag": "new-checkout", "variant": "off", "count": 3}, {"flag": "new-checkout", "variant": "on", "count": 2}]),
+        "what came since, once"
     );
-    assert_eq!(accepted["window"], json!({"start_ms": START_MS, "end_ms": START_MS + 120_000}));
+    assert_eq!(newer["window"], json!({"start_ms": START_MS + 60_000, "end_ms": START_MS + 120_000}));
+    assert_ne!(newer["batch"], again["batch"]);
+}
+
+/// A post the server stored but answered only after the request timeout: the SDK sends
+/// the same batch again and the server, knowing its id, adds it once. Counted by id as
+/// the control plane does, the reports add up to the evaluations exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_stored_but_answered_too_late_counts_once() {
+    let server = TelemetryServer::start().await;
+    server.script([Answer::Hang]);
+    let clock = Arc::new(AtomicI64::new(START_MS));
+    let (handle, _api, client) = started(reporting(&server, &clock).request_timeout(Duration::from_millis(300))).await;
+    evaluate(&client, 100, 0).await;
+    clock.store(START_MS + 60_000, Ordering::SeqCst);
+    assert!(matches!(handle.flush_telemetry().await, ReportOutcome::Failed(why) if why.contains("300ms")));
+    evaluate(&client, 0, 7).await;
+    clock.store(START_MS + 120_000, Ordering::SeqCst);
+    assert_eq!(handle.flush_telemetry().await, ReportOutcome::Accepted);
+    let posts = server.posts();
+    assert_eq!(posts.len(), 3);
+    assert_eq!(posts[1].body, posts[0].body);
+    // The endpoint stored the hung post (it read it whole): once per id, as pennon serve.
+    let mut ids = std::collections::BTreeSet::new();
+    let mut total = 0;
+    for post in &posts {
+        if ids.insert(post.body["batch"].as_str().unwrap().to_owned()) {
+            total += post.body["counts"].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()).sum::<u64>();
+        }
+    }
+    assert_eq!((ids.len(), total), (2, 107));
+}
+
+/// A batch not accepted within a day goes back to the counts and is sent with newer
+/// ones under a new id (the control plane keeps ids for two days).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_failing_for_a_day_is_sent_afresh() {
+    let server = TelemetryServer::start().await;
+    server.script([Answer::Status(503, None, "down"), Answer::Status(503, None, "down")]);
+    let clock = Arc::new(AtomicI64::new(START_MS));
+    let (handle, _api, client) = started(reporting(&server, &clock)).await;
+    evaluate(&client, 3, 0).await;
+    assert!(matches!(handle.flush_telemetry().await, ReportOutcome::Failed(_)));
+    evaluate(&client, 1, 0).await;
+    clock.store(START_MS + 86_400_000, Ordering::SeqCst);
+    assert!(matches!(handle.flush_telemetry().await, ReportOutcome::Failed(_)));
+    clock.store(START_MS + 86_400_001, Ordering::SeqCst);
+    assert_eq!(handle.flush_telemetry().await, ReportOutcome::Accepted);
+    let posts = server.posts();
+    assert_eq!(posts.len(), 3);
+    assert_eq!(posts[1].body, posts[0].body, "within a day: the same batch");
+    let [afresh] = &server.accepted()[..] else { panic!("one accepted report") };
+    assert_ne!(afresh["batch"], posts[0].body["batch"]);
+    assert_eq!(counts(afresh), json!([{"flag": "new-checkout", "variant": "on", "count": 4}]));
+    assert_eq!(afresh["window"], json!({"start_ms": START_MS, "end_ms": START_MS + 86_400_001}));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,8 +202,9 @@ async fn a_429_is_retried_no_sooner_than_its_retry_after() {
 
     tokio::time::sleep_until(asked_at + Duration::from_millis(1_050)).await;
     assert_eq!(handle.flush_telemetry().await, ReportOutcome::Accepted);
-    let [accepted] = &server.accepted()[..] else { panic!("one accepted report") };
-    assert_eq!(counts(accepted), json!([{"flag": "new-checkout", "variant": "on", "count": 3}]));
+    let [again, newer] = &server.accepted()[..] else { panic!("the refused batch, then the newer counts") };
+    assert_eq!(counts(again), json!([{"flag": "new-checkout", "variant": "on", "count": 2}]));
+    assert_eq!(counts(newer), json!([{"flag": "new-checkout", "variant": "on", "count": 1}]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -257,7 +318,7 @@ async fn exposures_and_their_drops_are_reported_per_window() {
     }
     assert_eq!(handle.flush_telemetry().await, ReportOutcome::Accepted);
     assert_eq!(handle.exposures_dropped(), 4, "the handle's reading is still cumulative");
-    // Held through an outage of over 6 days: the control plane would refuse the report.
+    // Held through an outage of 6 days: an exposure over 5 days old is not sent.
     server.script([Answer::Status(503, None, "down")]);
     evaluate(&client, 1, 0).await;
     assert!(matches!(handle.flush_telemetry().await, ReportOutcome::Failed(_)));

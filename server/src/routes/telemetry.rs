@@ -18,6 +18,7 @@ use super::{respond, Auth, Body, Doc, PathParams, Routes};
 use crate::app::App;
 use crate::auth::{bearer, SdkKeyCache};
 use crate::error::ApiError;
+use crate::telemetry::Recorded;
 
 /// The largest report body, bytes.
 pub(crate) const MAX_REPORT_BYTES: usize = 1024 * 1024;
@@ -35,7 +36,8 @@ pub(super) fn add(routes: Routes) -> Routes {
             202,
             Some("TelemetryAccepted"),
             "added: `counts` entries stored against the environment's flags (the rest joined the not-found \
-                 tally) and exposures kept",
+                 tally) and exposures kept; or, with `\"duplicate\": true`, a repeat of a `batch` stored already, \
+                 which added nothing",
         )
         .ok(401, Some("Error"), "no, unknown or revoked SDK key")
         .ok(403, Some("Error"), "an SDK key of another environment")
@@ -74,8 +76,11 @@ async fn report(
     report.check(now)?;
     let catalog = app.telemetry.catalogs.get(&app.hub, &env, grant.kind)?;
     let (batch, accepted) = crate::telemetry::resolve(&report, &catalog, &env, grant.kind, now);
-    app.telemetry.record(&batch).await?;
-    let body = json!({ "accepted": { "counts": accepted.counts, "exposures": accepted.exposures } });
+    let body = match app.telemetry.record(&batch).await? {
+        Recorded::Stored => json!({ "accepted": { "counts": accepted.counts, "exposures": accepted.exposures } }),
+        // Stored by an earlier post: the SDK learns it may drop the batch.
+        Recorded::Duplicate => json!({ "accepted": { "counts": 0, "exposures": 0 }, "duplicate": true }),
+    };
     Ok(respond(StatusCode::ACCEPTED, Some(body), None, None))
 }
 

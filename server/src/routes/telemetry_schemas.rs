@@ -39,6 +39,7 @@ pub(super) fn all() -> Vec<(&'static str, Json)> {
                 "properties": {
                     "sdk": ascii("the SDK's name and version, such as pennon-rust/0.1.0"),
                     "instance": ascii("a random id per provider instance (not a user id)"),
+                    "batch": ascii("a random id per report batch (128 bits in hex from the Pennon SDKs); a batch whose post failed is sent again unchanged, and a repeat of one stored in the last 48 hours is answered 202 with `duplicate` and adds nothing; without it, every post is added"),
                     "window": { "type": "object", "required": ["start_ms", "end_ms"],
                         "description": "the time the counts cover, Unix milliseconds; start_ms <= end_ms; end_ms at most 7 days before and 1 hour after the server's clock",
                         "properties": { "start_ms": { "type": "integer", "minimum": 0 }, "end_ms": { "type": "integer" } } },
@@ -65,7 +66,8 @@ pub(super) fn all() -> Vec<(&'static str, Json)> {
             "TelemetryAccepted",
             json!({ "type": "object", "properties": { "accepted": { "type": "object", "properties": {
                 "counts": { "type": "integer", "description": "`counts` entries stored against the environment's flags" },
-                "exposures": { "type": "integer", "description": "exposures of the environment's flags, kept" } } } } }),
+                "exposures": { "type": "integer", "description": "exposures of the environment's flags, kept" } } },
+                "duplicate": { "type": "boolean", "description": "true: a batch of this `batch` id was stored already, and nothing was added (both counts are 0); absent otherwise" } } }),
         ),
         (
             "UsageReport",

@@ -17,6 +17,10 @@
 //!   a sweep deletes what has aged out.
 //! - **All or nothing.** A report is checked whole before anything is written, and is
 //!   written in one transaction.
+//! - **Once per batch.** SDKs give each report an id (`batch`) and send a batch whose
+//!   post failed again unchanged, so a post the server stored but whose answer never
+//!   arrived (a timeout, a dropped connection) is not counted twice: ids stored are
+//!   remembered for [`BATCH_IDS_KEPT_MS`], and a repeat is answered as accepted.
 
 mod catalog;
 mod limit;
@@ -55,8 +59,21 @@ const SOURCES_DAYS: i64 = 30;
 const INSTANCES_DAYS: i64 = 7;
 /// Instances count as running when they reported within this.
 pub(crate) const INSTANCES_ACTIVE_MS: i64 = DAY_MS;
+/// How long the ids of stored batches are kept: twice the 24 hours an SDK resends one
+/// batch unchanged (then it sends its counts afresh, under a new id), so that a batch
+/// stored long after its first post, or by a server whose clock jumped, is still known.
+pub(crate) const BATCH_IDS_KEPT_MS: i64 = 2 * DAY_MS;
 /// How often the sweep deletes what has aged out.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// What became of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    /// Its counts were added.
+    Stored,
+    /// A batch of its id had been stored already: nothing was added.
+    Duplicate,
+}
 
 /// Telemetry's state in a running server.
 pub(crate) struct Telemetry {
@@ -86,8 +103,9 @@ impl Telemetry {
         now.saturating_sub(self.exposures_max_age_ms)
     }
 
-    /// Adds `batch` in one transaction of its own.
-    pub(crate) async fn record(&self, batch: &Batch) -> Result<(), ApiError> {
+    /// Adds `batch` in one transaction of its own, unless a batch of its id was added
+    /// already.
+    pub(crate) async fn record(&self, batch: &Batch) -> Result<Recorded, ApiError> {
         let bounds = Bounds {
             sdk_names: SDK_NAMES_KEPT,
             instances: INSTANCES_KEPT,
@@ -96,9 +114,15 @@ impl Telemetry {
             exposures_since: self.exposures_since(batch.now),
         };
         let mut tx = self.store.write(&batch.env).await?;
+        if let Some(id) = &batch.id {
+            if !tx.claim_batch(&batch.env, id, batch.now).await? {
+                tx.commit().await?;
+                return Ok(Recorded::Duplicate);
+            }
+        }
         tx.add_report(batch, &bounds).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Recorded::Stored)
     }
 
     /// Deletes what has aged out at `now`, in every environment; returns the rows
@@ -112,6 +136,7 @@ impl Telemetry {
             sources: days(SOURCES_DAYS),
             instances: days(INSTANCES_DAYS),
             exposures: self.exposures_since(now),
+            batches: now.saturating_sub(BATCH_IDS_KEPT_MS),
         };
         let mut deleted = 0;
         for step in 0.. {

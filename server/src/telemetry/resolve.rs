@@ -71,6 +71,7 @@ pub(crate) fn resolve(report: &Report, catalog: &Catalog, env: &str, kind: SdkKi
         kind: kind.as_str(),
         sdk: report.sdk.clone(),
         instance: report.instance.clone(),
+        id: report.batch.clone(),
         snapshot_version: report.snapshot_version.map(to_i64),
         now,
         seen_at: report.window.end_ms.min(now),

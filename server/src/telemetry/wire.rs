@@ -29,6 +29,10 @@ pub(crate) struct Report {
     pub(crate) sdk: String,
     #[serde(default)]
     pub(crate) instance: Option<String>,
+    /// The batch's id, the same when an SDK sends a batch again: a repeat of one
+    /// already stored is answered as accepted and adds nothing.
+    #[serde(default)]
+    pub(crate) batch: Option<String>,
     pub(crate) window: Window,
     #[serde(default)]
     pub(crate) snapshot_version: Option<u64>,
@@ -158,6 +162,7 @@ impl Report {
     pub(crate) fn check(&self, now: i64) -> Result<(), ApiError> {
         check_text("sdk", &self.sdk, Text::Ascii(64))?;
         check_optional("instance", self.instance.as_deref(), Text::Ascii(64))?;
+        check_optional("batch", self.batch.as_deref(), Text::Ascii(64))?;
         if self.window.start_ms < 0 {
             return Err(ApiError::invalid("window.start_ms", "must not be before 1970"));
         }

@@ -28,6 +28,7 @@ mod rollback;
 mod stale;
 mod stale_unused;
 mod telemetry;
+mod telemetry_batches;
 mod telemetry_bounds;
 mod upgrade;
 mod usage;

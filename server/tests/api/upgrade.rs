@@ -4,11 +4,11 @@
 //!
 //! The old database is made by the current server and then taken back to the old
 //! schema (the old triggers restored, retention's table, index and migration record
-//! removed, and what follows it: on PostgreSQL the telemetry tables of 0006, and the
-//! audit log's `changes_json` column and TRUNCATE trigger of 0007), and checked to be
-//! the very schema migrations 0001 to 0004 create on an empty database. So it holds a
-//! real history, published and signed, and audit entries written before 0007, which
-//! read as they did.
+//! removed, and what follows it: on PostgreSQL the telemetry tables of 0006 and 0008,
+//! and the audit log's `changes_json` column and TRUNCATE trigger of 0007), and checked
+//! to be the very schema migrations 0001 to 0004 create on an empty database. So it
+//! holds a real history, published and signed, and audit entries written before 0007,
+//! which read as they did.
 
 use std::path::Path;
 
@@ -35,6 +35,8 @@ const SQLITE_DOWN: &str = "
     DELETE FROM _sqlx_migrations WHERE version = 5;
 ";
 const POSTGRES_DOWN: &str = "
+    DROP TABLE telemetry_batches;
+    DELETE FROM _sqlx_migrations WHERE version = 8;
     DROP TRIGGER audit_log_no_truncate ON audit_log;
     ALTER TABLE audit_log DROP COLUMN changes_json;
     DELETE FROM _sqlx_migrations WHERE version = 7;

@@ -67,6 +67,8 @@ pub(crate) struct Batch {
     pub(crate) sdk: String,
     /// The reporting instance, if it said.
     pub(crate) instance: Option<String>,
+    /// The batch's id, if the SDK gave one: stored once, whatever the repeats.
+    pub(crate) id: Option<String>,
     /// The snapshot version it served at the window's end, if it said.
     pub(crate) snapshot_version: Option<i64>,
     /// When the report arrived (Unix milliseconds).
@@ -121,6 +123,16 @@ fn later(table: &str, column: &str) -> String {
 }
 
 impl Tx {
+    /// Records that the batch `id` of `env` was received at `now`; false if it had been
+    /// already (a repeat: nothing of it is to be added). Run in the transaction that
+    /// adds the batch, so that of two posts of one batch at once, one adds it.
+    pub(crate) async fn claim_batch(&mut self, env: &str, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let sql = "INSERT INTO telemetry_batches (env, batch, received_at) VALUES ($1, $2, $3) \
+                   ON CONFLICT (env, batch) DO NOTHING";
+        let done = on_conn!(self, |c| sqlx::query(sql).bind(env).bind(id).bind(now).execute(c).await?.rows_affected());
+        Ok(done == 1)
+    }
+
     /// Adds `batch` within `bounds`. Returns the SDK name it was kept under (`""` when
     /// the environment already keeps as many others).
     pub(crate) async fn add_report(&mut self, batch: &Batch, bounds: &Bounds) -> Result<String, sqlx::Error> {
@@ -362,7 +374,7 @@ impl Tx {
     }
 
     /// Deletes what has aged out in every environment, one table per call of `step`
-    /// (0 to 5; `None` past the last): each runs on its own, so a sweep never holds
+    /// (0 to 6; `None` past the last): each runs on its own, so a sweep never holds
     /// rows of several tables that reports wait for.
     pub(crate) async fn sweep(&mut self, step: usize, cutoffs: &Cutoffs) -> Result<Option<u64>, sqlx::Error> {
         let (sql, cutoff) = match step {
@@ -372,6 +384,7 @@ impl Tx {
             3 => ("DELETE FROM telemetry_sources WHERE last_report < $1", cutoffs.sources),
             4 => ("DELETE FROM telemetry_instances WHERE last_report < $1", cutoffs.instances),
             5 => ("DELETE FROM telemetry_exposures WHERE received_at < $1", cutoffs.exposures),
+            6 => ("DELETE FROM telemetry_batches WHERE received_at < $1", cutoffs.batches),
             _ => return Ok(None),
         };
         let done = on_conn!(self, |c| sqlx::query(sql).bind(cutoff).execute(c).await.map(|done| done.rows_affected()))?;
@@ -388,4 +401,5 @@ pub(crate) struct Cutoffs {
     pub(crate) sources: i64,
     pub(crate) instances: i64,
     pub(crate) exposures: i64,
+    pub(crate) batches: i64,
 }
