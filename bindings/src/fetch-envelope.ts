@@ -104,7 +104,8 @@ const DETAIL_MAX = 200;
 
 /**
  * What an error answer says, in one line: the `error.message` (or `message`) of a JSON
- * body, as `pennon serve` and most APIs send, or a plain-text body. A 401 for a missing
+ * body, as `pennon serve` and most APIs send, after the member it names (`error.field`,
+ * `counts[3].count: must be ...`), or a plain-text body. A 401 for a missing
  * header and one for a revoked key otherwise read alike. Pages (HTML) are left out,
  * and at most 4 KiB is read.
  */
@@ -115,6 +116,28 @@ export async function errorDetail(response: Response): Promise<string | undefine
     discard(response);
     return undefined;
   }
+  const text = await bodyStart(response);
+  if (text === undefined) return undefined;
+  let detail: unknown = text;
+  if (json) {
+    try {
+      const body = JSON.parse(text) as { error?: { message?: unknown; field?: unknown } | string; message?: unknown } | null;
+      detail = (typeof body?.error === "object" ? body.error.message : body?.error) ?? body?.message ?? text;
+      const field = typeof body?.error === "object" ? body.error.field : undefined;
+      if (typeof detail === "string" && typeof field === "string" && field !== "") detail = `${field}: ${detail}`;
+    } catch {
+      // Cut short or not JSON: the text as it came.
+    }
+  }
+  if (typeof detail !== "string") return undefined;
+  const line = detail.replace(/\s+/g, " ").trim();
+  return line === "" ? undefined : line.length > DETAIL_MAX ? `${line.slice(0, DETAIL_MAX)}…` : line;
+}
+
+/** The first 4 KiB or so of `response`'s body as text (the rest is cancelled);
+ *  `undefined` if it could not be read. */
+export async function bodyStart(response: Response): Promise<string | undefined> {
+  if (response.body === null) return "";
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let text = "";
@@ -127,18 +150,7 @@ export async function errorDetail(response: Response): Promise<string | undefine
   } finally {
     reader.cancel().catch(() => {});
   }
-  let detail: unknown = text;
-  if (json) {
-    try {
-      const body = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown } | null;
-      detail = (typeof body?.error === "object" ? body.error.message : body?.error) ?? body?.message ?? text;
-    } catch {
-      // Cut short or not JSON: the text as it came.
-    }
-  }
-  if (typeof detail !== "string") return undefined;
-  const line = detail.replace(/\s+/g, " ").trim();
-  return line === "" ? undefined : line.length > DETAIL_MAX ? `${line.slice(0, DETAIL_MAX)}…` : line;
+  return text;
 }
 
 function discard(response: Response): void {

@@ -18,9 +18,12 @@ export const MAX_EXPOSURES = 1_000;
  *  most 128 characters, a body stays under the server's 1 MiB. */
 const COUNT_BYTES = 512 * 1024;
 const EXPOSURE_BYTES = 320 * 1024;
-/** The longest text, in UTF-8 bytes, an exposure carries from the context (a targeting
- *  key, a value hashed), as the control plane takes it; a longer one, or one with
- *  control characters, is not sent (it would fail the whole report) and counts as dropped. */
+/** The longest texts, in UTF-8 bytes, the control plane takes in an exposure: flag keys
+ *  and variant names; rule ids and rollouts' `bucket_by` (as its API takes them); texts
+ *  from the context (a targeting key, a value hashed). An exposure with a longer one, or
+ *  with control characters, is not sent (the control plane would drop it) and counts as dropped. */
+const MAX_NAME = 256;
+const MAX_RULE_TEXT = 1_024;
 const MAX_EXPOSURE_TEXT = 1_024;
 /** The oldest exposure sent, before the window's end: the control plane drops one from
  *  more than 7 days before its clock; a batch may be sent again for a day after it was
@@ -191,11 +194,45 @@ function add(map: Map<string, number>, key: string, count: number): void {
   map.set(key, (map.get(key) ?? 0) + count);
 }
 
-/** Whether the server can take every text of `exposure`: the context's may hold anything. */
+/**
+ * Whether the control plane takes `exposure`, checked as it checks one: the context's
+ * texts may hold anything, and rule ids and `bucket_by` come from flags the API may
+ * have taken before it bounded them. One it would drop is left out and counted.
+ */
 function sendable(exposure: Exposure): boolean {
-  return [exposure.targetingKey, exposure.bucketValue].every((text) => text === undefined || (typeof text === "string" && encoder.encode(text).length <= MAX_EXPOSURE_TEXT && !UNSAFE.test(text)));
+  const { flag, variant, ruleId, targetingKey, bucketAttribute, bucketValue } = exposure;
+  return (
+    text(flag, 1, MAX_NAME) && text(variant, 1, MAX_NAME) &&
+    (ruleId === undefined || text(ruleId, 0, MAX_RULE_TEXT)) &&
+    (bucketAttribute === undefined || text(bucketAttribute, 1, MAX_RULE_TEXT)) &&
+    [targetingKey, bucketValue].every((value) => value === undefined || text(value, 0, MAX_EXPOSURE_TEXT))
+  );
+}
+
+/** `value` is a string of `min` to `max` UTF-8 bytes the control plane takes: no
+ *  control characters or bidirectional controls, and no lone surrogate, which
+ *  `JSON.stringify` writes as an escape the control plane cannot read (the whole report
+ *  would be refused as malformed). */
+function text(value: unknown, min: number, max: number): boolean {
+  if (typeof value !== "string" || UNSAFE.test(value) || !wellFormed(value)) return false;
+  const bytes = encoder.encode(value).length;
+  return bytes >= min && bytes <= max;
 }
 
 /** A control character, or a bidirectional control the control plane refuses in text. */
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+/** `String.prototype.isWellFormed` (Node 20, browsers since 2023), or the same test
+ *  where it is missing: no surrogate without its other half. */
+function wellFormed(value: string): boolean {
+  const native = (value as { isWellFormed?: () => boolean }).isWellFormed;
+  if (typeof native === "function") return native.call(value);
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit < 0xd800 || unit > 0xdfff) continue;
+    const next = value.charCodeAt(i + 1);
+    if (unit > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return false;
+    i++;
+  }
+  return true;
+}
 

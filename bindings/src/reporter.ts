@@ -15,7 +15,7 @@
  */
 
 import { requestScoped } from "#platform";
-import { errorDetail, retryAfter } from "./fetch-envelope.js";
+import { bodyStart, errorDetail, retryAfter } from "./fetch-envelope.js";
 import { Pending, expired, type Batch } from "./report-batch.js";
 import { described } from "./sync-errors.js";
 import type { Sync, PennonOptions } from "./sync.js";
@@ -58,7 +58,8 @@ const KEEPALIVE_MAX_BYTES = 64_000;
 /** How far past its time limit, by the clock, a post counts as cut off with its request (workerd). */
 const ABANDON_SLACK_MS = 1_000;
 
-type Answer = { kind: "accepted" } | { kind: "failed"; reason: string; retryAfterMs?: number } | { kind: "rejected"; reason: string };
+/** `refused`: why the control plane dropped exposures of an accepted report, if it did. */
+type Answer = { kind: "accepted"; refused?: string } | { kind: "failed"; reason: string; retryAfterMs?: number } | { kind: "rejected"; reason: string };
 
 /** A report under way. */
 interface Flight {
@@ -86,6 +87,8 @@ export class Reporter {
   #dueAt = 0;
   /** The last problem logged: the same again is not logged. */
   #problem: string | undefined;
+  /** The last reason logged for exposures the control plane dropped. */
+  #refusal: string | undefined;
   #flight: Flight | undefined;
   #timer: Timer | undefined;
   #running = false;
@@ -193,6 +196,10 @@ export class Reporter {
       }
       if (this.#problem !== undefined) this.#host.warn(`telemetry reports to ${shownUrl(this.#config.url)} are accepted again`);
       this.#problem = undefined;
+      // The SDK leaves out what it knows the control plane would drop: a newer control
+      // plane may drop more. Said once per reason.
+      if (answer.refused !== undefined && answer.refused !== this.#refusal) this.#host.warn(`telemetry: ${answer.refused}`);
+      this.#refusal = answer.refused ?? this.#refusal;
       outcome = "accepted";
       if (this.#pending.empty && telemetry.exposuresQueued === 0) break;
     }
@@ -271,10 +278,7 @@ export class Reporter {
 /** What an answer means for its batch. */
 async function answerOf(response: Response): Promise<Answer> {
   const { status } = response;
-  if (status >= 200 && status < 300) {
-    response.body?.cancel().catch(() => {});
-    return { kind: "accepted" };
-  }
+  if (status >= 200 && status < 300) return { kind: "accepted", refused: refusedExposures(await bodyStart(response)) };
   if (response.type === "opaqueredirect" || (status >= 300 && status < 400)) {
     response.body?.cancel().catch(() => {});
     const to = response.headers.get("Location");
@@ -285,6 +289,21 @@ async function answerOf(response: Response): Promise<Answer> {
   const reason = `HTTP ${status}${asked === undefined ? "" : ` (Retry-After: ${asked / 1000} s)`}${detail === undefined ? "" : `: ${detail}`}`;
   if (status >= 500 || status === 429 || status === 408) return { kind: "failed", reason, retryAfterMs: asked };
   return { kind: "rejected", reason };
+}
+
+/** What an accepted report's answer says of exposures the control plane dropped
+ *  (`exposures_refused`, and the first's `exposure_refusal`), if any. */
+function refusedExposures(text: string | undefined): string | undefined {
+  try {
+    const body = JSON.parse(text ?? "") as { exposures_refused?: unknown; exposure_refusal?: { field?: unknown; message?: unknown } } | null;
+    const refused = body?.exposures_refused;
+    if (typeof refused !== "number" || refused < 1) return undefined;
+    const { field, message } = body?.exposure_refusal ?? {};
+    const why = typeof field === "string" && typeof message === "string" ? ` (the first: ${field}: ${message.replace(/\s+/g, " ").slice(0, 200)})` : "";
+    return `the control plane dropped ${refused} exposure${refused === 1 ? "" : "s"} of a report${why}; its counts were kept`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `length` random bytes in hex: an instance's id (8), a batch's (16). Distinct, not secret. */

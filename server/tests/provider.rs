@@ -169,8 +169,66 @@ async fn a_report_stored_after_the_provider_gave_up_counts_once(backend: Backend
     server.stop().await;
 }
 
+/// Rules as the admin API takes them (an empty id, a long one) reach the control plane
+/// with their exposures, and every count with them: an exposure never costs a report.
+async fn exposures_of_rules_the_api_takes_are_reported_with_the_counts(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    let long = "r".repeat(300);
+    for (flag, rule) in [("plain", None), ("empty-rule", Some("")), ("long-rule", Some(long.as_str()))] {
+        let etag = boolean_flag(&admin, flag, false).await;
+        let rules = rule.map_or(json!([]), |id| json!([{ "id": id, "serve": { "variant": "on" } }]));
+        let config =
+            json!({ "enabled": true, "off_variant": "off", "fallthrough": { "variant": "on" }, "rules": rules });
+        let reply = admin.put(&format!("/api/v1/environments/development/flags/{flag}"), &config, &etag).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let provider = PennonProvider::builder()
+        .trusted_keys(server.public_keys.clone())
+        .environment("development")
+        .url(format!("{}/v1/snapshots/development", server.url))
+        .http_header("Authorization", format!("Bearer {}", server.sdk_dev))
+        .poll_interval(Duration::from_secs(3600))
+        .exposure_queue(100)
+        .telemetry(&server.url, &server.sdk_dev)
+        .build()
+        .unwrap();
+    let handle = provider.handle();
+    let mut api = OpenFeature::default();
+    api.set_provider(provider).await;
+    let client = api.create_client();
+    let user = EvaluationContext::default().with_targeting_key("u1");
+    for flag in ["empty-rule", "long-rule"] {
+        assert!(client.get_bool_value(flag, Some(&user), None).await.unwrap());
+    }
+    for _ in 0..50 {
+        assert!(client.get_bool_value("plain", Some(&user), None).await.unwrap());
+    }
+    assert_eq!(handle.flush_telemetry().await, ReportOutcome::Accepted);
+    let usage = admin.get("/api/v1/reports/usage?environment=development").await;
+    let evaluations: Vec<(String, u64)> = usage.body["environments"][0]["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["flag"].as_str().unwrap().to_owned(), f["evaluations"].as_u64().unwrap()))
+        .collect();
+    let expected = [("empty-rule", 1), ("long-rule", 1), ("plain", 50)].map(|(flag, n)| (flag.to_owned(), n));
+    assert_eq!(evaluations, expected);
+    let exposures = admin.get("/api/v1/exposures?environment=development&limit=1000").await;
+    let rules: Vec<(String, Option<usize>)> = exposures.body["exposures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["flag"] != "plain")
+        .map(|e| (e["flag"].as_str().unwrap().to_owned(), e["rule_id"].as_str().map(str::len)))
+        .collect();
+    assert_eq!(rules, [("long-rule".to_owned(), Some(300)), ("empty-rule".to_owned(), Some(0))]);
+    server.stop().await;
+}
+
 on_both_backends!(
     provider_follows_changes,
     provider_telemetry_reaches_the_reports,
-    a_report_stored_after_the_provider_gave_up_counts_once
+    a_report_stored_after_the_provider_gave_up_counts_once,
+    exposures_of_rules_the_api_takes_are_reported_with_the_counts
 );

@@ -1,7 +1,7 @@
 // A control plane's telemetry endpoint on 127.0.0.1 that checks every request exactly
 // as the wire format says (docs/OPERATIONS.md, "Telemetry"), answering as the test
-// scripts it: 202 by default, or a queue of `{ status, retryAfter, message, delayMs }`
-// or "hang". As `pennon serve`, it stores a batch once by its `batch` id: a repeat is
+// scripts it: 202 by default, or a queue of `{ status, retryAfter, message, field,
+// delayMs, extra }` (`extra`: members added to a 202's body) or "hang". As `pennon serve`, it stores a batch once by its `batch` id: a repeat is
 // answered `"duplicate": true`, and a post it never answered (hang) or answered late
 // was stored all the same.
 // It allows other origins (CORS) as `pennon serve` does, counting preflights.
@@ -48,10 +48,10 @@ export async function telemetryServer() {
     if (answer.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
     if (answer.status === 202) {
       const accepted = duplicate ? { counts: 0, exposures: 0 } : { counts: body.counts.length, exposures: (body.exposures ?? []).length };
-      return response.writeHead(202, { "Content-Type": "application/json" }).end(JSON.stringify({ accepted, ...(duplicate && { duplicate: true }) }));
+      return response.writeHead(202, { "Content-Type": "application/json" }).end(JSON.stringify({ accepted, ...(duplicate && { duplicate: true }), ...answer.extra }));
     }
     const headers = { "Content-Type": "application/json", ...(answer.retryAfter && { "Retry-After": answer.retryAfter }) };
-    response.writeHead(answer.status, headers).end(JSON.stringify({ error: { code: "refused", message: answer.message ?? "no" } }));
+    response.writeHead(answer.status, headers).end(JSON.stringify({ error: { code: "refused", message: answer.message ?? "no", ...(answer.field && { field: answer.field }) } }));
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -73,9 +73,10 @@ export async function telemetryServer() {
 }
 
 const ascii = (value) => typeof value === "string" && value.length >= 1 && value.length <= 64 && /^[\x20-\x7e]+$/.test(value);
-const text = (value) => typeof value === "string" && value !== "" && !/[\u0000-\u001f\u007f-\u009f]/.test(value);
+// `pennon serve` cannot read a lone surrogate's escape, which `JSON.stringify` writes and `JSON.parse` reads.
+const text = (value, min = 1) => typeof value === "string" && value.length >= min && !/[\u0000-\u001f\u007f-\u009f]/.test(value) && value.isWellFormed();
 const count = (value) => Number.isSafeInteger(value) && value >= 1;
-/** As `pennon serve` bounds them: names 256 bytes, context texts 1,024, reasons 64. */
+/** As `pennon serve` bounds them: names 256 bytes, rule texts and context texts 1,024, reasons 64. */
 const short = (value, bytes) => typeof value !== "string" || Buffer.byteLength(value) <= bytes;
 
 /** Every way `body` breaks the wire format's request (unknown members are allowed). */
@@ -100,8 +101,8 @@ export function checkReport(body, violations) {
     const required = ["flag", "variant", "reason"].every((name) => text(e[name]));
     // `pennon serve` refuses one from more than 7 days before its clock (here, the window's end).
     const numbers = Number.isSafeInteger(e.snapshot_version) && Number.isSafeInteger(e.timestamp_ms) && e.timestamp_ms >= end_ms - 7 * 86_400_000;
-    const optional = ["rule_id", "targeting_key", "bucket_attribute", "bucket_value"].every((name) => !(name in e) || text(e[name]));
-    const bounded = Object.entries({ flag: 256, variant: 256, reason: 64, rule_id: 256, bucket_attribute: 256, targeting_key: 1_024, bucket_value: 1_024 })
+    const optional = Object.entries({ rule_id: 0, targeting_key: 0, bucket_attribute: 1, bucket_value: 0 }).every(([name, min]) => !(name in e) || text(e[name], min));
+    const bounded = Object.entries({ flag: 256, variant: 256, reason: 64, rule_id: 1_024, bucket_attribute: 1_024, targeting_key: 1_024, bucket_value: 1_024 })
       .every(([name, bytes]) => short(e[name], bytes));
     if (!(required && numbers && optional && bounded)) violations.push(`exposures[${i}]: ${JSON.stringify(e)}`);
   });

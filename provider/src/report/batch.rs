@@ -21,9 +21,13 @@ const MAX_EXPOSURES: usize = 1_000;
 /// most 128 characters, a body stays under the server's 1 MiB.
 const COUNT_BYTES: usize = 512 * 1024;
 const EXPOSURE_BYTES: usize = 320 * 1024;
-/// The longest text, in bytes, an exposure carries from the context (a targeting key,
-/// a value hashed), as the control plane takes it; a longer one, or one with control
-/// characters, is not sent (it would fail the whole report) and counts as dropped.
+/// The longest texts, in bytes, the control plane takes in an exposure: flag keys and
+/// variant names; rule ids and rollouts' `bucket_by` (as its API takes them); texts
+/// from the context (a targeting key, a value hashed). An exposure with a longer one,
+/// or with control characters, is not sent (the control plane would drop it) and counts
+/// as dropped.
+const MAX_NAME: usize = 256;
+const MAX_RULE_TEXT: usize = 1_024;
 const MAX_EXPOSURE_TEXT: usize = 1_024;
 
 /// The oldest exposure sent, before the window's end: the control plane drops one from
@@ -263,13 +267,19 @@ fn exposure_json(exposure: &Exposure) -> Value {
     Value::Object(members)
 }
 
-/// Whether the server can take every text of `exposure`: the context's texts may hold
-/// anything a caller put there.
+/// Whether the control plane takes `exposure`, checked as it checks one: the context's
+/// texts may hold anything a caller put there, and rule ids and `bucket_by` come from
+/// flags the API may have taken before it bounded them.
 fn sendable(exposure: &Exposure) -> bool {
-    [exposure.targeting_key.as_deref(), exposure.bucket_value.as_deref()]
-        .into_iter()
-        .flatten()
-        .all(|text| text.len() <= MAX_EXPOSURE_TEXT && !text.chars().any(unsafe_char))
+    let text = |text: &str, min: usize, max: usize| (min..=max).contains(&text.len()) && !text.chars().any(unsafe_char);
+    text(&exposure.flag, 1, MAX_NAME)
+        && text(&exposure.variant, 1, MAX_NAME)
+        && exposure.rule_id.as_deref().is_none_or(|id| text(id, 0, MAX_RULE_TEXT))
+        && exposure.bucket_attribute.as_deref().is_none_or(|name| text(name, 1, MAX_RULE_TEXT))
+        && [exposure.targeting_key.as_deref(), exposure.bucket_value.as_deref()]
+            .into_iter()
+            .flatten()
+            .all(|value| text(value, 0, MAX_EXPOSURE_TEXT))
 }
 
 /// A control character, or a bidirectional control the control plane refuses in text.

@@ -86,6 +86,8 @@ struct State {
     not_before: Option<Instant>,
     /// The last problem logged: the same one again is logged at debug level only.
     problem: Option<String>,
+    /// The last reason logged for exposures the control plane dropped.
+    refusal: Option<String>,
 }
 
 impl Reporter {
@@ -142,10 +144,16 @@ impl Reporter {
             )
             .await;
             match answer {
-                Answer::Accepted { duplicate } => {
+                Answer::Accepted { duplicate, refused } => {
                     debug!(url = %self.config.url, window_end, duplicate, "telemetry report accepted");
                     state.unsent = None;
                     self.answered(state);
+                    // The SDK leaves out what it knows the control plane would drop: a
+                    // newer control plane may drop more. Said once per reason.
+                    if refused.is_some() && refused != state.refusal {
+                        warn!(url = %self.config.url, "telemetry: {}", refused.as_deref().unwrap_or_default());
+                        state.refusal = refused;
+                    }
                     outcome = ReportOutcome::Accepted;
                 }
                 Answer::Failed { reason, retry_after } => {

@@ -83,15 +83,20 @@ async fn detail(mut response: Response, timeout: Duration) -> Option<String> {
     one_line(explained.as_deref().unwrap_or(&text))
 }
 
-/// The explanation a JSON error body carries, if it parses whole.
+/// The explanation a JSON error body carries, if it parses whole, after the member it
+/// names (`error.field`, as `pennon serve` sends: `counts[3].count: must be ...`).
 fn explanation(text: &str) -> Option<String> {
     let body: serde_json::Value = serde_json::from_str(text).ok()?;
-    let said = match body.get("error") {
-        Some(serde_json::Value::Object(error)) => error.get("message"),
-        Some(error @ serde_json::Value::String(_)) => Some(error),
-        _ => body.get("message"),
+    let (said, field) = match body.get("error") {
+        Some(serde_json::Value::Object(error)) => (error.get("message"), error.get("field")),
+        Some(error @ serde_json::Value::String(_)) => (Some(error), None),
+        _ => (body.get("message"), None),
     };
-    said.and_then(serde_json::Value::as_str).map(str::to_owned)
+    let said = said.and_then(serde_json::Value::as_str)?;
+    match field.and_then(serde_json::Value::as_str) {
+        Some(field) if !field.is_empty() => Some(format!("{field}: {said}")),
+        _ => Some(said.to_owned()),
+    }
 }
 
 fn one_line(text: &str) -> Option<String> {
@@ -115,6 +120,11 @@ mod tests {
             Some("unknown SDK key")
         );
         assert_eq!(said(r#"{"error":"forbidden"}"#).as_deref(), Some("forbidden"));
+        assert_eq!(
+            said(r#"{"error":{"code":"invalid_field","message":"must be at least 1","field":"counts[3].count"}}"#)
+                .as_deref(),
+            Some("counts[3].count: must be at least 1")
+        );
         assert_eq!(said(r#"{"message":"rate limited"}"#).as_deref(), Some("rate limited"));
         assert_eq!(said(r#"{"error":{"code":7}}"#), None);
         assert_eq!(said("{not json"), None);

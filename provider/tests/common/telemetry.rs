@@ -17,6 +17,10 @@ use tokio::sync::watch;
 pub enum Answer {
     /// 202 with the accepted tallies.
     Accept,
+    /// 202 with the accepted tallies and these members added (`exposures_refused`).
+    AcceptWith(Value),
+    /// This status and a JSON error naming `field` and `message`.
+    Refuse(u16, &'static str, &'static str),
     /// This status, a `Retry-After` if given, and a JSON error naming `message`.
     Status(u16, Option<&'static str>, &'static str),
     /// Reads the request and never answers.
@@ -149,24 +153,33 @@ async fn handle(socket: TcpStream, state: Arc<Mutex<State>>, seen: Arc<watch::Se
     check_report(&body, &mut violations);
     let answer = state.lock().unwrap().script.pop_front().unwrap_or(Answer::Accept);
     let status = match &answer {
-        Answer::Accept => 202,
-        Answer::Status(code, _, _) => *code,
+        Answer::Accept | Answer::AcceptWith(_) => 202,
+        Answer::Status(code, _, _) | Answer::Refuse(code, _, _) => *code,
         Answer::Hang => 0,
     };
     let post = Post { path, authorization: header("authorization"), body: body.clone(), status, violations };
     state.lock().unwrap().posts.push(post);
     seen.send_modify(|n| *n += 1);
     let mut socket = reader.into_inner();
+    let answer_kind = answer.clone();
     let (extra, text) = match answer {
         Answer::Hang => {
             std::future::pending::<()>().await;
             return;
         }
-        Answer::Accept => {
+        Answer::Accept | Answer::AcceptWith(_) => {
             let counts = body["counts"].as_array().map_or(0, Vec::len);
             let exposures = body["exposures"].as_array().map_or(0, Vec::len);
-            (String::new(), format!(r#"{{"accepted":{{"counts":{counts},"exposures":{exposures}}}}}"#))
+            let mut answer = serde_json::json!({"accepted": {"counts": counts, "exposures": exposures}});
+            if let (Answer::AcceptWith(Value::Object(extra)), Value::Object(members)) = (&answer_kind, &mut answer) {
+                members.extend(extra.clone());
+            }
+            (String::new(), answer.to_string())
         }
+        Answer::Refuse(_, field, message) => (
+            String::new(),
+            serde_json::json!({"error": {"code": "invalid_field", "message": message, "field": field}}).to_string(),
+        ),
         Answer::Status(_, retry_after, message) => (
             retry_after.map(|value| format!("Retry-After: {value}\r\n")).unwrap_or_default(),
             serde_json::json!({"error": {"code": "refused", "message": message}}).to_string(),
@@ -204,7 +217,7 @@ pub fn check_report(body: &Value, violations: &mut Vec<String>) {
     }
     let text = |value: &Value| value.as_str().is_some_and(|s| !s.is_empty() && !s.chars().any(char::is_control));
     let positive = |value: &Value| value.as_u64().is_some_and(|n| n >= 1);
-    // As `pennon serve` bounds them: names 256 bytes, context texts 1,024, reasons 64.
+    // As `pennon serve` bounds them: names 256 bytes, rule and context texts 1,024, reasons 64.
     let short = |value: &Value, bytes: usize| value.as_str().is_none_or(|s| s.len() <= bytes);
     let counts = body["counts"].as_array().cloned().unwrap_or_else(|| {
         fail("counts: not an array".into());
@@ -238,13 +251,17 @@ pub fn check_report(body: &Value, violations: &mut Vec<String>) {
         let end = body["window"]["end_ms"].as_i64().unwrap_or_default();
         let numbers = exposure["snapshot_version"].is_u64()
             && exposure["timestamp_ms"].as_i64().is_some_and(|at| at >= end - week);
-        let optional = ["rule_id", "targeting_key", "bucket_attribute", "bucket_value"]
+        // Rule ids and context texts may be empty; `bucket_attribute` may not.
+        let any_text = |value: &Value| value.as_str().is_some_and(|s| !s.chars().any(char::is_control));
+        let optional = ["rule_id", "targeting_key", "bucket_value"]
             .iter()
-            .all(|name| exposure.get(name).is_none() || text(&exposure[name]));
-        let bounded = [("flag", 256), ("variant", 256), ("reason", 64), ("rule_id", 256), ("bucket_attribute", 256)]
-            .into_iter()
-            .chain([("targeting_key", 1_024), ("bucket_value", 1_024)])
-            .all(|(name, bytes)| short(&exposure[name], bytes));
+            .all(|name| exposure.get(name).is_none() || any_text(&exposure[name]))
+            && (exposure.get("bucket_attribute").is_none() || text(&exposure["bucket_attribute"]));
+        let bounded =
+            [("flag", 256), ("variant", 256), ("reason", 64), ("rule_id", 1_024), ("bucket_attribute", 1_024)]
+                .into_iter()
+                .chain([("targeting_key", 1_024), ("bucket_value", 1_024)])
+                .all(|(name, bytes)| short(&exposure[name], bytes));
         if !(required && numbers && optional && bounded) {
             fail(format!("exposures[{i}]: {exposure}"));
         }

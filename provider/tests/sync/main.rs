@@ -12,3 +12,4 @@ mod lifecycle;
 mod mirrors;
 mod stream;
 mod telemetry;
+mod telemetry_exposures;

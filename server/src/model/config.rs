@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+/// The longest rule id or rollout `bucket_by`, in bytes. SDKs send both back with
+/// every exposure, and the telemetry endpoint takes what the API takes.
+pub const MAX_RULE_TEXT: usize = 1024;
+
 fn is_false(value: &bool) -> bool {
     !*value
 }

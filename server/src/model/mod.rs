@@ -22,7 +22,7 @@ pub use audit::{AuditEntry, ListChange};
 pub use change::{ChangeRequest, ChangeStatus, Operation};
 pub use config::{
     Condition, FlagConfig, Op, Prerequisite, Ramp, Rollout, RolloutRequest, Rule, Schedule, Serve, Step, Target,
-    Toggle, WeightedVariant,
+    Toggle, WeightedVariant, MAX_RULE_TEXT,
 };
 pub use env::{EnvPatch, Environment, NewEnvironment};
 pub use flag::{Flag, FlagType};

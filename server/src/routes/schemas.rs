@@ -80,7 +80,7 @@ fn flag_schemas() -> Vec<(&'static str, Json)> {
                 "properties": {
                     "variants": { "type": "array", "items": { "type": "object", "additionalProperties": false, "required": ["variant", "weight"],
                         "properties": { "variant": { "type": "string" }, "weight": { "type": "integer", "minimum": 0, "maximum": 4294967295u64 } } } },
-                    "bucket_by": { "type": "string" }, "salt": { "type": "string" },
+                    "bucket_by": { "type": "string", "minLength": 1, "maxLength": 1024, "description": "the attribute to bucket by, at most 1,024 bytes (SDKs send it back with exposures); default the targeting key" }, "salt": { "type": "string" },
                     "schedule": { "type": "object", "description": "exactly one of steps [{at, weights}] or ramp {start, end, weights}" }
                 }
             }),
@@ -93,7 +93,7 @@ fn flag_schemas() -> Vec<(&'static str, Json)> {
         (
             "Rule",
             json!({ "type": "object", "additionalProperties": false, "required": ["id", "serve"],
-            "properties": { "id": label("unique within the flag"), "conditions": { "type": "array", "items": r("Condition") }, "serve": r("Serve") } }),
+            "properties": { "id": { "type": "string", "maxLength": 1024, "description": format!("unique within the flag, at most 1,024 bytes (SDKs send it back with exposures; may be empty); {NO_CONTROLS}") }, "conditions": { "type": "array", "items": r("Condition") }, "serve": r("Serve") } }),
         ),
         (
             "Condition",

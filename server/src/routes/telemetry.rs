@@ -46,7 +46,8 @@ pub(super) fn add(routes: Routes) -> Routes {
             422,
             Some("Error"),
             "a member out of range, too long, holding control characters, or of the wrong type; `field` names \
-                 it by path (`counts[3].count`); nothing was stored",
+                 it by path (`counts[3].count`); nothing was stored. An exposure the server cannot take is \
+                 not refused this way: it is dropped alone (see `exposures_refused` in the 202)",
         )
         .ok(
             429,
@@ -73,11 +74,19 @@ async fn report(
     let body = Body::from_request(request, &app).await?;
     let report: crate::telemetry::Report = body.json()?;
     let now = crate::clock::now_ms();
-    report.check(now)?;
+    let exposures = report.check(now)?;
     let catalog = app.telemetry.catalogs.get(&app.hub, &env, grant.kind)?;
-    let (batch, accepted) = crate::telemetry::resolve(&report, &catalog, &env, grant.kind, now);
+    let (batch, accepted) = crate::telemetry::resolve(&report, &exposures, &catalog, &env, grant.kind, now);
     let body = match app.telemetry.record(&batch).await? {
-        Recorded::Stored => json!({ "accepted": { "counts": accepted.counts, "exposures": accepted.exposures } }),
+        Recorded::Stored => {
+            let mut body = json!({ "accepted": { "counts": accepted.counts, "exposures": accepted.exposures } });
+            // Said, so that an SDK can log why (it should have left them out itself).
+            if let Some(why) = &exposures.first_refusal {
+                body["exposures_refused"] = json!(exposures.refused);
+                body["exposure_refusal"] = json!({ "field": why.field, "message": why.message });
+            }
+            body
+        }
         // Stored by an earlier post: the SDK learns it may drop the batch.
         Recorded::Duplicate => json!({ "accepted": { "counts": 0, "exposures": 0 }, "duplicate": true }),
     };

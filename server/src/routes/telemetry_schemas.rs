@@ -51,11 +51,11 @@ pub(super) fn all() -> Vec<(&'static str, Json)> {
                     "flag_not_found": { "type": "array", "maxItems": 1_001, "items": { "type": "object", "required": ["count"],
                         "properties": { "flag": { "oneOf": [label(1, 256, "a key the snapshot lacked"), { "type": "null" }], "description": "null: the keys past the SDK's 1,000, summed" },
                             "count": count(1) } } },
-                    "exposures": { "type": "array", "maxItems": 1_000, "items": { "type": "object",
+                    "exposures": { "type": "array", "maxItems": 1_000, "description": "an exposure the server cannot take (a member of the wrong type, out of range, too long, too old) is dropped alone and counted with `exposures_dropped`; the report's counts are kept", "items": { "type": "object",
                         "required": ["flag", "variant", "reason", "snapshot_version", "timestamp_ms"],
                         "properties": { "flag": label(1, 256, "the flag key"), "variant": label(1, 256, "the variant served"),
-                            "reason": ascii("why, as OpenFeature names it: SPLIT, TARGETING_MATCH, ..."), "rule_id": label(1, 256, "the rule that served it"),
-                            "targeting_key": label(0, 1024, "the context's targeting key"), "bucket_attribute": label(1, 256, "the attribute a rollout bucketed by"),
+                            "reason": ascii("why, as OpenFeature names it: SPLIT, TARGETING_MATCH, ..."), "rule_id": label(0, 1024, "the rule that served it"),
+                            "targeting_key": label(0, 1024, "the context's targeting key"), "bucket_attribute": label(1, 1024, "the attribute a rollout bucketed by"),
                             "bucket_value": label(0, 1024, "its value as hashed"), "snapshot_version": version(),
                             "timestamp_ms": { "type": "integer", "description": "Unix milliseconds; at most 7 days before and 1 hour after the server's clock" } } } },
                     "exposures_dropped": count(0)
@@ -67,6 +67,8 @@ pub(super) fn all() -> Vec<(&'static str, Json)> {
             json!({ "type": "object", "properties": { "accepted": { "type": "object", "properties": {
                 "counts": { "type": "integer", "description": "`counts` entries stored against the environment's flags" },
                 "exposures": { "type": "integer", "description": "exposures of the environment's flags, kept" } } },
+                "exposures_refused": { "type": "integer", "description": "exposures dropped because the server could not take them (counted with the SDK's dropped ones); absent when none" },
+                "exposure_refusal": { "type": "object", "description": "why the first of them was dropped: `field` names it by path (`exposures[3].timestamp_ms`)", "properties": { "field": { "type": "string" }, "message": { "type": "string" } } },
                 "duplicate": { "type": "boolean", "description": "true: a batch of this `batch` id was stored already, and nothing was added (both counts are 0); absent otherwise" } } }),
         ),
         (

@@ -3,7 +3,7 @@
 //! 422 naming the field, the character and where it is.
 
 use crate::error::ApiError;
-use crate::model::{check_label, check_prose, FlagConfig, Segment};
+use crate::model::{check_label, check_prose, FlagConfig, Segment, Serve, MAX_RULE_TEXT};
 
 /// Checks a name or label: `what` says what it is (`tag`, `variant name`).
 pub(crate) fn label(field: impl Into<String>, what: &str, text: &str) -> Result<(), ApiError> {
@@ -31,16 +31,41 @@ pub(crate) fn prose(field: impl Into<String>, what: &str, text: &str) -> Result<
     })
 }
 
-/// Checks the rule ids and metadata names of a configuration someone sends. (Variant
-/// names in it must be the flag's own, which were checked with the flag.)
+/// Checks the rule ids, rollouts' `bucket_by` and metadata names of a configuration
+/// someone sends. (Variant names in it must be the flag's own, which were checked with
+/// the flag.) Rule ids and `bucket_by` are bounded as the telemetry endpoint bounds the
+/// exposures that carry them back.
 pub(crate) fn check_config(config: &FlagConfig) -> Result<(), ApiError> {
     for (i, rule) in config.rules.iter().enumerate() {
         label(format!("rules[{i}].id"), "rule id", &rule.id)?;
+        bounded(format!("rules[{i}].id"), "a rule id", &rule.id)?;
+        bucket_by(&format!("rules[{i}].serve"), &rule.serve)?;
     }
+    bucket_by("fallthrough", &config.fallthrough)?;
     for name in config.metadata.keys() {
         label(format!("metadata[{name:?}]"), "metadata name", name)?;
     }
     Ok(())
+}
+
+/// Refuses `text` over [`MAX_RULE_TEXT`] bytes.
+fn bounded(field: String, what: &str, text: &str) -> Result<(), ApiError> {
+    if text.len() > MAX_RULE_TEXT {
+        let message = format!(
+            "{what} is at most {MAX_RULE_TEXT} bytes, not {}: SDKs send it back with every exposure",
+            text.len()
+        );
+        return Err(ApiError::invalid(field, message));
+    }
+    Ok(())
+}
+
+/// Checks the `bucket_by` of `serve`'s rollout, if it has one, at `at`.
+fn bucket_by(at: &str, serve: &Serve) -> Result<(), ApiError> {
+    match serve.rollout.as_ref().and_then(|rollout| rollout.bucket_by.as_deref()) {
+        Some(name) => bounded(format!("{at}.rollout.bucket_by"), "`bucket_by`", name),
+        None => Ok(()),
+    }
 }
 
 /// Checks a segment's description and rule ids.

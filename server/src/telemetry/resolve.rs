@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use super::catalog::Catalog;
-use super::wire::Report;
+use super::wire::{Exposures, Report};
 use crate::model::SdkKind;
 use crate::store::telemetry::{Batch, NewExposure, Outcome, MAX_TALLY};
 use crate::store::to_i64;
@@ -28,8 +28,16 @@ fn add(sum: &mut i64, count: u64) {
     *sum = sum.saturating_add(to_i64(count)).min(MAX_TALLY);
 }
 
-/// Resolves `report` (checked) for `env` and an SDK key of `kind`, at server time `now`.
-pub(crate) fn resolve(report: &Report, catalog: &Catalog, env: &str, kind: SdkKind, now: i64) -> (Batch, Accepted) {
+/// Resolves `report` for `env` and an SDK key of `kind`, at server time `now`, with
+/// `exposures` what its check kept of its exposures (those it dropped count as dropped).
+pub(crate) fn resolve(
+    report: &Report,
+    exposures: &Exposures,
+    catalog: &Catalog,
+    env: &str,
+    kind: SdkKind,
+    now: i64,
+) -> (Batch, Accepted) {
     let mut usage: BTreeMap<(String, Outcome), i64> = BTreeMap::new();
     let mut not_found: BTreeMap<Option<String>, i64> = BTreeMap::new();
     let mut counted = 0;
@@ -49,8 +57,9 @@ pub(crate) fn resolve(report: &Report, catalog: &Catalog, env: &str, kind: SdkKi
     for entry in &report.flag_not_found {
         add(not_found.entry(entry.flag.clone()).or_default(), entry.count);
     }
-    let exposures: Vec<NewExposure> = report
-        .exposures
+    let dropped = to_i64(report.exposures_dropped).saturating_add(to_i64(exposures.refused as u64));
+    let exposures: Vec<NewExposure> = exposures
+        .kept
         .iter()
         .filter(|e| catalog.variants(&e.flag).is_some())
         .map(|e| NewExposure {
@@ -78,7 +87,7 @@ pub(crate) fn resolve(report: &Report, catalog: &Catalog, env: &str, kind: SdkKi
         usage,
         not_found,
         exposures,
-        exposures_dropped: to_i64(report.exposures_dropped).min(MAX_TALLY),
+        exposures_dropped: dropped.min(MAX_TALLY),
     };
     (batch, accepted)
 }
@@ -108,11 +117,14 @@ mod tests {
             "flag_not_found": [ { "flag": "old-banner", "count": 1 }, { "flag": null, "count": 4 } ],
             "exposures": [
                 { "flag": "banner", "variant": "red", "reason": "SPLIT", "snapshot_version": 3, "timestamp_ms": now },
-                { "flag": "gone", "variant": "on", "reason": "STATIC", "snapshot_version": 3, "timestamp_ms": now }
+                { "flag": "gone", "variant": "on", "reason": "STATIC", "snapshot_version": 3, "timestamp_ms": now },
+                { "flag": "banner", "variant": "red", "reason": "SPLIT", "snapshot_version": 3, "timestamp_ms": "now" }
             ],
             "exposures_dropped": 9
         }));
-        let (batch, accepted) = resolve(&report, &catalog, "production", SdkKind::Client, now);
+        let exposures = report.check(now).unwrap();
+        assert_eq!(exposures.refused, 1);
+        let (batch, accepted) = resolve(&report, &exposures, &catalog, "production", SdkKind::Client, now);
         assert_eq!(accepted, Accepted { counts: 4, exposures: 1 });
         let usage: Vec<(&str, &Outcome, i64)> = batch.usage.iter().map(|((f, o), n)| (f.as_str(), o, *n)).collect();
         assert_eq!(
@@ -126,7 +138,7 @@ mod tests {
         assert_eq!(batch.not_found, BTreeMap::from([(None, 4), (Some("old-banner".to_owned()), 8)]));
         assert_eq!(batch.exposures.len(), 1);
         assert_eq!(batch.exposures[0].flag, "banner");
-        assert_eq!((batch.kind, batch.exposures_dropped), ("client", 9));
+        assert_eq!((batch.kind, batch.exposures_dropped), ("client", 9 + 1), "with the one refused");
         assert_eq!(batch.seen_at, now, "a window ending ahead of the server's clock counts as now");
     }
 
@@ -138,7 +150,7 @@ mod tests {
             "sdk": "s", "window": { "start_ms": 0, "end_ms": 10 },
             "counts": [ { "flag": "f", "variant": "on", "count": max }, { "flag": "f", "variant": "on", "count": max } ]
         }));
-        let (batch, _) = resolve(&report, &catalog, "e", SdkKind::Server, 20);
+        let (batch, _) = resolve(&report, &Exposures::default(), &catalog, "e", SdkKind::Server, 20);
         assert_eq!(batch.usage.values().copied().collect::<Vec<_>>(), [MAX_TALLY]);
         assert_eq!(batch.seen_at, 10);
     }

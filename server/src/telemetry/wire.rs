@@ -4,6 +4,12 @@
 //! Unknown members are ignored, so newer SDKs may send more; a member of the wrong type
 //! is refused by the reader (`crate::routes::Body`) with its path, and what the types
 //! cannot say (lengths, ranges, control characters, the window) is checked here.
+//!
+//! Exposures are the exception: one the server cannot take (a member of the wrong type,
+//! too long, too old) is dropped on its own and counted with the SDK's dropped ones,
+//! never costing the report its counts. Exposures carry texts from the evaluation
+//! context and the flag's rules, which an SDK cannot always check as the server does
+//! (an older SDK, a rule id the API took before it bounded them).
 
 use serde::Deserialize;
 
@@ -40,8 +46,9 @@ pub(crate) struct Report {
     pub(crate) counts: Vec<Count>,
     #[serde(default)]
     pub(crate) flag_not_found: Vec<NotFound>,
+    /// Read one by one ([`Report::check`]): a bad one is dropped, not the report.
     #[serde(default)]
-    pub(crate) exposures: Vec<Exposure>,
+    pub(crate) exposures: Vec<serde_json::Value>,
     #[serde(default)]
     pub(crate) exposures_dropped: u64,
 }
@@ -134,13 +141,11 @@ fn check_version(field: &str, version: u64) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A time no older than [`MAX_AGE_MS`] and no further ahead than [`MAX_AHEAD_MS`].
-fn check_recent(field: &str, ms: i64, now: i64) -> Result<(), ApiError> {
+/// A time no older than [`MAX_AGE_MS`] and no further ahead than [`MAX_AHEAD_MS`];
+/// `dropped` says what is lost if it is older.
+fn check_recent(field: &str, ms: i64, now: i64, dropped: &str) -> Result<(), ApiError> {
     if ms < now.saturating_sub(MAX_AGE_MS) {
-        return Err(ApiError::invalid(
-            field,
-            "is more than 7 days before the server's clock: those counts are dropped",
-        ));
+        return Err(ApiError::invalid(field, format!("is more than 7 days before the server's clock: {dropped}")));
     }
     if ms > now.saturating_add(MAX_AHEAD_MS) {
         return Err(ApiError::invalid(
@@ -156,10 +161,27 @@ fn check_recent(field: &str, ms: i64, now: i64) -> Result<(), ApiError> {
 const FLAG: Text = Text::Label(1, 256);
 /// Variant names, as the API defines them.
 const VARIANT: Text = Text::Label(1, 256);
+/// Rule ids and rollouts' bucketing attributes, as the API takes them (`rules[i].id`
+/// may be empty; both are at most [`crate::model::MAX_RULE_TEXT`] bytes).
+const RULE_ID: Text = Text::Label(0, crate::model::MAX_RULE_TEXT);
+const BUCKET_ATTRIBUTE: Text = Text::Label(1, crate::model::MAX_RULE_TEXT);
+/// Texts from the evaluation context: targeting keys, values hashed.
+const CONTEXT_TEXT: Text = Text::Label(0, 1024);
+
+/// The exposures of a checked report the server can take, and what it dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Exposures {
+    pub(crate) kept: Vec<Exposure>,
+    /// How many were dropped.
+    pub(crate) refused: usize,
+    /// Why the first was, naming it by path (`exposures[3].timestamp_ms`).
+    pub(crate) first_refusal: Option<ApiError>,
+}
 
 impl Report {
-    /// Checks what the types do not, at server time `now` (Unix milliseconds).
-    pub(crate) fn check(&self, now: i64) -> Result<(), ApiError> {
+    /// Checks what the types do not, at server time `now` (Unix milliseconds); returns
+    /// the exposures it can take, having dropped the others.
+    pub(crate) fn check(&self, now: i64) -> Result<Exposures, ApiError> {
         check_text("sdk", &self.sdk, Text::Ascii(64))?;
         check_optional("instance", self.instance.as_deref(), Text::Ascii(64))?;
         check_optional("batch", self.batch.as_deref(), Text::Ascii(64))?;
@@ -169,7 +191,7 @@ impl Report {
         if self.window.start_ms > self.window.end_ms {
             return Err(ApiError::invalid("window.start_ms", "must not be after window.end_ms"));
         }
-        check_recent("window.end_ms", self.window.end_ms, now)?;
+        check_recent("window.end_ms", self.window.end_ms, now, "the report is refused, with its counts")?;
         if let Some(version) = self.snapshot_version {
             check_version("snapshot_version", version)?;
         }
@@ -196,23 +218,43 @@ impl Report {
             let message = format!("holds {} entries; at most {MAX_EXPOSURES}", self.exposures.len());
             return Err(ApiError::invalid("exposures", message));
         }
-        for (i, exposure) in self.exposures.iter().enumerate() {
-            exposure.check(&format!("exposures[{i}]"), now)?;
+        check_count("exposures_dropped", self.exposures_dropped, 0)?;
+        let mut exposures = Exposures::default();
+        for (i, json) in self.exposures.iter().enumerate() {
+            match Exposure::read(json, &format!("exposures[{i}]"), now) {
+                Ok(exposure) => exposures.kept.push(exposure),
+                Err(why) => {
+                    exposures.refused += 1;
+                    exposures.first_refusal.get_or_insert(why);
+                }
+            }
         }
-        check_count("exposures_dropped", self.exposures_dropped, 0)
+        Ok(exposures)
     }
 }
 
 impl Exposure {
+    /// Reads and checks the exposure at path `at`.
+    fn read(json: &serde_json::Value, at: &str, now: i64) -> Result<Exposure, ApiError> {
+        let exposure: Exposure = serde_path_to_error::deserialize(json).map_err(|e| {
+            let inner = e.path().to_string();
+            let field = if inner == "." { at.to_owned() } else { format!("{at}.{inner}") };
+            ApiError::invalid(field, e.into_inner().to_string())
+        })?;
+        exposure.check(at, now)?;
+        Ok(exposure)
+    }
+
     fn check(&self, at: &str, now: i64) -> Result<(), ApiError> {
         check_text(&format!("{at}.flag"), &self.flag, FLAG)?;
         check_text(&format!("{at}.variant"), &self.variant, VARIANT)?;
         check_text(&format!("{at}.reason"), &self.reason, Text::Ascii(64))?;
-        check_optional(&format!("{at}.rule_id"), self.rule_id.as_deref(), Text::Label(1, 256))?;
-        check_optional(&format!("{at}.targeting_key"), self.targeting_key.as_deref(), Text::Label(0, 1024))?;
-        check_optional(&format!("{at}.bucket_attribute"), self.bucket_attribute.as_deref(), Text::Label(1, 256))?;
-        check_optional(&format!("{at}.bucket_value"), self.bucket_value.as_deref(), Text::Label(0, 1024))?;
+        check_optional(&format!("{at}.rule_id"), self.rule_id.as_deref(), RULE_ID)?;
+        check_optional(&format!("{at}.targeting_key"), self.targeting_key.as_deref(), CONTEXT_TEXT)?;
+        check_optional(&format!("{at}.bucket_attribute"), self.bucket_attribute.as_deref(), BUCKET_ATTRIBUTE)?;
+        check_optional(&format!("{at}.bucket_value"), self.bucket_value.as_deref(), CONTEXT_TEXT)?;
         check_version(&format!("{at}.snapshot_version"), self.snapshot_version)?;
-        check_recent(&format!("{at}.timestamp_ms"), self.timestamp_ms, now)
+        let dropped = "the exposure is dropped (the report's counts are kept)";
+        check_recent(&format!("{at}.timestamp_ms"), self.timestamp_ms, now, dropped)
     }
 }

@@ -30,5 +30,6 @@ mod stale_unused;
 mod telemetry;
 mod telemetry_batches;
 mod telemetry_bounds;
+mod telemetry_exposures;
 mod upgrade;
 mod usage;

@@ -76,7 +76,8 @@ async fn reports_add_up_per_variant_and_hour(backend: Backend) {
 }
 
 /// A report with one bad member is refused whole with 422 naming it, and nothing of
-/// it is stored, not even the good entries before it.
+/// it is stored, not even the good entries before it. (A bad exposure is dropped alone:
+/// `telemetry_exposures.rs`.)
 async fn bad_reports_are_refused_whole_naming_the_field(backend: Backend) {
     let server = Server::start(&backend).await;
     boolean_flag(&server.admin(), "new-checkout", false).await;
@@ -107,20 +108,7 @@ async fn bad_reports_are_refused_whole_naming_the_field(backend: Backend) {
             with(&|b| b["flag_not_found"] = json!([{ "flag": "old", "count": 1 }, { "count": 0 }])),
             "flag_not_found[1].count",
         ),
-        (
-            with(&|b| {
-                b["exposures"] = json!([{ "flag": "new-checkout", "variant": "on", "reason": "SPLIT",
-                    "snapshot_version": 2, "timestamp_ms": "now" }]);
-            }),
-            "exposures[0].timestamp_ms",
-        ),
-        (
-            with(&|b| {
-                b["exposures"] = json!([{ "flag": "new-checkout", "variant": "on", "reason": "SPLIT",
-                    "snapshot_version": 2, "timestamp_ms": now, "targeting_key": "u\r1" }]);
-            }),
-            "exposures[0].targeting_key",
-        ),
+        (with(&|b| b["exposures"] = json!({ "flag": "new-checkout" })), "exposures"),
         (with(&|b| b["counts"] = json!(vec![good.clone(); 10_001])), "counts"),
         (with(&|b| b["exposures_dropped"] = json!(-3)), "exposures_dropped"),
     ];
