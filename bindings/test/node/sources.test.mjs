@@ -258,6 +258,10 @@ test("closing during start, then starting again (React StrictMode), announces no
   assert.deepEqual([server.requests, saved.length], [0, 0], "the closed start fetched and stored nothing");
   track(provider.initialize({ targetingKey: "bob" }));
   await provider.onClose();
+  // Version 2 comes half a second after the third start's first request: else it could
+  // arrive within the tick the checks below wait (18 runs in 300 under load), and be
+  // announced, rightly, after READY but before they look.
+  server.delayMs = 500;
   const third = provider.initialize({ targetingKey: "bob" });
   const changed = providerEvent(provider, "PROVIDER_CONFIGURATION_CHANGED");
   await third;
@@ -268,6 +272,7 @@ test("closing during start, then starting again (React StrictMode), announces no
   await changed;
   assert.equal(provider.resolveBooleanEvaluation("beta", false).value, true, "version 2 served");
   await provider.onClose();
+  server.delayMs = 0;
   // A context change that waited for a start which closing overtook goes to the next.
   const fresh = new PennonWebProvider({ keys, environment: "test", url: server.url, logger: quiet });
   track(fresh.initialize({ targetingKey: "ann" }));
