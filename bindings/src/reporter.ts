@@ -9,12 +9,14 @@
  * 5xx, 429) is sent again unchanged, id and all, before newer counts, and backs off:
  * the server may have stored it, and answers a repeat as a duplicate rather than
  * counting it twice. A 4xx is logged once and its batch dropped, since it would fail
- * again. Its timer is unref'd; in workerd, where no timer outlives a
- * request, it sets none: `refreshIfDue` reports when a report is due, inside the
- * request. In browsers, a page being hidden sends what is pending with `keepalive`.
+ * again. Its timer is unref'd, and so is the socket of a report the timer starts
+ * (`detachedFetch`, Node); close ends within `requestTimeoutMs`, aborting what is in
+ * flight then. In workerd, where no timer outlives a request, it sets none:
+ * `refreshIfDue` reports when a report is due, inside the request. In browsers, a page
+ * being hidden sends what is pending with `keepalive`.
  */
 
-import { requestScoped } from "#platform";
+import { detachedFetch, requestScoped } from "#platform";
 import { bodyStart, errorDetail, retryAfter } from "./fetch-envelope.js";
 import { Pending, expired, type Batch } from "./report-batch.js";
 import { described } from "./sync-errors.js";
@@ -43,6 +45,9 @@ export interface ReporterHost {
   version(): number | undefined;
   warn(message: string): void;
   fetch: typeof fetch;
+  /** Posts of reports made in the background, whose socket does not keep a Node
+   *  process alive (Node, Deno, Bun, without a `fetch` option); `fetch` where there is none. */
+  detachedFetch: typeof fetch | undefined;
   requestTimeoutMs: number;
   jitter: number;
 }
@@ -61,11 +66,12 @@ const ABANDON_SLACK_MS = 1_000;
 /** `refused`: why the control plane dropped exposures of an accepted report, if it did. */
 type Answer = { kind: "accepted"; refused?: string } | { kind: "failed"; reason: string; retryAfterMs?: number } | { kind: "rejected"; reason: string };
 
-/** A report under way. */
+/** A report under way; `controller` aborts its post (close's deadline). */
 interface Flight {
   promise: Promise<ReportOutcome>;
   since: number;
   abandoned: boolean;
+  controller: AbortController;
 }
 
 export class Reporter {
@@ -94,6 +100,8 @@ export class Reporter {
   #running = false;
   /** The version served when `close` began (its engine is freed before the last post). */
   #closingVersion: number | undefined;
+  /** Aborted when close's deadline passes: no post is started after it. */
+  #deadline: AbortSignal | undefined;
 
   constructor(config: TelemetryConfig, host: ReporterHost) {
     this.#config = config;
@@ -103,7 +111,7 @@ export class Reporter {
   /** Opens the window (unless deltas of an earlier run are pending) and reports every interval. */
   start(): void {
     this.#running = true;
-    this.#closingVersion = undefined;
+    this.#closingVersion = this.#deadline = undefined;
     if (this.#pending.empty) this.#pending.startMs = this.#host.now();
     this.#scheduleNext();
   }
@@ -111,42 +119,62 @@ export class Reporter {
   /** Reports now, after the report under way if there is one. */
   async flush(): Promise<ReportOutcome> {
     this.#dropAbandoned();
-    while (this.#flight !== undefined) await this.#flight.promise;
-    return this.#begin(false);
+    // A report made in the background does not keep a Node process alive; one awaited
+    // does, as long as its post may take (this timer does, meanwhile).
+    const hold = this.#flight === undefined ? undefined : later(() => {}, this.#host.requestTimeoutMs, { unref: false });
+    try {
+      while (this.#flight !== undefined) await this.#flight.promise;
+    } finally {
+      clearTimeout(hold);
+    }
+    return this.#begin(false, false);
   }
 
   /** Reports if a report is due and none is under way (workerd: on every request). */
   reportIfDue(): Promise<void> {
     this.#dropAbandoned();
     if (!this.#running || this.#flight !== undefined || this.#host.now() < this.#dueAt) return Promise.resolve();
-    return this.#begin(false).then(() => {});
+    return this.#begin(false, false).then(() => {});
   }
 
   /** The page is being hidden (and may never be shown again): sends what is pending,
    *  with `keepalive`, so the request outlives the page. */
   hide(): void {
-    if (this.#running && this.#flight === undefined) void this.#begin(true);
+    if (this.#running && this.#flight === undefined) void this.#begin(true, false);
   }
 
-  /** Stops reporting after one last report, waiting for it `requestTimeoutMs` at most. */
+  /**
+   * Stops reporting after one last report (after the one under way, if any), within
+   * `requestTimeoutMs` in all: when that passes, the post under way is aborted and none
+   * is started, so nothing of the reporter outlives close. What is not accepted by then
+   * stays unsent (a provider started again sends it first).
+   */
   async close(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
     clearTimeout(this.#timer);
     this.#closingVersion = this.#host.version();
-    const last = this.flush().then((outcome) => {
-      if (outcome === "failed" || outcome === "deferred") this.#host.warn(`telemetry: the last report before close was ${outcome}: its counts are not reported`);
-    });
-    let timer: Timer | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = later(resolve, this.#host.requestTimeoutMs, { unref: true })));
-    await (timer === undefined ? last : Promise.race([last, timeout]));
+    const ms = this.#host.requestTimeoutMs;
+    const deadline = new AbortController();
+    this.#deadline = deadline.signal;
+    const passed = new Promise<"deadline">((resolve) => deadline.signal.addEventListener("abort", () => resolve("deadline"), { once: true }));
+    // Not unref'd: close is awaited, and keeps a Node process alive until its deadline at most.
+    const timer = later(() => {
+      deadline.abort(new Error(`close waits requestTimeoutMs (${ms} ms) at most`));
+      this.#flight?.controller.abort(deadline.signal.reason);
+    }, ms, { unref: false });
+    const last = this.flush().catch(() => "failed" as const);
+    const outcome = await (timer === undefined ? last : Promise.race([last, passed]));
     clearTimeout(timer);
+    if (outcome === "failed" || outcome === "deferred") this.#host.warn(`telemetry: the last report before close was ${outcome}: its counts are not reported`);
+    if (outcome === "deadline") this.#host.warn(`telemetry: the last report before close did not finish within requestTimeoutMs (${ms} ms), and was abandoned: its counts are not reported`);
   }
 
-  #begin(keepalive: boolean): Promise<ReportOutcome> {
-    const flight: Flight = { promise: undefined as unknown as Promise<ReportOutcome>, since: Date.now(), abandoned: false };
+  /** Starts a report; `background`: nobody waits for it, so its post must not keep a Node process alive. */
+  #begin(keepalive: boolean, background: boolean): Promise<ReportOutcome> {
+    const flight: Flight = { promise: undefined as unknown as Promise<ReportOutcome>, since: Date.now(), abandoned: false, controller: new AbortController() };
     this.#flight = flight;
-    flight.promise = this.#report(flight, keepalive).finally(() => {
+    flight.promise = this.#report(flight, keepalive, background).finally(() => {
       if (this.#flight !== flight) return;
       this.#flight = undefined;
       this.#scheduleNext();
@@ -154,7 +182,7 @@ export class Reporter {
     return flight.promise;
   }
 
-  async #report(flight: Flight, keepalive: boolean): Promise<ReportOutcome> {
+  async #report(flight: Flight, keepalive: boolean, background: boolean): Promise<ReportOutcome> {
     const now = this.#host.now();
     if (now < this.#notBefore) return "deferred";
     const { telemetry } = this.#host;
@@ -179,7 +207,7 @@ export class Reporter {
         }
         this.#unsent = this.#pending.batch(now, randomHex(16), who);
       }
-      const answer = await this.#post(this.#unsent.body, keepalive);
+      const answer = await this.#post(this.#unsent.body, keepalive, flight.controller, background);
       // Cut off with its request (`#dropAbandoned`): its batch is still unsent.
       if (flight.abandoned) return "failed";
       if (answer.kind === "failed") {
@@ -206,11 +234,16 @@ export class Reporter {
     return outcome;
   }
 
-  /** Posts `body`, timed out after `requestTimeoutMs`; the answer as a value. */
-  async #post(body: string, keepalive: boolean): Promise<Answer> {
+  /** Posts `body`, timed out after `requestTimeoutMs` or aborted by `flight` (close's
+   *  deadline); the answer as a value. */
+  async #post(body: string, keepalive: boolean, flight: AbortController, background: boolean): Promise<Answer> {
     const timeoutMs = this.#host.requestTimeoutMs;
+    if (this.#deadline?.aborted) return { kind: "failed", reason: `not sent: ${described(this.#deadline.reason)}` };
     const controller = new AbortController();
     const timer = later(() => controller.abort(new Error(`no answer within requestTimeoutMs (${timeoutMs} ms)`)), timeoutMs, { unref: true });
+    const cutOff = () => controller.abort(flight.signal.reason);
+    if (flight.signal.aborted) cutOff();
+    flight.signal.addEventListener("abort", cutOff, { once: true });
     // Raced as well as aborted: a `fetch` option that drops the signal must not hold reports.
     const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true }));
     aborted.catch(() => {});
@@ -226,7 +259,7 @@ export class Reporter {
     };
     try {
       // Called unbound: browsers' and workerd's `fetch` throw "Illegal invocation" as a method.
-      const post = this.#host.fetch;
+      const post = (background && this.#host.detachedFetch) || this.#host.fetch;
       const response = await Promise.race([post(this.#config.url, init), aborted]);
       const answer = await Promise.race([answerOf(response), aborted]);
       return answer.kind === "accepted" ? answer : { ...answer, reason: `POST ${shownUrl(this.#config.url)}: ${answer.reason}` };
@@ -234,6 +267,7 @@ export class Reporter {
       return { kind: "failed", reason: `POST ${shownUrl(this.#config.url)}: ${described(error)}` };
     } finally {
       clearTimeout(timer);
+      flight.signal.removeEventListener("abort", cutOff);
     }
   }
 
@@ -258,7 +292,7 @@ export class Reporter {
     if (requestScoped) return;
     this.#timer = later(() => {
       this.#timer = undefined;
-      if (this.#flight === undefined) void this.#begin(false);
+      if (this.#flight === undefined) void this.#begin(false, true);
     }, Math.min(MAX_DELAY_MS, wait), { unref: true });
   }
 
@@ -329,6 +363,7 @@ export function reporterFor(made: Reporter | undefined, sync: Sync, options: Pen
     version: () => (sync.loaded ? sync.engine.version() : undefined),
     warn: (message) => sync.warn(message),
     fetch: (input, init) => (options.fetch ?? globalThis.fetch)(input, init),
+    detachedFetch: options.fetch === undefined ? detachedFetch : undefined,
     requestTimeoutMs,
     jitter,
   });

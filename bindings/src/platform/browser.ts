@@ -22,3 +22,6 @@ export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
 
 /** Timers here outlive the call that set them. */
 export const requestScoped = false;
+
+/** No socket to let go of here: reports in the background use `fetch`. */
+export const detachedFetch: typeof fetch | undefined = undefined;

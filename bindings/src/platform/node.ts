@@ -2,6 +2,9 @@
 /** Node: the default module is read from the package's `pennon.wasm` on disk. */
 
 import { existsSync } from "node:fs";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { Readable } from "node:stream";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { WasmSource } from "../engine.js";
@@ -105,3 +108,49 @@ export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
 
 /** Timers here outlive the call that set them. */
 export const requestScoped = false;
+
+/** Statuses whose answer has no body (a `Response` refuses one). */
+const BODYLESS = new Set([101, 204, 205, 304]);
+
+/**
+ * `fetch(url, init)` for a POST of a string body over a socket that does not keep the
+ * process alive (unref'd), for the reports a provider makes in the background: `fetch`
+ * gives no hold on its socket, so a report under way to a control plane that never
+ * answers held the process for the request timeout after everything else had ended. A
+ * report someone waits for (a flush, close) goes through `fetch`, which holds the
+ * process until it ends. Redirects are answered, not followed (as `redirect: "manual"`).
+ */
+export function detachedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    const url = new URL(String(input instanceof Request ? input.url : input));
+    const body = typeof init?.body === "string" ? init.body : "";
+    const headers = { ...(init?.headers as Record<string, string> | undefined), "Content-Length": String(Buffer.byteLength(body)) };
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const options = { method: init?.method ?? "POST", headers, signal: init?.signal ?? undefined };
+    const request = send(url, options, (answer) => {
+      try {
+        resolve(response(answer));
+      } catch (error) {
+        answer.destroy();
+        reject(error);
+      }
+    });
+    request.on("socket", (socket) => socket.unref?.());
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+/** `answer` as a `Response`, its body streamed. */
+function response(answer: IncomingMessage): Response {
+  const status = answer.statusCode ?? 0;
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(answer.headers)) {
+    for (const each of value === undefined ? [] : [value].flat()) headers.append(name, each);
+  }
+  if (BODYLESS.has(status)) {
+    answer.resume();
+    return new Response(null, { status, headers });
+  }
+  return new Response(Readable.toWeb(answer) as ReadableStream<Uint8Array>, { status, headers });
+}

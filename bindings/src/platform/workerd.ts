@@ -26,3 +26,6 @@ export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
 
 /** workerd ends a request's timers and fetches with it (they never fire or settle after): work there is done inside requests (`refreshIfDue` under `ctx.waitUntil`), and a timer is never relied on. */
 export const requestScoped = true;
+
+/** No socket to let go of here: reports use `fetch`, inside requests. */
+export const detachedFetch: typeof fetch | undefined = undefined;
