@@ -65,8 +65,13 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(json).map_err(|e| {
         let field = field_name(&e.path().to_string());
         let message = strip_position(&e.into_inner().to_string());
-        match unknown_member(&message) {
-            Some(name) => ApiError::invalid(join(&field, &name), message).with_code("unknown_field"),
+        if let Some(name) = unknown_member(&message) {
+            return ApiError::invalid(join(&field, &name), message).with_code("unknown_field");
+        }
+        // serde names a missing member in the message, with the path of the object
+        // that lacks it: the field is the member.
+        match member_named(&message, "missing field `") {
+            Some(name) => ApiError::invalid(join(&field, &name), message),
             None => ApiError::invalid(field, message),
         }
     })
@@ -114,7 +119,12 @@ fn join(parent: &str, name: &str) -> String {
 
 /// The member named by serde's "unknown field `x`, expected ..." message.
 fn unknown_member(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
+    member_named(message, "unknown field `")
+}
+
+/// The member a serde message starting with `prefix` (up to its backquote) names.
+fn member_named(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.strip_prefix(prefix)?;
     Some(rest[..rest.find('`')?].to_owned())
 }
 

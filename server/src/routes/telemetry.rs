@@ -71,7 +71,16 @@ async fn report(
     if let Err(wait) = app.telemetry.limiter.take(hash, Instant::now()) {
         return Ok(too_many(crate::telemetry::retry_after_seconds(wait)));
     }
-    let body = Body::from_request(request, &app).await?;
+    let body = Body::from_request(request, &app).await.map_err(|e| match e.status {
+        // This route's limit is its own, not --max-body.
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the report is larger than 1 MiB, the most the telemetry endpoint takes (whatever --max-body says): \
+             send its counts and exposures in several reports, as the Pennon SDKs do",
+        ),
+        _ => e,
+    })?;
     let report: crate::telemetry::Report = body.json()?;
     let now = crate::clock::now_ms();
     let exposures = report.check(now)?;

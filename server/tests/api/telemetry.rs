@@ -116,9 +116,19 @@ async fn bad_reports_are_refused_whole_naming_the_field(backend: Backend) {
         let reply = post(&server, &server.sdk_dev, "development", &body).await;
         assert_eq!((reply.status, reply.field()), (422, field), "{}", reply.body);
     }
-    let missing = post(&server, &server.sdk_dev, "development", &json!({ "sdk": "s", "counts": [] })).await;
-    assert_eq!(missing.status, 422);
-    assert!(missing.body["error"]["message"].as_str().unwrap().contains("window"), "{}", missing.body);
+    // A member left out is named, at any depth.
+    let window = json!({ "start_ms": now - 1, "end_ms": now });
+    for (body, field) in [
+        (json!({ "sdk": "s", "counts": [] }), "window"),
+        (json!({ "window": window, "counts": [] }), "sdk"),
+        (json!({ "sdk": "s", "window": { "start_ms": now } }), "window.end_ms"),
+        (json!({ "sdk": "s", "window": window, "counts": [{ "flag": "new-checkout" }] }), "counts[0].count"),
+    ] {
+        let missing = post(&server, &server.sdk_dev, "development", &body).await;
+        assert_eq!((missing.status, missing.field()), (422, field), "{}", missing.body);
+        let name = field.rsplit('.').next().unwrap();
+        assert!(missing.body["error"]["message"].as_str().unwrap().contains(&format!("missing field `{name}`")));
+    }
     let api = Api::new(&server.url, &server.sdk_dev);
     let malformed = api.raw(Method::POST, "/v1/telemetry/development", Some(b"{".to_vec()), &[]).await;
     assert_eq!((malformed.status, malformed.code()), (400, "malformed_json"));
@@ -126,6 +136,8 @@ async fn bad_reports_are_refused_whole_naming_the_field(backend: Backend) {
     let padded = format!("{{\"sdk\": \"s\", \"pad\": \"{}\"}}", "x".repeat(1024 * 1024));
     let huge = api.raw(Method::POST, "/v1/telemetry/development", Some(padded.into_bytes()), &[]).await;
     assert_eq!((huge.status, huge.code()), (413, "body_too_large"));
+    let said = huge.body["error"]["message"].as_str().unwrap();
+    assert!(said.contains("larger than 1 MiB") && !said.starts_with("the request body"), "{said}");
     // Nothing of any of them was stored.
     let body = usage(&server, "?environment=development").await;
     assert_eq!(flag_usage(&body, "development", "new-checkout")["evaluations"], 0);
