@@ -153,13 +153,20 @@ pub struct NotFoundKey {
     pub flag: Option<String>,
     /// Evaluations since `first_seen`.
     pub evaluations: u64,
+    /// Of them, those reported with a client key (browsers).
+    #[serde(default)]
+    pub client_evaluations: u64,
     /// RFC 3339.
     pub first_seen: String,
     /// RFC 3339.
     pub last_seen: String,
-    /// Whether a flag of this key exists now (created since, or the SDKs' snapshot was
-    /// older than it).
+    /// Whether a flag of this key exists now: created since, SDKs on a snapshot older
+    /// than it, or, for client keys, a flag that is not client-visible.
     pub exists: bool,
+    /// Whether that flag is client-visible; absent when none exists. With
+    /// `client_evaluations`, `false` explains them: client snapshots leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_visible: Option<bool>,
 }
 
 /// A page of exposures, newest first.

@@ -7,7 +7,7 @@
 //! read only from when it was created: counts of whole hours or days before, and
 //! last-seen times before, belong to the earlier one.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::clock::rfc3339;
 use crate::error::ApiError;
@@ -191,7 +191,9 @@ pub(crate) async fn not_found(
     envs: &[EnvRow],
     now: i64,
 ) -> Result<NotFoundReport, ApiError> {
-    let existing: BTreeSet<String> = main.flags().await?.into_iter().map(|row| row.key).collect();
+    // Each flag that exists, and whether it is client-visible.
+    let existing: BTreeMap<String, bool> =
+        main.flags().await?.into_iter().map(|row| (row.key, row.client_visible)).collect();
     let mut environments = Vec::with_capacity(envs.len());
     for env in envs {
         let mut keys: Vec<NotFoundKey> = telemetry
@@ -200,9 +202,11 @@ pub(crate) async fn not_found(
             .into_iter()
             .filter(|row| row.last_seen >= env.created_at)
             .map(|row| NotFoundKey {
-                exists: existing.contains(&row.flag),
+                exists: existing.contains_key(&row.flag),
+                client_visible: existing.get(&row.flag).copied(),
                 flag: Some(row.flag).filter(|f| !f.is_empty()),
                 evaluations: to_u64(row.evaluations),
+                client_evaluations: to_u64(row.client_evaluations),
                 first_seen: rfc3339(row.first_seen.max(env.created_at)),
                 last_seen: rfc3339(row.last_seen),
             })

@@ -110,8 +110,11 @@ pub(super) fn all() -> Vec<(&'static str, Json)> {
                 "environments": { "type": "array", "items": { "type": "object", "properties": { "environment": { "type": "string" },
                     "keys": { "type": "array", "items": { "type": "object", "properties": {
                         "flag": { "type": ["string", "null"], "description": "null gathers keys past the bound and those SDKs summed" },
-                        "evaluations": tally, "first_seen": time, "last_seen": time,
-                        "exists": { "type": "boolean", "description": "a flag of this key exists now" } } } } } } } } }),
+                        "evaluations": tally,
+                        "client_evaluations": { "type": "integer", "minimum": 0, "description": "of them, those reported with a client key (browsers)" },
+                        "first_seen": time, "last_seen": time,
+                        "exists": { "type": "boolean", "description": "a flag of this key exists now: created since, SDKs on an older snapshot, or (for client keys) a flag that is not client-visible" },
+                        "client_visible": { "type": "boolean", "description": "whether that flag is client-visible; absent when none exists. false with client_evaluations: client snapshots leave it out, so browsers cannot evaluate it" } } } } } } } } }),
         ),
         (
             "ExposureList",

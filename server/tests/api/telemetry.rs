@@ -212,9 +212,21 @@ async fn browsers_post_with_a_client_key(backend: Backend) {
     assert_eq!(flag_usage(&body, "development", "web-banner")["evaluations"], 2);
     assert_eq!(flag_usage(&body, "development", "server-only")["evaluations"], 0);
     assert_eq!(body["environments"][0]["sdks"][0]["kind"], "client");
+    // A server key asking for a key no flag has is not a browser's doing.
+    let mut typo = report(now_ms(), json!([]));
+    typo["flag_not_found"] = json!([{ "flag": "server-only", "count": 3 }, { "flag": "web-banner", "count": 4 }]);
+    accepted(&server, &server.sdk_dev, "development", &typo).await;
     let missing = server.admin().get("/api/v1/reports/not-found?environment=development").await;
-    assert_eq!(missing.body["environments"][0]["keys"][0]["flag"], "server-only");
-    assert_eq!(missing.body["environments"][0]["keys"][0]["exists"], true, "it exists, for server keys");
+    let keys = &missing.body["environments"][0]["keys"];
+    let key = |name: &str| keys.as_array().unwrap().iter().find(|k| k["flag"] == name).unwrap().clone();
+    let hidden = key("server-only");
+    assert_eq!(
+        (&hidden["exists"], &hidden["client_visible"], &hidden["evaluations"], &hidden["client_evaluations"]),
+        (&json!(true), &json!(false), &json!(4), &json!(1)),
+        "it exists, but browsers cannot see it: {hidden}"
+    );
+    let stale = key("web-banner");
+    assert_eq!((&stale["client_visible"], &stale["client_evaluations"]), (&json!(true), &json!(0)), "{stale}");
     server.stop().await;
 }
 

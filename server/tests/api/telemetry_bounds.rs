@@ -47,7 +47,7 @@ async fn unknown_keys_are_tallied_up_to_the_bound(backend: Backend) {
     let keys = not_found(&server).await;
     assert_eq!(
         keys,
-        json!([{ "flag": "typo-c", "evaluations": 1, "first_seen": keys[0]["first_seen"],
+        json!([{ "flag": "typo-c", "evaluations": 1, "client_evaluations": 0, "first_seen": keys[0]["first_seen"],
         "last_seen": keys[0]["last_seen"], "exists": false }])
     );
     server.stop().await;

@@ -4,11 +4,11 @@
 //!
 //! The old database is made by the current server and then taken back to the old
 //! schema (the old triggers restored, retention's table, index and migration record
-//! removed, and what follows it: on PostgreSQL the telemetry tables of 0006 and 0008,
-//! and the audit log's `changes_json` column and TRUNCATE trigger of 0007), and checked
-//! to be the very schema migrations 0001 to 0004 create on an empty database. So it
-//! holds a real history, published and signed, and audit entries written before 0007,
-//! which read as they did.
+//! removed, and what follows it: on PostgreSQL the telemetry tables of 0006, 0008 and
+//! 0009, and the audit log's `changes_json` column and TRUNCATE trigger of 0007), and
+//! checked to be the very schema migrations 0001 to 0004 create on an empty database.
+//! So it holds a real history, published and signed, and audit entries written before
+//! 0007, which read as they did.
 
 use std::path::Path;
 
@@ -36,7 +36,7 @@ const SQLITE_DOWN: &str = "
 ";
 const POSTGRES_DOWN: &str = "
     DROP TABLE telemetry_batches;
-    DELETE FROM _sqlx_migrations WHERE version = 8;
+    DELETE FROM _sqlx_migrations WHERE version IN (8, 9);
     DROP TRIGGER audit_log_no_truncate ON audit_log;
     ALTER TABLE audit_log DROP COLUMN changes_json;
     DELETE FROM _sqlx_migrations WHERE version = 7;

@@ -93,6 +93,51 @@ async fn usage_and_not_found() {
     let json = ok(&run(&["flags", "not-found", "--json"]));
     assert!(json.contains("evil\\u001b[2J\\u202e"), "{json}");
 
+    // A page asking for a flag that is not client-visible is told apart from a flag
+    // created since: the line says why, and the fix.
+    let client = ok(&run(&["sdk-keys", "create", "--env", "development", "--kind", "client", "--name", "web"]));
+    let post = |key: String, body: serde_json::Value| {
+        let url = url.clone();
+        async move {
+            let posted = reqwest::Client::new()
+                .post(format!("{url}/v1/telemetry/development"))
+                .bearer_auth(key)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(posted.status().as_u16(), 202);
+        }
+    };
+    let window = json!({ "start_ms": now - 60_000, "end_ms": now + 2 });
+    post(
+        client.trim().to_owned(),
+        json!({ "sdk": "pennon-js-web/0.1.0", "window": window,
+        "counts": [{ "flag": "new-checkout", "variant": "on", "count": 5 }] }),
+    )
+    .await;
+    post(
+        sdk.clone(),
+        json!({ "sdk": "pennon-rust/0.1.0", "window": window, "flag_not_found": [{ "flag": "banner", "count": 2 }] }),
+    )
+    .await;
+    let out = ok(&run(&["flags", "not-found", "--env", "development"]));
+    let line =
+        |name: &str| out.lines().find(|line| line.starts_with(&format!("  {name} "))).unwrap_or_default().to_owned();
+    assert!(
+        line("new-checkout").ends_with(
+            "(exists, but is not client-visible, so client keys cannot evaluate it: 5 evaluations by client keys; \
+             to serve it to browsers, set \"client_visible\": true in its definition, PUT \
+             /api/v1/flags/new-checkout)"
+        ),
+        "{out}"
+    );
+    assert!(
+        line("banner").ends_with("(a flag of this key exists now: created since, or SDKs on an older snapshot)"),
+        "{out}"
+    );
+
     // The stale report takes the unused period, within its range.
     let bad = run(&["flags", "stale", "--unused-days", "4000"]);
     assert_eq!(bad.status.code(), Some(2));

@@ -155,12 +155,12 @@ pub(crate) async fn run_not_found(args: &NotFoundArgs) -> Result<(), Failure> {
         print_line(&text(&env["environment"]))?;
         for key in keys {
             let name = if key["flag"].is_string() { text(&key["flag"]) } else { "(other keys)".to_owned() };
-            let exists = if key["exists"] == true { " (a flag of this key exists now)" } else { "" };
             print_line(&format!(
-                "  {name:<32} {}, last {}, first {}{exists}",
+                "  {name:<32} {}, last {}, first {}{}",
                 evaluations(&key["evaluations"]),
                 text(&key["last_seen"]),
-                text(&key["first_seen"])
+                text(&key["first_seen"]),
+                why_not_found(key)
             ))?;
         }
     }
@@ -169,6 +169,23 @@ pub(crate) async fn run_not_found(args: &NotFoundArgs) -> Result<(), Failure> {
         note("no unknown keys reported: every key SDKs evaluated is a flag (or no SDK reports telemetry)");
     }
     Ok(())
+}
+
+/// What `exists` and the client evaluations of a not-found key say, for its line.
+fn why_not_found(key: &Json) -> String {
+    if key["exists"] != true {
+        return String::new();
+    }
+    let by_browsers = key["client_evaluations"].as_u64().unwrap_or(0);
+    if key["client_visible"] == false && by_browsers > 0 {
+        return format!(
+            " (exists, but is not client-visible, so client keys cannot evaluate it: {} by client keys; to serve \
+             it to browsers, set \"client_visible\": true in its definition, PUT /api/v1/flags/{})",
+            evaluations(&key["client_evaluations"]),
+            text(&key["flag"])
+        );
+    }
+    " (a flag of this key exists now: created since, or SDKs on an older snapshot)".to_owned()
 }
 
 #[cfg(test)]

@@ -35,6 +35,8 @@ pub(crate) struct NotFoundRow {
     /// Empty for the keys past the bound and what SDKs summed themselves.
     pub(crate) flag: String,
     pub(crate) evaluations: i64,
+    /// Of them, those reported with a client key.
+    pub(crate) client_evaluations: i64,
     pub(crate) first_seen: i64,
     pub(crate) last_seen: i64,
 }
@@ -138,7 +140,8 @@ impl Tx {
 
     /// The not-found tally of `env`, most recently seen first.
     pub(crate) async fn not_found(&mut self, env: &str) -> Result<Vec<NotFoundRow>, sqlx::Error> {
-        let sql = "SELECT flag, evaluations, first_seen, last_seen FROM telemetry_not_found WHERE env = $1 \
+        let sql = "SELECT flag, evaluations, client_evaluations, first_seen, last_seen FROM telemetry_not_found \
+                   WHERE env = $1 \
                    ORDER BY last_seen DESC, flag";
         on_conn!(self, |c| sqlx::query_as(sql).bind(env).fetch_all(c).await)
     }

@@ -276,6 +276,9 @@ impl Tx {
             let sum = tally.entry(key).or_default();
             *sum = sum.saturating_add(*count).min(MAX_TALLY);
         }
+        // A client key's evaluations are counted apart too: a flag that exists but is
+        // not client-visible is not found by browsers alone.
+        let client = batch.kind == "client";
         let rows: Vec<Vec<Value<'_>>> = tally
             .into_iter()
             .map(|(key, count)| {
@@ -283,17 +286,20 @@ impl Tx {
                     Value::Text(&batch.env),
                     Value::Text(key),
                     Value::Int(count),
+                    Value::Int(if client { count } else { 0 }),
                     Value::Int(batch.seen_at),
                     Value::Int(batch.seen_at),
                 ]
             })
             .collect();
         let tail = format!(
-            "ON CONFLICT (env, flag) DO UPDATE SET {}, {}",
+            "ON CONFLICT (env, flag) DO UPDATE SET {}, {}, {}",
             add("telemetry_not_found", "evaluations"),
+            add("telemetry_not_found", "client_evaluations"),
             later("telemetry_not_found", "last_seen")
         );
-        let head = "INSERT INTO telemetry_not_found (env, flag, evaluations, first_seen, last_seen) VALUES ";
+        let head = "INSERT INTO telemetry_not_found (env, flag, evaluations, client_evaluations, first_seen, \
+                    last_seen) VALUES ";
         self.insert_rows(head, &tail, &rows).await
     }
 
