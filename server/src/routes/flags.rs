@@ -52,7 +52,7 @@ pub(super) fn add(routes: Routes) -> Routes {
         .add(
             Doc::new(Method::DELETE, "/api/v1/flags/{key}", "Delete a flag everywhere", Auth::Token(Role::Editor))
                 .if_match()
-                .ok(204, None, "deleted"),
+                .ok(204, None, "deleted, with its telemetry (counts, last-seen times, exposures)"),
             delete,
         )
         .add(

@@ -117,5 +117,6 @@ pub(crate) async fn delete(
     w.commit().await?;
     app.hub.remove(name);
     app.sdk_keys.revoked();
+    app.telemetry.forget_env(name).await;
     Ok(StatusCode::NO_CONTENT)
 }

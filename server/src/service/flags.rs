@@ -182,6 +182,8 @@ pub(crate) async fn delete(app: &AppInner, actor: &Actor, key: &str, if_match: &
         w.audit::<Flag, Flag>("flag.delete", ("flag", key), Some(&env.name), Some(&before), None);
     }
     w.commit().await?;
+    let names: Vec<String> = envs.into_iter().map(|env| env.name).collect();
+    app.telemetry.forget_flag(&names, key).await;
     Ok(())
 }
 

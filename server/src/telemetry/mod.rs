@@ -125,6 +125,33 @@ impl Telemetry {
         Ok(Recorded::Stored)
     }
 
+    /// Forgets the telemetry of flag `key` in `envs`, just deleted: one created again
+    /// under its key starts afresh. A failure is logged, not returned: the flag is
+    /// deleted, and the reports leave out rows from before the new one's creation hour.
+    pub(crate) async fn forget_flag(&self, envs: &[String], key: &str) {
+        let forgotten = async {
+            let mut tx = self.store.sweeper().await?;
+            tx.forget_flag(envs, key).await?;
+            tx.commit().await
+        };
+        if let Err(error) = forgotten.await {
+            tracing::warn!("telemetry of the deleted flag `{key}` was not deleted: {error}");
+        }
+    }
+
+    /// Forgets the telemetry of environment `env`, just deleted, as
+    /// [`Telemetry::forget_flag`] does a flag's.
+    pub(crate) async fn forget_env(&self, env: &str) {
+        let forgotten = async {
+            let mut tx = self.store.sweeper().await?;
+            tx.forget_env(env).await?;
+            tx.commit().await
+        };
+        if let Err(error) = forgotten.await {
+            tracing::warn!("telemetry of the deleted environment `{env}` was not deleted: {error}");
+        }
+    }
+
     /// Deletes what has aged out at `now`, in every environment; returns the rows
     /// deleted.
     pub(crate) async fn sweep(&self, now: i64) -> Result<u64, sqlx::Error> {

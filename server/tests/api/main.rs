@@ -31,5 +31,6 @@ mod telemetry;
 mod telemetry_batches;
 mod telemetry_bounds;
 mod telemetry_exposures;
+mod telemetry_forget;
 mod upgrade;
 mod usage;

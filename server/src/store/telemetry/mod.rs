@@ -15,6 +15,7 @@
 //! Writes are in `write.rs`, reads in `read.rs`; both are [`Tx`] methods, written once
 //! for both backends as the rest of the store is.
 
+mod forget;
 mod read;
 mod write;
 
