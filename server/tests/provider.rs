@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use open_feature::{EvaluationContext, OpenFeature};
-use pennon_provider::{PennonProvider, ReportOutcome};
+use pennon_provider::{PennonProvider, PennonProviderBuilder, ReportOutcome};
 use serde_json::json;
 
 use common::{boolean_flag, Backend, Server};
@@ -56,6 +56,18 @@ async fn provider_follows_changes(backend: Backend) {
     server.stop().await;
 }
 
+/// A provider of `development` with the server's keys and SDK key, reporting telemetry
+/// to it and polling hourly: only the test's own calls move it.
+fn development_provider(server: &Server) -> PennonProviderBuilder {
+    PennonProvider::builder()
+        .trusted_keys(server.public_keys.clone())
+        .environment("development")
+        .url(format!("{}/v1/snapshots/development", server.url))
+        .http_header("Authorization", format!("Bearer {}", server.sdk_dev))
+        .poll_interval(Duration::from_secs(3600))
+        .telemetry(&server.url, &server.sdk_dev)
+}
+
 /// The provider's telemetry, as the real endpoint takes it and the reports read it back:
 /// both sides are tested against the wire format alone elsewhere.
 async fn provider_telemetry_reaches_the_reports(backend: Backend) {
@@ -64,15 +76,7 @@ async fn provider_telemetry_reaches_the_reports(backend: Backend) {
     boolean_flag(&admin, "new-checkout", false).await;
     let reply = admin.toggle("development", "new-checkout", true).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let provider = PennonProvider::builder()
-        .trusted_keys(server.public_keys.clone())
-        .environment("development")
-        .url(format!("{}/v1/snapshots/development", server.url))
-        .http_header("Authorization", format!("Bearer {}", server.sdk_dev))
-        .poll_interval(Duration::from_secs(3600))
-        .telemetry(&server.url, &server.sdk_dev)
-        .build()
-        .unwrap();
+    let provider = development_provider(&server).build().unwrap();
     let handle = provider.handle();
     let mut api = OpenFeature::default();
     api.set_provider(provider).await;
@@ -117,16 +121,7 @@ async fn a_report_stored_after_the_provider_gave_up_counts_once(backend: Backend
     boolean_flag(&admin, "new-checkout", false).await;
     let reply = admin.toggle("development", "new-checkout", true).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let provider = PennonProvider::builder()
-        .trusted_keys(server.public_keys.clone())
-        .environment("development")
-        .url(format!("{}/v1/snapshots/development", server.url))
-        .http_header("Authorization", format!("Bearer {}", server.sdk_dev))
-        .poll_interval(Duration::from_secs(3600))
-        .request_timeout(Duration::from_millis(500))
-        .telemetry(&server.url, &server.sdk_dev)
-        .build()
-        .unwrap();
+    let provider = development_provider(&server).request_timeout(Duration::from_millis(500)).build().unwrap();
     let handle = provider.handle();
     let mut api = OpenFeature::default();
     api.set_provider(provider).await;
@@ -183,16 +178,7 @@ async fn exposures_of_rules_the_api_takes_are_reported_with_the_counts(backend: 
         let reply = admin.put(&format!("/api/v1/environments/development/flags/{flag}"), &config, &etag).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
-    let provider = PennonProvider::builder()
-        .trusted_keys(server.public_keys.clone())
-        .environment("development")
-        .url(format!("{}/v1/snapshots/development", server.url))
-        .http_header("Authorization", format!("Bearer {}", server.sdk_dev))
-        .poll_interval(Duration::from_secs(3600))
-        .exposure_queue(100)
-        .telemetry(&server.url, &server.sdk_dev)
-        .build()
-        .unwrap();
+    let provider = development_provider(&server).exposure_queue(100).build().unwrap();
     let handle = provider.handle();
     let mut api = OpenFeature::default();
     api.set_provider(provider).await;
