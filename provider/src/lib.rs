@@ -28,6 +28,10 @@
 //!   rotation reads the file written under the earlier keys. (Unleash's SDKs name their
 //!   backup file by app name alone, and ConfigCat's cache key derives from the SDK key,
 //!   so a key change starts without a cache.)
+//!   Syncing that stops without a shutdown (the tokio runtime that ran `initialize`
+//!   shut down, as a `#[tokio::test]` runtime does under a provider kept in a static)
+//!   turns the status `STALE` with the cause, where a silent poller would read `READY`
+//!   forever; `initialize` on a lasting runtime syncs again.
 //! - **Observable.** A [`ProviderHandle`] reports the status, streams
 //!   [`ProviderEvent`]s (the Rust SDK has no event API yet), and exposes lock-free
 //!   evaluation counters, not-found keys and a bounded exposure queue.

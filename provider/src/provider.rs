@@ -22,7 +22,8 @@ pub const PROVIDER_NAME: &str = "pennon";
 /// [`PennonProvider::handle`] for status, events and telemetry, then give the provider
 /// to `OpenFeature::set_provider`, which calls `initialize`. It needs a tokio runtime
 /// with time and I/O enabled, alive as long as the provider: its sync tasks run on the
-/// runtime that ran `initialize`, and end with it (the status cannot tell then).
+/// runtime that ran `initialize`, and end with it. Then the provider keeps serving what
+/// it holds but is `STALE` (an event says why) until `initialize` runs again.
 ///
 /// Stop it with [`ProviderHandle::shutdown`]: evaluations after that answer
 /// `PROVIDER_NOT_READY`. Background tasks also stop when the provider is dropped, but

@@ -73,7 +73,14 @@ struct SyncState {
     cache_problem: Option<String>,
     /// Whether this run read the cache: at start, or at an offer that came first.
     cache_read: bool,
+    /// Set when this run's background tasks ended without a shutdown (their runtime
+    /// shut down): nothing syncs or re-derives the status until the next start.
+    syncing_lost: bool,
 }
+
+/// Why syncing stops without a shutdown, and the remedy.
+const LOST: &str = "the tokio runtime that ran `initialize` shut down (or a sync task panicked); \
+    initialize the provider again from a runtime that lives as long as it";
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -342,6 +349,36 @@ impl Shared {
         self.transition(Status::Error, Some(message), None);
     }
 
+    /// A start (of a run, or again after syncing was lost) syncs anew.
+    pub(crate) fn begin_syncing(&self) {
+        lock(&self.sync).syncing_lost = false;
+    }
+
+    /// Run `epoch`'s background tasks ended without a shutdown: the tokio runtime that
+    /// ran `initialize` shut down (or a task panicked). The snapshot served stays, but
+    /// `STALE`, or `ERROR` if there is none, until `initialize` runs again (which
+    /// starts syncing on the runtime that calls it).
+    pub(crate) fn syncing_lost(&self, epoch: u64) {
+        let mut sync = lock(&self.sync);
+        if self.epoch() != epoch || sync.syncing_lost {
+            return;
+        }
+        sync.syncing_lost = true;
+        // The run's token, cancelled by the caller: a later `initialize` starts anew.
+        let mut workers = lock(&self.workers);
+        if workers.as_ref().is_some_and(CancellationToken::is_cancelled) {
+            *workers = None;
+        }
+        drop(workers);
+        if self.served.load().is_none() && !self.serve_fallback(&mut sync, "syncing stopped") {
+            let message = format!("nothing is served and syncing stopped: {LOST}");
+            error!(reason = %message, "provider failed: {message}");
+            self.transition(Status::Error, Some(message), None);
+            return;
+        }
+        self.refresh_locked(&mut sync);
+    }
+
     /// Back to `NOT_READY` with nothing served (after shutdown, spec 2.5.2).
     pub(crate) fn reset(&self) {
         let mut sync = lock(&self.sync);
@@ -374,6 +411,11 @@ impl Shared {
         let until_expiry = Duration::from_millis(u64::try_from(expiry - now).unwrap_or(u64::MAX).saturating_add(1));
         let expiry_deadline = Instant::now().checked_add(until_expiry);
         let stale_after = self.config.stale_after;
+        if sync.syncing_lost {
+            let reason = format!("syncing stopped, serving version {version}: {LOST}");
+            self.transition(Status::Stale, Some(reason), Some(version));
+            return expiry_deadline;
+        }
         if self.denied_everywhere(sync) {
             let last = sync.problems.iter().map(|(source, why)| format!("{source}: {why}")).collect::<Vec<_>>();
             let reason =

@@ -68,6 +68,7 @@ async fn start(shared: &Arc<Shared>, epoch: u64) -> Option<watch::Receiver<usize
         }
         workers.insert(CancellationToken::new()).clone()
     };
+    shared.begin_syncing();
     blocking(shared, move |shared| shared.load_cache(epoch)).await;
     for source in &shared.config.sources {
         if let SourceSpec::Inline(bytes) = source {
@@ -85,18 +86,18 @@ async fn start(shared: &Arc<Shared>, epoch: u64) -> Option<watch::Receiver<usize
         let first = FirstAttempt(Some(attempts.clone()));
         match source {
             SourceSpec::Inline(_) => {}
-            SourceSpec::File(path) => spawn(shared, &cancel, file::poll(shared.clone(), path.clone(), first)),
-            SourceSpec::Http(url) => spawn(shared, &cancel, http::poll(shared.clone(), url.clone(), first)),
+            SourceSpec::File(path) => spawn(shared, &cancel, epoch, file::poll(shared.clone(), path.clone(), first)),
+            SourceSpec::Http(url) => spawn(shared, &cancel, epoch, http::poll(shared.clone(), url.clone(), first)),
         }
     }
     if let Some(url) = &shared.config.notification_url {
-        spawn(shared, &cancel, sse::listen(shared.clone(), url.clone()));
+        spawn(shared, &cancel, epoch, sse::listen(shared.clone(), url.clone()));
     }
-    spawn(shared, &cancel, monitor(shared.clone()));
+    spawn(shared, &cancel, epoch, monitor(shared.clone()));
     if let Some(reporter) = &shared.reporter {
         reporter.open(shared.config.now()).await;
         // Not cut short by `cancel`: it sends a last report then, within the request timeout.
-        let alive = TaskAlive::new(shared.clone());
+        let alive = TaskAlive::new(shared.clone(), &cancel, epoch);
         let report = crate::report::run(shared.clone(), cancel.clone());
         tokio::spawn(async move {
             let _alive = alive;
@@ -157,10 +158,16 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || work(&shared)).await.ok()
 }
 
-/// Spawns a background task that ends when `cancel` fires, counted in `shared.tasks`.
-fn spawn(shared: &Arc<Shared>, cancel: &CancellationToken, task: impl Future<Output = ()> + Send + 'static) {
+/// Spawns a background task of run `epoch` that ends when `cancel` fires, counted in
+/// `shared.tasks`.
+fn spawn(
+    shared: &Arc<Shared>,
+    cancel: &CancellationToken,
+    epoch: u64,
+    task: impl Future<Output = ()> + Send + 'static,
+) {
     let cancel = cancel.clone();
-    let alive = TaskAlive::new(shared.clone());
+    let alive = TaskAlive::new(shared.clone(), &cancel, epoch);
     tokio::spawn(async move {
         let _alive = alive;
         tokio::select! {
@@ -171,18 +178,31 @@ fn spawn(shared: &Arc<Shared>, cancel: &CancellationToken, task: impl Future<Out
 }
 
 /// Counts a live task; dropped when the task ends or is cancelled.
-struct TaskAlive(Arc<Shared>);
+///
+/// The tasks of a run end only when it is cancelled. One that ends otherwise was
+/// dropped with the tokio runtime it ran on (or panicked): then syncing has stopped,
+/// and the provider says so (STALE) instead of reading READY while nothing updates it.
+struct TaskAlive {
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+    epoch: u64,
+}
 
 impl TaskAlive {
-    fn new(shared: Arc<Shared>) -> TaskAlive {
+    fn new(shared: Arc<Shared>, cancel: &CancellationToken, epoch: u64) -> TaskAlive {
         shared.tasks.send_modify(|alive| *alive += 1);
-        TaskAlive(shared)
+        TaskAlive { shared, cancel: cancel.clone(), epoch }
     }
 }
 
 impl Drop for TaskAlive {
     fn drop(&mut self) {
-        self.0.tasks.send_modify(|alive| *alive = alive.saturating_sub(1));
+        if !self.cancel.is_cancelled() {
+            // The rest of the run cannot sync alone (the monitor may be gone): stop it all.
+            self.cancel.cancel();
+            self.shared.syncing_lost(self.epoch);
+        }
+        self.shared.tasks.send_modify(|alive| *alive = alive.saturating_sub(1));
     }
 }
 

@@ -168,3 +168,45 @@ async fn assert_no_more_requests(server: &TestServer) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(server.requests("/snapshot").len(), before, "no request after the tasks stopped");
 }
+
+/// Sync tasks run on the runtime that ran `initialize` (here one that a test, or a
+/// request handler, built for itself). When it shuts down the provider keeps serving
+/// what it holds but is STALE, saying why, instead of reading READY while nothing
+/// updates it; a later `initialize`, on a runtime that lives on, syncs again.
+#[test]
+fn a_shut_down_runtime_makes_the_provider_stale_until_initialized_again() {
+    use open_feature::provider::FeatureProvider as _;
+    let lasting = tokio::runtime::Runtime::new().unwrap();
+    let server = lasting.block_on(TestServer::start());
+    server.publish(&envelope(1));
+    let mut provider = builder().url(server.url("/snapshot")).poll_interval(Duration::from_millis(10)).build().unwrap();
+    let handle = provider.handle();
+    let mut events = handle.subscribe();
+
+    let short_lived = tokio::runtime::Runtime::new().unwrap();
+    short_lived.block_on(provider.initialize(&open_feature::EvaluationContext::default()));
+    assert_eq!(handle.status(), Status::Ready);
+    drop(short_lived);
+
+    assert_eq!(handle.running_tasks(), 0, "the tasks ended with their runtime");
+    assert_eq!(handle.status(), Status::Stale);
+    let message = handle.state().message.unwrap_or_default();
+    assert!(
+        message.starts_with("syncing stopped, serving version 1: the tokio runtime that ran `initialize` shut down"),
+        "{message}"
+    );
+    let stale = std::iter::from_fn(|| events.try_recv().ok()).find(|e| matches!(e, ProviderEvent::Stale { .. }));
+    assert!(matches!(stale, Some(ProviderEvent::Stale { reason }) if reason == message));
+    let served = lasting.block_on(provider.resolve_string_value("banner", &open_feature::EvaluationContext::default()));
+    assert_eq!(served.unwrap().value, "v1", "what it holds is still served");
+
+    server.publish(&envelope(2));
+    lasting.block_on(async {
+        within("initialize again", provider.initialize(&open_feature::EvaluationContext::default())).await;
+        crate::common::wait_version(&handle, 2).await;
+    });
+    assert_eq!(handle.status(), Status::Ready);
+    assert_eq!(handle.state().message, None);
+    assert_eq!(handle.running_tasks(), 2, "poller and status monitor, on the lasting runtime");
+    lasting.block_on(handle.shutdown());
+}
