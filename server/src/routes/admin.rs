@@ -60,7 +60,8 @@ pub(super) fn add(routes: Routes) -> Routes {
                     200,
                     Some("AuditList"),
                     "`{\"entries\": [AuditEntry]}`; a compact entry (a large list changed) has `changes` beside \
-                     `before` and `after`",
+                     `before` and `after`; a compact `change_request.open` entry has no `before`, and its \
+                     `changes` compare the proposal with what the environment had",
                 ),
             audit,
         )

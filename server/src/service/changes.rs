@@ -42,7 +42,10 @@ pub(crate) async fn propose(
         let resource = ("change_request", id.to_string());
         let resource = (resource.0, resource.1.as_str());
         let after = to_json(&change)?;
-        w.audit::<Json, Json>("change_request.open", resource, Some(env), None, Some(&after));
+        match proposed_against(&mut w, env, op, &after).await? {
+            Some(base) => w.audit_against("change_request.open", resource, Some(env), base, after),
+            None => w.audit::<Json, Json>("change_request.open", resource, Some(env), None, Some(&after)),
+        }
         w.commit().await?;
     }
     let mut body = to_json(&change)?;
@@ -50,6 +53,28 @@ pub(crate) async fn propose(
         members.insert("already_open".into(), already_open.into());
     }
     Ok(body)
+}
+
+/// The change request `change` (as JSON) as if it proposed what `env` has now, for an
+/// operation that replaces a resource there: what its audit entry is compacted
+/// against, so that a 45,000-key segment proposed with one key moved records that key
+/// rather than a second whole copy of the segment (the request keeps the whole).
+async fn proposed_against(
+    w: &mut Writer<'_>,
+    env: &str,
+    op: &Operation,
+    change: &Json,
+) -> Result<Option<Json>, ApiError> {
+    let (member, now) = match op {
+        Operation::UpdateSegment { segment } => ("segment", w.tx.segment(env, &segment.key).await?.map(|row| row.body)),
+        Operation::UpdateConfig { flag, .. } => ("config", w.tx.config(env, flag).await?.map(|row| row.config)),
+        _ => return Ok(None),
+    };
+    let Some(now) = now else { return Ok(None) };
+    let now: Json = serde_json::from_str(&now).map_err(ApiError::internal)?;
+    let mut base = change.clone();
+    base["operation"][member] = now;
+    Ok(Some(base))
 }
 
 /// Approves and applies change request `id`. The approver must not be its proposer.
