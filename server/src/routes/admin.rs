@@ -149,10 +149,7 @@ struct AuditQuery {
 }
 
 fn time(name: &str, text: Option<&String>) -> Result<Option<i64>, ApiError> {
-    text.map(|t| {
-        pennon_core::parse_rfc3339(t).map_err(|e| ApiError::bad_request("invalid_query", format!("`{name}`: {e}")))
-    })
-    .transpose()
+    text.map(|t| pennon_core::parse_rfc3339(t).map_err(|e| ApiError::bad_query(name, e))).transpose()
 }
 
 /// The API form of an audit row.

@@ -399,10 +399,12 @@ async fn scoped_tokens_and_bad_queries(backend: Backend) {
         let reply = admin.get(&format!("/api/v1/reports/stale-flags?{query}")).await;
         assert_eq!(
             (reply.status, reply.code(), reply.field()),
-            (422, "invalid_field", field),
+            (400, "invalid_query", field),
             "{query}: {}",
             reply.body
         );
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("`{field}`: ")), "{query}: {message}");
     }
     let unknown = admin.get("/api/v1/reports/stale-flags?settled=7").await;
     assert_eq!((unknown.status, unknown.code()), (400, "invalid_query"), "{}", unknown.body);
