@@ -38,6 +38,14 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// 400 `invalid_query`: query parameter `name` has a value the endpoint cannot use,
+    /// as for any query string it cannot read; `field` and the message name it.
+    pub fn bad_query(name: &str, message: impl std::fmt::Display) -> ApiError {
+        let mut error = ApiError::bad_request("invalid_query", format!("`{name}`: {message}"));
+        error.field = Some(name.to_owned());
+        error
+    }
+
     /// 422: well-formed, but `field` is invalid.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
         let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message);

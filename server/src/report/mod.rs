@@ -27,6 +27,7 @@
 //! changed (any change counts, so it errs late), nor before the values of the flag's
 //! variants last changed (a `flag.update` of its type or variants, from the audit log).
 
+mod history;
 mod serving;
 mod unused;
 mod usage;
@@ -44,7 +45,7 @@ use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::model::{EnvServing, Flag, FlagConfig, StaleFlag, StaleKind, StaleReason, StaleReport};
 use crate::snapshot::{default_config, flag_from_row};
-use crate::store::{AuditFilter, Tx};
+use crate::store::Tx;
 
 /// Milliseconds in a day.
 const DAY_MS: i64 = 86_400_000;
@@ -106,13 +107,30 @@ pub(crate) async fn stale_flags(
     let mut analyses: Vec<(&str, EnvAnalysis<'_>)> =
         configs.iter().map(|(name, these)| (name.as_str(), EnvAnalysis::new(these, now))).collect();
     let scope = Scope { envs: envs.iter().map(|e| e.name.clone()).collect(), whole: only.is_none() };
-    let mut flags = Vec::new();
+    let mut looks = Vec::new();
     for d in defined.iter().filter(|d| d.flag.temporary) {
         let servings: Vec<(&str, Serving)> =
             analyses.iter_mut().map(|(name, analysis)| (*name, analysis.serving(&d.flag.key))).collect();
-        if let Some(stale) = assess(tx, d, servings, &scope, settings, evidence, now).await? {
-            flags.push(stale);
-        }
+        looks.extend(first_look(d, servings, &scope, settings, evidence, now));
+    }
+    // The audit log is read twice for all the flags at once, not once or more per flag.
+    let created: BTreeMap<&str, i64> = looks.iter().map(|l| (l.d.flag.key.as_str(), l.d.created_at)).collect();
+    let values_changed = history::values_changed(tx, &created).await?;
+    let settled_by = now.saturating_sub(i64::from(settings.settled_days) * DAY_MS);
+    let looks: Vec<_> = looks
+        .into_iter()
+        .map(|l| {
+            let changed = values_changed.get(l.d.flag.key.as_str()).copied();
+            l.served(changed, settled_by)
+        })
+        .collect();
+    let settled: BTreeMap<&str, i64> =
+        looks.iter().filter(|l| l.settled_at.is_some()).map(|l| (l.d.flag.key.as_str(), l.d.created_at)).collect();
+    let configured = history::configured(tx, &settled, &scope.envs).await?;
+    let mut flags = Vec::new();
+    for look in looks {
+        let never = !configured.contains(look.d.flag.key.as_str());
+        flags.extend(assess(look, never, &scope, settings, evidence));
     }
     flags.sort_by(|a, b| (&a.stale_since, &a.key).cmp(&(&b.stale_since, &b.key)));
     Ok(StaleReport {
@@ -146,18 +164,37 @@ pub(crate) struct Found {
     pub(crate) message: String,
 }
 
-/// Whether `d` is stale, and if so its entry in the report.
-async fn assess(
-    tx: &mut Tx,
-    d: &Defined,
-    servings: Vec<(&str, Serving)>,
+/// A temporary flag that may be stale, with what it serves and the reasons found
+/// without the audit log.
+struct Look<'a> {
+    d: &'a Defined,
+    servings: Vec<(&'a str, Serving)>,
+    found: Vec<Found>,
+    all_one: bool,
+    expires_at: Option<i64>,
+}
+
+/// `d` with what the audit log adds: "since" no earlier than its values last changed,
+/// and when it settled everywhere, if it has (for at least the settled days).
+struct Seen<'a> {
+    d: &'a Defined,
+    served: Vec<Served<'a>>,
+    found: Vec<Found>,
+    settled_at: Option<i64>,
+    expires_at: Option<i64>,
+}
+
+/// `d`, unless neither the audit log nor anything else could make it stale: it does
+/// not serve one value everywhere and has no other reason.
+fn first_look<'a>(
+    d: &'a Defined,
+    servings: Vec<(&'a str, Serving)>,
     scope: &Scope,
     settings: Settings,
     evidence: &Evidence,
     now: i64,
-) -> Result<Option<StaleFlag>, ApiError> {
-    let mut found = Vec::new();
-    found.extend(unused::unused(d, evidence, scope, settings.unused_days, now));
+) -> Option<Look<'a>> {
+    let mut found: Vec<Found> = unused::unused(d, evidence, scope, settings.unused_days, now).into_iter().collect();
     let expires_at = d.flag.expires_at.as_deref().and_then(|text| pennon_core::parse_rfc3339(text).ok());
     match expires_at {
         Some(expiry) if expiry <= now => found.push(words::expired(expiry)),
@@ -170,29 +207,41 @@ async fn assess(
         }
     }
     let all_one = !servings.is_empty() && servings.iter().all(|(_, s)| matches!(s, Serving::One { .. }));
-    if !all_one && found.is_empty() {
-        return Ok(None);
+    (all_one || !found.is_empty()).then_some(Look { d, servings, found, all_one, expires_at })
+}
+
+impl<'a> Look<'a> {
+    /// With the time its values last changed (`None`: not since its creation) and the
+    /// time by which it must have settled.
+    fn served(self, values_changed: Option<i64>, settled_by: i64) -> Seen<'a> {
+        // The values served changed when the variants did: no "since" is earlier.
+        let values_changed = values_changed.unwrap_or(self.d.created_at);
+        let served: Vec<Served<'_>> = self
+            .servings
+            .into_iter()
+            .map(|(env, serving)| Served {
+                env,
+                serving: match serving {
+                    Serving::One { variant, since } => Serving::One { variant, since: since.max(values_changed) },
+                    varies => varies,
+                },
+            })
+            .collect();
+        let latest = served.iter().filter_map(|s| one(&s.serving).map(|(_, since)| since)).max();
+        let settled_at = latest.filter(|latest| self.all_one && *latest <= settled_by);
+        Seen { d: self.d, served, found: self.found, settled_at, expires_at: self.expires_at }
     }
-    // The values served changed when the variants did: no "since" is earlier.
-    let values_changed = values_changed_at(tx, &d.flag.key, d.created_at).await?;
-    let served: Vec<Served<'_>> = servings
-        .into_iter()
-        .map(|(env, serving)| Served {
-            env,
-            serving: match serving {
-                Serving::One { variant, since } => Serving::One { variant, since: since.max(values_changed) },
-                varies => varies,
-            },
-        })
-        .collect();
-    let latest = served.iter().filter_map(|s| one(&s.serving).map(|(_, since)| since)).max();
-    let settled_by = now.saturating_sub(i64::from(settings.settled_days) * DAY_MS);
-    if let (true, Some(latest)) = (all_one, latest.filter(|latest| *latest <= settled_by)) {
-        let never = !configured_since(tx, &d.flag.key, d.created_at, &scope.envs).await?;
+}
+
+/// `seen`'s entry in the report, if it is stale; `never` says no covered environment's
+/// configuration changed since it was created.
+fn assess(seen: Seen<'_>, never: bool, scope: &Scope, settings: Settings, evidence: &Evidence) -> Option<StaleFlag> {
+    let Seen { d, served, mut found, settled_at, expires_at } = seen;
+    if let Some(latest) = settled_at {
         found.push(words::settled(d, &served, latest, never, scope));
     }
     if found.is_empty() {
-        return Ok(None);
+        return None;
     }
     found.sort_by_key(|f| (f.since, f.kind));
     let action = words::action(d, &found, &served, scope, settings);
@@ -218,7 +267,7 @@ async fn assess(
             },
         })
         .collect();
-    Ok(Some(StaleFlag {
+    Some(StaleFlag {
         key: d.flag.key.clone(),
         owner: d.flag.owner.clone(),
         kind: d.flag.kind,
@@ -231,7 +280,7 @@ async fn assess(
             .collect(),
         environments,
         action,
-    }))
+    })
 }
 
 /// The variant and "since" of a [`Serving::One`].
@@ -240,59 +289,4 @@ pub(crate) fn one(serving: &Serving) -> Option<(&str, i64)> {
         Serving::One { variant, since } => Some((variant, *since)),
         Serving::Varies(_) => None,
     }
-}
-
-/// Audit entries, newest first, read a page at a time.
-const PAGE: i64 = 500;
-
-/// When the type or variants of flag `key` last changed: the newest `flag.update` since
-/// its creation whose before and after differ in them, or its creation.
-async fn values_changed_at(tx: &mut Tx, key: &str, created_at: i64) -> Result<i64, ApiError> {
-    let mut filter = AuditFilter {
-        resource: Some(key.to_owned()),
-        resource_type: Some("flag".into()),
-        action: Some("flag.update".into()),
-        since: Some(created_at),
-        limit: PAGE,
-        ..AuditFilter::default()
-    };
-    loop {
-        let rows = tx.audit(&filter).await?;
-        for row in &rows {
-            let read = |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str::<Json>(t).ok());
-            let (before, after) = (read(&row.before_json), read(&row.after_json));
-            let values =
-                |flag: &Option<Json>| flag.as_ref().map(|f| (f.get("type").cloned(), f.get("variants").cloned()));
-            if values(&before) != values(&after) {
-                return Ok(row.at);
-            }
-        }
-        match rows.last() {
-            Some(last) if rows.len() as i64 == PAGE => filter.before_id = Some(last.id),
-            _ => return Ok(created_at),
-        }
-    }
-}
-
-/// Whether the configuration of flag `key` was changed in any of `envs` since it was
-/// created: by a `config.*` write (directly or through an approved change request; a
-/// rollback only restores what such writes made).
-async fn configured_since(tx: &mut Tx, key: &str, created_at: i64, envs: &[String]) -> Result<bool, ApiError> {
-    for env in envs {
-        for action in ["config.update", "config.toggle", "config.rollout"] {
-            let filter = AuditFilter {
-                env: Some(env.clone()),
-                resource: Some(key.to_owned()),
-                resource_type: Some("flag".into()),
-                action: Some(action.into()),
-                since: Some(created_at),
-                limit: 1,
-                ..AuditFilter::default()
-            };
-            if !tx.audit(&filter).await?.is_empty() {
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
 }

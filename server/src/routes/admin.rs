@@ -60,7 +60,8 @@ pub(super) fn add(routes: Routes) -> Routes {
                     200,
                     Some("AuditList"),
                     "`{\"entries\": [AuditEntry]}`; a compact entry (a large list changed) has `changes` beside \
-                     `before` and `after`",
+                     `before` and `after`; a compact `change_request.open` entry has no `before`, and its \
+                     `changes` compare the proposal with what the environment had",
                 ),
             audit,
         )
@@ -148,10 +149,7 @@ struct AuditQuery {
 }
 
 fn time(name: &str, text: Option<&String>) -> Result<Option<i64>, ApiError> {
-    text.map(|t| {
-        pennon_core::parse_rfc3339(t).map_err(|e| ApiError::bad_request("invalid_query", format!("`{name}`: {e}")))
-    })
-    .transpose()
+    text.map(|t| pennon_core::parse_rfc3339(t).map_err(|e| ApiError::bad_query(name, e))).transpose()
 }
 
 /// The API form of an audit row.

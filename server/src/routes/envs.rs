@@ -104,7 +104,7 @@ pub(super) fn add(routes: Routes) -> Routes {
                 "`to_version` is not one to roll back to: the current version or later, one of an earlier environment \
                  of the same name, or one snapshot retention deleted (the message names the versions kept)",
             )
-            .ok(202, Some("ChangeRequest"), "protected environment: a change request was opened"),
+            .ok(202, Some("ChangeRequest"), super::PROPOSED),
             rollback,
         )
         .add(

@@ -79,7 +79,7 @@ pub(super) fn add(routes: Routes) -> Routes {
                     Some("FlagConfig"),
                     "published; ETag and Pennon-Snapshot-Version headers (none if nothing changed)",
                 )
-                .ok(202, Some("ChangeRequest"), "protected environment: a change request was opened")
+                .ok(202, Some("ChangeRequest"), super::PROPOSED)
                 .ok(422, Some("Error"), "invalid; `field` names the member, `path` the snapshot path"),
             put_config,
         )
@@ -93,7 +93,7 @@ pub(super) fn add(routes: Routes) -> Routes {
             .body("Toggle")
             .if_match()
             .ok(200, Some("FlagConfig"), "published (Pennon-Snapshot-Version), or already so (no header)")
-            .ok(202, Some("ChangeRequest"), "protected environment: a change request was opened"),
+            .ok(202, Some("ChangeRequest"), super::PROPOSED),
             toggle,
         )
         .add(
@@ -106,7 +106,7 @@ pub(super) fn add(routes: Routes) -> Routes {
             .body("RolloutRequest")
             .if_match()
             .ok(200, Some("FlagConfig"), "published (Pennon-Snapshot-Version), or already so (no header)")
-            .ok(202, Some("ChangeRequest"), "protected environment: a change request was opened"),
+            .ok(202, Some("ChangeRequest"), super::PROPOSED),
             rollout,
         )
 }

@@ -35,6 +35,11 @@ use axum::routing::{on, MethodFilter};
 use axum::Router;
 
 pub(crate) use denials::Denial;
+
+/// The 202 answer of a write to a protected environment, in every such route's docs.
+const PROPOSED: &str =
+    "protected environment: a change request was opened; or, when the same proposer (token name) already has an \
+                        open request for exactly this change, that one (`already_open: true`, nothing new stored)";
 pub(crate) use extract::{Body, PathParams, QueryParams};
 pub(crate) use sdk::keys_document;
 

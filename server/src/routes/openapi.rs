@@ -38,7 +38,10 @@ fn operation(doc: &Doc) -> Json {
     for (status, schema, meaning) in &doc.responses {
         responses.insert(status.to_string(), response(meaning, *schema));
     }
-    let mut common = vec![("400", "malformed request: not JSON, bad path or query")];
+    let mut common = vec![(
+        "400",
+        "malformed request: not JSON, a bad path, or a query parameter it cannot use (`invalid_query`, naming it)",
+    )];
     if doc.body.is_some() {
         common.push((
             "408",

@@ -36,9 +36,10 @@ pub(super) fn add(routes: Routes) -> Routes {
         .ok(200, Some("StaleReport"), "stale longest first, then by key")
         .ok(404, Some("Error"), "no such environment")
         .ok(
-            422,
+            400,
             Some("Error"),
-            "a number of days out of range or not a whole number; `field` names the parameter",
+            "`invalid_query`: a number of days out of range or not a whole number, or an unknown parameter; \
+             `field` names the parameter",
         ),
         stale_flags,
     )
@@ -58,7 +59,7 @@ fn days(name: &str, text: Option<&str>, default: u32) -> Result<u32, ApiError> {
     let Some(text) = text else { return Ok(default) };
     match text.parse::<u32>() {
         Ok(days) if days <= MAX_DAYS && text.bytes().all(|b| b.is_ascii_digit()) => Ok(days),
-        _ => Err(ApiError::invalid(name, format!("`{text}` is not a whole number of days from 0 to {MAX_DAYS}"))),
+        _ => Err(ApiError::bad_query(name, format!("`{text}` is not a whole number of days from 0 to {MAX_DAYS}"))),
     }
 }
 

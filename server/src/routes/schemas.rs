@@ -241,7 +241,8 @@ fn other_schemas() -> Vec<(&'static str, Json)> {
             json!({ "type": "object", "properties": { "id": { "type": "integer" }, "environment": { "type": "string" },
             "status": { "enum": ["open", "applied", "rejected"] }, "operation": { "type": "object", "description": "{\"action\": ..., ...}: config.update, config.toggle, config.rollout, segment.create, segment.update, segment.delete or rollback" },
             "if_match": { "type": "string" }, "proposed_by": { "type": "string" }, "proposed_at": time, "decided_by": { "type": "string" },
-            "decided_at": time, "snapshot_version": { "type": "integer" } } }),
+            "decided_at": time, "snapshot_version": { "type": "integer" },
+            "already_open": { "type": "boolean", "description": "only in the 202 answer of a write: true when the write repeated the change of a request its token already had open, which is that request (nothing was stored or audited); false when the write opened this one" } } }),
         ),
         ("ChangeRequestList", list("change_requests", r("ChangeRequest"))),
         (

@@ -29,7 +29,7 @@ pub(super) fn add(routes: Routes) -> Routes {
             Doc::new(Method::POST, list_path, "Create a segment", Auth::Token(Role::Editor))
                 .body("Segment")
                 .ok(201, Some("Segment"), "published; ETag header")
-                .ok(202, Some("ChangeRequest"), "protected environment: a change request was opened")
+                .ok(202, Some("ChangeRequest"), super::PROPOSED)
                 .ok(409, Some("Error"), "the key exists"),
             create,
         )
@@ -46,14 +46,14 @@ pub(super) fn add(routes: Routes) -> Routes {
                 .body("Segment")
                 .if_match()
                 .ok(200, Some("Segment"), "published")
-                .ok(202, Some("ChangeRequest"), "protected environment: a change request was opened"),
+                .ok(202, Some("ChangeRequest"), super::PROPOSED),
             put,
         )
         .add(
             Doc::new(Method::DELETE, one_path, "Delete a segment no flag uses", Auth::Token(Role::Editor))
                 .if_match()
                 .ok(204, None, "published")
-                .ok(202, Some("ChangeRequest"), "protected environment: a change request was opened")
+                .ok(202, Some("ChangeRequest"), super::PROPOSED)
                 .ok(409, Some("Error"), "a flag or segment uses it"),
             delete,
         )

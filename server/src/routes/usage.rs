@@ -38,7 +38,11 @@ pub(super) fn add(routes: Routes) -> Routes {
             .query("granularity", "`hour` or `day` per series point (default: `hour` for up to 2 days, else `day`)")
             .ok(200, Some("UsageReport"), "every flag of each environment, by key, with its SDKs")
             .ok(404, Some("Error"), "no such environment or flag")
-            .ok(422, Some("Error"), "a bad time, range or granularity; `field` names the parameter"),
+            .ok(
+                400,
+                Some("Error"),
+                "`invalid_query`: a bad time, range or granularity; `field` names the parameter",
+            ),
             usage,
         )
         .add(
@@ -67,7 +71,7 @@ pub(super) fn add(routes: Routes) -> Routes {
             .query("limit", "at most this many (1 to 1000, default 100)")
             .ok(200, Some("ExposureList"), "the newest kept (per environment, by count and age: see --exposures-kept)")
             .ok(404, Some("Error"), "no such environment")
-            .ok(422, Some("Error"), "a bad time or limit; `field` names the parameter"),
+            .ok(400, Some("Error"), "`invalid_query`: a bad time or limit; `field` names the parameter"),
             exposures,
         )
 }
@@ -91,7 +95,7 @@ async fn covered(tx: &mut Tx, who: &Principal, asked: Option<&str>) -> Result<Ve
 fn time(name: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> {
     text.map(|text| {
         pennon_core::parse_rfc3339(text).map_err(|e| {
-            ApiError::invalid(name, format!("`{text}` is not an RFC 3339 time such as 2026-01-02T00:00:00Z: {e}"))
+            ApiError::bad_query(name, format!("`{text}` is not an RFC 3339 time such as 2026-01-02T00:00:00Z: {e}"))
         })
     })
     .transpose()
@@ -116,13 +120,13 @@ async fn usage(
     let until = time("until", q.until.as_deref())?.unwrap_or(now);
     let since = time("since", q.since.as_deref())?.unwrap_or(until - 7 * DAY_MS);
     if since >= until {
-        return Err(ApiError::invalid("since", "must be before `until`"));
+        return Err(ApiError::bad_query("since", "must be before `until`"));
     }
     let granularity = match q.granularity.as_deref() {
         None if until - since <= 2 * DAY_MS => Granularity::Hour,
         None | Some("day") => Granularity::Day,
         Some("hour") => Granularity::Hour,
-        Some(other) => return Err(ApiError::invalid("granularity", format!("`{other}` is not `hour` or `day`"))),
+        Some(other) => return Err(ApiError::bad_query("granularity", format!("`{other}` is not `hour` or `day`"))),
     };
     let mut main = app.store.read().await?;
     let envs = covered(&mut main, &who, q.environment.as_deref()).await?;
@@ -168,7 +172,7 @@ fn number(name: &str, text: Option<&str>, range: std::ops::RangeInclusive<i64>) 
     let Some(text) = text else { return Ok(None) };
     match text.parse::<i64>() {
         Ok(n) if range.contains(&n) && text.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
-        _ => Err(ApiError::invalid(
+        _ => Err(ApiError::bad_query(
             name,
             format!("`{text}` is not a whole number from {} to {}", range.start(), range.end()),
         )),

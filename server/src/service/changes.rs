@@ -14,7 +14,12 @@ use crate::error::ApiError;
 use crate::model::{ChangeRequest, ChangeStatus, Operation};
 use crate::store::{to_i64, to_u64, ChangeRow, Lock};
 
-/// Opens a change request for `op` (already checked by the caller).
+/// Opens a change request for `op` (already checked by the caller), unless the same
+/// proposer already has one open in `env` for exactly this change: then the answer is
+/// that one, with `already_open: true`, and nothing is stored or audited. A repeated
+/// `pennon flags enable X --env production` so points at the request it opened
+/// rather than opening a second one to approve. The lock on `env` makes the check
+/// and the insert one step: two identical writes at once open one request.
 pub(crate) async fn propose(
     app: &AppInner,
     actor: &Actor,
@@ -22,22 +27,54 @@ pub(crate) async fn propose(
     op: &Operation,
     if_match: &IfMatch,
 ) -> Result<Json, ApiError> {
-    let mut w = Writer::begin(app, actor, Lock::None).await?;
+    let mut w = Writer::begin(app, actor, Lock::Envs(vec![env.to_owned()])).await?;
     let text = serde_json::to_string(op).map_err(ApiError::internal)?;
     let stored = if_match.to_stored();
     let definition_rev = definition_rev(&mut w, op).await?;
-    let id = w.tx.insert_change(env, &text, stored.as_deref(), definition_rev, &actor.name, w.now).await?;
+    let open = w.tx.open_change_like(env, &actor.name, &text, stored.as_deref(), definition_rev).await?;
+    let (id, already_open) = match open {
+        Some(id) => (id, true),
+        None => (w.tx.insert_change(env, &text, stored.as_deref(), definition_rev, &actor.name, w.now).await?, false),
+    };
     let change = w.tx.change(id).await?.ok_or_else(|| ApiError::internal("change request vanished"))?;
     let change = from_row(&change)?;
-    w.audit::<Json, ChangeRequest>(
-        "change_request.open",
-        ("change_request", &id.to_string()),
-        Some(env),
-        None,
-        Some(&change),
-    );
-    w.commit().await?;
-    to_json(&change)
+    if !already_open {
+        let resource = ("change_request", id.to_string());
+        let resource = (resource.0, resource.1.as_str());
+        let after = to_json(&change)?;
+        match proposed_against(&mut w, env, op, &after).await? {
+            Some(base) => w.audit_against("change_request.open", resource, Some(env), base, after),
+            None => w.audit::<Json, Json>("change_request.open", resource, Some(env), None, Some(&after)),
+        }
+        w.commit().await?;
+    }
+    let mut body = to_json(&change)?;
+    if let Json::Object(members) = &mut body {
+        members.insert("already_open".into(), already_open.into());
+    }
+    Ok(body)
+}
+
+/// The change request `change` (as JSON) as if it proposed what `env` has now, for an
+/// operation that replaces a resource there: what its audit entry is compacted
+/// against, so that a 45,000-key segment proposed with one key moved records that key
+/// rather than a second whole copy of the segment (the request keeps the whole).
+async fn proposed_against(
+    w: &mut Writer<'_>,
+    env: &str,
+    op: &Operation,
+    change: &Json,
+) -> Result<Option<Json>, ApiError> {
+    let (member, now) = match op {
+        Operation::UpdateSegment { segment } => ("segment", w.tx.segment(env, &segment.key).await?.map(|row| row.body)),
+        Operation::UpdateConfig { flag, .. } => ("config", w.tx.config(env, flag).await?.map(|row| row.config)),
+        _ => return Ok(None),
+    };
+    let Some(now) = now else { return Ok(None) };
+    let now: Json = serde_json::from_str(&now).map_err(ApiError::internal)?;
+    let mut base = change.clone();
+    base["operation"][member] = now;
+    Ok(Some(base))
 }
 
 /// Approves and applies change request `id`. The approver must not be its proposer.

@@ -11,7 +11,9 @@
 //! Nothing under a flag's `variants` is touched either, as the stale report compares
 //! them across `flag.update` entries. An entry that creates or deletes a resource (no
 //! before, or no after) is kept whole: it is written once, and is the record of what
-//! was there.
+//! was there. The one exception is the opening of a change request that replaces a
+//! resource ([`stored_against`]): the request itself keeps the whole proposal, so its
+//! entry records the large lists as changes against what the environment has.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -58,6 +60,26 @@ pub(crate) fn stored(before: Option<Json>, after: Option<Json>) -> Stored {
         after: serde_json::to_string(&after).ok(),
         changes: serde_json::to_string(&changes).ok(),
     }
+}
+
+/// What to store of an entry that creates `after` (no before) where `after` restates
+/// `base` with changes, as a change request restates the resource it would replace:
+/// `after` whole, or, where an edit from `base` to `after` would be stored compact,
+/// `after` without its large lists and, in `changes`, what each gains and loses against
+/// `base` (`before_count` counting `base`'s members).
+pub(crate) fn stored_against(mut base: Json, after: Json) -> Stored {
+    let whole = stored(None, Some(after.clone()));
+    let size = whole.after.as_ref().map_or(0, String::len) + serde_json::to_string(&base).map_or(0, |t| t.len());
+    if size <= WHOLE_MAX {
+        return whole;
+    }
+    let mut after = after;
+    let mut changes = Vec::new();
+    walk("", Some(&mut base), Some(&mut after), &mut changes);
+    if changes.is_empty() {
+        return whole;
+    }
+    Stored { before: None, after: serde_json::to_string(&after).ok(), changes: serde_json::to_string(&changes).ok() }
 }
 
 /// Takes the large lists below `path` out of `before` and `after` (either may be
@@ -179,7 +201,7 @@ impl Member<'_> {
 mod tests {
     use serde_json::{json, Value as Json};
 
-    use super::{stored, WHOLE_MAX};
+    use super::{stored, stored_against, WHOLE_MAX};
 
     fn keys(range: std::ops::Range<usize>) -> Vec<String> {
         range.map(|i| format!("user-{i:08}")).collect()
@@ -248,6 +270,27 @@ mod tests {
         assert_eq!(entry.changes, None, "variant values are kept whole");
         let prose = |c: &str| json!({ "key": "beta", "description": c.repeat(WHOLE_MAX) });
         assert_eq!(stored(Some(prose("a")), Some(prose("b"))).changes, None, "no list to compact");
+    }
+
+    #[test]
+    fn a_proposal_is_compacted_against_what_is_there() {
+        let request = |included: Vec<String>| {
+            json!({ "id": 3, "status": "open", "operation": { "action": "segment.update",
+                    "segment": { "key": "beta", "included": included } } })
+        };
+        let mut proposed = keys(1..2000);
+        proposed.push("new".into());
+        let entry = stored_against(request(keys(0..2000)), request(proposed));
+        assert_eq!(entry.before, None);
+        assert_eq!(
+            parsed(&entry.changes),
+            json!([{ "path": "/operation/segment/included", "added": ["new"], "removed": ["user-00000000"],
+                     "before_count": 2000, "after_count": 2000 }])
+        );
+        assert_eq!(parsed(&entry.after)["operation"]["segment"], json!({ "key": "beta" }));
+        // Small, it stays whole, as an edit would.
+        let small = stored_against(request(keys(0..3)), request(keys(0..4)));
+        assert_eq!((small.changes, parsed(&small.after)), (None, request(keys(0..4))));
     }
 
     #[test]

@@ -126,7 +126,26 @@ impl<'a> Writer<'a> {
         let value = |v: Option<serde_json::Value>| v.filter(|v| !v.is_null());
         let before = value(before.and_then(|b| serde_json::to_value(b).ok()));
         let after = value(after.and_then(|a| serde_json::to_value(a).ok()));
-        let stored = compact::stored(before, after);
+        self.push_audit(action, resource, env, compact::stored(before, after));
+    }
+
+    /// Appends the entry of something created, `after`, that restates `base` (what is
+    /// there now) with some changes: a change request proposing a new version of a
+    /// resource. It is stored compact, as an edit from `base` to `after` would be
+    /// (`compact::stored_against`), so a large proposal is not stored a second time
+    /// beside the change request itself.
+    pub(crate) fn audit_against(
+        &mut self,
+        action: &str,
+        resource: (&str, &str),
+        env: Option<&str>,
+        base: serde_json::Value,
+        after: serde_json::Value,
+    ) {
+        self.push_audit(action, resource, env, compact::stored_against(base, after));
+    }
+
+    fn push_audit(&mut self, action: &str, resource: (&str, &str), env: Option<&str>, stored: compact::Stored) {
         self.audits.push(NewAudit {
             at: self.now,
             actor: self.actor.clone(),

@@ -1,6 +1,8 @@
 //! The audit log: append-only (the schema refuses updates and deletes).
 
-use super::tx::on_conn;
+use std::collections::BTreeMap;
+
+use super::tx::{on_conn, Inner};
 use super::Tx;
 
 /// An audit entry as stored; `before_json` and `after_json` are JSON, and so is
@@ -129,5 +131,63 @@ impl Tx {
             }
             query.fetch_all(c).await
         })
+    }
+}
+
+/// A `flag.update` entry: which flag, when, and its definition before and after.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct FlagUpdateRow {
+    pub(crate) resource: String,
+    pub(crate) at: i64,
+    pub(crate) before_json: Option<String>,
+    pub(crate) after_json: Option<String>,
+}
+
+/// The flags wanted, as a JSON object of key to creation time (Unix milliseconds): one
+/// parameter however many there are, read by `json_each` (SQLite) or `jsonb_each_text`
+/// (PostgreSQL), since neither binds a list to `IN` portably.
+fn wanted(created: &BTreeMap<&str, i64>) -> String {
+    serde_json::to_string(created).unwrap_or_else(|_| "{}".into())
+}
+
+impl Tx {
+    /// The `flag.update` entries of the flags in `created` (key: creation time) since
+    /// each was created, newest first.
+    pub(crate) async fn flag_updates_since(
+        &mut self,
+        created: &BTreeMap<&str, i64>,
+    ) -> Result<Vec<FlagUpdateRow>, sqlx::Error> {
+        let (join, since) = match self.inner {
+            Inner::Sqlite(_) => ("json_each($1)", "w.value"),
+            Inner::Postgres(_) => ("jsonb_each_text($1::jsonb)", "w.value::bigint"),
+        };
+        let sql = format!(
+            "SELECT a.resource, a.at, a.before_json, a.after_json FROM audit_log a JOIN {join} w ON a.resource = w.key \
+             WHERE a.resource_type = 'flag' AND a.action = 'flag.update' AND a.at >= {since} ORDER BY a.id DESC"
+        );
+        let created = wanted(created);
+        on_conn!(self, |c| sqlx::query_as(&sql).bind(&created).fetch_all(c).await)
+    }
+
+    /// Which flags of `created` (key: creation time) have a `config.*` entry in one of
+    /// `envs` since they were created.
+    pub(crate) async fn configured_since(
+        &mut self,
+        created: &BTreeMap<&str, i64>,
+        envs: &[String],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let (join, since, names) = match self.inner {
+            Inner::Sqlite(_) => ("json_each($1)", "w.value", "SELECT value FROM json_each($2)"),
+            Inner::Postgres(_) => {
+                ("jsonb_each_text($1::jsonb)", "w.value::bigint", "SELECT jsonb_array_elements_text($2::jsonb)")
+            }
+        };
+        let sql = format!(
+            "SELECT DISTINCT a.resource FROM audit_log a JOIN {join} w ON a.resource = w.key \
+             WHERE a.resource_type = 'flag' AND a.action IN ('config.update', 'config.toggle', 'config.rollout') \
+             AND a.at >= {since} AND a.env IN ({names})"
+        );
+        let (created, envs) = (wanted(created), serde_json::to_string(envs).unwrap_or_else(|_| "[]".into()));
+        on_conn!(self, |c| sqlx::query_scalar(&sql).bind(&created).bind(&envs).fetch_all(c).await)
     }
 }

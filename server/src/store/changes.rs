@@ -48,6 +48,31 @@ impl Tx {
             .await)
     }
 
+    /// The open change request by `proposed_by` in `env` that proposes exactly
+    /// `operation` with the same `If-Match` and against the same flag definition, if
+    /// there is one: a repeat of the write that opened it. Only race-free inside a
+    /// transaction that holds `env`'s lock (SQLite's writer lock holds them all).
+    pub(crate) async fn open_change_like(
+        &mut self,
+        env: &str,
+        proposed_by: &str,
+        operation: &str,
+        if_match: Option<&str>,
+        definition_rev: Option<i64>,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        let sql = "SELECT id FROM change_requests WHERE env = $1 AND status = 'open' AND proposed_by = $2 \
+                   AND operation = $3 AND (if_match = $4 OR (if_match IS NULL AND $4 IS NULL)) \
+                   AND (definition_rev = $5 OR (definition_rev IS NULL AND $5 IS NULL)) ORDER BY id LIMIT 1";
+        on_conn!(self, |c| sqlx::query_scalar(sql)
+            .bind(env)
+            .bind(proposed_by)
+            .bind(operation)
+            .bind(if_match)
+            .bind(definition_rev)
+            .fetch_optional(c)
+            .await)
+    }
+
     /// One change request.
     pub(crate) async fn change(&mut self, id: i64) -> Result<Option<ChangeRow>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM change_requests WHERE id = $1");

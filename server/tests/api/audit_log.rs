@@ -91,9 +91,10 @@ async fn large_list_edits_are_stored_compact(backend: Backend) {
     server.stop().await;
 }
 
-/// Through a change request: the applied edit and the approval (whose before and after
-/// are the request, with the segment in its operation) are compact; the request itself
-/// keeps the whole segment, as it must to be applied.
+/// Through a change request: the opening (against the segment as it is), the applied
+/// edit and the approval (whose before and after are the request, with the segment in
+/// its operation) are compact; the request itself keeps the whole segment, as it must
+/// to be applied.
 async fn approved_edits_are_stored_compact(backend: Backend) {
     let server = Server::start(&backend).await;
     let admin = server.admin();
@@ -122,7 +123,37 @@ async fn approved_edits_are_stored_compact(backend: Backend) {
     assert_eq!((&approval["before"]["status"], &approval["after"]["status"]), (&json!("open"), &json!("applied")));
     let request = admin.get(&format!("/api/v1/change-requests/{id}")).await.body;
     assert_eq!(request["operation"]["segment"]["included"].as_array().map(Vec::len), Some(1999));
+
+    // Its opening names what it proposes against the segment as it was, not all of it
+    // again; the proposal to create the segment stays whole, the record of what it was.
+    let opened = entry(&admin, "production", &id, "change_request.open").await;
+    let proposes = json!([{ "path": "/operation/segment/included", "added": [], "removed": ["user-00001999"],
+                            "before_count": 2000, "after_count": 1999 }]);
+    assert_eq!((&opened["before"], &opened["changes"]), (&Json::Null, &proposes));
+    assert_eq!(
+        opened["after"]["operation"],
+        json!({ "action": "segment.update", "segment": { "key": "big", "excluded": [], "rules": [] } })
+    );
+    assert_eq!(opened["after"]["status"], "open");
+    let first = proposed_first(&admin).await;
+    let creation = entry(&admin, "production", &first, "change_request.open").await;
+    assert_eq!(creation["after"]["operation"]["segment"]["included"].as_array().map(Vec::len), Some(2000));
+    assert_eq!(creation.get("changes"), None);
+    let db = Db::connect(&server.database_url).await;
+    let stored = format!(
+        "SELECT CAST(COALESCE(LENGTH(after_json), 0) + COALESCE(LENGTH(changes_json), 0) AS BIGINT) FROM audit_log \
+         WHERE action = 'change_request.open' AND resource = '{id}'"
+    );
+    let size = db.number(&stored).await;
+    assert!(size < 600, "an opening of {size} bytes");
+    db.close().await;
     server.stop().await;
+}
+
+/// The id of the oldest change request, as the audit log names it.
+async fn proposed_first(api: &Api) -> String {
+    let all = api.get("/api/v1/change-requests").await.body;
+    all["change_requests"].as_array().unwrap().last().unwrap()["id"].to_string()
 }
 
 /// Entries cannot be changed or deleted, and on PostgreSQL not truncated either (a

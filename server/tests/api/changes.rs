@@ -54,8 +54,9 @@ async fn four_eyes(backend: Backend) {
     assert!(entries.iter().any(|e| e["action"] == "change_request.open" && e["actor"] == "alice"));
 
     // A rejected request changes nothing; a stale one cannot be applied.
+    let carol = server.api(&server.token("carol", "editor", None).await);
     let first = alice.toggle("production", "payments", false).await;
-    let second = alice.toggle("production", "payments", false).await;
+    let second = carol.toggle("production", "payments", false).await;
     let (first, second) = (first.body["id"].as_i64().unwrap(), second.body["id"].as_i64().unwrap());
     let rejected = bob.post(&format!("/api/v1/change-requests/{first}/reject"), &json!({})).await;
     assert_eq!((rejected.status, rejected.body["status"].as_str()), (200, Some("rejected")));
@@ -176,8 +177,12 @@ async fn scoped_listing_is_not_crowded_out(backend: Backend) {
     assert_eq!(admin.post("/api/v1/environments", &json!({ "name": "qa", "protected": true })).await.status, 201);
     let alice = server.api(&server.token("alice", "editor", None).await);
     assert_eq!(alice.toggle("qa", "payments", true).await.status, 202);
-    for _ in 0..201 {
-        assert_eq!(alice.toggle("production", "payments", true).await.status, 202);
+    // 201 different changes (a repeat of one would answer with the request it opened).
+    let path = "/api/v1/environments/production/flags/payments";
+    let etag = admin.get(path).await.etag.unwrap();
+    for i in 0..201 {
+        let rollout = json!({ "percent": f64::from(i) / 10.0 });
+        assert_eq!(alice.post_if(&format!("{path}/rollout"), &rollout, &etag).await.status, 202);
     }
     let qa_viewer = server.api(&server.token("qa-viewer", "viewer", Some(&["qa"])).await);
     let listed = qa_viewer.get("/api/v1/change-requests?status=open").await;
@@ -188,7 +193,63 @@ async fn scoped_listing_is_not_crowded_out(backend: Backend) {
     server.stop().await;
 }
 
+/// Repeating a write that opened a change request answers with that request, marked
+/// `already_open`, instead of opening a second identical one; so do identical writes
+/// at once. Another proposer, another change or a decided request opens a new one.
+async fn a_repeated_proposal_answers_with_the_open_request(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    boolean_flag(&admin, "payments", false).await;
+    let alice = server.api(&server.token("alice", "editor", None).await);
+    let bob = server.api(&server.token("bob", "editor", None).await);
+    let opens = || async {
+        let audit = admin.get("/api/v1/audit?action=change_request.open&limit=1000").await.body;
+        audit["entries"].as_array().unwrap().len()
+    };
+
+    let first = alice.toggle("production", "payments", true).await;
+    assert_eq!((first.status, &first.body["already_open"]), (202, &json!(false)), "{}", first.body);
+    let id = first.body["id"].as_i64().unwrap();
+    let again = alice.toggle("production", "payments", true).await;
+    assert_eq!(again.status, 202, "{}", again.body);
+    assert_eq!((again.body["id"].as_i64(), &again.body["already_open"]), (Some(id), &json!(true)));
+    assert_eq!(again.body["status"], "open");
+    assert_eq!(again.body["operation"], first.body["operation"]);
+    assert_eq!(opens().await, 1, "a repeat is not audited");
+
+    // Another proposer's identical change, and another change, are requests of their own.
+    let bobs = bob.toggle("production", "payments", true).await;
+    assert_eq!((bobs.status, &bobs.body["already_open"]), (202, &json!(false)), "{}", bobs.body);
+    assert_ne!(bobs.body["id"].as_i64(), Some(id));
+    let path = "/api/v1/environments/production/flags/payments";
+    let etag = admin.get(path).await.etag.unwrap();
+    let half = alice.post_if(&format!("{path}/rollout"), &json!({ "percent": 50 }), &etag).await;
+    assert_eq!((half.status, &half.body["already_open"]), (202, &json!(false)), "{}", half.body);
+    assert_ne!(half.body["id"].as_i64(), Some(id));
+
+    // Eight identical writes at once open one request.
+    let writes = (0..8).map(|_| {
+        let (alice, etag) = (alice.clone(), etag.clone());
+        async move { alice.post_if(&format!("{path}/rollout"), &json!({ "percent": 25 }), &etag).await }
+    });
+    let replies = futures_util::future::join_all(writes).await;
+    let ids: std::collections::BTreeSet<_> = replies.iter().map(|r| (r.status, r.body["id"].as_i64())).collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(replies.iter().filter(|r| r.body["already_open"] == json!(false)).count(), 1);
+    assert_eq!(opens().await, 4);
+
+    // Once decided, the same change opens a new request.
+    assert_eq!(bob.post(&format!("/api/v1/change-requests/{id}/reject"), &json!({})).await.status, 200);
+    let after = alice.toggle("production", "payments", true).await;
+    assert_eq!((after.status, &after.body["already_open"]), (202, &json!(false)), "{}", after.body);
+    assert_ne!(after.body["id"].as_i64(), Some(id));
+    let open = admin.get("/api/v1/change-requests?environment=production&status=open").await.body;
+    assert_eq!(open["change_requests"].as_array().unwrap().len(), 4, "{open}");
+    server.stop().await;
+}
+
 crate::on_both_backends!(
+    a_repeated_proposal_answers_with_the_open_request,
     four_eyes,
     definitions_cannot_bypass_protection,
     approval_covers_the_definition_proposed_against,

@@ -230,6 +230,57 @@ async fn a_change_of_values_restarts_since(backend: Backend) {
     server.stop().await;
 }
 
+/// The audit log is read for all flags at once: each flag's own variant changes and
+/// configuration history decide its reasons, never another's.
+async fn several_flags_keep_their_own_history(backend: Backend) {
+    let server = server(&backend).await;
+    let admin = server.admin();
+    let on = json!({ "enabled": true, "off_variant": "b", "fallthrough": { "variant": "a" } });
+    let flag = |key: &str, a: &str, description: &str| {
+        json!({ "key": key, "type": "string", "temporary": true, "description": description,
+                "variants": { "a": a, "b": "red" } })
+    };
+    for key in ["described", "revalued", "untouched", "revalued-untouched", "dev-only"] {
+        create(&admin, flag(key, "blue", "")).await;
+    }
+    for env in ENVS {
+        configure(&admin, env, "described", on.clone()).await;
+        configure(&admin, env, "revalued", on.clone()).await;
+    }
+    // `red` in development; elsewhere what a new flag serves, `blue`.
+    let red = json!({ "enabled": true, "off_variant": "a", "fallthrough": { "variant": "b" } });
+    configure(&admin, "development", "dev-only", red).await;
+    for key in ["described", "revalued", "untouched", "revalued-untouched", "dev-only"] {
+        age(&server, key, 20, 20, None).await;
+    }
+    let update = |key: &'static str, body: Json| {
+        let admin = admin.clone();
+        async move {
+            let path = format!("/api/v1/flags/{key}");
+            let etag = admin.get(&path).await.etag.unwrap();
+            let reply = admin.put(&path, &body, &etag).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+        }
+    };
+    update("described", flag("described", "blue", "only the words")).await;
+    update("revalued", flag("revalued", "green", "")).await;
+    update("revalued-untouched", flag("revalued-untouched", "green", "")).await;
+
+    let body = report(&admin, "").await;
+    assert_eq!(reasons(&body, "described"), ["settled"], "{body:#}");
+    assert_eq!(reasons(&body, "revalued"), Vec::<String>::new(), "`a` serves a new value since now: {body:#}");
+    assert_eq!(reasons(&body, "untouched"), ["never_configured"], "{body:#}");
+    assert_eq!(reasons(&body, "revalued-untouched"), Vec::<String>::new(), "{body:#}");
+    assert_eq!(reasons(&body, "dev-only"), ["diverged"], "{body:#}");
+    let production = report(&admin, "?environment=production").await;
+    assert_eq!(reasons(&production, "dev-only"), ["never_configured"], "{production:#}");
+    assert_eq!(reasons(&production, "described"), ["settled"], "{production:#}");
+    let development = report(&admin, "?environment=development").await;
+    assert_eq!(reasons(&development, "dev-only"), ["settled"], "{development:#}");
+    assert_eq!(reasons(&development, "untouched"), ["never_configured"], "{development:#}");
+    server.stop().await;
+}
+
 /// Only configurations that give every context one variant count, as the core
 /// evaluates them; each is checked in `development` alone (`environment=`).
 async fn only_what_serves_one_variant_to_everyone_settles(backend: Backend) {
@@ -399,10 +450,12 @@ async fn scoped_tokens_and_bad_queries(backend: Backend) {
         let reply = admin.get(&format!("/api/v1/reports/stale-flags?{query}")).await;
         assert_eq!(
             (reply.status, reply.code(), reply.field()),
-            (422, "invalid_field", field),
+            (400, "invalid_query", field),
             "{query}: {}",
             reply.body
         );
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("`{field}`: ")), "{query}: {message}");
     }
     let unknown = admin.get("/api/v1/reports/stale-flags?settled=7").await;
     assert_eq!((unknown.status, unknown.code()), (400, "invalid_query"), "{}", unknown.body);
@@ -410,6 +463,7 @@ async fn scoped_tokens_and_bad_queries(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    several_flags_keep_their_own_history,
     each_reason_once_and_in_order,
     a_change_of_values_restarts_since,
     only_what_serves_one_variant_to_everyone_settles,

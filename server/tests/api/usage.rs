@@ -63,7 +63,14 @@ async fn filters_and_scopes(backend: Backend) {
         ("since=2030-01-02T00:00:00Z&until=2030-01-01T00:00:00Z", "since"),
     ] {
         let reply = admin.get(&format!("/api/v1/reports/usage?{query}")).await;
-        assert_eq!((reply.status, reply.field()), (422, field), "{query}: {}", reply.body);
+        assert_eq!(
+            (reply.status, reply.code(), reply.field()),
+            (400, "invalid_query", field),
+            "{query}: {}",
+            reply.body
+        );
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("`{field}`: ")), "{query}: {message}");
     }
     assert_eq!(admin.get("/api/v1/reports/usage?flag=nope").await.status, 404);
     assert_eq!(admin.get("/api/v1/reports/usage?environment=nope").await.status, 404);

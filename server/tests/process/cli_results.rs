@@ -62,6 +62,17 @@ async fn writes_print_their_outcome_and_a_change_request_exits_3() {
     let id = open["change_requests"][0]["id"].as_i64().unwrap();
     assert_eq!(proposed["result"]["id"], json!(id));
     assert_eq!(proposed["result"]["status"], "open");
+    // The same write again points at that request, exit 3 still, opening no other.
+    let repeated = run(&admin, &["flags", "enable", "new-checkout", "--env", "production", "--json"]);
+    let repeated = document(&repeated, 3);
+    assert_eq!((&repeated["outcome"], &repeated["result"]["id"]), (&json!("change_request"), &json!(id)));
+    assert_eq!(repeated["result"]["already_open"], true);
+    let text = run(&admin, &["flags", "enable", "new-checkout", "--env", "production"]);
+    assert_eq!(text.status.code(), Some(3), "{}", stderr(&text));
+    let expected = format!("production is protected: change request {id} is already open for this change; ");
+    assert!(stdout(&text).starts_with(&expected), "{}", stdout(&text));
+    let open = api.get("/api/v1/change-requests?status=open").await.body;
+    assert_eq!(open["change_requests"].as_array().unwrap().len(), 1, "{open}");
     let rollout = run(&admin, &["flags", "rollout", "new-checkout", "50", "--env", "production"]);
     assert_eq!(rollout.status.code(), Some(3), "{}", stderr(&rollout));
     assert!(stdout(&rollout).starts_with("production is protected: opened change request "), "{}", stdout(&rollout));

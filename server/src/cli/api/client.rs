@@ -188,10 +188,12 @@ fn describe(status: u16, body: &Json) -> String {
         line.push_str(&code);
     }
     line.push(')');
-    if let Some(field) = text("field") {
+    // A bad query parameter's message starts with its name already.
+    let message = text("message");
+    if let Some(field) = text("field").filter(|f| !message.as_ref().is_some_and(|m| m.starts_with(&format!("`{f}`")))) {
         line.push_str(&format!(" at `{field}`"));
     }
-    match text("message") {
+    match message {
         Some(message) => line.push_str(&format!(": {message}")),
         None => line.push_str(&format!(": {}", json_escaped(&body.to_string()))),
     }

@@ -105,9 +105,13 @@ pub(crate) fn report(api: &ApiArgs, reply: &Reply, done: &str) -> Result<(), Fai
         Outcome::Proposed => {
             let id = shown(&reply.body["id"]);
             let env = text(&reply.body["environment"]);
+            // A repeat of the write that opened it answers with the same request.
+            let opened = match reply.body["already_open"].as_bool() {
+                Some(true) => format!("change request {id} is already open for this change"),
+                _ => format!("opened change request {id}"),
+            };
             print_line(&format!(
-                "{env} is protected: opened change request {id}; another user must approve it \
-                 (pennon change-requests approve {id})"
+                "{env} is protected: {opened}; another user must approve it (pennon change-requests approve {id})"
             ))
         }
         Outcome::Applied(Some(version)) => print_line(&format!("{done}: published snapshot version {version}")),
