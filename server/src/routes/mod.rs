@@ -20,6 +20,7 @@ mod segments;
 mod stream;
 mod telemetry;
 mod telemetry_schemas;
+mod unread_bodies;
 mod usage;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -161,6 +162,7 @@ pub(crate) fn router(app: App) -> Router {
     let sdk =
         sdk.method_not_allowed_fallback(method_not_allowed).layer(axum::middleware::from_fn(cors::allow_any_origin));
     sdk.merge(admin)
+        .layer(axum::middleware::from_fn(unread_bodies::read_unread_bodies))
         .layer(axum::middleware::from_fn(complete::writes_to_completion))
         .layer(axum::middleware::from_fn(denials::log_denials))
         .layer(axum::middleware::from_fn(request_id))

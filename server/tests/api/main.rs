@@ -32,5 +32,6 @@ mod telemetry_batches;
 mod telemetry_bounds;
 mod telemetry_exposures;
 mod telemetry_forget;
+mod unread_bodies;
 mod upgrade;
 mod usage;
