@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::cli::{ok, pennon};
+use crate::common::Api;
 use crate::proc::spawn;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -30,5 +31,20 @@ async fn audit_names_the_members_a_large_list_gained_and_lost() {
     assert_eq!(entries[0]["changes"][0]["removed"], json!(["user-00000007"]));
     assert_eq!(entries[1]["action"], "segment.create");
     assert_eq!(entries[1]["after"]["included"].as_array().map(Vec::len), Some(2000), "a creation is whole");
+
+    // In protected production the opening of a change request is compact too; its
+    // lists are what it proposes, not what production has.
+    let reviewer =
+        Api::new(&url, &admin).post("/api/v1/tokens", &json!({ "name": "reviewer", "role": "editor" })).await;
+    let reviewer = reviewer.body["token"].as_str().unwrap().to_owned();
+    let proposed = run(&["segments", "create", "big", "--env", "production", "--file", file]);
+    assert_eq!(proposed.status.code(), Some(3), "{}", String::from_utf8_lossy(&proposed.stderr));
+    ok(&pennon(dir.path(), &url, &reviewer, &["change-requests", "approve", "1"]));
+    keys.push("newer-user".into());
+    std::fs::write(file, json!({ "included": keys }).to_string()).unwrap();
+    let proposed = run(&["segments", "update", "big", "--env", "production", "--file", file]);
+    assert_eq!(proposed.status.code(), Some(3), "{}", String::from_utf8_lossy(&proposed.stderr));
+    let out = ok(&run(&["audit", "--action", "change_request.open", "--limit", "1"]));
+    assert!(out.trim_end().ends_with("; /operation/segment/included +1 -0 (2001 proposed): +newer-user"), "{out}");
     server.stop();
 }

@@ -85,8 +85,10 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
         if entry.get("change_request").is_some_and(Json::is_i64) {
             line.push_str(&format!(" [change request {}]", entry["change_request"]));
         }
+        // An opened change request's lists are what it proposes, not yet what is.
+        let count = if entry["action"] == "change_request.open" { "proposed" } else { "now" };
         for change in entry["changes"].as_array().map(Vec::as_slice).unwrap_or_default() {
-            line.push_str(&format!("; {}", list_change(change)));
+            line.push_str(&format!("; {}", list_change(change, count)));
         }
         print_line(&line)?;
     }
@@ -94,13 +96,13 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
 }
 
 /// A list of a compact entry: `/included +2 -1 (45001 now): +ann +bob -carl`, naming the
-/// members when there are a few (`--json` has them all).
-fn list_change(change: &Json) -> String {
+/// members when there are a few (`--json` has them all); `count` says what the total is.
+fn list_change(change: &Json, count: &str) -> String {
     const NAMED: usize = 3;
     let members = |name: &str| change[name].as_array().map(Vec::as_slice).unwrap_or_default().to_vec();
     let (added, removed) = (members("added"), members("removed"));
     let mut line = format!(
-        "{} +{} -{} ({} now)",
+        "{} +{} -{} ({} {count})",
         text(&change["path"]),
         added.len(),
         removed.len(),
