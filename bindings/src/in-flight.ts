@@ -14,7 +14,8 @@ import type { SyncOutcome } from "./sync-options.js";
 const ABANDON_SLACK_MS = 1_000;
 
 /** Whether work over by `due` (`Date.now()`) was abandoned, at `now`: past its own time
- *  limit, it is over (elsewhere its timers end it first). */
+ *  limit, it is over (elsewhere its timers end it first). One rule for a snapshot
+ *  request, a start and a telemetry post (`Reporter`). */
 export function abandoned(due: number, now: number): boolean {
   return now > due + ABANDON_SLACK_MS;
 }

@@ -65,10 +65,12 @@ export class ModuleDownload {
    * Instantiates the module for the start of `generation`, retrying a failed download
    * with backoff until `deadline`, then in the background (`initialize` fails
    * meanwhile). Whether this start goes on: closed, or started again, meanwhile, it
-   * returns, and a newer one carries on.
+   * returns, and a newer one carries on. A background download an older start left due
+   * is dropped, its timer cleared: this download replaces it.
    */
   async instantiate(generation: number, deadline: number, inline: Uint8Array | undefined): Promise<boolean> {
     const host = this.#host;
+    this.cancel();
     for (let tries = 0; ; tries++) {
       try {
         await init(host.options.wasm);
@@ -100,6 +102,7 @@ export class ModuleDownload {
   #retryLater(generation: number, tries: number, inline: Uint8Array | undefined, error: unknown): void {
     const wait = backoff(this.#host.timing(), tries + 1);
     this.#host.log.fail(`cannot load the WebAssembly module, retrying in ${wait} ms: ${described(error)}`);
+    this.cancel(); // one due at a time: a timer replaced would still fire
     // Unref'd: `initialize` has settled, and a retry must not hold a Node process open.
     const timer = later(() => void this.retryNow(), wait, { unref: true });
     this.#retry = { generation, tries: tries + 1, inline, timer };
@@ -130,7 +133,7 @@ export class ModuleDownload {
     return attempt.finally(() => (this.#attempt = undefined));
   }
 
-  /** Drops the background download due (`stop`). */
+  /** Drops the background download due (`stop`, a new start). */
   cancel(): void {
     clearTimeout(this.#retry?.timer);
     this.#retry = undefined;

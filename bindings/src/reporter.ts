@@ -19,6 +19,7 @@
 import { detachedFetch, requestScoped } from "#platform";
 import { bodyStart, errorDetail, retryAfter } from "./fetch-envelope.js";
 import { Pending, expired, type Batch } from "./report-batch.js";
+import { abandoned } from "./in-flight.js";
 import { described } from "./sync-errors.js";
 import type { Sync, PennonOptions } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
@@ -60,8 +61,6 @@ const MAX_BACKOFF_MS = 600_000;
 const MAX_RETRY_AFTER_MS = 3_600_000;
 /** Browsers refuse a `keepalive` body over 64 KiB: a larger report goes without it. */
 const KEEPALIVE_MAX_BYTES = 64_000;
-/** How far past its time limit, by the clock, a post counts as cut off with its request (workerd). */
-const ABANDON_SLACK_MS = 1_000;
 
 /** `refused`: why the control plane dropped exposures of an accepted report, if it did. */
 type Answer = { kind: "accepted"; refused?: string } | { kind: "failed"; reason: string; retryAfterMs?: number } | { kind: "rejected"; reason: string };
@@ -303,7 +302,7 @@ export class Reporter {
    */
   #dropAbandoned(): void {
     const flight = this.#flight;
-    if (!requestScoped || flight === undefined || Date.now() - flight.since <= this.#host.requestTimeoutMs + ABANDON_SLACK_MS) return;
+    if (!requestScoped || flight === undefined || !abandoned(flight.since + this.#host.requestTimeoutMs, Date.now())) return;
     flight.abandoned = true;
     this.#flight = undefined;
   }

@@ -110,6 +110,36 @@ if (scenario === "background") {
     await sleep(0);
   }
   Object.assign(out, { settled, seen, status: OpenFeature.getClient().providerStatus, moduleRequests: wasm.requests });
+} else if (scenario === "restarted") {
+  // Started again after a start the module failed: the new start's download replaces
+  // the background one the old start left due, whose timer was left running (unref'd,
+  // a minute), one more with every start that failed; closing cleared only the newest.
+  const retryMs = 61_000; // no other timer of the provider waits this long
+  const live = new Set();
+  const { setTimeout: set, clearTimeout: clear } = globalThis;
+  globalThis.setTimeout = (callback, ms, ...rest) => {
+    const timer = set((...args) => {
+      live.delete(timer);
+      callback(...args);
+    }, ms, ...rest);
+    if (ms === retryMs) live.add(timer);
+    return timer;
+  };
+  globalThis.clearTimeout = (timer) => {
+    live.delete(timer);
+    clear(timer);
+  };
+  const provider = new PennonServerProvider({ ...common, initTimeoutMs: 0, backoffInitialMs: retryMs, backoffMaxMs: retryMs });
+  const start = () => provider.initialize().then(() => "ready", () => "rejected");
+  const steps = [];
+  const step = (name, started) => steps.push({ step: name, started, retryTimers: live.size, moduleRequests: wasm.requests });
+  step("first start", await start());
+  step("second start", await start());
+  serveModule();
+  step("third start", await start());
+  await provider.onClose();
+  step("closed", undefined);
+  out.steps = steps;
 } else if (scenario === "rejected") {
   // A `wasm` promise that rejected can never resolve: no retry, at once.
   const rejected = Promise.reject(new Error("the chunk failed to load"));

@@ -42,6 +42,15 @@ test("closed while the module downloads, or waits to download it again: nothing 
   }
 });
 
+test("a new start clears the module retry a failed start left due; closing leaves none", async () => {
+  assert.deepEqual(await scenario("restarted"), { steps: [
+    { step: "first start", started: "rejected", retryTimers: 1, moduleRequests: 1 },
+    { step: "second start", started: "rejected", retryTimers: 1, moduleRequests: 2 },
+    { step: "third start", started: "ready", retryTimers: 0, moduleRequests: 3 },
+    { step: "closed", retryTimers: 0, moduleRequests: 3 },
+  ] });
+});
+
 test("a module that fails drops the request sent beside its download, leaving nothing open", async () => {
   // Within 10 s: a request left to its timeout (60 s) would hold the process open.
   assert.deepEqual(await scenario("dropped", 10_000), { started: "rejected", request: { sent: true, closed: true } });
