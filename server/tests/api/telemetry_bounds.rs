@@ -115,17 +115,18 @@ async fn exposures_keep_the_newest_within_the_age(backend: Backend) {
     let sdks = crate::common::telemetry::usage(&server, "?environment=development").await;
     assert_eq!(sdks["environments"][0]["sdks"][0]["exposures_dropped"], 4);
     // Bad paging values name the parameter.
-    for (query, field) in
-        [("limit=0", "limit"), ("limit=1001", "limit"), ("before_id=x", "before_id"), ("since=yesterday", "since")]
-    {
-        let reply = server.admin().get(&format!("/api/v1/exposures?{query}")).await;
-        assert_eq!(
-            (reply.status, reply.code(), reply.field()),
-            (400, "invalid_query", field),
-            "{query}: {}",
-            reply.body
-        );
-    }
+    server
+        .admin()
+        .assert_invalid_queries(
+            "/api/v1/exposures",
+            &[
+                ("limit=0", "limit"),
+                ("limit=1001", "limit"),
+                ("before_id=x", "before_id"),
+                ("since=yesterday", "since"),
+            ],
+        )
+        .await;
     server.stop().await;
 }
 

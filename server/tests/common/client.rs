@@ -34,6 +34,22 @@ pub struct Api {
 }
 
 impl Api {
+    /// Asserts that `GET route?query` is a 400 `invalid_query` naming the parameter, in
+    /// `field` and at the start of the message, for each `(query, parameter)`.
+    pub async fn assert_invalid_queries(&self, route: &str, cases: &[(&str, &str)]) {
+        for (query, field) in cases {
+            let reply = self.get(&format!("{route}?{query}")).await;
+            assert_eq!(
+                (reply.status, reply.code(), reply.field()),
+                (400, "invalid_query", *field),
+                "{query}: {}",
+                reply.body
+            );
+            let message = reply.body["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.starts_with(&format!("`{field}`: ")), "{query}: {message}");
+        }
+    }
+
     pub fn new(base: &str, token: &str) -> Api {
         Api { base: base.to_owned(), token: token.to_owned(), http: reqwest::Client::new() }
     }
