@@ -38,17 +38,16 @@ pub(crate) async fn propose(
     };
     let change = w.tx.change(id).await?.ok_or_else(|| ApiError::internal("change request vanished"))?;
     let change = from_row(&change)?;
+    let mut body = to_json(&change)?;
     if !already_open {
-        let resource = ("change_request", id.to_string());
-        let resource = (resource.0, resource.1.as_str());
-        let after = to_json(&change)?;
-        match proposed_against(&mut w, env, op, &after).await? {
-            Some(base) => w.audit_against("change_request.open", resource, Some(env), base, after),
-            None => w.audit::<Json, Json>("change_request.open", resource, Some(env), None, Some(&after)),
+        let id = id.to_string();
+        let resource = ("change_request", id.as_str());
+        match proposed_against(&mut w, env, op, &body).await? {
+            Some(base) => w.audit_against("change_request.open", resource, Some(env), base, body.clone()),
+            None => w.audit::<Json, Json>("change_request.open", resource, Some(env), None, Some(&body)),
         }
         w.commit().await?;
     }
-    let mut body = to_json(&change)?;
     if let Json::Object(members) = &mut body {
         members.insert("already_open".into(), already_open.into());
     }

@@ -67,19 +67,9 @@ pub(crate) fn stored(before: Option<Json>, after: Option<Json>) -> Stored {
 /// `after` whole, or, where an edit from `base` to `after` would be stored compact,
 /// `after` without its large lists and, in `changes`, what each gains and loses against
 /// `base` (`before_count` counting `base`'s members).
-pub(crate) fn stored_against(mut base: Json, after: Json) -> Stored {
-    let whole = stored(None, Some(after.clone()));
-    let size = whole.after.as_ref().map_or(0, String::len) + serde_json::to_string(&base).map_or(0, |t| t.len());
-    if size <= WHOLE_MAX {
-        return whole;
-    }
-    let mut after = after;
-    let mut changes = Vec::new();
-    walk("", Some(&mut base), Some(&mut after), &mut changes);
-    if changes.is_empty() {
-        return whole;
-    }
-    Stored { before: None, after: serde_json::to_string(&after).ok(), changes: serde_json::to_string(&changes).ok() }
+pub(crate) fn stored_against(base: Json, after: Json) -> Stored {
+    // Stored as the edit would be, less its before: `base` is what the resource is.
+    Stored { before: None, ..stored(Some(base), Some(after)) }
 }
 
 /// Takes the large lists below `path` out of `before` and `after` (either may be
