@@ -13,7 +13,7 @@ set -euo pipefail
 WASM_BINDGEN_VERSION=0.2.130
 # Only this module is built with nightly: the standard library is rebuilt for size
 # (`optimize_for_size`) and a panic aborts at once, without the formatting machinery.
-# 17.9 KB less gzipped than stable's prebuilt std, at the same speed (bindings/README.md,
+# 17.9 KB less gzipped than stable's prebuilt std, at the same speed (bindings/PERFORMANCE.md,
 # "Module size"). Everything else, `pennon-core` for wasm32 included, builds on stable.
 NIGHTLY=nightly-2026-05-19
 
@@ -75,7 +75,7 @@ mkdir -p bindings/src/wasm
 # reads them. After the first -Oz, flattening and re-running the relooper over the
 # flat code, then -Oz to a fixed point, takes 0.7 KB more off the gzipped module (10 s
 # more of build) with every benchmark row within noise. Other flags were measured and
-# did not pay (bindings/README.md).
+# did not pay (bindings/PERFORMANCE.md).
 "$wasm_opt" -Oz --flatten --rereloop -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   --strip-producers --strip-target-features \
