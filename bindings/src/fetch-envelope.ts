@@ -1,10 +1,11 @@
 /**
- * One GET of the snapshot URL. Redirects are followed here rather than by `fetch`, so
- * the caller's `headers` (an SDK key) never leave their origin, as `curl --location`
- * keeps them; the snapshot is signed, so where it is finally served from needs no
- * trust. A body not read is cancelled: left alone, each failed poll holds a socket
- * until the runtime collects it.
+ * One GET of the snapshot URL. Redirects are followed as `redirects.ts` says, keeping
+ * `headers` to the URL's origin; the snapshot is signed, so where it is finally served
+ * from needs no trust. A body not read is cancelled: left alone, each failed poll
+ * holds a socket until the runtime collects it.
  */
+
+import { discard, getFollowing } from "./redirects.js";
 
 /** What a GET brought: nothing new (304), or an envelope and its ETag. */
 export type Fetched = { kind: "unchanged" } | { kind: "envelope"; bytes: Uint8Array; etag: string | undefined };
@@ -36,59 +37,27 @@ export class HttpError extends Error {
   }
 }
 
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const MAX_REDIRECTS = 5;
-
 /** GETs `request.url`; throws a message saying what went wrong (`HTTP 503`, …). */
 export async function fetchEnvelope(request: EnvelopeRequest): Promise<Fetched> {
   const validator: Record<string, string> = request.etag === undefined ? {} : { "If-None-Match": request.etag };
-  let headers = { ...request.headers, ...validator };
-  let url = request.url;
-  // Called unbound: browsers' and workerd's `fetch` throw "Illegal invocation" when
-  // called as a method of another object.
-  const get = request.fetch;
-  for (let hops = 0; ; hops++) {
-    const init = { headers, signal: request.signal };
-    let response = await get(url, { ...init, redirect: "manual" });
-    // A `fetch` option may drop the signal: an abandoned request goes no further.
-    request.signal.throwIfAborted();
-    // Browsers hide a redirect's target from `manual`: they follow it themselves, under
-    // their own rules for headers.
-    if (response.type === "opaqueredirect") response = await get(url, init);
-    const location = REDIRECTS.has(response.status) ? response.headers.get("Location") : null;
-    if (location !== null) {
-      discard(response);
-      if (hops === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
-      const next = redirectTarget(location, url, response.status);
-      if (next.origin !== url.origin) headers = { ...validator };
-      url = next;
-      continue;
-    }
-    if (response.status === 304) {
-      discard(response);
-      // Nothing held to be unchanged from: a server answering so would never be read.
-      if (request.etag === undefined) throw new Error("HTTP 304 to a request without If-None-Match");
-      return { kind: "unchanged" };
-    }
-    if (!response.ok) {
-      const detail = await errorDetail(response);
-      const redirectedTo = url.origin === request.url.origin ? undefined : url;
-      throw new HttpError(response.status, retryAfter(response.headers.get("Retry-After")), detail, redirectedTo);
-    }
-    const bytes = await readCapped(response, request.maxBytes, request.signal);
-    return { kind: "envelope", bytes, etag: response.headers.get("ETag") ?? undefined };
+  const { response, url } = await getFollowing({ ...request, always: validator });
+  if (response.status === 304) {
+    discard(response);
+    // Nothing held to be unchanged from: a server answering so would never be read.
+    if (request.etag === undefined) throw new Error("HTTP 304 to a request without If-None-Match");
+    return { kind: "unchanged" };
   }
+  if (!response.ok) throw await httpError(response, url, request.url);
+  const bytes = await readCapped(response, request.maxBytes, request.signal);
+  return { kind: "envelope", bytes, etag: response.headers.get("ETag") ?? undefined };
 }
 
-function redirectTarget(location: string, from: URL, status: number): URL {
-  let next: URL;
-  try {
-    next = new URL(location, from);
-  } catch {
-    throw new Error(`HTTP ${status} redirects to an invalid Location`);
-  }
-  if (next.protocol !== "http:" && next.protocol !== "https:") throw new Error(`HTTP ${status} redirects to ${next.protocol}`);
-  return next;
+/** An error answer as an `HttpError`: its `Retry-After`, what its body says, and where
+ *  it came from if a redirect led to another origin than `requested`'s. */
+export async function httpError(response: Response, url: URL, requested: URL): Promise<HttpError> {
+  const detail = await errorDetail(response);
+  const redirectedTo = url.origin === requested.origin ? undefined : url;
+  return new HttpError(response.status, retryAfter(response.headers.get("Retry-After")), detail, redirectedTo);
 }
 
 /** `Retry-After` in milliseconds: delay-seconds or an HTTP date (RFC 9110 10.2.3). */
@@ -151,10 +120,6 @@ export async function bodyStart(response: Response): Promise<string | undefined>
     reader.cancel().catch(() => {});
   }
   return text;
-}
-
-function discard(response: Response): void {
-  response.body?.cancel().catch(() => {});
 }
 
 /**

@@ -28,8 +28,9 @@ export function newEngine(o: PennonOptions, minVersion?: number): Engine {
 /** Every option both providers read. */
 const COMMON = [
   "keys", "environment", "audience", "threshold", "graceMs", "maxBytes", "envelope", "url", "headers",
-  "pollIntervalMs", "jitter", "backoffInitialMs", "backoffMaxMs", "requestTimeoutMs", "initTimeoutMs",
-  "waitForUrl", "staleAfterMs", "exposureCapacity", "telemetry", "wasm", "clock", "fetch", "logger",
+  "notificationUrl", "pollIntervalMs", "jitter", "backoffInitialMs", "backoffMaxMs", "requestTimeoutMs",
+  "initTimeoutMs", "waitForUrl", "staleAfterMs", "streamIdleTimeoutMs", "exposureCapacity", "telemetry", "wasm",
+  "clock", "fetch", "logger",
 ];
 
 /** The options as read, and the names of members no option has. */
@@ -57,8 +58,9 @@ export function readOptions<T extends PennonOptions>(options: T, extra: readonly
 export function checkOptions(options: PennonOptions, unknown: string[]): void {
   if (unknown.length > 0) {
     const name = unknown[0]!;
-    // A suggestion for a near miss only: `pollInterval`, `pollIntervalMS`, `key`.
-    const stem = name.toLowerCase().replace(/ms$/i, "");
+    // A suggestion for a near miss only: `pollInterval`, `pollIntervalMS`, `key`, and
+    // the Rust builder's names (`notification_url`, `stream_idle_timeout`).
+    const stem = name.toLowerCase().replace(/_/g, "").replace(/ms$/i, "");
     const near = stem.length < 3 ? undefined : COMMON.find((known) => known.toLowerCase().startsWith(stem));
     throw new Error(`pennon: unknown option \`${name}\`${near === undefined ? "" : ` (did you mean \`${near}\`?)`}`);
   }

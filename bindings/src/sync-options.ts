@@ -34,6 +34,20 @@ export interface PennonOptions {
    *  `[name, value]` pairs. Where the runtime shows redirects (Node, Deno, Bun, workerd),
    *  not to another origin one points to; browsers follow redirects themselves. */
   headers?: Record<string, string> | Headers | [string, string][];
+  /**
+   * A server-sent-events URL announcing new versions (the control plane's
+   * `/v1/stream/{env}`), held open so that a change is fetched within milliseconds
+   * rather than at the next poll. An event makes the provider fetch `url` at once,
+   * unless it names a version already served; what it says is never loaded (only the
+   * signed snapshot is). Sent `headers`, with redirects followed as `url`'s are.
+   * Reconnects with the backoff; polling goes on meanwhile (`pollIntervalMs: 0` with a
+   * stream is a valid setup). Needs `url`; refused in Workers, where no request
+   * outlives the one that started it. See the README's "Notification stream".
+   */
+  notificationUrl?: string | URL;
+  /** Reconnects a notification stream silent for this long, ms (default 90,000; the
+   *  control plane sends a heartbeat every 15 s). */
+  streamIdleTimeoutMs?: number;
   /** Time between polls after a success, ms (default 30,000). 0: no polling, but a
    *  failed request is still retried with backoff until one succeeds. */
   pollIntervalMs?: number;

@@ -8,7 +8,8 @@
  * `served-snapshot.ts` (the engine and what it serves), `kept-envelope.ts` (the stored
  * envelope), `module-download.ts`, `in-flight.ts` (the request under way),
  * `failure-run.ts` (backoff and `Retry-After`), `sync-status.ts` and `expiry-watch.ts`
- * (READY or STALE, and what is announced), and `sync-log.ts`.
+ * (READY or STALE, and what is announced), `sync-log.ts`, and `notification-stream.ts`
+ * (the `notificationUrl` stream, which polls at once when a new version is announced).
  */
 
 import type { Engine } from "./engine.js";
@@ -29,6 +30,7 @@ import { ExpiryWatch } from "./expiry-watch.js";
 import { KeptEnvelope } from "./kept-envelope.js";
 import { ServedSnapshot } from "./served-snapshot.js";
 import { ModuleDownload } from "./module-download.js";
+import { NotificationStream, notificationUrlOf } from "./notification-stream.js";
 import { closedMidStart, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome } from "./sync-options.js";
 
 export { closedMidStart, envelopeBytes, FatalStartError, type EnvelopeStore, type PennonOptions, type SnapshotChange, type StoredEnvelope, type SyncEvent, type SyncOutcome };
@@ -83,6 +85,11 @@ export class Sync {
   /** Set by `start`, which checks the options. */
   #timing: Timing = timingOf({} as PennonOptions);
   #url: URL | undefined;
+  /** The `notificationUrl` option, checked by `start`. */
+  #notificationUrl: URL | undefined;
+  /** The notification stream, opened with polling (`#schedule`) and closed by `stop`;
+   *  the web provider holds it closed while the page is hidden. */
+  readonly stream: NotificationStream;
   readonly #listener: (event: SyncEvent) => void;
   /** The module's download, retried in the background after a start it failed. */
   readonly #module: ModuleDownload;
@@ -111,6 +118,12 @@ export class Sync {
       timing: () => this.#timing,
       built: () => this.#snapshot.built,
       resume: (generation, inline) => this.#resume(generation, inline),
+    });
+    this.stream = new NotificationStream({
+      servedVersion: () => (this.loaded ? this.engine.version() : undefined),
+      underWay: () => this.#inFlight.request,
+      fetchNow: (generation) => this.#pollNow(generation),
+      warn: (message) => this.#log.warn(message),
     });
     // Checked at start (a bad capacity is FATAL then); until then, none.
     this.telemetry = new Telemetry(typeof options.exposureCapacity === "number" ? options.exposureCapacity : 0);
@@ -174,6 +187,7 @@ export class Sync {
       checkClock(o.clock);
       checkExposureCapacity(o.exposureCapacity);
       this.#url = o.url === undefined ? undefined : snapshotUrl(o.url);
+      this.#notificationUrl = notificationUrlOf(o);
       const poll = this.#timing.pollIntervalMs;
       // Seconds given as milliseconds: every client of a fleet polling many times a second.
       if (this.#url !== undefined && poll > 0 && poll < 1_000) this.#log.warn(`\`pollIntervalMs\` is ${poll}: a request every ${poll} ms. It is in milliseconds (default 30,000); under 1,000 is for tests`);
@@ -186,6 +200,7 @@ export class Sync {
     this.#starting = generation;
     this.#log.problem = undefined;
     clearTimeout(this.#timer);
+    this.stream.close(); // a start this one overtook may have opened it
     try {
       // One `initTimeoutMs` for the whole start: the module, and the first request.
       const deadline = (this.#startDeadline = Date.now() + this.#timing.initTimeoutMs);
@@ -308,6 +323,7 @@ export class Sync {
     this.#expiry.clear();
     this.#module.cancel();
     this.#timer = undefined;
+    this.stream.close();
     this.#snapshot.takeChange(); // nothing is announced after it
     this.#inFlight.stop();
     this.#snapshot.free();
@@ -498,24 +514,36 @@ export class Sync {
     for (const event of announcements(previous, message, change, force)) this.#emit(event);
   }
 
-  /** Polls after `delay` (default: the interval or the backoff; none if polling is off). */
+  /**
+   * Polls after `delay` (default: the interval or the backoff; none if polling is off).
+   * The notification stream opens with the first poll scheduled, whether or not polling
+   * is on: once the start's own attempts are over (announcements would only join them).
+   */
   #schedule(generation: number, delay?: number): void {
     if (generation !== this.#generation || this.#url === undefined) return;
+    if (this.#notificationUrl !== undefined) {
+      this.stream.open(generation, { url: this.#notificationUrl, headers: this.#headers, timing: this.#timing, fetch: this.#options.fetch });
+    }
     if (delay === undefined && this.#failures.idle(this.#timing)) return;
     const wait = delay ?? this.#failures.waitMs(this.#timing);
     clearTimeout(this.#timer);
-    this.#timer = later(() => {
-      const polled = (outcome: SyncOutcome) => {
-        if (generation !== this.#generation) return;
-        try {
-          this.#onPoll?.(outcome);
-        } catch (error) {
-          this.#log.warn(`re-evaluating after a poll failed: ${described(error)}`);
-        }
-        this.#schedule(generation);
-      };
-      void this.refresh().then(polled, () => polled("failed"));
-    }, Math.min(MAX_DELAY_MS, wait), { unref: true });
+    this.#timer = later(() => void this.#pollNow(generation), Math.min(MAX_DELAY_MS, wait), { unref: true });
+  }
+
+  /** Polls now (a timer's poll, or a stream's announcement), then schedules the next
+   *  poll from it: the interval starts over, or the backoff after a failure. */
+  #pollNow(generation: number): Promise<void> {
+    if (generation !== this.#generation) return Promise.resolve();
+    const polled = (outcome: SyncOutcome) => {
+      if (generation !== this.#generation) return;
+      try {
+        this.#onPoll?.(outcome);
+      } catch (error) {
+        this.#log.warn(`re-evaluating after a poll failed: ${described(error)}`);
+      }
+      this.#schedule(generation);
+    };
+    return this.refresh().then(polled, () => polled("failed"));
   }
 
   /** Called after every scheduled poll (the web provider re-evaluates then). */

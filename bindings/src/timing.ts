@@ -18,6 +18,7 @@ export interface Timing {
   requestTimeoutMs: number;
   initTimeoutMs: number;
   staleAfterMs: number;
+  streamIdleTimeoutMs: number;
 }
 
 /** The timing of `options`; throws a message naming the first option out of range. */
@@ -30,6 +31,7 @@ export function timingOf(options: PennonOptions): Timing {
     requestTimeoutMs: milliseconds(options, "requestTimeoutMs", 10_000, 1),
     initTimeoutMs: milliseconds(options, "initTimeoutMs", 5_000, 0),
     staleAfterMs: milliseconds(options, "staleAfterMs", 300_000, 0),
+    streamIdleTimeoutMs: milliseconds(options, "streamIdleTimeoutMs", 90_000, 1),
   };
 }
 
@@ -39,7 +41,7 @@ export function backoff(t: Timing, failures: number, askedMs = 0): number {
   return Math.min(t.backoffMaxMs, Math.max(askedMs, t.backoffInitialMs * 2 ** (failures - 1)));
 }
 
-type TimingOption = "pollIntervalMs" | "backoffInitialMs" | "backoffMaxMs" | "requestTimeoutMs" | "initTimeoutMs" | "staleAfterMs";
+type TimingOption = Exclude<keyof Timing, "jitter">;
 
 function milliseconds(options: PennonOptions, name: TimingOption, fallback: number, least: number): number {
   const value = options[name];
@@ -85,22 +87,22 @@ export function checkExposureCapacity(value: unknown): void {
 }
 
 /**
- * The snapshot URL, resolved against the page in browsers. Only `http:` and `https:`
- * are fetched, and `fetch` refuses a URL with credentials in it (send them as
- * `headers`).
+ * The snapshot URL (or the option `name`'s), resolved against the page in browsers.
+ * Only `http:` and `https:` are fetched, and `fetch` refuses a URL with credentials in
+ * it (send them as `headers`).
  */
-export function snapshotUrl(url: string | URL): URL {
+export function snapshotUrl(url: string | URL, name = "url"): URL {
   let parsed: URL;
   try {
     parsed = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
   } catch {
-    throw new Error(`pennon: \`url\` is not a URL: ${shown(String(url).split("?")[0])}`); // a query may hold a token
+    throw new Error(`pennon: \`${name}\` is not a URL: ${shown(String(url).split("?")[0])}`); // a query may hold a token
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new Error(`pennon: \`url\` must be http: or https:, not ${parsed.protocol}`);
+    throw new Error(`pennon: \`${name}\` must be http: or https:, not ${parsed.protocol}`);
   }
   if (parsed.username !== "" || parsed.password !== "") {
-    throw new Error("pennon: `url` must not hold credentials (fetch refuses them): send them in `headers`");
+    throw new Error(`pennon: \`${name}\` must not hold credentials (fetch refuses them): send them in \`headers\``);
   }
   return parsed;
 }

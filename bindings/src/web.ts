@@ -217,7 +217,8 @@ export class PennonWebProvider implements Provider {
    * request of being looked at, not a throttled timer later. When the page is hidden,
    * sends the telemetry pending (`Reporter.hide`): it is the last moment a page is
    * sure to run (a closed tab fires no other event reliably, and a hidden one's timers
-   * are throttled), and most visits are shorter than a report interval.
+   * are throttled), and most visits are shorter than a report interval. A notification
+   * stream is closed while the page is hidden, and opened again as it is shown.
    */
   #listen(): void {
     const scope = globalThis as { addEventListener?: EventTarget["addEventListener"]; document?: Document };
@@ -225,8 +226,18 @@ export class PennonWebProvider implements Provider {
     const listening = (this.#listening = new AbortController());
     scope.addEventListener("online", () => this.#sync.wake("online"), { signal: listening.signal });
     const page = scope.document;
-    const changed = () => (page!.visibilityState === "visible" ? this.#sync.wake("visible") : page!.visibilityState === "hidden" && this.#reporter?.hide());
+    const changed = () => {
+      if (page!.visibilityState === "visible") {
+        this.#sync.stream.show();
+        this.#sync.wake("visible");
+      } else if (page!.visibilityState === "hidden") {
+        this.#sync.stream.hide();
+        this.#reporter?.hide();
+      }
+    };
     page?.addEventListener?.("visibilitychange", changed, { signal: listening.signal });
+    if (page?.visibilityState === "hidden") this.#sync.stream.hide(); // a tab opened in the background
+    else this.#sync.stream.show(); // shown again since a close that left it hidden
   }
 
   resolveBooleanEvaluation(flagKey: string, defaultValue: boolean): ResolutionDetails<boolean> {

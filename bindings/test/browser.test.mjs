@@ -1,8 +1,7 @@
 // Chromium (Debian's, driven by playwright-core): a page imports the built package
-// and runs the vectors through the engine and the web provider; another polls the real
-// control plane (`pennon serve`) from another origin.
+// and runs the vectors through the engine and the web provider; others poll the real
+// control plane (`pennon serve`) from another origin, or hold its event stream open.
 import { test } from "node:test";
-import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { once } from "node:events";
@@ -14,6 +13,7 @@ import { Tally } from "./shared/vectors.mjs";
 import { nativeResults, nativeResultsPath, repo, report } from "./node/helpers.mjs";
 import { boolFlag, envelope, payload, publicKey, trapEnvelopesBase64 } from "./node/sign.mjs";
 import { telemetryServer } from "./node/telemetry-server.mjs";
+import { PENNON_BIN, controlPlane } from "./node/control-plane.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -66,48 +66,12 @@ test("Chromium: vectors through the engine and the web provider", { skip: !exist
   }
 });
 
-const PENNON_BIN = process.env.PENNON_BIN ?? `${repo}target/debug/pennon`;
-
-/** `pennon serve` on an empty data directory: its URL, admin token and signing key. */
-async function controlPlane(dataDir) {
-  const child = spawn(PENNON_BIN, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "pipe"] });
-  let banner = "";
-  child.stdout.on("data", (chunk) => (banner += chunk));
-  child.stderr.on("data", (chunk) => (banner += chunk));
-  const exited = once(child, "exit").then(([code]) => {
-    throw new Error(`pennon serve exited (${code}):\n${banner}`);
-  });
-  const started = (async () => {
-    while (!/listening on /.test(banner)) await new Promise((resolve) => setTimeout(resolve, 20));
-  })();
-  await Promise.race([started, exited]);
-  const field = (pattern) => pattern.exec(banner)?.[1] ?? assert.fail(`${pattern} not in:\n${banner}`);
-  return {
-    child,
-    url: `http://${field(/listening on (\S+)/)}`,
-    adminToken: field(/admin token: (\S+)/),
-    publicKey: field(/signing key:\s+(\S+)/),
-  };
-}
-
 test("Chromium: the web provider polls the control plane from another origin", {
   skip: (!existsSync(CHROMIUM) && `${CHROMIUM} is missing`) || (!existsSync(PENNON_BIN) && `${PENNON_BIN} is missing: cargo build --bin pennon`),
 }, async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "pennon-plane-"));
-  const plane = await controlPlane(dataDir);
-  const admin = async (method, path, body, headers = {}) => {
-    const response = await fetch(`${plane.url}${path}`, {
-      method, body: body && JSON.stringify(body),
-      headers: { Authorization: `Bearer ${plane.adminToken}`, "Content-Type": "application/json", ...headers },
-    });
-    assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
-    return response;
-  };
-  const toggle = async (enabled) => {
-    const path = "/api/v1/environments/development/flags/new-checkout";
-    const etag = (await admin("GET", path)).headers.get("ETag");
-    await admin("POST", `${path}/toggle`, { enabled }, { "If-Match": etag });
-  };
+  const plane = await controlPlane();
+  const { admin } = plane;
+  const toggle = (enabled) => plane.toggle("new-checkout", enabled);
   const server = await serve();
   const profile = mkdtempSync(join(tmpdir(), "pennon-chromium-"));
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
@@ -155,9 +119,67 @@ test("Chromium: the web provider polls the control plane from another origin", {
   } finally {
     await context.close();
     server.close();
-    plane.child.kill("SIGTERM");
+    await plane.stop();
     rmSync(profile, { recursive: true, force: true });
-    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("Chromium: with polling off, a change reaches the web provider over the control plane's stream, from another origin", {
+  skip: (!existsSync(CHROMIUM) && `${CHROMIUM} is missing`) || (!existsSync(PENNON_BIN) && `${PENNON_BIN} is missing: cargo build --bin pennon`),
+}, async () => {
+  const plane = await controlPlane();
+  const server = await serve();
+  const profile = mkdtempSync(join(tmpdir(), "pennon-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  try {
+    await plane.admin("POST", "/api/v1/flags", { key: "new-checkout", type: "boolean", client_visible: true });
+    await plane.toggle("new-checkout", true);
+    const { key: sdkKey } = await (await plane.admin("POST", "/api/v1/environments/development/sdk-keys", { kind: "client" })).json();
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    page.on("requestfailed", (request) => errors.push(`${request.failure()?.errorText} ${request.url()}`));
+    const snapshots = [];
+    let streamed;
+    page.on("response", (response) => {
+      if (response.url().startsWith(`${plane.url}/v1/snapshots/`)) snapshots.push(response.status());
+      if (response.url() === `${plane.url}/v1/stream/development`) streamed ??= response;
+      if (response.status() >= 400 && !response.url().endsWith("/favicon.ico")) errors.push(`${response.status()} ${response.url()}`);
+    });
+    const query = new URLSearchParams({ controlPlane: plane.url, sdkKey, publicKey: plane.publicKey, flag: "new-checkout", stream: "1" });
+    await page.goto(`http://127.0.0.1:${server.address().port}/?run=control-plane&${query}`);
+    const report = () => page.evaluate(() => window.__pennon && JSON.parse(JSON.stringify(window.__pennon)));
+    await page.waitForFunction(() => window.__pennon?.first !== undefined || window.__pennon?.error !== undefined, null, { timeout: 30_000 });
+    const first = await report();
+    assert.equal(first.error, undefined, `${first.error}\n${errors.join("\n")}`);
+    assert.equal(first.first.value, true);
+    // The stream is open (its answer came: 200, an event stream, readable across origins).
+    for (let waited = 0; streamed === undefined; waited += 50) {
+      assert.ok(waited < 10_000, `no stream within 10 s: ${errors.join("\n")}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(streamed.status(), 200);
+    assert.match(await streamed.headerValue("content-type"), /^text\/event-stream/);
+    // Preflighted for Authorization; `Cache-Control` added by the browser (`cache:
+    // "no-store"`), after the preflight, which does not allow it.
+    const sent = await streamed.request().allHeaders();
+    assert.equal(sent.authorization, `Bearer ${sdkKey}`);
+    assert.equal(sent.accept, "text/event-stream");
+    assert.equal(sent["cache-control"], "no-cache");
+    await plane.toggle("new-checkout", false);
+    await page.waitForFunction(() => window.__pennon.changes.length > 0, null, { timeout: 10_000 });
+    const after = await report();
+    assert.deepEqual(after.changes, [{ flagsChanged: ["new-checkout"], value: false }]);
+    // The start's request and the announced one: no poll, and the connect's announcement
+    // of the version served fetched nothing.
+    assert.deepEqual(snapshots, [200, 200]);
+    assert.deepEqual(after.warnings, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    server.close();
+    await plane.stop();
+    rmSync(profile, { recursive: true, force: true });
   }
 });
 

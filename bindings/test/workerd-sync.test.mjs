@@ -96,6 +96,19 @@ test("workerd: a provider set at a module's top level serves its envelope, and i
   }
 });
 
+test("workerd: a notificationUrl is FATAL, saying why and what to do instead", async () => {
+  const mf = worker(await bundleWorker(`${repo}bindings/test/workerd/sync-worker.mjs`));
+  try {
+    const options = { keys, environment: "test", url: "https://flags.example.com/v1/snapshots/test", notificationUrl: "https://flags.example.com/v1/stream/test" };
+    const body = JSON.stringify({ op: "init", name: "stream", options });
+    const response = await mf.dispatchFetch("http://worker/", { method: "POST", body, signal: AbortSignal.timeout(15_000) });
+    const { error } = await response.json();
+    assert.match(error ?? "", /^ProviderFatalError: pennon: `notificationUrl` cannot work in Cloudflare Workers: no request, so no stream, outlives the request that started it\. Leave it out, and call `provider\.refreshIfDue\(\)` from each request/);
+  } finally {
+    await mf.dispose();
+  }
+});
+
 test("workerd: a `wasm` option other than the imported module is refused saying why, and the module works", async () => {
   const mf = worker(await bundleWorker(`${repo}bindings/test/workerd/wasm-option-worker.mjs`));
   try {

@@ -25,3 +25,12 @@ export const requestScoped = false;
 
 /** No socket to let go of here: reports in the background use `fetch`. */
 export const detachedFetch: typeof fetch | undefined = undefined;
+
+/**
+ * How the notification stream asks caches to pass it through: `cache: "no-store"`,
+ * for which the browser adds `Cache-Control: no-cache` itself, after the CORS
+ * preflight. Set by the page, that header is not CORS-safelisted: it would need a
+ * preflight that allows it, and the control plane's allows `Authorization`,
+ * `If-None-Match` and `Last-Event-ID` only.
+ */
+export const noCache: RequestInit = { cache: "no-store" };

@@ -113,20 +113,24 @@ export const requestScoped = false;
 const BODYLESS = new Set([101, 204, 205, 304]);
 
 /**
- * `fetch(url, init)` for a POST of a string body over a socket that does not keep the
- * process alive (unref'd), for the reports a provider makes in the background: `fetch`
- * gives no hold on its socket, so a report under way to a control plane that never
- * answers held the process for the request timeout after everything else had ended. A
- * report someone waits for (a flush, close) goes through `fetch`, which holds the
- * process until it ends. Redirects are answered, not followed (as `redirect: "manual"`).
+ * `fetch(url, init)` over a socket that does not keep the process alive (unref'd), for
+ * what a provider does in the background: the reports its timer posts, and the
+ * notification stream, open for as long as the provider is. `fetch` gives no hold on
+ * its socket, so a report under way to a control plane that never answered held the
+ * process for the request timeout after everything else had ended, and a stream would
+ * hold it for good. A report someone waits for (a flush, close) goes through `fetch`,
+ * which holds the process until it ends. Takes a string body or none; redirects are
+ * answered, not followed (as `redirect: "manual"`); `cache` is not read (send
+ * `Cache-Control`).
  */
 export function detachedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
     const url = new URL(String(input instanceof Request ? input.url : input));
-    const body = typeof init?.body === "string" ? init.body : "";
-    const headers = { ...(init?.headers as Record<string, string> | undefined), "Content-Length": String(Buffer.byteLength(body)) };
+    const body = typeof init?.body === "string" ? init.body : undefined;
+    const length = body === undefined ? {} : { "Content-Length": String(Buffer.byteLength(body)) };
+    const headers = { ...(init?.headers as Record<string, string> | undefined), ...length };
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-    const options = { method: init?.method ?? "POST", headers, signal: init?.signal ?? undefined };
+    const options = { method: init?.method ?? (body === undefined ? "GET" : "POST"), headers, signal: init?.signal ?? undefined };
     const request = send(url, options, (answer) => {
       try {
         resolve(response(answer));
@@ -140,6 +144,9 @@ export function detachedFetch(input: string | URL | Request, init?: RequestInit)
     request.end(body);
   });
 }
+
+/** How the notification stream asks caches to pass it through: the header itself. */
+export const noCache: RequestInit = { headers: { "Cache-Control": "no-cache" } };
 
 /** `answer` as a `Response`, its body streamed. */
 function response(answer: IncomingMessage): Response {

@@ -1,25 +1,29 @@
 // Runs in Chromium on another origin than the control plane (`pennon serve`): the web
-// provider polls its snapshot endpoint with a client SDK key, as a browser app would.
-// Reports to `window.__pennon`: the first read, and the change announced after the
-// test turns the flag off. It reports telemetry to the same control plane, sent when the
-// test calls `window.__pennonFlush()`.
+// provider polls its snapshot endpoint with a client SDK key, as a browser app would,
+// or with `stream=1` polls not at all and holds its event stream open instead.
+// Reports to `window.__pennon`: the first read, the change announced after the test
+// turns the flag off, and what the provider logged. It reports telemetry to the same
+// control plane, sent when the test calls `window.__pennonFlush()`.
 import { PennonWebProvider } from "pennon/web";
 import { OpenFeature, ProviderEvents } from "@openfeature/web-sdk";
 
 const params = new URLSearchParams(location.search);
 const flag = params.get("flag");
+const controlPlane = params.get("controlPlane");
+const stream = params.get("stream") === "1";
+const report = (window.__pennon = { changes: [], warnings: [] });
 const provider = new PennonWebProvider({
   keys: [params.get("publicKey")],
   environment: "development",
-  url: `${params.get("controlPlane")}/v1/snapshots/development`,
+  url: `${controlPlane}/v1/snapshots/development`,
   headers: { Authorization: `Bearer ${params.get("sdkKey")}` },
-  pollIntervalMs: 100,
+  ...(stream ? { notificationUrl: `${controlPlane}/v1/stream/development`, pollIntervalMs: 0 } : { pollIntervalMs: 100 }),
   jitter: 0,
-  telemetry: { url: params.get("controlPlane"), sdkKey: params.get("sdkKey") },
+  telemetry: { url: controlPlane, sdkKey: params.get("sdkKey") },
+  logger: { warn: (line) => report.warnings.push(line) },
   // No `fetch` option: the page's own, as a user's app has it (the test counts answers).
 });
 
-const report = (window.__pennon = { changes: [] });
 window.__pennonFlush = () => provider.flushTelemetry();
 try {
   await OpenFeature.setProviderAndWait(provider);

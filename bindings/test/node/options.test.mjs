@@ -61,6 +61,39 @@ test("options that can never work as given are FATAL, named: a misspelt option i
   assert.throws(() => new PennonServerProvider(), { name: "TypeError", message: /^pennon: a provider takes an options object \(\{ keys, environment, url or envelope, … \}\), not undefined$/ });
 });
 
+test("the notification stream's options are checked at start: FATAL, named, with near misses suggested", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.body = v1;
+  const stream = "https://flags.example.com/v1/stream/test";
+  const cases = [
+    [{ notificationURL: stream }, /^pennon: unknown option `notificationURL` \(did you mean `notificationUrl`\?\)$/],
+    [{ notification_url: stream }, /^pennon: unknown option `notification_url` \(did you mean `notificationUrl`\?\)$/], // the Rust builder's name
+    [{ stream_idle_timeout: 60_000 }, /unknown option `stream_idle_timeout` \(did you mean `streamIdleTimeoutMs`\?\)/],
+    [{ streamIdleTimeout: 60_000 }, /unknown option `streamIdleTimeout` \(did you mean `streamIdleTimeoutMs`\?\)/],
+    [{ streamIdleTimeoutMs: 0 }, /`streamIdleTimeoutMs` must be a number of milliseconds from 1 to 2147483647; got 0/],
+    [{ streamIdleTimeoutMs: "90000" }, /`streamIdleTimeoutMs` must be a number of milliseconds from 1 to 2147483647; got "90000"/],
+    [{ notificationUrl: 42 }, /^pennon: `notificationUrl` must be a URL \(a string or a URL\), not 42$/],
+    [{ notificationUrl: "flags.example.com/stream" }, /^pennon: `notificationUrl` is not a URL: "flags.example.com\/stream"$/],
+    [{ notificationUrl: "ws://flags.example.com/stream" }, /^pennon: `notificationUrl` must be http: or https:, not ws:$/],
+    [{ notificationUrl: "https://key:x@flags.example.com/stream" }, /^pennon: `notificationUrl` must not hold credentials \(fetch refuses them\): send them in `headers`$/],
+    // The stream only says when to fetch: without a snapshot URL there is nothing to fetch.
+    [{ url: undefined, envelope: v1, notificationUrl: stream }, /^pennon: `notificationUrl` needs `url`: the stream only says when to fetch the snapshot, and never carries one$/],
+  ];
+  for (const [name, Provider] of PROVIDERS) {
+    for (const [options, message] of cases) {
+      const provider = new Provider({ keys, environment: "test", url: server.url, logger: quiet, ...options });
+      await assert.rejects(provider.initialize(), (error) => {
+        assert.equal(error.name, "ProviderFatalError", `${name} ${Object.keys(options)}`);
+        assert.match(error.message, message, name);
+        return true;
+      });
+      await provider.onClose();
+    }
+  }
+  assert.equal(server.requests, 0, "nothing was fetched");
+});
+
 test("headers as a record, a Headers or pairs are all sent; options behind getters are read", async (t) => {
   const server = await snapshotServer();
   t.after(server.close);

@@ -6,12 +6,15 @@ import { once } from "node:events";
  * Serves `state.body` with an ETag; counts requests and 304s. `state.delayMs` holds
  * each answer back; a `state.status` other than 200 is sent with `state.retryAfter`; `state.chunked` sends the body without a Content-Length;
  * `state.afterServe` runs once a body has been chosen for a 200 (to change it for the
- * next request with no race against the client).
+ * next request with no race against the client). `state.onRequest` sees each request
+ * counted; `state.onStream` answers `/stream` (see `stream-server.mjs`), uncounted.
  */
 export async function snapshotServer() {
   const state = { body: undefined, status: 200, requests: 0, notModified: 0, delayMs: 0, chunked: false };
   const server = createServer(async (request, response) => {
+    if (state.onStream !== undefined && request.url.startsWith("/stream")) return state.onStream(request, response);
     state.requests++;
+    state.onRequest?.(request);
     if (state.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.delayMs));
     const asked = state.retryAfter === undefined ? {} : { "Retry-After": state.retryAfter };
     if (state.status !== 200 || state.body === undefined) return response.writeHead(state.status === 200 ? 404 : state.status, asked).end();
