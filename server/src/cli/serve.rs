@@ -28,7 +28,8 @@ pub(crate) struct Args {
     #[arg(long, env = "PENNON_PUBLIC_URL", value_name = "URL")]
     pub(crate) public_url: Option<String>,
     /// A private key file to sign snapshots with; repeat to sign with two keys during a
-    /// rotation. Default: `PENNON_SIGNING_KEY`, else DATA_DIR/signing.key (created if missing).
+    /// rotation. Default: `PENNON_SIGNING_KEY`, else DATA_DIR/signing.key (created on the
+    /// first start; later starts without it are refused).
     #[arg(long = "signing-key", value_name = "PRIVATE_KEY_FILE")]
     pub(crate) signing_keys: Vec<PathBuf>,
     /// Start although none of the signing keys signed the environments' latest
@@ -46,7 +47,8 @@ pub(crate) struct Args {
     /// Re-sign an unchanged environment when its snapshot expires within this.
     #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_duration)]
     pub(crate) resign_before: Duration,
-    /// How often to look for snapshots to re-sign.
+    /// How often to look for snapshots to re-sign (and to sweep for snapshot retention),
+    /// at least 1s.
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
     pub(crate) resign_interval: Duration,
     /// Interval of heartbeats on /v1/stream, 1s to 60s.

@@ -54,8 +54,8 @@ pub(super) fn add(routes: Routes) -> Routes {
             Doc::new(Method::DELETE, one, "Delete an unprotected environment", Auth::Token(Role::Admin)).if_match().ok(
                 204,
                 None,
-                "deleted, and taken out of API tokens' scopes (a token scoped to it alone is revoked), with its \
-                 telemetry; its snapshots stay, as snapshot retention allows",
+                "deleted, and taken out of API tokens' scopes (a token scoped to it alone is revoked), its open \
+                 change requests rejected, with its telemetry; its snapshots stay, as snapshot retention allows",
             ),
             delete,
         )

@@ -137,16 +137,34 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// A query string of type `T`, refused with 400 `invalid_query` naming the parameter.
+/// A query string of type `T`, refused with 400 `invalid_query` naming the parameter
+/// in `field` and at the start of the message ([`ApiError::bad_query`]), as the routes
+/// that check their parameters themselves do.
 pub(crate) struct QueryParams<T>(pub(crate) T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<QueryParams<T>, ApiError> {
-        axum::extract::Query::<T>::try_from_uri(&parts.uri)
-            .map(|query| QueryParams(query.0))
-            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer).map(QueryParams).map_err(|e| query_refusal(query, &e))
+    }
+}
+
+/// The refusal of `query`, naming the parameter `error` is about and the value it had.
+fn query_refusal(query: &str, error: &serde_path_to_error::Error<serde_urlencoded::de::Error>) -> ApiError {
+    let message = error.inner().to_string();
+    let name = Some(field_name(&error.path().to_string()))
+        .filter(|path| !path.is_empty())
+        .or_else(|| member_named(&message, "missing field `"));
+    let Some(name) = name else { return ApiError::bad_request("invalid_query", message) };
+    if let Some(expected) = message.strip_prefix(&format!("unknown field `{name}`, ")) {
+        return ApiError::bad_query(&name, format!("no such parameter here; {expected}"));
+    }
+    match form_urlencoded::parse(query.as_bytes()).find(|(key, _)| *key == *name) {
+        Some((_, value)) => ApiError::bad_query(&name, format!("cannot use `{value}`: {message}")),
+        None => ApiError::bad_query(&name, message),
     }
 }
 

@@ -48,7 +48,7 @@ fn operation(doc: &Doc) -> Json {
             "`body_timeout`: the request body did not all arrive within --body-timeout of the server starting \
              to read it; nothing was changed, and the connection is closed",
         ));
-        common.push(("413", "request body too large"));
+        common.push(("413", "`body_too_large`: the request body is over --max-body"));
         common.push(("422", "invalid field: `field` names it, `message` says why"));
     }
     match doc.auth {
@@ -68,8 +68,14 @@ fn operation(doc: &Doc) -> Json {
         common.push(("412", "If-Match is stale: `current_etag` holds the current one"));
         common.push(("428", "If-Match is missing"));
     }
-    if matches!(doc.auth, Auth::Token(_)) {
-        common.push(("503", "`database_unavailable` or `busy`: retry later"));
+    match doc.auth {
+        Auth::Token(_) => common.push(("503", "`database_unavailable` or `busy`: retry later")),
+        Auth::SdkKey => common.push((
+            "503",
+            "`database_unavailable`: the SDK key could not be checked (one this instance has not accepted \
+             before, while the database does not answer within 2 s); retry later",
+        )),
+        Auth::Public => {}
     }
     for (status, meaning) in common {
         responses.entry(status.to_owned()).or_insert_with(|| response(meaning, Some("Error")));
@@ -112,7 +118,9 @@ pub(super) fn document(docs: &[Doc]) -> Json {
     );
     paths.insert(
         "/healthz".into(),
-        json!({ "get": { "summary": "Liveness", "operationId": "get_healthz", "security": [], "responses": { "200": { "description": "ok" } } } }),
+        json!({ "get": {
+            "summary": "Liveness and readiness: an instance listens only once it holds every environment's latest snapshot, and answers `ok` while the database is unreachable",
+            "operationId": "get_healthz", "security": [], "responses": { "200": { "description": "ok" } } } }),
     );
     json!({
         "openapi": "3.1.0",

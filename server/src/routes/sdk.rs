@@ -23,7 +23,7 @@ pub(super) fn add(routes: Routes) -> Routes {
             Doc::new(Method::GET, "/v1/snapshots/{env}", "The latest signed snapshot of an environment", Auth::SdkKey)
                 .ok(200, Some("Envelope"), "the envelope; ETag is the quoted SHA-256 of its payload")
                 .ok(304, None, "If-None-Match names the current ETag")
-                .ok(401, Some("Error"), "no or unknown SDK key")
+                .ok(401, Some("Error"), "no, unknown or revoked SDK key")
                 .ok(403, Some("Error"), "an SDK key of another environment"),
             latest,
         )

@@ -200,4 +200,39 @@ async fn a_snapshot_clients_would_refuse_is_not_published(backend: Backend) {
     server.stop().await;
 }
 
-crate::on_both_backends!(refused_without_change, a_snapshot_clients_would_refuse_is_not_published);
+/// A query parameter a route cannot use is named in `field` and at the start of the
+/// message on every route, as docs/OPERATIONS.md says ("as everywhere in the API"), not
+/// only on the routes that check their parameters themselves: a script that mistyped
+/// one learns which.
+async fn every_route_names_a_bad_query_parameter(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let api = server.admin();
+    api.assert_invalid_queries(
+        "/api/v1/audit",
+        &[("limit=abc", "limit"), ("limit=-1", "limit"), ("before_id=x", "before_id"), ("bogus=1", "bogus")],
+    )
+    .await;
+    api.assert_invalid_queries("/api/v1/change-requests", &[("status=bogus", "status"), ("env=x", "env")]).await;
+    api.assert_invalid_queries("/api/v1/flags", &[("tags=x", "tags")]).await;
+    let snapshots = "/api/v1/environments/development/snapshots";
+    api.assert_invalid_queries(snapshots, &[("limit=abc", "limit"), ("kind=bogus", "kind"), ("before=-2", "before")])
+        .await;
+    api.assert_invalid_queries(&format!("{snapshots}/1"), &[("kind=web", "kind")]).await;
+    api.assert_invalid_queries("/api/v1/reports/not-found", &[("env=development", "env")]).await;
+    api.assert_invalid_queries("/api/v1/reports/stale-flags", &[("settled=7", "settled")]).await;
+
+    // The message says what was wrong with it: the value refused, or the names it takes.
+    let limit = api.get("/api/v1/audit?limit=abc").await;
+    let message = limit.body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("`limit`: cannot use `abc`: "), "{message}");
+    let unknown = api.get("/api/v1/change-requests?env=x").await;
+    let message = unknown.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("no such parameter") && message.contains("`environment`"), "{message}");
+    server.stop().await;
+}
+
+crate::on_both_backends!(
+    refused_without_change,
+    a_snapshot_clients_would_refuse_is_not_published,
+    every_route_names_a_bad_query_parameter
+);

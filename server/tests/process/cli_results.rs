@@ -102,6 +102,20 @@ async fn writes_print_their_outcome_and_a_change_request_exits_3() {
     let qa = document(&run(&admin, &["environments", "create", "qa", "--json"]), 0);
     assert_eq!(qa["snapshot_version"], qa["result"]["version"]);
     assert!(qa["snapshot_version"].is_u64(), "{qa}");
+    // Protecting a protected environment is `unchanged`, as OPERATIONS.md lists it, not
+    // `applied`: the server stored and audited nothing.
+    let protected = document(&run(&admin, &["environments", "protect", "qa", "--json"]), 0);
+    assert_eq!((&protected["outcome"], &protected["result"]["protected"]), (&json!("applied"), &json!(true)));
+    let audited = api.get("/api/v1/audit?environment=qa").await.body["entries"].as_array().unwrap().len();
+    let again = document(&run(&admin, &["environments", "protect", "qa", "--json"]), 0);
+    assert_eq!((&again["outcome"], &again["snapshot_version"]), (&json!("unchanged"), &Json::Null));
+    assert_eq!(api.get("/api/v1/audit?environment=qa").await.body["entries"].as_array().unwrap().len(), audited);
+    let text = run(&admin, &["environments", "protect", "qa"]);
+    assert_eq!(ok(&text), "`qa` was already protected: no change, nothing published\n");
+    let unprotected = document(&run(&admin, &["environments", "unprotect", "qa", "--json"]), 0);
+    assert_eq!((&unprotected["outcome"], &unprotected["result"]["protected"]), (&json!("applied"), &json!(false)));
+    let text = run(&admin, &["environments", "unprotect", "qa"]);
+    assert_eq!(ok(&text), "`qa` was not protected: no change, nothing published\n");
 
     // Errors keep their codes and print nothing on stdout; reads still print the API's JSON.
     let missing = run(&admin, &["flags", "enable", "nope", "--env", "development", "--json"]);

@@ -88,11 +88,24 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
     }
 }
 
+/// Protects or unprotects `name`. The server answers a change with a new ETag, and one
+/// that finds the environment already so with the ETag it had: that is `unchanged`
+/// (nothing stored or audited), as for every other write.
 async fn set_protected(name: &str, protected: bool, api: &ApiArgs) -> Result<(), Failure> {
     let path = format!("/api/v1/environments/{}", segment(name));
     let body = json!({ "protected": protected });
-    let reply = Client::new(api)?.send_current(Method::PATCH, &path, Some(&body)).await?;
-    finish(api, &reply, Outcome::Applied(None), || {
-        print_line(&format!("`{name}` is {}", if protected { "protected" } else { "no longer protected" }))
+    let client = Client::new(api)?;
+    let current = client.get(&path).await?;
+    let reply = client.send(Method::PATCH, &path, Some(&body), current.etag.as_deref()).await?;
+    let unchanged = reply.etag.is_some() && reply.etag == current.etag;
+    let outcome = if unchanged { Outcome::Unchanged } else { Outcome::Applied(None) };
+    finish(api, &reply, outcome, || {
+        let line = match (outcome, protected) {
+            (Outcome::Unchanged, true) => format!("`{name}` was already protected: no change, nothing published"),
+            (Outcome::Unchanged, false) => format!("`{name}` was not protected: no change, nothing published"),
+            (_, true) => format!("`{name}` is protected"),
+            (_, false) => format!("`{name}` is no longer protected"),
+        };
+        print_line(&line)
     })
 }
