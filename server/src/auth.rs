@@ -7,6 +7,7 @@
 //! PostgreSQL).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use axum::extract::FromRequestParts;
@@ -133,6 +134,13 @@ pub(crate) struct SdkKeyCache {
     /// revocation every open stream checks its key at once, and the streams of one key
     /// (often thousands) share one lookup instead of queueing for the connection pool.
     flights: Mutex<HashMap<([u8; 32], u64), Flight>>,
+    /// Whether the store is known to be unreachable: a check timed out or was answered
+    /// 503, and none has been answered since. Meanwhile keys with a stale grant are
+    /// answered at once instead of each waiting out `LOOKUP_PATIENCE` (a circuit breaker).
+    unreachable: AtomicBool,
+    /// Key checks under way: during an outage a known key starts one (to learn when the
+    /// store is back) only when none is.
+    checks: AtomicUsize,
 }
 
 /// Cached grants.
@@ -202,6 +210,20 @@ impl SdkKeyCache {
         }
     }
 
+    /// Notes whether the store answered a key check, and logs when that changes.
+    fn answered(&self, answered: bool) {
+        if self.unreachable.swap(!answered, Ordering::Relaxed) == answered {
+            if answered {
+                tracing::info!("the database answers SDK key checks again: keys are checked as usual");
+            } else {
+                tracing::warn!(
+                    "the database does not answer SDK key checks: keys this instance accepted before are \
+                     answered from memory, without waiting, until it does"
+                );
+            }
+        }
+    }
+
     /// The grant `hash` had before the last refresh, if any.
     fn stale(&self, hash: &[u8; 32]) -> Option<SdkGrant> {
         self.grants.read().unwrap_or_else(PoisonError::into_inner).stale.get(hash).cloned()
@@ -222,7 +244,9 @@ impl SdkKeyCache {
             self.flights.lock().unwrap_or_else(PoisonError::into_inner).entry((hash, cleared)).or_default().clone();
         let read = flight
             .get_or_try_init(|| async {
-                let grant = read().await?;
+                let grant = read().await;
+                self.answered(!matches!(&grant, Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE));
+                let grant = grant?;
                 self.remember(cleared, hash, grant.clone());
                 Ok::<_, ApiError>(grant)
             })
@@ -236,6 +260,48 @@ impl SdkKeyCache {
         read
     }
 
+    /// Checks key `hash` in the store, in its own task: one a request stops waiting for
+    /// still ends (and leaves the shared lookups), and the next request may join it. The
+    /// caller has counted it in `checks`; it is uncounted when it ends.
+    fn check(app: &App, hash: [u8; 32], cleared: u64) -> tokio::task::JoinHandle<Result<Option<SdkGrant>, ApiError>> {
+        let counted = Counted(App::clone(app));
+        tokio::spawn(async move {
+            let app = &counted.0;
+            app.sdk_keys
+                .look_up(hash, cleared, || async {
+                    let row = app.store.read().await?.sdk_key_by_hash(&crate::clock::hex(&hash)).await?;
+                    Ok(row.map(|row| SdkGrant {
+                        env: Arc::from(row.env),
+                        kind: SdkKind::parse(&row.kind).unwrap_or(SdkKind::Client),
+                    }))
+                })
+                .await
+        })
+    }
+
+    /// Checks key `hash` in the store and waits up to `LOOKUP_PATIENCE` for the answer,
+    /// falling back on a stale grant when the store cannot give one.
+    async fn wait_for_check(app: &App, hash: [u8; 32], cleared: u64) -> Result<SdkGrant, ApiError> {
+        let cache = &app.sdk_keys;
+        cache.checks.fetch_add(1, Ordering::AcqRel);
+        match tokio::time::timeout(LOOKUP_PATIENCE, Self::check(app, hash, cleared)).await {
+            Ok(Ok(Ok(found))) => found.ok_or_else(|| ApiError::unauthorized("unknown or revoked SDK key")),
+            Ok(Ok(Err(error))) if error.status != StatusCode::SERVICE_UNAVAILABLE => Err(error),
+            Ok(Err(failed)) => Err(ApiError::internal(format!("SDK key lookup: {failed}"))),
+            // The store cannot answer: a key it granted before still reads what is in memory.
+            Ok(Ok(Err(unavailable))) => cache.stale(&hash).ok_or(unavailable),
+            Err(_) => {
+                cache.answered(false);
+                cache.stale(&hash).ok_or_else(|| {
+                    ApiError::unavailable(format!(
+                        "the database did not answer within {} s to check this SDK key",
+                        LOOKUP_PATIENCE.as_secs()
+                    ))
+                })
+            }
+        }
+    }
+
     /// Authorizes a snapshot or stream request for `env` with `app`'s cache: 401
     /// without a valid SDK key, 403 with a key of another environment, 503 when the
     /// store cannot check a key it has no stale grant of within `LOOKUP_PATIENCE`.
@@ -246,43 +312,31 @@ impl SdkKeyCache {
         let cache = &app.sdk_keys;
         let grant = match cache.lookup(&hash) {
             Ok(grant) => grant,
-            Err(cleared) => {
-                // In its own task: one this request stops waiting for still ends (and
-                // leaves the shared lookups), and the next request may join it.
-                let read = tokio::spawn({
-                    let app = App::clone(app);
-                    async move {
-                        app.sdk_keys
-                            .look_up(hash, cleared, || async {
-                                let row = app.store.read().await?.sdk_key_by_hash(&crate::clock::hex(&hash)).await?;
-                                Ok(row.map(|row| SdkGrant {
-                                    env: Arc::from(row.env),
-                                    kind: SdkKind::parse(&row.kind).unwrap_or(SdkKind::Client),
-                                }))
-                            })
-                            .await
+            Err(cleared) => match cache.unreachable.load(Ordering::Relaxed).then(|| cache.stale(&hash)).flatten() {
+                // The store is known to be down and this key was accepted before: answered
+                // at once, while at most one check at a time (in the background) probes it.
+                Some(grant) => {
+                    if cache.checks.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                        drop(Self::check(app, hash, cleared));
                     }
-                });
-                match tokio::time::timeout(LOOKUP_PATIENCE, read).await {
-                    Ok(Ok(Ok(found))) => found.ok_or_else(|| ApiError::unauthorized("unknown or revoked SDK key"))?,
-                    Ok(Ok(Err(error))) if error.status != StatusCode::SERVICE_UNAVAILABLE => return Err(error),
-                    Ok(Err(failed)) => return Err(ApiError::internal(format!("SDK key lookup: {failed}"))),
-                    // The store cannot answer: a key it granted before still reads what is
-                    // in memory.
-                    Ok(Ok(Err(unavailable))) => cache.stale(&hash).ok_or(unavailable)?,
-                    Err(_) => cache.stale(&hash).ok_or_else(|| {
-                        ApiError::unavailable(format!(
-                            "the database did not answer within {} s to check this SDK key",
-                            LOOKUP_PATIENCE.as_secs()
-                        ))
-                    })?,
+                    grant
                 }
-            }
+                None => Self::wait_for_check(app, hash, cleared).await?,
+            },
         };
         if &*grant.env != env {
             return Err(ApiError::forbidden(format!("this SDK key is for environment `{}`, not `{env}`", grant.env)));
         }
         Ok(grant)
+    }
+}
+
+/// A key check counted in [`SdkKeyCache::checks`] until it is dropped.
+struct Counted(App);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.sdk_keys.checks.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::proxy::{through, Proxy};
-use crate::common::{boolean_flag, fresh_postgres, test_config, Api, Backend, Server, PATIENCE};
+use crate::common::{boolean_flag, fresh_postgres, test_config, Api, Backend, Db, Server, PATIENCE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn snapshots_are_served_through_a_database_outage() {
@@ -43,6 +43,65 @@ async fn snapshots_are_served_through_a_database_outage() {
         assert_eq!(reply.status, 503, "{}", reply.body);
         assert!(Instant::now() < deadline, "writes did not resume: {}", reply.body);
     }
+    running.shutdown().await.unwrap();
+}
+
+/// Once a key check has timed out, the keys this instance accepted are answered from
+/// memory at once for the rest of the outage, instead of each request waiting out the
+/// 2 s check; keys never seen are still refused; and once the database answers again,
+/// keys are checked as usual (one deleted meanwhile is refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn known_keys_wait_for_the_database_once_per_outage() {
+    let Some(Backend::Postgres(admin_url)) = Backend::postgres() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let direct = fresh_postgres(&admin_url).await;
+    let proxy = Proxy::start(through(&direct, "").1).await;
+    let running = pennon_server::start(test_config(dir.path(), &through(&direct, &proxy.address).0)).await.unwrap();
+    let first = running.first_run.clone().unwrap();
+    let (admin, sdk) = (Api::new(&running.base_url, &first.admin_token), Api::new(&running.base_url, &first.sdk_key));
+    boolean_flag(&admin, "steady", false).await;
+    let before = sdk.get("/v1/snapshots/development").await;
+    assert_eq!(before.status, 200);
+
+    proxy.cut();
+    // Past a poll (500 ms here): the key is checked again on its next use, which times out.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let started = Instant::now();
+    assert_eq!(sdk.get("/v1/snapshots/development").await.status, 200);
+    let first_wait = started.elapsed();
+    assert!(first_wait >= Duration::from_secs(2), "the first check waits for the database: {first_wait:?}");
+    // Five more, across several polls (each refresh has the key checked again): together
+    // quicker than one check that waits.
+    let started = Instant::now();
+    for _ in 0..5 {
+        let during = sdk.get("/v1/snapshots/development").await;
+        assert_eq!((during.status, &during.body), (200, &before.body));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(started.elapsed() < Duration::from_secs(2), "five requests took {:?}", started.elapsed());
+    let started = Instant::now();
+    let stranger = Api::new(&running.base_url, "pns_0000000000000000000000000000000000000000")
+        .get("/v1/snapshots/development")
+        .await;
+    assert_eq!((stranger.status, stranger.code()), (503, "database_unavailable"), "{}", stranger.body);
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+
+    // Deleted while this instance cannot see it: still served from memory until it can.
+    let db = Db::connect(&direct).await;
+    assert_eq!(db.execute("DELETE FROM sdk_keys WHERE env = 'development' AND kind = 'server'").await, Ok(1));
+    assert_eq!(sdk.get("/v1/snapshots/development").await.status, 200);
+    proxy.restore();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let reply = sdk.get("/v1/snapshots/development").await;
+        if reply.status == 401 {
+            break;
+        }
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert!(Instant::now() < deadline, "the deleted key is still accepted after the outage");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    db.close().await;
     running.shutdown().await.unwrap();
 }
 
