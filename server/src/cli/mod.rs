@@ -18,6 +18,7 @@ pub(crate) mod verify;
 use std::borrow::Cow;
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use pennon_server::model::escaped;
 
@@ -104,13 +105,33 @@ pub(crate) enum Failure {
     Proposed,
 }
 
+/// Set once stdout turned out to be closed: nothing more is written to it.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
 /// Prints `text` and a newline to stdout, [`inert`]. A closed pipe is a failure, not a
-/// panic.
+/// panic, except when the reader quit (`| head`, a pager closed): then only the output is
+/// cut, quietly, as `ls`, `git` and ripgrep do. The command still runs to its end, so it
+/// is never left half done, and exits with its own code (0 on success, as ripgrep does,
+/// rather than 141 for a death by `SIGPIPE`): under `set -o pipefail` a script sees
+/// whether the work succeeded, or was refused (1) or proposed (3), not that a reader
+/// stopped reading.
 pub(crate) fn print_line(text: &str) -> Result<(), Failure> {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}", inert(text))
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Failure::Usage(format!("cannot write to standard output: {e}")))
+    match writeln!(stdout, "{}", inert(text)).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        written => written.map_err(|e| Failure::Usage(format!("cannot write to standard output: {e}"))),
+    }
+}
+
+/// Whether stdout was found closed (by [`print_line`]).
+pub(crate) fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
 }
 
 /// Prints a diagnostic line to stderr, [`inert`]; if stderr is gone there is nobody to

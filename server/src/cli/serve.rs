@@ -211,6 +211,14 @@ pub(crate) fn run(args: &Args) -> Result<(), Failure> {
         let database = config.database_url();
         let running = pennon_server::start(config).await.map_err(Failure::Usage)?;
         banner(&running, &database)?;
+        // Not cut quietly as a command's output is: the banner alone shows a first run's
+        // admin token, which nothing can show again.
+        if super::stdout_closed() {
+            return Err(Failure::Usage(
+                "cannot write the startup banner (and any first-run admin token) to standard output: it is closed"
+                    .into(),
+            ));
+        }
         running.serve_until(stop).await.map_err(|e| Failure::Usage(format!("server: {e}")))
     })
 }

@@ -7,6 +7,7 @@ mod common;
 mod cli;
 mod cli_audit;
 mod cli_escapes;
+mod cli_pipe;
 mod cli_results;
 mod cli_usage;
 mod connections;

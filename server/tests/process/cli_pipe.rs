@@ -1,0 +1,58 @@
+//! A reader that quit (`pennon ... | head`, a pager closed) cuts the output quietly: no
+//! "Broken pipe" on stderr, the work done all the same, and the command's own exit code.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crate::proc::spawn;
+
+/// Runs `pennon ARGS` with a stdout whose reader has already gone, as `head` has once it
+/// read its lines.
+fn into_closed_pipe(dir: &Path, url: &str, token: &str, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_pennon"))
+        .current_dir(dir)
+        .env("PENNON_URL", url)
+        .env("PENNON_TOKEN", token)
+        .args(args)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run pennon")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_cuts_only_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn(dir.path(), &[], &[]);
+    let (url, admin) = (server.url.clone(), server.admin());
+    let run = |args: &[&str]| into_closed_pipe(dir.path(), &url, &admin, args);
+    let quiet = |output: &Output, code: i32| {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!((output.status.code(), stderr.as_ref()), (Some(code), ""));
+    };
+
+    // A write: applied (and its outcome is the exit code) though nobody read the report.
+    quiet(&run(&["flags", "create", "piped", "--type", "boolean"]), 0);
+    quiet(&run(&["flags", "enable", "piped", "--env", "development"]), 0);
+    quiet(&run(&["flags", "enable", "piped", "--env", "production"]), 3);
+    let flag = crate::common::Api::new(&url, &admin).get("/api/v1/environments/development/flags/piped").await;
+    assert_eq!((flag.status, &flag.body["enabled"]), (200, &serde_json::json!(true)), "{}", flag.body);
+    // Reads, short and long.
+    quiet(&run(&["flags", "list", "--env", "development"]), 0);
+    quiet(&run(&["audit"]), 0);
+    quiet(&run(&["audit", "--json"]), 0);
+    // A refusal still exits 1, with its message on stderr.
+    let refused = run(&["flags", "get", "missing", "--env", "development"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("missing"), "{refused:?}");
+    // Offline: the key files are written, and said so on stderr.
+    let keys = dir.path().join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    let made = run(&["keygen", "--out", keys.to_str().unwrap()]);
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    assert_eq!(std::fs::read_dir(&keys).unwrap().count(), 2);
+    assert!(!String::from_utf8_lossy(&made.stderr).contains("Broken pipe"), "{made:?}");
+    server.stop();
+}
