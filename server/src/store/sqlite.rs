@@ -34,6 +34,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
+        create_private(url, &options)?;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         let mut migrator = sqlx::migrate!("./migrations/sqlite");
         // Migrations only add: an instance of the previous release (a rolling upgrade,
@@ -41,6 +42,25 @@ impl SqliteStore {
         migrator.set_ignore_missing(true);
         migrator.run(&pool).await?;
         Ok(SqliteStore { pool, writer: Arc::new(Mutex::new(())) })
+    }
+}
+
+/// Creates the database file of `options` if it is missing, readable and writable by its
+/// owner alone: it holds token and key hashes, and SQLite would create it 0644 (less the
+/// umask), which matters for a `--database-url sqlite:PATH` outside the 0700 data
+/// directory. SQLite gives the `-wal` and `-shm` files the mode of the database file. An
+/// empty file is an empty database; an existing one is left as it is.
+pub(crate) fn create_private(url: &str, options: &SqliteConnectOptions) -> Result<(), sqlx::Error> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if url.contains(":memory:") || url.contains("mode=memory") || url.contains("mode=ro") {
+        return Ok(());
+    }
+    let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(options.get_filename());
+    match created {
+        Ok(_) => Ok(()),
+        // SQLite says what is wrong with a missing directory, in its own words.
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotFound) => Ok(()),
+        Err(e) => Err(sqlx::Error::Io(e)),
     }
 }
 

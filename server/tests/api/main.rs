@@ -12,6 +12,7 @@ mod changes;
 mod concurrency;
 mod control_chars;
 mod cors;
+mod database_modes;
 mod end_to_end;
 mod export_modes;
 mod hangups;

@@ -72,6 +72,7 @@ impl TelemetryStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30));
+        crate::store::sqlite::create_private(&url, &options).map_err(|e| format!("telemetry database {url}: {e}"))?;
         // One connection for an in-memory database: each connection would have its own.
         let connections = if url.contains(":memory:") { 1 } else { 4 };
         let pool = SqlitePoolOptions::new()

@@ -1,0 +1,30 @@
+//! A SQLite database named outside the data directory (`--database-url sqlite:PATH`) is
+//! kept from other users as the data directory is: it holds token and key hashes.
+//! Before, SQLite created it, and its `-wal` and `-shm` files, 0644.
+
+use std::os::unix::fs::PermissionsExt as _;
+
+use crate::common::{boolean_flag, test_config, Api};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_sqlite_database_is_for_its_owner_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let url = format!("sqlite:{}", elsewhere.join("flags.db").display());
+    let running = pennon_server::start(test_config(&dir.path().join("data"), &url)).await.unwrap();
+    let admin = Api::new(&running.base_url, &running.first_run.clone().unwrap().admin_token);
+    boolean_flag(&admin, "written", false).await;
+
+    let mut names: Vec<String> =
+        std::fs::read_dir(&elsewhere).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    for expected in ["flags.db", "flags.db-wal", "flags.db-shm", "flags-telemetry.db"] {
+        assert!(names.iter().any(|n| n == expected), "no {expected} in {names:?}");
+    }
+    for name in &names {
+        let mode = std::fs::metadata(elsewhere.join(name)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{name} is {mode:o}");
+    }
+    running.shutdown().await.unwrap();
+}
