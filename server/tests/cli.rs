@@ -348,6 +348,8 @@ fn serve_refuses_intervals_that_would_spin_or_starve_before_touching_the_data_di
         (["--body-timeout", "0s"], "--body-timeout must be 1s to 1h, not 0ms"),
         (["--body-timeout", "2h"], "--body-timeout must be 1s to 1h, not 7200000ms"),
         (["--max-streams", "0"], "--max-streams must be at least 1"),
+        (["--max-body", "0"], "invalid value '0' for '--max-body <BYTES>': 0 is not in 4096..="),
+        (["--max-body", "4095"], "invalid value '4095' for '--max-body <BYTES>': 4095 is not in 4096..="),
         (["--max-streams-per-key", "0"], "--max-streams-per-key must be at least 1"),
         (["--snapshot-keep", "0"], "the newest version is always kept; use 1 to keep only it, or `all`"),
         (["--snapshot-keep", "many"], "expected a number of versions (at least 1) or `all`"),

@@ -85,9 +85,11 @@ pub(crate) struct Args {
     /// Also write every published snapshot under this directory (for a CDN or bucket).
     #[arg(long, env = "PENNON_EXPORT_DIR", value_name = "DIR")]
     pub(crate) export_dir: Option<PathBuf>,
-    /// Largest request body accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
-    pub(crate) max_body: usize,
+    /// Largest request body accepted, in bytes (at least 4096: below that even a flag
+    /// definition or a telemetry report would be refused with 413).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(MIN_BODY..=u32::MAX as u64))]
+    pub(crate) max_body: u64,
     /// Telemetry reports each SDK key may post a minute (in bursts of as many); more
     /// are answered 429 with Retry-After, and SDKs send their counts later.
     #[arg(long, value_name = "N", default_value_t = 6_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -136,7 +138,7 @@ impl Args {
             poll_interval: self.poll_interval,
             export_dir: self.export_dir.clone(),
             retention: Retention { keep: self.snapshot_keep.0, max_age: self.snapshot_max_age },
-            max_body_bytes: self.max_body,
+            max_body_bytes: usize::try_from(self.max_body).unwrap_or(usize::MAX),
             bootstrap: true,
             replace_signing_key: self.replace_signing_key,
             telemetry_per_minute: self.telemetry_rate,
@@ -145,6 +147,9 @@ impl Args {
         })
     }
 }
+
+/// The least `--max-body`: every write would otherwise be refused with 413.
+const MIN_BODY: u64 = 4096;
 
 /// Refuses intervals that would spin or starve (a zero period, and heartbeats so far
 /// apart that clients, the Rust provider waiting 90 s by default, take a live stream
