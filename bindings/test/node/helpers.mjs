@@ -35,3 +35,18 @@ export const scriptRunners = {
   deno: [process.env.PENNON_DENO ?? `${repo}target/tools/deno/deno`, ["run", "--no-prompt", `--allow-read=${repo}`]],
   bun: [`${repo}bindings/node_modules/.bin/bun`, []],
 };
+
+/**
+ * A browser's global scope and document, for test `t` only: `page.visibilityState` and
+ * `visibilitychange` on `page`, `online` and the like on `scope`.
+ */
+export function fakePage(t) {
+  const scope = new EventTarget();
+  const page = Object.assign(new EventTarget(), { visibilityState: "visible" });
+  Object.assign(globalThis, { addEventListener: scope.addEventListener.bind(scope), document: page });
+  t.after(() => {
+    delete globalThis.addEventListener;
+    delete globalThis.document;
+  });
+  return { scope, page };
+}

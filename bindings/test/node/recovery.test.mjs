@@ -16,7 +16,7 @@ import { PennonWebProvider } from "pennon/web";
 import { OpenFeature as WebOpenFeature } from "@openfeature/web-sdk";
 import { boolFlag, envelope, payload, publicKey } from "./sign.mjs";
 import { providerEvent, quiet, sleep, snapshotServer } from "./snapshot-server.mjs";
-import { repo } from "./helpers.mjs";
+import { fakePage, repo } from "./helpers.mjs";
 
 const keys = [publicKey(1)];
 const v1 = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }));
@@ -140,14 +140,7 @@ test("a failing source turns STALE once staleAfterMs has passed, not at the next
 });
 
 test("web provider: a page shown again polls if a poll is overdue; the network back retries a failing sync", async (t) => {
-  // A browser's global scope and document, for this test only.
-  const scope = new EventTarget();
-  const page = Object.assign(new EventTarget(), { visibilityState: "visible" });
-  Object.assign(globalThis, { addEventListener: scope.addEventListener.bind(scope), document: page });
-  t.after(() => {
-    delete globalThis.addEventListener;
-    delete globalThis.document;
-  });
+  const { scope, page } = fakePage(t);
   const server = await snapshotServer();
   t.after(server.close);
   server.body = v1;

@@ -14,6 +14,7 @@ import { boolFlag, envelope, payload } from "./sign.mjs";
 import { sleep } from "./snapshot-server.mjs";
 import { telemetryServer } from "./telemetry-server.mjs";
 import { KINDS, START, ann, bob, keys, reporting, times, v1 } from "./reporting-setup.mjs";
+import { fakePage } from "./helpers.mjs";
 
 for (const kind of Object.keys(KINDS)) {
   test(`${kind}: reports carry the exact deltas since the last accepted one`, async (t) => {
@@ -251,13 +252,7 @@ test("server: more counts than one report holds go in several, none over 10,000"
 });
 
 test("web: a page being hidden sends what is pending, with keepalive", async (t) => {
-  const scope = new EventTarget();
-  const page = Object.assign(new EventTarget(), { visibilityState: "visible" });
-  Object.assign(globalThis, { addEventListener: scope.addEventListener.bind(scope), document: page });
-  t.after(() => {
-    delete globalThis.addEventListener;
-    delete globalThis.document;
-  });
+  const { page } = fakePage(t);
   const server = await telemetryServer();
   t.after(server.close);
   const sent = [];

@@ -10,6 +10,7 @@ import { PennonWebProvider } from "pennon/web";
 import { boolFlag, envelope, payload, publicKey } from "./sign.mjs";
 import { providerEvent, sleep } from "./snapshot-server.mjs";
 import { streamServer, warnings } from "./stream-server.mjs";
+import { fakePage } from "./helpers.mjs";
 
 const keys = [publicKey(1)];
 const v1 = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }));
@@ -156,14 +157,7 @@ test("close ends the stream's connection; initializing again opens one stream", 
 });
 
 test("web provider: the stream is closed while the page is hidden, and reopened (fetching) when shown", async (t) => {
-  // A browser's global scope and document, for this test only.
-  const scope = new EventTarget();
-  const page = Object.assign(new EventTarget(), { visibilityState: "visible" });
-  Object.assign(globalThis, { addEventListener: scope.addEventListener.bind(scope), document: page });
-  t.after(() => {
-    delete globalThis.addEventListener;
-    delete globalThis.document;
-  });
+  const { page } = fakePage(t);
   const server = await streamServer();
   t.after(server.close);
   server.body = v1;
