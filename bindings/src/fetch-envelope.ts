@@ -5,6 +5,7 @@
  * holds a socket until the runtime collects it.
  */
 
+import { joined } from "./joined.js";
 import { discard, getFollowing } from "./redirects.js";
 
 /** What a GET brought: nothing new (304), or an envelope and its ETag. */
@@ -150,11 +151,5 @@ async function readCapped(response: Response, limit: number, signal: AbortSignal
       throw tooLarge(`more than ${limit}`);
     }
   }
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
+  return joined(chunks, length);
 }

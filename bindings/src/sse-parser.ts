@@ -4,6 +4,8 @@
  * it: a chunk may end anywhere, inside a UTF-8 sequence or between a CR and its LF.
  */
 
+import { joined } from "./joined.js";
+
 /** Longest line, and longest event data, accepted (bytes); longer is a broken or
  *  hostile stream. */
 export const MAX_LINE = 64 * 1024;
@@ -100,14 +102,7 @@ export class EventParser {
     this.#line = [];
     const length = this.#lineBytes;
     this.#lineBytes = 0;
-    if (pieces.length === 1) return pieces[0]!;
-    const line = new Uint8Array(length);
-    let at = 0;
-    for (const piece of pieces) {
-      line.set(piece, at);
-      at += piece.length;
-    }
-    return line;
+    return joined(pieces, length);
   }
 }
 

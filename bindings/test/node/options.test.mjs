@@ -20,6 +20,21 @@ const v1 = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }));
 const v2 = envelope(payload(2, { beta: boolFlag({ staff: ["ann", "bob"] }) }));
 const PROVIDERS = [["server", PennonServerProvider], ["web", PennonWebProvider]];
 
+/** Each of `cases` (options, the message they must get) makes both providers' start FATAL. */
+async function assertFatal(server, cases) {
+  for (const [name, Provider] of PROVIDERS) {
+    for (const [options, message] of cases) {
+      const provider = new Provider({ keys, environment: "test", url: server.url, logger: quiet, ...options });
+      await assert.rejects(provider.initialize(), (error) => {
+        assert.equal(error.name, "ProviderFatalError", `${name} ${Object.keys(options)}`);
+        assert.match(error.message, message, name);
+        return true;
+      });
+      await provider.onClose();
+    }
+  }
+}
+
 test("options that can never work as given are FATAL, named: a misspelt option is not ignored", async (t) => {
   const server = await snapshotServer();
   t.after(server.close);
@@ -42,17 +57,7 @@ test("options that can never work as given are FATAL, named: a misspelt option i
     [{ wasm: {} }, /`wasm` must be a WebAssembly.Module, the module's bytes, a URL or a path, not an object/],
     [{ wasm: 123 }, /`wasm` must be .*, not 123$/],
   ];
-  for (const [name, Provider] of PROVIDERS) {
-    for (const [options, message] of cases) {
-      const provider = new Provider({ keys, environment: "test", url: server.url, logger: quiet, ...options });
-      await assert.rejects(provider.initialize(), (error) => {
-        assert.equal(error.name, "ProviderFatalError", `${name} ${Object.keys(options)}`);
-        assert.match(error.message, message, name);
-        return true;
-      });
-      await provider.onClose();
-    }
-  }
+  await assertFatal(server, cases);
   for (const [storage, message] of [["false", /`storage` must be true, false or a Storage \(with getItem and setItem\), not "false"/], [{}, /`storage` must be/]]) {
     const provider = new PennonWebProvider({ keys, environment: "test", url: server.url, logger: quiet, storage });
     await assert.rejects(provider.initialize(), { name: "ProviderFatalError", message });
@@ -80,17 +85,7 @@ test("the notification stream's options are checked at start: FATAL, named, with
     // The stream only says when to fetch: without a snapshot URL there is nothing to fetch.
     [{ url: undefined, envelope: v1, notificationUrl: stream }, /^pennon: `notificationUrl` needs `url`: the stream only says when to fetch the snapshot, and never carries one$/],
   ];
-  for (const [name, Provider] of PROVIDERS) {
-    for (const [options, message] of cases) {
-      const provider = new Provider({ keys, environment: "test", url: server.url, logger: quiet, ...options });
-      await assert.rejects(provider.initialize(), (error) => {
-        assert.equal(error.name, "ProviderFatalError", `${name} ${Object.keys(options)}`);
-        assert.match(error.message, message, name);
-        return true;
-      });
-      await provider.onClose();
-    }
-  }
+  await assertFatal(server, cases);
   assert.equal(server.requests, 0, "nothing was fetched");
 });
 
