@@ -125,12 +125,14 @@ impl Running {
 /// Starts the control plane described by `config`.
 pub async fn start(config: Config) -> Result<Running, String> {
     // The data directory may hold the signing key: only its owner may enter it.
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&config.data_dir)
-        .map_err(|e| format!("cannot create data directory `{}`: {e}", config.data_dir.display()))?;
-    crate::files::keep_private(&config.data_dir);
+    if config.uses_data_dir() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&config.data_dir)
+            .map_err(|e| format!("cannot create data directory `{}`: {e}", config.data_dir.display()))?;
+        crate::files::keep_private(&config.data_dir);
+    }
     let store = crate::store::open(&config.database_url()).await?;
     tracing::info!("database: {} ({})", crate::store::redact(&config.database_url()), store.backend());
     let telemetry = Telemetry::open(&config).await?;

@@ -98,6 +98,13 @@ impl Config {
         }
     }
 
+    /// Whether anything is kept in the data directory: the default SQLite database, or
+    /// a signing key generated there when none is configured. PostgreSQL with a key
+    /// given elsewhere needs no directory, and none is made.
+    pub fn uses_data_dir(&self) -> bool {
+        self.database_url.is_none() || (self.signing_key_files.is_empty() && self.signing_key_text.is_none())
+    }
+
     /// The database URL in force.
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -148,7 +155,7 @@ impl Retention {
             (None, None) => "every version".to_owned(),
             (keep, Some(age)) => {
                 let which = keep.map_or("the versions".to_owned(), |n| format!("the newest {n} versions"));
-                format!("{which} issued in the last {}, and always the newest one", show_duration(age))
+                format!("{which} issued in the last {}, and always the newest one", format_duration(age))
             }
         }
     }
@@ -160,10 +167,20 @@ impl Default for Retention {
     }
 }
 
-/// A duration in the largest unit that divides it (`30d`, `12h`, `1500ms`), as
-/// [`parse_duration`] reads it.
-fn show_duration(duration: Duration) -> String {
+/// A duration in the largest unit that divides it (`30d`, `2m`, `1500ms`, `0s`), as
+/// [`parse_duration`] reads it: messages show a setting as it would be written.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(pennon_server::format_duration(Duration::from_secs(120)), "2m");
+/// assert_eq!(pennon_server::format_duration(Duration::from_millis(1500)), "1500ms");
+/// assert_eq!(pennon_server::format_duration(Duration::ZERO), "0s");
+/// ```
+pub fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
+    if millis == 0 {
+        return "0s".to_owned();
+    }
     for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
         if millis >= size && millis.is_multiple_of(size) {
             return format!("{}{unit}", millis / size);

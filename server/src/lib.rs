@@ -49,7 +49,7 @@ mod telemetry;
 
 pub use app::{start, KeyInfo, Running};
 pub use bootstrap::{FirstRun, DEFAULT_ENVIRONMENTS};
-pub use config::{parse_duration, parse_keep, Config, Retention};
+pub use config::{format_duration, parse_duration, parse_keep, Config, Retention};
 pub use error::ApiError;
 pub use files::replace_file;
 pub use keys::{KeyRing, GENERATED_KEY_FILE};

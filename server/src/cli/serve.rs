@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pennon_server::{parse_duration, parse_keep, Config, Retention, Running};
+use pennon_server::{format_duration, parse_duration, parse_keep, Config, Retention, Running};
 
 use super::{inputs, print_line, Failure};
 
@@ -157,13 +157,13 @@ const MIN_BODY: u64 = 4096;
 fn check_intervals(args: &Args) -> Result<(), String> {
     let second = Duration::from_secs(1);
     if !(second..=Duration::from_secs(60)).contains(&args.heartbeat) {
-        return Err(format!("--heartbeat must be 1s to 60s, not {}", shown(args.heartbeat)));
+        return Err(format!("--heartbeat must be 1s to 60s, not {}", format_duration(args.heartbeat)));
     }
     if !(second..=Duration::from_secs(300)).contains(&args.head_timeout) {
-        return Err(format!("--head-timeout must be 1s to 5m, not {}", shown(args.head_timeout)));
+        return Err(format!("--head-timeout must be 1s to 5m, not {}", format_duration(args.head_timeout)));
     }
     if !(second..=Duration::from_secs(3600)).contains(&args.body_timeout) {
-        return Err(format!("--body-timeout must be 1s to 1h, not {}", shown(args.body_timeout)));
+        return Err(format!("--body-timeout must be 1s to 1h, not {}", format_duration(args.body_timeout)));
     }
     for (name, cap) in [("--max-streams", args.max_streams), ("--max-streams-per-key", args.max_streams_per_key)] {
         if cap == 0 {
@@ -181,15 +181,10 @@ fn check_intervals(args: &Args) -> Result<(), String> {
         ("--exposures-max-age", args.exposures_max_age),
     ] {
         if interval < second {
-            return Err(format!("{name} must be at least 1s, not {}", shown(interval)));
+            return Err(format!("{name} must be at least 1s, not {}", format_duration(interval)));
         }
     }
     Ok(())
-}
-
-/// A duration as the options write it.
-fn shown(duration: Duration) -> String {
-    format!("{}ms", duration.as_millis())
 }
 
 /// Starts the server, prints where it is, and serves until told to stop.

@@ -28,3 +28,23 @@ async fn a_new_sqlite_database_is_for_its_owner_alone() {
     }
     running.shutdown().await.unwrap();
 }
+
+/// The data directory is made only to hold something: with the database elsewhere
+/// (PostgreSQL, or SQLite named by URL as here) and the signing key given, no empty
+/// `pennon-data` is left behind; without a key, it is made to hold the generated one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_is_made_only_to_hold_something() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("flags.db").display());
+    let data = dir.path().join("data");
+    let mut config = test_config(&data, &url);
+    config.signing_key_text = Some(pennon_core::SigningKey::from_seed([5; 32]).to_text());
+    let running = pennon_server::start(config).await.unwrap();
+    running.shutdown().await.unwrap();
+    assert!(!data.exists(), "an empty data directory was made");
+
+    let url = format!("sqlite:{}", dir.path().join("other.db").display());
+    let running = pennon_server::start(test_config(&data, &url)).await.unwrap();
+    running.shutdown().await.unwrap();
+    assert!(data.join(pennon_server::GENERATED_KEY_FILE).exists(), "the generated key has a home");
+}
