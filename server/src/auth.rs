@@ -7,7 +7,7 @@
 //! PostgreSQL).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use axum::extract::FromRequestParts;
@@ -141,6 +141,12 @@ pub(crate) struct SdkKeyCache {
     /// Key checks under way: during an outage a known key starts one (to learn when the
     /// store is back) only when none is.
     checks: AtomicUsize,
+    /// Key checks begun so far, numbering them.
+    begun: AtomicU64,
+    /// The number of the latest-begun check the store answered: a check begun before it
+    /// that fails afterwards (a read stuck on a connection cut by the outage) tells
+    /// nothing about the store now, and does not mark it unreachable again.
+    last_answered: AtomicU64,
 }
 
 /// Cached grants.
@@ -169,6 +175,10 @@ impl SdkKeyCache {
     pub(crate) fn revoked(&self) {
         self.clear();
         self.revocations.send_modify(|n| *n += 1);
+        // Learnt from the store (a write committed, or its notice, or its listener back
+        // after an outage): it answers, and with no stale grant left, keys never seen
+        // must not be refused as if it did not.
+        self.answered(true, self.begin());
     }
 
     /// What open streams watch for revocations.
@@ -210,8 +220,19 @@ impl SdkKeyCache {
         }
     }
 
-    /// Notes whether the store answered a key check, and logs when that changes.
-    fn answered(&self, answered: bool) {
+    /// Numbers a key check about to begin, for [`Self::answered`].
+    fn begin(&self) -> u64 {
+        self.begun.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Notes whether the store answered key check number `begun`, and logs when that
+    /// changes whether it is unreachable.
+    fn answered(&self, answered: bool, begun: u64) {
+        if answered {
+            self.last_answered.fetch_max(begun, Ordering::AcqRel);
+        } else if begun < self.last_answered.load(Ordering::Acquire) {
+            return;
+        }
         if self.unreachable.swap(!answered, Ordering::Relaxed) == answered {
             if answered {
                 tracing::info!("the database answers SDK key checks again: keys are checked as usual");
@@ -230,11 +251,13 @@ impl SdkKeyCache {
     }
 
     /// Reads key `hash` with `read` (the store), joining a read of it already under way
-    /// since clear count `cleared` (one begun before a revocation is not joined).
+    /// since clear count `cleared` (one begun before a revocation is not joined); `begun`
+    /// numbers the check.
     async fn look_up<R>(
         &self,
         hash: [u8; 32],
         cleared: u64,
+        begun: u64,
         read: impl FnOnce() -> R,
     ) -> Result<Option<SdkGrant>, ApiError>
     where
@@ -245,7 +268,7 @@ impl SdkKeyCache {
         let read = flight
             .get_or_try_init(|| async {
                 let grant = read().await;
-                self.answered(!matches!(&grant, Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE));
+                self.answered(!matches!(&grant, Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE), begun);
                 let grant = grant?;
                 self.remember(cleared, hash, grant.clone());
                 Ok::<_, ApiError>(grant)
@@ -263,12 +286,17 @@ impl SdkKeyCache {
     /// Checks key `hash` in the store, in its own task: one a request stops waiting for
     /// still ends (and leaves the shared lookups), and the next request may join it. The
     /// caller has counted it in `checks`; it is uncounted when it ends.
-    fn check(app: &App, hash: [u8; 32], cleared: u64) -> tokio::task::JoinHandle<Result<Option<SdkGrant>, ApiError>> {
+    fn check(
+        app: &App,
+        hash: [u8; 32],
+        cleared: u64,
+        begun: u64,
+    ) -> tokio::task::JoinHandle<Result<Option<SdkGrant>, ApiError>> {
         let counted = Counted(App::clone(app));
         tokio::spawn(async move {
             let app = &counted.0;
             app.sdk_keys
-                .look_up(hash, cleared, || async {
+                .look_up(hash, cleared, begun, || async {
                     let row = app.store.read().await?.sdk_key_by_hash(&crate::clock::hex(&hash)).await?;
                     Ok(row.map(|row| SdkGrant {
                         env: Arc::from(row.env),
@@ -282,16 +310,22 @@ impl SdkKeyCache {
     /// Checks key `hash` in the store and waits up to `LOOKUP_PATIENCE` for the answer,
     /// falling back on a stale grant when the store cannot give one.
     async fn wait_for_check(app: &App, hash: [u8; 32], cleared: u64) -> Result<SdkGrant, ApiError> {
+        app.sdk_keys.checks.fetch_add(1, Ordering::AcqRel);
+        Self::wait_for_counted_check(app, hash, cleared).await
+    }
+
+    /// [`Self::wait_for_check`], for a check the caller has counted in `checks`.
+    async fn wait_for_counted_check(app: &App, hash: [u8; 32], cleared: u64) -> Result<SdkGrant, ApiError> {
         let cache = &app.sdk_keys;
-        cache.checks.fetch_add(1, Ordering::AcqRel);
-        match tokio::time::timeout(LOOKUP_PATIENCE, Self::check(app, hash, cleared)).await {
+        let begun = cache.begin();
+        match tokio::time::timeout(LOOKUP_PATIENCE, Self::check(app, hash, cleared, begun)).await {
             Ok(Ok(Ok(found))) => found.ok_or_else(|| ApiError::unauthorized("unknown or revoked SDK key")),
             Ok(Ok(Err(error))) if error.status != StatusCode::SERVICE_UNAVAILABLE => Err(error),
             Ok(Err(failed)) => Err(ApiError::internal(format!("SDK key lookup: {failed}"))),
             // The store cannot answer: a key it granted before still reads what is in memory.
             Ok(Ok(Err(unavailable))) => cache.stale(&hash).ok_or(unavailable),
             Err(_) => {
-                cache.answered(false);
+                cache.answered(false, begun);
                 cache.stale(&hash).ok_or_else(|| {
                     ApiError::unavailable(format!(
                         "the database did not answer within {} s to check this SDK key",
@@ -304,7 +338,8 @@ impl SdkKeyCache {
 
     /// Authorizes a snapshot or stream request for `env` with `app`'s cache: 401
     /// without a valid SDK key, 403 with a key of another environment, 503 when the
-    /// store cannot check a key it has no stale grant of within `LOOKUP_PATIENCE`.
+    /// store cannot check a key it has no stale grant of within `LOOKUP_PATIENCE`, or at
+    /// once while the store is known to be down and another check is probing it.
     pub(crate) async fn authorize(app: &App, headers: &HeaderMap, env: &str) -> Result<SdkGrant, ApiError> {
         let secret = bearer(headers)
             .ok_or_else(|| ApiError::unauthorized("send an SDK key as `Authorization: Bearer pns_...` or `pnc_...`"))?;
@@ -312,17 +347,31 @@ impl SdkKeyCache {
         let cache = &app.sdk_keys;
         let grant = match cache.lookup(&hash) {
             Ok(grant) => grant,
-            Err(cleared) => match cache.unreachable.load(Ordering::Relaxed).then(|| cache.stale(&hash)).flatten() {
-                // The store is known to be down and this key was accepted before: answered
-                // at once, while at most one check at a time (in the background) probes it.
-                Some(grant) => {
-                    if cache.checks.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                        drop(Self::check(app, hash, cleared));
+            Err(cleared) if !cache.unreachable.load(Ordering::Relaxed) => {
+                Self::wait_for_check(app, hash, cleared).await?
+            }
+            // The store is known to be down: at most one check at a time probes it, so
+            // that a flood of requests (keys never seen, or made up) starts no flood of
+            // reads, and no request but the probe's waits for one.
+            Err(cleared) => {
+                let probe = cache.checks.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire).is_ok();
+                match (cache.stale(&hash), probe) {
+                    // Accepted before: answered from memory, the probe in the background.
+                    (Some(grant), probe) => {
+                        if probe {
+                            drop(Self::check(app, hash, cleared, cache.begin()));
+                        }
+                        grant
                     }
-                    grant
+                    (None, true) => Self::wait_for_counted_check(app, hash, cleared).await?,
+                    (None, false) => {
+                        return Err(ApiError::unavailable(
+                            "the database is not answering SDK key checks, and this key was not accepted by this \
+                             instance before: try again shortly",
+                        ))
+                    }
                 }
-                None => Self::wait_for_check(app, hash, cleared).await?,
-            },
+            }
         };
         if &*grant.env != env {
             return Err(ApiError::forbidden(format!("this SDK key is for environment `{}`, not `{env}`", grant.env)));
@@ -380,6 +429,23 @@ mod tests {
         assert_eq!(cache.stale(&[3; 32]), None);
     }
 
+    /// A check stuck on a connection the outage cut, failing after a later check was
+    /// answered, does not mark the store unreachable again: keys never seen would be
+    /// refused at once while the database answers.
+    #[test]
+    fn a_failure_older_than_an_answer_says_nothing_about_the_store() {
+        let cache = SdkKeyCache::default();
+        let (stuck, later) = (cache.begin(), cache.begin());
+        cache.answered(false, stuck);
+        assert!(cache.unreachable.load(Ordering::Relaxed));
+        cache.answered(true, later);
+        assert!(!cache.unreachable.load(Ordering::Relaxed));
+        cache.answered(false, stuck); // the stuck read gives up
+        assert!(!cache.unreachable.load(Ordering::Relaxed), "an old failure reopened the breaker");
+        cache.answered(false, cache.begin()); // a new one fails: down again
+        assert!(cache.unreachable.load(Ordering::Relaxed));
+    }
+
     /// Requests that miss the cache together share one store read: after a revocation,
     /// every open stream checks its key at once.
     #[tokio::test]
@@ -390,7 +456,7 @@ mod tests {
         let check = |cache: Arc<SdkKeyCache>, reads: Arc<std::sync::atomic::AtomicUsize>, grant: SdkGrant| async move {
             let cleared = cache.lookup(&[9; 32]).unwrap_err();
             cache
-                .look_up([9; 32], cleared, || async {
+                .look_up([9; 32], cleared, cache.begin(), || async {
                     reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     Ok(Some(grant))

@@ -73,7 +73,8 @@ fn operation(doc: &Doc) -> Json {
         Auth::SdkKey => common.push((
             "503",
             "`database_unavailable`: the SDK key could not be checked (one this instance has not accepted \
-             before, while the database does not answer within 2 s); retry later",
+             before, while the database does not answer within 2 s, or at once while it is known to be \
+             unreachable); retry later",
         )),
         Auth::Public => {}
     }

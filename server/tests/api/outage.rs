@@ -141,3 +141,31 @@ async fn a_write_behind_a_held_lock_is_refused_in_time() {
     assert_eq!(admin.toggle("development", "steady", true).await.status, 200);
     server.stop().await;
 }
+
+/// Keys this instance never accepted, sent together during an outage (a new deployment
+/// starting, or a scan with made-up keys), are refused with 503 at once but for one
+/// request that probes the database: before, each started its own read and waited
+/// out the 2 s check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unknown_keys_in_an_outage_start_one_check_between_them() {
+    let Some(Outage { _dir, proxy, running, sdk, .. }) = Outage::start().await else { return };
+
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(sdk.get("/v1/snapshots/development").await.status, 200, "the outage is noticed");
+    let strangers = (0..20).map(|i| {
+        let stranger = Api::new(&running.base_url, &format!("pns_{i:040}"));
+        tokio::spawn(async move { stranger.get("/v1/snapshots/development").await })
+    });
+    let mut probes = Vec::new();
+    for reply in strangers {
+        let reply = reply.await.unwrap();
+        assert_eq!((reply.status, reply.code()), (503, "database_unavailable"), "{}", reply.body);
+        let message = reply.body["error"]["message"].as_str().unwrap_or_default().to_owned();
+        if !message.contains("is not answering SDK key checks") {
+            probes.push(message);
+        }
+    }
+    assert!(probes.len() <= 1, "{} of 20 unknown keys each checked the database: {probes:?}", probes.len());
+    running.shutdown().await.unwrap();
+}
