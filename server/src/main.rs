@@ -1,12 +1,13 @@
 //! `pennon`: the command-line tool and the control plane of Pennon.
 //!
-//! `pennon serve` runs the control plane (the `pennon_server` library). Publishers use
-//! the tool to make keys (`pennon keygen`), to sign snapshots (`pennon sign`) and to
-//! check what clients will make of them (`pennon verify`, `pennon eval`); every check
-//! is `pennon-core`'s own, so the tool accepts exactly what clients accept. The API
-//! commands (`pennon flags`, `segments`, `environments`, `tokens`, `sdk-keys`, `audit`,
-//! `rollback`, `check`, `change-requests`) talk to a running control plane at `PENNON_URL` with the token
-//! in `PENNON_TOKEN`.
+//! `pennon serve` runs the control plane (the `pennon_server` library), and `pennon
+//! admin-token` makes a new admin token in its database when every one is lost.
+//! Publishers use the tool to make keys (`pennon keygen`), to sign snapshots (`pennon
+//! sign`) and to check what clients will make of them (`pennon verify`, `pennon eval`);
+//! every check is `pennon-core`'s own, so the tool accepts exactly what clients accept.
+//! The API commands (`pennon flags`, `segments`, `environments`, `tokens`, `sdk-keys`,
+//! `audit`, `rollback`, `check`, `change-requests`) talk to a running control plane at
+//! `PENNON_URL` with the token in `PENNON_TOKEN`.
 //!
 //! Exit codes are part of the interface, because scripts and CI rely on them:
 //!
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cli::verify::run(args),
         Command::Eval(args) => cli::eval::run(args),
         Command::Serve(args) => cli::serve::run(args),
+        Command::AdminToken(args) => cli::admin_token::run(args),
         Command::Flags(command) => api(cli::api::flags::run(command)),
         Command::Segments(command) => api(cli::api::segments::run(command)),
         Command::Audit(args) => api(cli::api::audit::run(args)),

@@ -6,6 +6,7 @@
 //! out through [`print_line`] and [`note`], which escape the control characters a
 //! terminal would act on, whether they came from a server, a file or an argument.
 
+pub(crate) mod admin_token;
 pub(crate) mod api;
 pub(crate) mod eval;
 pub(crate) mod inputs;
@@ -57,6 +58,11 @@ pub(crate) enum Command {
     Eval(eval::Args),
     /// Run the control plane (first run: creates ./pennon-data and prints an admin token).
     Serve(serve::Args),
+    /// Create an admin API token directly in the server's database, when every admin
+    /// token is lost (run where `pennon serve` runs, or with its --data-dir or
+    /// --database-url); prints the secret once.
+    #[command(name = "admin-token")]
+    AdminToken(admin_token::Args),
     /// Manage flags on a running control plane (PENNON_URL, PENNON_TOKEN).
     #[command(subcommand)]
     Flags(api::flags::Command),
