@@ -14,11 +14,12 @@
 //! - `0`: success, including an evaluation whose result carries an error code such as
 //!   `FLAG_NOT_FOUND` (that outcome is data, as in OpenFeature);
 //! - `1`: a snapshot or payload was refused (the message names the check that failed),
-//!   the control plane refused a request, `pennon check` found a problem, or a write
-//!   got no answer in time (it may have been applied);
+//!   the control plane (or `pennon admin-token`'s database) refused a request, `pennon
+//!   check` found a problem, or a write got no answer in time (it may have been applied);
 //! - `2`: a usage error: bad arguments, an unreadable file, a bad key, time or context,
-//!   a missing `PENNON_TOKEN`, or a control plane that cannot be reached or is not one
-//!   (it redirected, or answered with something other than its JSON);
+//!   a missing `PENNON_TOKEN`, a control plane that cannot be reached or is not one
+//!   (it redirected, or answered with something other than its JSON), or no Pennon
+//!   database where `pennon admin-token` looked;
 //! - `3`: a write to a protected environment opened a change request instead of being
 //!   applied: not an error, and not done either, so a pipeline can wait for the approval
 //!   (`--json` prints the request, with its id).
