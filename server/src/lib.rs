@@ -23,7 +23,8 @@
 //!   own), and checked against the snapshot in memory; see `telemetry`.
 //!
 //! [`start`] runs the server described by a [`Config`]; the `pennon serve` command is a
-//! thin wrapper around it. The `model` module holds the API's JSON types.
+//! thin wrapper around it. [`recover_admin_token`] makes an admin token directly in the
+//! database, for `pennon admin-token` when every admin token is lost. The `model` module holds the API's JSON types.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
@@ -39,6 +40,7 @@ mod keys;
 mod limits;
 mod listen;
 pub mod model;
+mod recovery;
 mod report;
 mod routes;
 mod service;
@@ -53,4 +55,5 @@ pub use config::{format_duration, parse_duration, parse_keep, Config, Retention}
 pub use error::ApiError;
 pub use files::replace_file;
 pub use keys::{KeyRing, GENERATED_KEY_FILE};
+pub use recovery::{recover_admin_token, RecoveredToken, RecoveryError};
 pub use routes::openapi_document;

@@ -1,23 +1,25 @@
 //! `pennon`: the command-line tool and the control plane of Pennon.
 //!
-//! `pennon serve` runs the control plane (the `pennon_server` library). Publishers use
-//! the tool to make keys (`pennon keygen`), to sign snapshots (`pennon sign`) and to
-//! check what clients will make of them (`pennon verify`, `pennon eval`); every check
-//! is `pennon-core`'s own, so the tool accepts exactly what clients accept. The API
-//! commands (`pennon flags`, `segments`, `environments`, `tokens`, `sdk-keys`, `audit`,
-//! `rollback`, `check`, `change-requests`) talk to a running control plane at `PENNON_URL` with the token
-//! in `PENNON_TOKEN`.
+//! `pennon serve` runs the control plane (the `pennon_server` library), and `pennon
+//! admin-token` makes a new admin token in its database when every one is lost.
+//! Publishers use the tool to make keys (`pennon keygen`), to sign snapshots (`pennon
+//! sign`) and to check what clients will make of them (`pennon verify`, `pennon eval`);
+//! every check is `pennon-core`'s own, so the tool accepts exactly what clients accept.
+//! The API commands (`pennon flags`, `segments`, `environments`, `tokens`, `sdk-keys`,
+//! `audit`, `rollback`, `check`, `change-requests`) talk to a running control plane at
+//! `PENNON_URL` with the token in `PENNON_TOKEN`.
 //!
 //! Exit codes are part of the interface, because scripts and CI rely on them:
 //!
 //! - `0`: success, including an evaluation whose result carries an error code such as
 //!   `FLAG_NOT_FOUND` (that outcome is data, as in OpenFeature);
 //! - `1`: a snapshot or payload was refused (the message names the check that failed),
-//!   the control plane refused a request, `pennon check` found a problem, or a write
-//!   got no answer in time (it may have been applied);
+//!   the control plane (or `pennon admin-token`'s database) refused a request, `pennon
+//!   check` found a problem, or a write got no answer in time (it may have been applied);
 //! - `2`: a usage error: bad arguments, an unreadable file, a bad key, time or context,
-//!   a missing `PENNON_TOKEN`, or a control plane that cannot be reached or is not one
-//!   (it redirected, or answered with something other than its JSON);
+//!   a missing `PENNON_TOKEN`, a control plane that cannot be reached or is not one
+//!   (it redirected, or answered with something other than its JSON), or no Pennon
+//!   database where `pennon admin-token` looked;
 //! - `3`: a write to a protected environment opened a change request instead of being
 //!   applied: not an error, and not done either, so a pipeline can wait for the approval
 //!   (`--json` prints the request, with its id).
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cli::verify::run(args),
         Command::Eval(args) => cli::eval::run(args),
         Command::Serve(args) => cli::serve::run(args),
+        Command::AdminToken(args) => cli::admin_token::run(args),
         Command::Flags(command) => api(cli::api::flags::run(command)),
         Command::Segments(command) => api(cli::api::segments::run(command)),
         Command::Audit(args) => api(cli::api::audit::run(args)),

@@ -6,6 +6,7 @@
 //! out through [`print_line`] and [`note`], which escape the control characters a
 //! terminal would act on, whether they came from a server, a file or an argument.
 
+pub(crate) mod admin_token;
 pub(crate) mod api;
 pub(crate) mod eval;
 pub(crate) mod inputs;
@@ -37,7 +38,8 @@ Exit codes:
   0  success (a write applied, or already so)
   1  refused: a snapshot, a `pennon check`, or the control plane refused; or a write got
      no answer in time (it may have been applied)
-  2  usage error: bad arguments or input, no PENNON_TOKEN, no control plane at PENNON_URL
+  2  usage error: bad arguments or input, no PENNON_TOKEN, no control plane at PENNON_URL,
+     no Pennon database for `pennon admin-token`
   3  a write to a protected environment opened a change request instead of applying
      (its id is printed; `--json`: {\"outcome\": \"change_request\", \"result\": {\"id\": ...}})
 
@@ -57,6 +59,14 @@ pub(crate) enum Command {
     Eval(eval::Args),
     /// Run the control plane (first run: creates ./pennon-data and prints an admin token).
     Serve(serve::Args),
+    /// Make a new admin token in the server's database, when every admin token is lost.
+    ///
+    /// Run it where `pennon serve` was started, or with its --data-dir or --database-url
+    /// (servers may be running). It prints the secret once, alone on stdout, and creates
+    /// nothing where there is no Pennon database. See docs/OPERATIONS.md, "Lost admin
+    /// token".
+    #[command(name = "admin-token")]
+    AdminToken(admin_token::Args),
     /// Manage flags on a running control plane (PENNON_URL, PENNON_TOKEN).
     #[command(subcommand)]
     Flags(api::flags::Command),

@@ -214,10 +214,15 @@ pub(crate) fn run(args: &Args) -> Result<(), Failure> {
         // Not cut quietly as a command's output is: the banner alone shows a first run's
         // admin token, which nothing can show again.
         if super::stdout_closed() {
-            return Err(Failure::Usage(
-                "cannot write the startup banner (and any first-run admin token) to standard output: it is closed"
-                    .into(),
-            ));
+            let lost = if running.first_run.is_some() {
+                "; the first run's admin token is lost with it: `pennon admin-token` (with this --data-dir or \
+                 --database-url) makes a new one"
+            } else {
+                ""
+            };
+            return Err(Failure::Usage(format!(
+                "cannot write the startup banner (and any first-run admin token) to standard output: it is closed{lost}"
+            )));
         }
         running.serve_until(stop).await.map_err(|e| Failure::Usage(format!("server: {e}")))
     })

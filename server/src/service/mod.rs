@@ -24,7 +24,7 @@ pub(crate) use precondition::{etag_env, etag_rev, IfMatch};
 use crate::app::AppInner;
 use crate::error::ApiError;
 use crate::snapshot::{publish, Focus, Published};
-use crate::store::{to_i64, Lock, NewAudit, Tx};
+use crate::store::{to_i64, Lock, NewAudit, Repository, Tx};
 
 /// Who is writing, and in which request.
 #[derive(Debug, Clone)]
@@ -37,7 +37,8 @@ pub(crate) struct Actor {
 
 /// One write transaction; see the module docs.
 pub(crate) struct Writer<'a> {
-    app: &'a AppInner,
+    /// The running server; `None` for a write made offline ([`Writer::offline`]).
+    app: Option<&'a AppInner>,
     /// The transaction.
     pub(crate) tx: Tx,
     actor: String,
@@ -65,7 +66,20 @@ impl<'a> Writer<'a> {
     /// Begins a write holding `lock`.
     pub(crate) async fn begin(app: &'a AppInner, actor: &Actor, lock: Lock) -> Result<Writer<'a>, ApiError> {
         let tx = app.store.write(&lock).await?;
-        Ok(Writer {
+        Ok(Writer::with(Some(app), tx, actor))
+    }
+
+    /// Begins a write on `store` outside a running server, by a command with direct
+    /// access to the database (`pennon admin-token`). It changes rows and audits like any
+    /// other write, but cannot publish: it holds no signing key, so a write that would
+    /// publish is refused at commit and nothing is written.
+    pub(crate) async fn offline(store: &dyn Repository, actor: &Actor, lock: Lock) -> Result<Writer<'a>, ApiError> {
+        let tx = store.write(&lock).await?;
+        Ok(Writer::with(None, tx, actor))
+    }
+
+    fn with(app: Option<&'a AppInner>, tx: Tx, actor: &Actor) -> Writer<'a> {
+        Writer {
             app,
             tx,
             actor: actor.name.clone(),
@@ -77,6 +91,16 @@ impl<'a> Writer<'a> {
             published: Vec::new(),
             audits: Vec::new(),
             focus: Focus::None,
+        }
+    }
+
+    /// The running server, for what only it can do: sign and announce snapshots.
+    fn server(&self) -> Result<&'a AppInner, ApiError> {
+        self.app.ok_or_else(|| {
+            ApiError::internal(format!(
+                "an offline write cannot publish ({}): it has no signing key",
+                self.publish.iter().cloned().collect::<Vec<_>>().join(", ")
+            ))
         })
     }
 
@@ -100,7 +124,12 @@ impl<'a> Writer<'a> {
 
     /// The newest version of `env` in the export directory; 0 without one.
     pub(crate) fn exported_version(&self, env: &str) -> u64 {
-        self.app.exporter.as_ref().map_or(0, |exporter| exporter.newest(env))
+        self.app.and_then(|app| app.exporter.as_ref()).map_or(0, |exporter| exporter.newest(env))
+    }
+
+    /// The snapshot retention of the running server; `None` offline.
+    pub(crate) fn retention(&self) -> Option<crate::Retention> {
+        self.app.map(|app| app.config.retention)
     }
 
     /// Whether this write changed anything so far: something to publish or audit.
@@ -166,9 +195,12 @@ impl<'a> Writer<'a> {
     /// Builds and compiles the snapshots this write would publish, then rolls back:
     /// how a change request is checked before it is opened.
     pub(crate) async fn validate(mut self) -> Result<(), ApiError> {
-        let settings = &self.app.config;
+        if self.publish.is_empty() {
+            return Ok(());
+        }
+        let app = self.server()?;
         for env in &self.publish {
-            publish(&mut self.tx, &self.app.keys, settings.snapshot_ttl, self.now, env, &self.focus, true).await?;
+            publish(&mut self.tx, &app.keys, app.config.snapshot_ttl, self.now, env, &self.focus, true).await?;
         }
         Ok(())
     }
@@ -176,10 +208,13 @@ impl<'a> Writer<'a> {
     /// Publishes every environment marked so far, now (still uncommitted), and returns
     /// the versions reached. [`Writer::commit`] does this itself when it was not done.
     pub(crate) async fn publish_now(&mut self) -> Result<BTreeMap<String, u64>, ApiError> {
-        let ttl = self.app.config.snapshot_ttl;
-        for env in std::mem::take(&mut self.publish) {
-            if let Some(p) = publish(&mut self.tx, &self.app.keys, ttl, self.now, &env, &self.focus, false).await? {
-                self.published.push(p);
+        if !self.publish.is_empty() {
+            let app = self.server()?;
+            for env in std::mem::take(&mut self.publish) {
+                let ttl = app.config.snapshot_ttl;
+                if let Some(p) = publish(&mut self.tx, &app.keys, ttl, self.now, &env, &self.focus, false).await? {
+                    self.published.push(p);
+                }
             }
         }
         Ok(self.published.iter().map(|p| (p.env.clone(), p.version)).collect())
@@ -192,11 +227,17 @@ impl<'a> Writer<'a> {
             entry.snapshot_version = entry.env.as_ref().and_then(|env| versions.get(env)).map(|v| to_i64(*v));
             self.tx.insert_audit(&entry).await?;
         }
+        // Nothing was published offline (`publish_now` refuses to), so there is nothing
+        // to prune or announce.
+        let Some(app) = self.app else {
+            self.tx.commit().await?;
+            return Ok(versions);
+        };
         let published = self.published.iter().map(|p| p.env.as_str());
-        crate::snapshot::prune_published(&mut self.tx, &self.app.config.retention, published, self.now).await?;
+        crate::snapshot::prune_published(&mut self.tx, &app.config.retention, published, self.now).await?;
         self.tx.commit().await?;
         for p in self.published {
-            self.app.announce(p).await;
+            app.announce(p).await;
         }
         Ok(versions)
     }

@@ -46,7 +46,7 @@ pub(crate) async fn rollback(
         let why = if to_version != 0 && to_version < created {
             format!("version {to_version} was published before `{env}` was created again")
         } else if to_version != 0 && to_version < first {
-            let policy = w.app.config.retention.describe();
+            let policy = w.retention().map_or_else(|| "what its settings say".to_owned(), |r| r.describe());
             format!(
                 "version {to_version} of `{env}` is no longer kept: snapshot retention deleted it (this server \
                  keeps {policy}); the oldest kept is version {first}"

@@ -109,15 +109,61 @@ pub(crate) trait Repository: Send + Sync {
 /// Opens (creating if needed) and migrates the database at `url`: `sqlite:…` or
 /// `postgres://…`.
 pub(crate) async fn open(url: &str) -> Result<Arc<dyn Repository>, String> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if is_postgres(url) {
         let store = postgres::PgStore::open(url).await.map_err(|e| format!("PostgreSQL at {}: {e}", redact(url)))?;
         Ok(Arc::new(store))
     } else if url.starts_with("sqlite:") {
         let store = sqlite::SqliteStore::open(url).await.map_err(|e| format!("SQLite database {url}: {e}"))?;
         Ok(Arc::new(store))
     } else {
-        Err(format!("unsupported database URL `{}`: use sqlite:PATH or postgres://...", redact(url)))
+        Err(unsupported(url))
     }
+}
+
+/// Opens the database at `url` as [`open`] does, migrations included, but only one that
+/// exists and that a first run bootstrapped: a command run beside a server (`pennon
+/// admin-token`) must neither create a database no server uses (a mistyped path, a
+/// missing data directory) nor lay Pennon's tables into another application's database.
+/// Nothing is created or migrated before both are checked.
+pub(crate) async fn open_bootstrapped(url: &str) -> Result<Arc<dyn Repository>, String> {
+    let found = if is_postgres(url) {
+        postgres::PgStore::bootstrapped(url).await.map_err(|e| format!("PostgreSQL at {}: {e}", redact(url)))?
+    } else if url.starts_with("sqlite:") {
+        sqlite::SqliteStore::bootstrapped(url).await.map_err(|e| format!("SQLite database {url}: {e}"))?
+    } else {
+        return Err(unsupported(url));
+    };
+    match found {
+        Found::Nothing(place) => Err(format!(
+            "there is no database at {place}; nothing was created. Give the --data-dir or --database-url (or \
+             PENNON_DATA_DIR, PENNON_DATABASE_URL) that `pennon serve` uses, or run this in the directory it was \
+             started in"
+        )),
+        Found::NoPennon(place) => Err(format!(
+            "{place} holds no Pennon data: `pennon serve` has never started on it; nothing was changed. Check \
+             that it is the database `pennon serve` uses (its first start there creates an admin token and \
+             prints it)"
+        )),
+        Found::Bootstrapped => open(url).await,
+    }
+}
+
+/// What a database URL leads to, checked without changing anything.
+pub(crate) enum Found {
+    /// No database there (the place, for messages).
+    Nothing(String),
+    /// A database without Pennon's tables, or one that a first run did not bootstrap.
+    NoPennon(String),
+    /// A database a first run bootstrapped.
+    Bootstrapped,
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+fn unsupported(url: &str) -> String {
+    format!("unsupported database URL `{}`: use sqlite:PATH or postgres://...", redact(url))
 }
 
 /// A database URL without its password, for messages.

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{Connection as _, PgConnection, PgPool};
 
 use super::tx::{Inner, Tx};
-use super::{Lock, Notice, Notifications, Repository};
+use super::{Found, Lock, Notice, Notifications, Repository};
 
 /// The PostgreSQL repository.
 pub(crate) struct PgStore {
@@ -39,6 +39,31 @@ impl PgStore {
         migrator.set_ignore_missing(true);
         migrator.run(&pool).await?;
         Ok(PgStore { pool })
+    }
+}
+
+impl PgStore {
+    /// What is at `url`, read without creating or migrating anything.
+    pub(crate) async fn bootstrapped(url: &str) -> Result<Found, sqlx::Error> {
+        let options = PgConnectOptions::from_str(url)?.application_name("pennon");
+        let place = format!("`{}`", super::redact(url));
+        let mut connection = match PgConnection::connect_with(&options).await {
+            Ok(connection) => connection,
+            // invalid_catalog_name: the server is there, the database is not.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+                return Ok(Found::Nothing(format!("{place} ({})", e.message())));
+            }
+            Err(e) => return Err(e),
+        };
+        let has_meta: bool =
+            sqlx::query_scalar("SELECT to_regclass('meta') IS NOT NULL").fetch_one(&mut connection).await?;
+        let bootstrapped = has_meta
+            && sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = 'bootstrapped'")
+                .fetch_optional(&mut connection)
+                .await?
+                .is_some();
+        connection.close().await?;
+        Ok(if bootstrapped { Found::Bootstrapped } else { Found::NoPennon(place) })
     }
 }
 

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{Connection as _, SqliteConnection, SqlitePool};
 use tokio::sync::Mutex;
 
 use super::tx::{Inner, Tx};
-use super::{Lock, Notifications, Repository};
+use super::{Found, Lock, Notifications, Repository};
 
 /// The SQLite repository.
 pub(crate) struct SqliteStore {
@@ -42,6 +42,32 @@ impl SqliteStore {
         migrator.set_ignore_missing(true);
         migrator.run(&pool).await?;
         Ok(SqliteStore { pool, writer: Arc::new(Mutex::new(())) })
+    }
+}
+
+impl SqliteStore {
+    /// What is at `url`, read without creating or converting anything: the options
+    /// create no file, and set no journal mode (asking for WAL converts the file opened).
+    /// A server's write lock is waited out as its writes wait, on the busy timeout.
+    pub(crate) async fn bootstrapped(url: &str) -> Result<Found, sqlx::Error> {
+        let options =
+            SqliteConnectOptions::from_str(url)?.create_if_missing(false).busy_timeout(Duration::from_secs(30));
+        let path = options.get_filename();
+        if !path.is_file() {
+            let missing_dir = path.parent().filter(|dir| !dir.as_os_str().is_empty() && !dir.is_dir());
+            let why = missing_dir.map(|dir| format!(" (no directory `{}`)", dir.display())).unwrap_or_default();
+            return Ok(Found::Nothing(format!("`{}`{why}", path.display())));
+        }
+        let mut connection = SqliteConnection::connect_with(&options).await?;
+        let tables = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'";
+        let has_meta = sqlx::query_scalar::<_, i64>(tables).fetch_one(&mut connection).await? > 0;
+        let bootstrapped = has_meta
+            && sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = 'bootstrapped'")
+                .fetch_optional(&mut connection)
+                .await?
+                .is_some();
+        connection.close().await?;
+        Ok(if bootstrapped { Found::Bootstrapped } else { Found::NoPennon(format!("`{}`", path.display())) })
     }
 }
 

@@ -1,9 +1,11 @@
 //! The real `pennon` binary in temporary directories: first run, crash safety (kill -9
-//! in a burst of writes), two instances on one PostgreSQL, and the API commands.
+//! in a burst of writes), two instances on one PostgreSQL, the API commands, and
+//! `pennon admin-token` beside a running server.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod admin_token;
 mod cli;
 mod cli_audit;
 mod cli_escapes;
