@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod cli_audit;
+mod cli_configure;
 mod cli_escapes;
 mod cli_pipe;
 mod cli_results;
