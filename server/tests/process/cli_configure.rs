@@ -79,7 +79,7 @@ impl Cli<'_> {
     }
 }
 
-/// The targeting of the example in docs/OPERATIONS.md ("Targeting a flag").
+/// A target and two rules, one on a segment, as in docs/OPERATIONS.md ("Targeting a flag").
 fn targeting() -> Json {
     json!({
         "enabled": true,
