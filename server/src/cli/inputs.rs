@@ -1,12 +1,15 @@
-//! Reading what commands are given: files, keys, times and evaluation contexts.
+//! Reading what commands are given: files, JSON documents, keys, times and evaluation
+//! contexts.
 //!
 //! Every problem here is a usage error (exit 2) whose message names the argument or
 //! the path, and for files the operating system's error.
 
+use std::io::Read as _;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pennon_core::{Context, PublicKey, SigningKey};
+use serde_json::{Map, Value as Json};
 
 use super::Failure;
 
@@ -22,6 +25,44 @@ pub(crate) fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
 pub(crate) fn read_text(path: &Path, what: &str) -> Result<String, Failure> {
     String::from_utf8(read_file(path, what)?)
         .map_err(|_| Failure::Usage(format!("{what} `{}` is not UTF-8 text", path.display())))
+}
+
+/// Reads a `--file` holding one JSON object, `-` for standard input; `what` says what it
+/// should hold ("configuration file"), for the messages, which name the file.
+pub(crate) fn read_json_object(path: &Path, what: &str) -> Result<Map<String, Json>, Failure> {
+    let name = input_name(path);
+    let text = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::Usage(format!("cannot read {what} from standard input: {e}")))?;
+        text
+    } else {
+        read_text(path, what)?
+    };
+    match serde_json::from_str(&text) {
+        Ok(Json::Object(object)) => Ok(object),
+        Ok(other) => {
+            let kind = match other {
+                Json::Array(_) => "an array",
+                Json::String(_) => "a string",
+                Json::Number(_) => "a number",
+                Json::Bool(_) => "a boolean",
+                _ => "null",
+            };
+            Err(Failure::Usage(format!("{what} {name} must hold a JSON object, not {kind}")))
+        }
+        Err(e) => Err(Failure::Usage(format!("{what} {name} is not JSON: {e}"))),
+    }
+}
+
+/// How messages name a `--file`: `` `PATH` ``, and `-` as standard input.
+pub(crate) fn input_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "`-` (standard input)".to_owned()
+    } else {
+        format!("`{}`", path.display())
+    }
 }
 
 /// Reads a private key file (`ed25519-private:<base64>`).

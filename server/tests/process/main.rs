@@ -8,6 +8,7 @@ mod common;
 mod admin_token;
 mod cli;
 mod cli_audit;
+mod cli_configure;
 mod cli_escapes;
 mod cli_pipe;
 mod cli_results;

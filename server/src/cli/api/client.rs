@@ -39,6 +39,21 @@ pub(crate) struct Reply {
     pub(crate) version: Option<u64>,
 }
 
+impl Reply {
+    /// The reply, or for a 4xx or 5xx status a [`Failure::Api`] with the server's reason.
+    pub(crate) fn accepted(self) -> Result<Reply, Failure> {
+        match self.status {
+            400.. => Err(Failure::Api(self.reason())),
+            _ => Ok(self),
+        }
+    }
+
+    /// The server's reason for a refusal, on one line ([`describe`]).
+    pub(crate) fn reason(&self) -> String {
+        describe(self.status, &self.body)
+    }
+}
+
 /// An authenticated client.
 pub(crate) struct Client {
     base: String,
@@ -74,6 +89,18 @@ impl Client {
 
     /// Sends a request; a 4xx or 5xx reply is a [`Failure::Api`] with the server's reason.
     pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Json>,
+        if_match: Option<&str>,
+    ) -> Result<Reply, Failure> {
+        self.exchange(method, path, body, if_match).await?.accepted()
+    }
+
+    /// Sends a request and returns the Pennon API's reply whatever its status, for a
+    /// caller that answers a refusal itself (then [`Reply::accepted`] for the others).
+    pub(crate) async fn exchange(
         &self,
         method: Method,
         path: &str,
@@ -121,9 +148,6 @@ impl Client {
                  PENNON_URL the control plane?",
                 escaped(&shown)
             )));
-        }
-        if status >= 400 {
-            return Err(Failure::Api(describe(status, &body)));
         }
         Ok(Reply { status, body, etag, version })
     }

@@ -1,5 +1,6 @@
 //! `pennon flags ...`: list, read, create, enable, disable, roll out and delete flags
-//! (and report the stale ones, in `stale.rs`, and what SDKs evaluated, in `usage.rs`).
+//! (set their targeting or definition from a file, in `flag_edit.rs`; report the stale
+//! ones, in `stale.rs`, and what SDKs evaluated, in `usage.rs`).
 
 use pennon_server::model::escaped;
 use reqwest::Method;
@@ -61,6 +62,17 @@ pub(crate) enum Command {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Set a flag's targeting in an environment from a file: `get KEY --env ENV`, edited.
+    ///
+    /// The file sets the targets, rules, prerequisites, fallthrough and off variant.
+    /// Printed by `pennon flags get KEY --env ENV > FILE` and edited, it carries the ETag
+    /// read: a change someone made since is refused (412), not overwritten.
+    Configure(super::flag_edit::ConfigureArgs),
+    /// Replace a flag's definition from a file: `get KEY`, edited.
+    ///
+    /// The file sets the variants, description, owner, tags, temporary, expires_at and
+    /// client_visible.
+    Update(super::flag_edit::UpdateArgs),
     /// Report temporary flags due for removal: why, since when, and what to do.
     Stale(super::stale::Args),
     /// Report what SDKs that send telemetry evaluated: per flag and variant, last seen.
@@ -151,6 +163,8 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             }
             report(api, &reply, &format!("`{key}` in `{env}`: {percent}% rolled out"))
         }
+        Command::Configure(args) => super::flag_edit::configure(args).await,
+        Command::Update(args) => super::flag_edit::update(args).await,
         Command::Stale(args) => super::stale::run(args).await,
         Command::Usage(args) => super::usage::run_usage(args).await,
         Command::NotFound(args) => super::usage::run_not_found(args).await,

@@ -66,7 +66,8 @@ pub(crate) struct EditArgs {
     /// What the segment is for.
     #[arg(long)]
     description: Option<String>,
-    /// The whole segment as JSON (`included`, `excluded`, `rules`, `description`).
+    /// The whole segment as JSON (`included`, `excluded`, `rules`, `description`); `-`
+    /// reads standard input.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["include", "exclude", "description"])]
     file: Option<PathBuf>,
     /// The server.
@@ -127,15 +128,7 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
 /// The request body: the file, or the current segment with the given lists replaced.
 fn body(args: &EditArgs, current: Option<&Json>) -> Result<Json, Failure> {
     let mut body = match (&args.file, current) {
-        (Some(path), _) => {
-            let text = inputs::read_text(path, "segment file")?;
-            let body: Json = serde_json::from_str(&text)
-                .map_err(|e| Failure::Usage(format!("`{}` is not JSON: {e}", path.display())))?;
-            if !body.is_object() {
-                return Err(Failure::Usage(format!("`{}` must hold a JSON object (a segment)", path.display())));
-            }
-            body
-        }
+        (Some(path), _) => Json::Object(inputs::read_json_object(path, "segment file")?),
         (None, Some(current)) => current.clone(),
         (None, None) => json!({}),
     };
