@@ -2,22 +2,16 @@
 //! every admin token is lost (`pennon_server::recover_admin_token` says why this is
 //! safe). It finds the database as `pennon serve` does, and creates none.
 
-use std::path::PathBuf;
-
-use pennon_server::{recover_admin_token, Config, RecoveryError};
+use pennon_server::{recover_admin_token, RecoveryError};
 
 use super::{note, print_line, stdout_closed, Failure};
 
 /// Arguments of `pennon admin-token`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The data directory of `pennon serve`, whose SQLite database is DIR/pennon.db.
-    #[arg(long, env = "PENNON_DATA_DIR", value_name = "DIR", default_value = "pennon-data")]
-    pub(crate) data_dir: PathBuf,
-    /// The database of `pennon serve`, if it is not SQLite in the data directory:
-    /// `sqlite:PATH` or `postgres://USER:PASSWORD@HOST/DB`.
-    #[arg(long, env = "PENNON_DATABASE_URL", value_name = "URL", hide_env_values = true)]
-    pub(crate) database_url: Option<String>,
+    /// The data directory and database of `pennon serve`.
+    #[command(flatten)]
+    pub(crate) place: super::serve::Place,
     /// The new token's name (it must not be a live token's). Default: recovered-admin,
     /// or the first free recovered-admin-2, -3, ...
     #[arg(long, value_name = "NAME")]
@@ -33,8 +27,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Failure> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
-    let config = Config { data_dir: args.data_dir.clone(), database_url: args.database_url.clone(), ..Config::new() };
-    let url = config.database_url();
+    let url = args.place.database_url();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -12,15 +12,32 @@ use pennon_server::{format_duration, parse_duration, parse_keep, Config, Retenti
 
 use super::{inputs, print_line, Failure};
 
-/// Arguments of `pennon serve`.
+/// Where the server keeps its data: `pennon serve` and `pennon admin-token` find the
+/// database alike.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {
+pub(crate) struct Place {
     /// Where the SQLite database and a generated signing key live.
     #[arg(long, env = "PENNON_DATA_DIR", value_name = "DIR", default_value = "pennon-data")]
     pub(crate) data_dir: PathBuf,
     /// `sqlite:PATH` or `postgres://USER:PASSWORD@HOST/DB`. Default: SQLite in the data directory.
     #[arg(long, env = "PENNON_DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub(crate) database_url: Option<String>,
+}
+
+impl Place {
+    /// The database URL in force.
+    pub(crate) fn database_url(&self) -> String {
+        Config { data_dir: self.data_dir.clone(), database_url: self.database_url.clone(), ..Config::new() }
+            .database_url()
+    }
+}
+
+/// Arguments of `pennon serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Where the data is.
+    #[command(flatten)]
+    pub(crate) place: Place,
     /// The address to listen on.
     #[arg(long, env = "PENNON_LISTEN", value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub(crate) listen: SocketAddr,
@@ -120,8 +137,8 @@ impl Args {
         let published_keys =
             self.publish_keys.iter().map(|k| inputs::read_trusted_key(k)).collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
-            data_dir: self.data_dir.clone(),
-            database_url: self.database_url.clone(),
+            data_dir: self.place.data_dir.clone(),
+            database_url: self.place.database_url.clone(),
             listen: self.listen,
             public_url: self.public_url.clone(),
             signing_key_files: self.signing_keys.clone(),
