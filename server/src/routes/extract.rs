@@ -64,7 +64,7 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     serde_path_to_error::deserialize(json).map_err(|e| {
         let field = field_name(&e.path().to_string());
-        let message = strip_position(&e.into_inner().to_string());
+        let message = plain_words(strip_position(&e.into_inner().to_string()));
         if let Some(name) = unknown_member(&message) {
             return ApiError::invalid(join(&field, &name), message).with_code("unknown_field");
         }
@@ -75,6 +75,15 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             None => ApiError::invalid(field, message),
         }
     })
+}
+
+/// serde calls a value outside a fixed set (an operator, a flag type, a role) an
+/// "unknown variant", which here reads as a flag's variant: it is an unknown value.
+pub(crate) fn plain_words(message: String) -> String {
+    match message.strip_prefix("unknown variant `") {
+        Some(rest) => format!("unknown value `{rest}"),
+        None => message,
+    }
 }
 
 /// A JSON value's kind, with its article.
@@ -154,7 +163,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 
 /// The refusal of `query`, naming the parameter `error` is about and the value it had.
 fn query_refusal(query: &str, error: &serde_path_to_error::Error<serde_urlencoded::de::Error>) -> ApiError {
-    let message = error.inner().to_string();
+    let message = plain_words(error.inner().to_string());
     let name = Some(field_name(&error.path().to_string()))
         .filter(|path| !path.is_empty())
         .or_else(|| member_named(&message, "missing field `"));

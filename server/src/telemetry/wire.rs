@@ -239,7 +239,7 @@ impl Exposure {
         let exposure: Exposure = serde_path_to_error::deserialize(json).map_err(|e| {
             let inner = e.path().to_string();
             let field = if inner == "." { at.to_owned() } else { format!("{at}.{inner}") };
-            ApiError::invalid(field, e.into_inner().to_string())
+            ApiError::invalid(field, crate::routes::plain_words(e.into_inner().to_string()))
         })?;
         exposure.check(at, now)?;
         Ok(exposure)
