@@ -49,7 +49,13 @@ fn operation(doc: &Doc) -> Json {
              to read it; nothing was changed, and the connection is closed",
         ));
         common.push(("413", "`body_too_large`: the request body is over --max-body"));
-        common.push(("422", "invalid field: `field` names it, `message` says why"));
+        common.push((
+            "422",
+            "nothing was changed: `invalid_field` or `unknown_field` (`field` names it, `message` says why); \
+             `invalid_snapshot` or `limit_exceeded` (the change would publish a snapshot clients refuse: \
+             `field` names where, `path` the place in the payload); `too_large` (the signed snapshot would be \
+             over the size clients accept by default)",
+        ));
     }
     match doc.auth {
         Auth::Public => {}
