@@ -42,16 +42,10 @@ pub(crate) fn read_json_object(path: &Path, what: &str) -> Result<Map<String, Js
     };
     match serde_json::from_str(&text) {
         Ok(Json::Object(object)) => Ok(object),
-        Ok(other) => {
-            let kind = match other {
-                Json::Array(_) => "an array",
-                Json::String(_) => "a string",
-                Json::Number(_) => "a number",
-                Json::Bool(_) => "a boolean",
-                _ => "null",
-            };
-            Err(Failure::Usage(format!("{what} {name} must hold a JSON object, not {kind}")))
-        }
+        Ok(other) => Err(Failure::Usage(format!(
+            "{what} {name} must hold a JSON object, not {}",
+            pennon_server::model::json_kind(&other)
+        ))),
         Err(e) => Err(Failure::Usage(format!("{what} {name} is not JSON: {e}"))),
     }
 }

@@ -28,7 +28,7 @@ pub use env::{EnvPatch, Environment, NewEnvironment};
 pub use flag::{Flag, FlagType};
 pub use report::{EnvServing, StaleFlag, StaleKind, StaleReason, StaleReport};
 pub use segment::{Segment, SegmentRule};
-pub use text::{check_label, check_prose, escaped, json_escaped};
+pub use text::{check_label, check_prose, escaped, json_escaped, json_kind};
 pub use usage::{
     EnvNotFound, EnvUsage, ExposureEntry, ExposureList, FlagUsage, Granularity, NotFoundKey, NotFoundReport,
     SdkReporting, SdkSeen, UsagePoint, UsageReport,

@@ -60,7 +60,10 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     // serde would take an array for an object's members in order (`["b", "boolean"]`).
     if !json.is_object() {
-        return Err(ApiError::invalid("", format!("the request body must be a JSON object, not {}", kind_of(&json))));
+        return Err(ApiError::invalid(
+            "",
+            format!("the request body must be a JSON object, not {}", crate::model::json_kind(&json)),
+        ));
     }
     serde_path_to_error::deserialize(json).map_err(|e| {
         let field = field_name(&e.path().to_string());
@@ -83,18 +86,6 @@ pub(crate) fn plain_words(message: String) -> String {
     match message.strip_prefix("unknown variant `") {
         Some(rest) => format!("unknown value `{rest}"),
         None => message,
-    }
-}
-
-/// A JSON value's kind, with its article.
-fn kind_of(json: &serde_json::Value) -> &'static str {
-    match json {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
     }
 }
 
