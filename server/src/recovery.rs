@@ -63,7 +63,7 @@ pub async fn recover_admin_token(database_url: &str, name: Option<&str>) -> Resu
 
 async fn create(store: &dyn Repository, name: Option<&str>) -> Result<RecoveredToken, ApiError> {
     let actor = Actor { name: SYSTEM_ACTOR.into(), request_id: format!("{REQUEST_ID_PREFIX}{}", now_ms()) };
-    let mut w = Writer::offline(store, &actor, Lock::None).await?;
+    let mut w = Writer::offline(store, &actor, Lock::Tokens).await?;
     let name = match name {
         Some(name) => name.to_owned(),
         None => {

@@ -98,7 +98,7 @@ pub(crate) async fn create_token_in(w: &mut Writer<'_>, new: &NewToken, created_
 
 /// Creates a token.
 pub(crate) async fn create_token(app: &AppInner, actor: &Actor, new: &NewToken) -> Result<Token, ApiError> {
-    let mut w = Writer::begin(app, actor, Lock::None).await?;
+    let mut w = Writer::begin(app, actor, Lock::Tokens).await?;
     let token = create_token_in(&mut w, new, &actor.name).await?;
     w.commit().await?;
     Ok(token)
@@ -107,8 +107,8 @@ pub(crate) async fn create_token(app: &AppInner, actor: &Actor, new: &NewToken) 
 /// Revokes a token, unless it is the last admin token for every environment: nothing
 /// could then create tokens again.
 pub(crate) async fn revoke_token(app: &AppInner, actor: &Actor, id: i64) -> Result<(), ApiError> {
-    // The catalog lock: two admins revoking each other's token at once must not both pass.
-    let mut w = Writer::begin(app, actor, Lock::Catalog).await?;
+    // Two admins revoking each other's token at once must not both pass.
+    let mut w = Writer::begin(app, actor, Lock::Tokens).await?;
     let row = w.tx.token(id).await?.ok_or_else(|| ApiError::not_found(format!("no token {id}")))?;
     if row.revoked_at.is_none() && manages_everything(&row) {
         let others = w.tx.tokens().await?.into_iter().filter(|t| t.id != id && t.revoked_at.is_none());

@@ -36,8 +36,12 @@ pub(crate) use tx::Tx;
 /// What a write transaction must hold before it reads anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Lock {
-    /// Nothing beyond a write transaction: tokens, SDK keys, change-request bookkeeping.
+    /// Nothing beyond a write transaction: SDK keys, change-request bookkeeping.
     None,
+    /// The catalog row alone, publishing nothing: API tokens, whose names must be
+    /// unique among live ones (two creations of one name at once must see each other)
+    /// and whose scopes name environments (which catalog writes create and delete).
+    Tokens,
     /// These environments: their next snapshot versions are decided under this lock.
     Envs(Vec<String>),
     /// The catalog (flags and environments as a whole) and then every environment.

@@ -98,6 +98,9 @@ impl Repository for PgStore {
                     .fetch_all(&mut *tx)
                     .await?;
             }
+            Lock::Tokens => {
+                sqlx::query("SELECT key FROM meta WHERE key = 'catalog' FOR UPDATE").fetch_all(&mut *tx).await?;
+            }
             Lock::Catalog => {
                 sqlx::query("SELECT key FROM meta WHERE key = 'catalog' FOR UPDATE").fetch_all(&mut *tx).await?;
                 sqlx::query("SELECT name FROM environments ORDER BY name FOR UPDATE").fetch_all(&mut *tx).await?;

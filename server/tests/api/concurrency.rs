@@ -1,5 +1,6 @@
 //! 20 editors change one flag at once, each with read-modify-write under `If-Match`:
-//! no update is lost, every success is audited, and versions strictly increase.
+//! no update is lost, every success is audited, and versions strictly increase. And
+//! token names stay unique among live tokens when several creations race.
 
 use std::collections::BTreeSet;
 
@@ -79,4 +80,23 @@ async fn twenty_editors(backend: Backend) {
     server.stop().await;
 }
 
-crate::on_both_backends!(twenty_editors);
+/// Eight creations of one token name at once: one token, seven conflicts. (Names are
+/// who the audit log says acted and what four-eyes approval compares; each creation
+/// checks them under the catalog row's lock, so concurrent ones see each other.)
+async fn racing_token_names(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    let creations = (0..8).map(|_| {
+        let admin = admin.clone();
+        async move { admin.post("/api/v1/tokens", &json!({ "name": "deploy-bot", "role": "editor" })).await }
+    });
+    let mut statuses: Vec<u16> = futures_util::future::join_all(creations).await.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409]);
+    let tokens = admin.get("/api/v1/tokens").await.body;
+    let named = tokens["tokens"].as_array().unwrap().iter().filter(|t| t["name"] == "deploy-bot").count();
+    assert_eq!(named, 1, "{tokens}");
+    server.stop().await;
+}
+
+crate::on_both_backends!(twenty_editors, racing_token_names);

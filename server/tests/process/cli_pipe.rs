@@ -56,3 +56,50 @@ async fn a_closed_stdout_cuts_only_the_output() {
     assert!(!String::from_utf8_lossy(&made.stderr).contains("Broken pipe"), "{made:?}");
     server.stop();
 }
+
+/// A secret nobody could read is one nobody can use, and the server never shows it
+/// again: `tokens create` and `sdk-keys create` into a closed stdout revoke what they
+/// made and fail, instead of leaving a live credential that nobody holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_that_cannot_be_shown_is_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn(dir.path(), &[], &[]);
+    let (url, admin) = (server.url.clone(), server.admin());
+    let api = crate::common::Api::new(&url, &admin);
+    let refused = |output: &Output, what: &str| {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("the secret of {what} could not be shown")), "{stderr}");
+        assert!(stderr.contains("so it was revoked"), "{stderr}");
+    };
+
+    refused(
+        &into_closed_pipe(dir.path(), &url, &admin, &["tokens", "create", "ci", "--role", "editor"]),
+        "API token 2",
+    );
+    let tokens = api.get("/api/v1/tokens").await.body;
+    let made = tokens["tokens"].as_array().unwrap().iter().find(|t| t["name"] == "ci").expect("the token");
+    assert!(made["revoked_at"].is_string(), "{made}");
+
+    let key = into_closed_pipe(
+        dir.path(),
+        &url,
+        &admin,
+        &["sdk-keys", "create", "--env", "production", "--kind", "client", "--json"],
+    );
+    let keys = api.get("/api/v1/environments/production/sdk-keys").await.body;
+    let newest = keys["sdk_keys"].as_array().unwrap().iter().max_by_key(|k| k["id"].as_i64()).unwrap().clone();
+    refused(&key, &format!("SDK key {} of `production`", newest["id"]));
+    assert!(newest["revoked_at"].is_string(), "{newest}");
+
+    // With the output read, the secret is shown and stays live.
+    let shown = Command::new(env!("CARGO_BIN_EXE_pennon"))
+        .env("PENNON_URL", &url)
+        .env("PENNON_TOKEN", &admin)
+        .args(["tokens", "create", "ci", "--role", "editor"])
+        .output()
+        .unwrap();
+    assert_eq!(shown.status.code(), Some(0), "{shown:?}");
+    assert!(String::from_utf8_lossy(&shown.stdout).starts_with("pnt_"), "{shown:?}");
+    server.stop();
+}

@@ -8,8 +8,8 @@ use reqwest::Method;
 use serde_json::{json, Value as Json};
 
 use super::client::segment;
-use super::{finish, print_json, shown, text, ApiArgs, Client, Outcome};
-use crate::cli::{note, print_line, Failure};
+use super::{finish, print_json, shown, text, ApiArgs, Client, Outcome, Reply};
+use crate::cli::{note, print_line, stdout_closed, Failure};
 
 /// `pennon tokens` subcommands (admin tokens only).
 #[derive(Debug, clap::Subcommand)]
@@ -103,14 +103,17 @@ pub(crate) async fn run_tokens(command: &TokenCommand) -> Result<(), Failure> {
             if !envs.is_empty() {
                 body["environments"] = json!(envs);
             }
-            let reply = Client::new(api)?.send(Method::POST, "/api/v1/tokens", Some(&body), None).await?;
+            let client = Client::new(api)?;
+            let reply = client.send(Method::POST, "/api/v1/tokens", Some(&body), None).await?;
             let scope = if envs.is_empty() { "every environment".to_owned() } else { envs.join(", ") };
+            let id = shown(&reply.body["id"]);
             note(&format!(
-                "created API token {} `{name}` ({role}, {scope}); its secret is shown once. \
-                 Use it as PENNON_TOKEN or in `Authorization: Bearer`.",
-                shown(&reply.body["id"])
+                "created API token {id} `{name}` ({role}, {scope}); its secret is shown once. \
+                 Use it as PENNON_TOKEN or in `Authorization: Bearer`."
             ));
-            finish(api, &reply, Outcome::Applied(None), || print_line(&text(&reply.body["token"])))
+            let printed = finish(api, &reply, Outcome::Applied(None), || print_line(&text(&reply.body["token"])));
+            let revoke = format!("/api/v1/tokens/{id}");
+            deliver_secret(&client, printed, &revoke, &format!("API token {id}"), "tokens revoke ID").await
         }
         TokenCommand::Revoke { id, api } => {
             let reply = Client::new(api)?.send(Method::DELETE, &format!("/api/v1/tokens/{id}"), None, None).await?;
@@ -138,13 +141,17 @@ pub(crate) async fn run_sdk_keys(command: &SdkKeyCommand) -> Result<(), Failure>
                 body["name"] = json!(name);
             }
             let path = format!("/api/v1/environments/{}/sdk-keys", segment(env));
-            let reply = Client::new(api)?.send(Method::POST, &path, Some(&body), None).await?;
+            let client = Client::new(api)?;
+            let reply = client.send(Method::POST, &path, Some(&body), None).await?;
+            let id = shown(&reply.body["id"]);
             note(&format!(
-                "created {kind} SDK key {} for `{env}`; its secret is shown once. SDKs send it as \
-                 `Authorization: Bearer` to /v1/snapshots/{env} and /v1/stream/{env}.",
-                shown(&reply.body["id"])
+                "created {kind} SDK key {id} for `{env}`; its secret is shown once. SDKs send it as \
+                 `Authorization: Bearer` to /v1/snapshots/{env} and /v1/stream/{env}."
             ));
-            finish(api, &reply, Outcome::Applied(None), || print_line(&text(&reply.body["key"])))
+            let printed = finish(api, &reply, Outcome::Applied(None), || print_line(&text(&reply.body["key"])));
+            let revoke = format!("{path}/{id}");
+            let what = format!("SDK key {id} of `{env}`");
+            deliver_secret(&client, printed, &revoke, &what, &format!("sdk-keys revoke ID --env {env}")).await
         }
         SdkKeyCommand::Revoke { id, env, api } => {
             let path = format!("/api/v1/environments/{}/sdk-keys/{id}", segment(env));
@@ -152,6 +159,39 @@ pub(crate) async fn run_sdk_keys(command: &SdkKeyCommand) -> Result<(), Failure>
             finish(api, &reply, Outcome::Applied(None), || print_line(&format!("revoked SDK key {id} of `{env}`")))
         }
     }
+}
+
+/// Ends a `create` whose secret went to stdout as `printed` says. A secret nobody could
+/// read (stdout closed, or unwritable) is one nobody can use, and the server never shows
+/// it again: the credential is revoked at `revoke_path` rather than left live and
+/// unaccounted for, and the command fails saying so.
+async fn deliver_secret(
+    client: &Client,
+    printed: Result<(), Failure>,
+    revoke_path: &str,
+    what: &str,
+    revoke_command: &str,
+) -> Result<(), Failure> {
+    let cause = match printed {
+        Err(Failure::Usage(cause)) => cause,
+        Ok(()) if stdout_closed() => "standard output is closed".to_owned(),
+        other => return other,
+    };
+    let revoked = client.send(Method::DELETE, revoke_path, None, None).await.map(|_: Reply| ());
+    Err(Failure::Usage(match revoked {
+        Ok(()) => format!(
+            "the secret of {what} could not be shown ({cause}), so it was revoked: nobody could have used it. \
+             Run the command again with its output going somewhere"
+        ),
+        Err(Failure::Api(reason) | Failure::Usage(reason)) => format!(
+            "the secret of {what} could not be shown ({cause}), and revoking it failed ({reason}): nobody has \
+             its secret, but it is live; revoke it with `pennon {revoke_command}`"
+        ),
+        Err(_) => format!(
+            "the secret of {what} could not be shown ({cause}), and revoking it failed: nobody has its secret, \
+             but it is live; revoke it with `pennon {revoke_command}`"
+        ),
+    }))
 }
 
 /// Prints one tab-separated line per item of `list`, each led by its id.
