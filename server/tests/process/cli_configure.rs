@@ -207,10 +207,13 @@ async fn a_change_since_get_is_refused_not_overwritten(backend: Backend) {
     ok(&redone);
     let noted = format!(
         "note: the `flag` in `{file}` differs from the definition of `new-checkout` now; `configure` sends only \
-         `config`: to change the definition,"
+         `config`: `pennon flags update new-checkout --file `{file}`` sends the `flag`"
     );
     assert!(stderr(&redone).starts_with(&noted), "{}", stderr(&redone));
     assert_eq!(api.get("/api/v1/flags/new-checkout").await.body.get("description"), None);
+    // As the note says, `update` sends it from the same file, guarded by its `flag_etag`.
+    ok(&cli.run(&["flags", "update", "new-checkout", "--file", &file]));
+    assert_eq!(api.get("/api/v1/flags/new-checkout").await.body["description"], "edited in the wrong place");
     let stored = api.get(path).await;
     assert_eq!((&stored.body["enabled"], &stored.body["targets"][0]["keys"]), (&json!(false), &json!(["user-42"])));
 
@@ -279,10 +282,84 @@ async fn update_replaces_the_definition(backend: Backend) {
     server.stop();
 }
 
+/// `update` from the document `get --env` printed sends its `flag` under its
+/// `flag_etag`: a definition changed since that `get` is refused and kept, and an edit
+/// of the document's `config`, which `update` does not send, is noted.
+async fn update_from_a_get_document_is_guarded_by_its_flag_etag(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&backend, dir.path()).await;
+    let cli = Cli { dir: dir.path(), url: server.url.clone(), token: server.admin() };
+    let api = Api::new(&server.url, &server.admin());
+    ok(&cli.run(&["flags", "create", "new-checkout", "--owner", "payments"]));
+    let mut document = cli.get("new-checkout", "development");
+    assert_eq!(document["flag_etag"], json!(api.get("/api/v1/flags/new-checkout").await.etag.unwrap()));
+
+    // Someone else changes the definition after the `get`: refused, theirs kept.
+    let mut theirs = api.get("/api/v1/flags/new-checkout").await;
+    theirs.body["owner"] = json!("checkout-team");
+    assert_eq!(api.put("/api/v1/flags/new-checkout", &theirs.body, &theirs.etag.unwrap()).await.status, 200);
+    document["flag"]["description"] = json!("The one-page checkout");
+    let file = cli.write("doc.json", &document);
+    let refused = cli.run(&["flags", "update", "new-checkout", "--file", &file]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).starts_with("error: the server refused (412 precondition_failed)"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        stderr(&refused).contains(&format!(
+            "the definition of `new-checkout` changed after the `pennon flags get` that `{file}` holds, and that \
+             change is kept"
+        )),
+        "{}",
+        stderr(&refused)
+    );
+    let stored = api.get("/api/v1/flags/new-checkout").await.body;
+    assert_eq!((&stored["owner"], stored.get("description")), (&json!("checkout-team"), None));
+
+    // Redone on a fresh `get`: applied; the `config` edited too is noted, not sent.
+    let mut document = cli.get("new-checkout", "development");
+    document["flag"]["description"] = json!("The one-page checkout");
+    document["config"]["enabled"] = json!(true);
+    let file = cli.write("redone.json", &document);
+    let updated = cli.run(&["flags", "update", "new-checkout", "--file", &file]);
+    assert!(stdout(&updated).starts_with("updated the definition of `new-checkout`"), "{updated:?}");
+    assert!(
+        stderr(&updated).contains(&format!(
+            "note: the `config` in `{file}` differs from `new-checkout` in `development` now; `update` sends only \
+             `flag`: `pennon flags configure new-checkout --env development --file `{file}`` sends the `config`"
+        )),
+        "{}",
+        stderr(&updated)
+    );
+    let stored = api.get("/api/v1/flags/new-checkout").await.body;
+    assert_eq!((&stored["owner"], &stored["description"]), (&json!("checkout-team"), &json!("The one-page checkout")));
+    let config = api.get("/api/v1/environments/development/flags/new-checkout").await.body;
+    assert_eq!(config["enabled"], json!(false), "the config is not sent by update");
+
+    // A `--if-match` other than the document's `flag_etag` is refused before sending.
+    let conflicting = cli.run(&["flags", "update", "new-checkout", "--file", &file, "--if-match", "r1"]);
+    assert_eq!(conflicting.status.code(), Some(2), "{}", stderr(&conflicting));
+    assert!(
+        stderr(&conflicting).contains("--if-match \"r1\" differs from the `flag_etag`"),
+        "{}",
+        stderr(&conflicting)
+    );
+    // A document printed before `flag_etag` existed is refused, with what to do.
+    document.as_object_mut().unwrap().remove("flag_etag");
+    let older = cli.write("older.json", &document);
+    let refused = cli.run(&["flags", "update", "new-checkout", "--file", &older]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("has no `flag_etag`"), "{}", stderr(&refused));
+    server.stop();
+}
+
 crate::on_both_backends!(
     configure_sets_targeting,
     a_change_since_get_is_refused_not_overwritten,
-    update_replaces_the_definition
+    update_replaces_the_definition,
+    update_from_a_get_document_is_guarded_by_its_flag_etag
 );
 
 /// What is wrong with a file or the arguments is said before anything is sent, exit 2.

@@ -3,21 +3,21 @@
 //! definition (variants, description, owner, tags, ...) with what a JSON file holds.
 //!
 //! The file may be what `pennon flags get KEY --env ENV` printed, edited: its `etag`
-//! then goes out in `If-Match`, so a change someone made between that `get` and this
-//! write is refused (412) rather than overwritten. Everything wrong with the file or the
-//! arguments is found before anything is sent.
+//! (for `configure`) or `flag_etag` (for `update`) then goes out in `If-Match`, so a
+//! change someone made between that `get` and this write is refused (412) rather than
+//! overwritten. Everything wrong with the file or the arguments is found before
+//! anything is sent.
 
 use std::path::PathBuf;
 
-use pennon_server::model::{Flag, FlagConfig};
+use pennon_server::model::FlagConfig;
 use reqwest::Method;
-use serde::de::DeserializeOwned;
-use serde::Deserialize as _;
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use super::client::segment;
+use super::flag_document::{checked_etag, same, same_definition, Document};
 use super::{finish, report, ApiArgs, Client, Outcome};
-use crate::cli::{inputs, note, print_line, Failure};
+use crate::cli::{inputs, print_line, Failure};
 
 /// Arguments of `pennon flags configure`.
 #[derive(Debug, clap::Args)]
@@ -47,14 +47,16 @@ pub(crate) struct ConfigureArgs {
 pub(crate) struct UpdateArgs {
     /// The flag key.
     key: String,
-    /// The definition as JSON, as `pennon flags get KEY` prints it (`type`, `variants`,
-    /// `description`, `owner`, `tags`, `temporary`, `expires_at`, `client_visible`);
-    /// `-` reads standard input. It replaces the whole definition.
+    /// The document `pennon flags get KEY --env ENV` printed, edited: its `flag` is sent,
+    /// with its `flag_etag` in `If-Match`, so a change made since that `get` is refused,
+    /// not overwritten. Or the definition alone, as `pennon flags get KEY` prints it
+    /// (`type`, `variants`, `description`, `owner`, `tags`, `temporary`, `expires_at`,
+    /// `client_visible`). `-` reads standard input. It replaces the whole definition.
     #[arg(long, value_name = "FILE")]
     file: PathBuf,
     /// Apply only if the definition's ETag (the `ETag` header of `GET
-    /// /api/v1/flags/KEY`) is still this one. Default: the current ETag, read just
-    /// before the write, so a change made since your `get` is overwritten.
+    /// /api/v1/flags/KEY`) is still this one. Default: the `flag_etag` of a `get`
+    /// document, else the current ETag, read just before the write.
     #[arg(long, value_name = "ETAG")]
     if_match: Option<String>,
     /// The server.
@@ -79,7 +81,14 @@ pub(crate) async fn configure(args: &ConfigureArgs) -> Result<(), Failure> {
     let file = inputs::read_json_object(&args.file, "configuration file")?;
     let argument = args.if_match.as_deref().map(etag_argument).transpose()?;
     let (config, document) = if file.contains_key("config") {
-        let document = Document::read(file, &name, key, env)?;
+        let document = Document::read(file, "configuration file", &name, key)?;
+        if document.env != env {
+            return Err(Failure::Usage(format!(
+                "configuration file {name} holds `{key}` in `{}`, not `{key}` in `{env}`: nothing was sent. To \
+                 apply its configuration to `{key}` in `{env}` all the same, give its `config` member alone",
+                document.env
+            )));
+        }
         (document.config.clone(), Some(document))
     } else {
         if file.contains_key("type") || file.contains_key("variants") {
@@ -141,37 +150,67 @@ pub(crate) async fn configure(args: &ConfigureArgs) -> Result<(), Failure> {
 pub(crate) async fn update(args: &UpdateArgs) -> Result<(), Failure> {
     let key = args.key.as_str();
     let name = inputs::input_name(&args.file);
-    let definition = inputs::read_json_object(&args.file, "definition file")?;
-    if ["config", "fallthrough", "off_variant"].iter().any(|member| definition.contains_key(*member)) {
-        return Err(Failure::Usage(format!(
-            "definition file {name} holds a configuration (`config`, `fallthrough` or `off_variant`): `pennon \
-             flags configure {key} --env ENV --file` sets those; `update` takes the definition `pennon flags get \
-             {key}` prints"
-        )));
-    }
-    if let Some(Json::String(other)) = definition.get("key").filter(|other| *other != key) {
+    let file = inputs::read_json_object(&args.file, "definition file")?;
+    let argument = args.if_match.as_deref().map(etag_argument).transpose()?;
+    let (definition, document) = if Document::is_document(&file) {
+        let document = Document::read(file, "definition file", &name, key)?;
+        if document.flag_etag.is_none() {
+            return Err(Failure::Usage(format!(
+                "definition file {name} has no `flag_etag` (an older `pennon` printed it): print it again with \
+                 `pennon flags get {key} --env {}` and redo your edit there",
+                document.env
+            )));
+        }
+        (document.flag.clone(), Some(document))
+    } else {
+        if ["config", "fallthrough", "off_variant"].iter().any(|member| file.contains_key(*member)) {
+            return Err(Failure::Usage(format!(
+                "definition file {name} holds a configuration (`config`, `fallthrough` or `off_variant`): `pennon \
+                 flags configure {key} --env ENV --file` sets those; `update` takes the definition `pennon flags \
+                 get {key}` prints, or the document `pennon flags get {key} --env ENV` prints"
+            )));
+        }
+        (Json::Object(file), None)
+    };
+    if let Some(other) = definition.get("key").and_then(Json::as_str).filter(|other| *other != key) {
         return Err(Failure::Usage(format!(
             "definition file {name} is the definition of `{other}`, not `{key}`: nothing was sent"
         )));
     }
-    let argument = args.if_match.as_deref().map(etag_argument).transpose()?;
+    let (etag, guard) = match (document.as_ref().and_then(|d| d.flag_etag.clone()), argument) {
+        (Some(held), Some(argument)) if argument != held => {
+            return Err(Failure::Usage(format!(
+                "--if-match {argument} differs from the `flag_etag` {held} in {name}: give one of them"
+            )))
+        }
+        (Some(held), _) => (Some(held), Guard::Document),
+        (None, Some(argument)) => (Some(argument), Guard::Argument),
+        (None, None) => (None, Guard::Read),
+    };
     let client = Client::new(&args.api)?;
     let path = format!("/api/v1/flags/{}", segment(key));
-    let (etag, guard) = match argument {
-        Some(etag) => (etag, Guard::Argument),
-        None => (client.get(&path).await?.etag.unwrap_or_default(), Guard::Read),
+    if let Some(document) = &document {
+        document.note_configuration_edits(&client, &name, key).await?;
+    }
+    let etag = match etag {
+        Some(etag) => etag,
+        None => client.get(&path).await?.etag.unwrap_or_default(),
     };
-    let definition = Json::Object(definition);
     let reply = client.exchange(Method::PUT, &path, Some(&definition), Some(&etag)).await?;
     let (reply, outcome) = if reply.status == 412 {
         let current = client.get(&path).await?;
         if !same_definition(&current.body, &definition, key) {
             let advice = match guard {
+                Guard::Document => format!(
+                    "the definition of `{key}` changed after the `pennon flags get` that {name} holds, and that \
+                     change is kept: run `pennon flags get {key} --env ENV` again, redo your edit in what it \
+                     prints, and update from that"
+                ),
                 Guard::Argument => format!(
                     "the definition of `{key}` changed since you read ETag {etag}, and that change is kept: read \
                      it again (`pennon flags get {key}`) and redo your edit"
                 ),
-                Guard::Document | Guard::Read => {
+                Guard::Read => {
                     format!("the definition of `{key}` changed while this command ran: look at it, and run it again")
                 }
             };
@@ -193,60 +232,6 @@ pub(crate) async fn update(args: &UpdateArgs) -> Result<(), Failure> {
     })
 }
 
-/// What `pennon flags get KEY --env ENV` prints: `{"flag", "environment", "etag", "config"}`.
-struct Document {
-    flag: Json,
-    etag: String,
-    config: Json,
-}
-
-impl Document {
-    /// Takes the document apart, refusing one of another flag or environment than the
-    /// command line names: its ETag would guard the wrong resource, or none.
-    fn read(mut file: Map<String, Json>, name: &str, key: &str, env: &str) -> Result<Document, Failure> {
-        let refuse = |what: String| Err(Failure::Usage(format!("configuration file {name} {what}")));
-        let flag = file.remove("flag").unwrap_or(Json::Null);
-        let (their_key, their_env) = (flag["key"].as_str(), file.get("environment").and_then(Json::as_str));
-        let (Some(their_key), Some(their_env)) = (their_key, their_env) else {
-            return refuse(format!(
-                "has a `config` but no `flag.key` or `environment`: give the document `pennon flags get {key} \
-                 --env {env}` prints, or the configuration alone"
-            ));
-        };
-        if (their_key, their_env) != (key, env) {
-            return refuse(format!(
-                "holds `{their_key}` in `{their_env}`, not `{key}` in `{env}`: nothing was sent. To apply its \
-                 configuration to `{key}` in `{env}` all the same, give its `config` member alone"
-            ));
-        }
-        let Some(etag) = file.get("etag").and_then(Json::as_str) else {
-            return refuse(format!(
-                "has no `etag`: print it again with `pennon flags get {key} --env {env}`, or give the \
-                 configuration alone"
-            ));
-        };
-        let etag = checked_etag(etag).map_err(|why| Failure::Usage(format!("`etag` in {name}: {why}")))?;
-        match file.remove("config") {
-            Some(config @ Json::Object(_)) => Ok(Document { flag, etag, config }),
-            _ => refuse("has a `config` that is not a JSON object".to_owned()),
-        }
-    }
-
-    /// `configure` sends the `config` only: an edit of the document's `flag` would be
-    /// lost without a word, so a `flag` that differs from the definition is noted.
-    async fn note_definition_edits(&self, client: &Client, name: &str, key: &str) -> Result<(), Failure> {
-        let current = client.get(&format!("/api/v1/flags/{}", segment(key))).await?;
-        if !same_definition(&current.body, &self.flag, key) {
-            note(&format!(
-                "note: the `flag` in {name} differs from the definition of `{key}` now; `configure` sends only \
-                 `config`: to change the definition, `pennon flags get {key} > def.json`, edit it, and `pennon \
-                 flags update {key} --file def.json`"
-            ));
-        }
-        Ok(())
-    }
-}
-
 /// A `--if-match` value: an ETag as the server sends it (`"r12"`), or without its
 /// quotes (`r12`), which the shell strips unless told otherwise.
 fn etag_argument(text: &str) -> Result<String, Failure> {
@@ -260,56 +245,15 @@ fn etag_argument(text: &str) -> Result<String, Failure> {
     checked_etag(&quoted).map_err(|why| Failure::Usage(format!("--if-match: {why}")))
 }
 
-/// An ETag that can go out in `If-Match` as one tag: anything else would fail to send,
-/// or be taken as several tags, or as `*` (overwrite whatever is there).
-fn checked_etag(etag: &str) -> Result<String, String> {
-    let inner = etag.strip_prefix("W/").unwrap_or(etag);
-    let quoted = inner.len() > 2 && inner.starts_with('"') && inner.ends_with('"');
-    let plain = inner.trim_matches('"').chars().all(|c| c.is_ascii_graphic() && c != '"' && c != ',');
-    if quoted && plain {
-        Ok(etag.to_owned())
-    } else {
-        Err(format!("`{etag}` is not an ETag: give the value of an `ETag` header, like \"r12\""))
-    }
-}
-
 /// Whether the server answered with the ETag sent (weak or strong alike).
 fn same_etag(answered: Option<&str>, sent: &str) -> bool {
     let strong = |tag: &str| tag.strip_prefix("W/").unwrap_or(tag).to_owned();
     answered.is_some_and(|answered| strong(answered) == strong(sent))
 }
 
-/// Whether two documents mean the same `T` (members left out and given as their
-/// default alike); as JSON when either is not a `T`.
-fn same<T: DeserializeOwned + PartialEq>(a: &Json, b: &Json) -> bool {
-    match (T::deserialize(a), T::deserialize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
-}
-
-/// [`same`] for definitions, whose `key` may be left out and the variants of a boolean
-/// flag too, as the server fills both in.
-fn same_definition(a: &Json, b: &Json, key: &str) -> bool {
-    let filled = |json: &Json| -> Option<Flag> {
-        let mut flag = Flag::deserialize(json).ok()?;
-        if flag.key.is_empty() {
-            flag.key = key.to_owned();
-        }
-        flag.variants = flag.variants_or_default();
-        Some(flag)
-    };
-    match (filled(a), filled(b)) {
-        (Some(a), Some(b)) => a == b,
-        _ => a == b,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
-    use super::{checked_etag, etag_argument, same_definition, same_etag};
+    use super::{checked_etag, etag_argument, same_etag};
 
     #[test]
     fn etags_are_taken_quoted_or_bare_and_nothing_else() {
@@ -323,13 +267,9 @@ mod tests {
     }
 
     #[test]
-    fn an_unchanged_definition_is_told_by_its_etag_or_its_content() {
+    fn an_unchanged_definition_is_told_by_its_etag() {
         assert!(same_etag(Some("\"r3\""), "W/\"r3\""));
         assert!(!same_etag(Some("\"r4\""), "\"r3\""));
         assert!(!same_etag(None, "\"r3\""));
-        let stored = json!({ "key": "k", "type": "boolean", "variants": { "on": true, "off": false }, "tags": [],
-                             "temporary": false, "client_visible": false });
-        assert!(same_definition(&stored, &json!({ "type": "boolean" }), "k"));
-        assert!(!same_definition(&stored, &json!({ "type": "boolean", "client_visible": true }), "k"));
     }
 }

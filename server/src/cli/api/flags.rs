@@ -244,7 +244,9 @@ async fn get(client: &Client, key: &str, env: Option<&str>) -> Result<(), Failur
         None => print_json(&flag.body),
         Some(env) => {
             let config = client.get(&config_path(env, key)).await?;
-            print_json(&json!({ "flag": flag.body, "environment": env, "etag": config.etag, "config": config.body }))
+            print_json(&json!({
+                "flag": flag.body, "flag_etag": flag.etag, "environment": env, "etag": config.etag, "config": config.body
+            }))
         }
     }
 }

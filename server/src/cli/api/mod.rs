@@ -14,6 +14,7 @@ pub(crate) mod changes;
 pub(crate) mod check;
 mod client;
 pub(crate) mod envs;
+mod flag_document;
 pub(crate) mod flag_edit;
 pub(crate) mod flags;
 pub(crate) mod rollback;
