@@ -144,6 +144,30 @@ pub(crate) fn stdout_closed() -> bool {
     STDOUT_CLOSED.load(Ordering::Relaxed)
 }
 
+/// Whether stdout is `/dev/null`, as a stdout closed at start (`>&-`) also is: Rust's
+/// runtime opens `/dev/null` in place of a closed standard descriptor. A command whose
+/// output is a secret shown only once refuses to run so, rather than make one nobody
+/// will ever read.
+pub(crate) fn stdout_discards() -> bool {
+    stdout_is_null()
+}
+
+#[cfg(unix)]
+fn stdout_is_null() -> bool {
+    use std::os::fd::AsFd as _;
+    use std::os::unix::fs::MetadataExt as _;
+    let stdout = std::io::stdout().as_fd().try_clone_to_owned().map(std::fs::File::from);
+    match (stdout.and_then(|file| file.metadata()), std::fs::metadata("/dev/null")) {
+        (Ok(stdout), Ok(null)) => (stdout.dev(), stdout.ino(), stdout.rdev()) == (null.dev(), null.ino(), null.rdev()),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn stdout_is_null() -> bool {
+    false
+}
+
 /// Prints a diagnostic line to stderr, [`inert`]; if stderr is gone there is nobody to
 /// tell.
 pub(crate) fn note(text: &str) {

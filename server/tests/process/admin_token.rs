@@ -155,6 +155,16 @@ async fn a_first_run_banner_lost_to_a_closed_stdout_is_recovered() {
         .unwrap();
     assert_eq!(unread.status.code(), Some(2));
     assert!(stderr(&unread).contains("Token 2 `recovered-admin` was created all the same"), "{}", stderr(&unread));
+    // Into /dev/null (or a stdout closed at start) it is known before: nothing is made.
+    let discarded = Command::new(env!("CARGO_BIN_EXE_pennon"))
+        .current_dir(dir.path())
+        .arg("admin-token")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(discarded.status.code(), Some(2));
+    assert!(stderr(&discarded).contains("nothing was created"), "{}", stderr(&discarded));
 
     let token = secret(&admin_token(dir.path(), &[], &[]));
     let server = spawn(dir.path(), &[], &[]);

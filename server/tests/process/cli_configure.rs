@@ -207,7 +207,7 @@ async fn a_change_since_get_is_refused_not_overwritten(backend: Backend) {
     ok(&redone);
     let noted = format!(
         "note: the `flag` in `{file}` differs from the definition of `new-checkout` now; `configure` sends only \
-         `config`: `pennon flags update new-checkout --file `{file}`` sends the `flag`"
+         `config`: `pennon flags update new-checkout --file {file}` sends the `flag`"
     );
     assert!(stderr(&redone).starts_with(&noted), "{}", stderr(&redone));
     assert_eq!(api.get("/api/v1/flags/new-checkout").await.body.get("description"), None);
@@ -310,7 +310,7 @@ async fn update_from_a_get_document_is_guarded_by_its_flag_etag(backend: Backend
     assert!(
         stderr(&refused).contains(&format!(
             "the definition of `new-checkout` changed after the `pennon flags get` that `{file}` holds, and that \
-             change is kept"
+             change is kept: run `pennon flags get new-checkout --env development` again"
         )),
         "{}",
         stderr(&refused)
@@ -328,7 +328,7 @@ async fn update_from_a_get_document_is_guarded_by_its_flag_etag(backend: Backend
     assert!(
         stderr(&updated).contains(&format!(
             "note: the `config` in `{file}` differs from `new-checkout` in `development` now; `update` sends only \
-             `flag`: `pennon flags configure new-checkout --env development --file `{file}`` sends the `config`"
+             `flag`: `pennon flags configure new-checkout --env development --file {file}` sends the `config`"
         )),
         "{}",
         stderr(&updated)

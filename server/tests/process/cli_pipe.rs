@@ -92,6 +92,26 @@ async fn a_secret_that_cannot_be_shown_is_revoked() {
     refused(&key, &format!("SDK key {} of `production`", newest["id"]));
     assert!(newest["revoked_at"].is_string(), "{newest}");
 
+    // Into /dev/null (which a stdout closed at start, `>&-`, also is), nothing is made.
+    let audited = api.audit_count().await;
+    for args in [
+        &["tokens", "create", "ci-2", "--role", "editor"][..],
+        &["sdk-keys", "create", "--env", "production", "--kind", "server"],
+    ] {
+        let discarded = Command::new(env!("CARGO_BIN_EXE_pennon"))
+            .env("PENNON_URL", &url)
+            .env("PENNON_TOKEN", &admin)
+            .args(args)
+            .stdout(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&discarded.stderr);
+        assert_eq!(discarded.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("standard output is /dev/null (or was closed)"), "{stderr}");
+        assert!(stderr.contains("nothing was created"), "{stderr}");
+    }
+    assert_eq!(api.audit_count().await, audited, "nothing was created");
+
     // With the output read, the secret is shown and stays live.
     let shown = Command::new(env!("CARGO_BIN_EXE_pennon"))
         .env("PENNON_URL", &url)

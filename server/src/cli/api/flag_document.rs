@@ -4,6 +4,8 @@
 //! both halves of a flag and the ETags that keep an edit of either from overwriting a
 //! change made since the `get`.
 
+use std::path::Path;
+
 use pennon_server::model::{Flag, FlagConfig};
 use serde::de::DeserializeOwned;
 use serde::Deserialize as _;
@@ -11,7 +13,7 @@ use serde_json::{Map, Value as Json};
 
 use super::client::segment;
 use super::Client;
-use crate::cli::{note, Failure};
+use crate::cli::{inputs, note, Failure};
 
 /// A `get` document, taken apart.
 pub(super) struct Document {
@@ -68,29 +70,52 @@ impl Document {
 
     /// `configure` sends the `config` only: an edit of the document's `flag` would be
     /// lost without a word, so a `flag` that differs from the definition is noted.
-    pub(super) async fn note_definition_edits(&self, client: &Client, name: &str, key: &str) -> Result<(), Failure> {
+    pub(super) async fn note_definition_edits(&self, client: &Client, file: &Path, key: &str) -> Result<(), Failure> {
         let current = client.get(&format!("/api/v1/flags/{}", segment(key))).await?;
         if !same_definition(&current.body, &self.flag, key) {
             note(&format!(
-                "note: the `flag` in {name} differs from the definition of `{key}` now; `configure` sends only \
-                 `config`: `pennon flags update {key} --file {name}` sends the `flag`"
+                "note: the `flag` in {} differs from the definition of `{key}` now; `configure` sends only \
+                 `config`: `pennon flags update {key} --file {}` sends the `flag`",
+                inputs::input_name(file),
+                file_argument(file)
             ));
         }
         Ok(())
     }
 
     /// `update` sends the `flag` only: the counterpart of [`Self::note_definition_edits`].
-    pub(super) async fn note_configuration_edits(&self, client: &Client, name: &str, key: &str) -> Result<(), Failure> {
+    pub(super) async fn note_configuration_edits(
+        &self,
+        client: &Client,
+        file: &Path,
+        key: &str,
+    ) -> Result<(), Failure> {
         let path = format!("/api/v1/environments/{}/flags/{}", segment(&self.env), segment(key));
         let current = client.get(&path).await?;
         if !same::<FlagConfig>(&current.body, &self.config) {
             let env = &self.env;
             note(&format!(
-                "note: the `config` in {name} differs from `{key}` in `{env}` now; `update` sends only `flag`: \
-                 `pennon flags configure {key} --env {env} --file {name}` sends the `config`"
+                "note: the `config` in {} differs from `{key}` in `{env}` now; `update` sends only `flag`: \
+                 `pennon flags configure {key} --env {env} --file {}` sends the `config`",
+                inputs::input_name(file),
+                file_argument(file)
             ));
         }
         Ok(())
+    }
+}
+
+/// `file` as a shell word to paste into the command a note suggests: single-quoted
+/// unless plain, and `FILE` for standard input, which cannot be read twice.
+fn file_argument(file: &Path) -> String {
+    let text = file.to_string_lossy();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._/-+=:@,".contains(c);
+    if file == Path::new("-") {
+        "FILE".to_owned()
+    } else if !text.is_empty() && text.chars().all(plain) {
+        text.into_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 
@@ -137,7 +162,9 @@ pub(super) fn same_definition(a: &Json, b: &Json, key: &str) -> bool {
 mod tests {
     use serde_json::json;
 
-    use super::{checked_etag, same_definition, Document};
+    use std::path::Path;
+
+    use super::{checked_etag, file_argument, same_definition, Document};
 
     #[test]
     fn an_unchanged_definition_is_told_by_its_content() {
@@ -179,5 +206,13 @@ mod tests {
             }
         }
         assert!(checked_etag("W/\"r1\"").is_ok());
+    }
+
+    #[test]
+    fn suggested_commands_name_the_file_as_one_shell_word() {
+        assert_eq!(file_argument(Path::new("flags/nc.json")), "flags/nc.json");
+        assert_eq!(file_argument(Path::new("my flag.json")), "'my flag.json'");
+        assert_eq!(file_argument(Path::new("it's.json")), "'it'\\''s.json'");
+        assert_eq!(file_argument(Path::new("-")), "FILE");
     }
 }

@@ -114,7 +114,7 @@ pub(crate) async fn configure(args: &ConfigureArgs) -> Result<(), Failure> {
     let client = Client::new(&args.api)?;
     let path = format!("/api/v1/environments/{}/flags/{}", segment(env), segment(key));
     if let Some(document) = &document {
-        document.note_definition_edits(&client, &name, key).await?;
+        document.note_definition_edits(&client, &args.file, key).await?;
     }
     let etag = match etag {
         Some(etag) => etag,
@@ -190,7 +190,7 @@ pub(crate) async fn update(args: &UpdateArgs) -> Result<(), Failure> {
     let client = Client::new(&args.api)?;
     let path = format!("/api/v1/flags/{}", segment(key));
     if let Some(document) = &document {
-        document.note_configuration_edits(&client, &name, key).await?;
+        document.note_configuration_edits(&client, &args.file, key).await?;
     }
     let etag = match etag {
         Some(etag) => etag,
@@ -203,8 +203,9 @@ pub(crate) async fn update(args: &UpdateArgs) -> Result<(), Failure> {
             let advice = match guard {
                 Guard::Document => format!(
                     "the definition of `{key}` changed after the `pennon flags get` that {name} holds, and that \
-                     change is kept: run `pennon flags get {key} --env ENV` again, redo your edit in what it \
-                     prints, and update from that"
+                     change is kept: run `pennon flags get {key} --env {}` again, redo your edit in what it \
+                     prints, and update from that",
+                    document.as_ref().map_or("ENV", |document| document.env.as_str())
                 ),
                 Guard::Argument => format!(
                     "the definition of `{key}` changed since you read ETag {etag}, and that change is kept: read \
