@@ -148,12 +148,8 @@ pub(crate) fn stdout_closed() -> bool {
 /// runtime opens `/dev/null` in place of a closed standard descriptor. A command whose
 /// output is a secret shown only once refuses to run so, rather than make one nobody
 /// will ever read.
-pub(crate) fn stdout_discards() -> bool {
-    stdout_is_null()
-}
-
 #[cfg(unix)]
-fn stdout_is_null() -> bool {
+pub(crate) fn stdout_discards() -> bool {
     use std::os::fd::AsFd as _;
     use std::os::unix::fs::MetadataExt as _;
     let stdout = std::io::stdout().as_fd().try_clone_to_owned().map(std::fs::File::from);
@@ -163,8 +159,9 @@ fn stdout_is_null() -> bool {
     }
 }
 
+/// [`stdout_discards`] where there is no `/dev/null` to compare with.
 #[cfg(not(unix))]
-fn stdout_is_null() -> bool {
+pub(crate) fn stdout_discards() -> bool {
     false
 }
 

@@ -160,9 +160,9 @@ pub(super) fn same_definition(a: &Json, b: &Json, key: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use std::path::Path;
+
+    use serde_json::json;
 
     use super::{checked_etag, file_argument, same_definition, Document};
 
