@@ -4,7 +4,7 @@
 
 use pennon_server::{recover_admin_token, RecoveryError};
 
-use super::{note, print_line, stdout_closed, stdout_discards, Failure};
+use super::{note, print_line, refuse_discarded_secret, stdout_closed, Failure};
 
 /// Arguments of `pennon admin-token`.
 #[derive(Debug, clap::Args)]
@@ -27,13 +27,7 @@ pub(crate) fn run(args: &Args) -> Result<(), Failure> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
-    if stdout_discards() {
-        return Err(Failure::Usage(
-            "standard output is /dev/null (or was closed), where the new token's secret, shown only once, would be \
-             lost: nothing was created. Send the output to a file or a variable"
-                .into(),
-        ));
-    }
+    refuse_discarded_secret("admin token")?;
     let url = args.place.database_url();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -144,12 +144,22 @@ pub(crate) fn stdout_closed() -> bool {
     STDOUT_CLOSED.load(Ordering::Relaxed)
 }
 
+/// Refuses to create a `what` whose secret, shown only once, would go to `/dev/null`:
+/// nobody could ever use it.
+pub(crate) fn refuse_discarded_secret(what: &str) -> Result<(), Failure> {
+    if stdout_discards() {
+        return Err(Failure::Usage(format!(
+            "standard output is /dev/null (or was closed), where the new {what}'s secret, shown only once, would \
+             be lost: nothing was created. Send the output to a file or a variable"
+        )));
+    }
+    Ok(())
+}
+
 /// Whether stdout is `/dev/null`, as a stdout closed at start (`>&-`) also is: Rust's
-/// runtime opens `/dev/null` in place of a closed standard descriptor. A command whose
-/// output is a secret shown only once refuses to run so, rather than make one nobody
-/// will ever read.
+/// runtime opens `/dev/null` in place of a closed standard descriptor.
 #[cfg(unix)]
-pub(crate) fn stdout_discards() -> bool {
+fn stdout_discards() -> bool {
     use std::os::fd::AsFd as _;
     use std::os::unix::fs::MetadataExt as _;
     let stdout = std::io::stdout().as_fd().try_clone_to_owned().map(std::fs::File::from);
@@ -161,7 +171,7 @@ pub(crate) fn stdout_discards() -> bool {
 
 /// [`stdout_discards`] where there is no `/dev/null` to compare with.
 #[cfg(not(unix))]
-pub(crate) fn stdout_discards() -> bool {
+fn stdout_discards() -> bool {
     false
 }
 

@@ -11,12 +11,17 @@ use crate::proc::spawn;
 fn into_closed_pipe(dir: &Path, url: &str, token: &str, args: &[&str]) -> Output {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
+    with_stdout(writer.into(), dir, url, token, args)
+}
+
+/// Runs `pennon ARGS` with `stdout` as its standard output.
+fn with_stdout(stdout: Stdio, dir: &Path, url: &str, token: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pennon"))
         .current_dir(dir)
         .env("PENNON_URL", url)
         .env("PENNON_TOKEN", token)
         .args(args)
-        .stdout(writer)
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .output()
         .expect("run pennon")
@@ -98,13 +103,7 @@ async fn a_secret_that_cannot_be_shown_is_revoked() {
         &["tokens", "create", "ci-2", "--role", "editor"][..],
         &["sdk-keys", "create", "--env", "production", "--kind", "server"],
     ] {
-        let discarded = Command::new(env!("CARGO_BIN_EXE_pennon"))
-            .env("PENNON_URL", &url)
-            .env("PENNON_TOKEN", &admin)
-            .args(args)
-            .stdout(Stdio::null())
-            .output()
-            .unwrap();
+        let discarded = with_stdout(Stdio::null(), dir.path(), &url, &admin, args);
         let stderr = String::from_utf8_lossy(&discarded.stderr);
         assert_eq!(discarded.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains("standard output is /dev/null (or was closed)"), "{stderr}");
@@ -113,12 +112,7 @@ async fn a_secret_that_cannot_be_shown_is_revoked() {
     assert_eq!(api.audit_count().await, audited, "nothing was created");
 
     // With the output read, the secret is shown and stays live.
-    let shown = Command::new(env!("CARGO_BIN_EXE_pennon"))
-        .env("PENNON_URL", &url)
-        .env("PENNON_TOKEN", &admin)
-        .args(["tokens", "create", "ci", "--role", "editor"])
-        .output()
-        .unwrap();
+    let shown = crate::cli::pennon(dir.path(), &url, &admin, &["tokens", "create", "ci", "--role", "editor"]);
     assert_eq!(shown.status.code(), Some(0), "{shown:?}");
     assert!(String::from_utf8_lossy(&shown.stdout).starts_with("pnt_"), "{shown:?}");
     server.stop();

@@ -9,7 +9,7 @@ use serde_json::{json, Value as Json};
 
 use super::client::segment;
 use super::{finish, print_json, shown, text, ApiArgs, Client, Outcome, Reply};
-use crate::cli::{note, print_line, stdout_closed, stdout_discards, Failure};
+use crate::cli::{note, print_line, refuse_discarded_secret, stdout_closed, Failure};
 
 /// `pennon tokens` subcommands (admin tokens only).
 #[derive(Debug, clap::Subcommand)]
@@ -104,7 +104,7 @@ pub(crate) async fn run_tokens(command: &TokenCommand) -> Result<(), Failure> {
                 body["environments"] = json!(envs);
             }
             let client = Client::new(api)?;
-            refuse_discarded_output("API token")?;
+            refuse_discarded_secret("API token")?;
             let reply = client.send(Method::POST, "/api/v1/tokens", Some(&body), None).await?;
             let scope = if envs.is_empty() { "every environment".to_owned() } else { envs.join(", ") };
             let id = shown(&reply.body["id"]);
@@ -143,7 +143,7 @@ pub(crate) async fn run_sdk_keys(command: &SdkKeyCommand) -> Result<(), Failure>
             }
             let path = format!("/api/v1/environments/{}/sdk-keys", segment(env));
             let client = Client::new(api)?;
-            refuse_discarded_output("SDK key")?;
+            refuse_discarded_secret("SDK key")?;
             let reply = client.send(Method::POST, &path, Some(&body), None).await?;
             let id = shown(&reply.body["id"]);
             note(&format!(
@@ -161,18 +161,6 @@ pub(crate) async fn run_sdk_keys(command: &SdkKeyCommand) -> Result<(), Failure>
             finish(api, &reply, Outcome::Applied(None), || print_line(&format!("revoked SDK key {id} of `{env}`")))
         }
     }
-}
-
-/// Refuses to create a credential whose secret, shown only once, would go to
-/// `/dev/null`: nobody could ever use it.
-fn refuse_discarded_output(what: &str) -> Result<(), Failure> {
-    if stdout_discards() {
-        return Err(Failure::Usage(format!(
-            "standard output is /dev/null (or was closed), where the new {what}'s secret, shown only once, would \
-             be lost: nothing was created. Send the output to a file or a variable"
-        )));
-    }
-    Ok(())
 }
 
 /// Ends a `create` whose secret went to stdout as `printed` says. A secret nobody could
@@ -197,14 +185,16 @@ async fn deliver_secret(
             "the secret of {what} could not be shown ({cause}), so it was revoked: nobody could have used it. \
              Run the command again with its output going somewhere"
         ),
-        Err(Failure::Api(reason) | Failure::Usage(reason)) => format!(
-            "the secret of {what} could not be shown ({cause}), and revoking it failed ({reason}): nobody has \
-             its secret, but it is live; revoke it with `pennon {revoke_command}`"
-        ),
-        Err(_) => format!(
-            "the secret of {what} could not be shown ({cause}), and revoking it failed: nobody has its secret, \
-             but it is live; revoke it with `pennon {revoke_command}`"
-        ),
+        Err(failure) => {
+            let reason = match failure {
+                Failure::Api(reason) | Failure::Usage(reason) => format!(" ({reason})"),
+                _ => String::new(),
+            };
+            format!(
+                "the secret of {what} could not be shown ({cause}), and revoking it failed{reason}: nobody has \
+                 its secret, but it is live; revoke it with `pennon {revoke_command}`"
+            )
+        }
     }))
 }
 

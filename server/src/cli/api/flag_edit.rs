@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use pennon_server::model::FlagConfig;
 use reqwest::Method;
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 
 use super::client::segment;
 use super::flag_document::{checked_etag, same, same_definition, Document};
@@ -152,31 +152,7 @@ pub(crate) async fn update(args: &UpdateArgs) -> Result<(), Failure> {
     let name = inputs::input_name(&args.file);
     let file = inputs::read_json_object(&args.file, "definition file")?;
     let argument = args.if_match.as_deref().map(etag_argument).transpose()?;
-    let (definition, document) = if Document::is_document(&file) {
-        let document = Document::read(file, "definition file", &name, key)?;
-        if document.flag_etag.is_none() {
-            return Err(Failure::Usage(format!(
-                "definition file {name} has no `flag_etag` (an older `pennon` printed it): print it again with \
-                 `pennon flags get {key} --env {}` and redo your edit there",
-                document.env
-            )));
-        }
-        (document.flag.clone(), Some(document))
-    } else {
-        if ["config", "fallthrough", "off_variant"].iter().any(|member| file.contains_key(*member)) {
-            return Err(Failure::Usage(format!(
-                "definition file {name} holds a configuration (`config`, `fallthrough` or `off_variant`): `pennon \
-                 flags configure {key} --env ENV --file` sets those; `update` takes the definition `pennon flags \
-                 get {key}` prints, or the document `pennon flags get {key} --env ENV` prints"
-            )));
-        }
-        (Json::Object(file), None)
-    };
-    if let Some(other) = definition.get("key").and_then(Json::as_str).filter(|other| *other != key) {
-        return Err(Failure::Usage(format!(
-            "definition file {name} is the definition of `{other}`, not `{key}`: nothing was sent"
-        )));
-    }
+    let (definition, document) = read_definition(file, &name, key)?;
     let (etag, guard) = match (document.as_ref().and_then(|d| d.flag_etag.clone()), argument) {
         (Some(held), Some(argument)) if argument != held => {
             return Err(Failure::Usage(format!(
@@ -231,6 +207,37 @@ pub(crate) async fn update(args: &UpdateArgs) -> Result<(), Failure> {
             reply.etag.as_deref().unwrap_or("unknown")
         )),
     })
+}
+
+/// The definition `update` sends, from file `name`: a `get --env` document's `flag`
+/// (with the document, for its `flag_etag`), or a bare definition.
+fn read_definition(file: Map<String, Json>, name: &str, key: &str) -> Result<(Json, Option<Document>), Failure> {
+    let (definition, document) = if Document::is_document(&file) {
+        let document = Document::read(file, "definition file", name, key)?;
+        if document.flag_etag.is_none() {
+            return Err(Failure::Usage(format!(
+                "definition file {name} has no `flag_etag` (an older `pennon` printed it): print it again with \
+                 `pennon flags get {key} --env {}` and redo your edit there",
+                document.env
+            )));
+        }
+        (document.flag.clone(), Some(document))
+    } else {
+        if ["config", "fallthrough", "off_variant"].iter().any(|member| file.contains_key(*member)) {
+            return Err(Failure::Usage(format!(
+                "definition file {name} holds a configuration (`config`, `fallthrough` or `off_variant`): `pennon \
+                 flags configure {key} --env ENV --file` sets those; `update` takes the definition `pennon flags \
+                 get {key}` prints, or the document `pennon flags get {key} --env ENV` prints"
+            )));
+        }
+        (Json::Object(file), None)
+    };
+    if let Some(other) = definition.get("key").and_then(Json::as_str).filter(|other| *other != key) {
+        return Err(Failure::Usage(format!(
+            "definition file {name} is the definition of `{other}`, not `{key}`: nothing was sent"
+        )));
+    }
+    Ok((definition, document))
 }
 
 /// A `--if-match` value: an ETag as the server sends it (`"r12"`), or without its
