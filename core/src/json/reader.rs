@@ -286,17 +286,25 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// "expected X, found a number": what was found, without consuming it.
+    /// "expected X, found a number": what was found, without consuming it. Text that
+    /// is no JSON value (an HTML page, a proxy's `not found`) is said to be so, with
+    /// where, rather than named after its first byte: `not found` is not null.
     pub(crate) fn type_error(&mut self, expected: &str) -> JsonError {
+        let rest = &self.bytes()[self.at.min(self.text.len())..];
+        let literal = |word: &str| {
+            let rest = rest.trim_ascii_start();
+            rest.starts_with(word.as_bytes()) && !rest.get(word.len()).is_some_and(u8::is_ascii_alphanumeric)
+        };
         let found = match self.peek() {
             Some(b'{') => "an object",
             Some(b'[') => "an array",
             Some(b'"') => "a string",
-            Some(b't' | b'f') => "a bool",
-            Some(b'n') => "null",
+            Some(b't') if literal("true") => "a bool",
+            Some(b'f') if literal("false") => "a bool",
+            Some(b'n') if literal("null") => "null",
             Some(b'-' | b'0'..=b'9') => "a number",
             None => return self.error(format!("expected {expected}, found the end of the text")),
-            Some(_) => return self.error(format!("expected {expected}")),
+            Some(_) => return self.error(format!("expected {expected}, found text that is not JSON")),
         };
         JsonError::new(format!("expected {expected}, found {found}"))
     }
@@ -628,6 +636,24 @@ mod tests {
         assert!(error.message().contains("nesting"), "{}", error.message());
         assert!(Reader::new("[[[]]]", 3).skip().is_ok());
         assert!(Reader::new("[[[[]]]]", 3).skip().is_err());
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_not_named_after_its_first_byte() {
+        let mut reader = Reader::new("not found", 8);
+        assert_eq!(
+            reader.type_error("an object").message(),
+            "expected an object, found text that is not JSON at line 1 column 1"
+        );
+        let mut reader = Reader::new("  falsehood", 8);
+        assert_eq!(
+            reader.type_error("an object").message(),
+            "expected an object, found text that is not JSON at line 1 column 3"
+        );
+        let mut reader = Reader::new(" null", 8);
+        assert_eq!(reader.type_error("an object").message(), "expected an object, found null");
+        let mut reader = Reader::new("true", 8);
+        assert_eq!(reader.type_error("a string").message(), "expected a string, found a bool");
     }
 
     #[test]
