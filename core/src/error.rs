@@ -29,10 +29,12 @@ pub enum Error {
         found: String,
     },
     /// No signature was made by a trusted key.
-    #[error("signature check failed: no signature is by a trusted key (key ids in the envelope: [{}]); add the signer's public key to the trusted keys if it is yours", .key_ids.join(", "))]
+    #[error("signature check failed: no signature is by a trusted key (key ids in the envelope: [{}]; trusted: [{}]); add the signer's public key to the trusted keys if it is yours", .key_ids.join(", "), .trusted.join(", "))]
     UnknownKey {
         /// The key ids the envelope names.
         key_ids: Vec<String>,
+        /// The key ids the policy trusts, so that the two lists can be compared at a glance.
+        trusted: Vec<String>,
     },
     /// A trusted key's signature does not match the payload: tampering or corruption.
     #[error("signature check failed: the signature by trusted key {key_id} does not verify; the envelope was altered after signing")]

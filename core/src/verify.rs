@@ -207,7 +207,8 @@ impl TrustPolicy {
         }
         match (valid.len(), failed_trusted) {
             (0, None) => {
-                Err(Error::UnknownKey { key_ids: signatures.iter().map(|(id, _)| crate::shown::shown(id)).collect() })
+                let key_ids = signatures.iter().map(|(id, _)| crate::shown::shown(id)).collect();
+                Err(Error::UnknownKey { key_ids, trusted: self.keys.iter().map(|k| k.key_id().to_owned()).collect() })
             }
             (0, Some(key_id)) => Err(Error::BadSignature { key_id: key_id.to_owned() }),
             (count, _) => Err(Error::BelowThreshold { valid: count, required: self.threshold }),

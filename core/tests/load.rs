@@ -41,7 +41,10 @@ fn a_tampered_payload_is_refused_as_a_bad_signature() {
 fn an_unknown_key_is_named() {
     let envelope = sign_envelope(&payload(1, json!({}), json!({})), &[&key(9)]).expect("signs");
     let error = load(&envelope, None).expect_err("must refuse");
-    assert_eq!(error, Error::UnknownKey { key_ids: vec![key(9).public_key().key_id().to_owned()] });
+    let signer = key(9).public_key().key_id().to_owned();
+    let trusted = key(1).public_key().key_id().to_owned();
+    assert_eq!(error, Error::UnknownKey { key_ids: vec![signer.clone()], trusted: vec![trusted.clone()] });
+    assert!(error.to_string().contains(&format!("in the envelope: [{signer}]; trusted: [{trusted}]")), "{error}");
 }
 
 #[test]

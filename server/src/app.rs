@@ -94,8 +94,9 @@ pub struct Running {
 /// The signing keys of a running server, for its start-up message.
 #[derive(Debug, Clone)]
 pub struct KeyInfo {
-    /// `ed25519:...` of each signing key.
-    pub public_keys: Vec<String>,
+    /// Each signing key's public key, whose text clients trust and whose key id
+    /// refusals name.
+    pub public_keys: Vec<pennon_core::PublicKey>,
     /// Where they came from.
     pub source: String,
     /// The file a key was generated into on this start.
@@ -140,7 +141,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let keys = KeyRing::load(&config, signers.is_empty() || config.replace_signing_key)?;
     keys_continue(&signers, &keys, &config)?;
     let key_info = KeyInfo {
-        public_keys: keys.signing.iter().map(|k| k.public_key().to_text()).collect(),
+        public_keys: keys.signing.iter().map(|k| k.public_key().clone()).collect(),
         source: keys.source.clone(),
         generated: keys.generated.clone(),
     };

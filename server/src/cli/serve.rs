@@ -310,7 +310,7 @@ fn banner(running: &Running, database: &str) -> Result<(), Failure> {
     let mut lines = vec![format!("Pennon control plane {}", env!("CARGO_PKG_VERSION"))];
     lines.push(format!("  database:     {}", redact(database)));
     for key in &running.keys.public_keys {
-        lines.push(format!("  signing key:  {key}"));
+        lines.push(format!("  signing key:  {} (key id {})", key.to_text(), key.key_id()));
     }
     match &running.keys.generated {
         Some(path) => lines.push(format!(

@@ -26,8 +26,11 @@ async fn first_run_creates_everything_once() {
     assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
     assert_eq!(std::fs::metadata(data.join("signing.key")).unwrap().permissions().mode() & 0o777, 0o600);
     assert!(data.join("pennon.db").exists());
-    let public = server.banner_value("signing key:").unwrap();
+    let line = server.banner_value("signing key:").unwrap();
+    let (public, id) = line.split_once(' ').unwrap();
     assert_eq!(std::fs::read_to_string(data.join("signing.pub")).unwrap().trim(), public);
+    let key_id = pennon_core::PublicKey::parse(public).unwrap().key_id().to_owned();
+    assert_eq!(id, format!("(key id {key_id})"), "the id refusals name, beside the key clients trust");
 
     let admin = Api::new(&server.url, &server.admin());
     let envs = admin.get("/api/v1/environments").await.body;
@@ -41,7 +44,7 @@ async fn first_run_creates_everything_once() {
     let sdk = Api::new(&server.url, &server.sdk());
     assert_eq!(sdk.get("/v1/snapshots/development").await.status, 200);
     let keys = Api::new(&server.url, "").get("/v1/keys").await.body;
-    assert_eq!(keys["keys"][0]["public_key"], public.as_str());
+    assert_eq!(keys["keys"][0]["public_key"], public);
     // The secrets are not in the database file.
     let db = std::fs::read(data.join("pennon.db")).unwrap();
     let wal = std::fs::read(data.join("pennon.db-wal")).unwrap_or_default();
@@ -55,7 +58,7 @@ async fn first_run_creates_everything_once() {
     let again = spawn(dir.path(), &[], &[]);
     let text = again.banner.join("\n");
     assert!(!text.contains("First run") && !text.contains("admin token"), "{text}");
-    assert_eq!(again.banner_value("signing key:").unwrap(), public);
+    assert_eq!(again.banner_value("signing key:").unwrap(), line);
     assert_eq!(Api::new(&again.url, &admin.token).get("/api/v1/flags").await.status, 200);
     again.stop();
 }
