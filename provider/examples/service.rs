@@ -7,7 +7,7 @@
 //! ```
 //!
 //! The snapshot is a file produced by `pennon sign`. On first run the example makes a
-//! key in `target/pennon-example/` and signs `examples/data/payload.json` with it,
+//! key in `pennon-example/` of the target directory and signs `examples/data/payload.json` with it,
 //! exactly as `pennon sign` does; it prints the command to re-sign after you edit the
 //! payload (bump `version`), and the running service picks the change up within a
 //! second. Point it at your own file with
@@ -89,8 +89,11 @@ async fn main() -> Result<(), Error> {
 /// Signs the committed payload with a key made on first run, as `pennon sign` would.
 fn example_snapshot() -> Result<(PathBuf, PublicKey), Error> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let workspace = manifest.parent().unwrap_or(manifest);
-    let dir = workspace.join("target/pennon-example");
+    // Beside the build (`target/debug/examples/service`, wherever `CARGO_TARGET_DIR`
+    // put it), so a read-only checkout runs the example too.
+    let exe = std::env::current_exe()?;
+    let target = exe.ancestors().nth(3).ok_or("the example runs from outside a cargo target directory")?;
+    let dir = target.join("pennon-example");
     std::fs::create_dir_all(&dir)?;
     let key_path = dir.join("example.key");
     let key = match std::fs::read_to_string(&key_path) {

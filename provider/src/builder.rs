@@ -220,7 +220,9 @@ impl PennonProviderBuilder {
     }
 
     /// Reports `STALE` once syncing has failed for this long (default 5 min), or at once
-    /// when every failing source answers 401 or 403 (a revoked or wrong key).
+    /// when every failing source answers 401 or 403 (a revoked or wrong key). The time
+    /// counts from the first failed fetch: the next poll, or at once when a notification
+    /// stream that was open cannot reopen.
     pub fn stale_after(mut self, after: Duration) -> Self {
         self.stale_after = after;
         self

@@ -61,9 +61,9 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use open_feature::OpenFeature;
-//! use pennon_provider::PennonProvider;
+//! use pennon_provider::{PennonProvider, PublicKey};
 //!
-//! let key = pennon_core::PublicKey::parse("ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")?;
+//! let key = PublicKey::parse("ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")?;
 //! let sdk_key = std::env::var("PENNON_SDK_KEY")?;
 //! let provider = PennonProvider::builder()
 //!     .trusted_key(key)
@@ -81,7 +81,10 @@
 //! api.set_provider(provider).await; // waits for the first snapshot, up to the init timeout
 //! let client = api.create_client();
 //! let dark_mode = client.get_bool_value("dark-mode", None, None).await.unwrap_or(false);
-//! # let _ = (handle, dark_mode);
+//! # let _ = dark_mode;
+//! // On the way out: stops syncing and sends the last telemetry report. Not
+//! // `OpenFeature::shutdown`, after which open-feature 0.3's clients panic.
+//! handle.shutdown().await;
 //! # Ok(()) }
 //! ```
 
@@ -102,6 +105,11 @@ mod state;
 mod sync;
 mod telemetry;
 mod value;
+
+/// The trusted key type of [`PennonProviderBuilder::trusted_key`], and the core the
+/// provider evaluates with (for [`ProviderHandle::snapshot`]), so that a service needs
+/// no second dependency kept at the same version.
+pub use pennon_core::{self, PublicKey};
 
 pub use attributes::ContextAttributes;
 pub use builder::PennonProviderBuilder;

@@ -29,6 +29,8 @@ pub(crate) async fn listen(shared: Arc<Shared>, url: Url) {
     let config = &shared.config;
     let mut backoff = Backoff::new(config.backoff_initial, config.backoff_max, config.jitter);
     let mut connected_before = false;
+    // Whether the last connection spoke the protocol.
+    let mut was_up = false;
     let mut last_failure: Option<String> = None;
     loop {
         let mut parser = EventParser::default();
@@ -41,6 +43,15 @@ pub(crate) async fn listen(shared: Arc<Shared>, url: Url) {
         if heard && started.elapsed() >= STAYED_UP {
             backoff.reset();
         }
+        if !heard && was_up {
+            // A stream that was up ended and cannot be opened again: the control plane may
+            // be gone. A fetch now tells, and starts the stale clock when it fails, rather
+            // than the next poll, up to a poll interval later. (A stream a proxy cut and
+            // that reopens fetches on reconnecting, as always: nothing more is asked.)
+            debug!(source = %shown_url(&url), "notification stream cannot reopen: fetching now");
+            shared.announce.send_modify(|count| *count = count.wrapping_add(1));
+        }
+        was_up = heard;
         // What the server asked for (`retry:`, or a refusal's `Retry-After`: a server at
         // its stream cap) is a floor, up to the configured ceiling. Polling goes on
         // meanwhile: the stream only says when to fetch sooner.

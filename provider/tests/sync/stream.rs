@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use crate::common::server::TestServer;
-use crate::common::{builder, envelope, open_feature, wait_version};
+use pennon_provider::Status;
+
+use crate::common::server::{Mode, TestServer};
+use crate::common::{builder, envelope, open_feature, wait_version, within};
 
 /// With polling effectively off (one hour), only the stream can bring version 2 in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,4 +118,59 @@ async fn a_refused_stream_waits_as_asked_while_polling_goes_on() {
     assert!((1..=allowed).contains(&attempts.len()), "{} stream attempts in {:?}", attempts.len(), started.elapsed());
     server.refuse_streams(None);
     server.wait_streams(1).await;
+}
+
+/// A stream that was up and cannot reopen (the control plane went away) makes the
+/// sources fetch at once: with polling effectively off (one hour), only that fetch's
+/// failure can start the stale clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_cannot_reopen_starts_the_stale_clock_at_once() {
+    let server = TestServer::start().await;
+    server.publish(&envelope(1));
+    let provider = builder()
+        .url(server.url("/snapshot"))
+        .poll_interval(Duration::from_secs(3600))
+        .notification_url(server.url("/events"))
+        .stale_after(Duration::from_millis(100))
+        .backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let handle = provider.handle();
+    let (_api, _client) = open_feature(provider).await;
+    server.wait_streams(1).await;
+    server.notify(r#"{"version": 1}"#); // the stream is heard: it was up
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(server.requests("/snapshot").len(), 1, "the first load only");
+
+    server.set_mode(Mode::Status(503));
+    server.refuse_streams(Some((503, "0")));
+    server.drop_streams();
+    let mut state = handle.watch_state();
+    within("STALE after the stream could not reopen", state.wait_for(|s| s.status == Status::Stale)).await.unwrap();
+    let fetches = server.requests("/snapshot");
+    assert!(fetches.len() >= 2 && fetches[1..].iter().all(|r| r.status == 503), "{fetches:?}");
+}
+
+/// A stream cut and reopened at once (a proxy's idle limit) fetches once, on
+/// reconnecting, as before: a healthy reconnect costs no extra request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_reopens_fetches_once() {
+    let server = TestServer::start().await;
+    server.publish(&envelope(1));
+    let provider = builder()
+        .url(server.url("/snapshot"))
+        .poll_interval(Duration::from_secs(3600))
+        .notification_url(server.url("/events"))
+        .backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let (_api, _client) = open_feature(provider).await;
+    server.wait_streams(1).await;
+    server.notify(r#"{"version": 1}"#);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.drop_streams();
+    server.wait_streams(2).await;
+    server.wait_requests(1, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.requests("/snapshot").len(), 2, "the first load and the reconnect's fetch");
 }
