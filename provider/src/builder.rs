@@ -168,7 +168,10 @@ impl PennonProviderBuilder {
     }
 
     /// Keeps the last verified envelope in this directory, written atomically, and serves
-    /// it (verified again) when no source answers at start. Any providers may share the
+    /// it (verified again) when no source answers at start: once every source has failed
+    /// once, or at the init timeout if one hangs. What the cache serves is `STALE`, with
+    /// the file and the sources' failures as its message, until a source answers. Any
+    /// providers may share the
     /// directory: the file is named by environment and by what verifies it (keys,
     /// threshold, audience), and none writes a version over a newer verified one. After
     /// the trusted keys change, a start with no source answering also reads the files

@@ -69,6 +69,9 @@ struct SyncState {
     /// The failing sources whose last answer was 401 or 403: retrying does not mend a
     /// wrong or revoked key, so the start stops waiting and what is served is `STALE`.
     denied: Vec<Arc<str>>,
+    /// Whether what is served is the cache, promoted because no source answered: its
+    /// age is unknown, so it is `STALE` until a source answers.
+    from_cache: bool,
     /// Why the cache cannot help, for the initialization error.
     cache_problem: Option<String>,
     /// Whether this run read the cache: at start, or at an offer that came first.
@@ -311,7 +314,11 @@ impl Shared {
     /// whether it did.
     pub(crate) fn promote_fallback(&self, epoch: u64, why: &str) -> bool {
         let mut sync = lock(&self.sync);
-        self.epoch() == epoch && self.served.load().is_none() && self.serve_fallback(&mut sync, why)
+        if self.epoch() != epoch || self.served.load().is_some() {
+            return false;
+        }
+        sync.from_cache = sync.fallback.is_some();
+        self.serve_fallback(&mut sync, why)
     }
 
     fn serve_fallback(&self, sync: &mut SyncState, why: &str) -> bool {
@@ -423,6 +430,16 @@ impl Shared {
             self.transition(Status::Stale, Some(reason), Some(version));
             return expiry_deadline;
         }
+        if sync.from_cache {
+            let path = self.cache.as_ref().map(|cache| cache.path().display().to_string()).unwrap_or_default();
+            let last = sync.problems.iter().map(|(source, why)| format!("{source}: {why}")).collect::<Vec<_>>();
+            let reason = format!(
+                "serving version {version} from the last-known-good cache {path}: no source has answered since the start; {}",
+                last.join("; ")
+            );
+            self.transition(Status::Stale, Some(reason), Some(version));
+            return expiry_deadline;
+        }
         match sync.failing_since {
             Some(since) if since.elapsed() >= stale_after => {
                 let last = sync.problems.iter().map(|(source, why)| format!("{source}: {why}")).collect::<Vec<_>>();
@@ -485,6 +502,7 @@ pub(crate) fn refusal_reason(error: &pennon_core::Error) -> String {
 
 fn note_success(sync: &mut SyncState, source: &str) {
     sync.failing_since = None;
+    sync.from_cache = false;
     // Its failure was logged: so is its end, or a reader of the log would think it lasts.
     if let Some((_, problem)) = sync.problems.iter().find(|(known, _)| **known == *source) {
         info!(source, "{source} answers again (it had failed: {problem})");

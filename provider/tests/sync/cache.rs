@@ -40,7 +40,7 @@ fn signed_by(signer: u8, version: u64) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cold_start_with_the_server_down_is_ready_from_a_good_cache() {
+async fn cold_start_with_the_server_down_serves_a_good_cache_as_stale() {
     capture_logs();
     let dir = tempfile::tempdir().unwrap();
     fill_cache(dir.path(), 5).await;
@@ -51,11 +51,18 @@ async fn cold_start_with_the_server_down_is_ready_from_a_good_cache() {
     assert_eq!(std::fs::read(&cache_file).unwrap(), envelope(5));
     let (_api, client) = open_feature(provider).await;
 
-    assert_eq!(handle.status(), Status::Ready);
+    // Served, but `STALE`: how old the cache is, nothing has said.
+    assert_eq!(handle.status(), Status::Stale);
+    let message = handle.state().message.unwrap_or_default();
+    let expected = format!("serving version 5 from the last-known-good cache {}: no source", cache_file.display());
+    assert!(message.starts_with(&expected) && message.contains("refused"), "{message}");
     assert_eq!(handle.version(), Some(5));
     assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v5");
     let expected = format!("serving last-known-good cache {}, version 5: no source answered", cache_file.display());
     assert!(logs().contains(&expected), "the log says the cache is served: {expected}");
+    // A source that answers, even with the same version, makes it current.
+    assert!(matches!(handle.offer(&envelope(5)), Ok(pennon_provider::Offered::Unchanged { version: 5 })));
+    assert_eq!(handle.status(), Status::Ready);
 }
 
 /// A corrupt or tampered cache is never served: with the server down the provider is
@@ -204,7 +211,7 @@ async fn a_start_during_a_key_rotation_reads_the_earlier_keys_file() {
     assert_ne!(own, earlier, "the file is named by the keys trusted");
     let (_api, client) = open_feature(provider).await;
 
-    assert_eq!(handle.status(), Status::Ready);
+    assert_eq!(handle.status(), Status::Stale, "the cache is served until a source answers");
     assert_eq!(handle.version(), Some(5));
     assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v5");
     let expected = format!("{}, written under earlier trusted keys, holds verified version 5", earlier.display());
@@ -213,6 +220,7 @@ async fn a_start_during_a_key_rotation_reads_the_earlier_keys_file() {
     // file may be another provider's, and stays.
     assert_eq!(handle.offer(&signed_by(2, 4)).unwrap_err().kind(), "rollback");
     handle.offer(&signed_by(2, 6)).unwrap();
+    assert_eq!(handle.status(), Status::Ready);
     assert_eq!(std::fs::read(&own).unwrap(), signed_by(2, 6));
     assert_eq!(std::fs::read(&earlier).unwrap(), signed_by(1, 5));
 }
