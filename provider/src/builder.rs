@@ -215,8 +215,11 @@ impl PennonProviderBuilder {
     }
 
     /// How long `initialize` waits for a first snapshot (default 5 s). When every source
-    /// answers 401 or 403 and no cache can serve, it ends at once in `ERROR`: waiting
-    /// does not mend a key. Syncing goes on either way.
+    /// answers 401 or 403, or offers a snapshot for another environment or audience or
+    /// signed by no trusted key, and no cache can serve, it ends at once in `ERROR`:
+    /// waiting mends neither a key nor a setting. A bad signature or malformed body (a
+    /// corrupted copy), or an expired or older snapshot (a cache catching up), is waited
+    /// on. Syncing goes on either way.
     pub fn init_timeout(mut self, timeout: Duration) -> Self {
         self.init_timeout = timeout;
         self

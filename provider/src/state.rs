@@ -69,6 +69,10 @@ struct SyncState {
     /// The failing sources whose last answer was 401 or 403: retrying does not mend a
     /// wrong or revoked key, so the start stops waiting and what is served is `STALE`.
     denied: Vec<Arc<str>>,
+    /// The failing sources whose last snapshot was refused for what only a change of
+    /// configuration mends (another environment or audience, a signer not trusted): a
+    /// start with every source denied or here stops waiting, as for a 401.
+    misconfigured: Vec<Arc<str>>,
     /// Whether what is served is the cache, promoted because no source answered: its
     /// age is unknown, so it is `STALE` until a source answers.
     from_cache: bool,
@@ -80,6 +84,12 @@ struct SyncState {
     /// shut down): nothing syncs or re-derives the status until the next start.
     syncing_lost: bool,
 }
+
+/// Refusals of a snapshot that only a change of configuration mends, on this side or the
+/// source's: a start stops waiting on them. A bad signature or a malformed body may be
+/// a corrupted copy, and an expired or older snapshot a cache catching up: those are
+/// waited on.
+const MISCONFIGURED: [&str; 3] = ["wrong_environment", "wrong_audience", "unknown_key"];
 
 /// Why syncing stops without a shutdown, and the remedy.
 const LOST: &str = "the tokio runtime that ran `initialize` shut down (or a sync task panicked); \
@@ -219,7 +229,11 @@ impl Shared {
                 Offered::Unchanged { version }
             }
             Err(error) => {
-                if note_failure(&mut sync, source, refusal_reason(&error), false) {
+                let news = note_failure(&mut sync, source, refusal_reason(&error), false);
+                if MISCONFIGURED.contains(&error.kind()) {
+                    sync.misconfigured.push(source.into());
+                }
+                if news {
                     let behind = if error.kind() == "rollback" {
                         " (a mirror or cache that has not caught up, or a replay of an old snapshot)"
                     } else {
@@ -286,9 +300,12 @@ impl Shared {
         self.note(source, reason, true);
     }
 
-    /// Whether every failing source denies this provider's credentials.
-    pub(crate) fn all_denied(&self) -> bool {
-        self.denied_everywhere(&lock(&self.sync))
+    /// Whether every source's last answer is one no wait mends: a 401 or 403, or a
+    /// snapshot refused as [`MISCONFIGURED`].
+    pub(crate) fn no_wait_mends(&self) -> bool {
+        let sync = lock(&self.sync);
+        let sources = self.config.sources.iter().filter(|source| !matches!(source, SourceSpec::Inline(_))).count();
+        sources > 0 && sync.denied.len() + sync.misconfigured.len() >= sources
     }
 
     /// Whether every file and URL source's last answer was a 401 or 403 (a file never
@@ -350,7 +367,12 @@ impl Shared {
         let message = if waited {
             format!("no snapshot could be loaded within {timeout:?}: {}", reasons.join("; "))
         } else {
-            format!("no snapshot could be loaded: every source refuses the credentials sent: {}", reasons.join("; "))
+            let why = if sync.misconfigured.is_empty() {
+                "every source refuses the credentials sent"
+            } else {
+                "every source refuses the credentials sent or offers a snapshot these settings refuse"
+            };
+            format!("no snapshot could be loaded: {why}: {}", reasons.join("; "))
         };
         error!(reason = %message, "provider initialization failed: {message}; syncing goes on");
         self.transition(Status::Error, Some(message), None);
@@ -509,6 +531,7 @@ fn note_success(sync: &mut SyncState, source: &str) {
     }
     sync.problems.retain(|(known, _)| **known != *source);
     sync.denied.retain(|known| **known != *source);
+    sync.misconfigured.retain(|known| **known != *source);
 }
 
 /// Records a failure, `denied` when it was a 401 or 403; returns whether it is news
@@ -516,6 +539,7 @@ fn note_success(sync: &mut SyncState, source: &str) {
 fn note_failure(sync: &mut SyncState, source: &str, reason: String, denied: bool) -> bool {
     sync.failing_since.get_or_insert_with(Instant::now);
     sync.denied.retain(|known| **known != *source);
+    sync.misconfigured.retain(|known| **known != *source);
     if denied {
         sync.denied.push(source.into());
     }

@@ -124,8 +124,9 @@ async fn wait_for_first(
     if shared.served_version().is_some() || shared.promote_fallback(epoch, "no source answered") {
         return;
     }
-    // A 401 or 403 from every source: waiting out the timeout would not mend the key.
-    if shared.all_denied() {
+    // A 401 or 403, or a snapshot for other settings, from every source: waiting out
+    // the timeout would not mend the key or the configuration.
+    if shared.no_wait_mends() {
         shared.fail_initialization(epoch, false);
         return;
     }

@@ -122,6 +122,46 @@ async fn a_denied_key_ends_the_start_at_once_and_makes_what_is_served_stale() {
     assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v1");
 }
 
+/// A snapshot for another environment, or signed by a key not trusted, is mended by no
+/// retry either: the start ends at once in ERROR (the init timeout is an hour), naming
+/// the refusal, and syncing goes on. A bad signature is waited on (a corrupted copy
+/// may be whole next time): that start is still waiting when the good one arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_for_other_settings_ends_the_start_at_once() {
+    let hour = Duration::from_secs(3600);
+    for (offered, expected) in [
+        (sign(&payload("staging", 1, "2099-01-01T00:00:00Z", flags(1)), &[&key(1)]), "environment"),
+        (sign(&payload("test", 1, "2099-01-01T00:00:00Z", flags(1)), &[&key(7)]), "no signature is by a trusted key"),
+    ] {
+        let server = TestServer::start().await;
+        server.publish(&offered);
+        let provider = builder().url(server.url("/snapshot")).init_timeout(hour).build().unwrap();
+        let handle = provider.handle();
+        let _api = within("a start every source offers a refused snapshot", open_feature(provider)).await;
+        assert_eq!(handle.status(), Status::Error);
+        let message = handle.state().message.expect("the ERROR status says why");
+        assert!(message.contains("offers a snapshot these settings refuse") && message.contains(expected), "{message}");
+
+        server.publish(&envelope(1));
+        wait_version(&handle, 1).await;
+        assert_eq!(handle.status(), Status::Ready);
+    }
+
+    let server = TestServer::start().await;
+    let mut tampered = envelope(1);
+    let at = tampered.len() / 2;
+    tampered[at] ^= 1;
+    server.publish(&tampered);
+    let provider = builder().url(server.url("/snapshot")).init_timeout(hour).build().unwrap();
+    let handle = provider.handle();
+    let start = tokio::spawn(open_feature(provider));
+    server.wait_requests(1, 2).await; // refused twice, and still waiting
+    assert_eq!(handle.status(), Status::NotReady);
+    server.publish(&envelope(1));
+    let _api = within("the start once the copy is whole", start).await.unwrap();
+    assert_eq!(handle.status(), Status::Ready);
+}
+
 /// Secrets in a source's URL (credentials, a presigned URL's signature) stay out of
 /// logs, status messages and events: they name the source without them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
