@@ -254,12 +254,19 @@ export class Sync {
     }
     if (!this.loaded) {
       this.status = "error";
-      throw new Error(`pennon: no snapshot could be loaded: ${this.#log.problem ?? "no source gave one"}`);
+      throw new Error(`pennon: no snapshot could be loaded: ${this.#log.problem ?? this.#noSource()}`);
     }
     this.#updateStatus(false);
     // The SDK announces READY when `initialize` resolves; STALE must come after it.
     if (this.status === "stale") later(() => this.#updateStatus(true, true), 0, { unref: false });
     return true;
+  }
+
+  /** Why a start that met no problem loaded nothing. */
+  #noSource(): string {
+    const o = this.#options;
+    if (o.url !== undefined || o.envelope !== undefined) return "no source gave one";
+    return "neither `url` nor `envelope` was given (an unset environment variable?)";
   }
 
   /** Whether a start sends its first request at once: unless `waitForUrl: false` and a
