@@ -6,6 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
+import { Miniflare } from "miniflare";
 import { bundleWorker, worker } from "./node/workerd.mjs";
 import { repo, scriptRunners, vectors } from "./node/helpers.mjs";
 
@@ -85,6 +86,35 @@ test("packaging: workerd with pennon/workerd", async () => {
     assert.deepEqual(JSON.parse(text.startsWith("{") ? text : JSON.stringify({ error: text })), expected);
   } finally {
     await mf.dispose();
+  }
+});
+
+test("packaging: workerd without wrangler, bundled by esbuild and run by miniflare as the README says", async () => {
+  const dir = `${projects}workerd/`;
+  const out = `${dir}out/`;
+  rmSync(out, { recursive: true, force: true });
+  // The README's recipe: the `workerd` condition, `.wasm` and the SDK's Node imports
+  // left to the runtime, and the one `./pennon.wasm` they import copied beside the bundle.
+  await build({
+    entryPoints: [`${dir}worker.mjs`], bundle: true, format: "esm", platform: "neutral", outdir: out, logLevel: "silent",
+    conditions: ["workerd", "worker", "browser"], mainFields: ["module", "main"],
+    external: ["*.wasm", "node:*", "async_hooks", "events"],
+  });
+  const script = readFileSync(`${out}worker.js`, "utf8");
+  assert.deepEqual(script.match(/^import .*\.wasm["'];$/gm), ['import wasm from "./pennon.wasm";'], "one import of the module");
+  copyFileSync(`${dir}node_modules/pennon/dist/pennon.wasm`, `${out}pennon.wasm`);
+  const mf = new Miniflare({
+    scriptPath: `${out}worker.js`, modules: true, modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2026-04-01", compatibilityFlags: ["nodejs_compat"],
+  });
+  try {
+    const envelope = JSON.stringify(JSON.parse(readFileSync(vector, "utf8")).envelope);
+    const response = await mf.dispatchFetch("http://worker/", { method: "POST", body: JSON.stringify({ envelope, key: readFileSync(keyFile, "utf8").trim() }) });
+    const text = await response.text();
+    assert.deepEqual(JSON.parse(text.startsWith("{") ? text : JSON.stringify({ error: text })), expected);
+  } finally {
+    await mf.dispose();
+    rmSync(out, { recursive: true, force: true });
   }
 });
 
