@@ -2,7 +2,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -66,10 +66,24 @@ test("packaging: a Node server bundle finds pennon.wasm beside it or installed, 
   const elsewhere = mkdtempSync(join(tmpdir(), "pennon-elsewhere-"));
   try {
     const { error } = run(elsewhere);
-    assert.match(error, /^Error: pennon: cannot find the package's pennon\.wasm \(tried .*out\/pennon\.wasm \(ENOENT\), .*out\/server\/pennon\.wasm \(ENOENT\), node_modules\/pennon\/dist\/pennon\.wasm from .*pennon-elsewhere-\w+ up \(none\)\): when pennon is bundled, pass `wasm`/);
+    // Named: the bundle, where the file was looked for beside it, and the option to pass.
+    // Not the bundle's parent directory (`../pennon.wasm` from the bundle), which never held it.
+    const bundle = `${dir}out/server/`;
+    assert.equal(error.replace(/pennon-elsewhere-\w+/, "ELSEWHERE"),
+      `Error: pennon: cannot find pennon.wasm, the WebAssembly module: this code runs bundled, from ${bundle}server-default.js, ` +
+      `with no pennon.wasm beside it (${bundle}pennon.wasm: ENOENT), and no installed one was found (node_modules/pennon/dist/pennon.wasm ` +
+      `from ${join(tmpdir(), "ELSEWHERE")} up). Pass it as the \`wasm\` option (its path, as \`wasmBinaryPath\` elsewhere: ` +
+      `\`wasm: "/srv/app/pennon.wasm"\`; a \`file:\` URL; its bytes; or a compiled WebAssembly.Module), copy ` +
+      `node_modules/pennon/dist/pennon.wasm beside the bundle, or keep pennon out of the bundle (esbuild: \`external: ["pennon"]\`; ` +
+      `Next.js: \`serverExternalPackages: ["pennon"]\`)`);
     // Copied beside the bundle, as the README says, it is found there.
     copyFileSync(`${repo}bindings/dist/pennon.wasm`, `${dir}out/server/pennon.wasm`);
     assert.deepEqual(run(elsewhere), { value: true }, "beside the bundle");
+    // Not bundled, in an install that lost its pennon.wasm: the package's own path.
+    cpSync(`${projects}node-esm/node_modules/pennon`, `${elsewhere}/node_modules/pennon`, { recursive: true });
+    rmSync(`${elsewhere}/node_modules/pennon/dist/pennon.wasm`);
+    const broken = execFileSync(process.execPath, ["--input-type=module", "-e", 'import("pennon").then((m) => m.init()).catch((e) => console.log(e.message))'], { cwd: elsewhere, encoding: "utf8" });
+    assert.match(broken, /^pennon: cannot find pennon\.wasm, the WebAssembly module: the package's own is missing \(.*pennon-elsewhere-\w+\/node_modules\/pennon\/dist\/pennon\.wasm: ENOENT\) \(a broken install\?\), and no installed one was found .* Pass it as the `wasm` option/);
   } finally {
     rmSync(elsewhere, { recursive: true, force: true });
   }
