@@ -2,7 +2,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -26,6 +26,30 @@ before(() => {
     execFileSync("tar", ["-xzf", tarball, "-C", target, "--strip-components=1"]);
   }
   rmSync(packed, { recursive: true, force: true });
+});
+
+test("packaging: npm pack builds first, and ships the module, the types, the README and the LICENSE", () => {
+  // A checkout where nothing was built yet: no dist/ (a pack packed package.json and
+  // the README alone).
+  const checkout = mkdtempSync(join(tmpdir(), "pennon-checkout-"));
+  try {
+    for (const entry of ["package.json", "tsconfig.json", "README.md", "LICENSE", "scripts", "src"]) {
+      cpSync(`${repo}bindings/${entry}`, `${checkout}/${entry}`, { recursive: true });
+    }
+    symlinkSync(`${repo}bindings/node_modules`, `${checkout}/node_modules`);
+    const pack = () => JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: checkout, encoding: "utf8", stdio: "pipe" }))[0];
+    const files = pack().files.map((file) => file.path);
+    for (const file of ["LICENSE", "README.md", "package.json", "dist/pennon.wasm", "dist/index.js", "dist/index.d.ts", "dist/workerd.js", "dist/wasm/pennon_wasm.js"]) {
+      assert.ok(files.includes(file), `${file} in ${files.length} files`);
+    }
+    assert.match(readFileSync(`${checkout}/LICENSE`, "utf8"), /Apache License\s+Version 2\.0/);
+    // Without the WebAssembly module (wasm/build.sh not run), the pack stops, saying so.
+    rmSync(`${checkout}/src/wasm`, { recursive: true });
+    rmSync(`${checkout}/dist`, { recursive: true });
+    assert.throws(pack, (error) => /src\/wasm\/pennon_wasm\.js is missing: build the WebAssembly module first \(wasm\/build\.sh/.test(error.stderr));
+  } finally {
+    rmSync(checkout, { recursive: true, force: true });
+  }
 });
 
 // The same plain ESM project in Node, Deno and Bun: each resolves the package through
