@@ -1,5 +1,6 @@
 // Builds the npm package: TypeScript to dist/, plus the wasm-bindgen glue and
-// pennon.wasm that wasm/build.sh left in src/wasm/.
+// pennon.wasm that wasm/build.sh left in src/wasm/. `npm run build`, and `prepack`: a
+// pack or publish builds first, so it never packs a stale or missing dist/.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -27,7 +28,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const generated = `${root}src/wasm/`;
 for (const file of ["pennon_wasm.js", "pennon_wasm.d.ts", "pennon.wasm"]) {
   if (!existsSync(generated + file)) {
-    console.error(`missing src/wasm/${file}: run wasm/build.sh first`);
+    console.error(`bindings/src/wasm/${file} is missing: build the WebAssembly module first (wasm/build.sh, at the repository root), then build or pack the package again`);
     process.exit(1);
   }
 }
@@ -39,7 +40,8 @@ writeFileSync(`${root}dist/wasm/pennon_wasm.d.ts`, withoutGlueInit(readFileSync(
 copyFileSync(generated + "pennon.wasm", `${root}dist/pennon.wasm`);
 // `import wasm from "pennon/pennon.wasm"` (Workers, Vercel Edge's `?module`): a compiled module.
 writeFileSync(`${root}dist/pennon.wasm.d.ts`, WASM_TYPES);
-console.log("built bindings/dist");
+// To stderr: under `npm pack --json` (prepack), stdout is the JSON.
+console.error("built bindings/dist");
 
 /**
  * The glue's types without its own loader's (`InitInput`, `initSync`, the default

@@ -212,9 +212,10 @@ export class Engine {
 
   /**
    * Evaluates `flagKey` for a plain context object at `nowMs`, optionally asking for a
-   * type (a flag of another type is a `TYPE_MISMATCH` result, not a throw).
+   * type (a flag of another type is a `TYPE_MISMATCH` result, not a throw). A
+   * `PreparedContext` is evaluated as `evaluatePrepared` does.
    */
-  evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution {
+  evaluate(flagKey: string, context: EvaluationContext | PreparedContext, nowMs: number, expectedType?: FlagType | null): Resolution {
     checkedKey(flagKey);
     checkedNow(nowMs);
     checkedType(expectedType);
@@ -222,7 +223,7 @@ export class Engine {
     let result: Resolution | undefined;
     enterEvaluation();
     try {
-      result = this.#evaluate(flagKey, context, nowMs, expectedType);
+      result = this.#evaluate(flagKey, context as EvaluationContext, nowMs, expectedType);
     } catch (error) {
       if (failure.error === undefined || (failure.error as Thrown)?.kind !== undefined) failure.error = error;
       throw error;
@@ -237,11 +238,15 @@ export class Engine {
   #evaluate(flagKey: string, context: EvaluationContext, nowMs: number, expectedType?: FlagType | null): Resolution | undefined {
     let engine = this.#engine();
     const position = this.#positionOf(engine, flagKey);
-    if (position === undefined) return byKey(flagKey, (key) => engine.evaluate(key, context, nowMs, expectedType));
+    if (position === undefined) {
+      if (context instanceof PreparedContext) return this.evaluatePrepared(flagKey, context, nowMs, expectedType);
+      return byKey(flagKey, (key) => engine.evaluate(key, context, nowMs, expectedType));
+    }
     const flat = (this.#flat ??= new FlatWriter(flatBuffers(engine, () => this.#freed), instance().memory()));
     const reads = (this.#reads[position] ??= readsOf(engine.attributesRead(position)));
     const loads = this.#loads;
     let written = false;
+    let prepared: PreparedContext | undefined;
     let lean: EvaluationContext | undefined;
     let text: string | undefined;
     // A getter that evaluates on this engine re-enters here while this context is read:
@@ -258,13 +263,19 @@ export class Engine {
           written = false; // a getter threw: `leanOf` below says so as every path does
         }
       }
-      // Only what the flag reads goes through JSON too: an attribute it does not read
-      // (a cycle, a lone surrogate, an object) can neither fail nor slow it. Without
-      // text (a cycle, say), the general path below throws the refusal.
-      if (!written) text = contextText((lean = leanOf(context, reads)));
+      // A `PreparedContext` (which the flat write declines) is evaluated as prepared:
+      // read as an object, it would be an empty one. Only what the flag reads goes
+      // through JSON too: an attribute it does not read (a cycle, a lone surrogate, an
+      // object) can neither fail nor slow it. Without text (a cycle, say), the general
+      // path below throws the refusal.
+      if (!written) {
+        if (context instanceof PreparedContext) prepared = context;
+        else text = contextText((lean = leanOf(context, reads)));
+      }
     } finally {
       flat.busy = nested;
     }
+    if (prepared !== undefined) return this.evaluatePrepared(flagKey, prepared, nowMs, expectedType);
     // Getters and `toJSON` are user code: one that loaded a snapshot has moved flags to
     // other positions, and one that trapped the instance has replaced this engine's, so
     // this flag is evaluated by its key.
@@ -318,8 +329,10 @@ export class Engine {
     return this.flagKeys().map((key) => this.evaluatePrepared(key, context, nowMs));
   }
 
-  /** Evaluates every flag for a plain context object, in ascending key order. */
-  evaluateAll(context: EvaluationContext, nowMs: number): Resolution[] {
+  /** Evaluates every flag for a plain context object, in ascending key order; a
+   *  `PreparedContext` as `evaluateAllPrepared` does. */
+  evaluateAll(context: EvaluationContext | PreparedContext, nowMs: number): Resolution[] {
+    if (context instanceof PreparedContext) return this.evaluateAllPrepared(context, nowMs);
     enterEvaluation();
     try {
       const prepared = new PreparedContext(context);

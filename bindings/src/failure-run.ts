@@ -5,7 +5,19 @@
  */
 
 import { HttpError } from "./fetch-envelope.js";
+import { isPennonError } from "./refusal.js";
 import { backoff, type Timing } from "./timing.js";
+import type { ErrorKind } from "./wasm/pennon_wasm.js";
+
+/**
+ * Refusals of a snapshot that say these options can never take what the URL serves:
+ * another environment's, another audience's, or signed by no trusted key. Waiting does
+ * not mend them (the URL, the SDK key or `keys` must change), so a start stops waiting
+ * at the first, as at a 401. Not `bad_signature` or `malformed_envelope`: a copy
+ * corrupted on its way (a CDN's, a proxy's) may be whole at the next request. Not
+ * `expired` or `rollback` either: a lagging cache catches up.
+ */
+const MISCONFIGURED: ReadonlySet<ErrorKind> = new Set(["wrong_environment", "wrong_audience", "unknown_key"]);
 
 /** Failed requests in a row, and what the last one said. */
 export class FailureRun {
@@ -18,11 +30,15 @@ export class FailureRun {
   /** Whether the last request was refused as unauthorized (401, 403): no retry fixes
    *  that, so the start stops waiting, and a served snapshot is STALE at once. */
   refused = false;
+  /** Whether no retry with these options can mend the last failure: a 401 or 403, or
+   *  a snapshot refused as `MISCONFIGURED`. The start stops waiting. */
+  final = false;
 
   /** Keeps why a request failed: the wait the server asked for, a refusal. */
   noteCause(error: unknown): void {
     this.retryAfterMs = error instanceof HttpError ? error.retryAfterMs : undefined;
     this.refused = error instanceof HttpError && (error.status === 401 || error.status === 403);
+    this.final = this.refused || (isPennonError(error) && MISCONFIGURED.has(error.kind));
   }
 
   /** Counts a failed request that began at `began`. */
@@ -37,12 +53,13 @@ export class FailureRun {
     this.count = 0;
     this.retryAfterMs = undefined;
     this.refused = false;
+    this.final = false;
   }
 
   /** A fresh snapshot from the host: nothing is stale or refused, whatever the URL
    *  answers; the next request still waits the backoff. */
   excuse(): void {
-    [this.since, this.refused] = [undefined, false];
+    [this.since, this.refused, this.final] = [undefined, false, false];
   }
 
   /**

@@ -21,6 +21,7 @@
  */
 
 import { opaqueKind } from "./context-json.js";
+import { PreparedContext } from "./prepared.js";
 
 const RECORD = 3;
 /** Strings longer than this (UTF-16 units) are not written flat: see `#text`. */
@@ -150,7 +151,9 @@ export class FlatWriter {
     }
     // An object literal answers from its constructor, a cached load: asking for the
     // prototype here cost a fresh evaluation ~5% (20-30 ns) in V8 11.
-    if (typeof context !== "object" || Array.isArray(context) || ((context as { constructor?: unknown }).constructor !== Object && convertsWhole(context))) {
+    // A `PreparedContext` declines too, for the engine to evaluate it as prepared: asked
+    // of class instances alone, so an object literal pays nothing for it.
+    if (typeof context !== "object" || Array.isArray(context) || ((context as { constructor?: unknown }).constructor !== Object && (convertsWhole(context) || context instanceof PreparedContext))) {
       return false;
     }
     const object = context as Record<string, unknown>;

@@ -7,6 +7,7 @@
 
 import type { EngineOptions, PennonError } from "./wasm/pennon_wasm.js";
 import { refusal } from "./refusal.js";
+import { shown } from "./shown.js";
 
 /** The module's `Engine` constructor arguments, in order. */
 export type EngineArguments = [
@@ -32,6 +33,17 @@ const U32_END = 2 ** 32;
 
 function invalid(message: string): PennonError {
   return refusal("invalid_options", `engine options: ${message}`);
+}
+
+/** What a string option was given instead, shown; `undefined` is most likely an unset
+ *  environment variable (`keys: [env.PENNON_KEY]`), and is said to be. */
+function given(value: unknown): string {
+  return value === undefined ? "undefined (an unset environment variable?)" : shown(value);
+}
+
+/** A required member that is absent, or `undefined` (an unset environment variable). */
+function missing(name: string): PennonError {
+  return invalid(`\`${name}\` is missing or undefined (an unset environment variable?)`);
 }
 
 type Members = Record<string, unknown>;
@@ -71,15 +83,15 @@ export function engineArguments(options: EngineOptions): EngineArguments {
   const members = object(options, "expected an object");
   checkMembers(members, MEMBERS);
   const keys = get(members, "keys");
-  if (keys === undefined) throw invalid("missing member `keys`");
+  if (keys === undefined) throw missing("keys");
   // A loop, not `every`: that skips the holes of a sparse array.
-  if (!Array.isArray(keys)) throw invalid("`keys` must be an array of strings");
-  for (let i = 0; i < keys.length; i++) if (typeof keys[i] !== "string") throw invalid(`\`keys[${i}]\` must be a string`);
+  if (!Array.isArray(keys)) throw invalid(`\`keys\` must be an array of strings, not ${shown(keys)}${typeof keys === "string" ? " (one key: [key])" : ""}`);
+  for (let i = 0; i < keys.length; i++) if (typeof keys[i] !== "string") throw invalid(`\`keys[${i}]\` must be a string (\`ed25519:…\`), not ${given(keys[i])}`);
   const broken = keys.findIndex((key: string) => key.includes("\n"));
   if (broken >= 0) throw invalid(`\`keys[${broken}]\` has a line break; a key is one line (\`ed25519:…\`)`);
   const environment = get(members, "environment");
-  if (environment === undefined) throw invalid("missing member `environment`");
-  if (typeof environment !== "string") throw invalid("`environment` must be a string");
+  if (environment === undefined) throw missing("environment");
+  if (typeof environment !== "string") throw invalid(`\`environment\` must be a string, not ${shown(environment)}`);
   const audience = get(members, "audience");
   if (audience !== undefined && !AUDIENCES.includes(audience as string)) {
     throw invalid("`audience` must be \"server\", \"client\" or \"any\"");

@@ -22,11 +22,18 @@ export class PreparedContext {
 
   /**
    * Converts a context object (`targetingKey` plus attributes; BigInt integers are
-   * kept exact). Throws `invalid_context` when it is not an object.
+   * kept exact). Throws `invalid_context` when it is not an object. Given another
+   * `PreparedContext`, copies it (read as an object, it would be an empty one).
    */
-  constructor(context: EvaluationContext) {
-    this.#text = PreparedContext.#pendingText ?? textOf(context);
+  constructor(context: EvaluationContext | PreparedContext) {
+    this.#text = PreparedContext.#pendingText ?? (context instanceof PreparedContext ? context.#live().#text : textOf(context));
     this.moduleContext();
+  }
+
+  /** This context; a `TypeError` once freed. */
+  #live(): this {
+    if (this.#freed) throw new TypeError("pennon: this PreparedContext was freed");
+    return this;
   }
 
   /**
@@ -82,7 +89,7 @@ export class PreparedContext {
 
   /** @internal The module's copy, converted again if the instance was replaced. */
   moduleContext(): ModuleContext {
-    if (this.#freed) throw new TypeError("pennon: this PreparedContext was freed");
+    this.#live();
     try {
       const glue = instance();
       if (this.#generation !== generation || this.#module === undefined) {

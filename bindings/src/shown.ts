@@ -9,3 +9,9 @@ export function shown(value: unknown): string {
   if (typeof value !== "object") return typeof value;
   return Object.prototype.toString.call(value).slice(8, -1).replace(/^Object$/, "an object");
 }
+
+/** A hint for URL text built from an unset environment variable (`${env.PENNON_URL}/v1/…`
+ *  reads "undefined/v1/…"); empty otherwise. */
+export function unsetIn(text: string): string {
+  return /^(undefined|null)(\/|$)/.test(text) ? " (built from an unset environment variable?)" : "";
+}

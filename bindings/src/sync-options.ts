@@ -86,7 +86,19 @@ export interface PennonOptions {
   /** The `fetch` to use (default the global one). */
   fetch?: typeof fetch;
   /** Where warnings go (default `console`); a logger that throws is ignored. */
-  logger?: Pick<Console, "warn">;
+  logger?: PennonLogger;
+}
+
+/**
+ * What the `logger` option needs: `warn`, called as a method with one string. The
+ * other levels are allowed, so that `console`, an OpenFeature `Logger` literal
+ * (`{ error, warn, info, debug }`) or pino's logger can be passed as they are.
+ */
+export interface PennonLogger {
+  warn(...args: unknown[]): void;
+  error?(...args: unknown[]): void;
+  info?(...args: unknown[]): void;
+  debug?(...args: unknown[]): void;
 }
 
 /** A kept envelope; its version and ETag as the store recorded them (unverified). */

@@ -26,8 +26,8 @@ export interface StaleLimits {
 
 /**
  * The standing of the snapshot `engine` serves at `now`: STALE once it has expired
- * (past `graceMs`), at once while the server refuses this client (401, 403; `problem`
- * says how), or once syncing has failed for `staleAfterMs`.
+ * (past `graceMs`), at once while the server refuses this client (401, 403), or once
+ * syncing has failed for `staleAfterMs`; `problem`, the last failure, says why.
  */
 export function standingOf(engine: Engine, now: number, limits: StaleLimits, failures: FailureRun, problem: string | undefined): Standing {
   const expiry = engine.expiresAt()! + limits.graceMs;
@@ -37,7 +37,8 @@ export function standingOf(engine: Engine, now: number, limits: StaleLimits, fai
   } else if (failures.since !== undefined && failures.refused) {
     message = `the snapshot server refuses this client (${problem}); serving version ${engine.version()}`;
   } else if (failures.since !== undefined && now - failures.since >= limits.staleAfterMs) {
-    message = `syncing has failed for ${now - failures.since} ms; serving version ${engine.version()}`;
+    const last = problem === undefined ? "" : `; the last failure: ${problem}`;
+    message = `syncing has failed for ${now - failures.since} ms; serving version ${engine.version()}${last}`;
   }
   // Checked again when the snapshot expires, or when failing turns stale, with no
   // request needed to notice (a request may wait a whole backoff).

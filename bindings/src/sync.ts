@@ -198,7 +198,7 @@ export class Sync {
     const generation = ++this.#generation;
     this.#stopped = false;
     this.#starting = generation;
-    this.#log.problem = undefined;
+    this.#log.forget();
     clearTimeout(this.#timer);
     this.stream.close(); // a start this one overtook may have opened it
     try {
@@ -218,13 +218,15 @@ export class Sync {
       } else if (this.#url !== undefined) {
         // Until a snapshot is served or `initTimeoutMs` passes, a failed request is
         // retried after its backoff: a control plane still starting (a sidecar, a
-        // rolling restart) costs the start nothing. Polling starts when the first
-        // attempts end, so a slow request that outlives the timeout is not doubled.
+        // rolling restart) costs the start nothing. One that no wait mends (a 401, a
+        // snapshot for another environment: `FailureRun.final`) ends it at once.
+        // Polling starts when the first attempts end, so a slow request that outlives
+        // the timeout is not doubled, and a source mended later still makes it READY.
         let expired = false;
         const first = (async () => {
           for (;;) {
             const outcome = await this.refresh();
-            if (outcome !== "failed" || this.loaded || expired || this.#failures.refused || generation !== this.#generation) return;
+            if (outcome !== "failed" || this.loaded || expired || this.#failures.final || generation !== this.#generation) return;
             const waited = await this.#pauses.pause(this.#failures.waitMs(this.#timing), { unref: true }).ended;
             if (!waited || expired || generation !== this.#generation) return;
           }
@@ -252,12 +254,19 @@ export class Sync {
     }
     if (!this.loaded) {
       this.status = "error";
-      throw new Error(`pennon: no snapshot could be loaded: ${this.#log.problem ?? "no source gave one"}`);
+      throw new Error(`pennon: no snapshot could be loaded: ${this.#log.problem ?? this.#noSource()}`);
     }
     this.#updateStatus(false);
     // The SDK announces READY when `initialize` resolves; STALE must come after it.
     if (this.status === "stale") later(() => this.#updateStatus(true, true), 0, { unref: false });
     return true;
+  }
+
+  /** Why a start that met no problem loaded nothing. */
+  #noSource(): string {
+    const o = this.#options;
+    if (o.url !== undefined || o.envelope !== undefined) return "no source gave one";
+    return "neither `url` nor `envelope` was given (an unset environment variable?)";
   }
 
   /** Whether a start sends its first request at once: unless `waitForUrl: false` and a
@@ -464,8 +473,12 @@ export class Sync {
     // before it unwound.
     if (calledOff(sent.controller)) return "failed";
     const outcome = "error" in answer ? this.#failed(url, answer.error) : this.#loadFetched(url, answer.fetched);
-    if (outcome === "failed") this.#failures.add(sent.began);
-    else this.#failures.end();
+    if (outcome === "failed") {
+      this.#failures.add(sent.began);
+    } else {
+      this.#log.answered(`GET ${shownUrl(url)}`, this.#failures.count);
+      this.#failures.end();
+    }
     this.#updateStatus(true);
     return outcome;
   }
@@ -491,7 +504,7 @@ export class Sync {
   /** Keeps why a request failed: the wait the server asked for, a refusal (401, 403). */
   #failed(url: URL, error: unknown): "failed" {
     this.#failures.noteCause(error);
-    this.#log.fail(`GET ${shownUrl(url)}: ${described(error)}`);
+    this.#log.failedRequest(`GET ${shownUrl(url)}: ${described(error)}`);
     return "failed";
   }
 

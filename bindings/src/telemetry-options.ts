@@ -3,7 +3,7 @@
  * key, and how often. A value that can never work is a `FatalStartError` naming it.
  */
 
-import { shown } from "./shown.js";
+import { shown, unsetIn } from "./shown.js";
 import { MAX_DELAY_MS } from "./timers.js";
 
 /** Where and how often a provider reports its telemetry to the control plane. */
@@ -61,13 +61,15 @@ export function telemetryOf(value: unknown, environment: string): TelemetryConfi
 /** `{base}/v1/telemetry/{environment}`, resolved against the page in browsers. */
 function reportUrl(base: unknown, environment: string): URL {
   if (typeof base !== "string" && !(base instanceof URL)) {
-    throw new Error(`pennon: \`telemetry.url\` must be the control plane's base URL, a string or URL, not ${shown(base)}`);
+    const unset = base === undefined ? " (an unset environment variable?)" : "";
+    throw new Error(`pennon: \`telemetry.url\` must be the control plane's base URL, a string or URL, not ${shown(base)}${unset}`);
   }
   let url: URL;
   try {
     url = new URL(base, (globalThis as { location?: { href: string } }).location?.href);
   } catch {
-    throw new Error(`pennon: \`telemetry.url\` is not a URL: ${shown(String(base).split("?")[0])}`);
+    const text = String(base).split("?")[0]!;
+    throw new Error(`pennon: \`telemetry.url\` is not a URL: ${shown(text)}${unsetIn(text)}`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`pennon: \`telemetry.url\` must be http: or https:, not ${url.protocol}`);
   if (url.username !== "" || url.password !== "") throw new Error("pennon: `telemetry.url` must not hold credentials: the SDK key goes in `telemetry.sdkKey`");

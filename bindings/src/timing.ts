@@ -5,7 +5,7 @@
  * a `FatalStartError`, naming the option.
  */
 
-import { shown } from "./shown.js";
+import { shown, unsetIn } from "./shown.js";
 import type { PennonOptions } from "./sync-options.js";
 import { MAX_DELAY_MS } from "./timers.js";
 
@@ -92,12 +92,15 @@ export function checkExposureCapacity(value: unknown): void {
  * it (send them as `headers`).
  */
 export function snapshotUrl(url: string | URL, name = "url"): URL {
-  let parsed: URL;
+  const text = String(url).split("?")[0]!; // a query may hold a token
+  let parsed: URL | undefined;
   try {
     parsed = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
   } catch {
-    throw new Error(`pennon: \`${name}\` is not a URL: ${shown(String(url).split("?")[0])}`); // a query may hold a token
+    // Not a URL.
   }
+  // In a page, "undefined/v1/…" resolves as a path under it, and would be polled.
+  if (parsed === undefined || unsetIn(text) !== "") throw new Error(`pennon: \`${name}\` is not a URL: ${shown(text)}${unsetIn(text)}`);
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new Error(`pennon: \`${name}\` must be http: or https:, not ${parsed.protocol}`);
   }

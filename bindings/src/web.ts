@@ -26,6 +26,7 @@ import { reporterFor, type Reporter, type ReportOutcome } from "./reporter.js";
 
 export * from "./index.js";
 export type { PennonOptions, SyncOutcome } from "./sync.js";
+export type { PennonLogger } from "./sync-options.js";
 export type { ReportOutcome } from "./reporter.js";
 export type { TelemetryOptions } from "./telemetry-options.js";
 

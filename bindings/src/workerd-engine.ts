@@ -4,7 +4,7 @@
  * `pennon/workerd`), so a worker that only evaluates needs no `nodejs_compat`.
  */
 
-import wasm from "./pennon.wasm";
+import wasm from "./workerd-wasm.js";
 import { initSync } from "./engine.js";
 
 initSync(wasm);

@@ -2,10 +2,11 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
+import { Miniflare } from "miniflare";
 import { bundleWorker, worker } from "./node/workerd.mjs";
 import { repo, scriptRunners, vectors } from "./node/helpers.mjs";
 
@@ -25,6 +26,30 @@ before(() => {
     execFileSync("tar", ["-xzf", tarball, "-C", target, "--strip-components=1"]);
   }
   rmSync(packed, { recursive: true, force: true });
+});
+
+test("packaging: npm pack builds first, and ships the module, the types, the README and the LICENSE", () => {
+  // A checkout where nothing was built yet: no dist/ (a pack packed package.json and
+  // the README alone).
+  const checkout = mkdtempSync(join(tmpdir(), "pennon-checkout-"));
+  try {
+    for (const entry of ["package.json", "tsconfig.json", "README.md", "LICENSE", "scripts", "src"]) {
+      cpSync(`${repo}bindings/${entry}`, `${checkout}/${entry}`, { recursive: true });
+    }
+    symlinkSync(`${repo}bindings/node_modules`, `${checkout}/node_modules`);
+    const pack = () => JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: checkout, encoding: "utf8", stdio: "pipe" }))[0];
+    const files = pack().files.map((file) => file.path);
+    for (const file of ["LICENSE", "README.md", "package.json", "dist/pennon.wasm", "dist/index.js", "dist/index.d.ts", "dist/workerd.js", "dist/wasm/pennon_wasm.js"]) {
+      assert.ok(files.includes(file), `${file} in ${files.length} files`);
+    }
+    assert.match(readFileSync(`${checkout}/LICENSE`, "utf8"), /Apache License\s+Version 2\.0/);
+    // Without the WebAssembly module (wasm/build.sh not run), the pack stops, saying so.
+    rmSync(`${checkout}/src/wasm`, { recursive: true });
+    rmSync(`${checkout}/dist`, { recursive: true });
+    assert.throws(pack, (error) => /src\/wasm\/pennon_wasm\.js is missing: build the WebAssembly module first \(wasm\/build\.sh/.test(error.stderr));
+  } finally {
+    rmSync(checkout, { recursive: true, force: true });
+  }
 });
 
 // The same plain ESM project in Node, Deno and Bun: each resolves the package through
@@ -65,10 +90,24 @@ test("packaging: a Node server bundle finds pennon.wasm beside it or installed, 
   const elsewhere = mkdtempSync(join(tmpdir(), "pennon-elsewhere-"));
   try {
     const { error } = run(elsewhere);
-    assert.match(error, /^Error: pennon: cannot find the package's pennon\.wasm \(tried .*out\/pennon\.wasm \(ENOENT\), .*out\/server\/pennon\.wasm \(ENOENT\), node_modules\/pennon\/dist\/pennon\.wasm from .*pennon-elsewhere-\w+ up \(none\)\): when pennon is bundled, pass `wasm`/);
+    // Named: the bundle, where the file was looked for beside it, and the option to pass.
+    // Not the bundle's parent directory (`../pennon.wasm` from the bundle), which never held it.
+    const bundle = `${dir}out/server/`;
+    assert.equal(error.replace(/pennon-elsewhere-\w+/, "ELSEWHERE"),
+      `Error: pennon: cannot find pennon.wasm, the WebAssembly module: this code runs bundled, from ${bundle}server-default.js, ` +
+      `with no pennon.wasm beside it (${bundle}pennon.wasm: ENOENT), and no installed one was found (node_modules/pennon/dist/pennon.wasm ` +
+      `from ${join(tmpdir(), "ELSEWHERE")} up). Pass it as the \`wasm\` option (its path, as \`wasmBinaryPath\` elsewhere: ` +
+      `\`wasm: "/srv/app/pennon.wasm"\`; a \`file:\` URL; its bytes; or a compiled WebAssembly.Module), copy ` +
+      `node_modules/pennon/dist/pennon.wasm beside the bundle, or keep pennon out of the bundle (esbuild: \`external: ["pennon"]\`; ` +
+      `Next.js: \`serverExternalPackages: ["pennon"]\`)`);
     // Copied beside the bundle, as the README says, it is found there.
     copyFileSync(`${repo}bindings/dist/pennon.wasm`, `${dir}out/server/pennon.wasm`);
     assert.deepEqual(run(elsewhere), { value: true }, "beside the bundle");
+    // Not bundled, in an install that lost its pennon.wasm: the package's own path.
+    cpSync(`${projects}node-esm/node_modules/pennon`, `${elsewhere}/node_modules/pennon`, { recursive: true });
+    rmSync(`${elsewhere}/node_modules/pennon/dist/pennon.wasm`);
+    const broken = execFileSync(process.execPath, ["--input-type=module", "-e", 'import("pennon").then((m) => m.init()).catch((e) => console.log(e.message))'], { cwd: elsewhere, encoding: "utf8" });
+    assert.match(broken, /^pennon: cannot find pennon\.wasm, the WebAssembly module: the package's own is missing \(.*pennon-elsewhere-\w+\/node_modules\/pennon\/dist\/pennon\.wasm: ENOENT\) \(a broken install\?\), and no installed one was found .* Pass it as the `wasm` option/);
   } finally {
     rmSync(elsewhere, { recursive: true, force: true });
   }
@@ -85,6 +124,35 @@ test("packaging: workerd with pennon/workerd", async () => {
     assert.deepEqual(JSON.parse(text.startsWith("{") ? text : JSON.stringify({ error: text })), expected);
   } finally {
     await mf.dispose();
+  }
+});
+
+test("packaging: workerd without wrangler, bundled by esbuild and run by miniflare as the README says", async () => {
+  const dir = `${projects}workerd/`;
+  const out = `${dir}out/`;
+  rmSync(out, { recursive: true, force: true });
+  // The README's recipe: the `workerd` condition, `.wasm` and the SDK's Node imports
+  // left to the runtime, and the one `./pennon.wasm` they import copied beside the bundle.
+  await build({
+    entryPoints: [`${dir}worker.mjs`], bundle: true, format: "esm", platform: "neutral", outdir: out, logLevel: "silent",
+    conditions: ["workerd", "worker", "browser"], mainFields: ["module", "main"],
+    external: ["*.wasm", "node:*", "async_hooks", "events"],
+  });
+  const script = readFileSync(`${out}worker.js`, "utf8");
+  assert.deepEqual(script.match(/^import .*\.wasm["'];$/gm), ['import wasm from "./pennon.wasm";'], "one import of the module");
+  copyFileSync(`${dir}node_modules/pennon/dist/pennon.wasm`, `${out}pennon.wasm`);
+  const mf = new Miniflare({
+    scriptPath: `${out}worker.js`, modules: true, modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: "2026-04-01", compatibilityFlags: ["nodejs_compat"],
+  });
+  try {
+    const envelope = JSON.stringify(JSON.parse(readFileSync(vector, "utf8")).envelope);
+    const response = await mf.dispatchFetch("http://worker/", { method: "POST", body: JSON.stringify({ envelope, key: readFileSync(keyFile, "utf8").trim() }) });
+    const text = await response.text();
+    assert.deepEqual(JSON.parse(text.startsWith("{") ? text : JSON.stringify({ error: text })), expected);
+  } finally {
+    await mf.dispose();
+    rmSync(out, { recursive: true, force: true });
   }
 });
 

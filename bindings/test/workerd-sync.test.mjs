@@ -74,6 +74,26 @@ test("workerd: work an ended request left running holds nothing, and refreshIfDu
   }
 });
 
+test("workerd: a snapshot for another environment ends the start at once, as elsewhere, and a mended source brings READY", async () => {
+  const mf = worker(await bundleWorker(`${repo}bindings/test/workerd/sync-worker.mjs`));
+  const server = await snapshotServer();
+  try {
+    server.body = envelope({ ...payload(1, { beta: boolFlag() }), environment: "prod" });
+    const options = { keys, environment: "test", url: server.url, pollIntervalMs: 0, initTimeoutMs: 10_000, backoffInitialMs: 1 };
+    const body = JSON.stringify({ op: "init", name: "misconfigured", options });
+    const response = await mf.dispatchFetch("http://worker/", { method: "POST", body, signal: AbortSignal.timeout(15_000) });
+    const { error } = await response.json();
+    assert.match(error ?? "", /^Error: pennon: no snapshot could be loaded: GET http:\/\/127\.0\.0\.1:\d+\/snapshot: wrong_environment: /);
+    assert.equal(server.requests, 1, "not retried until initTimeoutMs");
+    server.body = version(2);
+    assert.deepEqual(await post(mf, { op: "refresh-if-due", name: "misconfigured" }), { outcome: "updated" });
+    assert.deepEqual(await post(mf, { op: "read", name: "misconfigured", flag: "beta" }), { value: true, reason: "TARGETING_MATCH", status: "READY" });
+  } finally {
+    await server.close();
+    await mf.dispose();
+  }
+});
+
 test("workerd: a provider set at a module's top level serves its envelope, and its first refresh in a request syncs", async () => {
   const server = await snapshotServer();
   server.body = version(2);

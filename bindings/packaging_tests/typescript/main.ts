@@ -1,7 +1,8 @@
 // Type-checked, never run (`tsconfig.node.json`): a Node service on `lib: ["es2022"]`
 // and `@types/node`, without the DOM lib and without `skipLibCheck`.
 import { Engine, init, initSync, isPennonError, type CompiledModule, type Resolution, type WasmSource } from "pennon";
-import { PennonServerProvider } from "pennon/server";
+import { PennonServerProvider, type PennonLogger } from "pennon/server";
+import type { Logger } from "@openfeature/server-sdk";
 import { PennonServerProvider as WorkerdProvider } from "pennon/workerd";
 import { PennonWebProvider, type KeyValueStorage } from "pennon/web";
 import imported from "pennon/pennon.wasm";
@@ -34,4 +35,20 @@ export const providers = [new PennonServerProvider({ keys: [], environment: "pro
 export function renderedProvider(envelope: string, store: Map<string, string>): PennonWebProvider {
   const storage: KeyValueStorage = { getItem: (key) => store.get(key) ?? null, setItem: (key, value) => void store.set(key, value) };
   return new PennonWebProvider({ keys: ["ed25519:…"], environment: "production", envelope, storage });
+}
+
+// A `logger` needs `warn`; an OpenFeature-style literal with every level is taken as it is
+// (it was an excess-property error, TS2353), and so is an OpenFeature `Logger`.
+export function logged(openFeature: Logger): PennonServerProvider[] {
+  const literal = { keys: [], environment: "production", logger: { error: console.error, warn: console.warn, info: console.info, debug: console.debug } };
+  const warnOnly: PennonLogger = { warn: (message: string) => void message };
+  // @ts-expect-error `warn` is what the provider calls
+  const noWarn: PennonLogger = { error: console.error };
+  void noWarn;
+  return [
+    new PennonServerProvider(literal),
+    new PennonServerProvider({ keys: [], environment: "production", logger: { error() {}, warn() {}, info() {}, debug() {} } }),
+    new PennonServerProvider({ keys: [], environment: "production", logger: openFeature }),
+    new PennonServerProvider({ keys: [], environment: "production", logger: warnOnly }),
+  ];
 }

@@ -7,6 +7,7 @@ import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { WasmSource } from "../engine.js";
 import { fetchWasm, wasmBody } from "./fetch-wasm.js";
 
@@ -14,27 +15,48 @@ import { fetchWasm, wasmBody } from "./fetch-wasm.js";
  * The package's own `pennon.wasm`, as bytes: where the package keeps it, or, where a
  * bundler has moved this code away from it (esbuild, Vite SSR, Next.js server bundles),
  * beside the bundle, then where the installed package is found from the working
- * directory.
+ * directory. Failing all three, says which option to pass.
  */
 export async function defaultWasm(): Promise<WasmSource> {
-  const tried: string[] = [];
+  const tried = new Map<string, string>();
   for (const candidate of [packaged, besideBundle]) {
     const path = candidate();
-    if (path === undefined || tried.includes(String(path))) continue;
+    if (path === undefined || tried.has(String(path))) continue;
     try {
       return new Uint8Array(await readFile(path));
     } catch (error) {
-      tried.push(`${String(path)} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      tried.set(String(path), (error as NodeJS.ErrnoException).code ?? String(error));
     }
   }
   const path = installed();
   if (path !== undefined) return new Uint8Array(await readFile(path));
-  tried.push(`node_modules/pennon/dist/pennon.wasm from ${process.cwd()} up (none)`);
-  throw permanent(
-    `pennon: cannot find the package's pennon.wasm (tried ${tried.join(", ")}): when pennon is ` +
-      "bundled, pass `wasm` (its bytes, path or a compiled WebAssembly.Module), or keep pennon external " +
-      "(Next.js: `serverExternalPackages: [\"pennon\"]`)",
-  );
+  throw permanent(`pennon: cannot find pennon.wasm, the WebAssembly module: ${whereLooked(tried)}. Pass it as the \`wasm\` ` +
+    "option (its path, as `wasmBinaryPath` elsewhere: `wasm: \"/srv/app/pennon.wasm\"`; a `file:` URL; its bytes; or a " +
+    "compiled WebAssembly.Module), copy node_modules/pennon/dist/pennon.wasm beside the bundle, or keep pennon out " +
+    "of the bundle (esbuild: `external: [\"pennon\"]`; Next.js: `serverExternalPackages: [\"pennon\"]`)");
+}
+
+/**
+ * Where `defaultWasm` looked, for its error. Bundled, the package's own path is
+ * `../pennon.wasm` from the bundle, a directory that never held it: not named, lest it
+ * be taken for where the file should go.
+ */
+function whereLooked(tried: Map<string, string>): string {
+  const running = runningFile();
+  const installedFrom = `and no installed one was found (node_modules/pennon/dist/pennon.wasm from ${process.cwd()} up)`;
+  const shown = (url: URL | undefined) => (url === undefined ? "" : ` (${fileURLToPath(url)}: ${tried.get(String(url)) ?? "not tried"})`);
+  if (running === undefined) return `this code has no \`import.meta.url\` (a script bundle), ${installedFrom}`;
+  if (/[\\/]dist[\\/]platform[\\/]node\.js$/.test(running)) return `the package's own is missing${shown(packaged())} (a broken install?), ${installedFrom}`;
+  return `this code runs bundled, from ${running}, with no pennon.wasm beside it${shown(besideBundle())}, ${installedFrom}`;
+}
+
+/** The path of the file this code runs from (the package's, or a bundle's), if known. */
+function runningFile(): string | undefined {
+  try {
+    return import.meta.url.startsWith("file:") ? fileURLToPath(import.meta.url) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

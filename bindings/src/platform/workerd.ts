@@ -3,7 +3,7 @@
  * deploy time; compiling bytes at run time is forbidden there.
  */
 
-import wasm from "../pennon.wasm";
+import wasm from "../workerd-wasm.js";
 import type { WasmSource } from "../engine.js";
 import { isCompiledModule } from "../compiled-module.js";
 

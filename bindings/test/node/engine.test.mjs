@@ -179,6 +179,36 @@ test("integers beyond 2^53: BigInt in, BigInt out", () => {
   assert.equal(engine.evaluatePrepared("big", PreparedContext.fromJson('{"n":9007199254740993}'), NOW).value, true);
 });
 
+test("a PreparedContext given where a plain object goes is evaluated as the prepared context it is", () => {
+  // Read as an object, a PreparedContext has no attributes of its own: `evaluate` gave
+  // DEFAULT and `evaluateAll` TARGETING_KEY_MISSING for it, silently.
+  const pro = { type: "string", enabled: true, variants: { pro: "Pro", free: "Free" }, off_variant: "free", fallthrough: { variant: "free" },
+    rules: [{ id: "plan", conditions: [{ attribute: "plan", op: "equals", value: "pro" }], serve: { variant: "pro" } }] };
+  const engine = newEngine();
+  engine.load(envelope(payload(5, { "banner-text": pro, beta: boolFlag({ staff: ["user-1"] }) })), NOW);
+  const context = { targetingKey: "user-1", plan: "pro" };
+  const prepared = new PreparedContext(context);
+  const expected = engine.evaluateAll(context, NOW);
+  assert.deepEqual(expected.map((r) => [r.key, r.value, r.reason]), [["banner-text", "Pro", "TARGETING_MATCH"], ["beta", true, "TARGETING_MATCH"]]);
+  for (const flag of ["banner-text", "beta", "nope"]) {
+    assert.deepEqual(engine.evaluate(flag, prepared, NOW), engine.evaluatePrepared(flag, prepared, NOW), flag);
+  }
+  assert.deepEqual(engine.evaluate("banner-text", prepared, NOW, "boolean").errorCode, "TYPE_MISMATCH");
+  assert.deepEqual(engine.evaluateAll(prepared, NOW), expected);
+  // Inside a getter's evaluation, where the flat write is busy.
+  let inner;
+  const outer = { get targetingKey() { inner = engine.evaluate("banner-text", prepared, NOW).value; return "user-1"; } };
+  assert.equal(engine.evaluate("beta", outer, NOW).value, true);
+  assert.equal(inner, "Pro");
+  const copy = new PreparedContext(prepared);
+  prepared.free();
+  assert.deepEqual(engine.evaluatePrepared("banner-text", copy, NOW).value, "Pro", "a copy, not an empty context");
+  for (const call of [() => engine.evaluate("beta", prepared, NOW), () => engine.evaluateAll(prepared, NOW), () => new PreparedContext(prepared)]) {
+    assert.throws(call, { name: "TypeError", message: "pennon: this PreparedContext was freed" });
+  }
+  copy.free();
+});
+
 test("contexts of 100,000 items, deep nesting and cycles neither trap nor poison", () => {
   const engine = newEngine();
   engine.load(v1, NOW);

@@ -66,6 +66,33 @@ test("options that can never work as given are FATAL, named: a misspelt option i
   assert.throws(() => new PennonServerProvider(), { name: "TypeError", message: /^pennon: a provider takes an options object \(\{ keys, environment, url or envelope, … \}\), not undefined$/ });
 });
 
+test("an unset environment variable given as a key, the environment or a URL is named as one", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.body = v1;
+  const unset = undefined; // process.env.PENNON_TRUSTED_KEY, not set
+  await assertFatal(server, [
+    [{ keys: [unset] }, /^invalid_options: engine options: `keys\[0\]` must be a string \(`ed25519:…`\), not undefined \(an unset environment variable\?\)$/],
+    [{ keys: [keys[0], 5] }, /`keys\[1\]` must be a string \(`ed25519:…`\), not 5$/],
+    [{ keys: unset }, /^invalid_options: engine options: `keys` is missing or undefined \(an unset environment variable\?\)$/],
+    [{ keys: keys[0] }, /`keys` must be an array of strings, not "ed25519:.*" \(one key: \[key\]\)$/],
+    [{ environment: unset }, /`environment` is missing or undefined \(an unset environment variable\?\)$/],
+    [{ url: `${unset}/v1/snapshots/test` }, /^pennon: `url` is not a URL: "undefined\/v1\/snapshots\/test" \(built from an unset environment variable\?\)$/],
+    [{ notificationUrl: `${unset}/v1/stream/test` }, /`notificationUrl` is not a URL: "undefined\/v1\/stream\/test" \(built from an unset environment variable\?\)$/],
+    [{ telemetry: { url: unset, sdkKey: "pns_x" } }, /`telemetry\.url` must be the control plane's base URL, a string or URL, not undefined \(an unset environment variable\?\)$/],
+  ]);
+  // In a page, such a URL would resolve as a path under it, and be polled.
+  globalThis.location = { href: "https://app.example/" };
+  t.after(() => delete globalThis.location);
+  await assertFatal(server, [[{ url: `${unset}/flags.json` }, /`url` is not a URL: "undefined\/flags.json" \(built from an unset environment variable\?\)$/]]);
+  delete globalThis.location;
+  for (const [name, Provider] of PROVIDERS) {
+    const provider = new Provider({ keys, environment: "test", url: unset, logger: quiet });
+    await assert.rejects(provider.initialize({}), { message: "pennon: no snapshot could be loaded: neither `url` nor `envelope` was given (an unset environment variable?)" }, name);
+  }
+  assert.equal(server.requests, 0, "nothing was fetched");
+});
+
 test("the notification stream's options are checked at start: FATAL, named, with near misses suggested", async (t) => {
   const server = await snapshotServer();
   t.after(server.close);

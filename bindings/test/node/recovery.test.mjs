@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { PennonServerProvider } from "pennon/server";
 import { PennonWebProvider } from "pennon/web";
 import { OpenFeature as WebOpenFeature } from "@openfeature/web-sdk";
-import { boolFlag, envelope, payload, publicKey } from "./sign.mjs";
+import { boolFlag, envelope, payload, publicKey, tamper } from "./sign.mjs";
 import { providerEvent, quiet, sleep, snapshotServer } from "./snapshot-server.mjs";
 import { fakePage, repo } from "./helpers.mjs";
 
@@ -66,6 +66,76 @@ test("refused credentials (401, 403) end a start at once, and make a served snap
   await serving.refresh();
   await ready;
   await serving.onClose();
+});
+
+test("a snapshot these options can never take (another environment's or audience's, no trusted key's) ends a start at once, as a 401 does; polling goes on", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  const flags = { beta: boolFlag({ staff: ["ann"] }) };
+  const misconfigured = [
+    ["wrong_environment", envelope({ ...payload(1, flags), environment: "prod" }), {}],
+    ["unknown_key", envelope(payload(1, flags), 2), {}],
+    ["wrong_audience", envelope({ ...payload(1, flags), audience: "client" }), { audience: "server" }],
+    ["wrong_audience", envelope(payload(1, flags)), { audience: "client" }],
+  ];
+  for (const [Provider, name] of [[PennonServerProvider, "server"], [PennonWebProvider, "web"]]) {
+    for (const [kind, body, extra] of misconfigured) {
+      server.status = 200;
+      server.body = body;
+      server.requests = 0;
+      const provider = new Provider({ keys, environment: "test", url: server.url, initTimeoutMs: 10_000, pollIntervalMs: 0, backoffInitialMs: 20, jitter: 0, logger: quiet, ...extra });
+      const error = await provider.initialize({}).then(() => ({ message: "ready" }), (e) => e);
+      const what = `${name}, ${kind}${extra.audience ? ` (audience ${extra.audience})` : ""}`;
+      assert.match(error.message, new RegExp(`^pennon: no snapshot could be loaded: GET http://127\\.0\\.0\\.1:\\d+/snapshot: ${kind}: `), what);
+      assert.notEqual(error.code, "PROVIDER_FATAL", `${what}: ERROR, not FATAL: the source may be mended`);
+      assert.equal(server.requests, 1, `${what}: not retried until initTimeoutMs`);
+      // Mended at the source (the URL fixed, a CDN's copy replaced): the retries after
+      // the start load it, and the provider is READY.
+      const ready = providerEvent(provider, "PROVIDER_READY");
+      server.body = extra.audience === "client" ? envelope({ ...payload(2, flags), audience: "client" }) : v2;
+      await ready;
+      await provider.onClose();
+    }
+  }
+  // A tampered copy may be a corrupted one, whole at the next request: retried.
+  server.body = tamper(v1);
+  server.requests = 0;
+  const provider = new PennonServerProvider({ keys, environment: "test", url: server.url, initTimeoutMs: 300, backoffInitialMs: 20, backoffMaxMs: 20, jitter: 0, logger: quiet });
+  await assert.rejects(provider.initialize(), /no snapshot within initTimeoutMs \(300 ms\); the last attempt: GET .*: bad_signature: /);
+  assert.ok(server.requests > 2, `${server.requests} requests`);
+  await provider.onClose();
+});
+
+test("a failing poll is logged once while it fails the same way, again when the failure changes, and its end; STALE names the last failure", async (t) => {
+  const server = await snapshotServer();
+  t.after(server.close);
+  server.body = v1;
+  const lines = [];
+  const provider = new PennonServerProvider({
+    keys, environment: "test", url: server.url, pollIntervalMs: 10, backoffInitialMs: 10, backoffMaxMs: 10, jitter: 0, staleAfterMs: 100,
+    logger: { warn: (line) => lines.push(line.replaceAll(/127\.0\.0\.1:\d+/g, "host")) },
+  });
+  t.after(() => provider.onClose());
+  await provider.initialize();
+  const stale = providerEvent(provider, "PROVIDER_STALE");
+  server.body = tamper(v2);
+  const { message } = await stale;
+  assert.match(message, /^syncing has failed for \d+ ms; serving version 1; the last failure: GET http:\/\/127\.0\.0\.1:\d+\/snapshot: bad_signature: /);
+  server.status = 503;
+  const tampered = server.requests;
+  while (server.requests < tampered + 3) await sleep(5);
+  const ready = providerEvent(provider, "PROVIDER_READY");
+  [server.status, server.body] = [200, v2];
+  await ready;
+  assert.ok(tampered > 4, `${tampered} requests failed as tampered`);
+  const logged = lines.filter((line) => line.startsWith("pennon: GET")).map((line) => line.replace(/: bad_signature: .*/, ": bad_signature: …"));
+  const failed = Number(/after (\d+) failed/.exec(logged[2])?.[1]);
+  assert.ok(failed >= tampered + 1, `${failed} failed requests`);
+  assert.deepEqual(logged, [
+    "pennon: GET http://host/snapshot: bad_signature: …",
+    "pennon: GET http://host/snapshot: HTTP 503",
+    `pennon: GET http://host/snapshot answers again, after ${failed} failed requests (the last: GET http://host/snapshot: HTTP 503)`,
+  ]);
 });
 
 test("an error answer is logged with the server's own words; a 401 after a redirect to another origin says the headers stayed behind", async (t) => {
