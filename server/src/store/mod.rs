@@ -58,9 +58,19 @@ pub(crate) enum Notice {
         /// The new version.
         version: u64,
     },
-    /// SDK keys were created or revoked: drop cached lookups.
-    KeysChanged,
-    /// Notices may have been lost (a reconnect): re-read the state.
+    /// The SDK key whose stored hash is `key_hash` was revoked: drop its cached grant.
+    KeyRevoked {
+        /// Its hash as stored (hex SHA-256; a key is not named by its secret).
+        key_hash: String,
+    },
+    /// `env` was deleted, with its SDK keys: drop their grants, and the environment.
+    EnvDeleted {
+        /// The environment.
+        env: String,
+    },
+    /// Notices may have been lost (a reconnect), or another instance announced what this
+    /// one cannot read (an earlier release's `keys`, which named no key): re-read the
+    /// state.
     Resync,
 }
 
@@ -69,20 +79,23 @@ impl Notice {
     pub(crate) fn encode(&self) -> String {
         match self {
             Notice::Published { env, version } => format!("published {version} {env}"),
-            Notice::KeysChanged => "keys".to_owned(),
+            Notice::KeyRevoked { key_hash } => format!("revoked {key_hash}"),
+            Notice::EnvDeleted { env } => format!("deleted {env}"),
             Notice::Resync => "resync".to_owned(),
         }
     }
 
-    /// Reads what [`Notice::encode`] wrote; anything else asks for a resync.
+    /// Reads what [`Notice::encode`] wrote; anything else asks for a resync. (Instances
+    /// of an earlier release read the notices they do not know as a resync too.)
     pub(crate) fn decode(text: &str) -> Notice {
-        let mut parts = text.splitn(3, ' ');
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some("published"), Some(version), Some(env)) => match version.parse() {
-                Ok(version) => Notice::Published { env: env.to_owned(), version },
-                Err(_) => Notice::Resync,
+        let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
+        match (word, rest) {
+            ("published", rest) => match rest.split_once(' ').map(|(version, env)| (version.parse(), env)) {
+                Some((Ok(version), env)) if !env.is_empty() => Notice::Published { env: env.to_owned(), version },
+                _ => Notice::Resync,
             },
-            (Some("keys"), None, None) => Notice::KeysChanged,
+            ("revoked", key_hash) if !key_hash.is_empty() => Notice::KeyRevoked { key_hash: key_hash.to_owned() },
+            ("deleted", env) if !env.is_empty() => Notice::EnvDeleted { env: env.to_owned() },
             _ => Notice::Resync,
         }
     }
@@ -190,4 +203,25 @@ pub(crate) fn to_u64(value: i64) -> u64 {
 /// Converts a count or version for storage.
 pub(crate) fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Notice;
+
+    #[test]
+    fn notices_read_back_and_anything_else_is_a_resync() {
+        for notice in [
+            Notice::Published { env: "staging".into(), version: 42 },
+            Notice::KeyRevoked { key_hash: crate::clock::hash_secret("pns_x") },
+            Notice::EnvDeleted { env: "qa".into() },
+            Notice::Resync,
+        ] {
+            assert_eq!(Notice::decode(&notice.encode()), notice);
+        }
+        // `keys` is what an earlier release sent for any revocation, naming no key.
+        for other in ["keys", "", "published", "published x staging", "published 3", "revoked", "deleted "] {
+            assert_eq!(Notice::decode(other), Notice::Resync, "{other:?}");
+        }
+    }
 }
