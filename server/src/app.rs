@@ -133,7 +133,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
             .map_err(|e| format!("cannot create data directory `{}`: {e}", config.data_dir.display()))?;
         crate::files::keep_private(&config.data_dir);
     }
-    let store = crate::store::open(&config.database_url()).await?;
+    let store = crate::store::open(&config.database_url(), crate::store::Opener::Server).await?;
     tracing::info!("database: {} ({})", crate::store::redact(&config.database_url()), store.backend());
     let telemetry = Telemetry::open(&config).await?;
     let signers = store.read().await.map_err(|e| e.to_string())?.latest_signers().await.map_err(|e| e.to_string())?;

@@ -123,21 +123,32 @@ pub(crate) trait Repository: Send + Sync {
     async fn close(&self);
 }
 
+/// Who opens a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Opener {
+    /// `pennon serve`: on SQLite, the one server of the file, which it claims for as
+    /// long as it runs (a second server is refused; see `sqlite.rs`).
+    Server,
+    /// A command run beside a server (`pennon admin-token`): it claims nothing, and its
+    /// writes wait on SQLite's write lock as the server's do.
+    Command,
+}
+
 /// Opens (creating if needed) and migrates the database at `url`: `sqlite:…` or
 /// `postgres://…`.
-pub(crate) async fn open(url: &str) -> Result<Arc<dyn Repository>, String> {
+pub(crate) async fn open(url: &str, opener: Opener) -> Result<Arc<dyn Repository>, String> {
     if is_postgres(url) {
         let store = postgres::PgStore::open(url).await.map_err(|e| format!("PostgreSQL at {}: {e}", redact(url)))?;
         Ok(Arc::new(store))
     } else if url.starts_with("sqlite:") {
-        let store = sqlite::SqliteStore::open(url).await.map_err(|e| format!("SQLite database {url}: {e}"))?;
-        Ok(Arc::new(store))
+        Ok(Arc::new(sqlite::SqliteStore::open(url, opener).await?))
     } else {
         Err(unsupported(url))
     }
 }
 
-/// Opens the database at `url` as [`open`] does, migrations included, but only one that
+/// Opens the database at `url` for a command, as [`open`] does, migrations included
+/// (claiming nothing: a server may be running on it), but only one that
 /// exists and that a first run bootstrapped: a command run beside a server (`pennon
 /// admin-token`) must neither create a database no server uses (a mistyped path, a
 /// missing data directory) nor lay Pennon's tables into another application's database.
@@ -161,7 +172,7 @@ pub(crate) async fn open_bootstrapped(url: &str) -> Result<Arc<dyn Repository>, 
              that it is the database `pennon serve` uses (its first start there creates an admin token and \
              prints it)"
         )),
-        Found::Bootstrapped => open(url).await,
+        Found::Bootstrapped => open(url, Opener::Command).await,
     }
 }
 
