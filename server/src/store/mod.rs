@@ -138,8 +138,7 @@ pub(crate) enum Opener {
 /// `postgres://…`.
 pub(crate) async fn open(url: &str, opener: Opener) -> Result<Arc<dyn Repository>, String> {
     if is_postgres(url) {
-        let store = postgres::PgStore::open(url).await.map_err(|e| format!("PostgreSQL at {}: {e}", redact(url)))?;
-        Ok(Arc::new(store))
+        Ok(Arc::new(postgres::PgStore::open(url).await?))
     } else if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::open(url, opener).await?))
     } else {
@@ -186,7 +185,8 @@ pub(crate) enum Found {
     Bootstrapped,
 }
 
-fn is_postgres(url: &str) -> bool {
+/// Whether `url` names a PostgreSQL database.
+pub(crate) fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
