@@ -125,17 +125,18 @@ impl Running {
 
 /// Starts the control plane described by `config`.
 pub async fn start(config: Config) -> Result<Running, String> {
-    // The data directory may hold the signing key: only its owner may enter it.
-    if config.uses_data_dir() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&config.data_dir)
-            .map_err(|e| format!("cannot create data directory `{}`: {e}", config.data_dir.display()))?;
-        crate::files::keep_private(&config.data_dir);
+    // A database of its own (PostgreSQL) is reached first: one that cannot be leaves no
+    // empty data directory behind. SQLite may live in the data directory.
+    let url = config.database_url();
+    let database_first = crate::store::is_postgres(&url);
+    if !database_first {
+        make_data_dir(&config)?;
     }
-    let store = crate::store::open(&config.database_url()).await?;
-    tracing::info!("database: {} ({})", crate::store::redact(&config.database_url()), store.backend());
+    let store = crate::store::open(&url, crate::store::Opener::Server).await?;
+    if database_first {
+        make_data_dir(&config)?;
+    }
+    tracing::info!("database: {} ({})", crate::store::redact(&url), store.backend());
     let telemetry = Telemetry::open(&config).await?;
     let signers = store.read().await.map_err(|e| e.to_string())?.latest_signers().await.map_err(|e| e.to_string())?;
     let keys = KeyRing::load(&config, signers.is_empty() || config.replace_signing_key)?;
@@ -190,6 +191,20 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let timeouts = crate::listen::Timeouts { head: app.config.head_timeout, body: app.config.body_timeout };
     let server = tokio::spawn(crate::listen::serve(listener, router, timeouts, stop));
     Ok(Running { addr, base_url, first_run, keys: key_info, server, tasks, app })
+}
+
+/// Makes the data directory when this start uses it, the owner's alone: it may hold the
+/// signing key.
+fn make_data_dir(config: &Config) -> Result<(), String> {
+    if config.uses_data_dir() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&config.data_dir)
+            .map_err(|e| format!("cannot create data directory `{}`: {e}", config.data_dir.display()))?;
+        crate::files::keep_private(&config.data_dir);
+    }
+    Ok(())
 }
 
 /// Refuses to start when an environment's latest snapshot was signed by none of this

@@ -3,10 +3,10 @@
 //!
 //! Both are bearer secrets looked up by their SHA-256; the database never holds them.
 //! SDK keys sit on the hot path of snapshot fetches, so their lookups are cached in
-//! memory; a revocation clears every instance's cache (through `NOTIFY` on
-//! PostgreSQL).
+//! memory; a revocation drops that key's grant from every instance's cache (through
+//! `NOTIFY` on PostgreSQL), and only that key's: the others keep theirs for outages.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -125,12 +125,12 @@ pub(crate) struct SdkGrant {
 /// SDK key lookups, cached by hash.
 #[derive(Default)]
 pub(crate) struct SdkKeyCache {
-    /// The grants, and how many times they were cleared: a lookup that began before a
-    /// clear (a revocation) must not put back what it read.
+    /// The grants, and how many times some were dropped: a lookup that began before a
+    /// revocation must not put back what it read.
     grants: RwLock<Grants>,
     /// Counts revocations, so open streams check their key again (`routes/stream.rs`).
     revocations: watch::Sender<u64>,
-    /// Store lookups under way, by key hash and the clear count they began at: after a
+    /// Store lookups under way, by key hash and the drop count they began at: after a
     /// revocation every open stream checks its key at once, and the streams of one key
     /// (often thousands) share one lookup instead of queueing for the connection pool.
     flights: Mutex<HashMap<([u8; 32], u64), Flight>>,
@@ -157,7 +157,7 @@ struct Grants {
     /// Read before it: used only while the store cannot answer, so that a database
     /// outage does not stop snapshots already in memory from being served.
     stale: HashMap<[u8; 32], SdkGrant>,
-    /// Clears and refreshes so far.
+    /// Revocations, deletions and refreshes so far.
     clears: u64,
 }
 
@@ -169,29 +169,50 @@ const LOOKUP_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 type Flight = Arc<tokio::sync::OnceCell<Option<SdkGrant>>>;
 
 impl SdkKeyCache {
-    /// Clears the cache after SDK keys were revoked or deleted, and has every open stream
-    /// check its key again. (The periodic safety-net clear does not: streams check at
-    /// each heartbeat anyway, and all of them at once would be a burst of lookups.)
-    pub(crate) fn revoked(&self) {
-        self.clear();
+    /// Drops the grant of the SDK key whose stored hash is `key_hash` (revoked here, or
+    /// as another instance's notice says), and has every open stream check its key
+    /// again. Other keys keep their grants, fresh ones and those kept for outages: a
+    /// revocation says nothing about them. A text that is no hash was never a lookup's
+    /// (they use the hex of a SHA-256), so nothing is dropped for it.
+    pub(crate) fn revoked(&self, key_hash: &str) {
+        let revoked = crate::clock::parse_hash(key_hash);
+        self.forget(|hash, _| Some(*hash) == revoked);
+    }
+
+    /// Drops the grants of every key of `env`, deleted with it, as [`Self::revoked`]
+    /// does for one key.
+    pub(crate) fn env_deleted(&self, env: &str) {
+        self.forget(|_, grant| &*grant.env == env);
+    }
+
+    /// Keeps only the grants of keys whose stored hash is in `live`, read from the
+    /// store after notices may have been lost: keys revoked or deleted meanwhile are
+    /// dropped, as [`Self::revoked`] does, and live ones keep their grants for outages.
+    pub(crate) fn keep_only(&self, live: &[String]) {
+        let live: HashSet<[u8; 32]> = live.iter().filter_map(|hash| crate::clock::parse_hash(hash)).collect();
+        self.forget(|hash, _| !live.contains(hash));
+    }
+
+    /// Drops the grants `gone` picks, fresh and stale, and every lookup still under way
+    /// (one may have read a dropped key before it went), and has every open stream check
+    /// its key again. (The periodic refresh does not wake streams: they check at each
+    /// heartbeat anyway, and all of them at once would be a burst of lookups.)
+    fn forget(&self, gone: impl Fn(&[u8; 32], &SdkGrant) -> bool) {
+        {
+            let mut grants = self.grants.write().unwrap_or_else(PoisonError::into_inner);
+            grants.fresh.retain(|hash, grant| !gone(hash, grant));
+            grants.stale.retain(|hash, grant| !gone(hash, grant));
+            grants.clears += 1;
+        }
         self.revocations.send_modify(|n| *n += 1);
-        // Learnt from the store (a write committed, or its notice, or its listener back
-        // after an outage): it answers, and with no stale grant left, keys never seen
-        // must not be refused as if it did not.
+        // Learnt from the store (a write committed, its notice, or a read of the live
+        // keys): it answers, and keys never seen must not be refused as if it did not.
         self.answered(true, self.begin());
     }
 
     /// What open streams watch for revocations.
     pub(crate) fn revocations(&self) -> watch::Receiver<u64> {
         self.revocations.subscribe()
-    }
-
-    /// Forgets every cached lookup, and every lookup still under way.
-    pub(crate) fn clear(&self) {
-        let mut grants = self.grants.write().unwrap_or_else(PoisonError::into_inner);
-        grants.fresh.clear();
-        grants.stale.clear();
-        grants.clears += 1;
     }
 
     /// Has every key looked up again on its next use (the safety net for revocations
@@ -392,15 +413,16 @@ impl Drop for Counted {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::hex;
 
-    /// A lookup that read a key before its revocation cleared the cache does not put the
-    /// key back: the revocation holds at once, not at the next restart.
+    /// A lookup that read a key before its revocation dropped it does not put the key
+    /// back: the revocation holds at once, not at the next restart.
     #[test]
     fn a_lookup_racing_a_revocation_caches_nothing() {
         let cache = SdkKeyCache::default();
         let grant = SdkGrant { env: Arc::from("production"), kind: SdkKind::Client };
         let cleared = cache.lookup(&[7; 32]).unwrap_err(); // a miss: the lookup reads the store
-        cache.clear(); // the revocation commits meanwhile
+        cache.revoked(&hex(&[7; 32])); // the revocation commits meanwhile
         cache.remember(cleared, [7; 32], Some(grant.clone()));
         assert!(cache.lookup(&[7; 32]).is_err(), "the revoked key was cached again");
         // A lookup with nothing in between is cached.
@@ -409,24 +431,69 @@ mod tests {
         assert!(cache.lookup(&[8; 32]).is_ok());
     }
 
-    /// A refresh keeps what was read for while the store cannot answer; a revocation,
-    /// or a lookup that finds the key gone, does not.
+    /// Caches `hash` as granted in `env`, as a lookup the store answered does.
+    fn grant(cache: &SdkKeyCache, hash: [u8; 32], env: &str) -> SdkGrant {
+        let grant = SdkGrant { env: Arc::from(env), kind: SdkKind::Server };
+        let cleared = cache.lookup(&hash).unwrap_err();
+        cache.remember(cleared, hash, Some(grant.clone()));
+        grant
+    }
+
+    /// A refresh keeps what was read for while the store cannot answer; a revocation of
+    /// that key, or a lookup that finds the key gone, does not.
     #[test]
     fn refreshed_grants_stay_for_outages_and_revocations_remove_them() {
         let cache = SdkKeyCache::default();
-        let grant = SdkGrant { env: Arc::from("production"), kind: SdkKind::Server };
-        for hash in [[1; 32], [2; 32], [3; 32]] {
-            let cleared = cache.lookup(&hash).unwrap_err();
-            cache.remember(cleared, hash, Some(grant.clone()));
-        }
+        let grants = [[1; 32], [2; 32], [3; 32]].map(|hash| grant(&cache, hash, "production"));
         cache.refresh();
         assert!(cache.lookup(&[1; 32]).is_err(), "a refreshed key is looked up again");
-        assert_eq!(cache.stale(&[1; 32]), Some(grant), "and kept for an outage");
+        assert_eq!(cache.stale(&[1; 32]).as_ref(), Some(&grants[0]), "and kept for an outage");
         let cleared = cache.lookup(&[2; 32]).unwrap_err();
         cache.remember(cleared, [2; 32], None); // the store answers: deleted
         assert_eq!(cache.stale(&[2; 32]), None);
-        cache.clear(); // a revocation
+        cache.revoked(&hex(&[3; 32]));
         assert_eq!(cache.stale(&[3; 32]), None);
+    }
+
+    /// A revocation drops the revoked key's grant alone: every other key keeps its own,
+    /// fresh or kept for an outage. Before, any revocation emptied the cache, and a
+    /// database outage after it refused every key (503) on every instance.
+    #[test]
+    fn a_revocation_keeps_the_other_keys_grants() {
+        let cache = SdkKeyCache::default();
+        let kept = grant(&cache, [1; 32], "development");
+        grant(&cache, [2; 32], "staging");
+        cache.refresh(); // both kept for an outage
+        let fresh = grant(&cache, [3; 32], "development");
+        cache.revoked(&hex(&[2; 32]));
+        assert_eq!(cache.stale(&[1; 32]), Some(kept), "another key's grant for outages was dropped");
+        assert_eq!(cache.lookup(&[3; 32]), Ok(fresh), "another key's fresh grant was dropped");
+        assert_eq!(cache.stale(&[2; 32]), None);
+        assert!(cache.lookup(&[2; 32]).is_err());
+        // A text that is no hash drops nothing.
+        cache.revoked("not a hash");
+        assert!(cache.lookup(&[3; 32]).is_ok() && cache.stale(&[1; 32]).is_some());
+    }
+
+    /// Deleting an environment drops the grants of its keys alone; a resync keeps the
+    /// grants of the keys still live.
+    #[test]
+    fn deletions_and_resyncs_drop_only_the_keys_gone() {
+        let cache = SdkKeyCache::default();
+        let kept = grant(&cache, [1; 32], "development");
+        grant(&cache, [2; 32], "staging");
+        cache.refresh();
+        grant(&cache, [3; 32], "staging");
+        cache.env_deleted("staging");
+        assert_eq!(cache.stale(&[1; 32]), Some(kept.clone()));
+        assert_eq!((cache.stale(&[2; 32]), cache.lookup(&[3; 32]).ok()), (None, None));
+
+        let fresh = grant(&cache, [4; 32], "development");
+        grant(&cache, [5; 32], "development");
+        cache.keep_only(&[hex(&[1; 32]), hex(&[4; 32]), "not a hash".to_owned()]);
+        assert_eq!(cache.stale(&[1; 32]), Some(kept));
+        assert_eq!(cache.lookup(&[4; 32]), Ok(fresh));
+        assert!(cache.lookup(&[5; 32]).is_err(), "a key no longer live kept its grant");
     }
 
     /// A check stuck on a connection the outage cut, failing after a later check was
@@ -471,8 +538,8 @@ mod tests {
         }
         assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 1, "100 misses, one read");
         assert!(cache.lookup(&[9; 32]).is_ok(), "the read was cached");
-        cache.clear();
+        cache.revoked(&hex(&[9; 32]));
         assert_eq!(check(cache.clone(), reads.clone(), grant.clone()).await, Some(grant));
-        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2, "a clear starts a new read");
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2, "a revocation starts a new read");
     }
 }

@@ -38,6 +38,20 @@ pub(crate) fn hash_secret(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 
+/// The SHA-256 that [`hash_secret`] wrote as hex; `None` for any other text.
+pub(crate) fn parse_hash(text: &str) -> Option<[u8; 32]> {
+    let digits = text.as_bytes();
+    if digits.len() != 64 {
+        return None;
+    }
+    let digit = |d: u8| char::from(d).to_digit(16);
+    let mut hash = [0u8; 32];
+    for (byte, pair) in hash.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = u8::try_from(digit(pair[0])? << 4 | digit(pair[1])?).ok()?;
+    }
+    Some(hash)
+}
+
 /// Lowercase hex, as the core writes key ids and payload digests.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut text = String::with_capacity(2 * bytes.len());
@@ -55,5 +69,14 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
             "SHA-256 of `abc` (FIPS 180-2, appendix B.1)"
         );
+    }
+
+    #[test]
+    fn parse_hash_reads_what_hash_secret_wrote_and_nothing_else() {
+        let hash = super::hash_secret("abc");
+        assert_eq!(super::parse_hash(&hash).map(|bytes| super::hex(&bytes)), Some(hash.clone()));
+        for wrong in ["", "abc", &hash[..62], &format!("{hash}00"), &format!("+{}", &hash[1..])] {
+            assert_eq!(super::parse_hash(wrong), None, "{wrong:?}");
+        }
     }
 }

@@ -30,6 +30,29 @@ pub(crate) async fn warm(app: &App) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Re-reads the state after notices may have been lost (the listener reconnected) or
+/// named no key (an earlier release's revocation). Which SDK keys were revoked or
+/// deleted meanwhile is unknown, so the live ones are read and every other grant is
+/// dropped: emptying the cache instead would also drop the grants of the keys still
+/// live, which snapshots are served with through a database outage (and a reconnect
+/// often comes between two outages, a database restarting). When that read fails, every
+/// key is looked up again on its next use, as after a lost notice (the poller's
+/// refresh): while the store answers, a revoked key is refused then.
+async fn resync(app: &App) -> Result<(), sqlx::Error> {
+    let live = match app.store.read().await {
+        Ok(mut tx) => tx.live_sdk_key_hashes().await,
+        Err(e) => Err(e),
+    };
+    match live {
+        Ok(live) => app.sdk_keys.keep_only(&live),
+        Err(e) => {
+            app.sdk_keys.refresh();
+            return Err(e);
+        }
+    }
+    warm(app).await
+}
+
 /// Starts the listener and the poller, when the database can announce changes.
 pub(crate) async fn spawn_listeners(app: &App) -> Result<Vec<JoinHandle<()>>, sqlx::Error> {
     let Some(mut notifications) = app.store.listen().await? else { return Ok(Vec::new()) };
@@ -61,14 +84,15 @@ pub(crate) async fn spawn_listeners(app: &App) -> Result<Vec<JoinHandle<()>>, sq
                             Ok(())
                         }
                     }
-                    Ok(Notice::KeysChanged) => {
-                        app.sdk_keys.revoked();
+                    Ok(Notice::KeyRevoked { key_hash }) => {
+                        app.sdk_keys.revoked(&key_hash);
                         Ok(())
                     }
-                    Ok(Notice::Resync) => {
-                        app.sdk_keys.revoked();
+                    Ok(Notice::EnvDeleted { env }) => {
+                        app.sdk_keys.env_deleted(&env);
                         warm(&app).await
                     }
+                    Ok(Notice::Resync) => resync(&app).await,
                     Err(e) => {
                         tracing::warn!("database notifications: {e}; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -20,6 +20,7 @@ pub(crate) struct Place {
     #[arg(long, env = "PENNON_DATA_DIR", value_name = "DIR", default_value = "pennon-data")]
     pub(crate) data_dir: PathBuf,
     /// `sqlite:PATH` or `postgres://USER:PASSWORD@HOST/DB`. Default: SQLite in the data directory.
+    /// One `pennon serve` per SQLite file (a second is refused); any number on PostgreSQL.
     #[arg(long, env = "PENNON_DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub(crate) database_url: Option<String>,
 }

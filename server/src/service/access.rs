@@ -201,19 +201,19 @@ pub(crate) async fn create_sdk_key(
     Ok(key)
 }
 
-/// Revokes an SDK key; every instance drops it from its cache.
+/// Revokes an SDK key; every instance drops it, and it alone, from its cache.
 pub(crate) async fn revoke_sdk_key(app: &AppInner, actor: &Actor, env: &str, id: i64) -> Result<(), ApiError> {
     let mut w = Writer::begin(app, actor, Lock::None).await?;
     let keys = w.tx.sdk_keys(env).await?;
     let row =
         keys.iter().find(|k| k.id == id).ok_or_else(|| ApiError::not_found(format!("no SDK key {id} in `{env}`")))?;
-    if !w.tx.revoke_sdk_key(env, id, w.now).await? {
+    let Some(key_hash) = w.tx.revoke_sdk_key(env, id, w.now).await? else {
         return Err(ApiError::conflict(format!("SDK key {id} is already revoked")));
-    }
-    w.tx.notify(&Notice::KeysChanged).await?;
+    };
+    w.tx.notify(&Notice::KeyRevoked { key_hash: key_hash.clone() }).await?;
     let before = sdk_key_from_row(row);
     w.audit::<SdkKey, SdkKey>("sdk_key.revoke", ("sdk_key", &id.to_string()), Some(env), Some(&before), None);
     w.commit().await?;
-    app.sdk_keys.revoked();
+    app.sdk_keys.revoked(&key_hash);
     Ok(())
 }

@@ -106,7 +106,7 @@ pub(crate) async fn delete(
     super::changes::reject_all_in(&mut w, name).await?;
     w.tx.delete_env(name).await?;
     super::access::unscope_in(&mut w, name).await?;
-    w.tx.notify(&Notice::Resync).await?;
+    w.tx.notify(&Notice::EnvDeleted { env: name.to_owned() }).await?;
     w.audit::<Environment, Environment>(
         "environment.delete",
         ("environment", name),
@@ -116,7 +116,7 @@ pub(crate) async fn delete(
     );
     w.commit().await?;
     app.hub.remove(name);
-    app.sdk_keys.revoked();
+    app.sdk_keys.env_deleted(name);
     app.telemetry.forget_env(name).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -108,10 +108,16 @@ impl Tx {
         on_conn!(self, |c| sqlx::query_as(&sql).bind(env).fetch_all(c).await)
     }
 
-    /// Revokes an SDK key of `env`; returns whether it was live.
-    pub(crate) async fn revoke_sdk_key(&mut self, env: &str, id: i64, now: i64) -> Result<bool, sqlx::Error> {
-        let sql = "UPDATE sdk_keys SET revoked_at = $3 WHERE id = $1 AND env = $2 AND revoked_at IS NULL";
-        let n = on_conn!(self, |c| sqlx::query(sql).bind(id).bind(env).bind(now).execute(c).await?.rows_affected());
-        Ok(n == 1)
+    /// The stored hashes of the live SDK keys.
+    pub(crate) async fn live_sdk_key_hashes(&mut self) -> Result<Vec<String>, sqlx::Error> {
+        let sql = "SELECT key_hash FROM sdk_keys WHERE revoked_at IS NULL";
+        on_conn!(self, |c| sqlx::query_scalar(sql).fetch_all(c).await)
+    }
+
+    /// Revokes an SDK key of `env`; returns its stored hash if it was live.
+    pub(crate) async fn revoke_sdk_key(&mut self, env: &str, id: i64, now: i64) -> Result<Option<String>, sqlx::Error> {
+        let sql = "UPDATE sdk_keys SET revoked_at = $3 WHERE id = $1 AND env = $2 AND revoked_at IS NULL \
+                   RETURNING key_hash";
+        on_conn!(self, |c| sqlx::query_scalar(sql).bind(id).bind(env).bind(now).fetch_optional(c).await)
     }
 }

@@ -58,9 +58,19 @@ pub(crate) enum Notice {
         /// The new version.
         version: u64,
     },
-    /// SDK keys were created or revoked: drop cached lookups.
-    KeysChanged,
-    /// Notices may have been lost (a reconnect): re-read the state.
+    /// The SDK key whose stored hash is `key_hash` was revoked: drop its cached grant.
+    KeyRevoked {
+        /// Its hash as stored (hex SHA-256; a key is not named by its secret).
+        key_hash: String,
+    },
+    /// `env` was deleted, with its SDK keys: drop their grants, and the environment.
+    EnvDeleted {
+        /// The environment.
+        env: String,
+    },
+    /// Notices may have been lost (a reconnect), or another instance announced what this
+    /// one cannot read (an earlier release's `keys`, which named no key): re-read the
+    /// state.
     Resync,
 }
 
@@ -69,20 +79,23 @@ impl Notice {
     pub(crate) fn encode(&self) -> String {
         match self {
             Notice::Published { env, version } => format!("published {version} {env}"),
-            Notice::KeysChanged => "keys".to_owned(),
+            Notice::KeyRevoked { key_hash } => format!("revoked {key_hash}"),
+            Notice::EnvDeleted { env } => format!("deleted {env}"),
             Notice::Resync => "resync".to_owned(),
         }
     }
 
-    /// Reads what [`Notice::encode`] wrote; anything else asks for a resync.
+    /// Reads what [`Notice::encode`] wrote; anything else asks for a resync. (Instances
+    /// of an earlier release read the notices they do not know as a resync too.)
     pub(crate) fn decode(text: &str) -> Notice {
-        let mut parts = text.splitn(3, ' ');
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some("published"), Some(version), Some(env)) => match version.parse() {
-                Ok(version) => Notice::Published { env: env.to_owned(), version },
-                Err(_) => Notice::Resync,
+        let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
+        match (word, rest) {
+            ("published", rest) => match rest.split_once(' ').map(|(version, env)| (version.parse(), env)) {
+                Some((Ok(version), env)) if !env.is_empty() => Notice::Published { env: env.to_owned(), version },
+                _ => Notice::Resync,
             },
-            (Some("keys"), None, None) => Notice::KeysChanged,
+            ("revoked", key_hash) if !key_hash.is_empty() => Notice::KeyRevoked { key_hash: key_hash.to_owned() },
+            ("deleted", env) if !env.is_empty() => Notice::EnvDeleted { env: env.to_owned() },
             _ => Notice::Resync,
         }
     }
@@ -110,21 +123,31 @@ pub(crate) trait Repository: Send + Sync {
     async fn close(&self);
 }
 
+/// Who opens a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Opener {
+    /// `pennon serve`: on SQLite, the one server of the file, which it claims for as
+    /// long as it runs (a second server is refused; see `sqlite.rs`).
+    Server,
+    /// A command run beside a server (`pennon admin-token`): it claims nothing, and its
+    /// writes wait on SQLite's write lock as the server's do.
+    Command,
+}
+
 /// Opens (creating if needed) and migrates the database at `url`: `sqlite:…` or
 /// `postgres://…`.
-pub(crate) async fn open(url: &str) -> Result<Arc<dyn Repository>, String> {
+pub(crate) async fn open(url: &str, opener: Opener) -> Result<Arc<dyn Repository>, String> {
     if is_postgres(url) {
-        let store = postgres::PgStore::open(url).await.map_err(|e| format!("PostgreSQL at {}: {e}", redact(url)))?;
-        Ok(Arc::new(store))
+        Ok(Arc::new(postgres::PgStore::open(url).await?))
     } else if url.starts_with("sqlite:") {
-        let store = sqlite::SqliteStore::open(url).await.map_err(|e| format!("SQLite database {url}: {e}"))?;
-        Ok(Arc::new(store))
+        Ok(Arc::new(sqlite::SqliteStore::open(url, opener).await?))
     } else {
         Err(unsupported(url))
     }
 }
 
-/// Opens the database at `url` as [`open`] does, migrations included, but only one that
+/// Opens the database at `url` for a command, as [`open`] does, migrations included
+/// (claiming nothing: a server may be running on it), but only one that
 /// exists and that a first run bootstrapped: a command run beside a server (`pennon
 /// admin-token`) must neither create a database no server uses (a mistyped path, a
 /// missing data directory) nor lay Pennon's tables into another application's database.
@@ -148,7 +171,7 @@ pub(crate) async fn open_bootstrapped(url: &str) -> Result<Arc<dyn Repository>, 
              that it is the database `pennon serve` uses (its first start there creates an admin token and \
              prints it)"
         )),
-        Found::Bootstrapped => open(url).await,
+        Found::Bootstrapped => open(url, Opener::Command).await,
     }
 }
 
@@ -162,7 +185,8 @@ pub(crate) enum Found {
     Bootstrapped,
 }
 
-fn is_postgres(url: &str) -> bool {
+/// Whether `url` names a PostgreSQL database.
+pub(crate) fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
@@ -190,4 +214,25 @@ pub(crate) fn to_u64(value: i64) -> u64 {
 /// Converts a count or version for storage.
 pub(crate) fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Notice;
+
+    #[test]
+    fn notices_read_back_and_anything_else_is_a_resync() {
+        for notice in [
+            Notice::Published { env: "staging".into(), version: 42 },
+            Notice::KeyRevoked { key_hash: crate::clock::hash_secret("pns_x") },
+            Notice::EnvDeleted { env: "qa".into() },
+            Notice::Resync,
+        ] {
+            assert_eq!(Notice::decode(&notice.encode()), notice);
+        }
+        // `keys` is what an earlier release sent for any revocation, naming no key.
+        for other in ["keys", "", "published", "published x staging", "published 3", "revoked", "deleted "] {
+            assert_eq!(Notice::decode(other), Notice::Resync, "{other:?}");
+        }
+    }
 }

@@ -22,10 +22,21 @@ pub(crate) struct PgStore {
     pool: PgPool,
 }
 
+/// How long a start waits for PostgreSQL to accept connections: it may be starting
+/// beside Pennon (a compose file, a reboot).
+const REACH_PATIENCE: Duration = Duration::from_secs(30);
+
 impl PgStore {
     /// Connects to `url` and applies `migrations/postgres`.
-    pub(crate) async fn open(url: &str) -> Result<PgStore, sqlx::Error> {
-        let options = PgConnectOptions::from_str(url)?.application_name("pennon");
+    pub(crate) async fn open(url: &str) -> Result<PgStore, String> {
+        let fail = |e: sqlx::Error| format!("PostgreSQL at {}: {e}", super::redact(url));
+        let options = PgConnectOptions::from_str(url).map_err(fail)?.application_name("pennon");
+        reach(&options, REACH_PATIENCE).await.map_err(|why| format!("PostgreSQL at {}: {why}", super::redact(url)))?;
+        Self::migrated(options).await.map_err(fail)
+    }
+
+    /// A pool on `options`, migrated.
+    async fn migrated(options: PgConnectOptions) -> Result<PgStore, sqlx::Error> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
@@ -39,6 +50,52 @@ impl PgStore {
         migrator.set_ignore_missing(true);
         migrator.run(&pool).await?;
         Ok(PgStore { pool })
+    }
+}
+
+/// Connects once to `options`, trying again for up to `patience` while the server
+/// refuses connections or does not answer, so that one that cannot be reached is
+/// reported with why, where, and what to check (the pool would say only "pool timed
+/// out", after as long).
+async fn reach(options: &PgConnectOptions, patience: Duration) -> Result<(), String> {
+    let place = match options.get_socket() {
+        Some(socket) => format!("socket directory `{}`", socket.display()),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    };
+    let check = "check that PostgreSQL runs there and accepts connections from this host, and the host and \
+                 port of --database-url (or PENNON_DATABASE_URL); nothing was created";
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut warned = false;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let why = match tokio::time::timeout(left, PgConnection::connect_with(options)).await {
+            Ok(Ok(connection)) => {
+                let _ = connection.close().await; // reached: the pool connects next
+                return Ok(());
+            }
+            Ok(Err(sqlx::Error::Io(e))) if e.kind() == std::io::ErrorKind::ConnectionRefused => e.to_string(),
+            // cannot_connect_now (starting up) and too_many_connections: worth waiting
+            // for, as the pool would.
+            Ok(Err(sqlx::Error::Database(e))) if matches!(e.code().as_deref(), Some("57P03" | "53300")) => {
+                e.to_string()
+            }
+            // PostgreSQL answered (a password refused, no such database): its words say it.
+            Ok(Err(e @ (sqlx::Error::Database(_) | sqlx::Error::Configuration(_)))) => return Err(e.to_string()),
+            // Nothing there, or something else than PostgreSQL (a hang-up, another protocol).
+            Ok(Err(e)) => return Err(format!("cannot connect to {place}: {e}; {check}")),
+            Err(_) => "no answer".to_owned(),
+        };
+        if tokio::time::Instant::now() + Duration::from_secs(1) >= deadline {
+            return Err(format!("cannot connect to {place} ({why}), tried for {} s; {check}", patience.as_secs()));
+        }
+        if !warned {
+            warned = true;
+            tracing::warn!(
+                "cannot connect to PostgreSQL at {place} yet ({why}); trying again for up to {} s",
+                patience.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -133,5 +190,26 @@ impl Notifications for PgNotifications {
             Some(notification) => Notice::decode(notification.payload()),
             None => Notice::Resync,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr as _;
+    use std::time::Duration;
+
+    use sqlx::postgres::PgConnectOptions;
+
+    /// A server refusing connections is tried again for the patience given, then reported
+    /// with where, why and what to check, instead of sqlx's "pool timed out".
+    #[tokio::test]
+    async fn an_unreachable_server_is_reported_with_where_and_why() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap(); // dropped: refuses
+        let options = PgConnectOptions::from_str(&format!("postgres://pennon:secret@{closed}/pennon")).unwrap();
+        let why = super::reach(&options, Duration::from_millis(1500)).await.unwrap_err();
+        for needed in [&format!("cannot connect to {closed} ("), "refused", "check that PostgreSQL runs there"] {
+            assert!(why.contains(needed), "no {needed:?} in {why}");
+        }
+        assert!(!why.contains("secret"), "{why}");
     }
 }

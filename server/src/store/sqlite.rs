@@ -2,8 +2,13 @@
 //!
 //! Writes are serialized twice: an in-process mutex queues them without polling, and
 //! `BEGIN IMMEDIATE` takes SQLite's write lock before the first read, so a
-//! read-modify-write can never be overtaken (a second process on the same file, say a
-//! restarted server racing the old one, waits on SQLite's busy timeout instead).
+//! read-modify-write can never be overtaken (a command writing beside the server,
+//! `pennon admin-token`, waits on SQLite's busy timeout instead).
+//!
+//! One server serves a file: it learns of its own commits alone, so a second one would
+//! serve only its own writes, and the two would drift apart. The server holds an
+//! advisory lock on `NAME.db.lock` beside the file while it runs ([`Claim`]), and a
+//! second is refused at start.
 
 use std::str::FromStr as _;
 use std::sync::Arc;
@@ -15,18 +20,34 @@ use sqlx::{Connection as _, SqliteConnection, SqlitePool};
 use tokio::sync::Mutex;
 
 use super::tx::{Inner, Tx};
-use super::{Found, Lock, Notifications, Repository};
+use super::{Found, Lock, Notifications, Opener, Repository};
 
 /// The SQLite repository.
 pub(crate) struct SqliteStore {
     pool: SqlitePool,
     writer: Arc<Mutex<()>>,
+    /// A server's hold on the file, let go when the pool is closed.
+    claim: std::sync::Mutex<Option<Claim>>,
 }
 
 impl SqliteStore {
-    /// Opens `url` (creating the file) and applies `migrations/sqlite`.
-    pub(crate) async fn open(url: &str) -> Result<SqliteStore, sqlx::Error> {
-        let options = SqliteConnectOptions::from_str(url)?
+    /// Opens `url` (creating the file) and applies `migrations/sqlite`; for a server,
+    /// first claims the file ([`Claim`]).
+    pub(crate) async fn open(url: &str, opener: Opener) -> Result<SqliteStore, String> {
+        let message = |e: sqlx::Error| format!("SQLite database {url}: {e}");
+        let options = SqliteConnectOptions::from_str(url).map_err(message)?;
+        create_private(url, &options).map_err(message)?;
+        let claim = match opener {
+            Opener::Server if on_disk(url) => Some(Claim::take(options.get_filename())?),
+            _ => None,
+        };
+        let pool = Self::connect(options).await.map_err(message)?;
+        Ok(SqliteStore { pool, writer: Arc::new(Mutex::new(())), claim: std::sync::Mutex::new(claim) })
+    }
+
+    /// Opens a pool on the file and migrates it.
+    async fn connect(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit is on disk before the client hears of it, even across a
@@ -34,14 +55,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
-        create_private(url, &options)?;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         let mut migrator = sqlx::migrate!("./migrations/sqlite");
         // Migrations only add: an instance of the previous release (a rolling upgrade,
         // a rollback of the deployment) runs against a schema a newer one migrated.
         migrator.set_ignore_missing(true);
         migrator.run(&pool).await?;
-        Ok(SqliteStore { pool, writer: Arc::new(Mutex::new(())) })
+        Ok(pool)
     }
 }
 
@@ -78,7 +98,7 @@ impl SqliteStore {
 /// empty file is an empty database; an existing one is left as it is.
 pub(crate) fn create_private(url: &str, options: &SqliteConnectOptions) -> Result<(), sqlx::Error> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    if url.contains(":memory:") || url.contains("mode=memory") || url.contains("mode=ro") {
+    if !on_disk(url) {
         return Ok(());
     }
     let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(options.get_filename());
@@ -87,6 +107,75 @@ pub(crate) fn create_private(url: &str, options: &SqliteConnectOptions) -> Resul
         // SQLite says what is wrong with a missing directory, in its own words.
         Err(e) if matches!(e.kind(), std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotFound) => Ok(()),
         Err(e) => Err(sqlx::Error::Io(e)),
+    }
+}
+
+/// Whether `url` names a file this process may create and write (not an in-memory or
+/// read-only database).
+fn on_disk(url: &str) -> bool {
+    !(url.contains(":memory:") || url.contains("mode=memory") || url.contains("mode=ro"))
+}
+
+/// A server's exclusive advisory lock (`flock`) on `NAME.db.lock` beside its database
+/// file, held until the store closes; the operating system lets go of it when the
+/// process ends, however it ends, so a crash leaves nothing to clean up. The file holds
+/// the process id of its holder, for the message that refuses a second server. The file
+/// itself stays: removing it could let two servers lock two different files.
+struct Claim {
+    _file: std::fs::File,
+}
+
+impl Claim {
+    /// Claims the database file `database`, or says which process holds it.
+    fn take(database: &std::path::Path) -> Result<Claim, String> {
+        use std::io::{Read as _, Seek as _, Write as _};
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // One lock file for every name of the database (relative or absolute, through a
+        // symbolic link to the file or to its directory); it exists, as `open` made it.
+        let database = std::fs::canonicalize(database).unwrap_or_else(|_| database.to_path_buf());
+        let mut path = database.clone().into_os_string();
+        path.push(".lock");
+        let path = std::path::PathBuf::from(path);
+        let cannot = |e: std::io::Error| {
+            format!("cannot lock SQLite database `{}` for this server: `{}`: {e}", database.display(), path.display())
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            // Not emptied before it is locked: it names the process holding it.
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(cannot)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder); // only for the message
+                let holder = match holder.trim() {
+                    pid if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) => format!("process {pid}"),
+                    _ => "another process".to_owned(),
+                };
+                return Err(format!(
+                    "SQLite database `{}` is already served by another `pennon serve` ({holder} holds its lock, \
+                     `{}`): SQLite is for one instance, as each would serve only its own writes. Stop the other \
+                     one first, or give this one a database of its own (--data-dir, --database-url); to run \
+                     several instances, use PostgreSQL (--database-url postgres://...; see docs/OPERATIONS.md, Scale-out on PostgreSQL)",
+                    database.display(),
+                    path.display()
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(cannot(e)),
+        }
+        let written = file
+            .set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(format!("{}\n", std::process::id()).as_bytes()));
+        if let Err(e) = written {
+            tracing::warn!("cannot write this process's id into `{}`: {e}", path.display());
+        }
+        Ok(Claim { _file: file })
     }
 }
 
@@ -114,5 +203,7 @@ impl Repository for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+        // Another server may start on the file now (a restart in this process, in tests).
+        drop(self.claim.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
     }
 }

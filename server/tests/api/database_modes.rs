@@ -48,3 +48,30 @@ async fn the_data_directory_is_made_only_to_hold_something() {
     running.shutdown().await.unwrap();
     assert!(data.join(pennon_server::GENERATED_KEY_FILE).exists(), "the generated key has a home");
 }
+
+/// A PostgreSQL that cannot be reached (here a port that hangs up on every connection)
+/// is reported with where and what to check, and leaves no empty data directory behind.
+/// Before, the data directory was made first, and a refused connection was reported as
+/// "pool timed out" after 30 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_postgres_leaves_no_data_directory() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((hung_up, _)) = listener.accept().await {
+            drop(hung_up);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("pennon-data");
+    let url = format!("postgres://pennon:secret@{address}/pennon");
+    let Err(message) = pennon_server::start(test_config(&data, &url)).await else { panic!("started") };
+    for needed in [
+        format!("PostgreSQL at postgres://pennon:***@{address}/pennon: cannot connect to {address}"),
+        "check that PostgreSQL runs there".to_owned(),
+        "--database-url".to_owned(),
+    ] {
+        assert!(message.contains(&needed), "no {needed:?} in {message}");
+    }
+    assert!(!data.exists(), "an empty data directory was left behind");
+}

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::{json, Value as Json};
+
 use crate::common::proxy::{through, Proxy};
 use crate::common::{boolean_flag, fresh_postgres, test_config, Api, Backend, Db, Resp, Server, PATIENCE};
 
@@ -167,5 +169,72 @@ async fn unknown_keys_in_an_outage_start_one_check_between_them() {
         }
     }
     assert!(probes.len() <= 1, "{} of 20 unknown keys each checked the database: {probes:?}", probes.len());
+    running.shutdown().await.unwrap();
+}
+
+/// Revoking an SDK key, or deleting an environment with its keys, drops those keys
+/// alone, on every instance: the other keys keep being served through a database outage
+/// that follows. Before, any revocation emptied every instance's key cache, and the
+/// development key got `503 database_unavailable` on both once the database was gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revocation_keeps_the_other_keys_through_an_outage() {
+    let Some(Outage { _dir, direct, proxy, running, admin, sdk, before }) = Outage::start().await else { return };
+    // A second instance, which learns of the revocations by notice alone (it polls
+    // every 30 s); the first polls every 500 ms, so the development key's grant there
+    // is one kept for outages when the database goes.
+    let mut config = test_config(_dir.path(), &through(&direct, &proxy.address).0);
+    config.poll_interval = Duration::from_secs(30);
+    let other = pennon_server::start(config).await.unwrap();
+    let dev = [sdk.clone(), Api::new(&other.base_url, &sdk.token)];
+    assert_eq!(dev[1].get("/v1/snapshots/development").await.status, 200);
+    assert_eq!(admin.post("/api/v1/environments", &json!({ "name": "qa" })).await.status, 201);
+    let revoked = admin.post("/api/v1/environments/staging/sdk-keys", &json!({ "kind": "client" })).await;
+    let deleted = admin.post("/api/v1/environments/qa/sdk-keys", &json!({ "kind": "server" })).await;
+    let on_both = |key: &Json, env: &'static str| {
+        let secret = key["key"].as_str().unwrap().to_owned();
+        let apis = [Api::new(&running.base_url, &secret), Api::new(&other.base_url, &secret)];
+        (apis, format!("/v1/snapshots/{env}"))
+    };
+    let (staging, qa) = (on_both(&revoked.body, "staging"), on_both(&deleted.body, "qa"));
+    // Accepted on both (the other instance serves `qa` once the notice of its creation
+    // is in).
+    for (apis, path) in [&staging, &qa] {
+        for api in apis {
+            let deadline = Instant::now() + PATIENCE;
+            while api.get(path).await.status != 200 {
+                assert!(Instant::now() < deadline, "{path} is not served with its key");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    let id = revoked.body["id"].as_i64().unwrap();
+    assert_eq!(admin.delete(&format!("/api/v1/environments/staging/sdk-keys/{id}"), "").await.status, 204);
+    let etag = admin.get("/api/v1/environments/qa").await.etag.unwrap();
+    assert_eq!(admin.delete("/api/v1/environments/qa", &etag).await.status, 204);
+    // Refused at once where revoked, and on the other instance once its notice is in.
+    for (apis, path) in [&staging, &qa] {
+        assert_eq!(apis[0].get(path).await.status, 401, "{path} on the instance that revoked it");
+        let deadline = Instant::now() + PATIENCE;
+        while apis[1].get(path).await.status != 401 {
+            assert!(Instant::now() < deadline, "{path}: the other instance still accepts the key");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    proxy.cut();
+    // Past a poll of the first instance: its key check there times out, after 2 s.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for (instance, api) in dev.iter().enumerate() {
+        let during = api.get("/v1/snapshots/development").await;
+        assert_eq!((during.status, &during.body), (200, &before.body), "instance {instance}: {}", during.body);
+    }
+    for (apis, path) in [&staging, &qa] {
+        for api in apis {
+            assert_ne!(api.get(path).await.status, 200, "{path} was accepted again in the outage");
+        }
+    }
+    proxy.restore(); // reads stuck in the outage end, and the instances stop at once
+    other.shutdown().await.unwrap();
     running.shutdown().await.unwrap();
 }

@@ -1,6 +1,6 @@
 //! The real `pennon` binary in temporary directories: first run, crash safety (kill -9
 //! in a burst of writes), two instances on one PostgreSQL, the API commands, and
-//! `pennon admin-token` beside a running server.
+//! `pennon admin-token` beside a running server, one server per SQLite file.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -17,5 +17,6 @@ mod connections;
 mod crash;
 mod first_run;
 mod hardening;
+mod one_sqlite_server;
 mod proc;
 mod scale_out;
