@@ -177,12 +177,47 @@ impl Client {
         self.send(Method::GET, path, None, None).await
     }
 
-    /// Sends `method` to `path` with the ETag a `GET` of `path` gives now in `If-Match`:
-    /// for changes made from the current state, not from an edit read earlier.
-    pub(crate) async fn send_current(&self, method: Method, path: &str, body: Option<&Json>) -> Result<Reply, Failure> {
-        let current = self.get(path).await?;
-        self.send(method, path, body, current.etag.as_deref()).await
+    /// Reads `read`, then sends `method` to `write` with the body `body` makes of what was
+    /// read and the ETag read in `If-Match`: for a command that says what should be
+    /// ("enable it", "delete it"), not an edit of something its user read earlier. A 412
+    /// then only means that `what` ("`beta` in `staging`") changed between this read and
+    /// the write, so it reads again and re-applies, [`ATTEMPTS`] times at most. Returns
+    /// the last read and the reply.
+    pub(crate) async fn send_current(
+        &self,
+        method: Method,
+        (read, write): (&str, &str),
+        what: &str,
+        body: impl Fn(&Reply) -> Result<Option<Json>, Failure>,
+    ) -> Result<(Reply, Reply), Failure> {
+        for attempt in 1..=ATTEMPTS {
+            let current = self.get(read).await?;
+            let body = body(&current)?;
+            let reply = self.exchange(method.clone(), write, body.as_ref(), current.etag.as_deref()).await?;
+            if reply.status != 412 {
+                return Ok((current, reply.accepted()?));
+            }
+            if attempt < ATTEMPTS {
+                pause(attempt).await;
+            }
+        }
+        Err(Failure::Api(format!(
+            "the server refused (412 precondition_failed) {ATTEMPTS} times: {what} changed each time between this \
+             command's read and its write, as others are changing it now; nothing was applied: run it again"
+        )))
     }
+}
+
+/// How many times [`Client::send_current`] reads and writes before giving up: enough
+/// for a few dozen commands racing on one resource (each 412 means another write
+/// landed), few enough to end soon when something rewrites it without pause.
+const ATTEMPTS: u32 = 10;
+
+/// A pause after failed attempt `attempt`: random, so that commands racing for one
+/// resource do not meet again, and longer each time (up to 25 ms per attempt).
+async fn pause(attempt: u32) {
+    let random = getrandom::u64().unwrap_or(u64::from(std::process::id()));
+    tokio::time::sleep(std::time::Duration::from_millis(random % (25 * u64::from(attempt)))).await;
 }
 
 /// An error and its causes, outermost first: reqwest's own message ("error sending
