@@ -87,9 +87,18 @@ pub(super) fn add(routes: Routes) -> Routes {
                 "Approve and apply a change request (not by its proposer)",
                 Auth::Token(Role::Editor),
             )
-            .ok(200, Some("ChangeRequest"), "applied and published; Pennon-Snapshot-Version header")
+            .ok(
+                200,
+                Some("ChangeRequest"),
+                "applied and published (Pennon-Snapshot-Version header); or, when its change is already in effect \
+                 (another change made it), closed as applied with nothing published: `snapshot_version` null",
+            )
             .ok(403, Some("Error"), "the approver proposed it")
-            .ok(412, Some("Error"), "the resource changed since the proposal"),
+            .ok(
+                412,
+                Some("Error"),
+                "the resource changed since the proposal: the request stays open, to be rejected and proposed again",
+            ),
             approve,
         )
         .add(

@@ -174,7 +174,8 @@ fn other_schemas() -> Vec<(&'static str, Json)> {
         ),
         (
             "RollbackResult",
-            json!({ "type": "object", "properties": { "environment": { "type": "string" }, "restored_version": { "type": "integer" }, "version": { "type": "integer" } } }),
+            json!({ "type": "object", "properties": { "environment": { "type": "string" }, "restored_version": { "type": "integer" }, "version": { "type": "integer" },
+                "kept_segments": { "type": "array", "items": { "type": "string" }, "description": "segments the restored version did not have, kept as they are because flags created since (disabled, their rules kept) name them" } } }),
         ),
         (
             "Envelope",

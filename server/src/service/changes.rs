@@ -106,7 +106,20 @@ pub(crate) async fn approve(app: &AppInner, approver: &Actor, id: i64, env: &str
     // The change itself is the proposer's, approved by the approver.
     w.act_as(&row.proposed_by);
     w.approved(id, &approver.name);
-    apply(&mut w, env, &op, &IfMatch::from_stored(row.if_match.as_deref())).await?;
+    match apply(&mut w, env, &op, &IfMatch::from_stored(row.if_match.as_deref())).await {
+        Err(error) if error.status == StatusCode::PRECONDITION_FAILED => {
+            // Changed since the proposal, before anything was written. A request whose
+            // change is in effect all the same (another request did it) is closed as
+            // applied, changing nothing; any other would overwrite that change.
+            let in_effect = apply(&mut w, env, &op, &IfMatch::Any).await.is_ok() && !w.changed();
+            if !in_effect {
+                return Err(no_longer_applies(&row, &op, error));
+            }
+        }
+        other => {
+            other?;
+        }
+    }
     let versions = w.publish_now().await?;
     let version = versions.get(env).copied();
     if !w.tx.decide_change(id, "applied", &approver.name, w.now, version.map(to_i64)).await? {
@@ -117,6 +130,38 @@ pub(crate) async fn approve(app: &AppInner, approver: &Actor, id: i64, env: &str
     w.audit("change_request.approve", ("change_request", &id.to_string()), Some(env), Some(&before), after.as_ref());
     w.commit().await?;
     Ok(Applied { status: StatusCode::OK, body: after.map(|a| to_json(&a)).transpose()?, etag: None, version })
+}
+
+/// The refusal of an approval whose request was proposed against a state changed since
+/// (`error`, the 412 of applying it): the approver cannot redo the change, so the advice
+/// is to reject it and have it proposed again, not the editor's "read it again".
+fn no_longer_applies(row: &ChangeRow, op: &Operation, error: ApiError) -> ApiError {
+    let (id, env, proposer) = (row.id, &row.env, &row.proposed_by);
+    let what = match op {
+        Operation::UpdateConfig { flag, .. } | Operation::Toggle { flag, .. } | Operation::Rollout { flag, .. } => {
+            format!("`{flag}` in `{env}`")
+        }
+        Operation::CreateSegment { segment } | Operation::UpdateSegment { segment } => {
+            format!("segment `{}` in `{env}`", segment.key)
+        }
+        Operation::DeleteSegment { key } => format!("segment `{key}` in `{env}`"),
+        Operation::Rollback { .. } => format!("`{env}`"),
+    };
+    let etags = match (row.if_match.as_deref(), error.etag.as_deref()) {
+        (Some(then), Some(now)) => format!(" (ETag {then} then, {now} now)"),
+        _ => String::new(),
+    };
+    let mut refusal = ApiError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+        format!(
+            "change request {id} no longer applies: {what} changed after `{proposer}` proposed it{etags}, and \
+             approving it would overwrite that change unseen. Reject it (`pennon change-requests reject {id}`) \
+             and, if its change is still wanted, ask `{proposer}` to make it again from what is there now"
+        ),
+    );
+    refusal.etag = error.etag;
+    refusal
 }
 
 /// Rejects change request `id`; nothing changes.

@@ -4,13 +4,15 @@
 //! restores the environment's state (flag configurations and segments) to what that
 //! version published and publishes it as the next version. Later edits then start
 //! from the restored state. Flag definitions are shared by every environment and are
-//! not rolled back: a flag created since is disabled, and a flag deleted since, or
-//! whose variants changed since, makes the rollback fail with 409. Versions published
-//! by an earlier environment of the same name (deleted, then created again) are not
-//! offered: restoring one would revive what its deletion removed. Nor are versions
-//! snapshot retention deleted: the refusal names the oldest one kept.
+//! not rolled back: a flag created since is disabled, its targeting kept along with the
+//! segments created since that it names (enabled again, it serves its rules), and a
+//! flag deleted since, or whose variants changed since, makes the rollback fail with
+//! 409. Versions published by an earlier environment of the same name (deleted, then
+//! created again) are not offered: restoring one would revive what its deletion
+//! removed. Nor are versions snapshot retention deleted: the refusal names the oldest
+//! one kept.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::http::StatusCode;
 use serde_json::{json, Map, Value as Json};
@@ -19,7 +21,7 @@ use super::ops::Applied;
 use super::{etag_env, IfMatch, Writer};
 use crate::error::ApiError;
 use crate::model::{FlagConfig, Segment};
-use crate::snapshot::{decode_envelope_payload, flag_from_row};
+use crate::snapshot::{decode_envelope_payload, flag_from_row, segment_names};
 use crate::store::{to_i64, to_u64};
 
 /// The members of a payload flag that are its per-environment configuration.
@@ -84,6 +86,8 @@ pub(crate) async fn rollback(
             )));
         }
     }
+    // The configurations of flags created since, kept but disabled.
+    let mut newer_configs = Vec::new();
     for (key, flag) in &flags {
         let current = w.tx.config(env, key).await?;
         let rev = current.as_ref().map_or(0, |c| c.rev);
@@ -91,7 +95,10 @@ pub(crate) async fn rollback(
             Some(old) => config_of(old)?,
             None => match &current {
                 Some(c) => {
-                    FlagConfig { enabled: false, ..serde_json::from_str(&c.config).map_err(ApiError::internal)? }
+                    let kept =
+                        FlagConfig { enabled: false, ..serde_json::from_str(&c.config).map_err(ApiError::internal)? };
+                    newer_configs.push(kept.clone());
+                    kept
                 }
                 None => crate::snapshot::default_config(&flag.variants_or_default().unwrap_or_default()),
             },
@@ -102,13 +109,18 @@ pub(crate) async fn rollback(
             w.tx.put_config(env, key, &text, rev, w.now).await?;
         }
     }
-    let mut descriptions = BTreeMap::new();
+    let mut current_segments = BTreeMap::new();
     for segment in w.tx.segments(env).await? {
         let parsed: Segment = serde_json::from_str(&segment.body).map_err(ApiError::internal)?;
-        descriptions.insert(segment.key.clone(), (parsed.description, segment.rev));
-        if !old_segments.contains_key(&segment.key) {
-            w.tx.delete_segment(env, &segment.key).await?;
+        current_segments.insert(segment.key.clone(), (parsed, segment.rev));
+    }
+    let kept = kept_segments(&newer_configs, &current_segments, &old_segments);
+    let mut descriptions = BTreeMap::new();
+    for (key, (segment, rev)) in current_segments {
+        if !old_segments.contains_key(&key) && !kept.contains(&key) {
+            w.tx.delete_segment(env, &key).await?;
         }
+        descriptions.insert(key, (segment.description, rev));
     }
     for (key, old) in &old_segments {
         let (description, rev) = descriptions.remove(key).unwrap_or((None, 0));
@@ -121,14 +133,39 @@ pub(crate) async fn rollback(
     }
     w.publish(env);
     let before = json!({ "version": row.version });
-    let after = json!({ "restored_version": to_version });
+    let after = json!({ "restored_version": to_version, "kept_segments": kept });
     w.audit("rollback", ("environment", env), Some(env), Some(&before), Some(&after));
     Ok(Applied {
         status: StatusCode::OK,
-        body: Some(json!({ "environment": env, "restored_version": to_version })),
+        body: Some(json!({ "environment": env, "restored_version": to_version, "kept_segments": kept })),
         etag: None,
         version: None,
     })
+}
+
+/// The segments the restored version (`old`) did not have that stay as they are: those
+/// the kept rules of flags created since (`newer`) name, directly or through other kept
+/// segments. Deleting them would leave those rules naming nothing, a snapshot that
+/// cannot publish. A segment the old version had is restored instead, and its rules
+/// name only segments that version had.
+fn kept_segments(
+    newer: &[FlagConfig],
+    current: &BTreeMap<String, (Segment, i64)>,
+    old: &Map<String, Json>,
+) -> BTreeSet<String> {
+    let mut pending: Vec<String> =
+        newer.iter().flat_map(|config| &config.rules).flat_map(|rule| segment_names(&rule.conditions)).collect();
+    let mut kept = BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if old.contains_key(&name) || kept.contains(&name) {
+            continue;
+        }
+        if let Some((segment, _)) = current.get(&name) {
+            pending.extend(segment.rules.iter().flat_map(|rule| segment_names(&rule.conditions)));
+            kept.insert(name);
+        }
+    }
+    kept
 }
 
 /// The configuration members of a payload flag.

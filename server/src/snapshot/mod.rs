@@ -12,7 +12,7 @@ mod state;
 
 pub(crate) use export::Exporter;
 pub(crate) use overtake::overtake_export;
-pub(crate) use payload::Focus;
+pub(crate) use payload::{segment_names, Focus};
 pub(crate) use publish::{publish, Published, Served};
 pub(crate) use resign::{resign_due, run_resigner};
 pub(crate) use retention::{missing_version, prune_published, run_sweeper};

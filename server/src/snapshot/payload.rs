@@ -190,7 +190,8 @@ fn referenced_segments<'s>(state: &'s EnvState, configs: impl Iterator<Item = &'
     found
 }
 
-fn segment_names(conditions: &[Condition]) -> Vec<String> {
+/// The segments `in_segment` and `not_in_segment` conditions name.
+pub(crate) fn segment_names(conditions: &[Condition]) -> Vec<String> {
     let mut names = Vec::new();
     for condition in conditions.iter().filter(|c| matches!(c.op, Op::InSegment | Op::NotInSegment)) {
         match &condition.value {

@@ -1,7 +1,7 @@
 //! Change requests: in a protected environment a change is proposed by one user and
 //! applied only when another approves it; the audit log names both.
 
-use serde_json::json;
+use serde_json::{json, Value as Json};
 
 use crate::common::{boolean_flag, Api, Backend, Server};
 
@@ -53,7 +53,7 @@ async fn four_eyes(backend: Backend) {
     assert_eq!(approval["actor"], "bob");
     assert!(entries.iter().any(|e| e["action"] == "change_request.open" && e["actor"] == "alice"));
 
-    // A rejected request changes nothing; a stale one cannot be applied.
+    // A rejected request changes nothing.
     let carol = server.api(&server.token("carol", "editor", None).await);
     let first = alice.toggle("production", "payments", false).await;
     let second = carol.toggle("production", "payments", false).await;
@@ -61,12 +61,36 @@ async fn four_eyes(backend: Backend) {
     let rejected = bob.post(&format!("/api/v1/change-requests/{first}/reject"), &json!({})).await;
     assert_eq!((rejected.status, rejected.body["status"].as_str()), (200, Some("rejected")));
     assert_eq!(admin.get(path).await.body["enabled"], true);
+    // A request made stale by another change is refused, with the approver's advice; one
+    // whose change that other change made already is closed as applied, changing nothing.
+    let proposed_at = admin.get(path).await.etag.unwrap();
     let third = alice.toggle("production", "payments", false).await.body["id"].as_i64().unwrap();
+    let rollout = alice.post_if(&format!("{path}/rollout"), &json!({ "percent": 50 }), &proposed_at).await;
+    let rollout = rollout.body["id"].as_i64().unwrap();
     assert_eq!(bob.post(&format!("/api/v1/change-requests/{second}/approve"), &json!({})).await.status, 200);
-    let stale = bob.post(&format!("/api/v1/change-requests/{third}/approve"), &json!({})).await;
+    let version = admin.version("production").await;
+    let stale = bob.post(&format!("/api/v1/change-requests/{rollout}/approve"), &json!({})).await;
     assert_eq!((stale.status, stale.code()), (412, "precondition_failed"), "{}", stale.body);
+    let now = admin.get(path).await.etag.unwrap();
+    assert_eq!(stale.etag.as_deref(), Some(now.as_str()));
+    assert_eq!(
+        stale.body["error"]["message"],
+        format!(
+            "change request {rollout} no longer applies: `payments` in `production` changed after `alice` proposed \
+             it (ETag {proposed_at} then, {now} now), and approving it would overwrite that change unseen. Reject it \
+             (`pennon change-requests reject {rollout}`) and, if its change is still wanted, ask `alice` to make it \
+             again from what is there now"
+        )
+    );
+    let audited = admin.audit_count().await;
+    let moot = bob.post(&format!("/api/v1/change-requests/{third}/approve"), &json!({})).await;
+    assert_eq!((moot.status, moot.version), (200, None), "{}", moot.body);
+    assert_eq!((&moot.body["status"], &moot.body["snapshot_version"]), (&json!("applied"), &Json::Null));
+    assert_eq!(admin.version("production").await, version, "nothing published");
+    assert_eq!(admin.audit_count().await, audited + 1, "the approval alone");
     let open = admin.get("/api/v1/change-requests?environment=production&status=open").await.body;
-    assert_eq!(open["change_requests"].as_array().unwrap().len(), 1);
+    let open: Vec<_> = open["change_requests"].as_array().unwrap().iter().map(|r| r["id"].as_i64()).collect();
+    assert_eq!(open, vec![Some(rollout)], "the stale one stays open to be rejected");
     server.stop().await;
 }
 

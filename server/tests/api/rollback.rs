@@ -105,4 +105,49 @@ async fn stays_within_the_current_environment(backend: Backend) {
     server.stop().await;
 }
 
-crate::on_both_backends!(republishes_as_new_version, stays_within_the_current_environment);
+/// A flag created since the version restored keeps its rules, disabled, and the
+/// segments created since that they name (directly or through another segment) are
+/// kept as they are: deleting them left rules naming nothing, a snapshot that could
+/// not publish (422 `no segment vip`). Other segments created since are deleted.
+async fn keeps_the_segments_newer_flags_name(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let admin = server.admin();
+    assert_eq!(admin.post("/api/v1/environments", &json!({ "name": "rb" })).await.status, 201);
+    let created = admin.version("rb").await;
+    let segments = "/api/v1/environments/rb/segments";
+    let in_segment = |key: &str| json!([{ "id": "in", "conditions": [{ "op": "in_segment", "value": key }] }]);
+    for segment in [
+        json!({ "key": "vip", "included": ["ann"] }),
+        json!({ "key": "staff", "included": ["bob"], "rules": in_segment("vip") }),
+        json!({ "key": "unused", "included": ["cat"] }),
+    ] {
+        assert_eq!(admin.post(segments, &segment).await.status, 201);
+    }
+    boolean_flag(&admin, "fx", false).await;
+    let path = "/api/v1/environments/rb/flags/fx";
+    let etag = admin.get(path).await.etag.unwrap();
+    let config = json!({ "enabled": true, "off_variant": "off", "fallthrough": { "variant": "off" },
+        "rules": [{ "id": "staff", "conditions": [{ "op": "in_segment", "value": "staff" }],
+                    "serve": { "variant": "on" } }] });
+    assert_eq!(admin.put(path, &config, &etag).await.status, 200);
+
+    let env = admin.get("/api/v1/environments/rb").await.etag.unwrap();
+    let reply = admin.post_if("/api/v1/environments/rb/rollback", &json!({ "to_version": created }), &env).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["kept_segments"], json!(["staff", "vip"]));
+    let restored = admin.get(path).await.body;
+    assert_eq!((&restored["enabled"], &restored["rules"]), (&json!(false), &config["rules"]));
+    assert_eq!(admin.get(&format!("{segments}/unused")).await.status, 404);
+    assert_eq!(admin.get(&format!("{segments}/vip")).await.body["included"], json!(["ann"]));
+    let audit = admin.get("/api/v1/audit?action=rollback&environment=rb").await.body;
+    assert_eq!(audit["entries"][0]["after"]["kept_segments"], json!(["staff", "vip"]));
+    // Enabled again, it serves its rules.
+    assert_eq!(admin.toggle("rb", "fx", true).await.status, 200);
+    server.stop().await;
+}
+
+crate::on_both_backends!(
+    republishes_as_new_version,
+    stays_within_the_current_environment,
+    keeps_the_segments_newer_flags_name
+);

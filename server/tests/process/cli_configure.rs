@@ -12,29 +12,29 @@ use crate::cli::{ok, pennon};
 use crate::common::{Api, Backend};
 use crate::proc::{spawn, Proc};
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// `pennon serve` on a fresh database of `backend`.
-async fn serve(backend: &Backend, dir: &Path) -> Proc {
+pub(crate) async fn serve(backend: &Backend, dir: &Path) -> Proc {
     let database_url = backend.fresh_url(dir).await;
     spawn(dir, &["--database-url", &database_url], &[])
 }
 
 /// A CLI bound to one server, with files written in its directory.
-struct Cli<'a> {
-    dir: &'a Path,
-    url: String,
-    token: String,
+pub(crate) struct Cli<'a> {
+    pub(crate) dir: &'a Path,
+    pub(crate) url: String,
+    pub(crate) token: String,
 }
 
 impl Cli<'_> {
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         pennon(self.dir, &self.url, &self.token, args)
     }
 
@@ -60,7 +60,7 @@ impl Cli<'_> {
     }
 
     /// Writes `value` to `name` in the directory and returns the path.
-    fn write(&self, name: &str, value: &Json) -> String {
+    pub(crate) fn write(&self, name: &str, value: &Json) -> String {
         let path = self.dir.join(name);
         std::fs::write(&path, serde_json::to_string_pretty(value).unwrap()).unwrap();
         path.to_str().unwrap().to_owned()

@@ -35,6 +35,10 @@ pub(crate) enum Command {
         api: ApiArgs,
     },
     /// Approve and apply a change request (someone else must have proposed it).
+    ///
+    /// One whose resource changed since it was proposed is refused (412): reject it, and
+    /// have it proposed again. One whose change is already in effect is closed as
+    /// applied, publishing nothing.
     Approve {
         /// Its id.
         id: i64,
@@ -93,7 +97,12 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             let reply = Client::new(api)?
                 .send(Method::POST, &format!("/api/v1/change-requests/{id}/approve"), None, None)
                 .await?;
-            report(api, &reply, &format!("approved and applied change request {id}"))
+            // Approved without publishing: another change had already made its change.
+            let done = match Outcome::of_change(&reply) {
+                Outcome::Unchanged => format!("approved change request {id}, whose change was already in effect"),
+                _ => format!("approved and applied change request {id}"),
+            };
+            report(api, &reply, &done)
         }
         Command::Reject { id, api } => {
             let path = format!("/api/v1/change-requests/{id}/reject");

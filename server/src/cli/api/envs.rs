@@ -82,7 +82,9 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
         Command::Unprotect { name, api } => set_protected(name, false, api).await,
         Command::Delete { name, api } => {
             let path = format!("/api/v1/environments/{}", segment(name));
-            let reply = Client::new(api)?.send_current(Method::DELETE, &path, None).await?;
+            let (_, reply) = Client::new(api)?
+                .send_current(Method::DELETE, (&path, &path), &format!("`{name}`"), |_| Ok(None))
+                .await?;
             finish(api, &reply, Outcome::Applied(None), || print_line(&format!("deleted `{name}`")))
         }
     }
@@ -94,9 +96,9 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
 async fn set_protected(name: &str, protected: bool, api: &ApiArgs) -> Result<(), Failure> {
     let path = format!("/api/v1/environments/{}", segment(name));
     let body = json!({ "protected": protected });
-    let client = Client::new(api)?;
-    let current = client.get(&path).await?;
-    let reply = client.send(Method::PATCH, &path, Some(&body), current.etag.as_deref()).await?;
+    let (current, reply) = Client::new(api)?
+        .send_current(Method::PATCH, (&path, &path), &format!("`{name}`"), |_| Ok(Some(body.clone())))
+        .await?;
     let unchanged = reply.etag.is_some() && reply.etag == current.etag;
     let outcome = if unchanged { Outcome::Unchanged } else { Outcome::Applied(None) };
     finish(api, &reply, outcome, || {

@@ -7,11 +7,11 @@
 use std::path::Path;
 
 use pennon_server::model::{Flag, FlagConfig};
-use serde::de::DeserializeOwned;
 use serde::Deserialize as _;
 use serde_json::{Map, Value as Json};
 
 use super::client::segment;
+use super::document::{file_argument, held_etag, same};
 use super::Client;
 use crate::cli::{inputs, note, Failure};
 
@@ -51,17 +51,10 @@ impl Document {
         if their_key != key {
             return refuse(format!("holds `{their_key}` in `{env}`, not `{key}`: nothing was sent"));
         }
-        let Some(etag) = file.get("etag").and_then(Json::as_str) else {
+        let Some(etag) = held_etag(&file, "etag", name)? else {
             return refuse(format!("has no `etag`: print it again with `pennon flags get {key} --env {env}`"));
         };
-        let etag = checked_etag(etag).map_err(|why| Failure::Usage(format!("`etag` in {name}: {why}")))?;
-        let flag_etag = match file.get("flag_etag") {
-            None | Some(Json::Null) => None,
-            Some(Json::String(tag)) => {
-                Some(checked_etag(tag).map_err(|why| Failure::Usage(format!("`flag_etag` in {name}: {why}")))?)
-            }
-            Some(_) => return refuse("has a `flag_etag` that is not a string".to_owned()),
-        };
+        let flag_etag = held_etag(&file, "flag_etag", name)?;
         match file.remove("config") {
             Some(config @ Json::Object(_)) => Ok(Document { flag, flag_etag, env, etag, config }),
             _ => refuse("has a `config` that is not a JSON object".to_owned()),
@@ -105,42 +98,6 @@ impl Document {
     }
 }
 
-/// `file` as a shell word to paste into the command a note suggests: single-quoted
-/// unless plain, and `FILE` for standard input, which cannot be read twice.
-fn file_argument(file: &Path) -> String {
-    let text = file.to_string_lossy();
-    let plain = |c: char| c.is_ascii_alphanumeric() || "._/-+=:@,".contains(c);
-    if file == Path::new("-") {
-        "FILE".to_owned()
-    } else if !text.is_empty() && text.chars().all(plain) {
-        text.into_owned()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
-}
-
-/// An ETag that can go out in `If-Match` as one tag: anything else would fail to send,
-/// or be taken as several tags, or as `*` (overwrite whatever is there).
-pub(super) fn checked_etag(etag: &str) -> Result<String, String> {
-    let inner = etag.strip_prefix("W/").unwrap_or(etag);
-    let quoted = inner.len() > 2 && inner.starts_with('"') && inner.ends_with('"');
-    let plain = inner.trim_matches('"').chars().all(|c| c.is_ascii_graphic() && c != '"' && c != ',');
-    if quoted && plain {
-        Ok(etag.to_owned())
-    } else {
-        Err(format!("`{etag}` is not an ETag: give the value of an `ETag` header, like \"r12\""))
-    }
-}
-
-/// Whether two documents mean the same `T` (members left out and given as their
-/// default alike); as JSON when either is not a `T`.
-pub(super) fn same<T: DeserializeOwned + PartialEq>(a: &Json, b: &Json) -> bool {
-    match (T::deserialize(a), T::deserialize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
-}
-
 /// [`same`] for definitions, whose `key` may be left out and the variants of a boolean
 /// flag too, as the server fills both in.
 pub(super) fn same_definition(a: &Json, b: &Json, key: &str) -> bool {
@@ -160,11 +117,9 @@ pub(super) fn same_definition(a: &Json, b: &Json, key: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use serde_json::json;
 
-    use super::{checked_etag, file_argument, same_definition, Document};
+    use super::{same_definition, Document};
 
     #[test]
     fn an_unchanged_definition_is_told_by_its_content() {
@@ -192,7 +147,7 @@ mod tests {
         assert_eq!(read(older).ok().unwrap().flag_etag, None);
         for (change, says) in [
             (json!({ "flag_etag": "r2" }), "`flag_etag` in `f.json`: `r2` is not an ETag"),
-            (json!({ "flag_etag": 2 }), "definition file `f.json` has a `flag_etag` that is not a string"),
+            (json!({ "flag_etag": 2 }), "`flag_etag` in `f.json` is not a string"),
             (json!({ "flag": { "key": "other" } }), "definition file `f.json` holds `other` in `dev`, not `k`"),
             (json!({ "config": [] }), "has a `config` that is not a JSON object"),
         ] {
@@ -205,14 +160,5 @@ mod tests {
                 _ => panic!("{change} was taken"),
             }
         }
-        assert!(checked_etag("W/\"r1\"").is_ok());
-    }
-
-    #[test]
-    fn suggested_commands_name_the_file_as_one_shell_word() {
-        assert_eq!(file_argument(Path::new("flags/nc.json")), "flags/nc.json");
-        assert_eq!(file_argument(Path::new("my flag.json")), "'my flag.json'");
-        assert_eq!(file_argument(Path::new("it's.json")), "'it'\\''s.json'");
-        assert_eq!(file_argument(Path::new("-")), "FILE");
     }
 }

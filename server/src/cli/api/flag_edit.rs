@@ -15,8 +15,9 @@ use reqwest::Method;
 use serde_json::{Map, Value as Json};
 
 use super::client::segment;
-use super::flag_document::{checked_etag, same, same_definition, Document};
-use super::{finish, report, ApiArgs, Client, Outcome};
+use super::document::{checked_etag, same, stale};
+use super::flag_document::{same_definition, Document};
+use super::{finish, report, ApiArgs, Client, Outcome, Reply};
 use crate::cli::{inputs, print_line, Failure};
 
 /// Arguments of `pennon flags configure`.
@@ -34,7 +35,8 @@ pub(crate) struct ConfigureArgs {
     #[arg(long, value_name = "FILE")]
     file: PathBuf,
     /// Apply only if the configuration's ETag is still this one. Default: the `etag` of
-    /// a `get` document, else the current ETag, read just before the write.
+    /// a `get` document, else the current ETag, read just before the write (and read
+    /// again if another write lands in between).
     #[arg(long, value_name = "ETAG")]
     if_match: Option<String>,
     /// The server.
@@ -56,7 +58,8 @@ pub(crate) struct UpdateArgs {
     file: PathBuf,
     /// Apply only if the definition's ETag (the `ETag` header of `GET
     /// /api/v1/flags/KEY`) is still this one. Default: the `flag_etag` of a `get`
-    /// document, else the current ETag, read just before the write.
+    /// document, else the current ETag, read just before the write (and read again if
+    /// another write lands in between).
     #[arg(long, value_name = "ETAG")]
     if_match: Option<String>,
     /// The server.
@@ -65,13 +68,13 @@ pub(crate) struct UpdateArgs {
 }
 
 /// Where the ETag sent in `If-Match` came from, which decides what a 412 advises.
+/// Without one, the file says what should be, and goes out under the ETag read just
+/// before ([`Client::send_current`]).
 enum Guard {
     /// The `etag` of a `get` document.
     Document,
     /// `--if-match`.
     Argument,
-    /// Read just before the write.
-    Read,
 }
 
 /// `pennon flags configure`.
@@ -100,27 +103,28 @@ pub(crate) async fn configure(args: &ConfigureArgs) -> Result<(), Failure> {
         }
         (Json::Object(file), None)
     };
-    let (etag, guard) = match (&document, argument) {
+    let guarded = match (&document, argument) {
         (Some(document), Some(argument)) if argument != document.etag => {
             return Err(Failure::Usage(format!(
                 "--if-match {argument} differs from the `etag` {} in {name}: give one of them",
                 document.etag
             )))
         }
-        (Some(document), _) => (Some(document.etag.clone()), Guard::Document),
-        (None, Some(argument)) => (Some(argument), Guard::Argument),
-        (None, None) => (None, Guard::Read),
+        (Some(document), _) => Some((document.etag.clone(), Guard::Document)),
+        (None, Some(argument)) => Some((argument, Guard::Argument)),
+        (None, None) => None,
     };
     let client = Client::new(&args.api)?;
     let path = format!("/api/v1/environments/{}/flags/{}", segment(env), segment(key));
     if let Some(document) = &document {
         document.note_definition_edits(&client, &args.file, key).await?;
     }
-    let etag = match etag {
-        Some(etag) => etag,
-        None => client.get(&path).await?.etag.unwrap_or_default(),
-    };
     let done = format!("configured `{key}` in `{env}`");
+    let Some((etag, guard)) = guarded else {
+        let what = format!("`{key}` in `{env}`");
+        let (_, reply) = client.send_current(Method::PUT, (&path, &path), &what, |_| Ok(Some(config.clone()))).await?;
+        return report(&args.api, &reply, &done);
+    };
     let reply = client.exchange(Method::PUT, &path, Some(&config), Some(&etag)).await?;
     if reply.status == 412 {
         let current = client.get(&path).await?;
@@ -129,19 +133,14 @@ pub(crate) async fn configure(args: &ConfigureArgs) -> Result<(), Failure> {
             // carries no snapshot version: `report` says "no change".
             return report(&args.api, &current, &done);
         }
-        let advice = match guard {
-            Guard::Document => format!(
-                "`{key}` in `{env}` changed after the `pennon flags get` that {name} holds, and that change is kept: \
-                 run `pennon flags get {key} --env {env}` again, redo your edit in what it prints, and configure \
-                 from that"
-            ),
-            Guard::Argument => format!(
-                "`{key}` in `{env}` changed since you read ETag {etag}, and that change is kept: read it again \
-                 (`pennon flags get {key} --env {env}`) and redo your edit"
-            ),
-            Guard::Read => format!("`{key}` in `{env}` changed while this command ran: look at it, and run it again"),
-        };
-        return Err(Failure::Api(format!("{}\n{advice}", reply.reason())));
+        return Err(match guard {
+            Guard::Document => stale(&reply, &format!("`{key}` in `{env}`"), &name, ("flags", key, env), "configure"),
+            Guard::Argument => Failure::Api(format!(
+                "{}\n`{key}` in `{env}` changed since you read ETag {etag}, and that change is kept: read it again \
+                 (`pennon flags get {key} --env {env}`) and redo your edit",
+                reply.reason()
+            )),
+        });
     }
     report(&args.api, &reply.accepted()?, &done)
 }
@@ -153,58 +152,73 @@ pub(crate) async fn update(args: &UpdateArgs) -> Result<(), Failure> {
     let file = inputs::read_json_object(&args.file, "definition file")?;
     let argument = args.if_match.as_deref().map(etag_argument).transpose()?;
     let (definition, document) = read_definition(file, &name, key)?;
-    let (etag, guard) = match (document.as_ref().and_then(|d| d.flag_etag.clone()), argument) {
+    let guarded = match (document.as_ref().and_then(|d| d.flag_etag.clone()), argument) {
         (Some(held), Some(argument)) if argument != held => {
             return Err(Failure::Usage(format!(
                 "--if-match {argument} differs from the `flag_etag` {held} in {name}: give one of them"
             )))
         }
-        (Some(held), _) => (Some(held), Guard::Document),
-        (None, Some(argument)) => (Some(argument), Guard::Argument),
-        (None, None) => (None, Guard::Read),
+        (Some(held), _) => Some((held, Guard::Document)),
+        (None, Some(argument)) => Some((argument, Guard::Argument)),
+        (None, None) => None,
     };
     let client = Client::new(&args.api)?;
     let path = format!("/api/v1/flags/{}", segment(key));
     if let Some(document) = &document {
         document.note_configuration_edits(&client, &args.file, key).await?;
     }
-    let etag = match etag {
-        Some(etag) => etag,
-        None => client.get(&path).await?.etag.unwrap_or_default(),
-    };
-    let reply = client.exchange(Method::PUT, &path, Some(&definition), Some(&etag)).await?;
-    let (reply, outcome) = if reply.status == 412 {
-        let current = client.get(&path).await?;
-        if !same_definition(&current.body, &definition, key) {
-            let advice = match guard {
-                Guard::Document => format!(
-                    "the definition of `{key}` changed after the `pennon flags get` that {name} holds, and that \
-                     change is kept: run `pennon flags get {key} --env {}` again, redo your edit in what it \
-                     prints, and update from that",
-                    document.as_ref().map_or("ENV", |document| document.env.as_str())
-                ),
-                Guard::Argument => format!(
-                    "the definition of `{key}` changed since you read ETag {etag}, and that change is kept: read \
-                     it again (`pennon flags get {key}`) and redo your edit"
-                ),
-                Guard::Read => {
-                    format!("the definition of `{key}` changed while this command ran: look at it, and run it again")
-                }
-            };
-            return Err(Failure::Api(format!("{}\n{advice}", reply.reason())));
+    let (reply, outcome) = match guarded {
+        Some((etag, guard)) => {
+            let reply = client.exchange(Method::PUT, &path, Some(&definition), Some(&etag)).await?;
+            guarded_update(&client, reply, (&etag, guard), (&definition, document.as_ref()), (&name, key)).await?
         }
-        (current, Outcome::Unchanged)
-    } else {
-        let reply = reply.accepted()?;
-        // A `PUT` of the definition as it is answers with the ETag it had.
-        let outcome = if same_etag(reply.etag.as_deref(), &etag) { Outcome::Unchanged } else { Outcome::Applied(None) };
-        (reply, outcome)
+        None => {
+            let what = format!("the definition of `{key}`");
+            let (current, reply) =
+                client.send_current(Method::PUT, (&path, &path), &what, |_| Ok(Some(definition.clone()))).await?;
+            // A `PUT` of the definition as it is answers with the ETag it had.
+            let unchanged = current.etag.is_some_and(|etag| same_etag(reply.etag.as_deref(), &etag));
+            (reply, if unchanged { Outcome::Unchanged } else { Outcome::Applied(None) })
+        }
     };
     finish(&args.api, &reply, outcome, || match outcome {
         Outcome::Unchanged => print_line(&format!("the definition of `{key}`: no change, nothing published")),
         _ => print_line(&format!(
             "updated the definition of `{key}`, published to every environment (ETag now {})",
             reply.etag.as_deref().unwrap_or("unknown")
+        )),
+    })
+}
+
+/// The outcome of `update`'s `PUT` under an ETag the user holds (`reply`): a 412 for a
+/// definition that is already what was sent is "no change"; for another, the advice
+/// that fits where the ETag came from.
+async fn guarded_update(
+    client: &Client,
+    reply: Reply,
+    (etag, guard): (&str, Guard),
+    (definition, document): (&Json, Option<&Document>),
+    (name, key): (&str, &str),
+) -> Result<(Reply, Outcome), Failure> {
+    let path = format!("/api/v1/flags/{}", segment(key));
+    if reply.status != 412 {
+        let reply = reply.accepted()?;
+        // A `PUT` of the definition as it is answers with the ETag it had.
+        let outcome = if same_etag(reply.etag.as_deref(), etag) { Outcome::Unchanged } else { Outcome::Applied(None) };
+        return Ok((reply, outcome));
+    }
+    let current = client.get(&path).await?;
+    if same_definition(&current.body, definition, key) {
+        return Ok((current, Outcome::Unchanged));
+    }
+    Err(match (guard, document) {
+        (Guard::Document, Some(document)) => {
+            stale(&reply, &format!("the definition of `{key}`"), name, ("flags", key, &document.env), "update")
+        }
+        _ => Failure::Api(format!(
+            "{}\nthe definition of `{key}` changed since you read ETag {etag}, and that change is kept: read it \
+             again (`pennon flags get {key}`) and redo your edit",
+            reply.reason()
         )),
     })
 }

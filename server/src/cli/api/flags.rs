@@ -146,13 +146,13 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
         Command::Enable(args) => toggle(args, true).await,
         Command::Disable(args) => toggle(args, false).await,
         Command::Rollout { key, percent, env, variant, otherwise, api } => {
-            let client = Client::new(api)?;
             let path = config_path(env, key);
-            let current = client.get(&path).await?;
-            let body = json!({ "percent": percent, "variant": variant, "otherwise": otherwise });
-            let body = strip_nulls(body);
-            let reply =
-                client.send(Method::POST, &format!("{path}/rollout"), Some(&body), current.etag.as_deref()).await?;
+            let body = strip_nulls(json!({ "percent": percent, "variant": variant, "otherwise": otherwise }));
+            let (current, reply) = Client::new(api)?
+                .send_current(Method::POST, (&path, &format!("{path}/rollout")), &format!("`{key}` in `{env}`"), |_| {
+                    Ok(Some(body.clone()))
+                })
+                .await?;
             // The rollout is stored either way, but a disabled flag serves its off variant
             // to everyone: "25% rolled out" alone would read as a quarter of users served.
             if current.body.get("enabled") == Some(&Json::Bool(false)) {
@@ -170,7 +170,9 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
         Command::NotFound(args) => super::usage::run_not_found(args).await,
         Command::Delete { key, api } => {
             let path = format!("/api/v1/flags/{}", segment(key));
-            let reply = Client::new(api)?.send_current(Method::DELETE, &path, None).await?;
+            let (_, reply) = Client::new(api)?
+                .send_current(Method::DELETE, (&path, &path), &format!("`{key}`"), |_| Ok(None))
+                .await?;
             finish(api, &reply, Outcome::Applied(None), || {
                 print_line(&format!("deleted `{key}` from every environment"))
             })
@@ -274,13 +276,16 @@ async fn create(args: &CreateArgs) -> Result<(), Failure> {
 }
 
 async fn toggle(args: &ToggleArgs, enabled: bool) -> Result<(), Failure> {
-    let client = Client::new(&args.api)?;
-    let path = config_path(&args.env, &args.key);
-    let current = client.get(&path).await?;
+    let (key, env) = (&args.key, &args.env);
+    let path = config_path(env, key);
     let body = json!({ "enabled": enabled });
-    let reply = client.send(Method::POST, &format!("{path}/toggle"), Some(&body), current.etag.as_deref()).await?;
+    let (_, reply) = Client::new(&args.api)?
+        .send_current(Method::POST, (&path, &format!("{path}/toggle")), &format!("`{key}` in `{env}`"), |_| {
+            Ok(Some(body.clone()))
+        })
+        .await?;
     let word = if enabled { "enabled" } else { "disabled" };
-    report(&args.api, &reply, &format!("{word} `{}` in `{}`", args.key, args.env))
+    report(&args.api, &reply, &format!("{word} `{key}` in `{env}`"))
 }
 
 /// A percentage from 0 to 100. `NaN` and `inf` parse as floats, but JSON cannot carry

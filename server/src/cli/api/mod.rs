@@ -13,6 +13,7 @@ pub(crate) mod audit;
 pub(crate) mod changes;
 pub(crate) mod check;
 mod client;
+mod document;
 pub(crate) mod envs;
 mod flag_document;
 pub(crate) mod flag_edit;

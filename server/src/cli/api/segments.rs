@@ -1,11 +1,13 @@
 //! `pennon segments ...`: segments of one environment.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use pennon_server::model::Segment;
 use reqwest::Method;
 use serde_json::{json, Value as Json};
 
 use super::client::segment;
+use super::document::{held_etag, same, stale};
 use super::{print_json, report, text, ApiArgs, Client};
 use crate::cli::{inputs, print_line, Failure};
 
@@ -21,7 +23,10 @@ pub(crate) enum Command {
         #[command(flatten)]
         api: ApiArgs,
     },
-    /// Print a segment as JSON.
+    /// Print a segment as JSON, with its ETag: `{"environment", "etag", "segment"}`.
+    ///
+    /// Edited, the document is what `update --file` takes: it sends the `segment` under
+    /// the `etag`, so a change someone made since is refused (412), not overwritten.
     Get {
         /// The segment key.
         key: String,
@@ -66,8 +71,10 @@ pub(crate) struct EditArgs {
     /// What the segment is for.
     #[arg(long)]
     description: Option<String>,
-    /// The whole segment as JSON (`included`, `excluded`, `rules`, `description`); `-`
-    /// reads standard input.
+    /// The whole segment as JSON (`included`, `excluded`, `rules`, `description`), or the
+    /// document `pennon segments get KEY --env ENV` printed, edited: `update` sends its
+    /// `segment` under its `etag`, so a change made since that `get` is refused, not
+    /// overwritten. `-` reads standard input.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["include", "exclude", "description"])]
     file: Option<PathBuf>,
     /// The server.
@@ -101,45 +108,122 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Get { key, env, api } => {
-            print_json(&Client::new(api)?.get(&format!("{}/{}", base(env), segment(key))).await?.body)
+            let reply = Client::new(api)?.get(&format!("{}/{}", base(env), segment(key))).await?;
+            print_json(&json!({ "environment": env, "etag": reply.etag, "segment": reply.body }))
         }
         Command::Create(args) => {
-            let client = Client::new(&args.api)?;
-            let body = body(args, None)?;
-            let reply = client.send(Method::POST, &base(&args.env), Some(&body), None).await?;
+            let file = args.file.as_deref().map(|path| SegmentFile::read(path, &args.key, None)).transpose()?;
+            let body = body(args, file.as_ref().map(|file| &file.segment), None)?;
+            let reply = Client::new(&args.api)?.send(Method::POST, &base(&args.env), Some(&body), None).await?;
             report(&args.api, &reply, &format!("created segment `{}` in `{}`", args.key, args.env))
         }
-        Command::Update(args) => {
-            let client = Client::new(&args.api)?;
-            let path = format!("{}/{}", base(&args.env), segment(&args.key));
-            let current = client.get(&path).await?;
-            let body = body(args, Some(&current.body))?;
-            let reply = client.send(Method::PUT, &path, Some(&body), current.etag.as_deref()).await?;
-            report(&args.api, &reply, &format!("updated segment `{}` in `{}`", args.key, args.env))
-        }
+        Command::Update(args) => update(args).await,
         Command::Delete { key, env, api } => {
             let path = format!("{}/{}", base(env), segment(key));
-            let reply = Client::new(api)?.send_current(Method::DELETE, &path, None).await?;
+            let what = format!("segment `{key}` in `{env}`");
+            let (_, reply) =
+                Client::new(api)?.send_current(Method::DELETE, (&path, &path), &what, |_| Ok(None)).await?;
             report(api, &reply, &format!("deleted segment `{key}` from `{env}`"))
         }
     }
 }
 
-/// The request body: the file, or the current segment with the given lists replaced.
-fn body(args: &EditArgs, current: Option<&Json>) -> Result<Json, Failure> {
-    let mut body = match (&args.file, current) {
-        (Some(path), _) => Json::Object(inputs::read_json_object(path, "segment file")?),
-        (None, Some(current)) => current.clone(),
-        (None, None) => json!({}),
-    };
+/// `pennon segments update`. The document `get` printed goes out under its ETag: a
+/// change made since that `get` is refused and kept. Anything else says what the
+/// segment should be (keys given, or a whole segment), so it is sent under the ETag
+/// read just before, read again if the segment changes in between.
+async fn update(args: &EditArgs) -> Result<(), Failure> {
+    let (key, env) = (args.key.as_str(), args.env.as_str());
+    let file = args.file.as_deref().map(|path| SegmentFile::read(path, key, Some(env))).transpose()?;
+    let client = Client::new(&args.api)?;
+    let path = format!("{}/{}", base(env), segment(key));
+    let done = format!("updated segment `{key}` in `{env}`");
+    let what = format!("segment `{key}` in `{env}`");
+    if let Some(SegmentFile { segment: held, etag: Some(etag), name }) = &file {
+        let body = body(args, Some(held), None)?;
+        let reply = client.exchange(Method::PUT, &path, Some(&body), Some(etag)).await?;
+        if reply.status == 412 {
+            let current = client.get(&path).await?;
+            if same::<Segment>(&current.body, &body) {
+                // Already so (this very file applied before, say): nothing is lost.
+                return report(&args.api, &current, &done);
+            }
+            return Err(stale(&reply, &what, name, ("segments", key, env), "update"));
+        }
+        return report(&args.api, &reply.accepted()?, &done);
+    }
+    let held = file.as_ref().map(|file| &file.segment);
+    let (_, reply) = client
+        .send_current(Method::PUT, (&path, &path), &what, |current| body(args, held, Some(&current.body)).map(Some))
+        .await?;
+    report(&args.api, &reply, &done)
+}
+
+/// A segment `--file`: the segment it holds, with the ETag of the document `pennon
+/// segments get` printed; none for a segment alone (hand-written, or printed by a
+/// `pennon` older than the document).
+struct SegmentFile {
+    /// The segment, as `PUT` takes it.
+    segment: Json,
+    /// The ETag the `get` read, for `update`.
+    etag: Option<String>,
+    /// The file, as messages name it.
+    name: String,
+}
+
+impl SegmentFile {
+    /// Reads the file at `path`, a `get` document or a segment alone. For `update` (`env`
+    /// given) a document must hold segment `key` in `env`, with its `etag`: that ETag
+    /// guards no other segment. `create` takes the segment of any document (a copy).
+    fn read(path: &Path, key: &str, env: Option<&str>) -> Result<SegmentFile, Failure> {
+        let name = inputs::input_name(path);
+        let mut file = inputs::read_json_object(path, "segment file")?;
+        let refuse = |why: String| Err(Failure::Usage(format!("segment file {name} {why}")));
+        let Some(segment) = file.remove("segment") else {
+            return Ok(SegmentFile { segment: Json::Object(file), etag: None, name });
+        };
+        if !segment.is_object() {
+            return refuse("has a `segment` that is not a JSON object".to_owned());
+        }
+        let Some(env) = env else { return Ok(SegmentFile { segment, etag: None, name }) };
+        let Some(their_env) = file.get("environment").and_then(Json::as_str) else {
+            return refuse(format!(
+                "has a `segment` but no `environment`: give the document `pennon segments get {key} --env {env}` \
+                 prints, or the segment alone"
+            ));
+        };
+        let their_key = segment.get("key").and_then(Json::as_str).unwrap_or(key);
+        if (their_key, their_env) != (key, env) {
+            return refuse(format!(
+                "holds segment `{their_key}` in `{their_env}`, not `{key}` in `{env}`: nothing was sent. To apply \
+                 it to `{key}` in `{env}` all the same, give its `segment` member alone"
+            ));
+        }
+        let Some(etag) = held_etag(&file, "etag", &name)? else {
+            return refuse(format!(
+                "has no `etag`: print it again with `pennon segments get {key} --env {env}` and redo your edit there"
+            ));
+        };
+        Ok(SegmentFile { segment, etag: Some(etag), name })
+    }
+}
+
+/// The request body: the file's segment, or the current segment with the given lists
+/// replaced, or (creating) the given lists.
+fn body(args: &EditArgs, file: Option<&Json>, current: Option<&Json>) -> Result<Json, Failure> {
     if let Some(empty) = [("--include", &args.include), ("--exclude", &args.exclude)]
         .into_iter()
         .find(|(_, keys)| keys.iter().any(String::is_empty))
     {
         return Err(Failure::Usage(format!("{}: a targeting key cannot be empty", empty.0)));
     }
+    let mut body = match (file, current) {
+        (Some(file), _) => file.clone(),
+        (None, Some(current)) => current.clone(),
+        (None, None) => json!({}),
+    };
     body["key"] = json!(args.key);
-    if args.file.is_none() {
+    if file.is_none() {
         if !args.include.is_empty() || current.is_none() {
             body["included"] = json!(args.include);
         }
