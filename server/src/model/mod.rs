@@ -18,7 +18,7 @@ mod text;
 mod usage;
 
 pub use access::{NewSdkKey, NewToken, Role, SdkKey, SdkKind, Token};
-pub use audit::{AuditEntry, ListChange};
+pub use audit::{AuditEntry, ListChange, AUDIT_ACTIONS, AUDIT_RESOURCE_TYPES};
 pub use change::{ChangeRequest, ChangeStatus, Operation};
 pub use config::{
     Condition, FlagConfig, Op, Prerequisite, Ramp, Rollout, RolloutRequest, Rule, Schedule, Serve, Step, Target,
