@@ -12,6 +12,7 @@ mod cli_configure;
 mod cli_escapes;
 mod cli_pipe;
 mod cli_results;
+mod cli_terms;
 mod cli_usage;
 mod connections;
 mod crash;
