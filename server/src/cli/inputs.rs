@@ -111,6 +111,22 @@ pub(crate) fn system_now() -> i64 {
     }
 }
 
+/// A time argument (`--since`, `--until`, named by `flag`) as RFC 3339: a time back from
+/// now (`7d`, `24h`, `30m`, as `pennon serve`'s durations), or an RFC 3339 time as it is.
+pub(crate) fn time_or_back(flag: &str, text: &str) -> Result<String, Failure> {
+    if let Ok(back) = pennon_server::parse_duration(text) {
+        let back = i64::try_from(back.as_millis()).unwrap_or(i64::MAX);
+        return Ok(pennon_core::format_rfc3339(system_now().saturating_sub(back).max(0)));
+    }
+    pennon_core::parse_rfc3339(text).map(|_| text.to_owned()).map_err(|_| {
+        Failure::Usage(format!(
+            "{flag}: `{}` is neither a time back from now (7d, 24h, 30m) nor an RFC 3339 time \
+             (2026-01-31T09:00:00Z)",
+            pennon_server::model::escaped(text)
+        ))
+    })
+}
+
 /// Reads `--context`: inline JSON, or `@path` for a file holding it.
 ///
 /// A context whose `targetingKey` is not a string would make every evaluation a

@@ -30,6 +30,9 @@ impl Role {
     }
 }
 
+/// API token secrets start with this.
+pub const API_TOKEN_PREFIX: &str = "pnt_";
+
 /// An API token. The secret is in `token` only in the response that creates it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Token {
@@ -90,6 +93,19 @@ impl SdkKind {
     /// Reads [`SdkKind::as_str`]'s names.
     pub fn parse(name: &str) -> Option<SdkKind> {
         [SdkKind::Server, SdkKind::Client].into_iter().find(|kind| kind.as_str() == name)
+    }
+
+    /// What the secrets of this kind of key start with.
+    pub fn secret_prefix(self) -> &'static str {
+        match self {
+            SdkKind::Server => "pns_",
+            SdkKind::Client => "pnc_",
+        }
+    }
+
+    /// The kind of key `secret` is, by its prefix.
+    pub fn of_secret(secret: &str) -> Option<SdkKind> {
+        [SdkKind::Server, SdkKind::Client].into_iter().find(|kind| secret.starts_with(kind.secret_prefix()))
     }
 }
 

@@ -3,6 +3,39 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+/// Every action the audit log records, in order: what `action=` (`pennon audit
+/// --action`) may name. An action not in this list is refused rather than matching
+/// nothing, which would read as "no such change was made".
+pub const AUDIT_ACTIONS: &[&str] = &[
+    "change_request.approve",
+    "change_request.open",
+    "change_request.reject",
+    "config.rollout",
+    "config.toggle",
+    "config.update",
+    "environment.create",
+    "environment.delete",
+    "environment.update",
+    "flag.create",
+    "flag.delete",
+    "flag.update",
+    "rollback",
+    "sdk_key.create",
+    "sdk_key.revoke",
+    "segment.create",
+    "segment.delete",
+    "segment.update",
+    "snapshot.overtake",
+    "snapshot.resign",
+    "token.create",
+    "token.revoke",
+    "token.update",
+];
+
+/// Every `resource_type` of the audit log, likewise.
+pub const AUDIT_RESOURCE_TYPES: &[&str] =
+    &["change_request", "environment", "flag", "sdk_key", "segment", "snapshot", "token"];
+
 /// One entry of the append-only audit log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {

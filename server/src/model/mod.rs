@@ -17,8 +17,8 @@ mod segment;
 mod text;
 mod usage;
 
-pub use access::{NewSdkKey, NewToken, Role, SdkKey, SdkKind, Token};
-pub use audit::{AuditEntry, ListChange};
+pub use access::{NewSdkKey, NewToken, Role, SdkKey, SdkKind, Token, API_TOKEN_PREFIX};
+pub use audit::{AuditEntry, ListChange, AUDIT_ACTIONS, AUDIT_RESOURCE_TYPES};
 pub use change::{ChangeRequest, ChangeStatus, Operation};
 pub use config::{
     Condition, FlagConfig, Op, Prerequisite, Ramp, Rollout, RolloutRequest, Rule, Schedule, Serve, Step, Target,

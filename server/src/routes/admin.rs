@@ -6,11 +6,11 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use super::{respond, Auth, Body, Doc, PathParams, QueryParams, Routes};
+use super::{respond, whole_number, Auth, Body, Doc, PathParams, QueryParams, Routes, MAX_LIMIT};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::model::{AuditEntry, ChangeStatus, NewToken, Role};
+use crate::model::{AuditEntry, ChangeStatus, NewToken, Role, AUDIT_ACTIONS, AUDIT_RESOURCE_TYPES};
 use crate::service::{access, changes, to_json};
 use crate::store::{to_u64, AuditFilter, AuditRow};
 
@@ -50,12 +50,16 @@ pub(super) fn add(routes: Routes) -> Routes {
                 .query("resource", "only this flag, segment or other resource key")
                 .query("resource_type", "flag, segment, environment, token, sdk_key, change_request or snapshot")
                 .query("actor", "only changes by this token name")
-                .query("action", "such as flag.create or config.toggle")
+                .query(
+                    "action",
+                    "one of the actions the log records, such as flag.create or config.toggle (another is refused, \
+                     the message listing them)",
+                )
                 .query("request_id", "only entries of this request")
                 .query("since", "RFC 3339: only entries at or after")
                 .query("until", "RFC 3339: only entries at or before")
-                .query("before_id", "only entries with a smaller id (paging)")
-                .query("limit", "at most this many (default 100, at most 1000)")
+                .query("before_id", "only entries with a smaller id (paging; 1 or more)")
+                .query("limit", "at most this many (1 to 1000, default 100)")
                 .ok(
                     200,
                     Some("AuditList"),
@@ -153,8 +157,20 @@ struct AuditQuery {
     request_id: Option<String>,
     since: Option<String>,
     until: Option<String>,
-    before_id: Option<i64>,
-    limit: Option<u32>,
+    before_id: Option<String>,
+    limit: Option<String>,
+}
+
+/// `value` of query parameter `name`, when it is one of `known` (what the log records):
+/// a filter on anything else would match nothing and read as "never happened".
+fn known(name: &str, value: Option<String>, known: &[&str]) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(value) if !known.contains(&value.as_str()) => Err(ApiError::bad_query(
+            name,
+            format!("the audit log records no `{value}`; it records {}", known.join(", ")),
+        )),
+        value => Ok(value),
+    }
 }
 
 fn time(name: &str, text: Option<&String>) -> Result<Option<i64>, ApiError> {
@@ -192,6 +208,10 @@ async fn audit(
         Some(env) => who.require_env(Role::Viewer, env)?,
         None => who.require_all(Role::Viewer, whole_log)?,
     }
+    let limit = whole_number("limit", q.limit.as_deref(), 1..=MAX_LIMIT)?.unwrap_or(100);
+    let before_id = whole_number("before_id", q.before_id.as_deref(), 1..=i64::MAX)?;
+    let action = known("action", q.action, AUDIT_ACTIONS)?;
+    let resource_type = known("resource_type", q.resource_type, AUDIT_RESOURCE_TYPES)?;
     let mut store = app.store.read().await?;
     let mut since = time("since", q.since.as_ref())?;
     // A token scoped to an environment sees its entries, not those of an earlier
@@ -205,12 +225,12 @@ async fn audit(
         until: time("until", q.until.as_ref())?,
         env: q.environment,
         resource: q.resource,
-        resource_type: q.resource_type,
+        resource_type,
         actor: q.actor,
-        action: q.action,
+        action,
         request_id: q.request_id,
-        before_id: q.before_id,
-        limit: i64::from(q.limit.unwrap_or(100).min(1000)),
+        before_id,
+        limit,
     };
     let entries: Vec<AuditEntry> = store.audit(&filter).await?.into_iter().map(entry).collect();
     Ok(respond(StatusCode::OK, Some(json!({ "entries": entries })), None, None))

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
 use super::flags::submit;
-use super::{respond, Auth, Body, Doc, PathParams, QueryParams, Routes};
+use super::{respond, whole_number, Auth, Body, Doc, PathParams, QueryParams, Routes, MAX_LIMIT};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -67,8 +67,8 @@ pub(super) fn add(routes: Routes) -> Routes {
                 Auth::Token(Role::Viewer),
             )
             .query("kind", "`server` (default) or `client`")
-            .query("before", "only versions below this")
-            .query("limit", "at most this many (default 50)")
+            .query("before", "only versions below this (1 or more)")
+            .query("limit", "at most this many (1 to 1000, default 50)")
             .ok(200, Some("SnapshotList"), "newest first, of the versions snapshot retention keeps"),
             snapshots,
         )
@@ -188,8 +188,8 @@ async fn delete(
 #[serde(deny_unknown_fields)]
 struct SnapshotQuery {
     kind: Option<SdkKind>,
-    before: Option<u64>,
-    limit: Option<u32>,
+    before: Option<String>,
+    limit: Option<String>,
 }
 
 async fn snapshots(
@@ -200,10 +200,11 @@ async fn snapshots(
 ) -> Result<Response, ApiError> {
     who.require_env(Role::Viewer, &env)?;
     let kind = query.kind.unwrap_or(SdkKind::Server);
-    let limit = i64::from(query.limit.unwrap_or(50).min(1000));
+    let limit = whole_number("limit", query.limit.as_deref(), 1..=MAX_LIMIT)?.unwrap_or(50);
+    let before = whole_number("before", query.before.as_deref(), 1..=i64::MAX)?;
     let mut tx = app.store.read().await?;
     let floor = tx.base_version(&env).await?;
-    let rows = tx.list_snapshots(&env, kind.as_str(), query.before.map(to_i64), limit).await?;
+    let rows = tx.list_snapshots(&env, kind.as_str(), before, limit).await?;
     let list: Vec<Json> = rows
         .iter()
         .filter(|r| r.version > floor)

@@ -168,6 +168,31 @@ fn query_refusal(query: &str, error: &serde_path_to_error::Error<serde_urlencode
     }
 }
 
+/// The most entries one page of a list may ask for (`limit`).
+pub(crate) const MAX_LIMIT: i64 = 1000;
+
+/// A whole number from query parameter `name`, within `range`; `None` when absent.
+/// Out of range is refused like any value the route cannot use (400 `invalid_query`,
+/// the range in the message), never clamped: a `limit=0` answered with nothing, or a
+/// `limit=5000` cut to 1,000 without a word, reads as "that is all there is".
+pub(crate) fn whole_number(
+    name: &str,
+    text: Option<&str>,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<Option<i64>, ApiError> {
+    let Some(text) = text else { return Ok(None) };
+    match text.parse::<i64>() {
+        Ok(n) if range.contains(&n) && text.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
+        _ if *range.end() == i64::MAX => {
+            Err(ApiError::bad_query(name, format!("`{text}` is not a whole number of {} or more", range.start())))
+        }
+        _ => Err(ApiError::bad_query(
+            name,
+            format!("`{text}` is not a whole number from {} to {}", range.start(), range.end()),
+        )),
+    }
+}
+
 /// Path parameters of type `T`, refused with 400 `invalid_path` naming the problem.
 pub(crate) struct PathParams<T>(pub(crate) T);
 

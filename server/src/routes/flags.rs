@@ -27,7 +27,13 @@ pub(super) fn add(routes: Routes) -> Routes {
         .add(
             Doc::new(Method::POST, "/api/v1/flags", "Create a flag (disabled everywhere)", Auth::Token(Role::Editor))
                 .body("Flag")
-                .ok(201, Some("Flag"), "created; ETag header")
+                .ok(
+                    201,
+                    Some("Flag"),
+                    "created; ETag header. Disabled everywhere, it serves its off variant (`off`, else the first \
+                     variant by name); its fallthrough, served once enabled, is `on`, else that same off variant, \
+                     so enabling a flag without an `on` variant changes nothing until its configuration is set",
+                )
                 .ok(409, Some("Error"), "the key exists")
                 .ok(422, Some("Error"), "a field is invalid"),
             create,

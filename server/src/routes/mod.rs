@@ -41,7 +41,7 @@ pub(crate) use denials::Denial;
 const PROPOSED: &str =
     "protected environment: a change request was opened; or, when the same proposer (token name) already has an \
                         open request for exactly this change, that one (`already_open: true`, nothing new stored)";
-pub(crate) use extract::{plain_words, Body, PathParams, QueryParams};
+pub(crate) use extract::{plain_words, whole_number, Body, PathParams, QueryParams, MAX_LIMIT};
 pub(crate) use sdk::keys_document;
 
 use crate::app::App;

@@ -79,7 +79,7 @@ fn flag_schemas() -> Vec<(&'static str, Json)> {
                 "type": "object", "additionalProperties": false, "required": ["variants"],
                 "properties": {
                     "variants": { "type": "array", "items": { "type": "object", "additionalProperties": false, "required": ["variant", "weight"],
-                        "properties": { "variant": { "type": "string" }, "weight": { "type": "integer", "minimum": 0, "maximum": 4294967295u64 } } } },
+                        "properties": { "variant": { "type": "string" }, "weight": { "type": "integer", "minimum": 0, "maximum": 4294967295u64, "description": "a proportion, not a percentage: the variant's share is its weight over the sum of the weights (30 and 30 serve half each; the rollout shortcut writes them out of 100,000)" } } } },
                     "bucket_by": { "type": "string", "minLength": 1, "maxLength": 1024, "description": "the attribute to bucket by, at most 1,024 bytes (SDKs send it back with exposures); default the targeting key" }, "salt": { "type": "string" },
                     "schedule": { "type": "object", "description": "exactly one of steps [{at, weights}] or ramp {start, end, weights}" }
                 }

@@ -8,7 +8,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{respond, Auth, Doc, QueryParams, Routes};
+use super::{respond, whole_number, Auth, Doc, QueryParams, Routes, MAX_LIMIT};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::clock::rfc3339;
@@ -167,25 +167,13 @@ struct ExposureParams {
     limit: Option<String>,
 }
 
-/// A whole number from query parameter `name`, within `range`.
-fn number(name: &str, text: Option<&str>, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, ApiError> {
-    let Some(text) = text else { return Ok(None) };
-    match text.parse::<i64>() {
-        Ok(n) if range.contains(&n) && text.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
-        _ => Err(ApiError::bad_query(
-            name,
-            format!("`{text}` is not a whole number from {} to {}", range.start(), range.end()),
-        )),
-    }
-}
-
 async fn exposures(
     State(app): State<App>,
     who: Principal,
     QueryParams(q): QueryParams<ExposureParams>,
 ) -> Result<Response, ApiError> {
-    let limit = number("limit", q.limit.as_deref(), 1..=1000)?.unwrap_or(100);
-    let before_id = number("before_id", q.before_id.as_deref(), 1..=i64::MAX)?;
+    let limit = whole_number("limit", q.limit.as_deref(), 1..=MAX_LIMIT)?.unwrap_or(100);
+    let before_id = whole_number("before_id", q.before_id.as_deref(), 1..=i64::MAX)?;
     let now = crate::clock::now_ms();
     // Past the age bound they are deleted by the next report or sweep; never shown.
     let kept_since = app.telemetry.exposures_since(now);

@@ -13,14 +13,11 @@ use crate::store::{Lock, Notice, SdkKeyRow, TokenRow};
 pub(crate) const SYSTEM_ACTOR: &str = "pennon";
 
 /// API token secrets start with this.
-pub(crate) const TOKEN_PREFIX: &str = "pnt_";
+pub(crate) const TOKEN_PREFIX: &str = crate::model::API_TOKEN_PREFIX;
 
 /// The prefix of an SDK key of `kind`.
 pub(crate) fn sdk_prefix(kind: SdkKind) -> &'static str {
-    match kind {
-        SdkKind::Server => "pns_",
-        SdkKind::Client => "pnc_",
-    }
+    kind.secret_prefix()
 }
 
 /// The API form of a token.

@@ -24,7 +24,7 @@ fn validate(flag: &Flag) -> Result<BTreeMap<String, Json>, ApiError> {
     let variants = flag.variants_or_default().ok_or_else(|| {
         ApiError::invalid(
             "variants",
-            format!("{} flags need `variants`: an object of name to value", flag.kind.as_str()),
+            format!("{} flags need their variants: an object of name to value", flag.kind.as_str()),
         )
     })?;
     if variants.is_empty() {

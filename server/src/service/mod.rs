@@ -175,6 +175,9 @@ impl<'a> Writer<'a> {
     }
 
     fn push_audit(&mut self, action: &str, resource: (&str, &str), env: Option<&str>, stored: compact::Stored) {
+        // `GET /api/v1/audit` refuses a filter on anything else: a new action goes there.
+        debug_assert!(crate::model::AUDIT_ACTIONS.contains(&action), "{action} is not in AUDIT_ACTIONS");
+        debug_assert!(crate::model::AUDIT_RESOURCE_TYPES.contains(&resource.0), "{} is unlisted", resource.0);
         self.audits.push(NewAudit {
             at: self.now,
             actor: self.actor.clone(),

@@ -171,7 +171,7 @@ fn set_rollout(
     let on = pick(&request.variant, "variant", true)?;
     let off = pick(&request.otherwise, "otherwise", false)?;
     if on == off {
-        return Err(ApiError::invalid("otherwise", "must differ from `variant`"));
+        return Err(ApiError::invalid("otherwise", "must differ from the variant rolled out"));
     }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let weight = thousandths as u32; // 0..=100_000, checked above

@@ -40,7 +40,7 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         // Two instances starting together on a fresh database: sqlx's migrator takes
         // an advisory lock, so one migrates and the other waits.
@@ -48,7 +48,16 @@ impl PgStore {
         // Migrations only add: an instance of the previous release (a rolling upgrade,
         // a rollback of the deployment) runs against a schema a newer one migrated.
         migrator.set_ignore_missing(true);
-        migrator.run(&pool).await?;
+        // The migrator creates its table with `CREATE TABLE IF NOT EXISTS`, which on
+        // every start but the first draws a NOTICE (`relation "_sqlx_migrations"
+        // already exists, skipping`) that sqlx logs at INFO, and offers no setting for.
+        // It runs on a connection of its own that asks for warnings and errors only
+        // (a `SET`, not a startup option, which poolers such as PgBouncer may refuse);
+        // the pool's connections keep the server's defaults.
+        let mut connection = PgConnection::connect_with(&options).await?;
+        sqlx::query("SET client_min_messages = warning").execute(&mut connection).await?;
+        migrator.run(&mut connection).await?;
+        connection.close().await?;
         Ok(PgStore { pool })
     }
 }

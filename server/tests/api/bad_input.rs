@@ -225,17 +225,53 @@ async fn every_route_names_a_bad_query_parameter(backend: Backend) {
     api.assert_invalid_queries("/api/v1/reports/stale-flags", &[("settled=7", "settled")]).await;
 
     // The message says what was wrong with it: the value refused, or the names it takes.
-    let limit = api.get("/api/v1/audit?limit=abc").await;
-    let message = limit.body["error"]["message"].as_str().unwrap();
-    assert!(message.starts_with("`limit`: cannot use `abc`: "), "{message}");
+    let status = api.get("/api/v1/change-requests?status=bogus").await;
+    let message = status.body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("`status`: cannot use `bogus`: "), "{message}");
     let unknown = api.get("/api/v1/change-requests?env=x").await;
     let message = unknown.body["error"]["message"].as_str().unwrap();
     assert!(message.contains("no such parameter") && message.contains("`environment`"), "{message}");
     server.stop().await;
 }
 
+/// A page size or a paging bound out of range is refused, with the range, on every list
+/// that pages (as `/exposures` always did), rather than answered with nothing
+/// (`limit=0`) or silently cut to 1,000 (`limit=5000`); a filter on an action or a
+/// resource type the audit log never records is refused listing those it does.
+async fn list_parameters_out_of_range_are_refused(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let api = server.admin();
+    let snapshots = "/api/v1/environments/development/snapshots";
+    let cases = [
+        ("/api/v1/audit", "limit=0", "`limit`: `0` is not a whole number from 1 to 1000"),
+        ("/api/v1/audit", "limit=5000", "`limit`: `5000` is not a whole number from 1 to 1000"),
+        ("/api/v1/audit", "before_id=0", "`before_id`: `0` is not a whole number of 1 or more"),
+        (snapshots, "limit=0", "`limit`: `0` is not a whole number from 1 to 1000"),
+        (snapshots, "limit=1001", "`limit`: `1001` is not a whole number from 1 to 1000"),
+        (snapshots, "before=0", "`before`: `0` is not a whole number of 1 or more"),
+        ("/api/v1/exposures", "limit=0", "`limit`: `0` is not a whole number from 1 to 1000"),
+        ("/api/v1/audit", "action=bogus", "`action`: the audit log records no `bogus`; it records change_request."),
+        ("/api/v1/audit", "resource_type=flags", "`resource_type`: the audit log records no `flags`; it records "),
+    ];
+    for (route, query, says) in cases {
+        let reply = api.get(&format!("{route}?{query}")).await;
+        assert_eq!((reply.status, reply.code()), (400, "invalid_query"), "{route}?{query}: {}", reply.body);
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(says), "{route}?{query}: {message}");
+    }
+    let created = api.get("/api/v1/audit?action=environment.create&resource_type=environment").await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    assert_eq!(created.body["entries"].as_array().unwrap().len(), 3, "the first run's three environments");
+    // The edges are in range: a whole page of 1,000, and the first version.
+    assert_eq!(api.get("/api/v1/audit?limit=1000&before_id=1").await.status, 200);
+    let first = api.get(&format!("{snapshots}?limit=1000&before=1")).await;
+    assert_eq!((first.status, &first.body["snapshots"]), (200, &json!([])), "{}", first.body);
+    server.stop().await;
+}
+
 crate::on_both_backends!(
     refused_without_change,
     a_snapshot_clients_would_refuse_is_not_published,
-    every_route_names_a_bad_query_parameter
+    every_route_names_a_bad_query_parameter,
+    list_parameters_out_of_range_are_refused
 );

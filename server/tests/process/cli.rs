@@ -58,7 +58,7 @@ async fn api_commands() {
     let refused = run(&["flags", "rollout", "banner", "50", "--env", "development"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("at `variant`"),
+        String::from_utf8_lossy(&refused.stderr).contains("at `--variant`"),
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
@@ -237,13 +237,14 @@ async fn credentials_and_environments() {
     let refused = run(&viewer, &["flags", "create", "x", "--type", "boolean"]);
     assert_eq!(refused.status.code(), Some(1), "a viewer cannot write");
     let listed = ok(&run(&admin, &["tokens", "list"]));
+    assert_eq!(listed.lines().next(), Some("ID\tNAME\tROLE\tPREFIX\tENVIRONMENTS\tSTATE"), "a header row");
     let line = listed.lines().find(|l| l.contains("\tdashboards\t")).unwrap_or_else(|| panic!("{listed}"));
     assert!(line.contains("\tviewer\tpnt_") && line.ends_with("\tdevelopment\tactive"), "{line}");
     let id = line.split('\t').next().unwrap();
     assert_eq!(ok(&run(&admin, &["tokens", "revoke", id])).trim(), format!("revoked API token {id}"));
     assert_eq!(run(&viewer, &["flags", "list"]).status.code(), Some(1), "revoked");
     let bad_role = run(&admin, &["tokens", "create", "x", "--role", "owner"]);
-    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("at `role`"), "{bad_role:?}");
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("at `--role`"), "{bad_role:?}");
 
     // A client SDK key fetches the development snapshot; revoked, it does not.
     let key = ok(&run(&admin, &["sdk-keys", "create", "--env", "development", "--kind", "client", "--name", "web"]));
@@ -255,6 +256,7 @@ async fn credentials_and_environments() {
     };
     assert_eq!(fetch(key).await, 200);
     let listed = ok(&run(&admin, &["sdk-keys", "list", "--env", "development"]));
+    assert_eq!(listed.lines().next(), Some("ID\tNAME\tKIND\tPREFIX\tSTATE"), "a header row");
     let line = listed.lines().find(|l| l.contains("\tweb\tclient\t")).unwrap_or_else(|| panic!("{listed}"));
     let id = line.split('\t').next().unwrap();
     ok(&run(&admin, &["sdk-keys", "revoke", id, "--env", "development"]));

@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 
-use crate::common::Api;
+use crate::common::{Api, Backend};
 use crate::proc::spawn;
 
 #[tokio::test]
@@ -108,6 +108,22 @@ async fn a_lost_signing_key_is_not_replaced_silently() {
     let server = spawn(dir.path(), &["--replace-signing-key"], &[]);
     assert_ne!(server.banner_value("signing key:").unwrap(), original);
     server.stop();
+}
+
+/// A restart on PostgreSQL logs nothing about the migrations table it already has: sqlx
+/// logged PostgreSQL's NOTICE `relation "_sqlx_migrations" already exists, skipping` at
+/// INFO on every start after the first.
+#[tokio::test]
+async fn a_restart_on_postgres_logs_no_migration_notice() {
+    let Some(Backend::Postgres(admin_url)) = Backend::postgres() else { return };
+    let url = crate::common::fresh_postgres(&admin_url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let envs = [("PENNON_DATABASE_URL", url.as_str())];
+    spawn(dir.path(), &["--log", "info"], &envs).stop();
+    spawn(dir.path(), &["--log", "info"], &envs).stop();
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(log.contains(" INFO "), "the log is at info: {log}");
+    assert!(!log.contains("_sqlx_migrations"), "{log}");
 }
 
 /// A database a newer release migrated further still opens: migrations only add, and

@@ -57,7 +57,8 @@ impl Drop for Proc {
     }
 }
 
-/// Starts `pennon serve --listen 127.0.0.1:0 ARGS` in `dir` and waits for its banner.
+/// Starts `pennon serve --listen 127.0.0.1:0 --log warn ARGS` in `dir` (its log in
+/// `dir/server.log`) and waits for its banner.
 pub fn spawn(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Proc {
     spawn_under(&[], dir, args, envs)
 }
@@ -73,7 +74,9 @@ pub fn spawn_under(wrapper: &[&str], dir: &Path, args: &[&str], envs: &[(&str, &
         }
         None => Command::new(binary),
     };
-    command.current_dir(dir).args(["serve", "--listen", "127.0.0.1:0", "--log", "warn"]).args(args);
+    // Quiet unless the test asks for a level (`--log info`).
+    let log: &[&str] = if args.contains(&"--log") { &[] } else { &["--log", "warn"] };
+    command.current_dir(dir).args(["serve", "--listen", "127.0.0.1:0"]).args(log).args(args);
     for (name, value) in envs {
         command.env(name, value);
     }

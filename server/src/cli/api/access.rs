@@ -14,7 +14,7 @@ use crate::cli::{note, print_line, refuse_discarded_secret, stdout_closed, Failu
 /// `pennon tokens` subcommands (admin tokens only).
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum TokenCommand {
-    /// List API tokens (without their secrets).
+    /// List API tokens (without their secrets): a header row, then one tab-separated line each.
     List {
         /// The server.
         #[command(flatten)]
@@ -47,7 +47,7 @@ pub(crate) enum TokenCommand {
 /// `pennon sdk-keys` subcommands (admin tokens only).
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum SdkKeyCommand {
-    /// List an environment's SDK keys (without their secrets).
+    /// List an environment's SDK keys (without their secrets): a header row, then one line each.
     List {
         /// The environment.
         #[arg(long, value_name = "ENV")]
@@ -93,7 +93,7 @@ pub(crate) async fn run_tokens(command: &TokenCommand) -> Result<(), Failure> {
             if api.json {
                 return print_json(&body);
             }
-            table(&body["tokens"], "no API tokens", |t| {
+            table(&body["tokens"], "no API tokens", "NAME\tROLE\tPREFIX\tENVIRONMENTS\tSTATE", |t| {
                 let scope = t["environments"].as_array().map(|e| joined(e)).unwrap_or_default();
                 format!("{}\t{}\t{}\t{scope}\t{}", text(&t["name"]), text(&t["role"]), text(&t["prefix"]), state(t))
             })
@@ -103,7 +103,7 @@ pub(crate) async fn run_tokens(command: &TokenCommand) -> Result<(), Failure> {
             if !envs.is_empty() {
                 body["environments"] = json!(envs);
             }
-            let client = Client::new(api)?;
+            let client = Client::new(api)?.naming(&[("role", "--role"), ("environments", "--env")]);
             refuse_discarded_secret("API token")?;
             let reply = client.send(Method::POST, "/api/v1/tokens", Some(&body), None).await?;
             let scope = if envs.is_empty() { "every environment".to_owned() } else { envs.join(", ") };
@@ -132,7 +132,7 @@ pub(crate) async fn run_sdk_keys(command: &SdkKeyCommand) -> Result<(), Failure>
             if api.json {
                 return print_json(&body);
             }
-            table(&body["sdk_keys"], &format!("no SDK keys for `{env}`"), |k| {
+            table(&body["sdk_keys"], &format!("no SDK keys for `{env}`"), "NAME\tKIND\tPREFIX\tSTATE", |k| {
                 format!("{}\t{}\t{}\t{}", text(&k["name"]), text(&k["kind"]), text(&k["prefix"]), state(k))
             })
         }
@@ -142,7 +142,7 @@ pub(crate) async fn run_sdk_keys(command: &SdkKeyCommand) -> Result<(), Failure>
                 body["name"] = json!(name);
             }
             let path = format!("/api/v1/environments/{}/sdk-keys", segment(env));
-            let client = Client::new(api)?;
+            let client = Client::new(api)?.naming(&[("kind", "--kind"), ("name", "--name")]);
             refuse_discarded_secret("SDK key")?;
             let reply = client.send(Method::POST, &path, Some(&body), None).await?;
             let id = shown(&reply.body["id"]);
@@ -198,12 +198,16 @@ async fn deliver_secret(
     }))
 }
 
-/// Prints one tab-separated line per item of `list`, each led by its id.
-fn table(list: &Json, empty: &str, line: impl Fn(&Json) -> String) -> Result<(), Failure> {
+/// Prints one tab-separated line per item of `list`, each led by its id, under a
+/// header row naming the columns (`ID` and `columns`); an empty list prints nothing on
+/// stdout, and says so on stderr.
+fn table(list: &Json, empty: &str, columns: &str, line: impl Fn(&Json) -> String) -> Result<(), Failure> {
     let items = list.as_array().map(Vec::as_slice).unwrap_or_default();
     if items.is_empty() {
         note(empty);
+        return Ok(());
     }
+    print_line(&format!("ID\t{columns}"))?;
     items.iter().try_for_each(|item| print_line(&format!("{}\t{}", shown(&item["id"]), line(item))))
 }
 

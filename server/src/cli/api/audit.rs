@@ -4,6 +4,7 @@ use serde_json::Value as Json;
 
 use super::client::segment;
 use super::{print_json, shown, text, ApiArgs, Client};
+use crate::cli::inputs::time_or_back;
 use crate::cli::{print_line, Failure};
 
 /// Arguments of `pennon audit`.
@@ -18,14 +19,17 @@ pub(crate) struct Args {
     /// Only changes by this token name.
     #[arg(long)]
     actor: Option<String>,
-    /// Only this action (flag.create, config.toggle, config.rollout, rollback, ...).
+    /// Only this action (flag.create, config.toggle, config.rollout, rollback,
+    /// change_request.approve, ...; the server refuses one it never records, listing
+    /// those it does).
     #[arg(long)]
     action: Option<String>,
-    /// Only entries at or after this time (RFC 3339).
-    #[arg(long, value_name = "RFC3339")]
+    /// Only entries at or after this time: a time back from now (7d, 24h, 30m) or an
+    /// RFC 3339 time.
+    #[arg(long, value_name = "WHEN")]
     since: Option<String>,
-    /// Only entries at or before this time (RFC 3339).
-    #[arg(long, value_name = "RFC3339")]
+    /// Only entries at or before this time, given as --since is.
+    #[arg(long, value_name = "WHEN")]
     until: Option<String>,
     /// Only entries older than this id (to page back: the last id printed).
     #[arg(long, value_name = "ID")]
@@ -42,13 +46,15 @@ pub(crate) struct Args {
 /// Prints the matching entries.
 pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
     let mut query = vec![format!("limit={}", args.limit)];
+    let time = |flag: &str, text: &Option<String>| text.as_deref().map(|t| time_or_back(flag, t)).transpose();
+    let (since, until) = (time("--since", &args.since)?, time("--until", &args.until)?);
     let filters = [
         ("environment", &args.env),
         ("resource", &args.resource),
         ("actor", &args.actor),
         ("action", &args.action),
-        ("since", &args.since),
-        ("until", &args.until),
+        ("since", &since),
+        ("until", &until),
         ("before_id", &args.before_id),
     ];
     for (name, value) in filters {
@@ -56,7 +62,16 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
             query.push(format!("{name}={}", segment(value)));
         }
     }
-    let reply = Client::new(&args.api)?.get(&format!("/api/v1/audit?{}", query.join("&"))).await?;
+    let client = Client::new(&args.api)?.naming(&[
+        ("resource", "--resource"),
+        ("actor", "--actor"),
+        ("action", "--action"),
+        ("since", "--since"),
+        ("until", "--until"),
+        ("before_id", "--before-id"),
+        ("limit", "--limit"),
+    ]);
+    let reply = client.get(&format!("/api/v1/audit?{}", query.join("&"))).await?;
     if args.api.json {
         return print_json(&reply.body);
     }

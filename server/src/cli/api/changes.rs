@@ -67,7 +67,8 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
             if let Some(status) = status {
                 query.push(format!("status={}", segment(status)));
             }
-            let reply = Client::new(api)?.get(&format!("/api/v1/change-requests?{}", query.join("&"))).await?;
+            let client = Client::new(api)?.naming(&[("status", "--status")]);
+            let reply = client.get(&format!("/api/v1/change-requests?{}", query.join("&"))).await?;
             if api.json {
                 return print_json(&reply.body);
             }

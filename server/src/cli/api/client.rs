@@ -1,10 +1,11 @@
 //! A small client of the admin API.
 
-use pennon_server::model::{escaped, json_escaped};
+use pennon_server::model::{escaped, SdkKind, API_TOKEN_PREFIX};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
 use reqwest::Method;
 use serde_json::Value as Json;
 
+use super::refusal::{describe, Names, ENVIRONMENT};
 use crate::cli::Failure;
 
 /// Where the server is.
@@ -42,15 +43,20 @@ pub(crate) struct Reply {
 impl Reply {
     /// The reply, or for a 4xx or 5xx status a [`Failure::Api`] with the server's reason.
     pub(crate) fn accepted(self) -> Result<Reply, Failure> {
+        self.accepted_as(&[])
+    }
+
+    /// [`Reply::accepted`], naming the API's fields and parameters as `names` says.
+    fn accepted_as(self, names: &Names) -> Result<Reply, Failure> {
         match self.status {
-            400.. => Err(Failure::Api(self.reason())),
+            400.. => Err(Failure::Api(describe(self.status, &self.body, names))),
             _ => Ok(self),
         }
     }
 
     /// The server's reason for a refusal, on one line ([`describe`]).
     pub(crate) fn reason(&self) -> String {
-        describe(self.status, &self.body)
+        describe(self.status, &self.body, &[])
     }
 }
 
@@ -60,6 +66,8 @@ pub(crate) struct Client {
     token: String,
     http: reqwest::Client,
     timeout: u64,
+    /// The command's flags for the API's names, for refusals ([`Client::naming`]).
+    names: Vec<(&'static str, &'static str)>,
 }
 
 impl Client {
@@ -70,6 +78,16 @@ impl Client {
             return Err(Failure::Usage(
                 "set PENNON_TOKEN to an API token (the first run of `pennon serve` printed an admin token)".into(),
             ));
+        }
+        // The server could only answer "unknown or revoked API token".
+        if let Some(kind) = SdkKind::of_secret(token.trim()) {
+            return Err(Failure::Usage(format!(
+                "PENNON_TOKEN looks like a {} SDK key ({}…), which SDKs fetch snapshots with; API commands need \
+                 an API token ({API_TOKEN_PREFIX}…): an admin makes one with `pennon tokens create NAME --role \
+                 ROLE`, and the first run of `pennon serve` printed an admin token (lost: `pennon admin-token`)",
+                kind.as_str(),
+                kind.secret_prefix()
+            )));
         }
         // Redirects are not followed: the admin API never sends one, and following a
         // proxy's redirect to a login page would turn a write into a GET of that page.
@@ -84,7 +102,22 @@ impl Client {
                 "PENNON_URL (or --url) `{base}` must start with http:// or https://, like http://127.0.0.1:8080"
             )));
         }
-        Ok(Client { base, token: token.trim().to_owned(), http, timeout: args.timeout })
+        // Every command adds /api/v1/... itself: /api/v1 twice would reach no route
+        // (a 404 `no_route` that says nothing of the URL).
+        if let Some(root) = base.strip_suffix("/api/v1") {
+            return Err(Failure::Usage(format!(
+                "PENNON_URL (or --url) `{base}` must be the server's base URL, without /api/v1: {root}"
+            )));
+        }
+        let names = vec![ENVIRONMENT];
+        Ok(Client { base, token: token.trim().to_owned(), http, timeout: args.timeout, names })
+    }
+
+    /// Names the API's fields and query parameters in refusals as this command's flags
+    /// (`("variant", "--variant")`; `environment` is `--env` for every command).
+    pub(crate) fn naming(mut self, names: &Names) -> Client {
+        self.names.extend_from_slice(names);
+        self
     }
 
     /// Sends a request; a 4xx or 5xx reply is a [`Failure::Api`] with the server's reason.
@@ -95,7 +128,7 @@ impl Client {
         body: Option<&Json>,
         if_match: Option<&str>,
     ) -> Result<Reply, Failure> {
-        self.exchange(method, path, body, if_match).await?.accepted()
+        self.exchange(method, path, body, if_match).await?.accepted_as(&self.names)
     }
 
     /// Sends a request and returns the Pennon API's reply whatever its status, for a
@@ -239,29 +272,6 @@ fn causes(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-/// The server's error as one line: `422 invalid_field at rules[0].serve: ...`, escaped
-/// (a message may quote what was refused, control characters and all).
-fn describe(status: u16, body: &Json) -> String {
-    let error = body.get("error");
-    let text = |name: &str| error.and_then(|e| e.get(name)).and_then(Json::as_str).map(escaped);
-    let mut line = format!("the server refused ({status}");
-    if let Some(code) = text("code") {
-        line.push(' ');
-        line.push_str(&code);
-    }
-    line.push(')');
-    // A bad query parameter's message starts with its name already.
-    let message = text("message");
-    if let Some(field) = text("field").filter(|f| !message.as_ref().is_some_and(|m| m.starts_with(&format!("`{f}`")))) {
-        line.push_str(&format!(" at `{field}`"));
-    }
-    match message {
-        Some(message) => line.push_str(&format!(": {message}")),
-        None => line.push_str(&format!(": {}", json_escaped(&body.to_string()))),
-    }
-    line
 }
 
 /// Percent-encodes a path segment (keys are restricted, but be safe).

@@ -99,6 +99,9 @@ pub(crate) struct CreateArgs {
     #[arg(long = "type", value_name = "TYPE", default_value = "boolean")]
     kind: String,
     /// The variants as a JSON object (default for boolean: {"on": true, "off": false}).
+    /// A new flag serves its `off` variant (else the first by name) when disabled, and
+    /// its `on` variant (else that same off variant) when enabled: without an `on`,
+    /// enabling it changes nothing until a rollout or `configure` sets what it serves.
     #[arg(long, value_name = "JSON")]
     variants: Option<String>,
     /// What the flag is for.
@@ -146,9 +149,14 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
         Command::Enable(args) => toggle(args, true).await,
         Command::Disable(args) => toggle(args, false).await,
         Command::Rollout { key, percent, env, variant, otherwise, api } => {
+            let client = Client::new(api)?.naming(&[
+                ("percent", "PERCENT"),
+                ("variant", "--variant"),
+                ("otherwise", "--otherwise"),
+            ]);
             let path = config_path(env, key);
             let body = strip_nulls(json!({ "percent": percent, "variant": variant, "otherwise": otherwise }));
-            let (current, reply) = Client::new(api)?
+            let (current, reply) = client
                 .send_current(Method::POST, (&path, &format!("{path}/rollout")), &format!("`{key}` in `{env}`"), |_| {
                     Ok(Some(body.clone()))
                 })
@@ -254,7 +262,14 @@ async fn get(client: &Client, key: &str, env: Option<&str>) -> Result<(), Failur
 }
 
 async fn create(args: &CreateArgs) -> Result<(), Failure> {
-    let client = Client::new(&args.api)?;
+    let client = Client::new(&args.api)?.naming(&[
+        ("type", "--type"),
+        ("variants", "--variants"),
+        ("description", "--description"),
+        ("owner", "--owner"),
+        ("tags", "--tag"),
+        ("expires_at", "--expires-at"),
+    ]);
     let variants: Option<Json> = match &args.variants {
         Some(text) => {
             Some(serde_json::from_str(text).map_err(|e| Failure::Usage(format!("--variants: not JSON: {e}")))?)
@@ -267,10 +282,22 @@ async fn create(args: &CreateArgs) -> Result<(), Failure> {
         "client_visible": args.client_visible,
     }));
     let reply = client.send(Method::POST, "/api/v1/flags", Some(&body), None).await?;
+    let key = &args.key;
     finish(&args.api, &reply, Outcome::Applied(None), || {
+        // A new flag's fallthrough is its `on` variant, else its off variant: without
+        // an `on`, enabling it serves what it served disabled.
+        if reply.body["variants"].get("on").is_some() {
+            return print_line(&format!(
+                "created `{key}` ({}), disabled in every environment; enable it with: pennon flags enable {key} \
+                 --env ENV",
+                args.kind
+            ));
+        }
         print_line(&format!(
-            "created `{}` ({}), disabled in every environment; enable it with: pennon flags enable {} --env ENV",
-            args.key, args.kind, args.key
+            "created `{key}` ({}), disabled in every environment, and with no variant `on` it serves its off \
+             variant even when enabled, until you set what it serves: pennon flags rollout {key} PERCENT --env ENV \
+             --variant VARIANT --otherwise VARIANT, or pennon flags configure",
+            args.kind
         ))
     })
 }

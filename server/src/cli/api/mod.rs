@@ -18,6 +18,7 @@ pub(crate) mod envs;
 mod flag_document;
 pub(crate) mod flag_edit;
 pub(crate) mod flags;
+mod refusal;
 pub(crate) mod rollback;
 pub(crate) mod segments;
 pub(crate) mod stale;

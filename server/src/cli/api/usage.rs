@@ -2,11 +2,11 @@
 //! evaluated, and the keys they asked for that no flag has.
 
 use pennon_server::model::escaped;
-use pennon_server::parse_duration;
 use serde_json::Value as Json;
 
 use super::client::segment;
 use super::{print_json, shown, text, ApiArgs, Client};
+use crate::cli::inputs::time_or_back;
 use crate::cli::{note, print_line, Failure};
 
 /// Arguments of `pennon flags usage`.
@@ -36,33 +36,16 @@ pub(crate) struct NotFoundArgs {
     api: ApiArgs,
 }
 
-/// `--since` as RFC 3339: a duration back from now, or a time as it is.
-fn since(text: &str) -> Result<String, Failure> {
-    if let Ok(back) = parse_duration(text) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|e| Failure::Usage(format!("the clock is before 1970: {e}")))?;
-        let ms = i64::try_from(now.saturating_sub(back).as_millis()).unwrap_or(i64::MAX);
-        return Ok(pennon_core::format_rfc3339(ms));
-    }
-    pennon_core::parse_rfc3339(text).map(|_| text.to_owned()).map_err(|_| {
-        Failure::Usage(format!(
-            "--since: `{}` is neither a time back from now (7d, 24h) nor an RFC 3339 time",
-            escaped(text)
-        ))
-    })
-}
-
 /// Prints the usage report.
 pub(crate) async fn run_usage(args: &UsageArgs) -> Result<(), Failure> {
-    let mut path = format!("/api/v1/reports/usage?since={}", segment(&since(&args.since)?));
+    let mut path = format!("/api/v1/reports/usage?since={}", segment(&time_or_back("--since", &args.since)?));
     if let Some(env) = &args.env {
         path.push_str(&format!("&environment={}", segment(env)));
     }
     if let Some(key) = &args.key {
         path.push_str(&format!("&flag={}", segment(key)));
     }
-    let report = Client::new(&args.api)?.get(&path).await?.body;
+    let report = Client::new(&args.api)?.naming(&[("since", "--since")]).get(&path).await?.body;
     if args.api.json {
         return print_json(&report);
     }
