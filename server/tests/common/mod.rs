@@ -106,7 +106,7 @@ impl Server {
         tweak(&mut config);
         let running = pennon_server::start(config).await.expect("server starts");
         let first = running.first_run.clone().expect("a first run");
-        let public_keys = running.keys.public_keys.iter().map(|k| PublicKey::parse(k).unwrap()).collect();
+        let public_keys = running.keys.public_keys.clone();
         Server {
             url: running.base_url.clone(),
             admin: first.admin_token,
