@@ -153,11 +153,18 @@ export class NotificationStream {
     let failures = 0;
     let connectedBefore = reconnect;
     let lastFailure: string | undefined;
+    // Whether the last connection spoke the protocol.
+    let wasUp = false;
     while (!run.closed) {
       const started = performance.now();
       const ended = await this.#connect(run, connectedBefore);
       if (run.closed) return;
       connectedBefore ||= ended.heard;
+      // A stream that was up ended and cannot be opened again: the server may be gone.
+      // A fetch now tells, and starts `staleAfterMs` when it fails, rather than the next
+      // poll (as in Rust). A stream that reopens fetches on reconnecting, as always.
+      if (wasUp && !ended.heard) this.#announcements.announce(run.generation, undefined);
+      wasUp = ended.heard;
       if (ended.heard && performance.now() - started >= STAYED_UP_MS) failures = 0;
       // What the server asked for is a floor, up to the ceiling; jitter spreads only
       // the provider's own waits.

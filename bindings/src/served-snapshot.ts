@@ -16,6 +16,10 @@ import type { PennonOptions, SnapshotChange, StoredEnvelope } from "./sync-optio
 export class ServedSnapshot {
   /** The served snapshot's ETag, as its request or the store gave it. */
   etag: string | undefined;
+  /** Whether what is served came from storage and nothing since has said it is
+   *  current (a source's answer, the host's push, an inline envelope that verified):
+   *  its age is unknown, so a failing source makes it STALE at once. */
+  fromStorage = false;
   /** Called after every snapshot loaded, before it is announced. */
   onLoad: (() => void) | undefined;
   #engine: Engine | undefined;
@@ -75,6 +79,7 @@ export class ServedSnapshot {
     const before = engine.version();
     if (!engine.load(bytes, this.#now())) return false;
     this.#loaded = true;
+    this.fromStorage = !keep; // only what came from the store is not kept again
     this.onLoad?.();
     const flagsChanged = engine.changedFlags();
     if (keep) this.keep(bytes, etag);
@@ -109,7 +114,8 @@ export class ServedSnapshot {
     // back what this client saves, or storage would stay stale until versions caught up.
     this.#kept.untrusted = stored !== undefined && stored.version !== verified ? stored.text : undefined;
     const storedVersion = this.loaded ? this.engine.version() : undefined;
-    if (inline !== undefined) this.#tryOffer(inline, "inline envelope");
+    // An inline envelope that verifies (newer, or the same version) is current.
+    if (inline !== undefined && this.#tryOffer(inline, "inline envelope")) this.fromStorage = false;
     // Serving what was stored, the first request revalidates it: a page load whose
     // stored snapshot is current costs a 304, not the whole envelope. The ETag counts
     // only if recorded with the version served (tabs write the two in turn).
@@ -118,11 +124,14 @@ export class ServedSnapshot {
     }
   }
 
-  #tryOffer(bytes: Uint8Array, source: string): void {
+  /** Offers `bytes`; whether they verified (updating or not). */
+  #tryOffer(bytes: Uint8Array, source: string): boolean {
     try {
       this.load(bytes, undefined, true);
+      return true;
     } catch (error) {
       this.#log.fail(`${source} refused: ${described(error)}`);
+      return false;
     }
   }
 

@@ -346,6 +346,7 @@ export class Sync {
     const updated = this.offer(bytes);
     // A fresh snapshot from the host: whatever the URL answers, nothing is stale now.
     if (updated) this.#failures.excuse();
+    this.#snapshot.fromStorage = false; // verified, so what is served is current
     this.#updateStatus(true);
     return updated;
   }
@@ -478,6 +479,7 @@ export class Sync {
     } else {
       this.#log.answered(`GET ${shownUrl(url)}`, this.#failures.count);
       this.#failures.end();
+      this.#snapshot.fromStorage = false;
     }
     this.#updateStatus(true);
     return outcome;
@@ -518,7 +520,7 @@ export class Sync {
     if (!this.loaded) return;
     const now = this.now();
     const limits = { graceMs: this.#options.graceMs ?? 0, staleAfterMs: this.#timing.staleAfterMs };
-    const { message, recheckAt } = standingOf(this.engine, now, limits, this.#failures, this.#log.problem);
+    const { message, recheckAt } = standingOf(this.engine, now, limits, this.#failures, this.#log.problem, this.#snapshot.fromStorage);
     if (recheckAt !== undefined && !this.#stopped) this.#expiry.watch(recheckAt, now);
     const previous = this.status;
     this.status = message === undefined ? "ready" : "stale";

@@ -401,6 +401,41 @@ test("web provider storage: a page load with a current stored snapshot costs a 3
   await server.close();
 });
 
+test("web provider storage: what storage serves is STALE at the first failed request, however long staleAfterMs, until the server answers", async () => {
+  const server = await snapshotServer();
+  server.body = v1;
+  const items = new Map();
+  const storage = { getItem: (key) => items.get(key) ?? null, setItem: (key, value) => items.set(key, value) };
+  const options = { keys, environment: "test", url: server.url, storage, staleAfterMs: 3_600_000, backoffInitialMs: 20, backoffMaxMs: 50, logger: quiet };
+  const first = new PennonWebProvider({ ...options, pollIntervalMs: 0 });
+  await first.initialize({});
+  await first.onClose(); // v1 stored
+  server.status = 503;
+  const page = new PennonWebProvider(options);
+  const stale = providerEvent(page, "PROVIDER_STALE");
+  await page.initialize({ targetingKey: "ann" });
+  assert.equal(page.resolveBooleanEvaluation("beta", false).value, true, "storage's v1 is served");
+  assert.match((await stale).message, /^serving version 1 from storage: the snapshot server has not answered since the start \(the last failure: GET http:\/\/127\.0\.0\.1:\d+\/snapshot: HTTP 503\)$/);
+  const ready = providerEvent(page, "PROVIDER_READY");
+  server.status = 200;
+  await ready; // the server's 304 says v1 is current
+  await page.onClose();
+  // An inline envelope that verifies is current: a failing server waits staleAfterMs.
+  const inline = new PennonWebProvider({ ...options, envelope: v1, staleAfterMs: 60_000 });
+  const staleness = [];
+  inline.events.addHandler("PROVIDER_STALE", (details) => staleness.push(details.message));
+  server.status = 503;
+  const requests = server.requests;
+  try {
+    await inline.initialize({});
+    while (server.requests < requests + 2) await sleep(5);
+    assert.deepEqual(staleness, [], "failed requests, and no STALE before staleAfterMs");
+  } finally {
+    await inline.onClose();
+    await server.close();
+  }
+});
+
 test("web provider storage: a stored envelope that does not verify, or a record naming another version, does not hold back what loads", async () => {
   const server = await snapshotServer();
   server.body = v2;

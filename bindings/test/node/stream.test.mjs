@@ -70,6 +70,38 @@ test("an event naming the served version fetches nothing; a reconnect fetches on
   assert.equal(log.count(/the server closed the stream; reconnecting in \d+ ms/), 1);
 });
 
+test("a stream that was up and cannot reopen fetches at once, so STALE comes with polling off", async (t) => {
+  for (const [name, Provider] of PROVIDERS) {
+    const server = await streamServer();
+    t.after(server.close);
+    server.body = v1;
+    const { provider } = await started(t, server, Provider, { backoffInitialMs: 20, backoffMaxMs: 200, staleAfterMs: 100 });
+    const first = await server.stream(1);
+    first.write(": heartbeat\n\n"); // heard: it was up
+    const refuse = (response) => response.writeHead(503, { "Retry-After": "0" }).end();
+    server.answers.push(...Array(1_000).fill(refuse)); // never reopens within the test
+    server.status = 503;
+    const stale = providerEvent(provider, "PROVIDER_STALE");
+    first.end();
+    assert.match((await stale).message, /HTTP 503/, name);
+    assert.ok(server.requests >= 2, `${name}: the start's request and the one when the stream could not reopen`);
+  }
+});
+
+test("a stream cut and reopened at once fetches once, on reconnecting", async (t) => {
+  const server = await streamServer();
+  t.after(server.close);
+  server.body = v1;
+  await started(t, server, PennonServerProvider, { backoffInitialMs: 20 });
+  const first = await server.stream(1);
+  first.write(": heartbeat\n\n");
+  first.end();
+  await server.stream(2);
+  while (!server.duringStream.includes(2)) await sleep(5);
+  await sleep(200);
+  assert.deepEqual(server.duringStream, [0, 2], "the start's request and the reconnect's, nothing more");
+});
+
 test("an event cut anywhere (inside a UTF-8 character, between CR and LF) is read", async (t) => {
   const server = await streamServer();
   t.after(server.close);
