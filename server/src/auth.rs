@@ -102,7 +102,16 @@ impl FromRequestParts<App> for Principal {
         let secret = bearer(&parts.headers)
             .ok_or_else(|| ApiError::unauthorized("send an API token as `Authorization: Bearer pnt_...`"))?;
         let row = app.store.read().await?.token_by_hash(&crate::clock::hash_secret(secret)).await?;
-        let row = row.ok_or_else(|| ApiError::unauthorized("unknown or revoked API token"))?;
+        let row = row.ok_or_else(|| match crate::model::SdkKind::of_secret(secret) {
+            // An SDK key is never an API token, live or not: say which one the call needs.
+            Some(kind) => ApiError::unauthorized(format!(
+                "this is a {} SDK key (`{}…`), which reads snapshots; the admin API needs an API token \
+                 (`pnt_…`, from `pennon tokens create` or `pennon admin-token`)",
+                kind.as_str(),
+                kind.secret_prefix()
+            )),
+            None => ApiError::unauthorized("unknown or revoked API token"),
+        })?;
         let environments: Vec<String> = serde_json::from_str(&row.environments).unwrap_or_default();
         Ok(Principal {
             name: row.name,

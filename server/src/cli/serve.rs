@@ -338,6 +338,9 @@ fn banner(running: &Running, database: &str) -> Result<(), Failure> {
     }
     lines.push(String::new());
     lines.push(format!("  admin API:    {url}/api/v1   (OpenAPI: {url}/openapi.json)"));
+    lines.push(format!(
+        "  pennon CLI:   PENNON_URL={url}   (the base URL, without /api/v1; PENNON_TOKEN holds an API token)"
+    ));
     lines.push(format!("  snapshots:    {url}/v1/snapshots/{{env}}   (SDK key; ETag and If-None-Match)"));
     lines.push(format!("  stream:       {url}/v1/stream/{{env}}      (server-sent events)"));
     lines.push(format!("  public keys:  {url}/v1/keys"));

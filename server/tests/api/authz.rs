@@ -23,6 +23,14 @@ async fn matrix(backend: Backend) {
         assert_eq!(reply.headers.get("www-authenticate").unwrap(), "Bearer");
         assert_eq!(api.get("/api/v1/flags").await.status, 401);
     }
+    // An SDK key in its place says what it is and what the call needs.
+    let reply = Api::new(&server.url, &server.sdk_dev).get("/api/v1/flags").await;
+    assert_eq!(reply.status, 401);
+    let message = reply.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("this is a server SDK key (`pns_…`)") && message.contains("pennon tokens create"),
+        "{message}"
+    );
     // Viewers read, and may not write anything.
     assert_eq!(viewer.get("/api/v1/flags").await.status, 200);
     assert_eq!(viewer.get("/api/v1/environments/production/flags/seen").await.status, 200);

@@ -15,6 +15,7 @@ async fn first_run_creates_everything_once() {
         "generated pennon-data/signing.key",
         "First run: created environments development, staging, production",
         "admin API:",
+        "pennon CLI:   PENNON_URL=http://127.0.0.1:",
         "/openapi.json",
         "/v1/snapshots/{env}",
         "/v1/stream/{env}",

@@ -228,7 +228,7 @@ impl Client {
             let body = body(&current)?;
             let reply = self.exchange(method.clone(), write, body.as_ref(), current.etag.as_deref()).await?;
             if reply.status != 412 {
-                return Ok((current, reply.accepted()?));
+                return Ok((current, reply.accepted_as(&self.names)?));
             }
             if attempt < ATTEMPTS {
                 pause(attempt).await;
