@@ -304,14 +304,19 @@ impl Shared {
     /// snapshot refused as [`MISCONFIGURED`].
     pub(crate) fn no_wait_mends(&self) -> bool {
         let sync = lock(&self.sync);
-        let sources = self.config.sources.iter().filter(|source| !matches!(source, SourceSpec::Inline(_))).count();
+        let sources = self.remote_sources();
         sources > 0 && sync.denied.len() + sync.misconfigured.len() >= sources
+    }
+
+    /// How many sources are files or URLs: those that can fail or deny.
+    fn remote_sources(&self) -> usize {
+        self.config.sources.iter().filter(|source| !matches!(source, SourceSpec::Inline(_))).count()
     }
 
     /// Whether every file and URL source's last answer was a 401 or 403 (a file never
     /// denies): one source still syncing keeps the provider as fresh as it is.
     fn denied_everywhere(&self, sync: &SyncState) -> bool {
-        let sources = self.config.sources.iter().filter(|source| !matches!(source, SourceSpec::Inline(_))).count();
+        let sources = self.remote_sources();
         sources > 0 && sync.denied.len() >= sources
     }
 
@@ -338,12 +343,17 @@ impl Shared {
         self.serve_fallback(&mut sync, why)
     }
 
+    /// The cache file, as logs and messages show it.
+    fn cache_shown(&self) -> String {
+        self.cache.as_ref().map(|cache| cache.path().display().to_string()).unwrap_or_default()
+    }
+
     fn serve_fallback(&self, sync: &mut SyncState, why: &str) -> bool {
         let Some(snapshot) = sync.fallback.take() else { return false };
         let version = snapshot.version();
         let changed_flags = snapshot.flag_keys().map(str::to_owned).collect();
         self.served.store(Some(Arc::new(Served::new(snapshot, &self.telemetry))));
-        let path = self.cache.as_ref().map(|cache| cache.path().display().to_string()).unwrap_or_default();
+        let path = self.cache_shown();
         info!(source = %path, version, "serving last-known-good cache {path}, version {version}: {why}");
         self.emit(ProviderEvent::ConfigurationChanged { changed_flags, old_version: None, new_version: version });
         self.refresh_locked(sync);
@@ -446,29 +456,25 @@ impl Shared {
             return expiry_deadline;
         }
         if self.denied_everywhere(sync) {
-            let last = sync.problems.iter().map(|(source, why)| format!("{source}: {why}")).collect::<Vec<_>>();
-            let reason =
-                format!("every source refuses the credentials sent, serving version {version}; {}", last.join("; "));
+            let last = problems(sync);
+            let reason = format!("every source refuses the credentials sent, serving version {version}; {last}");
             self.transition(Status::Stale, Some(reason), Some(version));
             return expiry_deadline;
         }
         if sync.from_cache {
-            let path = self.cache.as_ref().map(|cache| cache.path().display().to_string()).unwrap_or_default();
-            let last = sync.problems.iter().map(|(source, why)| format!("{source}: {why}")).collect::<Vec<_>>();
+            let path = self.cache_shown();
+            let last = problems(sync);
             let reason = format!(
-                "serving version {version} from the last-known-good cache {path}: no source has answered since the start; {}",
-                last.join("; ")
+                "serving version {version} from the last-known-good cache {path}: no source has answered since the start; {last}"
             );
             self.transition(Status::Stale, Some(reason), Some(version));
             return expiry_deadline;
         }
         match sync.failing_since {
             Some(since) if since.elapsed() >= stale_after => {
-                let last = sync.problems.iter().map(|(source, why)| format!("{source}: {why}")).collect::<Vec<_>>();
-                let reason = format!(
-                    "syncing has failed for longer than {stale_after:?}, serving version {version}; {}",
-                    last.join("; ")
-                );
+                let last = problems(sync);
+                let reason =
+                    format!("syncing has failed for longer than {stale_after:?}, serving version {version}; {last}");
                 self.transition(Status::Stale, Some(reason), Some(version));
                 expiry_deadline
             }
@@ -520,6 +526,11 @@ impl Shared {
 /// refused snapshot again has the same problem, logged once.
 pub(crate) fn refusal_reason(error: &pennon_core::Error) -> String {
     format!("snapshot refused: {error}")
+}
+
+/// Each failing source's latest failure, as `source: why; ...`.
+fn problems(sync: &SyncState) -> String {
+    sync.problems.iter().map(|(source, why)| format!("{source}: {why}")).collect::<Vec<_>>().join("; ")
 }
 
 fn note_success(sync: &mut SyncState, source: &str) {
