@@ -106,6 +106,54 @@ async fn update_from_a_get_document_is_guarded_by_its_etag(backend: Backend) {
     server.stop();
 }
 
+/// `segments update --if-match ETAG`, as `flags configure` takes it: keys given or a
+/// segment alone go out under that ETag, so a change made since is refused and kept. A
+/// segment alone of another key is refused, nothing sent.
+async fn update_with_if_match_is_guarded_by_that_etag(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&backend, dir.path()).await;
+    let cli = Cli { dir: dir.path(), url: server.url.clone(), token: server.admin() };
+    let api = Api::new(&server.url, &server.admin());
+    ok(&cli.run(&["segments", "create", "beta-testers", "--env", "development", "--include", "ann"]));
+    let read = cli.segment("beta-testers", "development")["etag"].as_str().unwrap().to_owned();
+    ok(&cli.run(&["segments", "update", "beta-testers", "--env", "development", "--include", "ann,bob"]));
+
+    let stale = ["segments", "update", "beta-testers", "--env", "development", "--exclude", "cat", "--if-match"];
+    let refused = cli.run(&[&stale[..], &[read.as_str()]].concat());
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains(&format!(
+            "segment `beta-testers` in `development` changed since you read ETag {read}, and that change is kept"
+        )),
+        "{}",
+        stderr(&refused)
+    );
+    let kept = api.get(SEGMENT).await.body;
+    assert_eq!((&kept["included"], &kept["excluded"]), (&json!(["ann", "bob"]), &json!([])));
+
+    // Under the current ETag, unquoted as a shell leaves it, it applies.
+    let current = api.get(SEGMENT).await.etag.unwrap();
+    let bare = current.trim_matches('"');
+    let alone = cli.write("alone.json", &json!({ "included": ["zoe"] }));
+    let update = ["segments", "update", "beta-testers", "--env", "development", "--file", &alone, "--if-match", bare];
+    assert!(ok(&cli.run(&update)).contains("published snapshot version"));
+    assert_eq!(api.get(SEGMENT).await.body["included"], json!(["zoe"]));
+
+    let audited = api.audit_count().await;
+    let other = cli.write("other.json", &json!({ "key": "vip", "included": ["eve"] }));
+    let refused = cli.run(&["segments", "update", "beta-testers", "--env", "development", "--file", &other]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused)
+            .contains(&format!("segment file `{other}` is segment `vip`, not `beta-testers`: nothing was sent")),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(api.audit_count().await, audited, "nothing was sent");
+    assert_eq!(api.get(SEGMENT).await.body["included"], json!(["zoe"]));
+    server.stop();
+}
+
 /// The trial's rollback: to a version before a flag existed, whose rules name segments
 /// created since. The flag is disabled with its rules, the segments they name are kept
 /// (and said so), the others created since are deleted.
@@ -149,5 +197,6 @@ async fn a_rollback_keeps_the_segments_newer_flags_name(backend: Backend) {
 
 crate::on_both_backends!(
     update_from_a_get_document_is_guarded_by_its_etag,
+    update_with_if_match_is_guarded_by_that_etag,
     a_rollback_keeps_the_segments_newer_flags_name
 );

@@ -38,6 +38,18 @@ pub(super) fn checked_etag(etag: &str) -> Result<String, String> {
     }
 }
 
+/// A `--if-match` value: an ETag as the server sends it (`"r12"`), or without its
+/// quotes (`r12`), which the shell strips unless told otherwise.
+pub(super) fn etag_argument(text: &str) -> Result<String, Failure> {
+    if text.trim() == "*" {
+        return Err(Failure::Usage(
+            "--if-match takes an ETag, not `*`: leave it out to write over what is there now".into(),
+        ));
+    }
+    let quoted = if text.starts_with('"') || text.starts_with("W/") { text.to_owned() } else { format!("\"{text}\"") };
+    checked_etag(&quoted).map_err(|why| Failure::Usage(format!("--if-match: {why}")))
+}
+
 /// The refusal of a write whose document's ETag is stale: the server's reason, then
 /// that `changed` ("segment `beta` in `staging`") changed after the `pennon {noun} get`
 /// that file `name` holds, and how to redo the edit: `get` `key` in `env` again, and
@@ -85,7 +97,7 @@ mod tests {
 
     use serde_json::json;
 
-    use super::{checked_etag, file_argument, held_etag};
+    use super::{checked_etag, etag_argument, file_argument, held_etag};
 
     #[test]
     fn held_etags_are_taken_as_printed_or_refused_saying_why() {
@@ -105,6 +117,17 @@ mod tests {
         }
         assert!(checked_etag("W/\"r1\"").is_ok());
         assert!(checked_etag("\"r1\", \"r2\"").is_err());
+    }
+
+    #[test]
+    fn etags_are_taken_quoted_or_bare_and_nothing_else() {
+        assert_eq!(etag_argument("r12").unwrap(), "\"r12\"");
+        assert_eq!(etag_argument("\"r12\"").unwrap(), "\"r12\"");
+        assert_eq!(etag_argument("W/\"r12\"").unwrap(), "W/\"r12\"");
+        for bad in ["*", "\"r1\", \"r2\"", "r 1", "\"r1", "", "\"\u{1b}\""] {
+            assert!(etag_argument(bad).is_err(), "{bad:?} taken");
+        }
+        assert!(checked_etag("r12").is_err(), "a document's etag is taken as printed");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use reqwest::Method;
 use serde_json::{Map, Value as Json};
 
 use super::client::segment;
-use super::document::{checked_etag, same, stale};
+use super::document::{etag_argument, same, stale};
 use super::flag_document::{same_definition, Document};
 use super::{finish, report, ApiArgs, Client, Outcome, Reply};
 use crate::cli::{inputs, print_line, Failure};
@@ -254,19 +254,6 @@ fn read_definition(file: Map<String, Json>, name: &str, key: &str) -> Result<(Js
     Ok((definition, document))
 }
 
-/// A `--if-match` value: an ETag as the server sends it (`"r12"`), or without its
-/// quotes (`r12`), which the shell strips unless told otherwise.
-fn etag_argument(text: &str) -> Result<String, Failure> {
-    if text.trim() == "*" {
-        return Err(Failure::Usage(
-            "--if-match takes an ETag, not `*`: leave it out to write over the current configuration or definition"
-                .into(),
-        ));
-    }
-    let quoted = if text.starts_with('"') || text.starts_with("W/") { text.to_owned() } else { format!("\"{text}\"") };
-    checked_etag(&quoted).map_err(|why| Failure::Usage(format!("--if-match: {why}")))
-}
-
 /// Whether the server answered with the ETag sent (weak or strong alike).
 fn same_etag(answered: Option<&str>, sent: &str) -> bool {
     let strong = |tag: &str| tag.strip_prefix("W/").unwrap_or(tag).to_owned();
@@ -275,18 +262,7 @@ fn same_etag(answered: Option<&str>, sent: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{checked_etag, etag_argument, same_etag};
-
-    #[test]
-    fn etags_are_taken_quoted_or_bare_and_nothing_else() {
-        assert_eq!(etag_argument("r12").unwrap(), "\"r12\"");
-        assert_eq!(etag_argument("\"r12\"").unwrap(), "\"r12\"");
-        assert_eq!(etag_argument("W/\"r12\"").unwrap(), "W/\"r12\"");
-        for bad in ["*", "\"r1\", \"r2\"", "r 1", "\"r1", "", "\"\u{1b}\""] {
-            assert!(etag_argument(bad).is_err(), "{bad:?} taken");
-        }
-        assert!(checked_etag("r12").is_err(), "a document's etag is taken as printed");
-    }
+    use super::same_etag;
 
     #[test]
     fn an_unchanged_definition_is_told_by_its_etag() {

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value as Json};
 
 use super::client::segment;
-use super::document::{held_etag, same, stale};
+use super::document::{etag_argument, held_etag, same, stale};
 use super::{print_json, report, text, ApiArgs, Client};
 use crate::cli::{inputs, print_line, Failure};
 
@@ -40,7 +40,7 @@ pub(crate) enum Command {
     /// Create a segment from targeting keys, or from a JSON file.
     Create(EditArgs),
     /// Replace a segment (keys given replace the lists; --file replaces everything).
-    Update(EditArgs),
+    Update(UpdateArgs),
     /// Delete a segment no flag uses.
     Delete {
         /// The segment key.
@@ -80,6 +80,18 @@ pub(crate) struct EditArgs {
     /// The server.
     #[command(flatten)]
     api: ApiArgs,
+}
+
+/// What `update` takes: what `create` takes, and the ETag the segment must still have.
+#[derive(Debug, clap::Args)]
+pub(crate) struct UpdateArgs {
+    #[command(flatten)]
+    edit: EditArgs,
+    /// Apply only if the segment's ETag (the `etag` `pennon segments get` printed) is
+    /// still this one. Default: the `etag` of a `get` document, else the current ETag,
+    /// read just before the write (and read again if another write lands in between).
+    #[arg(long, value_name = "ETAG")]
+    if_match: Option<String>,
 }
 
 fn base(env: &str) -> String {
@@ -128,35 +140,58 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
     }
 }
 
-/// `pennon segments update`. The document `get` printed goes out under its ETag: a
-/// change made since that `get` is refused and kept. Anything else says what the
-/// segment should be (keys given, or a whole segment), so it is sent under the ETag
-/// read just before, read again if the segment changes in between.
-async fn update(args: &EditArgs) -> Result<(), Failure> {
+/// `pennon segments update`. The document `get` printed goes out under its ETag, and
+/// anything under `--if-match`: a change made since is refused and kept. Anything else
+/// says what the segment should be (keys given, or a whole segment), so it is sent under
+/// the ETag read just before, read again if the segment changes in between.
+async fn update(UpdateArgs { edit: args, if_match }: &UpdateArgs) -> Result<(), Failure> {
     let (key, env) = (args.key.as_str(), args.env.as_str());
     let file = args.file.as_deref().map(|path| SegmentFile::read(path, key, Some(env))).transpose()?;
+    let argument = if_match.as_deref().map(etag_argument).transpose()?;
+    let guard = match (file.as_ref().and_then(|file| file.etag.as_ref()), argument) {
+        (Some(held), Some(argument)) if *held != argument => {
+            let name = file.as_ref().map_or("", |file| file.name.as_str());
+            return Err(Failure::Usage(format!(
+                "--if-match {argument} differs from the `etag` {held} in {name}: give one of them"
+            )));
+        }
+        (Some(held), _) => Some(held.clone()),
+        (None, argument) => argument,
+    };
     let client = Client::new(&args.api)?;
     let path = format!("{}/{}", base(env), segment(key));
     let done = format!("updated segment `{key}` in `{env}`");
     let what = format!("segment `{key}` in `{env}`");
-    if let Some(SegmentFile { segment: held, etag: Some(etag), name }) = &file {
-        let body = body(args, Some(held), None)?;
-        let reply = client.exchange(Method::PUT, &path, Some(&body), Some(etag)).await?;
-        if reply.status == 412 {
-            let current = client.get(&path).await?;
-            if same::<Segment>(&current.body, &body) {
-                // Already so (this very file applied before, say): nothing is lost.
-                return report(&args.api, &current, &done);
-            }
-            return Err(stale(&reply, &what, name, ("segments", key, env), "update"));
-        }
+    let held = file.as_ref().map(|file| &file.segment);
+    let Some(etag) = guard else {
+        let (_, reply) = client
+            .send_current(Method::PUT, (&path, &path), &what, |current| body(args, held, Some(&current.body)).map(Some))
+            .await?;
+        return report(&args.api, &reply, &done);
+    };
+    // Keys given are applied to the segment as it was at that ETag: read it now, and
+    // the write is refused if it has changed since.
+    let body = match held {
+        Some(held) => body(args, Some(held), None)?,
+        None => body(args, None, Some(&client.get(&path).await?.body))?,
+    };
+    let reply = client.exchange(Method::PUT, &path, Some(&body), Some(&etag)).await?;
+    if reply.status != 412 {
         return report(&args.api, &reply.accepted()?, &done);
     }
-    let held = file.as_ref().map(|file| &file.segment);
-    let (_, reply) = client
-        .send_current(Method::PUT, (&path, &path), &what, |current| body(args, held, Some(&current.body)).map(Some))
-        .await?;
-    report(&args.api, &reply, &done)
+    let current = client.get(&path).await?;
+    if same::<Segment>(&current.body, &body) {
+        // Already so (this very file applied before, say): nothing is lost.
+        return report(&args.api, &current, &done);
+    }
+    Err(match file.as_ref().filter(|file| file.etag.is_some()) {
+        Some(file) => stale(&reply, &what, &file.name, ("segments", key, env), "update"),
+        None => Failure::Api(format!(
+            "{}\n{what} changed since you read ETag {etag}, and that change is kept: read it again (`pennon \
+             segments get {key} --env {env}`) and redo your edit",
+            reply.reason()
+        )),
+    })
 }
 
 /// A segment `--file`: the segment it holds, with the ETag of the document `pennon
@@ -180,6 +215,12 @@ impl SegmentFile {
         let mut file = inputs::read_json_object(path, "segment file")?;
         let refuse = |why: String| Err(Failure::Usage(format!("segment file {name} {why}")));
         let Some(segment) = file.remove("segment") else {
+            if let Some(other) = env.and(file.get("key")).and_then(Json::as_str).filter(|other| *other != key) {
+                return refuse(format!(
+                    "is segment `{other}`, not `{key}`: nothing was sent. To apply it to `{key}` all the same, \
+                     leave out its `key`"
+                ));
+            }
             return Ok(SegmentFile { segment: Json::Object(file), etag: None, name });
         };
         if !segment.is_object() {
