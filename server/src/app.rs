@@ -139,8 +139,16 @@ pub async fn start(config: Config) -> Result<Running, String> {
     tracing::info!("database: {} ({})", crate::store::redact(&url), store.backend());
     let telemetry = Telemetry::open(&config).await?;
     let signers = store.read().await.map_err(|e| e.to_string())?.latest_signers().await.map_err(|e| e.to_string())?;
-    let keys = KeyRing::load(&config, signers.is_empty() || config.replace_signing_key)?;
+    let exported = config.export_dir.as_deref().map(crate::snapshot::export_signers).unwrap_or_default();
+    let signed_in = match (signers.is_empty(), exported.is_empty(), &config.export_dir) {
+        _ if config.replace_signing_key => None,
+        (false, _, _) => Some("this database".to_owned()),
+        (true, false, Some(dir)) => Some(format!("the export directory `{}`", dir.display())),
+        _ => None,
+    };
+    let keys = KeyRing::load(&config, signed_in.as_deref())?;
     keys_continue(&signers, &keys, &config)?;
+    exports_continue(&exported, &signers, &keys, &config)?;
     let key_info = KeyInfo {
         public_keys: keys.signing.iter().map(|k| k.public_key().clone()).collect(),
         source: keys.source.clone(),
@@ -216,10 +224,8 @@ fn keys_continue(signers: &[(String, String)], keys: &KeyRing, config: &Config) 
     if config.replace_signing_key {
         return Ok(());
     }
-    let ours: Vec<String> = keys.signing.iter().map(|k| k.public_key().key_id().to_owned()).collect();
-    let Some((env, signed_by)) =
-        signers.iter().find(|(_, ids)| !ids.split(',').any(|id| ours.iter().any(|ours| ours == id)))
-    else {
+    let ours = key_ids(keys);
+    let Some((env, signed_by)) = signers.iter().find(|(_, ids)| !signed_by_one_of(ids, &ours)) else {
         return Ok(());
     };
     Err(format!(
@@ -230,4 +236,49 @@ fn keys_continue(signers: &[(String, String)], keys: &KeyRing, config: &Config) 
         ours.join(","),
         keys.source
     ))
+}
+
+/// Refuses to start when the export directory holds snapshots this start's keys did not
+/// sign: an environment this database also has, or, when none of them is signed by these
+/// keys, any. Publishing there would replace another deployment's snapshots (a new
+/// server pointed at its directory), or this one's own after its key was lost, with
+/// snapshots their clients refuse: a client starting cold (a new worker, a browser) would
+/// then have nothing to serve. An environment deleted here and left in the directory
+/// keeps whatever key signed it last, so it alone does not refuse a start.
+fn exports_continue(
+    exported: &[(String, String)],
+    signers: &[(String, String)],
+    keys: &KeyRing,
+    config: &Config,
+) -> Result<(), String> {
+    let (Some(dir), false) = (&config.export_dir, config.replace_signing_key) else { return Ok(()) };
+    let ours = key_ids(keys);
+    let foreign = |(_, ids): &&(String, String)| !signed_by_one_of(ids, &ours);
+    let in_database = |(env, _): &&(String, String)| signers.iter().any(|(ours, _)| ours == env);
+    let refused = exported
+        .iter()
+        .filter(foreign)
+        .find(in_database)
+        .or_else(|| exported.iter().all(|entry| foreign(&entry)).then(|| exported.first()).flatten());
+    let Some((env, signed_by)) = refused else { return Ok(()) };
+    Err(format!(
+        "the export directory `{}` holds snapshots of `{env}` signed by key {signed_by}, and this start signs \
+         with {} (from {}): publishing there would replace them with snapshots that clients trusting \
+         {signed_by} refuse. Configure that key (--signing-key or PENNON_SIGNING_KEY), or give another \
+         --export-dir if this one belongs to another deployment; to switch keys without overlap after giving \
+         clients the new one, pass --replace-signing-key",
+        dir.display(),
+        ours.join(","),
+        keys.source
+    ))
+}
+
+/// The key ids this start signs with.
+fn key_ids(keys: &KeyRing) -> Vec<String> {
+    keys.signing.iter().map(|k| k.public_key().key_id().to_owned()).collect()
+}
+
+/// Whether `ids` (comma-separated, as stored and as read from an export) holds one of `ours`.
+fn signed_by_one_of(ids: &str, ours: &[String]) -> bool {
+    ids.split(',').any(|id| ours.iter().any(|ours| ours == id))
 }

@@ -28,9 +28,11 @@ pub const GENERATED_KEY_FILE: &str = "signing.key";
 
 impl KeyRing {
     /// Loads the keys `config` names: `--signing-key` files, else `PENNON_SIGNING_KEY`,
-    /// else `DATA_DIR/signing.key`, which is created (mode 0600) when missing if
-    /// `may_generate` (a store nothing was signed for yet, or `--replace-signing-key`).
-    pub fn load(config: &Config, may_generate: bool) -> Result<KeyRing, String> {
+    /// else `DATA_DIR/signing.key`, which is created (mode 0600) when missing unless
+    /// `signed_in` names where snapshots signed by an earlier key are (this database, an
+    /// export directory): clients verify those with that key, so a new one would be
+    /// refused by all of them.
+    pub fn load(config: &Config, signed_in: Option<&str>) -> Result<KeyRing, String> {
         let mut signing: Vec<SigningKey> = Vec::new();
         let mut generated = None;
         let source;
@@ -57,10 +59,10 @@ impl KeyRing {
         } else {
             let path = config.data_dir.join(GENERATED_KEY_FILE);
             if !path.exists() {
-                if !may_generate {
+                if let Some(signed_in) = signed_in {
                     return Err(format!(
-                        "no signing key is configured and `{}` is missing, but this database holds snapshots \
-                         that clients verify with its key: restore the file (or give the key with --signing-key or \
+                        "no signing key is configured and `{}` is missing, but {signed_in} holds snapshots that \
+                         clients verify with its key: restore the file (or give the key with --signing-key or \
                          PENNON_SIGNING_KEY). To start over with a new key, after giving clients its public half, \
                          pass --replace-signing-key",
                         path.display()

@@ -3,6 +3,7 @@
 //! it with the change that caused it.
 
 mod export;
+mod export_signers;
 mod overtake;
 mod payload;
 mod publish;
@@ -11,6 +12,7 @@ mod retention;
 mod state;
 
 pub(crate) use export::Exporter;
+pub(crate) use export_signers::export_signers;
 pub(crate) use overtake::overtake_export;
 pub(crate) use payload::{segment_names, Focus};
 pub(crate) use publish::{publish, Published, Served};

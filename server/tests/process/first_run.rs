@@ -3,7 +3,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 
 use crate::common::{Api, Backend};
-use crate::proc::spawn;
+use crate::proc::{serve_exits, spawn};
 
 #[tokio::test]
 async fn first_run_creates_everything_once() {
@@ -109,6 +109,63 @@ async fn a_lost_signing_key_is_not_replaced_silently() {
     let server = spawn(dir.path(), &["--replace-signing-key"], &[]);
     assert_ne!(server.banner_value("signing key:").unwrap(), original);
     server.stop();
+}
+
+/// The edge trial's case: a new deployment (its own data directory and key) pointed at
+/// another's export directory replaced its snapshots with ones signed by a new key. It
+/// is refused now, generating no key and writing nothing there; with the key that signed
+/// them it starts, and `--replace-signing-key` is the deliberate switch.
+#[tokio::test]
+async fn an_export_directory_signed_by_another_key_is_not_taken_over() {
+    let theirs = tempfile::tempdir().unwrap();
+    let export = theirs.path().join("export");
+    let export_arg = export.to_str().unwrap();
+    let server = spawn(theirs.path(), &["--export-dir", export_arg], &[]);
+    let their_key = server.banner_value("signing key:").unwrap();
+    server.stop();
+    let latest = export.join("development/server/latest.json");
+    let before = std::fs::read(&latest).unwrap();
+    let keys_before = std::fs::read(export.join("keys.json")).unwrap();
+
+    let serve =
+        |dir: &std::path::Path, extra: &[&str]| serve_exits(dir, &[&["--export-dir", export_arg], extra].concat());
+    let ours = tempfile::tempdir().unwrap();
+    let refused = serve(ours.path(), &[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "signing.key` is missing, but the export directory `{export_arg}` holds snapshots that clients verify \
+             with its key"
+        )),
+        "{stderr}"
+    );
+    assert!(!ours.path().join("pennon-data/signing.key").exists(), "no key is generated for it");
+    // Its own key (a deployment of its own, started before without the directory).
+    let own = tempfile::tempdir().unwrap();
+    spawn(own.path(), &[], &[]).stop();
+    let refused = serve(own.path(), &[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    let their_id = their_key.split("(key id ").nth(1).unwrap().trim_end_matches(')');
+    assert!(
+        stderr.contains(&format!(
+            "the export directory `{export_arg}` holds snapshots of `development` signed by key {their_id}, and \
+             this start signs with"
+        )) && stderr.contains("give another --export-dir if this one belongs to another deployment"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&latest).unwrap(), before, "their snapshot is untouched");
+    assert_eq!(std::fs::read(export.join("keys.json")).unwrap(), keys_before);
+
+    // With their key (a lost database, say) it starts and continues their versions.
+    let key_file = theirs.path().join("pennon-data/signing.key");
+    let server = spawn(ours.path(), &["--export-dir", export_arg, "--signing-key", key_file.to_str().unwrap()], &[]);
+    assert_eq!(server.banner_value("signing key:").unwrap(), their_key);
+    server.stop();
+    let switched = spawn(own.path(), &["--export-dir", export_arg, "--replace-signing-key"], &[]);
+    assert_ne!(switched.banner_value("signing key:").unwrap(), their_key);
+    switched.stop();
 }
 
 /// A restart on PostgreSQL logs nothing about the migrations table it already has: sqlx

@@ -3,36 +3,8 @@
 //! two drifting apart. Now it is refused at start, under any name of the file, and the
 //! file is free again once the first stops.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-use crate::common::{boolean_flag, Api, PATIENCE};
-use crate::proc::spawn;
-
-/// Runs `pennon serve ARGS` in `dir`, expecting it to exit by itself.
-fn serve_exits(dir: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pennon"))
-        .current_dir(dir)
-        .env_remove("PENNON_DATA_DIR")
-        .env_remove("PENNON_DATABASE_URL")
-        .args(["serve", "--listen", "127.0.0.1:0", "--log", "warn"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn pennon serve");
-    let deadline = Instant::now() + PATIENCE;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            let output = child.wait_with_output().unwrap();
-            panic!("a second server started: {}", String::from_utf8_lossy(&output.stdout));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
-}
+use crate::common::{boolean_flag, Api};
+use crate::proc::{serve_exits, spawn};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_server_on_one_sqlite_file_is_refused() {

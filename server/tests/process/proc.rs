@@ -3,9 +3,11 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::common::PATIENCE;
 
 /// A running `pennon serve` process.
 pub struct Proc {
@@ -112,4 +114,28 @@ pub fn spawn_under(wrapper: &[&str], dir: &Path, args: &[&str], envs: &[(&str, &
             }
         }
     }
+}
+
+/// Runs `pennon serve ARGS` in `dir`, expecting it to exit by itself.
+pub fn serve_exits(dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pennon"))
+        .current_dir(dir)
+        .env_remove("PENNON_DATA_DIR")
+        .env_remove("PENNON_DATABASE_URL")
+        .args(["serve", "--listen", "127.0.0.1:0", "--log", "warn"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pennon serve");
+    let deadline = Instant::now() + PATIENCE;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            panic!("`pennon serve {args:?}` started instead of exiting: {}", String::from_utf8_lossy(&output.stdout));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
 }
