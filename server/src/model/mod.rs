@@ -12,6 +12,7 @@ mod change;
 mod config;
 mod env;
 mod flag;
+mod json;
 mod report;
 mod segment;
 mod text;
@@ -26,6 +27,7 @@ pub use config::{
 };
 pub use env::{EnvPatch, Environment, NewEnvironment};
 pub use flag::{Flag, FlagType};
+pub use json::{parse_json, Duplicate, JsonInputError};
 pub use report::{EnvServing, StaleFlag, StaleKind, StaleReason, StaleReport};
 pub use segment::{Segment, SegmentRule};
 pub use text::{check_label, check_prose, escaped, json_escaped, json_kind};

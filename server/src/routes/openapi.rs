@@ -40,7 +40,9 @@ fn operation(doc: &Doc) -> Json {
     }
     let mut common = vec![(
         "400",
-        "malformed request: not JSON, a bad path, or a query parameter it cannot use (`invalid_query`, naming it)",
+        "malformed request: not JSON, or an object in the body naming a member twice (`malformed_json`; \
+         `field` is the second one's path), a bad path, or a query parameter it cannot use (`invalid_query`, \
+         naming it)",
     )];
     if doc.body.is_some() {
         common.push((

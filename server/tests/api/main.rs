@@ -13,6 +13,7 @@ mod concurrency;
 mod control_chars;
 mod cors;
 mod database_modes;
+mod duplicate_members;
 mod end_to_end;
 mod export_modes;
 mod hangups;
