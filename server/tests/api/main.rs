@@ -10,6 +10,7 @@ mod authz;
 mod bad_input;
 mod changes;
 mod concurrency;
+mod confusable_names;
 mod control_chars;
 mod cors;
 mod database_modes;
