@@ -18,6 +18,7 @@ mod duplicate_members;
 mod end_to_end;
 mod export_modes;
 mod hangups;
+mod if_match_any;
 mod keys;
 mod limits;
 mod no_op;
