@@ -379,9 +379,10 @@ async fn files_refused_before_sending() {
     std::fs::write(dir.path().join("array.json"), "[{\"enabled\": true}]").unwrap();
     std::fs::write(dir.path().join("broken.json"), "{\"enabled\": tru").unwrap();
     // A member named twice: the server would apply the last, a reader may take the first.
-    let twice = r#"{"environment": "development", "config": {"enabled": true, "enabled": false}}"#;
+    let document = serde_json::to_string(&cli.get("new-checkout", "development")).unwrap();
+    let twice = document.replacen("\"config\":{", "\"config\":{\"enabled\":true,", 1);
     std::fs::write(dir.path().join("twice.json"), twice).unwrap();
-    let twice_def = r#"{"flag": {"key": "new-checkout", "type": "boolean", "variants": {"on": true, "on": false}}}"#;
+    let twice_def = r#"{"key": "new-checkout", "type": "boolean", "variants": {"on": true, "on": false}}"#;
     std::fs::write(dir.path().join("twice-def.json"), twice_def).unwrap();
     std::fs::write(dir.path().join("twice-seg.json"), r#"{"segment": {"included": ["a"], "included": []}}"#).unwrap();
     let audited = api.audit_count().await;
@@ -415,7 +416,7 @@ async fn files_refused_before_sending() {
         ),
         (
             ["flags", "update", "new-checkout", "--file", "twice-def.json"].to_vec(),
-            "definition file `twice-def.json` names member `on` twice in one object (at `flag.variants.on`".into(),
+            "definition file `twice-def.json` names member `on` twice in one object (at `variants.on`".into(),
         ),
         (
             ["segments", "update", "beta", "--env", "development", "--file", "twice-seg.json"].to_vec(),
