@@ -12,7 +12,7 @@
 
 use crate::clock::now_ms;
 use crate::error::ApiError;
-use crate::model::{NewToken, Role};
+use crate::model::{same_name, NewToken, Role};
 use crate::service::access::{self, SYSTEM_ACTOR};
 use crate::service::{Actor, Writer};
 use crate::store::{Lock, Repository};
@@ -84,12 +84,12 @@ async fn create(store: &dyn Repository, name: Option<&str>) -> Result<RecoveredT
 }
 
 /// [`RECOVERED_NAME`], or the first of `recovered-admin-2`, `-3`, ... that no name in
-/// `live` has.
+/// `live` has (in any case: token names compare without it).
 fn free_name(live: &[String]) -> String {
     let mut n = 1;
     loop {
         let candidate = if n == 1 { RECOVERED_NAME.to_owned() } else { format!("{RECOVERED_NAME}-{n}") };
-        if !live.contains(&candidate) {
+        if !live.iter().any(|name| same_name(name, &candidate)) {
             return candidate;
         }
         n += 1;
@@ -107,5 +107,6 @@ mod tests {
         assert_eq!(free_name(&live(&["recovered-admin"])), "recovered-admin-2");
         assert_eq!(free_name(&live(&["recovered-admin", "recovered-admin-2"])), "recovered-admin-3");
         assert_eq!(free_name(&live(&["recovered-admin-2"])), "recovered-admin");
+        assert_eq!(free_name(&live(&["Recovered-Admin"])), "recovered-admin-2");
     }
 }

@@ -12,8 +12,8 @@ pub(crate) struct Args {
     /// The data directory and database of `pennon serve`.
     #[command(flatten)]
     pub(crate) place: super::serve::Place,
-    /// The new token's name (it must not be a live token's). Default: recovered-admin,
-    /// or the first free recovered-admin-2, -3, ...
+    /// The new token's name (it must not be a live token's, in any case). Default:
+    /// recovered-admin, or the first free recovered-admin-2, -3, ...
     #[arg(long, value_name = "NAME")]
     pub(crate) name: Option<String>,
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pennon_core::{Context, PublicKey, SigningKey};
+use pennon_server::model::JsonInputError;
 use serde_json::{Map, Value as Json};
 
 use super::Failure;
@@ -40,14 +41,23 @@ pub(crate) fn read_json_object(path: &Path, what: &str) -> Result<Map<String, Js
     } else {
         read_text(path, what)?
     };
-    match serde_json::from_str(&text) {
-        Ok(Json::Object(object)) => Ok(object),
-        Ok(other) => Err(Failure::Usage(format!(
+    match read_json(&text, &format!("{what} {name}"))? {
+        Json::Object(object) => Ok(object),
+        other => Err(Failure::Usage(format!(
             "{what} {name} must hold a JSON object, not {}",
             pennon_server::model::json_kind(&other)
         ))),
-        Err(e) => Err(Failure::Usage(format!("{what} {name} is not JSON: {e}"))),
     }
+}
+
+/// Reads JSON text given as `source` (`configuration file `f.json``, `--variants`), as
+/// the server reads request bodies: an object naming a member twice is refused, since
+/// the server would refuse it too and a reader may take the other value.
+pub(crate) fn read_json(text: &str, source: &str) -> Result<Json, Failure> {
+    pennon_server::model::parse_json(text.as_bytes()).map_err(|e| match e {
+        JsonInputError::Malformed(e) => Failure::Usage(format!("{source} is not JSON: {e}")),
+        duplicate @ JsonInputError::Duplicate(_) => Failure::Usage(format!("{source} {duplicate}")),
+    })
 }
 
 /// How messages name a `--file`: `` `PATH` ``, and `-` as standard input.

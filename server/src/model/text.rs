@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 /// The most characters of a refused text an error message quotes.
-const QUOTED_CHARS: usize = 40;
+pub(super) const QUOTED_CHARS: usize = 40;
 
 /// What `c` is, if it may not appear in a name or label: a control character (Unicode
 /// category Cc) or a bidirectional embedding, override or isolate, which reorder the

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::model::{parse_json, JsonInputError};
 
 /// A request body, read whole (over the body limit: 413 `body_too_large`; not all
 /// arrived within `--body-timeout`: 408 `body_timeout`) and parsed as JSON by
@@ -19,6 +20,8 @@ impl Body {
     /// The body as `T`:
     ///
     /// - not JSON (or trailing bytes): 400 `malformed_json`, with line and column;
+    /// - an object naming a member twice, at any depth: 400 `malformed_json`, with
+    ///   `field` set to the second one's path ([`parse_json`]);
     /// - JSON of the wrong shape (unknown member, wrong type, missing member): 422
     ///   `invalid_field` (`unknown_field`), with `field` set to the path, such as
     ///   `rules[0].serve`.
@@ -54,9 +57,12 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     // JSON first, then its shape: read in one step, serde reports a field of the wrong
     // type inside an enum (`"type": 7`) as a syntax error, with no field named.
-    let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        let what = if e.is_syntax() || e.is_eof() { "is not valid JSON" } else { "has data after the JSON value" };
-        ApiError::bad_request("malformed_json", format!("the request body {what}: {e}"))
+    let json = parse_json(bytes).map_err(|e| {
+        let refusal = ApiError::bad_request("malformed_json", format!("the request body {e}"));
+        match e {
+            JsonInputError::Duplicate(duplicate) => refusal.at(duplicate.path),
+            JsonInputError::Malformed(_) => refusal,
+        }
     })?;
     // serde would take an array for an object's members in order (`["b", "boolean"]`).
     if !json.is_object() {

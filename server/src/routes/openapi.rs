@@ -31,7 +31,10 @@ fn operation(doc: &Doc) -> Json {
     if doc.if_match {
         parameters.push(json!({
             "name": "If-Match", "in": "header", "required": true, "schema": { "type": "string" },
-            "description": "the ETag from a GET (`*` to overwrite whatever is there); 428 without it, 412 if stale"
+            "description": "the resource's ETag from a GET: 428 without it, 412 (with `current_etag`) if stale. `*` \
+                (RFC 9110: any current version) skips the staleness check: the write overwrites whatever changed \
+                since you read it, and a change request proposed with `*` is applied on approval over changes made \
+                since; the resource must exist (404)"
         }));
     }
     let mut responses = Map::new();
@@ -40,7 +43,9 @@ fn operation(doc: &Doc) -> Json {
     }
     let mut common = vec![(
         "400",
-        "malformed request: not JSON, a bad path, or a query parameter it cannot use (`invalid_query`, naming it)",
+        "malformed request: not JSON, or an object in the body naming a member twice (`malformed_json`; \
+         `field` is the second one's path), a bad path, or a query parameter it cannot use (`invalid_query`, \
+         naming it)",
     )];
     if doc.body.is_some() {
         common.push((
@@ -136,7 +141,9 @@ pub(super) fn document(docs: &[Doc]) -> Json {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Feature flags managed in a database, audited, and published as signed snapshots. \
                 Every resource has an ETag; changes to flags, configurations, segments and \
-                environments need If-Match (revoking a token or an SDK key does not). Errors are \
+                environments need If-Match: the current ETag, or `*` (on every such route) to write over \
+                whatever is there now, skipping the staleness check (revoking a token or an SDK key needs \
+                no If-Match). Errors are \
                 {\"error\": {\"code\", \"message\", \"field\"?, \"path\"?, \"current_etag\"?}}."
         },
         "paths": paths,

@@ -18,6 +18,10 @@ fn strings() -> Json {
 /// What names and labels may not hold (`crate::model::check_label`).
 const NO_CONTROLS: &str = "no control characters (Cc) or bidirectional controls (U+202A-U+202E, U+2066-U+2069)";
 
+/// What token and variant names may not hold besides (`crate::model::check_name`).
+const PLAIN_NAME: &str = "no invisible characters (default-ignorable, Cf), no white space at either end, no \
+    combining mark at the start or on an ASCII character (write accented letters precomposed, NFC)";
+
 /// A name or label: a string with [`NO_CONTROLS`] said.
 fn label(what: &str) -> Json {
     json!({ "type": "string", "description": format!("{what}; {NO_CONTROLS}") })
@@ -37,7 +41,7 @@ fn flag_schemas() -> Vec<(&'static str, Json)> {
                 "properties": {
                     "key": { "type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$" },
                     "type": { "enum": ["boolean", "string", "integer", "float", "object"] },
-                    "variants": { "type": "object", "description": format!("name to value; default for boolean flags {{\"on\": true, \"off\": false}}; names are 1 to 256 bytes, {NO_CONTROLS}") },
+                    "variants": { "type": "object", "description": format!("name to value; default for boolean flags {{\"on\": true, \"off\": false}}; names are 1 to 256 bytes, {NO_CONTROLS}, {PLAIN_NAME}") },
                     "description": prose(), "owner": label("a person or team"),
                     "tags": { "type": "array", "items": label("1 to 128 bytes, no comma") },
                     "temporary": { "type": "boolean" }, "expires_at": { "type": "string", "format": "date-time" },
@@ -211,7 +215,7 @@ fn other_schemas() -> Vec<(&'static str, Json)> {
         (
             "NewToken",
             json!({ "type": "object", "additionalProperties": false, "required": ["name", "role"],
-            "properties": { "name": label("1 to 128 bytes, unique among live tokens, not `pennon`"), "role": { "enum": ["admin", "editor", "viewer"] }, "environments": strings() } }),
+            "properties": { "name": label(&format!("1 to 128 bytes, unique among live tokens compared lowercased (`ED` is `ed`), not `pennon`; {PLAIN_NAME}")), "role": { "enum": ["admin", "editor", "viewer"] }, "environments": strings() } }),
         ),
         (
             "WhoAmI",

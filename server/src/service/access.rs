@@ -1,12 +1,12 @@
 //! API tokens and SDK keys: created with a secret shown once, stored as SHA-256
 //! hashes, revoked (never deleted, so the audit log keeps its meaning).
 
-use super::labels::label;
+use super::labels::{label, name};
 use super::{Actor, Writer};
 use crate::app::AppInner;
 use crate::clock::{hash_secret, new_secret, rfc3339};
 use crate::error::ApiError;
-use crate::model::{NewSdkKey, NewToken, Role, SdkKey, SdkKind, Token};
+use crate::model::{escaped, same_name, NewSdkKey, NewToken, Role, SdkKey, SdkKind, Token};
 use crate::store::{Lock, Notice, SdkKeyRow, TokenRow};
 
 /// Who the audit log names for what the server does itself (first run, re-signing).
@@ -56,14 +56,17 @@ pub(crate) async fn create_token_in(w: &mut Writer<'_>, new: &NewToken, created_
         return Err(ApiError::invalid("name", "a token's name is 1 to 128 bytes: who or what will use it"));
     }
     // The name is who the audit log says acted, and what four-eyes approval compares.
-    label("name", "the token's name", &new.name)?;
-    if new.name == SYSTEM_ACTOR {
+    name("name", "the token's name", &new.name)?;
+    if same_name(&new.name, SYSTEM_ACTOR) {
         return Err(ApiError::invalid("name", format!("`{SYSTEM_ACTOR}` is the server's own name in the audit log")));
     }
-    if w.tx.tokens().await?.iter().any(|t| t.revoked_at.is_none() && t.name == new.name) {
+    let tokens = w.tx.tokens().await?;
+    if let Some(live) = tokens.iter().find(|t| t.revoked_at.is_none() && same_name(&t.name, &new.name)) {
+        let named = if live.name == new.name { "" } else { " (names that differ only in case are one name)" };
         return Err(ApiError::conflict(format!(
-            "a live token is already named `{}`: the audit log and change-request approvals tell people apart by it",
-            new.name
+            "a live token is already named `{}`{named}: the audit log and change-request approvals tell people apart \
+             by it",
+            escaped(&live.name)
         )));
     }
     let environments = new.environments.clone().unwrap_or_else(|| vec!["*".to_owned()]);

@@ -10,13 +10,25 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value as Json};
 
-use super::labels::{label, prose};
+use super::labels::{label, name, prose};
 use super::{etag_rev, Actor, IfMatch, Writer};
 use crate::app::AppInner;
 use crate::error::ApiError;
 use crate::model::{check_key, Flag, FlagConfig};
 use crate::snapshot::{default_config, Focus};
 use crate::store::{FlagRow, Lock};
+
+/// Checks with [`name`] the variant names `variants` brings in: those the stored
+/// definition `before` has already stay, as earlier releases accepted them (a flag
+/// enabled in a protected environment could not otherwise change at all, since its
+/// variants cannot be renamed there).
+fn check_new_variant_names(variants: &BTreeMap<String, Json>, before: Option<&Flag>) -> Result<(), ApiError> {
+    let stored = before.and_then(|flag| flag.variants.as_ref());
+    for variant in variants.keys().filter(|variant| !stored.is_some_and(|stored| stored.contains_key(*variant))) {
+        name(format!("variants[{variant:?}]"), "the variant name", variant)?;
+    }
+    Ok(())
+}
 
 /// Checks a definition's own fields; the core checks the variants' values.
 fn validate(flag: &Flag) -> Result<BTreeMap<String, Json>, ApiError> {
@@ -87,6 +99,7 @@ fn to_row(flag: &Flag, variants: &BTreeMap<String, Json>, rev: i64, created_at: 
 /// Creates a flag, disabled in every environment. Returns it and its ETag.
 pub(crate) async fn create(app: &AppInner, actor: &Actor, mut flag: Flag) -> Result<(Flag, String), ApiError> {
     let variants = validate(&flag)?;
+    check_new_variant_names(&variants, None)?;
     flag.variants = Some(variants.clone());
     let mut w = Writer::begin(app, actor, Lock::Catalog).await?;
     w.focus = Focus::Flag(flag.key.clone());
@@ -128,6 +141,7 @@ pub(crate) async fn update(
     let row = w.tx.flag(key).await?.ok_or_else(|| ApiError::not_found(format!("no flag `{key}`")))?;
     if_match.check(&etag_rev(row.rev))?;
     let before = crate::snapshot::flag_from_row(&row)?;
+    check_new_variant_names(&variants, Some(&before))?;
     if before == flag {
         // A repeated PUT changes nothing: no revision, snapshot or audit entry.
         return Ok((flag, etag_rev(row.rev)));

@@ -1,9 +1,10 @@
 //! Names, labels and descriptions of a write checked for characters that would reach a
-//! terminal or a log as they are (see [`crate::model::check_label`]): refused with a
-//! 422 naming the field, the character and where it is.
+//! terminal or a log as they are (see [`crate::model::check_label`]), and names for
+//! what would make them read as another name ([`crate::model::check_name`]): refused
+//! with a 422 naming the field, the character and where it is.
 
 use crate::error::ApiError;
-use crate::model::{check_label, check_prose, FlagConfig, Segment, Serve, MAX_RULE_TEXT};
+use crate::model::{check_label, check_name, check_prose, FlagConfig, Segment, Serve, MAX_RULE_TEXT};
 
 /// Checks a name or label: `what` says what it is (`tag`, `variant name`).
 pub(crate) fn label(field: impl Into<String>, what: &str, text: &str) -> Result<(), ApiError> {
@@ -13,6 +14,22 @@ pub(crate) fn label(field: impl Into<String>, what: &str, text: &str) -> Result<
             format!(
                 "{what} {why}: names and labels cannot hold control characters or bidirectional controls \
                  (U+202A to U+202E, U+2066 to U+2069), which terminals and logs would act on"
+            ),
+        )
+    })
+}
+
+/// Checks a name people tell apart by sight (a token's name, a variant name; see
+/// [`crate::model::check_name`]): `what` says which.
+pub(crate) fn name(field: impl Into<String>, what: &str, text: &str) -> Result<(), ApiError> {
+    check_name(text).map_err(|why| {
+        ApiError::invalid(
+            field,
+            format!(
+                "{what} {why}: names cannot hold control characters, bidirectional controls or invisible characters \
+                 (Unicode's default-ignorable and format characters, such as U+200B or U+00AD), begin or end with \
+                 white space, or start with a combining mark or put one on an ASCII character (write `é`, not `e` \
+                 and U+0301), since each would read as another name"
             ),
         )
     })

@@ -1,6 +1,8 @@
 //! Optimistic concurrency: every resource has an entity tag, and every update and
 //! delete must send it back in `If-Match`. Without it the answer is 428; with a stale
 //! one, 412 and the current tag, so two editors never silently overwrite each other.
+//! `*` (RFC 9110: any current version) is the explicit way to overwrite: every route
+//! that checks `If-Match` takes it, and a change request keeps it for its approval.
 
 use axum::http::HeaderMap;
 

@@ -378,12 +378,19 @@ async fn files_refused_before_sending() {
     let definition = cli.write("definition.json", &definition);
     std::fs::write(dir.path().join("array.json"), "[{\"enabled\": true}]").unwrap();
     std::fs::write(dir.path().join("broken.json"), "{\"enabled\": tru").unwrap();
+    // A member named twice: the server would apply the last, a reader may take the first.
+    let document = serde_json::to_string(&cli.get("new-checkout", "development")).unwrap();
+    let twice = document.replacen("\"config\":{", "\"config\":{\"enabled\":true,", 1);
+    std::fs::write(dir.path().join("twice.json"), twice).unwrap();
+    let twice_def = r#"{"key": "new-checkout", "type": "boolean", "variants": {"on": true, "on": false}}"#;
+    std::fs::write(dir.path().join("twice-def.json"), twice_def).unwrap();
+    std::fs::write(dir.path().join("twice-seg.json"), r#"{"segment": {"included": ["a"], "included": []}}"#).unwrap();
     let audited = api.audit_count().await;
 
     fn configure(file: &str) -> [&str; 7] {
         ["flags", "configure", "new-checkout", "--env", "development", "--file", file]
     }
-    let cases: [(Vec<&str>, String); 9] = [
+    let cases: [(Vec<&str>, String); 13] = [
         (
             configure(&staging).to_vec(),
             format!(
@@ -402,6 +409,23 @@ async fn files_refused_before_sending() {
             "configuration file `array.json` must hold a JSON object, not an array".into(),
         ),
         (configure("broken.json").to_vec(), "configuration file `broken.json` is not JSON: ".into()),
+        (
+            configure("twice.json").to_vec(),
+            "configuration file `twice.json` names member `enabled` twice in one object (at `config.enabled`, line 1"
+                .into(),
+        ),
+        (
+            ["flags", "update", "new-checkout", "--file", "twice-def.json"].to_vec(),
+            "definition file `twice-def.json` names member `on` twice in one object (at `variants.on`".into(),
+        ),
+        (
+            ["segments", "update", "beta", "--env", "development", "--file", "twice-seg.json"].to_vec(),
+            "segment file `twice-seg.json` names member `included` twice in one object (at `segment.included`".into(),
+        ),
+        (
+            ["flags", "create", "twice", "--variants", r#"{"on": true, "off": false, "on": false}"#].to_vec(),
+            "--variants names member `on` twice in one object (at `on`".into(),
+        ),
         (configure("missing.json").to_vec(), "cannot read configuration file `missing.json`: ".into()),
         (
             ["flags", "update", "old-checkout", "--file", &definition].to_vec(),

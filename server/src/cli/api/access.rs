@@ -22,7 +22,9 @@ pub(crate) enum TokenCommand {
     },
     /// Create an API token and print its secret, once, on stdout.
     Create {
-        /// Who will use it (a person or a pipeline); audit entries name it.
+        /// Who will use it (a person or a pipeline); audit entries name it. Unique among
+        /// live tokens in any case (`ED` is `ed`), with no invisible characters and no
+        /// white space at either end.
         name: String,
         /// What it may do: viewer, editor or admin.
         #[arg(long, value_name = "ROLE")]

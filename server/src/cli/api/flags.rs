@@ -8,7 +8,7 @@ use serde_json::{json, Value as Json};
 
 use super::client::segment;
 use super::{finish, print_json, report, text, ApiArgs, Client, Outcome};
-use crate::cli::{note, print_line, Failure};
+use crate::cli::{inputs, note, print_line, Failure};
 
 /// `pennon flags` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -271,9 +271,7 @@ async fn create(args: &CreateArgs) -> Result<(), Failure> {
         ("expires_at", "--expires-at"),
     ]);
     let variants: Option<Json> = match &args.variants {
-        Some(text) => {
-            Some(serde_json::from_str(text).map_err(|e| Failure::Usage(format!("--variants: not JSON: {e}")))?)
-        }
+        Some(text) => Some(inputs::read_json(text, "--variants")?),
         None => None,
     };
     let body = strip_nulls(json!({
