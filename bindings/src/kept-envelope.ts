@@ -1,8 +1,8 @@
 /**
- * The last good envelope, kept in the host's store (the web provider's `storage`) so
- * that the next page load serves it at once and revalidates it with a 304. A store
- * that throws (storage blocked in a sandboxed frame, or full) costs a warning, never
- * the sync.
+ * The last good envelope, kept in the host's store (the web provider's `storage`, the
+ * server provider's `cacheDir`) so that the next start can serve it, and refuses
+ * anything older. A store that throws (storage blocked in a sandboxed frame, or full)
+ * costs a warning, never the sync.
  */
 
 import type { Engine } from "./engine.js";
@@ -21,6 +21,16 @@ export class KeptEnvelope {
   constructor(store: EnvelopeStore | undefined, log: SyncLog) {
     this.#store = store;
     this.#log = log;
+  }
+
+  /** How logs name the kept envelope when it is refused: the cache file, or `stored envelope`. */
+  get shown(): string {
+    return this.#store?.where ?? "stored envelope";
+  }
+
+  /** Where a snapshot served from the store came from, as STALE says: the cache file, or `storage`. */
+  get source(): string {
+    return this.#store?.where ?? "storage";
   }
 
   /** The stored envelope; storage that throws is skipped. */

@@ -106,7 +106,7 @@ export class ServedSnapshot {
 
   /** Serves what needs no request, once the module is in: the stored envelope, then
    *  the inline one. */
-  serveLocal(inline: Uint8Array | undefined, stored: StoredEnvelope | undefined = this.#kept.read()): void {
+  serveLocal(inline: Uint8Array | undefined, stored: StoredEnvelope | undefined): void {
     this.build();
     const verified = stored === undefined ? undefined : this.#offerStored(new TextEncoder().encode(stored.text));
     // A stored envelope that did not verify (another control plane's, a new signing
@@ -146,7 +146,7 @@ export class ServedSnapshot {
       this.load(bytes, undefined, false);
       return this.engine.version();
     } catch (error) {
-      this.#log.fail(`stored envelope refused: ${described(error)}`);
+      this.#log.fail(`${this.#kept.shown} refused: ${described(error)}`);
       if (!isPennonError(error, "expired") || this.loaded) return undefined;
     }
     const probe = newEngine(this.#options);

@@ -16,6 +16,7 @@ import {
 import { isPennonError } from "./engine.js";
 import { details, expectedType, failed, mismatch, type Kind } from "./resolve.js";
 import { readOptions } from "./provider-options.js";
+import { CacheDir } from "./cache-dir.js";
 import { closedMidStart, envelopeBytes, FatalStartError, Sync, type PennonOptions, type SyncEvent, type SyncOutcome } from "./sync.js";
 import type { Telemetry } from "./telemetry.js";
 import { reporterFor, type Reporter, type ReportOutcome } from "./reporter.js";
@@ -26,20 +27,39 @@ export type { PennonLogger } from "./sync-options.js";
 export type { ReportOutcome } from "./reporter.js";
 export type { TelemetryOptions } from "./telemetry-options.js";
 
+/** Options of the server provider. */
+export interface PennonServerOptions extends PennonOptions {
+  /**
+   * Node, Deno and Bun: keep the last good envelope in a file in this directory (made if
+   * missing), written atomically with each new version. At start it is verified again,
+   * and served only if the URL does not answer (its first request fails, or
+   * `initTimeoutMs` passes), `STALE` from the first failed request until it does; its
+   * version is the rollback floor from the start. FATAL where there is no file system
+   * (Workers, edge runtimes). See the README's "Cache directory".
+   */
+  cacheDir?: string | URL;
+}
+
+/** The server provider's own options. */
+const SERVER_OPTIONS = ["cacheDir"];
+
 /** The OpenFeature server provider over the Pennon engine. */
 export class PennonServerProvider implements Provider {
   readonly metadata = { name: "pennon" } as const;
   readonly runsOn = "server";
   readonly events = new OpenFeatureEventEmitter();
   readonly #sync: Sync;
-  readonly #options: PennonOptions;
+  readonly #options: PennonServerOptions;
+  /** The `cacheDir` file, if given. */
+  readonly #cache: CacheDir | undefined;
   /** Posts telemetry, with the `telemetry` option, from the first `initialize` on. */
   #reporter: Reporter | undefined;
 
-  constructor(options: PennonOptions) {
-    const read = readOptions(options);
+  constructor(options: PennonServerOptions) {
+    const read = readOptions(options, SERVER_OPTIONS);
     this.#options = read.options;
-    this.#sync = new Sync(read, (event) => this.#on(event));
+    const cache = (this.#cache = read.options.cacheDir === undefined ? undefined : new CacheDir(read.options, (message) => this.#sync.warn(message)));
+    this.#sync = new Sync(read, (event) => this.#on(event), cache, cache && (() => cache.open()));
   }
 
   /** Evaluation counters and exposures. */
@@ -95,11 +115,12 @@ export class PennonServerProvider implements Provider {
     this.#reporter?.start();
   }
 
-  /** Stops polling; with `telemetry`, sends a last report first (`requestTimeoutMs` at most). */
+  /** Stops polling; with `telemetry`, sends a last report first (`requestTimeoutMs` at
+   *  most); with `cacheDir`, ends the write of the cache file under way. */
   async onClose(): Promise<void> {
     const last = this.#reporter?.close();
     this.#sync.stop();
-    await last;
+    await Promise.all([last, this.#cache?.flush()]);
   }
 
   async resolveBooleanEvaluation(key: string, fallback: boolean, context: EvaluationContext): Promise<ResolutionDetails<boolean>> {

@@ -108,8 +108,12 @@ export interface StoredEnvelope {
   etag: string | undefined;
 }
 
-/** Where the last good envelope is kept between runs (the web provider's storage). */
+/** Where the last good envelope is kept between runs: the web provider's storage, the
+ *  server provider's `cacheDir` in Node. */
 export interface EnvelopeStore {
+  /** How logs and STALE messages name it: the cache file (`the last-known-good cache
+   *  /var/cache/pennon/…`); none for storage. */
+  readonly where?: string;
   /** The envelope's text, and the version and ETag it was kept with. */
   load(): StoredEnvelope | undefined;
   /** Keeps `text` unless the store holds a newer version (another tab's), by its

@@ -27,19 +27,19 @@ export interface StaleLimits {
 /**
  * The standing of the snapshot `engine` serves at `now`: STALE once it has expired
  * (past `graceMs`), at once while the server refuses this client (401, 403) or while a
- * snapshot `fromStorage` (its age unknown) has had no answer from it (as the Rust
- * provider's cache), or once syncing has failed for `staleAfterMs`; `problem`, the
- * last failure, says why.
+ * snapshot served from a store (`storedIn` names it; its age is unknown) has had no
+ * answer from it (as the Rust provider's cache), or once syncing has failed for
+ * `staleAfterMs`; `problem`, the last failure, says why.
  */
-export function standingOf(engine: Engine, now: number, limits: StaleLimits, failures: FailureRun, problem: string | undefined, fromStorage: boolean): Standing {
+export function standingOf(engine: Engine, now: number, limits: StaleLimits, failures: FailureRun, problem: string | undefined, storedIn: string | undefined): Standing {
   const expiry = engine.expiresAt()! + limits.graceMs;
   let message: string | undefined;
   if (now > expiry) {
     message = `snapshot version ${engine.version()} expired at ${new Date(engine.expiresAt()!).toISOString()}`;
   } else if (failures.since !== undefined && failures.refused) {
     message = `the snapshot server refuses this client (${problem}); serving version ${engine.version()}`;
-  } else if (failures.since !== undefined && fromStorage) {
-    message = `serving version ${engine.version()} from storage: the snapshot server has not answered since the start (the last failure: ${problem})`;
+  } else if (failures.since !== undefined && storedIn !== undefined) {
+    message = `serving version ${engine.version()} from ${storedIn}: the snapshot server has not answered since the start (the last failure: ${problem})`;
   } else if (failures.since !== undefined && now - failures.since >= limits.staleAfterMs) {
     const last = problem === undefined ? "" : `; the last failure: ${problem}`;
     message = `syncing has failed for ${now - failures.since} ms; serving version ${engine.version()}${last}`;

@@ -47,7 +47,7 @@ export class Sync {
   staleMessage: string | undefined;
   /** The engine, what it serves, and what that changed since the last announcement. */
   readonly #snapshot: ServedSnapshot;
-  /** The last good envelope in the host's store (the web provider's storage). */
+  /** The last good envelope in the host's store (web `storage`, server `cacheDir`). */
   readonly #kept: KeptEnvelope;
   /** Why the last start can never succeed (a `FatalStartError`): `refresh` says so. */
   #fatal: string | undefined;
@@ -78,7 +78,7 @@ export class Sync {
   readonly #options: PennonOptions;
   /** Members of the options object that no option has, refused at start. */
   readonly #unknown: string[];
-  /** The provider's own checks of its options (the web provider's storage). */
+  /** The provider's own checks of its options (web `storage`, server `cacheDir`). */
   readonly #checkMore: (() => void) | undefined;
   /** `headers` as one record, set by `start`. */
   #headers: Record<string, string> | undefined;
@@ -287,7 +287,7 @@ export class Sync {
    *  download of the module is in, then polls. Whether it could. */
   #resume(generation: number, inline: Uint8Array | undefined): boolean {
     try {
-      this.#snapshot.serveLocal(inline);
+      this.#snapshot.serveLocal(inline, this.#kept.read());
     } catch (error) {
       this.#fatal = (error as Error).message; // keys or trust policy the engine refuses
       this.#log.fail((error as Error).message.replace(/^pennon: /, ""));
@@ -520,7 +520,8 @@ export class Sync {
     if (!this.loaded) return;
     const now = this.now();
     const limits = { graceMs: this.#options.graceMs ?? 0, staleAfterMs: this.#timing.staleAfterMs };
-    const { message, recheckAt } = standingOf(this.engine, now, limits, this.#failures, this.#log.problem, this.#snapshot.fromStorage);
+    const storedIn = this.#snapshot.fromStorage ? this.#kept.source : undefined;
+    const { message, recheckAt } = standingOf(this.engine, now, limits, this.#failures, this.#log.problem, storedIn);
     if (recheckAt !== undefined && !this.#stopped) this.#expiry.watch(recheckAt, now);
     const previous = this.status;
     this.status = message === undefined ? "ready" : "stale";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { bundleWorker, worker } from "./node/workerd.mjs";
@@ -187,12 +187,15 @@ for (const config of ["node", "web"]) {
   });
 }
 
-test("packaging: no Node-only API outside the Node platform module", () => {
+test("packaging: no Node-only API outside the Node platform modules (`platform/node.js` and what only it imports, `platform/node-*.js`)", () => {
   const dist = `${repo}bindings/dist/`;
-  const files = readdirSync(dist, { recursive: true }).filter((f) => f.endsWith(".js") && f !== join("platform", "node.js"));
+  const node = new RegExp(`^platform\\${sep}node(-[a-z-]+)?\\.js$`);
+  const files = readdirSync(dist, { recursive: true }).filter((f) => f.endsWith(".js") && !node.test(f));
+  assert.ok(files.includes(join("platform", "browser.js")) && !files.includes(join("platform", "node-cache.js")), files.join());
   assert.ok(files.length >= 10, files.join());
   for (const file of files) {
     const text = readFileSync(dist + file, "utf8");
     assert.doesNotMatch(text, /["']node:|\brequire\(|\bprocess\.|\bBuffer\b|__dirname/, `${file} uses a Node-only API`);
+    assert.doesNotMatch(text, /\/node(-[a-z-]+)?\.js["']/, `${file} imports a Node platform module`);
   }
 });

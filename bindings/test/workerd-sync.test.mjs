@@ -129,6 +129,19 @@ test("workerd: a notificationUrl is FATAL, saying why and what to do instead", a
   }
 });
 
+test("workerd: a cacheDir is FATAL, saying Workers have no file system and what serves instead", async () => {
+  const mf = worker(await bundleWorker(`${repo}bindings/test/workerd/sync-worker.mjs`));
+  try {
+    const options = { keys, environment: "test", envelope: new TextDecoder().decode(version(1)), cacheDir: "/var/cache/pennon" };
+    const body = JSON.stringify({ op: "init", name: "cache", options });
+    const response = await mf.dispatchFetch("http://worker/", { method: "POST", body, signal: AbortSignal.timeout(15_000) });
+    const { error } = await response.json();
+    assert.match(error ?? "", /^ProviderFatalError: pennon: `cacheDir` keeps the last good snapshot in a file, and Cloudflare Workers have no file system: leave it out \(a bootstrap `envelope`, from KV say, serves while the URL is down\)/);
+  } finally {
+    await mf.dispose();
+  }
+});
+
 test("workerd: a `wasm` option other than the imported module is refused saying why, and the module works", async () => {
   const mf = worker(await bundleWorker(`${repo}bindings/test/workerd/wasm-option-worker.mjs`));
   try {

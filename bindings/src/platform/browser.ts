@@ -1,6 +1,7 @@
 /** Browsers and bundlers: the default module is `pennon.wasm` next to the package code. */
 
 import type { WasmSource } from "../engine.js";
+import type { CacheFile, CacheFileOptions } from "../cache-dir.js";
 import { fetchWasm, wasmBody } from "./fetch-wasm.js";
 
 /** The package's own `pennon.wasm`, as a URL beside this file. */
@@ -34,3 +35,9 @@ export const detachedFetch: typeof fetch | undefined = undefined;
  * `If-None-Match` and `Last-Event-ID` only.
  */
 export const noCache: RequestInit = { cache: "no-store" };
+
+/** No file system to keep a cache file in: `cacheDir` is FATAL, saying so. */
+export function cacheFile(_options: CacheFileOptions): CacheFile {
+  throw new Error("pennon: `cacheDir` keeps the last good snapshot in a file, and this runtime has no file system (an edge runtime or a browser): " +
+    "leave it out (in browsers, the web provider's `storage` keeps it)");
+}

@@ -183,3 +183,5 @@ function response(answer: IncomingMessage): Response {
   }
   return new Response(Readable.toWeb(answer) as ReadableStream<Uint8Array>, { status, headers });
 }
+
+export { cacheFile } from "./node-cache.js";

@@ -5,6 +5,7 @@
 
 import wasm from "../workerd-wasm.js";
 import type { WasmSource } from "../engine.js";
+import type { CacheFile, CacheFileOptions } from "../cache-dir.js";
 import { isCompiledModule } from "../compiled-module.js";
 
 /** The imported `pennon.wasm`, a precompiled `WebAssembly.Module`. */
@@ -32,3 +33,9 @@ export const detachedFetch: typeof fetch | undefined = undefined;
 
 /** Never used: no stream can outlive a request here, so `notificationUrl` is refused. */
 export const noCache: RequestInit = { headers: { "Cache-Control": "no-cache" } };
+
+/** No file system to keep a cache file in: `cacheDir` is FATAL, saying so. */
+export function cacheFile(_options: CacheFileOptions): CacheFile {
+  throw new Error("pennon: `cacheDir` keeps the last good snapshot in a file, and Cloudflare Workers have no file system: " +
+    "leave it out (a bootstrap `envelope`, from KV say, serves while the URL is down)");
+}
