@@ -28,10 +28,11 @@ export interface StaleLimits {
  * The standing of the snapshot `engine` serves at `now`: STALE once it has expired
  * (past `graceMs`), at once while the server refuses this client (401, 403) or while a
  * snapshot served from a store (`storedIn` names it; its age is unknown) has had no
- * answer from it (as the Rust provider's cache), or once syncing has failed for
- * `staleAfterMs`; `problem`, the last failure, says why.
+ * answer from it (as the Rust provider's cache: a failure, or `unanswered`, a start
+ * that ended waiting), or once syncing has failed for `staleAfterMs`; `problem`, the
+ * last failure, says why.
  */
-export function standingOf(engine: Engine, now: number, limits: StaleLimits, failures: FailureRun, problem: string | undefined, storedIn: string | undefined): Standing {
+export function standingOf(engine: Engine, now: number, limits: StaleLimits, failures: FailureRun, problem: string | undefined, storedIn: string | undefined, unanswered?: string): Standing {
   const expiry = engine.expiresAt()! + limits.graceMs;
   let message: string | undefined;
   if (now > expiry) {
@@ -40,6 +41,8 @@ export function standingOf(engine: Engine, now: number, limits: StaleLimits, fai
     message = `the snapshot server refuses this client (${problem}); serving version ${engine.version()}`;
   } else if (failures.since !== undefined && storedIn !== undefined) {
     message = `serving version ${engine.version()} from ${storedIn}: the snapshot server has not answered since the start (the last failure: ${problem})`;
+  } else if (unanswered !== undefined && storedIn !== undefined) {
+    message = `serving version ${engine.version()} from ${storedIn}: the snapshot server has not answered since the start (${unanswered})`;
   } else if (failures.since !== undefined && now - failures.since >= limits.staleAfterMs) {
     const last = problem === undefined ? "" : `; the last failure: ${problem}`;
     message = `syncing has failed for ${now - failures.since} ms; serving version ${engine.version()}${last}`;

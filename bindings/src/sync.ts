@@ -63,6 +63,9 @@ export class Sync {
   /** The generation of the `start` under way: the SDK has not seen READY yet, so no
    *  events. A start that a `stop` or a newer start overtook no longer clears it. */
   #starting: number | undefined;
+  /** Why a snapshot served from the store is not confirmed though no request failed:
+   *  the start's deadline passed with its request still under way. */
+  #unanswered: string | undefined;
   /** The newest start, which one that a newer start overtook ends as. */
   #current: Promise<boolean> | undefined;
   /** `#generation` as the last `stop` left it: a start older than that was closed. */
@@ -199,6 +202,7 @@ export class Sync {
     this.#stopped = false;
     this.#starting = generation;
     this.#log.forget();
+    this.#unanswered = undefined;
     clearTimeout(this.#timer);
     this.stream.close(); // a start this one overtook may have opened it
     try {
@@ -247,6 +251,10 @@ export class Sync {
           const pending = this.#inFlight.request === undefined ? "" : "; a request is still under way";
           const last = this.#log.problem === undefined ? "" : `; the last attempt: ${this.#log.problem}`;
           this.#log.fail(`no snapshot within initTimeoutMs (${this.#timing.initTimeoutMs} ms)${pending}${last}`);
+        } else if (ended === "expired" && this.#snapshot.fromStorage && this.#inFlight.request !== undefined) {
+          // A source that hangs is no confirmation either: what the store kept is served
+          // STALE from here, as after a failed request, not READY until one fails.
+          this.#unanswered = `no answer within initTimeoutMs (${this.#timing.initTimeoutMs} ms); a request is still under way`;
         }
       }
     } finally {
@@ -521,7 +529,7 @@ export class Sync {
     const now = this.now();
     const limits = { graceMs: this.#options.graceMs ?? 0, staleAfterMs: this.#timing.staleAfterMs };
     const storedIn = this.#snapshot.fromStorage ? this.#kept.source : undefined;
-    const { message, recheckAt } = standingOf(this.engine, now, limits, this.#failures, this.#log.problem, storedIn);
+    const { message, recheckAt } = standingOf(this.engine, now, limits, this.#failures, this.#log.problem, storedIn, this.#unanswered);
     if (recheckAt !== undefined && !this.#stopped) this.#expiry.watch(recheckAt, now);
     const previous = this.status;
     this.status = message === undefined ? "ready" : "stale";

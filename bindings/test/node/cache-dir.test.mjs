@@ -115,6 +115,21 @@ test("cacheDir: restarted with the URL failing, the cached version is served, ST
   await offline.initialize();
   assert.deepEqual(await served(offline), { version: 2, bob: true });
   assert.match((await refused).message, /from the last-known-good cache .*: the snapshot server has not answered since the start \(the last failure: GET .*: fetch failed \(connect ECONNREFUSED/);
+  // A server that hangs past initTimeoutMs: STALE from the deadline (as the Rust
+  // provider's cache), not READY until the request fails.
+  const slow = await snapshotServer();
+  t.after(slow.close);
+  slow.delayMs = 5_000;
+  const hanging = provider({ url: slow.url, cacheDir: dir, initTimeoutMs: 300, requestTimeoutMs: 5_000 });
+  t.after(() => hanging.onClose());
+  const unanswered = providerEvent(hanging, "PROVIDER_STALE");
+  await hanging.initialize();
+  assert.deepEqual(await served(hanging), { version: 2, bob: true });
+  assert.equal(
+    (await unanswered).message,
+    `serving version 2 from the last-known-good cache ${path}: the snapshot server has not answered since the start ` +
+      "(no answer within initTimeoutMs (300 ms); a request is still under way)",
+  );
 });
 
 test("cacheDir: the cached version is the rollback floor from the start: an older snapshot replayed after a restart is refused as rollback", async (t) => {
