@@ -4,7 +4,7 @@
 //! with a 422 naming the field, the character and where it is.
 
 use crate::error::ApiError;
-use crate::model::{check_label, check_name, check_prose, FlagConfig, Segment, Serve, MAX_RULE_TEXT};
+use crate::model::{check_label, check_name, check_prose, Condition, FlagConfig, Segment, Serve, MAX_RULE_TEXT};
 
 /// Checks a name or label: `what` says what it is (`tag`, `variant name`).
 pub(crate) fn label(field: impl Into<String>, what: &str, text: &str) -> Result<(), ApiError> {
@@ -48,14 +48,15 @@ pub(crate) fn prose(field: impl Into<String>, what: &str, text: &str) -> Result<
     })
 }
 
-/// Checks the rule ids, rollouts' `bucket_by` and metadata names of a configuration
-/// someone sends. (Variant names in it must be the flag's own, which were checked with
+/// Checks the rule ids, condition attributes, rollouts' `bucket_by` and metadata names
+/// of a configuration someone sends. (Variant names in it must be the flag's own, which were checked with
 /// the flag.) Rule ids and `bucket_by` are bounded as the telemetry endpoint bounds the
 /// exposures that carry them back.
 pub(crate) fn check_config(config: &FlagConfig) -> Result<(), ApiError> {
     for (i, rule) in config.rules.iter().enumerate() {
         label(format!("rules[{i}].id"), "rule id", &rule.id)?;
         bounded(format!("rules[{i}].id"), "a rule id", &rule.id)?;
+        attributes(i, &rule.conditions)?;
         bucket_by(&format!("rules[{i}].serve"), &rule.serve)?;
     }
     bucket_by("fallthrough", &config.fallthrough)?;
@@ -79,10 +80,21 @@ fn bounded(field: String, what: &str, text: &str) -> Result<(), ApiError> {
 
 /// Checks the `bucket_by` of `serve`'s rollout, if it has one, at `at`.
 fn bucket_by(at: &str, serve: &Serve) -> Result<(), ApiError> {
-    match serve.rollout.as_ref().and_then(|rollout| rollout.bucket_by.as_deref()) {
-        Some(name) => bounded(format!("{at}.rollout.bucket_by"), "`bucket_by`", name),
-        None => Ok(()),
+    let Some(name) = serve.rollout.as_ref().and_then(|rollout| rollout.bucket_by.as_deref()) else { return Ok(()) };
+    label(format!("{at}.rollout.bucket_by"), "`bucket_by`", name)?;
+    bounded(format!("{at}.rollout.bucket_by"), "`bucket_by`", name)
+}
+
+/// Checks the attribute names of rule `rule`'s conditions: an attribute is a name, shown
+/// in reviews and the audit log, so it holds no control or bidirectional characters.
+/// (Values are data to match as users' contexts hold them, and are left as they are.)
+fn attributes(rule: usize, conditions: &[Condition]) -> Result<(), ApiError> {
+    for (j, condition) in conditions.iter().enumerate() {
+        if let Some(attribute) = &condition.attribute {
+            label(format!("rules[{rule}].conditions[{j}].attribute"), "attribute", attribute)?;
+        }
     }
+    Ok(())
 }
 
 /// Checks a segment's description and rule ids.
@@ -92,6 +104,7 @@ pub(crate) fn check_segment(segment: &Segment) -> Result<(), ApiError> {
     }
     for (i, rule) in segment.rules.iter().enumerate() {
         label(format!("rules[{i}].id"), "rule id", &rule.id)?;
+        attributes(i, &rule.conditions)?;
     }
     Ok(())
 }

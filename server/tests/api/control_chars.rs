@@ -70,6 +70,27 @@ async fn names_and_labels_refuse_control_characters(backend: Backend) {
             3,
         );
 
+        // Condition attributes and `bucket_by`, in flags and segments: names shown in
+        // reviews (values are data, and kept as they are).
+        let attribute = json!({ "enabled": true, "off_variant": "off", "fallthrough": { "variant": "off" },
+            "rules": [{ "id": "r", "conditions": [{ "attribute": "plan", "op": "equals", "value": &name },
+                { "attribute": &name, "op": "exists" }], "serve": { "variant": "on" } }] });
+        let reply = api.put(config, &attribute, &etag).await;
+        refused("attribute", &reply, "rules[0].conditions[1].attribute", character, 3);
+        let bucketed = json!({ "enabled": true, "off_variant": "off", "fallthrough":
+            { "rollout": { "bucket_by": &name, "variants": [{ "variant": "on", "weight": 1 }] } } });
+        let reply = api.put(config, &bucketed, &etag).await;
+        refused("bucket_by", &reply, "fallthrough.rollout.bucket_by", character, 3);
+        let ruled =
+            json!({ "key": "gamma", "rules": [{ "id": "r", "conditions": [{ "attribute": &name, "op": "exists" }] }] });
+        refused(
+            "segment attribute",
+            &api.post(segments, &ruled).await,
+            "rules[0].conditions[0].attribute",
+            character,
+            3,
+        );
+
         // Segments: created and replaced.
         let described = json!({ "key": "gamma", "description": &name });
         refused("segment description", &api.post(segments, &described).await, "description", character, 3);
