@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { WasmSource } from "../engine.js";
 import { fetchWasm, wasmBody } from "./fetch-wasm.js";
+import { clipped } from "../shown.js";
 
 /**
  * The package's own `pennon.wasm`, as bytes: where the package keeps it, or, where a
@@ -118,7 +119,7 @@ export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
     } catch (error) {
       // A missing file, a directory, no permission: waiting mends none of them.
       const code = (error as NodeJS.ErrnoException).code ?? String(error);
-      throw permanent(`pennon: cannot read the WebAssembly module \`wasm\` ${String(source)} (${code})`);
+      throw permanent(`pennon: cannot read the WebAssembly module \`wasm\` ${clipped(String(source))} (${code})`);
     }
   }
   // Fetched here, so a failing server is an HTTP error the start retries, not an
