@@ -295,3 +295,22 @@ test("the server provider's load before initialize is a not_ready refusal", asyn
   assert.throws(() => provider.load(v1), (error) => isPennonError(error, "not_ready") && error.message === "not_ready: the provider is not initialized");
   await sleep(0);
 });
+
+test("the server provider's load after a FATAL start says it is FATAL, and why", async () => {
+  const cases = [
+    [{ pollInterval: 1_000 }, "unknown option `pollInterval` (did you mean `pollIntervalMs`?)"],
+    [{ keys: ["ed25519:not-a-key"] }, "invalid_key: invalid key: the public key is not valid base64"],
+  ];
+  for (const [options, reason] of cases) {
+    const provider = new PennonServerProvider({ keys, environment: "test", envelope: v1, logger: quiet, ...options });
+    const fatal = await provider.initialize().then(() => assert.fail("initialized"), (error) => error);
+    assert.equal(fatal.name, "ProviderFatalError");
+    assert.equal(fatal.message.replace(/^pennon: /, ""), reason);
+    // Was "the provider is not initialized", though it was, and failed for good.
+    assert.throws(() => provider.load(v2), (error) => {
+      assert.ok(isPennonError(error, "not_ready"), String(error));
+      assert.equal(error.message, `not_ready: the provider is FATAL: ${reason}`);
+      return true;
+    });
+  }
+});
