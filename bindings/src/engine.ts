@@ -144,16 +144,19 @@ export class Engine {
   }
 
   /**
-   * Verifies, checks and compiles envelope `bytes` at `nowMs` (Unix milliseconds).
+   * Verifies, checks and compiles envelope `bytes` at `nowMs` (Unix milliseconds):
+   * its bytes, or its JSON text (UTF-8 encoded here), as the providers' `envelope`
+   * option and `load` take it.
    *
    * Returns `true` when a newer snapshot is now served and `false` when the bytes are
    * the version already held. Throws a refusal (`bad_signature: …`, with a `kind`
    * property) and keeps serving the previous snapshot otherwise.
    */
-  load(bytes: Uint8Array | number[], nowMs: number): boolean {
+  load(bytes: Uint8Array | number[] | string, nowMs: number): boolean {
     checkedNow(nowMs);
+    if (typeof bytes === "string") bytes = new TextEncoder().encode(bytes);
     if (!(bytes instanceof Uint8Array) && !Array.isArray(bytes)) {
-      throw new TypeError(`pennon: load takes the envelope's bytes, a Uint8Array, not ${bytes === null ? "null" : typeof bytes}`);
+      throw new TypeError(`pennon: load takes the envelope's bytes, a Uint8Array, or its JSON text, not ${bytes === null ? "null" : typeof bytes}`);
     }
     this.#alive();
     // Copied first and the copy loaded: the caller may reuse its buffer (and `slice` of

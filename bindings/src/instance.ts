@@ -14,6 +14,7 @@ import { createGlue, type Glue } from "./wasm/pennon_wasm.js";
 import { defaultWasm, resolveWasm } from "#platform";
 import { isPennonError } from "./refusal.js";
 import { isCompiledModule } from "./compiled-module.js";
+import { sourceRefusal, usesOnly } from "./source-refusal.js";
 import type { CompiledModule, WasmBytes, WasmSource } from "./engine.js";
 
 /** The instance in use; `undefined` before `init` and after a trap. */
@@ -72,15 +73,28 @@ export function initSync(module: CompiledModule | WasmBytes): void {
   [glue, compiled] = [fresh, fresh.module()];
 }
 
-/** Instantiates the module once; concurrent and later calls share the first. */
+/**
+ * @internal For an entry that imports its module (Workers): instantiates `module` on
+ * import, and from then on refuses any other source `init` or a provider is given,
+ * which would otherwise be ignored.
+ */
+export function initImported(module: WebAssembly.Module): void {
+  initSync(module);
+  usesOnly(module);
+}
+
+/** Instantiates the module once; concurrent and later calls share the first. A
+ *  source that can never work (base64 text; in Workers, anything but the imported
+ *  module) is refused, also once the module is in. */
 export function init(source?: WasmSource | Promise<WasmSource>): Promise<void> {
-  if (compiled !== undefined) return Promise.resolve();
+  if (compiled !== undefined) return source === undefined ? Promise.resolve() : settled(source).then(refuseUnusable);
   ready ??= (async () => {
     const given = (await settled(source)) ?? (await defaultWasm());
     if (!isWasmSource(given)) {
       const kind = given === null ? "null" : Object.prototype.toString.call(given).slice(8, -1);
       throw Object.assign(new TypeError(`pennon: the WebAssembly module must be a WebAssembly.Module, its bytes, a URL or a path, not ${kind}`), { permanent: true });
     }
+    refuseUnusable(given);
     const fresh = createGlue();
     await fresh.init({ module_or_path: await resolveWasm(given) });
     [glue, compiled] = [fresh, fresh.module()];
@@ -89,6 +103,12 @@ export function init(source?: WasmSource | Promise<WasmSource>): Promise<void> {
     throw error;
   });
   return ready;
+}
+
+/** Throws, never to be retried, if `source` can never work (`sourceRefusal`). */
+function refuseUnusable(source: unknown): void {
+  const refused = sourceRefusal(source, "the WebAssembly module given to `init`");
+  if (refused !== undefined) throw Object.assign(new Error(refused), { permanent: true });
 }
 
 /** The `wasm` option's value; a promise that rejected can never resolve, so no retry

@@ -8,6 +8,7 @@
 
 import { Engine } from "./engine.js";
 import { isWasmSource } from "./instance.js";
+import { sourceRefusal } from "./source-refusal.js";
 import { FatalStartError, type PennonOptions } from "./sync-options.js";
 import { telemetryOf } from "./telemetry-options.js";
 import { shown } from "./shown.js";
@@ -75,6 +76,8 @@ export function checkOptions(options: PennonOptions, unknown: string[]): void {
   if (wasm !== undefined && !promised && !isWasmSource(wasm)) {
     throw new Error(`pennon: \`wasm\` must be a WebAssembly.Module, the module's bytes, a URL or a path, not ${shown(wasm)}`);
   }
+  const refused = promised ? undefined : sourceRefusal(wasm, "`wasm`");
+  if (refused !== undefined) throw new Error(refused);
 }
 
 /**

@@ -15,3 +15,12 @@ export function shown(value: unknown): string {
 export function unsetIn(text: string): string {
   return /^(undefined|null)(\/|$)/.test(text) ? " (built from an unset environment variable?)" : "";
 }
+
+/** How much of a text a message quotes (UTF-16 units). */
+const QUOTED_LIMIT = 200;
+
+/** `text` as a message quotes it: whole when short, else its start and its length. A
+ *  message never quotes unbounded input (base64 taken for a path was 341,920 bytes). */
+export function clipped(text: string): string {
+  return text.length > QUOTED_LIMIT ? `${text.slice(0, QUOTED_LIMIT)}… (${text.length} characters)` : text;
+}

@@ -23,6 +23,7 @@ import { ResultMetadata } from "./result-metadata.js";
 import { Telemetry } from "./telemetry.js";
 import { checkClock, checkExposureCapacity, shownUrl, snapshotUrl, timingOf, type Timing } from "./timing.js";
 import { later, MAX_DELAY_MS, Pauses, type Timer } from "./timers.js";
+import { refusal } from "./refusal.js";
 import { described } from "./sync-errors.js";
 import { SyncLog } from "./sync-log.js";
 import { announcements, standingOf, type SyncStatus } from "./sync-status.js";
@@ -351,6 +352,9 @@ export class Sync {
    * snapshot ends STALE). Throws the engine's refusal. Returns whether it updated.
    */
   push(bytes: Uint8Array): boolean {
+    // Initialized, and failed for good: not "not initialized", which sends one looking
+    // for a missing `initialize`.
+    if (this.#fatal !== undefined) throw refusal("not_ready", `the provider is FATAL: ${this.#fatal.replace(/^pennon: /, "")}`);
     const updated = this.offer(bytes);
     // A fresh snapshot from the host: whatever the URL answers, nothing is stale now.
     if (updated) this.#failures.excuse();

@@ -5,8 +5,8 @@
  */
 
 import wasm from "./workerd-wasm.js";
-import { initSync } from "./engine.js";
+import { initImported } from "./instance.js";
 
-initSync(wasm);
+initImported(wasm);
 
 export * from "./index.js";

@@ -41,6 +41,63 @@ async function serve() {
   return server;
 }
 
+/**
+ * Serves a page beside `node_modules`, as a project without a bundler has it: `html` at
+ * `/`, the package at `/node_modules/pennon/`, its dependencies under `/node_modules/`.
+ */
+async function servePage(html) {
+  const server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
+    if (path === "/") return response.writeHead(200, { "Content-Type": TYPES[".html"] }).end(html);
+    const [prefix, dir] = [["/node_modules/pennon/", bindings], ["/node_modules/", `${bindings}node_modules/`]].find(([p]) => path.startsWith(p)) ?? [];
+    const file = dir === undefined ? undefined : join(dir, normalize(path.slice(prefix.length)));
+    if (file === undefined || !existsSync(file)) return response.writeHead(404).end();
+    response.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return server;
+}
+
+test("Chromium: a page without a bundler, with the README's import map, evaluates through the engine and the web provider", { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing` }, async () => {
+  const readme = readFileSync(`${bindings}README.md`, "utf8");
+  const section = readme.slice(readme.indexOf("### A page without a bundler"));
+  const map = section.slice(section.indexOf('<script type="importmap">'), section.indexOf("</script>") + "</script>".length);
+  const v1 = Buffer.from(envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }))).toString("base64");
+  const html = `<!doctype html><meta charset="utf-8">${map}
+<script type="module">
+  import { OpenFeature } from "@openfeature/web-sdk";
+  import { PennonWebProvider } from "pennon/web";
+  import { Engine, init } from "pennon";
+  const NOW = Date.parse("2026-06-01T00:00:00Z");
+  const bytes = Uint8Array.from(atob(${JSON.stringify(v1)}), (c) => c.charCodeAt(0));
+  await init();
+  const engine = new Engine({ keys: [${JSON.stringify(publicKey(1))}], environment: "test" });
+  engine.load(bytes, NOW);
+  const fromEngine = engine.evaluate("beta", { targetingKey: "ann" }, NOW).value;
+  await OpenFeature.setProviderAndWait(new PennonWebProvider({ keys: [${JSON.stringify(publicKey(1))}], environment: "test", envelope: bytes, clock: () => NOW }), { targetingKey: "ann" });
+  window.__pennon = { fromEngine, fromProvider: OpenFeature.getClient().getBooleanValue("beta", false) };
+</script>`;
+  const server = await servePage(html);
+  const profile = mkdtempSync(join(tmpdir(), "pennon-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    page.on("response", (response) => response.status() >= 400 && !response.url().endsWith("/favicon.ico") && errors.push(`${response.status()} ${response.url()}`));
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    // Without `#platform` in the map, the page never gets there: "Failed to resolve module specifier".
+    await page.waitForFunction(() => window.__pennon !== undefined, null, { timeout: 30_000 }).catch(() => assert.fail(errors.join("\n") || "no answer"));
+    assert.deepEqual(await page.evaluate(() => window.__pennon), { fromEngine: true, fromProvider: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    server.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
+
 test("Chromium: vectors through the engine and the web provider", { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing` }, async (t) => {
   const server = await serve();
   const profile = mkdtempSync(join(tmpdir(), "pennon-chromium-"));

@@ -131,15 +131,14 @@ test("packaging: workerd without wrangler, bundled by esbuild and run by minifla
   const dir = `${projects}workerd/`;
   const out = `${dir}out/`;
   rmSync(out, { recursive: true, force: true });
-  // The README's recipe: the `workerd` condition, `.wasm` and the SDK's Node imports
-  // left to the runtime, and the one `./pennon.wasm` they import copied beside the bundle.
-  await build({
-    entryPoints: [`${dir}worker.mjs`], bundle: true, format: "esm", platform: "neutral", outdir: out, logLevel: "silent",
-    conditions: ["workerd", "worker", "browser"], mainFields: ["module", "main"],
-    external: ["*.wasm", "node:*", "async_hooks", "events"],
-  });
+  // The README's recipe, as written there: the `workerd` condition, `.wasm` and the SDK's
+  // Node imports left to the runtime, the worker's own `pennon/pennon.wasm` import sent
+  // to the package's `./pennon.wasm`, and that one file copied beside the bundle.
+  await build({ ...readmeBuildOptions(), absWorkingDir: dir, logLevel: "silent" });
   const script = readFileSync(`${out}worker.js`, "utf8");
-  assert.deepEqual(script.match(/^import .*\.wasm["'];$/gm), ['import wasm from "./pennon.wasm";'], "one import of the module");
+  const imported = script.match(/^import .*\.wasm["'];$/gm).map((line) => line.match(/from "(.*)"/)[1]);
+  assert.equal(imported.length, 2, "the package's import and the worker's own");
+  assert.deepEqual([...new Set(imported)], ["./pennon.wasm"], "one module, beside the bundle"); // was also "pennon/pennon.wasm": ENOENT out/pennon/pennon.wasm
   copyFileSync(`${dir}node_modules/pennon/dist/pennon.wasm`, `${out}pennon.wasm`);
   const mf = new Miniflare({
     scriptPath: `${out}worker.js`, modules: true, modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
@@ -155,6 +154,14 @@ test("packaging: workerd without wrangler, bundled by esbuild and run by minifla
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+/** The options of the README's `esbuild.build` call under "Without wrangler", evaluated as written. */
+function readmeBuildOptions() {
+  const readme = readFileSync(`${repo}bindings/README.md`, "utf8");
+  const section = readme.slice(readme.indexOf("### Without wrangler"));
+  const start = section.indexOf("esbuild.build(") + "esbuild.build(".length;
+  return new Function(`return (${section.slice(start, section.indexOf("\n});", start) + 2)});`)();
+}
 
 test("packaging: workerd with the engine alone (pennon), without the OpenFeature SDK or nodejs_compat", async () => {
   const script = await bundleWorker(`${projects}workerd/engine-only.mjs`);

@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import { rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Tally } from "./shared/vectors.mjs";
-import { nativeResults, nativeResultsPath, repo, report, scriptRunners } from "./node/helpers.mjs";
+import { nativeResults, nativeResultsPath, repo, report, scriptRunners, testKey } from "./node/helpers.mjs";
 import { trapEnvelopesBase64 } from "./node/sign.mjs";
 
 const script = `${repo}bindings/test/runtimes/vectors.mjs`;
@@ -33,3 +33,18 @@ for (const [runtime, [command, args]] of Object.entries(scriptRunners)) {
     assert.equal(tally.failed, 0, tally.failures.join("\n"));
   });
 }
+
+// Deno without read access to pennon.wasm, which the package reads from disk there: no
+// flag at all (a trial's first run), or access to all but that file. A refusal no wait
+// mends fails the start at once, saying what to grant, where it was retried until
+// `initTimeoutMs`, logging `NotCapable: Requires read access …` at every try.
+test("deno: without read access to pennon.wasm, the start fails at once, saying to grant it or pass the module", async () => {
+  const [deno] = scriptRunners.deno;
+  const wasm = `${repo}bindings/dist/pennon.wasm`;
+  const denied = `Error: pennon: read access to pennon.wasm, the WebAssembly module, is denied: ${wasm} (NotCapable). Grant read access ` +
+    `to that file (Deno: \`--allow-read=${wasm}\`), or pass the module as the \`wasm\` option (its bytes, or a compiled WebAssembly.Module)`;
+  for (const permissions of [[], [`--allow-read=${repo}`, `--deny-read=${wasm}`]]) {
+    const { stdout } = await promisify(execFile)(deno, ["run", "--no-prompt", ...permissions, `${repo}bindings/test/runtimes/denied-read.mjs`, testKey], { cwd: `${repo}bindings` });
+    assert.deepEqual(JSON.parse(stdout), { rejected: denied, warnings: [] }, permissions.join(" ") || "no permission");
+  }
+});

@@ -4,6 +4,7 @@
 // level (where no timer or request may start) serves its envelope, then syncs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { read, repo } from "./node/helpers.mjs";
 import { COMPATIBILITY_DATES, bundleWorker, worker } from "./node/workerd.mjs";
 import { boolFlag, envelope, payload, publicKey } from "./node/sign.mjs";
@@ -151,6 +152,33 @@ test("workerd: a `wasm` option other than the imported module is refused saying 
       assert.match(refused ?? "", /^pennon: Cloudflare Workers cannot compile WebAssembly at run time, so `wasm` must be the imported module/, form);
     }
     assert.deepEqual(await post(mf, { form: "module", ...common }), { value: true });
+  } finally {
+    await mf.dispose();
+  }
+});
+
+test("workerd: `pennon/workerd` refuses a `wasm` option or `init` source other than its imported module (FATAL, named), and takes that module", async () => {
+  const wasmModules = { "copy.wasm": readFileSync(`${repo}bindings/dist/pennon.wasm`), "other.wasm": new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]) };
+  const mf = worker(await bundleWorker(`${repo}bindings/test/workerd/entry-wasm-worker.mjs`), { wasmModules });
+  const refusal = (what, given) => `pennon: ${what} is ${given}: in Cloudflare Workers, which compile no WebAssembly at run time, ` +
+    "`pennon/workerd` (and `pennon` there) uses the pennon.wasm it imports, compiled at deploy time, and can use nothing else: " +
+    'not a URL, a path, bytes or a Response. Leave it out (or pass that module: `import wasm from "pennon/pennon.wasm"`)';
+  try {
+    const common = { key: publicKey(1), envelope: new TextDecoder().decode(version(1)) };
+    // Each was ignored (READY, `init` resolved) while the imported module served.
+    for (const [form, given] of [["url", '"http://cdn.example.com/pennon.wasm"'], ["bytes", "Uint8Array"], ["other", "a WebAssembly.Module other than pennon.wasm"]]) {
+      assert.deepEqual(await post(mf, { form, ...common }), { refused: `ProviderFatalError: ${refusal("`wasm`", given)}` }, form);
+      assert.deepEqual(await post(mf, { form, via: "init", ...common }), { refused: `Error: ${refusal("the WebAssembly module given to `init`", given)}` }, form);
+    }
+    const base64 = await post(mf, { form: "base64", ...common });
+    assert.match(base64.refused, /^ProviderFatalError: pennon: `wasm` is base64 text \("AGFzbQEAAAAB…", 4012 characters\), which the package does not take/);
+    const base64Init = await post(mf, { form: "base64", via: "init", ...common });
+    assert.match(base64Init.refused, /^Error: pennon: the WebAssembly module given to `init` is base64 text/);
+    // The imported module, and the same file compiled from another copy, are taken.
+    for (const form of ["module", "copy"]) {
+      assert.deepEqual(await post(mf, { form, ...common }), { value: true }, form);
+      assert.deepEqual(await post(mf, { form, via: "init", ...common }), { value: "initialized" }, form);
+    }
   } finally {
     await mf.dispose();
   }

@@ -5,13 +5,15 @@
  * compile as "expected magic word", and is not retried; a failing server (a 503) is.
  */
 
+import { clipped } from "../shown.js";
+
 /** WebAssembly's first four bytes, `\0asm`. */
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
 /** Fetches `url`; throws a retryable error for a 5xx, a permanent one for any answer
  *  that is not the module. */
 export async function fetchWasm(url: string | URL): Promise<Response | Uint8Array> {
-  const shown = url instanceof URL ? `${url.origin}${url.pathname}` : url.split("?")[0]; // a query may hold a token
+  const shown = clipped(url instanceof URL ? `${url.origin}${url.pathname}` : url.split("?")[0]!); // a query may hold a token
   let response: Response;
   try {
     response = await fetch(url);

@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { WasmSource } from "../engine.js";
 import { fetchWasm, wasmBody } from "./fetch-wasm.js";
+import { clipped } from "../shown.js";
 
 /**
  * The package's own `pennon.wasm`, as bytes: where the package keeps it, or, where a
@@ -25,11 +26,18 @@ export async function defaultWasm(): Promise<WasmSource> {
     try {
       return new Uint8Array(await readFile(path));
     } catch (error) {
+      if (isAccessDenied(error)) throw readDenied(fileURLToPath(path), error);
       tried.set(String(path), (error as NodeJS.ErrnoException).code ?? String(error));
     }
   }
   const path = installed();
-  if (path !== undefined) return new Uint8Array(await readFile(path));
+  if (path !== undefined) {
+    try {
+      return new Uint8Array(await readFile(path));
+    } catch (error) {
+      throw isAccessDenied(error) ? readDenied(path, error) : error;
+    }
+  }
   throw permanent(`pennon: cannot find pennon.wasm, the WebAssembly module: ${whereLooked(tried)}. Pass it as the \`wasm\` ` +
     "option (its path, as `wasmBinaryPath` elsewhere: `wasm: \"/srv/app/pennon.wasm\"`; a `file:` URL; its bytes; or a " +
     "compiled WebAssembly.Module), copy node_modules/pennon/dist/pennon.wasm beside the bundle, or keep pennon out " +
@@ -95,7 +103,11 @@ function besideBundle(): URL | undefined {
 function installed(): string | undefined {
   for (let dir = process.cwd(); ; dir = dirname(dir)) {
     const path = join(dir, "node_modules", "pennon", "dist", "pennon.wasm");
-    if (existsSync(path)) return path;
+    try {
+      if (existsSync(path)) return path;
+    } catch {
+      return undefined; // Deno without read access there throws: look no further up
+    }
     if (dirname(dir) === dir) return undefined;
   }
 }
@@ -103,6 +115,25 @@ function installed(): string | undefined {
 /** An error no retry mends: the start fails at once, naming it. */
 function permanent(message: string): Error {
   return Object.assign(new Error(message), { permanent: true });
+}
+
+/**
+ * Whether the runtime refused a read: Deno's permissions (`NotCapable`; the file's own
+ * mode, `PermissionDenied`), Node's permission model (`ERR_ACCESS_DENIED`), the file's
+ * mode (`EACCES`). No wait mends it: retried until `initTimeoutMs`, it only delayed
+ * the failure, logging it at each try.
+ */
+function isAccessDenied(error: unknown): boolean {
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  return name === "NotCapable" || name === "PermissionDenied" || code === "ERR_ACCESS_DENIED" || code === "EACCES";
+}
+
+/** The refusal of a read of the module at `path` that `error` denied, saying how to allow it. */
+function readDenied(path: string, error: unknown): Error {
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  const how = name === "NotCapable" ? ` (Deno: \`--allow-read=${path}\`)` : code === "ERR_ACCESS_DENIED" ? ` (Node: \`--allow-fs-read=${path}\`)` : "";
+  return permanent(`pennon: read access to pennon.wasm, the WebAssembly module, is denied: ${clipped(path)} (${String(code ?? name)}). ` +
+    `Grant read access to that file${how}, or pass the module as the \`wasm\` option (its bytes, or a compiled WebAssembly.Module)`);
 }
 
 /**
@@ -117,8 +148,9 @@ export async function resolveWasm(source: WasmSource): Promise<WasmSource> {
       return new Uint8Array(await readFile(source as URL | string));
     } catch (error) {
       // A missing file, a directory, no permission: waiting mends none of them.
+      if (isAccessDenied(error)) throw readDenied(source instanceof URL ? fileURLToPath(source) : String(source), error);
       const code = (error as NodeJS.ErrnoException).code ?? String(error);
-      throw permanent(`pennon: cannot read the WebAssembly module \`wasm\` ${String(source)} (${code})`);
+      throw permanent(`pennon: cannot read the WebAssembly module \`wasm\` ${clipped(String(source))} (${code})`);
     }
   }
   // Fetched here, so a failing server is an HTTP error the start retries, not an

@@ -47,6 +47,21 @@ test("load, version, rollback and a refusal that keeps the served snapshot", () 
   assert.equal(engine.flagType("nope"), undefined);
 });
 
+test("load takes the envelope's JSON text as the providers do, and still names any other type it refuses", () => {
+  const engine = newEngine();
+  const json = new TextDecoder().decode(v1);
+  assert.equal(engine.load(json, NOW), true); // was a TypeError: "not string"
+  assert.equal(engine.load(json, NOW), false, "the same version, as bytes would be");
+  assert.equal(engine.version(), 1);
+  assert.equal(engine.evaluate("beta", { targetingKey: "ann" }, NOW).value, true);
+  refuses(() => engine.load(new TextDecoder().decode(tamper(v2)), NOW), "bad_signature");
+  for (const [bad, kind] of [[{}, "object"], [null, "null"], [5, "number"], [undefined, "undefined"]]) {
+    assert.throws(() => engine.load(bad, NOW), { name: "TypeError", message: `pennon: load takes the envelope's bytes, a Uint8Array, or its JSON text, not ${kind}` });
+  }
+  assert.equal(engine.version(), 1);
+  engine.free();
+});
+
 test("minVersion and held protect a fresh engine against rollback", () => {
   refuses(() => new Engine({ keys: [key], environment: "test", minVersion: 2 }).load(v1, NOW), "rollback");
   const engine = newEngine();

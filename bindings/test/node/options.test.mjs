@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { Engine, PreparedContext, bucketHash, bucketPosition, init, isPennonError } from "pennon";
 import { PennonServerProvider } from "pennon/server";
 import { PennonWebProvider } from "pennon/web";
@@ -219,6 +220,44 @@ test("a `wasm` path that does not exist rejects initialize at once; the process 
   assert.ok(ms < 1_000, `not retried until initTimeoutMs: ${ms} ms`);
 });
 
+/** pennon.wasm as base64 text, as a trial passed it (`readFileSync(…).toString("base64")`). */
+const base64 = readFileSync(new URL(import.meta.resolve("pennon/pennon.wasm"))).toString("base64");
+const BASE64_REFUSAL = `is base64 text ("AGFzbQEAAAAB…", ${base64.length} characters), which the package does not take: it never compiles ` +
+  "base64 at run time (edge runtimes forbid compiling code they did not ship). Pass the module's bytes (decoded from that text), " +
+  "a compiled WebAssembly.Module, or the path or URL of pennon.wasm";
+
+test("base64 text as `wasm` makes both providers FATAL saying what to pass, and `init` refuses it, quoting 12 characters of it", async () => {
+  for (const [name, Provider] of PROVIDERS) {
+    const provider = new Provider({ keys, environment: "test", envelope: v1, wasm: base64, logger: quiet });
+    await assert.rejects(provider.initialize(), (error) => {
+      assert.equal(error.name, "ProviderFatalError", name);
+      assert.equal(error.message, `pennon: \`wasm\` ${BASE64_REFUSAL}`, name); // was read as a path: ENAMETOOLONG, quoting all 341,920 bytes
+      return true;
+    });
+  }
+  // Once the module is in, too: not ignored as other later sources are.
+  await assert.rejects(init(base64), { message: `pennon: the WebAssembly module given to \`init\` ${BASE64_REFUSAL}` });
+});
+
+test("a process's first `init` refuses base64 text; a path too long to open is named by its start and length", () => {
+  const script = `
+    import { init } from "pennon";
+    import { PennonServerProvider } from "pennon/server";
+    import { readFileSync } from "node:fs";
+    const text = readFileSync(new URL(import.meta.resolve("pennon/pennon.wasm"))).toString("base64");
+    const messages = [];
+    await init(text).catch((error) => messages.push(error.message));
+    const provider = new PennonServerProvider({ keys: ${JSON.stringify(keys)}, environment: "test", envelope: "{}", wasm: "/nowhere/" + "x".repeat(5000), logger: { warn() {} } });
+    await provider.initialize().catch((error) => messages.push(error.message));
+    console.log(JSON.stringify(messages));`;
+  const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: `${repo}bindings`, encoding: "utf8" });
+  assert.equal(child.status, 0, `exit ${child.status}: ${child.stderr}`);
+  assert.deepEqual(JSON.parse(child.stdout), [
+    `pennon: the WebAssembly module given to \`init\` ${BASE64_REFUSAL}`,
+    `pennon: cannot read the WebAssembly module \`wasm\` /nowhere/${"x".repeat(191)}… (5009 characters) (ENAMETOOLONG)`,
+  ]);
+});
+
 test("a Node Buffer reused after load: a rebuilt engine still serves what it accepted", () => {
   const engine = new Engine({ keys, environment: "test" });
   const buffer = Buffer.from(v1);
@@ -255,4 +294,23 @@ test("the server provider's load before initialize is a not_ready refusal", asyn
   const provider = new PennonServerProvider({ keys, environment: "test", logger: quiet });
   assert.throws(() => provider.load(v1), (error) => isPennonError(error, "not_ready") && error.message === "not_ready: the provider is not initialized");
   await sleep(0);
+});
+
+test("the server provider's load after a FATAL start says it is FATAL, and why", async () => {
+  const cases = [
+    [{ pollInterval: 1_000 }, "unknown option `pollInterval` (did you mean `pollIntervalMs`?)"],
+    [{ keys: ["ed25519:not-a-key"] }, "invalid_key: invalid key: the public key is not valid base64"],
+  ];
+  for (const [options, reason] of cases) {
+    const provider = new PennonServerProvider({ keys, environment: "test", envelope: v1, logger: quiet, ...options });
+    const fatal = await provider.initialize().then(() => assert.fail("initialized"), (error) => error);
+    assert.equal(fatal.name, "ProviderFatalError");
+    assert.equal(fatal.message.replace(/^pennon: /, ""), reason);
+    // Was "the provider is not initialized", though it was, and failed for good.
+    assert.throws(() => provider.load(v2), (error) => {
+      assert.ok(isPennonError(error, "not_ready"), String(error));
+      assert.equal(error.message, `not_ready: the provider is FATAL: ${reason}`);
+      return true;
+    });
+  }
 });

@@ -5,7 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import * as browser from "../../dist/platform/browser.js";
 import * as node from "../../dist/platform/node.js";
 
@@ -52,3 +54,18 @@ for (const [platform, { resolveWasm }] of [["browsers", browser], ["Node", node]
     assert.ok(given instanceof Uint8Array && WebAssembly.validate(given), "a Response with no type is read into bytes");
   });
 }
+
+// Node's permission model, allowed to read the package but its pennon.wasm: a refusal
+// no wait mends, failed at once saying what to grant, where the provider retried it
+// until `initTimeoutMs` (Deno's `NotCapable`: test/runtimes.test.mjs).
+test("Node: a read of pennon.wasm the permission model denies fails at once, saying what to grant", () => {
+  const dist = fileURLToPath(new URL("../../dist/", import.meta.url));
+  const files = readdirSync(dist, { recursive: true }).filter((file) => file.endsWith(".js")).map((file) => `${dist}${file}`);
+  const allowed = [...files, `${dist}../package.json`].map((path) => `--allow-fs-read=${path}`);
+  const permission = process.allowedNodeEnvironmentFlags.has("--permission") ? "--permission" : "--experimental-permission";
+  const script = 'import { init } from "pennon"; await init().catch((error) => console.log(JSON.stringify([error.message, error.permanent])));';
+  const out = execFileSync(process.execPath, [permission, ...allowed, "--no-warnings", "--input-type=module", "-e", script], { cwd: `${dist}..`, encoding: "utf8" });
+  const wasmPath = `${dist}pennon.wasm`;
+  assert.deepEqual(JSON.parse(out), [`pennon: read access to pennon.wasm, the WebAssembly module, is denied: ${wasmPath} (ERR_ACCESS_DENIED). ` +
+    `Grant read access to that file (Node: \`--allow-fs-read=${wasmPath}\`), or pass the module as the \`wasm\` option (its bytes, or a compiled WebAssembly.Module)`, true]);
+});

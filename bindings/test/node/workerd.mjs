@@ -5,8 +5,9 @@ import { Miniflare } from "miniflare";
 import { repo } from "./helpers.mjs";
 
 /** Bundles a worker (a path, or `{ contents, resolveDir }`) as wrangler would: `.wasm`
- *  imports stay modules of their own. `define` replaces globals at bundle time, as
- *  wrangler's `define` does. */
+ *  imports stay modules of their own, named by their file's name (the package's
+ *  `./pennon.wasm` and a worker's `pennon/pennon.wasm` are one module). `define`
+ *  replaces globals at bundle time, as wrangler's `define` does. */
 export async function bundleWorker(entry, define = {}) {
   const source = typeof entry === "string" ? { entryPoints: [entry] } : { stdin: { ...entry, loader: "js" } };
   const result = await build({
@@ -23,7 +24,7 @@ export async function bundleWorker(entry, define = {}) {
     plugins: [{
       name: "wasm-module",
       setup(b) {
-        b.onResolve({ filter: /\.wasm$/ }, () => ({ path: "pennon.wasm", external: true }));
+        b.onResolve({ filter: /\.wasm$/ }, (args) => ({ path: args.path.split("/").at(-1), external: true }));
       },
     }],
   });
@@ -37,16 +38,17 @@ export async function bundleWorker(entry, define = {}) {
 export const COMPATIBILITY_DATES = ["2025-01-01", "2026-04-01"];
 
 /**
- * A miniflare instance running `script` with the package's pennon.wasm beside it and
- * `bindings` as its `env`; `nodejsCompat: false` leaves out the flag the OpenFeature
- * server SDK needs.
+ * A miniflare instance running `script` with the package's pennon.wasm beside it (and
+ * `wasmModules`, module names to their bytes) and `bindings` as its `env`;
+ * `nodejsCompat: false` leaves out the flag the OpenFeature server SDK needs.
  */
-export function worker(script, { nodejsCompat = true, bindings = {}, compatibilityDate = COMPATIBILITY_DATES[0] } = {}) {
+export function worker(script, { nodejsCompat = true, bindings = {}, wasmModules = {}, compatibilityDate = COMPATIBILITY_DATES[0] } = {}) {
+  const wasm = { "pennon.wasm": readFileSync(`${repo}bindings/dist/pennon.wasm`), ...wasmModules };
   return new Miniflare({
     bindings,
     modules: [
       { type: "ESModule", path: "worker.mjs", contents: script },
-      { type: "CompiledWasm", path: "pennon.wasm", contents: readFileSync(`${repo}bindings/dist/pennon.wasm`) },
+      ...Object.entries(wasm).map(([path, contents]) => ({ type: "CompiledWasm", path, contents })),
     ],
     // The OpenFeature server SDK imports node:events and async_hooks.
     compatibilityDate,
