@@ -5,4 +5,4 @@
  */
 
 export * from "./engine.js";
-export { Telemetry, type EvaluationCount, type EvaluationCounts, type Exposure, type NotFoundCount } from "./telemetry.js";
+export { Telemetry, type EvaluationCount, type EvaluationCounts, type Exposure, type ExposureOptions, type ExposureScope, type NotFoundCount } from "./telemetry.js";

@@ -30,7 +30,7 @@ export function newEngine(o: PennonOptions, minVersion?: number): Engine {
 const COMMON = [
   "keys", "environment", "audience", "threshold", "graceMs", "maxBytes", "envelope", "url", "headers",
   "notificationUrl", "pollIntervalMs", "jitter", "backoffInitialMs", "backoffMaxMs", "requestTimeoutMs",
-  "initTimeoutMs", "waitForUrl", "staleAfterMs", "streamIdleTimeoutMs", "exposureCapacity", "telemetry", "wasm",
+  "initTimeoutMs", "waitForUrl", "staleAfterMs", "streamIdleTimeoutMs", "exposureCapacity", "exposures", "onExposure", "telemetry", "wasm",
   "clock", "fetch", "logger",
 ];
 
@@ -65,12 +65,14 @@ export function checkOptions(options: PennonOptions, unknown: string[]): void {
     const near = stem.length < 3 ? undefined : COMMON.find((known) => known.toLowerCase().startsWith(stem));
     throw new Error(`pennon: unknown option \`${name}\`${near === undefined ? "" : ` (did you mean \`${near}\`?)`}`);
   }
-  const { fetch, logger, waitForUrl, wasm } = options as unknown as Record<string, unknown>;
+  const { fetch, logger, waitForUrl, wasm, exposures, onExposure } = options as unknown as Record<string, unknown>;
   if (fetch !== undefined && typeof fetch !== "function") throw new Error(`pennon: \`fetch\` must be a function, not ${shown(fetch)}`);
   if (logger !== undefined && typeof (logger as { warn?: unknown } | null)?.warn !== "function") {
     throw new Error(`pennon: \`logger\` must have a \`warn\` method (\`console\` has), not ${shown(logger)}${typeof logger === "function" ? " (pass { warn: fn })" : ""}`);
   }
   if (waitForUrl !== undefined && typeof waitForUrl !== "boolean") throw new Error(`pennon: \`waitForUrl\` must be true or false, not ${shown(waitForUrl)}`);
+  if (exposures !== undefined && exposures !== "split" && exposures !== "all") throw new Error(`pennon: \`exposures\` must be "split" (the default: evaluations a rollout decided) or "all", not ${shown(exposures)}`);
+  if (onExposure !== undefined && typeof onExposure !== "function") throw new Error(`pennon: \`onExposure\` must be a function taking an exposure, not ${shown(onExposure)}`);
   telemetryOf(options.telemetry, String(options.environment));
   const promised = typeof (wasm as { then?: unknown } | null)?.then === "function";
   if (wasm !== undefined && !promised && !isWasmSource(wasm)) {

@@ -4,6 +4,7 @@
  */
 
 import type { WasmSource } from "./engine.js";
+import type { Exposure, ExposureScope } from "./telemetry.js";
 import type { TelemetryOptions } from "./telemetry-options.js";
 
 /** Options common to the web and server providers. */
@@ -75,6 +76,14 @@ export interface PennonOptions {
   /** Queue up to this many exposures for `telemetry.drainExposures` (default 0), or
    *  for the reports `telemetry` sends. */
   exposureCapacity?: number;
+  /** Which evaluations are exposures, for the queue and `onExposure`: `"split"` (the
+   *  default: those a rollout decided) or `"all"` (every one that served a variant). */
+  exposures?: ExposureScope;
+  /** Called with every exposure (in `exposures`' scope), the record the queue holds,
+   *  frozen, with or without a queue: for your analytics pipeline, while the reports
+   *  send them to the control plane too. Runs inside the evaluation: keep it quick. A
+   *  throw (or a rejected promise) is logged once and the evaluation returns as usual. */
+  onExposure?: (exposure: Exposure) => unknown;
   /** Report evaluation counts, not-found keys and exposures to the control plane:
    *  `{ url, sdkKey, intervalMs? }` (default: off). See the README's "Telemetry". */
   telemetry?: TelemetryOptions;

@@ -130,7 +130,7 @@ export class Sync {
       warn: (message) => this.#log.warn(message),
     });
     // Checked at start (a bad capacity is FATAL then); until then, none.
-    this.telemetry = new Telemetry(typeof options.exposureCapacity === "number" ? options.exposureCapacity : 0);
+    this.telemetry = new Telemetry(typeof options.exposureCapacity === "number" ? options.exposureCapacity : 0, { exposures: options.exposures, onExposure: options.onExposure, warn: (message) => this.#log.warn(message) });
     // Every snapshot served names this environment (one of another type is FATAL at start).
     this.metadata = new ResultMetadata(String(options.environment));
   }

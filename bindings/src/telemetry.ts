@@ -1,12 +1,14 @@
 /**
- * Telemetry, mirroring the Rust provider's: evaluation counters, not-found keys and a
- * bounded exposure queue that counts what it drops. With the `telemetry` option the
+ * Telemetry, mirroring the Rust provider's: evaluation counters, not-found keys, and
+ * exposures: a bounded queue that counts what it drops, and the host's listener
+ * (`onExposure`), called with each beside the queue. With the `telemetry` option the
  * provider posts them to the control plane (`reporter.ts`); without it, they wait for
  * the host.
  */
 
 import type { Resolution } from "./wasm/pennon_wasm.js";
 import { bucketValue } from "./bucket-value.js";
+import { described } from "./sync-errors.js";
 
 /** How many times one flag served one variant (`variant` undefined: errors). */
 export interface EvaluationCount {
@@ -65,6 +67,26 @@ export interface Exposure {
   timestampMs: number;
 }
 
+/**
+ * Which evaluations are exposures, for the queue and `onExposure` alike: `"split"` (the
+ * default), those a rollout decided (reason `SPLIT`), or `"all"`, every one that served
+ * a variant. Only a rollout puts a user in an experiment's arm by chance; a kill switch
+ * evaluated on every request would crowd the experiments' exposures out of the bounded
+ * queue and out of what the control plane keeps. GrowthBook's `trackingCallback` fires
+ * for experiment rules only, likewise.
+ */
+export type ExposureScope = "split" | "all";
+
+/** What the `exposures` and `onExposure` options give `Telemetry`. */
+export interface ExposureOptions {
+  /** Which evaluations are exposures (default `"split"`; anything else is taken as it). */
+  exposures?: ExposureScope;
+  /** Called with every exposure, the record the queue holds, frozen. */
+  onExposure?: (exposure: Exposure) => unknown;
+  /** Where a listener's failure is logged (default `console.warn`). */
+  warn?: (message: string) => void;
+}
+
 /** One flag's counters: per variant served, and errors apart (any name is a variant's). */
 interface FlagCounters {
   variants: Map<string, number>;
@@ -84,14 +106,25 @@ export class Telemetry {
   #notFound = new Map<string, number>();
   #notFoundOther = 0;
   #dropped = 0;
+  readonly #everyVariant: boolean;
+  readonly #listener: ((exposure: Exposure) => unknown) | undefined;
+  readonly #warn: (message: string) => void;
+  /** Whether the listener has failed yet: only the first failure is logged. */
+  #listenerFailed = false;
 
-  /** `exposureCapacity` 0 (the default) records no exposures; so does a non-number. */
-  constructor(exposureCapacity = 0) {
+  /** `exposureCapacity` 0 (the default) queues no exposures; so does a non-number. The
+   *  providers check their options at start; here a value of the wrong type is none. */
+  constructor(exposureCapacity = 0, options: ExposureOptions = {}) {
     this.#capacity = Number.isFinite(exposureCapacity) ? Math.max(0, Math.floor(exposureCapacity)) : 0;
+    this.#everyVariant = options.exposures === "all";
+    this.#listener = typeof options.onExposure === "function" ? options.onExposure : undefined;
+    this.#warn = options.warn ?? consoleWarn;
   }
 
-  /** Counts one evaluation and queues its exposure when it served a variant. With the
-   *  context evaluated, an exposure of a rollout carries the value it hashed. */
+  /** Counts one evaluation and, when it served a variant in the scope, hands its
+   *  exposure to the listener and the queue. With the context evaluated, an exposure of
+   *  a rollout carries the value it hashed. Nothing is built unless a listener or a
+   *  queue with room takes it. */
   record(result: Resolution, targetingKey: string | undefined, nowMs: number, context?: unknown): void {
     if (result.errorCode === "FLAG_NOT_FOUND") {
       this.#recordNotFound(result.key);
@@ -104,13 +137,13 @@ export class Telemetry {
     const variants = this.#flag(result.key).variants;
     const variant = result.variant;
     variants.set(variant, (variants.get(variant) ?? 0) + 1);
-    if (this.#capacity === 0) return;
-    if (this.#queue.length - this.#head >= this.#capacity) {
-      this.#dropped++;
-      return;
-    }
+    if (this.#capacity === 0 && this.#listener === undefined) return;
+    if (!this.#everyVariant && result.reason !== "SPLIT") return;
+    const room = this.#queue.length - this.#head < this.#capacity;
+    if (!room && this.#capacity > 0) this.#dropped++;
+    if (!room && this.#listener === undefined) return;
     const bucket = result.explanation.bucket;
-    this.#queue.push({
+    const exposure: Exposure = {
       flag: result.key,
       variant,
       reason: result.reason,
@@ -120,7 +153,36 @@ export class Telemetry {
       bucketValue: bucket === undefined || context === undefined ? undefined : bucketValue(context, bucket.attribute),
       snapshotVersion: result.explanation.snapshotVersion,
       timestampMs: nowMs,
-    });
+    };
+    if (this.#listener !== undefined) this.#notify(this.#listener, exposure);
+    if (room) this.#queue.push(exposure);
+  }
+
+  /** Calls the listener with `exposure`, frozen (the queue holds the same record). A
+   *  throw, or a promise it returns that rejects, is logged the first time: an analytics
+   *  hook that fails must not fail an evaluation, nor an unhandled rejection a process. */
+  #notify(listener: (exposure: Exposure) => unknown, exposure: Exposure): void {
+    Object.freeze(exposure);
+    try {
+      const returned = listener(exposure);
+      if (typeof (returned as PromiseLike<unknown> | undefined)?.then === "function") {
+        (returned as PromiseLike<unknown>).then(undefined, (error: unknown) => this.#listenerFailure(error, exposure.flag));
+      }
+    } catch (error) {
+      this.#listenerFailure(error, exposure.flag);
+    }
+  }
+
+  #listenerFailure(error: unknown, flag: string): void {
+    if (this.#listenerFailed) return;
+    this.#listenerFailed = true;
+    let why: string;
+    try {
+      why = described(error);
+    } catch {
+      why = "an error that cannot be shown";
+    }
+    this.#warn(`the exposure listener (onExposure) failed on an exposure of \`${flag}\`: ${why}; the evaluation returned as usual, and the exposure still went to the queue, if \`exposureCapacity\` is set. The listener is still called; later failures are not logged`);
   }
 
   /** Counts an error of a flag the snapshot has, decided before the engine was asked
@@ -192,6 +254,15 @@ export class Telemetry {
    *  how many in its window). */
   get exposuresDropped(): number {
     return this.#dropped;
+  }
+}
+
+/** `console.warn`, for a `Telemetry` made outside a provider; a console that throws is ignored. */
+function consoleWarn(message: string): void {
+  try {
+    console.warn(`pennon: ${message}`);
+  } catch {
+    // Nowhere left to say it.
   }
 }
 

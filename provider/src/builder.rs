@@ -9,7 +9,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::config::{defaults, system_now, Clock, Config, SourceSpec};
 use crate::report::TelemetryConfig;
-use crate::{BuildError, PennonProvider};
+use crate::telemetry::{ExposureConfig, ExposureListener};
+use crate::{BuildError, Exposure, ExposureScope, PennonProvider};
 
 /// The longest interval or timeout accepted: a year is "never" for a provider.
 const MAX_SETTING: Duration = Duration::from_secs(365 * 86_400);
@@ -43,6 +44,8 @@ pub struct PennonProviderBuilder {
     stale_after: Duration,
     stream_idle_timeout: Duration,
     exposure_capacity: usize,
+    exposure_scope: ExposureScope,
+    exposure_listener: Option<ExposureListener>,
     /// The control plane's base URL and the SDK key telemetry is posted with.
     telemetry: Option<(String, String)>,
     telemetry_interval: Option<Duration>,
@@ -72,6 +75,8 @@ impl Default for PennonProviderBuilder {
             stale_after: defaults::STALE_AFTER,
             stream_idle_timeout: defaults::STREAM_IDLE_TIMEOUT,
             exposure_capacity: 0,
+            exposure_scope: ExposureScope::Split,
+            exposure_listener: None,
             telemetry: None,
             telemetry_interval: None,
             clock: None,
@@ -241,12 +246,58 @@ impl PennonProviderBuilder {
         self
     }
 
-    /// Queues up to `capacity` exposures (successful evaluations) for
-    /// [`crate::ProviderHandle::drain_exposures`]; beyond it they are dropped and counted.
-    /// Default 0: no exposures are recorded. The queue is lock-free and allocated whole
-    /// at build, about 140 bytes a slot (14 MB for 100,000); at most 1,048,576.
+    /// Queues up to `capacity` exposures (evaluations in [`Self::exposures`]' scope) for
+    /// the telemetry reports and [`crate::ProviderHandle::drain_exposures`]; beyond it
+    /// they are dropped and counted. Default 0: no queue. The queue is lock-free and
+    /// allocated whole at build, about 140 bytes a slot (14 MB for 100,000); at most
+    /// 1,048,576.
     pub fn exposure_queue(mut self, capacity: usize) -> Self {
         self.exposure_capacity = capacity;
+        self
+    }
+
+    /// Which evaluations are exposures, for the queue and [`Self::on_exposure`] alike:
+    /// [`ExposureScope::Split`] (the default), those a rollout decided, or
+    /// [`ExposureScope::All`], every one that served a variant. Counts are kept for
+    /// every evaluation either way.
+    pub fn exposures(mut self, scope: ExposureScope) -> Self {
+        self.exposure_scope = scope;
+        self
+    }
+
+    /// Calls `listener` with every exposure (in [`Self::exposures`]' scope), the record
+    /// the queue holds, whether or not a queue is set: send exposures to your analytics
+    /// pipeline here while the telemetry reports send them to the control plane too
+    /// (draining the queue would split them with the reports).
+    ///
+    /// It runs inline, on the thread evaluating, possibly on many at once: keep it
+    /// quick and non-blocking (push to a channel or a buffer your own task ships). A
+    /// panic in it is caught, logged once (the process's panic hook still prints each,
+    /// as for any panic), and the evaluation returns its value as usual; in a build
+    /// with `panic = "abort"` a panic aborts, as anywhere. GrowthBook's
+    /// `trackingCallback` is the peer; Unleash emits `impression` events for flags
+    /// with `impressionData` on.
+    ///
+    /// ```no_run
+    /// # fn demo(key: pennon_provider::PublicKey) -> Result<(), pennon_provider::BuildError> {
+    /// use pennon_provider::{Exposure, PennonProvider};
+    ///
+    /// // Bounded: a warehouse that falls behind loses exposures, not memory.
+    /// let (to_warehouse, _shipped_by_your_task) = std::sync::mpsc::sync_channel::<Exposure>(10_000);
+    /// let provider = PennonProvider::builder()
+    ///     .trusted_key(key)
+    ///     .environment("production")
+    ///     .url("https://flags.example.com/v1/snapshots/production")
+    ///     .exposure_queue(10_000) // for the control plane's reports
+    ///     .telemetry("https://flags.example.com", "pns_...")
+    ///     .on_exposure(move |exposure| {
+    ///         let _ = to_warehouse.try_send(exposure.clone());
+    ///     })
+    ///     .build()?;
+    /// # let _ = provider; Ok(()) }
+    /// ```
+    pub fn on_exposure(mut self, listener: impl Fn(&Exposure) + Send + Sync + 'static) -> Self {
+        self.exposure_listener = Some(Arc::new(listener));
         self
     }
 
@@ -258,7 +309,8 @@ impl PennonProviderBuilder {
     ///
     /// Every [`Self::telemetry_interval`], a background task takes the evaluation counts
     /// per flag and variant, the not-found keys, the exposures queued (with
-    /// [`Self::exposure_queue`]) and how many the queue dropped, all since the last
+    /// [`Self::exposure_queue`]; [`Self::on_exposure`] gets them too) and how many the
+    /// queue dropped, all since the last
     /// report the server accepted, and posts them; evaluations never wait on it. Each
     /// report is a batch with a random id: a post that fails (network, timeout, 5xx,
     /// 429) is sent again unchanged before newer counts (the server may have stored it,
@@ -269,7 +321,8 @@ impl PennonProviderBuilder {
     /// shutdown a last report is sent, within the request timeout. The task takes the
     /// counts and exposures itself: a host that also calls
     /// [`crate::ProviderHandle::take_evaluation_counts`] or
-    /// [`crate::ProviderHandle::drain_exposures`] splits them with it.
+    /// [`crate::ProviderHandle::drain_exposures`] splits them with it
+    /// ([`Self::on_exposure`] gets every exposure beside the reports).
     pub fn telemetry(mut self, base_url: impl Into<String>, sdk_key: impl Into<String>) -> Self {
         self.telemetry = Some((base_url.into(), sdk_key.into()));
         self
@@ -394,7 +447,11 @@ impl PennonProviderBuilder {
             init_timeout: self.init_timeout,
             stale_after: self.stale_after,
             stream_idle_timeout: self.stream_idle_timeout,
-            exposure_capacity: self.exposure_capacity,
+            exposures: ExposureConfig {
+                capacity: self.exposure_capacity,
+                scope: self.exposure_scope,
+                listener: self.exposure_listener,
+            },
             telemetry,
             clock: self.clock.unwrap_or_else(|| Arc::new(system_now)),
             http,

@@ -59,7 +59,8 @@ pub(crate) struct Config {
     pub(crate) init_timeout: Duration,
     pub(crate) stale_after: Duration,
     pub(crate) stream_idle_timeout: Duration,
-    pub(crate) exposure_capacity: usize,
+    /// The exposure queue's size, which exposures to record, and the host's listener.
+    pub(crate) exposures: crate::telemetry::ExposureConfig,
     /// Where telemetry is posted; taken by the reporter when the provider is made.
     pub(crate) telemetry: Option<crate::report::TelemetryConfig>,
     pub(crate) clock: Clock,

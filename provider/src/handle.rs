@@ -111,7 +111,8 @@ impl ProviderHandle {
     }
 
     /// Takes up to `max` queued exposures, oldest first (with telemetry on, its reports
-    /// take them too).
+    /// take them too, and each goes to one of the two: for every exposure beside the
+    /// reports, use [`crate::PennonProviderBuilder::on_exposure`]).
     pub fn drain_exposures(&self, max: usize) -> Vec<Exposure> {
         self.shared.telemetry.drain_exposures(max)
     }

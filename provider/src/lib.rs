@@ -34,7 +34,11 @@
 //!   forever; `initialize` on a lasting runtime syncs again.
 //! - **Observable.** A [`ProviderHandle`] reports the status, streams
 //!   [`ProviderEvent`]s (the Rust SDK has no event API yet), and exposes lock-free
-//!   evaluation counters, not-found keys and a bounded exposure queue.
+//!   evaluation counters, not-found keys and a bounded exposure queue. Exposures are
+//!   the evaluations a rollout decided ([`ExposureScope`]), so a kill switch checked on
+//!   every request does not crowd an experiment's out; a listener
+//!   ([`PennonProviderBuilder::on_exposure`]) gets each one as the queue does, for a
+//!   warehouse, while the reports still send them to the control plane.
 //! - **Telemetry off the hot path.** With [`PennonProviderBuilder::telemetry`], a
 //!   background task posts those to the control plane every minute: the deltas since the
 //!   last accepted report, taken by swapping the atomics, so an evaluation never waits
@@ -119,4 +123,4 @@ pub use events::{ProviderEvent, ProviderState, Status};
 pub use handle::{Offered, ProviderHandle};
 pub use provider::{PennonProvider, PROVIDER_NAME};
 pub use report::ReportOutcome;
-pub use telemetry::{EvaluationCount, EvaluationCounts, Exposure, NotFoundCount};
+pub use telemetry::{EvaluationCount, EvaluationCounts, Exposure, ExposureScope, NotFoundCount};

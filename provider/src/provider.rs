@@ -61,7 +61,7 @@ impl PennonProvider {
     }
 
     /// Evaluates `key` as `kind`: one lock-free load of the served snapshot, the core's
-    /// evaluation reading the context in place, two atomic counter updates, and a clock
+    /// evaluation reading the context in place, an atomic counter update, and a clock
     /// read only when the result or an exposure needs the time.
     fn resolve<T>(
         &self,
@@ -88,17 +88,17 @@ impl PennonProvider {
             Ok(attributes) => attributes,
             Err(error) => {
                 // INVALID_CONTEXT: an error of this flag like any other.
-                let ctx = Ctx { targeting_key: None, rule_id: None, bucket: None, now: 0 };
+                let ctx = Ctx { targeting_key: None, rule_id: None, bucket: None, now: None };
                 self.shared.telemetry.record(key, served, entry, None, pennon_core::Reason::Error, ctx);
                 return Err(error);
             }
         };
         // Reading the wall clock costs about as much as evaluating a simple flag (~35 ns
-        // measured): read it only for a flag whose result depends on it, or to stamp
-        // exposures. Any other flag evaluates the same at any time.
-        let needs_time = entry.is_some_and(|entry| entry.uses_time) || self.shared.telemetry.stamps_exposures();
-        let now = if needs_time { self.shared.config.now() } else { 0 };
-        let evaluation = served.snapshot.evaluate_with(key, Some(kind), &attributes, now);
+        // measured): read it only for a flag whose result depends on it. Any other flag
+        // evaluates the same at any time, and its exposure, if it makes one, reads the
+        // clock then: a kill switch evaluated on every request reads it never.
+        let now = entry.is_some_and(|entry| entry.uses_time).then(|| self.shared.config.now());
+        let evaluation = served.snapshot.evaluate_with(key, Some(kind), &attributes, now.unwrap_or(0));
         let rule_id = match evaluation.explanation.matched {
             Matched::Rule { id, .. } => Some(id),
             _ => None,

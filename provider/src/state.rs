@@ -107,7 +107,7 @@ impl Shared {
     pub(crate) fn new(mut config: Config) -> Shared {
         let reporter = config.telemetry.take().map(Reporter::new);
         let cache = config.cache_dir.clone().map(|dir| Cache::new(dir, &config.environment, &config.cache_policy_tag));
-        let telemetry = Telemetry::new(config.exposure_capacity);
+        let telemetry = Telemetry::new(&config.exposures, config.clock.clone());
         let initial = ProviderState { status: Status::NotReady, version: None, message: None };
         Shared {
             config,

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use open_feature::{EvaluationContext, OpenFeature};
-use pennon_provider::{PennonProvider, PennonProviderBuilder, ReportOutcome};
+use pennon_provider::{ExposureScope, PennonProvider, PennonProviderBuilder, ReportOutcome};
 use serde_json::json;
 
 use common::{boolean_flag, Backend, Server};
@@ -178,7 +178,8 @@ async fn exposures_of_rules_the_api_takes_are_reported_with_the_counts(backend: 
         let reply = admin.put(&format!("/api/v1/environments/development/flags/{flag}"), &config, &etag).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
-    let provider = development_provider(&server).exposure_queue(100).build().unwrap();
+    // Rules, not rollouts: their exposures are recorded with the scope `All` only.
+    let provider = development_provider(&server).exposure_queue(100).exposures(ExposureScope::All).build().unwrap();
     let handle = provider.handle();
     let mut api = OpenFeature::default();
     api.set_provider(provider).await;

@@ -27,7 +27,7 @@ test("server provider: polls with ETags, reports flagsChanged, refuses tampering
   server.body = v1;
   const provider = new PennonServerProvider({
     keys: [publicKey(1)], environment: "test", url: server.url, pollIntervalMs: 30, jitter: 0,
-    backoffInitialMs: 30, backoffMaxMs: 30, staleAfterMs: 150, logger: quiet, exposureCapacity: 2,
+    backoffInitialMs: 30, backoffMaxMs: 30, staleAfterMs: 150, logger: quiet, exposureCapacity: 2, exposures: "all",
   });
   await ServerOpenFeature.setProviderAndWait("poll", provider);
   const client = ServerOpenFeature.getClient("poll");
@@ -108,7 +108,7 @@ test("web provider: context changes re-evaluate; new snapshots announce flagsCha
   const store = new Map();
   const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
   const provider = new PennonWebProvider({
-    keys: [publicKey(1)], environment: "test", url: server.url, pollIntervalMs: 30, jitter: 0, storage, logger: quiet, exposureCapacity: 10,
+    keys: [publicKey(1)], environment: "test", url: server.url, pollIntervalMs: 30, jitter: 0, storage, logger: quiet, exposureCapacity: 10, exposures: "all",
   });
   await WebOpenFeature.setContext("web", { targetingKey: "bob" });
   await WebOpenFeature.setProviderAndWait("web", provider);

@@ -23,7 +23,7 @@ for (const kind of Object.keys(KINDS)) {
   test(`${kind}: exposures the control plane would drop are left out and counted, never failing the report`, async (t) => {
     const server = await telemetryServer();
     t.after(server.close);
-    const { provider, evaluate } = await reporting(t, kind, server, { envelope: flags, exposureCapacity: 100 });
+    const { provider, evaluate } = await reporting(t, kind, server, { envelope: flags, exposureCapacity: 100, exposures: "all" });
     assert.equal((await evaluate("empty-rule", ann)).value, true);
     assert.equal((await evaluate("longest-rule", ann)).value, true);
     assert.equal((await evaluate("long-rule", ann)).value, true);

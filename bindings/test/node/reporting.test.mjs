@@ -203,7 +203,7 @@ for (const kind of Object.keys(KINDS)) {
   test(`${kind}: exposures go with the report, and the queue's drops per window`, async (t) => {
     const server = await telemetryServer();
     t.after(server.close);
-    const { provider, clock, evaluate } = await reporting(t, kind, server, { exposureCapacity: 2 });
+    const { provider, clock, evaluate } = await reporting(t, kind, server, { exposureCapacity: 2, exposures: "all" });
     await times(5, () => evaluate("beta", ann)); // 2 queued, 3 dropped
     assert.equal(await provider.flushTelemetry(), "accepted");
     await evaluate("beta", { targetingKey: "line\nbreak" }); // queued; the server could not take it

@@ -73,6 +73,8 @@ test("timing options and URLs that can never work are FATAL, naming the option",
     [{ exposureCapacity: "1000" }, /`exposureCapacity` must be a whole number from 0; got "1000"/], // was: exposures off
     [{ exposureCapacity: 2.5 }, /`exposureCapacity` must be .*got 2.5/],
     [{ exposureCapacity: -1 }, /`exposureCapacity` must be .*got -1/],
+    [{ exposures: "ALL" }, /`exposures` must be "split" \(the default: evaluations a rollout decided\) or "all", not "ALL"/],
+    [{ onExposure: "console.log" }, /`onExposure` must be a function taking an exposure, not "console.log"/],
     [{ clock: () => Date.now() / 1000 }, /`clock` returned [\d.]+, which as Unix milliseconds is 1970-01-\d\dT.*not seconds or `performance.now\(\)`/],
     [{ clock: () => 12.5 }, /`clock` returned 12.5, which as Unix milliseconds is 1970-01-01T00:00:00.012Z/],
     [{ clock: () => BigInt(Date.now()) }, /`clock` must return Unix milliseconds, a finite number; it returned \d+n \(a BigInt\)/],

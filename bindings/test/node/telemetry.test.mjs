@@ -8,7 +8,7 @@ import { PennonWebProvider } from "pennon/web";
 import { envelope, payload, publicKey } from "./sign.mjs";
 
 const keys = [publicKey(1)];
-const served = (variant) => ({ key: "f", variant, reason: "STATIC", metadata: {}, explanation: { snapshotVersion: 1, matched: "fallthrough" } });
+const served = (variant, reason = "SPLIT") => ({ key: "f", variant, reason, metadata: {}, explanation: { snapshotVersion: 1, matched: "fallthrough" } });
 
 test("a capacity that is not a number queues nothing", () => {
   const telemetry = new Telemetry(Number.NaN);
@@ -120,7 +120,7 @@ test("an exposure of a rollout carries the value hashed, read as the engine read
     big: ["big", "1152921504606847000"], exact: ["org.id", "1234567890123456789"], boxed: ["boxed", "boxed"],
     custom: ["custom", "from-toJSON"], fixed: [undefined, undefined],
   };
-  const options = { keys, environment: "test", envelope: envelope(payload(1, flags)), exposureCapacity: 20 };
+  const options = { keys, environment: "test", envelope: envelope(payload(1, flags)), exposureCapacity: 20, exposures: "all" };
   const server = new PennonServerProvider(options);
   const web = new PennonWebProvider(options);
   await server.initialize();

@@ -1,4 +1,5 @@
-//! Telemetry: evaluation counters, not-found keys and a bounded exposure queue.
+//! Telemetry: evaluation counters, not-found keys, and exposures: a bounded queue and
+//! the host's listener ([`exposure`]).
 //!
 //! Counters are plain atomics reached through the served snapshot's per-flag table, so
 //! counting takes no lock. They outlive snapshot swaps: a flag's counter is the same
@@ -14,11 +15,15 @@ use crossbeam_queue::ArrayQueue;
 use pennon_core::{Bucket, Reason};
 use rustc_hash::FxHashMap;
 
+use crate::config::Clock;
 use crate::served::{FlagEntry, Served};
 use crate::ContextAttributes;
 
+mod exposure;
 mod not_found;
 
+pub(crate) use exposure::ExposureListener;
+pub use exposure::{Exposure, ExposureScope};
 pub use not_found::NotFoundCount;
 pub(crate) use not_found::MAX_NOT_FOUND_KEYS;
 
@@ -45,31 +50,6 @@ pub struct EvaluationCounts {
     pub not_found: Vec<NotFoundCount>,
 }
 
-/// One successful evaluation, as an experiment analysis needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exposure {
-    /// The flag key.
-    pub flag: Arc<str>,
-    /// The variant served.
-    pub variant: Arc<str>,
-    /// Why it was served.
-    pub reason: Reason,
-    /// The rule that served it, when one did: an experiment's arms are often rules of
-    /// one flag, and without it their exposures would look alike.
-    pub rule_id: Option<Arc<str>>,
-    /// The context's targeting key, if it had one.
-    pub targeting_key: Option<String>,
-    /// The attribute a rollout bucketed by, when one hashed (`targetingKey` by default):
-    /// an experiment split by `company.id` is analysed per company.
-    pub bucket_attribute: Option<Arc<str>>,
-    /// That attribute's value as it was hashed: a string, or an integer's decimal form.
-    pub bucket_value: Option<String>,
-    /// The snapshot version evaluated.
-    pub snapshot_version: u64,
-    /// When, Unix milliseconds (the provider's clock).
-    pub timestamp_ms: i64,
-}
-
 /// One flag's counters as a served snapshot holds them: found without a lock.
 pub(crate) struct FlagCounterSet {
     /// The flag key, shared with exposures.
@@ -94,15 +74,30 @@ pub(crate) struct Telemetry {
     not_found: not_found::NotFound,
     exposures: Option<ArrayQueue<Exposure>>,
     dropped: AtomicU64,
+    listener: Option<exposure::Listener>,
+    scope: ExposureScope,
+    /// Stamps exposures of flags whose evaluation did not read the clock.
+    clock: Clock,
+}
+
+/// What the builder says of exposures.
+pub(crate) struct ExposureConfig {
+    /// Slots of the queue; 0: no queue.
+    pub(crate) capacity: usize,
+    pub(crate) scope: ExposureScope,
+    pub(crate) listener: Option<ExposureListener>,
 }
 
 impl Telemetry {
-    pub(crate) fn new(exposure_capacity: usize) -> Telemetry {
+    pub(crate) fn new(exposures: &ExposureConfig, clock: Clock) -> Telemetry {
         Telemetry {
             registry: Mutex::default(),
             not_found: not_found::NotFound::default(),
-            exposures: (exposure_capacity > 0).then(|| ArrayQueue::new(exposure_capacity)),
+            exposures: (exposures.capacity > 0).then(|| ArrayQueue::new(exposures.capacity)),
             dropped: AtomicU64::new(0),
+            listener: exposures.listener.clone().map(exposure::Listener::new),
+            scope: exposures.scope,
+            clock,
         }
     }
 
@@ -130,14 +125,11 @@ impl Telemetry {
         FlagCounterSet { key, variants, errors: counters.errors.clone() }
     }
 
-    /// Whether exposures are queued, which stamps each with the time.
-    pub(crate) fn stamps_exposures(&self) -> bool {
-        self.exposures.is_some()
-    }
-
     /// Counts one evaluation of `key`: the variant served to the caller, or `None` for
-    /// an error (the engine's, or a value the caller's type could not hold), and queues
-    /// its exposure. The hot path: atomics only.
+    /// an error (the engine's, or a value the caller's type could not hold), and, when
+    /// the scope takes it, hands its exposure to the listener and the queue. The hot
+    /// path: atomics only, and nothing built unless a listener or a queue with room
+    /// takes the exposure.
     pub(crate) fn record(
         &self,
         key: &str,
@@ -158,23 +150,36 @@ impl Telemetry {
             return;
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        if let Some(queue) = &self.exposures {
-            // A full queue drops the exposure: skip building it (the targeting key copy).
-            if queue.is_full() {
+        if !self.scope.takes(reason) {
+            return;
+        }
+        // A full queue drops the exposure: without a listener, skip building it (the
+        // targeting key copy).
+        let queue = self.exposures.as_ref().filter(|queue| {
+            let full = queue.is_full();
+            if full {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
-                return;
             }
-            let exposure = Exposure {
-                flag: entry.key.clone(),
-                variant: variant.clone(),
-                reason,
-                rule_id: ctx.rule_id.map(Arc::from),
-                targeting_key: ctx.targeting_key.map(str::to_owned),
-                bucket_attribute: ctx.bucket.map(|(bucket, _)| Arc::from(bucket.attribute())),
-                bucket_value: ctx.bucket.and_then(|(bucket, attributes)| bucket.unit(attributes)),
-                snapshot_version: served.snapshot.version(),
-                timestamp_ms: ctx.now,
-            };
+            !full
+        });
+        if queue.is_none() && self.listener.is_none() {
+            return;
+        }
+        let exposure = Exposure {
+            flag: entry.key.clone(),
+            variant: variant.clone(),
+            reason,
+            rule_id: ctx.rule_id.map(Arc::from),
+            targeting_key: ctx.targeting_key.map(str::to_owned),
+            bucket_attribute: ctx.bucket.map(|(bucket, _)| Arc::from(bucket.attribute())),
+            bucket_value: ctx.bucket.and_then(|(bucket, attributes)| bucket.unit(attributes)),
+            snapshot_version: served.snapshot.version(),
+            timestamp_ms: ctx.now.unwrap_or_else(|| (self.clock)()),
+        };
+        if let Some(listener) = &self.listener {
+            listener.notify(&exposure);
+        }
+        if let Some(queue) = queue {
             if queue.push(exposure).is_err() {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
             }
@@ -244,6 +249,6 @@ pub(crate) struct Ctx<'a> {
     /// Where a rollout placed the context, and the context, to read the value hashed
     /// only when an exposure is queued.
     pub(crate) bucket: Option<(Bucket<'a>, &'a ContextAttributes<'a>)>,
-    /// Unix milliseconds; read only when exposures are queued (else 0).
-    pub(crate) now: i64,
+    /// Unix milliseconds, when the evaluation read the clock; else an exposure reads it.
+    pub(crate) now: Option<i64>,
 }

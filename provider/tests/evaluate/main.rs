@@ -8,5 +8,6 @@ mod builder;
 mod conformance;
 mod context;
 mod details;
+mod exposures;
 mod swaps;
 mod telemetry;

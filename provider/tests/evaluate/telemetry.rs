@@ -5,7 +5,7 @@ use std::sync::Arc;
 use open_feature::provider::FeatureProvider;
 use open_feature::EvaluationContext;
 use pennon_core::Reason;
-use pennon_provider::{EvaluationCount, ProviderEvent};
+use pennon_provider::{EvaluationCount, ExposureScope::All, ProviderEvent};
 use serde_json::json;
 
 use crate::common::{builder, envelope, key, payload, sign};
@@ -48,7 +48,7 @@ async fn counters_count_per_flag_and_variant_and_reset_on_take() {
 
 #[tokio::test]
 async fn the_exposure_queue_is_bounded_and_counts_drops() {
-    let mut provider = builder().inline(envelope(1)).exposure_queue(2).clock(|| 1_000).build().unwrap();
+    let mut provider = builder().inline(envelope(1)).exposure_queue(2).exposures(All).clock(|| 1_000).build().unwrap();
     provider.initialize(&EvaluationContext::default()).await;
     let handle = provider.handle();
     let ctx = EvaluationContext::default().with_targeting_key("user-7").with_custom_field("email", "ann@acme.com");
@@ -94,7 +94,7 @@ async fn exposures_of_rollouts_carry_the_value_hashed() {
     let flags = json!({"by-company": split(Some("company.id")), "by-user": split(None), "fixed": {
         "type": "string", "enabled": true, "variants": {"a": "A"}, "off_variant": "a", "fallthrough": {"variant": "a"}}});
     let envelope = sign(&payload("test", 1, "2099-01-01T00:00:00Z", flags), &[&key(1)]);
-    let mut provider = builder().inline(envelope.clone()).exposure_queue(8).build().unwrap();
+    let mut provider = builder().inline(envelope.clone()).exposure_queue(8).exposures(All).build().unwrap();
     provider.initialize(&EvaluationContext::default()).await;
     let handle = provider.handle();
     let company = open_feature::StructValue { fields: [("id".to_owned(), open_feature::Value::Int(4_200))].into() };
@@ -167,7 +167,7 @@ async fn a_value_the_callers_type_cannot_hold_is_an_error_not_an_exposure() {
         "type": "object", "enabled": true, "variants": { "grid": [1, 2, 3] },
         "off_variant": "grid", "fallthrough": { "variant": "grid" } } });
     let envelope = sign(&payload("test", 1, "2099-01-01T00:00:00Z", flags), &[&key(1)]);
-    let mut provider = builder().inline(envelope).exposure_queue(4).clock(|| 1_000).build().unwrap();
+    let mut provider = builder().inline(envelope).exposure_queue(4).exposures(All).clock(|| 1_000).build().unwrap();
     provider.initialize(&EvaluationContext::default()).await;
     let handle = provider.handle();
     let ctx = EvaluationContext::default().with_targeting_key("user-7");

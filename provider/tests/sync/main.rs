@@ -13,3 +13,4 @@ mod mirrors;
 mod stream;
 mod telemetry;
 mod telemetry_exposures;
+mod telemetry_listener;

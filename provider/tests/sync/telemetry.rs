@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use open_feature::{Client, EvaluationContext};
-use pennon_provider::{PennonProviderBuilder, ProviderHandle, ReportOutcome};
+use pennon_provider::{ExposureScope, PennonProviderBuilder, ProviderHandle, ReportOutcome};
 use serde_json::{json, Value};
 
 use crate::common::telemetry::{Answer, TelemetryServer};
@@ -304,7 +304,8 @@ async fn not_found_keys_are_counted_per_key_up_to_a_thousand_a_window() {
 async fn exposures_and_their_drops_are_reported_per_window() {
     let server = TelemetryServer::start().await;
     let clock = Arc::new(AtomicI64::new(START_MS));
-    let (handle, _api, client) = started(reporting(&server, &clock).exposure_queue(2)).await;
+    let (handle, _api, client) =
+        started(reporting(&server, &clock).exposure_queue(2).exposures(ExposureScope::All)).await;
     evaluate(&client, 5, 0).await; // 2 queued, 3 dropped
     assert_eq!(handle.flush_telemetry().await, ReportOutcome::Accepted);
     let odd = EvaluationContext::default().with_targeting_key("line\nbreak").with_custom_field("email", "ann@acme.com");

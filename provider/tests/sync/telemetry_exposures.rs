@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use open_feature::EvaluationContext;
-use pennon_provider::ReportOutcome;
+use pennon_provider::{ExposureScope::All, ReportOutcome};
 use serde_json::{json, Value};
 
 use crate::common::telemetry::{Answer, TelemetryServer};
@@ -34,8 +34,13 @@ async fn exposures_the_control_plane_would_drop_are_left_out_and_counted() {
     });
     let snapshot = sign(&payload("test", 1, "2099-01-01T00:00:00Z", flags), &[&key(1)]);
     let server = TelemetryServer::start().await;
-    let provider =
-        builder().inline(snapshot).telemetry(server.base(), "pns_secret").exposure_queue(10).build().unwrap();
+    let provider = builder()
+        .inline(snapshot)
+        .telemetry(server.base(), "pns_secret")
+        .exposure_queue(10)
+        .exposures(All)
+        .build()
+        .unwrap();
     let handle = provider.handle();
     let (_api, client) = open_feature(provider).await;
     let ann = EvaluationContext::default().with_targeting_key("ann").with_custom_field("a".repeat(1_025), "acme");
