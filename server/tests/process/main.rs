@@ -10,6 +10,7 @@ mod cli;
 mod cli_audit;
 mod cli_concurrent;
 mod cli_configure;
+mod cli_create;
 mod cli_escapes;
 mod cli_pipe;
 mod cli_results;
