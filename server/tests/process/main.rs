@@ -15,6 +15,7 @@ mod cli_escapes;
 mod cli_pipe;
 mod cli_results;
 mod cli_segments;
+mod cli_stale;
 mod cli_terms;
 mod cli_usage;
 mod connections;
