@@ -12,6 +12,7 @@ mod cli_concurrent;
 mod cli_configure;
 mod cli_create;
 mod cli_escapes;
+mod cli_exposures;
 mod cli_pipe;
 mod cli_results;
 mod cli_segments;

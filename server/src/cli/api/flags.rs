@@ -1,6 +1,7 @@
 //! `pennon flags ...`: list, read, create, enable, disable, roll out and delete flags
 //! (set their targeting or definition from a file, in `flag_edit.rs`; report the stale
-//! ones, in `stale.rs`, and what SDKs evaluated, in `usage.rs`).
+//! ones, in `stale.rs`, what SDKs evaluated, in `usage.rs`, and the exposures they
+//! reported, in `exposures.rs`).
 
 use pennon_server::model::escaped;
 use reqwest::Method;
@@ -80,6 +81,9 @@ pub(crate) enum Command {
     /// List keys code evaluates that no flag has (a typo, or a deleted flag still called).
     #[command(name = "not-found")]
     NotFound(super::usage::NotFoundArgs),
+    /// List recent exposures SDKs reported (who got which variant, and why), newest
+    /// first: a header row, then one tab-separated line each.
+    Exposures(super::exposures::Args),
     /// Delete a flag from every environment.
     Delete {
         /// The flag key.
@@ -181,6 +185,7 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
         Command::Stale(args) => super::stale::run(args).await,
         Command::Usage(args) => super::usage::run_usage(args).await,
         Command::NotFound(args) => super::usage::run_not_found(args).await,
+        Command::Exposures(args) => super::exposures::run(args).await,
         Command::Delete { key, api } => {
             let path = format!("/api/v1/flags/{}", segment(key));
             let (_, reply) = Client::new(api)?
