@@ -44,6 +44,10 @@ pub(crate) enum Command {
     /// Turn a flag off in an environment: everyone gets its off variant.
     Disable(ToggleArgs),
     /// Serve VARIANT to PERCENT of users (the fallthrough), the others OTHERWISE.
+    ///
+    /// Raising PERCENT keeps the users VARIANT already has. `rollout 95` and `rollout 5
+    /// --variant off --otherwise on` serve the same share to different users (10%
+    /// differ): keep one direction for a rollout's life.
     Rollout {
         /// The flag key.
         key: String,
