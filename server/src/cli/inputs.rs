@@ -60,6 +60,28 @@ pub(crate) fn read_json(text: &str, source: &str) -> Result<Json, Failure> {
     })
 }
 
+/// The names of a JSON object's members in the order they are written (empty for
+/// anything but an object). `serde_json::Map` sorts its keys, and the crate's
+/// `preserve_order` feature would change that for every map the server reads.
+pub(crate) fn member_order(text: &str) -> Vec<String> {
+    struct Names;
+    impl<'de> serde::de::Visitor<'de> for Names {
+        type Value = Vec<String>;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Vec<String>, A::Error> {
+            let mut names = Vec::new();
+            while let Some((name, serde::de::IgnoredAny)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
+                names.push(name);
+            }
+            Ok(names)
+        }
+    }
+    let mut reader = serde_json::Deserializer::from_str(text);
+    serde::Deserializer::deserialize_map(&mut reader, Names).unwrap_or_default()
+}
+
 /// How messages name a `--file`: `` `PATH` ``, and `-` as standard input.
 pub(crate) fn input_name(path: &Path) -> String {
     if path == Path::new("-") {

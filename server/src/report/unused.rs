@@ -99,7 +99,8 @@ pub(super) fn unused(d: &Defined, evidence: &Evidence, scope: &Scope, days: u32,
         None => format!("not evaluated since reports began on {}", super::words::date(since)),
     };
     let message = format!(
-        "no evaluations reported for {days} days in {} (SDKs report telemetry there): {when}",
+        "no evaluations reported for {} in {} (SDKs report telemetry there): {when}",
+        super::words::days(days),
         names.join(", ")
     );
     Some(Found { kind: StaleKind::Unused, since, message })

@@ -12,6 +12,24 @@ pub(super) fn date(ms: i64) -> String {
     rfc3339(ms).chars().take(10).collect()
 }
 
+/// `1 day`, `7 days`.
+pub(super) fn days(count: u32) -> String {
+    if count == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{count} days")
+    }
+}
+
+/// ` for 7 days`, ` for 1 day`, and nothing for 0 (at once, "for 0 days" says nothing).
+fn for_days(count: u32) -> String {
+    if count == 0 {
+        String::new()
+    } else {
+        format!(" for {}", days(count))
+    }
+}
+
 /// A value as JSON text, shortened past 60 characters.
 fn shown(value: Option<&Json>) -> String {
     let text = value.map_or_else(|| "null".to_owned(), Json::to_string);
@@ -28,7 +46,10 @@ pub(super) fn expired(expiry: i64) -> Found {
 
 /// `past_lifetime`.
 pub(super) fn past_lifetime(created_at: i64, end: i64, days: u32) -> Found {
-    let message = format!("created on {}, more than {days} days ago, and it has no expires_at", date(created_at));
+    let message = match days {
+        0 => format!("created on {}, and it has no expires_at (lifetime_days is 0)", date(created_at)),
+        _ => format!("created on {}, more than {} ago, and it has no expires_at", date(created_at), self::days(days)),
+    };
     Found { kind: StaleKind::PastLifetime, since: end, message }
 }
 
@@ -113,6 +134,7 @@ pub(super) fn action(d: &Defined, found: &[Found], served: &[Served<'_>], scope:
              evaluation gets {value}); if not, turn it on where it is to be tried"
         );
     }
+    // Over one environment a flag settles there or not: it cannot differ from itself.
     if has(StaleKind::Diverged) {
         return format!(
             "decide which value everyone should get, serve it in every environment, then replace every \
@@ -133,9 +155,17 @@ pub(super) fn action(d: &Defined, found: &[Found], served: &[Served<'_>], scope:
             None => "there is no environment".to_owned(),
         }
     };
+    let period = for_days(settings.settled_days);
+    // Over one environment the others are unseen: the value must be theirs too.
+    let settle = match (scope.whole, scope.envs.as_slice()) {
+        (false, [env]) => format!(
+            "have `{env}` serve one value to everyone{period} ({state}) and check that the other environments \
+             serve that value too"
+        ),
+        _ => format!("have every environment serve the same value to everyone{period} ({state})"),
+    };
     format!(
-        "settle it: have every environment serve the same value to everyone for {} days ({state}), then \
-         replace every evaluation of `{key}` in code with that value and delete the flag; {keep}",
-        settings.settled_days
+        "settle it: {settle}, then replace every evaluation of `{key}` in code with that value and delete the flag; \
+         {keep}"
     )
 }

@@ -71,6 +71,12 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("the request body must be a JSON object, not {}", crate::model::json_kind(&json)),
         ));
     }
+    shaped(json)
+}
+
+/// Reads a parsed body (or a part of one a route took out) as `T`: JSON of the wrong
+/// shape is refused as [`Body::json`] describes.
+pub(crate) fn shaped<T: DeserializeOwned>(json: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(json).map_err(|e| {
         let field = field_name(&e.path().to_string());
         let message = plain_words(strip_position(&e.into_inner().to_string()));

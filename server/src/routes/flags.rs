@@ -26,13 +26,14 @@ pub(super) fn add(routes: Routes) -> Routes {
         )
         .add(
             Doc::new(Method::POST, "/api/v1/flags", "Create a flag (disabled everywhere)", Auth::Token(Role::Editor))
-                .body("Flag")
+                .body("NewFlag")
                 .ok(
                     201,
                     Some("Flag"),
-                    "created; ETag header. Disabled everywhere, it serves its off variant (`off`, else the first \
-                     variant by name); its fallthrough, served once enabled, is `on`, else that same off variant, \
-                     so enabling a flag without an `on` variant changes nothing until its configuration is set",
+                    "created; ETag header. Disabled everywhere, it serves its off variant (`off_variant` if given, \
+                     else `off`, else the first variant by name); its fallthrough, served once enabled, is `on`, \
+                     else that same off variant, so enabling a flag without an `on` variant changes nothing until \
+                     its configuration is set",
                 )
                 .ok(409, Some("Error"), "the key exists")
                 .ok(422, Some("Error"), "a field is invalid"),
@@ -142,8 +143,14 @@ async fn list(
 async fn create(State(app): State<App>, who: Principal, body: Body) -> Result<Response, ApiError> {
     // A new flag is published to every environment, as an update or delete is.
     who.require_all(Role::Editor, "a flag definition is published to every environment")?;
-    let flag: Flag = body.json()?;
-    let (flag, etag) = flags::create(&app, &who.actor(), flag).await?;
+    let mut members: serde_json::Map<String, serde_json::Value> = body.json()?;
+    let off_variant = match members.remove("off_variant") {
+        None => None,
+        Some(serde_json::Value::String(name)) => Some(name),
+        Some(_) => return Err(ApiError::invalid("off_variant", "must be a string: the name of one of the variants")),
+    };
+    let flag: Flag = super::extract::shaped(serde_json::Value::Object(members))?;
+    let (flag, etag) = flags::create(&app, &who.actor(), flag, off_variant.as_deref()).await?;
     let mut response = respond(StatusCode::CREATED, Some(to_json(&flag)?), Some(&etag), None);
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/flags/{}", flag.key)) {
         response.headers_mut().insert(header::LOCATION, location);

@@ -32,24 +32,42 @@ fn prose() -> Json {
     json!({ "type": "string", "description": format!("free text: line feeds and tabs allowed, otherwise {NO_CONTROLS}") })
 }
 
+/// `Flag` with what only a creation takes: the off variant every environment starts on.
+fn new_flag(flag: &Json) -> Json {
+    let mut schema = flag.clone();
+    schema["properties"]["off_variant"] = json!({
+        "type": "string",
+        "description": "the variant every environment serves while the flag is disabled (and once enabled, \
+            when there is no `on` variant); one of `variants`. Default: `off`, else the first by name"
+    });
+    schema
+}
+
 fn flag_schemas() -> Vec<(&'static str, Json)> {
+    let flag = flag_schema();
+    vec![("NewFlag", new_flag(&flag)), ("Flag", flag), ("FlagList", list("flags", r("Flag")))]
+        .into_iter()
+        .chain(config_schemas())
+        .collect()
+}
+
+fn flag_schema() -> Json {
+    json!({
+        "type": "object", "additionalProperties": false, "required": ["type"],
+        "properties": {
+            "key": { "type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$" },
+            "type": { "enum": ["boolean", "string", "integer", "float", "object"] },
+            "variants": { "type": "object", "description": format!("name to value; default for boolean flags {{\"on\": true, \"off\": false}}; names are 1 to 256 bytes, {NO_CONTROLS}, {PLAIN_NAME}") },
+            "description": prose(), "owner": label("a person or team"),
+            "tags": { "type": "array", "items": label("1 to 128 bytes, no comma") },
+            "temporary": { "type": "boolean" }, "expires_at": { "type": "string", "format": "date-time" },
+            "client_visible": { "type": "boolean", "description": "included in snapshots for client SDK keys" }
+        }
+    })
+}
+
+fn config_schemas() -> Vec<(&'static str, Json)> {
     vec![
-        (
-            "Flag",
-            json!({
-                "type": "object", "additionalProperties": false, "required": ["type"],
-                "properties": {
-                    "key": { "type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$" },
-                    "type": { "enum": ["boolean", "string", "integer", "float", "object"] },
-                    "variants": { "type": "object", "description": format!("name to value; default for boolean flags {{\"on\": true, \"off\": false}}; names are 1 to 256 bytes, {NO_CONTROLS}, {PLAIN_NAME}") },
-                    "description": prose(), "owner": label("a person or team"),
-                    "tags": { "type": "array", "items": label("1 to 128 bytes, no comma") },
-                    "temporary": { "type": "boolean" }, "expires_at": { "type": "string", "format": "date-time" },
-                    "client_visible": { "type": "boolean", "description": "included in snapshots for client SDK keys" }
-                }
-            }),
-        ),
-        ("FlagList", list("flags", r("Flag"))),
         (
             "FlagConfig",
             json!({

@@ -15,7 +15,7 @@ use super::{etag_rev, Actor, IfMatch, Writer};
 use crate::app::AppInner;
 use crate::error::ApiError;
 use crate::model::{check_key, Flag, FlagConfig};
-use crate::snapshot::{default_config, Focus};
+use crate::snapshot::{initial_config, Focus};
 use crate::store::{FlagRow, Lock};
 
 /// Checks with [`name`] the variant names `variants` brings in: those the stored
@@ -96,10 +96,23 @@ fn to_row(flag: &Flag, variants: &BTreeMap<String, Json>, rev: i64, created_at: 
     }
 }
 
-/// Creates a flag, disabled in every environment. Returns it and its ETag.
-pub(crate) async fn create(app: &AppInner, actor: &Actor, mut flag: Flag) -> Result<(Flag, String), ApiError> {
+/// Creates a flag, disabled in every environment, serving `off_variant` there (default:
+/// [`initial_config`]'s). Returns it and its ETag.
+pub(crate) async fn create(
+    app: &AppInner,
+    actor: &Actor,
+    mut flag: Flag,
+    off_variant: Option<&str>,
+) -> Result<(Flag, String), ApiError> {
     let variants = validate(&flag)?;
     check_new_variant_names(&variants, None)?;
+    if let Some(off) = off_variant.filter(|off| !variants.contains_key(*off)) {
+        let names: Vec<String> = variants.keys().map(|name| format!("`{name}`")).collect();
+        return Err(ApiError::invalid(
+            "off_variant",
+            format!("`{off}` is not one of the variants; name one of {}", names.join(", ")),
+        ));
+    }
     flag.variants = Some(variants.clone());
     let mut w = Writer::begin(app, actor, Lock::Catalog).await?;
     w.focus = Focus::Flag(flag.key.clone());
@@ -108,7 +121,7 @@ pub(crate) async fn create(app: &AppInner, actor: &Actor, mut flag: Flag) -> Res
     }
     let rev = w.next_rev(0);
     w.tx.put_flag(&to_row(&flag, &variants, rev, w.now, w.now)).await?;
-    let config = default_config(&variants);
+    let config = initial_config(&variants, off_variant);
     let config_text = serde_json::to_string(&config).map_err(ApiError::internal)?;
     for env in w.tx.envs().await? {
         w.tx.put_config(&env.name, &flag.key, &config_text, rev, w.now).await?;

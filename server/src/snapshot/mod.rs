@@ -18,4 +18,4 @@ pub(crate) use payload::{segment_names, Focus};
 pub(crate) use publish::{publish, Published, Served};
 pub(crate) use resign::{resign_due, run_resigner};
 pub(crate) use retention::{missing_version, prune_published, run_sweeper};
-pub(crate) use state::{decode_envelope_payload, default_config, flag_from_row, EnvState};
+pub(crate) use state::{decode_envelope_payload, default_config, flag_from_row, initial_config, EnvState};

@@ -63,10 +63,21 @@ pub(crate) fn flag_from_row(row: &FlagRow) -> Result<Flag, ApiError> {
 }
 
 /// The configuration a flag starts with in every environment: disabled, serving
-/// `off` (or its first variant) when off, and `on` (or the off variant) when enabled.
+/// `off` (or its first variant by name) when off, and `on` (or the off variant) when
+/// enabled.
 pub(crate) fn default_config(variants: &BTreeMap<String, Json>) -> FlagConfig {
+    initial_config(variants, None)
+}
+
+/// [`default_config`], but serving `off_variant` when off (and when enabled, without an
+/// `on`): the variant its creator chose, a control group rather than a treatment.
+pub(crate) fn initial_config(variants: &BTreeMap<String, Json>, off_variant: Option<&str>) -> FlagConfig {
     let first = variants.keys().next().cloned().unwrap_or_default();
-    let off = if variants.contains_key("off") { "off".to_owned() } else { first };
+    let off = match off_variant {
+        Some(off) => off.to_owned(),
+        None if variants.contains_key("off") => "off".to_owned(),
+        None => first,
+    };
     let on = if variants.contains_key("on") { "on".to_owned() } else { off.clone() };
     FlagConfig {
         enabled: false,

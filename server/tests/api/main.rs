@@ -22,6 +22,7 @@ mod if_match_any;
 mod keys;
 mod limits;
 mod no_op;
+mod off_variant;
 mod openapi;
 mod outage;
 mod recreate;

@@ -457,7 +457,69 @@ async fn scoped_tokens_and_bad_queries(backend: Backend) {
     server.stop().await;
 }
 
+/// The days in words as in numbers (none for 0, "1 day"), and an action over one
+/// environment says to check the others, for every kind of reason.
+async fn the_action_fits_the_days_and_the_scope(backend: Backend) {
+    let server = server(&backend).await;
+    let admin = server.admin();
+    let split = json!({ "enabled": true, "off_variant": "off", "fallthrough": { "rollout": {
+        "variants": [{ "variant": "on", "weight": 50 }, { "variant": "off", "weight": 50 }] } } });
+    create(
+        &admin,
+        json!({ "key": "expired", "type": "boolean", "temporary": true, "expires_at": "2020-01-02T00:00:00Z" }),
+    )
+    .await;
+    configure(&admin, "development", "expired", split).await;
+    create(&admin, json!({ "key": "old", "type": "boolean", "temporary": true })).await;
+    age(&server, "old", 3, 0, None).await;
+    let action = |body: &Json, key: &str| entry(body, key).unwrap()["action"].as_str().unwrap().to_owned();
+    let message = |body: &Json, key: &str| entry(body, key).unwrap()["reasons"][0]["message"].clone();
+
+    let body = report(&admin, "?settled_days=0&lifetime_days=0").await;
+    assert!(
+        action(&body, "expired").starts_with(
+            "settle it: have every environment serve the same value to everyone (`development` does not), then"
+        ),
+        "{body:#}"
+    );
+    let created = &entry(&body, "old").unwrap()["created_at"].as_str().unwrap()[..10];
+    let past =
+        entry(&body, "old").unwrap()["reasons"].as_array().unwrap().iter().find(|r| r["reason"] == "past_lifetime");
+    assert_eq!(
+        past.unwrap()["message"],
+        format!("created on {created}, and it has no expires_at (lifetime_days is 0)"),
+        "{body:#}"
+    );
+    let body = report(&admin, "?settled_days=1&lifetime_days=1").await;
+    assert!(action(&body, "expired").contains(" to everyone for 1 day (`development` does not)"), "{body:#}");
+    assert_eq!(message(&body, "old"), format!("created on {created}, more than 1 day ago, and it has no expires_at"));
+
+    // Over one environment: the action is about it, and says to check the others.
+    let body = report(&admin, "?environment=development").await;
+    assert_eq!(
+        action(&body, "expired"),
+        "settle it: have `development` serve one value to everyone for 7 days (`development` does not) and check \
+         that the other environments serve that value too, then replace every evaluation of `expired` in code \
+         with that value and delete the flag; to keep it longer, set a later expires_at"
+    );
+    // On in staging only: `diverged` over every environment, `settled` over staging
+    // (one environment cannot differ from itself), and `never_configured` elsewhere.
+    create(&admin, json!({ "key": "split-envs", "type": "boolean", "temporary": true })).await;
+    let on = json!({ "enabled": true, "off_variant": "off", "fallthrough": { "variant": "on" } });
+    configure(&admin, "staging", "split-envs", on).await;
+    age(&server, "split-envs", 10, 10, None).await;
+    assert_eq!(reasons(&report(&admin, "").await, "split-envs"), ["diverged"]);
+    let body = report(&admin, "?environment=staging").await;
+    assert_eq!(reasons(&body, "split-envs"), ["settled"]);
+    assert!(action(&body, "split-envs").starts_with("if the other environments serve `true` too, "), "{body:#}");
+    let body = report(&admin, "?environment=production").await;
+    assert_eq!(reasons(&body, "split-envs"), ["never_configured"]);
+    assert!(action(&body, "split-envs").contains(" and no other environment uses it"), "{body:#}");
+    server.stop().await;
+}
+
 crate::on_both_backends!(
+    the_action_fits_the_days_and_the_scope,
     several_flags_keep_their_own_history,
     each_reason_once_and_in_order,
     a_change_of_values_restarts_since,

@@ -62,7 +62,7 @@ async fn refusals_name_the_flags_given() {
     let run = |args: &[&str]| pennon(dir.path(), &url, &admin, args);
 
     let created = ok(&run(&["flags", "create", "banner", "--type", "string", "--variants", r#"{"a": "a", "b": "b"}"#]));
-    assert!(created.contains("with no variant `on` it serves its off variant even when enabled"), "{created}");
+    assert!(created.contains("it serves `a` (its off variant), and with no variant `on`"), "{created}");
     let rollout = refused(&run(&["flags", "rollout", "banner", "50", "--env", "development"]));
     assert!(rollout.contains("at `--variant`: required for string flags"), "{rollout}");
     let same = refused(&run(&[

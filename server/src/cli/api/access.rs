@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value as Json};
 
 use super::client::segment;
-use super::{finish, print_json, shown, text, ApiArgs, Client, Outcome, Reply};
+use super::{finish, print_json, shown, table, text, ApiArgs, Client, Outcome, Reply};
 use crate::cli::{note, print_line, refuse_discarded_secret, stdout_closed, Failure};
 
 /// `pennon tokens` subcommands (admin tokens only).
@@ -198,19 +198,6 @@ async fn deliver_secret(
             )
         }
     }))
-}
-
-/// Prints one tab-separated line per item of `list`, each led by its id, under a
-/// header row naming the columns (`ID` and `columns`); an empty list prints nothing on
-/// stdout, and says so on stderr.
-fn table(list: &Json, empty: &str, columns: &str, line: impl Fn(&Json) -> String) -> Result<(), Failure> {
-    let items = list.as_array().map(Vec::as_slice).unwrap_or_default();
-    if items.is_empty() {
-        note(empty);
-        return Ok(());
-    }
-    print_line(&format!("ID\t{columns}"))?;
-    items.iter().try_for_each(|item| print_line(&format!("{}\t{}", shown(&item["id"]), line(item))))
 }
 
 /// `active`, or when it was revoked.

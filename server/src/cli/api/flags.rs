@@ -1,6 +1,7 @@
 //! `pennon flags ...`: list, read, create, enable, disable, roll out and delete flags
 //! (set their targeting or definition from a file, in `flag_edit.rs`; report the stale
-//! ones, in `stale.rs`, and what SDKs evaluated, in `usage.rs`).
+//! ones, in `stale.rs`, what SDKs evaluated, in `usage.rs`, and the exposures they
+//! reported, in `exposures.rs`).
 
 use pennon_server::model::escaped;
 use reqwest::Method;
@@ -43,6 +44,10 @@ pub(crate) enum Command {
     /// Turn a flag off in an environment: everyone gets its off variant.
     Disable(ToggleArgs),
     /// Serve VARIANT to PERCENT of users (the fallthrough), the others OTHERWISE.
+    ///
+    /// Raising PERCENT keeps the users VARIANT already has. `rollout 95` and `rollout 5
+    /// --variant off --otherwise on` serve the same share to different users (10%
+    /// differ): keep one direction for a rollout's life.
     Rollout {
         /// The flag key.
         key: String,
@@ -80,6 +85,9 @@ pub(crate) enum Command {
     /// List keys code evaluates that no flag has (a typo, or a deleted flag still called).
     #[command(name = "not-found")]
     NotFound(super::usage::NotFoundArgs),
+    /// List recent exposures SDKs reported (who got which variant, and why), newest
+    /// first: a header row, then one tab-separated line each.
+    Exposures(super::exposures::Args),
     /// Delete a flag from every environment.
     Delete {
         /// The flag key.
@@ -99,11 +107,16 @@ pub(crate) struct CreateArgs {
     #[arg(long = "type", value_name = "TYPE", default_value = "boolean")]
     kind: String,
     /// The variants as a JSON object (default for boolean: {"on": true, "off": false}).
-    /// A new flag serves its `off` variant (else the first by name) when disabled, and
-    /// its `on` variant (else that same off variant) when enabled: without an `on`,
-    /// enabling it changes nothing until a rollout or `configure` sets what it serves.
+    /// A new flag serves its off variant when disabled, and its `on` variant (else that
+    /// same off variant) when enabled: without an `on`, enabling it changes nothing
+    /// until a rollout or `configure` sets what it serves.
     #[arg(long, value_name = "JSON")]
     variants: Option<String>,
+    /// The variant every environment serves while the flag is disabled (an experiment's
+    /// control). Default: the one named `off`, else the first written in `--variants`
+    /// (for a boolean flag without `--variants`, `off`).
+    #[arg(long, value_name = "NAME")]
+    off_variant: Option<String>,
     /// What the flag is for.
     #[arg(long)]
     description: Option<String>,
@@ -176,6 +189,7 @@ pub(crate) async fn run(command: &Command) -> Result<(), Failure> {
         Command::Stale(args) => super::stale::run(args).await,
         Command::Usage(args) => super::usage::run_usage(args).await,
         Command::NotFound(args) => super::usage::run_not_found(args).await,
+        Command::Exposures(args) => super::exposures::run(args).await,
         Command::Delete { key, api } => {
             let path = format!("/api/v1/flags/{}", segment(key));
             let (_, reply) = Client::new(api)?
@@ -269,35 +283,54 @@ async fn create(args: &CreateArgs) -> Result<(), Failure> {
         ("owner", "--owner"),
         ("tags", "--tag"),
         ("expires_at", "--expires-at"),
+        ("off_variant", "--off-variant"),
     ]);
-    let variants: Option<Json> = match &args.variants {
-        Some(text) => Some(inputs::read_json(text, "--variants")?),
-        None => None,
+    let (variants, written) = match &args.variants {
+        Some(text) => (Some(inputs::read_json(text, "--variants")?), inputs::member_order(text)),
+        None => (None, Vec::new()),
+    };
+    // The API's default, `off` else the first variant by name, would make `b` the off
+    // variant of {"control", "b", "c"}: a disabled experiment serving a treatment. The
+    // order written says which comes first; the API's default stays as documented.
+    let off_variant = match (&args.off_variant, args.kind.as_str()) {
+        (Some(name), _) => Some(name.clone()),
+        (None, "boolean") => None,
+        (None, _) if written.iter().any(|name| name == "off") => Some("off".to_owned()),
+        (None, _) => written.first().cloned(),
     };
     let body = strip_nulls(json!({
         "key": args.key, "type": args.kind, "variants": variants, "description": args.description,
         "owner": args.owner, "tags": args.tags, "temporary": args.temporary, "expires_at": args.expires_at,
-        "client_visible": args.client_visible,
+        "client_visible": args.client_visible, "off_variant": off_variant,
     }));
     let reply = client.send(Method::POST, "/api/v1/flags", Some(&body), None).await?;
-    let key = &args.key;
     finish(&args.api, &reply, Outcome::Applied(None), || {
-        // A new flag's fallthrough is its `on` variant, else its off variant: without
-        // an `on`, enabling it serves what it served disabled.
-        if reply.body["variants"].get("on").is_some() {
-            return print_line(&format!(
-                "created `{key}` ({}), disabled in every environment; enable it with: pennon flags enable {key} \
-                 --env ENV",
-                args.kind
-            ));
-        }
-        print_line(&format!(
-            "created `{key}` ({}), disabled in every environment, and with no variant `on` it serves its off \
-             variant even when enabled, until you set what it serves: pennon flags rollout {key} PERCENT --env ENV \
-             --variant VARIANT --otherwise VARIANT, or pennon flags configure",
-            args.kind
-        ))
+        print_line(&created(&args.key, &args.kind, &reply.body["variants"], off_variant.as_deref()))
     })
+}
+
+/// What `flags create` did: the variant the flag serves disabled and the one it serves
+/// enabled, named, with how to change either.
+fn created(key: &str, kind: &str, variants: &Json, off_variant: Option<&str>) -> String {
+    // The server's defaults: the off variant is `off`, else the first by name (the
+    // reply's variants are sorted); the fallthrough `on`, else the off variant.
+    let first = variants.as_object().and_then(|v| v.keys().next()).map_or("", String::as_str);
+    let off = off_variant.unwrap_or(if variants.get("off").is_some() { "off" } else { first });
+    let (key, kind, off) = (escaped(key), escaped(kind), escaped(off));
+    if variants.get("on").is_some() {
+        return format!(
+            "created `{key}` ({kind}), disabled in every environment: it serves `{off}` (its off variant) until \
+             enabled, then `on` (its fallthrough): pennon flags enable {key} --env ENV; to serve `on` to a share \
+             of users only: pennon flags rollout {key} PERCENT --env ENV; to change the off variant: pennon flags \
+             configure"
+        );
+    }
+    format!(
+        "created `{key}` ({kind}), disabled in every environment: it serves `{off}` (its off variant), and with no \
+         variant `on` its fallthrough serves `{off}` too once enabled, so enabling it changes nothing until you \
+         set what it serves: pennon flags rollout {key} PERCENT --env ENV --variant VARIANT --otherwise VARIANT, \
+         or pennon flags configure (which also sets the off variant)"
+    )
 }
 
 async fn toggle(args: &ToggleArgs, enabled: bool) -> Result<(), Failure> {

@@ -15,6 +15,7 @@ pub(crate) mod check;
 mod client;
 mod document;
 pub(crate) mod envs;
+mod exposures;
 mod flag_document;
 pub(crate) mod flag_edit;
 pub(crate) mod flags;
@@ -29,7 +30,7 @@ pub(crate) use client::{ApiArgs, Client, Reply};
 use pennon_server::model::{escaped, json_escaped};
 use serde_json::{json, Value as Json};
 
-use super::{print_line, Failure};
+use super::{note, print_line, Failure};
 
 /// A string member of a reply, safe to print on one line; empty when it is not a string.
 pub(crate) fn text(value: &Json) -> String {
@@ -129,4 +130,17 @@ pub(crate) fn report(api: &ApiArgs, reply: &Reply, done: &str) -> Result<(), Fai
 /// escaped (the same JSON).
 pub(crate) fn print_json(value: &Json) -> Result<(), Failure> {
     print_line(&json_escaped(&serde_json::to_string_pretty(value).unwrap_or_default()))
+}
+
+/// Prints one tab-separated line per item of `list`, each led by its id, under a
+/// header row naming the columns (`ID` and `columns`); an empty list prints nothing on
+/// stdout, and says so on stderr.
+pub(crate) fn table(list: &Json, empty: &str, columns: &str, line: impl Fn(&Json) -> String) -> Result<(), Failure> {
+    let items = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    if items.is_empty() {
+        note(empty);
+        return Ok(());
+    }
+    print_line(&format!("ID\t{columns}"))?;
+    items.iter().try_for_each(|item| print_line(&format!("{}\t{}", shown(&item["id"]), line(item))))
 }

@@ -44,9 +44,11 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
     if flags.is_empty() {
         // To stderr: a script reading the report gets no lines, not a sentence.
         note(&format!(
-            "no stale flags: no temporary flag is expired, older than {} days without an expiry, serving one \
-             value everywhere for {} days, or unevaluated for {} days where SDKs report telemetry",
-            args.lifetime_days, args.settled_days, args.unused_days
+            "no stale flags: no temporary flag is expired, older than {} without an expiry, serving one value \
+             everywhere{}, or unevaluated{} where SDKs report telemetry",
+            days(args.lifetime_days),
+            for_days(args.settled_days),
+            for_days(args.unused_days)
         ));
         return Ok(());
     }
@@ -59,6 +61,24 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// `1 day`, `7 days`.
+fn days(count: u32) -> String {
+    if count == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{count} days")
+    }
+}
+
+/// ` for 7 days`, ` for 1 day`, and nothing for 0.
+fn for_days(count: u32) -> String {
+    if count == 0 {
+        String::new()
+    } else {
+        format!(" for {}", days(count))
+    }
 }
 
 /// One flag: a heading, a line per reason, a line per environment that varies, and the
