@@ -56,4 +56,5 @@ pub use error::ApiError;
 pub use files::replace_file;
 pub use keys::{KeyRing, GENERATED_KEY_FILE};
 pub use recovery::{recover_admin_token, RecoveredToken, RecoveryError};
+pub use report::{days, for_days};
 pub use routes::openapi_document;

@@ -35,6 +35,7 @@ mod words;
 
 pub(crate) use unused::{evidence, Evidence};
 pub(crate) use usage::{not_found, usage, UsageQuery};
+pub use words::{days, for_days};
 
 use std::collections::BTreeMap;
 

@@ -13,7 +13,7 @@ pub(super) fn date(ms: i64) -> String {
 }
 
 /// `1 day`, `7 days`.
-pub(super) fn days(count: u32) -> String {
+pub fn days(count: u32) -> String {
     if count == 1 {
         "1 day".to_owned()
     } else {
@@ -22,7 +22,7 @@ pub(super) fn days(count: u32) -> String {
 }
 
 /// ` for 7 days`, ` for 1 day`, and nothing for 0 (at once, "for 0 days" says nothing).
-fn for_days(count: u32) -> String {
+pub fn for_days(count: u32) -> String {
     if count == 0 {
         String::new()
     } else {

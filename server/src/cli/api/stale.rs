@@ -1,5 +1,6 @@
 //! `pennon flags stale`: the stale-flag report, one block per flag.
 
+use pennon_server::{days, for_days};
 use serde_json::Value as Json;
 
 use super::client::segment;
@@ -61,24 +62,6 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-/// `1 day`, `7 days`.
-fn days(count: u32) -> String {
-    if count == 1 {
-        "1 day".to_owned()
-    } else {
-        format!("{count} days")
-    }
-}
-
-/// ` for 7 days`, ` for 1 day`, and nothing for 0.
-fn for_days(count: u32) -> String {
-    if count == 0 {
-        String::new()
-    } else {
-        format!(" for {}", days(count))
-    }
 }
 
 /// One flag: a heading, a line per reason, a line per environment that varies, and the
