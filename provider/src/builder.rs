@@ -162,12 +162,12 @@ impl PennonProviderBuilder {
     /// An event names a version as `{"version": N}`, `N`, or the first number of its
     /// text, an integer from 1 to 2^53 - 1 (`11.0` or `1e15` name none, and fetch as an
     /// event naming none does). A stream is a hint, so one that lies is bounded: when
-    /// the fetch made for events does not deliver what they announced (the version, or
-    /// for events naming none a new one), later events wait out a hold, from the
-    /// initial backoff doubling up to [`Self::poll_interval`], and cost one fetch when
-    /// it ends; a warning names the versions announced and served, once, until a fetch
-    /// delivers an announced version again. A stream announcing versions never
-    /// published costs at most one fetch per poll interval beside the polls.
+    /// the fetch made for events does not deliver what they announced (the version the
+    /// latest named, or for events naming none a new one), later events wait out a
+    /// hold, from the initial backoff doubling up to [`Self::poll_interval`], and cost
+    /// one fetch when it ends; a warning names the versions announced and served, once,
+    /// until a fetch delivers an announced version again. A stream announcing versions
+    /// never published costs at most one fetch per poll interval beside the polls.
     pub fn notification_url(mut self, url: impl Into<String>) -> Self {
         self.notification_url = Some(url.into());
         self

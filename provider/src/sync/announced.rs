@@ -3,13 +3,13 @@
 //!
 //! The rule (the npm package's `announcements.ts` keeps the same): an event fetches at
 //! once. When the fetch made for events does not deliver what they announced (the
-//! version named, or for events naming none, a new version), later events wait until
-//! a hold has passed: `backoff_initial`, doubling with each fetch that again does not
-//! deliver, up to the poll interval. Events during a hold cost one fetch when it ends,
-//! not one each. A warning names the announced and served versions once; a fetch that
-//! delivers what was announced ends the hold. A stream that announces versions never
-//! published so costs at most one fetch per poll interval beside the polls, where it
-//! cost one per event.
+//! version the latest of them named, or for events naming none, a new version), later
+//! events wait until a hold has passed: `backoff_initial`, doubling with each fetch that
+//! again does not deliver, up to the poll interval. Events during a hold cost one fetch
+//! when it ends, not one each. A warning names the announced and served versions once;
+//! a fetch that delivers what was announced ends the hold. A stream that announces
+//! versions never published so costs at most one fetch per poll interval beside the
+//! polls, where it cost one per event.
 
 use std::time::Duration;
 
@@ -25,8 +25,10 @@ use crate::config::Config;
 pub(crate) struct Announced {
     /// Events that asked for a fetch: a version above the one served, or none named.
     pub(crate) events: u64,
-    /// The highest version an event named (0: none yet).
-    pub(crate) highest: u64,
+    /// Those of them that named a version.
+    pub(crate) named: u64,
+    /// The version the latest of those named.
+    pub(crate) latest: u64,
     /// The stream's own asks, after a reconnect (events may have been missed) or when it
     /// cannot reopen: not the server's word, so never held back nor judged.
     pub(crate) reconnects: u64,
@@ -37,8 +39,6 @@ pub(crate) struct Hold {
     backoff: Backoff,
     /// Until when events wait; `None` while the stream's word holds.
     until: Option<Instant>,
-    /// The highest version a judged fetch was for.
-    judged: u64,
     /// Whether this run of undelivered announcements was warned of.
     warned: bool,
     poll_interval: Duration,
@@ -49,7 +49,6 @@ impl Hold {
         Hold {
             backoff: Backoff::new(config.backoff_initial, config.poll_interval, config.jitter),
             until: None,
-            judged: 0,
             warned: false,
             poll_interval: config.poll_interval,
         }
@@ -60,24 +59,23 @@ impl Hold {
         self.until.filter(|&until| until > Instant::now())
     }
 
-    /// Judges the fetch made for the events tallied in `claim`, by the version served
-    /// `before` and `after` it. Returns how long events now wait, if they must.
+    /// Judges the fetch made for events, by the version the latest of them `named` (none:
+    /// they named none) and the version served `before` and `after` it. Returns how long
+    /// events now wait, if they must.
     pub(crate) fn judge(
         &mut self,
-        claim: Announced,
+        named: Option<u64>,
         before: Option<u64>,
         after: Option<u64>,
         source: &str,
     ) -> Option<Duration> {
-        let named = claim.highest > self.judged;
-        self.judged = self.judged.max(claim.highest);
         let served = after.unwrap_or(0);
-        if served >= claim.highest && (named || after > before) {
+        if named.map_or(after > before, |version| served >= version) {
             if std::mem::take(&mut self.warned) {
                 info!(
                     source,
                     served_version = after,
-                    "{source} delivered the announced version {served}: announcements are acted on at once again"
+                    "{source} served the version announced: announcements are acted on at once again"
                 );
             }
             self.backoff.reset();
@@ -86,16 +84,16 @@ impl Hold {
         }
         let hold = self.backoff.next_delay();
         self.until = Some(Instant::now() + hold);
-        let announced =
-            if claim.highest > served { format!("version {}", claim.highest) } else { "a new version".to_owned() };
-        let shown = after.map_or_else(|| "nothing".to_owned(), |v| format!("version {v}"));
+        let announced = named.map_or_else(|| "a new version".to_owned(), |version| format!("version {version}"));
+        let shown = after.map_or_else(|| "nothing".to_owned(), |version| format!("version {version}"));
         if std::mem::replace(&mut self.warned, true) {
-            debug!(source, announced = claim.highest, served_version = after, "the stream announced {announced} again, and {source} serves {shown}: holding announcements back for {hold:?}");
+            debug!(source, announced = named, served_version = after,
+                "the stream announced {announced} again, and {source} serves {shown}: holding announcements back for {hold:?}");
             return Some(hold);
         }
         warn!(
             source,
-            announced = claim.highest,
+            announced = named,
             served_version = after,
             "the notification stream announced {announced}, and {source} then served {shown}: announcements are acted on \
              at most every {hold:?} (doubling up to the poll interval, {:?}) until one is delivered. The snapshot host \
@@ -114,39 +112,33 @@ mod tests {
         Hold {
             backoff: Backoff::new(initial, initial * 30, 0.0),
             until: None,
-            judged: 0,
             warned: false,
             poll_interval: initial * 30,
         }
-    }
-
-    fn claim(events: u64, highest: u64) -> Announced {
-        Announced { events, highest, reconnects: 0 }
     }
 
     #[test]
     fn an_undelivered_version_holds_events_back_doubling_until_one_is_delivered() {
         let second = Duration::from_secs(1);
         let mut hold = hold(second);
-        assert_eq!(hold.judge(claim(1, 9), Some(1), Some(1), "s"), Some(second));
+        assert_eq!(hold.judge(Some(9), Some(1), Some(1), "s"), Some(second));
         assert!(hold.until().is_some());
-        assert_eq!(hold.judge(claim(2, 10), Some(1), Some(1), "s"), Some(2 * second));
-        assert_eq!(hold.judge(claim(3, 10), Some(1), Some(10), "s"), None, "delivered: acted on at once again");
+        assert_eq!(hold.judge(Some(10), Some(1), Some(1), "s"), Some(2 * second));
+        assert_eq!(hold.judge(Some(10), Some(1), Some(10), "s"), None, "delivered: acted on at once again");
         assert_eq!(hold.until(), None);
-        assert_eq!(hold.judge(claim(4, 12), Some(10), Some(11), "s"), Some(second), "the doubling starts over");
-        assert_eq!(hold.judge(claim(5, 12), Some(11), None, "s"), Some(2 * second), "nothing served");
+        assert_eq!(hold.judge(Some(12), Some(10), Some(11), "s"), Some(second), "the doubling starts over");
+        assert_eq!(hold.judge(Some(12), Some(11), None, "s"), Some(2 * second), "nothing served");
+        // A version announced once and never published does not hold back the next.
+        assert_eq!(hold.judge(Some(13), Some(11), Some(13), "s"), None);
     }
 
     #[test]
     fn an_event_naming_no_version_is_delivered_by_a_new_version_only() {
-        let mut hold = hold(Duration::from_millis(1));
-        assert_eq!(hold.judge(claim(1, 0), Some(3), Some(4), "s"), None);
-        assert_eq!(
-            hold.judge(claim(2, 0), Some(4), Some(4), "s"),
-            Some(Duration::from_millis(1)),
-            "the same version again"
-        );
-        std::thread::sleep(Duration::from_millis(5));
+        let millisecond = Duration::from_millis(1);
+        let mut hold = hold(millisecond);
+        assert_eq!(hold.judge(None, Some(3), Some(4), "s"), None);
+        assert_eq!(hold.judge(None, Some(4), Some(4), "s"), Some(millisecond), "the same version again");
+        std::thread::sleep(5 * millisecond);
         assert_eq!(hold.until(), None, "the hold has passed");
     }
 }

@@ -27,14 +27,14 @@ pub(crate) async fn poll(shared: Arc<Shared>, url: Url, mut first: FirstAttempt)
     let mut announcements = shared.announce.subscribe();
     let mut seen = *announcements.borrow_and_update();
     let mut hold = Hold::new(config);
-    // The announcements the next fetch is for, judged once it is done.
-    let mut claim: Option<Announced> = None;
+    // When events asked for the next fetch: the version the latest of them named, if any.
+    let mut claim: Option<Option<u64>> = None;
     loop {
         let before = shared.served_version();
         let fetched = fetch(&shared, &url, &source, &mut validator).await;
         first.done();
-        if let Some(claim) = claim.take() {
-            hold.judge(claim, before, shared.served_version(), &source);
+        if let Some(named) = claim.take() {
+            hold.judge(named, before, shared.served_version(), &source);
         }
         let delay = match fetched {
             Ok(()) => {
@@ -50,27 +50,29 @@ pub(crate) async fn poll(shared: Arc<Shared>, url: Url, mut first: FirstAttempt)
 }
 
 /// Waits `delay`, or less when the stream asks: at once after its reconnect, and for an
-/// event unless events are held back, then when the hold ends. Returns the tally of
-/// announcements to judge the next fetch by, when events asked for it.
+/// event unless events are held back, then when the hold ends. Returns, when events
+/// asked for the next fetch, the version the latest of them named, if any.
 async fn wait(
     announcements: &mut watch::Receiver<Announced>,
     seen: &mut Announced,
     hold: &Hold,
     delay: Duration,
     source: &str,
-) -> Option<Announced> {
+) -> Option<Option<u64>> {
+    let before = *seen;
+    let claim = |now: Announced| (now.named != before.named).then_some(now.latest);
     let next_poll = Instant::now() + delay;
     let mut wake = next_poll;
     // Whether an event asked for a fetch that has not been made.
     let mut asked = false;
     loop {
         tokio::select! {
-            () = tokio::time::sleep_until(wake) => return asked.then_some(*seen),
+            () = tokio::time::sleep_until(wake) => return asked.then(|| claim(*seen)),
             changed = announcements.changed() => {
                 if changed.is_err() {
                     // No stream can announce any more (not while the provider lives).
                     tokio::time::sleep_until(wake).await;
-                    return asked.then_some(*seen);
+                    return asked.then(|| claim(*seen));
                 }
                 let now = *announcements.borrow_and_update();
                 let reconnected = now.reconnects != seen.reconnects;
@@ -78,7 +80,7 @@ async fn wait(
                 *seen = now;
                 if reconnected {
                     debug!(source, "the notification stream reconnected, or cannot reopen: fetching {source} now");
-                    return (asked || event).then_some(now);
+                    return (asked || event).then(|| claim(now));
                 }
                 if !event {
                     continue;
@@ -86,7 +88,7 @@ async fn wait(
                 match hold.until() {
                     None => {
                         debug!(source, "a new version was announced: fetching {source} now");
-                        return Some(now);
+                        return Some(claim(now));
                     }
                     Some(until) if !asked => {
                         debug!(source, "a new version was announced: fetching {source} when the hold ends, in {:?}",

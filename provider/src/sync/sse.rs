@@ -116,7 +116,7 @@ async fn stream(shared: &Shared, url: &Url, parser: &mut EventParser, reconnect:
 }
 
 /// Makes the sources fetch now, unless `data` names a version already served. Logged
-/// at `info` while what was announced before is served: a stream announcing versions
+/// at `info` while the version announced before is served: a stream announcing versions
 /// never published logs its first, not each.
 fn announce(shared: &Shared, url: &Url, data: &str) {
     let announced = announced_version(data);
@@ -130,9 +130,12 @@ fn announce(shared: &Shared, url: &Url, data: &str) {
     }
     let mut outstanding = false;
     shared.announce.send_modify(|tally: &mut Announced| {
-        outstanding = tally.highest > served.unwrap_or(0);
+        outstanding = tally.latest > served.unwrap_or(0);
         tally.events = tally.events.wrapping_add(1);
-        tally.highest = tally.highest.max(announced.unwrap_or(0));
+        if let Some(version) = announced {
+            tally.named = tally.named.wrapping_add(1);
+            tally.latest = version;
+        }
     });
     if outstanding {
         debug!(source, announced, served_version = served, "new version announced by {source}");
