@@ -5,17 +5,26 @@
  * holds a socket until the runtime collects it.
  */
 
+import { httpCache } from "#platform";
 import { joined } from "./joined.js";
 import { discard, getFollowing } from "./redirects.js";
 
-/** What a GET brought: nothing new (304), or an envelope and its ETag. */
-export type Fetched = { kind: "unchanged" } | { kind: "envelope"; bytes: Uint8Array; etag: string | undefined };
+/**
+ * What the next request revalidates the envelope held with: its ETag, sent as
+ * `If-None-Match`, or where the host sent none (a static host such as `python3 -m
+ * http.server`), its `Last-Modified`, sent as `If-Modified-Since` as it came. Never
+ * both: RFC 9110 13.1.3 has a server weigh the ETag only.
+ */
+export type Validator = { etag: string } | { lastModified: string };
+
+/** What a GET brought: nothing new (304), or an envelope and its validator. */
+export type Fetched = { kind: "unchanged" } | { kind: "envelope"; bytes: Uint8Array; validator: Validator | undefined };
 
 export interface EnvelopeRequest {
   url: URL;
   headers: Record<string, string> | undefined;
-  /** Sent as `If-None-Match`: only while a snapshot is held. */
-  etag: string | undefined;
+  /** Sent only while a snapshot is held. */
+  validator: Validator | undefined;
   fetch: typeof fetch;
   signal: AbortSignal;
   /** The engine's `maxBytes`. */
@@ -40,17 +49,42 @@ export class HttpError extends Error {
 
 /** GETs `request.url`; throws a message saying what went wrong (`HTTP 503`, …). */
 export async function fetchEnvelope(request: EnvelopeRequest): Promise<Fetched> {
-  const validator: Record<string, string> = request.etag === undefined ? {} : { "If-None-Match": request.etag };
-  const { response, url } = await getFollowing({ ...request, always: validator });
+  const held = request.validator;
+  const condition: Record<string, string> =
+    held === undefined ? {} : "etag" in held ? { "If-None-Match": held.etag } : { "If-Modified-Since": held.lastModified };
+  // A browser's HTTP cache may hold the envelope: asked to revalidate, it never serves
+  // it as fresh by a guess from `Last-Modified` (RFC 9111 4.2.2), which could hide a
+  // new version for hours. (With a validator of the provider's, it is bypassed.)
+  const init = held === undefined ? httpCache : undefined;
+  const { response, url } = await getFollowing({ ...request, always: condition, init });
   if (response.status === 304) {
     discard(response);
     // Nothing held to be unchanged from: a server answering so would never be read.
-    if (request.etag === undefined) throw new Error("HTTP 304 to a request without If-None-Match");
+    if (held === undefined) throw new Error("HTTP 304 to a request without If-None-Match or If-Modified-Since");
     return { kind: "unchanged" };
   }
   if (!response.ok) throw await httpError(response, url, request.url);
   const bytes = await readCapped(response, request.maxBytes, request.signal);
-  return { kind: "envelope", bytes, etag: response.headers.get("ETag") ?? undefined };
+  return { kind: "envelope", bytes, validator: validatorOf(response.headers) };
+}
+
+/**
+ * A response's validator: its `ETag`, else its `Last-Modified` where the runtime has
+ * no HTTP cache. In browsers the cache revalidates by `Last-Modified` itself (see
+ * `httpCache`): `If-Modified-Since` set by the page is no CORS-safelisted header, so a
+ * bucket on another origin whose CORS rules allow none would refuse every poll.
+ */
+function validatorOf(headers: Headers): Validator | undefined {
+  const etag = headers.get("ETag");
+  if (etag !== null) return { etag };
+  const lastModified = httpCache === undefined ? headers.get("Last-Modified") : null;
+  return lastModified === null ? undefined : { lastModified };
+}
+
+/** Whether `a` and `b` are the same validator (or both none). */
+export function sameValidator(a: Validator | undefined, b: Validator | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return "etag" in a ? "etag" in b && a.etag === b.etag : "lastModified" in b && a.lastModified === b.lastModified;
 }
 
 /** An error answer as an `HttpError`: its `Retry-After`, what its body says, and where

@@ -6,6 +6,7 @@
  */
 
 import type { Engine } from "./engine.js";
+import type { Validator } from "./fetch-envelope.js";
 import type { SyncLog } from "./sync-log.js";
 import type { EnvelopeStore, StoredEnvelope } from "./sync-options.js";
 
@@ -43,11 +44,11 @@ export class KeptEnvelope {
     }
   }
 
-  /** Keeps the envelope `engine` now serves (`bytes`) and its ETag, if there is a store. */
-  save(bytes: Uint8Array, engine: Engine, etag: string | undefined): void {
+  /** Keeps the envelope `engine` now serves (`bytes`) and its validator, if there is a store. */
+  save(bytes: Uint8Array, engine: Engine, validator: Validator | undefined): void {
     if (this.#store === undefined) return;
     try {
-      this.#store.save(new TextDecoder().decode(bytes), engine.version()!, etag, this.untrusted);
+      this.#store.save(new TextDecoder().decode(bytes), engine.version()!, validator, this.untrusted);
     } catch (error) {
       this.#log.warn(`cannot store the envelope: ${String(error)}`);
     }

@@ -1,8 +1,9 @@
 /**
  * The notification stream (`notificationUrl`): server-sent events announcing new
  * versions, as the Rust provider's `provider/src/sync/sse.rs` holds them. Any event makes
- * the provider fetch its URL at once, unless it names a version already served. The
- * stream is a hint, never a source of flags: what it says is not trusted, only what the
+ * the provider fetch its URL at once, unless it names a version already served, or a
+ * fetch for earlier events did not deliver what they announced (then events wait out a
+ * hold: `announcements.ts`). The stream is a hint, never a source of flags: what it says is not trusted, only what the
  * signed snapshot then says. Polling goes on beside it.
  *
  * Opened with `fetch` (`EventSource` cannot send an `Authorization` header). In Node,
@@ -92,7 +93,7 @@ export class NotificationStream {
   /** Whether the page is hidden (`hide`): no connection until it is shown. */
   #hidden = false;
 
-  constructor(host: AnnouncementHost & { warn(message: string): void }) {
+  constructor(host: AnnouncementHost) {
     this.#announcements = new Announcements(host);
     this.#warn = (message) => host.warn(message);
   }
@@ -103,6 +104,7 @@ export class NotificationStream {
     if (this.#wanted?.generation === generation) return;
     this.#end();
     this.#wanted = { generation, settings };
+    this.#announcements.open(settings.url, settings.timing);
     if (!this.#hidden) this.#listen(false);
   }
 
@@ -110,6 +112,7 @@ export class NotificationStream {
   close(): void {
     this.#wanted = undefined;
     this.#end();
+    this.#announcements.close();
   }
 
   /**
@@ -163,7 +166,7 @@ export class NotificationStream {
       // A stream that was up ended and cannot be opened again: the server may be gone.
       // A fetch now tells, and starts `staleAfterMs` when it fails, rather than the next
       // poll (as in Rust). A stream that reopens fetches on reconnecting, as always.
-      if (wasUp && !ended.heard) this.#announcements.announce(run.generation, undefined);
+      if (wasUp && !ended.heard) this.#announcements.reconnected(run.generation);
       wasUp = ended.heard;
       if (ended.heard && performance.now() - started >= STAYED_UP_MS) failures = 0;
       // What the server asked for is a floor, up to the ceiling; jitter spreads only
@@ -220,7 +223,7 @@ export class NotificationStream {
       }
       clearTimeout(timer);
       // Announcements may have been missed while disconnected.
-      if (reconnect) this.#announcements.announce(run.generation, undefined);
+      if (reconnect) this.#announcements.reconnected(run.generation);
       if (response.body === null) return { reason: "the server closed the stream", heard, retryMs: parser.retryMs };
       reader = response.body.getReader();
       const silent = `silent for ${streamIdleTimeoutMs} ms (no event or heartbeat)`;

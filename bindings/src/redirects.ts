@@ -16,7 +16,7 @@ export interface FollowedGet {
   fetch: typeof fetch;
   signal: AbortSignal;
   /** More of the request (`cache`). */
-  init?: RequestInit;
+  init?: RequestInit | undefined;
 }
 
 /** The final answer and where it came from. Throws for too many redirects, or one to

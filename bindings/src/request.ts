@@ -4,7 +4,7 @@
  * without going unhandled.
  */
 
-import { fetchEnvelope, type Fetched } from "./fetch-envelope.js";
+import { fetchEnvelope, type Fetched, type Validator } from "./fetch-envelope.js";
 import { later } from "./timers.js";
 
 /** Why `stop` aborts a request. */
@@ -27,7 +27,7 @@ export interface Sent {
 /** What to request, and how. */
 export interface RequestSpec {
   url: URL;
-  etag: string | undefined;
+  validator: Validator | undefined;
   headers: Record<string, string> | undefined;
   fetch: typeof globalThis.fetch;
   maxBytes: number;
@@ -46,7 +46,7 @@ export function sendRequest(spec: RequestSpec, began: number): Sent | undefined 
   const aborted = new Promise<never>((_, reject) => {
     controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
   });
-  const request = { url: spec.url, headers: spec.headers, etag: spec.etag, fetch: spec.fetch, signal: controller.signal, maxBytes: spec.maxBytes };
+  const request = { url: spec.url, headers: spec.headers, validator: spec.validator, fetch: spec.fetch, signal: controller.signal, maxBytes: spec.maxBytes };
   const answer = Promise.race([fetchEnvelope(request), aborted])
     .then((fetched): Answer => ({ fetched }), (error: unknown): Answer => ({ error }))
     .finally(() => clearTimeout(timer));

@@ -1,10 +1,11 @@
 /**
  * The snapshot a provider serves: the engine that holds it, the stored and inline
- * envelopes a start serves before any request, the ETag the next request revalidates
+ * envelopes a start serves before any request, the validator the next request revalidates
  * it with, and what the snapshots loaded since the last announcement changed.
  */
 
 import { isPennonError, type Engine } from "./engine.js";
+import type { Validator } from "./fetch-envelope.js";
 import type { KeptEnvelope } from "./kept-envelope.js";
 import { newEngine } from "./provider-options.js";
 import { refusal } from "./refusal.js";
@@ -14,8 +15,8 @@ import type { PennonOptions, SnapshotChange, StoredEnvelope } from "./sync-optio
 
 /** The engine and what it serves. */
 export class ServedSnapshot {
-  /** The served snapshot's ETag, as its request or the store gave it. */
-  etag: string | undefined;
+  /** The served snapshot's ETag or `Last-Modified`, as its request or the store gave it. */
+  kept: Validator | undefined;
   /** Whether what is served came from storage and nothing since has said it is
    *  current (a source's answer, the host's push, an inline envelope that verified):
    *  its age is unknown, so a failing source makes it STALE at once. */
@@ -59,9 +60,9 @@ export class ServedSnapshot {
     return this.#loaded;
   }
 
-  /** The request's `If-None-Match`: the served snapshot's ETag, only while one is. */
-  get validator(): string | undefined {
-    return this.loaded ? this.etag : undefined;
+  /** What the request revalidates with: the served snapshot's validator, only while one is. */
+  get validator(): Validator | undefined {
+    return this.loaded ? this.kept : undefined;
   }
 
   /** Builds the engine if there is none, floored at what a freed one served. */
@@ -72,9 +73,9 @@ export class ServedSnapshot {
   /**
    * Loads envelope bytes; throws the engine's refusal. Returns whether it updated. With
    * `keep`, keeps the envelope in the store (not what came from it: that would write it
-   * back without the ETag it was kept with).
+   * back without the validator it was kept with).
    */
-  load(bytes: Uint8Array, etag: string | undefined, keep: boolean): boolean {
+  load(bytes: Uint8Array, validator: Validator | undefined, keep: boolean): boolean {
     const engine = this.engine;
     const before = engine.version();
     if (!engine.load(bytes, this.#now())) return false;
@@ -82,7 +83,7 @@ export class ServedSnapshot {
     this.fromStorage = !keep; // only what came from the store is not kept again
     this.onLoad?.();
     const flagsChanged = engine.changedFlags();
-    if (keep) this.keep(bytes, etag);
+    if (keep) this.keep(bytes, validator);
     if (before !== undefined) {
       const earlier = this.#unannounced?.flagsChanged ?? [];
       const merged = earlier.length === 0 ? flagsChanged : [...new Set([...earlier, ...flagsChanged])].sort();
@@ -91,9 +92,9 @@ export class ServedSnapshot {
     return true;
   }
 
-  /** Keeps the served envelope and its ETag in the store, if there is one. */
-  keep(bytes: Uint8Array, etag: string | undefined): void {
-    this.#kept.save(bytes, this.engine, etag);
+  /** Keeps the served envelope and its validator in the store, if there is one. */
+  keep(bytes: Uint8Array, validator: Validator | undefined): void {
+    this.#kept.save(bytes, this.engine, validator);
   }
 
   /** What the snapshots loaded since the last call changed (none if nothing loaded,
@@ -117,10 +118,10 @@ export class ServedSnapshot {
     // An inline envelope that verifies (newer, or the same version) is current.
     if (inline !== undefined && this.#tryOffer(inline, "inline envelope")) this.fromStorage = false;
     // Serving what was stored, the first request revalidates it: a page load whose
-    // stored snapshot is current costs a 304, not the whole envelope. The ETag counts
+    // stored snapshot is current costs a 304, not the whole envelope. The validator counts
     // only if recorded with the version served (tabs write the two in turn).
     if (storedVersion !== undefined && this.engine.version() === storedVersion && stored?.version === storedVersion) {
-      this.etag = stored.etag;
+      this.kept = stored.validator;
     }
   }
 

@@ -119,18 +119,25 @@ function utf8Length(text: string): number {
 
 /**
  * The version an event names: `{"version": N}`, a bare `N`, or the first number in
- * text such as `version N is available`; `undefined` when it names none (or one past
- * 2^53, which a JavaScript number cannot hold exactly).
+ * text such as `version N is available`. As a snapshot's version, it is an integer
+ * from 1 to 2^53 - 1 written as one: `11.0`, `1e15`, `-1` or 2^53 name none (the event
+ * then asks for a fetch as one naming none does), as the Rust provider's
+ * `announced_version` reads them.
  */
 export function announcedVersion(data: string): number | undefined {
-  const version = (value: unknown) => (typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : undefined);
+  const version = (value: number) => (Number.isSafeInteger(value) && value >= 1 ? value : undefined);
+  let json: unknown;
   try {
-    const json: unknown = JSON.parse(data);
-    const named = version(json) ?? (typeof json === "object" && json !== null && !Array.isArray(json) ? version((json as { version?: unknown }).version) : undefined);
-    if (named !== undefined) return named;
+    json = JSON.parse(data);
   } catch {
     // Not JSON: the first number in the text.
   }
-  const digits = /[0-9]+/.exec(data);
-  return digits === null ? undefined : version(Number(digits[0]));
+  // `JSON.parse` reads `11.0` and `1e1` as integers: the text says how it was written.
+  if (typeof json === "number") return /^\s*[0-9]+\s*$/.test(data) ? version(json) : undefined;
+  const member = typeof json === "object" && json !== null && !Array.isArray(json) ? (json as { version?: unknown }).version : undefined;
+  if (typeof member === "number") return new RegExp(`"version"\\s*:\\s*${member}\\s*[,}]`).test(data) ? version(member) : undefined;
+  // Digits, and any sign, exponent or point (one before a digit: `version 7.` names 7)
+  // around them.
+  const number = /[-+]?\.?[0-9](?:[0-9eE+-]|\.(?=[0-9]))*/.exec(data)?.[0];
+  return number !== undefined && /^[0-9]+$/.test(number) ? version(Number(number)) : undefined;
 }

@@ -4,6 +4,7 @@
  */
 
 import type { WasmSource } from "./engine.js";
+import type { Validator } from "./fetch-envelope.js";
 import type { Exposure, ExposureScope } from "./telemetry.js";
 import type { TelemetryOptions } from "./telemetry-options.js";
 
@@ -29,7 +30,8 @@ export interface PennonOptions {
   /** Envelope bytes (any typed-array view), an `ArrayBuffer` or its text, to load at
    *  initialization: a bootstrap. */
   envelope?: ArrayBufferView | ArrayBufferLike | string;
-  /** An HTTP(S) URL serving the envelope, polled with `If-None-Match`. */
+  /** An HTTP(S) URL serving the envelope, polled with `If-None-Match` (or
+   *  `If-Modified-Since`, from a host that sends `Last-Modified` and no ETag). */
   url?: string | URL;
   /** Headers sent with every request (for example an SDK key): a record, a `Headers` or
    *  `[name, value]` pairs. Where the runtime shows redirects (Node, Deno, Bun, workerd),
@@ -110,11 +112,11 @@ export interface PennonLogger {
   debug?(...args: unknown[]): void;
 }
 
-/** A kept envelope; its version and ETag as the store recorded them (unverified). */
+/** A kept envelope; its version and validator as the store recorded them (unverified). */
 export interface StoredEnvelope {
   text: string;
   version: number | undefined;
-  etag: string | undefined;
+  validator: Validator | undefined;
 }
 
 /** Where the last good envelope is kept between runs: the web provider's storage, the
@@ -123,12 +125,12 @@ export interface EnvelopeStore {
   /** How logs and STALE messages name it: the cache file (`the last-known-good cache
    *  /var/cache/pennon/…`); none for storage. */
   readonly where?: string;
-  /** The envelope's text, and the version and ETag it was kept with. */
+  /** The envelope's text, and the version and validator it was kept with. */
   load(): StoredEnvelope | undefined;
   /** Keeps `text` unless the store holds a newer version (another tab's), by its
    *  record: a record kept with `untrusted`, the stored text this client could not
    *  trust (refused, or kept under another version), does not count. */
-  save(text: string, version: number, etag: string | undefined, untrusted: string | undefined): void;
+  save(text: string, version: number, validator: Validator | undefined, untrusted: string | undefined): void;
 }
 
 /** A newly served snapshot: the flags whose outcomes may differ from the last one's. */

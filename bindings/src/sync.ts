@@ -1,6 +1,6 @@
 /**
  * What both providers share: one engine, the sources that feed it (inline bytes, a
- * stored envelope, an HTTP URL polled with ETags), staleness and events. Everything
+ * stored envelope, an HTTP URL polled with ETags or `Last-Modified`), staleness and events. Everything
  * here uses only web-platform APIs (`fetch`, timers, `TextEncoder`/`TextDecoder`), so it
  * runs in browsers, Node and workerd alike.
  *
@@ -14,7 +14,7 @@
 
 import type { Engine } from "./engine.js";
 import { envelopeBytes } from "./envelope-bytes.js";
-import type { Fetched } from "./fetch-envelope.js";
+import { sameValidator, type Fetched, type Validator } from "./fetch-envelope.js";
 import { FailureRun } from "./failure-run.js";
 import { calledOff, DROPPED, sendRequest, type Answer, type Sent } from "./request.js";
 import { abandoned, InFlight } from "./in-flight.js";
@@ -213,7 +213,7 @@ export class Sync {
       const local = (this.#local = this.#loadLocal(generation, deadline, inline, stored));
       // One under way (from a start this one overtook, not closed) is joined instead.
       if (this.#url !== undefined && this.#inFlight.request === undefined && this.#requestsAtOnce(inline, stored)) {
-        void this.#inFlight.begin(this.#prefetch(this.#url, stored?.etag));
+        void this.#inFlight.begin(this.#prefetch(this.#url, stored?.validator));
       }
       if (!(await local)) return this.#overtaken(generation);
       if (this.#url !== undefined && this.loaded && o.waitForUrl === false) {
@@ -365,11 +365,11 @@ export class Sync {
 
   /** Loads envelope bytes; throws the engine's refusal. Returns whether it updated. The
    *  caller re-derives the status: a fetch does so after its failure bookkeeping. */
-  offer(bytes: Uint8Array, etag?: string): boolean {
+  offer(bytes: Uint8Array, validator?: Validator): boolean {
     // Closed, the engine was freed: a refresh or load asked for afterwards gets a new
     // one, floored at what the old one served.
     if (this.#stopped && this.#generation > 0) this.#snapshot.build();
-    return this.#snapshot.load(bytes, etag, true);
+    return this.#snapshot.load(bytes, validator, true);
   }
 
   /**
@@ -431,14 +431,14 @@ export class Sync {
 
   /**
    * The start's first request, sent while the module downloads rather than after it: a
-   * round trip (and a browser's CORS preflight) off the time to READY. `etag` is the
+   * round trip (and a browser's CORS preflight) off the time to READY. `validator` is the
    * stored record's, taken on trust, as the stored envelope is not verified yet. The
    * answer loads once the stored and inline envelopes are served, so the three load in
-   * the same order as ever. A 304 to an ETag the stored envelope did not earn (it did
+   * the same order as ever. A 304 to a validator the stored envelope did not earn (it did
    * not verify, or its record names another version) does not count: asked again.
    */
-  async #prefetch(url: URL, etag: string | undefined): Promise<SyncOutcome> {
-    const sent = this.#send(url, etag);
+  async #prefetch(url: URL, validator: Validator | undefined): Promise<SyncOutcome> {
+    const sent = this.#send(url, validator);
     if (sent === undefined) return "failed";
     this.#inFlight.waitsUntil(this.#startDeadline); // it waits for the module too
     const served = this.#localServed();
@@ -447,7 +447,7 @@ export class Sync {
     void served.then((ok) => ok || sent.controller.abort(DROPPED));
     const [answer, ok] = await Promise.all([sent.answer, served]);
     if (!ok || calledOff(sent.controller)) return "failed";
-    if ("fetched" in answer && answer.fetched.kind === "unchanged" && etag !== this.#snapshot.validator) return this.#fetch();
+    if ("fetched" in answer && answer.fetched.kind === "unchanged" && !sameValidator(validator, this.#snapshot.validator)) return this.#fetch();
     return this.#settle(url, sent, answer);
   }
 
@@ -465,11 +465,11 @@ export class Sync {
   }
 
   /** Sends a GET, timed out after `requestTimeoutMs`; none where no request may start. */
-  #send(url: URL, etag: string | undefined): Sent | undefined {
+  #send(url: URL, validator: Validator | undefined): Sent | undefined {
     const timeoutMs = this.#timing.requestTimeoutMs;
     const fetch = this.#options.fetch ?? globalThis.fetch;
     const maxBytes = this.#options.maxBytes ?? DEFAULT_MAX_BYTES;
-    const sent = sendRequest({ url, etag, headers: this.#headers, fetch, maxBytes, timeoutMs }, this.now());
+    const sent = sendRequest({ url, validator, headers: this.#headers, fetch, maxBytes, timeoutMs }, this.now());
     if (sent === undefined) {
       // A Workers module's top level, where no timer, request or `AbortController` may
       // be made: no failure of the source, and the first refresh from a request fetches.
@@ -502,16 +502,16 @@ export class Sync {
     if (fetched.kind === "unchanged") return "unchanged";
     let outcome: SyncOutcome;
     try {
-      outcome = this.offer(fetched.bytes, fetched.etag) ? "updated" : "unchanged";
+      outcome = this.offer(fetched.bytes, fetched.validator) ? "updated" : "unchanged";
     } catch (error) {
       return this.#failed(url, error);
     }
-    // The version served, under a new ETag (a store that kept none): kept with it,
-    // so the next start revalidates with a 304.
-    if (outcome === "unchanged" && fetched.etag !== undefined && fetched.etag !== this.#snapshot.etag) {
-      this.#snapshot.keep(fetched.bytes, fetched.etag);
+    // The version served, under a new validator (a store that kept none): kept with
+    // it, so the next start revalidates with a 304.
+    if (outcome === "unchanged" && fetched.validator !== undefined && !sameValidator(fetched.validator, this.#snapshot.kept)) {
+      this.#snapshot.keep(fetched.bytes, fetched.validator);
     }
-    this.#snapshot.etag = fetched.etag;
+    this.#snapshot.kept = fetched.validator;
     return outcome;
   }
 

@@ -16,6 +16,7 @@ import {
   type ResolutionDetails,
 } from "@openfeature/web-sdk";
 import type { Engine, FlagType, Resolution } from "./engine.js";
+import type { Validator } from "./fetch-envelope.js";
 import { details, failed, fits, mismatch, type Kind } from "./resolve.js";
 import { readOptions } from "./provider-options.js";
 import { shown } from "./shown.js";
@@ -402,7 +403,7 @@ export class PennonWebProvider implements Provider {
 }
 
 /**
- * The envelope under `key`, and its version and ETag under `key:meta`. Tabs share the
+ * The envelope under `key`, and its version and ETag (or `Last-Modified`) under `key:meta`. Tabs share the
  * storage: one still on an older version does not overwrite a newer one, which is
  * this browser's rollback floor at its next start.
  */
@@ -416,26 +417,27 @@ function storedEnvelope(storage: () => KeyValueStorage, key: string): EnvelopeSt
     return typeof value === "string" ? value : undefined;
   };
   const metaKey = `${key}:meta`;
-  const meta = (): { version: number | undefined; etag: string | undefined } => {
+  const meta = (): { version: number | undefined; validator: Validator | undefined } => {
     let value: unknown;
     try {
       value = JSON.parse(item(metaKey) ?? "{}");
     } catch (error) {
       if (!(error instanceof SyntaxError)) throw error; // not ours, or cut short: no record
     }
-    const { version, etag } = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-    return { version: typeof version === "number" ? version : undefined, etag: typeof etag === "string" ? etag : undefined };
+    const { version, etag, lastModified } = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+    const validator = typeof etag === "string" ? { etag } : typeof lastModified === "string" ? { lastModified } : undefined;
+    return { version: typeof version === "number" ? version : undefined, validator };
   };
   return {
     load: () => {
       const text = item(key);
       return text === undefined ? undefined : { text, ...meta() };
     },
-    save: (text, version, etag, untrusted) => {
+    save: (text, version, validator, untrusted) => {
       const held = meta().version;
       if (held !== undefined && held > version && (untrusted === undefined || item(key) !== untrusted)) return;
       storage().setItem(key, text);
-      storage().setItem(metaKey, JSON.stringify({ version, etag }));
+      storage().setItem(metaKey, JSON.stringify({ version, ...validator }));
     },
   };
 }

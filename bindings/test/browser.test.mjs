@@ -240,6 +240,57 @@ test("Chromium: with polling off, a change reaches the web provider over the con
   }
 });
 
+test("Chromium: a static host on another origin with Last-Modified only is revalidated by the browser's cache: 304s, no preflight, a change arrives", { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing` }, async () => {
+  const server = await serve();
+  const v1 = envelope(payload(1, { beta: boolFlag({ staff: ["ann"] }) }));
+  const v2 = envelope(payload(2, { beta: boolFlag({ fallthrough: "on" }) }));
+  const host = { body: v1, modified: "Thu, 01 Jan 2026 00:00:00 GMT", seen: [] };
+  // No ETag, no Cache-Control, CORS for simple requests only: a preflight is refused.
+  const bucket = createServer((request, response) => {
+    const conditional = request.headers["if-modified-since"];
+    const status = request.method !== "GET" ? 405 : conditional === host.modified ? 304 : 200;
+    host.seen.push([request.method, conditional, status]);
+    const headers = { "Access-Control-Allow-Origin": "*", "Last-Modified": host.modified };
+    if (status !== 200) return response.writeHead(status, headers).end();
+    response.writeHead(200, { ...headers, "Content-Type": "application/json" }).end(host.body);
+  });
+  bucket.listen(0, "127.0.0.1");
+  await once(bucket, "listening");
+  const profile = mkdtempSync(join(tmpdir(), "pennon-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    page.on("requestfailed", (request) => errors.push(`${request.failure()?.errorText} ${request.url()}`));
+    const url = `http://127.0.0.1:${bucket.address().port}/test/latest.json`;
+    await page.goto(`http://127.0.0.1:${server.address().port}/?${new URLSearchParams({ run: "static-host", publicKey: publicKey(1), url })}`);
+    await page.waitForFunction(() => window.__pennon?.first !== undefined || window.__pennon?.error !== undefined, null, { timeout: 30_000 });
+    const first = await page.evaluate(() => window.__pennon);
+    assert.equal(first.error, undefined, `${first.error}\n${errors.join("\n")}`);
+    assert.equal(first.first.value, false);
+    // Polls are asked, not answered from the cache by a guess of freshness; the browser
+    // revalidates by the date itself, so no page header needs a preflight.
+    for (let waited = 0; host.seen.filter(([, , status]) => status === 304).length < 3; waited += 50) {
+      assert.ok(waited < 10_000, `no three 304s within 10 s: ${JSON.stringify(host.seen)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    [host.body, host.modified] = [v2, "Thu, 01 Jan 2026 00:01:00 GMT"];
+    await page.waitForFunction(() => window.__pennon.changes.length > 0, null, { timeout: 10_000 });
+    const after = await page.evaluate(() => window.__pennon);
+    assert.deepEqual(after.changes[0], { flagsChanged: ["beta"], value: true });
+    assert.deepEqual(host.seen.filter(([method]) => method !== "GET"), [], "no preflight");
+    assert.deepEqual(host.seen[0], ["GET", undefined, 200]);
+    assert.deepEqual(after.warnings.filter((line) => !line.includes("`pollIntervalMs` is 100")), []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    server.close();
+    bucket.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
+
 test("Chromium: a page closed sends its telemetry as it is hidden, across origins, its keepalive POST preflighted", { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing` }, async () => {
   const server = await serve();
   const telemetry = await telemetryServer();

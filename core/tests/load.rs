@@ -266,6 +266,17 @@ fn versions_out_of_range_and_variants_of_another_type_read_plainly() {
         assert_eq!(error.kind(), "malformed_payload");
         assert!(error.to_string().contains(&format!("`version` must be 1 to 9007199254740991, {shown}")), "{error}");
     }
+    // No integer at all: the message states the same range, not the `u64` it is read as.
+    for version in ["11.0", "-1", "1e15"] {
+        let text = String::from_utf8(payload(7, json!({}), json!({}))).expect("utf-8");
+        let body = text.replacen("\"version\":7", &format!("\"version\":{version}"), 1);
+        assert_ne!(body, text, "the payload names version 7");
+        let error =
+            load(&sign_envelope(body.as_bytes(), &[&key(1)]).expect("signs"), None).expect_err("not an integer");
+        assert_eq!(error.kind(), "malformed_payload");
+        let expected = format!("version: `{version}` is not an integer from 1 to 9007199254740991");
+        assert!(error.to_string().contains(&expected), "{error}");
+    }
     let flag = json!({"type": "integer", "enabled": true, "variants": {"one": 1, "half": 0.5},
         "off_variant": "one", "fallthrough": {"variant": "one"}});
     let error =

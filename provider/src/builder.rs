@@ -142,8 +142,10 @@ impl PennonProviderBuilder {
         self
     }
 
-    /// A source: an HTTP(S) URL serving the envelope, polled with `If-None-Match`.
-    /// Give several (the control plane, a CDN, a bucket) and each is polled; the newest
+    /// A source: an HTTP(S) URL serving the envelope, polled with `If-None-Match`, or
+    /// with `If-Modified-Since` where the host sends `Last-Modified` and no ETag (a
+    /// static host, a bucket): either way an unchanged snapshot costs a 304, not its
+    /// body. A host that sends neither is downloaded whole at every poll. Give several (the control plane, a CDN, a bucket) and each is polled; the newest
     /// verified version wins. A source behind the others is refused (logged once per
     /// version), asked conditionally from then on, and keeps nothing fresh: `STALE`
     /// comes when, for `stale_after`, no source has answered with the served version or
@@ -161,6 +163,16 @@ impl PennonProviderBuilder {
     /// a server at its stream cap) and the stream's `retry:` are waited out too, up to
     /// the backoff ceiling; the sources go on polling meanwhile. It must answer
     /// `text/event-stream`, and an event's data is at most 64 KiB.
+    ///
+    /// An event names a version as `{"version": N}`, `N`, or the first number of its
+    /// text, an integer from 1 to 2^53 - 1 (`11.0` or `1e15` name none, and fetch as an
+    /// event naming none does). A stream is a hint, so one that lies is bounded: when
+    /// the fetch made for events does not deliver what they announced (the version the
+    /// latest named, or for events naming none a new one), later events wait out a
+    /// hold, from the initial backoff doubling up to [`Self::poll_interval`], and cost
+    /// one fetch when it ends; a warning names the versions announced and served, once,
+    /// until a fetch delivers an announced version again. A stream announcing versions
+    /// never published costs at most one fetch per poll interval beside the polls.
     pub fn notification_url(mut self, url: impl Into<String>) -> Self {
         self.notification_url = Some(url.into());
         self

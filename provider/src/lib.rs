@@ -2,7 +2,8 @@
 //!
 //! [`PennonProvider`] implements [`open_feature::provider::FeatureProvider`] over
 //! signed Pennon snapshots. It fetches them (inline bytes, a polled file, HTTP(S) with
-//! ETags, an optional server-sent-events stream that says when to fetch), verifies
+//! ETags or `Last-Modified`, an optional server-sent-events stream that says when to
+//! fetch), verifies
 //! every one with [`pennon_core::TrustPolicy`], keeps the last good one on disk, and
 //! evaluates flags with [`pennon_core::Snapshot::evaluate_with`].
 //!

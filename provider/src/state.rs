@@ -41,8 +41,8 @@ pub(crate) struct Shared {
     status: AtomicU8,
     state: watch::Sender<ProviderState>,
     events: broadcast::Sender<ProviderEvent>,
-    /// Bumped by notifications; pollers fetch when it changes.
-    pub(crate) announce: watch::Sender<u64>,
+    /// The notification stream's announcements; pollers fetch when it changes.
+    pub(crate) announce: watch::Sender<crate::sync::Announced>,
     /// Wakes the status monitor before its deadline.
     pub(crate) wake: Notify,
     /// Cancels the background tasks of the current run; `None` when not started.
@@ -121,7 +121,7 @@ impl Shared {
             status: AtomicU8::new(Status::NotReady.to_u8()),
             state: watch::channel(initial).0,
             events: broadcast::channel(EVENT_CAPACITY).0,
-            announce: watch::channel(0).0,
+            announce: watch::channel(crate::sync::Announced::default()).0,
             wake: Notify::new(),
             workers: Mutex::new(None),
             tasks: watch::channel(0).0,

@@ -36,6 +36,17 @@ export const detachedFetch: typeof fetch | undefined = undefined;
  */
 export const noCache: RequestInit = { cache: "no-store" };
 
+/**
+ * How a snapshot request sent without a validator of the provider's asks the browser's
+ * HTTP cache to revalidate (`cache: "no-cache"`): the browser adds its own
+ * `If-None-Match` or `If-Modified-Since`, which needs no CORS preflight, and on a 304
+ * hands the page the cached body, so nothing is downloaded again. Left to the default,
+ * it may serve a response with `Last-Modified` and no `Cache-Control` unasked, as fresh
+ * for a tenth of its age. The provider so sends `If-Modified-Since` itself only where
+ * there is no such cache.
+ */
+export const httpCache: RequestInit | undefined = { cache: "no-cache" };
+
 /** No file system to keep a cache file in: `cacheDir` is FATAL, saying so. */
 export function cacheFile(_options: CacheFileOptions): CacheFile {
   throw new Error("pennon: `cacheDir` keeps the last good snapshot in a file, and this runtime has no file system (an edge runtime or a browser): " +

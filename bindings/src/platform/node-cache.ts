@@ -64,7 +64,7 @@ class EnvelopeFile implements CacheFile {
       return undefined;
     }
     // Unverified: the engine verifies it before anything serves it.
-    return bytes === undefined ? undefined : { text: new TextDecoder().decode(bytes), version: undefined, etag: undefined };
+    return bytes === undefined ? undefined : { text: new TextDecoder().decode(bytes), version: undefined, validator: undefined };
   }
 
   /** Writes `text`, version `version` (verified and served), in the background. */

@@ -199,6 +199,9 @@ export function detachedFetch(input: string | URL | Request, init?: RequestInit)
   });
 }
 
+/** No HTTP cache in `fetch` here: the provider revalidates by `Last-Modified` itself. */
+export const httpCache: RequestInit | undefined = undefined;
+
 /** How the notification stream asks caches to pass it through: the header itself. */
 export const noCache: RequestInit = { headers: { "Cache-Control": "no-cache" } };
 

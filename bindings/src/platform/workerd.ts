@@ -31,6 +31,9 @@ export const requestScoped = true;
 /** No socket to let go of here: reports use `fetch`, inside requests. */
 export const detachedFetch: typeof fetch | undefined = undefined;
 
+/** No HTTP cache of the client's here: the provider revalidates by `Last-Modified` itself. */
+export const httpCache: RequestInit | undefined = undefined;
+
 /** Never used: no stream can outlive a request here, so `notificationUrl` is refused. */
 export const noCache: RequestInit = { headers: { "Cache-Control": "no-cache" } };
 

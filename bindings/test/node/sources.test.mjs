@@ -174,7 +174,7 @@ test("a start that loads nothing says why: a 304 to nothing held, a request stil
   await refused.close();
   const url = String.raw`GET http://127\.0\.0\.1:\d+/snapshot`;
   const cases = [
-    [`${notModified.origin}/snapshot`, new RegExp(String.raw`: no snapshot within initTimeoutMs \(300 ms\).*; the last attempt: ${url}: HTTP 304 to a request without If-None-Match$`)],
+    [`${notModified.origin}/snapshot`, new RegExp(String.raw`: no snapshot within initTimeoutMs \(300 ms\).*; the last attempt: ${url}: HTTP 304 to a request without If-None-Match or If-Modified-Since$`)],
     [`${silent.origin}/snapshot`, /: no snapshot within initTimeoutMs \(300 ms\); a request is still under way$/],
     [refusedUrl, new RegExp(String.raw`; the last attempt: ${url}: TypeError: fetch failed \(connect ECONNREFUSED`)],
   ];

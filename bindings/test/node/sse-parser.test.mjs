@@ -71,4 +71,13 @@ test("versions are read from JSON or text", () => {
   assert.equal(announcedVersion("something changed"), undefined);
   assert.equal(announcedVersion('{"version": "15"}'), 15, "not a JSON number: the first number in the text");
   assert.equal(announcedVersion("99999999999999999999"), undefined, "past 2^53: not a version this side can hold");
+  assert.equal(announcedVersion("1000000000000001"), 1_000_000_000_000_001);
+  assert.equal(announcedVersion("9007199254740991"), Number.MAX_SAFE_INTEGER);
+  assert.equal(announcedVersion("version 7."), 7, "a sentence's full stop");
+  // As a snapshot's version: an integer from 1 to 2^53 - 1, written as one (the Rust
+  // provider's `announced_version` reads the same).
+  for (const data of ["11.0", "1e15", "1e15+1", "-1", "0", "9007199254740992", '{"version": 11.0}', '{"version": 1e15}',
+    '{"version": -3}', "version 1.5 is available", "v2.1.0", "version -2", "version .5", "released 2026-01-01"]) {
+    assert.equal(announcedVersion(data), undefined, data);
+  }
 });

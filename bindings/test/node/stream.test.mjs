@@ -207,3 +207,29 @@ test("web provider: the stream is closed while the page is hidden, and reopened 
   assert.equal(provider.resolveBooleanEvaluation("beta", false).value, true);
   assert.deepEqual(server.duringStream, [0, 2], "fetched once the stream was open again");
 });
+
+test("a stream announcing versions never published costs a bounded number of fetches, and one warning", async (t) => {
+  for (const [name, Provider] of PROVIDERS) {
+    const server = await streamServer();
+    t.after(server.close);
+    server.body = v1;
+    const { log } = await started(t, server, Provider, { backoffInitialMs: 20 });
+    const stream = await server.stream(1);
+    const start = server.requests;
+    // Ten events every 5 ms: 2,000 over a second or more, each above the version served.
+    for (let batch = 0; batch < 200; batch++) {
+      let events = "";
+      for (let n = 0; n < 10; n++) events += `event: version\ndata: ${1e15 + batch * 10 + n}\n\n`;
+      stream.write(events);
+      await sleep(5);
+    }
+    await sleep(200);
+    const fetches = server.requests - start;
+    // Holds of 20, 40, 80, 160, 320, 640 ms... fill the window with about eight
+    // fetches; one per event (as before) was over a hundred.
+    assert.ok(fetches >= 1 && fetches < 20, `${name}: ${fetches} snapshot requests for 2,000 announcements`);
+    const warned = /notification stream http:\/\/127\.0\.0\.1:\d+\/stream announced version 1\d{15}, and the snapshot fetched then is version 1: announcements are acted on at most every \d+ ms \(doubling up to 60000 ms\)/;
+    assert.equal(log.count(warned), 1, `${name}: ${log.lines.join("\n")}`);
+    assert.equal(log.lines.length, 1, `${name}: ${log.lines.join("\n")}`);
+  }
+});

@@ -541,12 +541,25 @@ impl<'a> Reader<'a> {
         Ok((self.slice(start, at), integer))
     }
 
-    /// Reads a non-negative integer such as a version or a weight, up to `max`.
+    /// Reads a non-negative integer such as a weight, up to `max`.
     pub(crate) fn unsigned(&mut self, max: u64) -> Result<u64, JsonError> {
+        self.unsigned_stated(max, (0, max))
+    }
+
+    /// Reads a non-negative integer up to `max`; anything else (a fraction, a sign, an
+    /// exponent, past `max`) is refused as not an integer of `stated`, the range the
+    /// caller enforces on what this reads (a version reads any `u64`, so that one past
+    /// its highest gets the message 0 gets, and states 1 to 2^53 - 1).
+    pub(crate) fn unsigned_stated(&mut self, max: u64, stated: (u64, u64)) -> Result<u64, JsonError> {
         let (text, integer) = self.number_text()?;
         match digits_value(text) {
             Some(value) if integer && value <= max => Ok(value),
-            _ => Err(JsonError::new(format!("`{}` is not an integer from 0 to {max}", crate::shown::shown(text)))),
+            _ => Err(JsonError::new(format!(
+                "`{}` is not an integer from {} to {}",
+                crate::shown::shown(text),
+                stated.0,
+                stated.1
+            ))),
         }
     }
 

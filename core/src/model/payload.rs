@@ -11,7 +11,7 @@ use std::hash::{Hash, Hasher};
 use super::flag::{flag, segment};
 use super::{required, sort_unique, Keyed, Members, RawFlag, RawSegment, Text};
 use crate::json::{JsonError, Reader};
-use crate::verify::Audience;
+use crate::verify::{Audience, MAX_VERSION};
 
 /// The members checked before the rest: they decide whether the rest matters.
 pub(crate) struct Header<'a> {
@@ -90,8 +90,8 @@ pub(crate) fn parse_payload<'a>(
             0 => schema = Some(reader.unsigned(u64::MAX).map_err(header)?),
             1 => environment = Some(reader.string().map_err(header)?),
             // Any u64, so that one past the highest is refused by `check_version` with the
-            // message 0 gets.
-            2 => version = Some(reader.unsigned(u64::MAX).map_err(header)?),
+            // message 0 gets; what is no integer at all states the range that check keeps.
+            2 => version = Some(reader.unsigned_stated(u64::MAX, (1, MAX_VERSION)).map_err(header)?),
             3 => issued_at = Some(reader.string().map_err(header)?),
             4 => expires_at = Some(reader.string().map_err(header)?),
             5 => audience = audience_of(&reader.string().map_err(header)?).map_err(header)?,

@@ -1,28 +1,41 @@
-//! The HTTP(S) source: conditional polling with ETags, backoff, and a size cap.
+//! The HTTP(S) source: conditional polling (ETag, else Last-Modified), backoff, a size
+//! cap, and fetching when the notification stream announces a version.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderValue, ACCEPT, ETAG, IF_NONE_MATCH};
+use reqwest::header::{HeaderValue, ACCEPT, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::{Response, StatusCode, Url};
+use tokio::sync::watch;
+use tokio::time::Instant;
 use tracing::debug;
 
+use super::announced::Hold;
 use super::refusal::{describe_refusal, retry_after, shown_url};
-use super::{blocking, jittered, Backoff, FirstAttempt};
+use super::{blocking, jittered, Announced, Backoff, FirstAttempt};
 use crate::state::{refusal_reason, Shared};
 use crate::Offered;
 
 /// Polls `url` until cancelled: after a success, every `poll_interval` (jittered);
-/// after a failure, with exponential backoff; at once when a notification arrives.
+/// after a failure, with exponential backoff; at once when the stream announces a
+/// version, unless its announcements are held back (`announced.rs`).
 pub(crate) async fn poll(shared: Arc<Shared>, url: Url, mut first: FirstAttempt) {
     let config = &shared.config;
     let source: Arc<str> = shown_url(&url).into();
-    let mut etag: Option<Tag> = None;
+    let mut validator: Option<Validator> = None;
     let mut backoff = Backoff::new(config.backoff_initial, config.backoff_max, config.jitter);
     let mut announcements = shared.announce.subscribe();
+    let mut seen = *announcements.borrow_and_update();
+    let mut hold = Hold::new(config);
+    // When events asked for the next fetch: the version the latest of them named, if any.
+    let mut claim: Option<Option<u64>> = None;
     loop {
-        let fetched = fetch(&shared, &url, &source, &mut etag).await;
+        let before = shared.served_version();
+        let fetched = fetch(&shared, &url, &source, &mut validator).await;
         first.done();
+        if let Some(named) = claim.take() {
+            hold.judge(named, before, shared.served_version(), &source);
+        }
         let delay = match fetched {
             Ok(()) => {
                 backoff.reset();
@@ -32,26 +45,93 @@ pub(crate) async fn poll(shared: Arc<Shared>, url: Url, mut first: FirstAttempt)
             // asked sooner, nor later than the backoff's ceiling.
             Err(asked) => backoff.next_delay().max(asked.unwrap_or_default().min(config.backoff_max)),
         };
+        claim = wait(&mut announcements, &mut seen, &hold, delay, &source).await;
+    }
+}
+
+/// Waits `delay`, or less when the stream asks: at once after its reconnect, and for an
+/// event unless events are held back, then when the hold ends. Returns, when events
+/// asked for the next fetch, the version the latest of them named, if any.
+async fn wait(
+    announcements: &mut watch::Receiver<Announced>,
+    seen: &mut Announced,
+    hold: &Hold,
+    delay: Duration,
+    source: &str,
+) -> Option<Option<u64>> {
+    let before = *seen;
+    let claim = |now: Announced| (now.named != before.named).then_some(now.latest);
+    let next_poll = Instant::now() + delay;
+    let mut wake = next_poll;
+    // Whether an event asked for a fetch that has not been made.
+    let mut asked = false;
+    loop {
         tokio::select! {
-            () = tokio::time::sleep(delay) => {}
+            () = tokio::time::sleep_until(wake) => return asked.then(|| claim(*seen)),
             changed = announcements.changed() => {
-                if changed.is_ok() {
-                    debug!(source = %source, "a new version was announced: fetching {source} now");
+                if changed.is_err() {
+                    // No stream can announce any more (not while the provider lives).
+                    tokio::time::sleep_until(wake).await;
+                    return asked.then(|| claim(*seen));
                 }
+                let now = *announcements.borrow_and_update();
+                let reconnected = now.reconnects != seen.reconnects;
+                let event = now.events != seen.events;
+                *seen = now;
+                if reconnected {
+                    debug!(source, "the notification stream reconnected, or cannot reopen: fetching {source} now");
+                    return (asked || event).then(|| claim(now));
+                }
+                if !event {
+                    continue;
+                }
+                match hold.until() {
+                    None => {
+                        debug!(source, "a new version was announced: fetching {source} now");
+                        return Some(claim(now));
+                    }
+                    Some(until) if !asked => {
+                        debug!(source, "a new version was announced: fetching {source} when the hold ends, in {:?}",
+                            until.saturating_duration_since(Instant::now()));
+                        wake = wake.min(until);
+                    }
+                    Some(_) => {}
+                }
+                asked = true;
             }
         }
     }
 }
 
-/// The ETag of the source's last body that verified, and that body's version.
+/// What the next request revalidates the source's last verified body with, and that
+/// body's version.
 ///
 /// A 304 is that version again: if a newer one is served by then (from another source),
 /// the source is behind (a mirror or CDN edge that has not caught up), and the 304 is
 /// refused as a rollback, as the body would be. A lagging source so costs a conditional
 /// request per poll, not the whole body, and never counts as syncing.
-struct Tag {
-    value: HeaderValue,
+struct Validator {
+    condition: Condition,
     version: u64,
+}
+
+/// The header a request sends: the ETag in `If-None-Match`, or where the source sent
+/// none (a static host such as `python3 -m http.server`), its `Last-Modified` in
+/// `If-Modified-Since`, as given. RFC 9110 13.1.3: a server that has both weighs the
+/// ETag only, so one is never sent with the other.
+enum Condition {
+    ETag(HeaderValue),
+    LastModified(HeaderValue),
+}
+
+impl Condition {
+    /// The validator of a response: its `ETag`, else its `Last-Modified`.
+    fn of(headers: &reqwest::header::HeaderMap) -> Option<Condition> {
+        headers
+            .get(ETAG)
+            .map(|etag| Condition::ETag(etag.clone()))
+            .or_else(|| headers.get(LAST_MODIFIED).map(|date| Condition::LastModified(date.clone())))
+    }
 }
 
 /// One conditional GET. `Ok` when the source answered usefully (a verified snapshot,
@@ -60,12 +140,14 @@ async fn fetch(
     shared: &Arc<Shared>,
     url: &Url,
     source: &Arc<str>,
-    etag: &mut Option<Tag>,
+    validator: &mut Option<Validator>,
 ) -> Result<(), Option<Duration>> {
     let mut request = shared.config.http.get(url.clone()).header(ACCEPT, "application/json");
-    if let Some(tag) = etag.as_ref() {
-        request = request.header(IF_NONE_MATCH, tag.value.clone());
-    }
+    request = match validator.as_ref().map(|held| &held.condition) {
+        Some(Condition::ETag(etag)) => request.header(IF_NONE_MATCH, etag.clone()),
+        Some(Condition::LastModified(date)) => request.header(IF_MODIFIED_SINCE, date.clone()),
+        None => request,
+    };
     let response = match request.send().await {
         Ok(response) => response,
         Err(e) => {
@@ -76,7 +158,7 @@ async fn fetch(
     let status = response.status();
     if status == StatusCode::NOT_MODIFIED {
         let held = shared.served_version().unwrap_or_default();
-        if let Some(offered) = etag.as_ref().map(|tag| tag.version).filter(|&offered| offered < held) {
+        if let Some(offered) = validator.as_ref().map(|held| held.version).filter(|&offered| offered < held) {
             shared.record_failure(source, refusal_reason(&pennon_core::Error::Rollback { held, offered }));
             return Err(None);
         }
@@ -94,7 +176,7 @@ async fn fetch(
         }
         return Err(asked);
     }
-    let new_etag = response.headers().get(ETAG).cloned();
+    let condition = Condition::of(response.headers());
     let body = match read_capped(response, shared.config.max_bytes, shared.config.request_timeout).await {
         Ok(body) => body,
         Err(reason) => {
@@ -104,16 +186,16 @@ async fn fetch(
     };
     let label = source.clone();
     let offered = blocking(shared, move |shared| shared.offer_and_cache(&label, &body));
-    // Only the tag of a body that verified: any other refused body is fetched whole again.
+    // Only the validator of a body that verified: any other refused body is fetched whole again.
     let (accepted, version) = match offered.await {
         Some(Ok(Offered::Updated { new_version: version, .. } | Offered::Unchanged { version })) => (true, version),
         Some(Err(pennon_core::Error::Rollback { offered, .. })) => (false, offered),
         Some(Err(_)) | None => {
-            *etag = None;
+            *validator = None;
             return Err(None);
         }
     };
-    *etag = new_etag.map(|value| Tag { value, version });
+    *validator = condition.map(|condition| Validator { condition, version });
     if accepted {
         Ok(())
     } else {

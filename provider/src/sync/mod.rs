@@ -3,6 +3,7 @@
 //! Every task runs under the provider's cancellation token and is dropped at its next
 //! `.await` when the provider is shut down or dropped, so no task outlives it.
 
+mod announced;
 mod backoff;
 mod file;
 mod http;
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::SourceSpec;
 use crate::state::Shared;
 
+pub(crate) use announced::Announced;
 pub(crate) use backoff::{jittered, Backoff};
 pub(crate) use http::describe;
 pub(crate) use refusal::{describe_refusal, retry_after};

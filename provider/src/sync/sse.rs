@@ -1,20 +1,22 @@
 //! The notification stream: server-sent events announcing new versions.
 //!
-//! Any event makes the sources fetch at once, unless it names a version that is
-//! already served. The stream is a hint, never a source of flags: what it says is not
-//! trusted, only what the signed snapshot then says.
+//! Any event makes the HTTP sources fetch at once, unless it names a version that is
+//! already served, or a fetch for earlier events did not deliver what they announced
+//! (`announced.rs`: then events wait out a hold). The stream is a hint, never a source
+//! of flags: what it says is not trusted, only what the signed snapshot then says.
 
 use std::sync::Arc;
 
 use std::time::{Duration, Instant, SystemTime};
 
+use pennon_core::MAX_VERSION;
 use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use reqwest::Url;
 use tracing::{debug, info, warn};
 
 use super::http::describe;
 use super::refusal::{describe_refusal, retry_after, shown_url};
-use super::Backoff;
+use super::{Announced, Backoff};
 use crate::state::Shared;
 
 /// Longest line, and longest event data, accepted; longer is a broken or hostile stream.
@@ -49,7 +51,7 @@ pub(crate) async fn listen(shared: Arc<Shared>, url: Url) {
             // than the next poll, up to a poll interval later. (A stream a proxy cut and
             // that reopens fetches on reconnecting, as always: nothing more is asked.)
             debug!(source = %shown_url(&url), "notification stream cannot reopen: fetching now");
-            shared.announce.send_modify(|count| *count = count.wrapping_add(1));
+            shared.announce.send_modify(|tally| tally.reconnects = tally.reconnects.wrapping_add(1));
         }
         was_up = heard;
         // What the server asked for (`retry:`, or a refusal's `Retry-After`: a server at
@@ -94,7 +96,7 @@ async fn stream(shared: &Shared, url: &Url, parser: &mut EventParser, reconnect:
     info!(source, "notification stream {source} connected");
     if reconnect {
         // Announcements may have been missed while disconnected.
-        announce(shared, url, None);
+        shared.announce.send_modify(|tally| tally.reconnects = tally.reconnects.wrapping_add(1));
     }
     let idle = shared.config.stream_idle_timeout;
     let mut heard = false;
@@ -106,40 +108,80 @@ async fn stream(shared: &Shared, url: &Url, parser: &mut EventParser, reconnect:
             Err(_) => return Err((format!("silent for {idle:?} (no event or heartbeat)"), heard)),
         };
         for data in parser.feed(&chunk).map_err(|reason| (reason, heard))? {
-            announce(shared, url, Some(&data));
+            announce(shared, url, &data);
         }
         // Heard: a whole line of the protocol (an event, a heartbeat), not just bytes.
         heard |= parser.lines > 0;
     }
 }
 
-/// Makes the sources fetch now, unless `data` names a version already served.
-fn announce(shared: &Shared, url: &Url, data: Option<&str>) {
-    let announced = data.and_then(announced_version);
+/// Makes the sources fetch now, unless `data` names a version already served. Logged
+/// at `info` while the version announced before is served: a stream announcing versions
+/// never published logs its first, not each.
+fn announce(shared: &Shared, url: &Url, data: &str) {
+    let announced = announced_version(data);
     let served = shared.served_version();
+    let source = shown_url(url);
     if let (Some(announced), Some(served)) = (announced, served) {
         if announced <= served {
-            debug!(source = %shown_url(url), announced, served, "announced version {announced} is already served");
+            debug!(source, announced, served, "announced version {announced} is already served");
             return;
         }
     }
-    let source = shown_url(url);
-    info!(source, announced, served_version = served, "new version announced by {source}: fetching now");
-    shared.announce.send_modify(|count| *count = count.wrapping_add(1));
+    let mut outstanding = false;
+    shared.announce.send_modify(|tally: &mut Announced| {
+        outstanding = tally.latest > served.unwrap_or(0);
+        tally.events = tally.events.wrapping_add(1);
+        if let Some(version) = announced {
+            tally.named = tally.named.wrapping_add(1);
+            tally.latest = version;
+        }
+    });
+    if outstanding {
+        debug!(source, announced, served_version = served, "new version announced by {source}");
+    } else {
+        info!(source, announced, served_version = served, "new version announced by {source}: fetching now");
+    }
 }
 
 /// The version an event names: `{"version": N}`, a bare `N`, or the first number in
-/// text such as `version N is available`.
+/// text such as `version N is available`. As a snapshot's version, it is an integer
+/// from 1 to 2^53 - 1 written as one: `11.0`, `1e15`, `-1` or `2^53` name none (and
+/// the event then asks for a fetch as one naming none does). The npm package's
+/// `announcedVersion` reads the same.
 pub(crate) fn announced_version(data: &str) -> Option<u64> {
+    let in_range = |version: &u64| (1..=MAX_VERSION).contains(version);
     if let Ok(json) = serde_json::from_str::<serde_json::Value>(data) {
-        if let Some(version) = json.as_u64().or_else(|| json.get("version").and_then(serde_json::Value::as_u64)) {
-            return Some(version);
+        let named = if json.is_number() { Some(&json) } else { json.get("version").filter(|v| v.is_number()) };
+        if let Some(number) = named {
+            // Only an integer literal is a `u64` here: serde_json reads `11.0` as a float.
+            return number.as_u64().filter(in_range);
         }
     }
-    let start = data.find(|c: char| c.is_ascii_digit())?;
-    let digits = &data[start..];
-    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
-    digits[..end].parse().ok()
+    // The first number in the text: digits, and any sign, exponent or point (one before
+    // a digit: `version 7.` names 7) around them.
+    let bytes = data.as_bytes();
+    let first = bytes.iter().position(u8::is_ascii_digit)?;
+    let mut start = first;
+    if start > 0 && bytes[start - 1] == b'.' {
+        start -= 1;
+    }
+    if start > 0 && matches!(bytes[start - 1], b'+' | b'-') {
+        start -= 1;
+    }
+    let mut end = first;
+    while let Some(&b) = bytes.get(end) {
+        let point = b == b'.' && bytes.get(end + 1).is_some_and(u8::is_ascii_digit);
+        if !(b.is_ascii_digit() || point || matches!(b, b'e' | b'E' | b'+' | b'-')) {
+            break;
+        }
+        end += 1;
+    }
+    let number = &data[start..end];
+    if !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    number.parse().ok().filter(in_range)
 }
 
 /// An incremental parser of the `text/event-stream` format: `data:` lines joined by
@@ -233,6 +275,38 @@ mod tests {
         assert_eq!(announced_version("13"), Some(13));
         assert_eq!(announced_version("version 14 is available"), Some(14));
         assert_eq!(announced_version("something changed"), None);
+        assert_eq!(announced_version("1000000000000001"), Some(1_000_000_000_000_001));
+        assert_eq!(
+            announced_version(r#"{"version": "15"}"#),
+            Some(15),
+            "not a JSON number: the first number in the text"
+        );
+    }
+
+    /// As a snapshot's version: an integer from 1 to 2^53 - 1, written as one.
+    #[test]
+    fn versions_that_are_no_snapshot_version_name_none() {
+        for data in [
+            "11.0",
+            "1e15",
+            "1e15+1",
+            "-1",
+            "0",
+            "9007199254740992",
+            "99999999999999999999",
+            r#"{"version": 11.0}"#,
+            r#"{"version": 1e15}"#,
+            r#"{"version": -3}"#,
+            "version 1.5 is available",
+            "v2.1.0",
+            "version -2",
+            "version .5",
+            "released 2026-01-01",
+        ] {
+            assert_eq!(announced_version(data), None, "{data}");
+        }
+        assert_eq!(announced_version("9007199254740991"), Some(MAX_VERSION));
+        assert_eq!(announced_version("version 7."), Some(7), "a sentence's full stop");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! A small HTTP/1.1 server on 127.0.0.1 whose faults the test controls.
 //!
 //! `GET /snapshot` serves the published envelope with an ETag (304 on a matching
-//! `If-None-Match`) or misbehaves as `Mode` says; `GET /events` is a server-sent-events
-//! stream fed by [`TestServer::notify`]. One request per connection.
+//! `If-None-Match`), or with a `Last-Modified` date (304 on a matching
+//! `If-Modified-Since`), or misbehaves as `Mode` says; `GET /events` is a
+//! server-sent-events stream fed by [`TestServer::notify`]. One request per connection.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -38,18 +39,29 @@ pub enum Mode {
 pub struct Request {
     pub path: String,
     pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
     /// Every header line, as sent.
     pub headers: Vec<String>,
     /// The status sent, 0 when no status line was sent.
     pub status: u16,
     /// The publication the answer was about.
     pub generation: u64,
+    /// Bytes of body sent.
+    pub body_bytes: usize,
+}
+
+/// The validators `/snapshot` sends: an ETag, a `Last-Modified` date, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: bool,
+    pub last_modified: bool,
 }
 
 struct State {
     envelope: Vec<u8>,
     generation: u64,
     mode: Mode,
+    validators: Validators,
     /// While set, `/events` answers this status with this `Retry-After`, as a server at
     /// its stream cap does.
     stream_refusal: Option<(u16, String)>,
@@ -59,6 +71,7 @@ struct State {
 pub struct TestServer {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    /// Text written to every open stream.
     events: broadcast::Sender<String>,
     /// Bumped to close every open stream.
     close_streams: watch::Sender<u64>,
@@ -81,6 +94,7 @@ impl TestServer {
             envelope: Vec::new(),
             generation: 0,
             mode: Mode::Serve,
+            validators: Validators { etag: true, last_modified: false },
             stream_refusal: None,
             requests: vec![],
         }));
@@ -118,6 +132,16 @@ impl TestServer {
         self.state.lock().unwrap().mode = mode;
     }
 
+    /// Which validators `/snapshot` sends (by default an ETag only).
+    pub fn set_validators(&self, validators: Validators) {
+        self.state.lock().unwrap().validators = validators;
+    }
+
+    /// The `Last-Modified` date of publication `generation`: a minute apart each.
+    pub fn last_modified(generation: u64) -> String {
+        httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600 + generation * 60))
+    }
+
     /// Refuses new streams with `status` and `Retry-After: retry_after` (`None`: accepts
     /// them again).
     pub fn refuse_streams(&self, refusal: Option<(u16, &str)>) {
@@ -126,7 +150,12 @@ impl TestServer {
 
     /// Sends one event (`data: ...`) to every open stream.
     pub fn notify(&self, data: &str) {
-        let _ = self.events.send(data.to_owned());
+        let _ = self.events.send(format!("data: {data}\n\n"));
+    }
+
+    /// Writes `text` as it is to every open stream (several events at once, say).
+    pub fn notify_raw(&self, text: String) {
+        let _ = self.events.send(text);
     }
 
     /// Closes every open stream.
@@ -183,10 +212,13 @@ impl Conn {
             head.push(line.trim_end().to_owned());
         }
         let path = head.first().and_then(|l| l.split_whitespace().nth(1)).unwrap_or("/").to_owned();
-        let if_none_match = head.iter().find_map(|h| {
-            let (name, value) = h.split_once(':')?;
-            name.eq_ignore_ascii_case("if-none-match").then(|| value.trim().to_owned())
-        });
+        let header = |wanted: &str| {
+            head.iter().find_map(|h| {
+                let (name, value) = h.split_once(':')?;
+                name.eq_ignore_ascii_case(wanted).then(|| value.trim().to_owned())
+            })
+        };
+        let (if_none_match, if_modified_since) = (header("if-none-match"), header("if-modified-since"));
         let mut socket = reader.into_inner();
         let refusal = self.state.lock().unwrap().stream_refusal.clone();
         match (path.as_str(), refusal) {
@@ -194,9 +226,11 @@ impl Conn {
                 self.state.lock().unwrap().requests.push(Request {
                     path,
                     if_none_match,
+                    if_modified_since,
                     headers: head,
                     status,
                     generation: 0,
+                    body_bytes: 0,
                 });
                 let body = br#"{"error": {"code": "too_many_streams", "message": "this SDK key has 2 streams open"}}"#;
                 let head = format!(
@@ -214,24 +248,40 @@ impl Conn {
             }
             _ => {}
         }
-        let (mode, envelope, generation) = {
+        let (mode, envelope, generation, validators) = {
             let state = self.state.lock().unwrap();
-            (state.mode, state.envelope.clone(), state.generation)
+            (state.mode, state.envelope.clone(), state.generation, state.validators)
         };
         let etag = format!("\"g{generation}\"");
+        let date = TestServer::last_modified(generation);
+        // RFC 9110 13.2.2: If-None-Match first; If-Modified-Since only without it.
+        let unmodified = match (&if_none_match, &if_modified_since) {
+            (Some(tag), _) => validators.etag && *tag == etag,
+            (None, Some(since)) => validators.last_modified && *since == date,
+            (None, None) => false,
+        };
         let status = match (path.as_str(), mode) {
             ("/snapshot", Mode::Hang) => 0,
             ("/snapshot", Mode::Status(code) | Mode::Busy(code, _)) => code,
             ("/snapshot", Mode::RedirectTo(_)) => 302,
-            ("/snapshot", _) if if_none_match.as_deref() == Some(etag.as_str()) => 304,
+            ("/snapshot", _) if unmodified => 304,
             ("/snapshot", _) => 200,
             _ => 404,
         };
         let headers = head.iter().skip(1).cloned().collect();
-        let request = Request { path: path.clone(), if_none_match, headers, status, generation };
+        let body_bytes = if status == 200 { envelope.len() } else { 0 };
+        let request =
+            Request { path: path.clone(), if_none_match, if_modified_since, headers, status, generation, body_bytes };
         self.state.lock().unwrap().requests.push(request);
+        let mut shown = String::new();
+        if validators.etag {
+            shown.push_str(&format!("ETag: {etag}\r\n"));
+        }
+        if validators.last_modified {
+            shown.push_str(&format!("Last-Modified: {date}\r\n"));
+        }
         let head = |status: u16, extra: &str| {
-            format!("HTTP/1.1 {status} X\r\nConnection: close\r\nETag: {etag}\r\n{extra}\r\n").into_bytes()
+            format!("HTTP/1.1 {status} X\r\nConnection: close\r\n{shown}{extra}\r\n").into_bytes()
         };
         let _ = match (status, mode) {
             (0, _) => {
@@ -298,16 +348,18 @@ impl Conn {
         self.state.lock().unwrap().requests.push(Request {
             path: "/events".into(),
             if_none_match: None,
+            if_modified_since: None,
             headers: vec![],
             status: 200,
             generation: 0,
+            body_bytes: 0,
         });
         self.streams.send_modify(|n| *n += 1);
         loop {
             tokio::select! {
                 event = events.recv() => {
-                    let Ok(data) = event else { return };
-                    if socket.write_all(format!("data: {data}\n\n").as_bytes()).await.is_err() {
+                    let Ok(text) = event else { return };
+                    if socket.write_all(text.as_bytes()).await.is_err() {
                         return;
                     }
                 }

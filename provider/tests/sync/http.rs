@@ -5,7 +5,7 @@ use std::time::Duration;
 use open_feature::provider::ProviderStatus;
 use pennon_provider::{ProviderEvent, Status};
 
-use crate::common::server::{Mode, TestServer};
+use crate::common::server::{Mode, TestServer, Validators};
 use crate::common::{
     builder, capture_logs, envelope, flags, key, logs, next_event, open_feature, payload, sign, wait_version,
 };
@@ -84,6 +84,52 @@ async fn a_304_keeps_the_same_snapshot() {
     assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v1");
     assert!(events.try_recv().is_err(), "a 304 announces no change");
     assert_eq!(handle.status(), Status::Ready);
+}
+
+/// A static host that sends `Last-Modified` and no ETag (`python3 -m http.server`, many
+/// buckets): each poll asks `If-Modified-Since` with the date as sent, and the 304 costs
+/// no body; a new date brings the new version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_without_etags_is_polled_with_if_modified_since() {
+    let server = TestServer::start().await;
+    server.set_validators(Validators { etag: false, last_modified: true });
+    let generation = server.publish(&envelope(1));
+    let provider = builder().url(server.url("/snapshot")).build().unwrap();
+    let handle = provider.handle();
+    let (_api, client) = open_feature(provider).await;
+    server.wait_requests(generation, 4).await;
+
+    let requests = server.requests("/snapshot");
+    assert_eq!((requests[0].status, requests[0].if_modified_since.as_deref()), (200, None));
+    let date = TestServer::last_modified(generation);
+    for request in &requests[1..] {
+        assert_eq!((request.status, request.if_modified_since.as_deref()), (304, Some(date.as_str())), "{request:?}");
+        assert_eq!(request.if_none_match, None);
+    }
+    let bodies: usize = requests.iter().map(|r| r.body_bytes).sum();
+    assert_eq!(bodies, envelope(1).len(), "the body was downloaded once");
+
+    let next = server.publish(&envelope(2));
+    wait_version(&handle, 2).await;
+    assert_eq!(client.get_string_value("banner", None, None).await.unwrap(), "v2");
+    server.wait_requests(next, 3).await;
+    let last = server.requests("/snapshot").last().cloned().unwrap();
+    assert_eq!((last.status, last.if_modified_since), (304, Some(TestServer::last_modified(next))));
+}
+
+/// RFC 9110 13.1.3: with both validators the ETag wins; `If-Modified-Since` is not sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_etag_is_preferred_to_last_modified() {
+    let server = TestServer::start().await;
+    server.set_validators(Validators { etag: true, last_modified: true });
+    let generation = server.publish(&envelope(1));
+    let provider = builder().url(server.url("/snapshot")).build().unwrap();
+    let (_api, _client) = open_feature(provider).await;
+    server.wait_requests(generation, 3).await;
+    for request in &server.requests("/snapshot")[1..] {
+        assert_eq!(request.status, 304);
+        assert_eq!((request.if_none_match.as_deref(), request.if_modified_since.as_deref()), (Some("\"g1\""), None));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

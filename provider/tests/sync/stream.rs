@@ -5,7 +5,7 @@ use std::time::Duration;
 use pennon_provider::Status;
 
 use crate::common::server::{Mode, TestServer};
-use crate::common::{builder, envelope, open_feature, wait_version, within};
+use crate::common::{builder, capture_logs, envelope, logs, open_feature, wait_version, within};
 
 /// With polling effectively off (one hour), only the stream can bring version 2 in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,4 +173,53 @@ async fn a_stream_that_reopens_fetches_once() {
     server.wait_requests(1, 2).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(server.requests("/snapshot").len(), 2, "the first load and the reconnect's fetch");
+}
+
+/// A stream that announces versions never published (2,000 of them, above the one
+/// served) costs a bounded number of fetches, not one per event: after a fetch that does
+/// not deliver the announced version, events wait out a hold that doubles (from the
+/// 20 ms backoff, up to the poll interval), and the warning is logged once. A stream
+/// naming the served version after it causes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_announcing_versions_never_published_costs_few_fetches() {
+    capture_logs();
+    let server = TestServer::start().await;
+    server.publish(&envelope(1));
+    let provider = builder()
+        .url(server.url("/snapshot"))
+        .poll_interval(Duration::from_secs(3600))
+        .notification_url(server.url("/events"))
+        .build()
+        .unwrap();
+    let (_api, _client) = open_feature(provider).await;
+    server.wait_streams(1).await;
+
+    // Ten events every 5 ms: 2,000 over a second or more, as a lying stream sends them.
+    for batch in 0..200u64 {
+        let events: String =
+            (0..10).map(|n| format!("event: version\ndata: {}\n\n", 1_000_000_000_000_000 + batch * 10 + n)).collect();
+        server.notify_raw(events);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let fetches = server.requests("/snapshot").len();
+    // Holds of 20, 40, 80, 160, 320, 640 ms... fill the window with about eight fetches;
+    // one per event would be hundreds.
+    assert!((2..20).contains(&fetches), "{fetches} snapshot requests for 2,000 announcements");
+    let port = server.addr.port().to_string();
+    let warned = logs()
+        .lines()
+        .filter(|line| line.contains(&port) && line.contains("announcements are acted on at most every"))
+        .count();
+    assert_eq!(warned, 1, "warned once: {}", logs());
+    let warning = logs().lines().find(|line| line.contains(&port) && line.contains("WARN")).map(str::to_owned);
+    let named = format!("and {} then served version 1: ", server.url("/snapshot"));
+    assert!(
+        warning
+            .as_deref()
+            .is_some_and(|line| line.contains("announced version 10000000000000") && line.contains(&named)),
+        "the warning names the versions announced and served: {warning:?}"
+    );
+    eprintln!("{fetches} snapshot requests");
 }
