@@ -160,7 +160,7 @@ export class Telemetry {
 
   /** Calls the listener with `exposure`, frozen (the queue holds the same record). A
    *  throw, or a promise it returns that rejects, is logged the first time: an analytics
-   *  hook that fails must not fail an evaluation, nor an unhandled rejection a process. */
+   *  hook that fails must not fail an evaluation, nor an unhandled rejection bring the host down. */
   #notify(listener: (exposure: Exposure) => unknown, exposure: Exposure): void {
     Object.freeze(exposure);
     try {
