@@ -63,7 +63,13 @@ export function checkOptions(options: PennonOptions, unknown: string[]): void {
     // the Rust builder's names (`notification_url`, `stream_idle_timeout`).
     const stem = name.toLowerCase().replace(/_/g, "").replace(/ms$/i, "");
     const near = stem.length < 3 ? undefined : COMMON.find((known) => known.toLowerCase().startsWith(stem));
-    throw new Error(`pennon: unknown option \`${name}\`${near === undefined ? "" : ` (did you mean \`${near}\`?)`}`);
+    // The SDK key goes out as a header, as the other SDKs' and `curl`'s examples send it;
+    // `telemetry.sdkKey` is the one option of that name.
+    const credential = /^(sdk|api|server|client)(key|token)$|^token$|^authori[sz]ation$|^bearer$/.test(stem);
+    const hint = credential
+      ? " (give the SDK key as `headers: { Authorization: `Bearer ${key}` }`, and to `telemetry.sdkKey` if you report telemetry)"
+      : near === undefined ? "" : ` (did you mean \`${near}\`?)`;
+    throw new Error(`pennon: unknown option \`${name}\`${hint}`);
   }
   const { fetch, logger, waitForUrl, wasm, exposures, onExposure } = options as unknown as Record<string, unknown>;
   if (fetch !== undefined && typeof fetch !== "function") throw new Error(`pennon: \`fetch\` must be a function, not ${shown(fetch)}`);

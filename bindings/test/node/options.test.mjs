@@ -45,6 +45,8 @@ test("options that can never work as given are FATAL, named: a misspelt option i
     [{ pollIntervalMS: 200 }, /unknown option `pollIntervalMS` \(did you mean `pollIntervalMs`\?\)/],
     [{ minVersion: 10 }, /^pennon: unknown option `minVersion`$/], // an Engine option
     [{ key: keys[0] }, /^pennon: unknown option `key` \(did you mean `keys`\?\)$/],
+    [{ sdkKey: "pns_x" }, /^pennon: unknown option `sdkKey` \(give the SDK key as `headers: \{ Authorization: `Bearer \$\{key\}` \}`, and to `telemetry.sdkKey` if you report telemetry\)$/],
+    [{ apiKey: "pns_x" }, /unknown option `apiKey` \(give the SDK key as `headers/],
     [{ e: 1 }, /^pennon: unknown option `e`$/],
     [{ headers: { Authorization: undefined } }, /`headers` `Authorization` must be a string, not undefined \(an unset environment variable\?\)/],
     [{ headers: "Bearer sdk-key" }, /`headers` must be an object of names to values, a Headers or \[name, value\] pairs, not "Bearer sdk-key"/],
