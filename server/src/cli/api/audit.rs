@@ -2,8 +2,7 @@
 
 use serde_json::Value as Json;
 
-use super::client::segment;
-use super::{print_json, shown, text, ApiArgs, Client};
+use super::{paged_query, print_json, shown, text, ApiArgs, Client};
 use crate::cli::inputs::time_or_back;
 use crate::cli::{print_line, Failure};
 
@@ -45,7 +44,6 @@ pub(crate) struct Args {
 
 /// Prints the matching entries.
 pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
-    let mut query = vec![format!("limit={}", args.limit)];
     let time = |flag: &str, text: &Option<String>| text.as_deref().map(|t| time_or_back(flag, t)).transpose();
     let (since, until) = (time("--since", &args.since)?, time("--until", &args.until)?);
     let filters = [
@@ -57,11 +55,6 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
         ("until", &until),
         ("before_id", &args.before_id),
     ];
-    for (name, value) in filters {
-        if let Some(value) = value {
-            query.push(format!("{name}={}", segment(value)));
-        }
-    }
     let client = Client::new(&args.api)?.naming(&[
         ("resource", "--resource"),
         ("actor", "--actor"),
@@ -71,7 +64,7 @@ pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
         ("before_id", "--before-id"),
         ("limit", "--limit"),
     ]);
-    let reply = client.get(&format!("/api/v1/audit?{}", query.join("&"))).await?;
+    let reply = client.get(&format!("/api/v1/audit?{}", paged_query(args.limit, &filters))).await?;
     if args.api.json {
         return print_json(&reply.body);
     }

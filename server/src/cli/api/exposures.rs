@@ -4,8 +4,7 @@
 
 use serde_json::Value as Json;
 
-use super::client::segment;
-use super::{print_json, shown, table, text, ApiArgs, Client};
+use super::{paged_query, print_json, shown, table, text, ApiArgs, Client};
 use crate::cli::inputs::time_or_back;
 use crate::cli::{note, Failure};
 
@@ -38,20 +37,14 @@ const COLUMNS: &str = "EVALUATED\tENVIRONMENT\tFLAG\tVARIANT\tREASON\tRULE\tTARG
 /// Prints a page of exposures.
 pub(crate) async fn run(args: &Args) -> Result<(), Failure> {
     let since = args.since.as_deref().map(|since| time_or_back("--since", since)).transpose()?;
-    let mut query = vec![format!("limit={}", args.limit)];
     let filters = [("environment", &args.env), ("flag", &args.key), ("since", &since), ("before_id", &args.before_id)];
-    for (name, value) in filters {
-        if let Some(value) = value {
-            query.push(format!("{name}={}", segment(value)));
-        }
-    }
     let client = Client::new(&args.api)?.naming(&[
         ("flag", "KEY"),
         ("since", "--since"),
         ("before_id", "--before-id"),
         ("limit", "--limit"),
     ]);
-    let reply = client.get(&format!("/api/v1/exposures?{}", query.join("&"))).await?;
+    let reply = client.get(&format!("/api/v1/exposures?{}", paged_query(args.limit, &filters))).await?;
     if args.api.json {
         return print_json(&reply.body);
     }

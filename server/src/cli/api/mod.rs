@@ -132,6 +132,13 @@ pub(crate) fn print_json(value: &Json) -> Result<(), Failure> {
     print_line(&json_escaped(&serde_json::to_string_pretty(value).unwrap_or_default()))
 }
 
+/// The query of a paged list: `limit`, then each filter given, its value escaped.
+pub(crate) fn paged_query(limit: u32, filters: &[(&str, &Option<String>)]) -> String {
+    let given =
+        filters.iter().filter_map(|(name, value)| Some(format!("{name}={}", client::segment(value.as_deref()?))));
+    std::iter::once(format!("limit={limit}")).chain(given).collect::<Vec<_>>().join("&")
+}
+
 /// Prints one tab-separated line per item of `list`, each led by its id, under a
 /// header row naming the columns (`ID` and `columns`); an empty list prints nothing on
 /// stdout, and says so on stderr.
